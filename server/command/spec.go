@@ -1,0 +1,141 @@
+// Package command is Cairn's command model: each command is a Spec (name,
+// arity, flags, key positions, ACL categories, handler) in a family's spec
+// table. The dispatcher, not the handler, checks arity, and COMMAND output is
+// generated from the same tables.
+//
+// Handlers return values and never touch a connection. Write handlers run
+// inside Raft apply on every replica: their only clock is Ctx.Now (the
+// leader's timestamp stored in the log entry) and their only randomness is
+// Ctx.Rand (seeded from the entry). Read handlers run on the serving node
+// under the keyspace read lock.
+package command
+
+import (
+	"math/rand/v2"
+
+	"github.com/cairndb/cairn/server/keyspace"
+	"github.com/cairndb/cairn/server/reply"
+)
+
+// Flag describes a command, as in COMMAND INFO.
+type Flag uint32
+
+// Command flags. Write commands go through the Raft log; ReadOnly commands
+// are served from the applied state; Conn commands act on the connection
+// or server and are run by the resp layer.
+const (
+	Write Flag = 1 << iota
+	ReadOnly
+	DenyOOM
+	Admin
+	PubSub
+	NoScript
+	Blocking
+	Loading
+	Stale
+	SkipMonitor
+	SkipSlowlog
+	Fast
+	NoAuth
+	MayReplicate
+	NoMulti
+	AllowBusy
+	Conn // run by the connection layer, not by a family handler
+)
+
+var flagNames = []string{
+	"write", "readonly", "denyoom", "admin", "pubsub", "noscript", "blocking",
+	"loading", "stale", "skip_monitor", "skip_slowlog", "fast", "no_auth",
+	"may_replicate", "no_multi", "allow_busy",
+}
+
+// Names returns the flag names COMMAND INFO prints.
+func (f Flag) Names() []string {
+	var out []string
+	for i, n := range flagNames {
+		if f&(1<<i) != 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Handler runs one command. args[0] is the command name. A handler either
+// returns a reply or an error; errors are turned into Redis error replies by
+// ErrorReply, the one translation table.
+type Handler func(c *Ctx, args [][]byte) (reply.Value, error)
+
+// Spec is one command.
+type Spec struct {
+	Name  string // lower case, as COMMAND prints it
+	Arity int    // Redis arity: N exact, -N at least N, counting the name
+	Flags Flag
+	// Key positions: first key, last key (negative counts from the end),
+	// step. All zero for commands without keys.
+	FirstKey, LastKey, Step int
+	// KeysFunc overrides the positions for commands whose keys are not at
+	// fixed positions (e.g. counted by a numkeys argument).
+	KeysFunc func(args [][]byte) []int
+	ACL      []string // ACL categories without '@', e.g. "string", "fast"
+	Group    string   // COMMAND DOCS group: "string", "generic", "hash", ...
+	Summary  string
+	Since    string
+	// Complexity is the time complexity COMMAND DOCS prints.
+	Complexity string
+	// Run is the handler. Write commands' handlers run at apply time.
+	Run Handler
+	// Sub holds subcommands (OBJECT ENCODING, CLIENT ID ...), named
+	// "object|encoding" as COMMAND prints them.
+	Sub []*Spec
+}
+
+// IsWrite tells whether the command goes through the log.
+func (s *Spec) IsWrite() bool { return s.Flags&Write != 0 }
+
+// Keys returns the indexes of the key arguments in args.
+func (s *Spec) Keys(args [][]byte) []int {
+	if s.KeysFunc != nil {
+		return s.KeysFunc(args)
+	}
+	if s.FirstKey <= 0 || s.FirstKey >= len(args) {
+		return nil
+	}
+	last := s.LastKey
+	if last < 0 {
+		last = len(args) + last
+	}
+	if last >= len(args) {
+		last = len(args) - 1
+	}
+	step := max(s.Step, 1)
+	var idx []int
+	for i := s.FirstKey; i <= last; i += step {
+		idx = append(idx, i)
+	}
+	return idx
+}
+
+// Ctx is what a handler may use.
+type Ctx struct {
+	DB *keyspace.DB
+	// Now is Unix milliseconds: the entry's leader time for writes, the
+	// serving node's clock for reads.
+	Now int64
+	// Seed is the entry's random seed; Rand derives a generator from it.
+	Seed uint64
+	// ProtoMaxBulkLen caps the size of strings built by SETRANGE, APPEND
+	// and friends (proto-max-bulk-len).
+	ProtoMaxBulkLen int64
+	// Dirty counts the changes a handler made (rdb_changes_since_last_save).
+	Dirty int64
+
+	rng *rand.Rand
+}
+
+// Rand returns the command's deterministic random generator.
+func (c *Ctx) Rand() *rand.Rand {
+	if c.rng == nil {
+		c.rng = rand.New(rand.NewPCG(c.Seed, uint64(c.Now)))
+	}
+	return c.rng
+}

@@ -1,0 +1,405 @@
+// Package keyspace is Cairn's in-memory data: the key index, the value
+// types, the expiry index and the snapshot codec. It is deterministic and
+// does no I/O of its own: the same sequence of mutations, with the same
+// timestamps, yields the same state on every replica.
+//
+// Keys live in a copy-on-write B-tree ordered by (hash slot, key hash, key).
+// That order gives SCAN a stable cursor (an element present for the whole
+// iteration is returned at least once whatever writes happen meanwhile), lets
+// a cluster walk one slot, and makes a point-in-time snapshot an O(1) copy:
+// Snapshot bumps a generation number, and any value of an older generation is
+// cloned before it is mutated, so a snapshot can be serialized by another
+// goroutine while writes go on.
+//
+// The DB is not safe for concurrent mutation; its owner (the shard state
+// machine) serializes writers and lets readers in under a read lock. Read-only
+// methods never change the DB.
+package keyspace
+
+import (
+	"errors"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/cairndb/cairn/server/slot"
+	"github.com/cespare/xxhash/v2"
+	"github.com/tidwall/btree"
+)
+
+// Errors returned by the keyspace. The resp layer maps each to Redis's text.
+var (
+	// ErrWrongType is returned when a key holds a value of another type.
+	ErrWrongType = errors.New("wrong type")
+	// ErrNoSuchKey is returned when an operation needs an existing key.
+	ErrNoSuchKey = errors.New("no such key")
+)
+
+// Type is the Redis type of a value.
+type Type uint8
+
+// Value types, in the order Redis numbers them in RDB files where possible.
+const (
+	TypeNone Type = iota
+	TypeString
+	TypeList
+	TypeSet
+	TypeZSet
+	TypeHash
+	TypeStream
+)
+
+// String returns the name TYPE prints.
+func (t Type) String() string {
+	switch t {
+	case TypeString:
+		return "string"
+	case TypeList:
+		return "list"
+	case TypeSet:
+		return "set"
+	case TypeZSet:
+		return "zset"
+	case TypeHash:
+		return "hash"
+	case TypeStream:
+		return "stream"
+	}
+	return "none"
+}
+
+// Object is a container value (hash, list, set, ...). Objects are mutated in
+// place only through DB.Mutable, which clones one that a snapshot still shares.
+type Object interface {
+	Type() Type
+	// Encoding is what OBJECT ENCODING prints.
+	Encoding() string
+	// Clone returns a copy that can be mutated without changing the original.
+	Clone() Object
+	// Len is the number of elements.
+	Len() int
+}
+
+// Item is one key and its value. Items reachable from a snapshot are never
+// mutated; get a mutable one from DB.Mutable.
+type Item struct {
+	Key string
+	// ExpireAt is the absolute expiry time in Unix milliseconds; 0 means
+	// the key does not expire.
+	ExpireAt int64
+	// Str is the value of a string key.
+	Str []byte
+	// Obj is the value of any other type.
+	Obj Object
+	// Raw marks a string that was modified in place (APPEND, SETRANGE);
+	// Redis then reports the "raw" encoding whatever its length.
+	Raw bool
+
+	ord   uint64 // slot<<50 | 50 bits of hash; the B-tree order
+	gen   uint32
+	atime atomic.Uint32 // last access, Unix seconds (OBJECT IDLETIME)
+}
+
+// Type returns the value's type.
+func (it *Item) Type() Type {
+	if it.Obj != nil {
+		return it.Obj.Type()
+	}
+	return TypeString
+}
+
+// Slot returns the item's hash slot.
+func (it *Item) Slot() uint16 { return uint16(it.ord >> 50) }
+
+// Touch records an access at now (Unix ms) for OBJECT IDLETIME.
+func (it *Item) Touch(now int64) { it.atime.Store(uint32(now / 1000)) }
+
+// IdleSeconds returns the seconds since the last access.
+func (it *Item) IdleSeconds(now int64) int64 {
+	d := now/1000 - int64(it.atime.Load())
+	if d < 0 {
+		return 0
+	}
+	return d
+}
+
+// Expired tells whether the item has expired at now (Unix ms).
+func (it *Item) Expired(now int64) bool { return it.ExpireAt != 0 && it.ExpireAt <= now }
+
+const hashBits = 50
+
+// Ord returns the position of key in the key order. It is never 0, so a SCAN
+// cursor of 0 always means "start".
+func Ord(key string) uint64 {
+	h := xxhash.Sum64String(key) >> (64 - hashBits)
+	if h == 0 {
+		h = 1
+	}
+	return uint64(slot.OfString(key))<<hashBits | h
+}
+
+func less(a, b *Item) bool {
+	if a.ord != b.ord {
+		return a.ord < b.ord
+	}
+	return a.Key < b.Key
+}
+
+type expiry struct {
+	at  int64
+	ord uint64
+	key string
+}
+
+func lessExpiry(a, b expiry) bool {
+	if a.at != b.at {
+		return a.at < b.at
+	}
+	if a.ord != b.ord {
+		return a.ord < b.ord
+	}
+	return a.key < b.key
+}
+
+// Stats are counters the DB keeps for INFO.
+type Stats struct {
+	Hits, Misses atomic.Int64 // keyspace_hits, keyspace_misses
+	ExpiredKeys  atomic.Int64 // keys deleted because they expired
+}
+
+// DB is one keyspace.
+type DB struct {
+	tree    *btree.BTreeG[*Item]
+	expires *btree.BTreeG[expiry]
+	gen     uint32
+	Stats   Stats
+}
+
+// New returns an empty DB.
+func New() *DB {
+	return &DB{
+		tree:    btree.NewBTreeGOptions(less, btree.Options{NoLocks: true}),
+		expires: btree.NewBTreeGOptions(lessExpiry, btree.Options{NoLocks: true}),
+	}
+}
+
+func probe(key []byte) *Item {
+	k := unsafe.String(unsafe.SliceData(key), len(key))
+	return &Item{Key: k, ord: Ord(k)}
+}
+
+// Peek returns the item stored under key, expired or not, or nil.
+func (db *DB) Peek(key []byte) *Item {
+	it, _ := db.tree.Get(probe(key))
+	return it
+}
+
+// Get returns the live item under key at now (Unix ms), or nil if there is
+// none or it has expired. It never changes the DB, so readers may call it
+// under a read lock; it counts keyspace hits and misses.
+func (db *DB) Get(key []byte, now int64) *Item {
+	it, _ := db.tree.Get(probe(key))
+	if it == nil || it.Expired(now) {
+		db.Stats.Misses.Add(1)
+		return nil
+	}
+	db.Stats.Hits.Add(1)
+	it.Touch(now)
+	return it
+}
+
+// Exists is Get without touching statistics or access time.
+func (db *DB) Exists(key []byte, now int64) *Item {
+	it, _ := db.tree.Get(probe(key))
+	if it == nil || it.Expired(now) {
+		return nil
+	}
+	return it
+}
+
+// Lookup is the writer's Get: it deletes the key if it has expired at now,
+// as Redis's lazy expiry does, and returns the live item or nil. It must
+// only be called while applying an entry (now is the entry's time), so
+// every replica deletes the same keys.
+func (db *DB) Lookup(key []byte, now int64) *Item {
+	it, _ := db.tree.Get(probe(key))
+	if it == nil {
+		return nil
+	}
+	if it.Expired(now) {
+		db.remove(it)
+		db.Stats.ExpiredKeys.Add(1)
+		return nil
+	}
+	return it
+}
+
+// Put stores a new item under key with the given value, replacing any
+// previous value and expiry. expireAt 0 means no expiry. str is copied (it
+// may alias a log entry); obj is taken as is. It returns the item.
+func (db *DB) Put(key []byte, str []byte, obj Object, expireAt int64) *Item {
+	k := string(key)
+	if obj == nil {
+		str = append(make([]byte, 0, len(str)), str...)
+	}
+	it := &Item{Key: k, ord: Ord(k), Str: str, Obj: obj, gen: db.gen}
+	if prev, ok := db.tree.Set(it); ok && prev.ExpireAt != 0 {
+		db.expires.Delete(expiry{prev.ExpireAt, prev.ord, prev.Key})
+	}
+	if expireAt != 0 {
+		it.ExpireAt = expireAt
+		db.expires.Set(expiry{expireAt, it.ord, k})
+	}
+	return it
+}
+
+// PutItem stores it (whose ord and gen are recomputed), replacing any
+// previous value under its key.
+func (db *DB) PutItem(it *Item) {
+	it.ord = Ord(it.Key)
+	it.gen = db.gen
+	if prev, ok := db.tree.Set(it); ok && prev.ExpireAt != 0 {
+		db.expires.Delete(expiry{prev.ExpireAt, prev.ord, prev.Key})
+	}
+	if it.ExpireAt != 0 {
+		db.expires.Set(expiry{it.ExpireAt, it.ord, it.Key})
+	}
+}
+
+// Mutable returns a version of it that may be changed in place. If a
+// snapshot still shares it, it is cloned (with its value) and the clone
+// replaces it in the DB.
+func (db *DB) Mutable(it *Item) *Item {
+	if it.gen == db.gen {
+		return it
+	}
+	c := &Item{Key: it.Key, ExpireAt: it.ExpireAt, Raw: it.Raw, ord: it.ord, gen: db.gen}
+	if it.Obj != nil {
+		c.Obj = it.Obj.Clone()
+	} else {
+		c.Str = append([]byte(nil), it.Str...)
+	}
+	c.atime.Store(it.atime.Load())
+	db.tree.Set(c)
+	return c
+}
+
+// SetExpire changes it's expiry; at 0 removes it. it must be live in db.
+func (db *DB) SetExpire(it *Item, at int64) *Item {
+	if it.ExpireAt == at {
+		return it
+	}
+	if it.ExpireAt != 0 {
+		db.expires.Delete(expiry{it.ExpireAt, it.ord, it.Key})
+	}
+	if it.gen != db.gen {
+		it = db.Mutable(it)
+	}
+	it.ExpireAt = at
+	if at != 0 {
+		db.expires.Set(expiry{at, it.ord, it.Key})
+	}
+	return it
+}
+
+// Delete removes key and tells whether it existed (expired or not).
+func (db *DB) Delete(key []byte) bool {
+	it, ok := db.tree.Get(probe(key))
+	if !ok {
+		return false
+	}
+	db.remove(it)
+	return true
+}
+
+func (db *DB) remove(it *Item) {
+	db.tree.Delete(it)
+	if it.ExpireAt != 0 {
+		db.expires.Delete(expiry{it.ExpireAt, it.ord, it.Key})
+	}
+}
+
+// DeleteIfExpired removes key if it has expired at now and tells whether it
+// did. Replicas apply the leader's active-expiry entries with it.
+func (db *DB) DeleteIfExpired(key []byte, now int64) bool {
+	it, _ := db.tree.Get(probe(key))
+	if it == nil || !it.Expired(now) {
+		return false
+	}
+	db.remove(it)
+	db.Stats.ExpiredKeys.Add(1)
+	return true
+}
+
+// Len returns the number of keys, including expired keys not yet removed.
+func (db *DB) Len() int { return db.tree.Len() }
+
+// Expiring returns the number of keys with an expiry.
+func (db *DB) Expiring() int { return db.expires.Len() }
+
+// Flush removes every key.
+func (db *DB) Flush() {
+	db.tree = btree.NewBTreeGOptions(less, btree.Options{NoLocks: true})
+	db.expires = btree.NewBTreeGOptions(lessExpiry, btree.Options{NoLocks: true})
+}
+
+// ExpiredKeys returns up to max keys whose expiry is at or before now, in
+// expiry order. The leader proposes their deletion.
+func (db *DB) ExpiredKeys(now int64, max int) []string {
+	var keys []string
+	db.expires.Scan(func(e expiry) bool {
+		if e.at > now || len(keys) >= max {
+			return false
+		}
+		keys = append(keys, e.key)
+		return true
+	})
+	return keys
+}
+
+// Scan calls fn for items in key order starting at cursor (0 = start) and
+// returns the cursor of the first item it did not visit, or 0 when the walk
+// reached the end. fn returns false to stop; the item it stopped on is
+// visited (counted as returned).
+func (db *DB) Scan(cursor uint64, fn func(*Item) bool) uint64 {
+	var next uint64
+	stopped := false
+	db.tree.Ascend(&Item{ord: cursor}, func(it *Item) bool {
+		if stopped {
+			next = it.ord
+			return false
+		}
+		if !fn(it) {
+			stopped = true
+		}
+		return true
+	})
+	return next
+}
+
+// ScanSlot calls fn for every item in hash slot s, in key order.
+func (db *DB) ScanSlot(s uint16, fn func(*Item) bool) {
+	db.tree.Ascend(&Item{ord: uint64(s) << hashBits}, func(it *Item) bool {
+		if it.Slot() != s {
+			return false
+		}
+		return fn(it)
+	})
+}
+
+// CountSlot returns the number of keys in hash slot s.
+func (db *DB) CountSlot(s uint16) int {
+	n := 0
+	db.ScanSlot(s, func(*Item) bool { n++; return true })
+	return n
+}
+
+// Random returns the item at a position chosen by pick (given the number of
+// keys, it returns an index), or nil when the DB is empty.
+func (db *DB) Random(pick func(n int) int) *Item {
+	n := db.tree.Len()
+	if n == 0 {
+		return nil
+	}
+	it, _ := db.tree.GetAt(pick(n))
+	return it
+}

@@ -1,0 +1,179 @@
+package keyspace
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/tidwall/btree"
+)
+
+// Snapshot is a point-in-time view of a DB, taken in O(1). It may be
+// serialized by another goroutine while the DB keeps changing.
+type Snapshot struct {
+	tree *btree.BTreeG[*Item]
+}
+
+// Snapshot returns a point-in-time view of db. It must be called by the
+// writer (no concurrent mutation).
+func (db *DB) Snapshot() *Snapshot {
+	t := db.tree.Copy()
+	db.gen++
+	return &Snapshot{tree: t}
+}
+
+// Len returns the number of keys in the snapshot.
+func (s *Snapshot) Len() int { return s.tree.Len() }
+
+const snapMagic = "CAIRNKS1"
+
+// ErrBadSnapshot is returned when a snapshot stream does not decode.
+var ErrBadSnapshot = errors.New("keyspace: bad snapshot")
+
+// WriteTo serializes the snapshot to w.
+func (s *Snapshot) WriteTo(w io.Writer) (int64, error) {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	bw.WriteString(snapMagic)
+	var buf []byte
+	var err error
+	s.tree.Scan(func(it *Item) bool {
+		buf = appendItem(buf[:0], it)
+		_, err = bw.Write(buf)
+		return err == nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	bw.WriteByte(0)
+	return 0, bw.Flush()
+}
+
+func appendBytes(dst, b []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(b)))
+	return append(dst, b...)
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+func appendItem(dst []byte, it *Item) []byte {
+	dst = append(dst, byte(it.Type()))
+	dst = appendString(dst, it.Key)
+	dst = binary.AppendVarint(dst, it.ExpireAt)
+	switch o := it.Obj.(type) {
+	case nil:
+		raw := byte(0)
+		if it.Raw {
+			raw = 1
+		}
+		dst = append(dst, raw)
+		dst = appendBytes(dst, it.Str)
+	case *Hash:
+		enc := byte(0)
+		if o.ht != nil {
+			enc = 1
+		}
+		dst = append(dst, enc)
+		dst = binary.AppendUvarint(dst, uint64(o.Len()))
+		o.Each(func(name string, value []byte) bool {
+			dst = appendString(dst, name)
+			dst = appendBytes(dst, value)
+			return true
+		})
+	default:
+		panic(fmt.Sprintf("keyspace: no snapshot codec for %T", o))
+	}
+	return dst
+}
+
+type snapReader struct {
+	r   *bufio.Reader
+	buf []byte
+	err error
+}
+
+func (sr *snapReader) uvarint() uint64 {
+	if sr.err != nil {
+		return 0
+	}
+	n, err := binary.ReadUvarint(sr.r)
+	sr.err = err
+	return n
+}
+
+func (sr *snapReader) varint() int64 {
+	if sr.err != nil {
+		return 0
+	}
+	n, err := binary.ReadVarint(sr.r)
+	sr.err = err
+	return n
+}
+
+func (sr *snapReader) byte() byte {
+	if sr.err != nil {
+		return 0
+	}
+	b, err := sr.r.ReadByte()
+	sr.err = err
+	return b
+}
+
+func (sr *snapReader) bytes() []byte {
+	n := sr.uvarint()
+	if sr.err != nil {
+		return nil
+	}
+	b := make([]byte, n)
+	_, sr.err = io.ReadFull(sr.r, b)
+	return b
+}
+
+// Load replaces db's content with a snapshot read from r, rebuilding the
+// expiry index.
+func (db *DB) Load(r io.Reader) error {
+	sr := &snapReader{r: bufio.NewReaderSize(r, 1<<20)}
+	magic := make([]byte, len(snapMagic))
+	if _, err := io.ReadFull(sr.r, magic); err != nil || string(magic) != snapMagic {
+		return fmt.Errorf("%w: magic", ErrBadSnapshot)
+	}
+	db.Flush()
+	db.gen++
+	for {
+		t := Type(sr.byte())
+		if sr.err != nil {
+			return fmt.Errorf("%w: %v", ErrBadSnapshot, sr.err)
+		}
+		if t == TypeNone {
+			return nil
+		}
+		it := &Item{Key: string(sr.bytes()), ExpireAt: sr.varint()}
+		switch t {
+		case TypeString:
+			it.Raw = sr.byte() == 1
+			it.Str = sr.bytes()
+		case TypeHash:
+			enc := sr.byte()
+			n := sr.uvarint()
+			h := &Hash{}
+			for i := uint64(0); i < n && sr.err == nil; i++ {
+				name, value := sr.bytes(), sr.bytes()
+				h.lp = append(h.lp, Field{Name: string(name), Value: value})
+			}
+			if enc == 1 {
+				h.maybeConvertForce()
+			}
+			it.Obj = h
+		default:
+			return fmt.Errorf("%w: unknown type %d", ErrBadSnapshot, t)
+		}
+		if sr.err != nil {
+			return fmt.Errorf("%w: %v", ErrBadSnapshot, sr.err)
+		}
+		db.PutItem(it)
+	}
+}

@@ -1,0 +1,415 @@
+// Package shard runs keyspace shards as Dragonboat Raft groups. It is the
+// only package (with the future cluster package) that imports Dragonboat.
+//
+// A Host owns the process's one NodeHost and can host replicas of many
+// shards. A Shard proposes log entries (commands plus the leader's time and
+// seed) and serves reads from the applied state under a read lock. Writes
+// are proposed without waiting for each other, so Dragonboat batches
+// concurrent proposals into one log write and one fsync.
+package shard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lni/dragonboat/v4"
+	"github.com/lni/dragonboat/v4/client"
+	"github.com/lni/dragonboat/v4/config"
+	"github.com/lni/dragonboat/v4/logger"
+	"github.com/lni/dragonboat/v4/plugin/tan"
+	sm "github.com/lni/dragonboat/v4/statemachine"
+
+	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/entry"
+	"github.com/cairndb/cairn/server/keyspace"
+	"github.com/cairndb/cairn/server/reply"
+)
+
+// Errors returned to callers; the resp layer maps them to Redis replies.
+var (
+	// ErrTimeout is returned when an entry was not applied in time.
+	ErrTimeout = errors.New("shard: proposal timed out")
+	// ErrNotLeader is returned when this replica cannot accept writes.
+	ErrNotLeader = errors.New("shard: not the leader")
+	// ErrClosed is returned after the shard has stopped.
+	ErrClosed = errors.New("shard: closed")
+)
+
+// HostConfig configures the process's NodeHost.
+type HostConfig struct {
+	// Dir holds the Raft log and snapshots. Required.
+	Dir string
+	// RaftAddr is this host's Raft address (host:port). Required.
+	RaftAddr string
+	// RTTMillisecond is the expected round trip between hosts. Default 10.
+	RTTMillisecond uint64
+}
+
+// Host is the process's Dragonboat NodeHost.
+type Host struct {
+	nh *dragonboat.NodeHost
+	// lastCommit is the latest propose-to-applied latency in ns.
+	lastCommit atomic.Int64
+	mu         sync.Mutex
+	shards     map[uint64]*Shard
+}
+
+func init() {
+	for _, name := range []string{"raft", "rsm", "transport", "dragonboat", "logdb", "tan", "registry", "config"} {
+		logger.GetLogger(name).SetLevel(logger.WARNING)
+	}
+}
+
+// NewHost starts a NodeHost.
+func NewHost(cfg HostConfig) (*Host, error) {
+	if cfg.Dir == "" || cfg.RaftAddr == "" {
+		return nil, errors.New("shard: HostConfig needs Dir and RaftAddr")
+	}
+	if cfg.RTTMillisecond == 0 {
+		cfg.RTTMillisecond = 10
+	}
+	nhc := config.NodeHostConfig{
+		NodeHostDir:    cfg.Dir,
+		WALDir:         cfg.Dir,
+		RTTMillisecond: cfg.RTTMillisecond,
+		RaftAddress:    cfg.RaftAddr,
+		Expert:         config.GetDefaultExpertConfig(),
+	}
+	nhc.Expert.LogDBFactory = tan.Factory
+	nh, err := dragonboat.NewNodeHost(nhc)
+	if err != nil {
+		return nil, fmt.Errorf("start nodehost: %w", err)
+	}
+	return &Host{nh: nh, shards: map[uint64]*Shard{}}, nil
+}
+
+// Close stops every shard and the NodeHost.
+func (h *Host) Close() {
+	h.mu.Lock()
+	for _, s := range h.shards {
+		s.stop()
+	}
+	h.mu.Unlock()
+	h.nh.Close()
+}
+
+// LastCommit returns how long the most recent write entry took from
+// proposal to applied: log append, fsync, commit and apply.
+func (h *Host) LastCommit() time.Duration { return time.Duration(h.lastCommit.Load()) }
+
+// Options configures one shard replica.
+type Options struct {
+	ShardID   uint64 // default 1
+	ReplicaID uint64 // default 1
+	// Members maps replica IDs to Raft addresses for a new group; on
+	// restart they are ignored.
+	Members map[uint64]string
+	// Join starts a replica that is being added to an existing group.
+	Join bool
+	// SnapshotEntries is how many entries trigger an automatic snapshot.
+	// Default 100000.
+	SnapshotEntries uint64
+	// CompactionOverhead is how many entries are kept behind a snapshot.
+	// Default 10000.
+	CompactionOverhead uint64
+	// ElectionRTT and HeartbeatRTT in RTTMillisecond units. Defaults 20, 2.
+	ElectionRTT, HeartbeatRTT uint64
+	// ProtoMaxBulkLen is the largest string a command may build.
+	ProtoMaxBulkLen int64
+	// ProposalTimeout bounds how long a write waits to be applied.
+	// Default 10s.
+	ProposalTimeout time.Duration
+	// ExpiryInterval is how often the leader looks for expired keys.
+	// Default 100ms (Redis's hz 10).
+	ExpiryInterval time.Duration
+}
+
+func (o *Options) setDefaults() {
+	if o.ShardID == 0 {
+		o.ShardID = 1
+	}
+	if o.ReplicaID == 0 {
+		o.ReplicaID = 1
+	}
+	if o.SnapshotEntries == 0 {
+		o.SnapshotEntries = 100000
+	}
+	if o.CompactionOverhead == 0 {
+		o.CompactionOverhead = 10000
+	}
+	if o.ElectionRTT == 0 {
+		o.ElectionRTT = 20
+	}
+	if o.HeartbeatRTT == 0 {
+		o.HeartbeatRTT = 2
+	}
+	if o.ProtoMaxBulkLen == 0 {
+		o.ProtoMaxBulkLen = 512 << 20
+	}
+	if o.ProposalTimeout == 0 {
+		o.ProposalTimeout = 10 * time.Second
+	}
+	if o.ExpiryInterval == 0 {
+		o.ExpiryInterval = 100 * time.Millisecond
+	}
+}
+
+// Shard is one replica of one Raft group holding a keyspace.
+type Shard struct {
+	host    *Host
+	opts    Options
+	sm      *stateMachine
+	session *client.Session
+	quit    chan struct{}
+	wg      sync.WaitGroup
+	closed  atomic.Bool
+
+	// ProtoMaxBulkLen may be changed at run time (CONFIG SET).
+	ProtoMaxBulkLen atomic.Int64
+}
+
+// StartShard starts (or restarts) a replica on this host and, for a
+// single-member group, waits until it can serve.
+func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
+	opts.setDefaults()
+	s := &Shard{host: h, opts: opts, quit: make(chan struct{})}
+	s.ProtoMaxBulkLen.Store(opts.ProtoMaxBulkLen)
+	s.sm = &stateMachine{db: keyspace.New(), table: table, opts: opts}
+	members := map[uint64]dragonboat.Target{}
+	for id, addr := range opts.Members {
+		members[id] = addr
+	}
+	if len(members) == 0 && !opts.Join {
+		members[opts.ReplicaID] = h.nh.RaftAddress()
+	}
+	rc := config.Config{
+		ShardID:            opts.ShardID,
+		ReplicaID:          opts.ReplicaID,
+		ElectionRTT:        opts.ElectionRTT,
+		HeartbeatRTT:       opts.HeartbeatRTT,
+		CheckQuorum:        true,
+		PreVote:            true,
+		SnapshotEntries:    opts.SnapshotEntries,
+		CompactionOverhead: opts.CompactionOverhead,
+		WaitReady:          true,
+	}
+	create := func(uint64, uint64) sm.IConcurrentStateMachine { return s.sm }
+	if err := h.nh.StartConcurrentReplica(members, opts.Join, create, rc); err != nil {
+		return nil, fmt.Errorf("start shard %d: %w", opts.ShardID, err)
+	}
+	s.session = h.nh.GetNoOPSession(opts.ShardID)
+	h.mu.Lock()
+	h.shards[opts.ShardID] = s
+	h.mu.Unlock()
+	s.wg.Add(1)
+	go s.expireLoop()
+	return s, nil
+}
+
+// WaitLeader blocks until the group has a leader or ctx ends.
+func (s *Shard) WaitLeader(ctx context.Context) error {
+	for {
+		if _, _, ok, err := s.host.nh.GetLeaderID(s.opts.ShardID); err == nil && ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Shard) stop() {
+	if s.closed.Swap(true) {
+		return
+	}
+	close(s.quit)
+	s.wg.Wait()
+}
+
+// IsLeader tells whether this replica is the group's leader.
+func (s *Shard) IsLeader() bool {
+	id, _, ok, err := s.host.nh.GetLeaderID(s.opts.ShardID)
+	return err == nil && ok && id == s.opts.ReplicaID
+}
+
+// Pending is a proposed entry whose replies are not yet known.
+type Pending struct {
+	rs    *dragonboat.RequestState
+	err   error
+	start time.Time
+	host  *Host
+	kind  entry.Kind
+	n     int
+}
+
+// Propose proposes an entry holding cmds without waiting for it. The
+// leader fixes the entry's time and seed here.
+func (s *Shard) Propose(kind entry.Kind, cmds [][][]byte) *Pending {
+	e := entry.Entry{Kind: kind, Time: time.Now().UnixMilli(), Seed: rand.Uint64(), Cmds: cmds}
+	buf := entry.Append(make([]byte, 0, entry.Size(&e)), &e)
+	p := &Pending{kind: kind, n: len(cmds), start: time.Now(), host: s.host}
+	if s.closed.Load() {
+		p.err = ErrClosed
+		return p
+	}
+	p.rs, p.err = s.host.nh.Propose(s.session, buf, s.opts.ProposalTimeout)
+	return p
+}
+
+// Wait waits for the entry to be applied and returns one reply per
+// command (one EXEC array for a Multi entry).
+func (p *Pending) Wait() ([]reply.Value, error) {
+	if p.err != nil {
+		return nil, mapErr(p.err)
+	}
+	defer p.rs.Release()
+	r := <-p.rs.ResultC()
+	switch {
+	case r.Completed():
+		p.host.lastCommit.Store(int64(time.Since(p.start)))
+	case r.Timeout():
+		return nil, ErrTimeout
+	case r.Terminated():
+		return nil, ErrClosed
+	case r.Dropped():
+		return nil, ErrNotLeader
+	default:
+		return nil, fmt.Errorf("shard: proposal not applied (code %v)", r)
+	}
+	data := r.GetResult().Data
+	n := p.n
+	if p.kind == entry.Multi {
+		n = 1
+	}
+	out := make([]reply.Value, 0, n)
+	for len(data) > 0 {
+		v, rest, err := reply.Decode(data)
+		if err != nil {
+			return nil, err
+		}
+		out, data = append(out, v), rest
+	}
+	return out, nil
+}
+
+func mapErr(err error) error {
+	switch {
+	case errors.Is(err, dragonboat.ErrTimeout):
+		return ErrTimeout
+	case errors.Is(err, dragonboat.ErrShardNotReady), errors.Is(err, dragonboat.ErrShardNotFound):
+		return ErrNotLeader
+	case errors.Is(err, dragonboat.ErrClosed), errors.Is(err, dragonboat.ErrShardClosed):
+		return ErrClosed
+	}
+	return err
+}
+
+// Read runs a read-only command against the applied state.
+func (s *Shard) Read(spec *command.Spec, args [][]byte) reply.Value {
+	c := command.Ctx{Now: time.Now().UnixMilli(), Seed: rand.Uint64(), ProtoMaxBulkLen: s.ProtoMaxBulkLen.Load()}
+	s.sm.mu.RLock()
+	c.DB = s.sm.db
+	v := command.Exec(spec, &c, args)
+	s.sm.mu.RUnlock()
+	return v
+}
+
+// View runs fn with the keyspace under the read lock, for server-level
+// introspection (INFO keyspace, DBSIZE).
+func (s *Shard) View(fn func(db *keyspace.DB)) {
+	s.sm.mu.RLock()
+	defer s.sm.mu.RUnlock()
+	fn(s.sm.db)
+}
+
+// Snapshot asks Dragonboat for a snapshot now and waits for it.
+func (s *Shard) Snapshot(ctx context.Context) (uint64, error) {
+	idx, err := s.host.nh.SyncRequestSnapshot(ctx, s.opts.ShardID, dragonboat.SnapshotOption{OverrideCompactionOverhead: true, CompactionOverhead: s.opts.CompactionOverhead})
+	if err != nil {
+		if errors.Is(err, dragonboat.ErrRejected) {
+			// Nothing new since the last snapshot.
+			return s.sm.snapIndex.Load(), nil
+		}
+		return 0, err
+	}
+	s.sm.snapIndex.Store(idx)
+	s.sm.lastSnapUnix.Store(time.Now().Unix())
+	return idx, nil
+}
+
+// Status is what INFO reports about the shard.
+type Status struct {
+	ShardID, ReplicaID, LeaderID, Term uint64
+	IsLeader                           bool
+	AppliedIndex, LastLogIndex         uint64
+	SnapshotIndex                      uint64
+	LastSnapshotUnix                   int64
+	Dirty                              int64
+	SnapshotInProgress                 bool
+	LastCommit                         time.Duration
+}
+
+// Status returns the shard's Raft status.
+func (s *Shard) Status() Status {
+	st := Status{ShardID: s.opts.ShardID, ReplicaID: s.opts.ReplicaID}
+	st.LeaderID, st.Term, _, _ = s.host.nh.GetLeaderID(s.opts.ShardID)
+	st.IsLeader = st.LeaderID == s.opts.ReplicaID
+	st.AppliedIndex = s.sm.applied.Load()
+	if lr, err := s.host.nh.GetLogReader(s.opts.ShardID); err == nil {
+		_, st.LastLogIndex = lr.GetRange()
+		if ss := lr.Snapshot(); ss.Index > 0 {
+			st.SnapshotIndex = ss.Index
+		}
+	}
+	if st.SnapshotIndex == 0 {
+		st.SnapshotIndex = s.sm.snapIndex.Load()
+	}
+	st.LastSnapshotUnix = s.sm.lastSnapUnix.Load()
+	st.Dirty = s.sm.dirty.Load()
+	st.SnapshotInProgress = s.sm.snapping.Load()
+	st.LastCommit = s.host.LastCommit()
+	return st
+}
+
+// expireLoop is Redis's active expiry, done by the leader through the log:
+// it finds keys whose time has passed and proposes their deletion, so every
+// replica and every replay deletes the same keys.
+func (s *Shard) expireLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.opts.ExpiryInterval)
+	defer t.Stop()
+	const batch = 256
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+		}
+		if !s.IsLeader() {
+			continue
+		}
+		for range 16 { // bound one round's work, like Redis's time limit
+			var keys []string
+			s.sm.mu.RLock()
+			keys = s.sm.db.ExpiredKeys(time.Now().UnixMilli(), batch)
+			s.sm.mu.RUnlock()
+			if len(keys) == 0 {
+				break
+			}
+			cmds := make([][][]byte, len(keys))
+			for i, k := range keys {
+				cmds[i] = [][]byte{[]byte(k)}
+			}
+			if _, err := s.Propose(entry.Expire, cmds).Wait(); err != nil || len(keys) < batch {
+				break
+			}
+		}
+	}
+}

@@ -144,3 +144,35 @@ func (v Value) String() string {
 	}
 	return s + "]"
 }
+
+// RESP2 returns v as a RESP2 client sees it: maps and sets become arrays,
+// doubles, verbatim strings and big numbers become bulk strings, booleans
+// become integers, as Redis downgrades them.
+func (v Value) RESP2() Value {
+	switch v.Kind {
+	case KindMap, KindSet, KindArray:
+		elems := make([]Value, len(v.Elems))
+		for i, e := range v.Elems {
+			elems[i] = e.RESP2()
+		}
+		return Value{Kind: KindArray, Elems: elems}
+	case KindDouble, KindVerbatim, KindBigNumber:
+		return Value{Kind: KindBulk, Str: v.Str}
+	case KindBool:
+		return Value{Kind: KindInt, Int: v.Int}
+	}
+	return v
+}
+
+// Equal tells whether a and b are the same reply.
+func Equal(a, b Value) bool {
+	if a.Kind != b.Kind || a.Int != b.Int || string(a.Str) != string(b.Str) || len(a.Elems) != len(b.Elems) {
+		return false
+	}
+	for i := range a.Elems {
+		if !Equal(a.Elems[i], b.Elems[i]) {
+			return false
+		}
+	}
+	return true
+}

@@ -202,7 +202,8 @@ func NewDiff(t testing.TB, families ...[]*command.Spec) *Diff {
 	return &Diff{H: h, Redis: c}
 }
 
-// Compare runs args on both and reports a mismatch. It returns both replies.
+// Compare runs args on both and reports a mismatch of the RESP2 replies.
+// It returns both replies.
 func (d *Diff) Compare(args ...string) (got, want reply.Value) {
 	d.H.T.Helper()
 	want, err := d.Redis.Do(args...)
@@ -210,8 +211,8 @@ func (d *Diff) Compare(args ...string) (got, want reply.Value) {
 		d.H.T.Fatalf("redis %q: %v", args, err)
 	}
 	d.H.Now = time.Now().UnixMilli()
-	got = d.H.Do(args...)
-	if got.String() != want.String() || got.Kind != want.Kind && !(got.Kind == reply.KindNilArray && want.Kind == reply.KindNil) {
+	got = d.H.Do(args...).RESP2()
+	if !reply.Equal(got, want) {
 		d.H.T.Errorf("%q:\n  cairn: %s (kind %d)\n  redis: %s (kind %d)", args, got, got.Kind, want, want.Kind)
 	}
 	return got, want

@@ -70,6 +70,9 @@ func (t *Table) Resolve(args [][]byte) (*Spec, error) {
 	}
 	if len(s.Sub) > 0 && s.Run == nil {
 		if len(args) < 2 {
+			if CheckArity(s, len(args)) && s.Flags&Conn != 0 {
+				return s, nil // e.g. bare COMMAND
+			}
 			return nil, ArityError(s.Name)
 		}
 		for _, sub := range s.Sub {

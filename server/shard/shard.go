@@ -60,8 +60,8 @@ type Host struct {
 }
 
 func init() {
-	for _, name := range []string{"raft", "rsm", "transport", "dragonboat", "logdb", "tan", "registry", "config"} {
-		logger.GetLogger(name).SetLevel(logger.WARNING)
+	for _, name := range []string{"raft", "rsm", "transport", "dragonboat", "logdb", "tan", "registry", "config", "raftpb", "grpc", "gossip", "settings"} {
+		logger.GetLogger(name).SetLevel(logger.ERROR)
 	}
 }
 

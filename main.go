@@ -1,0 +1,205 @@
+// Command cairn runs a durable, Redis-compatible in-memory database node.
+//
+//	cairn [--port 6379] [--bind 127.0.0.1] [--dir ./data] [--config FILE]
+//
+// Every setting is also read from a CAIRN_* environment variable and from a
+// redis.conf-style config file; flags win over the environment, which wins
+// over the file.
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/cairndb/cairn/server"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// setting is one configuration knob: its flag, env variable and config-file
+// name.
+type setting struct {
+	name, env, usage, def string
+}
+
+var settings = []setting{
+	{"port", "CAIRN_PORT", "client TCP port", "6379"},
+	{"bind", "CAIRN_BIND", "client listen address (loopback by default)", "127.0.0.1"},
+	{"dir", "CAIRN_DIR", "data directory (Raft log and snapshots)", "./data"},
+	{"raft-addr", "CAIRN_RAFT_ADDR", "Raft transport address (default bind:port+10000)", ""},
+	{"requirepass", "CAIRN_REQUIREPASS", "password for the default user (AUTH)", ""},
+	{"proto-max-bulk-len", "CAIRN_PROTO_MAX_BULK_LEN", "largest bulk argument, bytes or 512mb-style", "512mb"},
+	{"maxclients", "CAIRN_MAXCLIENTS", "maximum client connections", "10000"},
+	{"snapshot-entries", "CAIRN_SNAPSHOT_ENTRIES", "log entries between automatic snapshots", "100000"},
+	{"loglevel", "CAIRN_LOGLEVEL", "debug, info, warn or error", "info"},
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	// 1. Parse flags; remember which were given explicitly.
+	fs := flag.NewFlagSet("cairn", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	vals := map[string]*string{}
+	for _, s := range settings {
+		vals[s.name] = fs.String(s.name, "", fmt.Sprintf("%s (env %s, default %q)", s.usage, s.env, s.def))
+	}
+	configFile := fs.String("config", os.Getenv("CAIRN_CONFIG"), "redis.conf-style config file (env CAIRN_CONFIG)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: cairn [flags]\n\nCairn is a durable, Redis-compatible in-memory database.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+
+	// 2. Resolve each setting: flag > environment > config file > default.
+	file := map[string]string{}
+	if *configFile != "" {
+		var err error
+		if file, err = readConfig(*configFile); err != nil {
+			fmt.Fprintf(stderr, "cairn: %v\n", err)
+			return 2
+		}
+	}
+	get := func(name string) string {
+		for _, s := range settings {
+			if s.name != name {
+				continue
+			}
+			if v := *vals[name]; v != "" {
+				return v
+			}
+			if v, ok := os.LookupEnv(s.env); ok && v != "" {
+				return v
+			}
+			if v, ok := file[name]; ok {
+				return v
+			}
+			return s.def
+		}
+		return ""
+	}
+	cfg, err := buildConfig(get)
+	if err != nil {
+		fmt.Fprintf(stderr, "cairn: %v\n", err)
+		return 2
+	}
+	cfg.ConfigFile = *configFile
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(get("loglevel"))); err != nil {
+		fmt.Fprintf(stderr, "cairn: bad loglevel %q\n", get("loglevel"))
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cfg.Logger = log
+
+	// 3. Start the node: Raft host, keyspace shard, client listener.
+	node, err := server.Start(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "cairn: %v\n", err)
+		return 1
+	}
+	log.Info("cairn ready", "addr", node.Addr(), "dir", node.Dir(), "raft", node.RaftAddr(), "pid", os.Getpid())
+
+	// 4. Run until SIGTERM/SIGINT or SHUTDOWN, then stop in reverse order.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case s := <-sig:
+		log.Info("shutting down", "signal", s.String())
+	case <-node.Done():
+		log.Info("shutting down", "reason", "SHUTDOWN command")
+	}
+	node.Close()
+	log.Info("bye")
+	return 0
+}
+
+func buildConfig(get func(string) string) (server.Config, error) {
+	var cfg server.Config
+	var err error
+	if cfg.Port, err = strconv.Atoi(get("port")); err != nil || cfg.Port < 0 || cfg.Port > 65535 {
+		return cfg, fmt.Errorf("bad port %q", get("port"))
+	}
+	cfg.Bind = get("bind")
+	cfg.Dir = get("dir")
+	cfg.RaftAddr = get("raft-addr")
+	cfg.RequirePass = get("requirepass")
+	if cfg.ProtoMaxBulkLen, err = parseBytes(get("proto-max-bulk-len")); err != nil {
+		return cfg, fmt.Errorf("bad proto-max-bulk-len: %w", err)
+	}
+	if cfg.MaxClients, err = strconv.Atoi(get("maxclients")); err != nil || cfg.MaxClients < 1 {
+		return cfg, fmt.Errorf("bad maxclients %q", get("maxclients"))
+	}
+	if cfg.SnapshotEntries, err = strconv.ParseUint(get("snapshot-entries"), 10, 64); err != nil || cfg.SnapshotEntries == 0 {
+		return cfg, fmt.Errorf("bad snapshot-entries %q", get("snapshot-entries"))
+	}
+	return cfg, nil
+}
+
+// parseBytes reads "512mb", "1gb", "1048576" as Redis does (kb/mb/gb are
+// powers of 1024, k/m/g of 1000).
+func parseBytes(s string) (int64, error) {
+	l := strings.ToLower(strings.TrimSpace(s))
+	mul := int64(1)
+	for _, u := range []struct {
+		suf string
+		m   int64
+	}{{"kb", 1 << 10}, {"mb", 1 << 20}, {"gb", 1 << 30}, {"k", 1e3}, {"m", 1e6}, {"g", 1e9}, {"b", 1}} {
+		if strings.HasSuffix(l, u.suf) {
+			l, mul = strings.TrimSuffix(l, u.suf), u.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(l, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a size", s)
+	}
+	return n * mul, nil
+}
+
+// readConfig reads a redis.conf-style file: "name value" per line, '#'
+// comments, values optionally double-quoted.
+func readConfig(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	known := map[string]bool{}
+	for _, s := range settings {
+		known[s.name] = true
+	}
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for ln := 1; sc.Scan(); ln++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, value, _ := strings.Cut(line, " ")
+		name = strings.ToLower(name)
+		value = strings.TrimSpace(value)
+		if uq, err := strconv.Unquote(value); err == nil {
+			value = uq
+		}
+		if !known[name] {
+			return nil, fmt.Errorf("%s:%d: unknown setting %q", path, ln, name)
+		}
+		out[name] = value
+	}
+	return out, sc.Err()
+}

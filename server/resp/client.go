@@ -1,0 +1,172 @@
+package resp
+
+import (
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/reply"
+)
+
+// Reply modes set by CLIENT REPLY.
+const (
+	replyOn = iota
+	replyOff
+	replySkip // skip the next command's reply only
+)
+
+// client is one connection's state.
+type client struct {
+	id      int64
+	srv     *Server
+	nc      net.Conn
+	rd      *Reader
+	out     []byte
+	addr    string
+	laddr   string
+	proto   int
+	authed  bool
+	closing bool
+	created time.Time
+
+	replyMode int
+	skip      int // replies still to drop (CLIENT REPLY SKIP: its own and the next)
+
+	// batch holds pipelined writes not yet proposed; arena owns their
+	// bytes, because the reader's buffer is reused.
+	batch      [][][]byte
+	batchSpecs []*command.Spec
+	arena      []byte
+
+	lastInteraction atomic.Int64
+	protoA          atomic.Int32 // proto, for CLIENT LIST from other goroutines
+	qbuf, rbs       atomic.Int64 // reader figures, for CLIENT LIST
+
+	mu       sync.Mutex // guards the fields below (read by CLIENT LIST)
+	name     string
+	libName  string
+	libVer   string
+	lastCmd  string
+	noEvict  bool
+	killed   bool
+}
+
+func newClient(s *Server, nc net.Conn) *client {
+	c := &client{
+		id:      s.nextID.Add(1),
+		srv:     s,
+		nc:      nc,
+		rd:      NewReader(nc, s.params.protoMaxBulkLen()),
+		addr:    nc.RemoteAddr().String(),
+		laddr:   nc.LocalAddr().String(),
+		proto:   2,
+		created: time.Now(),
+		out:     make([]byte, 0, 16*1024),
+	}
+	c.authed = s.params.requirePass() == ""
+	c.protoA.Store(2)
+	c.lastInteraction.Store(time.Now().UnixMilli())
+	c.lastCmd = "NULL"
+	return c
+}
+
+// reply queues v for the client, honouring CLIENT REPLY.
+func (c *client) reply(v reply.Value) {
+	if c.skip > 0 {
+		c.skip--
+		return
+	}
+	if c.replyMode == replyOff {
+		return
+	}
+	c.out = appendValue(c.out, v, c.proto)
+}
+
+// flush writes queued replies to the socket.
+func (c *client) flush() error {
+	if len(c.out) == 0 {
+		return nil
+	}
+	n, err := c.nc.Write(c.out)
+	c.srv.stats.netOut.Add(int64(n))
+	if cap(c.out) > 1<<20 {
+		c.out = make([]byte, 0, 16*1024)
+	} else {
+		c.out = c.out[:0]
+	}
+	return err
+}
+
+// addWrite copies a write command into the pending batch.
+func (c *client) addWrite(spec *command.Spec, args [][]byte) {
+	size := 0
+	for _, a := range args {
+		size += len(a)
+	}
+	if cap(c.arena)-len(c.arena) < size {
+		// Earlier commands keep pointing into the old arena.
+		c.arena = make([]byte, 0, max(size, 64*1024))
+	}
+	cmd := make([][]byte, len(args))
+	for i, a := range args {
+		start := len(c.arena)
+		c.arena = append(c.arena, a...)
+		cmd[i] = c.arena[start:len(c.arena):len(c.arena)]
+	}
+	c.batch = append(c.batch, cmd)
+	c.batchSpecs = append(c.batchSpecs, spec)
+}
+
+func (c *client) resetBatch() {
+	clear(c.batch)
+	c.batch = c.batch[:0]
+	c.batchSpecs = c.batchSpecs[:0]
+	c.arena = c.arena[:0]
+}
+
+func (c *client) setProto(p int) {
+	c.proto = p
+	c.protoA.Store(int32(p))
+}
+
+func (c *client) setLastCmd(name string) {
+	c.mu.Lock()
+	c.lastCmd = name
+	c.mu.Unlock()
+}
+
+// info renders the client as one CLIENT LIST line (without newline).
+func (c *client) info(now time.Time) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	flags := "N"
+	if c.noEvict {
+		flags = "e"
+	}
+	var b strings.Builder
+	b.WriteString("id=" + itoa(c.id))
+	b.WriteString(" addr=" + c.addr)
+	b.WriteString(" laddr=" + c.laddr)
+	b.WriteString(" fd=" + itoa(c.id+7))
+	b.WriteString(" name=" + c.name)
+	b.WriteString(" age=" + itoa(int64(now.Sub(c.created)/time.Second)))
+	idle := now.UnixMilli() - c.lastInteraction.Load()
+	b.WriteString(" idle=" + itoa(idle/1000))
+	b.WriteString(" flags=" + flags)
+	b.WriteString(" db=0 sub=0 psub=0 ssub=0 multi=-1")
+	qbuf, rbs := c.qbuf.Load(), c.rbs.Load()
+	b.WriteString(" qbuf=" + itoa(qbuf))
+	b.WriteString(" qbuf-free=" + itoa(rbs-qbuf))
+	b.WriteString(" argv-mem=0 multi-mem=0")
+	b.WriteString(" rbs=" + itoa(rbs) + " rbp=0")
+	b.WriteString(" obl=0 oll=0 omem=0")
+	b.WriteString(" tot-mem=" + itoa(rbs))
+	b.WriteString(" events=r cmd=" + c.lastCmd)
+	b.WriteString(" user=default redir=-1")
+	b.WriteString(" resp=" + itoa(int64(c.protoA.Load())))
+	b.WriteString(" lib-name=" + c.libName + " lib-ver=" + c.libVer)
+	return b.String()
+}

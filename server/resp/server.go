@@ -1,0 +1,342 @@
+// Package resp is Cairn's network edge: it accepts Redis clients, parses
+// RESP2/RESP3 and inline requests exactly as Redis does, keeps per-connection
+// state (AUTH, HELLO, client name, reply mode), dispatches commands and
+// turns reply values into bytes. It knows nothing of storage: writes go to a
+// Backend that proposes them to the Raft log, reads are run by the Backend
+// against applied state.
+//
+// Pipelining: the write commands a connection has pipelined are collected
+// into one batch and proposed as one log entry; the batch is flushed when a
+// non-write command arrives or the input buffer drains, so replies stay in
+// order. Batches of all connections are proposed without waiting for each
+// other, so the log commits many of them with one fsync.
+package resp
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/reply"
+)
+
+// Pending is a proposed batch of writes whose replies are not known yet.
+type Pending interface {
+	Wait() ([]reply.Value, error)
+}
+
+// Backend is what the resp layer needs from the storage side.
+type Backend interface {
+	// Propose proposes write commands as one log entry, without waiting.
+	Propose(cmds [][][]byte) Pending
+	// Read runs a read-only command against the applied state.
+	Read(spec *command.Spec, args [][]byte) reply.Value
+	// Save takes a durable snapshot now.
+	Save(ctx context.Context) error
+	// Status reports keyspace and Raft figures for INFO.
+	Status() Status
+	// SetProtoMaxBulkLen changes the largest string commands may build.
+	SetProtoMaxBulkLen(n int64)
+	// ErrorReply maps a Backend error (timeout, no leader) to a reply.
+	ErrorReply(err error) reply.Value
+}
+
+// Status is the storage side's contribution to INFO.
+type Status struct {
+	Keys, Expires                  int64
+	Hits, Misses, ExpiredKeys      int64
+	IsLeader                       bool
+	ShardID, ReplicaID, LeaderID   uint64
+	Term, AppliedIndex             uint64
+	LastLogIndex, SnapshotIndex    uint64
+	Dirty                          int64
+	LastSaveUnix                   int64
+	SnapshotInProgress             bool
+	LastCommit                     time.Duration
+	RaftAddr, DataDir              string
+	SnapshotEntries                uint64
+	LastSnapshotDur, LastSnapBlock time.Duration
+}
+
+// Config configures the listener. Defaults are noted per field.
+type Config struct {
+	// RequirePass is the default user's password; "" disables AUTH.
+	RequirePass string
+	// ProtoMaxBulkLen is the largest bulk argument. Default 512 MB.
+	ProtoMaxBulkLen int64
+	// MaxClients caps connections. Default 10000.
+	MaxClients int
+	// Port, Bind and Dir are reported by INFO and CONFIG GET.
+	Port           int
+	Bind, Dir      string
+	ConfigFile     string
+	Version        string
+	RunID          string
+	Logger         *slog.Logger
+	Shutdown       func(save bool) error
+	SnapshotConfig uint64
+}
+
+// maxBatch bounds the commands of one pipelined log entry.
+const maxBatch = 1024
+
+// Server serves Redis clients.
+type Server struct {
+	table   *command.Table
+	backend Backend
+	log     *slog.Logger
+	cfg     Config
+	params  *params
+	start   time.Time
+
+	mu      sync.Mutex
+	ln      net.Listener
+	clients map[int64]*client
+	closed  bool
+	nextID  atomic.Int64
+
+	stats    stats
+	opsRate  atomic.Int64
+	stop     chan struct{}
+	cmdStats map[*command.Spec]*cmdStat
+	conn     map[string]connHandler
+}
+
+type stats struct {
+	connections, commands, rejectedConns atomic.Int64
+	netIn, netOut                        atomic.Int64
+	errors                               atomic.Int64
+}
+
+type cmdStat struct {
+	calls, usec, rejected, failed atomic.Int64
+}
+
+// New returns a server over table and backend.
+func New(cfg Config, table *command.Table, backend Backend) *Server {
+	if cfg.ProtoMaxBulkLen == 0 {
+		cfg.ProtoMaxBulkLen = 512 << 20
+	}
+	if cfg.MaxClients == 0 {
+		cfg.MaxClients = 10000
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{table: table, backend: backend, log: cfg.Logger, cfg: cfg, start: time.Now(),
+		clients: map[int64]*client{}, cmdStats: map[*command.Spec]*cmdStat{}}
+	s.params = newParams(s)
+	for _, sp := range table.All() {
+		s.cmdStats[sp] = &cmdStat{}
+		for _, sub := range sp.Sub {
+			s.cmdStats[sub] = &cmdStat{}
+		}
+	}
+	s.conn = connHandlers()
+	s.stop = make(chan struct{})
+	go s.sampleOps(s.stop)
+	return s
+}
+
+// Serve accepts clients on ln until Close.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	s.ln = ln
+	s.mu.Unlock()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		s.stats.connections.Add(1)
+		go s.serve(nc)
+	}
+}
+
+// Close stops accepting and disconnects every client.
+func (s *Server) Close() {
+	s.mu.Lock()
+	if !s.closed {
+		close(s.stop)
+	}
+	s.closed = true
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	for _, c := range s.clients {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+}
+
+func (s *Server) serve(nc net.Conn) {
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+		tc.SetKeepAlive(true)
+	}
+	c := newClient(s, nc)
+	s.mu.Lock()
+	if len(s.clients) >= s.params.maxClients() {
+		s.mu.Unlock()
+		s.stats.rejectedConns.Add(1)
+		nc.Write([]byte("-ERR max number of clients reached\r\n"))
+		nc.Close()
+		return
+	}
+	s.clients[c.id] = c
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.clients, c.id)
+		s.mu.Unlock()
+		nc.Close()
+	}()
+	for {
+		c.rd.MaxBulkLen = s.params.protoMaxBulkLen()
+		c.rd.Unauthenticated = !c.authed && s.params.requirePass() != ""
+		args, err := c.rd.ReadCommand()
+		if err != nil {
+			s.flushBatch(c)
+			var pe ProtocolError
+			if errors.As(err, &pe) {
+				c.out = appendValue(c.out, reply.Error("ERR "+pe.Error()), c.proto)
+			}
+			c.flush()
+			return
+		}
+		c.lastInteraction.Store(time.Now().UnixMilli())
+		c.qbuf.Store(int64(c.rd.BufferedBytes()))
+		c.rbs.Store(int64(len(c.rd.buf)))
+		s.dispatch(c, args)
+		if c.closing {
+			s.flushBatch(c)
+			c.flush()
+			return
+		}
+		if !c.rd.Buffered() {
+			s.flushBatch(c)
+			if err := c.flush(); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// dispatch runs one command: checks, then a write joins the batch, a read
+// or connection command runs after the batch is flushed.
+func (s *Server) dispatch(c *client, args [][]byte) {
+	s.stats.commands.Add(1)
+	if isSecurityAttack(args[0]) {
+		s.log.Warn("possible SECURITY ATTACK detected: HTTP-like request on the Redis port; connection closed", "addr", c.addr)
+		c.closing = true
+		return
+	}
+	spec, err := s.table.Resolve(args)
+	if err != nil {
+		s.stats.errors.Add(1)
+		if sp := s.table.Lookup(args[0]); sp != nil {
+			if st := s.cmdStats[sp]; st != nil {
+				st.rejected.Add(1)
+			}
+		}
+		c.reply(command.ErrorReply(err))
+		return
+	}
+	st := s.cmdStats[spec]
+	if !c.authed && spec.Flags&command.NoAuth == 0 && s.params.requirePass() != "" {
+		st.rejected.Add(1)
+		c.reply(reply.Error("NOAUTH Authentication required."))
+		return
+	}
+	c.setLastCmd(spec.Name)
+	if spec.IsWrite() {
+		c.addWrite(spec, args)
+		if len(c.batch) >= maxBatch {
+			s.flushBatch(c)
+		}
+		return
+	}
+	s.flushBatch(c)
+	start := time.Now()
+	var v reply.Value
+	if spec.Flags&command.Conn != 0 {
+		h := s.conn[spec.Name]
+		if h == nil {
+			v = reply.Error("ERR command '" + spec.Name + "' is not available")
+		} else {
+			v = h(s, c, args)
+		}
+	} else {
+		v = s.backend.Read(spec, args)
+	}
+	st.calls.Add(1)
+	st.usec.Add(time.Since(start).Microseconds())
+	if v.Kind == reply.KindError {
+		st.failed.Add(1)
+		s.stats.errors.Add(1)
+	}
+	c.reply(v)
+}
+
+// flushBatch proposes the connection's pending writes as one entry, waits
+// for them to be applied and writes their replies in order.
+func (s *Server) flushBatch(c *client) {
+	if len(c.batch) == 0 {
+		return
+	}
+	start := time.Now()
+	replies, err := s.backend.Propose(c.batch).Wait()
+	usec := time.Since(start).Microseconds() / int64(len(c.batch))
+	for i, spec := range c.batchSpecs {
+		st := s.cmdStats[spec]
+		st.calls.Add(1)
+		st.usec.Add(usec)
+		var v reply.Value
+		if err != nil || i >= len(replies) {
+			if err == nil {
+				err = errors.New("missing reply")
+			}
+			v = s.backend.ErrorReply(err)
+		} else {
+			v = replies[i]
+		}
+		if v.Kind == reply.KindError {
+			st.failed.Add(1)
+			s.stats.errors.Add(1)
+		}
+		c.reply(v)
+	}
+	c.resetBatch()
+}
+
+func isSecurityAttack(name []byte) bool {
+	return command.EqualFold(name, "post") || command.EqualFold(name, "host:")
+}
+
+// Addr returns the listening address.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,58 @@
+package resp
+
+import "github.com/cairndb/cairn/server/command"
+
+// Flags shared by connection and server commands.
+const (
+	connFast  = command.Conn | command.Fast
+	connAdmin = command.Conn | command.Admin | command.NoScript
+)
+
+func sub(parent, name string, arity int, flags command.Flag, acl ...string) *command.Spec {
+	return &command.Spec{Name: parent + "|" + name, Arity: arity, Flags: flags | command.Conn, ACL: acl, Group: "connection"}
+}
+
+// Specs are the commands the connection layer runs itself.
+var Specs = []*command.Spec{
+	{Name: "ping", Arity: -1, Flags: connFast, ACL: []string{"fast", "connection"}, Group: "connection", Summary: "Returns the server's liveliness response.", Since: "1.0.0"},
+	{Name: "echo", Arity: 2, Flags: connFast, ACL: []string{"fast", "connection"}, Group: "connection", Summary: "Returns the given string.", Since: "1.0.0"},
+	{Name: "quit", Arity: -1, Flags: connFast | command.NoAuth | command.AllowBusy | command.Loading | command.Stale, ACL: []string{"fast", "connection"}, Group: "connection", Summary: "Closes the connection.", Since: "1.0.0"},
+	{Name: "reset", Arity: 1, Flags: connFast | command.NoAuth | command.AllowBusy | command.Loading | command.Stale | command.NoScript, ACL: []string{"fast", "connection"}, Group: "connection", Summary: "Resets the connection.", Since: "6.2.0"},
+	{Name: "select", Arity: 2, Flags: connFast | command.Loading | command.Stale, ACL: []string{"fast", "connection"}, Group: "connection", Summary: "Changes the selected database.", Since: "1.0.0"},
+	{Name: "auth", Arity: -2, Flags: connFast | command.NoAuth | command.NoScript | command.Loading | command.Stale | command.AllowBusy, ACL: []string{"fast", "connection"}, Group: "connection", Summary: "Authenticates the connection.", Since: "1.0.0"},
+	{Name: "hello", Arity: -1, Flags: connFast | command.NoAuth | command.NoScript | command.Loading | command.Stale | command.AllowBusy, ACL: []string{"fast", "connection"}, Group: "connection", Summary: "Handshakes with the Redis server.", Since: "6.0.0"},
+	{Name: "client", Arity: -2, Flags: command.Conn, Group: "connection", Summary: "A container for client connection commands.", Since: "2.4.0", Sub: []*command.Spec{
+		sub("client", "id", 2, command.NoScript|command.Loading|command.Stale, "slow", "connection"),
+		sub("client", "setname", 3, command.NoScript|command.Loading|command.Stale, "slow", "connection"),
+		sub("client", "getname", 2, command.NoScript|command.Loading|command.Stale, "slow", "connection"),
+		sub("client", "list", -2, command.Admin|command.NoScript|command.Loading|command.Stale, "admin", "slow", "dangerous", "connection"),
+		sub("client", "info", 2, command.NoScript|command.Loading|command.Stale, "slow", "connection"),
+		sub("client", "kill", -3, command.Admin|command.NoScript|command.Loading|command.Stale, "admin", "slow", "dangerous", "connection"),
+		sub("client", "setinfo", 4, command.NoScript|command.Loading|command.Stale, "slow", "connection"),
+		sub("client", "no-evict", 3, command.Admin|command.NoScript|command.Loading|command.Stale, "admin", "slow", "dangerous", "connection"),
+		sub("client", "reply", 3, command.NoScript|command.Loading|command.Stale, "slow", "connection"),
+		sub("client", "help", 2, command.Loading|command.Stale, "slow", "connection"),
+	}},
+	{Name: "command", Arity: -1, Flags: command.Conn | command.Loading | command.Stale, ACL: []string{"slow", "connection"}, Group: "server", Summary: "Returns detailed information about all commands.", Since: "2.8.13", Sub: []*command.Spec{
+		sub("command", "count", 2, command.Loading|command.Stale, "slow", "connection"),
+		sub("command", "info", -2, command.Loading|command.Stale, "slow", "connection"),
+		sub("command", "docs", -2, command.Loading|command.Stale, "slow", "connection"),
+		sub("command", "list", -2, command.Loading|command.Stale, "slow", "connection"),
+		sub("command", "getkeys", -3, command.Loading|command.Stale, "slow", "connection"),
+		sub("command", "getkeysandflags", -3, command.Loading|command.Stale, "slow", "connection"),
+		sub("command", "help", 2, command.Loading|command.Stale, "slow", "connection"),
+	}},
+	{Name: "info", Arity: -1, Flags: command.Conn | command.Loading | command.Stale, ACL: []string{"slow", "dangerous"}, Group: "server", Summary: "Returns information and statistics about the server.", Since: "1.0.0"},
+	{Name: "config", Arity: -2, Flags: command.Conn, Group: "server", Summary: "A container for server configuration commands.", Since: "2.0.0", Sub: []*command.Spec{
+		sub("config", "get", -3, command.Admin|command.NoScript|command.Loading|command.Stale, "admin", "slow", "dangerous"),
+		sub("config", "set", -4, command.Admin|command.NoScript|command.Loading|command.Stale, "admin", "slow", "dangerous"),
+		sub("config", "resetstat", 2, command.Admin|command.NoScript|command.Loading|command.Stale, "admin", "slow", "dangerous"),
+		sub("config", "rewrite", 2, command.Admin|command.NoScript|command.Loading|command.Stale, "admin", "slow", "dangerous"),
+		sub("config", "help", 2, command.Loading|command.Stale, "slow"),
+	}},
+	{Name: "time", Arity: 1, Flags: connFast | command.Loading | command.Stale, ACL: []string{"fast"}, Group: "server", Summary: "Returns the server time.", Since: "2.6.0"},
+	{Name: "save", Arity: 1, Flags: connAdmin, ACL: []string{"admin", "slow", "dangerous"}, Group: "server", Summary: "Synchronously saves the database(s) to disk.", Since: "1.0.0"},
+	{Name: "bgsave", Arity: -1, Flags: connAdmin, ACL: []string{"admin", "slow", "dangerous"}, Group: "server", Summary: "Asynchronously saves the database(s) to disk.", Since: "1.0.0"},
+	{Name: "lastsave", Arity: 1, Flags: command.Conn | command.Loading | command.Stale | command.Fast, ACL: []string{"fast", "dangerous"}, Group: "server", Summary: "Returns the Unix timestamp of the last successful save to disk.", Since: "1.0.0"},
+	{Name: "shutdown", Arity: -1, Flags: connAdmin | command.Loading | command.Stale | command.NoMulti | command.AllowBusy, ACL: []string{"admin", "slow", "dangerous"}, Group: "server", Summary: "Synchronously saves the database(s) to disk and shuts down the Redis server.", Since: "1.0.0"},
+}

@@ -2,6 +2,9 @@ package server
 
 import (
 	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/command/hashes"
+	"github.com/cairndb/cairn/server/command/keys"
+	"github.com/cairndb/cairn/server/command/strs"
 	"github.com/cairndb/cairn/server/resp"
 )
 
@@ -9,5 +12,8 @@ import (
 func Commands() *command.Table {
 	return command.NewTable(
 		resp.Specs,
+		strs.Specs,
+		keys.Specs,
+		hashes.Specs,
 	)
 }

@@ -51,7 +51,7 @@ func LZFCompress(in []byte, outLen int) []byte {
 		ref := int(htab[slot]) - 1
 		htab[slot] = int32(ip + 1)
 
-		if ref >= 0 && ref < ip && ip-ref-1 < lzfMaxOff && ip+4 < inLen && ref > 0 &&
+		if ref > 0 && ref < ip && ip-ref-1 < lzfMaxOff &&
 			in[ref] == in[ip] && in[ref+1] == in[ip+1] && in[ref+2] == in[ip+2] {
 			off := ip - ref - 1
 			length := 2
@@ -59,13 +59,15 @@ func LZFCompress(in []byte, outLen int) []byte {
 			if maxlen > lzfMaxRef {
 				maxlen = lzfMaxRef
 			}
-			out[op-lit-1] = byte(lit - 1) // stop run
+			undo := 0
 			if lit == 0 {
-				op-- // undo run if length is zero
+				undo = 1
 			}
-			if op+3+1 >= outLen {
+			if op-undo+3+1 >= outLen {
 				return nil
 			}
+			out[op-lit-1] = byte(lit - 1) // stop run
+			op -= undo                    // undo run if length is zero
 			// Redis unrolls the first 16 comparisons without checking
 			// maxlen; follow it exactly so the output is identical.
 			mismatch := false

@@ -19,6 +19,7 @@ package rdb
 import (
 	"encoding/binary"
 	"errors"
+	"strconv"
 
 	"github.com/cairndb/cairn/server/keyspace"
 )
@@ -419,29 +420,6 @@ func (r *Reader) String() ([]byte, error) {
 	return nil, ErrBadFormat
 }
 
-func formatInt(v int64) []byte {
-	var buf [20]byte
-	return appendInt(buf[:0], v)
-}
+func formatInt(v int64) []byte { return strconv.AppendInt(nil, v, 10) }
 
-func appendInt(dst []byte, v int64) []byte {
-	if v < 0 {
-		dst = append(dst, '-')
-		return appendUint(dst, uint64(-v))
-	}
-	return appendUint(dst, uint64(v))
-}
-
-func appendUint(dst []byte, u uint64) []byte {
-	var buf [20]byte
-	i := len(buf)
-	for {
-		i--
-		buf[i] = byte('0' + u%10)
-		u /= 10
-		if u == 0 {
-			break
-		}
-	}
-	return append(dst, buf[i:]...)
-}
+func formatIntTo(dst []byte, v int64) []byte { return strconv.AppendInt(dst, v, 10) }

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/reply"
 )
 
@@ -118,7 +119,7 @@ func setGeneric(c *command.Ctx, name string, flags int, key, val, expire []byte,
 		} else {
 			c.DB.Stats.Hits.Add(1)
 			if it.Obj != nil {
-				return reply.Value{}, errWrongType
+				return reply.Value{}, keyspace.ErrWrongType
 			}
 			// The old item is replaced below, never mutated: the reply
 			// may alias its bytes.

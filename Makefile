@@ -1,0 +1,49 @@
+# Cairn — the one entry point for building, running and testing.
+GO        ?= go
+BIN       := bin/cairn
+PORT      ?= 6379
+DIR       ?= ./data
+PKGS      := ./...
+# Packages whose concurrency the race detector must check.
+RACE_PKGS := ./server/keyspace/... ./server/shard/... ./server/resp/... ./server/entry/...
+FUZZTIME  ?= 10s
+
+.PHONY: build run test test-race fuzz bench crash lint fmt clean
+
+build: ## Build bin/cairn (static, CGO disabled)
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) .
+
+run: build ## Start one durable node on 127.0.0.1:$(PORT) with data in $(DIR)
+	./$(BIN) --port $(PORT) --dir $(DIR)
+
+test: build ## Unit, integration, differential, crash and short fuzz tests
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 -timeout 15m $(PKGS)
+	$(GO) test -count=1 -race -timeout 10m $(RACE_PKGS)
+	$(MAKE) fuzz FUZZTIME=5s
+
+test-race: ## Race detector over every package
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+fuzz: ## Run each fuzz target for FUZZTIME
+	@set -e; for spec in $$($(GO) run ./.ci/fuzztargets); do \
+		pkg=$${spec%%:*}; name=$${spec##*:}; \
+		echo "fuzz $$pkg $$name"; \
+		$(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
+
+crash: build ## Long crash test: many SIGKILLs under load
+	CAIRN_CRASH_KILLS=200 $(GO) test -count=1 -timeout 60m -run TestCrash ./server/crashtest/ -v
+
+bench: build ## Benchmarks against real redis-server (prints one table)
+	./bench/run.sh
+
+lint: ## go vet + gofmt check
+	$(GO) vet $(PKGS)
+	@test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)
+
+fmt:
+	gofmt -w .
+
+clean:
+	rm -rf bin data

@@ -1,0 +1,88 @@
+package hashes
+
+import (
+	"strconv"
+
+	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/reply"
+)
+
+// Errors of HINCRBY and HINCRBYFLOAT, as Redis words them.
+const (
+	errHashNotInt   = command.Msg("ERR hash value is not an integer")
+	errHashNotFloat = command.Msg("ERR hash value is not a float")
+	errIncrNaN      = command.Msg("ERR value is NaN or Infinity")
+)
+
+// hincrby implements
+//
+//	HINCRBY key field increment
+//
+// A missing field counts as 0. It replies with the new value.
+func hincrby(c *command.Ctx, args [][]byte) (reply.Value, error) {
+	incr, err := command.ParseInt(args[3])
+	if err != nil {
+		return reply.Value{}, err
+	}
+	it, h, err := lookupWrite(c, args[1])
+	if err != nil {
+		return reply.Value{}, err
+	}
+	var cur int64
+	if h != nil {
+		if v, ok := h.Get(args[2]); ok {
+			if cur, err = command.ParseInt(v); err != nil {
+				return reply.Value{}, errHashNotInt
+			}
+		}
+	}
+	if (incr < 0 && cur < 0 && incr < minInt64-cur) || (incr > 0 && cur > 0 && incr > maxInt64-cur) {
+		return reply.Value{}, command.ErrOverflow
+	}
+	n := cur + incr
+	mutableHash(c, args[1], it).Set(args[2], strconv.AppendInt(nil, n, 10))
+	c.Dirty++
+	return reply.Int(n), nil
+}
+
+const (
+	maxInt64 = 1<<63 - 1
+	minInt64 = -1 << 63
+)
+
+// hincrbyfloat implements
+//
+//	HINCRBYFLOAT key field increment
+//
+// Arithmetic is done as Redis does it, in C long double (x87 80-bit
+// extended precision), and the result is stored and replied as %.17Lf
+// with trailing zeros removed.
+func hincrbyfloat(c *command.Ctx, args [][]byte) (reply.Value, error) {
+	incr, ok := parseLongDouble(args[3])
+	if !ok {
+		return reply.Value{}, command.ErrNotFloat
+	}
+	if incr.IsInf() {
+		return reply.Value{}, errIncrNaN
+	}
+	it, h, err := lookupWrite(c, args[1])
+	if err != nil {
+		return reply.Value{}, err
+	}
+	cur := newLongDouble()
+	if h != nil {
+		if v, ok := h.Get(args[2]); ok {
+			if cur, ok = parseLongDouble(v); !ok {
+				return reply.Value{}, errHashNotFloat
+			}
+		}
+	}
+	sum, ok := addLongDouble(cur, incr)
+	if !ok {
+		return reply.Value{}, command.ErrNaN
+	}
+	s := formatLongDouble(sum)
+	mutableHash(c, args[1], it).Set(args[2], s)
+	c.Dirty++
+	return reply.Bulk(s), nil
+}

@@ -1,0 +1,21 @@
+package keys
+
+import (
+	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/reply"
+)
+
+// del is DEL key [key ...] and UNLINK key [key ...]: it removes the keys
+// that exist and returns how many it removed. A key given twice counts
+// once.
+func del(c *command.Ctx, args [][]byte) (reply.Value, error) {
+	var n int64
+	for _, k := range args[1:] {
+		if c.DB.Lookup(k, c.Now) != nil {
+			c.DB.Delete(k)
+			n++
+		}
+	}
+	c.Dirty += n
+	return reply.Int(n), nil
+}

@@ -1,0 +1,94 @@
+package keys
+
+import (
+	"strconv"
+
+	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/command/glob"
+	"github.com/cairndb/cairn/server/keyspace"
+	"github.com/cairndb/cairn/server/reply"
+)
+
+const errInvalidCursor = command.Msg("ERR invalid cursor")
+
+// ParseCursor parses a SCAN-family cursor as Redis does (strtoull in base
+// 10 on the C string): an optional sign ('-' negates modulo 2^64), digits,
+// nothing after them; the empty string is 0; a leading space, trailing
+// junk or a value beyond 2^64-1 is "ERR invalid cursor".
+func ParseCursor(arg []byte) (uint64, error) {
+	b := cstr(arg)
+	if len(b) == 0 {
+		return 0, nil
+	}
+	switch b[0] {
+	case ' ', '\t', '\n', '\v', '\f', '\r':
+		return 0, errInvalidCursor
+	}
+	neg := false
+	if b[0] == '+' || b[0] == '-' {
+		neg = b[0] == '-'
+		b = b[1:]
+	}
+	if len(b) == 0 {
+		return 0, errInvalidCursor
+	}
+	v, err := strconv.ParseUint(string(b), 10, 64)
+	if err != nil {
+		return 0, errInvalidCursor
+	}
+	if neg {
+		v = -v
+	}
+	return v, nil
+}
+
+// scan is SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]. The
+// cursor is a position in the keyspace's order (keyspace.DB.Scan), so a key
+// present for the whole iteration is returned at least once whatever is
+// written meanwhile. COUNT bounds the keys visited per call (default 10);
+// MATCH, TYPE and expiry filter the visited keys, as in Redis.
+func scan(c *command.Ctx, args [][]byte) (reply.Value, error) {
+	cursor, err := ParseCursor(args[1])
+	if err != nil {
+		return reply.Value{}, err
+	}
+	count := int64(10)
+	var pat, typ []byte
+	usePat := false
+	for i := 2; i < len(args); {
+		more := len(args) - i
+		switch {
+		case isOpt(args[i], "count") && more >= 2:
+			n, err := command.ParseInt(args[i+1])
+			if err != nil {
+				return reply.Value{}, err
+			}
+			if n < 1 {
+				return reply.Value{}, command.ErrSyntax
+			}
+			count = n
+			i += 2
+		case isOpt(args[i], "match") && more >= 2:
+			pat = args[i+1]
+			usePat = !(len(pat) == 1 && pat[0] == '*')
+			i += 2
+		case isOpt(args[i], "type") && more >= 2:
+			typ = cstr(args[i+1])
+			i += 2
+		default:
+			return reply.Value{}, command.ErrSyntax
+		}
+	}
+	keys := []reply.Value{}
+	var visited int64
+	next := c.DB.Scan(cursor, func(it *keyspace.Item) bool {
+		visited++
+		if !it.Expired(c.Now) &&
+			(!usePat || glob.Match(pat, []byte(it.Key), false)) &&
+			(typ == nil || command.EqualFold(typ, it.Type().String())) {
+			keys = append(keys, reply.BulkString(it.Key))
+		}
+		return visited < count
+	})
+	return reply.Array(reply.Bulk(strconv.AppendUint(nil, next, 10)), reply.Array(keys...)), nil
+}

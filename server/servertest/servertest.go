@@ -1,0 +1,216 @@
+// Package servertest starts Cairn nodes for tests: in-process on loopback
+// under t.TempDir(), or as separate cairn processes that tests may SIGKILL.
+package servertest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cairndb/cairn/server"
+)
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Node is an in-process node.
+type Node struct {
+	*server.Node
+	Cfg server.Config
+}
+
+// Start starts a node in-process with data under a fresh temp dir. mod may
+// adjust the configuration. The node is closed when the test ends.
+func Start(t testing.TB, mod ...func(*server.Config)) *Node {
+	t.Helper()
+	cfg := server.Config{
+		Port:     FreePort(t),
+		Dir:      t.TempDir(),
+		RaftAddr: "127.0.0.1:" + strconv.Itoa(FreePort(t)),
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	return Restart(t, cfg)
+}
+
+// Restart starts a node with an explicit configuration (e.g. the Dir of a
+// node that was closed) and closes it when the test ends.
+func Restart(t testing.TB, cfg server.Config) *Node {
+	t.Helper()
+	n, err := server.Start(cfg)
+	if err != nil {
+		t.Fatalf("start node: %v", err)
+	}
+	t.Cleanup(n.Close)
+	return &Node{Node: n, Cfg: cfg}
+}
+
+// Client returns a go-redis client for the node, closed at test end.
+func (n *Node) Client(t testing.TB, mod ...func(*redis.Options)) *redis.Client {
+	return Client(t, n.Addr(), mod...)
+}
+
+// Client returns a go-redis client for addr, closed at test end.
+func Client(t testing.TB, addr string, mod ...func(*redis.Options)) *redis.Client {
+	opt := &redis.Options{Addr: addr, Protocol: 2, MaxRetries: -1, DialTimeout: 5 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	for _, m := range mod {
+		m(opt)
+	}
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Binary builds the cairn binary once per test process and returns its
+// path.
+func Binary(t testing.TB) string {
+	t.Helper()
+	binOnce.Do(func() {
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		dir, err := os.MkdirTemp("", "cairn-bin")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "cairn")
+		cmd := exec.Command("go", "build", "-o", binPath, ".")
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// Process is a cairn process started by a test.
+type Process struct {
+	Bin, Dir   string
+	Port, Raft int
+	Args       []string
+	cmd        *exec.Cmd
+	Log        *os.File
+	t          testing.TB
+	exited     chan struct{}
+}
+
+// StartProcess starts bin as a separate process with its data in dir and
+// waits until it answers PING.
+func StartProcess(t testing.TB, bin, dir string, extra ...string) *Process {
+	t.Helper()
+	p := &Process{Bin: bin, Dir: dir, Port: FreePort(t), Raft: FreePort(t), Args: extra, t: t}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Kill() })
+	return p
+}
+
+// Addr is the client address.
+func (p *Process) Addr() string { return "127.0.0.1:" + strconv.Itoa(p.Port) }
+
+// Start (re)starts the process on its ports and data dir and waits until it
+// serves.
+func (p *Process) Start() error {
+	args := append([]string{"--port", strconv.Itoa(p.Port), "--dir", p.Dir,
+		"--raft-addr", "127.0.0.1:" + strconv.Itoa(p.Raft), "--loglevel", "warn"}, p.Args...)
+	p.cmd = exec.Command(p.Bin, args...)
+	logf, err := os.OpenFile(filepath.Join(p.Dir+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	p.Log = logf
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	if err := p.cmd.Start(); err != nil {
+		return err
+	}
+	p.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, ch chan struct{}) { cmd.Wait(); close(ch) }(p.cmd, p.exited)
+	return p.WaitReady(60 * time.Second)
+}
+
+// WaitReady waits until the process answers PING.
+func (p *Process) WaitReady(timeout time.Duration) error {
+	c := redis.NewClient(&redis.Options{Addr: p.Addr(), MaxRetries: -1, DialTimeout: time.Second})
+	defer c.Close()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.exited:
+			return fmt.Errorf("cairn exited during start-up; see %s.log", p.Dir)
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := c.Ping(ctx).Err()
+		cancel()
+		if err == nil {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("cairn not ready after %v", timeout)
+}
+
+// Kill sends SIGKILL and waits for the process to die.
+func (p *Process) Kill() {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.exited
+	if p.Log != nil {
+		p.Log.Close()
+	}
+}
+
+// Stop sends SIGTERM and waits for a clean exit.
+func (p *Process) Stop() error {
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(30 * time.Second):
+		p.Kill()
+		return fmt.Errorf("cairn did not stop on SIGTERM")
+	}
+	if p.Log != nil {
+		p.Log.Close()
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+		return fmt.Errorf("cairn exited with code %d", code)
+	}
+	return nil
+}

@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -105,6 +107,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg.Logger = log
+
+	// Optional profiling endpoint for benchmarks (loopback only, opt-in).
+	if addr := os.Getenv("CAIRN_PPROF"); addr != "" {
+		go func() { log.Warn("pprof stopped", "err", http.ListenAndServe(addr, nil)) }()
+	}
 
 	// 3. Start the node: Raft host, keyspace shard, client listener.
 	node, err := server.Start(cfg)

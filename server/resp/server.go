@@ -248,6 +248,11 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		return
 	}
 	spec, err := s.table.Resolve(args)
+	if err != nil || !spec.IsWrite() {
+		// Anything answered right away must wait for the writes pipelined
+		// before it, so replies stay in order.
+		s.flushBatch(c)
+	}
 	if err != nil {
 		s.stats.errors.Add(1)
 		if sp := s.table.Lookup(args[0]); sp != nil {
@@ -272,7 +277,6 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		}
 		return
 	}
-	s.flushBatch(c)
 	start := time.Now()
 	var v reply.Value
 	if spec.Flags&command.Conn != 0 {

@@ -114,5 +114,6 @@ func (t *Table) Apply(c *Ctx, args [][]byte) reply.Value {
 	if s.Run == nil || s.Flags&Write == 0 {
 		return reply.Error("ERR command '" + s.Name + "' cannot be applied")
 	}
+	c.DB.SetClock(c.Now)
 	return Exec(s, c, args)
 }

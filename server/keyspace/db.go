@@ -86,7 +86,10 @@ type Item struct {
 	// ExpireAt is the absolute expiry time in Unix milliseconds; 0 means
 	// the key does not expire.
 	ExpireAt int64
-	// Str is the value of a string key.
+	// Str is the value of a string key. Bytes that a reader may have seen
+	// are never overwritten in place: readers build replies that alias Str
+	// and write them to the socket after releasing the read lock. Writers
+	// may append past len(Str) or replace Str with a new slice.
 	Str []byte
 	// Obj is the value of any other type.
 	Obj Object
@@ -171,6 +174,7 @@ type DB struct {
 	tree    *btree.BTreeG[*Item]
 	expires *btree.BTreeG[expiry]
 	gen     uint32
+	clock   int64 // the applying entry's time, Unix ms (access time of new items)
 	Stats   Stats
 }
 
@@ -186,6 +190,10 @@ func probe(key []byte) *Item {
 	k := unsafe.String(unsafe.SliceData(key), len(key))
 	return &Item{Key: k, ord: Ord(k)}
 }
+
+// SetClock tells the DB the time of the entry being applied; items it
+// creates record it as their last access.
+func (db *DB) SetClock(now int64) { db.clock = now }
 
 // Peek returns the item stored under key, expired or not, or nil.
 func (db *DB) Peek(key []byte) *Item {
@@ -242,6 +250,7 @@ func (db *DB) Put(key []byte, str []byte, obj Object, expireAt int64) *Item {
 		str = append(make([]byte, 0, len(str)), str...)
 	}
 	it := &Item{Key: k, ord: Ord(k), Str: str, Obj: obj, gen: db.gen}
+	it.Touch(db.clock)
 	if prev, ok := db.tree.Set(it); ok && prev.ExpireAt != 0 {
 		db.expires.Delete(expiry{prev.ExpireAt, prev.ord, prev.Key})
 	}
@@ -257,6 +266,9 @@ func (db *DB) Put(key []byte, str []byte, obj Object, expireAt int64) *Item {
 func (db *DB) PutItem(it *Item) {
 	it.ord = Ord(it.Key)
 	it.gen = db.gen
+	if it.atime.Load() == 0 {
+		it.Touch(db.clock)
+	}
 	if prev, ok := db.tree.Set(it); ok && prev.ExpireAt != 0 {
 		db.expires.Delete(expiry{prev.ExpireAt, prev.ord, prev.Key})
 	}

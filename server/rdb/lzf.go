@@ -1,5 +1,7 @@
 package rdb
 
+import "sync"
+
 // LZF, as liblzf 3.6 in Redis (src/lzf_c.c, src/lzf_d.c) with Redis's
 // settings: HLOG 16, VERY_FAST. The compressor is a faithful port so that a
 // DUMP of the same value is byte-identical to Redis's (Redis leaves its
@@ -20,6 +22,9 @@ const (
 	lzfMaxRef = (1 << 8) + (1 << 3)
 )
 
+// lzfTables recycles the compressor's 256 KB hash tables.
+var lzfTables = sync.Pool{New: func() any { return new([lzfHSize]int32) }}
+
 func lzfIdx(h uint32) uint32 {
 	return ((h >> (3*8 - lzfHLog)) - h*5) & (lzfHSize - 1)
 }
@@ -32,7 +37,10 @@ func LZFCompress(in []byte, outLen int) []byte {
 		return nil
 	}
 	// htab holds positions + 1 (0 = empty slot).
-	htab := make([]int32, lzfHSize)
+	hp := lzfTables.Get().(*[lzfHSize]int32)
+	defer lzfTables.Put(hp)
+	clear(hp[:])
+	htab := hp[:]
 	out := make([]byte, outLen+1)
 	ip, op := 0, 0
 	lit := 0

@@ -160,30 +160,33 @@ func Dump(str []byte, obj keyspace.Object) ([]byte, error) {
 }
 
 // Verify checks a DUMP payload's footer: its RDB version must be at most
-// MaxVersion and its CRC64 must match. It returns the payload without the
-// footer, or ErrChecksum.
-func Verify(payload []byte) ([]byte, error) {
+// MaxVersion and its CRC64 must match. It returns ErrChecksum if not.
+func Verify(payload []byte) error {
 	if len(payload) < 10 {
-		return nil, ErrChecksum
+		return ErrChecksum
 	}
 	footer := payload[len(payload)-10:]
 	if binary.LittleEndian.Uint16(footer) > MaxVersion {
-		return nil, ErrChecksum
+		return ErrChecksum
 	}
 	if CRC64(0, payload[:len(payload)-8]) != binary.LittleEndian.Uint64(footer[2:]) {
-		return nil, ErrChecksum
+		return ErrChecksum
 	}
-	return payload[:len(payload)-10], nil
+	return nil
 }
 
 // Restore verifies a DUMP payload and decodes its value. Errors are
 // ErrChecksum or ErrBadFormat.
+//
+// As in Redis, the value is decoded from the whole payload, footer
+// included: an object whose lengths overrun its body into the footer bytes
+// is accepted (and bytes between the object and the footer are ignored),
+// exactly as Redis's RESTORE accepts it.
 func Restore(payload []byte) (str []byte, obj keyspace.Object, err error) {
-	body, err := Verify(payload)
-	if err != nil {
+	if err := Verify(payload); err != nil {
 		return nil, nil, err
 	}
-	return DecodeValue(body)
+	return DecodeValue(payload)
 }
 
 // AppendLen appends an RDB length.
@@ -408,7 +411,12 @@ func (r *Reader) String() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if ulen == 0 || ulen > 1<<40 {
+		if ulen == 0 {
+			// Redis 7.0 accepts this: lzf_decompress returns 0, which
+			// is the expected length.
+			return []byte{}, nil
+		}
+		if ulen > 1<<40 {
 			return nil, ErrBadFormat
 		}
 		out := LZFDecompress(c, int(ulen))

@@ -356,13 +356,20 @@ func TestRestoreErrors(t *testing.T) {
 	if _, _, err := Restore(good[:9]); !errors.Is(err, ErrChecksum) {
 		t.Fatalf("short: %v", err)
 	}
+	// As in Redis 7.0, an object may overrun into the footer, and an LZF
+	// string of length 0 is the empty string.
+	if s, _, err := Restore(payload([]byte{TypeString, 5, 'a', 'b', 'c'}, 10)); err != nil || string(s) != "abc\x0a\x00" {
+		t.Fatalf("overrun into the footer: %q %v", s, err)
+	}
+	if s, _, err := Restore(payload([]byte{TypeString, 0xc3, 1, 0, 0}, 10)); err != nil || s == nil || len(s) != 0 {
+		t.Fatalf("LZF of length 0: %q %v", s, err)
+	}
 	for _, body := range [][]byte{
 		{},
-		{TypeString, 4, 'a', 'b', 'c'},
-		{TypeString, 0xc3, 2, 5, 0, 'a'}, // LZF that does not expand to 5
-		{TypeString, 0xc3, 1, 0, 0},      // LZF of length 0
-		{TypeString, 0xc4},               // unknown string encoding
-		{TypeHash, 0},                    // empty hash
+		{TypeString, 0x3f, 'a', 'b', 'c'}, // longer than the payload
+		{TypeString, 0xc3, 2, 5, 0, 'a'},  // LZF that does not expand to 5
+		{TypeString, 0xc4},                // unknown string encoding
+		{TypeHash, 0},                     // empty hash
 		{TypeHash, 2, 1, 'a', 1, 'b', 1, 'a', 1, 'c'}, // duplicate field
 		{TypeHash, 1, 1, 'a'},                         // missing value
 		{TypeHashListpack, 7, 7, 0, 0, 0, 0, 0, 0xff}, // empty listpack

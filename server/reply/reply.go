@@ -27,6 +27,10 @@ const (
 	KindBool                  // RESP3 boolean (#t); integer 1/0 in RESP2
 	KindVerbatim              // RESP3 verbatim string (=); bulk in RESP2
 	KindBigNumber             // RESP3 big number ((); bulk in RESP2
+	// KindPairs holds pairs flat in Elems (a1 b1 a2 b2 ...). RESP3
+	// clients get an array of two-element arrays, RESP2 clients one flat
+	// array, as Redis replies HRANDFIELD WITHVALUES or ZRANGE WITHSCORES.
+	KindPairs
 )
 
 // Value is one reply. Str holds the text of status, error, bulk, double,
@@ -106,6 +110,15 @@ func Set(elems ...Value) Value {
 	return Value{Kind: KindSet, Elems: elems}
 }
 
+// Pairs returns a KindPairs reply; kv alternates first and second
+// elements.
+func Pairs(kv ...Value) Value {
+	if kv == nil {
+		kv = []Value{}
+	}
+	return Value{Kind: KindPairs, Elems: kv}
+}
+
 // BulkStrings returns an array of bulk strings.
 func BulkStrings(ss ...string) Value {
 	elems := make([]Value, len(ss))
@@ -150,7 +163,7 @@ func (v Value) String() string {
 // become integers, as Redis downgrades them.
 func (v Value) RESP2() Value {
 	switch v.Kind {
-	case KindMap, KindSet, KindArray:
+	case KindMap, KindSet, KindArray, KindPairs:
 		elems := make([]Value, len(v.Elems))
 		for i, e := range v.Elems {
 			elems[i] = e.RESP2()

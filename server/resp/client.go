@@ -45,13 +45,13 @@ type client struct {
 	protoA          atomic.Int32 // proto, for CLIENT LIST from other goroutines
 	qbuf, rbs       atomic.Int64 // reader figures, for CLIENT LIST
 
-	mu       sync.Mutex // guards the fields below (read by CLIENT LIST)
-	name     string
-	libName  string
-	libVer   string
-	lastCmd  string
-	noEvict  bool
-	killed   bool
+	mu      sync.Mutex // guards the fields below (read by CLIENT LIST)
+	name    string
+	libName string
+	libVer  string
+	lastCmd string
+	noEvict bool
+	killed  bool
 }
 
 func newClient(s *Server, nc net.Conn) *client {

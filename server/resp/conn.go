@@ -22,7 +22,7 @@ func connHandlers() map[string]connHandler {
 		"client|list": clientList, "client|info": clientInfo, "client|kill": clientKill,
 		"client|setinfo": clientSetInfo, "client|no-evict": clientNoEvict, "client|reply": clientReply,
 		"client|help": clientHelp,
-		"config|get": configGet, "config|set": configSet, "config|resetstat": configResetStat,
+		"config|get":  configGet, "config|set": configSet, "config|resetstat": configResetStat,
 		"config|rewrite": configRewrite, "config|help": configHelp,
 		"command": commandAll, "command|count": commandCount, "command|info": commandInfo,
 		"command|docs": commandDocs, "command|list": commandList, "command|getkeys": commandGetKeys,

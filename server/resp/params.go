@@ -147,7 +147,7 @@ func newParams(s *Server) *params {
 	return p
 }
 
-func (p *params) requirePass() string   { return p.pass.Load() }
+func (p *params) requirePass() string    { return p.pass.Load() }
 func (p *params) protoMaxBulkLen() int64 { return p.maxBulk.Load() }
 func (p *params) maxClients() int        { return int(p.maxConns.Load()) }
 

@@ -31,6 +31,17 @@ func appendValue(b []byte, v reply.Value, proto int) []byte {
 		return redcon.AppendBulk(b, v.Str)
 	case reply.KindArray:
 		b = redcon.AppendArray(b, len(v.Elems))
+	case reply.KindPairs:
+		if proto == 3 {
+			b = redcon.AppendArray(b, len(v.Elems)/2)
+			for i := 0; i+1 < len(v.Elems); i += 2 {
+				b = redcon.AppendArray(b, 2)
+				b = appendValue(b, v.Elems[i], proto)
+				b = appendValue(b, v.Elems[i+1], proto)
+			}
+			return b
+		}
+		b = redcon.AppendArray(b, len(v.Elems))
 	case reply.KindSet:
 		if proto == 3 {
 			b = append(b, '~')

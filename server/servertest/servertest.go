@@ -147,7 +147,7 @@ func (p *Process) Addr() string { return "127.0.0.1:" + strconv.Itoa(p.Port) }
 // serves.
 func (p *Process) Start() error {
 	args := append([]string{"--port", strconv.Itoa(p.Port), "--dir", p.Dir,
-		"--raft-addr", "127.0.0.1:" + strconv.Itoa(p.Raft), "--loglevel", "warn"}, p.Args...)
+		"--raft-addr", "127.0.0.1:" + strconv.Itoa(p.Raft), "--loglevel", "info"}, p.Args...)
 	p.cmd = exec.Command(p.Bin, args...)
 	logf, err := os.OpenFile(filepath.Join(p.Dir+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {

@@ -133,6 +133,7 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.db.SetClock(t)
 	if err := s.db.Load(br); err != nil {
 		return fmt.Errorf("recover snapshot: %w", err)
 	}

@@ -12,7 +12,11 @@
 //   - range bounds compare as C's signed char, as Redis built for x86-64
 //     does: bytes >= 0x80 sort before ASCII, so [a-\xff] is the range
 //     \xff..a (a byte inside a class compares for equality as itself);
-//   - with nocase, ASCII letters are folded (C locale tolower).
+//   - with nocase, ASCII letters are folded (C locale tolower);
+//   - a pattern never matches the empty string unless it is empty too:
+//     Match("*", "") is false. Redis's KEYS and SCAN-family commands treat
+//     the pattern "*" as "no pattern" and so return an empty key or field;
+//     callers must do the same.
 package glob
 
 // Match reports whether s matches pattern, as Redis's stringmatchlen does.

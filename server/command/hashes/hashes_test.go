@@ -446,3 +446,14 @@ func TestCommandInfo(t *testing.T) {
 		}
 	}
 }
+
+// TestHScanEmptyField checks that MATCH * returns an empty field (Redis
+// skips the pattern "*") while ** does not (stringmatchlen never matches
+// an empty string).
+func TestHScanEmptyField(t *testing.T) {
+	run(t,
+		s("2", "HSET", "h", "", "1", "a", "2"),
+		s("[0 [ 1 a 2]]", "HSCAN", "h", "0", "MATCH", "*"),
+		s("[0 [a 2]]", "HSCAN", "h", "0", "MATCH", "**"),
+	)
+}

@@ -1,6 +1,7 @@
 package hashes
 
 import (
+	"math"
 	"strconv"
 
 	"github.com/cairndb/cairn/server/command"
@@ -36,7 +37,7 @@ func hincrby(c *command.Ctx, args [][]byte) (reply.Value, error) {
 			}
 		}
 	}
-	if (incr < 0 && cur < 0 && incr < minInt64-cur) || (incr > 0 && cur > 0 && incr > maxInt64-cur) {
+	if (incr < 0 && cur < 0 && incr < math.MinInt64-cur) || (incr > 0 && cur > 0 && incr > math.MaxInt64-cur) {
 		return reply.Value{}, command.ErrOverflow
 	}
 	n := cur + incr
@@ -44,11 +45,6 @@ func hincrby(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	c.Dirty++
 	return reply.Int(n), nil
 }
-
-const (
-	maxInt64 = 1<<63 - 1
-	minInt64 = -1 << 63
-)
 
 // hincrbyfloat implements
 //

@@ -126,14 +126,8 @@ func pairLen(withValues bool) int {
 	return 1
 }
 
-// pairsReply builds HRANDFIELD's reply from a flat field[, value] list.
-//
-// Redis 7 replies WITHVALUES in RESP3 as an array of [field, value]
-// arrays and in RESP2 as one flat array. reply.Value has no kind that is
-// nested in RESP3 and flat in RESP2, so this returns the flat RESP2 form,
-// which RESP2 clients (the default protocol) expect; RESP3 clients get the
-// flat form too. This is the one place to change once reply has such a
-// kind.
+// pairsReply builds HRANDFIELD WITHVALUES's reply: [field, value] arrays in
+// RESP3, one flat array in RESP2, as Redis 7 replies.
 func pairsReply(flat []reply.Value) reply.Value {
-	return reply.Array(flat...)
+	return reply.Pairs(flat...)
 }

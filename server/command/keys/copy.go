@@ -12,6 +12,7 @@ import (
 const (
 	errDBRange    = command.Msg("ERR DB index is out of range")
 	errSameObject = command.Msg("ERR source and destination objects are the same")
+	errIntRange   = command.Msg("ERR value is out of range, value must between -2147483648 and 2147483647")
 )
 
 // copyCmd is COPY source destination [DB destination-db] [REPLACE]: it
@@ -26,8 +27,11 @@ func copyCmd(c *command.Ctx, args [][]byte) (reply.Value, error) {
 			replace = true
 		case isOpt(args[j], "db") && j+1 < len(args):
 			db, err := command.ParseInt(args[j+1])
-			if err != nil || db < -1<<31 || db > 1<<31-1 {
-				return reply.Value{}, command.ErrNotInt
+			if err != nil {
+				return reply.Value{}, err
+			}
+			if db < -1<<31 || db > 1<<31-1 {
+				return reply.Value{}, errIntRange
 			}
 			if db != 0 {
 				return reply.Value{}, errDBRange

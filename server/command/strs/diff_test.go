@@ -46,7 +46,7 @@ func compareExpire(t *testing.T, d *commandtest.Diff, key string) {
 }
 
 // cmds splits command lines into arguments at spaces; '...' quotes an
-// argument (so '' is the empty string).
+// argument (so ” is the empty string).
 func cmds(lines ...string) [][]string {
 	out := make([][]string, len(lines))
 	for i, l := range lines {
@@ -385,9 +385,11 @@ func TestDiffEncoding(t *testing.T) {
 
 // TestDiffRandom runs a seeded random sequence of string commands, valid
 // and invalid, over a few keys (one of them a hash) on both sides.
-func TestDiffRandom(t *testing.T) {
+func TestDiffRandom(t *testing.T) { diffRandom(t, 2024, 4000) }
+
+func diffRandom(t *testing.T, seed uint64, steps int) {
 	d := newDiff(t)
-	r := rand.New(rand.NewPCG(2024, 11))
+	r := rand.New(rand.NewPCG(seed, 11))
 	keys := []string{"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "h"}
 	d.Compare("hset", "h", "f", "v")
 	key := func() string { return keys[r.IntN(len(keys))] }
@@ -463,7 +465,7 @@ func TestDiffRandom(t *testing.T) {
 		}
 		return out
 	}
-	for i := 0; i < 4000; i++ {
+	for i := 0; i < steps; i++ {
 		var c []string
 		switch r.IntN(27) {
 		case 0, 1:

@@ -198,8 +198,11 @@ func parseDecimal(f *big.Float, s string) bool {
 		m.Mul(m, new(big.Int).Exp(big.NewInt(10), big.NewInt(exp), nil))
 		f.SetInt(m)
 	} else {
-		den := new(big.Int).Exp(big.NewInt(10), big.NewInt(-exp), nil)
-		f.SetRat(new(big.Rat).SetFrac(m, den))
+		// Exact operands (SetInt on a zero-precision Float keeps every
+		// bit), then one correctly rounded division.
+		num := new(big.Float).SetInt(m)
+		den := new(big.Float).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(-exp), nil))
+		f.Quo(num, den)
 	}
 	return true
 }
@@ -239,6 +242,11 @@ func parseHex(f *big.Float, s string) bool {
 // "%.17Lf", then trailing zeros and a trailing point removed, and "-0"
 // printed as "0".
 func formatLongDouble(f *big.Float) string {
+	if f.Sign() == 0 || f.MantExp(nil) < -60 {
+		// |f| < 2^-61 prints as 17 zero decimals, which trim to "0"
+		// ("-0" included); skip the exact expansion of tiny values.
+		return "0"
+	}
 	s := f.Text('f', 17)
 	if strings.IndexByte(s, '.') >= 0 {
 		s = strings.TrimRight(s, "0")

@@ -112,7 +112,7 @@ func setGeneric(c *command.Ctx, name string, flags int, key, val, expire []byte,
 		}
 	}
 	old := reply.Nil
-	var it = c.DB.Lookup(key, c.Now)
+	it := c.DB.Lookup(key, c.Now)
 	if flags&optGet != 0 {
 		if it == nil {
 			c.DB.Stats.Misses.Add(1)
@@ -136,11 +136,14 @@ func setGeneric(c *command.Ctx, name string, flags int, key, val, expire []byte,
 	if flags&optKeepTTL != 0 && found {
 		at = it.ExpireAt
 	}
-	store(c, key, val, at)
 	if expire != nil && at <= c.Now {
-		// An absolute time already in the past: the key is gone at once.
+		// An absolute time already past: the value expires at once, so
+		// the key is simply gone.
 		c.DB.Delete(key)
 		c.DB.Stats.ExpiredKeys.Add(1)
+		c.Dirty++
+	} else {
+		store(c, key, val, at)
 	}
 	if flags&optGet != 0 {
 		return old, nil

@@ -264,7 +264,7 @@ func (b *backend) Status() resp.Status {
 		IsLeader: st.IsLeader, ShardID: st.ShardID, ReplicaID: st.ReplicaID, LeaderID: st.LeaderID,
 		Term: st.Term, AppliedIndex: st.AppliedIndex, LastLogIndex: st.LastLogIndex,
 		SnapshotIndex: st.SnapshotIndex, Dirty: st.Dirty, SnapshotInProgress: st.SnapshotInProgress,
-		LastCommit: st.LastCommit, RaftAddr: b.cfg.RaftAddr, DataDir: b.cfg.Dir,
+		LastCommit: st.LastCommit, LastFsync: st.LastFsync, RaftAddr: b.cfg.RaftAddr, DataDir: b.cfg.Dir,
 		SnapshotEntries: b.cfg.SnapshotEntries,
 	}
 	b.saveMu.Lock()

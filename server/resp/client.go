@@ -42,6 +42,7 @@ type client struct {
 	arena      []byte
 
 	lastInteraction atomic.Int64
+	lastCmd         atomic.Pointer[string]
 	protoA          atomic.Int32 // proto, for CLIENT LIST from other goroutines
 	qbuf, rbs       atomic.Int64 // reader figures, for CLIENT LIST
 
@@ -49,7 +50,6 @@ type client struct {
 	name    string
 	libName string
 	libVer  string
-	lastCmd string
 	noEvict bool
 	killed  bool
 }
@@ -69,7 +69,8 @@ func newClient(s *Server, nc net.Conn) *client {
 	c.authed = s.params.requirePass() == ""
 	c.protoA.Store(2)
 	c.lastInteraction.Store(time.Now().UnixMilli())
-	c.lastCmd = "NULL"
+	null := "NULL"
+	c.lastCmd.Store(&null)
 	return c
 }
 
@@ -132,11 +133,7 @@ func (c *client) setProto(p int) {
 	c.protoA.Store(int32(p))
 }
 
-func (c *client) setLastCmd(name string) {
-	c.mu.Lock()
-	c.lastCmd = name
-	c.mu.Unlock()
-}
+func (c *client) setLastCmd(name *string) { c.lastCmd.Store(name) }
 
 // info renders the client as one CLIENT LIST line (without newline).
 func (c *client) info(now time.Time) string {
@@ -164,7 +161,7 @@ func (c *client) info(now time.Time) string {
 	b.WriteString(" rbs=" + itoa(rbs) + " rbp=0")
 	b.WriteString(" obl=0 oll=0 omem=0")
 	b.WriteString(" tot-mem=" + itoa(rbs))
-	b.WriteString(" events=r cmd=" + c.lastCmd)
+	b.WriteString(" events=r cmd=" + *c.lastCmd.Load())
 	b.WriteString(" user=default redir=-1")
 	b.WriteString(" resp=" + itoa(int64(c.protoA.Load())))
 	b.WriteString(" lib-name=" + c.libName + " lib-ver=" + c.libVer)

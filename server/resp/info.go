@@ -153,6 +153,7 @@ func (s *Server) writeSection(b *strings.Builder, sec string, st Status) {
 		kv(b, "raft_snapshot_entries", st.SnapshotEntries)
 		kv(b, "raft_snapshot_in_progress", boolInt(st.SnapshotInProgress))
 		kv(b, "raft_last_commit_latency_usec", st.LastCommit.Microseconds())
+		kv(b, "raft_fsync_probe_usec", st.LastFsync.Microseconds())
 		kv(b, "raft_data_dir", st.DataDir)
 	case "commandstats":
 		b.WriteString("# Commandstats\r\n")

@@ -58,7 +58,7 @@ type Status struct {
 	Dirty                          int64
 	LastSaveUnix                   int64
 	SnapshotInProgress             bool
-	LastCommit                     time.Duration
+	LastCommit, LastFsync          time.Duration
 	RaftAddr, DataDir              string
 	SnapshotEntries                uint64
 	LastSnapshotDur, LastSnapBlock time.Duration
@@ -269,7 +269,7 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		c.reply(reply.Error("NOAUTH Authentication required."))
 		return
 	}
-	c.setLastCmd(spec.Name)
+	c.setLastCmd(&spec.Name)
 	if spec.IsWrite() {
 		c.addWrite(spec, args)
 		if len(c.batch) >= maxBatch {

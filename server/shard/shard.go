@@ -55,6 +55,7 @@ type Host struct {
 	nh *dragonboat.NodeHost
 	// lastCommit is the latest propose-to-applied latency in ns.
 	lastCommit atomic.Int64
+	probe      *fsyncProbe
 	mu         sync.Mutex
 	shards     map[uint64]*Shard
 }
@@ -85,7 +86,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start nodehost: %w", err)
 	}
-	return &Host{nh: nh, shards: map[uint64]*Shard{}}, nil
+	return &Host{nh: nh, shards: map[uint64]*Shard{}, probe: startFsyncProbe(cfg.Dir, 5*time.Second)}, nil
 }
 
 // Close stops every shard and the NodeHost.
@@ -96,7 +97,12 @@ func (h *Host) Close() {
 	}
 	h.mu.Unlock()
 	h.nh.Close()
+	h.probe.close()
 }
+
+// LastFsync returns the latest fsync latency measured on the log's file
+// system by the probe.
+func (h *Host) LastFsync() time.Duration { return time.Duration(h.probe.last.Load()) }
 
 // LastCommit returns how long the most recent write entry took from
 // proposal to applied: log append, fsync, commit and apply.
@@ -354,6 +360,7 @@ type Status struct {
 	Dirty                              int64
 	SnapshotInProgress                 bool
 	LastCommit                         time.Duration
+	LastFsync                          time.Duration
 }
 
 // Status returns the shard's Raft status.
@@ -375,6 +382,7 @@ func (s *Shard) Status() Status {
 	st.Dirty = s.sm.dirty.Load()
 	st.SnapshotInProgress = s.sm.snapping.Load()
 	st.LastCommit = s.host.LastCommit()
+	st.LastFsync = s.host.LastFsync()
 	return st
 }
 

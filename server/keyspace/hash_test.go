@@ -1,0 +1,295 @@
+package keyspace
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func fieldsOf(h *Hash) []string {
+	var out []string
+	h.Each(func(name string, value []byte) bool {
+		out = append(out, name+"="+string(value))
+		return true
+	})
+	return out
+}
+
+func TestHashListpackBasics(t *testing.T) {
+	h := NewHash()
+	if h.Type() != TypeHash || h.Encoding() != "listpack" || h.Len() != 0 {
+		t.Fatal("new hash")
+	}
+	if _, ok := h.Get([]byte("x")); ok {
+		t.Fatal("Get on empty hash")
+	}
+	for _, f := range []string{"c", "a", "b", "d"} {
+		if !h.Set([]byte(f), []byte("v"+f)) {
+			t.Fatalf("Set(%s) not new", f)
+		}
+	}
+	// Updating keeps the field's position (listpack order = insertion order).
+	if h.Set([]byte("a"), []byte("A")) {
+		t.Fatal("Set of an existing field reported new")
+	}
+	if got := fieldsOf(h); !slices.Equal(got, []string{"c=vc", "a=A", "b=vb", "d=vd"}) {
+		t.Fatalf("order %q", got)
+	}
+	if !h.Delete([]byte("a")) || h.Delete([]byte("a")) || h.Delete([]byte("zz")) {
+		t.Fatal("Delete")
+	}
+	h.Set([]byte("a"), []byte("again"))
+	if got := fieldsOf(h); !slices.Equal(got, []string{"c=vc", "b=vb", "d=vd", "a=again"}) {
+		t.Fatalf("order after delete and re-add %q", got)
+	}
+	for i := range h.Len() {
+		name, v := h.At(i)
+		if fieldsOf(h)[i] != name+"="+string(v) {
+			t.Fatalf("At(%d) = %s", i, name)
+		}
+	}
+	// Set copies the value; the field name is a string already.
+	val := []byte("orig")
+	field := []byte("new")
+	h.Set(field, val)
+	val[0], field[0] = 'X', 'X'
+	if v, ok := h.Get([]byte("new")); !ok || string(v) != "orig" {
+		t.Fatalf("Set did not copy: %q %v", v, ok)
+	}
+	// Each stops when fn returns false.
+	n := 0
+	h.Each(func(string, []byte) bool { n++; return n < 2 })
+	if n != 2 {
+		t.Fatalf("Each did not stop: %d", n)
+	}
+	// Empty field names and values are fine.
+	h.Set(nil, nil)
+	if v, ok := h.Get([]byte{}); !ok || len(v) != 0 {
+		t.Fatal("empty field")
+	}
+}
+
+func TestHashConversion(t *testing.T) {
+	long := func(n int) []byte { return []byte(strings.Repeat("x", n)) }
+	cases := []struct {
+		name string
+		fill func(h *Hash)
+		enc  string
+	}{
+		{"128 fields", func(h *Hash) {
+			for i := range HashMaxListpackEntries {
+				h.Set([]byte("f"+strconv.Itoa(i)), []byte("v"))
+			}
+		}, "listpack"},
+		{"129 fields", func(h *Hash) {
+			for i := range HashMaxListpackEntries + 1 {
+				h.Set([]byte("f"+strconv.Itoa(i)), []byte("v"))
+			}
+		}, "hashtable"},
+		{"64-byte value", func(h *Hash) { h.Set([]byte("f"), long(64)) }, "listpack"},
+		{"65-byte value", func(h *Hash) { h.Set([]byte("f"), long(65)) }, "hashtable"},
+		{"64-byte field", func(h *Hash) { h.Set(long(64), []byte("v")) }, "listpack"},
+		{"65-byte field", func(h *Hash) { h.Set(long(65), []byte("v")) }, "hashtable"},
+		{"update to 65-byte value", func(h *Hash) {
+			h.Set([]byte("a"), []byte("1"))
+			h.Set([]byte("f"), []byte("v"))
+			h.Set([]byte("f"), long(65))
+		}, "hashtable"},
+		{"update to 64-byte value", func(h *Hash) {
+			h.Set([]byte("f"), []byte("v"))
+			h.Set([]byte("f"), long(64))
+		}, "listpack"},
+	}
+	for _, tc := range cases {
+		h := NewHash()
+		tc.fill(h)
+		if h.Encoding() != tc.enc {
+			t.Errorf("%s: encoding %s, want %s", tc.name, h.Encoding(), tc.enc)
+		}
+	}
+
+	// Conversion keeps every field and value, and is for good.
+	h := NewHash()
+	want := map[string]string{}
+	for i := range 200 {
+		f, v := "field:"+strconv.Itoa(i), "value:"+strconv.Itoa(i*7)
+		h.Set([]byte(f), []byte(v))
+		want[f] = v
+		enc := "listpack"
+		if i >= HashMaxListpackEntries {
+			enc = "hashtable"
+		}
+		if h.Encoding() != enc {
+			t.Fatalf("after %d fields: %s", i+1, h.Encoding())
+		}
+	}
+	if h.Len() != 200 {
+		t.Fatalf("Len %d", h.Len())
+	}
+	for f, v := range want {
+		if got, ok := h.Get([]byte(f)); !ok || string(got) != v {
+			t.Fatalf("%s = %q %v", f, got, ok)
+		}
+	}
+	for i := range 199 {
+		if !h.Delete([]byte("field:" + strconv.Itoa(i))) {
+			t.Fatal("Delete in hashtable")
+		}
+	}
+	if h.Len() != 1 || h.Encoding() != "hashtable" {
+		t.Fatalf("shrunk hash: Len %d enc %s", h.Len(), h.Encoding())
+	}
+	if h.Set([]byte("field:199"), []byte("x")) || !h.Set([]byte("n"), []byte("y")) {
+		t.Fatal("Set in hashtable reports new/existing wrongly")
+	}
+	if got := fieldsOf(h); len(got) != 2 {
+		t.Fatalf("fields %q", got)
+	}
+	for i := range h.Len() {
+		name, v := h.At(i)
+		if fieldsOf(h)[i] != name+"="+string(v) {
+			t.Fatalf("hashtable At(%d) = %s", i, name)
+		}
+	}
+}
+
+func TestHashClone(t *testing.T) {
+	for _, n := range []int{5, 300} {
+		h := NewHash()
+		for i := range n {
+			h.Set([]byte("f"+strconv.Itoa(i)), []byte("v"+strconv.Itoa(i)))
+		}
+		before := fieldsOf(h)
+		c := h.Clone().(*Hash)
+		if c.Encoding() != h.Encoding() || !slices.Equal(fieldsOf(c), before) {
+			t.Fatal("clone differs")
+		}
+		c.Set([]byte("f1"), []byte("changed")) // in place in a listpack
+		c.Delete([]byte("f0"))                 // shifts a listpack
+		c.Set([]byte("new"), []byte("x"))
+		for i := range 200 { // converts a listpack clone
+			c.Set([]byte("g"+strconv.Itoa(i)), []byte("y"))
+		}
+		if !slices.Equal(fieldsOf(h), before) {
+			t.Fatalf("%d fields: editing the clone changed the original", n)
+		}
+		h.Set([]byte("f2"), []byte("orig-changed"))
+		if v, _ := c.Get([]byte("f2")); string(v) != "v2" {
+			t.Fatalf("%d fields: editing the original changed the clone: %q", n, v)
+		}
+	}
+}
+
+// hscanAll runs a full HSCAN-like iteration; between is called between calls.
+func hscanAll(t *testing.T, h *Hash, count int, between func()) map[string]int {
+	t.Helper()
+	seen := map[string]int{}
+	cursor := uint64(0)
+	for calls := 0; ; calls++ {
+		if calls > 1_000_000 {
+			t.Fatal("hscan does not terminate")
+		}
+		n := 0
+		limit := count
+		if h.Encoding() == "listpack" { // as HSCAN does: a listpack is returned whole
+			limit = 1 << 62
+		}
+		cursor = h.Scan(cursor, func(name string, _ []byte) bool {
+			seen[name]++
+			n++
+			return n < limit
+		})
+		if cursor == 0 {
+			return seen
+		}
+		between()
+	}
+}
+
+func TestHashScanListpack(t *testing.T) {
+	h := NewHash()
+	for i := range 10 {
+		h.Set([]byte("f"+strconv.Itoa(i)), nil)
+	}
+	for _, cursor := range []uint64{0, 1, 12345, 1 << 63} {
+		n := 0
+		if next := h.Scan(cursor, func(string, []byte) bool { n++; return true }); next != 0 || n != 10 {
+			t.Fatalf("listpack scan from %d: next %d, %d fields", cursor, next, n)
+		}
+	}
+}
+
+func TestHashScanGuarantee(t *testing.T) {
+	for seed := range uint64(6) {
+		r := rand.New(rand.NewPCG(seed, 7))
+		h := NewHash()
+		stable := map[string]bool{}
+		var volatile []string
+		existed := map[string]bool{}
+		for i := range 2000 {
+			f := fmt.Sprintf("f%d", i)
+			h.Set([]byte(f), []byte("v"))
+			existed[f] = true
+			if i%2 == 0 {
+				stable[f] = true
+			} else {
+				volatile = append(volatile, f)
+			}
+		}
+		next := 0
+		count := 1 + r.IntN(30)
+		seen := hscanAll(t, h, count, func() {
+			for range r.IntN(30) {
+				switch r.IntN(3) {
+				case 0:
+					f := fmt.Sprintf("n%d", next)
+					next++
+					h.Set([]byte(f), nil)
+					existed[f] = true
+					volatile = append(volatile, f)
+				case 1:
+					if len(volatile) > 0 {
+						i := r.IntN(len(volatile))
+						h.Delete([]byte(volatile[i]))
+						volatile = slices.Delete(volatile, i, i+1)
+					}
+				case 2:
+					for f := range stable {
+						h.Set([]byte(f), []byte("updated"))
+						break
+					}
+				}
+			}
+		})
+		for f := range stable {
+			if seen[f] == 0 {
+				t.Fatalf("seed %d count %d: stable field %q never returned", seed, count, f)
+			}
+		}
+		for f := range seen {
+			if !existed[f] {
+				t.Fatalf("returned %q, which never existed", f)
+			}
+		}
+	}
+	// A paged scan without writes returns every field exactly once and
+	// ends with cursor 0; stopping on the last field also returns 0.
+	h := NewHash()
+	for i := range 500 {
+		h.Set([]byte(strconv.Itoa(i)), nil)
+	}
+	for _, count := range []int{1, 10, 499, 500, 501} {
+		seen := hscanAll(t, h, count, func() {})
+		if len(seen) != 500 {
+			t.Fatalf("count %d: %d fields", count, len(seen))
+		}
+		for f, n := range seen {
+			if n != 1 {
+				t.Fatalf("count %d: %s returned %d times", count, f, n)
+			}
+		}
+	}
+}

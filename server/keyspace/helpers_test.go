@@ -161,8 +161,12 @@ func load(t testing.TB, b []byte) *DB {
 
 func randBytes(r *rand.Rand, n int) []byte {
 	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.IntN(256))
+	for i := 0; i < n; i += 8 {
+		v := r.Uint64()
+		for j := i; j < n && j < i+8; j++ {
+			b[j] = byte(v)
+			v >>= 8
+		}
 	}
 	return b
 }

@@ -2,6 +2,7 @@ package keyspace
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -123,14 +124,29 @@ func (sr *snapReader) byte() byte {
 	return b
 }
 
+// bytes reads a length-prefixed byte string. The length is not trusted: a
+// large one is read in chunks as the data actually arrives, so a corrupt
+// prefix ends in an error, not in a huge allocation.
 func (sr *snapReader) bytes() []byte {
 	n := sr.uvarint()
 	if sr.err != nil {
 		return nil
 	}
-	b := make([]byte, n)
-	_, sr.err = io.ReadFull(sr.r, b)
-	return b
+	if n <= 1<<16 {
+		b := make([]byte, n)
+		_, sr.err = io.ReadFull(sr.r, b)
+		return b
+	}
+	if n > 1<<40 {
+		sr.err = fmt.Errorf("length %d too large", n)
+		return nil
+	}
+	var buf bytes.Buffer
+	if _, err := io.CopyN(&buf, sr.r, int64(n)); err != nil {
+		sr.err = err
+		return nil
+	}
+	return buf.Bytes()
 }
 
 // Load replaces db's content with a snapshot read from r, rebuilding the
@@ -174,6 +190,16 @@ func (db *DB) Load(r io.Reader) error {
 		if sr.err != nil {
 			return fmt.Errorf("%w: %v", ErrBadSnapshot, sr.err)
 		}
-		db.PutItem(it)
+		// Snapshots are written in key order, so the B-tree's bulk-load
+		// path (append at the right edge) applies.
+		it.ord = Ord(it.Key)
+		it.gen = db.gen
+		it.Touch(db.clock)
+		if prev, replaced := db.tree.Load(it); replaced && prev.ExpireAt != 0 {
+			db.expires.Delete(expiry{prev.ExpireAt, prev.ord, prev.Key})
+		}
+		if it.ExpireAt != 0 {
+			db.expires.Set(expiry{it.ExpireAt, it.ord, it.Key})
+		}
 	}
 }

@@ -82,6 +82,11 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		Expert:         config.GetDefaultExpertConfig(),
 	}
 	nhc.Expert.LogDBFactory = tan.Factory
+	// tan allocates one write buffer per log shard up front (16 x 128 MB
+	// by default); records larger than the buffer get their own, so a
+	// small one only saves memory.
+	nhc.Expert.LogDB = config.GetDefaultLogDBConfig()
+	nhc.Expert.LogDB.KVWriteBufferSize = 1 << 20
 	nh, err := dragonboat.NewNodeHost(nhc)
 	if err != nil {
 		return nil, fmt.Errorf("start nodehost: %w", err)
@@ -212,8 +217,9 @@ func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 	h.mu.Lock()
 	h.shards[opts.ShardID] = s
 	h.mu.Unlock()
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.expireLoop()
+	go s.snapshotLoop()
 	return s, nil
 }
 
@@ -335,8 +341,14 @@ func (s *Shard) View(fn func(db *keyspace.DB)) {
 	fn(s.sm.db)
 }
 
-// Snapshot asks Dragonboat for a snapshot now and waits for it.
+// Snapshot asks Dragonboat for a snapshot now and waits for it (at most a
+// minute when ctx has no deadline).
 func (s *Shard) Snapshot(ctx context.Context) (uint64, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+	}
 	idx, err := s.host.nh.SyncRequestSnapshot(ctx, s.opts.ShardID, dragonboat.SnapshotOption{OverrideCompactionOverhead: true, CompactionOverhead: s.opts.CompactionOverhead})
 	if err != nil {
 		if errors.Is(err, dragonboat.ErrRejected) {
@@ -384,6 +396,30 @@ func (s *Shard) Status() Status {
 	st.LastCommit = s.host.LastCommit()
 	st.LastFsync = s.host.LastFsync()
 	return st
+}
+
+// snapshotLoop bounds the log tail a restart must replay by commands, not
+// just by entries: a pipelined entry may carry a thousand commands, so
+// Dragonboat's entry count alone could let the tail grow large. When the
+// commands applied since the last snapshot reach SnapshotEntries, it asks
+// for a snapshot.
+func (s *Shard) snapshotLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+		}
+		if s.sm.sinceSnap.Load() < int64(s.opts.SnapshotEntries) || s.sm.snapping.Load() {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		s.Snapshot(ctx)
+		cancel()
+	}
 }
 
 // expireLoop is Redis's active expiry, done by the leader through the log:

@@ -8,6 +8,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	sm "github.com/lni/dragonboat/v4/statemachine"
 
@@ -30,6 +31,7 @@ type stateMachine struct {
 	lastTime     int64 // latest applied entry time; entry times never go back
 	applied      atomic.Uint64
 	dirty        atomic.Int64 // changes since the last snapshot
+	sinceSnap    atomic.Int64 // commands applied since the last snapshot
 	snapIndex    atomic.Uint64
 	lastSnapUnix atomic.Int64
 	snapping     atomic.Bool
@@ -84,6 +86,7 @@ func (s *stateMachine) apply(e *entry.Entry) sm.Result {
 			out = reply.Append(out, v)
 		}
 		s.dirty.Add(c.Dirty)
+		s.sinceSnap.Add(int64(len(e.Cmds)))
 		return sm.Result{Value: uint64(len(e.Cmds)), Data: out}
 	}
 	return sm.Result{Data: reply.Append(nil, reply.Error("ERR unknown log entry kind"))}
@@ -96,28 +99,37 @@ func (s *stateMachine) Lookup(q interface{}) (interface{}, error) {
 type snapshotCtx struct {
 	snap     *keyspace.Snapshot
 	lastTime int64
+	applied  uint64
+	dirty    int64
+	since    int64
 }
 
 func (s *stateMachine) PrepareSnapshot() (interface{}, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return &snapshotCtx{snap: s.db.Snapshot(), lastTime: s.lastTime}, nil
+	return &snapshotCtx{snap: s.db.Snapshot(), lastTime: s.lastTime, applied: s.applied.Load(), dirty: s.dirty.Load(), since: s.sinceSnap.Load()}, nil
 }
 
-const snapHeader = "CAIRNSM1"
+// snapHeader starts a state-machine snapshot; the leader time and applied
+// index follow it.
+const snapHeader = "CAIRNSM2"
 
 func (s *stateMachine) SaveSnapshot(ctx interface{}, w io.Writer, _ sm.ISnapshotFileCollection, done <-chan struct{}) error {
 	sc := ctx.(*snapshotCtx)
 	s.snapping.Store(true)
 	defer s.snapping.Store(false)
 	hdr := binary.AppendVarint([]byte(snapHeader), sc.lastTime)
+	hdr = binary.AppendUvarint(hdr, sc.applied)
 	if _, err := w.Write(hdr); err != nil {
 		return err
 	}
 	if _, err := sc.snap.WriteTo(w); err != nil {
 		return fmt.Errorf("save snapshot: %w", err)
 	}
-	s.dirty.Store(0)
+	// Writes applied while the snapshot was being written still count.
+	s.dirty.Add(-sc.dirty)
+	s.sinceSnap.Add(-sc.since)
+	s.lastSnapUnix.Store(time.Now().Unix())
 	return nil
 }
 
@@ -131,6 +143,10 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
 	}
+	applied, err := binary.ReadUvarint(br)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.db.SetClock(t)
@@ -138,6 +154,9 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 		return fmt.Errorf("recover snapshot: %w", err)
 	}
 	s.lastTime = t
+	s.applied.Store(applied)
+	s.dirty.Store(0)
+	s.sinceSnap.Store(0)
 	return nil
 }
 

@@ -1,0 +1,38 @@
+package shard
+
+import (
+	sm "github.com/lni/dragonboat/v4/statemachine"
+
+	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/keyspace"
+)
+
+// TestSM exposes a bare state machine (no Raft) to the external tests, so
+// they can feed it encoded entries directly.
+type TestSM struct{ s *stateMachine }
+
+// NewTestSM returns a state machine applying commands from table.
+func NewTestSM(table *command.Table) *TestSM {
+	var opts Options
+	opts.setDefaults()
+	return &TestSM{&stateMachine{db: keyspace.New(), table: table, opts: opts}}
+}
+
+// SM returns the Dragonboat interface.
+func (t *TestSM) SM() sm.IConcurrentStateMachine { return t.s }
+
+// DB returns the keyspace. Callers must not race it with Update.
+func (t *TestSM) DB() *keyspace.DB { return t.s.db }
+
+// LastTime returns the applied clock.
+func (t *TestSM) LastTime() int64 {
+	t.s.mu.RLock()
+	defer t.s.mu.RUnlock()
+	return t.s.lastTime
+}
+
+// Dirty returns the changes since the last snapshot.
+func (t *TestSM) Dirty() int64 { return t.s.dirty.Load() }
+
+// Applied returns the last applied index.
+func (t *TestSM) Applied() uint64 { return t.s.applied.Load() }

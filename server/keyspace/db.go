@@ -18,6 +18,7 @@ package keyspace
 
 import (
 	"errors"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -186,9 +187,19 @@ func New() *DB {
 	}
 }
 
-func probe(key []byte) *Item {
-	k := unsafe.String(unsafe.SliceData(key), len(key))
-	return &Item{Key: k, ord: Ord(k)}
+// probes recycles the search keys of lookups, which would otherwise be
+// one heap allocation per command (the B-tree's comparator takes pointers).
+var probes = sync.Pool{New: func() any { return new(Item) }}
+
+// find returns the item stored under key, or nil.
+func (db *DB) find(key []byte) *Item {
+	p := probes.Get().(*Item)
+	p.Key = unsafe.String(unsafe.SliceData(key), len(key))
+	p.ord = Ord(p.Key)
+	it, _ := db.tree.Get(p)
+	p.Key = ""
+	probes.Put(p)
+	return it
 }
 
 // SetClock tells the DB the time of the entry being applied; items it
@@ -197,7 +208,7 @@ func (db *DB) SetClock(now int64) { db.clock = now }
 
 // Peek returns the item stored under key, expired or not, or nil.
 func (db *DB) Peek(key []byte) *Item {
-	it, _ := db.tree.Get(probe(key))
+	it := db.find(key)
 	return it
 }
 
@@ -205,7 +216,7 @@ func (db *DB) Peek(key []byte) *Item {
 // none or it has expired. It never changes the DB, so readers may call it
 // under a read lock; it counts keyspace hits and misses.
 func (db *DB) Get(key []byte, now int64) *Item {
-	it, _ := db.tree.Get(probe(key))
+	it := db.find(key)
 	if it == nil || it.Expired(now) {
 		db.Stats.Misses.Add(1)
 		return nil
@@ -217,7 +228,7 @@ func (db *DB) Get(key []byte, now int64) *Item {
 
 // Exists is Get without touching statistics or access time.
 func (db *DB) Exists(key []byte, now int64) *Item {
-	it, _ := db.tree.Get(probe(key))
+	it := db.find(key)
 	if it == nil || it.Expired(now) {
 		return nil
 	}
@@ -229,7 +240,7 @@ func (db *DB) Exists(key []byte, now int64) *Item {
 // only be called while applying an entry (now is the entry's time), so
 // every replica deletes the same keys.
 func (db *DB) Lookup(key []byte, now int64) *Item {
-	it, _ := db.tree.Get(probe(key))
+	it := db.find(key)
 	if it == nil {
 		return nil
 	}
@@ -315,8 +326,8 @@ func (db *DB) SetExpire(it *Item, at int64) *Item {
 
 // Delete removes key and tells whether it existed (expired or not).
 func (db *DB) Delete(key []byte) bool {
-	it, ok := db.tree.Get(probe(key))
-	if !ok {
+	it := db.find(key)
+	if it == nil {
 		return false
 	}
 	db.remove(it)
@@ -333,7 +344,7 @@ func (db *DB) remove(it *Item) {
 // DeleteIfExpired removes key if it has expired at now and tells whether it
 // did. Replicas apply the leader's active-expiry entries with it.
 func (db *DB) DeleteIfExpired(key []byte, now int64) bool {
-	it, _ := db.tree.Get(probe(key))
+	it := db.find(key)
 	if it == nil || !it.Expired(now) {
 		return false
 	}

@@ -114,8 +114,14 @@ func (it *Item) Type() Type {
 // Slot returns the item's hash slot.
 func (it *Item) Slot() uint16 { return uint16(it.ord >> 50) }
 
-// Touch records an access at now (Unix ms) for OBJECT IDLETIME.
-func (it *Item) Touch(now int64) { it.atime.Store(uint32(now / 1000)) }
+// Touch records an access at now (Unix ms) for OBJECT IDLETIME. The clock
+// has one-second resolution, so most calls find nothing to store and leave
+// the item's cache line clean.
+func (it *Item) Touch(now int64) {
+	if s := uint32(now / 1000); it.atime.Load() != s {
+		it.atime.Store(s)
+	}
+}
 
 // IdleSeconds returns the seconds since the last access.
 func (it *Item) IdleSeconds(now int64) int64 {
@@ -141,13 +147,6 @@ func Ord(key string) uint64 {
 	return uint64(slot.OfString(key))<<hashBits | h
 }
 
-func less(a, b *Item) bool {
-	if a.ord != b.ord {
-		return a.ord < b.ord
-	}
-	return a.Key < b.Key
-}
-
 type expiry struct {
 	at  int64
 	ord uint64
@@ -166,13 +165,13 @@ func lessExpiry(a, b expiry) bool {
 
 // Stats are counters the DB keeps for INFO.
 type Stats struct {
-	Hits, Misses atomic.Int64 // keyspace_hits, keyspace_misses
+	Hits, Misses Counter      // keyspace_hits, keyspace_misses
 	ExpiredKeys  atomic.Int64 // keys deleted because they expired
 }
 
 // DB is one keyspace.
 type DB struct {
-	tree    *btree.BTreeG[*Item]
+	tree    keyTree
 	expires *btree.BTreeG[expiry]
 	gen     uint32
 	clock   int64 // the applying entry's time, Unix ms (access time of new items)
@@ -182,7 +181,7 @@ type DB struct {
 // New returns an empty DB.
 func New() *DB {
 	return &DB{
-		tree:    btree.NewBTreeGOptions(less, btree.Options{NoLocks: true}),
+		tree:    newKeyTree(),
 		expires: btree.NewBTreeGOptions(lessExpiry, btree.Options{NoLocks: true}),
 	}
 }
@@ -361,7 +360,7 @@ func (db *DB) Expiring() int { return db.expires.Len() }
 
 // Flush removes every key.
 func (db *DB) Flush() {
-	db.tree = btree.NewBTreeGOptions(less, btree.Options{NoLocks: true})
+	db.tree = newKeyTree()
 	db.expires = btree.NewBTreeGOptions(lessExpiry, btree.Options{NoLocks: true})
 }
 

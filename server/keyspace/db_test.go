@@ -200,7 +200,7 @@ func TestExpiredKeysOrderAndMax(t *testing.T) {
 			return int(a.at - b.at)
 		}
 		ia, ib := &Item{Key: a.key, ord: Ord(a.key)}, &Item{Key: b.key, ord: Ord(b.key)}
-		if less(ia, ib) {
+		if lessRef(ref{ia.ord, ia}, ref{ib.ord, ib}) {
 			return -1
 		}
 		return 1
@@ -387,7 +387,7 @@ func TestScanWholeAndCursor(t *testing.T) {
 		t.Fatalf("full scan visited %d", len(order))
 	}
 	for i := 1; i < len(order); i++ {
-		if !less(order[i-1], order[i]) {
+		if !lessRef(ref{order[i-1].ord, order[i-1]}, ref{order[i].ord, order[i]}) {
 			t.Fatal("scan not in key order")
 		}
 	}

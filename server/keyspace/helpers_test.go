@@ -73,7 +73,7 @@ func dump(t testing.TB, db *DB) map[string]state {
 	m := make(map[string]state, db.Len())
 	var prev *Item
 	db.Scan(0, func(it *Item) bool {
-		if prev != nil && !less(prev, it) {
+		if prev != nil && !lessRef(ref{prev.ord, prev}, ref{it.ord, it}) {
 			t.Fatalf("scan order: %q (ord %x) before %q (ord %x)", prev.Key, prev.ord, it.Key, it.ord)
 		}
 		if it.ord != Ord(it.Key) {

@@ -7,14 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-
-	"github.com/tidwall/btree"
 )
 
 // Snapshot is a point-in-time view of a DB, taken in O(1). It may be
 // serialized by another goroutine while the DB keeps changing.
 type Snapshot struct {
-	tree *btree.BTreeG[*Item]
+	tree keyTree
 }
 
 // Snapshot returns a point-in-time view of db. It must be called by the

@@ -44,7 +44,7 @@ type client struct {
 	lastInteraction atomic.Int64
 	lastCmd         atomic.Pointer[string]
 	protoA          atomic.Int32 // proto, for CLIENT LIST from other goroutines
-	qbuf, rbs       atomic.Int64 // reader figures, for CLIENT LIST
+	rbs             atomic.Int64 // reader buffer size, for CLIENT LIST
 
 	mu      sync.Mutex // guards the fields below (read by CLIENT LIST)
 	name    string
@@ -154,7 +154,7 @@ func (c *client) info(now time.Time) string {
 	b.WriteString(" idle=" + itoa(idle/1000))
 	b.WriteString(" flags=" + flags)
 	b.WriteString(" db=0 sub=0 psub=0 ssub=0 multi=-1")
-	qbuf, rbs := c.qbuf.Load(), c.rbs.Load()
+	qbuf, rbs := int64(0), c.rbs.Load()
 	b.WriteString(" qbuf=" + itoa(qbuf))
 	b.WriteString(" qbuf-free=" + itoa(rbs-qbuf))
 	b.WriteString(" argv-mem=0 multi-mem=0")

@@ -220,9 +220,11 @@ func (s *Server) serve(nc net.Conn) {
 			c.flush()
 			return
 		}
-		c.lastInteraction.Store(time.Now().UnixMilli())
-		c.qbuf.Store(int64(c.rd.BufferedBytes()))
-		c.rbs.Store(int64(len(c.rd.buf)))
+		if !c.rd.Buffered() {
+			// Once per burst of pipelined commands, not per command.
+			c.lastInteraction.Store(time.Now().UnixMilli())
+			c.rbs.Store(int64(len(c.rd.buf)))
+		}
 		s.dispatch(c, args)
 		if c.closing {
 			s.flushBatch(c)

@@ -230,8 +230,8 @@ func (b *backend) Propose(cmds [][][]byte) resp.Pending {
 	return b.shard.Propose(entry.Commands, cmds)
 }
 
-func (b *backend) Read(spec *command.Spec, args [][]byte) reply.Value {
-	return b.shard.Read(spec, args)
+func (b *backend) Read(now time.Time, spec *command.Spec, args [][]byte) reply.Value {
+	return b.shard.ReadAt(now, spec, args)
 }
 
 func (b *backend) Save(ctx context.Context) error {

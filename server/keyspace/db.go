@@ -18,9 +18,7 @@ package keyspace
 
 import (
 	"errors"
-	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/cairndb/cairn/server/slot"
 	"github.com/cespare/xxhash/v2"
@@ -98,7 +96,6 @@ type Item struct {
 	// Redis then reports the "raw" encoding whatever its length.
 	Raw bool
 
-	ord   uint64 // slot<<50 | 50 bits of hash; the B-tree order
 	gen   uint32
 	atime atomic.Uint32 // last access, Unix seconds (OBJECT IDLETIME)
 }
@@ -112,7 +109,12 @@ func (it *Item) Type() Type {
 }
 
 // Slot returns the item's hash slot.
-func (it *Item) Slot() uint16 { return uint16(it.ord >> 50) }
+func (it *Item) Slot() uint16 { return uint16(it.order() >> 50) }
+
+// order is the item's position in the key order (see Ord). It is computed,
+// not stored: the B-tree keeps it beside each item pointer, and an Item
+// stays within a smaller allocation size class without it.
+func (it *Item) order() uint64 { return Ord(it.Key) }
 
 // Touch records an access at now (Unix ms) for OBJECT IDLETIME. The clock
 // has one-second resolution, so most calls find nothing to store and leave
@@ -186,20 +188,8 @@ func New() *DB {
 	}
 }
 
-// probes recycles the search keys of lookups, which would otherwise be
-// one heap allocation per command (the B-tree's comparator takes pointers).
-var probes = sync.Pool{New: func() any { return new(Item) }}
-
 // find returns the item stored under key, or nil.
-func (db *DB) find(key []byte) *Item {
-	p := probes.Get().(*Item)
-	p.Key = unsafe.String(unsafe.SliceData(key), len(key))
-	p.ord = Ord(p.Key)
-	it, _ := db.tree.Get(p)
-	p.Key = ""
-	probes.Put(p)
-	return it
-}
+func (db *DB) find(key []byte) *Item { return db.tree.lookup(key) }
 
 // SetClock tells the DB the time of the entry being applied; items it
 // creates record it as their last access.
@@ -259,14 +249,14 @@ func (db *DB) Put(key []byte, str []byte, obj Object, expireAt int64) *Item {
 	if obj == nil {
 		str = append(make([]byte, 0, len(str)), str...)
 	}
-	it := &Item{Key: k, ord: Ord(k), Str: str, Obj: obj, gen: db.gen}
+	it := &Item{Key: k, Str: str, Obj: obj, gen: db.gen}
 	it.Touch(db.clock)
 	if prev, ok := db.tree.Set(it); ok && prev.ExpireAt != 0 {
-		db.expires.Delete(expiry{prev.ExpireAt, prev.ord, prev.Key})
+		db.expires.Delete(expiry{prev.ExpireAt, prev.order(), prev.Key})
 	}
 	if expireAt != 0 {
 		it.ExpireAt = expireAt
-		db.expires.Set(expiry{expireAt, it.ord, k})
+		db.expires.Set(expiry{expireAt, it.order(), k})
 	}
 	return it
 }
@@ -274,16 +264,15 @@ func (db *DB) Put(key []byte, str []byte, obj Object, expireAt int64) *Item {
 // PutItem stores it (whose ord and gen are recomputed), replacing any
 // previous value under its key.
 func (db *DB) PutItem(it *Item) {
-	it.ord = Ord(it.Key)
 	it.gen = db.gen
 	if it.atime.Load() == 0 {
 		it.Touch(db.clock)
 	}
 	if prev, ok := db.tree.Set(it); ok && prev.ExpireAt != 0 {
-		db.expires.Delete(expiry{prev.ExpireAt, prev.ord, prev.Key})
+		db.expires.Delete(expiry{prev.ExpireAt, prev.order(), prev.Key})
 	}
 	if it.ExpireAt != 0 {
-		db.expires.Set(expiry{it.ExpireAt, it.ord, it.Key})
+		db.expires.Set(expiry{it.ExpireAt, it.order(), it.Key})
 	}
 }
 
@@ -294,7 +283,7 @@ func (db *DB) Mutable(it *Item) *Item {
 	if it.gen == db.gen {
 		return it
 	}
-	c := &Item{Key: it.Key, ExpireAt: it.ExpireAt, Raw: it.Raw, ord: it.ord, gen: db.gen}
+	c := &Item{Key: it.Key, ExpireAt: it.ExpireAt, Raw: it.Raw, gen: db.gen}
 	if it.Obj != nil {
 		c.Obj = it.Obj.Clone()
 	} else {
@@ -311,14 +300,14 @@ func (db *DB) SetExpire(it *Item, at int64) *Item {
 		return it
 	}
 	if it.ExpireAt != 0 {
-		db.expires.Delete(expiry{it.ExpireAt, it.ord, it.Key})
+		db.expires.Delete(expiry{it.ExpireAt, it.order(), it.Key})
 	}
 	if it.gen != db.gen {
 		it = db.Mutable(it)
 	}
 	it.ExpireAt = at
 	if at != 0 {
-		db.expires.Set(expiry{at, it.ord, it.Key})
+		db.expires.Set(expiry{at, it.order(), it.Key})
 	}
 	return it
 }
@@ -336,7 +325,7 @@ func (db *DB) Delete(key []byte) bool {
 func (db *DB) remove(it *Item) {
 	db.tree.Delete(it)
 	if it.ExpireAt != 0 {
-		db.expires.Delete(expiry{it.ExpireAt, it.ord, it.Key})
+		db.expires.Delete(expiry{it.ExpireAt, it.order(), it.Key})
 	}
 }
 
@@ -385,9 +374,9 @@ func (db *DB) ExpiredKeys(now int64, max int) []string {
 func (db *DB) Scan(cursor uint64, fn func(*Item) bool) uint64 {
 	var next uint64
 	stopped := false
-	db.tree.Ascend(&Item{ord: cursor}, func(it *Item) bool {
+	db.tree.Ascend(cursor, func(ord uint64, it *Item) bool {
 		if stopped {
-			next = it.ord
+			next = ord
 			return false
 		}
 		if !fn(it) {
@@ -400,7 +389,7 @@ func (db *DB) Scan(cursor uint64, fn func(*Item) bool) uint64 {
 
 // ScanSlot calls fn for every item in hash slot s, in key order.
 func (db *DB) ScanSlot(s uint16, fn func(*Item) bool) {
-	db.tree.Ascend(&Item{ord: uint64(s) << hashBits}, func(it *Item) bool {
+	db.tree.Ascend(uint64(s)<<hashBits, func(_ uint64, it *Item) bool {
 		if it.Slot() != s {
 			return false
 		}

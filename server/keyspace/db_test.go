@@ -199,8 +199,8 @@ func TestExpiredKeysOrderAndMax(t *testing.T) {
 		if a.at != b.at {
 			return int(a.at - b.at)
 		}
-		ia, ib := &Item{Key: a.key, ord: Ord(a.key)}, &Item{Key: b.key, ord: Ord(b.key)}
-		if lessRef(ref{ia.ord, ia}, ref{ib.ord, ib}) {
+		ia, ib := &Item{Key: a.key}, &Item{Key: b.key}
+		if lessRef(ref{ia.order(), ia}, ref{ib.order(), ib}) {
 			return -1
 		}
 		return 1
@@ -387,7 +387,7 @@ func TestScanWholeAndCursor(t *testing.T) {
 		t.Fatalf("full scan visited %d", len(order))
 	}
 	for i := 1; i < len(order); i++ {
-		if !lessRef(ref{order[i-1].ord, order[i-1]}, ref{order[i].ord, order[i]}) {
+		if !lessRef(ref{order[i-1].order(), order[i-1]}, ref{order[i].order(), order[i]}) {
 			t.Fatal("scan not in key order")
 		}
 	}
@@ -401,7 +401,7 @@ func TestScanWholeAndCursor(t *testing.T) {
 		}
 		want := uint64(0)
 		if i+1 < len(order) {
-			want = order[i+1].ord
+			want = order[i+1].order()
 		}
 		if next != want {
 			t.Fatalf("stop at %d: cursor %x, want %x", i, next, want)

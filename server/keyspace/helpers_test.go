@@ -71,13 +71,16 @@ func equalState(a, b state) bool {
 func dump(t testing.TB, db *DB) map[string]state {
 	t.Helper()
 	m := make(map[string]state, db.Len())
+	if db.tree.m.n != db.tree.Len() {
+		t.Fatalf("hash index holds %d keys, tree %d", db.tree.m.n, db.tree.Len())
+	}
 	var prev *Item
 	db.Scan(0, func(it *Item) bool {
-		if prev != nil && !lessRef(ref{prev.ord, prev}, ref{it.ord, it}) {
-			t.Fatalf("scan order: %q (ord %x) before %q (ord %x)", prev.Key, prev.ord, it.Key, it.ord)
+		if prev != nil && !lessRef(ref{prev.order(), prev}, ref{it.order(), it}) {
+			t.Fatalf("scan order: %q (ord %x) before %q (ord %x)", prev.Key, prev.order(), it.Key, it.order())
 		}
-		if it.ord != Ord(it.Key) {
-			t.Fatalf("key %q: ord %x, want %x", it.Key, it.ord, Ord(it.Key))
+		if db.find([]byte(it.Key)) != it {
+			t.Fatalf("key %q: hash index does not point at the tree's item", it.Key)
 		}
 		prev = it
 		m[it.Key] = stateOf(it)

@@ -190,14 +190,13 @@ func (db *DB) Load(r io.Reader) error {
 		}
 		// Snapshots are written in key order, so the B-tree's bulk-load
 		// path (append at the right edge) applies.
-		it.ord = Ord(it.Key)
 		it.gen = db.gen
 		it.Touch(db.clock)
 		if prev, replaced := db.tree.Load(it); replaced && prev.ExpireAt != 0 {
-			db.expires.Delete(expiry{prev.ExpireAt, prev.ord, prev.Key})
+			db.expires.Delete(expiry{prev.ExpireAt, prev.order(), prev.Key})
 		}
 		if it.ExpireAt != 0 {
-			db.expires.Set(expiry{it.ExpireAt, it.ord, it.Key})
+			db.expires.Set(expiry{it.ExpireAt, it.order(), it.Key})
 		}
 	}
 }

@@ -35,8 +35,9 @@ type Pending interface {
 type Backend interface {
 	// Propose proposes write commands as one log entry, without waiting.
 	Propose(cmds [][][]byte) Pending
-	// Read runs a read-only command against the applied state.
-	Read(spec *command.Spec, args [][]byte) reply.Value
+	// Read runs a read-only command against the applied state; now is the
+	// present for expiry.
+	Read(now time.Time, spec *command.Spec, args [][]byte) reply.Value
 	// Save takes a durable snapshot now.
 	Save(ctx context.Context) error
 	// Status reports keyspace and Raft figures for INFO.
@@ -289,7 +290,7 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 			v = h(s, c, args)
 		}
 	} else {
-		v = s.backend.Read(spec, args)
+		v = s.backend.Read(start, spec, args)
 	}
 	st.calls.Add(1)
 	st.usec.Add(time.Since(start).Microseconds())

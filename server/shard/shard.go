@@ -325,7 +325,13 @@ func mapErr(err error) error {
 
 // Read runs a read-only command against the applied state.
 func (s *Shard) Read(spec *command.Spec, args [][]byte) reply.Value {
-	c := command.Ctx{Now: time.Now().UnixMilli(), Seed: rand.Uint64(), ProtoMaxBulkLen: s.ProtoMaxBulkLen.Load()}
+	return s.ReadAt(time.Now(), spec, args)
+}
+
+// ReadAt is Read with the caller's clock reading (Unix ms of now is the
+// command's notion of the present: what has expired).
+func (s *Shard) ReadAt(now time.Time, spec *command.Spec, args [][]byte) reply.Value {
+	c := command.Ctx{Now: now.UnixMilli(), Seed: rand.Uint64(), ProtoMaxBulkLen: s.ProtoMaxBulkLen.Load()}
 	s.sm.mu.RLock()
 	c.DB = s.sm.db
 	v := command.Exec(spec, &c, args)

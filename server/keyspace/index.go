@@ -1,0 +1,98 @@
+package keyspace
+
+import (
+	"unsafe"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// index is the keyspace's hash index for point lookups: an open-addressing
+// table of item pointers with linear probing and backward-shift deletion.
+// It costs one pointer per slot (about 11-21 bytes a key at its load
+// factors), a third of a Go map[string]*Item, because the key is read
+// through the item instead of being stored again.
+type index struct {
+	slots []*Item
+	n     int
+}
+
+func hashKey(key string) uint64 { return xxhash.Sum64String(key) }
+
+func (x *index) mask() uint64 { return uint64(len(x.slots) - 1) }
+
+// get returns the item under key, or nil.
+func (x *index) get(key []byte) *Item {
+	if x.n == 0 {
+		return nil
+	}
+	k := unsafe.String(unsafe.SliceData(key), len(key))
+	m := x.mask()
+	for i := hashKey(k) & m; ; i = (i + 1) & m {
+		it := x.slots[i]
+		if it == nil || it.Key == k {
+			return it
+		}
+	}
+}
+
+// set stores it, replacing an item with the same key.
+func (x *index) set(it *Item) {
+	if (x.n+1)*4 > len(x.slots)*3 {
+		x.grow()
+	}
+	m := x.mask()
+	for i := hashKey(it.Key) & m; ; i = (i + 1) & m {
+		cur := x.slots[i]
+		if cur == nil {
+			x.slots[i] = it
+			x.n++
+			return
+		}
+		if cur.Key == it.Key {
+			x.slots[i] = it
+			return
+		}
+	}
+}
+
+func (x *index) grow() {
+	old := x.slots
+	x.slots = make([]*Item, max(16, 2*len(old)))
+	x.n = 0
+	for _, it := range old {
+		if it != nil {
+			x.set(it)
+		}
+	}
+}
+
+// del removes key, shifting later members of its probe run back so
+// lookups never stop early at a hole.
+func (x *index) del(key string) {
+	if x.n == 0 {
+		return
+	}
+	m := x.mask()
+	i := hashKey(key) & m
+	for {
+		it := x.slots[i]
+		if it == nil {
+			return
+		}
+		if it.Key == key {
+			break
+		}
+		i = (i + 1) & m
+	}
+	x.slots[i] = nil
+	x.n--
+	for j := (i + 1) & m; x.slots[j] != nil; j = (j + 1) & m {
+		home := hashKey(x.slots[j].Key) & m
+		// Move slots[j] into the hole at i unless its home lies
+		// cyclically within (i, j].
+		if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+			x.slots[i], x.slots[j] = x.slots[j], nil
+			i = j
+		}
+	}
+}

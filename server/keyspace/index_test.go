@@ -1,0 +1,39 @@
+package keyspace
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"testing"
+)
+
+// TestIndexAgainstMap drives the hash index and a Go map with the same
+// random inserts, replacements and deletes (many of them in long probe
+// runs, on a small key space) and compares every lookup.
+func TestIndexAgainstMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var x index
+	want := map[string]*Item{}
+	for step := 0; step < 200000; step++ {
+		k := "k" + strconv.Itoa(rng.IntN(3000))
+		switch rng.IntN(3) {
+		case 0, 1:
+			it := &Item{Key: k}
+			x.set(it)
+			want[k] = it
+		case 2:
+			x.del(k)
+			delete(want, k)
+		}
+		if step%1000 == 0 {
+			if x.n != len(want) {
+				t.Fatalf("step %d: n=%d, want %d", step, x.n, len(want))
+			}
+			for i := 0; i < 3000; i++ {
+				k := "k" + strconv.Itoa(i)
+				if got := x.get([]byte(k)); got != want[k] {
+					t.Fatalf("step %d: get(%s) = %p, want %p", step, k, got, want[k])
+				}
+			}
+		}
+	}
+}

@@ -457,3 +457,10 @@ func TestHScanEmptyField(t *testing.T) {
 		s("[0 [a 2]]", "HSCAN", "h", "0", "MATCH", "**"),
 	)
 }
+
+func abs(n int64) int64 {
+	if n < 0 {
+		return -n
+	}
+	return n
+}

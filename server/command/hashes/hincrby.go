@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/command/longdouble"
 	"github.com/cairndb/cairn/server/reply"
 )
 
@@ -54,7 +55,7 @@ func hincrby(c *command.Ctx, args [][]byte) (reply.Value, error) {
 // extended precision), and the result is stored and replied as %.17Lf
 // with trailing zeros removed.
 func hincrbyfloat(c *command.Ctx, args [][]byte) (reply.Value, error) {
-	incr, ok := parseLongDouble(args[3])
+	incr, ok := longdouble.Parse(args[3])
 	if !ok {
 		return reply.Value{}, command.ErrNotFloat
 	}
@@ -65,19 +66,19 @@ func hincrbyfloat(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	if err != nil {
 		return reply.Value{}, err
 	}
-	cur := newLongDouble()
+	cur := longdouble.New()
 	if h != nil {
 		if v, ok := h.Get(args[2]); ok {
-			if cur, ok = parseLongDouble(v); !ok {
+			if cur, ok = longdouble.Parse(v); !ok {
 				return reply.Value{}, errHashNotFloat
 			}
 		}
 	}
-	sum, ok := addLongDouble(cur, incr)
+	sum, ok := longdouble.Add(cur, incr)
 	if !ok {
 		return reply.Value{}, command.ErrNaN
 	}
-	s := formatLongDouble(sum)
+	s := []byte(longdouble.Format(sum))
 	mutableHash(c, args[1], it).Set(args[2], s)
 	c.Dirty++
 	return reply.Bulk(s), nil

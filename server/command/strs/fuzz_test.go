@@ -3,6 +3,7 @@ package strs
 import (
 	"bytes"
 	"fmt"
+	"github.com/cairndb/cairn/server/command/longdouble"
 	"strings"
 	"testing"
 
@@ -82,7 +83,7 @@ func FuzzStrings(f *testing.F) {
 			if it == nil || string(it.Str) != string(v.Str) {
 				t.Fatalf("%q: reply %q, stored %v", argv, v.Str, it)
 			}
-			if _, ok := parseLongDouble(it.Str); !ok {
+			if _, ok := longdouble.Parse(it.Str); !ok {
 				t.Fatalf("%q: stored %q does not parse", argv, it.Str)
 			}
 		}

@@ -1,4 +1,4 @@
-package strs
+package longdouble
 
 import (
 	"strings"
@@ -38,8 +38,8 @@ var incrbyfloatCases = [][3]string{
 
 func TestLongDoubleArithmetic(t *testing.T) {
 	for _, c := range incrbyfloatCases {
-		a, ok1 := parseLongDouble([]byte(c[0]))
-		b, ok2 := parseLongDouble([]byte(c[1]))
+		a, ok1 := Parse([]byte(c[0]))
+		b, ok2 := Parse([]byte(c[1]))
 		if !ok1 || !ok2 {
 			t.Errorf("%q + %q: parse failed", c[0], c[1])
 			continue
@@ -51,7 +51,7 @@ func TestLongDoubleArithmetic(t *testing.T) {
 			continue
 		}
 		a.Add(a, b)
-		if got := formatLongDouble(a); got != c[2] {
+		if got := Format(a); got != c[2] {
 			t.Errorf("%q + %q = %s, want %s", c[0], c[1], got, c[2])
 		}
 	}
@@ -70,12 +70,12 @@ func TestParseLongDouble(t *testing.T) {
 		"-" + strings.Repeat("1", 5000),
 	}
 	for _, s := range valid {
-		if _, ok := parseLongDouble([]byte(s)); !ok {
+		if _, ok := Parse([]byte(s)); !ok {
 			t.Errorf("%.40q: rejected", s)
 		}
 	}
 	for _, s := range invalid {
-		if _, ok := parseLongDouble([]byte(s)); ok {
+		if _, ok := Parse([]byte(s)); ok {
 			t.Errorf("%.40q: accepted", s)
 		}
 	}

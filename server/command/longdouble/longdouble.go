@@ -1,4 +1,8 @@
-package strs
+// Package longdouble emulates C long double (x87 80-bit extended) as
+// Redis uses it for INCRBYFLOAT and HINCRBYFLOAT: strtold parsing, addition
+// rounded to a 64-bit mantissa, and "%.17Lf" printing without trailing
+// zeros, so Cairn stores and replies the same bytes as Redis.
+package longdouble
 
 import (
 	"bytes"
@@ -25,8 +29,8 @@ const (
 	maxLongDoubleChars = 5 * 1024
 )
 
-// newLD returns a zero long double.
-func newLD() *big.Float { return new(big.Float).SetPrec(ldPrec).SetMode(big.ToNearestEven) }
+// New returns a zero long double.
+func New() *big.Float { return new(big.Float).SetPrec(ldPrec).SetMode(big.ToNearestEven) }
 
 // ldOverflows tells whether a finite value rounded to 64 bits is beyond
 // the long double range (strtold or the x87 addition would give inf).
@@ -90,13 +94,13 @@ func parseExp(s string, neg bool) int64 {
 	return e
 }
 
-// parseLongDouble emulates Redis's string2ld: strtold in the C locale over
+// Parse emulates Redis's string2ld: strtold in the C locale over
 // the whole argument (decimal, hexadecimal with a binary exponent,
 // "inf"/"infinity" in any case, with an optional sign), rejecting empty or
 // over-long input, a leading space, trailing garbage, NaN, overflow, and
 // non-zero values that underflow to zero. The result is rounded to 64
 // mantissa bits.
-func parseLongDouble(b []byte) (*big.Float, bool) {
+func Parse(b []byte) (*big.Float, bool) {
 	if len(b) == 0 || len(b) >= maxLongDoubleChars {
 		return nil, false
 	}
@@ -111,7 +115,7 @@ func parseLongDouble(b []byte) (*big.Float, bool) {
 		neg = s[0] == '-'
 		s = s[1:]
 	}
-	f := newLD()
+	f := New()
 	switch {
 	case strings.EqualFold(s, "inf") || strings.EqualFold(s, "infinity"):
 		return f.SetInf(neg), true
@@ -187,10 +191,10 @@ func parseDecimal(f *big.Float, s string) bool {
 	nd := int64(len(digits))
 	switch {
 	case nd-1+exp > 4933:
-		f.SetMantExp(newLD().SetInt64(1), ldMaxExp) // overflows
+		f.SetMantExp(New().SetInt64(1), ldMaxExp) // overflows
 		return true
 	case nd+exp < -4952:
-		f.SetMantExp(newLD().SetInt64(1), ldZeroExp-2) // underflows
+		f.SetMantExp(New().SetInt64(1), ldZeroExp-2) // underflows
 		return true
 	}
 	m, _ := new(big.Int).SetString(digits, 10)
@@ -226,10 +230,10 @@ func parseHex(f *big.Float, s string) bool {
 	bits := 4 * int64(len(digits)) // the value is below 2^(bits+exp)
 	switch {
 	case bits+exp-4 > ldMaxExp:
-		f.SetMantExp(newLD().SetInt64(1), ldMaxExp) // overflows
+		f.SetMantExp(New().SetInt64(1), ldMaxExp) // overflows
 		return true
 	case bits+exp < ldZeroExp-1:
-		f.SetMantExp(newLD().SetInt64(1), ldZeroExp-2) // underflows
+		f.SetMantExp(New().SetInt64(1), ldZeroExp-2) // underflows
 		return true
 	}
 	m, _ := new(big.Int).SetString(digits, 16)
@@ -238,10 +242,10 @@ func parseHex(f *big.Float, s string) bool {
 	return true
 }
 
-// formatLongDouble prints f as Redis's ld2string in LD_STR_HUMAN mode:
+// Format prints f as Redis's ld2string in LD_STR_HUMAN mode:
 // "%.17Lf", then trailing zeros and a trailing point removed, and "-0"
 // printed as "0".
-func formatLongDouble(f *big.Float) string {
+func Format(f *big.Float) string {
 	if f.Sign() == 0 || f.MantExp(nil) < -60 {
 		// |f| < 2^-61 prints as 17 zero decimals, which trim to "0"
 		// ("-0" included); skip the exact expansion of tiny values.
@@ -256,4 +260,18 @@ func formatLongDouble(f *big.Float) string {
 		s = "0"
 	}
 	return s
+}
+
+// Add returns a+b rounded to long double, and false when either operand is
+// infinite or the sum overflows the long double range (Redis answers
+// "increment would produce NaN or Infinity").
+func Add(a, b *big.Float) (*big.Float, bool) {
+	if a.IsInf() || b.IsInf() {
+		return nil, false // inf+x is inf; inf-inf is NaN (and big.Float panics)
+	}
+	z := New().Add(a, b)
+	if ldOverflows(z) {
+		return nil, false
+	}
+	return z, true
 }

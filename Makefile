@@ -8,7 +8,7 @@ PKGS      := ./...
 RACE_PKGS := ./server/keyspace/... ./server/shard/... ./server/resp/... ./server/entry/...
 FUZZTIME  ?= 10s
 
-.PHONY: build run test test-race fuzz bench crash lint fmt clean
+.PHONY: build run test test-race fuzz bench crash docker lint fmt clean
 
 build: ## Build bin/cairn (static, CGO disabled)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) .
@@ -37,6 +37,9 @@ crash: build ## Long crash test: many SIGKILLs under load
 
 bench: build ## Benchmarks against real redis-server (prints one table)
 	./bench/run.sh
+
+docker: build ## Image cairn:dev, FROM scratch with the static binary
+	docker build -f deploy/Dockerfile -t cairn:dev .
 
 lint: ## go vet + gofmt check
 	$(GO) vet $(PKGS)

@@ -245,11 +245,35 @@ func (db *DB) Lookup(key []byte, now int64) *Item {
 // previous value and expiry. expireAt 0 means no expiry. str is copied (it
 // may alias a log entry); obj is taken as is. It returns the item.
 func (db *DB) Put(key []byte, str []byte, obj Object, expireAt int64) *Item {
-	k := string(key)
 	if obj == nil {
 		str = append(make([]byte, 0, len(str)), str...)
 	}
-	it := &Item{Key: k, Str: str, Obj: obj, gen: db.gen}
+	return db.put(key, str, obj, expireAt, false)
+}
+
+// PutOwned is Put for a string value the caller allocated and gives away
+// (no copy); raw marks it as modified in place (OBJECT ENCODING raw).
+func (db *DB) PutOwned(key []byte, str []byte, expireAt int64, raw bool) *Item {
+	return db.put(key, str, nil, expireAt, raw)
+}
+
+func (db *DB) put(key []byte, str []byte, obj Object, expireAt int64, raw bool) *Item {
+	if prev := db.find(key); prev != nil && prev.gen == db.gen {
+		// Overwrite in place: no snapshot shares prev, and the B-tree and
+		// index already point at it. Readers that took prev.Str keep the
+		// old bytes; only the field changes.
+		if prev.ExpireAt != 0 && prev.ExpireAt != expireAt {
+			db.expires.Delete(expiry{prev.ExpireAt, prev.order(), prev.Key})
+		}
+		if expireAt != 0 && prev.ExpireAt != expireAt {
+			db.expires.Set(expiry{expireAt, prev.order(), prev.Key})
+		}
+		prev.Str, prev.Obj, prev.Raw, prev.ExpireAt = str, obj, raw, expireAt
+		prev.Touch(db.clock)
+		return prev
+	}
+	k := string(key)
+	it := &Item{Key: k, Str: str, Obj: obj, Raw: raw, gen: db.gen}
 	it.Touch(db.clock)
 	if prev, ok := db.tree.Set(it); ok && prev.ExpireAt != 0 {
 		db.expires.Delete(expiry{prev.ExpireAt, prev.order(), prev.Key})

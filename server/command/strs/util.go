@@ -86,8 +86,7 @@ func storeOwned(c *command.Ctx, key, val []byte, expireAt int64, raw bool) *keys
 	if val == nil {
 		val = []byte{}
 	}
-	it := &keyspace.Item{Key: string(key), Str: val, ExpireAt: expireAt, Raw: raw}
-	c.DB.PutItem(it)
+	it := c.DB.PutOwned(key, val, expireAt, raw)
 	it.Touch(c.Now)
 	c.Dirty++
 	return it

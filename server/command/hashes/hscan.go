@@ -9,8 +9,6 @@ import (
 	"github.com/cairndb/cairn/server/reply"
 )
 
-const errInvalidCursor = command.Msg("ERR invalid cursor")
-
 // hscan implements
 //
 //	HSCAN key cursor [MATCH pattern] [COUNT count]
@@ -23,9 +21,9 @@ const errInvalidCursor = command.Msg("ERR invalid cursor")
 // iteration is returned at least once. NOVALUES (Redis 7.4) is not
 // supported: Redis 7.0 answers it with a syntax error, and so does Cairn.
 func hscan(c *command.Ctx, args [][]byte) (reply.Value, error) {
-	cursor, ok := parseCursor(args[2])
-	if !ok {
-		return reply.Value{}, errInvalidCursor
+	cursor, err := command.ParseCursor(args[2])
+	if err != nil {
+		return reply.Value{}, err
 	}
 	h, err := readHash(c, args[1])
 	if err != nil {
@@ -69,43 +67,4 @@ func hscan(c *command.Ctx, args [][]byte) (reply.Value, error) {
 		return visited < count
 	})
 	return reply.Array(reply.BulkString(strconv.FormatUint(next, 10)), reply.Array(out...)), nil
-}
-
-// parseCursor parses a SCAN cursor as Redis's parseScanCursorOrReply does
-// with strtoul: the C string (up to a NUL byte) must be an optional sign
-// and decimal digits, no leading space, no overflow; a negative number
-// wraps around; the empty string is 0.
-func parseCursor(b []byte) (uint64, bool) {
-	for i, ch := range b {
-		if ch == 0 {
-			b = b[:i]
-			break
-		}
-	}
-	if len(b) == 0 {
-		return 0, true
-	}
-	neg := false
-	if b[0] == '+' || b[0] == '-' {
-		neg = b[0] == '-'
-		b = b[1:]
-	}
-	if len(b) == 0 {
-		return 0, false
-	}
-	var n uint64
-	for _, ch := range b {
-		if ch < '0' || ch > '9' {
-			return 0, false
-		}
-		d := uint64(ch - '0')
-		if n > (math.MaxUint64-d)/10 {
-			return 0, false
-		}
-		n = n*10 + d
-	}
-	if neg {
-		n = -n
-	}
-	return n, true
 }

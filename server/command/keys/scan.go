@@ -9,46 +9,13 @@ import (
 	"github.com/cairndb/cairn/server/reply"
 )
 
-const errInvalidCursor = command.Msg("ERR invalid cursor")
-
-// ParseCursor parses a SCAN-family cursor as Redis does (strtoull in base
-// 10 on the C string): an optional sign ('-' negates modulo 2^64), digits,
-// nothing after them; the empty string is 0; a leading space, trailing
-// junk or a value beyond 2^64-1 is "ERR invalid cursor".
-func ParseCursor(arg []byte) (uint64, error) {
-	b := cstr(arg)
-	if len(b) == 0 {
-		return 0, nil
-	}
-	switch b[0] {
-	case ' ', '\t', '\n', '\v', '\f', '\r':
-		return 0, errInvalidCursor
-	}
-	neg := false
-	if b[0] == '+' || b[0] == '-' {
-		neg = b[0] == '-'
-		b = b[1:]
-	}
-	if len(b) == 0 {
-		return 0, errInvalidCursor
-	}
-	v, err := strconv.ParseUint(string(b), 10, 64)
-	if err != nil {
-		return 0, errInvalidCursor
-	}
-	if neg {
-		v = -v
-	}
-	return v, nil
-}
-
 // scan is SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]. The
 // cursor is a position in the keyspace's order (keyspace.DB.Scan), so a key
 // present for the whole iteration is returned at least once whatever is
 // written meanwhile. COUNT bounds the keys visited per call (default 10);
 // MATCH, TYPE and expiry filter the visited keys, as in Redis.
 func scan(c *command.Ctx, args [][]byte) (reply.Value, error) {
-	cursor, err := ParseCursor(args[1])
+	cursor, err := command.ParseCursor(args[1])
 	if err != nil {
 		return reply.Value{}, err
 	}

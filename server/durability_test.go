@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"testing"
@@ -191,5 +190,3 @@ func TestDifferentialPipelined(t *testing.T) {
 func regexpMatch(pattern, s string) bool {
 	return regexpMust(pattern).MatchString(s)
 }
-
-var _ = fmt.Sprint

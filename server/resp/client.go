@@ -11,11 +11,10 @@ import (
 	"github.com/cairndb/cairn/server/reply"
 )
 
-// Reply modes set by CLIENT REPLY.
+// Reply modes set by CLIENT REPLY (SKIP is counted in client.skip).
 const (
 	replyOn = iota
 	replyOff
-	replySkip // skip the next command's reply only
 )
 
 // client is one connection's state.

@@ -1,9 +1,10 @@
 package resp
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -251,16 +252,8 @@ func (s *Server) clientsByID() []*client {
 		out = append(out, c)
 	}
 	s.mu.Unlock()
-	sortClients(out)
+	slices.SortFunc(out, func(a, b *client) int { return cmp.Compare(a.id, b.id) })
 	return out
-}
-
-func sortClients(cs []*client) {
-	for i := 1; i < len(cs); i++ {
-		for j := i; j > 0 && cs[j].id < cs[j-1].id; j-- {
-			cs[j], cs[j-1] = cs[j-1], cs[j]
-		}
-	}
 }
 
 func clientList(s *Server, _ *client, args [][]byte) reply.Value {
@@ -324,12 +317,12 @@ func clientKill(s *Server, self *client, args [][]byte) reply.Value {
 		return reply.Error("ERR syntax error")
 	}
 	var (
-		id            int64
-		addr, laddr   string
-		user, typ     string
-		skipMe        = true
-		maxAge        int64
-		haveID, haveA bool
+		id          int64
+		addr, laddr string
+		user, typ   string
+		skipMe      = true
+		maxAge      int64
+		haveID      bool
 	)
 	for i := 2; i < len(args); i += 2 {
 		opt, val := args[i], args[i+1]
@@ -341,7 +334,7 @@ func clientKill(s *Server, self *client, args [][]byte) reply.Value {
 			}
 			id, haveID = n, true
 		case command.EqualFold(opt, "addr"):
-			addr, haveA = string(val), true
+			addr = string(val)
 		case command.EqualFold(opt, "laddr"):
 			laddr = string(val)
 		case command.EqualFold(opt, "user"):
@@ -373,7 +366,6 @@ func clientKill(s *Server, self *client, args [][]byte) reply.Value {
 			return reply.Error("ERR syntax error")
 		}
 	}
-	_ = haveA
 	killed := int64(0)
 	now := time.Now()
 	for _, c := range s.clientsByID() {
@@ -517,5 +509,3 @@ func configHelp(_ *Server, _ *client, _ [][]byte) reply.Value {
 		"HELP", "    Print this help.",
 	)
 }
-
-var _ = strconv.Itoa

@@ -9,7 +9,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/reply"
 )
 
@@ -251,5 +250,3 @@ func totalMemory() uint64 {
 	}
 	return si.Totalram * uint64(si.Unit)
 }
-
-var _ = command.Conn

@@ -172,11 +172,14 @@ func (h *Hash) At(i int) (string, []byte) {
 }
 
 // Scan visits fields from cursor on, as HSCAN does, and returns the next
-// cursor (0 at the end). A listpack hash is returned whole in one call,
-// as Redis does. fn returns false to stop after the current field.
+// cursor (0 at the end). fn returns false to stop after the current field.
+// A listpack hash is always visited whole in one call (fn's answer is
+// ignored) with cursor 0, as Redis does: it has no cursor to resume from.
 func (h *Hash) Scan(cursor uint64, fn func(name string, value []byte) bool) uint64 {
 	if h.ht == nil {
-		h.Each(fn)
+		for _, f := range h.lp {
+			fn(f.Name, f.Value)
+		}
 		return 0
 	}
 	var next uint64

@@ -1,7 +1,6 @@
 package hashes
 
 import (
-	"math"
 	"strconv"
 
 	"github.com/cairndb/cairn/server/command"
@@ -53,9 +52,6 @@ func hscan(c *command.Ctx, args [][]byte) (reply.Value, error) {
 		default:
 			return reply.Value{}, command.ErrSyntax
 		}
-	}
-	if h.Encoding() == "listpack" {
-		count = math.MaxInt64
 	}
 	var out []reply.Value
 	visited := int64(0)

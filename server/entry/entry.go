@@ -40,6 +40,9 @@ const (
 	// Multi is a transaction: its commands are applied atomically and
 	// their replies form one EXEC array.
 	Multi Kind = 3
+	// SlotOp changes which hash slots a cluster shard owns (assign,
+	// freeze for migration, import, drop). Cmds[0][0] names the operation.
+	SlotOp Kind = 4
 )
 
 // ErrCorrupt is returned when bytes do not decode as an entry.

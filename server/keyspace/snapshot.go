@@ -165,28 +165,9 @@ func (db *DB) Load(r io.Reader) error {
 		if t == TypeNone {
 			return nil
 		}
-		it := &Item{Key: string(sr.bytes()), ExpireAt: sr.varint()}
-		switch t {
-		case TypeString:
-			it.Raw = sr.byte() == 1
-			it.Str = sr.bytes()
-		case TypeHash:
-			enc := sr.byte()
-			n := sr.uvarint()
-			h := &Hash{}
-			for i := uint64(0); i < n && sr.err == nil; i++ {
-				name, value := sr.bytes(), sr.bytes()
-				h.lp = append(h.lp, Field{Name: string(name), Value: value})
-			}
-			if enc == 1 {
-				h.maybeConvertForce()
-			}
-			it.Obj = h
-		default:
-			return fmt.Errorf("%w: unknown type %d", ErrBadSnapshot, t)
-		}
-		if sr.err != nil {
-			return fmt.Errorf("%w: %v", ErrBadSnapshot, sr.err)
+		it, err := sr.item(t)
+		if err != nil {
+			return err
 		}
 		// Snapshots are written in key order, so the B-tree's bulk-load
 		// path (append at the right edge) applies.
@@ -199,4 +180,32 @@ func (db *DB) Load(r io.Reader) error {
 			db.expires.Set(expiry{it.ExpireAt, it.order(), it.Key})
 		}
 	}
+}
+
+// item decodes the rest of an item whose type byte was t.
+func (sr *snapReader) item(t Type) (*Item, error) {
+	it := &Item{Key: string(sr.bytes()), ExpireAt: sr.varint()}
+	switch t {
+	case TypeString:
+		it.Raw = sr.byte() == 1
+		it.Str = sr.bytes()
+	case TypeHash:
+		enc := sr.byte()
+		n := sr.uvarint()
+		h := &Hash{}
+		for i := uint64(0); i < n && sr.err == nil; i++ {
+			name, value := sr.bytes(), sr.bytes()
+			h.lp = append(h.lp, Field{Name: string(name), Value: value})
+		}
+		if enc == 1 {
+			h.maybeConvertForce()
+		}
+		it.Obj = h
+	default:
+		return nil, fmt.Errorf("%w: unknown type %d", ErrBadSnapshot, t)
+	}
+	if sr.err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadSnapshot, sr.err)
+	}
+	return it, nil
 }

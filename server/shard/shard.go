@@ -48,6 +48,9 @@ type HostConfig struct {
 	RaftAddr string
 	// RTTMillisecond is the expected round trip between hosts. Default 10.
 	RTTMillisecond uint64
+	// FaultNet, for tests, replaces TCP with an in-process network whose
+	// links can be cut.
+	FaultNet *FaultNet
 }
 
 // Host is the process's Dragonboat NodeHost.
@@ -58,6 +61,7 @@ type Host struct {
 	probe      *fsyncProbe
 	mu         sync.Mutex
 	shards     map[uint64]*Shard
+	rtt        uint64
 }
 
 func init() {
@@ -82,6 +86,9 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		Expert:         config.GetDefaultExpertConfig(),
 	}
 	nhc.Expert.LogDBFactory = tan.Factory
+	if cfg.FaultNet != nil {
+		nhc.Expert.TransportFactory = &faultFactory{net: cfg.FaultNet}
+	}
 	// tan allocates one write buffer per log shard up front (16 x 128 MB
 	// by default); records larger than the buffer get their own, so a
 	// small one only saves memory.
@@ -91,7 +98,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start nodehost: %w", err)
 	}
-	return &Host{nh: nh, shards: map[uint64]*Shard{}, probe: startFsyncProbe(cfg.Dir, 5*time.Second)}, nil
+	return &Host{nh: nh, rtt: cfg.RTTMillisecond, shards: map[uint64]*Shard{}, probe: startFsyncProbe(cfg.Dir, 5*time.Second)}, nil
 }
 
 // Close stops every shard and the NodeHost.
@@ -138,6 +145,10 @@ type Options struct {
 	// ExpiryInterval is how often the leader looks for expired keys.
 	// Default 100ms (Redis's hz 10).
 	ExpiryInterval time.Duration
+	// Cluster makes the shard own no hash slot until it is assigned some
+	// (OpAssign); keys of other slots are refused. A single-node shard
+	// owns every slot.
+	Cluster bool
 }
 
 func (o *Options) setDefaults() {
@@ -179,6 +190,7 @@ type Shard struct {
 	quit    chan struct{}
 	wg      sync.WaitGroup
 	closed  atomic.Bool
+	lease   lease
 
 	// ProtoMaxBulkLen may be changed at run time (CONFIG SET).
 	ProtoMaxBulkLen atomic.Int64
@@ -191,6 +203,9 @@ func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 	s := &Shard{host: h, opts: opts, quit: make(chan struct{})}
 	s.ProtoMaxBulkLen.Store(opts.ProtoMaxBulkLen)
 	s.sm = &stateMachine{db: keyspace.New(), table: table, opts: opts}
+	if opts.Cluster {
+		s.sm.slots = &slotState{}
+	}
 	members := map[uint64]dragonboat.Target{}
 	for id, addr := range opts.Members {
 		members[id] = addr
@@ -217,9 +232,10 @@ func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 	h.mu.Lock()
 	h.shards[opts.ShardID] = s
 	h.mu.Unlock()
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.expireLoop()
 	go s.snapshotLoop()
+	go s.leaseLoop()
 	return s, nil
 }
 
@@ -236,6 +252,44 @@ func (s *Shard) WaitLeader(ctx context.Context) error {
 		}
 	}
 }
+
+// StopShard stops this host's replica of a shard (the group goes on
+// without it). With removeData its log and snapshots are deleted too, for
+// a replica that has been removed from the group.
+func (h *Host) StopShard(shardID uint64, removeData bool) error {
+	h.mu.Lock()
+	s := h.shards[shardID]
+	delete(h.shards, shardID)
+	h.mu.Unlock()
+	if s == nil {
+		return nil
+	}
+	s.stop()
+	if err := h.nh.StopReplica(shardID, s.opts.ReplicaID); err != nil && !errors.Is(err, dragonboat.ErrShardNotFound) {
+		return err
+	}
+	if removeData {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return h.nh.SyncRemoveData(ctx, shardID, s.opts.ReplicaID)
+	}
+	return nil
+}
+
+// Shard returns this host's replica of a shard, or nil.
+func (h *Host) Shard(shardID uint64) *Shard {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.shards[shardID]
+}
+
+// HasData tells whether this host has ever held a replica of the shard.
+func (h *Host) HasData(shardID, replicaID uint64) bool {
+	return h.nh.HasNodeInfo(shardID, replicaID)
+}
+
+// RaftAddr returns the host's Raft address.
+func (h *Host) RaftAddr() string { return h.nh.RaftAddress() }
 
 func (s *Shard) stop() {
 	if s.closed.Swap(true) {
@@ -333,6 +387,12 @@ func (s *Shard) Read(spec *command.Spec, args [][]byte) reply.Value {
 func (s *Shard) ReadAt(now time.Time, spec *command.Spec, args [][]byte) reply.Value {
 	c := command.Ctx{Now: now.UnixMilli(), Seed: rand.Uint64(), ProtoMaxBulkLen: s.ProtoMaxBulkLen.Load()}
 	s.sm.mu.RLock()
+	if st := s.sm.slots; st != nil {
+		if v, bad := st.check(spec, args); bad {
+			s.sm.mu.RUnlock()
+			return v
+		}
+	}
 	c.DB = s.sm.db
 	v := command.Exec(spec, &c, args)
 	s.sm.mu.RUnlock()

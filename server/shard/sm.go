@@ -27,6 +27,8 @@ type stateMachine struct {
 	db    *keyspace.DB
 	table *command.Table
 	opts  Options
+	// slots is nil for a single-node shard, which owns every slot.
+	slots *slotState
 
 	lastTime     int64 // latest applied entry time; entry times never go back
 	applied      atomic.Uint64
@@ -82,11 +84,23 @@ func (s *stateMachine) apply(e *entry.Entry) sm.Result {
 		}
 		for i, cmd := range e.Cmds {
 			c.Seed = e.Seed + uint64(i)
+			if s.slots != nil && len(cmd) > 0 {
+				if v, bad := s.slots.check(s.table.Lookup(cmd[0]), cmd); bad {
+					out = reply.Append(out, v)
+					continue
+				}
+			}
 			v := s.table.Apply(&c, cmd)
 			out = reply.Append(out, v)
 		}
 		s.dirty.Add(c.Dirty)
 		s.sinceSnap.Add(int64(len(e.Cmds)))
+		return sm.Result{Value: uint64(len(e.Cmds)), Data: out}
+	case entry.SlotOp:
+		var out []byte
+		for _, cmd := range e.Cmds {
+			out = reply.Append(out, s.applySlotOp(cmd))
+		}
 		return sm.Result{Value: uint64(len(e.Cmds)), Data: out}
 	}
 	return sm.Result{Data: reply.Append(nil, reply.Error("ERR unknown log entry kind"))}
@@ -98,6 +112,7 @@ func (s *stateMachine) Lookup(q interface{}) (interface{}, error) {
 
 type snapshotCtx struct {
 	snap     *keyspace.Snapshot
+	slots    []byte
 	lastTime int64
 	applied  uint64
 	dirty    int64
@@ -107,12 +122,16 @@ type snapshotCtx struct {
 func (s *stateMachine) PrepareSnapshot() (interface{}, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return &snapshotCtx{snap: s.db.Snapshot(), lastTime: s.lastTime, applied: s.applied.Load(), dirty: s.dirty.Load(), since: s.sinceSnap.Load()}, nil
+	return &snapshotCtx{snap: s.db.Snapshot(), slots: appendSlotState(nil, s.slots), lastTime: s.lastTime, applied: s.applied.Load(), dirty: s.dirty.Load(), since: s.sinceSnap.Load()}, nil
 }
 
-// snapHeader starts a state-machine snapshot; the leader time and applied
-// index follow it.
-const snapHeader = "CAIRNSM2"
+// snapHeader starts a state-machine snapshot; the leader time, applied
+// index and slot state follow it. Version 2 snapshots (no slot state) are
+// still read.
+const (
+	snapHeader   = "CAIRNSM3"
+	snapHeaderV2 = "CAIRNSM2"
+)
 
 func (s *stateMachine) SaveSnapshot(ctx interface{}, w io.Writer, _ sm.ISnapshotFileCollection, done <-chan struct{}) error {
 	sc := ctx.(*snapshotCtx)
@@ -120,6 +139,7 @@ func (s *stateMachine) SaveSnapshot(ctx interface{}, w io.Writer, _ sm.ISnapshot
 	defer s.snapping.Store(false)
 	hdr := binary.AppendVarint([]byte(snapHeader), sc.lastTime)
 	hdr = binary.AppendUvarint(hdr, sc.applied)
+	hdr = append(hdr, sc.slots...)
 	if _, err := w.Write(hdr); err != nil {
 		return err
 	}
@@ -136,7 +156,7 @@ func (s *stateMachine) SaveSnapshot(ctx interface{}, w io.Writer, _ sm.ISnapshot
 func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, done <-chan struct{}) error {
 	br := bufio.NewReaderSize(r, 1<<20)
 	hdr := make([]byte, len(snapHeader))
-	if _, err := io.ReadFull(br, hdr); err != nil || string(hdr) != snapHeader {
+	if _, err := io.ReadFull(br, hdr); err != nil || (string(hdr) != snapHeader && string(hdr) != snapHeaderV2) {
 		return fmt.Errorf("%w: header", ErrBadSnapshot)
 	}
 	t, err := binary.ReadVarint(br)
@@ -147,8 +167,31 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
 	}
+	var slots *slotState
+	if s.opts.Cluster {
+		slots = &slotState{}
+	}
+	if string(hdr) == snapHeader {
+		flag, err := br.ReadByte()
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
+		}
+		if flag == 1 {
+			slots = &slotState{}
+			var w [8]byte
+			for _, set := range []*slotSet{&slots.owned, &slots.frozen} {
+				for i := range set {
+					if _, err := io.ReadFull(br, w[:]); err != nil {
+						return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
+					}
+					set[i] = binary.LittleEndian.Uint64(w[:])
+				}
+			}
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.slots = slots
 	s.db.SetClock(t)
 	if err := s.db.Load(br); err != nil {
 		return fmt.Errorf("recover snapshot: %w", err)

@@ -46,6 +46,12 @@ var settings = []setting{
 	{"maxclients", "CAIRN_MAXCLIENTS", "maximum client connections", "10000"},
 	{"snapshot-entries", "CAIRN_SNAPSHOT_ENTRIES", "log entries between automatic snapshots", "100000"},
 	{"loglevel", "CAIRN_LOGLEVEL", "debug, info, warn or error", "info"},
+	{"node-id", "CAIRN_NODE_ID", "cluster mode: this node's number (1, 2, ...)", ""},
+	{"peers", "CAIRN_PEERS", "cluster mode: bootstrap a new cluster of these nodes, ID=raft-addr,... (e.g. 1=10.0.0.1:17001,2=10.0.0.2:17001,3=10.0.0.3:17001)", ""},
+	{"join", "CAIRN_JOIN", "cluster mode: join the running cluster that has a node at this client address", ""},
+	{"shards", "CAIRN_SHARDS", "cluster bootstrap: number of shards (default one per peer)", ""},
+	{"replicas", "CAIRN_REPLICAS", "cluster bootstrap: replicas per shard (default min(3, peers))", ""},
+	{"announce", "CAIRN_ANNOUNCE", "cluster mode: client address given to clients and other nodes (default bind:port)", ""},
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -162,7 +168,62 @@ func buildConfig(get func(string) string) (server.Config, error) {
 	if cfg.SnapshotEntries, err = strconv.ParseUint(get("snapshot-entries"), 10, 64); err != nil || cfg.SnapshotEntries == 0 {
 		return cfg, fmt.Errorf("bad snapshot-entries %q", get("snapshot-entries"))
 	}
+	if v := get("node-id"); v != "" {
+		if cfg.NodeID, err = strconv.ParseUint(v, 10, 64); err != nil || cfg.NodeID == 0 {
+			return cfg, fmt.Errorf("bad node-id %q", v)
+		}
+	}
+	if v := get("peers"); v != "" {
+		if cfg.Peers, err = parsePeers(v); err != nil {
+			return cfg, err
+		}
+		if cfg.NodeID == 0 {
+			return cfg, fmt.Errorf("--peers needs --node-id")
+		}
+		if _, ok := cfg.Peers[cfg.NodeID]; !ok {
+			return cfg, fmt.Errorf("--peers does not list this node (--node-id %d)", cfg.NodeID)
+		}
+		if cfg.RaftAddr == "" {
+			cfg.RaftAddr = cfg.Peers[cfg.NodeID]
+		}
+	}
+	cfg.Join = get("join")
+	for _, f := range []struct {
+		name string
+		dst  *int
+	}{{"shards", &cfg.Shards}, {"replicas", &cfg.Replicas}} {
+		if v := get(f.name); v != "" {
+			if *f.dst, err = strconv.Atoi(v); err != nil || *f.dst < 1 {
+				return cfg, fmt.Errorf("bad %s %q", f.name, v)
+			}
+		}
+	}
+	cfg.Announce = get("announce")
 	return cfg, nil
+}
+
+// parsePeers reads "1=host:port,2=host:port".
+func parsePeers(s string) (map[uint64]string, error) {
+	out := map[uint64]string{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		ids, addr, ok := strings.Cut(part, "=")
+		id, err := strconv.ParseUint(strings.TrimSpace(ids), 10, 64)
+		if !ok || err != nil || id == 0 || addr == "" {
+			return nil, fmt.Errorf("bad --peers entry %q (want ID=host:port)", part)
+		}
+		if _, dup := out[id]; dup {
+			return nil, fmt.Errorf("--peers lists node %d twice", id)
+		}
+		out[id] = strings.TrimSpace(addr)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--peers is empty")
+	}
+	return out, nil
 }
 
 // parseBytes reads "512mb", "1gb", "1048576" as Redis does (kb/mb/gb are

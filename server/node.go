@@ -51,6 +51,31 @@ type Config struct {
 	ConfigFile string
 	// Logger receives the node's logs. Default slog.Default().
 	Logger *slog.Logger
+
+	// Cluster mode (on when Peers or Join is set).
+
+	// NodeID is this node's number in the cluster (1, 2, ...). A node that
+	// joins gets one from the cluster; it is kept in Dir/node.id.
+	NodeID uint64
+	// Peers bootstraps a new cluster: node number → Raft address of every
+	// first member (this node included). Ignored on restart.
+	Peers map[uint64]string
+	// Join is the client address of any node of a running cluster.
+	Join string
+	// Shards and Replicas shape a bootstrapped cluster. Defaults: one
+	// shard per peer, min(3, peers) replicas each.
+	Shards, Replicas int
+	// Announce is the client address other nodes hand to clients (MOVED,
+	// CLUSTER SLOTS). Default Bind:Port (127.0.0.1:Port when Bind is a
+	// wildcard).
+	Announce string
+	// RTTMillisecond is the expected Raft round trip. Default 10.
+	RTTMillisecond uint64
+	// ElectionRTT is the election timeout in RTTs. Default 20.
+	ElectionRTT uint64
+	// FaultNet, for tests, runs Raft over an in-process network whose
+	// links can be cut.
+	FaultNet *shard.FaultNet
 }
 
 func (c *Config) setDefaults() {
@@ -78,6 +103,12 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.RTTMillisecond == 0 {
+		c.RTTMillisecond = 10
+	}
+	if c.ElectionRTT == 0 {
+		c.ElectionRTT = 20
+	}
 }
 
 // Validate checks the configuration after defaults are applied.
@@ -97,8 +128,9 @@ func (c *Config) Validate() error {
 // Node is one running Cairn process.
 type Node struct {
 	cfg   Config
-	host  *shard.Host
-	shard *shard.Shard
+	host    *shard.Host
+	shard   *shard.Shard // single-node mode
+	cluster *clusterNode // cluster mode
 	srv   *resp.Server
 	ln    net.Listener
 	log   *slog.Logger
@@ -132,31 +164,57 @@ func Start(cfg Config) (*Node, error) {
 
 	// 2. The Raft host, then the keyspace shard (restored from the latest
 	// snapshot plus the log tail).
-	n.host, err = shard.NewHost(shard.HostConfig{Dir: filepath.Join(dir, "raft"), RaftAddr: cfg.RaftAddr})
+	n.host, err = shard.NewHost(shard.HostConfig{Dir: filepath.Join(dir, "raft"), RaftAddr: cfg.RaftAddr, RTTMillisecond: cfg.RTTMillisecond, FaultNet: cfg.FaultNet})
 	if err != nil {
 		return nil, err
 	}
 	table := Commands()
-	n.shard, err = n.host.StartShard(shard.Options{
-		SnapshotEntries: cfg.SnapshotEntries,
-		ProtoMaxBulkLen: cfg.ProtoMaxBulkLen,
-	}, table)
-	if err != nil {
-		n.host.Close()
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := n.shard.WaitLeader(ctx); err != nil {
-		n.host.Close()
-		return nil, fmt.Errorf("wait for raft leader: %w", err)
+	// In cluster mode the listener is bound first, so the address this
+	// node announces is known (port 0 picks one).
+	if cfg.clusterMode() {
+		n.ln, err = net.Listen("tcp", net.JoinHostPort(cfg.Bind, strconv.Itoa(cfg.Port)))
+		if err != nil {
+			n.host.Close()
+			return nil, err
+		}
+		announce := cfg.Announce
+		if announce == "" {
+			host := cfg.Bind
+			if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+				host = "127.0.0.1"
+			}
+			announce = net.JoinHostPort(host, strconv.Itoa(n.ln.Addr().(*net.TCPAddr).Port))
+		}
+		if err := n.startCluster(table, announce); err != nil {
+			n.ln.Close()
+			n.host.Close()
+			return nil, err
+		}
+	} else {
+		n.shard, err = n.host.StartShard(shard.Options{
+			SnapshotEntries: cfg.SnapshotEntries,
+			ProtoMaxBulkLen: cfg.ProtoMaxBulkLen,
+			ElectionRTT:     cfg.ElectionRTT,
+		}, table)
+		if err != nil {
+			n.host.Close()
+			return nil, err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		if err := n.shard.WaitLeader(ctx); err != nil {
+			n.host.Close()
+			return nil, fmt.Errorf("wait for raft leader: %w", err)
+		}
 	}
 
 	// 3. The client listener.
-	n.ln, err = net.Listen("tcp", net.JoinHostPort(cfg.Bind, strconv.Itoa(cfg.Port)))
-	if err != nil {
-		n.host.Close()
-		return nil, err
+	if n.ln == nil {
+		n.ln, err = net.Listen("tcp", net.JoinHostPort(cfg.Bind, strconv.Itoa(cfg.Port)))
+		if err != nil {
+			n.host.Close()
+			return nil, err
+		}
 	}
 	n.srv = resp.New(resp.Config{
 		RequirePass:     cfg.RequirePass,
@@ -196,6 +254,9 @@ func (n *Node) Done() <-chan struct{} { return n.done }
 func (n *Node) Close() {
 	n.closeOnce.Do(func() {
 		n.srv.Close()
+		if n.cluster != nil {
+			n.cluster.close()
+		}
 		n.host.Close()
 	})
 }
@@ -226,25 +287,68 @@ func runID() string {
 // backend adapts the node's shard to what the resp layer needs.
 type backend Node
 
-func (b *backend) Propose(cmds [][][]byte) resp.Pending {
+func (b *backend) Route(spec *command.Spec, args [][]byte, readOnly, asking bool) (int, reply.Value, bool) {
+	if b.cluster != nil {
+		return b.cluster.route(spec, args, readOnly, asking)
+	}
+	return 0, reply.Value{}, true
+}
+
+func (b *backend) Propose(target int, cmds [][][]byte) resp.Pending {
+	if b.cluster != nil {
+		return b.cluster.proposeCmds(target, cmds)
+	}
 	return b.shard.Propose(entry.Commands, cmds)
 }
 
-func (b *backend) Read(now time.Time, spec *command.Spec, args [][]byte) reply.Value {
+func (b *backend) Read(target int, now time.Time, spec *command.Spec, args [][]byte) reply.Value {
+	if b.cluster != nil {
+		return b.cluster.read(target, now, spec, args)
+	}
 	return b.shard.ReadAt(now, spec, args)
+}
+
+func (b *backend) ClusterEnabled() bool { return b.cluster != nil }
+
+func (b *backend) Cluster(args [][]byte) reply.Value {
+	if b.cluster == nil {
+		return reply.Error("ERR This instance has cluster support disabled")
+	}
+	return b.cluster.command(args)
 }
 
 func (b *backend) Save(ctx context.Context) error {
 	b.saveMu.Lock()
 	defer b.saveMu.Unlock()
-	if _, err := b.shard.Snapshot(ctx); err != nil {
-		return err
+	for _, s := range b.shards() {
+		if _, err := s.Snapshot(ctx); err != nil {
+			return err
+		}
 	}
 	b.lastSave = time.Now()
 	return nil
 }
 
-func (b *backend) SetProtoMaxBulkLen(n int64) { b.shard.ProtoMaxBulkLen.Store(n) }
+func (b *backend) SetProtoMaxBulkLen(n int64) {
+	b.cfg.ProtoMaxBulkLen = n
+	for _, s := range b.shards() {
+		s.ProtoMaxBulkLen.Store(n)
+	}
+}
+
+// shards returns the node's local shard replicas.
+func (b *backend) shards() []*shard.Shard {
+	if b.cluster == nil {
+		return []*shard.Shard{b.shard}
+	}
+	var out []*shard.Shard
+	for _, id := range b.cluster.localShards() {
+		if s := b.host.Shard(id); s != nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
 
 func (b *backend) ErrorReply(err error) reply.Value {
 	switch {
@@ -259,7 +363,13 @@ func (b *backend) ErrorReply(err error) reply.Value {
 }
 
 func (b *backend) Status() resp.Status {
-	st := b.shard.Status()
+	all := b.shards()
+	if len(all) == 0 {
+		return resp.Status{RaftAddr: b.cfg.RaftAddr, DataDir: b.cfg.Dir, SnapshotEntries: b.cfg.SnapshotEntries}
+	}
+	// Raft figures are the first shard's; key counts cover the shards
+	// this node serves (leads, in cluster mode).
+	st := all[0].Status()
 	out := resp.Status{
 		IsLeader: st.IsLeader, ShardID: st.ShardID, ReplicaID: st.ReplicaID, LeaderID: st.LeaderID,
 		Term: st.Term, AppliedIndex: st.AppliedIndex, LastLogIndex: st.LastLogIndex,
@@ -273,10 +383,17 @@ func (b *backend) Status() resp.Status {
 	if st.LastSnapshotUnix > out.LastSaveUnix {
 		out.LastSaveUnix = st.LastSnapshotUnix
 	}
-	b.shard.View(func(db *keyspace.DB) {
-		out.Keys, out.Expires = int64(db.Len()), int64(db.Expiring())
-		out.Hits, out.Misses = db.Stats.Hits.Load(), db.Stats.Misses.Load()
-		out.ExpiredKeys = db.Stats.ExpiredKeys.Load()
-	})
+	for _, s := range all {
+		if b.cluster != nil && !s.IsLeader() {
+			continue
+		}
+		s.View(func(db *keyspace.DB) {
+			out.Keys += int64(db.Len())
+			out.Expires += int64(db.Expiring())
+			out.Hits += db.Stats.Hits.Load()
+			out.Misses += db.Stats.Misses.Load()
+			out.ExpiredKeys += db.Stats.ExpiredKeys.Load()
+		})
+	}
 	return out
 }

@@ -36,9 +36,14 @@ type client struct {
 
 	// batch holds pipelined writes not yet proposed; arena owns their
 	// bytes, because the reader's buffer is reused.
-	batch      [][][]byte
-	batchSpecs []*command.Spec
-	arena      []byte
+	batch       [][][]byte
+	batchSpecs  []*command.Spec
+	arena       []byte
+	batchTarget int
+
+	// readOnly (READONLY) allows reads from replicas in a cluster; asking
+	// (ASKING) applies to the next command only.
+	readOnly, asking bool
 
 	lastInteraction atomic.Int64
 	lastCmd         atomic.Pointer[string]

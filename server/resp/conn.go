@@ -15,7 +15,7 @@ import (
 type connHandler func(s *Server, c *client, args [][]byte) reply.Value
 
 func connHandlers() map[string]connHandler {
-	return map[string]connHandler{
+	m := map[string]connHandler{
 		"ping": ping, "echo": echo, "quit": quit, "reset": reset, "select": selectDB,
 		"auth": auth, "hello": hello, "time": timeCmd, "info": info,
 		"save": save, "bgsave": bgsave, "lastsave": lastsave, "shutdown": shutdown,
@@ -28,7 +28,12 @@ func connHandlers() map[string]connHandler {
 		"command": commandAll, "command|count": commandCount, "command|info": commandInfo,
 		"command|docs": commandDocs, "command|list": commandList, "command|getkeys": commandGetKeys,
 		"command|getkeysandflags": commandGetKeysAndFlags, "command|help": commandHelp,
+		"readonly": readonlyCmd, "readwrite": readwriteCmd, "asking": askingCmd,
 	}
+	for _, sp := range clusterSubs() {
+		m[sp.Name] = clusterCmd
+	}
+	return m
 }
 
 func ping(_ *Server, _ *client, args [][]byte) reply.Value {
@@ -51,6 +56,7 @@ func quit(_ *Server, c *client, _ [][]byte) reply.Value {
 func reset(s *Server, c *client, _ [][]byte) reply.Value {
 	c.setProto(2)
 	c.replyMode, c.skip = replyOn, 0
+	c.readOnly, c.asking = false, false
 	c.authed = s.params.requirePass() == ""
 	c.mu.Lock()
 	c.name, c.noEvict = "", false
@@ -508,4 +514,37 @@ func configHelp(_ *Server, _ *client, _ [][]byte) reply.Value {
 		"REWRITE", "    Rewrite the configuration file.",
 		"HELP", "    Print this help.",
 	)
+}
+
+const errNoCluster = "ERR This instance has cluster support disabled"
+
+func readonlyCmd(s *Server, c *client, _ [][]byte) reply.Value {
+	if !s.backend.ClusterEnabled() {
+		return reply.Error(errNoCluster)
+	}
+	c.readOnly = true
+	return reply.OK
+}
+
+func readwriteCmd(s *Server, c *client, _ [][]byte) reply.Value {
+	if !s.backend.ClusterEnabled() {
+		return reply.Error(errNoCluster)
+	}
+	c.readOnly = false
+	return reply.OK
+}
+
+func askingCmd(s *Server, c *client, _ [][]byte) reply.Value {
+	if !s.backend.ClusterEnabled() {
+		return reply.Error(errNoCluster)
+	}
+	c.asking = true
+	return reply.OK
+}
+
+func clusterCmd(s *Server, _ *client, args [][]byte) reply.Value {
+	if !s.backend.ClusterEnabled() {
+		return reply.Error(errNoCluster)
+	}
+	return s.backend.Cluster(args)
 }

@@ -33,11 +33,23 @@ type Pending interface {
 
 // Backend is what the resp layer needs from the storage side.
 type Backend interface {
-	// Propose proposes write commands as one log entry, without waiting.
-	Propose(cmds [][][]byte) Pending
-	// Read runs a read-only command against the applied state; now is the
-	// present for expiry.
-	Read(now time.Time, spec *command.Spec, args [][]byte) reply.Value
+	// Route picks the target (an opaque number the backend understands)
+	// that serves a data command. When the command must not run here —
+	// another node serves its slot (MOVED), its keys span slots
+	// (CROSSSLOT), the cluster is down — ok is false and the reply says
+	// why. readOnly is the connection's READONLY flag (replica reads are
+	// allowed); asking is set for the command right after ASKING.
+	Route(spec *command.Spec, args [][]byte, readOnly, asking bool) (target int, redirect reply.Value, ok bool)
+	// Propose proposes write commands for one target as one log entry,
+	// without waiting.
+	Propose(target int, cmds [][][]byte) Pending
+	// Read runs a read-only command against the target's applied state;
+	// now is the present for expiry.
+	Read(target int, now time.Time, spec *command.Spec, args [][]byte) reply.Value
+	// Cluster serves the CLUSTER command (args include "CLUSTER").
+	Cluster(args [][]byte) reply.Value
+	// ClusterEnabled tells whether the node runs in cluster mode.
+	ClusterEnabled() bool
 	// Save takes a durable snapshot now.
 	Save(ctx context.Context) error
 	// Status reports keyspace and Raft figures for INFO.
@@ -273,7 +285,25 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		return
 	}
 	c.setLastCmd(&spec.Name)
+	target := 0
+	if spec.Flags&command.Conn == 0 {
+		var redirect reply.Value
+		var ok bool
+		target, redirect, ok = s.backend.Route(spec, args, c.readOnly, c.asking)
+		c.asking = false
+		if !ok {
+			s.flushBatch(c)
+			st.rejected.Add(1)
+			s.stats.errors.Add(1)
+			c.reply(redirect)
+			return
+		}
+	}
 	if spec.IsWrite() {
+		if len(c.batch) > 0 && c.batchTarget != target {
+			s.flushBatch(c)
+		}
+		c.batchTarget = target
 		c.addWrite(spec, args)
 		if len(c.batch) >= maxBatch {
 			s.flushBatch(c)
@@ -290,7 +320,7 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 			v = h(s, c, args)
 		}
 	} else {
-		v = s.backend.Read(start, spec, args)
+		v = s.backend.Read(target, start, spec, args)
 	}
 	st.calls.Add(1)
 	st.usec.Add(time.Since(start).Microseconds())
@@ -308,7 +338,7 @@ func (s *Server) flushBatch(c *client) {
 		return
 	}
 	start := time.Now()
-	replies, err := s.backend.Propose(c.batch).Wait()
+	replies, err := s.backend.Propose(c.batchTarget, c.batch).Wait()
 	usec := time.Since(start).Microseconds() / int64(len(c.batch))
 	for i, spec := range c.batchSpecs {
 		st := s.cmdStats[spec]

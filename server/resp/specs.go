@@ -54,5 +54,48 @@ var Specs = []*command.Spec{
 	{Name: "save", Arity: 1, Flags: connAdmin, ACL: []string{"admin", "slow", "dangerous"}, Group: "server", Summary: "Synchronously saves the database(s) to disk.", Since: "1.0.0"},
 	{Name: "bgsave", Arity: -1, Flags: connAdmin, ACL: []string{"admin", "slow", "dangerous"}, Group: "server", Summary: "Asynchronously saves the database(s) to disk.", Since: "1.0.0"},
 	{Name: "lastsave", Arity: 1, Flags: command.Conn | command.Loading | command.Stale | command.Fast, ACL: []string{"fast", "dangerous"}, Group: "server", Summary: "Returns the Unix timestamp of the last successful save to disk.", Since: "1.0.0"},
+	{Name: "readonly", Arity: 1, Flags: connFast | command.Loading | command.Stale, ACL: []string{"fast", "connection"}, Group: "cluster", Summary: "Enables read-only queries for a connection to a Redis Cluster replica node.", Since: "3.0.0"},
+	{Name: "readwrite", Arity: 1, Flags: connFast | command.Loading | command.Stale, ACL: []string{"fast", "connection"}, Group: "cluster", Summary: "Enables read-write queries for a connection to a Reids Cluster replica node.", Since: "3.0.0"},
+	{Name: "asking", Arity: 1, Flags: connFast, ACL: []string{"fast", "connection"}, Group: "cluster", Summary: "Signals that a cluster client is following an -ASK redirect.", Since: "3.0.0"},
+	{Name: "cluster", Arity: -2, Flags: command.Conn, Group: "cluster", Summary: "A container for Redis Cluster commands.", Since: "3.0.0", Sub: clusterSubs()},
 	{Name: "shutdown", Arity: -1, Flags: connAdmin | command.Loading | command.Stale | command.NoMulti | command.AllowBusy, ACL: []string{"admin", "slow", "dangerous"}, Group: "server", Summary: "Synchronously saves the database(s) to disk and shuts down the Redis server.", Since: "1.0.0"},
+}
+
+// clusterSubs are CLUSTER's subcommands: Redis's, then Cairn's operations
+// (nodes, shards, replicas, slot moves) that the dashboard also calls.
+func clusterSubs() []*command.Spec {
+	stale := command.Loading | command.Stale
+	admin := command.Admin | command.NoScript | stale
+	subs := []*command.Spec{
+		sub("cluster", "info", 2, stale, "slow"),
+		sub("cluster", "myid", 2, stale, "slow"),
+		sub("cluster", "myshardid", 2, stale, "slow"),
+		sub("cluster", "nodes", 2, stale, "slow"),
+		sub("cluster", "slots", 2, stale, "slow"),
+		sub("cluster", "shards", 2, stale, "slow"),
+		sub("cluster", "links", 2, stale, "slow"),
+		sub("cluster", "keyslot", 3, stale, "slow"),
+		sub("cluster", "countkeysinslot", 3, stale, "slow"),
+		sub("cluster", "getkeysinslot", 4, stale, "slow"),
+		sub("cluster", "replicas", 3, admin, "admin", "slow", "dangerous"),
+		sub("cluster", "slaves", 3, admin, "admin", "slow", "dangerous"),
+		sub("cluster", "failover", -2, admin, "admin", "slow", "dangerous"),
+		sub("cluster", "forget", 3, admin, "admin", "slow", "dangerous"),
+		sub("cluster", "help", 2, stale, "slow"),
+		// Cairn operations.
+		sub("cluster", "topology", 2, stale, "slow"),
+		sub("cluster", "addnode", 4, admin, "admin", "slow", "dangerous"),
+		sub("cluster", "addshard", -3, admin, "admin", "slow", "dangerous"),
+		sub("cluster", "delshard", 3, admin, "admin", "slow", "dangerous"),
+		sub("cluster", "addreplica", 4, admin, "admin", "slow", "dangerous"),
+		sub("cluster", "delreplica", 4, admin, "admin", "slow", "dangerous"),
+		sub("cluster", "replacenode", 4, admin, "admin", "slow", "dangerous"),
+		sub("cluster", "moveslots", -5, admin, "admin", "slow", "dangerous"),
+		sub("cluster", "drain", 3, admin, "admin", "slow", "dangerous"),
+		sub("cluster", "rebalance", 2, admin, "admin", "slow", "dangerous"),
+	}
+	for _, s := range subs {
+		s.Group = "cluster"
+	}
+	return subs
 }

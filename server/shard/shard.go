@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -274,6 +275,18 @@ func (h *Host) StopShard(shardID uint64, removeData bool) error {
 		return h.nh.SyncRemoveData(ctx, shardID, s.opts.ReplicaID)
 	}
 	return nil
+}
+
+// ShardIDs returns the IDs of the shards this host runs replicas of.
+func (h *Host) ShardIDs() []uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]uint64, 0, len(h.shards))
+	for id := range h.shards {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Shard returns this host's replica of a shard, or nil.

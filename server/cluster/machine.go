@@ -1,0 +1,293 @@
+package cluster
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync/atomic"
+
+	"github.com/cairndb/cairn/server/slot"
+)
+
+// Op is one directory change, as proposed to the meta log (JSON).
+type Op struct {
+	Op string `json:"op"`
+	// bootstrap
+	Nodes    []Node `json:"nodes,omitempty"`
+	NShards  int    `json:"nshards,omitempty"`
+	NReplica int    `json:"nreplicas,omitempty"`
+	// node, shard, migration arguments
+	ID         uint64   `json:"id,omitempty"`
+	RaftAddr   string   `json:"raft,omitempty"`
+	ClientAddr string   `json:"client,omitempty"`
+	Shard      uint64   `json:"shard,omitempty"`
+	Replicas   []uint64 `json:"replicas,omitempty"`
+	Slots      []uint16 `json:"slots,omitempty"`
+	Term       uint64   `json:"term,omitempty"`
+}
+
+// Result is what applying an Op returns.
+type Result struct {
+	Err string `json:"err,omitempty"`
+	ID  uint64 `json:"id,omitempty"`
+}
+
+// Machine is the directory's state machine.
+type Machine struct {
+	cur atomic.Pointer[Topology]
+}
+
+// NewMachine returns an empty (not yet bootstrapped) directory.
+func NewMachine() *Machine {
+	m := &Machine{}
+	m.cur.Store(&Topology{NextNodeID: 1, NextShardID: 1, NextMigID: 1})
+	return m
+}
+
+// Topology returns the current directory. It must not be changed.
+func (m *Machine) Topology() *Topology { return m.cur.Load() }
+
+// Apply applies one encoded Op and returns an encoded Result. Invalid ops
+// change nothing and return an error; every replica reaches the same
+// conclusion.
+func (m *Machine) Apply(cmd []byte) []byte {
+	var op Op
+	var res Result
+	if err := json.Unmarshal(cmd, &op); err != nil {
+		res.Err = "bad op: " + err.Error()
+	} else {
+		t := m.cur.Load().clone()
+		id, err := t.apply(&op)
+		if err != nil {
+			res.Err = err.Error()
+		} else {
+			res.ID = id
+			t.Epoch++
+			m.cur.Store(t)
+		}
+	}
+	b, _ := json.Marshal(res)
+	return b
+}
+
+// Save writes the directory as JSON.
+func (m *Machine) Save(w io.Writer) error { return json.NewEncoder(w).Encode(m.cur.Load()) }
+
+// Load replaces the directory with one written by Save.
+func (m *Machine) Load(r io.Reader) error {
+	t := &Topology{}
+	if err := json.NewDecoder(r).Decode(t); err != nil {
+		return fmt.Errorf("cluster: load directory: %w", err)
+	}
+	if err := t.expand(); err != nil {
+		return err
+	}
+	m.cur.Store(t)
+	return nil
+}
+
+// Encode encodes an op for Propose.
+func Encode(op Op) []byte {
+	b, _ := json.Marshal(op)
+	return b
+}
+
+// DecodeResult decodes Apply's result; a refused op becomes an error.
+func DecodeResult(b []byte) (uint64, error) {
+	var r Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		return 0, fmt.Errorf("cluster: bad result: %w", err)
+	}
+	if r.Err != "" {
+		return 0, errors.New(r.Err)
+	}
+	return r.ID, nil
+}
+
+func (t *Topology) apply(op *Op) (uint64, error) {
+	if op.Op != "bootstrap" && !t.Bootstrapped {
+		return 0, errors.New("cluster not bootstrapped")
+	}
+	switch op.Op {
+	case "bootstrap":
+		return 0, t.bootstrap(op)
+	case "announce":
+		n := t.Node(op.ID)
+		if n == nil {
+			return 0, fmt.Errorf("no node %d", op.ID)
+		}
+		if op.ClientAddr != "" {
+			n.ClientAddr = op.ClientAddr
+		}
+		return op.ID, nil
+	case "add-node":
+		if op.RaftAddr == "" {
+			return 0, errors.New("add-node needs a raft address")
+		}
+		for _, n := range t.Nodes {
+			if n.RaftAddr == op.RaftAddr {
+				return n.ID, nil // idempotent: a retried join
+			}
+		}
+		id := t.NextNodeID
+		t.NextNodeID++
+		t.Nodes = append(t.Nodes, Node{ID: id, RaftAddr: op.RaftAddr, ClientAddr: op.ClientAddr})
+		return id, nil
+	case "remove-node":
+		if t.Node(op.ID) == nil {
+			return 0, fmt.Errorf("no node %d", op.ID)
+		}
+		for _, s := range t.Shards {
+			if s.HasReplica(op.ID) {
+				return 0, fmt.Errorf("node %d still holds a replica of shard %d", op.ID, s.ID)
+			}
+		}
+		t.Nodes = slices.DeleteFunc(t.Nodes, func(n Node) bool { return n.ID == op.ID })
+		return op.ID, nil
+	case "add-shard":
+		if err := t.checkReplicas(op.Replicas); err != nil {
+			return 0, err
+		}
+		id := t.NextShardID
+		t.NextShardID++
+		t.Shards = append(t.Shards, Shard{ID: id, Replicas: slices.Clone(op.Replicas), Initial: slices.Clone(op.Replicas)})
+		return id, nil
+	case "set-replicas":
+		s := t.Shard(op.Shard)
+		if s == nil {
+			return 0, fmt.Errorf("no shard %d", op.Shard)
+		}
+		if err := t.checkReplicas(op.Replicas); err != nil {
+			return 0, err
+		}
+		s.Replicas = slices.Clone(op.Replicas)
+		return s.ID, nil
+	case "remove-shard":
+		s := t.Shard(op.Shard)
+		if s == nil {
+			return 0, fmt.Errorf("no shard %d", op.Shard)
+		}
+		if t.SlotCount(s.ID) > 0 {
+			return 0, fmt.Errorf("shard %d still owns slots", s.ID)
+		}
+		for _, m := range t.Migrations {
+			if m.To == s.ID {
+				return 0, fmt.Errorf("slots are moving to shard %d", s.ID)
+			}
+		}
+		t.Shards = slices.DeleteFunc(t.Shards, func(x Shard) bool { return x.ID == op.Shard })
+		return op.Shard, nil
+	case "assign":
+		if t.Shard(op.Shard) == nil {
+			return 0, fmt.Errorf("no shard %d", op.Shard)
+		}
+		for _, s := range op.Slots {
+			if int(s) >= slot.Count {
+				return 0, fmt.Errorf("slot %d out of range", s)
+			}
+		}
+		for _, s := range op.Slots {
+			t.owner[s] = op.Shard
+		}
+		t.rebuildRanges()
+		return op.Shard, nil
+	case "migrate":
+		if t.Shard(op.Shard) == nil {
+			return 0, fmt.Errorf("no shard %d", op.Shard)
+		}
+		if len(op.Slots) == 0 {
+			return 0, errors.New("no slots to move")
+		}
+		for _, s := range op.Slots {
+			if int(s) >= slot.Count {
+				return 0, fmt.Errorf("slot %d out of range", s)
+			}
+			if t.owner[s] == 0 {
+				return 0, fmt.Errorf("slot %d is not assigned", s)
+			}
+			if t.Migrating(s) != nil {
+				return 0, fmt.Errorf("slot %d is already moving", s)
+			}
+		}
+		id := t.NextMigID
+		t.NextMigID++
+		slots := slices.Clone(op.Slots)
+		slices.Sort(slots)
+		t.Migrations = append(t.Migrations, Migration{ID: id, Slots: slices.Compact(slots), To: op.Shard})
+		return id, nil
+	case "migration-done":
+		n := len(t.Migrations)
+		t.Migrations = slices.DeleteFunc(t.Migrations, func(m Migration) bool { return m.ID == op.ID })
+		if len(t.Migrations) == n {
+			return 0, fmt.Errorf("no migration %d", op.ID)
+		}
+		return op.ID, nil
+	case "leader":
+		s := t.Shard(op.Shard)
+		if s == nil {
+			return 0, fmt.Errorf("no shard %d", op.Shard)
+		}
+		if op.Term < s.Term || (op.Term == s.Term && s.Leader == op.ID) {
+			return 0, errors.New("stale leader report")
+		}
+		s.Leader, s.Term = op.ID, op.Term
+		return op.ID, nil
+	}
+	return 0, fmt.Errorf("unknown op %q", op.Op)
+}
+
+func (t *Topology) checkReplicas(ids []uint64) error {
+	if len(ids) == 0 {
+		return errors.New("a shard needs at least one replica")
+	}
+	seen := map[uint64]bool{}
+	for _, id := range ids {
+		if t.Node(id) == nil {
+			return fmt.Errorf("no node %d", id)
+		}
+		if seen[id] {
+			return fmt.Errorf("node %d listed twice", id)
+		}
+		seen[id] = true
+	}
+	return nil
+}
+
+// bootstrap lays out a new cluster: nodes as given, NShards shards with
+// NReplica replicas each placed round-robin (so preferred leaders are
+// spread over the nodes) and the slots split evenly, in order.
+func (t *Topology) bootstrap(op *Op) error {
+	if t.Bootstrapped {
+		return errors.New("already bootstrapped")
+	}
+	if len(op.Nodes) == 0 || op.NShards <= 0 || op.NShards > slot.Count {
+		return errors.New("bootstrap needs nodes and shards")
+	}
+	nodes := slices.Clone(op.Nodes)
+	slices.SortFunc(nodes, func(a, b Node) int { return cmpU(a.ID, b.ID) })
+	for i := range nodes {
+		if nodes[i].ID == 0 || (i > 0 && nodes[i].ID == nodes[i-1].ID) {
+			return errors.New("node IDs must be distinct and non-zero")
+		}
+	}
+	r := min(max(op.NReplica, 1), len(nodes))
+	t.Nodes = nodes
+	t.NextNodeID = nodes[len(nodes)-1].ID + 1
+	for i := range op.NShards {
+		var reps []uint64
+		for j := range r {
+			reps = append(reps, nodes[(i+j)%len(nodes)].ID)
+		}
+		t.Shards = append(t.Shards, Shard{ID: uint64(i + 1), Replicas: reps, Initial: slices.Clone(reps)})
+		lo, hi := i*slot.Count/op.NShards, (i+1)*slot.Count/op.NShards
+		for s := lo; s < hi; s++ {
+			t.owner[s] = uint64(i + 1)
+		}
+	}
+	t.NextShardID = uint64(op.NShards + 1)
+	t.rebuildRanges()
+	t.Bootstrapped = true
+	return nil
+}

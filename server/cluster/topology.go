@@ -1,0 +1,187 @@
+// Package cluster holds a Cairn cluster's directory: which nodes exist,
+// which shards (Raft groups) they replicate, which shard owns each of the
+// 16384 hash slots, and the slot moves under way. The directory is itself a
+// small replicated state machine (the meta group), so every change is
+// linearizable and every node can answer the topology from its replica.
+//
+// The package is pure: no network, no Raft, no clock. The server package
+// runs it in a meta group and acts on it.
+package cluster
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/cairndb/cairn/server/slot"
+)
+
+// MetaShardID is the Raft group ID of the meta group; keyspace shards are
+// numbered from 1.
+const MetaShardID = 1 << 40
+
+// Node is one cairn process.
+type Node struct {
+	ID         uint64 `json:"id"`
+	RaftAddr   string `json:"raft"`
+	ClientAddr string `json:"client,omitempty"`
+}
+
+// Shard is one keyspace Raft group.
+type Shard struct {
+	ID uint64 `json:"id"`
+	// Replicas are the nodes that should hold a replica; the first is the
+	// preferred leader.
+	Replicas []uint64 `json:"replicas"`
+	// Initial are the members the group was created with; other replicas
+	// join it.
+	Initial []uint64 `json:"initial"`
+	// Leader is the last leader reported (a routing hint) and Term its
+	// Raft term.
+	Leader uint64 `json:"leader,omitempty"`
+	Term   uint64 `json:"term,omitempty"`
+}
+
+// Migration moves Slots to shard To, a few slots at a time. A slot is done
+// when the directory assigns it to To.
+type Migration struct {
+	ID    uint64   `json:"id"`
+	Slots []uint16 `json:"slots"`
+	To    uint64   `json:"to"`
+}
+
+// Topology is one version of the directory. Values handed out are never
+// changed; each change makes a new Topology.
+type Topology struct {
+	Bootstrapped bool        `json:"bootstrapped"`
+	Epoch        uint64      `json:"epoch"`
+	Nodes        []Node      `json:"nodes"`
+	Shards       []Shard     `json:"shards"`
+	Slots        []SlotRange `json:"slots"`
+	Migrations   []Migration `json:"migrations,omitempty"`
+	NextNodeID   uint64      `json:"next_node"`
+	NextShardID  uint64      `json:"next_shard"`
+	NextMigID    uint64      `json:"next_migration"`
+
+	owner [slot.Count]uint64 // expanded Slots
+}
+
+// SlotRange is an inclusive range of slots owned by one shard.
+type SlotRange struct {
+	Start uint16 `json:"start"`
+	End   uint16 `json:"end"`
+	Shard uint64 `json:"shard"`
+}
+
+// Owner returns the shard owning slot s (0 if none).
+func (t *Topology) Owner(s uint16) uint64 { return t.owner[s] }
+
+// Node returns the node with id, or nil.
+func (t *Topology) Node(id uint64) *Node {
+	i, ok := slices.BinarySearchFunc(t.Nodes, id, func(n Node, id uint64) int { return cmpU(n.ID, id) })
+	if !ok {
+		return nil
+	}
+	return &t.Nodes[i]
+}
+
+// Shard returns the shard with id, or nil.
+func (t *Topology) Shard(id uint64) *Shard {
+	i, ok := slices.BinarySearchFunc(t.Shards, id, func(s Shard, id uint64) int { return cmpU(s.ID, id) })
+	if !ok {
+		return nil
+	}
+	return &t.Shards[i]
+}
+
+// ShardSlots returns the ranges shard id owns, in slot order.
+func (t *Topology) ShardSlots(id uint64) []SlotRange {
+	var out []SlotRange
+	for _, r := range t.Slots {
+		if r.Shard == id {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// SlotCount returns how many slots shard id owns.
+func (t *Topology) SlotCount(id uint64) int {
+	n := 0
+	for _, r := range t.Slots {
+		if r.Shard == id {
+			n += int(r.End-r.Start) + 1
+		}
+	}
+	return n
+}
+
+// Migrating returns the migration that includes slot s, or nil.
+func (t *Topology) Migrating(s uint16) *Migration {
+	for i := range t.Migrations {
+		if slices.Contains(t.Migrations[i].Slots, s) {
+			return &t.Migrations[i]
+		}
+	}
+	return nil
+}
+
+// HasReplica tells whether node holds (should hold) a replica of shard.
+func (s *Shard) HasReplica(node uint64) bool { return slices.Contains(s.Replicas, node) }
+
+func cmpU(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// rebuildRanges recomputes Slots from owner.
+func (t *Topology) rebuildRanges() {
+	t.Slots = t.Slots[:0]
+	start := 0
+	for i := 1; i <= slot.Count; i++ {
+		if i == slot.Count || t.owner[i] != t.owner[start] {
+			if t.owner[start] != 0 {
+				t.Slots = append(t.Slots, SlotRange{Start: uint16(start), End: uint16(i - 1), Shard: t.owner[start]})
+			}
+			start = i
+		}
+	}
+}
+
+// expand recomputes owner from Slots (after decoding).
+func (t *Topology) expand() error {
+	clear(t.owner[:])
+	for _, r := range t.Slots {
+		if r.Start > r.End || int(r.End) >= slot.Count {
+			return fmt.Errorf("cluster: bad slot range %d-%d", r.Start, r.End)
+		}
+		for s := int(r.Start); s <= int(r.End); s++ {
+			t.owner[s] = r.Shard
+		}
+	}
+	return nil
+}
+
+// clone returns a deep copy to change.
+func (t *Topology) clone() *Topology {
+	c := &Topology{
+		Bootstrapped: t.Bootstrapped, Epoch: t.Epoch,
+		Nodes: slices.Clone(t.Nodes), Shards: make([]Shard, len(t.Shards)),
+		Slots: slices.Clone(t.Slots), Migrations: make([]Migration, len(t.Migrations)),
+		NextNodeID: t.NextNodeID, NextShardID: t.NextShardID, NextMigID: t.NextMigID,
+		owner: t.owner,
+	}
+	for i, s := range t.Shards {
+		s.Replicas, s.Initial = slices.Clone(s.Replicas), slices.Clone(s.Initial)
+		c.Shards[i] = s
+	}
+	for i, m := range t.Migrations {
+		m.Slots = slices.Clone(m.Slots)
+		c.Migrations[i] = m
+	}
+	return c
+}

@@ -1,0 +1,712 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cairndb/cairn/server/cluster"
+	"github.com/cairndb/cairn/server/keyspace"
+	"github.com/cairndb/cairn/server/reply"
+	"github.com/cairndb/cairn/server/slot"
+)
+
+// nodeName is a node's Redis Cluster node ID (40 hex characters).
+func nodeName(id uint64) string { return fmt.Sprintf("%040x", id) }
+
+// shardName is a shard's Redis Cluster shard ID.
+func shardName(id uint64) string { return fmt.Sprintf("5ead%036x", id) }
+
+// parseNodeRef accepts a node's number or its 40-character name.
+func parseNodeRef(b []byte) (uint64, bool) {
+	s := string(b)
+	if len(s) == 40 {
+		id, err := strconv.ParseUint(strings.TrimLeft(s, "0"), 16, 64)
+		return id, err == nil || strings.Trim(s, "0") == ""
+	}
+	id, err := strconv.ParseUint(s, 10, 64)
+	return id, err == nil && id > 0
+}
+
+func parseShardRef(b []byte) (uint64, bool) {
+	s := string(b)
+	if len(s) == 40 && strings.HasPrefix(s, "5ead") {
+		id, err := strconv.ParseUint(strings.TrimLeft(s[4:], "0"), 16, 64)
+		return id, err == nil
+	}
+	id, err := strconv.ParseUint(s, 10, 64)
+	return id, err == nil && id > 0
+}
+
+// command serves CLUSTER <subcommand>.
+func (c *clusterNode) command(args [][]byte) reply.Value {
+	sub := strings.ToLower(string(args[1]))
+	topo := c.machine.Topology()
+	switch sub {
+	case "info":
+		return reply.BulkString(c.info(topo))
+	case "myid":
+		return reply.BulkString(nodeName(c.id))
+	case "myshardid":
+		return reply.BulkString(shardName(c.myShard(topo)))
+	case "nodes":
+		return reply.BulkString(c.nodesText(topo, nil))
+	case "slots":
+		return c.slots(topo)
+	case "shards":
+		return c.shards(topo)
+	case "links":
+		return c.links(topo)
+	case "keyslot":
+		return reply.Int(int64(slot.Of(args[2])))
+	case "countkeysinslot":
+		sl, err := strconv.ParseInt(string(args[2]), 10, 64)
+		if err != nil || sl < 0 || sl >= slot.Count {
+			return reply.Error("ERR Invalid slot")
+		}
+		n := 0
+		if s := c.host.Shard(topo.Owner(uint16(sl))); s != nil {
+			s.View(func(db *keyspace.DB) { n = db.CountSlot(uint16(sl)) })
+		}
+		return reply.Int(int64(n))
+	case "getkeysinslot":
+		sl, err1 := strconv.ParseInt(string(args[2]), 10, 64)
+		cnt, err2 := strconv.ParseInt(string(args[3]), 10, 64)
+		if err1 != nil || err2 != nil || sl < 0 || sl >= slot.Count || cnt < 0 {
+			return reply.Error("ERR Invalid slot or number of keys")
+		}
+		var keys []reply.Value
+		if s := c.host.Shard(topo.Owner(uint16(sl))); s != nil {
+			s.View(func(db *keyspace.DB) {
+				db.ScanSlot(uint16(sl), func(it *keyspace.Item) bool {
+					if int64(len(keys)) >= cnt {
+						return false
+					}
+					keys = append(keys, reply.BulkString(it.Key))
+					return true
+				})
+			})
+		}
+		return reply.Array(keys...)
+	case "replicas", "slaves":
+		id, ok := parseNodeRef(args[2])
+		if !ok || topo.Node(id) == nil {
+			return reply.Error("ERR Unknown node " + string(args[2]))
+		}
+		return reply.Array(c.replicaLines(topo, id)...)
+	case "failover":
+		return c.failover(topo, args)
+	case "forget":
+		id, ok := parseNodeRef(args[2])
+		if !ok || topo.Node(id) == nil {
+			return reply.Error("ERR Unknown node " + string(args[2]))
+		}
+		if id == c.id {
+			return reply.Error("ERR I tried hard but I can't forget myself...")
+		}
+		return c.op(cluster.Op{Op: "remove-node", ID: id})
+	case "help":
+		return clusterHelp()
+	case "topology":
+		return c.topologyJSON(topo)
+	case "addnode":
+		raft, client := string(args[2]), string(args[3])
+		if _, _, err := net.SplitHostPort(raft); err != nil {
+			return reply.Error("ERR Invalid raft address " + raft)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		id, err := c.propose(ctx, cluster.Op{Op: "add-node", RaftAddr: raft, ClientAddr: client})
+		if err != nil {
+			return reply.Error("ERR " + err.Error())
+		}
+		c.poke()
+		return reply.Int(int64(id))
+	case "addshard":
+		var reps []uint64
+		for _, a := range args[2:] {
+			id, ok := parseNodeRef(a)
+			if !ok {
+				return reply.Error("ERR Invalid node " + string(a))
+			}
+			reps = append(reps, id)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		id, err := c.propose(ctx, cluster.Op{Op: "add-shard", Replicas: reps})
+		if err != nil {
+			return reply.Error("ERR " + err.Error())
+		}
+		c.poke()
+		return reply.Int(int64(id))
+	case "delshard":
+		id, ok := parseShardRef(args[2])
+		if !ok {
+			return reply.Error("ERR Invalid shard " + string(args[2]))
+		}
+		return c.op(cluster.Op{Op: "remove-shard", Shard: id})
+	case "addreplica", "delreplica":
+		sid, ok1 := parseShardRef(args[2])
+		nid, ok2 := parseNodeRef(args[3])
+		sh := topo.Shard(sid)
+		if !ok1 || sh == nil {
+			return reply.Error("ERR Unknown shard " + string(args[2]))
+		}
+		if !ok2 || topo.Node(nid) == nil {
+			return reply.Error("ERR Unknown node " + string(args[3]))
+		}
+		reps := slices.Clone(sh.Replicas)
+		if sub == "addreplica" {
+			if slices.Contains(reps, nid) {
+				return reply.Error("ERR node already holds a replica of this shard")
+			}
+			reps = append(reps, nid)
+		} else {
+			if !slices.Contains(reps, nid) {
+				return reply.Error("ERR node holds no replica of this shard")
+			}
+			if len(reps) == 1 {
+				return reply.Error("ERR cannot remove a shard's last replica")
+			}
+			reps = slices.DeleteFunc(reps, func(x uint64) bool { return x == nid })
+		}
+		return c.op(cluster.Op{Op: "set-replicas", Shard: sid, Replicas: reps})
+	case "replacenode":
+		old, ok1 := parseNodeRef(args[2])
+		nw, ok2 := parseNodeRef(args[3])
+		if !ok1 || topo.Node(old) == nil {
+			return reply.Error("ERR Unknown node " + string(args[2]))
+		}
+		if !ok2 || topo.Node(nw) == nil {
+			return reply.Error("ERR Unknown node " + string(args[3]))
+		}
+		for _, sh := range topo.Shards {
+			if !sh.HasReplica(old) || sh.HasReplica(nw) {
+				continue
+			}
+			reps := slices.Clone(sh.Replicas)
+			reps[slices.Index(reps, old)] = nw
+			if v := c.op(cluster.Op{Op: "set-replicas", Shard: sh.ID, Replicas: reps}); v.Kind == reply.KindError {
+				return v
+			}
+		}
+		return reply.OK
+	case "moveslots":
+		return c.moveSlotsCmd(topo, args)
+	case "drain":
+		return c.drain(topo, args)
+	case "rebalance":
+		return c.rebalance(topo)
+	}
+	return reply.Error("ERR unknown subcommand '" + string(args[1]) + "'. Try CLUSTER HELP.")
+}
+
+// op proposes a directory change and answers OK or the refusal.
+func (c *clusterNode) op(op cluster.Op) reply.Value {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := c.propose(ctx, op); err != nil {
+		return reply.Error("ERR " + err.Error())
+	}
+	c.poke()
+	return reply.OK
+}
+
+// leaders returns each shard's current leader as this node knows it.
+func (c *clusterNode) leaderOf(topo *cluster.Topology, sh *cluster.Shard) uint64 {
+	if s := c.host.Shard(sh.ID); s != nil {
+		if id, _, ok := s.Leader(); ok {
+			return id
+		}
+	}
+	if sh.Leader != 0 {
+		return sh.Leader
+	}
+	if len(sh.Replicas) > 0 {
+		return sh.Replicas[0]
+	}
+	return 0
+}
+
+func (c *clusterNode) myShard(topo *cluster.Topology) uint64 {
+	var first uint64
+	for i := range topo.Shards {
+		sh := &topo.Shards[i]
+		if c.leaderOf(topo, sh) == c.id {
+			return sh.ID
+		}
+		if first == 0 && sh.HasReplica(c.id) {
+			first = sh.ID
+		}
+	}
+	return first
+}
+
+func (c *clusterNode) info(topo *cluster.Topology) string {
+	assigned, ok := 0, 0
+	size := 0
+	for i := range topo.Shards {
+		sh := &topo.Shards[i]
+		n := topo.SlotCount(sh.ID)
+		if n == 0 {
+			continue
+		}
+		size++
+		assigned += n
+		if s := c.host.Shard(sh.ID); s != nil {
+			if _, _, known := s.Leader(); known {
+				ok += n
+			}
+		} else if sh.Leader != 0 {
+			ok += n
+		}
+	}
+	state := "ok"
+	if assigned < slot.Count || ok < assigned {
+		state = "fail"
+	}
+	var b strings.Builder
+	line := func(k string, v any) { fmt.Fprintf(&b, "%s:%v\r\n", k, v) }
+	line("cluster_state", state)
+	line("cluster_slots_assigned", assigned)
+	line("cluster_slots_ok", ok)
+	line("cluster_slots_pfail", 0)
+	line("cluster_slots_fail", assigned-ok)
+	line("cluster_known_nodes", len(topo.Nodes))
+	line("cluster_size", size)
+	line("cluster_current_epoch", topo.Epoch)
+	line("cluster_my_epoch", topo.Epoch)
+	line("cluster_stats_messages_sent", 0)
+	line("cluster_stats_messages_received", 0)
+	line("total_cluster_links_buffer_limit_exceeded", 0)
+	line("cairn_shards", len(topo.Shards))
+	line("cairn_migrations_in_progress", len(topo.Migrations))
+	line("cairn_keys_migrated", c.migrated.Load())
+	return b.String()
+}
+
+func hostPort(addr string) (string, int) {
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr, 0
+	}
+	port, _ := strconv.Atoi(p)
+	return h, port
+}
+
+// nodesText renders CLUSTER NODES. A node is shown as a master holding the
+// slots of the shards it currently leads (a Cairn node may lead some
+// shards and follow others, which Redis's one-role-per-node format cannot
+// show; CLUSTER SHARDS and SLOTS list every replica).
+func (c *clusterNode) nodesText(topo *cluster.Topology, only []uint64) string {
+	led := map[uint64][]cluster.SlotRange{}
+	for i := range topo.Shards {
+		sh := &topo.Shards[i]
+		l := c.leaderOf(topo, sh)
+		led[l] = append(led[l], topo.ShardSlots(sh.ID)...)
+	}
+	var b strings.Builder
+	now := time.Now().UnixMilli()
+	for _, nd := range topo.Nodes {
+		if only != nil && !slices.Contains(only, nd.ID) {
+			continue
+		}
+		_, port := hostPort(nd.ClientAddr)
+		flags := "master"
+		if nd.ID == c.id {
+			flags = "myself,master"
+		}
+		host, _ := hostPort(nd.ClientAddr)
+		fmt.Fprintf(&b, "%s %s:%d@%d %s - 0 %d %d connected", nodeName(nd.ID), host, port, port+10000, flags, now, topo.Epoch)
+		ranges := led[nd.ID]
+		slices.SortFunc(ranges, func(a, b cluster.SlotRange) int { return int(a.Start) - int(b.Start) })
+		for _, r := range ranges {
+			if r.Start == r.End {
+				fmt.Fprintf(&b, " %d", r.Start)
+			} else {
+				fmt.Fprintf(&b, " %d-%d", r.Start, r.End)
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func (c *clusterNode) replicaLines(topo *cluster.Topology, id uint64) []reply.Value {
+	var ids []uint64
+	for i := range topo.Shards {
+		sh := &topo.Shards[i]
+		if c.leaderOf(topo, sh) != id {
+			continue
+		}
+		for _, r := range sh.Replicas {
+			if r != id && !slices.Contains(ids, r) {
+				ids = append(ids, r)
+			}
+		}
+	}
+	var out []reply.Value
+	for _, line := range strings.Split(strings.TrimSuffix(c.nodesText(topo, ids), "\n"), "\n") {
+		if line != "" {
+			out = append(out, reply.BulkString(line))
+		}
+	}
+	return out
+}
+
+// nodeEntry is one node in CLUSTER SLOTS: ip, port, id, metadata.
+func nodeEntry(nd *cluster.Node) reply.Value {
+	host, port := hostPort(nd.ClientAddr)
+	return reply.Array(reply.BulkString(host), reply.Int(int64(port)), reply.BulkString(nodeName(nd.ID)), reply.Map())
+}
+
+// orderedReplicas lists a shard's replicas with the leader first.
+func (c *clusterNode) orderedReplicas(topo *cluster.Topology, sh *cluster.Shard) []uint64 {
+	l := c.leaderOf(topo, sh)
+	out := []uint64{}
+	if slices.Contains(sh.Replicas, l) {
+		out = append(out, l)
+	}
+	for _, r := range sh.Replicas {
+		if r != l {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (c *clusterNode) slots(topo *cluster.Topology) reply.Value {
+	var out []reply.Value
+	for _, r := range topo.Slots {
+		sh := topo.Shard(r.Shard)
+		if sh == nil {
+			continue
+		}
+		e := []reply.Value{reply.Int(int64(r.Start)), reply.Int(int64(r.End))}
+		for _, id := range c.orderedReplicas(topo, sh) {
+			if nd := topo.Node(id); nd != nil {
+				e = append(e, nodeEntry(nd))
+			}
+		}
+		out = append(out, reply.Array(e...))
+	}
+	return reply.Array(out...)
+}
+
+func (c *clusterNode) shards(topo *cluster.Topology) reply.Value {
+	var out []reply.Value
+	for i := range topo.Shards {
+		sh := &topo.Shards[i]
+		var slotsV []reply.Value
+		for _, r := range topo.ShardSlots(sh.ID) {
+			slotsV = append(slotsV, reply.Int(int64(r.Start)), reply.Int(int64(r.End)))
+		}
+		leader := c.leaderOf(topo, sh)
+		var nodes []reply.Value
+		for _, id := range c.orderedReplicas(topo, sh) {
+			nd := topo.Node(id)
+			if nd == nil {
+				continue
+			}
+			host, port := hostPort(nd.ClientAddr)
+			role := "replica"
+			if id == leader {
+				role = "master"
+			}
+			var offset int64
+			health := "online"
+			if s := c.host.Shard(sh.ID); s != nil && id == c.id {
+				offset = int64(s.Status().AppliedIndex)
+			}
+			nodes = append(nodes, reply.Map(
+				reply.BulkString("id"), reply.BulkString(nodeName(id)),
+				reply.BulkString("port"), reply.Int(int64(port)),
+				reply.BulkString("ip"), reply.BulkString(host),
+				reply.BulkString("endpoint"), reply.BulkString(host),
+				reply.BulkString("role"), reply.BulkString(role),
+				reply.BulkString("replication-offset"), reply.Int(offset),
+				reply.BulkString("health"), reply.BulkString(health),
+			))
+		}
+		out = append(out, reply.Map(
+			reply.BulkString("slots"), reply.Array(slotsV...),
+			reply.BulkString("nodes"), reply.Array(nodes...),
+		))
+	}
+	return reply.Array(out...)
+}
+
+func (c *clusterNode) links(topo *cluster.Topology) reply.Value {
+	var out []reply.Value
+	now := time.Now().UnixMilli()
+	for _, nd := range topo.Nodes {
+		if nd.ID == c.id {
+			continue
+		}
+		for _, dir := range []string{"to", "from"} {
+			out = append(out, reply.Map(
+				reply.BulkString("direction"), reply.BulkString(dir),
+				reply.BulkString("node"), reply.BulkString(nodeName(nd.ID)),
+				reply.BulkString("create-time"), reply.Int(now),
+				reply.BulkString("events"), reply.BulkString("rw"),
+				reply.BulkString("send-buffer-allocated"), reply.Int(0),
+				reply.BulkString("send-buffer-used"), reply.Int(0),
+			))
+		}
+	}
+	return reply.Array(out...)
+}
+
+// failover makes this node the preferred leader of every shard it
+// replicates; each shard's leader then hands over (a graceful transfer,
+// like Redis's manual failover).
+func (c *clusterNode) failover(topo *cluster.Topology, args [][]byte) reply.Value {
+	if len(args) > 3 {
+		return reply.Error("ERR syntax error")
+	}
+	if len(args) == 3 {
+		if o := strings.ToLower(string(args[2])); o != "force" && o != "takeover" {
+			return reply.Error("ERR syntax error")
+		}
+	}
+	changed := false
+	for _, sh := range topo.Shards {
+		if !sh.HasReplica(c.id) || sh.Replicas[0] == c.id {
+			continue
+		}
+		reps := append([]uint64{c.id}, slices.DeleteFunc(slices.Clone(sh.Replicas), func(x uint64) bool { return x == c.id })...)
+		if v := c.op(cluster.Op{Op: "set-replicas", Shard: sh.ID, Replicas: reps}); v.Kind == reply.KindError {
+			return v
+		}
+		changed = true
+	}
+	if !changed && c.myShard(topo) == 0 {
+		return reply.Error("ERR You should send CLUSTER FAILOVER to a replica")
+	}
+	return reply.OK
+}
+
+// parseRanges parses "start end [start end ...]" slot pairs.
+func parseRanges(args [][]byte) ([]uint16, error) {
+	if len(args)%2 != 0 {
+		return nil, fmt.Errorf("ERR wrong number of arguments for 'cluster|moveslots' command")
+	}
+	var out []uint16
+	for i := 0; i < len(args); i += 2 {
+		lo, err1 := strconv.Atoi(string(args[i]))
+		hi, err2 := strconv.Atoi(string(args[i+1]))
+		if err1 != nil || err2 != nil || lo < 0 || hi >= slot.Count || lo > hi {
+			return nil, fmt.Errorf("ERR Invalid or out of range slot")
+		}
+		for s := lo; s <= hi; s++ {
+			out = append(out, uint16(s))
+		}
+	}
+	return out, nil
+}
+
+// migrate records a migration and waits for it to finish.
+func (c *clusterNode) migrate(to uint64, slots []uint16) reply.Value {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	id, err := c.propose(ctx, cluster.Op{Op: "migrate", Shard: to, Slots: slots})
+	cancel()
+	if err != nil {
+		return reply.Error("ERR " + err.Error())
+	}
+	c.poke()
+	wctx, wcancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer wcancel()
+	if err := c.waitMigration(wctx, id); err != nil {
+		return reply.Error("ERR migration " + strconv.FormatUint(id, 10) + " still running: " + err.Error())
+	}
+	return reply.OK
+}
+
+func (c *clusterNode) moveSlotsCmd(topo *cluster.Topology, args [][]byte) reply.Value {
+	to, ok := parseShardRef(args[2])
+	if !ok || topo.Shard(to) == nil {
+		return reply.Error("ERR Unknown shard " + string(args[2]))
+	}
+	slots, err := parseRanges(args[3:])
+	if err != nil {
+		return reply.Error(err.Error())
+	}
+	var move []uint16
+	for _, s := range slots {
+		if topo.Owner(s) != to {
+			move = append(move, s)
+		}
+	}
+	if len(move) == 0 {
+		return reply.OK
+	}
+	return c.migrate(to, move)
+}
+
+// drain moves every slot of a shard to the other shards (evenly, in
+// order) and then removes the shard.
+func (c *clusterNode) drain(topo *cluster.Topology, args [][]byte) reply.Value {
+	sid, ok := parseShardRef(args[2])
+	if !ok || topo.Shard(sid) == nil {
+		return reply.Error("ERR Unknown shard " + string(args[2]))
+	}
+	var others []uint64
+	for _, sh := range topo.Shards {
+		if sh.ID != sid {
+			others = append(others, sh.ID)
+		}
+	}
+	if len(others) == 0 {
+		return reply.Error("ERR cannot drain the only shard")
+	}
+	var slots []uint16
+	for _, r := range topo.ShardSlots(sid) {
+		for s := int(r.Start); s <= int(r.End); s++ {
+			slots = append(slots, uint16(s))
+		}
+	}
+	per := (len(slots) + len(others) - 1) / max(len(others), 1)
+	for i, to := range others {
+		lo := i * per
+		if lo >= len(slots) {
+			break
+		}
+		hi := min(lo+per, len(slots))
+		if v := c.migrate(to, slots[lo:hi]); v.Kind == reply.KindError {
+			return v
+		}
+	}
+	return c.op(cluster.Op{Op: "remove-shard", Shard: sid})
+}
+
+// rebalance evens out the slot counts of all shards, moving slots from
+// the fullest shards to the emptiest.
+func (c *clusterNode) rebalance(topo *cluster.Topology) reply.Value {
+	n := len(topo.Shards)
+	if n == 0 {
+		return reply.OK
+	}
+	want := map[uint64]int{}
+	for i, sh := range topo.Shards {
+		want[sh.ID] = slot.Count / n
+		if i < slot.Count%n {
+			want[sh.ID]++
+		}
+	}
+	// Slots to give away, taken from the end of each over-full shard.
+	var pool []uint16
+	for _, sh := range topo.Shards {
+		extra := topo.SlotCount(sh.ID) - want[sh.ID]
+		ranges := topo.ShardSlots(sh.ID)
+		for i := len(ranges) - 1; i >= 0 && extra > 0; i-- {
+			for s := int(ranges[i].End); s >= int(ranges[i].Start) && extra > 0; s-- {
+				pool = append(pool, uint16(s))
+				extra--
+			}
+		}
+	}
+	for s := range slot.Count {
+		if topo.Owner(uint16(s)) == 0 {
+			pool = append(pool, uint16(s))
+		}
+	}
+	slices.Sort(pool)
+	for _, sh := range topo.Shards {
+		need := want[sh.ID] - topo.SlotCount(sh.ID)
+		if need <= 0 || len(pool) == 0 {
+			continue
+		}
+		take := pool[:min(need, len(pool))]
+		pool = pool[len(take):]
+		if v := c.migrate(sh.ID, slices.Clone(take)); v.Kind == reply.KindError {
+			return v
+		}
+	}
+	return reply.OK
+}
+
+// topologyJSON is the directory plus live leaders, for operators and the
+// dashboard.
+func (c *clusterNode) topologyJSON(topo *cluster.Topology) reply.Value {
+	type shardView struct {
+		cluster.Shard
+		CurrentLeader uint64 `json:"current_leader"`
+		SlotCount     int    `json:"slot_count"`
+	}
+	v := struct {
+		*cluster.Topology
+		Shards []shardView `json:"shards"`
+		Myself uint64      `json:"myself"`
+	}{Topology: topo, Myself: c.id}
+	for i := range topo.Shards {
+		sh := topo.Shards[i]
+		v.Shards = append(v.Shards, shardView{Shard: sh, CurrentLeader: c.leaderOf(topo, &sh), SlotCount: topo.SlotCount(sh.ID)})
+	}
+	b, _ := json.Marshal(v)
+	return reply.Bulk(b)
+}
+
+func clusterHelp() reply.Value {
+	lines := []string{
+		"CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+		"COUNTKEYSINSLOT <slot>",
+		"    Return the number of keys in <slot>.",
+		"GETKEYSINSLOT <slot> <count>",
+		"    Return key names stored by current node in a slot.",
+		"INFO",
+		"    Return information about the cluster.",
+		"KEYSLOT <key>",
+		"    Return the hash slot for <key>.",
+		"LINKS",
+		"    Return information about all network links between this node and its peers.",
+		"MYID",
+		"    Return the node id.",
+		"MYSHARDID",
+		"    Return the node's shard id.",
+		"NODES",
+		"    Return cluster configuration seen by node. Output format:",
+		"    <id> <ip:port@bus-port[,hostname]> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ...",
+		"REPLICAS <node-id>",
+		"    Return <node-id> replicas.",
+		"SHARDS",
+		"    Return information about slot range mappings and the nodes associated with them.",
+		"SLOTS",
+		"    Return information about slots range mappings. Each range is made of:",
+		"    start, end, master and replicas IP addresses, ports and ids",
+		"FAILOVER [FORCE|TAKEOVER]",
+		"    Make this node the leader of every shard it replicates (graceful Raft leader transfer).",
+		"FORGET <node-id>",
+		"    Remove a node (that holds no replica) from the cluster.",
+		"Cairn operations:",
+		"TOPOLOGY",
+		"    Return the cluster directory as JSON.",
+		"ADDNODE <raft-addr> <client-addr>",
+		"    Add a node to the directory; returns its node number (cairn --join does this).",
+		"ADDSHARD <node> [<node> ...]",
+		"    Create a shard (Raft group) replicated on the given nodes; returns its number.",
+		"DELSHARD <shard>",
+		"    Remove a shard that owns no slots.",
+		"ADDREPLICA <shard> <node> | DELREPLICA <shard> <node>",
+		"    Add or remove a replica of a shard; a new replica catches up by snapshot.",
+		"REPLACENODE <old-node> <new-node>",
+		"    Move every replica held by <old-node> to <new-node>.",
+		"MOVESLOTS <shard> <start> <end> [<start> <end> ...]",
+		"    Move slot ranges to <shard> online; returns when done.",
+		"DRAIN <shard>",
+		"    Move all of a shard's slots to the other shards, then remove it.",
+		"REBALANCE",
+		"    Even out slot counts over all shards.",
+		"HELP",
+		"    Print this help.",
+	}
+	vals := make([]reply.Value, len(lines))
+	for i, l := range lines {
+		vals[i] = reply.Status(l)
+	}
+	return reply.Array(vals...)
+}

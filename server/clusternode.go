@@ -1,0 +1,569 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cairndb/cairn/server/cluster"
+	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/resp"
+	"github.com/cairndb/cairn/server/shard"
+)
+
+// clusterNode is a node's cluster machinery: its meta replica (the
+// directory), the keyspace shards it replicates, and the reconciler that
+// makes Raft memberships, slot ownership and leader placement follow the
+// directory.
+type clusterNode struct {
+	n       *Node
+	id      uint64
+	host    *shard.Host
+	machine *cluster.Machine
+	meta    *shard.Meta
+	table   *command.Table
+	log     *slog.Logger
+
+	mu         sync.Mutex
+	leaderFrom map[uint64]time.Time // shard → when this node became its leader
+	transfer   map[uint64]time.Time // shard → last leader transfer asked
+	migrating  map[uint64]bool      // migrations run by this node
+	reporting  map[uint64]bool      // leader reports in flight
+	memberOp   map[uint64]bool      // membership changes in flight
+
+	kick chan struct{}
+	quit chan struct{}
+	wg   sync.WaitGroup
+
+	migrated atomic.Int64 // keys moved by migrations run here
+}
+
+func (c *Config) clusterMode() bool { return len(c.Peers) > 0 || c.Join != "" }
+
+const nodeIDFile = "node.id"
+
+func readNodeID(dir string) (uint64, error) {
+	b, err := os.ReadFile(filepath.Join(dir, nodeIDFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+}
+
+func writeNodeID(dir string, id uint64) error {
+	tmp := filepath.Join(dir, nodeIDFile+".tmp")
+	if err := os.WriteFile(tmp, []byte(strconv.FormatUint(id, 10)+"\n"), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, nodeIDFile))
+}
+
+// startCluster brings up the cluster side of a node: node identity, the
+// meta replica, bootstrap or join, then the reconciler. It returns once
+// the directory is bootstrapped and this node is in it.
+func (n *Node) startCluster(table *command.Table, announce string) error {
+	cfg := &n.cfg
+	id, err := readNodeID(cfg.Dir)
+	if err != nil {
+		return fmt.Errorf("read node id: %w", err)
+	}
+	if cfg.NodeID != 0 && id != 0 && cfg.NodeID != id {
+		return fmt.Errorf("--node-id %d but %s holds node %d", cfg.NodeID, cfg.Dir, id)
+	}
+	if id == 0 {
+		id = cfg.NodeID
+	}
+	if id == 0 && cfg.Join != "" {
+		// Ask the cluster for an ID; it also adds this node to the directory.
+		v, err := resp.Call(cfg.Join, 30*time.Second, "CLUSTER", "ADDNODE", cfg.RaftAddr, announce)
+		if err != nil {
+			return fmt.Errorf("join %s: %w", cfg.Join, err)
+		}
+		if id, err = strconv.ParseUint(v, 10, 64); err != nil || id == 0 {
+			return fmt.Errorf("join %s: bad node id %q", cfg.Join, v)
+		}
+	}
+	if id == 0 {
+		return errors.New("cluster mode needs --node-id (or --join to get one)")
+	}
+	if err := writeNodeID(cfg.Dir, id); err != nil {
+		return fmt.Errorf("write node id: %w", err)
+	}
+	if len(cfg.Peers) > 0 {
+		if addr, ok := cfg.Peers[id]; ok && addr != cfg.RaftAddr {
+			return fmt.Errorf("--peers gives node %d the raft address %s but --raft-addr is %s", id, addr, cfg.RaftAddr)
+		}
+	}
+
+	c := &clusterNode{
+		n: n, id: id, host: n.host, machine: cluster.NewMachine(), table: table, log: n.log.With("node", id),
+		leaderFrom: map[uint64]time.Time{}, transfer: map[uint64]time.Time{}, migrating: map[uint64]bool{},
+		reporting: map[uint64]bool{}, memberOp: map[uint64]bool{},
+		kick: make(chan struct{}, 1), quit: make(chan struct{}),
+	}
+	restarting := n.host.HasData(cluster.MetaShardID, id)
+	if restarting {
+		// Leases granted with this node's help before it stopped must run
+		// out before it may vote again (see shard/lease.go).
+		time.Sleep(shard.RestartDelay(n.cfg.ElectionRTT, n.cfg.RTTMillisecond))
+	}
+	_, inPeers := cfg.Peers[id]
+	mo := shard.MetaOptions{ShardID: cluster.MetaShardID, ReplicaID: id, ElectionRTT: n.cfg.ElectionRTT}
+	if inPeers {
+		mo.Members = cfg.Peers
+	} else {
+		mo.Join = true
+	}
+	if c.meta, err = n.host.StartMeta(mo, c.machine); err != nil {
+		return err
+	}
+
+	// Bootstrap: the lowest-numbered peer lays out the cluster once the
+	// meta group has a leader; the others wait to see it applied.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	lowest := id
+	for p := range cfg.Peers {
+		lowest = min(lowest, p)
+	}
+	for !c.machine.Topology().Bootstrapped {
+		if inPeers && lowest == id && !restarting {
+			nodes := make([]cluster.Node, 0, len(cfg.Peers))
+			for pid, addr := range cfg.Peers {
+				nodes = append(nodes, cluster.Node{ID: pid, RaftAddr: addr})
+			}
+			shards := cfg.Shards
+			if shards == 0 {
+				shards = len(cfg.Peers)
+			}
+			reps := cfg.Replicas
+			if reps == 0 {
+				reps = min(3, len(cfg.Peers))
+			}
+			pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
+			_, err := c.propose(pctx, cluster.Op{Op: "bootstrap", Nodes: nodes, NShards: shards, NReplica: reps})
+			pcancel()
+			if err != nil && !strings.Contains(err.Error(), "already bootstrapped") {
+				c.log.Debug("bootstrap", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return errors.New("cluster: timed out waiting for the directory (are the other peers running?)")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	// Tell the cluster where clients reach this node.
+	for {
+		topo := c.machine.Topology()
+		if nd := topo.Node(id); nd != nil && nd.ClientAddr == announce {
+			break
+		}
+		pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := c.propose(pctx, cluster.Op{Op: "announce", ID: id, ClientAddr: announce})
+		pcancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("cluster: announce: %w", err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	n.cluster = c
+	c.reconcile() // start this node's shards before serving
+	c.wg.Add(1)
+	go c.loop()
+	return nil
+}
+
+// propose commits a directory change.
+func (c *clusterNode) propose(ctx context.Context, op cluster.Op) (uint64, error) {
+	b, err := c.meta.Propose(ctx, cluster.Encode(op))
+	if err != nil {
+		return 0, err
+	}
+	return cluster.DecodeResult(b)
+}
+
+func (c *clusterNode) close() {
+	select {
+	case <-c.quit:
+	default:
+		close(c.quit)
+	}
+	c.wg.Wait()
+}
+
+func (c *clusterNode) poke() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (c *clusterNode) loop() {
+	defer c.wg.Done()
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.quit:
+			return
+		case <-t.C:
+		case <-c.kick:
+		}
+		c.reconcile()
+	}
+}
+
+// reconcile makes this node's part of the cluster match the directory.
+func (c *clusterNode) reconcile() {
+	topo := c.machine.Topology()
+	// 1. Start the replicas the directory gives this node; stop the ones
+	// it no longer does.
+	for i := range topo.Shards {
+		sh := &topo.Shards[i]
+		if !sh.HasReplica(c.id) || c.host.Shard(sh.ID) != nil {
+			continue
+		}
+		if err := c.startShard(topo, sh); err != nil {
+			c.log.Warn("start shard", "shard", sh.ID, "err", err)
+		}
+	}
+	for _, id := range c.localShards() {
+		sh := topo.Shard(id)
+		if sh == nil || !sh.HasReplica(c.id) {
+			if s := c.host.Shard(id); s != nil && s.IsLeader() && sh != nil && len(sh.Replicas) > 0 {
+				// Hand leadership over before leaving the group.
+				c.transferLeader(s, sh.Replicas[0])
+				continue
+			}
+			c.log.Info("stopping replica no longer assigned", "shard", id)
+			c.host.StopShard(id, sh == nil || !sh.HasReplica(c.id))
+		}
+	}
+	// 2. As a shard's leader: membership, slot ownership, leader report,
+	// leader placement.
+	for _, id := range c.localShards() {
+		s := c.host.Shard(id)
+		sh := topo.Shard(id)
+		if s == nil || sh == nil {
+			continue
+		}
+		if !s.IsLeader() {
+			c.mu.Lock()
+			delete(c.leaderFrom, id)
+			c.mu.Unlock()
+			continue
+		}
+		c.mu.Lock()
+		if _, ok := c.leaderFrom[id]; !ok {
+			c.leaderFrom[id] = time.Now()
+		}
+		c.mu.Unlock()
+		c.reportLeader(s, sh)
+		c.syncMembers(topo, s, sh)
+		c.syncSlots(topo, s)
+		c.balanceLeader(s, sh)
+	}
+	// 3. As the meta leader: meta membership and slot migrations.
+	if c.meta.IsLeader() {
+		c.syncMetaMembers(topo)
+		for _, m := range topo.Migrations {
+			c.mu.Lock()
+			running := c.migrating[m.ID]
+			if !running {
+				c.migrating[m.ID] = true
+			}
+			c.mu.Unlock()
+			if !running {
+				c.wg.Add(1)
+				go c.runMigration(m.ID)
+			}
+		}
+	}
+}
+
+func (c *clusterNode) localShards() []uint64 {
+	var out []uint64
+	topo := c.machine.Topology()
+	for _, sh := range topo.Shards {
+		if c.host.Shard(sh.ID) != nil {
+			out = append(out, sh.ID)
+		}
+	}
+	// Replicas of shards the directory no longer lists.
+	for _, id := range c.host.ShardIDs() {
+		if topo.Shard(id) == nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func (c *clusterNode) startShard(topo *cluster.Topology, sh *cluster.Shard) error {
+	opts := shard.Options{
+		ShardID:         sh.ID,
+		ReplicaID:       c.id,
+		Cluster:         true,
+		SnapshotEntries: c.n.cfg.SnapshotEntries,
+		ProtoMaxBulkLen: c.n.cfg.ProtoMaxBulkLen,
+		ElectionRTT:     c.n.cfg.ElectionRTT,
+	}
+	if slices.Contains(sh.Initial, c.id) {
+		opts.Members = map[uint64]string{}
+		for _, rid := range sh.Initial {
+			nd := topo.Node(rid)
+			if nd == nil {
+				return fmt.Errorf("initial member %d is not in the directory", rid)
+			}
+			opts.Members[rid] = nd.RaftAddr
+		}
+	} else if !c.host.HasData(sh.ID, c.id) {
+		opts.Join = true
+	}
+	_, err := c.host.StartShard(opts, c.table)
+	if err == nil {
+		c.log.Info("replica started", "shard", sh.ID, "join", opts.Join)
+	}
+	return err
+}
+
+// reportLeader records this node as the shard's leader in the directory,
+// a routing hint for nodes without a replica of the shard.
+func (c *clusterNode) reportLeader(s *shard.Shard, sh *cluster.Shard) {
+	_, term, ok := s.Leader()
+	if !ok || (sh.Leader == c.id && sh.Term == term) || term < sh.Term {
+		return
+	}
+	c.mu.Lock()
+	busy := c.reporting[sh.ID]
+	c.reporting[sh.ID] = true
+	c.mu.Unlock()
+	if busy {
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		c.propose(ctx, cluster.Op{Op: "leader", Shard: sh.ID, ID: c.id, Term: term})
+		cancel()
+		c.mu.Lock()
+		delete(c.reporting, sh.ID)
+		c.mu.Unlock()
+	}()
+}
+
+// syncMembers adds the replicas the directory lists to the shard's Raft
+// group and removes the ones it does not, one change at a time.
+func (c *clusterNode) syncMembers(topo *cluster.Topology, s *shard.Shard, sh *cluster.Shard) {
+	c.mu.Lock()
+	busy := c.memberOp[sh.ID]
+	c.mu.Unlock()
+	if busy {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	members, err := s.Members(ctx)
+	cancel()
+	if err != nil {
+		return
+	}
+	var op func(context.Context) error
+	var what string
+	for _, rid := range sh.Replicas {
+		if _, ok := members[rid]; ok {
+			continue
+		}
+		nd := topo.Node(rid)
+		if nd == nil {
+			continue
+		}
+		rid, addr := rid, nd.RaftAddr
+		op = func(ctx context.Context) error { return s.AddReplica(ctx, rid, addr) }
+		what = fmt.Sprintf("add replica %d", rid)
+		break
+	}
+	if op == nil {
+		ids := make([]uint64, 0, len(members))
+		for rid := range members {
+			ids = append(ids, rid)
+		}
+		slices.Sort(ids)
+		for _, rid := range ids {
+			if sh.HasReplica(rid) || rid == c.id {
+				continue // the leader leaves after handing over (reconcile step 1)
+			}
+			rid := rid
+			op = func(ctx context.Context) error { return s.RemoveReplica(ctx, rid) }
+			what = fmt.Sprintf("remove replica %d", rid)
+			break
+		}
+	}
+	if op == nil {
+		return
+	}
+	c.mu.Lock()
+	c.memberOp[sh.ID] = true
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := op(ctx)
+		cancel()
+		if err != nil {
+			c.log.Warn("membership change", "shard", sh.ID, "op", what, "err", err)
+		} else {
+			c.log.Info("membership change", "shard", sh.ID, "op", what)
+		}
+		c.mu.Lock()
+		delete(c.memberOp, sh.ID)
+		c.mu.Unlock()
+	}()
+}
+
+// syncSlots gives the shard's state machine the slots the directory
+// assigns it that it does not own yet (a new cluster's initial layout).
+// Slots under migration are left to the migration.
+func (c *clusterNode) syncSlots(topo *cluster.Topology, s *shard.Shard) {
+	owned, _ := s.OwnedSlots()
+	have := make(map[uint16]bool, len(owned))
+	for _, sl := range owned {
+		have[sl] = true
+	}
+	var missing []uint16
+	for _, r := range topo.ShardSlots(s.ID()) {
+		for sl := int(r.Start); sl <= int(r.End); sl++ {
+			if !have[uint16(sl)] && topo.Migrating(uint16(sl)) == nil {
+				missing = append(missing, uint16(sl))
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	if _, _, err := s.SlotOp(shard.OpAssign, missing); err != nil {
+		c.log.Warn("assign slots", "shard", s.ID(), "err", err)
+	}
+}
+
+// balanceLeader moves leadership to the shard's preferred replica (the
+// first listed), so leaders stay spread over the nodes.
+func (c *clusterNode) balanceLeader(s *shard.Shard, sh *cluster.Shard) {
+	if len(sh.Replicas) == 0 || sh.Replicas[0] == c.id {
+		return
+	}
+	c.mu.Lock()
+	since := c.leaderFrom[sh.ID]
+	last := c.transfer[sh.ID]
+	c.mu.Unlock()
+	if time.Since(since) < 2*time.Second || time.Since(last) < 10*time.Second {
+		return
+	}
+	target := sh.Replicas[0]
+	nd := c.machine.Topology().Node(target)
+	if nd == nil || nd.ClientAddr == "" {
+		return
+	}
+	// Only hand over to a node that is up (its client port answers).
+	conn, err := net.DialTimeout("tcp", nd.ClientAddr, 200*time.Millisecond)
+	if err != nil {
+		return
+	}
+	conn.Close()
+	c.transferLeader(s, target)
+}
+
+func (c *clusterNode) transferLeader(s *shard.Shard, target uint64) {
+	c.mu.Lock()
+	last := c.transfer[s.ID()]
+	if time.Since(last) < 2*time.Second {
+		c.mu.Unlock()
+		return
+	}
+	c.transfer[s.ID()] = time.Now()
+	c.mu.Unlock()
+	if err := s.TransferLeader(target); err != nil {
+		c.log.Debug("leader transfer", "shard", s.ID(), "to", target, "err", err)
+	} else {
+		c.log.Info("leader transfer", "shard", s.ID(), "to", target)
+	}
+}
+
+// syncMetaMembers keeps the meta group's membership equal to the
+// directory's nodes: up to five voters, the rest non-voting.
+func (c *clusterNode) syncMetaMembers(topo *cluster.Topology) {
+	c.mu.Lock()
+	busy := c.memberOp[cluster.MetaShardID]
+	c.mu.Unlock()
+	if busy {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	voting, nonVoting, err := c.meta.Members(ctx)
+	cancel()
+	if err != nil {
+		return
+	}
+	var op func(context.Context) error
+	for _, nd := range topo.Nodes {
+		if _, ok := voting[nd.ID]; ok {
+			continue
+		}
+		if _, ok := nonVoting[nd.ID]; ok {
+			continue
+		}
+		nd := nd
+		nv := len(voting) >= 5
+		op = func(ctx context.Context) error { return c.meta.AddMember(ctx, nd.ID, nd.RaftAddr, nv) }
+		break
+	}
+	if op == nil {
+		for id := range voting {
+			if topo.Node(id) == nil && id != c.id {
+				id := id
+				op = func(ctx context.Context) error { return c.meta.RemoveMember(ctx, id) }
+				break
+			}
+		}
+		for id := range nonVoting {
+			if op == nil && topo.Node(id) == nil {
+				id := id
+				op = func(ctx context.Context) error { return c.meta.RemoveMember(ctx, id) }
+			}
+		}
+	}
+	if op == nil {
+		return
+	}
+	c.mu.Lock()
+	c.memberOp[cluster.MetaShardID] = true
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := op(ctx); err != nil {
+			c.log.Warn("meta membership change", "err", err)
+		}
+		cancel()
+		c.mu.Lock()
+		delete(c.memberOp, cluster.MetaShardID)
+		c.mu.Unlock()
+	}()
+}

@@ -1,0 +1,313 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cairndb/cairn/server/cluster"
+	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/entry"
+	"github.com/cairndb/cairn/server/reply"
+	"github.com/cairndb/cairn/server/resp"
+	"github.com/cairndb/cairn/server/shard"
+	"github.com/cairndb/cairn/server/slot"
+)
+
+// Routing targets: a shard ID serves reads and writes on its leader; a
+// negative shard ID is a replica read (READONLY); nodeTarget runs a
+// keyless command over the shards this node leads.
+const nodeTarget = 0
+
+var (
+	errCrossSlot   = reply.Error("CROSSSLOT Keys in request don't hash to the same slot")
+	errSlotUnbound = "CLUSTERDOWN Hash slot not served"
+	errDown        = reply.Error("CLUSTERDOWN The cluster is down")
+)
+
+// route implements resp.Backend.Route for cluster mode.
+func (c *clusterNode) route(spec *command.Spec, args [][]byte, readOnly, asking bool) (int, reply.Value, bool) {
+	keys := spec.Keys(args)
+	if len(keys) == 0 {
+		return nodeTarget, reply.Value{}, true
+	}
+	sl := slot.Of(args[keys[0]])
+	for _, k := range keys[1:] {
+		if slot.Of(args[k]) != sl {
+			return 0, errCrossSlot, false
+		}
+	}
+	topo := c.machine.Topology()
+	sid := topo.Owner(sl)
+	if sid == 0 {
+		return 0, reply.Error(errSlotUnbound), false
+	}
+	s := c.host.Shard(sid)
+	if s != nil {
+		if s.IsLeader() {
+			return int(sid), reply.Value{}, true
+		}
+		if readOnly && !spec.IsWrite() {
+			return -int(sid), reply.Value{}, true
+		}
+	}
+	return 0, c.moved(topo, sl, sid), false
+}
+
+// leaderAddr returns the client address of shard sid's leader, if known.
+func (c *clusterNode) leaderAddr(topo *cluster.Topology, sid uint64) string {
+	var leader uint64
+	if s := c.host.Shard(sid); s != nil {
+		if id, _, ok := s.Leader(); ok {
+			leader = id
+		}
+	}
+	if leader == 0 {
+		if sh := topo.Shard(sid); sh != nil {
+			leader = sh.Leader
+		}
+	}
+	if nd := topo.Node(leader); nd != nil {
+		return nd.ClientAddr
+	}
+	return ""
+}
+
+// moved redirects a slot to its shard's leader, or says the cluster is
+// down for it when no leader is known (clients retry CLUSTERDOWN).
+func (c *clusterNode) moved(topo *cluster.Topology, sl uint16, sid uint64) reply.Value {
+	addr := c.leaderAddr(topo, sid)
+	if addr == "" {
+		return errDown
+	}
+	return reply.Error("MOVED " + strconv.Itoa(int(sl)) + " " + addr)
+}
+
+// fix turns a shard's "slot not owned" answer into MOVED (or TRYAGAIN
+// while the directory has not caught up with a slot move).
+func (c *clusterNode) fix(sid uint64, v reply.Value) reply.Value {
+	if v.Kind != reply.KindError || !bytes.HasPrefix(v.Str, []byte(shard.NotOwnedPrefix)) {
+		return v
+	}
+	n, err := strconv.Atoi(string(v.Str[len(shard.NotOwnedPrefix):]))
+	if err != nil || n < 0 || n >= slot.Count {
+		return reply.Error("TRYAGAIN slot ownership is changing, try again")
+	}
+	sl := uint16(n)
+	topo := c.machine.Topology()
+	owner := topo.Owner(sl)
+	if owner == 0 || owner == sid {
+		return reply.Error("TRYAGAIN slot " + strconv.Itoa(n) + " is being moved, try again")
+	}
+	return c.moved(topo, sl, owner)
+}
+
+// errReply maps a shard error for a command on slot sl.
+func (c *clusterNode) errReply(err error, spec *command.Spec, args [][]byte) reply.Value {
+	if errors.Is(err, shard.ErrNotLeader) {
+		if keys := spec.Keys(args); len(keys) > 0 {
+			sl := slot.Of(args[keys[0]])
+			topo := c.machine.Topology()
+			if sid := topo.Owner(sl); sid != 0 {
+				return c.moved(topo, sl, sid)
+			}
+		}
+		return errDown
+	}
+	return (*backend)(c.n).ErrorReply(err)
+}
+
+type fixedPending struct {
+	c   *clusterNode
+	sid uint64
+	p   resp.Pending
+}
+
+func (f fixedPending) Wait() ([]reply.Value, error) {
+	vals, err := f.p.Wait()
+	for i := range vals {
+		vals[i] = f.c.fix(f.sid, vals[i])
+	}
+	return vals, err
+}
+
+// multiPending gathers one entry per led shard (FLUSHALL and friends);
+// each command's reply is taken from the last shard.
+type multiPending []resp.Pending
+
+func (m multiPending) Wait() ([]reply.Value, error) {
+	var out []reply.Value
+	var firstErr error
+	for _, p := range m {
+		vals, err := p.Wait()
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		if err == nil {
+			out = vals
+		}
+	}
+	if out == nil {
+		return nil, firstErr
+	}
+	return out, nil
+}
+
+type errPending struct{ err error }
+
+func (e errPending) Wait() ([]reply.Value, error) { return nil, e.err }
+
+// ledShards returns the local shards this node leads, by ID.
+func (c *clusterNode) ledShards() []*shard.Shard {
+	var out []*shard.Shard
+	for _, id := range c.localShards() {
+		if s := c.host.Shard(id); s != nil && s.IsLeader() {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (c *clusterNode) proposeCmds(target int, cmds [][][]byte) resp.Pending {
+	if target == nodeTarget {
+		led := c.ledShards()
+		if len(led) == 0 {
+			return errPending{shard.ErrNotLeader}
+		}
+		m := make(multiPending, len(led))
+		for i, s := range led {
+			m[i] = fixedPending{c, s.ID(), s.Propose(entry.Commands, cmds)}
+		}
+		return m
+	}
+	s := c.host.Shard(uint64(target))
+	if s == nil {
+		return errPending{shard.ErrNotLeader}
+	}
+	return fixedPending{c, uint64(target), s.Propose(entry.Commands, cmds)}
+}
+
+func (c *clusterNode) read(target int, now time.Time, spec *command.Spec, args [][]byte) reply.Value {
+	if target == nodeTarget {
+		return c.readNode(now, spec, args)
+	}
+	sid := uint64(target)
+	if target < 0 {
+		sid = uint64(-target)
+	}
+	s := c.host.Shard(sid)
+	if s == nil {
+		return c.errReply(shard.ErrNotLeader, spec, args)
+	}
+	if target < 0 {
+		return c.fix(sid, s.ReadAt(now, spec, args)) // READONLY: stale reads allowed
+	}
+	v, err := s.LinearRead(now, spec, args)
+	if err != nil {
+		return c.errReply(err, spec, args)
+	}
+	return c.fix(sid, v)
+}
+
+// readNode runs a keyless read over the shards this node leads, as a
+// Redis Cluster node answers for its own slots: DBSIZE adds up, KEYS
+// concatenates, SCAN walks the shards one after another, RANDOMKEY picks
+// from the first non-empty one.
+func (c *clusterNode) readNode(now time.Time, spec *command.Spec, args [][]byte) reply.Value {
+	led := c.ledShards()
+	if len(led) == 0 {
+		// Nothing led here: answer from an empty view of the node.
+		if s := c.anyShard(); s != nil {
+			led = []*shard.Shard{s}
+		} else {
+			return errDown
+		}
+	}
+	for _, s := range led {
+		if err := s.Barrier(); err != nil {
+			return c.errReply(err, spec, args)
+		}
+	}
+	switch strings.ToLower(spec.Name) {
+	case "dbsize":
+		var n int64
+		for _, s := range led {
+			v := s.ReadAt(now, spec, args)
+			if v.Kind != reply.KindInt {
+				return v
+			}
+			n += v.Int
+		}
+		return reply.Int(n)
+	case "keys":
+		var all []reply.Value
+		for _, s := range led {
+			v := s.ReadAt(now, spec, args)
+			if v.Kind != reply.KindArray {
+				return v
+			}
+			all = append(all, v.Elems...)
+		}
+		return reply.Array(all...)
+	case "randomkey":
+		for _, s := range led {
+			v := s.ReadAt(now, spec, args)
+			if v.Kind != reply.KindNil {
+				return v
+			}
+		}
+		return led[0].ReadAt(now, spec, args)
+	case "scan":
+		return scanShards(led, now, spec, args)
+	}
+	return led[0].ReadAt(now, spec, args)
+}
+
+func (c *clusterNode) anyShard() *shard.Shard {
+	for _, id := range c.localShards() {
+		if s := c.host.Shard(id); s != nil {
+			return s
+		}
+	}
+	return nil
+}
+
+// scanShards runs SCAN over several shards with one cursor: the top six
+// bits pick the shard (by position), the rest is the shard's own cursor
+// shifted right by six. The shift may make a shard revisit a few keys,
+// which SCAN allows; it never skips one.
+func scanShards(led []*shard.Shard, now time.Time, spec *command.Spec, args [][]byte) reply.Value {
+	cur, err := command.ParseCursor(args[1])
+	if err != nil {
+		return command.ErrorReply(err)
+	}
+	idx := int(cur >> 58)
+	inner := (cur & (1<<58 - 1)) << 6
+	if idx >= len(led) {
+		return reply.Array(reply.BulkString("0"), reply.Array())
+	}
+	a := append([][]byte(nil), args...)
+	a[1] = []byte(strconv.FormatUint(inner, 10))
+	v := led[idx].ReadAt(now, spec, a)
+	if v.Kind != reply.KindArray || len(v.Elems) != 2 {
+		return v
+	}
+	next, err := strconv.ParseUint(string(v.Elems[0].Str), 10, 64)
+	if err != nil {
+		return v
+	}
+	var out uint64
+	switch {
+	case next != 0:
+		out = uint64(idx)<<58 | next>>6
+		if next>>6 == 0 {
+			out = uint64(idx)<<58 | 1
+		}
+	case idx+1 < len(led):
+		out = uint64(idx+1) << 58
+	}
+	v.Elems[0] = reply.BulkString(strconv.FormatUint(out, 10))
+	return v
+}

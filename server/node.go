@@ -127,13 +127,13 @@ func (c *Config) Validate() error {
 
 // Node is one running Cairn process.
 type Node struct {
-	cfg   Config
+	cfg     Config
 	host    *shard.Host
 	shard   *shard.Shard // single-node mode
 	cluster *clusterNode // cluster mode
-	srv   *resp.Server
-	ln    net.Listener
-	log   *slog.Logger
+	srv     *resp.Server
+	ln      net.Listener
+	log     *slog.Logger
 
 	started  time.Time
 	lastSave time.Time

@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -87,6 +89,9 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		Expert:         config.GetDefaultExpertConfig(),
 	}
 	nhc.Expert.LogDBFactory = tan.Factory
+	if os.Getenv("CAIRN_LOGDB") == "pebble" {
+		nhc.Expert.LogDBFactory = nil
+	}
 	if cfg.FaultNet != nil {
 		nhc.Expert.TransportFactory = &faultFactory{net: cfg.FaultNet}
 	}
@@ -95,6 +100,12 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	// small one only saves memory.
 	nhc.Expert.LogDB = config.GetDefaultLogDBConfig()
 	nhc.Expert.LogDB.KVWriteBufferSize = 1 << 20
+	if v := os.Getenv("CAIRN_EXEC_SHARDS"); v != "" {
+		n, _ := strconv.ParseUint(v, 10, 64)
+		nhc.Expert.Engine.ExecShards = n
+		nhc.Expert.Engine.CommitShards = n
+		nhc.Expert.Engine.ApplyShards = n
+	}
 	nh, err := dragonboat.NewNodeHost(nhc)
 	if err != nil {
 		return nil, fmt.Errorf("start nodehost: %w", err)

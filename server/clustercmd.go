@@ -221,7 +221,7 @@ func (c *clusterNode) op(op cluster.Op) reply.Value {
 func (c *clusterNode) leaderOf(topo *cluster.Topology, sh *cluster.Shard) uint64 {
 	if s := c.host.Shard(sh.ID); s != nil {
 		if id, _, ok := s.Leader(); ok {
-			return id
+			return cluster.NodeOf(id)
 		}
 	}
 	if sh.Leader != 0 {

@@ -40,6 +40,7 @@ type clusterNode struct {
 	migrating  map[uint64]bool      // migrations run by this node
 	reporting  map[uint64]bool      // leader reports in flight
 	memberOp   map[uint64]bool      // membership changes in flight
+	leaving    map[uint64]time.Time // shard → when this node left it in the directory
 
 	kick chan struct{}
 	quit chan struct{}
@@ -111,7 +112,7 @@ func (n *Node) startCluster(table *command.Table, announce string) error {
 	c := &clusterNode{
 		n: n, id: id, host: n.host, machine: cluster.NewMachine(), table: table, log: n.log.With("node", id),
 		leaderFrom: map[uint64]time.Time{}, transfer: map[uint64]time.Time{}, migrating: map[uint64]bool{},
-		reporting: map[uint64]bool{}, memberOp: map[uint64]bool{},
+		reporting: map[uint64]bool{}, memberOp: map[uint64]bool{}, leaving: map[uint64]time.Time{},
 		kick: make(chan struct{}, 1), quit: make(chan struct{}),
 	}
 	restarting := n.host.HasData(cluster.MetaShardID, id)
@@ -236,8 +237,16 @@ func (c *clusterNode) reconcile() {
 	// it no longer does.
 	for i := range topo.Shards {
 		sh := &topo.Shards[i]
-		if !sh.HasReplica(c.id) || c.host.Shard(sh.ID) != nil {
+		if !sh.HasReplica(c.id) {
 			continue
+		}
+		if s := c.host.Shard(sh.ID); s != nil {
+			if s.ReplicaID() == sh.ReplicaID(c.id) {
+				continue
+			}
+			// An older replica of this node, removed from the group; the
+			// node was added back under a new replica ID.
+			c.host.StopShard(sh.ID, true)
 		}
 		if err := c.startShard(topo, sh); err != nil {
 			c.log.Warn("start shard", "shard", sh.ID, "err", err)
@@ -245,15 +254,26 @@ func (c *clusterNode) reconcile() {
 	}
 	for _, id := range c.localShards() {
 		sh := topo.Shard(id)
-		if sh == nil || !sh.HasReplica(c.id) {
-			if s := c.host.Shard(id); s != nil && s.IsLeader() && sh != nil && len(sh.Replicas) > 0 {
-				// Hand leadership over before leaving the group.
-				c.transferLeader(s, sh.Replicas[0])
-				continue
-			}
-			c.log.Info("stopping replica no longer assigned", "shard", id)
-			c.host.StopShard(id, sh == nil || !sh.HasReplica(c.id))
+		if sh != nil && sh.HasReplica(c.id) {
+			continue
 		}
+		s := c.host.Shard(id)
+		if s == nil {
+			continue
+		}
+		if sh != nil && s.IsLeader() && len(sh.Replicas) > 0 {
+			// Hand leadership over before leaving the group.
+			c.transferLeader(s, sh.ReplicaID(sh.Replicas[0]))
+			continue
+		}
+		if sh != nil && !c.removedFromGroup(s) {
+			continue // still needed for the group's quorum until removed
+		}
+		c.log.Info("stopping replica no longer assigned", "shard", id)
+		c.host.StopShard(id, true)
+		c.mu.Lock()
+		delete(c.leaving, id)
+		c.mu.Unlock()
 	}
 	// 2. As a shard's leader: membership, slot ownership, leader report,
 	// leader placement.
@@ -315,15 +335,16 @@ func (c *clusterNode) localShards() []uint64 {
 }
 
 func (c *clusterNode) startShard(topo *cluster.Topology, sh *cluster.Shard) error {
+	rid := sh.ReplicaID(c.id)
 	opts := shard.Options{
 		ShardID:         sh.ID,
-		ReplicaID:       c.id,
+		ReplicaID:       rid,
 		Cluster:         true,
 		SnapshotEntries: c.n.cfg.SnapshotEntries,
 		ProtoMaxBulkLen: c.n.cfg.ProtoMaxBulkLen,
 		ElectionRTT:     c.n.cfg.ElectionRTT,
 	}
-	if slices.Contains(sh.Initial, c.id) {
+	if slices.Contains(sh.Initial, c.id) && rid == c.id {
 		opts.Members = map[uint64]string{}
 		for _, rid := range sh.Initial {
 			nd := topo.Node(rid)
@@ -332,7 +353,7 @@ func (c *clusterNode) startShard(topo *cluster.Topology, sh *cluster.Shard) erro
 			}
 			opts.Members[rid] = nd.RaftAddr
 		}
-	} else if !c.host.HasData(sh.ID, c.id) {
+	} else if !c.host.HasData(sh.ID, rid) {
 		opts.Join = true
 	}
 	_, err := c.host.StartShard(opts, c.table)
@@ -385,17 +406,22 @@ func (c *clusterNode) syncMembers(topo *cluster.Topology, s *shard.Shard, sh *cl
 	}
 	var op func(context.Context) error
 	var what string
-	for _, rid := range sh.Replicas {
+	want := map[uint64]bool{}
+	for _, nid := range sh.Replicas {
+		want[sh.ReplicaID(nid)] = true
+	}
+	for _, nid := range sh.Replicas {
+		rid := sh.ReplicaID(nid)
 		if _, ok := members[rid]; ok {
 			continue
 		}
-		nd := topo.Node(rid)
+		nd := topo.Node(nid)
 		if nd == nil {
 			continue
 		}
-		rid, addr := rid, nd.RaftAddr
+		addr := nd.RaftAddr
 		op = func(ctx context.Context) error { return s.AddReplica(ctx, rid, addr) }
-		what = fmt.Sprintf("add replica %d", rid)
+		what = fmt.Sprintf("add replica %d (node %d)", rid, nid)
 		break
 	}
 	if op == nil {
@@ -405,12 +431,11 @@ func (c *clusterNode) syncMembers(topo *cluster.Topology, s *shard.Shard, sh *cl
 		}
 		slices.Sort(ids)
 		for _, rid := range ids {
-			if sh.HasReplica(rid) || rid == c.id {
+			if want[rid] || rid == s.ReplicaID() {
 				continue // the leader leaves after handing over (reconcile step 1)
 			}
-			rid := rid
 			op = func(ctx context.Context) error { return s.RemoveReplica(ctx, rid) }
-			what = fmt.Sprintf("remove replica %d", rid)
+			what = fmt.Sprintf("remove replica %d (node %d)", rid, cluster.NodeOf(rid))
 			break
 		}
 	}
@@ -486,7 +511,7 @@ func (c *clusterNode) balanceLeader(s *shard.Shard, sh *cluster.Shard) {
 		return
 	}
 	conn.Close()
-	c.transferLeader(s, target)
+	c.transferLeader(s, sh.ReplicaID(target))
 }
 
 func (c *clusterNode) transferLeader(s *shard.Shard, target uint64) {
@@ -566,4 +591,25 @@ func (c *clusterNode) syncMetaMembers(topo *cluster.Topology) {
 		delete(c.memberOp, cluster.MetaShardID)
 		c.mu.Unlock()
 	}()
+}
+
+// removedFromGroup tells whether a replica the directory no longer lists
+// may stop: the group has removed it, or it has heard nothing of the group
+// for ten seconds (a removed replica may never learn of its removal).
+func (c *clusterNode) removedFromGroup(s *shard.Shard) bool {
+	c.mu.Lock()
+	since, ok := c.leaving[s.ID()]
+	if !ok {
+		since = time.Now()
+		c.leaving[s.ID()] = since
+	}
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	m, err := s.Members(ctx)
+	if err == nil {
+		_, in := m[s.ReplicaID()]
+		return !in
+	}
+	return time.Since(since) > 10*time.Second
 }

@@ -61,7 +61,7 @@ func (c *clusterNode) leaderAddr(topo *cluster.Topology, sid uint64) string {
 	var leader uint64
 	if s := c.host.Shard(sid); s != nil {
 		if id, _, ok := s.Leader(); ok {
-			leader = id
+			leader = cluster.NodeOf(id)
 		}
 	}
 	if leader == 0 {

@@ -152,7 +152,7 @@ func (t *Topology) apply(op *Op) (uint64, error) {
 		}
 		id := t.NextShardID
 		t.NextShardID++
-		t.Shards = append(t.Shards, Shard{ID: id, Replicas: slices.Clone(op.Replicas), Initial: slices.Clone(op.Replicas)})
+		t.Shards = append(t.Shards, newShard(id, op.Replicas))
 		return id, nil
 	case "set-replicas":
 		s := t.Shard(op.Shard)
@@ -161,6 +161,19 @@ func (t *Topology) apply(op *Op) (uint64, error) {
 		}
 		if err := t.checkReplicas(op.Replicas); err != nil {
 			return 0, err
+		}
+		if s.Gen == nil {
+			s.Gen = map[uint64]uint32{}
+		}
+		for _, n := range op.Replicas {
+			if s.HasReplica(n) {
+				continue
+			}
+			if _, seen := s.Gen[n]; seen {
+				s.Gen[n]++ // added again: a new replica ID
+			} else {
+				s.Gen[n] = 0
+			}
 		}
 		s.Replicas = slices.Clone(op.Replicas)
 		return s.ID, nil
@@ -280,7 +293,7 @@ func (t *Topology) bootstrap(op *Op) error {
 		for j := range r {
 			reps = append(reps, nodes[(i+j)%len(nodes)].ID)
 		}
-		t.Shards = append(t.Shards, Shard{ID: uint64(i + 1), Replicas: reps, Initial: slices.Clone(reps)})
+		t.Shards = append(t.Shards, newShard(uint64(i+1), reps))
 		lo, hi := i*slot.Count/op.NShards, (i+1)*slot.Count/op.NShards
 		for s := lo; s < hi; s++ {
 			t.owner[s] = uint64(i + 1)
@@ -290,4 +303,12 @@ func (t *Topology) bootstrap(op *Op) error {
 	t.rebuildRanges()
 	t.Bootstrapped = true
 	return nil
+}
+
+func newShard(id uint64, replicas []uint64) Shard {
+	s := Shard{ID: id, Replicas: slices.Clone(replicas), Initial: slices.Clone(replicas), Gen: map[uint64]uint32{}}
+	for _, n := range replicas {
+		s.Gen[n] = 0
+	}
+	return s
 }

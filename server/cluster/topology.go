@@ -10,6 +10,7 @@ package cluster
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/cairndb/cairn/server/slot"
@@ -39,7 +40,18 @@ type Shard struct {
 	// Raft term.
 	Leader uint64 `json:"leader,omitempty"`
 	Term   uint64 `json:"term,omitempty"`
+	// Gen counts, per node that ever held a replica, how many times it
+	// was added again after a removal: Raft never reuses a replica ID, so
+	// a re-added node gets a new one (see ReplicaID).
+	Gen map[uint64]uint32 `json:"gen,omitempty"`
 }
+
+// ReplicaID is node's Raft replica ID in the shard: the node ID in the
+// low 32 bits, the generation above.
+func (s *Shard) ReplicaID(node uint64) uint64 { return uint64(s.Gen[node])<<32 | node }
+
+// NodeOf returns the node of a Raft replica ID.
+func NodeOf(replicaID uint64) uint64 { return replicaID & (1<<32 - 1) }
 
 // Migration moves Slots to shard To, a few slots at a time. A slot is done
 // when the directory assigns it to To.
@@ -177,6 +189,7 @@ func (t *Topology) clone() *Topology {
 	}
 	for i, s := range t.Shards {
 		s.Replicas, s.Initial = slices.Clone(s.Replicas), slices.Clone(s.Initial)
+		s.Gen = maps.Clone(s.Gen)
 		c.Shards[i] = s
 	}
 	for i, m := range t.Migrations {

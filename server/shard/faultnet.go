@@ -3,6 +3,7 @@ package shard
 import (
 	"context"
 	"errors"
+	"net"
 	"sync"
 	"sync/atomic"
 
@@ -80,7 +81,10 @@ func (ff *faultFactory) Create(c config.NodeHostConfig, h raftio.MessageHandler,
 	return &faultTransport{ITransport: ff.inner.Create(c, h, ch), net: ff.net, self: c.RaftAddress}
 }
 
-func (ff *faultFactory) Validate(addr string) bool { return ff.inner.Validate(addr) }
+func (ff *faultFactory) Validate(addr string) bool {
+	_, _, err := net.SplitHostPort(addr)
+	return err == nil
+}
 
 type faultTransport struct {
 	raftio.ITransport

@@ -8,7 +8,7 @@ PKGS      := ./...
 RACE_PKGS := ./server/keyspace/... ./server/shard/... ./server/resp/... ./server/entry/...
 FUZZTIME  ?= 10s
 
-.PHONY: build run test test-race fuzz bench crash docker lint fmt clean
+.PHONY: build run test test-race fuzz bench crash chaos docker lint fmt clean
 
 build: ## Build bin/cairn (static, CGO disabled)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) .
@@ -34,6 +34,9 @@ fuzz: ## Run each fuzz target for FUZZTIME
 
 crash: build ## Long crash test: many SIGKILLs under load
 	CAIRN_CRASH_KILLS=200 $(GO) test -count=1 -timeout 60m -run TestCrash ./server/crashtest/ -v
+
+chaos: ## Long fault-injection run on in-process clusters (CAIRN_CHAOS_DURATION, default 5m; CAIRN_CHAOS_SEED replays)
+	CAIRN_CHAOS_DURATION=$${CAIRN_CHAOS_DURATION:-5m} $(GO) test -run Chaos -count=1 -timeout 60m -v ./server/clustertest/
 
 bench: build ## Benchmarks against real redis-server (prints one table)
 	./bench/run.sh

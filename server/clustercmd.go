@@ -186,11 +186,15 @@ func (c *clusterNode) command(args [][]byte) reply.Value {
 			return reply.Error("ERR Unknown node " + string(args[3]))
 		}
 		for _, sh := range topo.Shards {
-			if !sh.HasReplica(old) || sh.HasReplica(nw) {
+			if !sh.HasReplica(old) {
 				continue
 			}
 			reps := slices.Clone(sh.Replicas)
-			reps[slices.Index(reps, old)] = nw
+			if sh.HasReplica(nw) {
+				reps = slices.DeleteFunc(reps, func(x uint64) bool { return x == old })
+			} else {
+				reps[slices.Index(reps, old)] = nw
+			}
 			if v := c.op(cluster.Op{Op: "set-replicas", Shard: sh.ID, Replicas: reps}); v.Kind == reply.KindError {
 				return v
 			}
@@ -317,12 +321,14 @@ func (c *clusterNode) nodesText(topo *cluster.Topology, only []uint64) string {
 			continue
 		}
 		_, port := hostPort(nd.ClientAddr)
-		flags := "master"
+		flags, link := "master", "connected"
 		if nd.ID == c.id {
 			flags = "myself,master"
+		} else if c.isDown(nd.ID) {
+			flags, link = "master,fail", "disconnected"
 		}
 		host, _ := hostPort(nd.ClientAddr)
-		fmt.Fprintf(&b, "%s %s:%d@%d %s - 0 %d %d connected", nodeName(nd.ID), host, port, port+10000, flags, now, topo.Epoch)
+		fmt.Fprintf(&b, "%s %s:%d@%d %s - 0 %d %d %s", nodeName(nd.ID), host, port, port+10000, flags, now, topo.Epoch, link)
 		ranges := led[nd.ID]
 		slices.SortFunc(ranges, func(a, b cluster.SlotRange) int { return int(a.Start) - int(b.Start) })
 		for _, r := range ranges {
@@ -388,7 +394,10 @@ func (c *clusterNode) slots(topo *cluster.Topology) reply.Value {
 			continue
 		}
 		e := []reply.Value{reply.Int(int64(r.Start)), reply.Int(int64(r.End))}
-		for _, id := range c.orderedReplicas(topo, sh) {
+		for i, id := range c.orderedReplicas(topo, sh) {
+			if i > 0 && c.isDown(id) {
+				continue // Redis leaves failed replicas out
+			}
 			if nd := topo.Node(id); nd != nil {
 				e = append(e, nodeEntry(nd))
 			}
@@ -420,6 +429,9 @@ func (c *clusterNode) shards(topo *cluster.Topology) reply.Value {
 			}
 			var offset int64
 			health := "online"
+			if id != c.id && c.isDown(id) {
+				health = "failed"
+			}
 			if s := c.host.Shard(sh.ID); s != nil && id == c.id {
 				offset = int64(s.Status().AppliedIndex)
 			}

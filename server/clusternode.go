@@ -47,6 +47,7 @@ type clusterNode struct {
 	wg   sync.WaitGroup
 
 	migrated atomic.Int64 // keys moved by migrations run here
+	down     sync.Map     // node ID → true while its client port does not answer
 }
 
 func (c *Config) clusterMode() bool { return len(c.Peers) > 0 || c.Join != "" }
@@ -158,7 +159,7 @@ func (n *Node) startCluster(table *command.Table, announce string) error {
 			_, err := c.propose(pctx, cluster.Op{Op: "bootstrap", Nodes: nodes, NShards: shards, NReplica: reps})
 			pcancel()
 			if err != nil && !strings.Contains(err.Error(), "already bootstrapped") {
-				c.log.Debug("bootstrap", "err", err)
+				c.log.Warn("bootstrap", "err", err)
 			}
 		}
 		select {
@@ -185,9 +186,44 @@ func (n *Node) startCluster(table *command.Table, announce string) error {
 	}
 	n.cluster = c
 	c.reconcile() // start this node's shards before serving
-	c.wg.Add(1)
+	c.wg.Add(2)
 	go c.loop()
+	go c.healthLoop()
 	return nil
+}
+
+// healthLoop checks every 500 ms whether the other nodes' client ports
+// answer, for the fail flags in CLUSTER NODES, SLOTS and SHARDS. Routing
+// does not depend on it: Raft leadership does.
+func (c *clusterNode) healthLoop() {
+	defer c.wg.Done()
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.quit:
+			return
+		case <-t.C:
+		}
+		for _, nd := range c.machine.Topology().Nodes {
+			if nd.ID == c.id || nd.ClientAddr == "" {
+				continue
+			}
+			conn, err := net.DialTimeout("tcp", nd.ClientAddr, 300*time.Millisecond)
+			if err != nil {
+				c.down.Store(nd.ID, true)
+				continue
+			}
+			conn.Close()
+			c.down.Delete(nd.ID)
+		}
+	}
+}
+
+// isDown tells whether node id's client port stopped answering.
+func (c *clusterNode) isDown(id uint64) bool {
+	_, ok := c.down.Load(id)
+	return ok
 }
 
 // propose commits a directory change.
@@ -343,6 +379,11 @@ func (c *clusterNode) startShard(topo *cluster.Topology, sh *cluster.Shard) erro
 		SnapshotEntries: c.n.cfg.SnapshotEntries,
 		ProtoMaxBulkLen: c.n.cfg.ProtoMaxBulkLen,
 		ElectionRTT:     c.n.cfg.ElectionRTT,
+	}
+	for _, r := range sh.InitSlots {
+		for sl := int(r.Start); sl <= int(r.End); sl++ {
+			opts.InitialSlots = append(opts.InitialSlots, uint16(sl))
+		}
 	}
 	if slices.Contains(sh.Initial, c.id) && rid == c.id {
 		opts.Members = map[uint64]string{}

@@ -30,7 +30,7 @@ const Version = "7.0.15"
 
 // Config configures a node. The zero value of each field means its default.
 type Config struct {
-	// Port is the client port. Default 6379.
+	// Port is the client port. Default 6379; -1 picks a free port (tests).
 	Port int
 	// Bind is the client listen address. Default 127.0.0.1 (loopback only).
 	Bind string
@@ -113,10 +113,10 @@ func (c *Config) setDefaults() {
 
 // Validate checks the configuration after defaults are applied.
 func (c *Config) Validate() error {
-	if c.Port < 0 || c.Port > 65535 {
+	if c.Port < -1 || c.Port > 65535 {
 		return fmt.Errorf("port %d out of range", c.Port)
 	}
-	if c.Port+10000 > 65535 && c.RaftAddr == "" {
+	if (c.Port+10000 > 65535 || c.Port < 0) && c.RaftAddr == "" {
 		return fmt.Errorf("port %d leaves no room for the default raft port; set --raft-addr", c.Port)
 	}
 	if c.ProtoMaxBulkLen < 1<<20 {
@@ -172,7 +172,7 @@ func Start(cfg Config) (*Node, error) {
 	// In cluster mode the listener is bound first, so the address this
 	// node announces is known (port 0 picks one).
 	if cfg.clusterMode() {
-		n.ln, err = net.Listen("tcp", net.JoinHostPort(cfg.Bind, strconv.Itoa(cfg.Port)))
+		n.ln, err = net.Listen("tcp", net.JoinHostPort(cfg.Bind, strconv.Itoa(max(cfg.Port, 0))))
 		if err != nil {
 			n.host.Close()
 			return nil, err
@@ -210,7 +210,7 @@ func Start(cfg Config) (*Node, error) {
 
 	// 3. The client listener.
 	if n.ln == nil {
-		n.ln, err = net.Listen("tcp", net.JoinHostPort(cfg.Bind, strconv.Itoa(cfg.Port)))
+		n.ln, err = net.Listen("tcp", net.JoinHostPort(cfg.Bind, strconv.Itoa(max(cfg.Port, 0))))
 		if err != nil {
 			n.host.Close()
 			return nil, err

@@ -56,6 +56,19 @@ func (c *clusterNode) route(spec *command.Spec, args [][]byte, readOnly, asking 
 	return 0, c.moved(topo, sl, sid), false
 }
 
+// leaderNode returns the node leading shard sid, or 0 if unknown.
+func (c *clusterNode) leaderNode(topo *cluster.Topology, sid uint64) uint64 {
+	if s := c.host.Shard(sid); s != nil {
+		if id, _, ok := s.Leader(); ok {
+			return cluster.NodeOf(id)
+		}
+	}
+	if sh := topo.Shard(sid); sh != nil {
+		return sh.Leader
+	}
+	return 0
+}
+
 // leaderAddr returns the client address of shard sid's leader, if known.
 func (c *clusterNode) leaderAddr(topo *cluster.Topology, sid uint64) string {
 	var leader uint64
@@ -80,6 +93,12 @@ func (c *clusterNode) leaderAddr(topo *cluster.Topology, sid uint64) string {
 func (c *clusterNode) moved(topo *cluster.Topology, sl uint16, sid uint64) reply.Value {
 	addr := c.leaderAddr(topo, sid)
 	if addr == "" {
+		return errDown
+	}
+	if ln := c.leaderNode(topo, sid); ln != c.id && c.isDown(ln) {
+		// The leader this node knows of is unreachable: an election is
+		// due; clients retry CLUSTERDOWN after a pause instead of
+		// bouncing to a dead address.
 		return errDown
 	}
 	return reply.Error("MOVED " + strconv.Itoa(int(sl)) + " " + addr)
@@ -107,7 +126,7 @@ func (c *clusterNode) fix(sid uint64, v reply.Value) reply.Value {
 // errReply maps a shard error for a command on slot sl.
 func (c *clusterNode) errReply(err error, spec *command.Spec, args [][]byte) reply.Value {
 	if errors.Is(err, shard.ErrNotLeader) {
-		if keys := spec.Keys(args); len(keys) > 0 {
+		if keys := specKeys(spec, args); len(keys) > 0 {
 			sl := slot.Of(args[keys[0]])
 			topo := c.machine.Topology()
 			if sid := topo.Owner(sl); sid != 0 {
@@ -120,13 +139,24 @@ func (c *clusterNode) errReply(err error, spec *command.Spec, args [][]byte) rep
 }
 
 type fixedPending struct {
-	c   *clusterNode
-	sid uint64
-	p   resp.Pending
+	c    *clusterNode
+	sid  uint64
+	p    resp.Pending
+	cmds [][][]byte
 }
 
 func (f fixedPending) Wait() ([]reply.Value, error) {
 	vals, err := f.p.Wait()
+	if errors.Is(err, shard.ErrNotLeader) && f.cmds != nil {
+		// The entry was dropped, not appended (this replica lost or is
+		// handing over leadership): nothing was applied, so each command
+		// is redirected to the new leader.
+		vals = make([]reply.Value, len(f.cmds))
+		for i, cmd := range f.cmds {
+			vals[i] = f.c.errReply(err, f.c.table.Lookup(cmd[0]), cmd)
+		}
+		return vals, nil
+	}
 	for i := range vals {
 		vals[i] = f.c.fix(f.sid, vals[i])
 	}
@@ -178,7 +208,7 @@ func (c *clusterNode) proposeCmds(target int, cmds [][][]byte) resp.Pending {
 		}
 		m := make(multiPending, len(led))
 		for i, s := range led {
-			m[i] = fixedPending{c, s.ID(), s.Propose(entry.Commands, cmds)}
+			m[i] = fixedPending{c: c, sid: s.ID(), p: s.Propose(entry.Commands, cmds)}
 		}
 		return m
 	}
@@ -186,7 +216,7 @@ func (c *clusterNode) proposeCmds(target int, cmds [][][]byte) resp.Pending {
 	if s == nil {
 		return errPending{shard.ErrNotLeader}
 	}
-	return fixedPending{c, uint64(target), s.Propose(entry.Commands, cmds)}
+	return fixedPending{c: c, sid: uint64(target), p: s.Propose(entry.Commands, cmds), cmds: cmds}
 }
 
 func (c *clusterNode) read(target int, now time.Time, spec *command.Spec, args [][]byte) reply.Value {
@@ -310,4 +340,11 @@ func scanShards(led []*shard.Shard, now time.Time, spec *command.Spec, args [][]
 	}
 	v.Elems[0] = reply.BulkString(strconv.FormatUint(out, 10))
 	return v
+}
+
+func specKeys(spec *command.Spec, args [][]byte) []int {
+	if spec == nil {
+		return nil
+	}
+	return spec.Keys(args)
 }

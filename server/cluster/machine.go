@@ -301,6 +301,9 @@ func (t *Topology) bootstrap(op *Op) error {
 	}
 	t.NextShardID = uint64(op.NShards + 1)
 	t.rebuildRanges()
+	for i := range t.Shards {
+		t.Shards[i].InitSlots = t.ShardSlots(t.Shards[i].ID)
+	}
 	t.Bootstrapped = true
 	return nil
 }

@@ -40,6 +40,10 @@ type Shard struct {
 	// Raft term.
 	Leader uint64 `json:"leader,omitempty"`
 	Term   uint64 `json:"term,omitempty"`
+	// InitSlots are the slots the shard owned when it was created (the
+	// bootstrap layout): every replica's state machine starts from them,
+	// so the log replays identically everywhere.
+	InitSlots []SlotRange `json:"init_slots,omitempty"`
 	// Gen counts, per node that ever held a replica, how many times it
 	// was added again after a removal: Raft never reuses a replica ID, so
 	// a re-added node gets a new one (see ReplicaID).
@@ -190,6 +194,7 @@ func (t *Topology) clone() *Topology {
 	for i, s := range t.Shards {
 		s.Replicas, s.Initial = slices.Clone(s.Replicas), slices.Clone(s.Initial)
 		s.Gen = maps.Clone(s.Gen)
+		s.InitSlots = slices.Clone(s.InitSlots)
 		c.Shards[i] = s
 	}
 	for i, m := range t.Migrations {

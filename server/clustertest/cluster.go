@@ -19,7 +19,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cairndb/cairn/server"
-	"github.com/cairndb/cairn/server/servertest"
 	"github.com/cairndb/cairn/server/shard"
 )
 
@@ -75,7 +74,7 @@ func Start(t testing.TB, o Options) *Cluster {
 	root := t.TempDir()
 	for i := 1; i <= o.Nodes; i++ {
 		c.cfgs = append(c.cfgs, server.Config{
-			Port:            servertest.FreePort(t),
+			Port:            -1, // picked at start, kept for restarts
 			Dir:             fmt.Sprintf("%s/node%d", root, i),
 			RaftAddr:        c.RaftAddr(i),
 			NodeID:          uint64(i),
@@ -103,10 +102,45 @@ func Start(t testing.TB, o Options) *Cluster {
 			c.Close()
 			t.Fatalf("start node %d: %v", i+1, err)
 		}
+		c.cfgs[i].Port = portOf(c.live[i].Addr())
 	}
 	t.Cleanup(c.Close)
 	c.WaitServing(30 * time.Second)
 	return c
+}
+
+// Join starts a new node that joins the running cluster through node
+// via (1-based) and returns the new node's index.
+func (c *Cluster) Join(via int) int {
+	c.t.Helper()
+	c.mu.Lock()
+	i := len(c.cfgs) + 1
+	cfg := c.cfgs[0]
+	cfg.Port = -1
+	cfg.Dir = fmt.Sprintf("%s-join%d", c.cfgs[0].Dir, i)
+	cfg.RaftAddr = c.RaftAddr(i)
+	cfg.NodeID = 0
+	cfg.Peers = nil
+	cfg.Join = "127.0.0.1:" + strconv.Itoa(c.cfgs[via-1].Port)
+	cfg.Logger = c.cfgs[0].Logger.With("node", i)
+	c.cfgs = append(c.cfgs, cfg)
+	c.live = append(c.live, nil)
+	c.mu.Unlock()
+	n, err := server.Start(cfg)
+	if err != nil {
+		c.t.Fatalf("join node %d: %v", i, err)
+	}
+	c.mu.Lock()
+	c.cfgs[i-1].Port = portOf(n.Addr())
+	c.live[i-1] = n
+	c.mu.Unlock()
+	return i
+}
+
+func portOf(addr string) int {
+	_, p, _ := strings.Cut(addr, ":")
+	n, _ := strconv.Atoi(p)
+	return n
 }
 
 // RaftAddr is node i's (1-based) Raft address on the fault network.
@@ -199,7 +233,11 @@ func (c *Cluster) Client(mod ...func(*redis.ClusterOptions)) *redis.ClusterClien
 		WriteTimeout:    5 * time.Second,
 		MinRetryBackoff: 10 * time.Millisecond,
 		MaxRetryBackoff: 100 * time.Millisecond,
-		MaxRetries:      20,
+		MaxRetries:      5, // per node client too: a dead node must fail fast
+		DialerRetries:   1,
+		// go-redis learns of a dead master only from a state refresh
+		// (default every 60 s); fast failover wants a short interval.
+		ClusterStateReloadInterval: time.Second,
 	}
 	for _, m := range mod {
 		m(o)
@@ -209,9 +247,40 @@ func (c *Cluster) Client(mod ...func(*redis.ClusterOptions)) *redis.ClusterClien
 	return cl
 }
 
+// Write sets key through any live node, following MOVED as a cluster
+// client that refreshes its map on errors would; it returns nil once one
+// attempt succeeds or the last error at the deadline.
+func (c *Cluster) Write(ctx context.Context, key, value string, deadline time.Time) error {
+	var last error
+	for time.Now().Before(deadline) {
+		for i := 1; i <= len(c.cfgs); i++ {
+			if c.Node(i) == nil {
+				continue
+			}
+			addr := c.Addr(i)
+			for hop := 0; hop < 3; hop++ {
+				cl := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond, ReadTimeout: time.Second})
+				err := cl.Set(ctx, key, value, 0).Err()
+				cl.Close()
+				if err == nil {
+					return nil
+				}
+				last = err
+				if f := strings.Fields(err.Error()); len(f) == 3 && f[0] == "MOVED" {
+					addr = f[2]
+					continue
+				}
+				break
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return last
+}
+
 // NodeClient returns a plain client of node i.
 func (c *Cluster) NodeClient(i int) *redis.Client {
-	cl := redis.NewClient(&redis.Options{Addr: c.Addr(i), DialTimeout: time.Second, MaxRetries: -1})
+	cl := redis.NewClient(&redis.Options{Addr: c.Addr(i), DialTimeout: time.Second, MaxRetries: -1, ReadTimeout: time.Minute})
 	c.t.Cleanup(func() { cl.Close() })
 	return cl
 }

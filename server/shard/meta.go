@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/lni/dragonboat/v4"
@@ -26,7 +27,9 @@ type Meta struct {
 	host      *Host
 	shardID   uint64
 	replicaID uint64
-	session   *client.Session
+	session   *client.Session // no-op session, for reads
+	mu        sync.Mutex      // one proposal at a time on cs
+	cs        *client.Session
 }
 
 type metaSM struct{ m MetaMachine }
@@ -86,27 +89,60 @@ func (h *Host) StartMeta(opts MetaOptions, m MetaMachine) (*Meta, error) {
 	return &Meta{host: h, shardID: opts.ShardID, replicaID: opts.ReplicaID, session: h.nh.GetNoOPSession(opts.ShardID)}, nil
 }
 
-// Propose commits cmd to the meta log and returns Apply's result.
+// Propose commits cmd to the meta log and returns Apply's result. It
+// retries through leader changes; a client session makes the retries
+// exactly-once (Dragonboat drops a duplicate of an applied proposal), so
+// non-idempotent changes (a new shard, a migration) never apply twice.
 func (m *Meta) Propose(ctx context.Context, cmd []byte) ([]byte, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 	}
-	for {
-		r, err := m.host.nh.SyncPropose(ctx, m.session, cmd)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var last error
+	for ctx.Err() == nil {
+		if m.cs == nil {
+			actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			cs, err := m.host.nh.SyncGetSession(actx, m.shardID)
+			cancel()
+			if err != nil {
+				last = err
+				m.pause(ctx)
+				continue
+			}
+			m.cs = cs
+		}
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		r, err := m.host.nh.SyncPropose(actx, m.cs, cmd)
+		cancel()
 		if err == nil {
+			m.cs.ProposalCompleted()
 			return r.Data, nil
 		}
-		// A group between leaders drops proposals; retry until ctx ends.
-		if !errors.Is(err, dragonboat.ErrShardNotReady) && !errors.Is(err, dragonboat.ErrSystemBusy) && !errors.Is(err, dragonboat.ErrTimeout) {
-			return nil, mapErr(err)
+		last = err
+		if errors.Is(err, dragonboat.ErrRejected) {
+			// The session is unknown to the group (expired): start over.
+			m.cs = nil
+			continue
 		}
-		select {
-		case <-ctx.Done():
-			return nil, mapErr(err)
-		case <-time.After(20 * time.Millisecond):
+		if !errors.Is(err, dragonboat.ErrShardNotReady) && !errors.Is(err, dragonboat.ErrSystemBusy) &&
+			!errors.Is(err, dragonboat.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+			break
 		}
+		m.pause(ctx)
+	}
+	// The last attempt may still apply later; a fresh session keeps the
+	// next proposal from being mistaken for it.
+	m.cs = nil
+	return nil, mapErr(last)
+}
+
+func (m *Meta) pause(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(20 * time.Millisecond):
 	}
 }
 

@@ -71,6 +71,9 @@ func init() {
 	for _, name := range []string{"raft", "rsm", "transport", "dragonboat", "logdb", "tan", "registry", "config", "raftpb", "grpc", "gossip", "settings"} {
 		logger.GetLogger(name).SetLevel(logger.ERROR)
 	}
+	// A peer that is down is an expected state in a cluster; the
+	// transport's connection errors would flood the log.
+	logger.GetLogger("transport").SetLevel(logger.CRITICAL)
 }
 
 // NewHost starts a NodeHost.
@@ -161,6 +164,9 @@ type Options struct {
 	// (OpAssign); keys of other slots are refused. A single-node shard
 	// owns every slot.
 	Cluster bool
+	// InitialSlots are the slots a new cluster shard owns before its log's
+	// first entry (the same on every replica).
+	InitialSlots []uint16
 }
 
 func (o *Options) setDefaults() {
@@ -216,7 +222,7 @@ func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 	s.ProtoMaxBulkLen.Store(opts.ProtoMaxBulkLen)
 	s.sm = &stateMachine{db: keyspace.New(), table: table, opts: opts}
 	if opts.Cluster {
-		s.sm.slots = &slotState{}
+		s.sm.slots = initialSlots(opts.InitialSlots)
 	}
 	members := map[uint64]dragonboat.Target{}
 	for id, addr := range opts.Members {

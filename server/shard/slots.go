@@ -180,3 +180,11 @@ func appendSlotState(dst []byte, st *slotState) []byte {
 	}
 	return dst
 }
+
+func initialSlots(owned []uint16) *slotState {
+	st := &slotState{}
+	for _, sl := range owned {
+		st.owned.set(sl)
+	}
+	return st
+}

@@ -169,7 +169,7 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	}
 	var slots *slotState
 	if s.opts.Cluster {
-		slots = &slotState{}
+		slots = initialSlots(s.opts.InitialSlots)
 	}
 	if string(hdr) == snapHeader {
 		flag, err := br.ReadByte()

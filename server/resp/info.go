@@ -12,11 +12,11 @@ import (
 	"github.com/cairndb/cairn/server/reply"
 )
 
-var infoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "raft", "commandstats", "errorstats", "keyspace"}
+var infoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "raft", "commandstats", "errorstats", "cluster", "keyspace"}
 
 // defaultSections are printed by a bare INFO (Redis leaves out
 // commandstats and latencystats there).
-var defaultSections = map[string]bool{"server": true, "clients": true, "memory": true, "persistence": true, "stats": true, "replication": true, "cpu": true, "raft": true, "keyspace": true, "errorstats": true}
+var defaultSections = map[string]bool{"server": true, "clients": true, "memory": true, "persistence": true, "stats": true, "replication": true, "cpu": true, "raft": true, "keyspace": true, "errorstats": true, "cluster": true}
 
 func info(s *Server, _ *client, args [][]byte) reply.Value {
 	want := map[string]bool{}
@@ -137,6 +137,13 @@ func (s *Server) writeSection(b *strings.Builder, sec string, st Status) {
 		b.WriteString("# CPU\r\n")
 		kv(b, "used_cpu_sys", fmt.Sprintf("%.6f", tvSec(ru.Stime)))
 		kv(b, "used_cpu_user", fmt.Sprintf("%.6f", tvSec(ru.Utime)))
+	case "cluster":
+		b.WriteString("# Cluster\r\n")
+		enabled := 0
+		if s.backend.ClusterEnabled() {
+			enabled = 1
+		}
+		kv(b, "cluster_enabled", enabled)
 	case "raft":
 		b.WriteString("# Raft\r\n")
 		kv(b, "raft_shard_id", st.ShardID)

@@ -146,6 +146,15 @@ func (p *Process) Addr() string { return "127.0.0.1:" + strconv.Itoa(p.Port) }
 // Start (re)starts the process on its ports and data dir and waits until it
 // serves.
 func (p *Process) Start() error {
+	if err := p.Launch(); err != nil {
+		return err
+	}
+	return p.WaitReady(60 * time.Second)
+}
+
+// Launch (re)starts the process without waiting for it to serve (cluster
+// nodes serve only once a quorum of peers runs).
+func (p *Process) Launch() error {
 	args := append([]string{"--port", strconv.Itoa(p.Port), "--dir", p.Dir,
 		"--raft-addr", "127.0.0.1:" + strconv.Itoa(p.Raft), "--loglevel", "info"}, p.Args...)
 	p.cmd = exec.Command(p.Bin, args...)
@@ -160,8 +169,19 @@ func (p *Process) Start() error {
 	}
 	p.exited = make(chan struct{})
 	go func(cmd *exec.Cmd, ch chan struct{}) { cmd.Wait(); close(ch) }(p.cmd, p.exited)
-	return p.WaitReady(60 * time.Second)
+	return nil
 }
+
+// NewProcess prepares (without starting) a process of bin with its data
+// in dir, on fresh ports; it is killed when the test ends.
+func NewProcess(t testing.TB, bin, dir string, extra ...string) *Process {
+	p := &Process{Bin: bin, Dir: dir, Port: FreePort(t), Raft: FreePort(t), Args: extra, t: t}
+	t.Cleanup(func() { p.Kill() })
+	return p
+}
+
+// Signal sends sig (SIGSTOP and SIGCONT pause and resume the process).
+func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
 
 // WaitReady waits until the process answers PING.
 func (p *Process) WaitReady(timeout time.Duration) error {
@@ -190,6 +210,12 @@ func (p *Process) Kill() {
 	if p.cmd == nil || p.cmd.Process == nil {
 		return
 	}
+	select {
+	case <-p.exited:
+		return
+	default:
+	}
+	p.cmd.Process.Signal(syscall.SIGCONT)
 	p.cmd.Process.Signal(syscall.SIGKILL)
 	<-p.exited
 	if p.Log != nil {

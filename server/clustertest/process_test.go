@@ -1,0 +1,109 @@
+package clustertest
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cairndb/cairn/server/servertest"
+)
+
+// TestProcessKillAndPause runs a three-node cluster of real cairn
+// processes over TCP and, under write load, SIGSTOPs the node leading a
+// shard for longer than the election timeout (a paused leader: it must
+// not serve or acknowledge anything stale when it wakes), then SIGKILLs a
+// node and restarts it. Every acknowledged write must survive.
+func TestProcessKillAndPause(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process cluster test skipped in -short mode")
+	}
+	bin := servertest.Binary(t)
+	root := t.TempDir()
+	procs := make([]*servertest.Process, 3)
+	for i := range procs {
+		procs[i] = servertest.NewProcess(t, bin, fmt.Sprintf("%s/node%d", root, i+1))
+	}
+	var peers []string
+	for i, p := range procs {
+		peers = append(peers, fmt.Sprintf("%d=127.0.0.1:%d", i+1, p.Raft))
+	}
+	for i, p := range procs {
+		p.Args = []string{"--node-id", strconv.Itoa(i + 1), "--peers", strings.Join(peers, ",")}
+		if err := p.Launch(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range procs {
+		if err := p.WaitReady(60 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	var addrs []string
+	for _, p := range procs {
+		addrs = append(addrs, p.Addr())
+	}
+	cl := redis.NewClusterClient(&redis.ClusterOptions{
+		Addrs: addrs, MaxRetries: 5, DialerRetries: 1, MaxRedirects: 16,
+		MinRetryBackoff: 10 * time.Millisecond, MaxRetryBackoff: 100 * time.Millisecond,
+		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, DialTimeout: time.Second,
+		ClusterStateReloadInterval: time.Second,
+	})
+	defer cl.Close()
+	waitFor(t, 30*time.Second, "cluster serving", func() bool { return cl.Set(ctx, "warmup", 1, 0).Err() == nil })
+
+	w := startWriters(cl, 8, "p")
+	defer w.halt()
+	waitFor(t, 20*time.Second, "writes", func() bool { return w.count.Load() > 300 })
+
+	leaderOf := func() int {
+		for i, p := range procs {
+			nc := redis.NewClient(&redis.Options{Addr: p.Addr(), MaxRetries: -1})
+			nodes, err := nc.ClusterNodes(ctx).Result()
+			nc.Close()
+			if err != nil {
+				continue
+			}
+			for _, line := range strings.Split(nodes, "\n") {
+				f := strings.Fields(line)
+				if len(f) > 8 && strings.Contains(f[2], "myself") {
+					return i
+				}
+			}
+		}
+		return 0
+	}
+
+	// 1. Pause a node that leads a shard for 2 s (ten election timeouts).
+	paused := leaderOf()
+	if err := procs[paused].Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	before := w.count.Load()
+	waitFor(t, 20*time.Second, "writes while a leader is paused", func() bool { return w.count.Load() > before+300 })
+	time.Sleep(2 * time.Second)
+	if err := procs[paused].Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("paused node %d for 2 s+; writes went on", paused+1)
+
+	// 2. SIGKILL another node, keep writing, restart it.
+	victim := (paused + 1) % 3
+	procs[victim].Kill()
+	before = w.count.Load()
+	waitFor(t, 20*time.Second, "writes after a kill", func() bool { return w.count.Load() > before+300 })
+	if err := procs[victim].Start(); err != nil {
+		t.Fatal(err)
+	}
+	before = w.count.Load()
+	waitFor(t, 30*time.Second, "writes after the restart", func() bool { return w.count.Load() > before+300 })
+	w.halt()
+	t.Logf("%d writes acknowledged, %d unknown outcomes (last error: %v)", w.count.Load(), w.errs.Load(), w.lastErr.Load())
+	w.verify(t, cl)
+}

@@ -451,21 +451,10 @@ func (c *clusterNode) syncMembers(topo *cluster.Topology, s *shard.Shard, sh *cl
 	for _, nid := range sh.Replicas {
 		want[sh.ReplicaID(nid)] = true
 	}
-	for _, nid := range sh.Replicas {
-		rid := sh.ReplicaID(nid)
-		if _, ok := members[rid]; ok {
-			continue
-		}
-		nd := topo.Node(nid)
-		if nd == nil {
-			continue
-		}
-		addr := nd.RaftAddr
-		op = func(ctx context.Context) error { return s.AddReplica(ctx, rid, addr) }
-		what = fmt.Sprintf("add replica %d (node %d)", rid, nid)
-		break
-	}
-	if op == nil {
+	// Removals first: a re-added node's old replica must leave before its
+	// new one can join (Raft refuses two members at one address), and a
+	// dead replica being replaced stops counting toward the quorum.
+	{
 		ids := make([]uint64, 0, len(members))
 		for rid := range members {
 			ids = append(ids, rid)
@@ -477,6 +466,22 @@ func (c *clusterNode) syncMembers(topo *cluster.Topology, s *shard.Shard, sh *cl
 			}
 			op = func(ctx context.Context) error { return s.RemoveReplica(ctx, rid) }
 			what = fmt.Sprintf("remove replica %d (node %d)", rid, cluster.NodeOf(rid))
+			break
+		}
+	}
+	if op == nil {
+		for _, nid := range sh.Replicas {
+			rid := sh.ReplicaID(nid)
+			if _, ok := members[rid]; ok {
+				continue
+			}
+			nd := topo.Node(nid)
+			if nd == nil {
+				continue
+			}
+			addr := nd.RaftAddr
+			op = func(ctx context.Context) error { return s.AddReplica(ctx, rid, addr) }
+			what = fmt.Sprintf("add replica %d (node %d)", rid, nid)
 			break
 		}
 	}

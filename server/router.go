@@ -95,10 +95,17 @@ func (c *clusterNode) moved(topo *cluster.Topology, sl uint16, sid uint64) reply
 	if addr == "" {
 		return errDown
 	}
-	if ln := c.leaderNode(topo, sid); ln != c.id && c.isDown(ln) {
+	ln := c.leaderNode(topo, sid)
+	if ln == c.id {
+		if s := c.host.Shard(sid); s == nil || !s.IsLeader() {
+			// A stale hint naming this node: redirecting to itself would
+			// loop; clients retry CLUSTERDOWN after a pause.
+			return errDown
+		}
+	} else if c.isDown(ln) {
 		// The leader this node knows of is unreachable: an election is
-		// due; clients retry CLUSTERDOWN after a pause instead of
-		// bouncing to a dead address.
+		// due; clients retry CLUSTERDOWN rather than bounce to a dead
+		// address.
 		return errDown
 	}
 	return reply.Error("MOVED " + strconv.Itoa(int(sl)) + " " + addr)

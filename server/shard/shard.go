@@ -228,7 +228,8 @@ func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 	for id, addr := range opts.Members {
 		members[id] = addr
 	}
-	if len(members) == 0 && !opts.Join {
+	if len(members) == 0 && !opts.Join && !h.nh.HasNodeInfo(opts.ShardID, opts.ReplicaID) {
+		// A new single-member group (a restart needs no member list).
 		members[opts.ReplicaID] = h.nh.RaftAddress()
 	}
 	rc := config.Config{

@@ -206,6 +206,18 @@ func (c *clusterNode) command(args [][]byte) reply.Value {
 		return c.drain(topo, args)
 	case "rebalance":
 		return c.rebalance(topo)
+	case "slotop":
+		// CLUSTER SLOTOP <shard> <op> <slots> [<arg> ...] (internal)
+		sid, ok := parseShardRef(args[2])
+		s := c.host.Shard(sid)
+		if !ok || s == nil {
+			return reply.Error("ERR this node holds no replica of shard " + string(args[2]))
+		}
+		status, items, err := s.SlotOpRaw(string(args[3]), args[4], args[5:]...)
+		if err != nil {
+			return reply.Error("ERR " + err.Error())
+		}
+		return reply.Array(reply.Bulk(status), reply.Bulk(items))
 	}
 	return reply.Error("ERR unknown subcommand '" + string(args[1]) + "'. Try CLUSTER HELP.")
 }

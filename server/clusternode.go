@@ -90,7 +90,7 @@ func (n *Node) startCluster(table *command.Table, announce string) error {
 	}
 	if id == 0 && cfg.Join != "" {
 		// Ask the cluster for an ID; it also adds this node to the directory.
-		v, err := resp.Call(cfg.Join, 30*time.Second, "CLUSTER", "ADDNODE", cfg.RaftAddr, announce)
+		v, err := resp.Call(cfg.Join, 30*time.Second, cfg.RequirePass, "CLUSTER", "ADDNODE", cfg.RaftAddr, announce)
 		if err != nil {
 			return fmt.Errorf("join %s: %w", cfg.Join, err)
 		}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/cairndb/cairn/server/cluster"
 	"github.com/cairndb/cairn/server/keyspace"
+	"github.com/cairndb/cairn/server/resp"
 	"github.com/cairndb/cairn/server/shard"
 )
 
@@ -120,11 +122,8 @@ func (c *clusterNode) planGroup(from uint64, rem []uint16, topo *cluster.Topolog
 // moveSlots moves one group of slots from one shard to another (steps 1-4
 // above).
 func (c *clusterNode) moveSlots(from, to uint64, slots []uint16) error {
-	src, dst := c.host.Shard(from), c.host.Shard(to)
-	if src == nil || dst == nil {
-		return fmt.Errorf("node %d holds no replica of shard %d or %d; run moves on a node that replicates both", c.id, from, to)
-	}
-	status, items, err := src.SlotOp(shard.OpFreeze, slots)
+	src, dst := c.slotOps(from), c.slotOps(to)
+	status, items, err := src(shard.OpFreeze, slots)
 	if err != nil {
 		return fmt.Errorf("freeze: %w", err)
 	}
@@ -140,17 +139,17 @@ func (c *clusterNode) moveSlots(from, to uint64, slots []uint16) error {
 		}
 	}
 	if len(owned) > 0 {
-		if _, _, err := dst.SlotOp(shard.OpImport, owned, items, []byte("1")); err != nil {
+		if _, _, err := dst(shard.OpImport, owned, items, []byte("1")); err != nil {
 			return fmt.Errorf("import: %w", err)
 		}
-		if _, _, err := src.SlotOp(shard.OpDrop, owned); err != nil {
+		if _, _, err := src(shard.OpDrop, owned); err != nil {
 			return fmt.Errorf("drop: %w", err)
 		}
 	}
 	if len(gone) > 0 {
 		// Given up by an earlier attempt after the import, or never owned
 		// by the source (no data): either way the target takes them.
-		st, _, err := dst.SlotOp(shard.OpStatus, gone)
+		st, _, err := dst(shard.OpStatus, gone)
 		if err != nil {
 			return fmt.Errorf("status: %w", err)
 		}
@@ -161,7 +160,7 @@ func (c *clusterNode) moveSlots(from, to uint64, slots []uint16) error {
 			}
 		}
 		if len(assign) > 0 {
-			if _, _, err := dst.SlotOp(shard.OpAssign, assign); err != nil {
+			if _, _, err := dst(shard.OpAssign, assign); err != nil {
 				return fmt.Errorf("assign: %w", err)
 			}
 		}
@@ -192,5 +191,45 @@ func (c *clusterNode) waitMigration(ctx context.Context, id uint64) error {
 			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):
 		}
+	}
+}
+
+type slotOpFunc func(op string, slots []uint16, extra ...[]byte) (status, items []byte, err error)
+
+// slotOps returns how to run slot operations on a shard: through the local
+// replica, or else by asking a node that replicates it (CLUSTER SLOTOP),
+// so the meta leader can move slots between shards it does not hold.
+func (c *clusterNode) slotOps(sid uint64) slotOpFunc {
+	if s := c.host.Shard(sid); s != nil {
+		return s.SlotOp
+	}
+	return func(op string, slots []uint16, extra ...[]byte) ([]byte, []byte, error) {
+		topo := c.machine.Topology()
+		sh := topo.Shard(sid)
+		if sh == nil {
+			return nil, nil, fmt.Errorf("no shard %d", sid)
+		}
+		// The leader first (its replica proposes directly), then the rest.
+		order := []uint64{c.leaderNode(topo, sid)}
+		order = append(order, sh.Replicas...)
+		var last error = fmt.Errorf("no live replica of shard %d", sid)
+		for _, nid := range order {
+			nd := topo.Node(nid)
+			if nd == nil || nd.ClientAddr == "" || nid == c.id || c.isDown(nid) {
+				continue
+			}
+			args := append([][]byte{[]byte("CLUSTER"), []byte("SLOTOP"), []byte(strconv.FormatUint(sid, 10)), []byte(op), shard.EncodeSlots(slots)}, extra...)
+			out, err := resp.CallMulti(nd.ClientAddr, 30*time.Second, c.n.cfg.RequirePass, args...)
+			if err != nil {
+				last = err
+				continue
+			}
+			if len(out) != 2 {
+				last = errors.New("bad SLOTOP reply")
+				continue
+			}
+			return out[0], out[1], nil
+		}
+		return nil, nil, last
 	}
 }

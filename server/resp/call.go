@@ -13,27 +13,89 @@ import (
 
 // Call sends one command to a Redis-protocol server at addr and returns a
 // simple, integer or bulk reply as text; an error reply becomes an error.
-// Nodes use it to join a cluster.
-func Call(addr string, timeout time.Duration, args ...string) (string, error) {
-	conn, err := net.DialTimeout("tcp", addr, timeout)
+// Nodes use it to join a cluster. pass, if set, is sent with AUTH first.
+func Call(addr string, timeout time.Duration, pass string, args ...string) (string, error) {
+	bargs := make([][]byte, len(args))
+	for i, a := range args {
+		bargs[i] = []byte(a)
+	}
+	out, err := CallMulti(addr, timeout, pass, bargs...)
 	if err != nil {
 		return "", err
 	}
+	if len(out) != 1 {
+		return "", fmt.Errorf("unexpected array reply")
+	}
+	return string(out[0]), nil
+}
+
+// CallMulti is Call for a reply that may also be an array of bulk
+// strings (one element per entry); a single reply is a one-element slice.
+// Nodes use it for internal requests to each other.
+func CallMulti(addr string, timeout time.Duration, pass string, args ...[]byte) ([][]byte, error) {
+	conn, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return nil, err
+	}
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(timeout))
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	var b []byte
+	write := func(args ...[]byte) {
+		b = fmt.Appendf(b, "*%d\r\n", len(args))
+		for _, a := range args {
+			b = fmt.Appendf(b, "$%d\r\n", len(a))
+			b = append(b, a...)
+			b = append(b, '\r', '\n')
+		}
 	}
-	if _, err := io.WriteString(conn, b.String()); err != nil {
-		return "", err
+	if pass != "" {
+		write([]byte("AUTH"), []byte(pass))
+	}
+	write(args...)
+	if _, err := conn.Write(b); err != nil {
+		return nil, err
 	}
 	br := bufio.NewReader(conn)
+	if pass != "" {
+		if _, err := readOne(br); err != nil {
+			return nil, fmt.Errorf("auth: %w", err)
+		}
+	}
+	line, err := br.ReadString('\n')
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasPrefix(line, "*") {
+		n, err := strconv.Atoi(strings.TrimRight(line[1:], "\r\n"))
+		if err != nil || n < 0 || n > 1<<20 {
+			return nil, fmt.Errorf("bad reply %q", line)
+		}
+		out := make([][]byte, n)
+		for i := range out {
+			v, err := readOne(br)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = []byte(v)
+		}
+		return out, nil
+	}
+	v, err := parseOne(br, line)
+	if err != nil {
+		return nil, err
+	}
+	return [][]byte{[]byte(v)}, nil
+}
+
+func readOne(br *bufio.Reader) (string, error) {
 	line, err := br.ReadString('\n')
 	if err != nil {
 		return "", err
 	}
+	return parseOne(br, line)
+}
+
+func parseOne(br *bufio.Reader, line string) (string, error) {
 	line = strings.TrimRight(line, "\r\n")
 	if line == "" {
 		return "", errors.New("empty reply")
@@ -45,7 +107,7 @@ func Call(addr string, timeout time.Duration, args ...string) (string, error) {
 		return "", errors.New(line[1:])
 	case '$':
 		n, err := strconv.Atoi(line[1:])
-		if err != nil || n < -1 || n > 64<<20 {
+		if err != nil || n < -1 || n > 1<<30 {
 			return "", fmt.Errorf("bad reply %q", line)
 		}
 		if n < 0 {

@@ -93,6 +93,9 @@ func clusterSubs() []*command.Spec {
 		sub("cluster", "moveslots", -5, admin, "admin", "slow", "dangerous"),
 		sub("cluster", "drain", 3, admin, "admin", "slow", "dangerous"),
 		sub("cluster", "rebalance", 2, admin, "admin", "slow", "dangerous"),
+		// Internal: a slot operation on a shard this node replicates, for a
+		// slot move run by a node without a replica of it.
+		sub("cluster", "slotop", -5, admin, "admin", "slow", "dangerous"),
 	}
 	for _, s := range subs {
 		s.Group = "cluster"

@@ -232,7 +232,12 @@ func (s *Shard) RemoveReplica(ctx context.Context, id uint64) error {
 // slots' status bytes (SlotOwned, SlotFrozen) after the operation and, for
 // OpFreeze, the frozen slots' items.
 func (s *Shard) SlotOp(op string, slots []uint16, extra ...[]byte) (status, items []byte, err error) {
-	cmd := append([][]byte{[]byte(op), EncodeSlots(slots)}, extra...)
+	return s.SlotOpRaw(op, EncodeSlots(slots), extra...)
+}
+
+// SlotOpRaw is SlotOp with the slot list already encoded (EncodeSlots).
+func (s *Shard) SlotOpRaw(op string, slots []byte, extra ...[]byte) (status, items []byte, err error) {
+	cmd := append([][]byte{[]byte(op), slots}, extra...)
 	replies, err := s.Propose(entry.SlotOp, [][][]byte{cmd}).Wait()
 	if err != nil {
 		return nil, nil, err

@@ -1,0 +1,166 @@
+package cluster
+
+import (
+	"bytes"
+	"testing"
+)
+
+func apply(t *testing.T, m *Machine, op Op) (uint64, error) {
+	t.Helper()
+	return DecodeResult(m.Apply(Encode(op)))
+}
+
+func mustApply(t *testing.T, m *Machine, op Op) uint64 {
+	t.Helper()
+	id, err := apply(t, m, op)
+	if err != nil {
+		t.Fatalf("%+v: %v", op, err)
+	}
+	return id
+}
+
+func bootstrapped(t *testing.T) *Machine {
+	m := NewMachine()
+	mustApply(t, m, Op{Op: "bootstrap", NShards: 3, NReplica: 3, Nodes: []Node{{ID: 2, RaftAddr: "b:1"}, {ID: 1, RaftAddr: "a:1"}, {ID: 3, RaftAddr: "c:1"}}})
+	return m
+}
+
+func TestBootstrapLayout(t *testing.T) {
+	m := bootstrapped(t)
+	topo := m.Topology()
+	if !topo.Bootstrapped || len(topo.Shards) != 3 || len(topo.Nodes) != 3 {
+		t.Fatalf("topology %+v", topo)
+	}
+	// Slots split evenly and in order, like redis-cli --cluster create.
+	want := []SlotRange{{0, 5460, 1}, {5461, 10921, 2}, {10922, 16383, 3}}
+	if len(topo.Slots) != 3 {
+		t.Fatalf("slots %+v", topo.Slots)
+	}
+	for i, r := range want {
+		if topo.Slots[i] != r {
+			t.Fatalf("range %d = %+v, want %+v", i, topo.Slots[i], r)
+		}
+	}
+	// Preferred leaders are spread: shard i's first replica is node i.
+	for i, sh := range topo.Shards {
+		if sh.Replicas[0] != uint64(i+1) || len(sh.Replicas) != 3 || len(sh.InitSlots) != 1 {
+			t.Fatalf("shard %+v", sh)
+		}
+	}
+	if topo.Owner(0) != 1 || topo.Owner(5461) != 2 || topo.Owner(16383) != 3 {
+		t.Fatal("owner lookup")
+	}
+	if _, err := apply(t, m, Op{Op: "bootstrap", NShards: 1, Nodes: []Node{{ID: 9, RaftAddr: "x:1"}}}); err == nil {
+		t.Fatal("second bootstrap accepted")
+	}
+}
+
+func TestOpsValidateAndChangeNothingOnError(t *testing.T) {
+	m := bootstrapped(t)
+	before := m.Topology()
+	bad := []Op{
+		{Op: "nonsense"},
+		{Op: "set-replicas", Shard: 9, Replicas: []uint64{1}},
+		{Op: "set-replicas", Shard: 1, Replicas: []uint64{1, 1}},
+		{Op: "set-replicas", Shard: 1, Replicas: []uint64{7}},
+		{Op: "set-replicas", Shard: 1},
+		{Op: "remove-shard", Shard: 1}, // still owns slots
+		{Op: "remove-node", ID: 1},     // still holds replicas
+		{Op: "migrate", Shard: 2, Slots: []uint16{16384}},
+		{Op: "migrate", Shard: 2},
+		{Op: "assign", Shard: 1, Slots: []uint16{20000}},
+		{Op: "add-node"},
+		{Op: "migration-done", ID: 5},
+	}
+	for _, op := range bad {
+		if _, err := apply(t, m, op); err == nil {
+			t.Errorf("%+v accepted", op)
+		}
+	}
+	if m.Apply([]byte("{not json")) == nil {
+		t.Fatal("no reply to garbage")
+	}
+	if m.Topology() != before {
+		t.Fatal("a refused op changed the topology")
+	}
+}
+
+func TestReaddedNodeGetsNewReplicaID(t *testing.T) {
+	m := bootstrapped(t)
+	sh := m.Topology().Shard(1)
+	if sh.ReplicaID(3) != 3 {
+		t.Fatalf("initial replica id %d", sh.ReplicaID(3))
+	}
+	mustApply(t, m, Op{Op: "set-replicas", Shard: 1, Replicas: []uint64{1, 2}})
+	mustApply(t, m, Op{Op: "set-replicas", Shard: 1, Replicas: []uint64{1, 2, 3}})
+	rid := m.Topology().Shard(1).ReplicaID(3)
+	if rid == 3 || NodeOf(rid) != 3 {
+		t.Fatalf("re-added node 3 got replica id %d", rid)
+	}
+	if m.Topology().Shard(1).ReplicaID(1) != 1 {
+		t.Fatal("a node that stayed changed replica id")
+	}
+	// A new node gets generation 0.
+	id := mustApply(t, m, Op{Op: "add-node", RaftAddr: "d:1", ClientAddr: "d:2"})
+	if id != 4 || mustApply(t, m, Op{Op: "add-node", RaftAddr: "d:1"}) != 4 {
+		t.Fatal("add-node is not idempotent per raft address")
+	}
+	mustApply(t, m, Op{Op: "set-replicas", Shard: 2, Replicas: []uint64{2, 3, 1, 4}})
+	if m.Topology().Shard(2).ReplicaID(4) != 4 {
+		t.Fatal("first replica of a new node should use its node id")
+	}
+}
+
+func TestMigrationRecordsAndSnapshot(t *testing.T) {
+	m := bootstrapped(t)
+	sid := mustApply(t, m, Op{Op: "add-shard", Replicas: []uint64{1, 2, 3}})
+	mid := mustApply(t, m, Op{Op: "migrate", Shard: sid, Slots: []uint16{5, 3, 4, 4}})
+	if _, err := apply(t, m, Op{Op: "migrate", Shard: 2, Slots: []uint16{4}}); err == nil {
+		t.Fatal("overlapping migration accepted")
+	}
+	if got := m.Topology().Migrating(4); got == nil || got.ID != mid || len(got.Slots) != 3 {
+		t.Fatalf("migration %+v", got)
+	}
+	mustApply(t, m, Op{Op: "assign", Shard: sid, Slots: []uint16{3, 4, 5}})
+	mustApply(t, m, Op{Op: "migration-done", ID: mid})
+	if m.Topology().SlotCount(sid) != 3 || m.Topology().SlotCount(1) != 5461-3 {
+		t.Fatal("slot counts after the move")
+	}
+	var buf bytes.Buffer
+	if err := m.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	m2 := NewMachine()
+	if err := m2.Load(&buf); err != nil {
+		t.Fatal(err)
+	}
+	a, b := m.Topology(), m2.Topology()
+	for s := range 16384 {
+		if a.Owner(uint16(s)) != b.Owner(uint16(s)) {
+			t.Fatalf("slot %d owner differs after snapshot", s)
+		}
+	}
+	if b.Epoch != a.Epoch || len(b.Shards) != len(a.Shards) || b.NextShardID != a.NextShardID {
+		t.Fatal("snapshot lost state")
+	}
+}
+
+func FuzzApply(f *testing.F) {
+	f.Add([]byte(`{"op":"bootstrap","nodes":[{"id":1,"raft":"a:1"}],"nshards":2,"nreplicas":1}`))
+	f.Add([]byte(`{"op":"migrate","shard":1,"slots":[1,2]}`))
+	f.Add([]byte(`{"op":"set-replicas","shard":1,"replicas":[1]}`))
+	f.Add([]byte(`{"op":"assign","shard":1,"slots":[16383]}`))
+	f.Fuzz(func(t *testing.T, cmd []byte) {
+		m := NewMachine()
+		m.Apply([]byte(`{"op":"bootstrap","nodes":[{"id":1,"raft":"a:1"},{"id":2,"raft":"b:1"}],"nshards":2,"nreplicas":2}`))
+		m.Apply(cmd)
+		m.Apply(cmd)
+		var buf bytes.Buffer
+		if err := m.Save(&buf); err != nil {
+			t.Fatal(err)
+		}
+		if err := NewMachine().Load(&buf); err != nil {
+			t.Fatalf("saved directory does not load: %v", err)
+		}
+	})
+}

@@ -353,7 +353,9 @@ func (b *backend) shards() []*shard.Shard {
 func (b *backend) ErrorReply(err error) reply.Value {
 	switch {
 	case errors.Is(err, shard.ErrTimeout):
-		return reply.Error("TRYAGAIN write not confirmed by the Raft log in time; it may or may not have been applied")
+		// Not TRYAGAIN: cluster clients retry that automatically, and a
+		// retried write whose first attempt did apply would apply twice.
+		return reply.Error("UNCERTAIN write not confirmed by the Raft log in time; it may or may not have been applied")
 	case errors.Is(err, shard.ErrNotLeader):
 		return reply.Error("CLUSTERDOWN no Raft leader for this shard, try again")
 	case errors.Is(err, shard.ErrClosed):

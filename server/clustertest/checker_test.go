@@ -5,6 +5,8 @@ package clustertest
 
 import (
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,9 +144,12 @@ func TestErrorClassification(t *testing.T) {
 		{errors.New("CLUSTERDOWN The cluster is down"), outRefused},
 		{errors.New("TRYAGAIN slot 42 is being moved, try again"), outRefused},
 		{errors.New("TRYAGAIN write not confirmed by the Raft log in time; it may or may not have been applied"), outUnknown},
+		{errors.New("UNCERTAIN write not confirmed by the Raft log in time; it may or may not have been applied"), outUnknown},
 		{&ambiguousError{msg: "MOVED 42 127.0.0.1:7000"}, outUnknown},
 		{errors.New("i/o timeout"), outUnknown},
 		{errors.New("ERR server is shutting down"), outUnknown},
+		{fmt.Errorf("redis: connection pool: failed to dial: %w", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}), outRefused},
+		{&net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset by peer")}, outUnknown},
 	} {
 		if got := classify(tc.err); got != tc.want {
 			t.Errorf("classify(%v) = %v, want %v", tc.err, got, tc.want)

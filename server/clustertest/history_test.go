@@ -112,6 +112,43 @@ func (r *recorder) addAppendRead(rd appendRead) {
 	r.mu.Unlock()
 }
 
+// timeline renders, per second of the run, how many operations were
+// acknowledged (ok), refused, of unknown outcome (?) and failed reads
+// (fail), by the time they were sent: where the cluster was unavailable.
+func (r *recorder) timeline() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	type bucket struct{ ok, refused, unknown, failed int }
+	var bs []bucket
+	add := func(call int64, write bool, o outcome) {
+		i := int(call / int64(time.Second))
+		for len(bs) <= i {
+			bs = append(bs, bucket{})
+		}
+		switch {
+		case o == outOK:
+			bs[i].ok++
+		case !write:
+			bs[i].failed++
+		case o == outRefused:
+			bs[i].refused++
+		default:
+			bs[i].unknown++
+		}
+	}
+	for _, op := range r.reg {
+		add(op.Call, op.Write, op.Out)
+	}
+	for _, op := range r.apps {
+		add(op.Call, true, op.Out)
+	}
+	var b strings.Builder
+	for i, x := range bs {
+		fmt.Fprintf(&b, "\n  %3ds ok %5d  refused %4d  ? %4d  fail %4d", i, x.ok, x.refused, x.unknown, x.failed)
+	}
+	return b.String()
+}
+
 // ---- register model ----
 
 type regInput struct {

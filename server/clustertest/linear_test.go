@@ -15,6 +15,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -107,8 +108,12 @@ func runFaults(t *testing.T, seed uint64, o runOptions) runResult {
 	})
 	defer w.stop()
 	nem := newNemesis(t, c, w.rec, seed)
-	t.Logf("cluster: %d nodes, %d shards, snapshot every %d entries; %d+%d clients; faults %v, operator %v; keys %v %v",
-		c.Len(), len(nem.want), o.Cluster.SnapshotEntries, o.ClusterClients, o.StickyClients, o.Faults, o.Operator, regKeys, appKeys)
+	snap := "100000 (default)"
+	if o.Cluster.SnapshotEntries > 0 {
+		snap = strconv.FormatUint(o.Cluster.SnapshotEntries, 10)
+	}
+	t.Logf("cluster: %d nodes, %d shards, %d replicas each, snapshot every %s entries; %d cluster + %d sticky clients; faults %v, operator %v; keys %v %v",
+		c.Len(), len(nem.want), o.Cluster.Replicas, snap, o.ClusterClients, o.StickyClients, o.Faults, o.Operator, regKeys, appKeys)
 
 	end := time.Now().Add(o.Duration)
 	sleepUntil := func(d time.Duration) {
@@ -196,6 +201,9 @@ func runFaults(t *testing.T, seed uint64, o runOptions) runResult {
 	if res.Append.Acked == 0 && len(appKeys) > 0 {
 		t.Errorf("no append was acknowledged")
 	}
+	if t.Failed() || os.Getenv("CAIRN_CHAOS_TIMELINE") != "" {
+		t.Logf("timeline (operations by the second they were sent):%s", w.rec.timeline())
+	}
 	t.Logf("summary (seed %d): %s", seed, res)
 	return res
 }
@@ -275,8 +283,9 @@ func replicasDiffer(c *Cluster, key, want string) string {
 // their data, with snapshots every 20 entries.
 func TestCrashRestart(t *testing.T) {
 	runFaults(t, chaosSeed(t), runOptions{
-		Cluster: Options{Nodes: 3, SnapshotEntries: 20},
-		Faults:  []string{faultKill},
+		Duration: 7 * time.Second,
+		Cluster:  Options{Nodes: 3, SnapshotEntries: 20},
+		Faults:   []string{faultKill},
 	})
 }
 
@@ -285,6 +294,7 @@ func TestCrashRestart(t *testing.T) {
 // leader must neither serve a stale read nor acknowledge a write.
 func TestLeaderIsolation(t *testing.T) {
 	runFaults(t, chaosSeed(t), runOptions{
+		Duration:      7 * time.Second,
 		Cluster:       Options{Nodes: 3, SnapshotEntries: 20},
 		Faults:        []string{faultIsolateLeader},
 		StickyClients: 3,
@@ -295,6 +305,7 @@ func TestLeaderIsolation(t *testing.T) {
 // single nodes off, and cuts a leader's links one way.
 func TestPartitions(t *testing.T) {
 	runFaults(t, chaosSeed(t), runOptions{
+		Duration:      7 * time.Second,
 		Cluster:       Options{Nodes: 5, Shards: 3, Replicas: 3},
 		Faults:        []string{faultPartition, faultIsolate, faultOneWay},
 		StickyClients: 2,
@@ -303,13 +314,16 @@ func TestPartitions(t *testing.T) {
 
 // TestMembershipChanges removes replicas (often the leader) and adds them
 // back mid-run; a re-added node gets a new replica ID and catches up by
-// snapshot (every 20 entries, so the log it needs is gone).
+// snapshot (every 20 entries, so the log it needs is gone). While the
+// nemesis avoids the known re-add bug it waits, before re-adding, until
+// the node has dropped its old replica (about ten seconds), so the default
+// run does one cycle, which outlasts Duration.
 func TestMembershipChanges(t *testing.T) {
 	runFaults(t, chaosSeed(t), runOptions{
 		Cluster:     Options{Nodes: 3, SnapshotEntries: 20},
 		Operator:    []string{faultMembership},
 		OperatorGap: [2]time.Duration{100 * time.Millisecond, time.Second},
-		Duration:    10 * time.Second,
+		Duration:    3 * time.Second,
 	})
 }
 
@@ -320,7 +334,7 @@ func TestSlotMigration(t *testing.T) {
 		Cluster:     Options{Nodes: 3, SnapshotEntries: 20},
 		Operator:    []string{faultMoveSlots},
 		OperatorGap: [2]time.Duration{100 * time.Millisecond, 800 * time.Millisecond},
-		Duration:    10 * time.Second,
+		Duration:    8 * time.Second,
 	})
 }
 
@@ -330,7 +344,8 @@ func TestSlotMigration(t *testing.T) {
 // fresh, randomly shaped clusters for that long and logs totals.
 // CAIRN_CHAOS_FAULTS (a comma-separated list of fault kinds: kill,
 // isolate, isolate-leader, partition, one-way, membership, moveslots)
-// limits the faults.
+// limits the faults; CAIRN_CHAOS_TIMELINE=1 logs each run's operations
+// per second (acknowledged, refused, unknown outcome, failed reads).
 func TestChaos(t *testing.T) {
 	seed := chaosSeed(t)
 	total := time.Duration(0)
@@ -342,7 +357,7 @@ func TestChaos(t *testing.T) {
 		total = d
 	}
 	if total == 0 {
-		runFaults(t, seed, chaosOptions(seed, 12*time.Second, false))
+		runFaults(t, seed, chaosOptions(seed, 10*time.Second, false))
 		return
 	}
 	start := time.Now()
@@ -400,6 +415,12 @@ func chaosOptions(seed uint64, left time.Duration, long bool) runOptions {
 		Faults:        networkFaults,
 		Operator:      operatorFaults,
 		StickyClients: 2,
+	}
+	if !long && os.Getenv("CAIRN_AVOID_FIXED_BUGS") != "" {
+		// While the known re-add bug is avoided a membership cycle takes
+		// ten seconds with every other fault on hold; the short round
+		// leaves it to TestMembershipChanges.
+		o.Operator = []string{faultMoveSlots}
 	}
 	if f := os.Getenv("CAIRN_CHAOS_FAULTS"); f != "" {
 		keep := func(kinds []string) []string {

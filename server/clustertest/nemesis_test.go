@@ -121,12 +121,12 @@ type nemesis struct {
 	// The replicas every shard must have again after the run.
 	want   map[uint64][]uint64
 	faults atomic.Int64
-	// avoid steers clear of the known server bugs (see knownbugs_test.go)
-	// unless CAIRN_KNOWN_BUGS is set: a replica is re-added only a while
-	// after its removal and never while another fault is active
-	// (exclusive), a node holding a re-added replica is never restarted
-	// (rejoined), and slots move only when every node replicates every
-	// shard.
+	// avoid steered clear of server bugs found by this suite (now fixed;
+	// see regressions_test.go). CAIRN_AVOID_FIXED_BUGS=1 turns it back on
+	// to compare runs: a node is re-added to a shard only once it has
+	// dropped its old replica, with no other fault active meanwhile
+	// (exclusive); a node holding a re-added replica is never restarted
+	// (rejoined); slots move only while every node replicates every shard.
 	avoid     bool
 	exclusive sync.Mutex
 	rejoined  map[int]bool
@@ -136,10 +136,7 @@ func newNemesis(t testing.TB, c *Cluster, rec *recorder, seed uint64) *nemesis {
 	n := &nemesis{
 		t: t, c: c, rec: rec, rng: rand.New(rand.NewPCG(seed, 0x6e656d)),
 		stopped: map[int]bool{}, want: map[uint64][]uint64{}, rejoined: map[int]bool{},
-		avoid: os.Getenv("CAIRN_KNOWN_BUGS") == "",
-	}
-	if n.avoid {
-		t.Logf("nemesis avoids the known server bugs of knownbugs_test.go (CAIRN_KNOWN_BUGS=1 lifts this)")
+		avoid: os.Getenv("CAIRN_AVOID_FIXED_BUGS") != "",
 	}
 	v, err := c.topoView()
 	if err != nil {

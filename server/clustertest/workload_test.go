@@ -90,12 +90,16 @@ func (writeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	}
 }
 
-// classify maps a write's error to its outcome.
+// classify maps a write's error to its outcome. An error that surfaces
+// through the workload's clients is either ambiguous (marked so by
+// writeHook, or a sticky client's timeout) or final: a definite refusal,
+// or a failed dial (the command never left the client; go-redis returns
+// early, ambiguous, failures at once).
 func classify(err error) outcome {
 	switch {
 	case err == nil:
 		return outOK
-	case definiteRefusal(err):
+	case definiteRefusal(err), notSent(err):
 		return outRefused
 	}
 	return outUnknown
@@ -201,23 +205,30 @@ func (w *workload) spawn(id int, do func(ctx context.Context, cmd redis.Cmder) s
 			w.cnt.ops.Add(1)
 			ctx, cancel := context.WithTimeout(context.Background(), w.o.OpTimeout)
 			p := rng.Float64()
+			var ok bool
 			switch {
 			case len(w.o.AppKeys) == 0 && len(w.o.RegKeys) == 0:
 				cancel()
 				return
 			case len(w.o.AppKeys) == 0 || (len(w.o.RegKeys) > 0 && p < 0.7):
 				key := w.o.RegKeys[rng.IntN(len(w.o.RegKeys))]
-				w.regOp(ctx, id, seq, key, rng.IntN(2) == 0, do)
+				ok = w.regOp(ctx, id, seq, key, rng.IntN(2) == 0, do)
 			default:
 				key := w.o.AppKeys[rng.IntN(len(w.o.AppKeys))]
-				w.appendOp(ctx, id, seq, key, rng.IntN(4) != 0, do)
+				ok = w.appendOp(ctx, id, seq, key, rng.IntN(4) != 0, do)
 			}
 			cancel()
+			if !ok {
+				// Back off a little after a failure, as a client would,
+				// rather than spin on a node that is down.
+				time.Sleep(time.Duration(10+rng.IntN(40)) * time.Millisecond)
+			}
 		}
 	}()
 }
 
-func (w *workload) regOp(ctx context.Context, id, seq int, key string, write bool, do func(context.Context, redis.Cmder) string) {
+// regOp runs one register operation and tells whether it succeeded.
+func (w *workload) regOp(ctx context.Context, id, seq int, key string, write bool, do func(context.Context, redis.Cmder) string) bool {
 	op := regOp{Client: id, Key: key, Write: write}
 	var err error
 	if write {
@@ -243,9 +254,12 @@ func (w *workload) regOp(ctx context.Context, id, seq int, key string, write boo
 	}
 	w.count(write, op.Out)
 	w.rec.addReg(op)
+	return op.Out == outOK
 }
 
-func (w *workload) appendOp(ctx context.Context, id, seq int, key string, write bool, do func(context.Context, redis.Cmder) string) {
+// appendOp runs one APPEND (or a GET of an append key) and tells whether
+// it succeeded.
+func (w *workload) appendOp(ctx context.Context, id, seq int, key string, write bool, do func(context.Context, redis.Cmder) string) bool {
 	if !write {
 		cmd := redis.NewStringCmd(ctx, "get", key)
 		call := w.rec.now()
@@ -259,7 +273,7 @@ func (w *workload) appendOp(ctx context.Context, id, seq int, key string, write 
 		if err == nil {
 			w.rec.addAppendRead(appendRead{Client: id, Key: key, Value: v, Call: call, Ret: ret})
 		}
-		return
+		return err == nil
 	}
 	op := appendOp{Client: id, Seq: seq, Key: key, Token: fmt.Sprintf("c%d-%d", id, seq)}
 	cmd := redis.NewIntCmd(ctx, "append", key, op.Token+",")
@@ -273,6 +287,7 @@ func (w *workload) appendOp(ctx context.Context, id, seq int, key string, write 
 	}
 	w.count(true, op.Out)
 	w.rec.addAppend(op)
+	return op.Out == outOK
 }
 
 func (w *workload) count(write bool, o outcome) {

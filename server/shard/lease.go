@@ -238,7 +238,9 @@ func (s *Shard) SlotOp(op string, slots []uint16, extra ...[]byte) (status, item
 // SlotOpRaw is SlotOp with the slot list already encoded (EncodeSlots).
 func (s *Shard) SlotOpRaw(op string, slots []byte, extra ...[]byte) (status, items []byte, err error) {
 	cmd := append([][]byte{[]byte(op), slots}, extra...)
-	replies, err := s.Propose(entry.SlotOp, [][][]byte{cmd}).Wait()
+	// A short timeout: while a step of a slot move waits, its slots are
+	// frozen; after a leader change the move retries at once.
+	replies, err := s.propose(entry.SlotOp, [][][]byte{cmd}, 2*time.Second).Wait()
 	if err != nil {
 		return nil, nil, err
 	}

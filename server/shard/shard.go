@@ -349,6 +349,10 @@ type Pending struct {
 // Propose proposes an entry holding cmds without waiting for it. The
 // leader fixes the entry's time and seed here.
 func (s *Shard) Propose(kind entry.Kind, cmds [][][]byte) *Pending {
+	return s.propose(kind, cmds, s.opts.ProposalTimeout)
+}
+
+func (s *Shard) propose(kind entry.Kind, cmds [][][]byte, timeout time.Duration) *Pending {
 	e := entry.Entry{Kind: kind, Time: time.Now().UnixMilli(), Seed: rand.Uint64(), Cmds: cmds}
 	buf := entry.Append(make([]byte, 0, entry.Size(&e)), &e)
 	p := &Pending{kind: kind, n: len(cmds), start: time.Now(), host: s.host}
@@ -356,7 +360,7 @@ func (s *Shard) Propose(kind entry.Kind, cmds [][][]byte) *Pending {
 		p.err = ErrClosed
 		return p
 	}
-	p.rs, p.err = s.host.nh.Propose(s.session, buf, s.opts.ProposalTimeout)
+	p.rs, p.err = s.host.nh.Propose(s.session, buf, timeout)
 	return p
 }
 

@@ -5,10 +5,10 @@ PORT      ?= 6379
 DIR       ?= ./data
 PKGS      := ./...
 # Packages whose concurrency the race detector must check.
-RACE_PKGS := ./server/keyspace/... ./server/shard/... ./server/resp/... ./server/entry/...
+RACE_PKGS := ./server/keyspace/... ./server/shard/... ./server/resp/... ./server/entry/... ./server/cluster/...
 FUZZTIME  ?= 10s
 
-.PHONY: build run test test-race fuzz bench crash chaos docker lint fmt clean
+.PHONY: build run test test-race fuzz bench bench-cluster crash chaos docker lint fmt clean
 
 build: ## Build bin/cairn (static, CGO disabled)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) .
@@ -38,8 +38,12 @@ crash: build ## Long crash test: many SIGKILLs under load
 chaos: ## Long fault-injection run on in-process clusters (CAIRN_CHAOS_DURATION, default 5m; CAIRN_CHAOS_SEED replays)
 	CAIRN_CHAOS_DURATION=$${CAIRN_CHAOS_DURATION:-5m} $(GO) test -run Chaos -count=1 -timeout 60m -v ./server/clustertest/
 
-bench: build ## Benchmarks against real redis-server (prints one table)
+bench: build ## Benchmarks against real redis-server (prints one table), then the cluster benchmark
 	./bench/run.sh
+	bash bench/cluster.sh
+
+bench-cluster: ## Cluster benchmark: 3-node cluster vs redis-server, failover RTO, resharding (bench/out/cluster.md)
+	bash bench/cluster.sh
 
 docker: build ## Image cairn:dev, FROM scratch with the static binary
 	docker build -f deploy/Dockerfile -t cairn:dev .

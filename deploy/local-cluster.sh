@@ -123,12 +123,16 @@ kill)
   [[ -n "${2:-}" ]] || die "usage: $0 kill N"
   running "$2" || die "node $2 is not running"
   kill -9 "$(cat "$(pidfile "$2")")"
+  for _ in $(seq 1 100); do running "$2" || break; sleep 0.05; done
   rm -f "$(pidfile "$2")"
   echo "node $2 killed"
   ;;
 restart)
   [[ -n "${2:-}" ]] || die "usage: $0 restart N"
-  if running "$2"; then kill "$(cat "$(pidfile "$2")")"; sleep 1; fi
+  if running "$2"; then
+    kill "$(cat "$(pidfile "$2")")"
+    for _ in $(seq 1 100); do running "$2" || break; sleep 0.1; done
+  fi
   start_node "$2" "$(binary)"
   until ping "$(port "$2")"; do running "$2" || die "node $2 exited; see $DIR/node$2.log"; sleep 0.2; done
   echo "node $2 restarted on $BIND:$(port "$2")"

@@ -302,7 +302,7 @@ func (c *clusterNode) info(topo *cluster.Topology) string {
 	line("total_cluster_links_buffer_limit_exceeded", 0)
 	line("cairn_shards", len(topo.Shards))
 	line("cairn_migrations_in_progress", len(topo.Migrations))
-	line("cairn_keys_migrated", c.migrated.Load())
+	line("cairn_slots_migrated", c.migrated.Load())
 	return b.String()
 }
 

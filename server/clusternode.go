@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -46,7 +45,7 @@ type clusterNode struct {
 	quit chan struct{}
 	wg   sync.WaitGroup
 
-	migrated atomic.Int64 // keys moved by migrations run here
+	migrated atomic.Int64 // slots moved by migrations run here
 	down     sync.Map     // node ID → true while its client port does not answer
 }
 
@@ -192,12 +191,14 @@ func (n *Node) startCluster(table *command.Table, announce string) error {
 	return nil
 }
 
-// healthLoop checks every 500 ms whether the other nodes' client ports
-// answer, for the fail flags in CLUSTER NODES, SLOTS and SHARDS. Routing
-// does not depend on it: Raft leadership does.
+// healthLoop checks every 200 ms whether the other nodes answer PING on
+// their client port (a node that is restarting accepts connections before
+// it serves, so a TCP connect alone is not enough). It feeds the fail flags
+// of CLUSTER NODES, SLOTS and SHARDS, and keeps redirects and leader
+// hand-overs away from dead nodes. Routing itself follows Raft leadership.
 func (c *clusterNode) healthLoop() {
 	defer c.wg.Done()
-	t := time.NewTicker(500 * time.Millisecond)
+	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
 	for {
 		select {
@@ -205,18 +206,22 @@ func (c *clusterNode) healthLoop() {
 			return
 		case <-t.C:
 		}
+		var wg sync.WaitGroup
 		for _, nd := range c.machine.Topology().Nodes {
 			if nd.ID == c.id || nd.ClientAddr == "" {
 				continue
 			}
-			conn, err := net.DialTimeout("tcp", nd.ClientAddr, 300*time.Millisecond)
-			if err != nil {
-				c.down.Store(nd.ID, true)
-				continue
-			}
-			conn.Close()
-			c.down.Delete(nd.ID)
+			wg.Add(1)
+			go func(id uint64, addr string) {
+				defer wg.Done()
+				if _, err := resp.Call(addr, 300*time.Millisecond, c.n.cfg.RequirePass, "PING"); err != nil {
+					c.down.Store(id, true)
+				} else {
+					c.down.Delete(id)
+				}
+			}(nd.ID, nd.ClientAddr)
 		}
+		wg.Wait()
 	}
 }
 
@@ -543,20 +548,13 @@ func (c *clusterNode) balanceLeader(s *shard.Shard, sh *cluster.Shard) {
 	since := c.leaderFrom[sh.ID]
 	last := c.transfer[sh.ID]
 	c.mu.Unlock()
-	if time.Since(since) < 2*time.Second || time.Since(last) < 10*time.Second {
+	if time.Since(since) < 2*time.Second || time.Since(last) < 3*time.Second {
 		return
 	}
 	target := sh.Replicas[0]
-	nd := c.machine.Topology().Node(target)
-	if nd == nil || nd.ClientAddr == "" {
-		return
+	if nd := c.machine.Topology().Node(target); nd == nil || nd.ClientAddr == "" || c.isDown(target) {
+		return // only hand over to a node that serves
 	}
-	// Only hand over to a node that is up (its client port answers).
-	conn, err := net.DialTimeout("tcp", nd.ClientAddr, 200*time.Millisecond)
-	if err != nil {
-		return
-	}
-	conn.Close()
 	c.transferLeader(s, sh.ReplicaID(target))
 }
 

@@ -18,7 +18,6 @@ import (
 	"github.com/cairndb/cairn/server/slot"
 )
 
-
 // keyInSlots returns a key whose slot is in [lo, hi].
 func keyInSlots(prefix string, lo, hi int) string {
 	for j := 0; ; j++ {

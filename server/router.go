@@ -156,13 +156,33 @@ func (f fixedPending) Wait() ([]reply.Value, error) {
 	vals, err := f.p.Wait()
 	if errors.Is(err, shard.ErrNotLeader) && f.cmds != nil {
 		// The entry was dropped, not appended (this replica lost or is
-		// handing over leadership): nothing was applied, so each command
-		// is redirected to the new leader.
-		vals = make([]reply.Value, len(f.cmds))
-		for i, cmd := range f.cmds {
-			vals[i] = f.c.errReply(err, f.c.table.Lookup(cmd[0]), cmd)
+		// handing over leadership): nothing was applied. Wait a moment
+		// for the group to settle (a leader transfer takes a few
+		// milliseconds): propose again if this replica leads, else
+		// redirect each command to the new leader.
+		deadline := time.Now().Add(time.Second)
+		for time.Now().Before(deadline) {
+			s := f.c.host.Shard(f.sid)
+			if s == nil {
+				break
+			}
+			if s.IsLeader() {
+				vals, err = s.Propose(entry.Commands, f.cmds).Wait()
+				if !errors.Is(err, shard.ErrNotLeader) {
+					break
+				}
+			} else if id, _, ok := s.Leader(); ok && cluster.NodeOf(id) != f.c.id {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
-		return vals, nil
+		if errors.Is(err, shard.ErrNotLeader) {
+			vals = make([]reply.Value, len(f.cmds))
+			for i, cmd := range f.cmds {
+				vals[i] = f.c.errReply(err, f.c.table.Lookup(cmd[0]), cmd)
+			}
+			return vals, nil
+		}
 	}
 	for i := range vals {
 		vals[i] = f.c.fix(f.sid, vals[i])

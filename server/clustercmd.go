@@ -233,15 +233,11 @@ func (c *clusterNode) op(op cluster.Op) reply.Value {
 	return reply.OK
 }
 
-// leaders returns each shard's current leader as this node knows it.
+// leaderOf returns a shard's current leader as this node knows it, or
+// its preferred replica while no leader is known (for display).
 func (c *clusterNode) leaderOf(topo *cluster.Topology, sh *cluster.Shard) uint64 {
-	if s := c.host.Shard(sh.ID); s != nil {
-		if id, _, ok := s.Leader(); ok {
-			return cluster.NodeOf(id)
-		}
-	}
-	if sh.Leader != 0 {
-		return sh.Leader
+	if id := c.leaderNode(topo, sh.ID); id != 0 {
+		return id
 	}
 	if len(sh.Replicas) > 0 {
 		return sh.Replicas[0]

@@ -490,27 +490,9 @@ func (c *clusterNode) syncMembers(topo *cluster.Topology, s *shard.Shard, sh *cl
 			break
 		}
 	}
-	if op == nil {
-		return
+	if op != nil {
+		c.memberChange(sh.ID, what, op)
 	}
-	c.mu.Lock()
-	c.memberOp[sh.ID] = true
-	c.mu.Unlock()
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := op(ctx)
-		cancel()
-		if err != nil {
-			c.log.Warn("membership change", "shard", sh.ID, "op", what, "err", err)
-		} else {
-			c.log.Info("membership change", "shard", sh.ID, "op", what)
-		}
-		c.mu.Lock()
-		delete(c.memberOp, sh.ID)
-		c.mu.Unlock()
-	}()
 }
 
 // syncSlots gives the shard's state machine the slots the directory
@@ -617,22 +599,30 @@ func (c *clusterNode) syncMetaMembers(topo *cluster.Topology) {
 			}
 		}
 	}
-	if op == nil {
-		return
+	if op != nil {
+		c.memberChange(cluster.MetaShardID, "meta membership", op)
 	}
+}
+
+// memberChange runs one membership change of a Raft group in the
+// background; the group gets no other change until it ends.
+func (c *clusterNode) memberChange(group uint64, what string, op func(context.Context) error) {
 	c.mu.Lock()
-	c.memberOp[cluster.MetaShardID] = true
+	c.memberOp[group] = true
 	c.mu.Unlock()
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := op(ctx); err != nil {
-			c.log.Warn("meta membership change", "err", err)
-		}
+		err := op(ctx)
 		cancel()
+		if err != nil {
+			c.log.Warn("membership change", "group", group, "op", what, "err", err)
+		} else {
+			c.log.Info("membership change", "group", group, "op", what)
+		}
 		c.mu.Lock()
-		delete(c.memberOp, cluster.MetaShardID)
+		delete(c.memberOp, group)
 		c.mu.Unlock()
 	}()
 }

@@ -334,7 +334,8 @@ func (c *clusterNode) anyShard() *shard.Shard {
 // scanShards runs SCAN over several shards with one cursor: the top six
 // bits pick the shard (by position), the rest is the shard's own cursor
 // shifted right by six. The shift may make a shard revisit a few keys,
-// which SCAN allows; it never skips one.
+// which SCAN allows. (A shard cursor below 64 is rounded up to 64 so it
+// does not read as "done"; no key has an order that small in practice.)
 func scanShards(led []*shard.Shard, now time.Time, spec *command.Spec, args [][]byte) reply.Value {
 	cur, err := command.ParseCursor(args[1])
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/lni/dragonboat/v4"
 	"github.com/lni/dragonboat/v4/client"
-	"github.com/lni/dragonboat/v4/config"
 	sm "github.com/lni/dragonboat/v4/statemachine"
 )
 
@@ -67,17 +66,10 @@ func (h *Host) StartMeta(opts MetaOptions, m MetaMachine) (*Meta, error) {
 	if opts.HeartbeatRTT == 0 {
 		opts.HeartbeatRTT = 2
 	}
-	rc := config.Config{
-		ShardID:            opts.ShardID,
-		ReplicaID:          opts.ReplicaID,
-		ElectionRTT:        opts.ElectionRTT,
-		HeartbeatRTT:       opts.HeartbeatRTT,
-		CheckQuorum:        true,
-		PreVote:            true,
-		SnapshotEntries:    1000,
-		CompactionOverhead: 100,
-		IsNonVoting:        opts.NonVoting,
-	}
+	rc := groupConfig(opts.ShardID, opts.ReplicaID, opts.ElectionRTT, opts.HeartbeatRTT)
+	rc.SnapshotEntries = 1000
+	rc.CompactionOverhead = 100
+	rc.IsNonVoting = opts.NonVoting
 	members := map[uint64]dragonboat.Target{}
 	for id, addr := range opts.Members {
 		members[id] = addr

@@ -232,17 +232,10 @@ func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 		// A new single-member group (a restart needs no member list).
 		members[opts.ReplicaID] = h.nh.RaftAddress()
 	}
-	rc := config.Config{
-		ShardID:            opts.ShardID,
-		ReplicaID:          opts.ReplicaID,
-		ElectionRTT:        opts.ElectionRTT,
-		HeartbeatRTT:       opts.HeartbeatRTT,
-		CheckQuorum:        true,
-		PreVote:            true,
-		SnapshotEntries:    opts.SnapshotEntries,
-		CompactionOverhead: opts.CompactionOverhead,
-		WaitReady:          true,
-	}
+	rc := groupConfig(opts.ShardID, opts.ReplicaID, opts.ElectionRTT, opts.HeartbeatRTT)
+	rc.SnapshotEntries = opts.SnapshotEntries
+	rc.CompactionOverhead = opts.CompactionOverhead
+	rc.WaitReady = true
 	create := func(uint64, uint64) sm.IConcurrentStateMachine { return s.sm }
 	if err := h.nh.StartConcurrentReplica(members, opts.Join, create, rc); err != nil {
 		return nil, fmt.Errorf("start shard %d: %w", opts.ShardID, err)
@@ -556,5 +549,18 @@ func (s *Shard) expireLoop() {
 				break
 			}
 		}
+	}
+}
+
+// groupConfig is the Raft configuration every group shares. CheckQuorum
+// and PreVote are not tuning: the read lease (lease.go) relies on them.
+func groupConfig(shardID, replicaID, electionRTT, heartbeatRTT uint64) config.Config {
+	return config.Config{
+		ShardID:      shardID,
+		ReplicaID:    replicaID,
+		ElectionRTT:  electionRTT,
+		HeartbeatRTT: heartbeatRTT,
+		CheckQuorum:  true,
+		PreVote:      true,
 	}
 }

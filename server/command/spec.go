@@ -84,6 +84,8 @@ type Spec struct {
 	Complexity string
 	// Run is the handler. Write commands' handlers run at apply time.
 	Run Handler
+	// Block is set on commands that may block (BLPOP, XREAD ... BLOCK).
+	Block *BlockSpec
 	// Sub holds subcommands (OBJECT ENCODING, CLIENT ID ...), named
 	// "object|encoding" as COMMAND prints them.
 	Sub []*Spec
@@ -129,7 +131,88 @@ type Ctx struct {
 	// Dirty counts the changes a handler made (rdb_changes_since_last_save).
 	Dirty int64
 
+	// NoBlock is set when blocking is not allowed (inside MULTI/EXEC): a
+	// blocking command whose keys are not ready returns its timeout reply
+	// at once instead of Blocked.
+	NoBlock bool
+	// BlockArgs may be set by a read-only blocking handler (XREAD) that
+	// returns Blocked: the arguments to run when the client is woken, with
+	// "$" resolved to the ids it saw.
+	BlockArgs [][]byte
+	// NotifyMask selects the keyspace-notification classes recorded in
+	// Events (bits from ClassBit); zero records none.
+	NotifyMask uint32
+	// Events are the keyspace notifications the command raised.
+	Events []Event
+
 	rng *rand.Rand
+}
+
+// Event is one keyspace notification raised at apply time ("lpush" on key
+// "mylist", class 'l').
+type Event struct {
+	Class byte
+	Name  string
+	Key   string
+}
+
+// Keyspace-notification classes, as notify-keyspace-events letters.
+const (
+	ClassGeneric = 'g'
+	ClassString  = '$'
+	ClassList    = 'l'
+	ClassSet     = 's'
+	ClassHash    = 'h'
+	ClassZSet    = 'z'
+	ClassExpired = 'x'
+	ClassEvicted = 'e'
+	ClassStream  = 't'
+	ClassKeyMiss = 'm'
+	ClassNew     = 'n'
+	ClassModule  = 'd'
+)
+
+// ClassBit returns the NotifyMask bit of a class letter (0 if unknown).
+func ClassBit(class byte) uint32 {
+	const letters = "g$lshzxetmnd"
+	for i := 0; i < len(letters); i++ {
+		if letters[i] == class {
+			return 1 << i
+		}
+	}
+	return 0
+}
+
+// Notify records a keyspace notification, as Redis's notifyKeyspaceEvent:
+// write handlers call it after each change, with Redis's event names.
+func (c *Ctx) Notify(class byte, name string, key []byte) {
+	if c.NotifyMask&ClassBit(class) == 0 {
+		return
+	}
+	c.Events = append(c.Events, Event{Class: class, Name: name, Key: string(key)})
+}
+
+// BlockSpec describes how a blocking command blocks.
+type BlockSpec struct {
+	// Timeout returns the command's timeout in milliseconds (0 waits
+	// forever; negative means this call does not block, e.g. XREAD
+	// without BLOCK). It runs only after the handler accepted args.
+	Timeout func(args [][]byte) int64
+	// TimeoutReply is the reply when the timeout expires (a null array
+	// for BLPOP, a null bulk for BLMOVE).
+	TimeoutReply reply.Value
+}
+
+// Blocked is what a blocking command's handler returns when none of its
+// keys is ready and c.NoBlock is false: nothing was changed, and the
+// connection layer parks the client and runs the command again (through
+// the log for writes) when one of its keys changes, or answers
+// Block.TimeoutReply when the timeout expires.
+var Blocked = reply.Error("CAIRNBLOCKED")
+
+// IsBlocked tells whether v is the Blocked reply.
+func IsBlocked(v reply.Value) bool {
+	return v.Kind == reply.KindError && string(v.Str) == "CAIRNBLOCKED"
 }
 
 // Rand returns the command's deterministic random generator.

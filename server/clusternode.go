@@ -384,6 +384,7 @@ func (c *clusterNode) startShard(topo *cluster.Topology, sh *cluster.Shard) erro
 		SnapshotEntries: c.n.cfg.SnapshotEntries,
 		ProtoMaxBulkLen: c.n.cfg.ProtoMaxBulkLen,
 		ElectionRTT:     c.n.cfg.ElectionRTT,
+		OnChange:        c.n.onChange,
 	}
 	for _, r := range sh.InitSlots {
 		for sl := int(r.Start); sl <= int(r.End); sl++ {

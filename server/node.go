@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cairndb/cairn/server/command"
@@ -132,6 +133,7 @@ type Node struct {
 	shard   *shard.Shard // single-node mode
 	cluster *clusterNode // cluster mode
 	srv     *resp.Server
+	srvPtr  atomic.Pointer[resp.Server] // srv, for the apply path
 	ln      net.Listener
 	log     *slog.Logger
 
@@ -195,6 +197,7 @@ func Start(cfg Config) (*Node, error) {
 			SnapshotEntries: cfg.SnapshotEntries,
 			ProtoMaxBulkLen: cfg.ProtoMaxBulkLen,
 			ElectionRTT:     cfg.ElectionRTT,
+			OnChange:        n.onChange,
 		}, table)
 		if err != nil {
 			n.host.Close()
@@ -230,6 +233,7 @@ func Start(cfg Config) (*Node, error) {
 		Shutdown:        n.shutdownCmd,
 		SnapshotConfig:  cfg.SnapshotEntries,
 	}, table, (*backend)(n))
+	n.srvPtr.Store(n.srv)
 	go func() {
 		if err := n.srv.Serve(n.ln); err != nil {
 			n.log.Error("listener stopped", "err", err)
@@ -306,6 +310,37 @@ func (b *backend) Read(target int, now time.Time, spec *command.Spec, args [][]b
 		return b.cluster.read(target, now, spec, args)
 	}
 	return b.shard.ReadAt(now, spec, args)
+}
+
+func (b *backend) ProposeMulti(target int, watch [][]byte, cmds [][][]byte) resp.Pending {
+	if b.cluster != nil {
+		return b.cluster.proposeMulti(target, watch, cmds)
+	}
+	kind, all := multiEntry(watch, cmds)
+	return b.shard.Propose(kind, all)
+}
+
+// multiEntry builds a transaction's entry: WatchedMulti with the watch
+// list first when keys are watched, else Multi.
+func multiEntry(watch [][]byte, cmds [][][]byte) (entry.Kind, [][][]byte) {
+	if len(watch) == 0 {
+		return entry.Multi, cmds
+	}
+	return entry.WatchedMulti, append([][][]byte{watch}, cmds...)
+}
+
+func (b *backend) KeyDigests(target int, now time.Time, keys [][]byte) ([]uint64, error) {
+	if b.cluster != nil {
+		return b.cluster.keyDigests(target, now, keys)
+	}
+	return b.shard.KeyDigests(now, keys), nil
+}
+
+// onChange passes what an applied batch changed to the client layer.
+func (n *Node) onChange(ch shard.Change) {
+	if srv := n.srvPtr.Load(); srv != nil {
+		srv.KeysChanged(ch.Keys, ch.All, ch.Events)
+	}
 }
 
 func (b *backend) ClusterEnabled() bool { return b.cluster != nil }

@@ -150,6 +150,7 @@ type fixedPending struct {
 	sid  uint64
 	p    resp.Pending
 	cmds [][][]byte
+	kind entry.Kind // 0: entry.Commands
 }
 
 func (f fixedPending) Wait() ([]reply.Value, error) {
@@ -167,7 +168,11 @@ func (f fixedPending) Wait() ([]reply.Value, error) {
 				break
 			}
 			if s.IsLeader() {
-				vals, err = s.Propose(entry.Commands, f.cmds).Wait()
+				kind := f.kind
+				if kind == 0 {
+					kind = entry.Commands
+				}
+				vals, err = s.Propose(kind, f.cmds).Wait()
 				if !errors.Is(err, shard.ErrNotLeader) {
 					break
 				}
@@ -175,6 +180,10 @@ func (f fixedPending) Wait() ([]reply.Value, error) {
 				break
 			}
 			time.Sleep(10 * time.Millisecond)
+		}
+		if errors.Is(err, shard.ErrNotLeader) && (f.kind == entry.Multi || f.kind == entry.WatchedMulti) {
+			cmd := f.cmds[len(f.cmds)-1]
+			return []reply.Value{f.c.errReply(err, f.c.table.Lookup(cmd[0]), cmd)}, nil
 		}
 		if errors.Is(err, shard.ErrNotLeader) {
 			vals = make([]reply.Value, len(f.cmds))
@@ -244,6 +253,33 @@ func (c *clusterNode) proposeCmds(target int, cmds [][][]byte) resp.Pending {
 		return errPending{shard.ErrNotLeader}
 	}
 	return fixedPending{c: c, sid: uint64(target), p: s.Propose(entry.Commands, cmds), cmds: cmds}
+}
+
+// proposeMulti proposes a transaction on the target's shard (any led shard
+// for a transaction without keys).
+func (c *clusterNode) proposeMulti(target int, watch [][]byte, cmds [][][]byte) resp.Pending {
+	kind, all := multiEntry(watch, cmds)
+	var s *shard.Shard
+	if target == nodeTarget {
+		if led := c.ledShards(); len(led) > 0 {
+			s = led[0]
+		}
+	} else {
+		s = c.host.Shard(uint64(max(target, -target)))
+	}
+	if s == nil {
+		return errPending{shard.ErrNotLeader}
+	}
+	return fixedPending{c: c, sid: s.ID(), p: s.Propose(kind, all), cmds: all, kind: kind}
+}
+
+// keyDigests serves WATCH for a key's shard.
+func (c *clusterNode) keyDigests(target int, now time.Time, keys [][]byte) ([]uint64, error) {
+	s := c.host.Shard(uint64(max(target, -target)))
+	if target == nodeTarget || s == nil {
+		return nil, shard.ErrNotLeader
+	}
+	return s.KeyDigests(now, keys), nil
 }
 
 func (c *clusterNode) read(target int, now time.Time, spec *command.Spec, args [][]byte) reply.Value {

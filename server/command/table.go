@@ -117,3 +117,20 @@ func (t *Table) Apply(c *Ctx, args [][]byte) reply.Value {
 	c.DB.SetClock(c.Now)
 	return Exec(s, c, args)
 }
+
+// ApplyInMulti is Apply for a command queued in a transaction: read-only
+// commands run too, at the transaction's point in the log.
+func (t *Table) ApplyInMulti(c *Ctx, args [][]byte) reply.Value {
+	if len(args) == 0 {
+		return reply.Error("ERR empty command")
+	}
+	s, err := t.Resolve(args)
+	if err != nil {
+		return ErrorReply(err)
+	}
+	if s.Run == nil || s.Flags&Conn != 0 {
+		return reply.Error("ERR command '" + s.Name + "' cannot be applied")
+	}
+	c.DB.SetClock(c.Now)
+	return Exec(s, c, args)
+}

@@ -43,6 +43,12 @@ const (
 	// SlotOp changes which hash slots a cluster shard owns (assign,
 	// freeze for migration, import, drop). Cmds[0][0] names the operation.
 	SlotOp Kind = 4
+	// WatchedMulti is a transaction guarded by WATCH: Cmds[0] lists the
+	// watched keys with the digest each had when it was watched
+	// (key, decimal digest, key, digest ...); if any differs at apply
+	// time the transaction is not run and its reply is a null array.
+	// The transaction's commands follow.
+	WatchedMulti Kind = 5
 )
 
 // ErrCorrupt is returned when bytes do not decode as an entry.

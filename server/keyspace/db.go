@@ -171,6 +171,20 @@ type Stats struct {
 	ExpiredKeys  atomic.Int64 // keys deleted because they expired
 }
 
+// Hooks are told about changes while entries are applied. The shard uses
+// them for WATCH, blocked clients and keyspace notifications. Nil hooks
+// are skipped.
+type Hooks struct {
+	// Touched is called for every key created, changed (or handed out
+	// for change by Mutable) or deleted. Flush calls it with "" and all
+	// set: every key changed.
+	Touched func(key string, all bool)
+	// Expired is called for a key deleted because it expired.
+	Expired func(key string)
+	// Created is called for a key that did not exist before.
+	Created func(key string)
+}
+
 // DB is one keyspace.
 type DB struct {
 	tree    keyTree
@@ -178,6 +192,13 @@ type DB struct {
 	gen     uint32
 	clock   int64 // the applying entry's time, Unix ms (access time of new items)
 	Stats   Stats
+	Hooks   Hooks
+}
+
+func (db *DB) touched(key string) {
+	if db.Hooks.Touched != nil {
+		db.Hooks.Touched(key, false)
+	}
 }
 
 // New returns an empty DB.
@@ -236,6 +257,9 @@ func (db *DB) Lookup(key []byte, now int64) *Item {
 	if it.Expired(now) {
 		db.remove(it)
 		db.Stats.ExpiredKeys.Add(1)
+		if db.Hooks.Expired != nil {
+			db.Hooks.Expired(it.Key)
+		}
 		return nil
 	}
 	return it
@@ -258,7 +282,18 @@ func (db *DB) PutOwned(key []byte, str []byte, expireAt int64, raw bool) *Item {
 }
 
 func (db *DB) put(key []byte, str []byte, obj Object, expireAt int64, raw bool) *Item {
-	if prev := db.find(key); prev != nil && prev.gen == db.gen {
+	prev := db.find(key)
+	if db.Hooks.Touched != nil {
+		if prev != nil {
+			db.Hooks.Touched(prev.Key, false)
+		} else {
+			db.Hooks.Touched(string(key), false)
+		}
+	}
+	if prev == nil && db.Hooks.Created != nil {
+		db.Hooks.Created(string(key))
+	}
+	if prev != nil && prev.gen == db.gen {
 		// Overwrite in place: no snapshot shares prev, and the B-tree and
 		// index already point at it. Readers that took prev.Str keep the
 		// old bytes; only the field changes.
@@ -288,6 +323,10 @@ func (db *DB) put(key []byte, str []byte, obj Object, expireAt int64, raw bool) 
 // PutItem stores it (whose ord and gen are recomputed), replacing any
 // previous value under its key.
 func (db *DB) PutItem(it *Item) {
+	db.touched(it.Key)
+	if db.Hooks.Created != nil && db.find([]byte(it.Key)) == nil {
+		db.Hooks.Created(it.Key)
+	}
 	it.gen = db.gen
 	if it.atime.Load() == 0 {
 		it.Touch(db.clock)
@@ -304,6 +343,7 @@ func (db *DB) PutItem(it *Item) {
 // snapshot still shares it, it is cloned (with its value) and the clone
 // replaces it in the DB.
 func (db *DB) Mutable(it *Item) *Item {
+	db.touched(it.Key)
 	if it.gen == db.gen {
 		return it
 	}
@@ -323,6 +363,7 @@ func (db *DB) SetExpire(it *Item, at int64) *Item {
 	if it.ExpireAt == at {
 		return it
 	}
+	db.touched(it.Key)
 	if it.ExpireAt != 0 {
 		db.expires.Delete(expiry{it.ExpireAt, it.order(), it.Key})
 	}
@@ -347,6 +388,7 @@ func (db *DB) Delete(key []byte) bool {
 }
 
 func (db *DB) remove(it *Item) {
+	db.touched(it.Key)
 	db.tree.Delete(it)
 	if it.ExpireAt != 0 {
 		db.expires.Delete(expiry{it.ExpireAt, it.order(), it.Key})
@@ -362,6 +404,9 @@ func (db *DB) DeleteIfExpired(key []byte, now int64) bool {
 	}
 	db.remove(it)
 	db.Stats.ExpiredKeys.Add(1)
+	if db.Hooks.Expired != nil {
+		db.Hooks.Expired(it.Key)
+	}
 	return true
 }
 
@@ -373,6 +418,9 @@ func (db *DB) Expiring() int { return db.expires.Len() }
 
 // Flush removes every key.
 func (db *DB) Flush() {
+	if db.Hooks.Touched != nil && db.tree.Len() > 0 {
+		db.Hooks.Touched("", true)
+	}
 	db.tree = newKeyTree()
 	db.expires = btree.NewBTreeGOptions(lessExpiry, btree.Options{NoLocks: true})
 }

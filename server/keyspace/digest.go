@@ -23,3 +23,18 @@ func digest(scan func(func(*Item) bool)) uint64 {
 	})
 	return d.Sum64()
 }
+
+// KeyDigest returns a hash of the live value under key at now — its type,
+// expiry, encoding flag and content — or 0 when there is none. WATCH
+// records it and EXEC compares it at apply time.
+func (db *DB) KeyDigest(key []byte, now int64) uint64 {
+	it := db.find(key)
+	if it == nil || it.Expired(now) {
+		return 0
+	}
+	h := xxhash.Sum64(appendItem(nil, it))
+	if h == 0 {
+		h = 1
+	}
+	return h
+}

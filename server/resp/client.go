@@ -45,6 +45,15 @@ type client struct {
 	// (ASKING) applies to the next command only.
 	readOnly, asking bool
 
+	// tx is the MULTI/WATCH state; watchDirty is set by the apply path
+	// when a watched key changes.
+	tx         txState
+	watchDirty atomic.Bool
+	// unblock ends a blocking command early (CLIENT UNBLOCK); unblockErr
+	// makes it answer UNBLOCKED instead of the timeout reply.
+	unblock    chan struct{}
+	unblockErr atomic.Bool
+
 	lastInteraction atomic.Int64
 	lastCmd         atomic.Pointer[string]
 	protoA          atomic.Int32 // proto, for CLIENT LIST from other goroutines
@@ -69,7 +78,9 @@ func newClient(s *Server, nc net.Conn) *client {
 		proto:   2,
 		created: time.Now(),
 		out:     make([]byte, 0, 16*1024),
+		unblock: make(chan struct{}, 1),
 	}
+	c.tx.slot = -1
 	c.authed = s.params.requirePass() == ""
 	c.protoA.Store(2)
 	c.lastInteraction.Store(time.Now().UnixMilli())

@@ -29,6 +29,7 @@ func connHandlers() map[string]connHandler {
 		"command|docs": commandDocs, "command|list": commandList, "command|getkeys": commandGetKeys,
 		"command|getkeysandflags": commandGetKeysAndFlags, "command|help": commandHelp,
 		"readonly": readonlyCmd, "readwrite": readwriteCmd, "asking": askingCmd,
+		"multi": multiCmd, "exec": execCmd, "discard": discardCmd, "watch": watchCmd, "unwatch": unwatchCmd,
 	}
 	for _, sp := range clusterSubs() {
 		m[sp.Name] = clusterCmd
@@ -54,6 +55,7 @@ func quit(_ *Server, c *client, _ [][]byte) reply.Value {
 }
 
 func reset(s *Server, c *client, _ [][]byte) reply.Value {
+	s.discardTx(c)
 	c.setProto(2)
 	c.replyMode, c.skip = replyOn, 0
 	c.readOnly, c.asking = false, false

@@ -58,6 +58,14 @@ type Backend interface {
 	SetProtoMaxBulkLen(n int64)
 	// ErrorReply maps a Backend error (timeout, no leader) to a reply.
 	ErrorReply(err error) reply.Value
+	// ProposeMulti proposes a transaction as one log entry. watch holds
+	// (key, decimal value digest) pairs: if any key's digest differs at
+	// apply time nothing runs and the reply is a null array. The Pending
+	// yields one reply: the EXEC array, a null array, or an error.
+	ProposeMulti(target int, watch [][]byte, cmds [][][]byte) Pending
+	// KeyDigests returns the digest of each key's value on target (0 for
+	// a missing key), for WATCH.
+	KeyDigests(target int, now time.Time, keys [][]byte) ([]uint64, error)
 }
 
 // Status is the storage side's contribution to INFO.
@@ -119,6 +127,18 @@ type Server struct {
 	stop     chan struct{}
 	cmdStats map[*command.Spec]*cmdStat
 	conn     map[string]connHandler
+
+	watches watchRegistry
+	blocked blockRegistry
+}
+
+// KeysChanged is told, after each applied batch of log entries on this
+// node, which keys changed (all: possibly every key) and which keyspace
+// notifications were raised. It wakes blocked clients, dirties WATCHes and
+// publishes notifications. It must not block: the apply path calls it.
+func (s *Server) KeysChanged(keys []string, all bool, events []command.Event) {
+	s.watches.touched(keys, all)
+	s.blocked.touched(keys, all)
 }
 
 type stats struct {
@@ -218,6 +238,7 @@ func (s *Server) serve(nc net.Conn) {
 		s.mu.Lock()
 		delete(s.clients, c.id)
 		s.mu.Unlock()
+		s.unwatch(c)
 		nc.Close()
 	}()
 	for {
@@ -270,6 +291,9 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	}
 	if err != nil {
 		s.stats.errors.Add(1)
+		if c.tx.in {
+			c.tx.abort = true
+		}
 		if sp := s.table.Lookup(args[0]); sp != nil {
 			if st := s.cmdStats[sp]; st != nil {
 				st.rejected.Add(1)
@@ -281,10 +305,18 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	st := s.cmdStats[spec]
 	if !c.authed && spec.Flags&command.NoAuth == 0 && s.params.requirePass() != "" {
 		st.rejected.Add(1)
+		if c.tx.in {
+			c.tx.abort = true
+		}
 		c.reply(reply.Error("NOAUTH Authentication required."))
 		return
 	}
 	c.setLastCmd(&spec.Name)
+	if c.tx.in && !txControl(spec) {
+		s.flushBatch(c)
+		c.reply(s.queue(c, spec, args))
+		return
+	}
 	target := 0
 	if spec.Flags&command.Conn == 0 {
 		var redirect reply.Value
@@ -299,7 +331,7 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 			return
 		}
 	}
-	if spec.IsWrite() {
+	if spec.IsWrite() && spec.Block == nil {
 		if len(c.batch) > 0 && c.batchTarget != target {
 			s.flushBatch(c)
 		}
@@ -312,7 +344,10 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	}
 	start := time.Now()
 	var v reply.Value
-	if spec.Flags&command.Conn != 0 {
+	if spec.Block != nil {
+		s.flushBatch(c)
+		v = s.runBlocking(c, spec, target, args)
+	} else if spec.Flags&command.Conn != 0 {
 		h := s.conn[spec.Name]
 		if h == nil {
 			v = reply.Error("ERR command '" + spec.Name + "' is not available")
@@ -360,6 +395,16 @@ func (s *Server) flushBatch(c *client) {
 		c.reply(v)
 	}
 	c.resetBatch()
+}
+
+// txControl tells whether a command runs at once inside MULTI instead of
+// being queued, as in Redis.
+func txControl(spec *command.Spec) bool {
+	switch spec.Name {
+	case "exec", "discard", "multi", "watch", "quit", "reset":
+		return true
+	}
+	return false
 }
 
 func isSecurityAttack(name []byte) bool {

@@ -167,6 +167,10 @@ type Options struct {
 	// InitialSlots are the slots a new cluster shard owns before its log's
 	// first entry (the same on every replica).
 	InitialSlots []uint16
+	// OnChange, if set, is told what each applied batch changed (keys,
+	// keyspace notifications), in log order, on the apply goroutine: it
+	// must return quickly and must not call back into the shard.
+	OnChange func(Change)
 }
 
 func (o *Options) setDefaults() {
@@ -220,7 +224,8 @@ func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 	opts.setDefaults()
 	s := &Shard{host: h, opts: opts, quit: make(chan struct{})}
 	s.ProtoMaxBulkLen.Store(opts.ProtoMaxBulkLen)
-	s.sm = &stateMachine{db: keyspace.New(), table: table, opts: opts}
+	s.sm = &stateMachine{db: keyspace.New(), table: table, opts: opts, onChange: opts.OnChange}
+	s.sm.hook()
 	if opts.Cluster {
 		s.sm.slots = initialSlots(opts.InitialSlots)
 	}
@@ -379,7 +384,7 @@ func (p *Pending) Wait() ([]reply.Value, error) {
 	}
 	data := r.GetResult().Data
 	n := p.n
-	if p.kind == entry.Multi {
+	if p.kind == entry.Multi || p.kind == entry.WatchedMulti {
 		n = 1
 	}
 	out := make([]reply.Value, 0, n)
@@ -424,8 +429,32 @@ func (s *Shard) ReadAt(now time.Time, spec *command.Spec, args [][]byte) reply.V
 	c.DB = s.sm.db
 	v := command.Exec(spec, &c, args)
 	s.sm.mu.RUnlock()
+	if c.BlockArgs != nil && command.IsBlocked(v) {
+		// The arguments to run when the client is woken travel in the
+		// Blocked reply.
+		v.Elems = make([]reply.Value, len(c.BlockArgs))
+		for i, a := range c.BlockArgs {
+			v.Elems[i] = reply.Bulk(a)
+		}
+	}
 	return v
 }
+
+// KeyDigests returns the digest of each key's live value at now (0 for a
+// missing key), for WATCH.
+func (s *Shard) KeyDigests(now time.Time, keys [][]byte) []uint64 {
+	out := make([]uint64, len(keys))
+	s.sm.mu.RLock()
+	defer s.sm.mu.RUnlock()
+	for i, k := range keys {
+		out[i] = s.sm.db.KeyDigest(k, now.UnixMilli())
+	}
+	return out
+}
+
+// SetNotifyMask selects the keyspace-notification classes passed to
+// OnChange (notify-keyspace-events).
+func (s *Shard) SetNotifyMask(mask uint32) { s.sm.notifyMask.Store(mask) }
 
 // View runs fn with the keyspace under the read lock, for server-level
 // introspection (INFO keyspace, DBSIZE).

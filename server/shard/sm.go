@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,12 +38,73 @@ type stateMachine struct {
 	snapIndex    atomic.Uint64
 	lastSnapUnix atomic.Int64
 	snapping     atomic.Bool
+
+	// notifyMask selects keyspace notification classes
+	// (command.ClassBit bits); onChange receives what each batch did.
+	notifyMask atomic.Uint32
+	onChange   func(Change)
+	change     Change
+}
+
+// Change is what one applied batch of entries did, for the node's WATCH,
+// blocked-client and keyspace-notification machinery. It is passed after
+// the batch is applied, in log order; the callee must not keep it.
+type Change struct {
+	ShardID uint64
+	// Keys were created, changed or deleted (they may repeat).
+	Keys []string
+	// All is set when every key may have changed (FLUSHALL, a snapshot
+	// was loaded).
+	All bool
+	// Events are the keyspace notifications raised, in order.
+	Events []command.Event
+}
+
+// hook installs the keyspace hooks that feed Change.
+func (s *stateMachine) hook() {
+	if s.onChange == nil {
+		return
+	}
+	s.db.Hooks = keyspace.Hooks{
+		Touched: func(key string, all bool) {
+			if all {
+				s.change.All = true
+				return
+			}
+			s.change.Keys = append(s.change.Keys, key)
+		},
+		Expired: func(key string) {
+			if s.notifyMask.Load()&command.ClassBit(command.ClassExpired) != 0 {
+				s.change.Events = append(s.change.Events, command.Event{Class: command.ClassExpired, Name: "expired", Key: key})
+			}
+		},
+		Created: func(key string) {
+			if s.notifyMask.Load()&command.ClassBit(command.ClassNew) != 0 {
+				s.change.Events = append(s.change.Events, command.Event{Class: command.ClassNew, Name: "new", Key: key})
+			}
+		},
+	}
+}
+
+// flushChange hands the batch's change to onChange. Called by the apply
+// goroutine after releasing the lock.
+func (s *stateMachine) flushChange() {
+	if s.onChange == nil || (len(s.change.Keys) == 0 && !s.change.All && len(s.change.Events) == 0) {
+		return
+	}
+	s.change.ShardID = s.opts.ShardID
+	s.onChange(s.change)
+	clear(s.change.Keys)
+	s.change.Keys = s.change.Keys[:0]
+	s.change.Events = s.change.Events[:0]
+	s.change.All = false
 }
 
 // ErrBadSnapshot is returned when a snapshot stream does not decode.
 var ErrBadSnapshot = errors.New("shard: bad snapshot")
 
 func (s *stateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
+	defer s.flushChange()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var e entry.Entry
@@ -66,6 +128,11 @@ func (s *stateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 // apply runs one entry against the keyspace and encodes the replies.
 func (s *stateMachine) apply(e *entry.Entry) sm.Result {
 	c := command.Ctx{DB: s.db, Now: s.lastTime, ProtoMaxBulkLen: s.opts.ProtoMaxBulkLen}
+	if s.onChange != nil {
+		c.NotifyMask = s.notifyMask.Load()
+		c.Events = s.change.Events
+		defer func() { s.change.Events = c.Events }()
+	}
 	switch e.Kind {
 	case entry.Expire:
 		n := uint64(0)
@@ -76,12 +143,10 @@ func (s *stateMachine) apply(e *entry.Entry) sm.Result {
 		}
 		s.dirty.Add(int64(n))
 		return sm.Result{Value: n}
-	case entry.Commands, entry.Multi:
+	case entry.Multi, entry.WatchedMulti:
+		return s.applyMulti(&c, e)
+	case entry.Commands:
 		var out []byte
-		if e.Kind == entry.Multi {
-			out = append(out, byte(reply.KindArray))
-			out = binary.AppendUvarint(out, uint64(len(e.Cmds)))
-		}
 		for i, cmd := range e.Cmds {
 			c.Seed = e.Seed + uint64(i)
 			if s.slots != nil && len(cmd) > 0 {
@@ -104,6 +169,46 @@ func (s *stateMachine) apply(e *entry.Entry) sm.Result {
 		return sm.Result{Value: uint64(len(e.Cmds)), Data: out}
 	}
 	return sm.Result{Data: reply.Append(nil, reply.Error("ERR unknown log entry kind"))}
+}
+
+// applyMulti runs a transaction: all its commands or none. A command on a
+// slot this shard does not own, or a watched key that changed, stops the
+// whole transaction before anything runs.
+func (s *stateMachine) applyMulti(c *command.Ctx, e *entry.Entry) sm.Result {
+	cmds := e.Cmds
+	if e.Kind == entry.WatchedMulti {
+		if len(cmds) == 0 {
+			return sm.Result{Data: reply.Append(nil, reply.Error("ERR corrupt log entry"))}
+		}
+		w := cmds[0]
+		cmds = cmds[1:]
+		for i := 0; i+1 < len(w); i += 2 {
+			want, _ := strconv.ParseUint(string(w[i+1]), 10, 64)
+			if s.db.KeyDigest(w[i], c.Now) != want {
+				return sm.Result{Value: 1, Data: reply.Append(nil, reply.NilArray)}
+			}
+		}
+	}
+	if s.slots != nil {
+		for _, cmd := range cmds {
+			if len(cmd) == 0 {
+				continue
+			}
+			if v, bad := s.slots.check(s.table.Lookup(cmd[0]), cmd); bad {
+				return sm.Result{Value: 1, Data: reply.Append(nil, v)}
+			}
+		}
+	}
+	c.NoBlock = true
+	out := append([]byte(nil), byte(reply.KindArray))
+	out = binary.AppendUvarint(out, uint64(len(cmds)))
+	for i, cmd := range cmds {
+		c.Seed = e.Seed + uint64(i)
+		out = reply.Append(out, s.table.ApplyInMulti(c, cmd))
+	}
+	s.dirty.Add(c.Dirty)
+	s.sinceSnap.Add(int64(len(cmds)))
+	return sm.Result{Value: 1, Data: out}
 }
 
 func (s *stateMachine) Lookup(q interface{}) (interface{}, error) {
@@ -200,6 +305,10 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	s.applied.Store(applied)
 	s.dirty.Store(0)
 	s.sinceSnap.Store(0)
+	if s.onChange != nil {
+		s.change.All = true
+		defer s.flushChange()
+	}
 	return nil
 }
 

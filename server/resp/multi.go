@@ -42,7 +42,7 @@ type txState struct {
 	target  int
 	hasData bool // a data command is queued (target is set)
 	keyed   bool // a command with keys is queued (target is its shard)
-	slot    int // -1 until a keyed command fixes it (cluster mode)
+	slot    int  // -1 until a keyed command fixes it (cluster mode)
 
 	watched []watchedKey
 }

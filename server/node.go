@@ -336,6 +336,13 @@ func (b *backend) KeyDigests(target int, now time.Time, keys [][]byte) ([]uint64
 	return b.shard.KeyDigests(now, keys), nil
 }
 
+func (b *backend) AckedReplicas(target int) int {
+	if b.cluster != nil {
+		return b.cluster.ackedReplicas(target)
+	}
+	return 0
+}
+
 // onChange passes what an applied batch changed to the client layer.
 func (n *Node) onChange(ch shard.Change) {
 	if srv := n.srvPtr.Load(); srv != nil {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"strconv"
 	"strings"
@@ -271,6 +272,23 @@ func (c *clusterNode) proposeMulti(target int, watch [][]byte, cmds [][][]byte) 
 		return errPending{shard.ErrNotLeader}
 	}
 	return fixedPending{c: c, sid: s.ID(), p: s.Propose(kind, all), cmds: all, kind: kind}
+}
+
+// ackedReplicas is the number of replicas besides the leader that hold
+// every acknowledged write of target's shard: a write is acknowledged once
+// a majority of the voting replicas has it.
+func (c *clusterNode) ackedReplicas(target int) int {
+	s := c.host.Shard(uint64(max(target, -target)))
+	if target == nodeTarget || s == nil {
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	m, err := s.Members(ctx)
+	if err != nil {
+		return 0
+	}
+	return len(m) / 2
 }
 
 // keyDigests serves WATCH for a key's shard.

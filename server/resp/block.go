@@ -136,6 +136,12 @@ func (s *Server) runBlocking(c *client, spec *command.Spec, target int, args [][
 	}
 	s.blocked.add(w)
 	defer s.blocked.remove(w)
+	c.blockedNow.Store(true)
+	defer c.blockedNow.Store(false)
+	select { // a stale CLIENT UNBLOCK
+	case <-c.unblock:
+	default:
+	}
 
 	var deadline <-chan time.Time
 	if timeout > 0 {

@@ -54,6 +54,19 @@ type client struct {
 	unblock    chan struct{}
 	unblockErr atomic.Bool
 
+	// push is set once the connection subscribes or monitors: all output
+	// then goes through its queue (push.go). pushA is the same pointer for
+	// other goroutines.
+	push  *pushQueue
+	pushA atomic.Pointer[pushQueue]
+	// subs counts channel+pattern subscriptions, ssubs shard channels
+	// (RESP2 allows only subscription commands while either is non-zero).
+	subs, ssubs int
+	monitor     bool
+
+	blockedNow atomic.Bool // in a blocking command (CLIENT UNBLOCK)
+	lastTarget int         // target of the last write (WAIT)
+
 	lastInteraction atomic.Int64
 	lastCmd         atomic.Pointer[string]
 	protoA          atomic.Int32 // proto, for CLIENT LIST from other goroutines
@@ -66,6 +79,9 @@ type client struct {
 	noEvict bool
 	killed  bool
 }
+
+// noReply is returned by handlers that wrote their reply themselves.
+var noReply = reply.Value{Kind: 255}
 
 func newClient(s *Server, nc net.Conn) *client {
 	c := &client{
@@ -91,6 +107,9 @@ func newClient(s *Server, nc net.Conn) *client {
 
 // reply queues v for the client, honouring CLIENT REPLY.
 func (c *client) reply(v reply.Value) {
+	if v.Kind == noReply.Kind {
+		return
+	}
 	if c.skip > 0 {
 		c.skip--
 		return
@@ -104,6 +123,11 @@ func (c *client) reply(v reply.Value) {
 // flush writes queued replies to the socket.
 func (c *client) flush() error {
 	if len(c.out) == 0 {
+		return nil
+	}
+	if c.push != nil {
+		c.enqueue(c.out)
+		c.out = c.out[:0]
 		return nil
 	}
 	n, err := c.nc.Write(c.out)

@@ -29,6 +29,10 @@ func connHandlers() map[string]connHandler {
 		"command|docs": commandDocs, "command|list": commandList, "command|getkeys": commandGetKeys,
 		"command|getkeysandflags": commandGetKeysAndFlags, "command|help": commandHelp,
 		"readonly": readonlyCmd, "readwrite": readwriteCmd, "asking": askingCmd,
+		"slowlog|get": slowlogCmd, "slowlog|len": slowlogCmd, "slowlog|reset": slowlogCmd, "slowlog|help": slowlogCmd,
+		"latency|doctor": latencyCmd, "latency|graph": latencyCmd, "latency|history": latencyCmd, "latency|latest": latencyCmd,
+		"latency|reset": latencyCmd, "latency|histogram": latencyCmd, "latency|help": latencyCmd,
+		"monitor": monitorCmd, "wait": waitCmd, "waitaof": waitAOFCmd, "client|unblock": clientUnblock,
 		"multi": multiCmd, "exec": execCmd, "discard": discardCmd, "watch": watchCmd, "unwatch": unwatchCmd,
 	}
 	for _, sp := range clusterSubs() {

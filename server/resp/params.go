@@ -33,6 +33,10 @@ type params struct {
 	pass     atomicString
 	maxBulk  atomicInt
 	maxConns atomicInt
+
+	slowlogThreshold atomicInt // usec; -1 disables
+	slowlogMax       atomicInt
+	latencyThreshold atomicInt // ms; 0 disables
 }
 
 var errNotInt = errors.New("argument couldn't be parsed into an integer")
@@ -136,14 +140,25 @@ func newParams(s *Server) *params {
 	def("maxmemory", "0", parseMemory, nil)
 	def("maxmemory-policy", "noeviction", parseEnum("volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"), nil)
 	def("notify-keyspace-events", "", anyString, nil)
-	def("slowlog-log-slower-than", "10000", parseIntParam(-1, 1<<62), nil)
-	def("slowlog-max-len", "128", parseIntParam(0, 1<<62), nil)
-	def("latency-monitor-threshold", "0", parseIntParam(0, 1<<62), nil)
+	def("slowlog-log-slower-than", "10000", parseIntParam(-1, 1<<62), func(s *Server, v string) {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		s.params.slowlogThreshold.Store(n)
+	})
+	def("slowlog-max-len", "128", parseIntParam(0, 1<<62), func(s *Server, v string) {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		s.params.slowlogMax.Store(n)
+	})
+	def("latency-monitor-threshold", "0", parseIntParam(0, 1<<62), func(s *Server, v string) {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		s.params.latencyThreshold.Store(n)
+	})
 	def("loglevel", "notice", parseEnum("debug", "verbose", "notice", "warning", "nothing"), nil)
 	def("tcp-keepalive", "300", parseIntParam(0, 1<<31-1), nil)
 	p.pass.Store(cfg.RequirePass)
 	p.maxBulk.Store(cfg.ProtoMaxBulkLen)
 	p.maxConns.Store(int64(cfg.MaxClients))
+	p.slowlogThreshold.Store(10000)
+	p.slowlogMax.Store(128)
 	return p
 }
 

@@ -66,6 +66,9 @@ type Backend interface {
 	// KeyDigests returns the digest of each key's value on target (0 for
 	// a missing key), for WATCH.
 	KeyDigests(target int, now time.Time, keys [][]byte) ([]uint64, error)
+	// AckedReplicas is how many replicas other than the leader hold
+	// every acknowledged write of target's shard (WAIT).
+	AckedReplicas(target int) int
 }
 
 // Status is the storage side's contribution to INFO.
@@ -128,8 +131,11 @@ type Server struct {
 	cmdStats map[*command.Spec]*cmdStat
 	conn     map[string]connHandler
 
-	watches watchRegistry
-	blocked blockRegistry
+	watches  watchRegistry
+	blocked  blockRegistry
+	slow     slowlog
+	latency  latencyMonitor
+	monitors monitors
 }
 
 // KeysChanged is told, after each applied batch of log entries on this
@@ -149,6 +155,7 @@ type stats struct {
 
 type cmdStat struct {
 	calls, usec, rejected, failed atomic.Int64
+	hist                          [40]atomic.Int64 // calls by bits.Len(usec)
 }
 
 // New returns a server over table and backend.
@@ -239,6 +246,9 @@ func (s *Server) serve(nc net.Conn) {
 		delete(s.clients, c.id)
 		s.mu.Unlock()
 		s.unwatch(c)
+		s.stopMonitor(c)
+		s.unsubscribeAll(c)
+		c.closePush()
 		nc.Close()
 	}()
 	for {
@@ -312,6 +322,13 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		return
 	}
 	c.setLastCmd(&spec.Name)
+	if s.monitors.n.Load() > 0 && spec.Flags&(command.SkipMonitor|command.Admin) == 0 {
+		s.feedMonitors(c, args)
+	}
+	if c.push != nil && c.subs+c.ssubs > 0 && c.proto == 2 && !subContext(spec) {
+		c.reply(reply.Error("ERR Can't execute '" + spec.Name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"))
+		return
+	}
 	if c.tx.in && !txControl(spec) {
 		s.flushBatch(c)
 		c.reply(s.queue(c, spec, args))
@@ -335,7 +352,7 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		if len(c.batch) > 0 && c.batchTarget != target {
 			s.flushBatch(c)
 		}
-		c.batchTarget = target
+		c.batchTarget, c.lastTarget = target, target
 		c.addWrite(spec, args)
 		if len(c.batch) >= maxBatch {
 			s.flushBatch(c)
@@ -357,8 +374,12 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	} else {
 		v = s.backend.Read(target, start, spec, args)
 	}
+	usec := time.Since(start).Microseconds()
 	st.calls.Add(1)
-	st.usec.Add(time.Since(start).Microseconds())
+	st.usec.Add(usec)
+	if spec.Block == nil {
+		s.observe(c, spec, args, usec)
+	}
 	if v.Kind == reply.KindError {
 		st.failed.Add(1)
 		s.stats.errors.Add(1)
@@ -379,6 +400,7 @@ func (s *Server) flushBatch(c *client) {
 		st := s.cmdStats[spec]
 		st.calls.Add(1)
 		st.usec.Add(usec)
+		s.observe(c, spec, c.batch[i], usec)
 		var v reply.Value
 		if err != nil || i >= len(replies) {
 			if err == nil {

@@ -1,0 +1,107 @@
+package resp
+
+import "sync"
+
+// Push mode. A connection that subscribes (SUBSCRIBE and friends) or runs
+// MONITOR receives data that other goroutines produce. From then on all
+// its output — its own replies and pushed messages — goes through one
+// ordered output queue written by a writer goroutine, so a subscription's
+// confirmation always precedes the messages it makes the client receive,
+// and a publisher never waits for a slow subscriber. A queue that grows
+// beyond pushLimit (Redis's client-output-buffer-limit pubsub hard limit,
+// 32 MB) closes the connection, as Redis does.
+
+const pushLimit = 32 << 20
+
+type pushQueue struct {
+	mu     sync.Mutex
+	buf    []byte
+	closed bool
+	signal chan struct{}
+	done   chan struct{}
+}
+
+// enterPush switches c to push mode (idempotent) and starts its writer.
+func (c *client) enterPush() {
+	if c.push != nil {
+		return
+	}
+	q := &pushQueue{signal: make(chan struct{}, 1), done: make(chan struct{})}
+	c.push = q
+	c.pushA.Store(q)
+	go c.pushWriter(q)
+}
+
+// enqueue appends encoded output to c's queue. It never blocks on the
+// network; it may be called from any goroutine once c is in push mode.
+func (c *client) enqueue(b []byte) {
+	q := c.pushA.Load()
+	if q == nil || len(b) == 0 {
+		return
+	}
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return
+	}
+	if len(q.buf)+len(b) > pushLimit {
+		q.closed = true
+		q.mu.Unlock()
+		c.srv.log.Warn("client closed for overcoming of output buffer limits", "addr", c.addr)
+		c.nc.Close()
+		return
+	}
+	q.buf = append(q.buf, b...)
+	q.mu.Unlock()
+	select {
+	case q.signal <- struct{}{}:
+	default:
+	}
+}
+
+func (c *client) pushWriter(q *pushQueue) {
+	defer close(q.done)
+	var out []byte
+	for range q.signal {
+		q.mu.Lock()
+		out, q.buf = q.buf, out[:0]
+		closed := q.closed
+		q.mu.Unlock()
+		if len(out) > 0 {
+			n, err := c.nc.Write(out)
+			c.srv.stats.netOut.Add(int64(n))
+			if err != nil {
+				q.mu.Lock()
+				q.closed = true
+				q.mu.Unlock()
+				c.nc.Close()
+				return
+			}
+		}
+		if closed {
+			return
+		}
+		if cap(out) > 1<<20 {
+			out = nil
+		}
+	}
+}
+
+// closePush stops the writer after it has written what is queued.
+func (c *client) closePush() {
+	q := c.push
+	if q == nil {
+		return
+	}
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	select {
+	case q.signal <- struct{}{}:
+	default:
+	}
+	<-q.done
+}
+
+// pushProto is the protocol version for pushes from other goroutines.
+func (c *client) pushProto() int { return int(c.protoA.Load()) }

@@ -57,6 +57,36 @@ func slowlogArgs(args [][]byte) []string {
 	return out
 }
 
+// redact hides passwords from MONITOR and SLOWLOG, as Redis does.
+func redact(args [][]byte) [][]byte {
+	name := args[0]
+	switch {
+	case command.EqualFold(name, "auth"):
+		out := [][]byte{args[0]}
+		for range args[1:] {
+			out = append(out, []byte("(redacted)"))
+		}
+		return out
+	case command.EqualFold(name, "hello"):
+		out := append([][]byte(nil), args...)
+		for i := 2; i+2 < len(out); i++ {
+			if command.EqualFold(out[i], "auth") {
+				out[i+1], out[i+2] = []byte("(redacted)"), []byte("(redacted)")
+			}
+		}
+		return out
+	case command.EqualFold(name, "config") && len(args) > 3 && command.EqualFold(args[1], "set"):
+		out := append([][]byte(nil), args...)
+		for i := 2; i+1 < len(out); i += 2 {
+			if command.EqualFold(out[i], "requirepass") || command.EqualFold(out[i], "masterauth") {
+				out[i+1] = []byte("(redacted)")
+			}
+		}
+		return out
+	}
+	return args
+}
+
 // observe records a finished command in SLOWLOG and the latency monitor
 // and in the command's latency histogram.
 func (s *Server) observe(c *client, spec *command.Spec, args [][]byte, usec int64) {
@@ -70,7 +100,7 @@ func (s *Server) observe(c *client, spec *command.Spec, args [][]byte, usec int6
 			c.mu.Lock()
 			name := c.name
 			c.mu.Unlock()
-			s.slow.entries = append(s.slow.entries, slowEntry{id: s.slow.nextID, unix: time.Now().Unix(), usec: usec, args: slowlogArgs(args), addr: c.addr, name: name})
+			s.slow.entries = append(s.slow.entries, slowEntry{id: s.slow.nextID, unix: time.Now().Unix(), usec: usec, args: slowlogArgs(redact(args)), addr: c.addr, name: name})
 			s.slow.nextID++
 			if over := int64(len(s.slow.entries)) - maxLen; over > 0 {
 				s.slow.entries = append(s.slow.entries[:0], s.slow.entries[over:]...)
@@ -415,7 +445,7 @@ func (s *Server) feedMonitors(c *client, args [][]byte) {
 	b = append(b, " [0 "...)
 	b = append(b, c.addr...)
 	b = append(b, ']')
-	for _, a := range args {
+	for _, a := range redact(args) {
 		b = append(b, ' ')
 		b = appendRepr(b, a)
 	}

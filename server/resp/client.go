@@ -65,7 +65,12 @@ type client struct {
 	monitor     bool
 
 	blockedNow atomic.Bool // in a blocking command (CLIENT UNBLOCK)
-	lastTarget int         // target of the last write (WAIT)
+	// Mirrors for CLIENT LIST, read from other goroutines.
+	monitorA, inMultiA             atomic.Bool
+	subsA                          atomic.Int32
+	subCount, psubCount, ssubCount atomic.Int32
+	multiLen                       atomic.Int32 // queued commands, -1 outside MULTI
+	lastTarget                     int          // target of the last write (WAIT)
 
 	lastInteraction atomic.Int64
 	lastCmd         atomic.Pointer[string]
@@ -97,6 +102,7 @@ func newClient(s *Server, nc net.Conn) *client {
 		unblock: make(chan struct{}, 1),
 	}
 	c.tx.slot = -1
+	c.multiLen.Store(-1)
 	c.authed = s.params.requirePass() == ""
 	c.protoA.Store(2)
 	c.lastInteraction.Store(time.Now().UnixMilli())
@@ -178,9 +184,24 @@ func (c *client) setLastCmd(name *string) { c.lastCmd.Store(name) }
 func (c *client) info(now time.Time) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	flags := "N"
+	flags := ""
 	if c.noEvict {
-		flags = "e"
+		flags += "e"
+	}
+	if c.blockedNow.Load() {
+		flags += "b"
+	}
+	if c.monitorA.Load() {
+		flags += "O"
+	}
+	if c.inMultiA.Load() {
+		flags += "x"
+	}
+	if c.subsA.Load() > 0 {
+		flags += "P"
+	}
+	if flags == "" {
+		flags = "N"
 	}
 	var b strings.Builder
 	b.WriteString("id=" + itoa(c.id))
@@ -192,7 +213,8 @@ func (c *client) info(now time.Time) string {
 	idle := now.UnixMilli() - c.lastInteraction.Load()
 	b.WriteString(" idle=" + itoa(idle/1000))
 	b.WriteString(" flags=" + flags)
-	b.WriteString(" db=0 sub=0 psub=0 ssub=0 multi=-1")
+	b.WriteString(" db=0 sub=" + itoa(int64(c.subCount.Load())) + " psub=" + itoa(int64(c.psubCount.Load())) + " ssub=" + itoa(int64(c.ssubCount.Load())))
+	b.WriteString(" multi=" + itoa(int64(c.multiLen.Load())))
 	qbuf, rbs := int64(0), c.rbs.Load()
 	b.WriteString(" qbuf=" + itoa(qbuf))
 	b.WriteString(" qbuf-free=" + itoa(rbs-qbuf))

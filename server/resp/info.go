@@ -81,8 +81,14 @@ func (s *Server) writeSection(b *strings.Builder, sec string, st Status) {
 		b.WriteString("# Clients\r\n")
 		kv(b, "connected_clients", n)
 		kv(b, "maxclients", s.params.maxClients())
-		kv(b, "blocked_clients", 0)
+		kv(b, "blocked_clients", s.blocked.n.Load())
 		kv(b, "tracking_clients", 0)
+		s.watches.mu.Lock()
+		wk := len(s.watches.keys)
+		s.watches.mu.Unlock()
+		kv(b, "watching_clients", s.watchingClients())
+		kv(b, "total_watched_keys", wk)
+		kv(b, "pubsub_clients", s.pubsubClients())
 	case "memory":
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)

@@ -411,6 +411,7 @@ func monitorCmd(s *Server, c *client, _ [][]byte) reply.Value {
 	c.flush()
 	c.enterPush()
 	c.monitor = true
+	c.monitorA.Store(true)
 	s.monitors.mu.Lock()
 	if s.monitors.cs == nil {
 		s.monitors.cs = map[*client]struct{}{}

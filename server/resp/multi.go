@@ -131,6 +131,8 @@ func (s *Server) discardTx(c *client) {
 	clear(c.tx.cmds)
 	c.tx.cmds, c.tx.specs = c.tx.cmds[:0], c.tx.specs[:0]
 	c.tx.slot = -1
+	c.inMultiA.Store(false)
+	c.multiLen.Store(-1)
 	s.unwatch(c)
 }
 
@@ -139,6 +141,8 @@ func multiCmd(_ *Server, c *client, _ [][]byte) reply.Value {
 		return errNestedMulti
 	}
 	c.tx.in, c.tx.abort, c.tx.hasData, c.tx.keyed, c.tx.slot = true, false, false, false, -1
+	c.inMultiA.Store(true)
+	c.multiLen.Store(0)
 	return reply.OK
 }
 
@@ -229,6 +233,7 @@ func (s *Server) queue(c *client, spec *command.Spec, args [][]byte) reply.Value
 	}
 	c.tx.cmds = append(c.tx.cmds, cmd)
 	c.tx.specs = append(c.tx.specs, spec)
+	c.multiLen.Add(1)
 	return reply.Queued
 }
 
@@ -294,4 +299,17 @@ func execCmd(s *Server, c *client, _ [][]byte) reply.Value {
 		j++
 	}
 	return reply.Value{Kind: reply.KindArray, Elems: out}
+}
+
+// watchingClients counts connections with watched keys.
+func (s *Server) watchingClients() int {
+	s.watches.mu.Lock()
+	defer s.watches.mu.Unlock()
+	seen := map[*client]struct{}{}
+	for _, m := range s.watches.keys {
+		for c := range m {
+			seen[c] = struct{}{}
+		}
+	}
+	return len(seen)
 }

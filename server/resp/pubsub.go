@@ -14,3 +14,6 @@ func subContext(spec *command.Spec) bool {
 
 // unsubscribeAll drops every subscription of a closing connection.
 func (s *Server) unsubscribeAll(c *client) {}
+
+// pubsubClients counts connections with subscriptions.
+func (s *Server) pubsubClients() int { return 0 }

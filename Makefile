@@ -8,7 +8,7 @@ PKGS      := ./...
 RACE_PKGS := ./server/keyspace/... ./server/shard/... ./server/resp/... ./server/entry/... ./server/cluster/...
 FUZZTIME  ?= 10s
 
-.PHONY: build run test test-race fuzz bench bench-cluster crash chaos docker lint fmt clean
+.PHONY: build run test test-race fuzz fuzz-diff bench bench-types bench-cluster crash chaos docker lint fmt clean
 
 build: ## Build bin/cairn (static, CGO disabled)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) .
@@ -38,9 +38,16 @@ crash: build ## Long crash test: many SIGKILLs under load
 chaos: ## Long fault-injection run on in-process clusters (CAIRN_CHAOS_DURATION, default 5m; CAIRN_CHAOS_SEED replays)
 	CAIRN_CHAOS_DURATION=$${CAIRN_CHAOS_DURATION:-5m} $(GO) test -run Chaos -count=1 -timeout 60m -v ./server/clustertest/
 
-bench: build ## Benchmarks against real redis-server (prints one table), then the cluster benchmark
+bench: build ## Benchmarks against real redis-server: strings/hashes, data types, then the cluster benchmark
 	./bench/run.sh
+	bash bench/types.sh
 	bash bench/cluster.sh
+
+bench-types: build ## Data-type benchmark vs redis-server (lists, sets, zsets, streams, memory, default redis-benchmark list)
+	bash bench/types.sh
+
+fuzz-diff: ## Random differential tests vs redis-server for every family, for FUZZ_DIFF (default 2m) each
+	CAIRN_FUZZ_DIFF=$${FUZZ_DIFF:-2m} $(GO) test -count=1 -timeout 120m -run 'TestDiffRandom' -v ./server/command/... 2>&1 | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|diff' 
 
 bench-cluster: ## Cluster benchmark: 3-node cluster vs redis-server, failover RTO, resharding (bench/out/cluster.md)
 	bash bench/cluster.sh

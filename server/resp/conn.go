@@ -3,6 +3,7 @@ package resp
 import (
 	"cmp"
 	"context"
+	"runtime/debug"
 	"crypto/subtle"
 	"slices"
 	"strings"
@@ -32,6 +33,7 @@ func connHandlers() map[string]connHandler {
 		"slowlog|get": slowlogCmd, "slowlog|len": slowlogCmd, "slowlog|reset": slowlogCmd, "slowlog|help": slowlogCmd,
 		"latency|doctor": latencyCmd, "latency|graph": latencyCmd, "latency|history": latencyCmd, "latency|latest": latencyCmd,
 		"latency|reset": latencyCmd, "latency|histogram": latencyCmd, "latency|help": latencyCmd,
+		"memory|purge": memoryPurge, "memory|help": memoryHelp,
 		"monitor": monitorCmd, "wait": waitCmd, "waitaof": waitAOFCmd, "client|unblock": clientUnblock,
 		"multi": multiCmd, "exec": execCmd, "discard": discardCmd, "watch": watchCmd, "unwatch": unwatchCmd,
 	}
@@ -553,4 +555,19 @@ func clusterCmd(s *Server, _ *client, args [][]byte) reply.Value {
 		return reply.Error(errNoCluster)
 	}
 	return s.backend.Cluster(args)
+}
+
+// memoryPurge runs the garbage collector and returns free memory to the
+// operating system (Redis asks the allocator to purge dirty pages).
+func memoryPurge(_ *Server, _ *client, _ [][]byte) reply.Value {
+	debug.FreeOSMemory()
+	return reply.OK
+}
+
+func memoryHelp(_ *Server, _ *client, _ [][]byte) reply.Value {
+	return helpReply("MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+		"PURGE",
+		"    Attempt to purge dirty pages for reclamation by the allocator.",
+		"HELP",
+		"    Prints this help.")
 }

@@ -74,6 +74,10 @@ var Specs = []*command.Spec{
 		sub("latency", "histogram", -2, command.Admin|command.NoScript|command.Loading|command.Stale, "admin", "slow", "dangerous"),
 		sub("latency", "help", 2, command.Loading|command.Stale, "slow"),
 	}},
+	{Name: "memory", Arity: -2, Flags: command.Conn, Group: "server", Summary: "A container for memory diagnostics commands.", Since: "4.0.0", Sub: []*command.Spec{
+		sub("memory", "purge", 2, 0, "slow"),
+		sub("memory", "help", 2, command.Loading|command.Stale, "slow"),
+	}},
 	{Name: "monitor", Arity: 1, Flags: connAdmin | command.Loading | command.Stale, ACL: []string{"admin", "slow", "dangerous"}, Group: "server", Summary: "Listens for all requests received by the server in real-time.", Since: "1.0.0"},
 	{Name: "wait", Arity: 3, Flags: command.Conn | command.NoScript, ACL: []string{"slow", "connection"}, Group: "generic", Summary: "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", Since: "3.0.0"},
 	{Name: "waitaof", Arity: 4, Flags: command.Conn | command.NoScript, ACL: []string{"slow", "connection"}, Group: "generic", Summary: "Blocks until all of the preceding write commands sent by the connection are written to the append-only file of the master and/or replicas.", Since: "7.2.0"},

@@ -403,8 +403,9 @@ func (c *clusterNode) startShard(topo *cluster.Topology, sh *cluster.Shard) erro
 	} else if !c.host.HasData(sh.ID, rid) {
 		opts.Join = true
 	}
-	_, err := c.host.StartShard(opts, c.table)
+	s, err := c.host.StartShard(opts, c.table)
 	if err == nil {
+		s.SetNotifyMask(c.n.notifyMask.Load())
 		c.log.Info("replica started", "shard", sh.ID, "join", opts.Join)
 	}
 	return err

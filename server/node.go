@@ -134,6 +134,9 @@ type Node struct {
 	cluster *clusterNode // cluster mode
 	srv     *resp.Server
 	srvPtr  atomic.Pointer[resp.Server] // srv, for the apply path
+	// notifyMask is notify-keyspace-events as command.ClassBit bits.
+	notifyMask atomic.Uint32
+	fwd        forwarders // pub/sub messages to other cluster nodes
 	ln      net.Listener
 	log     *slog.Logger
 
@@ -258,6 +261,7 @@ func (n *Node) Done() <-chan struct{} { return n.done }
 func (n *Node) Close() {
 	n.closeOnce.Do(func() {
 		n.srv.Close()
+		n.fwd.close()
 		if n.cluster != nil {
 			n.cluster.close()
 		}
@@ -334,6 +338,16 @@ func (b *backend) KeyDigests(target int, now time.Time, keys [][]byte) ([]uint64
 		return b.cluster.keyDigests(target, now, keys)
 	}
 	return b.shard.KeyDigests(now, keys), nil
+}
+
+// SetNotifyMask selects the keyspace-notification classes the shards
+// report (notify-keyspace-events), on every local replica and on replicas
+// started later.
+func (b *backend) SetNotifyMask(mask uint32) {
+	b.notifyMask.Store(mask)
+	for _, s := range b.shards() {
+		s.SetNotifyMask(mask)
+	}
 }
 
 func (b *backend) AckedReplicas(target int) int {

@@ -35,6 +35,12 @@ func connHandlers() map[string]connHandler {
 		"latency|reset": latencyCmd, "latency|histogram": latencyCmd, "latency|help": latencyCmd,
 		"memory|purge": memoryPurge, "memory|help": memoryHelp,
 		"monitor": monitorCmd, "wait": waitCmd, "waitaof": waitAOFCmd, "client|unblock": clientUnblock,
+		"subscribe": subscribeCmd, "psubscribe": psubscribeCmd, "unsubscribe": unsubscribeCmd,
+		"punsubscribe": punsubscribeCmd, "ssubscribe": ssubscribeCmd, "sunsubscribe": sunsubscribeCmd,
+		"publish": publishCmd, "spublish": spublishCmd,
+		"pubsub|channels": pubsubChannels, "pubsub|shardchannels": pubsubChannels, "pubsub|numsub": pubsubNumSub,
+		"pubsub|shardnumsub": pubsubNumSub, "pubsub|numpat": pubsubNumPat, "pubsub|help": pubsubHelp,
+		"pubsub|localpublish": pubsubLocal, "pubsub|localspublish": pubsubLocal,
 		"multi": multiCmd, "exec": execCmd, "discard": discardCmd, "watch": watchCmd, "unwatch": unwatchCmd,
 	}
 	for _, sp := range clusterSubs() {
@@ -43,7 +49,17 @@ func connHandlers() map[string]connHandler {
 	return m
 }
 
-func ping(_ *Server, _ *client, args [][]byte) reply.Value {
+func ping(_ *Server, c *client, args [][]byte) reply.Value {
+	if c.subs+c.ssubs > 0 && c.proto == 2 {
+		msg := []byte{}
+		if len(args) == 2 {
+			msg = args[1]
+		}
+		if len(args) > 2 {
+			return reply.Error("ERR wrong number of arguments for 'ping' command")
+		}
+		return reply.Array(reply.BulkString("pong"), reply.Bulk(msg))
+	}
 	switch len(args) {
 	case 1:
 		return reply.Status("PONG")
@@ -62,6 +78,8 @@ func quit(_ *Server, c *client, _ [][]byte) reply.Value {
 
 func reset(s *Server, c *client, _ [][]byte) reply.Value {
 	s.discardTx(c)
+	s.unsubscribeAll(c)
+	s.stopMonitor(c)
 	c.setProto(2)
 	c.replyMode, c.skip = replyOn, 0
 	c.readOnly, c.asking = false, false

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/cairndb/cairn/server/command/glob"
+	"github.com/cairndb/cairn/server/pubsub"
 	"github.com/cairndb/cairn/server/reply"
 )
 
@@ -39,7 +40,10 @@ type params struct {
 	latencyThreshold atomicInt // ms; 0 disables
 }
 
-var errNotInt = errors.New("argument couldn't be parsed into an integer")
+var (
+	errNotInt      = errors.New("argument couldn't be parsed into an integer")
+	errNotifyFlags = errors.New(pubsub.ErrNotifyFlags)
+)
 
 func parseMemory(v string) (string, error) {
 	n, ok := memToBytes(v)
@@ -139,7 +143,11 @@ func newParams(s *Server) *params {
 	def("hz", "10", parseIntParam(1, 500), nil)
 	def("maxmemory", "0", parseMemory, nil)
 	def("maxmemory-policy", "noeviction", parseEnum("volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"), nil)
-	def("notify-keyspace-events", "", anyString, nil)
+	def("notify-keyspace-events", "", notifyMaskParam, func(s *Server, v string) {
+		m, _ := pubsub.ParseNotifyFlags(v)
+		s.notify.Store(m)
+		s.backend.SetNotifyMask(pubsub.RecordMask(m))
+	})
 	def("slowlog-log-slower-than", "10000", parseIntParam(-1, 1<<62), func(s *Server, v string) {
 		n, _ := strconv.ParseInt(v, 10, 64)
 		s.params.slowlogThreshold.Store(n)

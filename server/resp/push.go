@@ -16,6 +16,7 @@ const pushLimit = 32 << 20
 type pushQueue struct {
 	mu     sync.Mutex
 	buf    []byte
+	hold   int // the writer leaves buf alone while > 0
 	closed bool
 	signal chan struct{}
 	done   chan struct{}
@@ -64,6 +65,10 @@ func (c *client) pushWriter(q *pushQueue) {
 	var out []byte
 	for range q.signal {
 		q.mu.Lock()
+		if q.hold > 0 && !q.closed {
+			q.mu.Unlock()
+			continue
+		}
 		out, q.buf = q.buf, out[:0]
 		closed := q.closed
 		q.mu.Unlock()
@@ -105,3 +110,34 @@ func (c *client) closePush() {
 
 // pushProto is the protocol version for pushes from other goroutines.
 func (c *client) pushProto() int { return int(c.protoA.Load()) }
+
+// holdPush stops c's writer from draining the queue and returns the
+// queue's length: output queued after this point may be put behind
+// something inserted at the mark by releasePush.
+func (c *client) holdPush() int {
+	q := c.push
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.hold++
+	return len(q.buf)
+}
+
+// releasePush inserts b at mark and lets the writer go on.
+func (c *client) releasePush(mark int, b []byte) {
+	q := c.push
+	q.mu.Lock()
+	if len(b) > 0 && !q.closed {
+		q.buf = append(q.buf, b...)
+		if mark < len(q.buf)-len(b) {
+			tail := append([]byte(nil), q.buf[mark:len(q.buf)-len(b)]...)
+			copy(q.buf[mark:], b)
+			copy(q.buf[mark+len(b):], tail)
+		}
+	}
+	q.hold--
+	q.mu.Unlock()
+	select {
+	case q.signal <- struct{}{}:
+	default:
+	}
+}

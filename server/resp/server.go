@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/pubsub"
 	"github.com/cairndb/cairn/server/reply"
 )
 
@@ -66,6 +67,13 @@ type Backend interface {
 	// KeyDigests returns the digest of each key's value on target (0 for
 	// a missing key), for WATCH.
 	KeyDigests(target int, now time.Time, keys [][]byte) ([]uint64, error)
+	// SetNotifyMask selects the keyspace-notification classes
+	// (command.ClassBit bits) reported to KeysChanged.
+	SetNotifyMask(mask uint32)
+	// Forward sends a Cairn-internal command to other nodes, without
+	// waiting: target -1 means every other node of the cluster, a shard
+	// target the other nodes holding a replica of that shard.
+	Forward(target int, args [][]byte)
 	// AckedReplicas is how many replicas other than the leader hold
 	// every acknowledged write of target's shard (WAIT).
 	AckedReplicas(target int) int
@@ -136,6 +144,9 @@ type Server struct {
 	slow     slowlog
 	latency  latencyMonitor
 	monitors monitors
+	hub      *pubsub.Hub
+	// notify is notify-keyspace-events (pubsub mask: classes, K, E).
+	notify atomic.Uint32
 }
 
 // KeysChanged is told, after each applied batch of log entries on this
@@ -145,6 +156,9 @@ type Server struct {
 func (s *Server) KeysChanged(keys []string, all bool, events []command.Event) {
 	s.watches.touched(keys, all)
 	s.blocked.touched(keys, all)
+	if len(events) > 0 {
+		s.hub.PublishEvents(s.notify.Load(), 0, events)
+	}
 }
 
 type stats struct {
@@ -179,6 +193,7 @@ func New(cfg Config, table *command.Table, backend Backend) *Server {
 		}
 	}
 	s.conn = connHandlers()
+	s.hub = pubsub.NewHub()
 	s.stop = make(chan struct{})
 	go s.sampleOps(s.stop)
 	return s

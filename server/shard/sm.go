@@ -86,6 +86,15 @@ func (s *stateMachine) hook() {
 	}
 }
 
+// takeEvents moves the notifications a command raised behind those the
+// keyspace hooks raised meanwhile (a lazily expired key comes first).
+func (s *stateMachine) takeEvents(c *command.Ctx) {
+	if len(c.Events) > 0 {
+		s.change.Events = append(s.change.Events, c.Events...)
+		c.Events = c.Events[:0]
+	}
+}
+
 // flushChange hands the batch's change to onChange. Called by the apply
 // goroutine after releasing the lock.
 func (s *stateMachine) flushChange() {
@@ -130,8 +139,6 @@ func (s *stateMachine) apply(e *entry.Entry) sm.Result {
 	c := command.Ctx{DB: s.db, Now: s.lastTime, ProtoMaxBulkLen: s.opts.ProtoMaxBulkLen}
 	if s.onChange != nil {
 		c.NotifyMask = s.notifyMask.Load()
-		c.Events = s.change.Events
-		defer func() { s.change.Events = c.Events }()
 	}
 	switch e.Kind {
 	case entry.Expire:
@@ -156,6 +163,7 @@ func (s *stateMachine) apply(e *entry.Entry) sm.Result {
 				}
 			}
 			v := s.table.Apply(&c, cmd)
+			s.takeEvents(&c)
 			out = reply.Append(out, v)
 		}
 		s.dirty.Add(c.Dirty)
@@ -205,6 +213,7 @@ func (s *stateMachine) applyMulti(c *command.Ctx, e *entry.Entry) sm.Result {
 	for i, cmd := range cmds {
 		c.Seed = e.Seed + uint64(i)
 		out = reply.Append(out, s.table.ApplyInMulti(c, cmd))
+		s.takeEvents(c)
 	}
 	s.dirty.Add(c.Dirty)
 	s.sinceSnap.Add(int64(len(cmds)))

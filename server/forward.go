@@ -1,0 +1,132 @@
+package server
+
+import (
+	"bufio"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Forwarding of pub/sub messages between cluster nodes. Each peer gets one
+// long-lived connection and a bounded queue drained by its own goroutine,
+// so PUBLISH never waits for another node; when a peer is slow or down the
+// queue overflows and messages to it are dropped (pub/sub is
+// at-most-once, in Redis as here).
+
+const forwardQueue = 4096
+
+type forwarder struct {
+	addr, pass string
+	ch         chan [][]byte
+	quit       chan struct{}
+}
+
+type forwarders struct {
+	mu    sync.Mutex
+	peers map[string]*forwarder
+}
+
+func (f *forwarders) send(addr, pass string, args [][]byte) {
+	f.mu.Lock()
+	if f.peers == nil {
+		f.peers = map[string]*forwarder{}
+	}
+	p := f.peers[addr]
+	if p == nil {
+		p = &forwarder{addr: addr, pass: pass, ch: make(chan [][]byte, forwardQueue), quit: make(chan struct{})}
+		f.peers[addr] = p
+		go p.run()
+	}
+	f.mu.Unlock()
+	select {
+	case p.ch <- args:
+	default: // peer too slow or down: drop
+	}
+}
+
+func (f *forwarders) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range f.peers {
+		close(p.quit)
+	}
+	f.peers = nil
+}
+
+func (p *forwarder) run() {
+	var conn net.Conn
+	var r *bufio.Reader
+	defer func() {
+		if conn != nil {
+			conn.Close()
+		}
+	}()
+	for {
+		var args [][]byte
+		select {
+		case <-p.quit:
+			return
+		case args = <-p.ch:
+		}
+		if conn == nil {
+			c, err := net.DialTimeout("tcp", p.addr, time.Second)
+			if err != nil {
+				continue // dropped; the next message tries again
+			}
+			conn, r = c, bufio.NewReader(c)
+			if p.pass != "" {
+				conn.Write(encodeCmd(nil, [][]byte{[]byte("AUTH"), []byte(p.pass)}))
+				r.ReadString('\n')
+			}
+		}
+		conn.SetDeadline(time.Now().Add(2 * time.Second))
+		_, err := conn.Write(encodeCmd(nil, args))
+		if err == nil {
+			_, err = r.ReadString('\n') // an integer reply
+		}
+		if err != nil {
+			conn.Close()
+			conn = nil
+		}
+	}
+}
+
+func encodeCmd(b []byte, args [][]byte) []byte {
+	b = append(b, '*')
+	b = strconv.AppendInt(b, int64(len(args)), 10)
+	b = append(b, "\r\n"...)
+	for _, a := range args {
+		b = append(b, '$')
+		b = strconv.AppendInt(b, int64(len(a)), 10)
+		b = append(b, "\r\n"...)
+		b = append(b, a...)
+		b = append(b, "\r\n"...)
+	}
+	return b
+}
+
+// Forward implements resp.Backend: target -1 sends to every other node,
+// a shard target to the other nodes that hold a replica of the shard.
+func (b *backend) Forward(target int, args [][]byte) {
+	c := b.cluster
+	if c == nil {
+		return
+	}
+	topo := c.machine.Topology()
+	var nodes []uint64
+	if target == -1 {
+		for _, nd := range topo.Nodes {
+			nodes = append(nodes, nd.ID)
+		}
+	} else if sh := topo.Shard(uint64(max(target, -target))); sh != nil {
+		nodes = sh.Replicas
+	}
+	for _, id := range nodes {
+		nd := topo.Node(id)
+		if id == c.id || nd == nil || nd.ClientAddr == "" {
+			continue
+		}
+		b.fwd.send(nd.ClientAddr, b.cfg.RequirePass, args)
+	}
+}

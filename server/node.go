@@ -137,8 +137,8 @@ type Node struct {
 	// notifyMask is notify-keyspace-events as command.ClassBit bits.
 	notifyMask atomic.Uint32
 	fwd        forwarders // pub/sub messages to other cluster nodes
-	ln      net.Listener
-	log     *slog.Logger
+	ln         net.Listener
+	log        *slog.Logger
 
 	started  time.Time
 	lastSave time.Time

@@ -3,8 +3,8 @@ package resp
 import (
 	"cmp"
 	"context"
-	"runtime/debug"
 	"crypto/subtle"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"

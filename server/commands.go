@@ -2,7 +2,9 @@ package server
 
 import (
 	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/command/bits"
 	"github.com/cairndb/cairn/server/command/hashes"
+	"github.com/cairndb/cairn/server/command/hll"
 	"github.com/cairndb/cairn/server/command/keys"
 	"github.com/cairndb/cairn/server/command/strs"
 	"github.com/cairndb/cairn/server/resp"
@@ -15,5 +17,7 @@ func Commands() *command.Table {
 		strs.Specs,
 		keys.Specs,
 		hashes.Specs,
+		bits.Specs,
+		hll.Specs,
 	)
 }

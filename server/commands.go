@@ -6,6 +6,8 @@ import (
 	"github.com/cairndb/cairn/server/command/hashes"
 	"github.com/cairndb/cairn/server/command/hll"
 	"github.com/cairndb/cairn/server/command/keys"
+	"github.com/cairndb/cairn/server/command/lists"
+	"github.com/cairndb/cairn/server/command/sets"
 	"github.com/cairndb/cairn/server/command/strs"
 	"github.com/cairndb/cairn/server/resp"
 )
@@ -19,5 +21,7 @@ func Commands() *command.Table {
 		hashes.Specs,
 		bits.Specs,
 		hll.Specs,
+		lists.Specs,
+		sets.Specs,
 	)
 }

@@ -48,6 +48,13 @@ func stateOf(it *Item) state {
 			s.fields = append(s.fields, name, string(value))
 			return true
 		})
+	case *Set:
+		s.enc = o.Encoding()
+		s.fields = make([]string, 0, o.Len())
+		o.Each(func(m []byte) bool {
+			s.fields = append(s.fields, string(m))
+			return true
+		})
 	default:
 		panic(fmt.Sprintf("stateOf: %T", o))
 	}

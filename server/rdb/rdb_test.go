@@ -373,7 +373,11 @@ func TestRestoreErrors(t *testing.T) {
 		{TypeHash, 2, 1, 'a', 1, 'b', 1, 'a', 1, 'c'}, // duplicate field
 		{TypeHash, 1, 1, 'a'},                         // missing value
 		{TypeHashListpack, 7, 7, 0, 0, 0, 0, 0, 0xff}, // empty listpack
-		{TypeList, 0}, // no list codec yet
+		{TypeList, 0},                                         // empty list
+		{TypeListQuicklist2, 0},                               // no nodes
+		{TypeListQuicklist2, 1, 3, 1, 'a'},                    // bad container
+		{TypeListQuicklist2, 1, 1, 0},                         // empty plain node
+		{TypeListQuicklist2, 1, 2, 7, 7, 0, 0, 0, 0, 0, 0xff}, // only an empty listpack
 		{99},
 	} {
 		if _, _, err := Restore(payload(body, 10)); !errors.Is(err, ErrBadFormat) {
@@ -477,6 +481,10 @@ func FuzzDecodeValue(f *testing.F) {
 	f.Add(AppendString([]byte{TypeHashZiplist}, buildZiplist([]string{"a", "1", "b", "xyz"})))
 	f.Add([]byte{TypeHashZipmap, 12, 1, 1, 'a', 1, 0, 'b', 0xff})
 	f.Add([]byte{TypeHash, 1, 1, 'a', 0xc0, 5})
+	f.Add([]byte{TypeList, 2, 1, 'a', 0xc0, 5})
+	f.Add(AppendString([]byte{TypeListZiplist}, buildZiplist([]string{"a", "1", "b", "xyz"})))
+	f.Add(AppendString([]byte{TypeListQuicklist2, 1, containerPacked}, lp.Bytes()))
+	f.Add(AppendString([]byte{TypeListQuicklist, 1}, buildZiplist([]string{"a", "1"})))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		str, obj, err := DecodeValue(b)
 		if err != nil {
@@ -500,8 +508,8 @@ func FuzzDecodeValue(f *testing.F) {
 			}
 			return
 		}
-		if fmt.Sprint(hashPairs(obj.(*keyspace.Hash))) != fmt.Sprint(hashPairs(obj2.(*keyspace.Hash))) {
-			t.Fatal("hash changed through a round trip")
+		if describe(obj) != describe(obj2) {
+			t.Fatalf("value changed through a round trip: %s, then %s", describe(obj), describe(obj2))
 		}
 	})
 }

@@ -186,7 +186,7 @@ func ClassBit(class byte) uint32 {
 // Notify records a keyspace notification, as Redis's notifyKeyspaceEvent:
 // write handlers call it after each change, with Redis's event names.
 func (c *Ctx) Notify(class byte, name string, key []byte) {
-	if c.NotifyMask&ClassBit(class) == 0 {
+	if c.NotifyMask == 0 || c.NotifyMask&ClassBit(class) == 0 {
 		return
 	}
 	c.Events = append(c.Events, Event{Class: class, Name: name, Key: string(key)})

@@ -251,6 +251,9 @@ func (h *Hub) SSubscribe(sub Subscriber, channels ...string) []reply.Value {
 }
 
 func (h *Hub) subscribe(sub Subscriber, k kind, verb reply.Value, names []string) []reply.Value {
+	if len(names) == 0 {
+		return nil // the arity check is the caller's: nothing to register
+	}
 	out := make([]reply.Value, 0, len(names))
 	h.mu.Lock()
 	defer h.mu.Unlock()

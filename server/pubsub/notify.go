@@ -36,7 +36,7 @@ func classes(letters string) uint32 {
 // ErrNotifyFlags is the reason CONFIG SET gives for an invalid
 // notify-keyspace-events value (Redis 7.0's wording; the config layer
 // wraps it in its "ERR CONFIG SET failed ..." message).
-const ErrNotifyFlags = "Invalid event class character. Use 'Ag$lshzxeKEtmd'."
+const ErrNotifyFlags = "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."
 
 // ParseNotifyFlags parses a notify-keyspace-events value as Redis's
 // keyspaceEventsStringToFlags: any sequence of the letters
@@ -64,15 +64,16 @@ func ParseNotifyFlags(s string) (mask uint32, ok bool) {
 	return mask, true
 }
 
-// FormatNotifyFlags is the canonical form CONFIG GET prints, as Redis's
-// keyspaceEventsFlagsToString: "A" if every class of A is set, else the
-// class letters in the order g$lshzxetd; then K, E, m and n.
+// FormatNotifyFlags is the canonical form CONFIG GET prints, as Redis
+// 7.0's keyspaceEventsFlagsToString: "A" if every class of A is set, else
+// the class letters in the order g$lshzxetdn; then K, E and m. As in Redis
+// 7.0, 'n' is not printed after "A" ("An" reads back as "A").
 func FormatNotifyFlags(mask uint32) string {
 	var b []byte
 	if mask&NotifyAll == NotifyAll {
 		b = append(b, 'A')
 	} else {
-		const order = "g$lshzxetd"
+		const order = "g$lshzxetdn"
 		for i := 0; i < len(order); i++ {
 			if mask&command.ClassBit(order[i]) != 0 {
 				b = append(b, order[i])
@@ -87,9 +88,6 @@ func FormatNotifyFlags(mask uint32) string {
 	}
 	if mask&command.ClassBit(command.ClassKeyMiss) != 0 {
 		b = append(b, 'm')
-	}
-	if mask&command.ClassBit(command.ClassNew) != 0 {
-		b = append(b, 'n')
 	}
 	return string(b)
 }

@@ -21,6 +21,11 @@ type Harness struct {
 	// Now is the clock in Unix milliseconds; tests move it forward.
 	Now  int64
 	Seed uint64
+	// NotifyMask is the Ctx.NotifyMask commands run with (class bits of
+	// command.ClassBit); Events are the keyspace events the last command
+	// raised.
+	NotifyMask uint32
+	Events     []command.Event
 }
 
 // New returns a harness over an empty keyspace at a fixed time.
@@ -39,6 +44,7 @@ func (h *Harness) Do(args ...string) reply.Value {
 
 // DoBytes is Do with byte-slice arguments.
 func (h *Harness) DoBytes(argv [][]byte) reply.Value {
+	h.Events = nil
 	s, err := h.Table.Resolve(argv)
 	if err != nil {
 		return command.ErrorReply(err)
@@ -47,8 +53,10 @@ func (h *Harness) DoBytes(argv [][]byte) reply.Value {
 		h.T.Fatalf("%s has no handler", s.Name)
 	}
 	if !s.IsWrite() {
-		c := command.Ctx{DB: h.DB, Now: h.Now, Seed: h.Seed, ProtoMaxBulkLen: 512 << 20}
-		return command.Exec(s, &c, argv)
+		c := command.Ctx{DB: h.DB, Now: h.Now, Seed: h.Seed, ProtoMaxBulkLen: 512 << 20, NotifyMask: h.NotifyMask}
+		v := command.Exec(s, &c, argv)
+		h.Events = c.Events
+		return v
 	}
 	// Round-trip through the log codec and scribble over the buffer after
 	// apply, as a reused network or log buffer would.
@@ -58,8 +66,9 @@ func (h *Harness) DoBytes(argv [][]byte) reply.Value {
 		h.T.Fatal(err)
 	}
 	h.Seed++
-	c := command.Ctx{DB: h.DB, Now: e.Time, Seed: e.Seed, ProtoMaxBulkLen: 512 << 20}
+	c := command.Ctx{DB: h.DB, Now: e.Time, Seed: e.Seed, ProtoMaxBulkLen: 512 << 20, NotifyMask: h.NotifyMask}
 	v := h.Table.Apply(&c, e.Cmds[0])
+	h.Events = c.Events
 	// Detach the reply from the buffer before scribbling.
 	v, _, err = reply.Decode(reply.Append(nil, v))
 	if err != nil {

@@ -261,7 +261,23 @@ func compareScan(t *testing.T, d *commandtest.Diff, key string, opts ...string) 
 // small keys on both and compares every reply exactly, except HRANDFIELD,
 // whose choices are checked for validity against the hash's contents.
 func TestDiffRandom(t *testing.T) {
-	d := newDiff(t)
+	diffRandom(t, false)
+	// The same with the keyspace events compared too.
+	diffRandom(t, true)
+}
+
+func diffRandom(t *testing.T, events bool) {
+	var d *commandtest.Diff
+	var compare func(args ...string) (got, want reply.Value)
+	if events {
+		ed := commandtest.NewEventDiff(t, "A", Specs)
+		ed.RedisQuiet("SET", "str", "v")
+		ed.H.DB.Put([]byte("str"), []byte("v"), nil, 0)
+		d, compare = ed.Diff, ed.Compare
+	} else {
+		d = newDiff(t)
+		compare = d.Compare
+	}
 	rng := rand.New(rand.NewPCG(2024, 7))
 	keys := []string{"k1", "k2", "k3", "str", "none"}
 	fields := []string{"a", "b", "c", "d", "e", "f", "g", "field:1", "field:2", "x y", "", "ü", "*", "A"}
@@ -345,7 +361,7 @@ func TestDiffRandom(t *testing.T) {
 				args = append(args, "COUNT", pick([]string{"1", "5", "100", "0"}))
 			}
 		}
-		_, want := d.Compare(args...)
+		_, want := compare(args...)
 		// An emptied hash must be deleted, which no hash command shows.
 		ex, err := d.Redis.Do("EXISTS", k)
 		if err != nil {

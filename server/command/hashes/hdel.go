@@ -37,8 +37,10 @@ func hdel(c *command.Ctx, args [][]byte) (reply.Value, error) {
 			}
 		}
 	}
+	c.Notify(command.ClassHash, "hdel", args[1])
 	if h.Len() == 0 {
 		c.DB.Delete(args[1])
+		c.Notify(command.ClassGeneric, "del", args[1])
 	}
 	c.Dirty += deleted
 	return reply.Int(deleted), nil

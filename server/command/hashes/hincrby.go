@@ -44,6 +44,7 @@ func hincrby(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	n := cur + incr
 	mutableHash(c, args[1], it).Set(args[2], strconv.AppendInt(nil, n, 10))
 	c.Dirty++
+	c.Notify(command.ClassHash, "hincrby", args[1])
 	return reply.Int(n), nil
 }
 
@@ -81,5 +82,6 @@ func hincrbyfloat(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	s := []byte(longdouble.Format(sum))
 	mutableHash(c, args[1], it).Set(args[2], s)
 	c.Dirty++
+	c.Notify(command.ClassHash, "hincrbyfloat", args[1])
 	return reply.Bulk(s), nil
 }

@@ -29,6 +29,7 @@ func hset(c *command.Ctx, args [][]byte) (reply.Value, error) {
 		}
 	}
 	c.Dirty += int64(len(args)-2) / 2
+	c.Notify(command.ClassHash, "hset", args[1])
 	if command.EqualFold(args[0], "hmset") {
 		return reply.OK, nil
 	}
@@ -53,5 +54,6 @@ func hsetnx(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	}
 	mutableHash(c, args[1], it).Set(args[2], args[3])
 	c.Dirty++
+	c.Notify(command.ClassHash, "hset", args[1])
 	return reply.Int(1), nil
 }

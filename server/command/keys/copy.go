@@ -62,5 +62,6 @@ func copyCmd(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	c.DB.PutItem(n)
 	n.Touch(c.Now)
 	c.Dirty++
+	c.Notify(command.ClassGeneric, "copy_to", dst)
 	return reply.Int(1), nil
 }

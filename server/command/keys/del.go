@@ -14,6 +14,7 @@ func del(c *command.Ctx, args [][]byte) (reply.Value, error) {
 		if c.DB.Lookup(k, c.Now) != nil {
 			c.DB.Delete(k)
 			n++
+			c.Notify(command.ClassGeneric, "del", k)
 		}
 	}
 	c.Dirty += n

@@ -102,6 +102,7 @@ func restore(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	if ttl != 0 && ttl <= c.Now {
 		if deleted {
 			c.Dirty++
+			c.Notify(command.ClassGeneric, "del", key)
 		}
 		return reply.OK, nil
 	}
@@ -114,5 +115,6 @@ func restore(c *command.Ctx, args [][]byte) (reply.Value, error) {
 		it.Touch(c.Now)
 	}
 	c.Dirty++
+	c.Notify(command.ClassGeneric, "restore", key)
 	return reply.OK, nil
 }

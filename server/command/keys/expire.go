@@ -108,8 +108,10 @@ func expireGeneric(c *command.Ctx, args [][]byte, name string, base int64, secon
 	}
 	if when <= c.Now {
 		c.DB.Delete(args[1])
+		c.Notify(command.ClassGeneric, "del", args[1])
 	} else {
 		c.DB.SetExpire(it, when)
+		c.Notify(command.ClassGeneric, "expire", args[1])
 	}
 	c.Dirty++
 	return reply.Int(1), nil
@@ -128,5 +130,6 @@ func persist(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	}
 	c.DB.SetExpire(it, 0)
 	c.Dirty++
+	c.Notify(command.ClassGeneric, "persist", args[1])
 	return reply.Int(1), nil
 }

@@ -44,6 +44,8 @@ func renameGeneric(c *command.Ctx, args [][]byte, nx bool) (reply.Value, error) 
 	c.DB.PutItem(n)
 	n.Touch(c.Now)
 	c.Dirty++
+	c.Notify(command.ClassGeneric, "rename_from", src)
+	c.Notify(command.ClassGeneric, "rename_to", dst)
 	if nx {
 		return reply.Int(1), nil
 	}

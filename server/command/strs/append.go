@@ -16,6 +16,7 @@ func appendCmd(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	val := args[2]
 	if it == nil {
 		store(c, args[1], val, 0)
+		c.Notify(command.ClassString, "append", args[1])
 		return reply.Int(int64(len(val))), nil
 	}
 	if err := checkStringLength(c, int64(len(it.Str)), int64(len(val))); err != nil {
@@ -27,6 +28,7 @@ func appendCmd(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	it.Str = append(it.Str, val...)
 	it.Raw = true
 	c.Dirty++
+	c.Notify(command.ClassString, "append", args[1])
 	return reply.Int(int64(len(it.Str))), nil
 }
 

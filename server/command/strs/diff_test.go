@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cairndb/cairn/server/command/commandtest"
+	"github.com/cairndb/cairn/server/reply"
 )
 
 // newDiff starts a reference redis-server and a harness over the string
@@ -385,13 +386,26 @@ func TestDiffEncoding(t *testing.T) {
 
 // TestDiffRandom runs a seeded random sequence of string commands, valid
 // and invalid, over a few keys (one of them a hash) on both sides.
-func TestDiffRandom(t *testing.T) { diffRandom(t, 2024, 4000) }
+func TestDiffRandom(t *testing.T) {
+	diffRandom(t, 2024, 4000, false)
+	// The same with the keyspace events compared too (all classes but
+	// expired events, which Redis raises when it gets round to it).
+	diffRandom(t, 2025, 2000, true)
+}
 
-func diffRandom(t *testing.T, seed uint64, steps int) {
-	d := newDiff(t)
+func diffRandom(t *testing.T, seed uint64, steps int, events bool) {
+	var d *commandtest.Diff
+	var compare func(args ...string) (got, want reply.Value)
+	if events {
+		ed := commandtest.NewEventDiff(t, "g$lshzetd", Specs, testSpecs)
+		d, compare = ed.Diff, ed.Compare
+	} else {
+		d = newDiff(t)
+		compare = d.Compare
+	}
 	r := rand.New(rand.NewPCG(seed, 11))
 	keys := []string{"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "h"}
-	d.Compare("hset", "h", "f", "v")
+	compare("hset", "h", "f", "v")
 	key := func() string { return keys[r.IntN(len(keys))] }
 	val := func() string {
 		switch r.IntN(8) {
@@ -538,7 +552,7 @@ func diffRandom(t *testing.T, seed uint64, steps int) {
 				c = []string{"hset", key(), "f", val()}
 			}
 		}
-		if _, want := d.Compare(c...); t.Failed() {
+		if _, want := compare(c...); t.Failed() {
 			t.Fatalf("step %d: %q (redis %s)", i, c, want)
 		}
 	}

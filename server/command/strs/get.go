@@ -24,6 +24,7 @@ func getdelCmd(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	v := reply.Bulk(it.Str)
 	c.DB.Delete(args[1])
 	c.Dirty++
+	c.Notify(command.ClassGeneric, "del", args[1])
 	return v, nil
 }
 
@@ -38,6 +39,7 @@ func getsetCmd(c *command.Ctx, args [][]byte) (reply.Value, error) {
 		v = reply.Bulk(it.Str) // the old item is replaced, never mutated
 	}
 	store(c, args[1], args[2], 0)
+	c.Notify(command.ClassString, "set", args[1])
 	return v, nil
 }
 
@@ -67,12 +69,15 @@ func getexCmd(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	case flags&(optEXAT|optPXAT) != 0 && at <= c.Now:
 		c.DB.Delete(args[1])
 		c.Dirty++
+		c.Notify(command.ClassGeneric, "del", args[1])
 	case expire != nil:
 		c.DB.SetExpire(it, at)
 		c.Dirty++
+		c.Notify(command.ClassGeneric, "expire", args[1])
 	case flags&optPersist != 0 && it.ExpireAt != 0:
 		c.DB.SetExpire(it, 0)
 		c.Dirty++
+		c.Notify(command.ClassGeneric, "persist", args[1])
 	}
 	return v, nil
 }

@@ -38,6 +38,7 @@ func testHset(c *command.Ctx, args [][]byte) (reply.Value, error) {
 			n++
 		}
 	}
+	c.Notify(command.ClassHash, "hset", args[1])
 	return reply.Int(n), nil
 }
 
@@ -46,6 +47,7 @@ func testDel(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	for _, k := range args[1:] {
 		if c.DB.Lookup(k, c.Now) != nil && c.DB.Delete(k) {
 			n++
+			c.Notify(command.ClassGeneric, "del", k)
 		}
 	}
 	return reply.Int(n), nil

@@ -32,6 +32,8 @@ func incrDecr(c *command.Ctx, key []byte, incr int64) (reply.Value, error) {
 	}
 	value += incr
 	storeOwned(c, key, strconv.AppendInt(nil, value, 10), expire, false)
+	// INCR, DECR, INCRBY and DECRBY all raise "incrby", as in Redis.
+	c.Notify(command.ClassString, "incrby", key)
 	return reply.Int(value), nil
 }
 

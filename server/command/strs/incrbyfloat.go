@@ -34,5 +34,6 @@ func incrbyfloatCmd(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	}
 	s := []byte(longdouble.Format(sum))
 	storeOwned(c, args[1], s, expire, false)
+	c.Notify(command.ClassString, "incrbyfloat", args[1])
 	return reply.Bulk(s), nil
 }

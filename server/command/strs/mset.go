@@ -27,6 +27,7 @@ func msetCmd(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	}
 	for j := 1; j < len(args); j += 2 {
 		store(c, args[j], args[j+1], 0)
+		c.Notify(command.ClassString, "set", args[j])
 	}
 	return reply.OK, nil
 }
@@ -44,6 +45,7 @@ func msetnxCmd(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	}
 	for j := 1; j < len(args); j += 2 {
 		store(c, args[j], args[j+1], 0)
+		c.Notify(command.ClassString, "set", args[j])
 	}
 	return reply.Int(1), nil
 }

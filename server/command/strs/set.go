@@ -138,12 +138,20 @@ func setGeneric(c *command.Ctx, name string, flags int, key, val, expire []byte,
 	}
 	if expire != nil && at <= c.Now {
 		// An absolute time already past: the value expires at once, so
-		// the key is simply gone.
+		// the key is simply gone. Redis stores it and expires it later,
+		// so its subscribers see "set", "expire", then "expired".
 		c.DB.Delete(key)
 		c.DB.Stats.ExpiredKeys.Add(1)
 		c.Dirty++
+		c.Notify(command.ClassString, "set", key)
+		c.Notify(command.ClassGeneric, "expire", key)
+		c.Notify(command.ClassExpired, "expired", key)
 	} else {
 		store(c, key, val, at)
+		c.Notify(command.ClassString, "set", key)
+		if expire != nil {
+			c.Notify(command.ClassGeneric, "expire", key)
+		}
 	}
 	if flags&optGet != 0 {
 		return old, nil

@@ -33,6 +33,7 @@ func setrangeCmd(c *command.Ctx, args [][]byte) (reply.Value, error) {
 		buf := make([]byte, offset+int64(len(val)))
 		copy(buf[offset:], val)
 		storeOwned(c, args[1], buf, 0, true)
+		c.Notify(command.ClassString, "setrange", args[1])
 		return reply.Int(int64(len(buf))), nil
 	}
 	if len(val) == 0 {
@@ -59,6 +60,7 @@ func setrangeCmd(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	}
 	it.Raw = true
 	c.Dirty++
+	c.Notify(command.ClassString, "setrange", args[1])
 	return reply.Int(int64(len(it.Str))), nil
 }
 

@@ -137,3 +137,75 @@ func TestClusterTransactionsAndPubSub(t *testing.T) {
 		t.Fatal("no node answered MOVED to SPUBLISH")
 	}
 }
+
+// TestClusterBlockingFailover: a client blocked on a shard leader is
+// served by a push through the cluster client; when the leader loses its
+// leadership while the client is blocked, the client gets a redirect or an
+// error — and an element pushed afterwards is not taken by it.
+func TestClusterBlockingFailover(t *testing.T) {
+	c := Start(t, Options{})
+	ctx := context.Background()
+	cl := c.Client()
+	leaderOf := func(key string) int {
+		for i := 1; i <= c.Len(); i++ {
+			if c.NodeClient(i).LLen(ctx, key).Err() == nil {
+				return i
+			}
+		}
+		return 0
+	}
+
+	// Served in a cluster.
+	l := leaderOf("bq")
+	if l == 0 {
+		t.Fatal("no leader for bq")
+	}
+	got := make(chan []string, 1)
+	go func() {
+		v, _ := c.NodeClient(l).BLPop(ctx, 10*time.Second, "bq").Result()
+		got <- v
+	}()
+	time.Sleep(300 * time.Millisecond)
+	if err := cl.RPush(ctx, "bq", "v1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case v := <-got:
+		if len(v) != 2 || v[1] != "v1" {
+			t.Fatalf("BLPOP in cluster = %v", v)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("BLPOP not served")
+	}
+
+	// Leadership lost while blocked.
+	l = leaderOf("fq")
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.NodeClient(l).BLPop(ctx, 0, "fq").Result()
+		errc <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	c.Isolate(l)
+	var err error
+	select {
+	case err = <-errc:
+	case <-time.After(15 * time.Second):
+		t.Fatal("blocked client not released after its leader was isolated")
+	}
+	if err == nil || !(strings.HasPrefix(err.Error(), "MOVED") || strings.HasPrefix(err.Error(), "CLUSTERDOWN")) {
+		t.Fatalf("blocked client on a deposed leader: %v", err)
+	}
+	c.Heal()
+	deadline := time.Now().Add(20 * time.Second)
+	for cl.RPush(ctx, "fq", "keep").Err() != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("RPUSH never succeeded after heal")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if v := cl.LRange(ctx, "fq", 0, -1).Val(); len(v) != 1 || v[0] != "keep" {
+		t.Fatalf("element after failover: %v", v)
+	}
+}

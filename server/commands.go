@@ -3,12 +3,14 @@ package server
 import (
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/command/bits"
+	"github.com/cairndb/cairn/server/command/geo"
 	"github.com/cairndb/cairn/server/command/hashes"
 	"github.com/cairndb/cairn/server/command/hll"
 	"github.com/cairndb/cairn/server/command/keys"
 	"github.com/cairndb/cairn/server/command/lists"
 	"github.com/cairndb/cairn/server/command/sets"
 	"github.com/cairndb/cairn/server/command/strs"
+	"github.com/cairndb/cairn/server/command/zsets"
 	"github.com/cairndb/cairn/server/resp"
 )
 
@@ -23,5 +25,7 @@ func Commands() *command.Table {
 		hll.Specs,
 		lists.Specs,
 		sets.Specs,
+		zsets.Specs,
+		geo.Specs,
 	)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/cairndb/cairn/server/command/keys"
 	"github.com/cairndb/cairn/server/command/lists"
 	"github.com/cairndb/cairn/server/command/sets"
+	"github.com/cairndb/cairn/server/command/streams"
 	"github.com/cairndb/cairn/server/command/strs"
 	"github.com/cairndb/cairn/server/command/zsets"
 	"github.com/cairndb/cairn/server/resp"
@@ -27,5 +28,6 @@ func Commands() *command.Table {
 		sets.Specs,
 		zsets.Specs,
 		geo.Specs,
+		streams.Specs,
 	)
 }

@@ -160,3 +160,62 @@ func TestBlockedClientDisconnects(t *testing.T) {
 		t.Fatalf("element taken by a disconnected client: %v", v)
 	}
 }
+
+// TestBlockingStreamsAndZsets: XREAD BLOCK with "$" sees only entries
+// added after it blocked; XREADGROUP BLOCK ">" is served by XADD; BZPOPMIN
+// by ZADD.
+func TestBlockingStreamsAndZsets(t *testing.T) {
+	n := servertest.Start(t)
+	c := n.Client(t)
+	c.XAdd(ctx, &redis.XAddArgs{Stream: "s", ID: "1-1", Values: []string{"old", "1"}})
+
+	got := make(chan []redis.XStream, 1)
+	go func() {
+		v, err := n.Client(t).XRead(ctx, &redis.XReadArgs{Streams: []string{"s", "$"}, Block: 5 * time.Second}).Result()
+		if err != nil {
+			t.Error(err)
+		}
+		got <- v
+	}()
+	waitBlocked(t, c, 1)
+	c.XAdd(ctx, &redis.XAddArgs{Stream: "s", ID: "2-1", Values: []string{"new", "2"}})
+	v := <-got
+	if len(v) != 1 || len(v[0].Messages) != 1 || v[0].Messages[0].ID != "2-1" {
+		t.Fatalf("XREAD BLOCK $ = %+v", v)
+	}
+
+	c.XGroupCreate(ctx, "s", "g", "$")
+	go func() {
+		v, err := n.Client(t).XReadGroup(ctx, &redis.XReadGroupArgs{Group: "g", Consumer: "c1", Streams: []string{"s", ">"}, Block: 5 * time.Second}).Result()
+		if err != nil {
+			t.Error(err)
+		}
+		got <- v
+	}()
+	waitBlocked(t, c, 1)
+	c.XAdd(ctx, &redis.XAddArgs{Stream: "s", ID: "3-1", Values: []string{"g", "3"}})
+	v = <-got
+	if len(v) != 1 || len(v[0].Messages) != 1 || v[0].Messages[0].ID != "3-1" {
+		t.Fatalf("XREADGROUP BLOCK > = %+v", v)
+	}
+	if p := c.XPending(ctx, "s", "g").Val(); p == nil || p.Count != 1 {
+		t.Fatalf("XPENDING after a blocked XREADGROUP: %+v", p)
+	}
+
+	zc := make(chan *redis.ZWithKey, 1)
+	go func() {
+		v, err := n.Client(t).BZPopMin(ctx, 5*time.Second, "z").Result()
+		if err != nil {
+			t.Error(err)
+		}
+		zc <- v
+	}()
+	waitBlocked(t, c, 1)
+	c.ZAdd(ctx, "z", redis.Z{Score: 2, Member: "b"}, redis.Z{Score: 1, Member: "a"})
+	if z := <-zc; z == nil || z.Member != "a" || z.Score != 1 {
+		t.Fatalf("BZPOPMIN = %+v", z)
+	}
+	if m := c.ZRange(ctx, "z", 0, -1).Val(); len(m) != 1 || m[0] != "b" {
+		t.Fatalf("zset after BZPOPMIN: %v", m)
+	}
+}

@@ -31,6 +31,9 @@ const (
 	// clients get an array of two-element arrays, RESP2 clients one flat
 	// array, as Redis replies HRANDFIELD WITHVALUES or ZRANGE WITHSCORES.
 	KindPairs
+	// KindPairArray holds two-element arrays in Elems. RESP2 clients get
+	// the array as is, RESP3 clients a map of each pair (XREAD's reply).
+	KindPairArray
 )
 
 // Value is one reply. Str holds the text of status, error, bulk, double,
@@ -163,7 +166,7 @@ func (v Value) String() string {
 // become integers, as Redis downgrades them.
 func (v Value) RESP2() Value {
 	switch v.Kind {
-	case KindMap, KindSet, KindArray, KindPairs:
+	case KindMap, KindSet, KindArray, KindPairs, KindPairArray:
 		elems := make([]Value, len(v.Elems))
 		for i, e := range v.Elems {
 			elems[i] = e.RESP2()

@@ -42,6 +42,19 @@ func appendValue(b []byte, v reply.Value, proto int) []byte {
 			return b
 		}
 		b = redcon.AppendArray(b, len(v.Elems))
+	case reply.KindPairArray:
+		if proto == 3 {
+			b = append(b, '%')
+			b = strconv.AppendInt(b, int64(len(v.Elems)), 10)
+			b = append(b, '\r', '\n')
+			for _, e := range v.Elems {
+				for _, x := range e.Elems {
+					b = appendValue(b, x, proto)
+				}
+			}
+			return b
+		}
+		b = redcon.AppendArray(b, len(v.Elems))
 	case reply.KindSet:
 		if proto == 3 {
 			b = append(b, '~')

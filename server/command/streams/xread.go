@@ -166,7 +166,7 @@ func xread(c *command.Ctx, args [][]byte) (reply.Value, error) {
 		out = append(out, reply.Array(reply.Bulk(key), reply.Array(entries...)))
 	}
 	if len(out) > 0 {
-		return reply.Array(out...), nil
+		return reply.Value{Kind: reply.KindPairArray, Elems: out}, nil
 	}
 	if a.timeout == -1 || c.NoBlock {
 		return reply.NilArray, nil
@@ -281,7 +281,7 @@ func xreadgroup(c *command.Ctx, args [][]byte) (reply.Value, error) {
 		out = append(out, reply.Array(reply.Bulk(key), reply.Array(entries...)))
 	}
 	if len(out) > 0 {
-		return reply.Array(out...), nil
+		return reply.Value{Kind: reply.KindPairArray, Elems: out}, nil
 	}
 	if a.timeout == -1 || c.NoBlock {
 		return reply.NilArray, nil

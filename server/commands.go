@@ -9,6 +9,7 @@ import (
 	"github.com/cairndb/cairn/server/command/keys"
 	"github.com/cairndb/cairn/server/command/lists"
 	"github.com/cairndb/cairn/server/command/sets"
+	"github.com/cairndb/cairn/server/command/sorts"
 	"github.com/cairndb/cairn/server/command/streams"
 	"github.com/cairndb/cairn/server/command/strs"
 	"github.com/cairndb/cairn/server/command/zsets"
@@ -29,5 +30,6 @@ func Commands() *command.Table {
 		zsets.Specs,
 		geo.Specs,
 		streams.Specs,
+		sorts.Specs,
 	)
 }

@@ -65,8 +65,8 @@ func numbered(prefix string, n int, width int) []string {
 	return out
 }
 
-// valueTypes returns the types the tree has (zset_test.go adds sorted
-// sets when built with -tags zsets).
+// valueTypes returns the types under test (zset_test.go adds sorted
+// sets).
 func valueTypes() []valueType {
 	bigList := append([]string{"RPUSH", "t:list:q"}, numbered("e", 300, 40)...)
 	bigSet := append([]string{"SADD", "t:set:h"}, numbered("m", 300, 0)...)
@@ -133,7 +133,7 @@ func valueTypes() []valueType {
 	return append(types, extraTypes...)
 }
 
-// extraTypes is filled by zset_test.go when built with -tags zsets.
+// extraTypes is filled by zset_test.go.
 var extraTypes []valueType
 
 func crossDiff(t *testing.T) *commandtest.Diff {

@@ -26,8 +26,7 @@ func families() [][]*command.Spec {
 	return append([][]*command.Spec{Specs, lists.Specs, sets.Specs, hashes.Specs, strs.Specs, keys.Specs}, extraFamilies...)
 }
 
-// extraFamilies and withZSets are set by zset_test.go when built with
-// -tags zsets.
+// extraFamilies and withZSets are set by zset_test.go.
 var (
 	extraFamilies [][]*command.Spec
 	withZSets     bool

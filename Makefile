@@ -47,7 +47,7 @@ bench-types: build ## Data-type benchmark vs redis-server (lists, sets, zsets, s
 	bash bench/types.sh
 
 fuzz-diff: ## Random differential tests vs redis-server for every family, for FUZZ_DIFF (default 2m) each
-	CAIRN_FUZZ_DIFF=$${FUZZ_DIFF:-2m} $(GO) test -count=1 -timeout 120m -run 'TestDiffRandom' -v ./server/command/...
+	CAIRN_FUZZ_DIFF=$${FUZZ_DIFF:-2m} $(GO) test -count=1 -timeout 120m -run 'TestDiffRandom' -v ./server/command/... ./server/pubsub/
 
 bench-cluster: ## Cluster benchmark: 3-node cluster vs redis-server, failover RTO, resharding (bench/out/cluster.md)
 	bash bench/cluster.sh

@@ -385,6 +385,7 @@ func (c *clusterNode) startShard(topo *cluster.Topology, sh *cluster.Shard) erro
 		ProtoMaxBulkLen: c.n.cfg.ProtoMaxBulkLen,
 		ElectionRTT:     c.n.cfg.ElectionRTT,
 		OnChange:        c.n.onChange,
+		OnKeyMiss:       c.n.onKeyMiss,
 	}
 	for _, r := range sh.InitSlots {
 		for sl := int(r.Start); sl <= int(r.End); sl++ {

@@ -201,6 +201,7 @@ func Start(cfg Config) (*Node, error) {
 			ProtoMaxBulkLen: cfg.ProtoMaxBulkLen,
 			ElectionRTT:     cfg.ElectionRTT,
 			OnChange:        n.onChange,
+			OnKeyMiss:       n.onKeyMiss,
 		}, table)
 		if err != nil {
 			n.host.Close()
@@ -355,6 +356,13 @@ func (b *backend) AckedReplicas(target int) int {
 		return b.cluster.ackedReplicas(target)
 	}
 	return 0
+}
+
+// onKeyMiss publishes a key-miss notification.
+func (n *Node) onKeyMiss(key string) {
+	if srv := n.srvPtr.Load(); srv != nil {
+		srv.KeysChanged(nil, false, []command.Event{{Class: command.ClassKeyMiss, Name: "keymiss", Key: key}})
+	}
 }
 
 // onChange passes what an applied batch changed to the client layer.

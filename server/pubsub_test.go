@@ -165,3 +165,24 @@ func TestPubSubManyClients(t *testing.T) {
 func itoa(i int) string {
 	return string(reply.BulkInt(int64(i)).Str)
 }
+
+// TestKeyMissNotifications: a read of a missing key raises "keymiss" when
+// the m class is on.
+func TestKeyMissNotifications(t *testing.T) {
+	n := servertest.Start(t)
+	c := n.Client(t)
+	c.ConfigSet(ctx, "notify-keyspace-events", "Em")
+	ps := n.Client(t).Subscribe(ctx, "__keyevent@0__:keymiss")
+	defer ps.Close()
+	if _, err := ps.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.Get(ctx, "absent")
+	m, err := ps.ReceiveTimeout(ctx, 3*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg, ok := m.(*redis.Message); !ok || msg.Payload != "absent" {
+		t.Fatalf("keymiss notification: %v", m)
+	}
+}

@@ -183,6 +183,9 @@ type Hooks struct {
 	Expired func(key string)
 	// Created is called for a key that did not exist before.
 	Created func(key string)
+	// Miss is called by Get (the read lookup) for a missing key. Readers
+	// call Get concurrently: Miss must be safe for concurrent use.
+	Miss func(key []byte)
 }
 
 // DB is one keyspace.
@@ -229,6 +232,9 @@ func (db *DB) Get(key []byte, now int64) *Item {
 	it := db.find(key)
 	if it == nil || it.Expired(now) {
 		db.Stats.Misses.Add(1)
+		if db.Hooks.Miss != nil {
+			db.Hooks.Miss(key)
+		}
 		return nil
 	}
 	db.Stats.Hits.Add(1)

@@ -171,6 +171,9 @@ type Options struct {
 	// keyspace notifications), in log order, on the apply goroutine: it
 	// must return quickly and must not call back into the shard.
 	OnChange func(Change)
+	// OnKeyMiss, if set, is told about keys a read found missing while
+	// key-miss notifications are on; readers call it concurrently.
+	OnKeyMiss func(key string)
 }
 
 func (o *Options) setDefaults() {
@@ -224,7 +227,7 @@ func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 	opts.setDefaults()
 	s := &Shard{host: h, opts: opts, quit: make(chan struct{})}
 	s.ProtoMaxBulkLen.Store(opts.ProtoMaxBulkLen)
-	s.sm = &stateMachine{db: keyspace.New(), table: table, opts: opts, onChange: opts.OnChange}
+	s.sm = &stateMachine{db: keyspace.New(), table: table, opts: opts, onChange: opts.OnChange, onMiss: opts.OnKeyMiss}
 	s.sm.hook()
 	if opts.Cluster {
 		s.sm.slots = initialSlots(opts.InitialSlots)

@@ -43,6 +43,7 @@ type stateMachine struct {
 	// (command.ClassBit bits); onChange receives what each batch did.
 	notifyMask atomic.Uint32
 	onChange   func(Change)
+	onMiss     func(key string)
 	change     Change
 }
 
@@ -76,6 +77,11 @@ func (s *stateMachine) hook() {
 		Expired: func(key string) {
 			if s.notifyMask.Load()&command.ClassBit(command.ClassExpired) != 0 {
 				s.change.Events = append(s.change.Events, command.Event{Class: command.ClassExpired, Name: "expired", Key: key})
+			}
+		},
+		Miss: func(key []byte) {
+			if s.onMiss != nil && s.notifyMask.Load()&command.ClassBit(command.ClassKeyMiss) != 0 {
+				s.onMiss(string(key))
 			}
 		},
 		Created: func(key string) {

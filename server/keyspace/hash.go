@@ -1,6 +1,8 @@
 package keyspace
 
 import (
+	"unsafe"
+
 	"github.com/cespare/xxhash/v2"
 	"github.com/tidwall/btree"
 )
@@ -36,11 +38,31 @@ func fieldOrd(name string) uint64 {
 	return h
 }
 
-// Hash is a hash value. Small hashes keep fields in insertion order in a
-// slice (Redis's listpack); large ones in a B-tree ordered by field hash,
-// which gives HSCAN a stable cursor.
+// Hash is a hash value. Small hashes ("listpack" encoding) keep their
+// fields in insertion order in one flat byte buffer, as Redis's listpack
+// does; large ones ("hashtable") in a B-tree ordered by field hash, which
+// gives HSCAN a stable cursor.
+//
+// The listpack buffer lp holds n entries, each
+//
+//	len(name) len(value) name value
+//
+// with one-byte lengths, both first so that a scan reads the next entry's
+// offset with one load (names and values of a listpack hash are at most
+// HashMaxListpackValue bytes long; lpMaxLen is the format's limit).
+//
+// Bytes within len(lp) are immutable once stored: readers hand out values
+// that alias them (replies are written to sockets after the read lock is
+// released) and names as strings over them (unsafe.String), and Clone
+// shares the buffer. A change that touches existing entries (an update, a
+// delete) builds a new buffer, O(n) as Redis's memmove; adding a field
+// appends beyond len(lp) when the capacity allows — bytes no reader or
+// clone can see, since Clone clips the capacity of the copy it shares, so
+// at most one Hash can append into a buffer's spare capacity — and builds
+// a new buffer otherwise.
 type Hash struct {
-	lp []Field
+	lp []byte
+	n  int
 	ht *btree.BTreeG[*Field]
 }
 
@@ -63,19 +85,94 @@ func (h *Hash) Len() int {
 	if h.ht != nil {
 		return h.ht.Len()
 	}
-	return len(h.lp)
+	return h.n
 }
 
-// Clone implements Object. Field values are never mutated in place, so the
-// copy shares them.
+// Clone implements Object. Field values are never mutated in place, and a
+// listpack buffer's bytes never change once stored, so the copy shares
+// them; the copy's buffer has its capacity clipped, so that appends to
+// either hash never write into memory the other one may use.
 func (h *Hash) Clone() Object {
 	if h.ht != nil {
 		return &Hash{ht: h.ht.Copy()}
 	}
-	return &Hash{lp: append([]Field(nil), h.lp...)}
+	return &Hash{lp: h.lp[:len(h.lp):len(h.lp)], n: h.n}
 }
 
-// Get returns the value of field and whether it exists.
+// lpEntry decodes the entry at lp[p:]: its name at lp[ns:ns+nl], its value
+// at lp[vs:end]; end is the next entry's offset.
+func lpEntry(lp []byte, p int) (ns, nl, vs, end int) {
+	nl, vl := int(lp[p]), int(lp[p+1])
+	ns = p + 2
+	vs = ns + nl
+	return ns, nl, vs, vs + vl
+}
+
+// lpString returns the n bytes at lp[p:] as a string sharing lp's memory.
+// lp's bytes are never written once stored (see Hash), so the string is
+// immutable as Go requires.
+func lpString(lp []byte, p, n int) string {
+	if n == 0 {
+		return ""
+	}
+	return unsafe.String(&lp[p], n)
+}
+
+// lpFind returns the offsets of field's entry (start, value start, end)
+// and whether it exists. It is HGET's hot loop: names are compared only
+// when their length and last byte match.
+func (h *Hash) lpFind(field []byte) (start, vs, end int, ok bool) {
+	lp := h.lp
+	fl := len(field)
+	if fl > lpMaxLen {
+		return 0, 0, 0, false
+	}
+	var last byte
+	if fl > 0 {
+		last = field[fl-1]
+	}
+	for p := 0; p < len(lp); {
+		// Both lengths are read from p: one load latency an entry.
+		nl, vl := int(lp[p]), int(lp[p+1])
+		vs := p + 2 + nl
+		if nl == fl && (fl == 0 || lp[vs-1] == last) && string(lp[p+2:vs]) == string(field) {
+			return p, vs, vs + vl, true
+		}
+		p = vs + vl
+	}
+	return 0, 0, 0, false
+}
+
+// lpMaxLen is the longest name or value a listpack entry can hold (its
+// length is one byte). Set keeps them to HashMaxListpackValue.
+const lpMaxLen = 255
+
+func entryLen(field, value []byte) int { return 2 + len(field) + len(value) }
+
+func appendEntry(dst, field, value []byte) []byte {
+	dst = append(dst, byte(len(field)), byte(len(value)))
+	dst = append(dst, field...)
+	return append(dst, value...)
+}
+
+// lpAppend adds a field at the end of the listpack, in place when the
+// buffer has room (those bytes are beyond len, unseen by anyone), else in a
+// new buffer with an eighth of slack for the next fields. Names and values
+// must be at most lpMaxLen bytes long.
+func (h *Hash) lpAppend(field, value []byte) {
+	need := len(h.lp) + entryLen(field, value)
+	if need > cap(h.lp) {
+		c := (need + need/8 + 15) &^ 15
+		lp := make([]byte, len(h.lp), c)
+		copy(lp, h.lp)
+		h.lp = lp
+	}
+	h.lp = appendEntry(h.lp, field, value)
+	h.n++
+}
+
+// Get returns the value of field and whether it exists. The value aliases
+// the hash's storage: it must not be modified.
 func (h *Hash) Get(field []byte) ([]byte, bool) {
 	if h.ht != nil {
 		f, ok := h.ht.Get(fieldProbe(field))
@@ -84,12 +181,11 @@ func (h *Hash) Get(field []byte) ([]byte, bool) {
 		}
 		return f.Value, true
 	}
-	for i := range h.lp {
-		if h.lp[i].Name == string(field) {
-			return h.lp[i].Value, true
-		}
+	_, vs, end, ok := h.lpFind(field)
+	if !ok {
+		return nil, false
 	}
-	return nil, false
+	return h.lp[vs:end:end], true
 }
 
 func fieldProbe(field []byte) *Field {
@@ -100,37 +196,49 @@ func fieldProbe(field []byte) *Field {
 // Set sets field to value and tells whether the field is new. value is
 // copied.
 func (h *Hash) Set(field, value []byte) bool {
-	value = append(make([]byte, 0, len(value)), value...)
 	if h.ht == nil {
-		for i := range h.lp {
-			if h.lp[i].Name == string(field) {
-				h.lp[i].Value = value
-				h.maybeConvert(len(field), len(value))
-				return false
+		if len(field) > HashMaxListpackValue || len(value) > HashMaxListpackValue {
+			h.convert()
+		} else if start, vs, end, ok := h.lpFind(field); ok {
+			if string(h.lp[vs:end]) != string(value) {
+				// A new buffer: the old value's bytes may be
+				// aliased by a reply or a clone.
+				lp := make([]byte, 0, len(h.lp)-(end-start)+entryLen(field, value))
+				lp = append(lp, h.lp[:start]...)
+				lp = appendEntry(lp, field, value)
+				h.lp = append(lp, h.lp[end:]...)
 			}
+			return false
+		} else if h.n >= HashMaxListpackEntries {
+			h.convert()
+		} else {
+			h.lpAppend(field, value)
+			return true
 		}
-		h.lp = append(h.lp, Field{Name: string(field), Value: value})
-		h.maybeConvert(len(field), len(value))
-		return true
 	}
+	value = append(make([]byte, 0, len(value)), value...)
 	n := string(field)
 	_, replaced := h.ht.Set(&Field{Name: n, Value: value, ord: fieldOrd(n)})
 	return !replaced
 }
 
-func (h *Hash) maybeConvert(flen, vlen int) {
-	if len(h.lp) <= HashMaxListpackEntries && flen <= HashMaxListpackValue && vlen <= HashMaxListpackValue {
-		return
-	}
-	h.maybeConvertForce()
+func newHashTable() *btree.BTreeG[*Field] {
+	return btree.NewBTreeGOptions(lessField, btree.Options{NoLocks: true})
 }
 
-func (h *Hash) maybeConvertForce() {
-	h.ht = btree.NewBTreeGOptions(lessField, btree.Options{NoLocks: true})
-	for _, f := range h.lp {
-		h.ht.Set(&Field{Name: f.Name, Value: f.Value, ord: fieldOrd(f.Name)})
+// convert turns a listpack hash into a hashtable one. Names and values are
+// copied out of the buffer, which can then be freed.
+func (h *Hash) convert() {
+	ht := newHashTable()
+	lp := h.lp
+	for p := 0; p < len(lp); {
+		ns, nl, vs, end := lpEntry(lp, p)
+		name := string(lp[ns : ns+nl])
+		value := append(make([]byte, 0, end-vs), lp[vs:end]...)
+		ht.Set(&Field{Name: name, Value: value, ord: fieldOrd(name)})
+		p = end
 	}
-	h.lp = nil
+	h.ht, h.lp, h.n = ht, nil, 0
 }
 
 // Delete removes field and tells whether it existed.
@@ -139,36 +247,62 @@ func (h *Hash) Delete(field []byte) bool {
 		_, ok := h.ht.Delete(fieldProbe(field))
 		return ok
 	}
-	for i := range h.lp {
-		if h.lp[i].Name == string(field) {
-			h.lp = append(h.lp[:i], h.lp[i+1:]...)
-			return true
-		}
+	start, _, end, ok := h.lpFind(field)
+	if !ok {
+		return false
 	}
-	return false
+	switch {
+	case h.n == 1:
+		h.lp = nil
+	case end == len(h.lp):
+		// The last entry: drop it and the spare capacity, whose
+		// bytes (the dropped entry's) readers may have seen.
+		h.lp = h.lp[:start:start]
+	default:
+		lp := make([]byte, 0, len(h.lp)-(end-start))
+		lp = append(lp, h.lp[:start]...)
+		h.lp = append(lp, h.lp[end:]...)
+	}
+	h.n--
+	return true
 }
 
 // Each calls fn for every field in the hash's order (insertion order for a
-// listpack) until fn returns false.
+// listpack) until fn returns false. name and value alias the hash's
+// storage, which is never modified in place: both stay valid (and
+// unchanged) after the hash changes; value must not be modified.
 func (h *Hash) Each(fn func(name string, value []byte) bool) {
 	if h.ht != nil {
 		h.ht.Scan(func(f *Field) bool { return fn(f.Name, f.Value) })
 		return
 	}
-	for _, f := range h.lp {
-		if !fn(f.Name, f.Value) {
+	lp := h.lp
+	for p := 0; p < len(lp); {
+		ns, nl, vs, end := lpEntry(lp, p)
+		if !fn(lpString(lp, ns, nl), lp[vs:end:end]) {
 			return
 		}
+		p = end
 	}
 }
 
-// At returns the i-th field in the hash's order (0 <= i < Len()).
+// At returns the i-th field in the hash's order (0 <= i < Len()). It takes
+// O(i) for a listpack hash (as Redis's lpSeek), O(log n) for a hashtable.
 func (h *Hash) At(i int) (string, []byte) {
 	if h.ht != nil {
 		f, _ := h.ht.GetAt(i)
 		return f.Name, f.Value
 	}
-	return h.lp[i].Name, h.lp[i].Value
+	if i < 0 || i >= h.n {
+		panic("keyspace: Hash.At out of range")
+	}
+	lp := h.lp
+	p := 0
+	for ; i > 0; i-- {
+		_, _, _, p = lpEntry(lp, p)
+	}
+	ns, nl, vs, end := lpEntry(lp, p)
+	return lpString(lp, ns, nl), lp[vs:end:end]
 }
 
 // Scan visits fields from cursor on, as HSCAN does, and returns the next
@@ -177,9 +311,10 @@ func (h *Hash) At(i int) (string, []byte) {
 // ignored) with cursor 0, as Redis does: it has no cursor to resume from.
 func (h *Hash) Scan(cursor uint64, fn func(name string, value []byte) bool) uint64 {
 	if h.ht == nil {
-		for _, f := range h.lp {
-			fn(f.Name, f.Value)
-		}
+		h.Each(func(name string, value []byte) bool {
+			fn(name, value)
+			return true
+		})
 		return 0
 	}
 	var next uint64

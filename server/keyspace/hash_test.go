@@ -1,6 +1,7 @@
 package keyspace
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -290,6 +291,212 @@ func TestHashScanGuarantee(t *testing.T) {
 			if n != 1 {
 				t.Fatalf("count %d: %s returned %d times", count, f, n)
 			}
+		}
+	}
+}
+
+// TestHashListpackImmutable checks the rule readers rely on: names and
+// values handed out by Get, Each and At keep their bytes whatever the hash
+// does next (updates, deletes, appends into spare capacity, conversion).
+func TestHashListpackImmutable(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	h := NewHash()
+	type seen struct {
+		name  string
+		value []byte
+		copyN string
+		copyV string
+	}
+	var all []seen
+	keep := func(name string, v []byte) {
+		all = append(all, seen{name, v, strings.Clone(name), string(v)})
+	}
+	for i := range 3000 {
+		f := []byte("f" + strconv.Itoa(r.IntN(40)))
+		switch r.IntN(4) {
+		case 0, 1:
+			h.Set(f, []byte(strconv.Itoa(i)))
+		case 2:
+			h.Delete(f)
+		case 3:
+			if v, ok := h.Get(f); ok {
+				keep(string(f), v)
+			}
+			h.Each(func(name string, v []byte) bool {
+				keep(name, v)
+				return r.IntN(10) > 0
+			})
+			if h.Len() > 0 {
+				keep(h.At(r.IntN(h.Len())))
+			}
+		}
+		if h.Encoding() != "listpack" {
+			t.Fatal("converted")
+		}
+	}
+	for i := range 200 { // converts
+		h.Set([]byte("g"+strconv.Itoa(i)), []byte("x"))
+	}
+	for _, s := range all {
+		if s.name != s.copyN || string(s.value) != s.copyV {
+			t.Fatalf("stored bytes overwritten: %q=%q, was %q=%q", s.name, s.value, s.copyN, s.copyV)
+		}
+	}
+	// A value from Get cannot be appended to over the next entry.
+	h = NewHash()
+	h.Set([]byte("a"), []byte("1"))
+	h.Set([]byte("b"), []byte("2"))
+	v, _ := h.Get([]byte("a"))
+	_ = append(v, 'X')
+	if got := fieldsOf(h); !slices.Equal(got, []string{"a=1", "b=2"}) {
+		t.Fatalf("append to a Get result changed the hash: %q", got)
+	}
+}
+
+// TestHashCloneSpareCapacity: a listpack clone shares the buffer; adding
+// fields to the original (into its spare capacity) and to the clone must
+// not write into each other's entries.
+func TestHashCloneSpareCapacity(t *testing.T) {
+	h := NewHash()
+	for i := range 10 {
+		h.Set([]byte("f"+strconv.Itoa(i)), []byte("v"))
+	}
+	if cap(h.lp) == len(h.lp) {
+		t.Fatal("test needs spare capacity")
+	}
+	c := h.Clone().(*Hash)
+	c2 := h.Clone().(*Hash)
+	h.Set([]byte("orig"), []byte("1"))
+	c.Set([]byte("clone"), []byte("2"))
+	c2.Set([]byte("clone2"), []byte("3"))
+	if _, ok := h.Get([]byte("clone")); ok {
+		t.Fatal("clone's field in the original")
+	}
+	if v, ok := h.Get([]byte("orig")); !ok || string(v) != "1" {
+		t.Fatal("original lost its field")
+	}
+	if v, ok := c.Get([]byte("clone")); !ok || string(v) != "2" || c.Len() != 11 {
+		t.Fatal("clone lost its field")
+	}
+	if _, ok := c.Get([]byte("orig")); ok {
+		t.Fatal("original's field in the clone")
+	}
+	if v, ok := c2.Get([]byte("clone2")); !ok || string(v) != "3" || c2.Len() != 11 {
+		t.Fatal("second clone")
+	}
+	// Deleting the last field must not let a later append overwrite the
+	// deleted bytes a reader may hold.
+	v, _ := h.Get([]byte("orig"))
+	h.Delete([]byte("orig"))
+	h.Set([]byte("next"), []byte("9"))
+	if string(v) != "1" {
+		t.Fatalf("deleted value overwritten: %q", v)
+	}
+}
+
+// TestHashListpackMatchesModel runs random operations against a listpack
+// hash and a model (ordered pairs), comparing order and content.
+func TestHashListpackMatchesModel(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for round := range 50 {
+		h := NewHash()
+		var model []string // name, value, ...
+		find := func(f string) int {
+			for i := 0; i < len(model); i += 2 {
+				if model[i] == f {
+					return i
+				}
+			}
+			return -1
+		}
+		for range 500 {
+			f := strconv.Itoa(r.IntN(30))
+			if r.IntN(8) == 0 {
+				f = strings.Repeat("n", r.IntN(65))
+			}
+			v := strings.Repeat("v", r.IntN(65))
+			if r.IntN(3) == 0 {
+				i := find(f)
+				if h.Delete([]byte(f)) != (i >= 0) {
+					t.Fatalf("round %d: Delete(%q)", round, f)
+				}
+				if i >= 0 {
+					model = append(model[:i], model[i+2:]...)
+				}
+			} else {
+				i := find(f)
+				if h.Set([]byte(f), []byte(v)) != (i < 0) {
+					t.Fatalf("round %d: Set(%q) new", round, f)
+				}
+				if i >= 0 {
+					model[i+1] = v
+				} else {
+					model = append(model, f, v)
+				}
+			}
+			if h.Len() != len(model)/2 || h.Encoding() != "listpack" {
+				t.Fatalf("round %d: Len %d enc %s, want %d", round, h.Len(), h.Encoding(), len(model)/2)
+			}
+		}
+		var got []string
+		h.Each(func(name string, v []byte) bool {
+			got = append(got, name, string(v))
+			return true
+		})
+		if !slices.Equal(got, model) {
+			t.Fatalf("round %d: %q, want %q", round, got, model)
+		}
+		for i := 0; i < len(model); i += 2 {
+			if v, ok := h.Get([]byte(model[i])); !ok || string(v) != model[i+1] {
+				t.Fatalf("round %d: Get(%q)", round, model[i])
+			}
+			if n, v := h.At(i / 2); n != model[i] || string(v) != model[i+1] {
+				t.Fatalf("round %d: At(%d)", round, i/2)
+			}
+		}
+	}
+}
+
+// TestHashSnapshotListpack: a full listpack hash (128 fields, 64-byte names
+// and values) round-trips through a snapshot in order and encoding; a
+// listpack record whose entries exceed the buffer's one-byte lengths (not
+// written by Cairn) loads as a hashtable with every field.
+func TestHashSnapshotListpack(t *testing.T) {
+	db := New()
+	h := NewHash()
+	var want []string
+	for i := range HashMaxListpackEntries {
+		f := fmt.Sprintf("%064d", 1000-i)
+		v := strings.Repeat(strconv.Itoa(i%10), 64)
+		h.Set([]byte(f), []byte(v))
+		want = append(want, f+"="+v)
+	}
+	db.Put([]byte("full"), nil, h, 0)
+	got := hashOf(t, load(t, serialize(t, db.Snapshot())).Peek([]byte("full")))
+	if got.Encoding() != "listpack" || !slices.Equal(fieldsOf(got), want) {
+		t.Fatalf("full listpack: %s %d fields", got.Encoding(), got.Len())
+	}
+
+	raw := []byte(snapMagic)
+	raw = append(raw, byte(TypeHash))
+	raw = appendString(raw, "odd")
+	raw = binary.AppendVarint(raw, 0)
+	raw = append(raw, 0) // listpack
+	raw = binary.AppendUvarint(raw, 3)
+	raw = appendString(raw, "a")
+	raw = appendString(raw, "1")
+	raw = appendString(raw, strings.Repeat("n", 300))
+	raw = appendString(raw, "2")
+	raw = appendString(raw, "c")
+	raw = appendString(raw, strings.Repeat("v", 1000))
+	raw = append(raw, 0)
+	odd := hashOf(t, load(t, raw).Peek([]byte("odd")))
+	if odd.Encoding() != "hashtable" || odd.Len() != 3 {
+		t.Fatalf("long listpack entries: %s %d", odd.Encoding(), odd.Len())
+	}
+	for f, v := range map[string]string{"a": "1", strings.Repeat("n", 300): "2", "c": strings.Repeat("v", 1000)} {
+		if got, ok := odd.Get([]byte(f)); !ok || string(got) != v {
+			t.Fatalf("field %.10q: %.10q %v", f, got, ok)
 		}
 	}
 }

@@ -245,12 +245,26 @@ func (sr *snapReader) item(t Type) (*Item, error) {
 		enc := sr.byte()
 		n := sr.uvarint()
 		h := &Hash{}
+		if enc == 1 {
+			h.ht = newHashTable()
+		}
 		for i := uint64(0); i < n && sr.err == nil; i++ {
 			name, value := sr.bytes(), sr.bytes()
-			h.lp = append(h.lp, Field{Name: string(name), Value: value})
-		}
-		if enc == 1 {
-			h.maybeConvertForce()
+			if sr.err != nil {
+				break
+			}
+			if h.ht == nil && (len(name) > lpMaxLen || len(value) > lpMaxLen) {
+				// Not from a Cairn snapshot (its listpack
+				// fields are at most HashMaxListpackValue
+				// bytes long).
+				h.convert()
+			}
+			if h.ht != nil {
+				nm := string(name)
+				h.ht.Set(&Field{Name: nm, Value: value, ord: fieldOrd(nm)})
+			} else {
+				h.lpAppend(name, value)
+			}
 		}
 		it.Obj = h
 	default:

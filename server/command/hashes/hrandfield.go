@@ -79,8 +79,21 @@ func hrandfield(c *command.Ctx, args [][]byte) (reply.Value, error) {
 			return reply.Value{}, errValueOutOfRange
 		}
 		out = make([]reply.Value, 0, int(n)*pairLen(withValues))
+		at := h.At
+		if h.Encoding() == "listpack" && n > 1 {
+			// Hash.At walks a listpack from its start: index
+			// its (at most 128) fields once.
+			names := make([]string, 0, size)
+			values := make([][]byte, 0, size)
+			h.Each(func(name string, v []byte) bool {
+				names = append(names, name)
+				values = append(values, v)
+				return true
+			})
+			at = func(i int) (string, []byte) { return names[i], values[i] }
+		}
 		for i := int64(0); i < n; i++ {
-			add(h.At(rng.IntN(size)))
+			add(at(rng.IntN(size)))
 		}
 	case count >= int64(size):
 		// The whole hash, in its order.

@@ -217,3 +217,16 @@ func (d *Diff) Compare(args ...string) (got, want reply.Value) {
 	}
 	return got, want
 }
+
+// RandomSteps returns the loop condition of a random differential test:
+// n steps by default, or as many as fit in CAIRN_FUZZ_DIFF (a Go
+// duration, set by `make fuzz-diff`).
+func RandomSteps(n int) func(i int) bool {
+	if s := os.Getenv("CAIRN_FUZZ_DIFF"); s != "" {
+		if d, err := time.ParseDuration(s); err == nil {
+			deadline := time.Now().Add(d)
+			return func(int) bool { return time.Now().Before(deadline) }
+		}
+	}
+	return func(i int) bool { return i < n }
+}

@@ -303,7 +303,8 @@ func diffRandom(t *testing.T, events bool) {
 	}
 	deletes := 0
 	kinds := map[string]int{}
-	for i := 0; i < 4000; i++ {
+	more := commandtest.RandomSteps(4000)
+	for i := 0; more(i); i++ {
 		pool = fields[:[]int{2, 4, 8, len(fields)}[i/250%4]]
 		k := pick(keys)
 		if strings.HasPrefix(k, "k") {

@@ -472,7 +472,8 @@ func diffRandom(t *testing.T, seed uint64, steps int, events bool) {
 		return []string{opts[r.IntN(len(opts))]}
 	}
 	var payloads []string
-	for i := 0; i < steps; i++ {
+	more := commandtest.RandomSteps(steps)
+	for i := 0; more(i); i++ {
 		var args []string
 		switch r.IntN(26) {
 		case 0, 1:

@@ -479,7 +479,8 @@ func diffRandom(t *testing.T, seed uint64, steps int, events bool) {
 		}
 		return out
 	}
-	for i := 0; i < steps; i++ {
+	more := commandtest.RandomSteps(steps)
+	for i := 0; more(i); i++ {
 		var c []string
 		switch r.IntN(27) {
 		case 0, 1:

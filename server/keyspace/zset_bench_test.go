@@ -89,3 +89,48 @@ func BenchmarkZSetMemory(b *testing.B) {
 		runtime.KeepAlive(z)
 	}
 }
+
+func smallZSet(n int) (*ZSet, [][]byte) {
+	z := NewZSet()
+	members := make([][]byte, n)
+	for i := range members {
+		members[i] = []byte("field:" + strconv.Itoa(i))
+		z.Set(members[i], float64(i))
+	}
+	return z, members
+}
+
+// BenchmarkZSetSmall measures listpack operations on a 100-member set.
+func BenchmarkZSetSmall(b *testing.B) {
+	b.Run("update", func(b *testing.B) {
+		z, members := smallZSet(100)
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			z.Set(members[(i*37)%100], float64(i%150))
+		}
+	})
+	b.Run("score", func(b *testing.B) {
+		z, members := smallZSet(100)
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			z.Score(members[(i*37)%100])
+		}
+	})
+	b.Run("addremove", func(b *testing.B) {
+		z, _ := smallZSet(100)
+		m := []byte("new:member")
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			z.Set(m, float64(i%100))
+			z.Delete(m)
+		}
+	})
+	b.Run("ascend", func(b *testing.B) {
+		z, _ := smallZSet(100)
+		b.ReportAllocs()
+		n := 0
+		for i := 0; i < b.N; i++ {
+			z.Ascend(0, func(e ZEntry) bool { n += len(e.Member); return true })
+		}
+	})
+}

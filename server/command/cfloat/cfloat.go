@@ -221,6 +221,13 @@ func G17(f float64) string {
 
 // AppendG17 appends G17(f) to dst.
 func AppendG17(dst []byte, f float64) []byte {
+	// An integer of at most 17 digits prints as itself (%.17g switches
+	// to an exponent at 1e17); -0 prints as "-0".
+	if f > -1e17 && f < 1e17 && (f != 0 || !math.Signbit(f)) {
+		if i := int64(f); float64(i) == f {
+			return strconv.AppendInt(dst, i, 10)
+		}
+	}
 	switch {
 	case math.IsInf(f, 1):
 		return append(dst, "inf"...)

@@ -2,6 +2,8 @@ package cfloat
 
 import (
 	"math"
+	"math/rand/v2"
+	"strconv"
 	"testing"
 )
 
@@ -35,5 +37,22 @@ func TestFormats(t *testing.T) {
 	}
 	if got := Human(13.361389338970184); got != "13.36138933897018433" {
 		t.Errorf("Human: %s", got)
+	}
+}
+
+// TestAppendG17Integers checks AppendG17's integer fast path against
+// printf's "%.17g" (strconv's 'g' with 17 digits).
+func TestAppendG17Integers(t *testing.T) {
+	fs := []float64{0, math.Copysign(0, -1), 1, -1, 9, 10, 1e15, 1e16, -1e16, 1e17, -1e17,
+		math.Nextafter(1e17, 0), math.Nextafter(-1e17, 0), 1 << 53, 1<<53 + 2, -(1 << 53), 1e18, 0.5, -2.5}
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 10000; i++ {
+		fs = append(fs, float64(r.Int64N(1<<uint(1+r.IntN(60)))-r.Int64N(1<<40)), math.Trunc(r.NormFloat64()*math.Pow(10, float64(r.IntN(19)))))
+	}
+	for _, f := range fs {
+		want := strconv.FormatFloat(f, 'g', 17, 64)
+		if got := string(AppendG17([]byte("x"), f)); got != "x"+want {
+			t.Fatalf("AppendG17(%v) = %s, want %s", f, got[1:], want)
+		}
 	}
 }

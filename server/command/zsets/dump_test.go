@@ -15,7 +15,10 @@ import (
 func TestDiffDump(t *testing.T) {
 	d := newDiff(t)
 	small := []string{"ZADD", "small", "1", "a", "2.5", "b", "-0", "c", "0.1", "d", "inf", "e", "-inf", "f",
-		"123456789012345678", "g", "4e18", "h", "5e18", "i", "1e-310", "j", "-7", "12345", "3", strings.Repeat("y", 30)}
+		"123456789012345678", "g", "4e18", "h", "5e18", "i", "1e-310", "j", "-7", "12345", "3", strings.Repeat("y", 30),
+		// Around the listpack's integer encodings (one byte, k bytes, float).
+		"119", "k", "120", "l", "-120", "m", "-121", "n", "65535", "o", "9007199254740992", "p", "-9007199254740992", "q",
+		"9007199254740994", "r", "1e15", "s", "-1e16", "t", "4611686018427387904", "u"}
 	big := []string{"ZADD", "big"}
 	for i := 0; i < 300; i++ {
 		big = append(big, strconv.FormatFloat(float64(i%50)/4-3, 'g', -1, 64), "member-"+strconv.Itoa(i)+strings.Repeat("z", i%40))

@@ -168,8 +168,15 @@ func ZAdd(c *command.Ctx, key []byte, f ZAddFlags, pairs [][]byte) (reply.Value,
 		} else {
 			z = mutable(c, it)
 		}
-		for _, ch := range changes {
-			z.Set(ch.member, ch.score)
+		if len(changes) == 1 {
+			z.Set(changes[0].member, changes[0].score)
+		} else {
+			members := make([][]byte, len(changes))
+			scores := make([]float64, len(changes))
+			for i, ch := range changes {
+				members[i], scores[i] = ch.member, ch.score
+			}
+			z.SetMany(members, scores)
 		}
 		// Within one command a member may be both added and then
 		// updated; Redis counts what each step did, as computed above.

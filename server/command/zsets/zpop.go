@@ -53,8 +53,11 @@ func pop(c *command.Ctx, keys [][]byte, max bool, count int64, shape popShape) (
 	n := min(count, int64(z.Len()))
 	entries := make([]reply.Value, 0, 2*n)
 	k := n
+	text := make([]byte, 0, 4*n)
 	collect := func(e keyspace.ZEntry) bool {
-		entries = append(entries, reply.BulkString(e.Member), score(e.Score))
+		var s reply.Value
+		s, text = appendScore(text, e.Score)
+		entries = append(entries, reply.Value{Kind: reply.KindBulk, Str: memberBytes(e.Member)}, s)
 		k--
 		return k > 0
 	}

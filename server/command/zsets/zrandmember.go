@@ -34,7 +34,7 @@ func zrandmember(c *command.Ctx, args [][]byte) (reply.Value, error) {
 		if err != nil || z == nil {
 			return reply.Nil, err
 		}
-		return reply.BulkString(z.At(c.Rand().IntN(z.Len())).Member), nil
+		return reply.Bulk(memberBytes(z.At(c.Rand().IntN(z.Len())).Member)), nil
 	}
 	count, err := command.ParseInt(args[2])
 	if err != nil {
@@ -57,10 +57,13 @@ func zrandmember(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	size := z.Len()
 	rng := c.Rand()
 	var out []reply.Value
+	var text []byte
 	add := func(e keyspace.ZEntry) {
-		out = append(out, reply.BulkString(e.Member))
+		out = append(out, reply.Bulk(memberBytes(e.Member)))
 		if withScores {
-			out = append(out, score(e.Score))
+			var s reply.Value
+			s, text = appendScore(text, e.Score)
+			out = append(out, s)
 		}
 	}
 	per := 1
@@ -77,6 +80,14 @@ func zrandmember(c *command.Ctx, args [][]byte) (reply.Value, error) {
 			return reply.Value{}, errValueOutOfRange
 		}
 		out = make([]reply.Value, 0, int(n)*per)
+		if z.IsListpack() && n > 1 {
+			// At is O(rank) on a listpack: decode it once.
+			entries := z.AppendEntries(nil)
+			for i := int64(0); i < n; i++ {
+				add(entries[rng.IntN(size)])
+			}
+			break
+		}
 		for i := int64(0); i < n; i++ {
 			add(z.At(rng.IntN(size)))
 		}

@@ -43,8 +43,8 @@ type zrangeSpec struct {
 
 // parseZrange parses the arguments from the source key on, as Redis's
 // zrangeGenericCommand: options first (in any order), then the range.
-func parseZrange(args [][]byte, store bool, kind rangeType, dir direction) (*zrangeSpec, error) {
-	s := &zrangeSpec{key: args[0], limit: -1}
+func parseZrange(args [][]byte, store bool, kind rangeType, dir direction) (zrangeSpec, error) {
+	s := zrangeSpec{key: args[0], limit: -1}
 	for j := 3; j < len(args); j++ {
 		left := len(args) - j - 1
 		a := args[j]
@@ -54,10 +54,10 @@ func parseZrange(args [][]byte, store bool, kind rangeType, dir direction) (*zra
 		case command.EqualFold(a, "limit") && left >= 2:
 			var err error
 			if s.offset, err = parseLong(args[j+1]); err != nil {
-				return nil, err
+				return s, err
 			}
 			if s.limit, err = parseLong(args[j+2]); err != nil {
-				return nil, err
+				return s, err
 			}
 			j += 2
 		case dir == dirAuto && command.EqualFold(a, "rev"):
@@ -67,7 +67,7 @@ func parseZrange(args [][]byte, store bool, kind rangeType, dir direction) (*zra
 		case kind == rangeAuto && command.EqualFold(a, "byscore"):
 			kind = rangeScore
 		default:
-			return nil, command.ErrSyntax
+			return s, command.ErrSyntax
 		}
 	}
 	if dir == dirAuto {
@@ -78,10 +78,10 @@ func parseZrange(args [][]byte, store bool, kind rangeType, dir direction) (*zra
 	}
 	s.kind, s.reverse = kind, dir == dirReverse
 	if s.limit != -1 && kind == rangeRank {
-		return nil, errLimitRank
+		return s, errLimitRank
 	}
 	if s.withScores && kind == rangeLex {
-		return nil, errWithscoresLex
+		return s, errWithscoresLex
 	}
 	minArg, maxArg := args[1], args[2]
 	if s.reverse && kind != rangeRank {
@@ -91,10 +91,10 @@ func parseZrange(args [][]byte, store bool, kind rangeType, dir direction) (*zra
 	switch kind {
 	case rangeRank:
 		if s.start, err = parseLong(minArg); err != nil {
-			return nil, err
+			return s, err
 		}
 		if s.end, err = parseLong(maxArg); err != nil {
-			return nil, err
+			return s, err
 		}
 	case rangeScore:
 		s.score, err = parseScoreRange(minArg, maxArg)
@@ -217,18 +217,79 @@ func zrangeCmd(kind rangeType, dir direction) command.Handler {
 		if err != nil || z == nil {
 			return reply.Array(), err
 		}
+		// The reply aliases the members (immutable strings) and slices
+		// the scores' text out of one buffer.
+		per := 1
+		if s.withScores {
+			per = 2
+		}
 		var out []reply.Value
-		s.run(z, func(e keyspace.ZEntry) {
-			out = append(out, reply.BulkString(e.Member))
+		var text []byte
+		add := func(e keyspace.ZEntry) {
+			out = append(out, reply.Value{Kind: reply.KindBulk, Str: memberBytes(e.Member)})
 			if s.withScores {
-				out = append(out, score(e.Score))
+				var v reply.Value
+				v, text = appendScore(text, e.Score)
+				out = append(out, v)
 			}
-		})
+		}
+		if s.kind == rangeRank {
+			// Entries are fetched a chunk at a time, without a call per
+			// entry.
+			n := int64(z.Len())
+			count := rankCount(s.start, s.end, n)
+			out = make([]reply.Value, 0, count*int64(per))
+			if s.withScores {
+				text = make([]byte, 0, count*4)
+			}
+			start := s.start
+			if start < 0 {
+				start = max(start+n, 0)
+			}
+			var buf [keyspace.ZSetMaxListpackEntries]keyspace.ZEntry
+			for done := int64(0); done < count; {
+				rank := start + done
+				if s.reverse {
+					rank = n - 1 - rank
+				}
+				chunk := z.AppendRange(buf[:0], int(rank), int(min(count-done, int64(len(buf)))), s.reverse)
+				for _, e := range chunk {
+					out = append(out, reply.Value{Kind: reply.KindBulk, Str: memberBytes(e.Member)})
+					if s.withScores {
+						var v reply.Value
+						v, text = appendScore(text, e.Score)
+						out = append(out, v)
+					}
+				}
+				if len(chunk) == 0 {
+					break // cannot happen: count is within the set
+				}
+				done += int64(len(chunk))
+			}
+		} else {
+			s.run(z, add)
+		}
 		if s.withScores {
 			return reply.Pairs(out...), nil
 		}
 		return reply.Array(out...), nil
 	}
+}
+
+// rankCount is the number of entries of the rank range start..end (as
+// given, negative from the end) of a set of n entries.
+func rankCount(start, end, n int64) int64 {
+	if start < 0 {
+		start += n
+	}
+	if end < 0 {
+		end += n
+	}
+	start = max(start, 0)
+	if start > end || start >= n {
+		return 0
+	}
+	return min(end, n-1) - start + 1
 }
 
 // zrangestore implements
@@ -257,9 +318,12 @@ func zrangestore(c *command.Ctx, args [][]byte) (reply.Value, error) {
 		} else {
 			dst = keyspace.NewZSet()
 		}
-		for _, e := range entries {
-			dst.Set([]byte(e.Member), e.Score)
+		members := make([][]byte, len(entries))
+		scores := make([]float64, len(entries))
+		for i, e := range entries {
+			members[i], scores[i] = memberBytes(e.Member), e.Score
 		}
+		dst.SetMany(members, scores)
 	}
 	return reply.Int(storeResult(c, args[1], dst, "zrangestore")), nil
 }

@@ -58,12 +58,12 @@ func zscan(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	var out []reply.Value
 	visited := int64(0)
 	next := z.Scan(cursor, func(e keyspace.ZEntry) bool {
-		if !usePattern || glob.Match(pattern, []byte(e.Member), false) {
+		if !usePattern || glob.Match(pattern, memberBytes(e.Member), false) {
 			s := cfloat.AppendG17(nil, e.Score)
 			if lp {
 				s = cfloat.ScoreString(e.Score)
 			}
-			out = append(out, reply.BulkString(e.Member), reply.Bulk(s))
+			out = append(out, reply.Bulk(memberBytes(e.Member)), reply.Bulk(s))
 		}
 		visited++
 		return visited < count

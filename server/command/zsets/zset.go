@@ -2,6 +2,7 @@ package zsets
 
 import (
 	"bytes"
+	"unsafe"
 
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/command/cfloat"
@@ -58,6 +59,21 @@ func mutable(c *command.Ctx, it *keyspace.Item) *keyspace.ZSet {
 func score(f float64) reply.Value {
 	return reply.Value{Kind: reply.KindDouble, Str: cfloat.AppendG17(nil, f)}
 }
+
+// appendScore appends the text of score f to buf and returns its reply,
+// which slices buf (bytes never written again: a later append that grows
+// buf copies it away), and the new buf. Replies of many scores share one
+// allocation this way.
+func appendScore(buf []byte, f float64) (reply.Value, []byte) {
+	n := len(buf)
+	buf = cfloat.AppendG17(buf, f)
+	return reply.Value{Kind: reply.KindDouble, Str: buf[n:len(buf):len(buf)]}, buf
+}
+
+// memberBytes returns the bytes of a member without copying them: replies
+// may alias members, which are immutable strings (a listpack's entries
+// alias its string, which is never changed in place).
+func memberBytes(m string) []byte { return unsafe.Slice(unsafe.StringData(m), len(m)) }
 
 // parseScore parses a score or increment argument (Redis's string2d).
 func parseScore(b []byte) (float64, error) {

@@ -283,10 +283,13 @@ func setOpRead(op setOp) command.Handler {
 			return reply.Value{}, err
 		}
 		out := make([]reply.Value, 0, len(res.entries)*2)
+		var text []byte
 		for _, e := range res.entries {
-			out = append(out, reply.BulkString(e.Member))
+			out = append(out, reply.Bulk(memberBytes(e.Member)))
 			if res.withScores {
-				out = append(out, score(e.Score))
+				var s reply.Value
+				s, text = appendScore(text, e.Score)
+				out = append(out, s)
 			}
 		}
 		if res.withScores {

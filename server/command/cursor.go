@@ -39,3 +39,37 @@ func ParseCursor(arg []byte) (uint64, error) {
 	}
 	return v, nil
 }
+
+// ScanOptions are HSCAN/SSCAN/ZSCAN's options.
+type ScanOptions struct {
+	Count   int64  // COUNT, default 10
+	Pattern []byte // MATCH pattern (glob.Match); ignored when All
+	All     bool   // no MATCH, or MATCH "*": every element passes
+}
+
+// ParseScanOptions parses [MATCH pattern] [COUNT count] from args (the
+// arguments after the cursor), as Redis's scanGenericCommand: the last of
+// each option wins, a COUNT below 1 and anything else is a syntax error.
+func ParseScanOptions(args [][]byte) (ScanOptions, error) {
+	o := ScanOptions{Count: 10, All: true}
+	for i := 0; i < len(args); i += 2 {
+		more := len(args) - i
+		switch {
+		case EqualFold(args[i], "count") && more >= 2:
+			n, err := ParseInt(args[i+1])
+			if err != nil {
+				return o, err
+			}
+			if n < 1 {
+				return o, ErrSyntax
+			}
+			o.Count = n
+		case EqualFold(args[i], "match") && more >= 2:
+			o.Pattern = args[i+1]
+			o.All = len(o.Pattern) == 1 && o.Pattern[0] == '*'
+		default:
+			return o, ErrSyntax
+		}
+	}
+	return o, nil
+}

@@ -31,32 +31,15 @@ func hscan(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	if h == nil {
 		return reply.Array(reply.BulkString("0"), reply.Array()), nil
 	}
-	count := int64(10)
-	var pattern []byte
-	usePattern := false
-	for i := 3; i < len(args); i += 2 {
-		more := len(args) - i
-		switch {
-		case command.EqualFold(args[i], "count") && more >= 2:
-			n, err := command.ParseInt(args[i+1])
-			if err != nil {
-				return reply.Value{}, err
-			}
-			if n < 1 {
-				return reply.Value{}, command.ErrSyntax
-			}
-			count = n
-		case command.EqualFold(args[i], "match") && more >= 2:
-			pattern = args[i+1]
-			usePattern = !(len(pattern) == 1 && pattern[0] == '*')
-		default:
-			return reply.Value{}, command.ErrSyntax
-		}
+	opts, err := command.ParseScanOptions(args[3:])
+	if err != nil {
+		return reply.Value{}, err
 	}
+	count := opts.Count
 	var out []reply.Value
 	visited := int64(0)
 	next := h.Scan(cursor, func(name string, v []byte) bool {
-		if !usePattern || glob.Match(pattern, []byte(name), false) {
+		if opts.All || glob.Match(opts.Pattern, []byte(name), false) {
 			out = append(out, reply.BulkString(name), reply.Bulk(v))
 		}
 		visited++

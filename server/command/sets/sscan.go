@@ -33,31 +33,14 @@ func sscan(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	if s == nil {
 		return reply.Array(reply.BulkString("0"), reply.Array()), nil
 	}
-	count := int64(10)
-	var pattern []byte
-	usePattern := false
-	for i := 3; i < len(args); i += 2 {
-		more := len(args) - i
-		switch {
-		case command.EqualFold(args[i], "count") && more >= 2:
-			n, err := command.ParseInt(args[i+1])
-			if err != nil {
-				return reply.Value{}, err
-			}
-			if n < 1 {
-				return reply.Value{}, command.ErrSyntax
-			}
-			count = n
-		case command.EqualFold(args[i], "match") && more >= 2:
-			pattern = args[i+1]
-			usePattern = !(len(pattern) == 1 && pattern[0] == '*')
-		default:
-			return reply.Value{}, command.ErrSyntax
-		}
+	opts, err := command.ParseScanOptions(args[3:])
+	if err != nil {
+		return reply.Value{}, err
 	}
+	count := opts.Count
 	out := []reply.Value{}
 	next := s.Scan(cursor, count, func(m []byte) {
-		if !usePattern || glob.Match(pattern, m, false) {
+		if opts.All || glob.Match(opts.Pattern, m, false) {
 			out = append(out, reply.Bulk(append([]byte(nil), m...)))
 		}
 	})

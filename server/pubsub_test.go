@@ -186,3 +186,32 @@ func TestKeyMissNotifications(t *testing.T) {
 		t.Fatalf("keymiss notification: %v", m)
 	}
 }
+
+// TestClientListSubscriptions: CLIENT LIST counts a subscriber's channels,
+// patterns and shard channels and flags it P.
+func TestClientListSubscriptions(t *testing.T) {
+	n := servertest.Start(t)
+	sub := raw(t, n.Addr())
+	for _, cmd := range [][]string{{"SUBSCRIBE", "a", "b"}, {"PSUBSCRIBE", "p*"}, {"SSUBSCRIBE", "s"}} {
+		if err := sub.Send(toArgs(cmd)); err != nil {
+			t.Fatal(err)
+		}
+		for range cmd[1:] {
+			if _, err := sub.Read(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	list := n.Client(t).ClientList(ctx).Val()
+	if !regexpMust(`flags=P db=0 sub=2 psub=1 ssub=1 multi=-1`).MatchString(list) {
+		t.Fatalf("CLIENT LIST: %s", list)
+	}
+}
+
+func toArgs(ss []string) [][]byte {
+	out := make([][]byte, len(ss))
+	for i, s := range ss {
+		out[i] = []byte(s)
+	}
+	return out
+}

@@ -393,13 +393,20 @@ func (h *Hub) RemoveAll(sub Subscriber) {
 // mode (only (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PING, QUIT and RESET are
 // allowed).
 func (h *Hub) Count(sub Subscriber) (channelsAndPatterns, shardChannels int) {
+	ch, pat, shard := h.Counts(sub)
+	return ch + pat, shard
+}
+
+// Counts returns sub's numbers of channels, patterns and shard channels
+// (CLIENT LIST's sub, psub and ssub).
+func (h *Hub) Counts(sub Subscriber) (channels, patterns, shardChannels int) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	c := h.clients[sub]
 	if c == nil {
-		return 0, 0
+		return 0, 0, 0
 	}
-	return int(c.count()), len(c.shard)
+	return len(c.channels), len(c.patterns), len(c.shard)
 }
 
 // Publish is PUBLISH channel message: it delivers ["message", channel,

@@ -67,7 +67,6 @@ type client struct {
 	blockedNow atomic.Bool // in a blocking command (CLIENT UNBLOCK)
 	// Mirrors for CLIENT LIST, read from other goroutines.
 	monitorA, inMultiA             atomic.Bool
-	subsA                          atomic.Int32
 	subCount, psubCount, ssubCount atomic.Int32
 	multiLen                       atomic.Int32 // queued commands, -1 outside MULTI
 	lastTarget                     int          // target of the last write (WAIT)
@@ -173,6 +172,11 @@ func (c *client) resetBatch() {
 	c.arena = c.arena[:0]
 }
 
+// subscribed tells, from any goroutine, whether c has subscriptions.
+func (c *client) subscribed() bool {
+	return c.subCount.Load()+c.psubCount.Load()+c.ssubCount.Load() > 0
+}
+
 func (c *client) setProto(p int) {
 	c.proto = p
 	c.protoA.Store(int32(p))
@@ -197,7 +201,7 @@ func (c *client) info(now time.Time) string {
 	if c.inMultiA.Load() {
 		flags += "x"
 	}
-	if c.subsA.Load() > 0 {
+	if c.subscribed() {
 		flags += "P"
 	}
 	if flags == "" {

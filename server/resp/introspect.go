@@ -17,8 +17,8 @@ import (
 //
 // Durations are measured by this node around the command: for writes that
 // is proposal to applied reply (the Raft commit included, which is what a
-// client waits for), for reads the execution under the read lock, for a
-// blocking command the last attempt (not the time spent blocked).
+// client waits for), for reads the execution under the read lock. Blocking
+// commands are not recorded: their time is mostly spent waiting.
 
 // slowEntry is one SLOWLOG entry.
 type slowEntry struct {

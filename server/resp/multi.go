@@ -1,8 +1,10 @@
 package resp
 
 import (
+	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cairndb/cairn/server/command"
@@ -57,7 +59,7 @@ type watchedKey struct {
 type watchRegistry struct {
 	mu   sync.Mutex
 	keys map[string]map[*client]struct{}
-	n    int
+	n    atomic.Int64 // (connection, key) pairs: the apply path skips the lock at 0
 }
 
 func (w *watchRegistry) add(c *client, key string) {
@@ -73,7 +75,7 @@ func (w *watchRegistry) add(c *client, key string) {
 	}
 	if _, ok := m[c]; !ok {
 		m[c] = struct{}{}
-		w.n++
+		w.n.Add(1)
 	}
 }
 
@@ -87,7 +89,7 @@ func (w *watchRegistry) remove(c *client, keys []watchedKey) {
 		if m := w.keys[k.key]; m != nil {
 			if _, ok := m[c]; ok {
 				delete(m, c)
-				w.n--
+				w.n.Add(-1)
 			}
 			if len(m) == 0 {
 				delete(w.keys, k.key)
@@ -98,11 +100,11 @@ func (w *watchRegistry) remove(c *client, keys []watchedKey) {
 
 // touched marks the watchers of keys dirty (all: every watcher).
 func (w *watchRegistry) touched(keys []string, all bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.n == 0 {
+	if w.n.Load() == 0 {
 		return
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if all {
 		for _, m := range w.keys {
 			for c := range m {
@@ -176,11 +178,7 @@ func watchCmd(s *Server, c *client, args [][]byte) reply.Value {
 			return s.backend.ErrorReply(err)
 		}
 		k := string(key)
-		dup := false
-		for _, w := range c.tx.watched {
-			dup = dup || w.key == k
-		}
-		if dup {
+		if slices.ContainsFunc(c.tx.watched, func(w watchedKey) bool { return w.key == k }) {
 			continue
 		}
 		c.tx.watched = append(c.tx.watched, watchedKey{key: k, target: target, digest: d[0]})
@@ -262,9 +260,8 @@ func execCmd(s *Server, c *client, _ [][]byte) reply.Value {
 				watch = append(watch, []byte(w.key), strconv.AppendUint(nil, w.digest, 10))
 			}
 		}
-		start := time.Now()
+		c.lastTarget = c.tx.target
 		vs, err := s.backend.ProposeMulti(c.tx.target, watch, data).Wait()
-		s.cmdStats[s.table.Lookup([]byte("exec"))].usec.Add(time.Since(start).Microseconds())
 		if err != nil {
 			return s.backend.ErrorReply(err)
 		}

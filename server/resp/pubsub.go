@@ -51,8 +51,11 @@ func (s *Server) subscribeWith(c *client, fn func() []reply.Value) reply.Value {
 		b = encodePush(b, v, c.proto)
 	}
 	c.releasePush(mark, b)
-	c.subs, c.ssubs = s.hub.Count(c)
-	c.subsA.Store(int32(c.subs + c.ssubs))
+	ch, pat, shard := s.hub.Counts(c)
+	c.subs, c.ssubs = ch+pat, shard
+	c.subCount.Store(int32(ch))
+	c.psubCount.Store(int32(pat))
+	c.ssubCount.Store(int32(shard))
 	return noReply
 }
 
@@ -201,7 +204,9 @@ func (s *Server) unsubscribeAll(c *client) {
 	}
 	s.hub.RemoveAll(c)
 	c.subs, c.ssubs = 0, 0
-	c.subsA.Store(0)
+	c.subCount.Store(0)
+	c.psubCount.Store(0)
+	c.ssubCount.Store(0)
 }
 
 // pubsubClients counts connections with subscriptions.
@@ -210,7 +215,7 @@ func (s *Server) pubsubClients() int {
 	defer s.mu.Unlock()
 	n := 0
 	for _, c := range s.clients {
-		if c.subsA.Load() > 0 {
+		if c.subscribed() {
 			n++
 		}
 	}

@@ -1,6 +1,9 @@
 package resp
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // Push mode. A connection that subscribes (SUBSCRIBE and friends) or runs
 // MONITOR receives data that other goroutines produce. From then on all
@@ -101,6 +104,8 @@ func (c *client) closePush() {
 	q.mu.Lock()
 	q.closed = true
 	q.mu.Unlock()
+	// A peer that stops reading must not hold the connection forever.
+	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	select {
 	case q.signal <- struct{}{}:
 	default:

@@ -378,6 +378,9 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	var v reply.Value
 	if spec.Block != nil {
 		s.flushBatch(c)
+		if spec.IsWrite() {
+			c.lastTarget = target
+		}
 		v = s.runBlocking(c, spec, target, args)
 	} else if spec.Flags&command.Conn != 0 {
 		h := s.conn[spec.Name]
@@ -392,7 +395,7 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	usec := time.Since(start).Microseconds()
 	st.calls.Add(1)
 	st.usec.Add(usec)
-	if spec.Block == nil {
+	if spec.Block == nil { // a blocked command's time is mostly waiting
 		s.observe(c, spec, args, usec)
 	}
 	if v.Kind == reply.KindError {

@@ -3,9 +3,10 @@ package server
 import (
 	"bufio"
 	"net"
-	"strconv"
 	"sync"
 	"time"
+
+	"github.com/cairndb/cairn/server/resp"
 )
 
 // Forwarding of pub/sub messages between cluster nodes. Each peer gets one
@@ -76,12 +77,12 @@ func (p *forwarder) run() {
 			}
 			conn, r = c, bufio.NewReader(c)
 			if p.pass != "" {
-				conn.Write(encodeCmd(nil, [][]byte{[]byte("AUTH"), []byte(p.pass)}))
+				conn.Write(resp.AppendCommand(nil, []byte("AUTH"), []byte(p.pass)))
 				r.ReadString('\n')
 			}
 		}
 		conn.SetDeadline(time.Now().Add(2 * time.Second))
-		_, err := conn.Write(encodeCmd(nil, args))
+		_, err := conn.Write(resp.AppendCommand(nil, args...))
 		if err == nil {
 			_, err = r.ReadString('\n') // an integer reply
 		}
@@ -90,20 +91,6 @@ func (p *forwarder) run() {
 			conn = nil
 		}
 	}
-}
-
-func encodeCmd(b []byte, args [][]byte) []byte {
-	b = append(b, '*')
-	b = strconv.AppendInt(b, int64(len(args)), 10)
-	b = append(b, "\r\n"...)
-	for _, a := range args {
-		b = append(b, '$')
-		b = strconv.AppendInt(b, int64(len(a)), 10)
-		b = append(b, "\r\n"...)
-		b = append(b, a...)
-		b = append(b, "\r\n"...)
-	}
-	return b
 }
 
 // Forward implements resp.Backend: target -1 sends to every other node,

@@ -1,6 +1,8 @@
 package resp
 
 import (
+	"github.com/tidwall/redcon"
+
 	"bufio"
 	"errors"
 	"fmt"
@@ -40,18 +42,10 @@ func CallMulti(addr string, timeout time.Duration, pass string, args ...[]byte) 
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(timeout))
 	var b []byte
-	write := func(args ...[]byte) {
-		b = fmt.Appendf(b, "*%d\r\n", len(args))
-		for _, a := range args {
-			b = fmt.Appendf(b, "$%d\r\n", len(a))
-			b = append(b, a...)
-			b = append(b, '\r', '\n')
-		}
-	}
 	if pass != "" {
-		write([]byte("AUTH"), []byte(pass))
+		b = AppendCommand(b, []byte("AUTH"), []byte(pass))
 	}
-	write(args...)
+	b = AppendCommand(b, args...)
 	if _, err := conn.Write(b); err != nil {
 		return nil, err
 	}
@@ -85,6 +79,15 @@ func CallMulti(addr string, timeout time.Duration, pass string, args ...[]byte) 
 		return nil, err
 	}
 	return [][]byte{[]byte(v)}, nil
+}
+
+// AppendCommand appends a command as a RESP array of bulk strings.
+func AppendCommand(b []byte, args ...[]byte) []byte {
+	b = redcon.AppendArray(b, len(args))
+	for _, a := range args {
+		b = redcon.AppendBulk(b, a)
+	}
+	return b
 }
 
 func readOne(br *bufio.Reader) (string, error) {

@@ -1,8 +1,6 @@
 package resp
 
 import (
-	"github.com/tidwall/redcon"
-
 	"bufio"
 	"errors"
 	"fmt"
@@ -11,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tidwall/redcon"
 )
 
 // Call sends one command to a Redis-protocol server at addr and returns a

@@ -196,6 +196,9 @@ type DB struct {
 	clock   int64 // the applying entry's time, Unix ms (access time of new items)
 	Stats   Stats
 	Hooks   Hooks
+	// Cfg is the replicated configuration (CONFIG SET of parameters that
+	// change what apply does). Only the applier changes it.
+	Cfg Config
 }
 
 func (db *DB) touched(key string) {
@@ -209,6 +212,7 @@ func New() *DB {
 	return &DB{
 		tree:    newKeyTree(),
 		expires: btree.NewBTreeGOptions(lessExpiry, btree.Options{NoLocks: true}),
+		Cfg:     DefaultConfig(),
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -154,6 +156,12 @@ func StartRedis(t testing.TB, extra ...string) string {
 		}
 		t.Skip("redis-server not installed")
 	}
+	if err := checkRedisVersion(bin); err != nil {
+		if os.Getenv("CI") != "" || os.Getenv("CAIRN_STRICT_REDIS") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err.Error())
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -229,4 +237,45 @@ func RandomSteps(n int) func(i int) bool {
 		}
 	}
 	return func(i int) bool { return i < n }
+}
+
+// ReferenceVersion is the redis-server release line the differential tests
+// compare against: replies, error strings and encodings are Redis 7.0's.
+const ReferenceVersion = "7.0."
+
+var (
+	versionOnce sync.Once
+	versionErr  error
+)
+
+// checkRedisVersion runs `redis-server --version` once and reports an error
+// unless it is a 7.0.x server: a differential test against another release
+// would compare Cairn with the wrong reference and could pass or fail for
+// reasons that have nothing to do with Cairn.
+func checkRedisVersion(bin string) error {
+	versionOnce.Do(func() { versionErr = redisVersionError(bin) })
+	return versionErr
+}
+
+// redisVersionError is checkRedisVersion without the cache.
+func redisVersionError(bin string) error {
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		return fmt.Errorf("reference %s --version: %v", bin, err)
+	}
+	v := parseRedisVersion(string(out))
+	if !strings.HasPrefix(v, ReferenceVersion) {
+		return fmt.Errorf("reference redis-server at %s is version %q; the differential tests need Redis %sx (Debian 12's redis-server)", bin, v, ReferenceVersion)
+	}
+	return nil
+}
+
+// parseRedisVersion extracts "7.0.15" from "Redis server v=7.0.15 sha=...".
+func parseRedisVersion(out string) string {
+	for _, f := range strings.Fields(out) {
+		if v, ok := strings.CutPrefix(f, "v="); ok {
+			return v
+		}
+	}
+	return ""
 }

@@ -62,9 +62,12 @@ type workload struct {
 	dumps, exports [][]byte
 	// cluster makes slot operations meaningful (a cluster state machine).
 	cluster bool
-	// noSlotOps leaves slot operations out (the determinism test adds
-	// its own).
+	// noSlotOps leaves slot operations out.
 	noSlotOps bool
+	// randomized mixes in commands that draw on the entry's seed or time
+	// (SPOP, SRANDMEMBER, HRANDFIELD, ZRANDMEMBER, XADD *) and blocking
+	// pops as the plain writes their wake-up re-runs are.
+	randomized bool
 }
 
 func newWorkload(src source, tbl *command.Table) *workload {
@@ -200,6 +203,7 @@ func (w *workload) generic(sp *command.Spec) []string {
 // values (of every encoding) on the shared keys.
 func (w *workload) valid() []string {
 	k := w.pick(wKeys[:5])
+	typed := w.randomized && w.n(2) == 0 // a key of this command's own type
 	n := bigCounts[w.n(3)]
 	if w.n(3) != 0 {
 		n = 1 + w.n(5)
@@ -226,12 +230,24 @@ func (w *workload) valid() []string {
 	case 0:
 		return []string{"set", k, w.pick([]string{"10", "-5", "abc", "1.5", "", strings.Repeat("s", 50), "9223372036854775807"})}
 	case 1:
+		if typed {
+			k = "l" + k
+		}
 		return members([]string{w.pick([]string{"rpush", "lpush"}), k}, w.n(2) == 0, false, false)
 	case 2:
+		if typed {
+			k = "s" + k
+		}
 		return members([]string{"sadd", k}, w.n(2) == 0, false, false)
 	case 3:
+		if typed {
+			k = "z" + k
+		}
 		return members([]string{"zadd", k}, false, true, false)
 	case 4:
+		if typed {
+			k = "h" + k
+		}
 		return members([]string{"hset", k}, false, false, true)
 	case 5:
 		id := w.pick([]string{"*", "*", "1-*", strconv.FormatInt(w.now, 10) + "-*", "5-5", "0-1"})
@@ -240,8 +256,14 @@ func (w *workload) valid() []string {
 		}
 		return []string{"xadd", k, id, "f", "v"}
 	case 6:
+		if typed {
+			k = "x" + k
+		}
 		return []string{"xadd", k, "*", "f", w.pick(wMembers), "g", "1"}
 	case 7:
+		if typed {
+			k = "x" + k
+		}
 		return []string{"xgroup", "create", k, "g" + strconv.Itoa(w.n(2)), w.pick([]string{"$", "0", "0-0", "1-1"}), "MKSTREAM"}
 	case 8:
 		return []string{"xreadgroup", "GROUP", "g" + strconv.Itoa(w.n(2)), "c" + strconv.Itoa(w.n(3)), "COUNT", strconv.Itoa(w.n(4)), "STREAMS", k, w.pick([]string{">", "0", "0-0"})}
@@ -269,8 +291,83 @@ func (w *workload) valid() []string {
 	}
 }
 
+// randomCmd returns a command whose result depends on the entry's seed or
+// time, or a blocking pop (read: it may be a read, inside MULTI).
+func (w *workload) randomCmd(read bool) []string {
+	k, k2 := w.pick(wKeys[:5]), w.pick(wKeys[:5])
+	typed := w.n(3) != 0 // keys of the command's own type (see valid)
+	key := func(prefix string) string {
+		if typed {
+			return prefix + k
+		}
+		return k
+	}
+	key2 := func(prefix string) string {
+		if typed {
+			return prefix + k2
+		}
+		return k2
+	}
+	count := w.pick([]string{"1", "2", "5", "-3", "-7", "0", "200"})
+	if read && w.n(2) == 0 {
+		switch w.n(3) {
+		case 0:
+			return []string{"srandmember", key("s"), count}
+		case 1:
+			return []string{"hrandfield", key("h"), count, "WITHVALUES"}[:3+w.n(2)]
+		default:
+			return []string{"zrandmember", key("z"), count, "WITHSCORES"}[:3+w.n(2)]
+		}
+	}
+	switch w.n(14) {
+	case 0, 1:
+		return []string{"spop", key("s"), count}[:2+w.n(2)]
+	case 2:
+		if read {
+			return []string{"srandmember", key("s"), count}
+		}
+		return []string{"spop", key("s")}
+	case 3:
+		if read {
+			return []string{"hrandfield", key("h"), count, "WITHVALUES"}[:3+w.n(2)]
+		}
+		return []string{"hdel", key("h"), "m1"}
+	case 4:
+		if read {
+			return []string{"zrandmember", key("z"), count, "WITHSCORES"}[:3+w.n(2)]
+		}
+		return []string{"zincrby", key("z"), "1", "m1"}
+	case 5, 6:
+		return []string{"xadd", key("x"), "*", "f", w.pick(wMembers)}
+	case 7:
+		return []string{w.pick([]string{"blpop", "brpop"}), key("l"), key2("l"), "0"}
+	case 8:
+		return []string{"blmove", key("l"), key2("l"), w.pick([]string{"LEFT", "RIGHT"}), w.pick([]string{"LEFT", "RIGHT"}), "0"}
+	case 9:
+		return []string{w.pick([]string{"bzpopmin", "bzpopmax"}), key("z"), key2("z"), "0"}
+	case 10:
+		return []string{"blmpop", "0", "2", key("l"), key2("l"), w.pick([]string{"LEFT", "RIGHT"}), "COUNT", "2"}
+	case 11:
+		return []string{"bzmpop", "0", "1", key("z"), w.pick([]string{"MIN", "MAX"}), "COUNT", "3"}
+	case 12:
+		return []string{"brpoplpush", key("l"), key2("l"), "0"}
+	default:
+		return []string{"xreadgroup", "GROUP", "g0", "c1", "BLOCK", "0", "COUNT", "2", "STREAMS", key("x"), ">"}
+	}
+}
+
 // command returns a write (or, with read, any command).
 func (w *workload) command(read bool) []string {
+	if w.randomized {
+		// The determinism workload: mostly well-formed commands, so
+		// that values live long enough for the randomized ones.
+		switch w.n(6) {
+		case 0, 1:
+			return w.randomCmd(read)
+		case 2, 3, 4:
+			return w.valid()
+		}
+	}
 	switch w.n(5) {
 	case 0, 1:
 		return w.valid()
@@ -322,7 +419,7 @@ func (w *workload) entry(digest func(key []byte) uint64) []byte {
 		if w.n(10) == 0 {
 			e.Cmds = append(e.Cmds, toArgs([]string{"k1", "k2"})) // malformed: ignored
 		}
-	case 1, 2: // a transaction, sometimes WATCH-guarded
+	case 1, 2, 4: // a transaction, sometimes WATCH-guarded
 		e.Kind = entry.Multi
 		if w.n(2) == 0 {
 			e.Kind = entry.WatchedMulti
@@ -369,22 +466,24 @@ func (w *workload) slotOp() [][]byte {
 		pick = append(pick, slots[w.n(len(slots))])
 	}
 	sl := string(shard.EncodeSlots(pick))
-	switch w.n(7) {
-	case 0:
+	// Ops that give slots back outnumber those that take them away, so
+	// the shared keys stay writable most of the time.
+	switch w.n(11) {
+	case 0, 1, 2:
 		return toArgs([]string{shard.OpAssign, sl})
-	case 1:
-		return toArgs([]string{shard.OpFreeze, sl})
-	case 2:
-		return toArgs([]string{shard.OpUnfreeze, sl})
 	case 3:
+		return toArgs([]string{shard.OpFreeze, sl})
+	case 4, 5:
+		return toArgs([]string{shard.OpUnfreeze, sl})
+	case 6:
 		return toArgs([]string{shard.OpDrop, sl})
-	case 4:
+	case 7, 8:
 		items := ""
 		if len(w.exports) > 0 {
 			items = string(w.exports[w.n(len(w.exports))])
 		}
 		return toArgs([]string{shard.OpImport, sl, items, w.pick([]string{"1", "0"})})
-	case 5:
+	case 9:
 		return toArgs([]string{shard.OpStatus, sl})
 	default:
 		return toArgs([]string{w.pick([]string{"BOGUS", shard.OpImport, shard.OpAssign}), w.pick([]string{"", "\x01", "\xff\xff"})})

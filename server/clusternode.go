@@ -386,6 +386,7 @@ func (c *clusterNode) startShard(topo *cluster.Topology, sh *cluster.Shard) erro
 		ElectionRTT:     c.n.cfg.ElectionRTT,
 		OnChange:        c.n.onChange,
 		OnKeyMiss:       c.n.onKeyMiss,
+		Logger:          c.log,
 	}
 	for _, r := range sh.InitSlots {
 		for sl := int(r.Start); sl <= int(r.End); sl++ {

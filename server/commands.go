@@ -16,9 +16,10 @@ import (
 	"github.com/cairndb/cairn/server/resp"
 )
 
-// Commands returns the table of every command Cairn serves.
-func Commands() *command.Table {
-	return command.NewTable(
+// Commands returns the table of every command Cairn serves, plus extra
+// specs (tests add commands this way).
+func Commands(extra ...[]*command.Spec) *command.Table {
+	return command.NewTable(append([][]*command.Spec{
 		resp.Specs,
 		strs.Specs,
 		keys.Specs,
@@ -31,5 +32,5 @@ func Commands() *command.Table {
 		geo.Specs,
 		streams.Specs,
 		sorts.Specs,
-	)
+	}, extra...)...)
 }

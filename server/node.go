@@ -77,6 +77,9 @@ type Config struct {
 	// FaultNet, for tests, runs Raft over an in-process network whose
 	// links can be cut.
 	FaultNet *shard.FaultNet
+	// ExtraCommands, for tests, are served beside Cairn's own commands
+	// (e.g. a command whose handler panics).
+	ExtraCommands []*command.Spec
 }
 
 func (c *Config) setDefaults() {
@@ -173,7 +176,7 @@ func Start(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	table := Commands()
+	table := Commands(cfg.ExtraCommands)
 	// In cluster mode the listener is bound first, so the address this
 	// node announces is known (port 0 picks one).
 	if cfg.clusterMode() {
@@ -202,6 +205,7 @@ func Start(cfg Config) (*Node, error) {
 			ElectionRTT:     cfg.ElectionRTT,
 			OnChange:        n.onChange,
 			OnKeyMiss:       n.onKeyMiss,
+			Logger:          cfg.Logger,
 		}, table)
 		if err != nil {
 			n.host.Close()

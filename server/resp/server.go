@@ -284,7 +284,7 @@ func (s *Server) serve(nc net.Conn) {
 			c.lastInteraction.Store(time.Now().UnixMilli())
 			c.rbs.Store(int64(len(c.rd.buf)))
 		}
-		s.dispatch(c, args)
+		s.dispatchGuarded(c, args)
 		if c.closing {
 			s.flushBatch(c)
 			c.flush()

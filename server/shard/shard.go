@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -174,6 +175,9 @@ type Options struct {
 	// OnKeyMiss, if set, is told about keys a read found missing while
 	// key-miss notifications are on; readers call it concurrently.
 	OnKeyMiss func(key string)
+	// Logger receives the shard's logs (a command that panicked while
+	// being applied). Default slog.Default().
+	Logger *slog.Logger
 }
 
 func (o *Options) setDefaults() {
@@ -203,6 +207,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.ExpiryInterval == 0 {
 		o.ExpiryInterval = 100 * time.Millisecond
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 }
 
@@ -423,14 +430,8 @@ func (s *Shard) Read(spec *command.Spec, args [][]byte) reply.Value {
 func (s *Shard) ReadAt(now time.Time, spec *command.Spec, args [][]byte) reply.Value {
 	c := command.Ctx{Now: now.UnixMilli(), Seed: rand.Uint64(), ProtoMaxBulkLen: s.ProtoMaxBulkLen.Load()}
 	s.sm.mu.RLock()
-	if st := s.sm.slots; st != nil {
-		if v, bad := st.check(spec, args); bad {
-			s.sm.mu.RUnlock()
-			return v
-		}
-	}
 	c.DB = s.sm.db
-	v := command.Exec(spec, &c, args)
+	v := s.sm.readGuarded(&c, spec, args) // slot check, then the handler
 	s.sm.mu.RUnlock()
 	if c.BlockArgs != nil && command.IsBlocked(v) {
 		// The arguments to run when the client is woken travel in the

@@ -45,6 +45,11 @@ type stateMachine struct {
 	onChange   func(Change)
 	onMiss     func(key string)
 	change     Change
+
+	// index is the log index of the entry being applied; panics counts
+	// the panics recovered while applying or reading (recover.go).
+	index  uint64
+	panics atomic.Int64
 }
 
 // Change is what one applied batch of entries did, for the node's WATCH,
@@ -108,7 +113,7 @@ func (s *stateMachine) flushChange() {
 		return
 	}
 	s.change.ShardID = s.opts.ShardID
-	s.onChange(s.change)
+	s.notifyChange()
 	clear(s.change.Keys)
 	s.change.Keys = s.change.Keys[:0]
 	s.change.Events = s.change.Events[:0]
@@ -134,6 +139,7 @@ func (s *stateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 		if e.Time > s.lastTime {
 			s.lastTime = e.Time
 		}
+		s.index = ent.Index
 		ent.Result = s.apply(&e)
 		s.applied.Store(ent.Index)
 	}
@@ -150,27 +156,19 @@ func (s *stateMachine) apply(e *entry.Entry) sm.Result {
 	case entry.Expire:
 		n := uint64(0)
 		for _, cmd := range e.Cmds {
-			if len(cmd) == 1 && s.db.DeleteIfExpired(cmd[0], c.Now) {
+			if len(cmd) == 1 && s.expireKey(cmd[0], c.Now) {
 				n++
 			}
 		}
 		s.dirty.Add(int64(n))
 		return sm.Result{Value: n}
 	case entry.Multi, entry.WatchedMulti:
-		return s.applyMulti(&c, e)
+		return s.applyMultiGuarded(&c, e)
 	case entry.Commands:
 		var out []byte
 		for i, cmd := range e.Cmds {
 			c.Seed = e.Seed + uint64(i)
-			if s.slots != nil && len(cmd) > 0 {
-				if v, bad := s.slots.check(s.table.Lookup(cmd[0]), cmd); bad {
-					out = reply.Append(out, v)
-					continue
-				}
-			}
-			v := s.table.Apply(&c, cmd)
-			s.takeEvents(&c)
-			out = reply.Append(out, v)
+			out = s.applyCmd(&c, cmd, out, false)
 		}
 		s.dirty.Add(c.Dirty)
 		s.sinceSnap.Add(int64(len(e.Cmds)))
@@ -178,7 +176,7 @@ func (s *stateMachine) apply(e *entry.Entry) sm.Result {
 	case entry.SlotOp:
 		var out []byte
 		for _, cmd := range e.Cmds {
-			out = reply.Append(out, s.applySlotOp(cmd))
+			out = reply.Append(out, s.slotOp(cmd))
 		}
 		return sm.Result{Value: uint64(len(e.Cmds)), Data: out}
 	}
@@ -218,8 +216,7 @@ func (s *stateMachine) applyMulti(c *command.Ctx, e *entry.Entry) sm.Result {
 	out = binary.AppendUvarint(out, uint64(len(cmds)))
 	for i, cmd := range cmds {
 		c.Seed = e.Seed + uint64(i)
-		out = reply.Append(out, s.table.ApplyInMulti(c, cmd))
-		s.takeEvents(c)
+		out = s.applyCmd(c, cmd, out, true)
 	}
 	s.dirty.Add(c.Dirty)
 	s.sinceSnap.Add(int64(len(cmds)))

@@ -194,6 +194,10 @@ func parseMpop(args [][]byte, i int) (keys [][]byte, max bool, count int64, err 
 	if err != nil || n < 1 {
 		return nil, false, 0, errNumkeys
 	}
+	// n is checked first: i+n+1 overflows for a numkeys near MaxInt64.
+	if n >= int64(len(args)-i-1) {
+		return nil, false, 0, command.ErrSyntax
+	}
 	where := int64(i) + n + 1
 	if where >= int64(len(args)) {
 		return nil, false, 0, command.ErrSyntax

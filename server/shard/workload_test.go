@@ -1,0 +1,491 @@
+package shard_test
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"strings"
+
+	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/entry"
+	"github.com/cairndb/cairn/server/shard"
+	"github.com/cairndb/cairn/server/slot"
+)
+
+// A workload of every command family for the apply-path fuzzer
+// (FuzzApply), the long random driver (TestApplyRandom) and the
+// determinism test (TestSMDeterminismAllFamilies). Its choices come from a
+// source: fuzz input bytes (so the fuzzer's coverage guidance steers
+// them) or a seeded generator. Arguments are biased towards edge cases:
+// a few shared keys so types collide, boundary numbers, empty and binary
+// strings, out-of-range indexes, every family's keywords, valid values of
+// every type (big enough to change encodings), and DUMP payloads and slot
+// exports of the state itself fed back to RESTORE and slot IMPORT.
+
+// source yields the workload's choices.
+type source interface {
+	// next returns a choice in [0, n); ok is false once the source is
+	// exhausted (fuzz input consumed).
+	next(n int) (int, bool)
+}
+
+type randSource struct{ r *rand.Rand }
+
+func (s randSource) next(n int) (int, bool) { return s.r.IntN(n), true }
+
+// byteSource reads choices from fuzz input: one byte for n ≤ 256, two
+// otherwise.
+type byteSource struct{ b []byte }
+
+func (s *byteSource) next(n int) (int, bool) {
+	if len(s.b) == 0 {
+		return 0, false
+	}
+	v := int(s.b[0])
+	s.b = s.b[1:]
+	if n > 256 && len(s.b) > 0 {
+		v = v<<8 | int(s.b[0])
+		s.b = s.b[1:]
+	}
+	return v % n, true
+}
+
+// workload generates log entries.
+type workload struct {
+	src  source
+	done bool // the source ran out
+	now  int64
+	idx  uint64
+
+	writes, reads, all []*command.Spec
+	// dumps are DUMP payloads seen by reads, for RESTORE; exports are
+	// FREEZE slot exports, for IMPORT.
+	dumps, exports [][]byte
+	// cluster makes slot operations meaningful (a cluster state machine).
+	cluster bool
+	// noSlotOps leaves slot operations out.
+	noSlotOps bool
+	// randomized mixes in commands that draw on the entry's seed or time
+	// (SPOP, SRANDMEMBER, HRANDFIELD, ZRANDMEMBER, XADD *) and blocking
+	// pops as the plain writes their wake-up re-runs are.
+	randomized bool
+}
+
+func newWorkload(src source, tbl *command.Table) *workload {
+	w := &workload{src: src, now: 1_700_000_000_000}
+	for _, sp := range tbl.All() {
+		specs := []*command.Spec{sp}
+		if sp.Run == nil && len(sp.Sub) > 0 {
+			specs = sp.Sub
+		}
+		for _, s := range specs {
+			if s.Flags&command.Conn != 0 || s.Run == nil || s.Name == "pfselftest" {
+				continue
+			}
+			if s.Name != "object|idletime" {
+				// Idle times depend on the replica's own reads: the
+				// one reply inside a transaction that may differ
+				// between replicas (the state does not).
+				w.all = append(w.all, s)
+			}
+			if s.IsWrite() {
+				w.writes = append(w.writes, s)
+			} else {
+				w.reads = append(w.reads, s)
+			}
+		}
+	}
+	return w
+}
+
+func (w *workload) n(k int) int {
+	v, ok := w.src.next(k)
+	if !ok {
+		w.done = true
+	}
+	return v
+}
+
+func (w *workload) pick(list []string) string { return list[w.n(len(list))] }
+
+var (
+	wKeys    = []string{"k1", "k2", "k3", "k4", "{k1}x", ""}
+	wMembers = []string{"m1", "m2", "m3", "a", "b", "", "1", "-1", "1.5", "\x00\xff"}
+	wNumbers = []string{"0", "1", "-1", "2", "3", "5", "10", "-2", "-10", "100", "1000", "-1000", "65536",
+		"9223372036854775807", "-9223372036854775808", "9223372036854775808", "-9223372036854775809",
+		"18446744073709551615", "4294967296", "-4294967296", "1.5", "-0.5", "0.0", "-0", "1e308", "-1e308",
+		"1e400", "1e-320", "inf", "-inf", "+inf", "nan", "0x10", " 1", "1 ", "", "01", "1e2", "3.0", "-3.75",
+		"9007199254740993", "17976931348623157e292", "+1"}
+	wRanges = []string{"-", "+", "(1", "[1", "(a", "[a", "[", "(", "-inf", "+inf", "(5", "(-inf", "0", "$", "*", ">",
+		"0-0", "0-1", "1-0", "1-1", "1-*", "5-", "-5", "1700000000000-0", "1700000000000-*", "18446744073709551615-18446744073709551615",
+		"18446744073709551615-*", "9999999999999-1", "(0-1", "1-18446744073709551615"}
+	wWords = []string{"NX", "XX", "GT", "LT", "CH", "INCR", "EX", "PX", "EXAT", "PXAT", "KEEPTTL", "GET", "PERSIST",
+		"WITHSCORES", "WITHSCORE", "LIMIT", "BYSCORE", "BYLEX", "REV", "MATCH", "COUNT", "TYPE", "STORE", "STOREDIST",
+		"BY", "ASC", "DESC", "ALPHA", "WEIGHTS", "AGGREGATE", "SUM", "MIN", "MAX", "LEFT", "RIGHT", "BEFORE", "AFTER",
+		"RANK", "MAXLEN", "MINID", "~", "=", "GROUP", "STREAMS", "IDLE", "TIME", "RETRYCOUNT", "FORCE", "JUSTID",
+		"MKSTREAM", "ENTRIESREAD", "NOMKSTREAM", "LASTID", "WITHVALUES", "REPLACE", "ABSTTL", "IDLETIME", "FREQ",
+		"LEN", "IDX", "MINMATCHLEN", "WITHMATCHLEN", "BIT", "BYTE", "OVERFLOW", "WRAP", "SAT", "FAIL", "SET",
+		"INCRBY", "u8", "i16", "u63", "i64", "i1", "u0", "#1", "#-1", "FROMMEMBER", "FROMLONLAT", "BYRADIUS",
+		"BYBOX", "m", "km", "ft", "mi", "WITHCOORD", "WITHDIST", "WITHHASH", "ANY", "AND", "OR", "XOR", "NOT",
+		"DB", "COPY", "NOACK", "BLOCK", "CONSUMERS", "FULL", "SETID", "CREATE", "DESTROY", "DELIVERY", "*", "$",
+		"ENCODING", "NOVALUES", "FIELDS", "USAGE", "MAXLEN", "DELIFEQ"}
+)
+
+// bigCount sizes the values that change encodings: past 128 (listpack),
+// 512 (intset).
+var bigCounts = []int{3, 129, 513}
+
+// arg returns one biased argument.
+func (w *workload) arg() string {
+	switch w.n(10) {
+	case 0, 1:
+		return w.pick(wKeys)
+	case 2, 3:
+		return w.pick(wMembers)
+	case 4, 5:
+		if w.n(3) == 0 {
+			return strconv.Itoa(w.n(41) - 20)
+		}
+		return w.pick(wNumbers)
+	case 6:
+		return w.pick(wRanges)
+	case 7, 8:
+		return w.pick(wWords)
+	default:
+		switch w.n(4) {
+		case 0: // binary bytes straight from the source, short (no huge numbers)
+			b := make([]byte, w.n(7))
+			for i := range b {
+				b[i] = byte(w.n(256))
+			}
+			return string(b)
+		case 1:
+			return strings.Repeat("x", []int{0, 64, 65, 300}[w.n(4)])
+		case 2:
+			if len(w.dumps) > 0 {
+				return string(w.dumps[w.n(len(w.dumps))])
+			}
+		}
+		return strconv.FormatFloat(float64(w.n(2001)-1000)/float64(1+w.n(7)), 'g', -1, 64)
+	}
+}
+
+// generic builds a command of spec with biased arguments; the argument
+// after the name is a key when the spec has one there.
+func (w *workload) generic(sp *command.Spec) []string {
+	name := sp.Name
+	var cmd []string
+	if i := strings.IndexByte(name, '|'); i >= 0 {
+		cmd = []string{name[:i], name[i+1:]}
+	} else {
+		cmd = []string{name}
+	}
+	if w.n(8) == 0 {
+		cmd[0] = strings.ToUpper(cmd[0])
+	}
+	want := sp.Arity
+	if want < 0 {
+		want = -want + w.n(7)
+	}
+	if w.n(30) == 0 { // wrong arity now and then
+		want = max(1, want+w.n(3)-1)
+	}
+	for len(cmd) < want {
+		if len(cmd) == sp.FirstKey || (sp.KeysFunc != nil && len(cmd) <= 2 && w.n(2) == 0) {
+			cmd = append(cmd, w.pick(wKeys))
+			continue
+		}
+		cmd = append(cmd, w.arg())
+	}
+	return cmd
+}
+
+// valid returns a well-formed write of some family that builds real
+// values (of every encoding) on the shared keys.
+func (w *workload) valid() []string {
+	k := w.pick(wKeys[:5])
+	typed := w.randomized && w.n(2) == 0 // a key of this command's own type
+	n := bigCounts[w.n(3)]
+	if w.n(3) != 0 {
+		n = 1 + w.n(5)
+	}
+	members := func(cmd []string, ints bool, score bool, value bool) []string {
+		for i := range n {
+			if score {
+				cmd = append(cmd, w.pick([]string{strconv.Itoa(i), "1.5", "-inf", "+inf", "0", strconv.Itoa(-i)}))
+			}
+			if ints {
+				cmd = append(cmd, strconv.Itoa(i*7-3))
+			} else if w.n(4) == 0 {
+				cmd = append(cmd, w.pick(wMembers))
+			} else {
+				cmd = append(cmd, "m"+strconv.Itoa(i)+strings.Repeat("y", []int{0, 0, 0, 70}[w.n(4)]))
+			}
+			if value {
+				cmd = append(cmd, w.pick([]string{"v", "10", "-1.5", strings.Repeat("z", 70), ""}))
+			}
+		}
+		return cmd
+	}
+	switch w.n(16) {
+	case 0:
+		return []string{"set", k, w.pick([]string{"10", "-5", "abc", "1.5", "", strings.Repeat("s", 50), "9223372036854775807"})}
+	case 1:
+		if typed {
+			k = "l" + k
+		}
+		return members([]string{w.pick([]string{"rpush", "lpush"}), k}, w.n(2) == 0, false, false)
+	case 2:
+		if typed {
+			k = "s" + k
+		}
+		return members([]string{"sadd", k}, w.n(2) == 0, false, false)
+	case 3:
+		if typed {
+			k = "z" + k
+		}
+		return members([]string{"zadd", k}, false, true, false)
+	case 4:
+		if typed {
+			k = "h" + k
+		}
+		return members([]string{"hset", k}, false, false, true)
+	case 5:
+		id := w.pick([]string{"*", "*", "1-*", strconv.FormatInt(w.now, 10) + "-*", "5-5", "0-1"})
+		if w.n(2) == 0 {
+			return []string{"xadd", k, w.pick([]string{"MAXLEN", "MINID"}), w.pick([]string{"~", "="}), w.pick([]string{"2", "0", "1-1"}), id, "f", "v"}
+		}
+		return []string{"xadd", k, id, "f", "v"}
+	case 6:
+		if typed {
+			k = "x" + k
+		}
+		return []string{"xadd", k, "*", "f", w.pick(wMembers), "g", "1"}
+	case 7:
+		if typed {
+			k = "x" + k
+		}
+		return []string{"xgroup", "create", k, "g" + strconv.Itoa(w.n(2)), w.pick([]string{"$", "0", "0-0", "1-1"}), "MKSTREAM"}
+	case 8:
+		return []string{"xreadgroup", "GROUP", "g" + strconv.Itoa(w.n(2)), "c" + strconv.Itoa(w.n(3)), "COUNT", strconv.Itoa(w.n(4)), "STREAMS", k, w.pick([]string{">", "0", "0-0"})}
+	case 9:
+		return []string{"setbit", k, strconv.Itoa(w.n(200)), strconv.Itoa(w.n(2))}
+	case 10:
+		return members([]string{"pfadd", k}, w.n(2) == 0, false, false)
+	case 11:
+		cmd := []string{"geoadd", k}
+		for i := range 1 + w.n(4) {
+			cmd = append(cmd, strconv.FormatFloat(float64(w.n(360)-180)+0.5, 'f', -1, 64), strconv.FormatFloat(float64(w.n(170)-85)+0.25, 'f', -1, 64), "g"+strconv.Itoa(i))
+		}
+		return cmd
+	case 12:
+		return []string{"pexpire", k, strconv.Itoa(1 + w.n(3000))}
+	case 13:
+		if len(w.dumps) > 0 {
+			return []string{"restore", k, strconv.Itoa(w.n(3) * 1000), string(w.dumps[w.n(len(w.dumps))]), w.pick([]string{"REPLACE", "ABSTTL", "IDLETIME", "FREQ"}), w.pick([]string{"1", "REPLACE", "0"})}[:4+w.n(3)]
+		}
+		return []string{"incrbyfloat", k, "0.1"}
+	case 14:
+		return []string{"xclaim", k, "g0", "c1", "0", w.pick([]string{"0-1", "1-1", "0-0"}), w.pick(wWords)}
+	default:
+		return []string{"setrange", k, strconv.Itoa(w.n(100)), "abc"}
+	}
+}
+
+// randomCmd returns a command whose result depends on the entry's seed or
+// time, or a blocking pop (read: it may be a read, inside MULTI).
+func (w *workload) randomCmd(read bool) []string {
+	k, k2 := w.pick(wKeys[:5]), w.pick(wKeys[:5])
+	typed := w.n(3) != 0 // keys of the command's own type (see valid)
+	key := func(prefix string) string {
+		if typed {
+			return prefix + k
+		}
+		return k
+	}
+	key2 := func(prefix string) string {
+		if typed {
+			return prefix + k2
+		}
+		return k2
+	}
+	count := w.pick([]string{"1", "2", "5", "-3", "-7", "0", "200"})
+	if read && w.n(2) == 0 {
+		switch w.n(3) {
+		case 0:
+			return []string{"srandmember", key("s"), count}
+		case 1:
+			return []string{"hrandfield", key("h"), count, "WITHVALUES"}[:3+w.n(2)]
+		default:
+			return []string{"zrandmember", key("z"), count, "WITHSCORES"}[:3+w.n(2)]
+		}
+	}
+	switch w.n(14) {
+	case 0, 1:
+		return []string{"spop", key("s"), count}[:2+w.n(2)]
+	case 2:
+		if read {
+			return []string{"srandmember", key("s"), count}
+		}
+		return []string{"spop", key("s")}
+	case 3:
+		if read {
+			return []string{"hrandfield", key("h"), count, "WITHVALUES"}[:3+w.n(2)]
+		}
+		return []string{"hdel", key("h"), "m1"}
+	case 4:
+		if read {
+			return []string{"zrandmember", key("z"), count, "WITHSCORES"}[:3+w.n(2)]
+		}
+		return []string{"zincrby", key("z"), "1", "m1"}
+	case 5, 6:
+		return []string{"xadd", key("x"), "*", "f", w.pick(wMembers)}
+	case 7:
+		return []string{w.pick([]string{"blpop", "brpop"}), key("l"), key2("l"), "0"}
+	case 8:
+		return []string{"blmove", key("l"), key2("l"), w.pick([]string{"LEFT", "RIGHT"}), w.pick([]string{"LEFT", "RIGHT"}), "0"}
+	case 9:
+		return []string{w.pick([]string{"bzpopmin", "bzpopmax"}), key("z"), key2("z"), "0"}
+	case 10:
+		return []string{"blmpop", "0", "2", key("l"), key2("l"), w.pick([]string{"LEFT", "RIGHT"}), "COUNT", "2"}
+	case 11:
+		return []string{"bzmpop", "0", "1", key("z"), w.pick([]string{"MIN", "MAX"}), "COUNT", "3"}
+	case 12:
+		return []string{"brpoplpush", key("l"), key2("l"), "0"}
+	default:
+		return []string{"xreadgroup", "GROUP", "g0", "c1", "BLOCK", "0", "COUNT", "2", "STREAMS", key("x"), ">"}
+	}
+}
+
+// command returns a write (or, with read, any command).
+func (w *workload) command(read bool) []string {
+	if w.randomized {
+		// The determinism workload: mostly well-formed commands, so
+		// that values live long enough for the randomized ones.
+		switch w.n(6) {
+		case 0, 1:
+			return w.randomCmd(read)
+		case 2, 3, 4:
+			return w.valid()
+		}
+	}
+	switch w.n(5) {
+	case 0, 1:
+		return w.valid()
+	default:
+		if read {
+			return w.generic(w.all[w.n(len(w.all))])
+		}
+		if w.n(50) == 0 { // a read in a Commands entry: refused
+			return w.generic(w.reads[w.n(len(w.reads))])
+		}
+		return w.generic(w.writes[w.n(len(w.writes))])
+	}
+}
+
+// read returns a read-only command to run between entries.
+func (w *workload) read() []string {
+	if w.n(4) == 0 {
+		return []string{"dump", w.pick(wKeys)}
+	}
+	return w.generic(w.reads[w.n(len(w.reads))])
+}
+
+func toArgs(cmd []string) [][]byte {
+	out := make([][]byte, len(cmd))
+	for i, a := range cmd {
+		out[i] = []byte(a)
+	}
+	return out
+}
+
+// entry returns the next encoded entry. digest gives the live value's
+// digest of a key (for WATCH guards that hold).
+func (w *workload) entry(digest func(key []byte) uint64) []byte {
+	w.idx++
+	switch w.n(10) {
+	case 0:
+		w.now -= int64(w.n(1000)) // a slower leader's clock
+	default:
+		w.now += int64(w.n(400))
+	}
+	seed := uint64(w.n(1 << 16))
+	e := entry.Entry{Kind: entry.Commands, Time: w.now, Seed: seed}
+	switch w.n(16) {
+	case 0: // active expiry
+		e.Kind = entry.Expire
+		for range 1 + w.n(4) {
+			e.Cmds = append(e.Cmds, [][]byte{[]byte(w.pick(wKeys))})
+		}
+		if w.n(10) == 0 {
+			e.Cmds = append(e.Cmds, toArgs([]string{"k1", "k2"})) // malformed: ignored
+		}
+	case 1, 2, 4: // a transaction, sometimes WATCH-guarded
+		e.Kind = entry.Multi
+		if w.n(2) == 0 {
+			e.Kind = entry.WatchedMulti
+			var watch []string
+			for range w.n(3) {
+				k := w.pick(wKeys)
+				d := strconv.FormatUint(digest([]byte(k)), 10)
+				if w.n(5) == 0 {
+					d = w.pick([]string{"0", "1", "x", ""})
+				}
+				watch = append(watch, k, d)
+			}
+			e.Cmds = append(e.Cmds, toArgs(watch))
+		}
+		for range 1 + w.n(5) {
+			e.Cmds = append(e.Cmds, toArgs(w.command(true)))
+		}
+	case 3:
+		if w.cluster && !w.noSlotOps {
+			e.Kind = entry.SlotOp
+			for range 1 + w.n(2) {
+				e.Cmds = append(e.Cmds, w.slotOp())
+			}
+			break
+		}
+		fallthrough
+	default:
+		for range 1 + w.n(4) {
+			e.Cmds = append(e.Cmds, toArgs(w.command(false)))
+		}
+	}
+	return entry.Append(nil, &e)
+}
+
+// slotOp returns a slot operation over the slots of the shared keys and a
+// few others.
+func (w *workload) slotOp() [][]byte {
+	slots := []uint16{0, 16383}
+	for _, k := range wKeys {
+		slots = append(slots, slot.Of([]byte(k)))
+	}
+	var pick []uint16
+	for range 1 + w.n(3) {
+		pick = append(pick, slots[w.n(len(slots))])
+	}
+	sl := string(shard.EncodeSlots(pick))
+	// Ops that give slots back outnumber those that take them away, so
+	// the shared keys stay writable most of the time.
+	switch w.n(11) {
+	case 0, 1, 2:
+		return toArgs([]string{shard.OpAssign, sl})
+	case 3:
+		return toArgs([]string{shard.OpFreeze, sl})
+	case 4, 5:
+		return toArgs([]string{shard.OpUnfreeze, sl})
+	case 6:
+		return toArgs([]string{shard.OpDrop, sl})
+	case 7, 8:
+		items := ""
+		if len(w.exports) > 0 {
+			items = string(w.exports[w.n(len(w.exports))])
+		}
+		return toArgs([]string{shard.OpImport, sl, items, w.pick([]string{"1", "0"})})
+	case 9:
+		return toArgs([]string{shard.OpStatus, sl})
+	default:
+		return toArgs([]string{w.pick([]string{"BOGUS", shard.OpImport, shard.OpAssign}), w.pick([]string{"", "\x01", "\xff\xff"})})
+	}
+}

@@ -18,16 +18,13 @@ func mkdirSynced(fs vfs.FS, dir string) error {
 		fs = vfs.Default
 	}
 	var missing []string
-	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+	for d := filepath.Clean(dir); filepath.Dir(d) != d; d = filepath.Dir(d) {
 		if _, err := fs.Stat(d); err == nil {
 			break
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
 		missing = append(missing, d)
-		if filepath.Dir(d) == d {
-			break
-		}
 	}
 	if len(missing) == 0 {
 		return nil

@@ -230,7 +230,8 @@ func (m *powerModel) push(w int, idx int64, elem string) {
 // starts on what is left, and every acknowledged write must be there.
 // Even rounds cut after a random delay; odd rounds cut at a random step of
 // a snapshot or of the log compaction that follows it (any file-system
-// operation on a snapshot path, or any rename/remove).
+// operation on a snapshot path, or any rename/remove). Every third round
+// the power fails once more at a random file operation of the restart.
 func TestPowerLoss(t *testing.T) {
 	const cuts = 30
 	const writers = 6
@@ -246,8 +247,17 @@ func TestPowerLoss(t *testing.T) {
 	r.fs = shard.NewFaultFS(r.mem)
 	// snapSteps > 0 arms a cut at that many snapshot/compaction steps.
 	var snapSteps atomic.Int64
-	var snapCuts, timedCuts atomic.Int64
+	var snapCuts, timedCuts, bootCuts atomic.Int64
+	// bootSteps > 0 arms a cut at that many file operations of a restart.
+	var bootSteps atomic.Int64
 	r.fs.Before = func(op, path string) {
+		if bootSteps.Load() > 0 {
+			if bootSteps.Add(-1) == 0 {
+				bootCuts.Add(1)
+				r.cut()
+			}
+			return
+		}
 		if snapSteps.Load() <= 0 {
 			return
 		}
@@ -300,18 +310,26 @@ func TestPowerLoss(t *testing.T) {
 		// Writers blocked in Wait see the host close.
 		r.powerDown()
 		wg.Wait()
+		if round%3 == 2 {
+			// The power fails again while the host restarts (replaying
+			// the log, loading a snapshot, rewriting tan's manifest).
+			bootSteps.Store(1 + rand.Int64N(60))
+			r.boot()
+			bootSteps.Store(0)
+			r.powerDown()
+		}
 		r.boot()
 		r.verify(fmt.Sprintf("after cut %d", round+1))
 	}
 	r.m.mu.Lock()
 	acked := r.m.acked
 	r.m.mu.Unlock()
-	t.Logf("%d power cuts (%d inside snapshots/compaction, %d timed), %d acknowledged writes, all found, in %v",
-		cuts, snapCuts.Load(), timedCuts.Load(), acked, time.Since(start).Round(time.Millisecond))
+	t.Logf("%d power cuts under writers (%d inside snapshots/compaction, %d timed) plus %d during restarts, %d acknowledged writes, all found, in %v",
+		cuts, snapCuts.Load(), timedCuts.Load(), bootCuts.Load(), acked, time.Since(start).Round(time.Millisecond))
 	if acked < cuts {
 		t.Fatalf("only %d writes were acknowledged over %d rounds", acked, cuts)
 	}
-	if snapCuts.Load() == 0 {
-		t.Fatal("no power cut happened inside a snapshot")
+	if snapCuts.Load() == 0 || bootCuts.Load() == 0 {
+		t.Fatalf("%d power cuts inside snapshots, %d during restarts", snapCuts.Load(), bootCuts.Load())
 	}
 }

@@ -11,12 +11,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/lni/vfs"
 
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/entry"
@@ -80,6 +81,14 @@ type Config struct {
 	// ExtraCommands, for tests, are served beside Cairn's own commands
 	// (e.g. a command whose handler panics).
 	ExtraCommands []*command.Spec
+	// FS, for tests, is the file system of the data directory and the
+	// Raft log (a strict in-memory FS, a shard.FaultFS). Default: the OS.
+	// node.id (cluster mode) is still written with the os package.
+	FS vfs.FS
+	// MinFreeDisk is the free space kept on the log's file system: below
+	// it writes answer MISCONF (see shard.HostConfig.MinFreeBytes).
+	// Default min(256 MB, 5% of the file system); negative disables.
+	MinFreeDisk int64
 }
 
 func (c *Config) setDefaults() {
@@ -165,14 +174,14 @@ func Start(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := mkdirSynced(cfg.FS, dir); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	n.cfg.Dir = dir
 
 	// 2. The Raft host, then the keyspace shard (restored from the latest
 	// snapshot plus the log tail).
-	n.host, err = shard.NewHost(shard.HostConfig{Dir: filepath.Join(dir, "raft"), RaftAddr: cfg.RaftAddr, RTTMillisecond: cfg.RTTMillisecond, FaultNet: cfg.FaultNet})
+	n.host, err = shard.NewHost(shard.HostConfig{Dir: filepath.Join(dir, "raft"), RaftAddr: cfg.RaftAddr, RTTMillisecond: cfg.RTTMillisecond, FaultNet: cfg.FaultNet, FS: cfg.FS, MinFreeBytes: cfg.MinFreeDisk})
 	if err != nil {
 		return nil, err
 	}
@@ -428,6 +437,9 @@ func (b *backend) ErrorReply(err error) reply.Value {
 		return reply.Error("CLUSTERDOWN no Raft leader for this shard, try again")
 	case errors.Is(err, shard.ErrClosed):
 		return reply.Error("ERR server is shutting down")
+	case errors.Is(err, shard.ErrNoSpace):
+		// Redis answers MISCONF when it cannot persist writes.
+		return reply.Error("MISCONF " + err.Error())
 	}
 	return reply.Error("ERR " + err.Error())
 }

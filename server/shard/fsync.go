@@ -1,10 +1,10 @@
 package shard
 
 import (
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"time"
+
+	"github.com/lni/vfs"
 )
 
 // fsyncProbe measures how long an fsync takes on the Raft log's file
@@ -18,31 +18,42 @@ type fsyncProbe struct {
 	done chan struct{}
 }
 
-func startFsyncProbe(dir string, interval time.Duration) *fsyncProbe {
+func startFsyncProbe(fs vfs.FS, dir string, interval time.Duration) *fsyncProbe {
 	p := &fsyncProbe{stop: make(chan struct{}), done: make(chan struct{})}
-	go p.run(filepath.Join(dir, "fsync-probe"), interval)
+	go p.run(fs, fs.PathJoin(dir, "fsync-probe"), interval)
 	return p
 }
 
-func (p *fsyncProbe) run(path string, interval time.Duration) {
+// run goes through the log's file system (HostConfig.FS), so tests that
+// replace it see the probe's writes too. The file is recreated (emptied)
+// every 1024 records.
+func (p *fsyncProbe) run(fs vfs.FS, path string, interval time.Duration) {
 	defer close(p.done)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return
-	}
-	defer os.Remove(path)
-	defer f.Close()
+	var f vfs.File
+	defer func() {
+		if f != nil {
+			f.Close()
+			fs.Remove(path)
+		}
+	}()
 	buf := make([]byte, 512)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for n := 0; ; n++ {
 		if n%1024 == 0 {
-			f.Truncate(0)
-			f.Seek(0, 0)
+			if f != nil {
+				f.Close()
+			}
+			var err error
+			if f, err = fs.Create(path); err != nil {
+				f = nil
+			}
 		}
 		start := time.Now()
-		if _, err := f.Write(buf); err == nil && f.Sync() == nil {
-			p.last.Store(int64(time.Since(start)))
+		if f != nil {
+			if _, err := f.Write(buf); err == nil && f.Sync() == nil {
+				p.last.Store(int64(time.Since(start)))
+			}
 		}
 		select {
 		case <-p.stop:

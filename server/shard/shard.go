@@ -27,6 +27,7 @@ import (
 	"github.com/lni/dragonboat/v4/logger"
 	"github.com/lni/dragonboat/v4/plugin/tan"
 	sm "github.com/lni/dragonboat/v4/statemachine"
+	"github.com/lni/vfs"
 
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/entry"
@@ -55,6 +56,17 @@ type HostConfig struct {
 	// FaultNet, for tests, replaces TCP with an in-process network whose
 	// links can be cut.
 	FaultNet *FaultNet
+	// FS is the file system the Raft log, snapshots and the fsync probe
+	// live on. Default (nil): the operating system's. Tests pass a
+	// strict in-memory FS (power loss) or a FaultFS (I/O errors).
+	FS vfs.FS
+	// MinFreeBytes is the free space the log's file system must keep:
+	// below it, client writes are refused with ErrNoSpace until space
+	// returns (diskguard.go). Default min(256 MB, 5% of the file system);
+	// negative disables the check.
+	MinFreeBytes int64
+	// DiskCheckInterval is how often free space is checked. Default 1s.
+	DiskCheckInterval time.Duration
 }
 
 // Host is the process's Dragonboat NodeHost.
@@ -63,6 +75,7 @@ type Host struct {
 	// lastCommit is the latest propose-to-applied latency in ns.
 	lastCommit atomic.Int64
 	probe      *fsyncProbe
+	disk       *diskGuard
 	mu         sync.Mutex
 	shards     map[uint64]*Shard
 	rtt        uint64
@@ -96,6 +109,9 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	if os.Getenv("CAIRN_LOGDB") == "pebble" {
 		nhc.Expert.LogDBFactory = nil
 	}
+	if cfg.FS != nil {
+		nhc.Expert.FS = cfg.FS
+	}
 	if cfg.FaultNet != nil {
 		nhc.Expert.TransportFactory = &faultFactory{net: cfg.FaultNet}
 	}
@@ -114,7 +130,13 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start nodehost: %w", err)
 	}
-	return &Host{nh: nh, rtt: cfg.RTTMillisecond, shards: map[uint64]*Shard{}, probe: startFsyncProbe(cfg.Dir, 5*time.Second)}, nil
+	fs := cfg.FS
+	if fs == nil {
+		fs = vfs.Default
+	}
+	return &Host{nh: nh, rtt: cfg.RTTMillisecond, shards: map[uint64]*Shard{},
+		probe: startFsyncProbe(fs, cfg.Dir, 5*time.Second),
+		disk:  startDiskGuard(fs, cfg.Dir, cfg.MinFreeBytes, cfg.DiskCheckInterval)}, nil
 }
 
 // Close stops every shard and the NodeHost.
@@ -126,6 +148,7 @@ func (h *Host) Close() {
 	h.mu.Unlock()
 	h.nh.Close()
 	h.probe.close()
+	h.disk.close()
 }
 
 // LastFsync returns the latest fsync latency measured on the log's file
@@ -366,6 +389,10 @@ func (s *Shard) propose(kind entry.Kind, cmds [][][]byte, timeout time.Duration)
 	p := &Pending{kind: kind, n: len(cmds), start: time.Now(), host: s.host}
 	if s.closed.Load() {
 		p.err = ErrClosed
+		return p
+	}
+	if err := s.host.disk.refuse(kind); err != nil {
+		p.err = err
 		return p
 	}
 	p.rs, p.err = s.host.nh.Propose(s.session, buf, timeout)

@@ -128,3 +128,17 @@ func (c *clusterNode) syncConfig(topo *cluster.Topology, s *shard.Shard, sh *clu
 		}
 	}()
 }
+
+// ShardDigest is one local replica's applied index and state digest.
+type ShardDigest struct{ Applied, Digest uint64 }
+
+// StateDigests returns, per shard this node replicates, the applied index
+// and shard.StateDigest (tests compare replicas with it).
+func (n *Node) StateDigests() map[uint64]ShardDigest {
+	out := map[uint64]ShardDigest{}
+	for _, s := range (*backend)(n).shards() {
+		a, d := s.StateDigest()
+		out[s.ID()] = ShardDigest{a, d}
+	}
+	return out
+}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"strconv"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // ConfigParam describes one replicated CONFIG parameter: its Redis name,
@@ -206,4 +208,22 @@ func (c *Config) ListMaxListpackBytes() int {
 		s = -5
 	}
 	return 4096 << (-s - 1)
+}
+
+// StateDigest hashes everything apply must make identical on every
+// replica: the content (Digest), each value's encoding (OBJECT ENCODING)
+// and the replicated configuration.
+func (db *DB) StateDigest() uint64 {
+	d := xxhash.New()
+	var buf []byte
+	buf = binary.AppendUvarint(buf, db.Digest())
+	buf = AppendConfig(buf, &db.Cfg)
+	d.Write(buf)
+	db.tree.Scan(func(it *Item) bool {
+		if it.Obj != nil {
+			d.WriteString(it.Obj.Encoding())
+		}
+		return true
+	})
+	return d.Sum64()
 }

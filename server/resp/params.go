@@ -310,10 +310,9 @@ func (p *params) set(s *Server, args [][]byte) reply.Value {
 		if d == nil {
 			return reply.Error("ERR Unknown option or number of arguments for CONFIG SET - '" + string(args[i]) + "'")
 		}
+		// As Redis, a name and its alias may both be given (the last
+		// wins): duplicates are by the name given.
 		key := name
-		if d.replicated {
-			key = d.canon // an alias and its name are one parameter
-		}
 		if seen[key] {
 			return reply.Error("ERR CONFIG SET failed (possibly related to argument '" + name + "') - duplicate parameter")
 		}

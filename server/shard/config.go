@@ -146,3 +146,10 @@ func (s *Shard) Config() (keyspace.Config, uint64) {
 // NotifyFlags returns the applied notify-keyspace-events as a pubsub mask
 // (classes, K, E).
 func (s *Shard) NotifyFlags() uint32 { return s.sm.notifyFlags.Load() }
+
+// StateDigest returns the applied index and keyspace.DB.StateDigest at it.
+func (s *Shard) StateDigest() (applied, digest uint64) {
+	s.sm.mu.RLock()
+	defer s.sm.mu.RUnlock()
+	return s.sm.applied.Load(), s.sm.db.StateDigest()
+}

@@ -24,6 +24,7 @@ import (
 	"syscall"
 
 	"github.com/cairndb/cairn/server"
+	"github.com/cairndb/cairn/server/resp"
 )
 
 func main() {
@@ -45,7 +46,7 @@ var settings = []setting{
 	{"proto-max-bulk-len", "CAIRN_PROTO_MAX_BULK_LEN", "largest bulk argument, bytes or 512mb-style", "512mb"},
 	{"maxclients", "CAIRN_MAXCLIENTS", "maximum client connections", "10000"},
 	{"snapshot-entries", "CAIRN_SNAPSHOT_ENTRIES", "log entries between automatic snapshots", "100000"},
-	{"loglevel", "CAIRN_LOGLEVEL", "debug, info, warn or error", "info"},
+	{"loglevel", "CAIRN_LOGLEVEL", "debug, verbose, info (notice), warn (warning), error or nothing", "info"},
 	{"node-id", "CAIRN_NODE_ID", "cluster mode: this node's number (1, 2, ...)", ""},
 	{"peers", "CAIRN_PEERS", "cluster mode: bootstrap a new cluster of these nodes, ID=raft-addr,... (e.g. 1=10.0.0.1:17001,2=10.0.0.2:17001,3=10.0.0.3:17001)", ""},
 	{"join", "CAIRN_JOIN", "cluster mode: join the running cluster that has a node at this client address", ""},
@@ -107,13 +108,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg.ConfigFile = *configFile
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(get("loglevel"))); err != nil {
+	level, ok := resp.ParseLogLevel(get("loglevel"))
+	if !ok {
 		fmt.Fprintf(stderr, "cairn: bad loglevel %q\n", get("loglevel"))
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cfg.LogLevel = new(slog.LevelVar)
+	cfg.LogLevel.Set(level)
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	cfg.Logger = log
+	// Node-local CONFIG parameters the file may set (what CONFIG REWRITE
+	// writes beyond the settings above).
+	for _, name := range resp.FileParams() {
+		if v, ok := file[name]; ok && !isSetting(name) {
+			if cfg.Params == nil {
+				cfg.Params = map[string]string{}
+			}
+			cfg.Params[name] = v
+		}
+	}
 
 	// Optional profiling endpoint for benchmarks (loopback only, opt-in).
 	if addr := os.Getenv("CAIRN_PPROF"); addr != "" {
@@ -259,6 +272,9 @@ func readConfig(path string) (map[string]string, error) {
 	for _, s := range settings {
 		known[s.name] = true
 	}
+	for _, n := range resp.FileParams() {
+		known[n] = true
+	}
 	out := map[string]string{}
 	sc := bufio.NewScanner(f)
 	for ln := 1; sc.Scan(); ln++ {
@@ -275,7 +291,22 @@ func readConfig(path string) (map[string]string, error) {
 		if !known[name] {
 			return nil, fmt.Errorf("%s:%d: unknown setting %q", path, ln, name)
 		}
+		if !isSetting(name) {
+			if err := resp.ValidateParam(name, value); err != nil {
+				return nil, fmt.Errorf("%s:%d: %s: %v", path, ln, name, err)
+			}
+		}
 		out[name] = value
 	}
 	return out, sc.Err()
+}
+
+// isSetting tells whether name is one of main's own settings.
+func isSetting(name string) bool {
+	for _, s := range settings {
+		if s.name == name {
+			return true
+		}
+	}
+	return false
 }

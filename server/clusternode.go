@@ -47,6 +47,8 @@ type clusterNode struct {
 
 	migrated atomic.Int64 // slots moved by migrations run here
 	down     sync.Map     // node ID → true while its client port does not answer
+	// configBusy: shard ID → true while syncConfig works on it (config.go)
+	configBusy sync.Map
 }
 
 func (c *Config) clusterMode() bool { return len(c.Peers) > 0 || c.Join != "" }
@@ -338,6 +340,7 @@ func (c *clusterNode) reconcile() {
 		c.reportLeader(s, sh)
 		c.syncMembers(topo, s, sh)
 		c.syncSlots(topo, s)
+		c.syncConfig(topo, s, sh)
 		c.balanceLeader(s, sh)
 	}
 	// 3. As the meta leader: meta membership and slot migrations.
@@ -382,11 +385,11 @@ func (c *clusterNode) startShard(topo *cluster.Topology, sh *cluster.Shard) erro
 		ReplicaID:       rid,
 		Cluster:         true,
 		SnapshotEntries: c.n.cfg.SnapshotEntries,
-		ProtoMaxBulkLen: c.n.cfg.ProtoMaxBulkLen,
 		ElectionRTT:     c.n.cfg.ElectionRTT,
 		OnChange:        c.n.onChange,
 		OnKeyMiss:       c.n.onKeyMiss,
 		Logger:          c.log,
+		InitialConfig:   shardConfig(sh),
 	}
 	for _, r := range sh.InitSlots {
 		for sl := int(r.Start); sl <= int(r.End); sl++ {
@@ -405,9 +408,8 @@ func (c *clusterNode) startShard(topo *cluster.Topology, sh *cluster.Shard) erro
 	} else if !c.host.HasData(sh.ID, rid) {
 		opts.Join = true
 	}
-	s, err := c.host.StartShard(opts, c.table)
+	_, err := c.host.StartShard(opts, c.table)
 	if err == nil {
-		s.SetNotifyMask(c.n.notifyMask.Load())
 		c.log.Info("replica started", "shard", sh.ID, "join", opts.Join)
 	}
 	return err

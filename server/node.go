@@ -53,6 +53,12 @@ type Config struct {
 	ConfigFile string
 	// Logger receives the node's logs. Default slog.Default().
 	Logger *slog.Logger
+	// LogLevel, if set, is the level of Logger's handler, for CONFIG SET
+	// loglevel.
+	LogLevel *slog.LevelVar
+	// Params are node-local CONFIG parameters from the config file
+	// (resp.FileParams).
+	Params map[string]string
 
 	// Cluster mode (on when Peers or Join is set).
 
@@ -146,11 +152,9 @@ type Node struct {
 	cluster *clusterNode // cluster mode
 	srv     *resp.Server
 	srvPtr  atomic.Pointer[resp.Server] // srv, for the apply path
-	// notifyMask is notify-keyspace-events as command.ClassBit bits.
-	notifyMask atomic.Uint32
-	fwd        forwarders // pub/sub messages to other cluster nodes
-	ln         net.Listener
-	log        *slog.Logger
+	fwd     forwarders                  // pub/sub messages to other cluster nodes
+	ln      net.Listener
+	log     *slog.Logger
 
 	started  time.Time
 	lastSave time.Time
@@ -210,7 +214,6 @@ func Start(cfg Config) (*Node, error) {
 	} else {
 		n.shard, err = n.host.StartShard(shard.Options{
 			SnapshotEntries: cfg.SnapshotEntries,
-			ProtoMaxBulkLen: cfg.ProtoMaxBulkLen,
 			ElectionRTT:     cfg.ElectionRTT,
 			OnChange:        n.onChange,
 			OnKeyMiss:       n.onKeyMiss,
@@ -247,6 +250,8 @@ func Start(cfg Config) (*Node, error) {
 		Version:         Version,
 		RunID:           runID(),
 		Logger:          cfg.Logger,
+		LogLevel:        cfg.LogLevel,
+		Params:          cfg.Params,
 		Shutdown:        n.shutdownCmd,
 		SnapshotConfig:  cfg.SnapshotEntries,
 	}, table, (*backend)(n))
@@ -354,16 +359,6 @@ func (b *backend) KeyDigests(target int, now time.Time, keys [][]byte) ([]uint64
 	return b.shard.KeyDigests(now, keys), nil
 }
 
-// SetNotifyMask selects the keyspace-notification classes the shards
-// report (notify-keyspace-events), on every local replica and on replicas
-// started later.
-func (b *backend) SetNotifyMask(mask uint32) {
-	b.notifyMask.Store(mask)
-	for _, s := range b.shards() {
-		s.SetNotifyMask(mask)
-	}
-}
-
 func (b *backend) AckedReplicas(target int) int {
 	if b.cluster != nil {
 		return b.cluster.ackedReplicas(target)
@@ -372,16 +367,16 @@ func (b *backend) AckedReplicas(target int) int {
 }
 
 // onKeyMiss publishes a key-miss notification.
-func (n *Node) onKeyMiss(key string) {
+func (n *Node) onKeyMiss(key string, notify uint32) {
 	if srv := n.srvPtr.Load(); srv != nil {
-		srv.KeysChanged(nil, false, []command.Event{{Class: command.ClassKeyMiss, Name: "keymiss", Key: key}})
+		srv.KeysChanged(nil, false, []command.Event{{Class: command.ClassKeyMiss, Name: "keymiss", Key: key}}, notify)
 	}
 }
 
 // onChange passes what an applied batch changed to the client layer.
 func (n *Node) onChange(ch shard.Change) {
 	if srv := n.srvPtr.Load(); srv != nil {
-		srv.KeysChanged(ch.Keys, ch.All, ch.Events)
+		srv.KeysChanged(ch.Keys, ch.All, ch.Events, ch.Notify)
 	}
 }
 
@@ -404,13 +399,6 @@ func (b *backend) Save(ctx context.Context) error {
 	}
 	b.lastSave = time.Now()
 	return nil
-}
-
-func (b *backend) SetProtoMaxBulkLen(n int64) {
-	b.cfg.ProtoMaxBulkLen = n
-	for _, s := range b.shards() {
-		s.ProtoMaxBulkLen.Store(n)
-	}
 }
 
 // shards returns the node's local shard replicas.

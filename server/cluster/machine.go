@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"sync/atomic"
 
@@ -26,6 +27,8 @@ type Op struct {
 	Replicas   []uint64 `json:"replicas,omitempty"`
 	Slots      []uint16 `json:"slots,omitempty"`
 	Term       uint64   `json:"term,omitempty"`
+	// config-set: replicated parameters (canonical names and values)
+	Config map[string]string `json:"config,omitempty"`
 }
 
 // Result is what applying an Op returns.
@@ -152,7 +155,7 @@ func (t *Topology) apply(op *Op) (uint64, error) {
 		}
 		id := t.NextShardID
 		t.NextShardID++
-		t.Shards = append(t.Shards, newShard(id, op.Replicas))
+		t.Shards = append(t.Shards, t.newShard(id, op.Replicas))
 		return id, nil
 	case "set-replicas":
 		s := t.Shard(op.Shard)
@@ -237,6 +240,15 @@ func (t *Topology) apply(op *Op) (uint64, error) {
 			return 0, fmt.Errorf("no migration %d", op.ID)
 		}
 		return op.ID, nil
+	case "config-set":
+		return t.configSet(op.Config)
+	case "config-applied":
+		s := t.Shard(op.Shard)
+		if s == nil {
+			return 0, fmt.Errorf("no shard %d", op.Shard)
+		}
+		s.ConfigApplied = max(s.ConfigApplied, op.Term)
+		return op.Term, nil
 	case "leader":
 		s := t.Shard(op.Shard)
 		if s == nil {
@@ -293,7 +305,7 @@ func (t *Topology) bootstrap(op *Op) error {
 		for j := range r {
 			reps = append(reps, nodes[(i+j)%len(nodes)].ID)
 		}
-		t.Shards = append(t.Shards, newShard(uint64(i+1), reps))
+		t.Shards = append(t.Shards, t.newShard(uint64(i+1), reps))
 		lo, hi := i*slot.Count/op.NShards, (i+1)*slot.Count/op.NShards
 		for s := lo; s < hi; s++ {
 			t.owner[s] = uint64(i + 1)
@@ -308,8 +320,9 @@ func (t *Topology) bootstrap(op *Op) error {
 	return nil
 }
 
-func newShard(id uint64, replicas []uint64) Shard {
-	s := Shard{ID: id, Replicas: slices.Clone(replicas), Initial: slices.Clone(replicas), Gen: map[uint64]uint32{}}
+func (t *Topology) newShard(id uint64, replicas []uint64) Shard {
+	s := Shard{ID: id, Replicas: slices.Clone(replicas), Initial: slices.Clone(replicas), Gen: map[uint64]uint32{},
+		InitConfig: maps.Clone(t.Config), InitConfigEpoch: t.ConfigEpoch}
 	for _, n := range replicas {
 		s.Gen[n] = 0
 	}

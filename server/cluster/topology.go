@@ -44,6 +44,14 @@ type Shard struct {
 	// bootstrap layout): every replica's state machine starts from them,
 	// so the log replays identically everywhere.
 	InitSlots []SlotRange `json:"init_slots,omitempty"`
+	// InitConfig is the directory's replicated configuration (Config)
+	// when the shard was created, at InitConfigEpoch: every replica's
+	// state machine starts from it, like InitSlots.
+	InitConfig      map[string]string `json:"init_config,omitempty"`
+	InitConfigEpoch uint64            `json:"init_config_epoch,omitempty"`
+	// ConfigApplied is the latest ConfigEpoch the shard's leader reported
+	// applied.
+	ConfigApplied uint64 `json:"config_applied,omitempty"`
 	// Gen counts, per node that ever held a replica, how many times it
 	// was added again after a removal: Raft never reuses a replica ID, so
 	// a re-added node gets a new one (see ReplicaID).
@@ -77,6 +85,12 @@ type Topology struct {
 	NextNodeID   uint64      `json:"next_node"`
 	NextShardID  uint64      `json:"next_shard"`
 	NextMigID    uint64      `json:"next_migration"`
+	// Config is the cluster's replicated configuration (keyspace.Config
+	// parameters changed from their defaults, canonical names and values)
+	// and ConfigEpoch counts its changes. Every shard applies it through
+	// its own log (see server/shard/DESIGN.md).
+	Config      map[string]string `json:"config,omitempty"`
+	ConfigEpoch uint64            `json:"config_epoch,omitempty"`
 
 	owner [slot.Count]uint64 // expanded Slots
 }
@@ -189,12 +203,14 @@ func (t *Topology) clone() *Topology {
 		Nodes: slices.Clone(t.Nodes), Shards: make([]Shard, len(t.Shards)),
 		Slots: slices.Clone(t.Slots), Migrations: make([]Migration, len(t.Migrations)),
 		NextNodeID: t.NextNodeID, NextShardID: t.NextShardID, NextMigID: t.NextMigID,
+		Config: maps.Clone(t.Config), ConfigEpoch: t.ConfigEpoch,
 		owner: t.owner,
 	}
 	for i, s := range t.Shards {
 		s.Replicas, s.Initial = slices.Clone(s.Replicas), slices.Clone(s.Initial)
 		s.Gen = maps.Clone(s.Gen)
 		s.InitSlots = slices.Clone(s.InitSlots)
+		s.InitConfig = maps.Clone(s.InitConfig)
 		c.Shards[i] = s
 	}
 	for i, m := range t.Migrations {

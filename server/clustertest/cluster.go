@@ -44,6 +44,8 @@ type Options struct {
 	SnapshotEntries uint64
 	// Verbose logs the nodes' output (CAIRN_TEST_LOG=1 also does).
 	Verbose bool
+	// Mod, if set, adjusts node i's (1-based) configuration.
+	Mod func(i int, cfg *server.Config)
 }
 
 // Start bootstraps a cluster and waits until every slot is served.
@@ -85,6 +87,9 @@ func Start(t testing.TB, o Options) *Cluster {
 			FaultNet:        c.Net,
 			Logger:          logger.With("node", i),
 		})
+		if o.Mod != nil {
+			o.Mod(i, &c.cfgs[i-1])
+		}
 	}
 	c.live = make([]*server.Node, o.Nodes)
 	var wg sync.WaitGroup

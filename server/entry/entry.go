@@ -49,6 +49,12 @@ const (
 	// time the transaction is not run and its reply is a null array.
 	// The transaction's commands follow.
 	WatchedMulti Kind = 5
+	// Config changes the replicated configuration (keyspace.Config, CONFIG
+	// SET of parameters that change what apply does). Each command is one
+	// (canonical name, canonical value) pair; all are validated before any
+	// is applied. A leading ("#epoch", n) pair records which version of the
+	// cluster directory's configuration the entry carries.
+	Config Kind = 6
 )
 
 // ErrCorrupt is returned when bytes do not decode as an entry.

@@ -1,6 +1,7 @@
 package keyspace
 
 import (
+	"encoding/binary"
 	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
@@ -8,9 +9,9 @@ import (
 )
 
 // Hash encoding thresholds, as Redis's hash-max-listpack-entries and
-// hash-max-listpack-value defaults. A hash starts as a listpack (fields in
-// insertion order) and converts to a hashtable for good once it exceeds
-// either limit.
+// hash-max-listpack-value defaults (the DB's are in DB.Cfg). A hash
+// starts as a listpack (fields in insertion order) and converts to a
+// hashtable for good once it exceeds either limit.
 const (
 	HashMaxListpackEntries = 128
 	HashMaxListpackValue   = 64
@@ -48,8 +49,10 @@ func fieldOrd(name string) uint64 {
 //	len(name) len(value) name value
 //
 // with one-byte lengths, both first so that a scan reads the next entry's
-// offset with one load (names and values of a listpack hash are at most
-// HashMaxListpackValue bytes long; lpMaxLen is the format's limit).
+// offset with one load. A length of lpLong or more is written as the byte
+// lpLong, and the length follows as 4 little-endian bytes (the name's
+// first), after both length bytes: hash-max-listpack-value may be raised
+// past 254.
 //
 // Bytes within len(lp) are immutable once stored: readers hand out values
 // that alias them (replies are written to sockets after the read lock is
@@ -104,8 +107,26 @@ func (h *Hash) Clone() Object {
 func lpEntry(lp []byte, p int) (ns, nl, vs, end int) {
 	nl, vl := int(lp[p]), int(lp[p+1])
 	ns = p + 2
+	if nl == lpLong || vl == lpLong {
+		nl, vl, ns = lpLongLens(lp, p)
+	}
 	vs = ns + nl
 	return ns, nl, vs, vs + vl
+}
+
+// lpLongLens decodes the lengths of an entry with a long name or value.
+func lpLongLens(lp []byte, p int) (nl, vl, ns int) {
+	nl, vl = int(lp[p]), int(lp[p+1])
+	ns = p + 2
+	if nl == lpLong {
+		nl = int(binary.LittleEndian.Uint32(lp[ns:]))
+		ns += 4
+	}
+	if vl == lpLong {
+		vl = int(binary.LittleEndian.Uint32(lp[ns:]))
+		ns += 4
+	}
+	return nl, vl, ns
 }
 
 // lpString returns the n bytes at lp[p:] as a string sharing lp's memory.
@@ -124,9 +145,6 @@ func lpString(lp []byte, p, n int) string {
 func (h *Hash) lpFind(field []byte) (start, vs, end int, ok bool) {
 	lp := h.lp
 	fl := len(field)
-	if fl > lpMaxLen {
-		return 0, 0, 0, false
-	}
 	var last byte
 	if fl > 0 {
 		last = field[fl-1]
@@ -135,6 +153,16 @@ func (h *Hash) lpFind(field []byte) (start, vs, end int, ok bool) {
 		// Both lengths are read from p: one load latency an entry.
 		nl, vl := int(lp[p]), int(lp[p+1])
 		vs := p + 2 + nl
+		if nl == lpLong || vl == lpLong {
+			var ns int
+			nl, vl, ns = lpLongLens(lp, p)
+			vs = ns + nl
+			if nl == fl && string(lp[ns:vs]) == string(field) {
+				return p, vs, vs + vl, true
+			}
+			p = vs + vl
+			continue
+		}
 		if nl == fl && (fl == 0 || lp[vs-1] == last) && string(lp[p+2:vs]) == string(field) {
 			return p, vs, vs + vl, true
 		}
@@ -143,22 +171,36 @@ func (h *Hash) lpFind(field []byte) (start, vs, end int, ok bool) {
 	return 0, 0, 0, false
 }
 
-// lpMaxLen is the longest name or value a listpack entry can hold (its
-// length is one byte). Set keeps them to HashMaxListpackValue.
-const lpMaxLen = 255
+// lpLong marks a length written in 4 bytes after the length bytes.
+const lpLong = 255
 
-func entryLen(field, value []byte) int { return 2 + len(field) + len(value) }
+func lenSize(n int) int {
+	if n >= lpLong {
+		return 5
+	}
+	return 1
+}
+
+func entryLen(field, value []byte) int {
+	return lenSize(len(field)) + lenSize(len(value)) + len(field) + len(value)
+}
 
 func appendEntry(dst, field, value []byte) []byte {
-	dst = append(dst, byte(len(field)), byte(len(value)))
+	fl, vl := len(field), len(value)
+	dst = append(dst, byte(min(fl, lpLong)), byte(min(vl, lpLong)))
+	if fl >= lpLong {
+		dst = binary.LittleEndian.AppendUint32(dst, uint32(fl))
+	}
+	if vl >= lpLong {
+		dst = binary.LittleEndian.AppendUint32(dst, uint32(vl))
+	}
 	dst = append(dst, field...)
 	return append(dst, value...)
 }
 
 // lpAppend adds a field at the end of the listpack, in place when the
 // buffer has room (those bytes are beyond len, unseen by anyone), else in a
-// new buffer with an eighth of slack for the next fields. Names and values
-// must be at most lpMaxLen bytes long.
+// new buffer with an eighth of slack for the next fields.
 func (h *Hash) lpAppend(field, value []byte) {
 	need := len(h.lp) + entryLen(field, value)
 	if need > cap(h.lp) {
@@ -193,11 +235,21 @@ func fieldProbe(field []byte) *Field {
 	return &Field{Name: n, ord: fieldOrd(n)}
 }
 
-// Set sets field to value and tells whether the field is new. value is
-// copied.
-func (h *Hash) Set(field, value []byte) bool {
+// Set sets field to value with Redis's default encoding limits (tests);
+// commands use SetCfg with the DB's.
+func (h *Hash) Set(field, value []byte) bool { return h.SetCfg(field, value, &defaultConfig) }
+
+var defaultConfig = DefaultConfig()
+
+// SetCfg sets field to value and tells whether the field is new. value is
+// copied. As Redis's hashTypeSet, a listpack hash converts to a hashtable
+// when the name or value is longer than cfg.HashMaxListpackValue or the
+// hash holds more than cfg.HashMaxListpackEntries fields after the change
+// (an update too: lowering the limit converts a hash on its next HSET); a
+// hash never converts back.
+func (h *Hash) SetCfg(field, value []byte, cfg *Config) bool {
 	if h.ht == nil {
-		if len(field) > HashMaxListpackValue || len(value) > HashMaxListpackValue {
+		if int64(len(field)) > cfg.HashMaxListpackValue || int64(len(value)) > cfg.HashMaxListpackValue {
 			h.convert()
 		} else if start, vs, end, ok := h.lpFind(field); ok {
 			if string(h.lp[vs:end]) != string(value) {
@@ -208,8 +260,13 @@ func (h *Hash) Set(field, value []byte) bool {
 				lp = appendEntry(lp, field, value)
 				h.lp = append(lp, h.lp[end:]...)
 			}
+			if int64(h.n) > cfg.HashMaxListpackEntries {
+				// As Redis: the length is checked after an
+				// update too (the limit may have been lowered).
+				h.convert()
+			}
 			return false
-		} else if h.n >= HashMaxListpackEntries {
+		} else if int64(h.n) >= cfg.HashMaxListpackEntries {
 			h.convert()
 		} else {
 			h.lpAppend(field, value)

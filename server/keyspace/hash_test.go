@@ -491,12 +491,57 @@ func TestHashSnapshotListpack(t *testing.T) {
 	raw = appendString(raw, strings.Repeat("v", 1000))
 	raw = append(raw, 0)
 	odd := hashOf(t, load(t, raw).Peek([]byte("odd")))
-	if odd.Encoding() != "hashtable" || odd.Len() != 3 {
+	// Long names and values stay listpack: hash-max-listpack-value may
+	// have been raised when the snapshot was written.
+	if odd.Encoding() != "listpack" || odd.Len() != 3 {
 		t.Fatalf("long listpack entries: %s %d", odd.Encoding(), odd.Len())
 	}
 	for f, v := range map[string]string{"a": "1", strings.Repeat("n", 300): "2", "c": strings.Repeat("v", 1000)} {
 		if got, ok := odd.Get([]byte(f)); !ok || string(got) != v {
 			t.Fatalf("field %.10q: %.10q %v", f, got, ok)
 		}
+	}
+}
+
+// TestHashListpackLongEntries: with hash-max-listpack-value raised past
+// 254 (the one-byte length), long names and values stay in the listpack
+// and read back exactly; lowering the limits converts nothing.
+func TestHashListpackLongEntries(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.HashMaxListpackValue = 1 << 20
+	h := NewHash()
+	long := func(c byte, n int) []byte { return []byte(strings.Repeat(string(c), n)) }
+	pairs := [][2][]byte{{[]byte("a"), long('x', 254)}, {long('n', 255), []byte("1")}, {long('m', 70000), long('v', 300)}, {[]byte("b"), []byte("2")}}
+	for _, p := range pairs {
+		if !h.SetCfg(p[0], p[1], &cfg) {
+			t.Fatalf("%.5q not new", p[0])
+		}
+	}
+	if h.Encoding() != "listpack" || h.Len() != 4 {
+		t.Fatalf("%s %d", h.Encoding(), h.Len())
+	}
+	for i, p := range pairs {
+		if v, ok := h.Get(p[0]); !ok || string(v) != string(p[1]) {
+			t.Fatalf("get %.5q: %v", p[0], ok)
+		}
+		if n, v := h.At(i); n != string(p[0]) || string(v) != string(p[1]) {
+			t.Fatalf("at %d: %.5q", i, n)
+		}
+	}
+	h.SetCfg(long('m', 70000), []byte("short"), &cfg)
+	if !h.Delete(long('n', 255)) || h.Len() != 3 {
+		t.Fatal("delete")
+	}
+	if v, _ := h.Get(long('m', 70000)); string(v) != "short" {
+		t.Fatalf("update: %.5q", v)
+	}
+	small := DefaultConfig()
+	small.HashMaxListpackEntries = 1
+	if h.Encoding() != "listpack" {
+		t.Fatal("lowering the limit converted")
+	}
+	h.SetCfg([]byte("a"), []byte("y"), &small) // as Redis, an update checks the length
+	if h.Encoding() != "hashtable" || h.Len() != 3 {
+		t.Fatalf("%s %d", h.Encoding(), h.Len())
 	}
 }

@@ -173,7 +173,11 @@ func (s *Set) smallIndex(m []byte) int {
 // Add adds m (copied) and tells whether it was new. It converts the set as
 // Redis 7.0 does: an intset becomes a hashtable when a non-integer member
 // is added or when it grows past SetMaxIntsetEntries.
-func (s *Set) Add(m []byte) bool {
+func (s *Set) Add(m []byte) bool { return s.AddCfg(m, &defaultConfig) }
+
+// AddCfg is Add with cfg's set-max-intset-entries (Add uses Redis's
+// default; commands use the DB's).
+func (s *Set) AddCfg(m []byte, cfg *Config) bool {
 	switch s.kind {
 	case kindInts:
 		if v, ok := ParseSetInt(m); ok {
@@ -182,7 +186,7 @@ func (s *Set) Add(m []byte) bool {
 				return false
 			}
 			s.ints = slices.Insert(s.ints, i, v)
-			if len(s.ints) > SetMaxIntsetEntries {
+			if int64(len(s.ints)) > cfg.SetMaxIntsetEntries {
 				s.convert(len(s.ints))
 			}
 			return true
@@ -206,20 +210,23 @@ func (s *Set) Add(m []byte) bool {
 }
 
 // AddInt adds v (as its decimal form) and tells whether it was new.
-func (s *Set) AddInt(v int64) bool {
+func (s *Set) AddInt(v int64) bool { return s.AddIntCfg(v, &defaultConfig) }
+
+// AddIntCfg is AddInt with cfg's set-max-intset-entries.
+func (s *Set) AddIntCfg(v int64, cfg *Config) bool {
 	if s.kind == kindInts {
 		i, found := slices.BinarySearch(s.ints, v)
 		if found {
 			return false
 		}
 		s.ints = slices.Insert(s.ints, i, v)
-		if len(s.ints) > SetMaxIntsetEntries {
+		if int64(len(s.ints)) > cfg.SetMaxIntsetEntries {
 			s.convert(len(s.ints))
 		}
 		return true
 	}
 	var buf [20]byte
-	return s.Add(strconv.AppendInt(buf[:0], v, 10))
+	return s.AddCfg(strconv.AppendInt(buf[:0], v, 10), cfg)
 }
 
 // addNew appends a member known to be absent to a string set (small or
@@ -425,9 +432,6 @@ func (s *Set) Scan(cursor uint64, count int64, fn func(m []byte)) uint64 {
 func (s *Set) CheckSet() error {
 	switch s.kind {
 	case kindInts:
-		if len(s.ints) > SetMaxIntsetEntries {
-			return errors.New("intset too large")
-		}
 		for i := 1; i < len(s.ints); i++ {
 			if s.ints[i] <= s.ints[i-1] {
 				return errors.New("intset not sorted")
@@ -792,11 +796,8 @@ func decodeSetSnap(r *SnapReader) Object {
 	s := &Set{kind: kind}
 	switch kind {
 	case kindInts:
-		if n > SetMaxIntsetEntries {
-			r.Fail(errBadSet)
-			return nil
-		}
-		s.ints = make([]int64, 0, n)
+		// set-max-intset-entries may have been raised: any size.
+		s.ints = make([]int64, 0, min(n, 1<<16))
 		for i := uint64(0); i < n && r.Err() == nil; i++ {
 			v := r.Varint()
 			if len(s.ints) > 0 && v <= s.ints[len(s.ints)-1] {

@@ -253,12 +253,6 @@ func (sr *snapReader) item(t Type) (*Item, error) {
 			if sr.err != nil {
 				break
 			}
-			if h.ht == nil && (len(name) > lpMaxLen || len(value) > lpMaxLen) {
-				// Not from a Cairn snapshot (its listpack
-				// fields are at most HashMaxListpackValue
-				// bytes long).
-				h.convert()
-			}
 			if h.ht != nil {
 				nm := string(name)
 				h.ht.Set(&Field{Name: nm, Value: value, ord: fieldOrd(nm)})

@@ -100,12 +100,16 @@ func NewZSetSkiplist() *ZSet { return &ZSet{sk: &zskip{tree: newZtree(), dict: n
 // builds whole (zsetConvertToListpackIfNeeded): a listpack if it has at
 // most 128 members of at most 64 bytes. Neither entries nor its members'
 // bytes are retained (members may alias another set's listpack).
-func NewZSetFromSorted(entries []ZEntry) *ZSet {
+func NewZSetFromSorted(entries []ZEntry) *ZSet { return NewZSetFromSortedCfg(entries, &defaultConfig) }
+
+// NewZSetFromSortedCfg is NewZSetFromSorted with the limits of cfg
+// (zset-max-listpack-entries and -value).
+func NewZSetFromSortedCfg(entries []ZEntry, cfg *Config) *ZSet {
 	maxLen := 0
 	for i := range entries {
 		maxLen = max(maxLen, len(entries[i].Member))
 	}
-	if len(entries) <= ZSetMaxListpackEntries && maxLen <= ZSetMaxListpackValue {
+	if int64(len(entries)) <= cfg.ZSetMaxListpackEntries && int64(maxLen) <= cfg.ZSetMaxListpackValue {
 		return NewZSetListpack(entries)
 	}
 	return newSkipFromSorted(entries, true)
@@ -476,8 +480,12 @@ func (z *ZSet) Score(member []byte) (float64, bool) {
 // Set sets the score of member, adding it if it is new, and tells whether
 // it was added. score must not be NaN. Adding a member to a listpack that
 // would then exceed the listpack limits converts the set to a skiplist
-// first, as Redis's zsetAdd does. member is copied.
-func (z *ZSet) Set(member []byte, score float64) bool {
+// first, as Redis's zsetAdd does. member is copied. Set uses Redis's
+// default limits (tests); commands use SetCfg with the DB's.
+func (z *ZSet) Set(member []byte, score float64) bool { return z.SetCfg(member, score, &defaultConfig) }
+
+// SetCfg is Set with the limits of cfg.
+func (z *ZSet) SetCfg(member []byte, score float64, cfg *Config) bool {
 	if z.sk == nil {
 		f := lpScore(score)
 		start, end, old, at := z.lpLocate(member, f)
@@ -487,7 +495,7 @@ func (z *ZSet) Set(member []byte, score float64) bool {
 			}
 			return false
 		}
-		if z.n+1 <= ZSetMaxListpackEntries && len(member) <= ZSetMaxListpackValue {
+		if int64(z.n)+1 <= cfg.ZSetMaxListpackEntries && int64(len(member)) <= cfg.ZSetMaxListpackValue {
 			z.lp = zlpSplice(z.lp, at, at, at, member, f)
 			z.n++
 			return true
@@ -516,12 +524,17 @@ func (z *ZSet) Set(member []byte, score float64) bool {
 // many members it added. A listpack is rebuilt once rather than once per
 // member. members are copied.
 func (z *ZSet) SetMany(members [][]byte, scores []float64) int {
+	return z.SetManyCfg(members, scores, &defaultConfig)
+}
+
+// SetManyCfg is SetMany with the limits of cfg.
+func (z *ZSet) SetManyCfg(members [][]byte, scores []float64, cfg *Config) int {
 	added := 0
 	k := 0
 	if z.sk == nil && len(members) > 1 {
 		// Apply the changes to the decoded entries (members alias lp
 		// and the arguments until the new lp is built).
-		entries := z.AppendEntries(make([]ZEntry, 0, z.n+min(len(members), ZSetMaxListpackEntries)))
+		entries := z.AppendEntries(make([]ZEntry, 0, z.n+min(len(members), ZSetMaxListpackEntries, int(min(cfg.ZSetMaxListpackEntries, 1<<20)))))
 		for ; k < len(members); k++ {
 			m, f := members[k], lpScore(scores[k])
 			i := zindex(entries, m)
@@ -533,7 +546,7 @@ func (z *ZSet) SetMany(members [][]byte, scores []float64) int {
 				}
 				continue
 			}
-			if len(entries)+1 > ZSetMaxListpackEntries || len(m) > ZSetMaxListpackValue {
+			if int64(len(entries))+1 > cfg.ZSetMaxListpackEntries || int64(len(m)) > cfg.ZSetMaxListpackValue {
 				break // Set converts from here on
 			}
 			entries = zinsertSorted(entries, ZEntry{f, bytesString(m)})
@@ -542,7 +555,7 @@ func (z *ZSet) SetMany(members [][]byte, scores []float64) int {
 		*z = *NewZSetListpack(entries)
 	}
 	for ; k < len(members); k++ {
-		if z.Set(members[k], scores[k]) {
+		if z.SetCfg(members[k], scores[k], cfg) {
 			added++
 		}
 	}

@@ -46,7 +46,7 @@ var errDup = errors.New("duplicate hash field")
 func decodeHash(r *Reader, t byte) ([]byte, keyspace.Object, error) {
 	h := keyspace.NewHash()
 	add := func(field, value []byte) error {
-		if !h.Set(field, value) {
+		if !h.SetCfg(field, value, r.config()) {
 			return errDup
 		}
 		return nil

@@ -130,7 +130,11 @@ func EncodeValue(dst []byte, str []byte, obj keyspace.Object) ([]byte, error) {
 // the RDB type byte, then the object. Bytes after the object are ignored,
 // as Redis ignores them. The result never aliases b.
 func DecodeValue(b []byte) (str []byte, obj keyspace.Object, err error) {
-	r := &Reader{b: b}
+	return decodeValue(b, nil)
+}
+
+func decodeValue(b []byte, cfg *keyspace.Config) (str []byte, obj keyspace.Object, err error) {
+	r := &Reader{b: b, cfg: cfg}
 	t, err := r.Byte()
 	if err != nil {
 		return nil, nil, err
@@ -183,10 +187,17 @@ func Verify(payload []byte) error {
 // is accepted (and bytes between the object and the footer are ignored),
 // exactly as Redis's RESTORE accepts it.
 func Restore(payload []byte) (str []byte, obj keyspace.Object, err error) {
+	return RestoreCfg(payload, nil)
+}
+
+// RestoreCfg is Restore rebuilding objects with the encoding limits of
+// cfg (the DB's replicated configuration), as Redis's loader converts by
+// its configuration.
+func RestoreCfg(payload []byte, cfg *keyspace.Config) (str []byte, obj keyspace.Object, err error) {
 	if err := Verify(payload); err != nil {
 		return nil, nil, err
 	}
-	return DecodeValue(payload)
+	return decodeValue(payload, cfg)
 }
 
 // AppendLen appends an RDB length.
@@ -293,6 +304,19 @@ func canonicalInt(s []byte) (int64, bool) {
 type Reader struct {
 	b   []byte
 	pos int
+	// cfg holds the encoding limits objects are rebuilt with (nil:
+	// Redis's defaults).
+	cfg *keyspace.Config
+}
+
+var defaultConfig = keyspace.DefaultConfig()
+
+// config returns the encoding limits to rebuild objects with.
+func (r *Reader) config() *keyspace.Config {
+	if r.cfg != nil {
+		return r.cfg
+	}
+	return &defaultConfig
 }
 
 // NewReader returns a Reader over b.

@@ -118,7 +118,7 @@ var errDupMember = errors.New("duplicate set member")
 func decodeSet(r *Reader, t byte) ([]byte, keyspace.Object, error) {
 	s := keyspace.NewSet()
 	add := func(m []byte) error {
-		if !s.Add(m) {
+		if !s.AddCfg(m, r.config()) {
 			return errDupMember
 		}
 		return nil
@@ -144,7 +144,7 @@ func decodeSet(r *Reader, t byte) ([]byte, keyspace.Object, error) {
 			return nil, nil, err
 		}
 		err = IntsetEntries(blob, func(v int64) error {
-			if !s.AddInt(v) {
+			if !s.AddIntCfg(v, r.config()) {
 				return errDupMember
 			}
 			return nil

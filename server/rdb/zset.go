@@ -135,13 +135,13 @@ func decodeZSet(r *Reader, t byte) ([]byte, keyspace.Object, error) {
 		}
 		return a.Member < b.Member
 	})
-	if listpack && len(entries) <= keyspace.ZSetMaxListpackEntries {
+	if listpack && int64(len(entries)) <= r.config().ZSetMaxListpackEntries {
 		return nil, keyspace.NewZSetListpack(entries), nil
 	}
 	if listpack {
 		return nil, keyspace.NewZSetSkiplistFromSorted(entries), nil
 	}
-	return nil, keyspace.NewZSetFromSorted(entries), nil
+	return nil, keyspace.NewZSetFromSortedCfg(entries, r.config()), nil
 }
 
 // doubleValue reads an RDB_TYPE_ZSET score: a length byte (253 NaN, 254

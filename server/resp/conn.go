@@ -504,7 +504,7 @@ func clientHelp(_ *Server, _ *client, _ [][]byte) reply.Value {
 	)
 }
 
-func configGet(s *Server, _ *client, args [][]byte) reply.Value { return s.params.get(args[2:]) }
+func configGet(s *Server, _ *client, args [][]byte) reply.Value { return s.params.get(s, args[2:]) }
 
 func configSet(s *Server, _ *client, args [][]byte) reply.Value { return s.params.set(s, args[2:]) }
 

@@ -2,13 +2,14 @@ package resp
 
 import (
 	"errors"
-	"os"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/cairndb/cairn/server/command/glob"
+	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/pubsub"
 	"github.com/cairndb/cairn/server/reply"
 )
@@ -16,14 +17,23 @@ import (
 // param is one CONFIG parameter.
 type param struct {
 	name    string
-	alias   string
 	mutable bool
-	// set validates and applies a value; nil for immutable parameters.
+	// replicated parameters live in the replicated state
+	// (keyspace.Config): CONFIG GET reads the backend's, CONFIG SET
+	// proposes a Config log entry. canon is their keyspace.Config name.
+	replicated bool
+	canon      string
+	// parse validates a value and returns its canonical form; nil for
+	// immutable parameters.
 	parse func(v string) (string, error)
+	// apply makes a node-local value take effect.
 	apply func(s *Server, v string)
+	// file tells that CONFIG REWRITE writes it (main.go's config file
+	// accepts it).
+	file bool
 }
 
-// params holds the current CONFIG values.
+// params holds the current CONFIG values of node-local parameters.
 type params struct {
 	mu     sync.RWMutex
 	values map[string]string
@@ -38,19 +48,37 @@ type params struct {
 	slowlogThreshold atomicInt // usec; -1 disables
 	slowlogMax       atomicInt
 	latencyThreshold atomicInt // ms; 0 disables
+	timeout          atomicInt // seconds; 0 disables
+	keepAlive        atomicInt // seconds; 0 disables
+	hz               atomicInt
 }
 
 var (
 	errNotInt      = errors.New("argument couldn't be parsed into an integer")
 	errNotifyFlags = errors.New(pubsub.ErrNotifyFlags)
+	errNotMemory   = errors.New("argument must be a memory value")
 )
 
 func parseMemory(v string) (string, error) {
 	n, ok := memToBytes(v)
 	if !ok {
-		return "", errors.New("argument must be a memory value")
+		return "", errNotMemory
 	}
 	return strconv.FormatInt(n, 10), nil
+}
+
+// parseMemoryRange is a memory value (1kb, 2mb...) within [min, max].
+func parseMemoryRange(min, max int64) func(string) (string, error) {
+	return func(v string) (string, error) {
+		n, ok := memToBytes(v)
+		if !ok {
+			return "", errNotMemory
+		}
+		if n < min || n > max {
+			return "", errors.New("argument must be between " + itoa(min) + " and " + itoa(max) + " inclusive")
+		}
+		return itoa(n), nil
+	}
 }
 
 func memToBytes(v string) (int64, bool) {
@@ -81,7 +109,7 @@ func parseIntParam(min, max int64) func(string) (string, error) {
 		if n < min || n > max {
 			return "", errors.New("argument must be between " + itoa(min) + " and " + itoa(max) + " inclusive")
 		}
-		return v, nil
+		return strconv.FormatInt(n, 10), nil
 	}
 }
 
@@ -101,31 +129,49 @@ func anyString(v string) (string, error) { return v, nil }
 func newParams(s *Server) *params {
 	cfg := s.cfg
 	p := &params{values: map[string]string{}, byName: map[string]*param{}}
-	def := func(name, value string, parse func(string) (string, error), apply func(*Server, string)) {
+	def := func(name, value string, parse func(string) (string, error), apply func(*Server, string)) *param {
 		d := &param{name: name, mutable: parse != nil, parse: parse, apply: apply}
 		p.defs = append(p.defs, d)
 		p.byName[name] = d
 		p.values[name] = value
+		return d
 	}
-	def("requirepass", cfg.RequirePass, anyString, func(s *Server, v string) { s.params.pass.Store(v) })
-	def("proto-max-bulk-len", itoa(cfg.ProtoMaxBulkLen), func(v string) (string, error) {
-		n, ok := memToBytes(v)
-		if !ok {
-			return "", errors.New("argument must be a memory value")
+	// Replicated parameters (keyspace.Config): their values are the
+	// backend's; an alias is listed under its own name, as Redis does.
+	for _, kp := range keyspace.ConfigParams {
+		parse := parseIntParam(kp.Min, kp.Max)
+		if kp.Memory {
+			parse = parseMemoryRange(kp.Min, kp.Max)
 		}
-		if n < 1<<20 {
-			return "", errors.New("argument must be between 1048576 and 9223372036854775807 inclusive")
+		for _, n := range []string{kp.Name, kp.Alias} {
+			if n != "" {
+				d := def(n, "", parse, nil)
+				d.replicated, d.canon = true, kp.Name
+			}
 		}
-		return itoa(n), nil
-	}, func(s *Server, v string) {
+	}
+	for _, n := range []string{keyspace.ParamMaxMemoryPolicy, keyspace.ParamNotify} {
+		parse := notifyMaskParam
+		if n == keyspace.ParamMaxMemoryPolicy {
+			parse = parseEnum("volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction")
+		}
+		d := def(n, "", parse, nil)
+		d.replicated, d.canon = true, n
+	}
+	// proto-max-bulk-len is replicated (what commands may build) and also
+	// this node's protocol reader limit for new connections.
+	p.byName["proto-max-bulk-len"].apply = func(s *Server, v string) {
 		n, _ := strconv.ParseInt(v, 10, 64)
 		s.params.maxBulk.Store(n)
-		s.backend.SetProtoMaxBulkLen(n)
-	})
+	}
+	p.byName["proto-max-bulk-len"].file = true
+
+	// Node-local parameters.
+	def("requirepass", cfg.RequirePass, anyString, func(s *Server, v string) { s.params.pass.Store(v) }).file = true
 	def("maxclients", strconv.Itoa(cfg.MaxClients), parseIntParam(1, 1<<31-1), func(s *Server, v string) {
 		n, _ := strconv.ParseInt(v, 10, 64)
 		s.params.maxConns.Store(n)
-	})
+	}).file = true
 	def("port", strconv.Itoa(cfg.Port), nil, nil)
 	def("bind", cfg.Bind, nil, nil)
 	def("dir", cfg.Dir, nil, nil)
@@ -134,40 +180,78 @@ func newParams(s *Server) *params {
 	def("appendfsync", "always", nil, nil)
 	def("save", "", nil, nil)
 	def("cluster-enabled", "no", nil, nil)
-	def("hash-max-listpack-entries", "128", nil, nil)
-	def("hash-max-listpack-value", "64", nil, nil)
-	def("hash-max-ziplist-entries", "128", nil, nil)
-	def("hash-max-ziplist-value", "64", nil, nil)
 	def("snapshot-entries", strconv.FormatUint(cfg.SnapshotConfig, 10), nil, nil)
-	def("timeout", "0", parseIntParam(0, 1<<31-1), nil)
-	def("hz", "10", parseIntParam(1, 500), nil)
-	def("maxmemory", "0", parseMemory, nil)
-	def("maxmemory-policy", "noeviction", parseEnum("volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"), nil)
-	def("notify-keyspace-events", "", notifyMaskParam, func(s *Server, v string) {
-		m, _ := pubsub.ParseNotifyFlags(v)
-		s.notify.Store(m)
-		s.backend.SetNotifyMask(pubsub.RecordMask(m))
-	})
+	def("timeout", "0", parseIntParam(0, 1<<31-1), func(s *Server, v string) {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		s.params.timeout.Store(n)
+	}).file = true
+	def("hz", "10", parseIntParam(1, 500), func(s *Server, v string) {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		s.params.hz.Store(n)
+	}).file = true
 	def("slowlog-log-slower-than", "10000", parseIntParam(-1, 1<<62), func(s *Server, v string) {
 		n, _ := strconv.ParseInt(v, 10, 64)
 		s.params.slowlogThreshold.Store(n)
-	})
+	}).file = true
 	def("slowlog-max-len", "128", parseIntParam(0, 1<<62), func(s *Server, v string) {
 		n, _ := strconv.ParseInt(v, 10, 64)
 		s.params.slowlogMax.Store(n)
-	})
+	}).file = true
 	def("latency-monitor-threshold", "0", parseIntParam(0, 1<<62), func(s *Server, v string) {
 		n, _ := strconv.ParseInt(v, 10, 64)
 		s.params.latencyThreshold.Store(n)
-	})
-	def("loglevel", "notice", parseEnum("debug", "verbose", "notice", "warning", "nothing"), nil)
-	def("tcp-keepalive", "300", parseIntParam(0, 1<<31-1), nil)
+	}).file = true
+	def("loglevel", levelName(s.logLevel.Level()), parseEnum("debug", "verbose", "notice", "warning", "nothing"), func(s *Server, v string) {
+		l, _ := ParseLogLevel(v)
+		s.logLevel.Set(l)
+	}).file = true
+	def("tcp-keepalive", "300", parseIntParam(0, 1<<31-1), func(s *Server, v string) {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		s.params.keepAlive.Store(n)
+	}).file = true
 	p.pass.Store(cfg.RequirePass)
 	p.maxBulk.Store(cfg.ProtoMaxBulkLen)
 	p.maxConns.Store(int64(cfg.MaxClients))
 	p.slowlogThreshold.Store(10000)
 	p.slowlogMax.Store(128)
+	p.keepAlive.Store(300)
+	p.hz.Store(10)
 	return p
+}
+
+// ValidateParam tells whether name is a node-local parameter that can be
+// given at start (config file) with this value.
+func ValidateParam(name, value string) error {
+	d := (&Server{}).fileParams()[name]
+	if d == nil {
+		return errors.New("unknown parameter " + strconv.Quote(name))
+	}
+	_, err := d.parse(value)
+	return err
+}
+
+// FileParams lists the node-local parameters a config file may set (and
+// CONFIG REWRITE writes) beyond main.go's own settings.
+func FileParams() []string {
+	var out []string
+	for n := range (&Server{}).fileParams() {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *Server) fileParams() map[string]*param {
+	if s.logLevel == nil {
+		s.logLevel = new(slog.LevelVar)
+	}
+	out := map[string]*param{}
+	for _, d := range newParams(s).defs {
+		if d.file {
+			out[d.name] = d
+		}
+	}
+	return out
 }
 
 func (p *params) requirePass() string    { return p.pass.Load() }
@@ -175,28 +259,40 @@ func (p *params) protoMaxBulkLen() int64 { return p.maxBulk.Load() }
 func (p *params) maxClients() int        { return int(p.maxConns.Load()) }
 
 // get returns name/value pairs matching any of the glob patterns.
-func (p *params) get(patterns [][]byte) reply.Value {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
+func (p *params) get(s *Server, patterns [][]byte) reply.Value {
 	seen := map[string]bool{}
 	var names []string
+	repl := false
 	for _, pat := range patterns {
 		for _, d := range p.defs {
 			if !seen[d.name] && glob.Match(pat, []byte(d.name), true) {
 				seen[d.name] = true
 				names = append(names, d.name)
+				repl = repl || d.replicated
 			}
 		}
 	}
 	sort.Strings(names)
+	var cfg keyspace.Config
+	if repl {
+		cfg = s.backend.Config()
+	}
+	p.mu.RLock()
+	defer p.mu.RUnlock()
 	kv := make([]reply.Value, 0, 2*len(names))
 	for _, n := range names {
-		kv = append(kv, reply.BulkString(n), reply.BulkString(p.values[n]))
+		v := p.values[n]
+		if d := p.byName[n]; d.replicated {
+			v, _ = cfg.Get(d.canon)
+		}
+		kv = append(kv, reply.BulkString(n), reply.BulkString(v))
 	}
 	return reply.Map(kv...)
 }
 
-// set applies name/value pairs atomically: all are validated first.
+// set applies name/value pairs atomically: all are validated first; the
+// replicated ones are committed through the log before the node-local
+// ones change.
 func (p *params) set(s *Server, args [][]byte) reply.Value {
 	if len(args)%2 != 0 || len(args) == 0 {
 		return reply.Error("ERR wrong number of arguments for 'config|set' command")
@@ -206,6 +302,7 @@ func (p *params) set(s *Server, args [][]byte) reply.Value {
 		v string
 	}
 	var changes []change
+	var repl [][2]string
 	seen := map[string]bool{}
 	for i := 0; i < len(args); i += 2 {
 		name := strings.ToLower(string(args[i]))
@@ -213,10 +310,13 @@ func (p *params) set(s *Server, args [][]byte) reply.Value {
 		if d == nil {
 			return reply.Error("ERR Unknown option or number of arguments for CONFIG SET - '" + string(args[i]) + "'")
 		}
-		if seen[name] {
+		// As Redis, a name and its alias may both be given (the last
+		// wins): duplicates are by the name given.
+		key := name
+		if seen[key] {
 			return reply.Error("ERR CONFIG SET failed (possibly related to argument '" + name + "') - duplicate parameter")
 		}
-		seen[name] = true
+		seen[key] = true
 		if !d.mutable {
 			return reply.Error("ERR CONFIG SET failed (possibly related to argument '" + name + "') - can't set immutable config")
 		}
@@ -225,10 +325,20 @@ func (p *params) set(s *Server, args [][]byte) reply.Value {
 			return reply.Error("ERR CONFIG SET failed (possibly related to argument '" + name + "') - " + err.Error())
 		}
 		changes = append(changes, change{d, v})
+		if d.replicated {
+			repl = append(repl, [2]string{d.canon, v})
+		}
+	}
+	if len(repl) > 0 {
+		if err := s.backend.SetConfig(repl); err != nil {
+			return s.backend.ErrorReply(err)
+		}
 	}
 	p.mu.Lock()
 	for _, ch := range changes {
-		p.values[ch.d.name] = ch.v
+		if !ch.d.replicated {
+			p.values[ch.d.name] = ch.v
+		}
 	}
 	p.mu.Unlock()
 	for _, ch := range changes {
@@ -237,20 +347,4 @@ func (p *params) set(s *Server, args [][]byte) reply.Value {
 		}
 	}
 	return reply.OK
-}
-
-// rewrite writes the current values to the config file.
-func (p *params) rewrite(path string) error {
-	if path == "" {
-		return errors.New("The server is running without a config file")
-	}
-	p.mu.RLock()
-	var b strings.Builder
-	for _, d := range p.defs {
-		if d.mutable {
-			b.WriteString(d.name + " " + strconv.Quote(p.values[d.name]) + "\n")
-		}
-	}
-	p.mu.RUnlock()
-	return os.WriteFile(path, []byte(b.String()), 0o644)
 }

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/pubsub"
 	"github.com/cairndb/cairn/server/reply"
 )
@@ -55,8 +56,14 @@ type Backend interface {
 	Save(ctx context.Context) error
 	// Status reports keyspace and Raft figures for INFO.
 	Status() Status
-	// SetProtoMaxBulkLen changes the largest string commands may build.
-	SetProtoMaxBulkLen(n int64)
+	// Config returns the replicated configuration this node serves (in
+	// cluster mode the directory's).
+	Config() keyspace.Config
+	// SetConfig changes replicated parameters (canonical names and
+	// values, keyspace.Config.Set) through the log: every shard's
+	// replicas apply them at the same log index. It returns once they are
+	// in effect everywhere.
+	SetConfig(pairs [][2]string) error
 	// ErrorReply maps a Backend error (timeout, no leader) to a reply.
 	ErrorReply(err error) reply.Value
 	// ProposeMulti proposes a transaction as one log entry. watch holds
@@ -67,9 +74,6 @@ type Backend interface {
 	// KeyDigests returns the digest of each key's value on target (0 for
 	// a missing key), for WATCH.
 	KeyDigests(target int, now time.Time, keys [][]byte) ([]uint64, error)
-	// SetNotifyMask selects the keyspace-notification classes
-	// (command.ClassBit bits) reported to KeysChanged.
-	SetNotifyMask(mask uint32)
 	// Forward sends a Cairn-internal command to other nodes, without
 	// waiting: target -1 means every other node of the cluster, a shard
 	// target the other nodes holding a replica of that shard.
@@ -105,12 +109,18 @@ type Config struct {
 	// MaxClients caps connections. Default 10000.
 	MaxClients int
 	// Port, Bind and Dir are reported by INFO and CONFIG GET.
-	Port           int
-	Bind, Dir      string
-	ConfigFile     string
-	Version        string
-	RunID          string
-	Logger         *slog.Logger
+	Port       int
+	Bind, Dir  string
+	ConfigFile string
+	Version    string
+	RunID      string
+	Logger     *slog.Logger
+	// LogLevel, if set, is the level of Logger's handler (CONFIG SET
+	// loglevel changes it); otherwise Logger is wrapped in a filter.
+	LogLevel *slog.LevelVar
+	// Params are node-local parameters from the config file
+	// (FileParams), applied at start as CONFIG SET would.
+	Params         map[string]string
 	Shutdown       func(save bool) error
 	SnapshotConfig uint64
 }
@@ -126,6 +136,8 @@ type Server struct {
 	cfg     Config
 	params  *params
 	start   time.Time
+	// logLevel is loglevel (CONFIG SET).
+	logLevel *slog.LevelVar
 
 	mu      sync.Mutex
 	ln      net.Listener
@@ -145,19 +157,18 @@ type Server struct {
 	latency  latencyMonitor
 	monitors monitors
 	hub      *pubsub.Hub
-	// notify is notify-keyspace-events (pubsub mask: classes, K, E).
-	notify atomic.Uint32
 }
 
 // KeysChanged is told, after each applied batch of log entries on this
 // node, which keys changed (all: possibly every key) and which keyspace
-// notifications were raised. It wakes blocked clients, dirties WATCHes and
+// notifications were raised, with the notify-keyspace-events (pubsub mask)
+// the shard applied. It wakes blocked clients, dirties WATCHes and
 // publishes notifications. It must not block: the apply path calls it.
-func (s *Server) KeysChanged(keys []string, all bool, events []command.Event) {
+func (s *Server) KeysChanged(keys []string, all bool, events []command.Event, notify uint32) {
 	s.watches.touched(keys, all)
 	s.blocked.touched(keys, all)
 	if len(events) > 0 {
-		s.hub.PublishEvents(s.notify.Load(), 0, events)
+		s.hub.PublishEvents(notify, 0, events)
 	}
 }
 
@@ -185,7 +196,9 @@ func New(cfg Config, table *command.Table, backend Backend) *Server {
 	}
 	s := &Server{table: table, backend: backend, log: cfg.Logger, cfg: cfg, start: time.Now(),
 		clients: map[int64]*client{}, cmdStats: map[*command.Spec]*cmdStat{}}
+	s.initLogLevel()
 	s.params = newParams(s)
+	s.applyStartParams()
 	for _, sp := range table.All() {
 		s.cmdStats[sp] = &cmdStat{}
 		for _, sub := range sp.Sub {
@@ -196,6 +209,7 @@ func New(cfg Config, table *command.Table, backend Backend) *Server {
 	s.hub = pubsub.NewHub()
 	s.stop = make(chan struct{})
 	go s.sampleOps(s.stop)
+	go s.clientsCron(s.stop)
 	return s
 }
 
@@ -243,7 +257,7 @@ func (s *Server) Close() {
 func (s *Server) serve(nc net.Conn) {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
-		tc.SetKeepAlive(true)
+		s.setKeepAlive(tc)
 	}
 	c := newClient(s, nc)
 	s.mu.Lock()

@@ -17,6 +17,9 @@ func NewTestSMOpts(table *command.Table, opts Options) *TestSM {
 	if opts.Cluster {
 		s.slots = initialSlots(opts.InitialSlots)
 	}
+	if err := s.initConfig(); err != nil {
+		panic(err)
+	}
 	return &TestSM{s}
 }
 

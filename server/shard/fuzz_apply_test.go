@@ -31,7 +31,7 @@ var allSlots = func() []uint16 {
 // workloadSM returns a state machine for the workload tests: small
 // proto-max-bulk-len (no 512 MB strings), logs kept for failure reports.
 func workloadSM(cluster bool, logs *logBuf) *shard.TestSM {
-	opts := shard.Options{ShardID: 1, ProtoMaxBulkLen: 1 << 20, Logger: slog.New(slog.NewTextHandler(logs, nil))}
+	opts := shard.Options{ShardID: 1, InitialConfig: []shard.ConfigPair{{Name: "proto-max-bulk-len", Value: "1048576"}}, Logger: slog.New(slog.NewTextHandler(logs, nil))}
 	if cluster {
 		opts.Cluster, opts.InitialSlots = true, allSlots
 	}

@@ -176,8 +176,11 @@ type Options struct {
 	CompactionOverhead uint64
 	// ElectionRTT and HeartbeatRTT in RTTMillisecond units. Defaults 20, 2.
 	ElectionRTT, HeartbeatRTT uint64
-	// ProtoMaxBulkLen is the largest string a command may build.
-	ProtoMaxBulkLen int64
+	// InitialConfig is the replicated configuration a new replica starts
+	// from (over keyspace.DefaultConfig), the same on every replica of the
+	// group: in cluster mode the directory's configuration when the shard
+	// was created. Later changes are entry.Config log entries.
+	InitialConfig []ConfigPair
 	// ProposalTimeout bounds how long a write waits to be applied.
 	// Default 10s.
 	ProposalTimeout time.Duration
@@ -196,8 +199,9 @@ type Options struct {
 	// must return quickly and must not call back into the shard.
 	OnChange func(Change)
 	// OnKeyMiss, if set, is told about keys a read found missing while
-	// key-miss notifications are on; readers call it concurrently.
-	OnKeyMiss func(key string)
+	// key-miss notifications are on, with the applied
+	// notify-keyspace-events (pubsub mask); readers call it concurrently.
+	OnKeyMiss func(key string, notify uint32)
 	// Logger receives the shard's logs (a command that panicked while
 	// being applied). Default slog.Default().
 	Logger *slog.Logger
@@ -222,9 +226,6 @@ func (o *Options) setDefaults() {
 	if o.HeartbeatRTT == 0 {
 		o.HeartbeatRTT = 2
 	}
-	if o.ProtoMaxBulkLen == 0 {
-		o.ProtoMaxBulkLen = 512 << 20
-	}
 	if o.ProposalTimeout == 0 {
 		o.ProposalTimeout = 10 * time.Second
 	}
@@ -246,9 +247,6 @@ type Shard struct {
 	wg      sync.WaitGroup
 	closed  atomic.Bool
 	lease   lease
-
-	// ProtoMaxBulkLen may be changed at run time (CONFIG SET).
-	ProtoMaxBulkLen atomic.Int64
 }
 
 // StartShard starts (or restarts) a replica on this host and, for a
@@ -256,8 +254,10 @@ type Shard struct {
 func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 	opts.setDefaults()
 	s := &Shard{host: h, opts: opts, quit: make(chan struct{})}
-	s.ProtoMaxBulkLen.Store(opts.ProtoMaxBulkLen)
 	s.sm = &stateMachine{db: keyspace.New(), table: table, opts: opts, onChange: opts.OnChange, onMiss: opts.OnKeyMiss}
+	if err := s.sm.initConfig(); err != nil {
+		return nil, err
+	}
 	s.sm.hook()
 	if opts.Cluster {
 		s.sm.slots = initialSlots(opts.InitialSlots)
@@ -455,8 +455,9 @@ func (s *Shard) Read(spec *command.Spec, args [][]byte) reply.Value {
 // ReadAt is Read with the caller's clock reading (Unix ms of now is the
 // command's notion of the present: what has expired).
 func (s *Shard) ReadAt(now time.Time, spec *command.Spec, args [][]byte) reply.Value {
-	c := command.Ctx{Now: now.UnixMilli(), Seed: rand.Uint64(), ProtoMaxBulkLen: s.ProtoMaxBulkLen.Load()}
+	c := command.Ctx{Now: now.UnixMilli(), Seed: rand.Uint64()}
 	s.sm.mu.RLock()
+	c.ProtoMaxBulkLen = s.sm.db.Cfg.ProtoMaxBulkLen
 	c.DB = s.sm.db
 	v := s.sm.readGuarded(&c, spec, args) // slot check, then the handler
 	s.sm.mu.RUnlock()
@@ -482,10 +483,6 @@ func (s *Shard) KeyDigests(now time.Time, keys [][]byte) []uint64 {
 	}
 	return out
 }
-
-// SetNotifyMask selects the keyspace-notification classes passed to
-// OnChange (notify-keyspace-events).
-func (s *Shard) SetNotifyMask(mask uint32) { s.sm.notifyMask.Store(mask) }
 
 // View runs fn with the keyspace under the read lock, for server-level
 // introspection (INFO keyspace, DBSIZE).

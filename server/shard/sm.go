@@ -42,9 +42,14 @@ type stateMachine struct {
 	// notifyMask selects keyspace notification classes
 	// (command.ClassBit bits); onChange receives what each batch did.
 	notifyMask atomic.Uint32
-	onChange   func(Change)
-	onMiss     func(key string)
-	change     Change
+	// notifyFlags is db.Cfg's notify-keyspace-events as a pubsub mask
+	// (with K and E); notifyMask and notifyFlags change only with db.Cfg
+	// (config.go). cfgEpoch is the directory config version applied.
+	notifyFlags atomic.Uint32
+	cfgEpoch    uint64
+	onChange    func(Change)
+	onMiss      func(key string, notify uint32)
+	change      Change
 
 	// index is the log index of the entry being applied; panics counts
 	// the panics recovered while applying or reading (recover.go).
@@ -64,6 +69,9 @@ type Change struct {
 	All bool
 	// Events are the keyspace notifications raised, in order.
 	Events []command.Event
+	// Notify is the applied notify-keyspace-events (pubsub mask), for
+	// publishing Events.
+	Notify uint32
 }
 
 // hook installs the keyspace hooks that feed Change.
@@ -86,7 +94,7 @@ func (s *stateMachine) hook() {
 		},
 		Miss: func(key []byte) {
 			if s.onMiss != nil && s.notifyMask.Load()&command.ClassBit(command.ClassKeyMiss) != 0 {
-				s.onMiss(string(key))
+				s.onMiss(string(key), s.notifyFlags.Load())
 			}
 		},
 		Created: func(key string) {
@@ -113,6 +121,7 @@ func (s *stateMachine) flushChange() {
 		return
 	}
 	s.change.ShardID = s.opts.ShardID
+	s.change.Notify = s.notifyFlags.Load()
 	s.notifyChange()
 	clear(s.change.Keys)
 	s.change.Keys = s.change.Keys[:0]
@@ -148,7 +157,7 @@ func (s *stateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 
 // apply runs one entry against the keyspace and encodes the replies.
 func (s *stateMachine) apply(e *entry.Entry) sm.Result {
-	c := command.Ctx{DB: s.db, Now: s.lastTime, ProtoMaxBulkLen: s.opts.ProtoMaxBulkLen}
+	c := command.Ctx{DB: s.db, Now: s.lastTime, ProtoMaxBulkLen: s.db.Cfg.ProtoMaxBulkLen}
 	if s.onChange != nil {
 		c.NotifyMask = s.notifyMask.Load()
 	}
@@ -173,6 +182,8 @@ func (s *stateMachine) apply(e *entry.Entry) sm.Result {
 		s.dirty.Add(c.Dirty)
 		s.sinceSnap.Add(int64(len(e.Cmds)))
 		return sm.Result{Value: uint64(len(e.Cmds)), Data: out}
+	case entry.Config:
+		return s.applyConfig(e)
 	case entry.SlotOp:
 		var out []byte
 		for _, cmd := range e.Cmds {
@@ -230,6 +241,7 @@ func (s *stateMachine) Lookup(q interface{}) (interface{}, error) {
 type snapshotCtx struct {
 	snap     *keyspace.Snapshot
 	slots    []byte
+	cfg      []byte
 	lastTime int64
 	applied  uint64
 	dirty    int64
@@ -239,14 +251,16 @@ type snapshotCtx struct {
 func (s *stateMachine) PrepareSnapshot() (interface{}, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return &snapshotCtx{snap: s.db.Snapshot(), slots: appendSlotState(nil, s.slots), lastTime: s.lastTime, applied: s.applied.Load(), dirty: s.dirty.Load(), since: s.sinceSnap.Load()}, nil
+	return &snapshotCtx{snap: s.db.Snapshot(), slots: appendSlotState(nil, s.slots), cfg: appendConfigSection(nil, &s.db.Cfg, s.cfgEpoch), lastTime: s.lastTime, applied: s.applied.Load(), dirty: s.dirty.Load(), since: s.sinceSnap.Load()}, nil
 }
 
 // snapHeader starts a state-machine snapshot; the leader time, applied
-// index and slot state follow it. Version 2 snapshots (no slot state) are
-// still read.
+// index, slot state and replicated configuration follow it. Version 3
+// (no configuration) and 2 (no slot state either) snapshots are still read;
+// they recover the initial configuration.
 const (
-	snapHeader   = "CAIRNSM3"
+	snapHeader   = "CAIRNSM4"
+	snapHeaderV3 = "CAIRNSM3"
 	snapHeaderV2 = "CAIRNSM2"
 )
 
@@ -257,6 +271,7 @@ func (s *stateMachine) SaveSnapshot(ctx interface{}, w io.Writer, _ sm.ISnapshot
 	hdr := binary.AppendVarint([]byte(snapHeader), sc.lastTime)
 	hdr = binary.AppendUvarint(hdr, sc.applied)
 	hdr = append(hdr, sc.slots...)
+	hdr = append(hdr, sc.cfg...)
 	if _, err := w.Write(hdr); err != nil {
 		return err
 	}
@@ -273,7 +288,7 @@ func (s *stateMachine) SaveSnapshot(ctx interface{}, w io.Writer, _ sm.ISnapshot
 func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, done <-chan struct{}) error {
 	br := bufio.NewReaderSize(r, 1<<20)
 	hdr := make([]byte, len(snapHeader))
-	if _, err := io.ReadFull(br, hdr); err != nil || (string(hdr) != snapHeader && string(hdr) != snapHeaderV2) {
+	if _, err := io.ReadFull(br, hdr); err != nil || (string(hdr) != snapHeader && string(hdr) != snapHeaderV3 && string(hdr) != snapHeaderV2) {
 		return fmt.Errorf("%w: header", ErrBadSnapshot)
 	}
 	t, err := binary.ReadVarint(br)
@@ -288,7 +303,7 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	if s.opts.Cluster {
 		slots = initialSlots(s.opts.InitialSlots)
 	}
-	if string(hdr) == snapHeader {
+	if string(hdr) != snapHeaderV2 {
 		flag, err := br.ReadByte()
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
@@ -306,9 +321,20 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 			}
 		}
 	}
+	cfg, epoch, err := checkConfig(keyspace.DefaultConfig(), 0, s.opts.InitialConfig)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
+	}
+	if string(hdr) == snapHeader {
+		if cfg, epoch, err = readConfigSection(br); err != nil {
+			return fmt.Errorf("%w: config: %v", ErrBadSnapshot, err)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.slots = slots
+	s.db.Cfg, s.cfgEpoch = cfg, epoch
+	s.configChanged()
 	s.db.SetClock(t)
 	if err := s.db.Load(br); err != nil {
 		return fmt.Errorf("recover snapshot: %w", err)

@@ -452,7 +452,7 @@ func search(c *command.Ctx, args [][]byte, flags int) (reply.Value, error) {
 		entries = append(entries, keyspace.ZEntry{Score: s, Member: p.member})
 	}
 	sortEntries(entries)
-	c.DB.Put(storeKey, nil, keyspace.NewZSetFromSorted(entries), 0)
+	c.DB.Put(storeKey, nil, keyspace.NewZSetFromSortedCfg(entries, &c.DB.Cfg), 0)
 	event := "georadiusstore"
 	if flags&geoSearch != 0 {
 		event = "geosearchstore"

@@ -42,7 +42,7 @@ func hincrby(c *command.Ctx, args [][]byte) (reply.Value, error) {
 		return reply.Value{}, command.ErrOverflow
 	}
 	n := cur + incr
-	mutableHash(c, args[1], it).Set(args[2], strconv.AppendInt(nil, n, 10))
+	mutableHash(c, args[1], it).SetCfg(args[2], strconv.AppendInt(nil, n, 10), &c.DB.Cfg)
 	c.Dirty++
 	c.Notify(command.ClassHash, "hincrby", args[1])
 	return reply.Int(n), nil
@@ -80,7 +80,7 @@ func hincrbyfloat(c *command.Ctx, args [][]byte) (reply.Value, error) {
 		return reply.Value{}, command.ErrNaN
 	}
 	s := []byte(longdouble.Format(sum))
-	mutableHash(c, args[1], it).Set(args[2], s)
+	mutableHash(c, args[1], it).SetCfg(args[2], s, &c.DB.Cfg)
 	c.Dirty++
 	c.Notify(command.ClassHash, "hincrbyfloat", args[1])
 	return reply.Bulk(s), nil

@@ -24,7 +24,7 @@ func hset(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	h := mutableHash(c, args[1], it)
 	created := int64(0)
 	for i := 2; i < len(args); i += 2 {
-		if h.Set(args[i], args[i+1]) {
+		if h.SetCfg(args[i], args[i+1], &c.DB.Cfg) {
 			created++
 		}
 	}
@@ -52,7 +52,7 @@ func hsetnx(c *command.Ctx, args [][]byte) (reply.Value, error) {
 			return reply.Int(0), nil
 		}
 	}
-	mutableHash(c, args[1], it).Set(args[2], args[3])
+	mutableHash(c, args[1], it).SetCfg(args[2], args[3], &c.DB.Cfg)
 	c.Dirty++
 	c.Notify(command.ClassHash, "hset", args[1])
 	return reply.Int(1), nil

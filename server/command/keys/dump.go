@@ -84,7 +84,7 @@ func restore(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	if ttl < 0 {
 		return reply.Value{}, errBadTTL
 	}
-	str, obj, err := rdb.Restore(args[3])
+	str, obj, err := rdb.RestoreCfg(args[3], &c.DB.Cfg)
 	if err != nil {
 		if errors.Is(err, rdb.ErrChecksum) {
 			return reply.Value{}, errBadPayload

@@ -20,7 +20,7 @@ func sadd(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	s := mutableSet(c, args[1], it)
 	added := int64(0)
 	for _, m := range args[2:] {
-		if s.Add(m) {
+		if s.AddCfg(m, &c.DB.Cfg) {
 			added++
 		}
 	}
@@ -110,7 +110,7 @@ func smove(c *command.Ctx, args [][]byte) (reply.Value, error) {
 		c.Notify(command.ClassGeneric, "del", src)
 	}
 	c.Dirty++
-	if mutableSet(c, dst, dit).Add(m) {
+	if mutableSet(c, dst, dit).AddCfg(m, &c.DB.Cfg) {
 		c.Dirty++
 		c.Notify(command.ClassSet, "sadd", dst)
 	}

@@ -162,7 +162,7 @@ func inter(c *command.Ctx, keys [][]byte, dst []byte, cardOnly bool, limit int64
 				return reply.Int(card), nil
 			}
 		case dst != nil:
-			res.Add(m)
+			res.AddCfg(m, &c.DB.Cfg)
 		default:
 			out = append(out, reply.Bulk(m))
 		}
@@ -227,7 +227,7 @@ func unionDiff(c *command.Ctx, keys [][]byte, dst []byte, op int) (reply.Value, 
 	case op == opUnion:
 		for _, s := range sets {
 			if s != nil {
-				s.Each(func(m []byte) bool { res.Add(m); return true })
+				s.Each(func(m []byte) bool { res.AddCfg(m, &c.DB.Cfg); return true })
 			}
 		}
 	case sets[0] == nil:
@@ -250,12 +250,12 @@ func unionDiff(c *command.Ctx, keys [][]byte, dst []byte, op int) (reply.Value, 
 						return true
 					}
 				}
-				res.Add(m)
+				res.AddCfg(m, &c.DB.Cfg)
 				return true
 			})
 		} else {
 			// Algorithm 2: the first set, minus every other set.
-			sets[0].Each(func(m []byte) bool { res.Add(m); return true })
+			sets[0].Each(func(m []byte) bool { res.AddCfg(m, &c.DB.Cfg); return true })
 			for _, o := range sets[1:] {
 				if o == nil {
 					continue

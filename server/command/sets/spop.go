@@ -77,7 +77,7 @@ func spopCount(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	if count >= size {
 		// The whole set, listed as SUNION key lists it.
 		u := keyspace.NewSet()
-		s.Each(func(m []byte) bool { u.Add(m); return true })
+		s.Each(func(m []byte) bool { u.AddCfg(m, &c.DB.Cfg); return true })
 		c.DB.Delete(args[1])
 		c.Notify(command.ClassGeneric, "del", args[1])
 		return setReply(u), nil
@@ -95,7 +95,7 @@ func spopCount(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	}
 	ns := keyspace.NewSet()
 	for ; remaining > 0; remaining-- {
-		ns.Add(s.RemoveAt(rng.IntN(s.Len())))
+		ns.AddCfg(s.RemoveAt(rng.IntN(s.Len())), &c.DB.Cfg)
 	}
 	it.Obj = ns
 	return setReply(s), nil

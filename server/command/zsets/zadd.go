@@ -169,14 +169,14 @@ func ZAdd(c *command.Ctx, key []byte, f ZAddFlags, pairs [][]byte) (reply.Value,
 			z = mutable(c, it)
 		}
 		if len(changes) == 1 {
-			z.Set(changes[0].member, changes[0].score)
+			z.SetCfg(changes[0].member, changes[0].score, &c.DB.Cfg)
 		} else {
 			members := make([][]byte, len(changes))
 			scores := make([]float64, len(changes))
 			for i, ch := range changes {
 				members[i], scores[i] = ch.member, ch.score
 			}
-			z.SetMany(members, scores)
+			z.SetManyCfg(members, scores, &c.DB.Cfg)
 		}
 		// Within one command a member may be both added and then
 		// updated; Redis counts what each step did, as computed above.

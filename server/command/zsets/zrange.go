@@ -313,7 +313,7 @@ func zrangestore(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	if src != nil {
 		var entries []keyspace.ZEntry
 		n := s.run(src, func(e keyspace.ZEntry) { entries = append(entries, e) })
-		if n > keyspace.ZSetMaxListpackEntries {
+		if int64(n) > c.DB.Cfg.ZSetMaxListpackEntries {
 			dst = keyspace.NewZSetSkiplist()
 		} else {
 			dst = keyspace.NewZSet()
@@ -323,7 +323,7 @@ func zrangestore(c *command.Ctx, args [][]byte) (reply.Value, error) {
 		for i, e := range entries {
 			members[i], scores[i] = memberBytes(e.Member), e.Score
 		}
-		dst.SetMany(members, scores)
+		dst.SetManyCfg(members, scores, &c.DB.Cfg)
 	}
 	return reply.Int(storeResult(c, args[1], dst, "zrangestore")), nil
 }

@@ -313,7 +313,7 @@ func setOpStore(op setOp) command.Handler {
 		}
 		var z *keyspace.ZSet
 		if len(res.entries) > 0 {
-			z = keyspace.NewZSetFromSorted(res.entries)
+			z = keyspace.NewZSetFromSortedCfg(res.entries, &c.DB.Cfg)
 		}
 		return reply.Int(storeResult(c, args[1], z, event)), nil
 	}

@@ -1,0 +1,229 @@
+package keyspace
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"strconv"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// ConfigParam describes one replicated CONFIG parameter: its Redis name,
+// its pre-7.0 alias (if any) and where it lives in Config.
+type ConfigParam struct {
+	Name  string
+	Alias string
+	// Memory tells that CONFIG SET accepts memory units (1kb, 2mb).
+	Memory bool
+	// Min and Max bound integer values (Redis's ranges).
+	Min, Max int64
+	field    func(c *Config) *int64
+}
+
+const maxInt64 = 1<<63 - 1
+
+// ConfigParams lists the replicated parameters, in the order snapshots and
+// Config entries write them. maxmemory-policy and notify-keyspace-events
+// are strings and handled separately (see ConfigNames).
+var ConfigParams = []ConfigParam{
+	{Name: "proto-max-bulk-len", Memory: true, Min: 1 << 20, Max: maxInt64, field: func(c *Config) *int64 { return &c.ProtoMaxBulkLen }},
+	{Name: "hash-max-listpack-entries", Alias: "hash-max-ziplist-entries", Min: 0, Max: maxInt64, field: func(c *Config) *int64 { return &c.HashMaxListpackEntries }},
+	{Name: "hash-max-listpack-value", Alias: "hash-max-ziplist-value", Memory: true, Min: 0, Max: maxInt64, field: func(c *Config) *int64 { return &c.HashMaxListpackValue }},
+	{Name: "set-max-intset-entries", Min: 0, Max: maxInt64, field: func(c *Config) *int64 { return &c.SetMaxIntsetEntries }},
+	{Name: "zset-max-listpack-entries", Alias: "zset-max-ziplist-entries", Min: 0, Max: maxInt64, field: func(c *Config) *int64 { return &c.ZSetMaxListpackEntries }},
+	{Name: "zset-max-listpack-value", Alias: "zset-max-ziplist-value", Memory: true, Min: 0, Max: maxInt64, field: func(c *Config) *int64 { return &c.ZSetMaxListpackValue }},
+	{Name: "list-max-listpack-size", Alias: "list-max-ziplist-size", Min: -1 << 31, Max: 1<<31 - 1, field: func(c *Config) *int64 { return &c.ListMaxListpackSize }},
+	{Name: "list-compress-depth", Min: 0, Max: 1<<31 - 1, field: func(c *Config) *int64 { return &c.ListCompressDepth }},
+	{Name: "stream-node-max-bytes", Memory: true, Min: 0, Max: maxInt64, field: func(c *Config) *int64 { return &c.StreamNodeMaxBytes }},
+	{Name: "stream-node-max-entries", Min: 0, Max: maxInt64, field: func(c *Config) *int64 { return &c.StreamNodeMaxEntries }},
+	{Name: "maxmemory", Memory: true, Min: 0, Max: maxInt64, field: func(c *Config) *int64 { return &c.MaxMemory }},
+}
+
+// String-valued replicated parameters.
+const (
+	ParamMaxMemoryPolicy = "maxmemory-policy"
+	ParamNotify          = "notify-keyspace-events"
+)
+
+// ConfigNames returns the canonical names of every replicated parameter.
+func ConfigNames() []string {
+	out := make([]string, 0, len(ConfigParams)+2)
+	for _, p := range ConfigParams {
+		out = append(out, p.Name)
+	}
+	return append(out, ParamMaxMemoryPolicy, ParamNotify)
+}
+
+// CanonicalConfigName maps a parameter name or alias (lower case) to its
+// canonical name; ok is false for a parameter that is not replicated.
+func CanonicalConfigName(name string) (string, bool) {
+	for _, p := range ConfigParams {
+		if p.Name == name || (p.Alias != "" && p.Alias == name) {
+			return p.Name, true
+		}
+	}
+	if name == ParamMaxMemoryPolicy || name == ParamNotify {
+		return name, true
+	}
+	return "", false
+}
+
+func findParam(name string) *ConfigParam {
+	for i := range ConfigParams {
+		if ConfigParams[i].Name == name {
+			return &ConfigParams[i]
+		}
+	}
+	return nil
+}
+
+// Get returns the canonical value of a replicated parameter (canonical
+// name), as CONFIG GET prints it.
+func (c *Config) Get(name string) (string, bool) {
+	switch name {
+	case ParamMaxMemoryPolicy:
+		return c.MaxMemoryPolicy.String(), true
+	case ParamNotify:
+		return c.NotifyKeyspaceEvents, true
+	}
+	p := findParam(name)
+	if p == nil {
+		return "", false
+	}
+	return strconv.FormatInt(*p.field(c), 10), true
+}
+
+// Set sets a replicated parameter from its canonical value (what Get
+// returns; integers in decimal). It is what apply runs, so it must accept
+// exactly what it accepts on every replica: it validates the value and
+// changes nothing when it fails. notify-keyspace-events is stored as given;
+// the caller validates it (the flag parser lives in package pubsub).
+func (c *Config) Set(name, value string) error {
+	switch name {
+	case ParamMaxMemoryPolicy:
+		p, ok := ParseEvictionPolicy(value)
+		if !ok {
+			return errors.New("bad maxmemory-policy " + strconv.Quote(value))
+		}
+		c.MaxMemoryPolicy = p
+		return nil
+	case ParamNotify:
+		c.NotifyKeyspaceEvents = value
+		return nil
+	}
+	p := findParam(name)
+	if p == nil {
+		return errors.New("unknown replicated parameter " + strconv.Quote(name))
+	}
+	n, err := strconv.ParseInt(value, 10, 64)
+	if err != nil || n < p.Min || n > p.Max {
+		return errors.New("bad value " + strconv.Quote(value) + " for " + name)
+	}
+	*p.field(c) = n
+	return nil
+}
+
+// configSectionVersion is the version byte of an encoded Config.
+const configSectionVersion = 1
+
+// AppendConfig appends the snapshot encoding of c: a version byte, then
+// the parameters as (name, value) pairs, so a later version can add
+// parameters and still read this one.
+func AppendConfig(dst []byte, c *Config) []byte {
+	dst = append(dst, configSectionVersion)
+	names := ConfigNames()
+	dst = binary.AppendUvarint(dst, uint64(len(names)))
+	for _, n := range names {
+		v, _ := c.Get(n)
+		dst = binary.AppendUvarint(dst, uint64(len(n)))
+		dst = append(dst, n...)
+		dst = binary.AppendUvarint(dst, uint64(len(v)))
+		dst = append(dst, v...)
+	}
+	return dst
+}
+
+// ReadConfig reads what AppendConfig wrote. Parameters missing from the
+// encoding keep their defaults; an unknown one is an error (the snapshot
+// comes from a newer version whose behaviour this one cannot reproduce).
+func ReadConfig(r io.ByteReader) (Config, error) {
+	c := DefaultConfig()
+	v, err := r.ReadByte()
+	if err != nil {
+		return c, err
+	}
+	if v != configSectionVersion {
+		return c, errors.New("unknown config section version " + strconv.Itoa(int(v)))
+	}
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return c, err
+	}
+	if n > 1024 {
+		return c, errors.New("config section too long")
+	}
+	str := func() (string, error) {
+		l, err := binary.ReadUvarint(r)
+		if err != nil {
+			return "", err
+		}
+		if l > 1<<16 {
+			return "", errors.New("config value too long")
+		}
+		b := make([]byte, l)
+		for i := range b {
+			if b[i], err = r.ReadByte(); err != nil {
+				return "", err
+			}
+		}
+		return string(b), nil
+	}
+	for range n {
+		name, err := str()
+		if err != nil {
+			return c, err
+		}
+		val, err := str()
+		if err != nil {
+			return c, err
+		}
+		if err := c.Set(name, val); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// ListMaxListpackBytes is the byte limit of one list listpack (quicklist
+// node) for a negative list-max-listpack-size: -1 4 KB ... -5 64 KB, as
+// Redis's optimization_level; a value below -5 counts as -5. For a
+// positive size (a count of entries) it returns 0.
+func (c *Config) ListMaxListpackBytes() int {
+	s := c.ListMaxListpackSize
+	if s >= 0 {
+		return 0
+	}
+	if s < -5 {
+		s = -5
+	}
+	return 4096 << (-s - 1)
+}
+
+// StateDigest hashes everything apply must make identical on every
+// replica: the content (Digest), each value's encoding (OBJECT ENCODING)
+// and the replicated configuration.
+func (db *DB) StateDigest() uint64 {
+	d := xxhash.New()
+	var buf []byte
+	buf = binary.AppendUvarint(buf, db.Digest())
+	buf = AppendConfig(buf, &db.Cfg)
+	d.Write(buf)
+	db.tree.Scan(func(it *Item) bool {
+		if it.Obj != nil {
+			d.WriteString(it.Obj.Encoding())
+		}
+		return true
+	})
+	return d.Sum64()
+}

@@ -336,6 +336,14 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		c.reply(reply.Error("NOAUTH Authentication required."))
 		return
 	}
+	if internal[spec.Name] && !c.node {
+		st.rejected.Add(1)
+		if c.tx.in {
+			c.tx.abort = true
+		}
+		c.reply(command.ErrorReply(command.UnknownSubcommand(args[0], args[1])))
+		return
+	}
 	c.setLastCmd(&spec.Name)
 	if s.monitors.n.Load() > 0 && spec.Flags&(command.SkipMonitor|command.Admin) == 0 {
 		s.feedMonitors(c, args)

@@ -122,11 +122,20 @@ func (s *Server) checkNode(secret []byte) bool {
 }
 
 // internal lists the commands only cluster nodes may send (to each
-// other); on any other connection they do not exist.
-var internal = map[string]bool{
-	"cluster|slotop":       true,
-	"pubsub|localpublish":  true,
-	"pubsub|localspublish": true,
+// other, on a connection authenticated as NodeUser); on any other
+// connection they do not exist.
+var internal = map[string]map[string]bool{
+	"cluster": {"slotop": true},
+	"pubsub":  {"localpublish": true, "localspublish": true},
+}
+
+// isInternal tells whether args is one of the internal commands.
+func isInternal(args [][]byte) bool {
+	if len(args) < 2 || len(args[0]) > 8 || len(args[1]) > 16 {
+		return false
+	}
+	subs := internal[strings.ToLower(string(args[0]))]
+	return subs != nil && subs[strings.ToLower(string(args[1]))]
 }
 
 // checkPass tells whether user/pass authenticate the default user.

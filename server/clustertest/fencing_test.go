@@ -1,0 +1,254 @@
+package clustertest
+
+// Slot moves are fenced (issue 9, item 4): every step carries its
+// migration and the meta leader's claim epoch, shards refuse steps older
+// than one they have seen, and the internal commands that carry steps
+// between nodes need a node-authenticated connection.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cairndb/cairn/server"
+	"github.com/cairndb/cairn/server/resp"
+	"github.com/cairndb/cairn/server/shard"
+	"github.com/cairndb/cairn/server/slot"
+)
+
+// nodeTopo reads CLUSTER TOPOLOGY from node i itself.
+func (c *Cluster) nodeTopo(i int) (*topoView, error) {
+	s, err := c.admin(i, 2*time.Second, "CLUSTER", "TOPOLOGY")
+	if err != nil {
+		return nil, err
+	}
+	var v topoView
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// moved tells whether node i's directory has sl on shard to with no
+// migration left.
+func (c *Cluster) moved(i int, sl uint16, to uint64) bool {
+	v, err := c.nodeTopo(i)
+	return err == nil && v.owner(sl) == to && len(v.Migrations) == 0
+}
+
+func setMigrateHook(t *testing.T, h *server.MigrateHook) {
+	server.TestMigrateHook.Store(h)
+	t.Cleanup(func() { server.TestMigrateHook.Store(nil) })
+}
+
+// TestSlotOpNeedsNodeAuth: the commands nodes send each other (CLUSTER
+// SLOTOP, PUBSUB LOCALPUBLISH/LOCALSPUBLISH) do not exist for a client
+// connection; a connection authenticated as a node (the cluster secret
+// from the directory) runs them.
+func TestSlotOpNeedsNodeAuth(t *testing.T) {
+	c := Start(t, Options{Nodes: 3})
+	ctx := context.Background()
+	nc := c.NodeClient(1)
+	sl := shard.EncodeSlots([]uint16{0})
+	f := shard.Fence{Mig: 1, Epoch: 1}.Encode()
+	for _, cmd := range [][]any{
+		{"CLUSTER", "SLOTOP", "1", "STATUS", sl, f},
+		{"CLUSTER", "SLOTOP", "1", "DROP", sl, f},
+		{"CLUSTER", "SLOTOP", "1", "STATUS", sl},
+		{"PUBSUB", "LOCALPUBLISH", "ch", "m"},
+		{"PUBSUB", "LOCALSPUBLISH", "ch", "m"},
+	} {
+		err := nc.Do(ctx, cmd...).Err()
+		if err == nil || !strings.Contains(err.Error(), "unknown subcommand") {
+			t.Errorf("client ran %s %s: %v", cmd[0], cmd[1], err)
+		}
+	}
+	// The key is still there: nothing was dropped.
+	key := keyInSlots("auth", 0, 0)
+	setRetry(t, c, c.Client(), key, "v")
+	// Not even with a password-like guess at the node user.
+	if _, err := resp.CallNode(c.Addr(1), 2*time.Second, "guess", []byte("CLUSTER"), []byte("SLOTOP"), []byte("1"), []byte("STATUS"), sl, f); err == nil {
+		t.Error("a wrong node secret was accepted")
+	}
+	secret := c.Node(1).ClusterSecret()
+	if len(secret) < 32 {
+		t.Fatalf("cluster secret %q", secret)
+	}
+	if v, _ := c.nodeTopo(1); v == nil || strings.Contains(c.Topology(), secret) {
+		t.Fatal("CLUSTER TOPOLOGY shows the cluster secret")
+	}
+	var out [][]byte
+	var err error
+	for i := 1; i <= 3; i++ { // one of them holds a replica of shard 1
+		if out, err = resp.CallNode(c.Addr(i), 2*time.Second, secret, []byte("CLUSTER"), []byte("SLOTOP"), []byte("1"), []byte("STATUS"), sl, f); err == nil {
+			break
+		}
+	}
+	if err != nil || len(out) != 2 || len(out[0]) != 1 || out[0][0]&shard.SlotOwned == 0 {
+		t.Fatalf("node-authenticated SLOTOP STATUS: %q, %v", out, err)
+	}
+	if v, err := c.Client().Get(ctx, key).Result(); err != nil || v != "v" {
+		t.Fatalf("%s = %q, %v", key, v, err)
+	}
+}
+
+// lateStep pauses the meta leader's slot move before step, deposes it (cuts
+// it off), lets the new meta leader finish the move and a client write a
+// newer value, then heals and lets the deposed runner send its step: the
+// step must be refused by its fence and the newer value must survive.
+func lateStep(t *testing.T, step string) {
+	c := Start(t, Options{Nodes: 3})
+	cl := c.Client()
+	key := keyInSlots("late-"+step, 0, 5460) // shard 1
+	sl := slot.OfString(key)
+	setRetry(t, c, cl, key, "old")
+
+	var armed atomic.Bool
+	armed.Store(true)
+	var deposed atomic.Uint64
+	paused, release := make(chan struct{}), make(chan struct{})
+	lateErr := make(chan error, 1)
+	setMigrateHook(t, &server.MigrateHook{
+		Before: func(node uint64, s string) {
+			if s == step && armed.CompareAndSwap(true, false) {
+				deposed.Store(node)
+				close(paused)
+				<-release
+			}
+		},
+		After: func(node uint64, s string, err error) {
+			if s == step && node == deposed.Load() {
+				select {
+				case lateErr <- err:
+				default:
+				}
+			}
+		},
+	})
+	released := false
+	defer func() {
+		if !released {
+			close(release)
+		}
+	}()
+	go c.admin(1, 30*time.Second, "CLUSTER", "MOVESLOTS", 2, sl, sl)
+	select {
+	case <-paused:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the move never reached " + step)
+	}
+	a := int(deposed.Load())
+	t.Logf("meta leader node %d paused before %s; cutting it off", a, step)
+	c.Isolate(a)
+	others := []int{}
+	for i := 1; i <= 3; i++ {
+		if i != a {
+			others = append(others, i)
+		}
+	}
+	waitFor(t, 20*time.Second, "the new meta leader to finish the move", func() bool { return c.moved(others[0], sl, 2) })
+	setRetry(t, c, cl, key, "new")
+	c.Heal()
+	waitFor(t, 20*time.Second, "the deposed node to catch up", func() bool { return c.moved(a, sl, 2) })
+	// Its replica of the target shard too, so its late step gets through
+	// to that shard's leader.
+	waitReplica(t, c, a, key, "new", 20*time.Second)
+	released = true
+	close(release)
+	var err error
+	select {
+	case err = <-lateErr:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the late %s never ended", step)
+	}
+	if err == nil || !strings.Contains(err.Error(), shard.StalePrefix) {
+		t.Errorf("the deposed meta leader's late %s: %v, want a %q refusal", step, err, shard.StalePrefix)
+	}
+	ctx := context.Background()
+	if v, err := cl.Get(ctx, key).Result(); err != nil || v != "new" {
+		t.Errorf("after the late %s %s = %q, %v; want new", step, key, v, err)
+	}
+	// The slot is neither frozen nor lost: it takes writes.
+	setRetry(t, c, cl, key, "after")
+	if v, err := cl.Get(ctx, key).Result(); err != nil || v != "after" {
+		t.Errorf("%s = %q, %v; want after", key, v, err)
+	}
+}
+
+// TestLateImportRefused: a deposed meta leader's IMPORT, sent after the
+// move finished and a newer value was written, does not overwrite it.
+func TestLateImportRefused(t *testing.T) { lateStep(t, "import") }
+
+// TestLateFreezeRefused: a deposed meta leader's FREEZE, sent after its
+// successor moved the slot, is refused.
+func TestLateFreezeRefused(t *testing.T) { lateStep(t, "freeze") }
+
+// TestLateDropRefused: a deposed meta leader's DROP, sent after its
+// successor moved the slot, is refused.
+func TestLateDropRefused(t *testing.T) { lateStep(t, "drop") }
+
+// TestMetaLeaderChangeMidMove: the meta leader is cut off in the middle of
+// a large move under write load; the new one resumes it (the deposed one
+// keeps trying its steps meanwhile) and no acknowledged write is lost.
+func TestMetaLeaderChangeMidMove(t *testing.T) {
+	c := Start(t, Options{Nodes: 3})
+	cl := c.Client()
+	ctx := context.Background()
+	for b := 0; b < 2000; b += 200 {
+		pipe := cl.Pipeline()
+		for i := b; i < b+200; i++ {
+			pipe.Set(ctx, fmt.Sprintf("pre%d", i), i, 0)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var groups atomic.Int64
+	var meta atomic.Uint64
+	trip := make(chan struct{})
+	var once sync.Once
+	setMigrateHook(t, &server.MigrateHook{
+		Before: func(node uint64, s string) {
+			if s == "import" && groups.Add(1) == 3 {
+				meta.Store(node)
+				once.Do(func() { close(trip) })
+			}
+		},
+	})
+	w := startWriters(cl, 6, "mm")
+	waitFor(t, 10*time.Second, "writes", func() bool { return w.count.Load() > 100 })
+	go c.admin(1, 60*time.Second, "CLUSTER", "MOVESLOTS", 2, 0, 2999)
+	select {
+	case <-trip:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the move never reached its third group")
+	}
+	a := int(meta.Load())
+	t.Logf("cutting off meta leader node %d in the middle of the move", a)
+	c.Isolate(a)
+	other := a%3 + 1
+	waitFor(t, 25*time.Second, "the new meta leader to finish the move", func() bool {
+		v, err := c.nodeTopo(other)
+		return err == nil && len(v.Migrations) == 0 && v.owner(0) == 2 && v.owner(2999) == 2
+	})
+	c.Heal()
+	time.Sleep(time.Second) // writes after the heal too
+	w.halt()
+	t.Logf("%d writes acknowledged, %d errors (last: %v)", w.count.Load(), w.errs.Load(), w.lastErr.Load())
+	for i := range 2000 {
+		got, err := cl.Get(ctx, fmt.Sprintf("pre%d", i)).Int()
+		if err != nil || got != i {
+			t.Fatalf("pre%d = %d, %v", i, got, err)
+		}
+	}
+	w.verify(t, cl)
+	v := c.opsTopo(t)
+	if v.Shards[0].SlotCount != 5461-3000 || v.Shards[1].SlotCount != 5461+3000 {
+		t.Fatalf("slot counts after the move: %+v", v.Shards)
+	}
+}

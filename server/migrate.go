@@ -59,8 +59,9 @@ const (
 // to depose the meta leader in the middle) and see how each step ended.
 // Step names are "prepare", "freeze", "import", "drop" and "assign".
 type MigrateHook struct {
-	// Before runs before a step on node's runner; it may block.
-	Before func(node uint64, step string)
+	// Before runs before a step on node's runner, with the step's slots;
+	// it may block.
+	Before func(node uint64, step string, slots []uint16)
 	// After reports a step's outcome.
 	After func(node uint64, step string, err error)
 }
@@ -68,9 +69,9 @@ type MigrateHook struct {
 // TestMigrateHook is nil except in tests.
 var TestMigrateHook atomic.Pointer[MigrateHook]
 
-func (c *clusterNode) hookBefore(step string) {
+func (c *clusterNode) hookBefore(step string, slots []uint16) {
 	if h := TestMigrateHook.Load(); h != nil && h.Before != nil {
-		h.Before(c.id, step)
+		h.Before(c.id, step, slots)
 	}
 }
 
@@ -259,7 +260,7 @@ func (c *clusterNode) planGroup(from uint64, rem []uint16, topo *cluster.Topolog
 
 // step runs one fenced slot operation of a move, between the test hooks.
 func (c *clusterNode) step(name string, ops slotOpFunc, op string, f shard.Fence, slots []uint16, extra ...[]byte) (status, items []byte, err error) {
-	c.hookBefore(name)
+	c.hookBefore(name, slots)
 	status, items, err = ops(op, f, slots, extra...)
 	if err == nil && len(status) != len(slots) {
 		err = errors.New("bad status")
@@ -307,7 +308,7 @@ func (c *clusterNode) moveSlots(from, to uint64, slots []uint16, f shard.Fence) 
 			return err
 		}
 	}
-	c.hookBefore("assign")
+	c.hookBefore("assign", slots)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, err = c.propose(ctx, cluster.Op{Op: "assign", Shard: to, Slots: slots, ID: f.Mig, Epoch: f.Epoch})

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/cairndb/cairn/server"
 	"github.com/cairndb/cairn/server/resp"
 	"github.com/cairndb/cairn/server/shard"
@@ -114,7 +116,7 @@ func lateStep(t *testing.T, step string) {
 	paused, release := make(chan struct{}), make(chan struct{})
 	lateErr := make(chan error, 1)
 	setMigrateHook(t, &server.MigrateHook{
-		Before: func(node uint64, s string) {
+		Before: func(node uint64, s string, _ []uint16) {
 			if s == step && armed.CompareAndSwap(true, false) {
 				deposed.Store(node)
 				close(paused)
@@ -193,8 +195,12 @@ func TestLateFreezeRefused(t *testing.T) { lateStep(t, "freeze") }
 func TestLateDropRefused(t *testing.T) { lateStep(t, "drop") }
 
 // TestMetaLeaderChangeMidMove: the meta leader is cut off in the middle of
-// a large move under write load; the new one resumes it (the deposed one
-// keeps trying its steps meanwhile) and no acknowledged write is lost.
+// a large move under write load, between FREEZE and IMPORT of a group;
+// the new meta leader resumes the move. Once it is done, the deposed one
+// is let go on with its late IMPORT of that group (items older than the
+// writes since). No acknowledged write is lost: new keys, and keys
+// overwritten all along (hot keys spread over the moved slots) keep their
+// last acknowledged value.
 func TestMetaLeaderChangeMidMove(t *testing.T) {
 	c := Start(t, Options{Nodes: 3})
 	cl := c.Client()
@@ -208,20 +214,45 @@ func TestMetaLeaderChangeMidMove(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// One hot key per 30 slots of the moved range.
+	var hot []string
+	for lo := 0; lo < 3000; lo += 30 {
+		hot = append(hot, keyInSlots(fmt.Sprintf("hot%d", lo), lo, lo+29))
+	}
+	hw := startHotWriters(cl, hot, 6)
+	defer hw.halt()
+
 	var groups atomic.Int64
 	var meta atomic.Uint64
-	trip := make(chan struct{})
-	var once sync.Once
+	var frozen []uint16
+	trip, release := make(chan struct{}), make(chan struct{})
+	lateErr := make(chan error, 1)
 	setMigrateHook(t, &server.MigrateHook{
-		Before: func(node uint64, s string) {
+		Before: func(node uint64, s string, slots []uint16) {
 			if s == "import" && groups.Add(1) == 3 {
 				meta.Store(node)
-				once.Do(func() { close(trip) })
+				frozen = slots
+				close(trip)
+				<-release
+			}
+		},
+		After: func(node uint64, s string, err error) {
+			if s == "import" && node == meta.Load() {
+				select {
+				case lateErr <- err:
+				default:
+				}
 			}
 		},
 	})
-	w := startWriters(cl, 6, "mm")
-	waitFor(t, 10*time.Second, "writes", func() bool { return w.count.Load() > 100 })
+	released := false
+	defer func() {
+		if !released {
+			close(release)
+		}
+	}()
+	w := startWriters(cl, 4, "mm")
+	waitFor(t, 10*time.Second, "writes", func() bool { return w.count.Load() > 100 && hw.count.Load() > 100 })
 	go c.admin(1, 60*time.Second, "CLUSTER", "MOVESLOTS", 2, 0, 2999)
 	select {
 	case <-trip:
@@ -229,17 +260,47 @@ func TestMetaLeaderChangeMidMove(t *testing.T) {
 		t.Fatal("the move never reached its third group")
 	}
 	a := int(meta.Load())
-	t.Logf("cutting off meta leader node %d in the middle of the move", a)
+	inGroup := 0
+	for _, k := range hot {
+		for _, sl := range frozen {
+			if slot.OfString(k) == sl {
+				inGroup++
+			}
+		}
+	}
+	t.Logf("cutting off meta leader node %d before IMPORT of slots %d-%d (%d hot keys)", a, frozen[0], frozen[len(frozen)-1], inGroup)
+	if inGroup == 0 {
+		t.Fatal("no hot key in the paused group")
+	}
 	c.Isolate(a)
 	other := a%3 + 1
 	waitFor(t, 25*time.Second, "the new meta leader to finish the move", func() bool {
 		v, err := c.nodeTopo(other)
 		return err == nil && len(v.Migrations) == 0 && v.owner(0) == 2 && v.owner(2999) == 2
 	})
+	// Overwrites after the move.
+	n := hw.count.Load()
+	waitFor(t, 10*time.Second, "writes after the move", func() bool { return hw.count.Load() > n+200 })
 	c.Heal()
-	time.Sleep(time.Second) // writes after the heal too
+	waitFor(t, 20*time.Second, "the deposed node to catch up", func() bool {
+		v, err := c.nodeTopo(a)
+		return err == nil && len(v.Migrations) == 0
+	})
+	waitReplica(t, c, a, "pre0", "0", 20*time.Second)
+	released = true
+	close(release)
+	select {
+	case err := <-lateErr:
+		if err == nil || !strings.Contains(err.Error(), shard.StalePrefix) {
+			t.Errorf("the deposed meta leader's late IMPORT: %v, want a %q refusal", err, shard.StalePrefix)
+		}
+	case <-time.After(15 * time.Second):
+		t.Error("the late IMPORT never ended")
+	}
+	time.Sleep(500 * time.Millisecond) // writes after the late step too
 	w.halt()
-	t.Logf("%d writes acknowledged, %d errors (last: %v)", w.count.Load(), w.errs.Load(), w.lastErr.Load())
+	hw.halt()
+	t.Logf("%d writes and %d overwrites acknowledged, %d+%d errors (last: %v)", w.count.Load(), hw.count.Load(), w.errs.Load(), hw.errs.Load(), w.lastErr.Load())
 	for i := range 2000 {
 		got, err := cl.Get(ctx, fmt.Sprintf("pre%d", i)).Int()
 		if err != nil || got != i {
@@ -247,8 +308,69 @@ func TestMetaLeaderChangeMidMove(t *testing.T) {
 		}
 	}
 	w.verify(t, cl)
+	hw.verify(t, cl)
 	v := c.opsTopo(t)
 	if v.Shards[0].SlotCount != 5461-3000 || v.Shards[1].SlotCount != 5461+3000 {
 		t.Fatalf("slot counts after the move: %+v", v.Shards)
 	}
+}
+
+// hotWriters overwrite a set of keys with increasing values: key → the
+// last acknowledged value. A write that failed may still have applied, so
+// a key must end at its last acknowledged value or above.
+type hotWriters struct {
+	last  sync.Map // key → int
+	count atomic.Int64
+	errs  atomic.Int64
+	stop  chan struct{}
+	once  sync.Once
+	wg    sync.WaitGroup
+}
+
+func startHotWriters(cl *redis.ClusterClient, keys []string, n int) *hotWriters {
+	h := &hotWriters{stop: make(chan struct{})}
+	for g := range n {
+		h.wg.Add(1)
+		go func() {
+			defer h.wg.Done()
+			for i := 1; ; i++ {
+				for j := g; j < len(keys); j += n {
+					select {
+					case <-h.stop:
+						return
+					default:
+					}
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					err := cl.Set(ctx, keys[j], i, 0).Err()
+					cancel()
+					if err != nil {
+						h.errs.Add(1)
+						continue
+					}
+					h.last.Store(keys[j], i)
+					h.count.Add(1)
+				}
+			}
+		}()
+	}
+	return h
+}
+
+func (h *hotWriters) halt() {
+	h.once.Do(func() { close(h.stop) })
+	h.wg.Wait()
+}
+
+func (h *hotWriters) verify(t *testing.T, cl *redis.ClusterClient) {
+	t.Helper()
+	n := 0
+	h.last.Range(func(k, v any) bool {
+		got, err := cl.Get(context.Background(), k.(string)).Int()
+		if err != nil || got < v.(int) {
+			t.Errorf("hot key %s: last acknowledged %d, reads %d, %v", k, v, got, err)
+		}
+		n++
+		return true
+	})
+	t.Logf("verified %d overwritten keys", n)
 }

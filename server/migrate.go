@@ -337,13 +337,28 @@ func (c *clusterNode) waitMigration(ctx context.Context, id uint64) error {
 type slotOpFunc func(op string, f shard.Fence, slots []uint16, extra ...[]byte) (status, items []byte, err error)
 
 // slotOps returns how to run slot operations on a shard: through the local
-// replica, or else by asking a node that replicates it (CLUSTER SLOTOP,
-// authenticated as a node), so the meta leader can move slots between
-// shards it does not hold.
+// replica, or else (none here, or it cannot reach its leader) by asking a
+// node that replicates it (CLUSTER SLOTOP, authenticated as a node), so
+// the meta leader can move slots between shards it does not hold. A step
+// that timed out may still apply; every step is safe to apply twice.
 func (c *clusterNode) slotOps(sid uint64) slotOpFunc {
-	if s := c.host.Shard(sid); s != nil {
-		return s.SlotOp
+	remote := c.remoteSlotOps(sid)
+	s := c.host.Shard(sid)
+	if s == nil {
+		return remote
 	}
+	return func(op string, f shard.Fence, slots []uint16, extra ...[]byte) ([]byte, []byte, error) {
+		status, items, err := s.SlotOp(op, f, slots, extra...)
+		if errors.Is(err, shard.ErrTimeout) || errors.Is(err, shard.ErrNotLeader) {
+			if st, it, rerr := remote(op, f, slots, extra...); rerr == nil || strings.HasPrefix(rerr.Error(), shard.StalePrefix) {
+				return st, it, rerr
+			}
+		}
+		return status, items, err
+	}
+}
+
+func (c *clusterNode) remoteSlotOps(sid uint64) slotOpFunc {
 	return func(op string, f shard.Fence, slots []uint16, extra ...[]byte) ([]byte, []byte, error) {
 		topo := c.machine.Topology()
 		sh := topo.Shard(sid)

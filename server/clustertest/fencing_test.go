@@ -157,9 +157,12 @@ func lateStep(t *testing.T, step string) {
 	setRetry(t, c, cl, key, "new")
 	c.Heal()
 	waitFor(t, 20*time.Second, "the deposed node to catch up", func() bool { return c.moved(a, sl, 2) })
-	// Its replica of the target shard too, so its late step gets through
-	// to that shard's leader.
+	// Its replicas of the target and the source shard too, so its late
+	// step gets through to the shard's leader.
 	waitReplica(t, c, a, key, "new", 20*time.Second)
+	src := keyInSlots("late-src-"+step, 0, 5460)
+	setRetry(t, c, cl, src, "x")
+	waitReplica(t, c, a, src, "x", 20*time.Second)
 	released = true
 	close(release)
 	var err error
@@ -287,6 +290,8 @@ func TestMetaLeaderChangeMidMove(t *testing.T) {
 		return err == nil && len(v.Migrations) == 0
 	})
 	waitReplica(t, c, a, "pre0", "0", 20*time.Second)
+	// The hot keys' last values are final before the late step.
+	hw.halt()
 	released = true
 	close(release)
 	select {
@@ -299,7 +304,6 @@ func TestMetaLeaderChangeMidMove(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond) // writes after the late step too
 	w.halt()
-	hw.halt()
 	t.Logf("%d writes and %d overwrites acknowledged, %d+%d errors (last: %v)", w.count.Load(), hw.count.Load(), w.errs.Load(), hw.errs.Load(), w.lastErr.Load())
 	for i := range 2000 {
 		got, err := cl.Get(ctx, fmt.Sprintf("pre%d", i)).Int()

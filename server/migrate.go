@@ -280,21 +280,42 @@ func (c *clusterNode) moveSlots(from, to uint64, slots []uint16, f shard.Fence) 
 	if err != nil {
 		return err
 	}
-	status, items, err := c.step("freeze", src, shard.OpFreeze, f, slots)
-	if err != nil {
-		return err
-	}
 	// The target takes every slot it does not own yet: with the source's
 	// items for those the source owns, with nothing for those it never
 	// owned. A slot both own was imported by an earlier attempt that
 	// stopped before DROP; the source has been frozen since (no write
-	// since the items were taken), so only the DROP is left to do.
-	var take, drop []uint16
+	// since the items were taken), so it is frozen again for this claim
+	// (DROP needs that) but its items are not copied again.
+	var take, again []uint16
 	for i, sl := range slots {
 		if dstStatus[i]&shard.SlotOwned == 0 {
 			take = append(take, sl)
+		} else {
+			again = append(again, sl)
 		}
-		if status[i]&shard.SlotOwned != 0 {
+	}
+	srcOwned := map[uint16]bool{}
+	var items []byte
+	for pi, part := range [][]uint16{take, again} {
+		if len(part) == 0 {
+			continue
+		}
+		status, it, err := c.step("freeze", src, shard.OpFreeze, f, part)
+		if err != nil {
+			return err
+		}
+		for i, sl := range part {
+			if status[i]&shard.SlotOwned != 0 {
+				srcOwned[sl] = true
+			}
+		}
+		if pi == 0 {
+			items = it
+		}
+	}
+	var drop []uint16
+	for _, sl := range slots {
+		if srcOwned[sl] {
 			drop = append(drop, sl)
 		}
 	}

@@ -207,21 +207,8 @@ func TestLateDropRefused(t *testing.T) { lateStep(t, "drop") }
 func TestMetaLeaderChangeMidMove(t *testing.T) {
 	c := Start(t, Options{Nodes: 3})
 	cl := c.Client()
-	ctx := context.Background()
-	for b := 0; b < 2000; b += 200 {
-		pipe := cl.Pipeline()
-		for i := b; i < b+200; i++ {
-			pipe.Set(ctx, fmt.Sprintf("pre%d", i), i, 0)
-		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// One hot key per 30 slots of the moved range.
-	var hot []string
-	for lo := 0; lo < 3000; lo += 30 {
-		hot = append(hot, keyInSlots(fmt.Sprintf("hot%d", lo), lo, lo+29))
-	}
+	preload(t, cl)
+	hot := hotKeys()
 	hw := startHotWriters(cl, hot, 6)
 	defer hw.halt()
 
@@ -305,8 +292,85 @@ func TestMetaLeaderChangeMidMove(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // writes after the late step too
 	w.halt()
 	t.Logf("%d writes and %d overwrites acknowledged, %d+%d errors (last: %v)", w.count.Load(), hw.count.Load(), w.errs.Load(), hw.errs.Load(), w.lastErr.Load())
+	checkMoved(t, c, cl, w, hw)
+}
+
+// TestMetaLeaderKilledMidMove: the meta leader's node dies in the middle
+// of a large move under write load (its runner between steps of a group);
+// the new meta leader resumes the abandoned move, and no acknowledged
+// write is lost.
+func TestMetaLeaderKilledMidMove(t *testing.T) {
+	c := Start(t, Options{Nodes: 3})
+	cl := c.Client()
+	preload(t, cl)
+	hw := startHotWriters(cl, hotKeys(), 6)
+	defer hw.halt()
+	var steps atomic.Int64
+	var meta atomic.Uint64
+	trip := make(chan struct{})
+	setMigrateHook(t, &server.MigrateHook{
+		Before: func(node uint64, s string, _ []uint16) {
+			if steps.Add(1) == 11 { // in the third group
+				meta.Store(node)
+				close(trip)
+			}
+		},
+	})
+	w := startWriters(cl, 4, "mk")
+	waitFor(t, 10*time.Second, "writes", func() bool { return w.count.Load() > 100 && hw.count.Load() > 100 })
+	go c.admin(1, 60*time.Second, "CLUSTER", "MOVESLOTS", 2, 0, 2999)
+	select {
+	case <-trip:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the move never reached its third group")
+	}
+	a := int(meta.Load())
+	t.Logf("killing meta leader node %d in the middle of the move", a)
+	c.Stop(a)
+	other := a%3 + 1
+	waitFor(t, 25*time.Second, "the new meta leader to finish the move", func() bool {
+		v, err := c.nodeTopo(other)
+		return err == nil && len(v.Migrations) == 0 && v.owner(0) == 2 && v.owner(2999) == 2
+	})
+	c.Restart(a)
+	c.WaitServing(20 * time.Second)
+	time.Sleep(500 * time.Millisecond)
+	w.halt()
+	hw.halt()
+	t.Logf("%d writes and %d overwrites acknowledged, %d+%d errors (last: %v)", w.count.Load(), hw.count.Load(), w.errs.Load(), hw.errs.Load(), w.lastErr.Load())
+	checkMoved(t, c, cl, w, hw)
+}
+
+// preload writes pre0..pre1999 = their number.
+func preload(t *testing.T, cl *redis.ClusterClient) {
+	t.Helper()
+	ctx := context.Background()
+	for b := 0; b < 2000; b += 200 {
+		pipe := cl.Pipeline()
+		for i := b; i < b+200; i++ {
+			pipe.Set(ctx, fmt.Sprintf("pre%d", i), i, 0)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// hotKeys are one key per 30 slots of slots 0-2999 (the moved range).
+func hotKeys() []string {
+	var hot []string
+	for lo := 0; lo < 3000; lo += 30 {
+		hot = append(hot, keyInSlots(fmt.Sprintf("hot%d", lo), lo, lo+29))
+	}
+	return hot
+}
+
+// checkMoved checks that slots 0-2999 moved from shard 1 to shard 2 and
+// that no acknowledged write was lost.
+func checkMoved(t *testing.T, c *Cluster, cl *redis.ClusterClient, w *writer, hw *hotWriters) {
+	t.Helper()
 	for i := range 2000 {
-		got, err := cl.Get(ctx, fmt.Sprintf("pre%d", i)).Int()
+		got, err := cl.Get(context.Background(), fmt.Sprintf("pre%d", i)).Int()
 		if err != nil || got != i {
 			t.Fatalf("pre%d = %d, %v", i, got, err)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/cairndb/cairn/server/cluster"
 	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/reply"
+	"github.com/cairndb/cairn/server/shard"
 	"github.com/cairndb/cairn/server/slot"
 )
 
@@ -207,14 +208,21 @@ func (c *clusterNode) command(args [][]byte) reply.Value {
 	case "rebalance":
 		return c.rebalance(topo)
 	case "slotop":
-		// CLUSTER SLOTOP <shard> <op> <slots> [<arg> ...] (internal)
+		// CLUSTER SLOTOP <shard> <op> <slots> <fence> [<arg> ...]
+		// (internal: only on a connection authenticated as a node)
+		if len(args) < 6 {
+			return reply.Error("ERR wrong number of arguments for 'cluster|slotop' command")
+		}
 		sid, ok := parseShardRef(args[2])
 		s := c.host.Shard(sid)
 		if !ok || s == nil {
 			return reply.Error("ERR this node holds no replica of shard " + string(args[2]))
 		}
-		status, items, err := s.SlotOpRaw(string(args[3]), args[4], args[5:]...)
+		status, items, err := s.SlotOpRaw(string(args[3]), args[4], args[5], args[6:]...)
 		if err != nil {
+			if strings.HasPrefix(err.Error(), shard.StalePrefix) {
+				return reply.Error(err.Error())
+			}
 			return reply.Error("ERR " + err.Error())
 		}
 		return reply.Array(reply.Bulk(status), reply.Bulk(items))
@@ -279,7 +287,9 @@ func (c *clusterNode) info(topo *cluster.Topology) string {
 		}
 	}
 	state := "ok"
-	if assigned < slot.Count || ok < assigned {
+	if assigned < slot.Count || ok < assigned || topo.Secret == "" {
+		// Without the cluster secret (the first moments of a new
+		// cluster) nodes cannot make internal calls to each other.
 		state = "fail"
 	}
 	var b strings.Builder
@@ -662,6 +672,8 @@ func (c *clusterNode) topologyJSON(topo *cluster.Topology) reply.Value {
 		*cluster.Topology
 		Shards []shardView `json:"shards"`
 		Myself uint64      `json:"myself"`
+		// The cluster secret is never shown.
+		Secret string `json:"secret,omitempty"`
 	}{Topology: topo, Myself: c.id}
 	for i := range topo.Shards {
 		sh := topo.Shards[i]

@@ -346,6 +346,7 @@ func (c *clusterNode) reconcile() {
 	// 3. As the meta leader: meta membership and slot migrations.
 	if c.meta.IsLeader() {
 		c.syncMetaMembers(topo)
+		c.ensureSecret(topo)
 		for _, m := range topo.Migrations {
 			c.mu.Lock()
 			running := c.migrating[m.ID]
@@ -521,7 +522,9 @@ func (c *clusterNode) syncSlots(topo *cluster.Topology, s *shard.Shard) {
 	if len(missing) == 0 {
 		return
 	}
-	if _, _, err := s.SlotOp(shard.OpAssign, missing); err != nil {
+	// Fenced by the directory epoch acted on: refused if a slot move
+	// newer than this view has touched one of the slots.
+	if _, _, err := s.SlotOp(shard.OpAssign, shard.Fence{Epoch: topo.Epoch}, missing); err != nil {
 		c.log.Warn("assign slots", "shard", s.ID(), "err", err)
 	}
 }

@@ -18,9 +18,9 @@ import (
 const forwardQueue = 4096
 
 type forwarder struct {
-	addr, pass string
-	ch         chan [][]byte
-	quit       chan struct{}
+	addr, secret string
+	ch           chan [][]byte
+	quit         chan struct{}
 }
 
 type forwarders struct {
@@ -28,14 +28,17 @@ type forwarders struct {
 	peers map[string]*forwarder
 }
 
-func (f *forwarders) send(addr, pass string, args [][]byte) {
+func (f *forwarders) send(addr, secret string, args [][]byte) {
 	f.mu.Lock()
 	if f.peers == nil {
 		f.peers = map[string]*forwarder{}
 	}
 	p := f.peers[addr]
-	if p == nil {
-		p = &forwarder{addr: addr, pass: pass, ch: make(chan [][]byte, forwardQueue), quit: make(chan struct{})}
+	if p == nil || p.secret != secret {
+		if p != nil {
+			close(p.quit) // the secret changed: reconnect
+		}
+		p = &forwarder{addr: addr, secret: secret, ch: make(chan [][]byte, forwardQueue), quit: make(chan struct{})}
 		f.peers[addr] = p
 		go p.run()
 	}
@@ -76,10 +79,10 @@ func (p *forwarder) run() {
 				continue // dropped; the next message tries again
 			}
 			conn, r = c, bufio.NewReader(c)
-			if p.pass != "" {
-				conn.Write(resp.AppendCommand(nil, []byte("AUTH"), []byte(p.pass)))
-				r.ReadString('\n')
-			}
+			// Forwarded messages are internal commands: authenticate as
+			// a node.
+			conn.Write(resp.AppendCommand(nil, resp.NodeAuth(p.secret)...))
+			r.ReadString('\n')
 		}
 		conn.SetDeadline(time.Now().Add(2 * time.Second))
 		_, err := conn.Write(resp.AppendCommand(nil, args...))
@@ -101,6 +104,9 @@ func (b *backend) Forward(target int, args [][]byte) {
 		return
 	}
 	topo := c.machine.Topology()
+	if topo.Secret == "" {
+		return // no node can authenticate yet
+	}
 	var nodes []uint64
 	if target == -1 {
 		for _, nd := range topo.Nodes {
@@ -114,6 +120,15 @@ func (b *backend) Forward(target int, args [][]byte) {
 		if id == c.id || nd == nil || nd.ClientAddr == "" {
 			continue
 		}
-		b.fwd.send(nd.ClientAddr, b.cfg.RequirePass, args)
+		b.fwd.send(nd.ClientAddr, topo.Secret, args)
 	}
+}
+
+// NodeSecret is the secret cluster nodes authenticate to each other with
+// (resp: AUTH cairn-node); "" outside cluster mode or before it is set.
+func (b *backend) NodeSecret() string {
+	if b.cluster == nil {
+		return ""
+	}
+	return b.cluster.machine.Topology().Secret
 }

@@ -29,6 +29,10 @@ type Op struct {
 	Term       uint64   `json:"term,omitempty"`
 	// config-set: replicated parameters (canonical names and values)
 	Config map[string]string `json:"config,omitempty"`
+	// Epoch fences "assign" and "migration-done" of a migration (ID): the
+	// migration's claim epoch. 0 in ops written before fencing.
+	Epoch  uint64 `json:"epoch,omitempty"`
+	Secret string `json:"secret,omitempty"`
 }
 
 // Result is what applying an Op returns.
@@ -199,6 +203,21 @@ func (t *Topology) apply(op *Op) (uint64, error) {
 		if t.Shard(op.Shard) == nil {
 			return 0, fmt.Errorf("no shard %d", op.Shard)
 		}
+		if op.Epoch != 0 {
+			// A step of migration op.ID: only from its current claimant.
+			m, err := t.fenced(op)
+			if err != nil {
+				return 0, err
+			}
+			if m.To != op.Shard {
+				return 0, fmt.Errorf("migration %d moves slots to shard %d", m.ID, m.To)
+			}
+			for _, s := range op.Slots {
+				if !slices.Contains(m.Slots, s) {
+					return 0, fmt.Errorf("slot %d is not part of migration %d", s, m.ID)
+				}
+			}
+		}
 		for _, s := range op.Slots {
 			if int(s) >= slot.Count {
 				return 0, fmt.Errorf("slot %d out of range", s)
@@ -233,7 +252,36 @@ func (t *Topology) apply(op *Op) (uint64, error) {
 		slices.Sort(slots)
 		t.Migrations = append(t.Migrations, Migration{ID: id, Slots: slices.Compact(slots), To: op.Shard})
 		return id, nil
+	case "migration-claim":
+		// The meta leader takes over a migration: the epoch this op
+		// creates becomes the migration's fencing token.
+		m := t.Migration(op.ID)
+		if m == nil {
+			return 0, fmt.Errorf("no migration %d", op.ID)
+		}
+		m.Epoch = t.Epoch + 1
+		return m.Epoch, nil
+	case "set-secret":
+		if t.Secret != "" {
+			return 0, errors.New("the cluster secret is already set")
+		}
+		if len(op.Secret) < 16 {
+			return 0, errors.New("cluster secret too short")
+		}
+		t.Secret = op.Secret
+		return 0, nil
 	case "migration-done":
+		if op.Epoch != 0 {
+			m, err := t.fenced(op)
+			if err != nil {
+				return 0, err
+			}
+			for _, s := range m.Slots {
+				if t.owner[s] != m.To {
+					return 0, fmt.Errorf("slot %d has not moved yet", s)
+				}
+			}
+		}
 		n := len(t.Migrations)
 		t.Migrations = slices.DeleteFunc(t.Migrations, func(m Migration) bool { return m.ID == op.ID })
 		if len(t.Migrations) == n {
@@ -261,6 +309,20 @@ func (t *Topology) apply(op *Op) (uint64, error) {
 		return op.ID, nil
 	}
 	return 0, fmt.Errorf("unknown op %q", op.Op)
+}
+
+// fenced returns the migration a fenced op belongs to, or why the op is
+// refused: the migration is gone or was claimed since (a deposed meta
+// leader's late step).
+func (t *Topology) fenced(op *Op) (*Migration, error) {
+	m := t.Migration(op.ID)
+	if m == nil {
+		return nil, fmt.Errorf("stale step: no migration %d", op.ID)
+	}
+	if m.Epoch != op.Epoch {
+		return nil, fmt.Errorf("stale step: migration %d is claimed at epoch %d, not %d", m.ID, m.Epoch, op.Epoch)
+	}
+	return m, nil
 }
 
 func (t *Topology) checkReplicas(ids []uint64) error {

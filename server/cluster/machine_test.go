@@ -164,3 +164,51 @@ func FuzzApply(f *testing.F) {
 		}
 	})
 }
+
+// TestMigrationFencing: a fenced "assign" or "migration-done" is accepted
+// only with the migration's current claim epoch, so a deposed meta
+// leader's late step changes nothing.
+func TestMigrationFencing(t *testing.T) {
+	m := bootstrapped(t)
+	id := mustApply(t, m, Op{Op: "migrate", Shard: 2, Slots: []uint16{0, 1}})
+	old := mustApply(t, m, Op{Op: "migration-claim", ID: id})
+	if old != m.Topology().Epoch || m.Topology().Migration(id).Epoch != old {
+		t.Fatalf("claim epoch %d, directory epoch %d", old, m.Topology().Epoch)
+	}
+	cur := mustApply(t, m, Op{Op: "migration-claim", ID: id})
+	if cur <= old {
+		t.Fatalf("second claim %d not after %d", cur, old)
+	}
+	if _, err := apply(t, m, Op{Op: "assign", Shard: 2, Slots: []uint16{0}, ID: id, Epoch: old}); err == nil {
+		t.Fatal("a deposed claimant's assign was accepted")
+	}
+	if _, err := apply(t, m, Op{Op: "assign", Shard: 2, Slots: []uint16{5}, ID: id, Epoch: cur}); err == nil {
+		t.Fatal("assign of a slot outside the migration was accepted")
+	}
+	if _, err := apply(t, m, Op{Op: "migration-done", ID: id, Epoch: cur}); err == nil {
+		t.Fatal("migration-done accepted before its slots moved")
+	}
+	mustApply(t, m, Op{Op: "assign", Shard: 2, Slots: []uint16{0, 1}, ID: id, Epoch: cur})
+	if _, err := apply(t, m, Op{Op: "migration-done", ID: id, Epoch: old}); err == nil {
+		t.Fatal("a deposed claimant's migration-done was accepted")
+	}
+	mustApply(t, m, Op{Op: "migration-done", ID: id, Epoch: cur})
+	if _, err := apply(t, m, Op{Op: "assign", Shard: 2, Slots: []uint16{0}, ID: id, Epoch: cur}); err == nil {
+		t.Fatal("assign of a finished migration was accepted")
+	}
+	// Unfenced ops (logs written before fencing) apply as before.
+	mustApply(t, m, Op{Op: "assign", Shard: 3, Slots: []uint16{0}})
+	// The cluster secret is set once.
+	mustApply(t, m, Op{Op: "set-secret", Secret: "0123456789abcdef0123"})
+	if _, err := apply(t, m, Op{Op: "set-secret", Secret: "fedcba9876543210fedc"}); err == nil || m.Topology().Secret != "0123456789abcdef0123" {
+		t.Fatalf("secret replaced: %v", err)
+	}
+	var buf bytes.Buffer
+	if err := m.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	m2 := NewMachine()
+	if err := m2.Load(&buf); err != nil || m2.Topology().Secret != "0123456789abcdef0123" {
+		t.Fatalf("secret not saved: %v", err)
+	}
+}

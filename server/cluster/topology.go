@@ -67,10 +67,18 @@ func NodeOf(replicaID uint64) uint64 { return replicaID & (1<<32 - 1) }
 
 // Migration moves Slots to shard To, a few slots at a time. A slot is done
 // when the directory assigns it to To.
+//
+// Epoch is the fencing token of the meta leader running the move: the
+// directory epoch of its latest "migration-claim". Every step it sends to
+// a shard carries (ID, Epoch); shards refuse steps older than one they
+// have seen, and the directory refuses a fenced "assign" or
+// "migration-done" whose epoch is not the migration's current one. 0:
+// not claimed yet (or a directory written before fencing).
 type Migration struct {
 	ID    uint64   `json:"id"`
 	Slots []uint16 `json:"slots"`
 	To    uint64   `json:"to"`
+	Epoch uint64   `json:"claim_epoch,omitempty"`
 }
 
 // Topology is one version of the directory. Values handed out are never
@@ -91,6 +99,10 @@ type Topology struct {
 	// its own log (see server/shard/DESIGN.md).
 	Config      map[string]string `json:"config,omitempty"`
 	ConfigEpoch uint64            `json:"config_epoch,omitempty"`
+	// Secret authenticates nodes to each other on their client ports
+	// (AUTH cairn-node <secret>): internal commands need it. Set once by
+	// the meta leader ("set-secret"); never shown to clients.
+	Secret string `json:"secret,omitempty"`
 
 	owner [slot.Count]uint64 // expanded Slots
 }
@@ -143,6 +155,16 @@ func (t *Topology) SlotCount(id uint64) int {
 		}
 	}
 	return n
+}
+
+// Migration returns migration id, or nil.
+func (t *Topology) Migration(id uint64) *Migration {
+	for i := range t.Migrations {
+		if t.Migrations[i].ID == id {
+			return &t.Migrations[i]
+		}
+	}
+	return nil
 }
 
 // Migrating returns the migration that includes slot s, or nil.
@@ -204,7 +226,7 @@ func (t *Topology) clone() *Topology {
 		Slots: slices.Clone(t.Slots), Migrations: make([]Migration, len(t.Migrations)),
 		NextNodeID: t.NextNodeID, NextShardID: t.NextShardID, NextMigID: t.NextMigID,
 		Config: maps.Clone(t.Config), ConfigEpoch: t.ConfigEpoch,
-		owner: t.owner,
+		Secret: t.Secret, owner: t.owner,
 	}
 	for i, s := range t.Shards {
 		s.Replicas, s.Initial = slices.Clone(s.Replicas), slices.Clone(s.Initial)

@@ -41,7 +41,9 @@ const (
 	// their replies form one EXEC array.
 	Multi Kind = 3
 	// SlotOp changes which hash slots a cluster shard owns (assign,
-	// freeze for migration, import, drop). Cmds[0][0] names the operation.
+	// freeze for migration, import, drop). Cmds[0][0] names the operation,
+	// or is "@2" for a fenced (version 2) operation named by Cmds[0][1]
+	// (see shard/slots.go).
 	SlotOp Kind = 4
 	// WatchedMulti is a transaction guarded by WATCH: Cmds[0] lists the
 	// watched keys with the digest each had when it was watched

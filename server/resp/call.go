@@ -35,6 +35,26 @@ func Call(addr string, timeout time.Duration, pass string, args ...string) (stri
 // strings (one element per entry); a single reply is a one-element slice.
 // Nodes use it for internal requests to each other.
 func CallMulti(addr string, timeout time.Duration, pass string, args ...[]byte) ([][]byte, error) {
+	var auth [][]byte
+	if pass != "" {
+		auth = [][]byte{[]byte("AUTH"), []byte(pass)}
+	}
+	return call(addr, timeout, auth, args)
+}
+
+// CallNode is CallMulti on a connection authenticated as a cluster node
+// (NodeAuth), for the internal commands nodes send each other.
+func CallNode(addr string, timeout time.Duration, secret string, args ...[]byte) ([][]byte, error) {
+	return call(addr, timeout, NodeAuth(secret), args)
+}
+
+// NodeAuth is the command that authenticates a connection as a cluster
+// node.
+func NodeAuth(secret string) [][]byte {
+	return [][]byte{[]byte("AUTH"), []byte(NodeUser), []byte(secret)}
+}
+
+func call(addr string, timeout time.Duration, auth, args [][]byte) ([][]byte, error) {
 	conn, err := net.DialTimeout("tcp", addr, timeout)
 	if err != nil {
 		return nil, err
@@ -42,15 +62,15 @@ func CallMulti(addr string, timeout time.Duration, pass string, args ...[]byte) 
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(timeout))
 	var b []byte
-	if pass != "" {
-		b = AppendCommand(b, []byte("AUTH"), []byte(pass))
+	if auth != nil {
+		b = AppendCommand(b, auth...)
 	}
 	b = AppendCommand(b, args...)
 	if _, err := conn.Write(b); err != nil {
 		return nil, err
 	}
 	br := bufio.NewReader(conn)
-	if pass != "" {
+	if auth != nil {
 		if _, err := readOne(br); err != nil {
 			return nil, fmt.Errorf("auth: %w", err)
 		}

@@ -28,6 +28,7 @@ type client struct {
 	laddr   string
 	proto   int
 	authed  bool
+	node    bool // authenticated as a cluster node (AUTH cairn-node <secret>)
 	closing bool
 	created time.Time
 

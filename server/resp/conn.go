@@ -84,6 +84,7 @@ func reset(s *Server, c *client, _ [][]byte) reply.Value {
 	c.replyMode, c.skip = replyOn, 0
 	c.readOnly, c.asking = false, false
 	c.authed = s.params.requirePass() == ""
+	c.node = false
 	c.mu.Lock()
 	c.name, c.noEvict = "", false
 	c.mu.Unlock()
@@ -99,6 +100,42 @@ func selectDB(_ *Server, _ *client, args [][]byte) reply.Value {
 		return reply.Error("ERR DB index is out of range")
 	}
 	return reply.OK
+}
+
+// NodeUser is the user name cluster nodes authenticate as (AUTH
+// cairn-node <cluster secret>); such a connection may run the internal
+// commands nodes send each other.
+const NodeUser = "cairn-node"
+
+// nodeSecret is implemented by a cluster backend: the secret nodes
+// authenticate to each other with ("" while there is none).
+type nodeSecret interface{ NodeSecret() string }
+
+// checkNode tells whether secret is the cluster's node secret.
+func (s *Server) checkNode(secret []byte) bool {
+	ns, ok := s.backend.(nodeSecret)
+	if !ok {
+		return false
+	}
+	want := ns.NodeSecret()
+	return want != "" && subtle.ConstantTimeCompare(secret, []byte(want)) == 1
+}
+
+// internal lists the commands only cluster nodes may send (to each
+// other, on a connection authenticated as NodeUser); on any other
+// connection they do not exist.
+var internal = map[string]map[string]bool{
+	"cluster": {"slotop": true},
+	"pubsub":  {"localpublish": true, "localspublish": true},
+}
+
+// isInternal tells whether args is one of the internal commands.
+func isInternal(args [][]byte) bool {
+	if len(args) < 2 || len(args[0]) > 8 || len(args[1]) > 16 {
+		return false
+	}
+	subs := internal[strings.ToLower(string(args[0]))]
+	return subs != nil && subs[strings.ToLower(string(args[1]))]
 }
 
 // checkPass tells whether user/pass authenticate the default user.
@@ -124,6 +161,13 @@ func auth(s *Server, c *client, args [][]byte) reply.Value {
 	pass := args[len(args)-1]
 	if len(args) == 3 {
 		user = args[1]
+	}
+	if string(user) == NodeUser {
+		if !s.checkNode(pass) {
+			return reply.Error("WRONGPASS invalid username-password pair or user is disabled.")
+		}
+		c.authed, c.node = true, true
+		return reply.OK
 	}
 	if !s.checkPass(user, pass) {
 		return reply.Error("WRONGPASS invalid username-password pair or user is disabled.")

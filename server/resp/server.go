@@ -322,6 +322,16 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		c.closing = true
 		return
 	}
+	if !c.node && isInternal(args) && (c.authed || s.params.requirePass() == "") {
+		// Only nodes send these; to anyone else they do not exist.
+		s.flushBatch(c)
+		s.stats.errors.Add(1)
+		if c.tx.in {
+			c.tx.abort = true
+		}
+		c.reply(command.ErrorReply(command.UnknownSubcommand(args[0], args[1])))
+		return
+	}
 	spec, err := s.table.Resolve(args)
 	if err != nil || !spec.IsWrite() {
 		// Anything answered right away must wait for the writes pipelined

@@ -96,7 +96,8 @@ var Specs = []*command.Spec{
 		sub("pubsub", "shardchannels", -2, command.PubSub|command.Loading|command.Stale, "pubsub", "slow"),
 		sub("pubsub", "shardnumsub", -2, command.PubSub|command.Loading|command.Stale, "pubsub", "slow"),
 		sub("pubsub", "help", 2, command.Loading|command.Stale, "slow"),
-		// Cairn-internal: a message forwarded by another cluster node.
+		// Cairn-internal (nodes only, see internal): a message forwarded
+		// by another cluster node.
 		sub("pubsub", "localpublish", 4, command.PubSub|command.Loading|command.Stale, "pubsub", "slow"),
 		sub("pubsub", "localspublish", 4, command.PubSub|command.Loading|command.Stale, "pubsub", "slow"),
 	}},
@@ -140,9 +141,10 @@ func clusterSubs() []*command.Spec {
 		sub("cluster", "moveslots", -5, admin, "admin", "slow", "dangerous"),
 		sub("cluster", "drain", 3, admin, "admin", "slow", "dangerous"),
 		sub("cluster", "rebalance", 2, admin, "admin", "slow", "dangerous"),
-		// Internal: a slot operation on a shard this node replicates, for a
-		// slot move run by a node without a replica of it.
-		sub("cluster", "slotop", -5, admin, "admin", "slow", "dangerous"),
+		// Internal (nodes only, see internal): a slot operation on a shard
+		// this node replicates, for a slot move run by a node without a
+		// replica of it.
+		sub("cluster", "slotop", -6, admin, "admin", "slow", "dangerous"),
 	}
 	for _, s := range subs {
 		s.Group = "cluster"

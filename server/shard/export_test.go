@@ -36,3 +36,16 @@ func (t *TestSM) Dirty() int64 { return t.s.dirty.Load() }
 
 // Applied returns the last applied index.
 func (t *TestSM) Applied() uint64 { return t.s.applied.Load() }
+
+// NewClusterTestSM is NewTestSM for a cluster shard owning slots.
+func NewClusterTestSM(table *command.Table, owned []uint16) *TestSM {
+	var opts Options
+	opts.setDefaults()
+	opts.Cluster, opts.InitialSlots = true, owned
+	return &TestSM{&stateMachine{db: keyspace.New(), table: table, opts: opts, slots: initialSlots(owned)}}
+}
+
+// SlotOpCommand builds a fenced (version 2) SlotOp command.
+func SlotOpCommand(op string, f Fence, slots []uint16, extra ...[]byte) [][]byte {
+	return slotOpCommand(op, EncodeSlots(slots), f.Encode(), extra)
+}

@@ -228,16 +228,21 @@ func (s *Shard) RemoveReplica(ctx context.Context, id uint64) error {
 	return mapErr(s.host.nh.SyncRequestDeleteReplica(ctx, s.opts.ShardID, id, 0))
 }
 
-// SlotOp proposes one slot operation and waits for it: it returns the
-// slots' status bytes (SlotOwned, SlotFrozen) after the operation and, for
-// OpFreeze, the frozen slots' items.
-func (s *Shard) SlotOp(op string, slots []uint16, extra ...[]byte) (status, items []byte, err error) {
-	return s.SlotOpRaw(op, EncodeSlots(slots), extra...)
+// SlotOp proposes one fenced slot operation and waits for it: it returns
+// the slots' status bytes (SlotOwned, SlotFrozen, SlotImporting) after the
+// operation and, for OpFreeze, the frozen slots' items. A step refused by
+// its fence fails with an error starting with StalePrefix.
+func (s *Shard) SlotOp(op string, f Fence, slots []uint16, extra ...[]byte) (status, items []byte, err error) {
+	return s.SlotOpRaw(op, EncodeSlots(slots), f.Encode(), extra...)
 }
 
-// SlotOpRaw is SlotOp with the slot list already encoded (EncodeSlots).
-func (s *Shard) SlotOpRaw(op string, slots []byte, extra ...[]byte) (status, items []byte, err error) {
-	cmd := append([][]byte{[]byte(op), slots}, extra...)
+// SlotOpRaw is SlotOp with the slot list and fence already encoded
+// (EncodeSlots, Fence.Encode).
+func (s *Shard) SlotOpRaw(op string, slots, fence []byte, extra ...[]byte) (status, items []byte, err error) {
+	if _, err := DecodeFence(fence); err != nil {
+		return nil, nil, err
+	}
+	cmd := slotOpCommand(op, slots, fence, extra)
 	// A short timeout: while a step of a slot move waits, its slots are
 	// frozen; after a leader change the move retries at once.
 	replies, err := s.propose(entry.SlotOp, [][][]byte{cmd}, 2*time.Second).Wait()

@@ -304,21 +304,8 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 		slots = initialSlots(s.opts.InitialSlots)
 	}
 	if string(hdr) != snapHeaderV2 {
-		flag, err := br.ReadByte()
-		if err != nil {
-			return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
-		}
-		if flag == 1 {
-			slots = &slotState{}
-			var w [8]byte
-			for _, set := range []*slotSet{&slots.owned, &slots.frozen} {
-				for i := range set {
-					if _, err := io.ReadFull(br, w[:]); err != nil {
-						return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
-					}
-					set[i] = binary.LittleEndian.Uint64(w[:])
-				}
-			}
+		if slots, err = readSlotState(br, slots); err != nil {
+			return fmt.Errorf("%w: slot state: %v", ErrBadSnapshot, err)
 		}
 	}
 	cfg, epoch, err := checkConfig(keyspace.DefaultConfig(), 0, s.opts.InitialConfig)

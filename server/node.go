@@ -369,6 +369,7 @@ func (n *Node) onKeyMiss(key string) {
 func (n *Node) onChange(ch shard.Change) {
 	if srv := n.srvPtr.Load(); srv != nil {
 		srv.KeysChanged(ch.Keys, ch.All, ch.Events)
+		srv.TrackChanged(ch.Keys, ch.All || ch.Flushed)
 	}
 }
 

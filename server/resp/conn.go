@@ -23,8 +23,9 @@ func connHandlers() map[string]connHandler {
 		"client|id": clientID, "client|setname": clientSetName, "client|getname": clientGetName,
 		"client|list": clientList, "client|info": clientInfo, "client|kill": clientKill,
 		"client|setinfo": clientSetInfo, "client|no-evict": clientNoEvict, "client|reply": clientReply,
-		"client|help": clientHelp,
-		"config|get":  configGet, "config|set": configSet, "config|resetstat": configResetStat,
+		"client|help": clientHelp, "client|tracking": clientTracking, "client|caching": clientCaching,
+		"client|getredir": clientGetRedir, "client|trackinginfo": clientTrackingInfo,
+		"config|get": configGet, "config|set": configSet, "config|resetstat": configResetStat,
 		"config|rewrite": configRewrite, "config|help": configHelp,
 		"command": commandAll, "command|count": commandCount, "command|info": commandInfo,
 		"command|docs": commandDocs, "command|list": commandList, "command|getkeys": commandGetKeys,
@@ -80,6 +81,7 @@ func reset(s *Server, c *client, _ [][]byte) reply.Value {
 	s.discardTx(c)
 	s.unsubscribeAll(c)
 	s.stopMonitor(c)
+	s.disableTracking(c)
 	c.setProto(2)
 	c.replyMode, c.skip = replyOn, 0
 	c.readOnly, c.asking = false, false

@@ -162,6 +162,8 @@ func newParams(s *Server) *params {
 	})
 	def("loglevel", "notice", parseEnum("debug", "verbose", "notice", "warning", "nothing"), nil)
 	def("tcp-keepalive", "300", parseIntParam(0, 1<<31-1), nil)
+	def("tracking-table-max-keys", itoa(defaultTrackingMaxKeys), parseIntParam(0, 1<<63-1), trackingMaxKeysParam)
+	s.trk.maxKeys.Store(defaultTrackingMaxKeys)
 	p.pass.Store(cfg.RequirePass)
 	p.maxBulk.Store(cfg.ProtoMaxBulkLen)
 	p.maxConns.Store(int64(cfg.MaxClients))

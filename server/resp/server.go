@@ -145,6 +145,7 @@ type Server struct {
 	latency  latencyMonitor
 	monitors monitors
 	hub      *pubsub.Hub
+	trk      tracker
 	// notify is notify-keyspace-events (pubsub mask: classes, K, E).
 	notify atomic.Uint32
 }
@@ -263,6 +264,7 @@ func (s *Server) serve(nc net.Conn) {
 		s.unwatch(c)
 		s.stopMonitor(c)
 		s.unsubscribeAll(c)
+		s.disableTracking(c)
 		c.closePush()
 		nc.Close()
 	}()
@@ -284,7 +286,13 @@ func (s *Server) serve(nc net.Conn) {
 			c.lastInteraction.Store(time.Now().UnixMilli())
 			c.rbs.Store(int64(len(c.rd.buf)))
 		}
+		if s.trk.n.Load() > 0 {
+			s.trackLimit()
+		}
 		s.dispatch(c, args)
+		if c.trk.caching {
+			s.trackAfterCommand(c, args)
+		}
 		if c.closing {
 			s.flushBatch(c)
 			c.flush()
@@ -376,6 +384,9 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	}
 	start := time.Now()
 	var v reply.Value
+	if c.trk.on {
+		s.trackRead(c, spec, args)
+	}
 	if spec.Block != nil {
 		s.flushBatch(c)
 		if spec.IsWrite() {
@@ -410,6 +421,9 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 func (s *Server) flushBatch(c *client) {
 	if len(c.batch) == 0 {
 		return
+	}
+	if c.trk.on {
+		defer s.trackWrites(c, c.batchSpecs, c.batch)()
 	}
 	start := time.Now()
 	replies, err := s.backend.Propose(c.batchTarget, c.batch).Wait()

@@ -594,3 +594,39 @@ func TestTrackingTableLimitDiff(t *testing.T) {
 	d.checkInfo()
 	d.do("w", "CONFIG", "SET", "tracking-table-max-keys", "0")
 }
+
+// TestTrackingExpiryDiff: a tracked key that expires is invalidated,
+// on a RESP3 connection and through a RESP2 redirection.
+func TestTrackingExpiryDiff(t *testing.T) {
+	d := newTrackDiff(t)
+	d.open("a", "b", "r", "w")
+	d.quiet("a", "HELLO", "3")
+	d.do("r", "SUBSCRIBE", "__redis__:invalidate")
+	d.do("a", "CLIENT", "TRACKING", "on")
+	d.do("b", "CLIENT", "TRACKING", "on", "redirect", "{r}")
+	d.do("w", "SET", "k", "v", "PX", "150")
+	d.do("a", "GET", "k")
+	d.do("b", "GET", "k")
+	// Wait (up to 5s) for the expiry's invalidation on each side.
+	for i := range d.addrs {
+		var got [2]string
+		deadline := time.Now().Add(5 * time.Second)
+		for (got[0] == "" || got[1] == "") && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+			for j, cn := range []string{"a", "r"} {
+				b, err := d.conns[i][cn].drain()
+				if err != nil {
+					t.Fatal(err)
+				}
+				got[j] += string(b)
+			}
+		}
+		if got[0] != ">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n" {
+			t.Errorf("%s: RESP3 client got %q on expiry", side[i], got[0])
+		}
+		if got[1] != "*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n$1\r\nk\r\n" {
+			t.Errorf("%s: redirection target got %q on expiry", side[i], got[1])
+		}
+	}
+	d.checkInfo()
+}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairndb/cairn/server"
 	"github.com/cairndb/cairn/server/command/commandtest"
 	"github.com/cairndb/cairn/server/servertest"
 )
@@ -36,7 +37,9 @@ func dialRaw(t *testing.T, addr string) *rawConn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc.id = strings.TrimSuffix(strings.TrimPrefix(string(v), ":"), "\r\n")
+	if len(v) > 0 && v[0] == ':' {
+		rc.id = strings.TrimSuffix(string(v[1:]), "\r\n")
+	}
 	return rc
 }
 
@@ -133,9 +136,24 @@ type trackDiff struct {
 	ids   [2]map[string]string // every connection's ID, closed ones too
 }
 
-func newTrackDiff(t *testing.T) *trackDiff {
-	n := servertest.Start(t)
+func newTrackDiff(t *testing.T) *trackDiff { return newTrackDiffPass(t, "") }
+
+// newTrackDiffPass starts both servers with requirepass pass ("" none).
+func newTrackDiffPass(t *testing.T, pass string) *trackDiff {
+	n := servertest.Start(t, func(c *server.Config) { c.RequirePass = pass })
 	r := commandtest.StartRedis(t)
+	if pass != "" {
+		// redis-server is started open (its harness pings it), then
+		// closed: connections opened from now on must authenticate.
+		c, err := commandtest.Dial(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Do("CONFIG", "SET", "requirepass", pass); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
 	return &trackDiff{t: t, addrs: [2]string{n.Addr(), r}, conns: [2]map[string]*rawConn{{}, {}}, ids: [2]map[string]string{{}, {}}, multi: map[string]bool{}}
 }
 
@@ -167,6 +185,9 @@ func (d *trackDiff) normalize(i int, b []byte) string {
 		return s
 	}
 	for name, id := range d.ids[i] {
+		if id == "" {
+			continue
+		}
 		s = strings.ReplaceAll(s, ":"+id+"\r\n", ":{"+name+"}\r\n")
 	}
 	return s
@@ -178,6 +199,57 @@ func (d *trackDiff) normalizePush(i int, b []byte) string {
 		return string(b)
 	}
 	return d.normalize(i, b)
+}
+
+// send sends cmd on connection name without reading a reply, then
+// compares everything every connection received (its reply included, if
+// any) before a PING sent after it.
+func (d *trackDiff) send(name string, cmd ...string) {
+	d.t.Helper()
+	var got [2][]string
+	for i := range d.addrs {
+		args := make([]string, len(cmd))
+		for j, a := range cmd {
+			args[j] = d.subst(i, a)
+		}
+		if err := d.conns[i][name].send(args...); err != nil {
+			d.t.Fatal(err)
+		}
+		if i == 0 {
+			switch strings.ToUpper(cmd[0]) {
+			case "MULTI":
+				d.multi[name] = true
+			case "EXEC", "DISCARD", "RESET":
+				delete(d.multi, name)
+			}
+		}
+		if d.multi[name] {
+			// A PING would be queued: read the one reply.
+			v, err := d.conns[i][name].read(5 * time.Second)
+			if err != nil {
+				d.t.Fatal(err)
+			}
+			got[i] = append(got[i], name+" reply "+string(v))
+		}
+		got[i] = append(got[i], d.drainAll(i)...)
+	}
+	d.compare(cmd, got)
+}
+
+// sendMany sends several commands on connection name before draining
+// (for CLIENT REPLY OFF, under which a PING would not answer).
+func (d *trackDiff) sendMany(name string, cmds ...[]string) {
+	d.t.Helper()
+	var got [2][]string
+	for i := range d.addrs {
+		for _, cmd := range cmds {
+			if err := d.conns[i][name].send(cmd...); err != nil {
+				d.t.Fatal(err)
+			}
+		}
+		got[i] = d.drainAll(i)
+	}
+	d.compare(cmds[0], got)
 }
 
 // quiet runs cmd on connection name on both sides without comparing
@@ -206,11 +278,13 @@ func (d *trackDiff) do(name string, cmd ...string) {
 		if err != nil {
 			d.t.Fatalf("%s %q: %v", side[i], cmd, err)
 		}
-		switch strings.ToUpper(cmd[0]) {
-		case "MULTI":
-			d.multi[name] = true
-		case "EXEC", "DISCARD":
-			delete(d.multi, name)
+		if i == 0 {
+			switch strings.ToUpper(cmd[0]) {
+			case "MULTI":
+				d.multi[name] = true
+			case "EXEC", "DISCARD", "RESET":
+				delete(d.multi, name)
+			}
 		}
 		r := string(v)
 		if strings.EqualFold(cmd[len(cmd)-1], "getredir") || strings.Contains(r, "redirect") {
@@ -232,6 +306,7 @@ func (d *trackDiff) drainAll(i int) []string {
 		if err != nil {
 			d.t.Fatalf("%s drain %s: %v", side[i], cn, err)
 		}
+		b = monitorLine.ReplaceAll(b, []byte("+<monitor>\r\n"))
 		if len(b) > 0 {
 			out = append(out, cn+" got "+d.normalizePush(i, b))
 		}
@@ -276,6 +351,10 @@ func (d *trackDiff) close(name string) {
 		delete(d.conns[i], name)
 	}
 }
+
+// monitorLine matches MONITOR lines (times, addresses and how many
+// arrive before a sync differ).
+var monitorLine = regexp.MustCompile(`(\+\d+\.\d+ \[[^\r]*\r\n)+`)
 
 var clientFlagsRE = regexp.MustCompile(` flags=(\S+) .* redir=(\S+)`)
 

@@ -87,4 +87,14 @@ func TestClusterTracking(t *testing.T) {
 	do(tr, "GET", "k")
 	do(w, "FLUSHALL")
 	expect("FLUSHALL on the other node", reply.Array(reply.BulkString("invalidate"), reply.Nil))
+	// RESET clears READONLY (and tracking): the replica redirects again.
+	if v := do(tr, "RESET"); string(v.Str) != "RESET" {
+		t.Fatalf("RESET: %v", v)
+	}
+	if v := do(tr, "GET", "k"); v.Kind != reply.KindError || !strings.HasPrefix(string(v.Str), "MOVED") {
+		t.Fatalf("GET on the replica after RESET: %v, want MOVED", v)
+	}
+	if v := do(tr, "CLIENT", "GETREDIR"); !reply.Equal(v, reply.Int(-1)) {
+		t.Fatalf("CLIENT GETREDIR after RESET: %v", v)
+	}
 }

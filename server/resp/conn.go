@@ -83,11 +83,15 @@ func reset(s *Server, c *client, _ [][]byte) reply.Value {
 	s.stopMonitor(c)
 	s.disableTracking(c)
 	c.setProto(2)
-	c.replyMode, c.skip = replyOn, 0
+	// A pending CLIENT REPLY SKIP still swallows RESET's own reply, as in
+	// Redis (c.skip is at most 1 here: this reply).
+	c.replyMode = replyOn
 	c.readOnly, c.asking = false, false
 	c.authed = s.params.requirePass() == ""
+	// Redis 7.0 keeps CLIENT NO-EVICT (and the library name) across
+	// RESET; 7.2 clears no-evict.
 	c.mu.Lock()
-	c.name, c.noEvict = "", false
+	c.name = ""
 	c.mu.Unlock()
 	return reply.Status("RESET")
 }

@@ -182,7 +182,9 @@ func (s *Server) getKeys(args [][]byte) ([]int, *command.Spec, reply.Value) {
 		return nil, nil, reply.Error("ERR Invalid number of arguments specified for command")
 	}
 	idx := sp.Keys(target)
-	if len(idx) == 0 {
+	if len(idx) == 0 || sp.Flags&command.PubSub != 0 {
+		// Shard channels route like keys but are not keys (Redis's
+		// NOT_KEY key specs).
 		return nil, nil, reply.Error("ERR The command has no key arguments")
 	}
 	return idx, sp, reply.Value{}

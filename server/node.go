@@ -444,6 +444,7 @@ func (b *backend) Status() resp.Status {
 		LastCommit: st.LastCommit, LastFsync: st.LastFsync, RaftAddr: b.cfg.RaftAddr, DataDir: b.cfg.Dir,
 		SnapshotEntries: b.cfg.SnapshotEntries,
 	}
+	out.LazyfreePending, out.Lazyfreed = keyspace.LazyfreeStats()
 	b.saveMu.Lock()
 	out.LastSaveUnix = b.lastSave.Unix()
 	b.saveMu.Unlock()

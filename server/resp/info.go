@@ -106,6 +106,8 @@ func (s *Server) writeSection(b *strings.Builder, sec string, st Status) {
 			kv(b, "mem_fragmentation_ratio", fmt.Sprintf("%.2f", float64(rss)/float64(m.HeapAlloc)))
 		}
 		kv(b, "mem_allocator", "go")
+		kv(b, "lazyfree_pending_objects", st.LazyfreePending)
+		kv(b, "lazyfreed_objects", st.Lazyfreed)
 		kv(b, "gc_cycles", m.NumGC)
 	case "persistence":
 		b.WriteString("# Persistence\r\n")

@@ -94,6 +94,9 @@ type Status struct {
 	RaftAddr, DataDir              string
 	SnapshotEntries                uint64
 	LastSnapshotDur, LastSnapBlock time.Duration
+	// LazyfreePending and Lazyfreed are INFO's lazyfree_pending_objects
+	// and lazyfreed_objects.
+	LazyfreePending, Lazyfreed int64
 }
 
 // Config configures the listener. Defaults are noted per field.

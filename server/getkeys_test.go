@@ -123,7 +123,8 @@ func (g *keyGen) one(a docArg) {
 	}
 }
 
-// TestCommandGetKeysDiff runs COMMAND GETKEYS on Cairn and redis-server
+// TestCommandGetKeysDiff runs COMMAND GETKEYS and GETKEYSANDFLAGS on
+// Cairn and redis-server
 // for a representative invocation of every command (and subcommand) of
 // Cairn's table that has keys on either side, generated from Redis's
 // COMMAND DOCS, and compares the replies (keys, or the error).
@@ -162,6 +163,17 @@ func TestCommandGetKeysDiff(t *testing.T) {
 		}
 	}
 	sort.Strings(names)
+	for _, proto := range []string{"2", "3"} {
+		for _, c := range []*commandtest.Client{cairn, redis} {
+			if _, err := c.Do("HELLO", proto); err != nil {
+				t.Fatal(err)
+			}
+		}
+		getKeysDiff(t, cairn, redis, names, argsOf)
+	}
+}
+
+func getKeysDiff(t *testing.T, cairn, redis *commandtest.Client, names []string, argsOf map[string][]docArg) {
 	checked := 0
 	for _, name := range names {
 		args, ok := argsOf[name]
@@ -191,9 +203,51 @@ func TestCommandGetKeysDiff(t *testing.T) {
 		if !reply.Equal(got, want) {
 			t.Errorf("%q: cairn %v, redis %v", cmd[2:], got, want)
 		}
+		cmd[1] = "GETKEYSANDFLAGS"
+		compareCmd(t, cairn, redis, cmd...)
+	}
+	// Commands whose key flags depend on their arguments, and invocations
+	// finding a different number of keys.
+	for _, cmd := range [][]string{
+		{"SET", "k", "v", "NX", "GET"},
+		{"SET", "k", "v", "EX", "10"},
+		{"BITFIELD", "k", "GET", "u8", "0", "OVERFLOW", "WRAP"},
+		{"BITFIELD", "k", "INCRBY", "u8", "0", "1"},
+		{"BITFIELD", "k", "SET", "u8", "0", "1"},
+		{"SORT", "k", "BY", "x", "GET", "y"},
+		{"SORT", "k", "STORE", "d"},
+		{"GEORADIUS", "k", "1", "1", "1", "m", "STOREDIST", "d"},
+		{"GEORADIUS", "k", "1", "1", "1", "m", "STOREDIST", "d", "STORE", "e"},
+		{"ZUNIONSTORE", "d", "3", "a", "b", "c"},
+		{"BITOP", "AND", "d", "a", "b", "c"},
+		{"PFMERGE", "d", "a", "b"},
+		{"MSET", "a", "1", "b", "2", "c", "3"},
+		{"LMPOP", "3", "a", "b", "c", "LEFT"},
+		{"XREAD", "COUNT", "1", "STREAMS", "a", "b", "c", "0", "0", "0"},
+		{"OBJECT", "ENCODING", "k"},
+		{"SPUBLISH", "ch", "m"},
+	} {
+		for _, sub := range []string{"GETKEYS", "GETKEYSANDFLAGS"} {
+			compareCmd(t, cairn, redis, append([]string{"COMMAND", sub}, cmd...)...)
+		}
 	}
 	if checked < 100 {
 		t.Fatalf("only %d commands with keys checked", checked)
 	}
 	t.Logf("%d commands with keys checked", checked)
+}
+
+func compareCmd(t *testing.T, cairn, redis *commandtest.Client, cmd ...string) {
+	t.Helper()
+	want, err := redis.Do(cmd...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := cairn.Do(cmd...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reply.Equal(got, want) {
+		t.Errorf("%q: cairn %v, redis %v", cmd[1:], got, want)
+	}
 }

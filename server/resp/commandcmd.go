@@ -207,13 +207,9 @@ func commandGetKeysAndFlags(s *Server, _ *client, args [][]byte) reply.Value {
 	if idx == nil {
 		return errv
 	}
-	flag := "RO"
-	if sp.IsWrite() {
-		flag = "RW"
-	}
 	out := make([]reply.Value, len(idx))
 	for i, k := range idx {
-		out[i] = reply.Array(reply.Bulk(args[2+k]), reply.Set(reply.Status(flag)))
+		out[i] = reply.Array(reply.Bulk(args[2+k]), flagSet(keyFlagsOf(sp, args[2:], i)))
 	}
 	return reply.Array(out...)
 }

@@ -377,6 +377,7 @@ func (n *Node) onKeyMiss(key string, notify uint32) {
 func (n *Node) onChange(ch shard.Change) {
 	if srv := n.srvPtr.Load(); srv != nil {
 		srv.KeysChanged(ch.Keys, ch.All, ch.Events, ch.Notify)
+		srv.TrackChanged(ch.Keys, ch.All || ch.Flushed)
 	}
 }
 
@@ -447,6 +448,7 @@ func (b *backend) Status() resp.Status {
 		LastCommit: st.LastCommit, LastFsync: st.LastFsync, RaftAddr: b.cfg.RaftAddr, DataDir: b.cfg.Dir,
 		SnapshotEntries: b.cfg.SnapshotEntries,
 	}
+	out.LazyfreePending, out.Lazyfreed = keyspace.LazyfreeStats()
 	b.saveMu.Lock()
 	out.LastSaveUnix = b.lastSave.Unix()
 	b.saveMu.Unlock()

@@ -186,6 +186,9 @@ type Hooks struct {
 	// Miss is called by Get (the read lookup) for a missing key. Readers
 	// call Get concurrently: Miss must be safe for concurrent use.
 	Miss func(key []byte)
+	// Flushed is called by every Flush, even of an empty keyspace
+	// (client-side caching invalidates everything on FLUSHALL/FLUSHDB).
+	Flushed func()
 }
 
 // DB is one keyspace.
@@ -430,6 +433,9 @@ func (db *DB) Expiring() int { return db.expires.Len() }
 func (db *DB) Flush() {
 	if db.Hooks.Touched != nil && db.tree.Len() > 0 {
 		db.Hooks.Touched("", true)
+	}
+	if db.Hooks.Flushed != nil {
+		db.Hooks.Flushed()
 	}
 	db.tree = newKeyTree()
 	db.expires = btree.NewBTreeGOptions(lessExpiry, btree.Options{NoLocks: true})

@@ -64,6 +64,10 @@ type client struct {
 	// (RESP2 allows only subscription commands while either is non-zero).
 	subs, ssubs int
 	monitor     bool
+	// trk is the CLIENT TRACKING state (tracking.go); trackA mirrors
+	// trk.on for CLIENT LIST.
+	trk    trackState
+	trackA atomic.Bool
 
 	blockedNow atomic.Bool // in a blocking command (CLIENT UNBLOCK)
 	// Mirrors for CLIENT LIST, read from other goroutines.
@@ -131,6 +135,9 @@ func (c *client) flush() error {
 	if len(c.out) == 0 {
 		return nil
 	}
+	if c.push == nil {
+		c.push = c.pushA.Load() // created by pushRemote
+	}
 	if c.push != nil {
 		c.enqueue(c.out)
 		c.out = c.out[:0]
@@ -189,21 +196,24 @@ func (c *client) setLastCmd(name *string) { c.lastCmd.Store(name) }
 func (c *client) info(now time.Time) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// Redis's order: O P x b t R B ... e.
 	flags := ""
-	if c.noEvict {
-		flags += "e"
-	}
-	if c.blockedNow.Load() {
-		flags += "b"
-	}
 	if c.monitorA.Load() {
 		flags += "O"
+	}
+	if c.subscribed() {
+		flags += "P"
 	}
 	if c.inMultiA.Load() {
 		flags += "x"
 	}
-	if c.subscribed() {
-		flags += "P"
+	if c.blockedNow.Load() {
+		flags += "b"
+	}
+	tflags, redir := c.srv.trackFlags(c)
+	flags += tflags
+	if c.noEvict {
+		flags += "e"
 	}
 	if flags == "" {
 		flags = "N"
@@ -228,7 +238,7 @@ func (c *client) info(now time.Time) string {
 	b.WriteString(" obl=0 oll=0 omem=0")
 	b.WriteString(" tot-mem=" + itoa(rbs))
 	b.WriteString(" events=r cmd=" + *c.lastCmd.Load())
-	b.WriteString(" user=default redir=-1")
+	b.WriteString(" user=default redir=" + itoa(redir))
 	b.WriteString(" resp=" + itoa(int64(c.protoA.Load())))
 	b.WriteString(" lib-name=" + c.libName + " lib-ver=" + c.libVer)
 	return b.String()

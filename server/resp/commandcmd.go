@@ -182,7 +182,9 @@ func (s *Server) getKeys(args [][]byte) ([]int, *command.Spec, reply.Value) {
 		return nil, nil, reply.Error("ERR Invalid number of arguments specified for command")
 	}
 	idx := sp.Keys(target)
-	if len(idx) == 0 {
+	if len(idx) == 0 || sp.Flags&command.PubSub != 0 {
+		// Shard channels route like keys but are not keys (Redis's
+		// NOT_KEY key specs).
 		return nil, nil, reply.Error("ERR The command has no key arguments")
 	}
 	return idx, sp, reply.Value{}
@@ -205,13 +207,9 @@ func commandGetKeysAndFlags(s *Server, _ *client, args [][]byte) reply.Value {
 	if idx == nil {
 		return errv
 	}
-	flag := "RO"
-	if sp.IsWrite() {
-		flag = "RW"
-	}
 	out := make([]reply.Value, len(idx))
 	for i, k := range idx {
-		out[i] = reply.Array(reply.Bulk(args[2+k]), reply.Set(reply.Status(flag)))
+		out[i] = reply.Array(reply.Bulk(args[2+k]), flagSet(keyFlagsOf(sp, args[2:], i)))
 	}
 	return reply.Array(out...)
 }

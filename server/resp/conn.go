@@ -23,8 +23,9 @@ func connHandlers() map[string]connHandler {
 		"client|id": clientID, "client|setname": clientSetName, "client|getname": clientGetName,
 		"client|list": clientList, "client|info": clientInfo, "client|kill": clientKill,
 		"client|setinfo": clientSetInfo, "client|no-evict": clientNoEvict, "client|reply": clientReply,
-		"client|help": clientHelp,
-		"config|get":  configGet, "config|set": configSet, "config|resetstat": configResetStat,
+		"client|help": clientHelp, "client|tracking": clientTracking, "client|caching": clientCaching,
+		"client|getredir": clientGetRedir, "client|trackinginfo": clientTrackingInfo,
+		"config|get": configGet, "config|set": configSet, "config|resetstat": configResetStat,
 		"config|rewrite": configRewrite, "config|help": configHelp,
 		"command": commandAll, "command|count": commandCount, "command|info": commandInfo,
 		"command|docs": commandDocs, "command|list": commandList, "command|getkeys": commandGetKeys,
@@ -80,13 +81,18 @@ func reset(s *Server, c *client, _ [][]byte) reply.Value {
 	s.discardTx(c)
 	s.unsubscribeAll(c)
 	s.stopMonitor(c)
+	s.disableTracking(c)
 	c.setProto(2)
-	c.replyMode, c.skip = replyOn, 0
+	// A pending CLIENT REPLY SKIP still swallows RESET's own reply, as in
+	// Redis (c.skip is at most 1 here: this reply).
+	c.replyMode = replyOn
 	c.readOnly, c.asking = false, false
 	c.authed = s.params.requirePass() == ""
 	c.node = false
+	// Redis 7.0 keeps CLIENT NO-EVICT (and the library name) across
+	// RESET; 7.2 clears no-evict.
 	c.mu.Lock()
-	c.name, c.noEvict = "", false
+	c.name = ""
 	c.mu.Unlock()
 	return reply.Status("RESET")
 }

@@ -82,7 +82,7 @@ func (s *Server) writeSection(b *strings.Builder, sec string, st Status) {
 		kv(b, "connected_clients", n)
 		kv(b, "maxclients", s.params.maxClients())
 		kv(b, "blocked_clients", s.blocked.n.Load())
-		kv(b, "tracking_clients", 0)
+		kv(b, "tracking_clients", s.trk.n.Load())
 		s.watches.mu.Lock()
 		wk := len(s.watches.keys)
 		s.watches.mu.Unlock()
@@ -106,6 +106,8 @@ func (s *Server) writeSection(b *strings.Builder, sec string, st Status) {
 			kv(b, "mem_fragmentation_ratio", fmt.Sprintf("%.2f", float64(rss)/float64(m.HeapAlloc)))
 		}
 		kv(b, "mem_allocator", "go")
+		kv(b, "lazyfree_pending_objects", st.LazyfreePending)
+		kv(b, "lazyfreed_objects", st.Lazyfreed)
 		kv(b, "gc_cycles", m.NumGC)
 	case "persistence":
 		b.WriteString("# Persistence\r\n")
@@ -131,6 +133,10 @@ func (s *Server) writeSection(b *strings.Builder, sec string, st Status) {
 		kv(b, "keyspace_misses", st.Misses)
 		kv(b, "pubsub_channels", 0)
 		kv(b, "pubsub_patterns", 0)
+		_, tkeys, titems, tprefixes := s.trackingStats()
+		kv(b, "tracking_total_keys", tkeys)
+		kv(b, "tracking_total_items", titems)
+		kv(b, "tracking_total_prefixes", tprefixes)
 		kv(b, "total_error_replies", s.stats.errors.Load())
 	case "replication":
 		b.WriteString("# Replication\r\n")

@@ -431,6 +431,7 @@ func (s *Server) stopMonitor(c *client) {
 	s.monitors.n.Add(-1)
 	s.monitors.mu.Unlock()
 	c.monitor = false
+	c.monitorA.Store(false) // CLIENT LIST flag O
 }
 
 // feedMonitors sends a command to every MONITOR connection in Redis's

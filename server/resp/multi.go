@@ -235,7 +235,7 @@ func (s *Server) queue(c *client, spec *command.Spec, args [][]byte) reply.Value
 	return reply.Queued
 }
 
-func execCmd(s *Server, c *client, _ [][]byte) reply.Value {
+func execTx(s *Server, c *client, _ [][]byte) reply.Value {
 	if !c.tx.in {
 		return errExecNoMulti
 	}

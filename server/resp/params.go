@@ -209,6 +209,8 @@ func newParams(s *Server) *params {
 		n, _ := strconv.ParseInt(v, 10, 64)
 		s.params.keepAlive.Store(n)
 	}).file = true
+	def("tracking-table-max-keys", itoa(defaultTrackingMaxKeys), parseIntParam(0, 1<<63-1), trackingMaxKeysParam).file = true
+	s.trk.maxKeys.Store(defaultTrackingMaxKeys)
 	p.pass.Store(cfg.RequirePass)
 	p.maxBulk.Store(cfg.ProtoMaxBulkLen)
 	p.maxConns.Store(int64(cfg.MaxClients))

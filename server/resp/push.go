@@ -30,10 +30,30 @@ func (c *client) enterPush() {
 	if c.push != nil {
 		return
 	}
+	c.push = c.queue()
+}
+
+// queue returns c's output queue, creating it (and its writer) if needed.
+// Another goroutine may create it (pushRemote): the connection's goroutine
+// adopts it at its next flush; until then both write whole replies to the
+// socket.
+func (c *client) queue() *pushQueue {
+	if q := c.pushA.Load(); q != nil {
+		return q
+	}
 	q := &pushQueue{signal: make(chan struct{}, 1), done: make(chan struct{})}
-	c.push = q
-	c.pushA.Store(q)
+	if !c.pushA.CompareAndSwap(nil, q) {
+		return c.pushA.Load()
+	}
 	go c.pushWriter(q)
+	return q
+}
+
+// pushRemote queues a push for c from any goroutine (client tracking
+// invalidations), switching c to push mode if it is not.
+func (c *client) pushRemote(b []byte) {
+	c.queue()
+	c.enqueue(b)
 }
 
 // enqueue appends encoded output to c's queue. It never blocks on the
@@ -97,7 +117,7 @@ func (c *client) pushWriter(q *pushQueue) {
 
 // closePush stops the writer after it has written what is queued.
 func (c *client) closePush() {
-	q := c.push
+	q := c.pushA.Load()
 	if q == nil {
 		return
 	}

@@ -98,6 +98,9 @@ type Status struct {
 	RaftAddr, DataDir              string
 	SnapshotEntries                uint64
 	LastSnapshotDur, LastSnapBlock time.Duration
+	// LazyfreePending and Lazyfreed are INFO's lazyfree_pending_objects
+	// and lazyfreed_objects.
+	LazyfreePending, Lazyfreed int64
 }
 
 // Config configures the listener. Defaults are noted per field.
@@ -157,6 +160,7 @@ type Server struct {
 	latency  latencyMonitor
 	monitors monitors
 	hub      *pubsub.Hub
+	trk      tracker
 }
 
 // KeysChanged is told, after each applied batch of log entries on this
@@ -277,6 +281,7 @@ func (s *Server) serve(nc net.Conn) {
 		s.unwatch(c)
 		s.stopMonitor(c)
 		s.unsubscribeAll(c)
+		s.disableTracking(c)
 		c.closePush()
 		nc.Close()
 	}()
@@ -298,7 +303,13 @@ func (s *Server) serve(nc net.Conn) {
 			c.lastInteraction.Store(time.Now().UnixMilli())
 			c.rbs.Store(int64(len(c.rd.buf)))
 		}
+		if s.trk.n.Load() > 0 {
+			s.trackLimit()
+		}
 		s.dispatchGuarded(c, args)
+		if c.trk.caching {
+			s.trackAfterCommand(c, args)
+		}
 		if c.closing {
 			s.flushBatch(c)
 			c.flush()
@@ -400,6 +411,9 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	}
 	start := time.Now()
 	var v reply.Value
+	if c.trk.on {
+		s.trackRead(c, spec, args)
+	}
 	if spec.Block != nil {
 		s.flushBatch(c)
 		if spec.IsWrite() {
@@ -434,6 +448,9 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 func (s *Server) flushBatch(c *client) {
 	if len(c.batch) == 0 {
 		return
+	}
+	if c.trk.on {
+		defer s.trackWrites(c, c.batchSpecs, c.batch)()
 	}
 	start := time.Now()
 	replies, err := s.backend.Propose(c.batchTarget, c.batch).Wait()

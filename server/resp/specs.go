@@ -32,6 +32,10 @@ var Specs = []*command.Spec{
 		sub("client", "no-evict", 3, command.Admin|command.NoScript|command.Loading|command.Stale, "admin", "slow", "dangerous", "connection"),
 		sub("client", "reply", 3, command.NoScript|command.Loading|command.Stale, "slow", "connection"),
 		sub("client", "help", 2, command.Loading|command.Stale, "slow", "connection"),
+		sub("client", "tracking", -3, command.NoScript|command.Loading|command.Stale, "slow", "connection"),
+		sub("client", "caching", 3, command.NoScript|command.Loading|command.Stale, "slow", "connection"),
+		sub("client", "getredir", 2, command.NoScript|command.Loading|command.Stale, "slow", "connection"),
+		sub("client", "trackinginfo", 2, command.NoScript|command.Loading|command.Stale, "slow", "connection"),
 		sub("client", "unblock", -3, command.Admin|command.NoScript|command.Loading|command.Stale, "admin", "slow", "dangerous", "connection"),
 	}},
 	{Name: "command", Arity: -1, Flags: command.Conn | command.Loading | command.Stale, ACL: []string{"slow", "connection"}, Group: "server", Summary: "Returns detailed information about all commands.", Since: "2.8.13", Sub: []*command.Spec{

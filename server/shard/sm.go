@@ -67,6 +67,9 @@ type Change struct {
 	// All is set when every key may have changed (FLUSHALL, a snapshot
 	// was loaded).
 	All bool
+	// Flushed is set when FLUSHALL/FLUSHDB ran, even on an empty keyspace
+	// (All is not set then: no key changed).
+	Flushed bool
 	// Events are the keyspace notifications raised, in order.
 	Events []command.Event
 	// Notify is the applied notify-keyspace-events (pubsub mask), for
@@ -97,6 +100,7 @@ func (s *stateMachine) hook() {
 				s.onMiss(string(key), s.notifyFlags.Load())
 			}
 		},
+		Flushed: func() { s.change.Flushed = true },
 		Created: func(key string) {
 			if s.notifyMask.Load()&command.ClassBit(command.ClassNew) != 0 {
 				s.change.Events = append(s.change.Events, command.Event{Class: command.ClassNew, Name: "new", Key: key})
@@ -117,7 +121,7 @@ func (s *stateMachine) takeEvents(c *command.Ctx) {
 // flushChange hands the batch's change to onChange. Called by the apply
 // goroutine after releasing the lock.
 func (s *stateMachine) flushChange() {
-	if s.onChange == nil || (len(s.change.Keys) == 0 && !s.change.All && len(s.change.Events) == 0) {
+	if s.onChange == nil || (len(s.change.Keys) == 0 && !s.change.All && !s.change.Flushed && len(s.change.Events) == 0) {
 		return
 	}
 	s.change.ShardID = s.opts.ShardID
@@ -127,6 +131,7 @@ func (s *stateMachine) flushChange() {
 	s.change.Keys = s.change.Keys[:0]
 	s.change.Events = s.change.Events[:0]
 	s.change.All = false
+	s.change.Flushed = false
 }
 
 // ErrBadSnapshot is returned when a snapshot stream does not decode.

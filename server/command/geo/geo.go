@@ -677,17 +677,18 @@ func pqsortRec(a []point, lo, n int, cmp func(x, y *point) int, L, R int) {
 // storeKeys returns GEORADIUS's key positions: the source and the last
 // STORE/STOREDIST key, as Redis's georadiusGetKeys.
 func storeKeys(start int) func(args [][]byte) []int {
+	// As Redis's key specs: the argument after the first STORE, then the
+	// one after the first STOREDIST (both, although the command stores
+	// into the last one given; cluster routing checks both).
 	return func(args [][]byte) []int {
 		keys := []int{1}
-		last := 0
-		for i := start; i+1 < len(args); i++ {
-			if command.EqualFold(args[i], "store") || command.EqualFold(args[i], "storedist") {
-				last = i + 1
-				i++
+		for _, kw := range []string{"store", "storedist"} {
+			for i := start; i+1 < len(args); i++ {
+				if command.EqualFold(args[i], kw) {
+					keys = append(keys, i+1)
+					break
+				}
 			}
-		}
-		if last != 0 {
-			keys = append(keys, last)
 		}
 		return keys
 	}

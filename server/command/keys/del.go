@@ -20,3 +20,18 @@ func del(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	c.Dirty += n
 	return reply.Int(n), nil
 }
+
+// unlink is UNLINK key [key ...]: DEL whose big values are freed in the
+// background (keyspace.DB.Unlink).
+func unlink(c *command.Ctx, args [][]byte) (reply.Value, error) {
+	var n int64
+	for _, k := range args[1:] {
+		if c.DB.Lookup(k, c.Now) != nil {
+			c.DB.Unlink(k)
+			n++
+			c.Notify(command.ClassGeneric, "del", k)
+		}
+	}
+	c.Dirty += n
+	return reply.Int(n), nil
+}

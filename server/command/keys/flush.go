@@ -2,6 +2,7 @@ package keys
 
 import (
 	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/reply"
 )
 
@@ -11,35 +12,48 @@ func dbsize(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	return reply.Int(int64(c.DB.Len())), nil
 }
 
-// flushOptions accepts FLUSHDB/FLUSHALL's optional ASYNC or SYNC. Cairn
-// always flushes at once (the old tree is left to the garbage collector),
-// so the mode makes no difference.
-func flushOptions(args [][]byte) error {
+// flushOptions accepts FLUSHDB/FLUSHALL's optional ASYNC or SYNC. Either
+// way the keyspace is emptied at once; ASYNC hands the old one to the
+// background freer (keyspace.DB.FlushAsync), which counts its keys as
+// lazily freed objects, as Redis does.
+func flushOptions(args [][]byte) (async bool, err error) {
 	switch {
 	case len(args) == 1:
-		return nil
-	case len(args) == 2 && (isOpt(args[1], "sync") || isOpt(args[1], "async")):
-		return nil
+		return false, nil
+	case len(args) == 2 && isOpt(args[1], "sync"):
+		return false, nil
+	case len(args) == 2 && isOpt(args[1], "async"):
+		return true, nil
 	}
-	return command.ErrSyntax
+	return false, command.ErrSyntax
+}
+
+func flush(db *keyspace.DB, async bool) {
+	if async {
+		db.FlushAsync()
+	} else {
+		db.Flush()
+	}
 }
 
 // flushdb is FLUSHDB [ASYNC | SYNC]: it removes every key.
 func flushdb(c *command.Ctx, args [][]byte) (reply.Value, error) {
-	if err := flushOptions(args); err != nil {
+	async, err := flushOptions(args)
+	if err != nil {
 		return reply.Value{}, err
 	}
 	c.Dirty += int64(c.DB.Len())
-	c.DB.Flush()
+	flush(c.DB, async)
 	return reply.OK, nil
 }
 
 // flushall is FLUSHALL [ASYNC | SYNC]: FLUSHDB of the only database.
 func flushall(c *command.Ctx, args [][]byte) (reply.Value, error) {
-	if err := flushOptions(args); err != nil {
+	async, err := flushOptions(args)
+	if err != nil {
 		return reply.Value{}, err
 	}
 	c.Dirty += int64(c.DB.Len()) + 1
-	c.DB.Flush()
+	flush(c.DB, async)
 	return reply.OK, nil
 }

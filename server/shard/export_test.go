@@ -36,3 +36,14 @@ func (t *TestSM) Dirty() int64 { return t.s.dirty.Load() }
 
 // Applied returns the last applied index.
 func (t *TestSM) Applied() uint64 { return t.s.applied.Load() }
+
+// SetFlagHostname rewrites the hostname Dragonboat recorded in a NodeHost
+// directory, as if the data had been written on a host of that name.
+func SetFlagHostname(dir, name string) error {
+	st, err := readFlagFile(dir)
+	if err != nil {
+		return err
+	}
+	st.Hostname = name
+	return writeFlagFile(dir, st)
+}

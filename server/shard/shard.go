@@ -65,6 +65,9 @@ type Host struct {
 	mu         sync.Mutex
 	shards     map[uint64]*Shard
 	rtt        uint64
+	// adopted is the hostname whose Raft data this host took over at
+	// start (see hostdir.go), or "".
+	adopted string
 }
 
 func init() {
@@ -109,12 +112,21 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		nhc.Expert.Engine.CommitShards = n
 		nhc.Expert.Engine.ApplyShards = n
 	}
+	adopted, err := prepareHostDir(cfg.Dir, cfg.RaftAddr)
+	if err != nil {
+		return nil, err
+	}
 	nh, err := dragonboat.NewNodeHost(nhc)
 	if err != nil {
 		return nil, fmt.Errorf("start nodehost: %w", err)
 	}
-	return &Host{nh: nh, rtt: cfg.RTTMillisecond, shards: map[uint64]*Shard{}, probe: startFsyncProbe(cfg.Dir, 5*time.Second)}, nil
+	return &Host{nh: nh, rtt: cfg.RTTMillisecond, shards: map[uint64]*Shard{}, probe: startFsyncProbe(cfg.Dir, 5*time.Second), adopted: adopted}, nil
 }
+
+// AdoptedHostname is the hostname under which the Raft data was written
+// when this host took it over at start (the machine was renamed, as a
+// recreated container is), or "".
+func (h *Host) AdoptedHostname() string { return h.adopted }
 
 // Close stops every shard and the NodeHost.
 func (h *Host) Close() {

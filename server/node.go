@@ -178,7 +178,7 @@ func Start(cfg Config) (_ *Node, err error) {
 
 	// 2. The Raft host, then the keyspace shard (restored from the latest
 	// snapshot plus the log tail).
-	n.host, err = shard.NewHost(shard.HostConfig{Dir: filepath.Join(dir, "raft"), RaftAddr: cfg.RaftAddr, RTTMillisecond: cfg.RTTMillisecond, FaultNet: cfg.FaultNet})
+	n.host, err = shard.NewHost(shard.HostConfig{Dir: filepath.Join(dir, "raft"), RaftAddr: cfg.RaftAddr, RTTMillisecond: cfg.RTTMillisecond, FaultNet: cfg.FaultNet, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
@@ -463,6 +463,9 @@ func (b *backend) Status() resp.Status {
 		out.LastSaveUnix = st.LastSnapshotUnix
 	}
 	for _, s := range all {
+		if s.SnapshotErr() != nil {
+			out.SnapshotFailed = true
+		}
 		if b.cluster != nil && !s.IsLeader() {
 			continue
 		}

@@ -94,6 +94,9 @@ type Status struct {
 	RaftAddr, DataDir              string
 	SnapshotEntries                uint64
 	LastSnapshotDur, LastSnapBlock time.Duration
+	// SnapshotFailed: the last snapshot attempt of some shard failed
+	// (INFO rdb_last_bgsave_status:err).
+	SnapshotFailed bool
 }
 
 // Config configures the listener. Defaults are noted per field.

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -54,6 +55,9 @@ type HostConfig struct {
 	// FaultNet, for tests, replaces TCP with an in-process network whose
 	// links can be cut.
 	FaultNet *FaultNet
+	// Logger receives what the shards must report (failed snapshots).
+	// Default slog.Default().
+	Logger *slog.Logger
 }
 
 // Host is the process's Dragonboat NodeHost.
@@ -65,6 +69,7 @@ type Host struct {
 	mu         sync.Mutex
 	shards     map[uint64]*Shard
 	rtt        uint64
+	log *slog.Logger
 	// adopted is the hostname whose Raft data this host took over at
 	// start (see hostdir.go), or "".
 	adopted string
@@ -86,6 +91,9 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	}
 	if cfg.RTTMillisecond == 0 {
 		cfg.RTTMillisecond = 10
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
 	nhc := config.NodeHostConfig{
 		NodeHostDir:    cfg.Dir,
@@ -120,7 +128,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start nodehost: %w", err)
 	}
-	return &Host{nh: nh, rtt: cfg.RTTMillisecond, shards: map[uint64]*Shard{}, probe: startFsyncProbe(cfg.Dir, 5*time.Second), adopted: adopted}, nil
+	return &Host{nh: nh, rtt: cfg.RTTMillisecond, shards: map[uint64]*Shard{}, probe: startFsyncProbe(cfg.Dir, 5*time.Second), adopted: adopted, log: cfg.Logger}, nil
 }
 
 // AdoptedHostname is the hostname under which the Raft data was written
@@ -228,6 +236,7 @@ type Shard struct {
 	wg      sync.WaitGroup
 	closed  atomic.Bool
 	lease   lease
+	snapErr snapErrs
 
 	// ProtoMaxBulkLen may be changed at run time (CONFIG SET).
 	ProtoMaxBulkLen atomic.Int64
@@ -493,8 +502,13 @@ func (s *Shard) Snapshot(ctx context.Context) (uint64, error) {
 			// Nothing new since the last snapshot.
 			return s.sm.snapIndex.Load(), nil
 		}
+		err = fmt.Errorf("snapshot of shard %d: %w", s.opts.ShardID, mapErr(err))
+		if !s.closed.Load() {
+			s.snapErr.note(s.host.log, s.opts.ShardID, err)
+		}
 		return 0, err
 	}
+	s.snapErr.note(s.host.log, s.opts.ShardID, nil)
 	s.sm.snapIndex.Store(idx)
 	s.sm.lastSnapUnix.Store(time.Now().Unix())
 	return idx, nil
@@ -511,6 +525,9 @@ type Status struct {
 	SnapshotInProgress                 bool
 	LastCommit                         time.Duration
 	LastFsync                          time.Duration
+	// SnapshotErr is the last snapshot attempt's error, nil if it
+	// succeeded.
+	SnapshotErr error
 }
 
 // Status returns the shard's Raft status.
@@ -531,6 +548,7 @@ func (s *Shard) Status() Status {
 	st.LastSnapshotUnix = s.sm.lastSnapUnix.Load()
 	st.Dirty = s.sm.dirty.Load()
 	st.SnapshotInProgress = s.sm.snapping.Load()
+	st.SnapshotErr = s.snapErr.err()
 	st.LastCommit = s.host.LastCommit()
 	st.LastFsync = s.host.LastFsync()
 	return st
@@ -555,7 +573,7 @@ func (s *Shard) snapshotLoop() {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		s.Snapshot(ctx)
+		s.Snapshot(ctx) // a failure is logged there, and retried next tick
 		cancel()
 	}
 }

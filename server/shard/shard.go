@@ -69,7 +69,7 @@ type Host struct {
 	mu         sync.Mutex
 	shards     map[uint64]*Shard
 	rtt        uint64
-	log *slog.Logger
+	log        *slog.Logger
 	// adopted is the hostname whose Raft data this host took over at
 	// start (see hostdir.go), or "".
 	adopted string

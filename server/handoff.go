@@ -59,6 +59,9 @@ func (c *clusterNode) handOff(timeout time.Duration) {
 				ids = append(ids, rid)
 			}
 			targets := c.handOffTargets(ids, s.ReplicaID(), prefer)
+			if len(targets) == 0 {
+				return // a single-replica shard: no one to hand it to
+			}
 			t0 := time.Now()
 			to, err := s.HandOff(targets, timeout)
 			if err != nil {
@@ -90,8 +93,12 @@ func (c *clusterNode) handOff(timeout time.Duration) {
 			for _, nd := range topo.Nodes {
 				prefer = append(prefer, nd.ID)
 			}
+			targets := c.handOffTargets(ids, c.id, prefer)
+			if len(targets) == 0 {
+				return
+			}
 			t0 := time.Now()
-			to, err := c.meta.HandOff(c.handOffTargets(ids, c.id, prefer), timeout)
+			to, err := c.meta.HandOff(targets, timeout)
 			if err != nil {
 				c.log.Warn("directory leader hand-off failed", "err", err)
 				return

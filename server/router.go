@@ -298,7 +298,19 @@ func (c *clusterNode) proposeMulti(target int, watch [][]byte, cmds [][][]byte) 
 	kind, all := multiEntry(watch, cmds)
 	var s *shard.Shard
 	if target == nodeTarget {
-		if led := c.ledShards(); len(led) > 0 {
+		led := c.ledShards()
+		if len(led) > 1 {
+			// One transaction is one entry of one shard's log: a keyless
+			// write in it (FLUSHALL) would silently apply to one of the
+			// node's shards only.
+			for _, cmd := range cmds {
+				if spec := c.table.Lookup(cmd[0]); spec != nil && spec.IsWrite() {
+					return errPending{fmt.Errorf("%s in a transaction would apply to only one of the %d shards this node leads; send it outside MULTI",
+						strings.ToUpper(string(cmd[0])), len(led))}
+				}
+			}
+		}
+		if len(led) > 0 {
 			s = led[0]
 		}
 	} else {

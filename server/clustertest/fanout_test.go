@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // TestFlushAllPartialFailure: FLUSHALL on a node runs on every shard the
@@ -31,6 +33,13 @@ func TestFlushAllPartialFailure(t *testing.T) {
 	})
 	if err := admin.FlushAll(ctx).Err(); err != nil {
 		t.Fatalf("FLUSHALL with every shard healthy: %v", err)
+	}
+
+	// A transaction is one shard's log entry: FLUSHALL in one would flush
+	// one of node 1's two shards only, so it is refused.
+	_, err = admin.TxPipelined(ctx, func(p redis.Pipeliner) error { return p.FlushAll(ctx).Err() })
+	if err == nil || !strings.Contains(err.Error(), "FLUSHALL in a transaction would apply to only one of the 2 shards") {
+		t.Fatalf("FLUSHALL in MULTI on a node leading two shards: %v", err)
 	}
 
 	// Cut node 1 off: shard 1 (replicas 1, 2, 3) loses its quorum.

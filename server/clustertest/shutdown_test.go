@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -160,6 +161,13 @@ func TestGracefulShutdownHandsOff(t *testing.T) {
 		}
 	})
 	step("sigterm phase done")
+	if b, err := os.ReadFile(procs[victim].Dir + ".log"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, "hand") || strings.Contains(line, "shutting down") || strings.Contains(line, "bye") {
+				t.Logf("node %d: %s", victim+1, line)
+			}
+		}
+	}
 	if err := procs[victim].Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -174,15 +182,20 @@ func TestGracefulShutdownHandsOff(t *testing.T) {
 	t.Logf("%d writes acknowledged, %d client errors in all", w.count.Load(), w.errs.Load())
 	w.verify(t, cl)
 
-	// The election timeout is 200-400 ms; a hand-off takes a few round
-	// trips, so a graceful stop must stall writes far less than that and
-	// less than a kill does.
-	const electionTimeout = 200 * time.Millisecond
-	if termGap >= electionTimeout || termSlow >= electionTimeout {
-		t.Errorf("SIGTERM stalled writes %v (slowest write %v): as long as an election timeout", termGap, termSlow)
+	// The election timeout is 200-400 ms (randomized): without a
+	// hand-off no write to the stopped leader's shards can be
+	// acknowledged for at least 200 ms. A hand-off takes a few round
+	// trips, so the cluster must not go 200 ms without an acknowledged
+	// write, and no single write may wait as long as the longest election
+	// timeout (the margin is for a busy test machine).
+	const electionMin, electionMax = 200 * time.Millisecond, 400 * time.Millisecond
+	if termGap >= electionMin {
+		t.Errorf("SIGTERM: %v without an acknowledged write, an election timeout's worth", termGap)
 	}
-	if termGap >= killGap {
-		t.Errorf("SIGTERM stalled writes %v, no less than SIGKILL's %v", termGap, killGap)
+	if termSlow >= electionMax {
+		t.Errorf("SIGTERM: a write waited %v, longer than an election timeout", termSlow)
 	}
-	_ = killSlow
+	if termGap >= killGap || termSlow >= killSlow {
+		t.Errorf("SIGTERM stalled writes %v (slowest %v), no less than SIGKILL's %v (slowest %v)", termGap, termSlow, killGap, killSlow)
+	}
 }

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -46,5 +48,43 @@ func TestDataDirLock(t *testing.T) {
 	c := servertest.Restart(t, a.Cfg)
 	if v, err := c.Client(t).Get(ctx, "k2").Result(); err != nil || v != "v2" {
 		t.Fatalf("after restart: GET k2 = %q, %v", v, err)
+	}
+}
+
+// TestDataDirLockProcess: a second cairn process on a running one's data
+// dir exits with an error naming the dir and the first one's pid; the
+// first keeps serving.
+func TestDataDirLockProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process test skipped in -short mode")
+	}
+	bin := servertest.Binary(t)
+	dir := filepath.Join(t.TempDir(), "data")
+	a := servertest.StartProcess(t, bin, dir)
+	ca := servertest.Client(t, a.Addr())
+	if err := ca.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := os.ReadFile(filepath.Join(dir, "LOCK"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := strings.TrimSpace(string(lock))
+
+	out, err := exec.Command(bin, "--port", strconv.Itoa(servertest.FreePort(t)), "--dir", dir,
+		"--raft-addr", "127.0.0.1:"+strconv.Itoa(servertest.FreePort(t))).CombinedOutput()
+	if err == nil {
+		t.Fatalf("second process on the same dir exited cleanly:\n%s", out)
+	}
+	want := "data dir " + dir + " is in use by another process (pid " + pid + ")"
+	if !strings.Contains(string(out), want) {
+		t.Fatalf("second process said:\n%s\nwant it to contain %q", out, want)
+	}
+	t.Logf("second process: %s", strings.TrimSpace(string(out)))
+	if v, err := ca.Get(ctx, "k").Result(); err != nil || v != "v" {
+		t.Fatalf("first process after the refused start: GET = %q, %v", v, err)
+	}
+	if err := ca.Set(ctx, "k", "w", 0).Err(); err != nil {
+		t.Fatalf("first process after the refused start: SET: %v", err)
 	}
 }

@@ -157,7 +157,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case <-node.Done():
 		log.Info("shutting down", "reason", "SHUTDOWN command")
 	}
-	node.Close()
+	node.Shutdown() // hands off Raft leadership first (cluster mode)
 	log.Info("bye")
 	return 0
 }

@@ -67,11 +67,7 @@ func readNodeID(dir string) (uint64, error) {
 }
 
 func writeNodeID(dir string, id uint64) error {
-	tmp := filepath.Join(dir, nodeIDFile+".tmp")
-	if err := os.WriteFile(tmp, []byte(strconv.FormatUint(id, 10)+"\n"), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(dir, nodeIDFile))
+	return writeFileDurable(dir, nodeIDFile, []byte(strconv.FormatUint(id, 10)+"\n"))
 }
 
 // startCluster brings up the cluster side of a node: node identity, the

@@ -155,6 +155,7 @@ type Node struct {
 	fwd     forwarders                  // pub/sub messages to other cluster nodes
 	ln      net.Listener
 	log     *slog.Logger
+	lock    *dirLock // the data directory's LOCK
 
 	started  time.Time
 	lastSave time.Time
@@ -165,7 +166,7 @@ type Node struct {
 }
 
 // Start starts a single-shard node: NodeHost, shard, then the listener.
-func Start(cfg Config) (*Node, error) {
+func Start(cfg Config) (_ *Node, err error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -182,12 +183,23 @@ func Start(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	n.cfg.Dir = dir
+	if n.lock, err = lockDir(dir); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			n.lock.release()
+		}
+	}()
 
 	// 2. The Raft host, then the keyspace shard (restored from the latest
 	// snapshot plus the log tail).
-	n.host, err = shard.NewHost(shard.HostConfig{Dir: filepath.Join(dir, "raft"), RaftAddr: cfg.RaftAddr, RTTMillisecond: cfg.RTTMillisecond, FaultNet: cfg.FaultNet, FS: cfg.FS, MinFreeBytes: cfg.MinFreeDisk})
+	n.host, err = shard.NewHost(shard.HostConfig{Dir: filepath.Join(dir, "raft"), RaftAddr: cfg.RaftAddr, RTTMillisecond: cfg.RTTMillisecond, FaultNet: cfg.FaultNet, FS: cfg.FS, MinFreeBytes: cfg.MinFreeDisk, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
+	}
+	if old := n.host.AdoptedHostname(); old != "" {
+		n.log.Warn("hostname changed: took over the Raft data written under the old one", "old", old, "dir", dir)
 	}
 	table := Commands(cfg.ExtraCommands)
 	// In cluster mode the listener is bound first, so the address this
@@ -285,6 +297,7 @@ func (n *Node) Close() {
 			n.cluster.close()
 		}
 		n.host.Close()
+		n.lock.release()
 	})
 }
 
@@ -456,6 +469,9 @@ func (b *backend) Status() resp.Status {
 		out.LastSaveUnix = st.LastSnapshotUnix
 	}
 	for _, s := range all {
+		if s.SnapshotErr() != nil {
+			out.SnapshotFailed = true
+		}
 		if b.cluster != nil && !s.IsLeader() {
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -201,25 +202,59 @@ func (f fixedPending) Wait() ([]reply.Value, error) {
 }
 
 // multiPending gathers one entry per led shard (FLUSHALL and friends);
-// each command's reply is taken from the last shard.
-type multiPending []resp.Pending
+// each command's reply is taken from the last shard. When some shards
+// fail and others apply the entry, the command failed: the reply says how
+// many shards failed and why (partialError), never a plain OK.
+type multiPending struct {
+	c    *clusterNode
+	sids []uint64
+	ps   []resp.Pending
+	cmds [][][]byte
+}
 
 func (m multiPending) Wait() ([]reply.Value, error) {
 	var out []reply.Value
 	var firstErr error
-	for _, p := range m {
+	var firstSid uint64
+	failed := 0
+	for i, p := range m.ps {
 		vals, err := p.Wait()
-		if err != nil && firstErr == nil {
-			firstErr = err
+		if err != nil {
+			failed++
+			if firstErr == nil {
+				firstErr, firstSid = err, m.sids[i]
+			}
+			continue
 		}
-		if err == nil {
-			out = vals
-		}
+		out = vals
 	}
-	if out == nil {
+	switch {
+	case failed == 0:
+		return out, nil
+	case failed == len(m.ps):
 		return nil, firstErr
 	}
-	return out, nil
+	m.c.log.Warn("keyless write failed on some shards", "failed", failed, "shards", len(m.ps), "shard", firstSid, "err", firstErr)
+	return nil, &partialError{cmd: m.cmds, failed: failed, total: len(m.ps), sid: firstSid,
+		why: string((*backend)(m.c.n).ErrorReply(firstErr).Str)}
+}
+
+// partialError is a keyless write that some of the node's shards applied
+// and some did not.
+type partialError struct {
+	cmd           [][][]byte
+	failed, total int
+	sid           uint64
+	why           string // the first failure as its Redis error reply
+}
+
+func (e *partialError) Error() string {
+	name := "the command"
+	if len(e.cmd) == 1 && len(e.cmd[0]) > 0 {
+		name = strings.ToUpper(string(e.cmd[0][0]))
+	}
+	return fmt.Sprintf("%s failed on %d of %d shards of this node, the others applied it (shard %d: %s)",
+		name, e.failed, e.total, e.sid, e.why)
 }
 
 type errPending struct{ err error }
@@ -243,9 +278,10 @@ func (c *clusterNode) proposeCmds(target int, cmds [][][]byte) resp.Pending {
 		if len(led) == 0 {
 			return errPending{shard.ErrNotLeader}
 		}
-		m := make(multiPending, len(led))
-		for i, s := range led {
-			m[i] = fixedPending{c: c, sid: s.ID(), p: s.Propose(entry.Commands, cmds)}
+		m := multiPending{c: c, cmds: cmds}
+		for _, s := range led {
+			m.sids = append(m.sids, s.ID())
+			m.ps = append(m.ps, fixedPending{c: c, sid: s.ID(), p: s.Propose(entry.Commands, cmds)})
 		}
 		return m
 	}
@@ -262,7 +298,19 @@ func (c *clusterNode) proposeMulti(target int, watch [][]byte, cmds [][][]byte) 
 	kind, all := multiEntry(watch, cmds)
 	var s *shard.Shard
 	if target == nodeTarget {
-		if led := c.ledShards(); len(led) > 0 {
+		led := c.ledShards()
+		if len(led) > 1 {
+			// One transaction is one entry of one shard's log: a keyless
+			// write in it (FLUSHALL) would silently apply to one of the
+			// node's shards only.
+			for _, cmd := range cmds {
+				if spec := c.table.Lookup(cmd[0]); spec != nil && spec.IsWrite() {
+					return errPending{fmt.Errorf("%s in a transaction would apply to only one of the %d shards this node leads; send it outside MULTI",
+						strings.ToUpper(string(cmd[0])), len(led))}
+				}
+			}
+		}
+		if len(led) > 0 {
 			s = led[0]
 		}
 	} else {

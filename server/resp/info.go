@@ -115,7 +115,7 @@ func (s *Server) writeSection(b *strings.Builder, sec string, st Status) {
 		kv(b, "rdb_changes_since_last_save", st.Dirty)
 		kv(b, "rdb_bgsave_in_progress", boolInt(st.SnapshotInProgress))
 		kv(b, "rdb_last_save_time", st.LastSaveUnix)
-		kv(b, "rdb_last_bgsave_status", "ok")
+		kv(b, "rdb_last_bgsave_status", map[bool]string{false: "ok", true: "err"}[st.SnapshotFailed])
 		kv(b, "aof_enabled", 1)
 		kv(b, "aof_rewrite_in_progress", 0)
 		kv(b, "aof_last_write_status", "ok")

@@ -101,6 +101,9 @@ type Status struct {
 	// LazyfreePending and Lazyfreed are INFO's lazyfree_pending_objects
 	// and lazyfreed_objects.
 	LazyfreePending, Lazyfreed int64
+	// SnapshotFailed: the last snapshot attempt of some shard failed
+	// (INFO rdb_last_bgsave_status:err).
+	SnapshotFailed bool
 }
 
 // Config configures the listener. Defaults are noted per field.

@@ -49,3 +49,14 @@ func NewClusterTestSM(table *command.Table, owned []uint16) *TestSM {
 func SlotOpCommand(op string, f Fence, slots []uint16, extra ...[]byte) [][]byte {
 	return slotOpCommand(op, EncodeSlots(slots), f.Encode(), extra)
 }
+
+// SetFlagHostname rewrites the hostname Dragonboat recorded in a NodeHost
+// directory, as if the data had been written on a host of that name.
+func SetFlagHostname(dir, name string) error {
+	st, err := readFlagFile(dir)
+	if err != nil {
+		return err
+	}
+	st.Hostname = name
+	return writeFlagFile(dir, st)
+}

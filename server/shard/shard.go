@@ -67,6 +67,9 @@ type HostConfig struct {
 	MinFreeBytes int64
 	// DiskCheckInterval is how often free space is checked. Default 1s.
 	DiskCheckInterval time.Duration
+	// Logger receives what the shards must report (failed snapshots).
+	// Default slog.Default().
+	Logger *slog.Logger
 }
 
 // Host is the process's Dragonboat NodeHost.
@@ -79,6 +82,10 @@ type Host struct {
 	mu         sync.Mutex
 	shards     map[uint64]*Shard
 	rtt        uint64
+	log        *slog.Logger
+	// adopted is the hostname whose Raft data this host took over at
+	// start (see hostdir.go), or "".
+	adopted string
 }
 
 func init() {
@@ -97,6 +104,9 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	}
 	if cfg.RTTMillisecond == 0 {
 		cfg.RTTMillisecond = 10
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
 	nhc := config.NodeHostConfig{
 		NodeHostDir:    cfg.Dir,
@@ -126,6 +136,10 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		nhc.Expert.Engine.CommitShards = n
 		nhc.Expert.Engine.ApplyShards = n
 	}
+	adopted, err := prepareHostDir(cfg.Dir, cfg.RaftAddr)
+	if err != nil {
+		return nil, err
+	}
 	nh, err := dragonboat.NewNodeHost(nhc)
 	if err != nil {
 		return nil, fmt.Errorf("start nodehost: %w", err)
@@ -135,9 +149,15 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		fs = vfs.Default
 	}
 	return &Host{nh: nh, rtt: cfg.RTTMillisecond, shards: map[uint64]*Shard{},
-		probe: startFsyncProbe(fs, cfg.Dir, 5*time.Second),
-		disk:  startDiskGuard(fs, cfg.Dir, cfg.MinFreeBytes, cfg.DiskCheckInterval)}, nil
+		probe:   startFsyncProbe(fs, cfg.Dir, 5*time.Second),
+		disk:    startDiskGuard(fs, cfg.Dir, cfg.MinFreeBytes, cfg.DiskCheckInterval),
+		adopted: adopted, log: cfg.Logger}, nil
 }
+
+// AdoptedHostname is the hostname under which the Raft data was written
+// when this host took it over at start (the machine was renamed, as a
+// recreated container is), or "".
+func (h *Host) AdoptedHostname() string { return h.adopted }
 
 // Close stops every shard and the NodeHost.
 func (h *Host) Close() {
@@ -247,6 +267,7 @@ type Shard struct {
 	wg      sync.WaitGroup
 	closed  atomic.Bool
 	lease   lease
+	snapErr snapErrs
 }
 
 // StartShard starts (or restarts) a replica on this host and, for a
@@ -506,8 +527,13 @@ func (s *Shard) Snapshot(ctx context.Context) (uint64, error) {
 			// Nothing new since the last snapshot.
 			return s.sm.snapIndex.Load(), nil
 		}
+		err = fmt.Errorf("snapshot of shard %d: %w", s.opts.ShardID, mapErr(err))
+		if !s.closed.Load() {
+			s.snapErr.note(s.host.log, s.opts.ShardID, err)
+		}
 		return 0, err
 	}
+	s.snapErr.note(s.host.log, s.opts.ShardID, nil)
 	s.sm.snapIndex.Store(idx)
 	s.sm.lastSnapUnix.Store(time.Now().Unix())
 	return idx, nil
@@ -524,6 +550,9 @@ type Status struct {
 	SnapshotInProgress                 bool
 	LastCommit                         time.Duration
 	LastFsync                          time.Duration
+	// SnapshotErr is the last snapshot attempt's error, nil if it
+	// succeeded.
+	SnapshotErr error
 }
 
 // Status returns the shard's Raft status.
@@ -544,6 +573,7 @@ func (s *Shard) Status() Status {
 	st.LastSnapshotUnix = s.sm.lastSnapUnix.Load()
 	st.Dirty = s.sm.dirty.Load()
 	st.SnapshotInProgress = s.sm.snapping.Load()
+	st.SnapshotErr = s.snapErr.err()
 	st.LastCommit = s.host.LastCommit()
 	st.LastFsync = s.host.LastFsync()
 	return st
@@ -568,7 +598,7 @@ func (s *Shard) snapshotLoop() {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		s.Snapshot(ctx)
+		s.Snapshot(ctx) // a failure is logged there, and retried next tick
 		cancel()
 	}
 }

@@ -1,0 +1,57 @@
+package clustertest
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// TestFlushAllPartialFailure: FLUSHALL on a node runs on every shard the
+// node leads. When one of them cannot commit (its quorum is cut off) and
+// another applies it, the client must get an error saying how many shards
+// failed, not OK.
+func TestFlushAllPartialFailure(t *testing.T) {
+	c := Start(t, Options{})
+	ctx := context.Background()
+	admin := c.NodeClient(1)
+	// Shard 4 lives on node 1 alone: it commits whatever the network does.
+	id, err := admin.Do(ctx, "CLUSTER", "ADDSHARD", "1").Int()
+	if err != nil {
+		t.Fatalf("ADDSHARD: %v", err)
+	}
+	waitFor(t, 10*time.Second, "node 1 leading shard 1 and the new shard", func() bool {
+		led := 0
+		for _, s := range c.opsTopo(t).Shards {
+			if (s.ID == 1 || s.ID == uint64(id)) && s.CurrentLeader == 1 {
+				led++
+			}
+		}
+		return led == 2
+	})
+	if err := admin.FlushAll(ctx).Err(); err != nil {
+		t.Fatalf("FLUSHALL with every shard healthy: %v", err)
+	}
+
+	// A transaction is one shard's log entry: FLUSHALL in one would flush
+	// one of node 1's two shards only, so it is refused.
+	_, err = admin.TxPipelined(ctx, func(p redis.Pipeliner) error { return p.FlushAll(ctx).Err() })
+	if err == nil || !strings.Contains(err.Error(), "FLUSHALL in a transaction would apply to only one of the 2 shards") {
+		t.Fatalf("FLUSHALL in MULTI on a node leading two shards: %v", err)
+	}
+
+	// Cut node 1 off: shard 1 (replicas 1, 2, 3) loses its quorum.
+	c.Isolate(1)
+	defer c.Heal()
+	start := time.Now()
+	err = admin.FlushAll(ctx).Err()
+	t.Logf("FLUSHALL with shard 1 cut off (%v): %v", time.Since(start).Round(time.Millisecond), err)
+	if err == nil {
+		t.Fatal("FLUSHALL answered OK although shard 1 could not apply it")
+	}
+	if msg := err.Error(); !strings.HasPrefix(msg, "ERR FLUSHALL failed on 1 of 2 shards") || !strings.Contains(msg, "(shard 1: ") {
+		t.Fatalf("FLUSHALL error does not say which part failed: %v", err)
+	}
+}

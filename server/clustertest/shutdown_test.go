@@ -1,0 +1,201 @@
+package clustertest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cairndb/cairn/server/servertest"
+)
+
+// stallMeter samples how long the cluster has gone without acknowledging
+// a write, and the worst single write latency, over one phase of a test.
+type stallMeter struct {
+	w       *writer
+	maxGap  atomic.Int64
+	stopped chan struct{}
+	done    chan struct{}
+}
+
+func meterStalls(w *writer) *stallMeter {
+	w.maxLat.Store(0)
+	m := &stallMeter{w: w, stopped: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(m.done)
+		for {
+			select {
+			case <-m.stopped:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+			if gap := time.Now().UnixNano() - w.lastOK.Load(); gap > m.maxGap.Load() {
+				m.maxGap.Store(gap)
+			}
+		}
+	}()
+	return m
+}
+
+// stop ends the phase: the longest time without any acknowledged write and
+// the slowest acknowledged write.
+func (m *stallMeter) stop() (gap, slowest time.Duration) {
+	close(m.stopped)
+	<-m.done
+	return time.Duration(m.maxGap.Load()), time.Duration(m.w.maxLat.Load())
+}
+
+// TestGracefulShutdownHandsOff runs a three-node cluster of cairn
+// processes under a steady write load, SIGTERMs a node that leads a shard
+// and, as a baseline, SIGKILLs one. On SIGTERM the node hands its
+// leaderships to other replicas before it exits, so no write waits for an
+// election timeout (200-400 ms here): the longest stall must stay well
+// below what the kill costs. No acknowledged write may be lost.
+func TestGracefulShutdownHandsOff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process cluster test skipped in -short mode")
+	}
+	bin := servertest.Binary(t)
+	root := t.TempDir()
+	procs := make([]*servertest.Process, 3)
+	for i := range procs {
+		procs[i] = servertest.NewProcess(t, bin, fmt.Sprintf("%s/node%d", root, i+1))
+	}
+	var peers []string
+	for i, p := range procs {
+		peers = append(peers, fmt.Sprintf("%d=127.0.0.1:%d", i+1, p.Raft))
+	}
+	for i, p := range procs {
+		p.Args = []string{"--node-id", strconv.Itoa(i + 1), "--peers", strings.Join(peers, ",")}
+		if err := p.Launch(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range procs {
+		if err := p.WaitReady(60 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t0 := time.Now()
+	step := func(what string) { t.Logf("%6.1fs %s", time.Since(t0).Seconds(), what) }
+	defer step("end")
+	ctx := context.Background()
+	var addrs []string
+	for _, p := range procs {
+		addrs = append(addrs, p.Addr())
+	}
+	cl := redis.NewClusterClient(&redis.ClusterOptions{
+		Addrs: addrs, MaxRetries: 10, DialerRetries: 1, MaxRedirects: 16,
+		MinRetryBackoff: 5 * time.Millisecond, MaxRetryBackoff: 50 * time.Millisecond,
+		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, DialTimeout: time.Second,
+		ClusterStateReloadInterval: time.Second,
+	})
+	defer cl.Close()
+	waitFor(t, 30*time.Second, "cluster serving", func() bool { return cl.Set(ctx, "warmup", 1, 0).Err() == nil })
+
+	// leaders returns, per node index, how many shards it leads.
+	leaders := func() map[int]int {
+		out := map[int]int{}
+		for _, p := range procs {
+			nc := redis.NewClient(&redis.Options{Addr: p.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+			s, err := nc.Do(ctx, "CLUSTER", "TOPOLOGY").Text()
+			nc.Close()
+			if err != nil {
+				continue
+			}
+			var v opsTopo
+			if json.Unmarshal([]byte(s), &v) != nil {
+				continue
+			}
+			for _, sh := range v.Shards {
+				if sh.CurrentLeader != 0 {
+					out[int(sh.CurrentLeader)-1]++
+				}
+			}
+			return out
+		}
+		return out
+	}
+	// Every shard has a leader on its preferred node (one per node).
+	waitFor(t, 30*time.Second, "leaders spread over the nodes", func() bool { return len(leaders()) == 3 })
+
+	step("leaders spread")
+	w := startWriters(cl, 8, "g")
+	defer w.halt()
+	waitFor(t, 20*time.Second, "writes", func() bool { return w.count.Load() > 500 })
+
+	// phase runs one stop of node i and measures the stall it causes.
+	phase := func(what string, i int, stop func()) (gap, slowest time.Duration) {
+		t.Helper()
+		time.Sleep(300 * time.Millisecond) // a settled baseline
+		m := meterStalls(w)
+		errs := w.errs.Load()
+		before := w.count.Load()
+		start := time.Now()
+		stop()
+		stopped := time.Since(start)
+		waitFor(t, 20*time.Second, "writes after "+what, func() bool { return w.count.Load() > before+500 })
+		time.Sleep(time.Second)
+		gap, slowest = m.stop()
+		t.Logf("%s of node %d (took %v): longest time without an acknowledged write %v, slowest write %v, %d client errors (last: %v)",
+			what, i+1, stopped.Round(time.Millisecond), gap.Round(time.Millisecond), slowest.Round(time.Millisecond), w.errs.Load()-errs, w.lastErr.Load())
+		return gap, slowest
+	}
+
+	// 1. SIGTERM a node that leads a shard.
+	victim := 0
+	for i := range leaders() {
+		victim = i
+		break
+	}
+	termGap, termSlow := phase("SIGTERM", victim, func() {
+		if err := procs[victim].Stop(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	step("sigterm phase done")
+	if b, err := os.ReadFile(procs[victim].Dir + ".log"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, "hand") || strings.Contains(line, "shutting down") || strings.Contains(line, "bye") {
+				t.Logf("node %d: %s", victim+1, line)
+			}
+		}
+	}
+	if err := procs[victim].Start(); err != nil {
+		t.Fatal(err)
+	}
+	step("restarted")
+	waitFor(t, 30*time.Second, "leaders back on every node", func() bool { return len(leaders()) == 3 })
+
+	step("leaders back")
+	// 2. The baseline: SIGKILL a node that leads a shard.
+	killGap, killSlow := phase("SIGKILL", (victim+1)%3, func() { procs[(victim+1)%3].Kill() })
+
+	w.halt()
+	t.Logf("%d writes acknowledged, %d client errors in all", w.count.Load(), w.errs.Load())
+	w.verify(t, cl)
+
+	// The election timeout is 200-400 ms (randomized): without a
+	// hand-off no write to the stopped leader's shards can be
+	// acknowledged for at least 200 ms. A hand-off takes a few round
+	// trips, so the cluster must not go 200 ms without an acknowledged
+	// write, and no single write may wait as long as the longest election
+	// timeout (the margin is for a busy test machine).
+	const electionMin, electionMax = 200 * time.Millisecond, 400 * time.Millisecond
+	if termGap >= electionMin {
+		t.Errorf("SIGTERM: %v without an acknowledged write, an election timeout's worth", termGap)
+	}
+	if termSlow >= electionMax {
+		t.Errorf("SIGTERM: a write waited %v, longer than an election timeout", termSlow)
+	}
+	if termGap >= killGap || termSlow >= killSlow {
+		t.Errorf("SIGTERM stalled writes %v (slowest %v), no less than SIGKILL's %v (slowest %v)", termGap, termSlow, killGap, killSlow)
+	}
+}

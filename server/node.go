@@ -183,8 +183,12 @@ func Start(cfg Config) (_ *Node, err error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	n.cfg.Dir = dir
-	if n.lock, err = lockDir(dir); err != nil {
-		return nil, err
+	// The LOCK file keeps a second process off the directory; a test's
+	// in-memory file system (cfg.FS) is private to this process.
+	if cfg.FS == nil {
+		if n.lock, err = lockDir(dir); err != nil {
+			return nil, err
+		}
 	}
 	defer func() {
 		if err != nil {

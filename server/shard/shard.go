@@ -78,6 +78,12 @@ type Host struct {
 	mu         sync.Mutex
 	shards     map[uint64]*Shard
 	rtt        uint64
+
+	// closeMu orders proposals before NodeHost.Close: Dragonboat's
+	// Propose dereferences the engine that Close sets to nil, so a
+	// proposal racing Close crashed the process.
+	closeMu sync.RWMutex
+	closing bool
 }
 
 func init() {
@@ -140,6 +146,9 @@ func NewHost(cfg HostConfig) (*Host, error) {
 
 // Close stops every shard and the NodeHost.
 func (h *Host) Close() {
+	h.closeMu.Lock()
+	h.closing = true
+	h.closeMu.Unlock()
 	h.mu.Lock()
 	for _, s := range h.shards {
 		s.stop()
@@ -388,7 +397,13 @@ func (s *Shard) propose(kind entry.Kind, cmds [][][]byte, timeout time.Duration)
 		p.err = err
 		return p
 	}
-	p.rs, p.err = s.host.nh.Propose(s.session, buf, timeout)
+	s.host.closeMu.RLock()
+	if s.host.closing {
+		p.err = ErrClosed
+	} else {
+		p.rs, p.err = s.host.nh.Propose(s.session, buf, timeout)
+	}
+	s.host.closeMu.RUnlock()
 	return p
 }
 

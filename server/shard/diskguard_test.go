@@ -2,8 +2,10 @@ package shard
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,7 +39,8 @@ func TestDiskGuard(t *testing.T) {
 		}
 	}
 
-	g := newDiskGuard(stat, 0, time.Millisecond)
+	var snap atomic.Uint64
+	g := newDiskGuard(stat, func() uint64 { return snap.Load() }, 0, time.Millisecond)
 	defer g.close()
 	if err := g.refuse(entry.Commands); err != nil {
 		t.Fatalf("plenty of space: %v", err)
@@ -65,20 +68,29 @@ func TestDiskGuard(t *testing.T) {
 	waitLow(g, false)
 	set(40<<20, 1<<30, nil)
 	waitLow(g, true)
+	// ...plus room for a new snapshot as large as the last one...
+	set(300<<20, 100<<30, nil)
+	waitLow(g, false)
+	snap.Store(100 << 20)
+	waitLow(g, true)
+	if err := g.refuse(entry.Commands); !strings.Contains(fmt.Sprint(err), "below the 356.0 MB reserve") {
+		t.Fatalf("with a 100 MB snapshot: %v", err)
+	}
+	snap.Store(0)
 	// ...and a file system that cannot tell is never full.
 	set(0, 0, errors.New("vfs: not supported"))
 	waitLow(g, false)
 
 	// An explicit reserve; a negative one disables the check.
 	set(10<<20, 100<<30, nil)
-	g2 := newDiskGuard(stat, 5<<20, time.Millisecond)
+	g2 := newDiskGuard(stat, nil, 5<<20, time.Millisecond)
 	defer g2.close()
 	if g2.low.Load() {
 		t.Fatal("10 MB free is above a 5 MB reserve")
 	}
 	set(1<<20, 100<<30, nil)
 	waitLow(g2, true)
-	g3 := newDiskGuard(stat, -1, time.Millisecond)
+	g3 := newDiskGuard(stat, nil, -1, time.Millisecond)
 	defer g3.close()
 	if err := g3.refuse(entry.Commands); err != nil {
 		t.Fatalf("disabled guard refused: %v", err)

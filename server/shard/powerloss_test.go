@@ -416,6 +416,11 @@ func TestPowerLoss(t *testing.T) {
 	if acked < cuts {
 		t.Fatalf("only %d writes were acknowledged over %d rounds", acked, cuts)
 	}
+	// The disk guard finds Dragonboat's snapshot files (to reserve room
+	// for the next one).
+	if r.sh.Snapshot(context.Background()); shard.LargestSnapshot(r.mem, powerDir) == 0 {
+		t.Fatal("the disk guard sees no snapshot file")
+	}
 	if snapCuts.Load() == 0 || syncCuts.Load() == 0 || bootCuts.Load() == 0 || tornFiles == 0 {
 		t.Fatalf("cuts: %d inside snapshots, %d before log fsyncs, %d during restarts; %d torn files", snapCuts.Load(), syncCuts.Load(), bootCuts.Load(), tornFiles)
 	}

@@ -3,6 +3,7 @@ package shard
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -52,12 +53,15 @@ const defaultReserve = 256 << 20
 // slot moves) are small and still pass, so TTLs keep working.
 //
 // The reserve must cover what can be written between two checks plus a
-// snapshot and the log files kept around it; a write burst that outruns it
-// still ends in Dragonboat's fail-stop, and the restart recovers every
-// acknowledged write from the synced log.
+// new snapshot (written before the previous one is deleted), so the
+// size of the largest snapshot file on disk is added to the configured
+// reserve. A write burst that outruns it still ends in Dragonboat's
+// fail-stop, and the restart recovers every acknowledged write from the
+// synced log.
 type diskGuard struct {
 	stat    func() (vfs.DiskUsage, error)
-	reserve int64 // <0: disabled; 0: default
+	extra   func() uint64 // bytes needed on top of the reserve
+	reserve int64         // <0: disabled; 0: default
 	low     atomic.Bool
 	avail   atomic.Uint64
 	need    atomic.Uint64
@@ -66,15 +70,38 @@ type diskGuard struct {
 }
 
 func startDiskGuard(fs vfs.FS, dir string, reserve int64, interval time.Duration) *diskGuard {
-	return newDiskGuard(func() (vfs.DiskUsage, error) { return fs.GetDiskUsage(dir) }, reserve, interval)
+	return newDiskGuard(func() (vfs.DiskUsage, error) { return fs.GetDiskUsage(dir) },
+		func() uint64 { return largestSnapshot(fs, dir, 0) }, reserve, interval)
 }
 
-// newDiskGuard checks stat once, then every interval (default 1s).
-func newDiskGuard(stat func() (vfs.DiskUsage, error), reserve int64, interval time.Duration) *diskGuard {
+// largestSnapshot returns the size of the largest snapshot file
+// (Dragonboat's *.gbsnap) under dir.
+func largestSnapshot(fs vfs.FS, dir string, depth int) uint64 {
+	names, err := fs.List(dir)
+	if err != nil || depth > 8 {
+		return 0
+	}
+	var most uint64
+	for _, name := range names {
+		st, err := fs.Stat(fs.PathJoin(dir, name))
+		switch {
+		case err != nil:
+		case st.IsDir():
+			most = max(most, largestSnapshot(fs, fs.PathJoin(dir, name), depth+1))
+		case strings.HasSuffix(name, ".gbsnap"):
+			most = max(most, uint64(st.Size()))
+		}
+	}
+	return most
+}
+
+// newDiskGuard checks stat once, then every interval (default 1s); extra
+// (may be nil) is added to the reserve at each check.
+func newDiskGuard(stat func() (vfs.DiskUsage, error), extra func() uint64, reserve int64, interval time.Duration) *diskGuard {
 	if interval <= 0 {
 		interval = time.Second
 	}
-	g := &diskGuard{stat: stat, reserve: reserve, stop: make(chan struct{}), done: make(chan struct{})}
+	g := &diskGuard{stat: stat, extra: extra, reserve: reserve, stop: make(chan struct{}), done: make(chan struct{})}
 	if reserve < 0 {
 		close(g.done)
 		return g
@@ -109,6 +136,9 @@ func (g *diskGuard) check() {
 	need := uint64(g.reserve)
 	if need == 0 {
 		need = min(defaultReserve, u.TotalBytes/20)
+	}
+	if g.extra != nil {
+		need += g.extra()
 	}
 	g.avail.Store(u.AvailBytes)
 	g.need.Store(need)

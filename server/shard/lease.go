@@ -75,7 +75,7 @@ func (s *Shard) readIndex() error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
-	rs, err := s.host.nh.ReadIndex(s.opts.ShardID, 2*time.Second)
+	rs, err := s.host.readIndex(s.opts.ShardID, 2*time.Second)
 	if err != nil {
 		return mapErr(err)
 	}

@@ -86,6 +86,12 @@ type Host struct {
 	// adopted is the hostname whose Raft data this host took over at
 	// start (see hostdir.go), or "".
 	adopted string
+
+	// closeMu orders proposals before NodeHost.Close: Dragonboat's
+	// Propose dereferences the engine that Close sets to nil, so a
+	// proposal racing Close crashed the process.
+	closeMu sync.RWMutex
+	closing bool
 }
 
 func init() {
@@ -161,6 +167,9 @@ func (h *Host) AdoptedHostname() string { return h.adopted }
 
 // Close stops every shard and the NodeHost.
 func (h *Host) Close() {
+	h.closeMu.Lock()
+	h.closing = true
+	h.closeMu.Unlock()
 	h.mu.Lock()
 	for _, s := range h.shards {
 		s.stop()
@@ -416,7 +425,13 @@ func (s *Shard) propose(kind entry.Kind, cmds [][][]byte, timeout time.Duration)
 		p.err = err
 		return p
 	}
-	p.rs, p.err = s.host.nh.Propose(s.session, buf, timeout)
+	s.host.closeMu.RLock()
+	if s.host.closing {
+		p.err = ErrClosed
+	} else {
+		p.rs, p.err = s.host.nh.Propose(s.session, buf, timeout)
+	}
+	s.host.closeMu.RUnlock()
 	return p
 }
 

@@ -142,9 +142,16 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		nhc.Expert.Engine.CommitShards = n
 		nhc.Expert.Engine.ApplyShards = n
 	}
-	adopted, err := prepareHostDir(cfg.Dir, cfg.RaftAddr)
-	if err != nil {
-		return nil, err
+	// The hostname check reads Dragonboat's files from the OS; a test's
+	// in-memory FS holds no data written under another hostname.
+	var (
+		adopted string
+		err     error
+	)
+	if cfg.FS == nil {
+		if adopted, err = prepareHostDir(cfg.Dir, cfg.RaftAddr); err != nil {
+			return nil, err
+		}
 	}
 	nh, err := dragonboat.NewNodeHost(nhc)
 	if err != nil {

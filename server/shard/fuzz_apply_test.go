@@ -141,7 +141,8 @@ func runApplyWorkload(t testing.TB, w *workload, maxEntries int) {
 // FuzzApply drives random command sequences of every family, MULTI,
 // WATCH-guarded MULTI, Expire and (in cluster mode) slot-operation entries
 // through the apply path: see runApplyWorkload. The input bytes are the
-// workload's choices; the first one picks cluster mode.
+// workload's choices; the first one picks cluster mode and whether some
+// entries are damaged.
 func FuzzApply(f *testing.F) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range 24 {
@@ -156,7 +157,7 @@ func FuzzApply(f *testing.F) {
 			return
 		}
 		w := newWorkload(&byteSource{b: data[1:]}, table)
-		w.cluster = data[0]&1 == 1
+		w.cluster, w.corrupt = data[0]&1 == 1, data[0]&2 == 2
 		runApplyWorkload(t, w, 200)
 	})
 }
@@ -195,7 +196,7 @@ func TestApplyRandom(t *testing.T) {
 		runs++
 		ok := t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			w := newWorkload(randSource{rand.New(rand.NewPCG(seed, 99))}, table)
-			w.cluster = seed%2 == 1
+			w.cluster, w.corrupt = seed%2 == 1, seed%4 < 2
 			runApplyWorkload(t, w, 400)
 		})
 		if !ok {

@@ -68,6 +68,8 @@ type workload struct {
 	// (SPOP, SRANDMEMBER, HRANDFIELD, ZRANDMEMBER, XADD *) and blocking
 	// pops as the plain writes their wake-up re-runs are.
 	randomized bool
+	// corrupt damages an entry's bytes now and then.
+	corrupt bool
 }
 
 func newWorkload(src source, tbl *command.Table) *workload {
@@ -475,7 +477,18 @@ func (w *workload) entry(digest func(key []byte) uint64) []byte {
 			e.Cmds = append(e.Cmds, toArgs(w.command(false)))
 		}
 	}
-	return entry.Append(nil, &e)
+	b := entry.Append(nil, &e)
+	if w.corrupt && w.n(40) == 0 { // a damaged entry: refused or applied, the same everywhere
+		switch i := w.n(len(b)); w.n(3) {
+		case 0:
+			b = b[:i]
+		case 1:
+			b[i] ^= byte(1 + w.n(255))
+		default:
+			b[i] = 0xff
+		}
+	}
+	return b
 }
 
 // slotOp returns a slot operation over the slots of the shared keys and a

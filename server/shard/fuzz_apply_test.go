@@ -164,7 +164,8 @@ func FuzzApply(f *testing.F) {
 
 // TestApplyRandom runs the FuzzApply workload from seeded generators:
 // briefly by default, and for CAIRN_APPLY_FUZZ (a duration, e.g. 10m) when
-// set; CAIRN_APPLY_SEED replays one seed.
+// set, from a seed taken from the clock; CAIRN_APPLY_SEED replays one seed
+// (a failing subtest's name).
 func TestApplyRandom(t *testing.T) {
 	d := 2 * time.Second
 	if testing.Short() {
@@ -184,7 +185,11 @@ func TestApplyRandom(t *testing.T) {
 	}
 	deadline := time.Now().Add(d)
 	runs := 0
-	for seed := uint64(1); ; seed++ {
+	first := uint64(1)
+	if os.Getenv("CAIRN_APPLY_FUZZ") != "" {
+		first = uint64(time.Now().UnixNano()) // new seeds each long run; a failing subtest is named by its seed
+	}
+	for seed := first; ; seed++ {
 		if seeds != nil {
 			if runs == len(seeds) {
 				break

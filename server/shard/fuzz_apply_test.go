@@ -141,7 +141,8 @@ func runApplyWorkload(t testing.TB, w *workload, maxEntries int) {
 // FuzzApply drives random command sequences of every family, MULTI,
 // WATCH-guarded MULTI, Expire and (in cluster mode) slot-operation entries
 // through the apply path: see runApplyWorkload. The input bytes are the
-// workload's choices; the first one picks cluster mode.
+// workload's choices; the first one picks cluster mode and whether some
+// entries are damaged.
 func FuzzApply(f *testing.F) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range 24 {
@@ -156,14 +157,15 @@ func FuzzApply(f *testing.F) {
 			return
 		}
 		w := newWorkload(&byteSource{b: data[1:]}, table)
-		w.cluster = data[0]&1 == 1
+		w.cluster, w.corrupt = data[0]&1 == 1, data[0]&2 == 2
 		runApplyWorkload(t, w, 200)
 	})
 }
 
 // TestApplyRandom runs the FuzzApply workload from seeded generators:
 // briefly by default, and for CAIRN_APPLY_FUZZ (a duration, e.g. 10m) when
-// set; CAIRN_APPLY_SEED replays one seed.
+// set, from a seed taken from the clock; CAIRN_APPLY_SEED replays one seed
+// (a failing subtest's name).
 func TestApplyRandom(t *testing.T) {
 	d := 2 * time.Second
 	if testing.Short() {
@@ -183,7 +185,11 @@ func TestApplyRandom(t *testing.T) {
 	}
 	deadline := time.Now().Add(d)
 	runs := 0
-	for seed := uint64(1); ; seed++ {
+	first := uint64(1)
+	if os.Getenv("CAIRN_APPLY_FUZZ") != "" {
+		first = uint64(time.Now().UnixNano()) // new seeds each long run; a failing subtest is named by its seed
+	}
+	for seed := first; ; seed++ {
 		if seeds != nil {
 			if runs == len(seeds) {
 				break
@@ -195,7 +201,7 @@ func TestApplyRandom(t *testing.T) {
 		runs++
 		ok := t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			w := newWorkload(randSource{rand.New(rand.NewPCG(seed, 99))}, table)
-			w.cluster = seed%2 == 1
+			w.cluster, w.corrupt = seed%2 == 1, seed%4 < 2
 			runApplyWorkload(t, w, 400)
 		})
 		if !ok {

@@ -68,6 +68,8 @@ type workload struct {
 	// (SPOP, SRANDMEMBER, HRANDFIELD, ZRANDMEMBER, XADD *) and blocking
 	// pops as the plain writes their wake-up re-runs are.
 	randomized bool
+	// corrupt damages an entry's bytes now and then.
+	corrupt bool
 }
 
 func newWorkload(src source, tbl *command.Table) *workload {
@@ -138,6 +140,9 @@ var bigCounts = []int{3, 129, 513}
 func (w *workload) arg() string {
 	switch w.n(10) {
 	case 0, 1:
+		if w.n(2) == 0 {
+			return w.pick([]string{"l", "s", "z", "h", "x", "p"}) + w.pick(wKeys[:5])
+		}
 		return w.pick(wKeys)
 	case 2, 3:
 		return w.pick(wMembers)
@@ -169,6 +174,21 @@ func (w *workload) arg() string {
 	}
 }
 
+// typePrefix is the prefix of the keys valid() fills with a value of each
+// group's type ("l"+"k1" is a list), so that commands find values of their
+// type as often as values of another.
+var typePrefix = map[string]string{"list": "l", "set": "s", "sorted-set": "z", "geo": "z", "hash": "h", "stream": "x", "hyperloglog": "p"}
+
+// typedKey returns a key for a command of group: often one holding a value
+// of its type, else a shared key.
+func (w *workload) typedKey(group string) string {
+	k := w.pick(wKeys)
+	if p := typePrefix[group]; p != "" && k != "" && w.n(3) != 0 {
+		return p + k
+	}
+	return k
+}
+
 // generic builds a command of spec with biased arguments; the argument
 // after the name is a key when the spec has one there.
 func (w *workload) generic(sp *command.Spec) []string {
@@ -191,7 +211,7 @@ func (w *workload) generic(sp *command.Spec) []string {
 	}
 	for len(cmd) < want {
 		if len(cmd) == sp.FirstKey || (sp.KeysFunc != nil && len(cmd) <= 2 && w.n(2) == 0) {
-			cmd = append(cmd, w.pick(wKeys))
+			cmd = append(cmd, w.typedKey(sp.Group))
 			continue
 		}
 		cmd = append(cmd, w.arg())
@@ -203,7 +223,7 @@ func (w *workload) generic(sp *command.Spec) []string {
 // values (of every encoding) on the shared keys.
 func (w *workload) valid() []string {
 	k := w.pick(wKeys[:5])
-	typed := w.randomized && w.n(2) == 0 // a key of this command's own type
+	typed := w.n(2) == 0 // a key of this command's own type (typedKey)
 	n := bigCounts[w.n(3)]
 	if w.n(3) != 0 {
 		n = 1 + w.n(5)
@@ -270,8 +290,14 @@ func (w *workload) valid() []string {
 	case 9:
 		return []string{"setbit", k, strconv.Itoa(w.n(200)), strconv.Itoa(w.n(2))}
 	case 10:
+		if typed {
+			k = "p" + k
+		}
 		return members([]string{"pfadd", k}, w.n(2) == 0, false, false)
 	case 11:
+		if typed {
+			k = "z" + k
+		}
 		cmd := []string{"geoadd", k}
 		for i := range 1 + w.n(4) {
 			cmd = append(cmd, strconv.FormatFloat(float64(w.n(360)-180)+0.5, 'f', -1, 64), strconv.FormatFloat(float64(w.n(170)-85)+0.25, 'f', -1, 64), "g"+strconv.Itoa(i))
@@ -451,7 +477,18 @@ func (w *workload) entry(digest func(key []byte) uint64) []byte {
 			e.Cmds = append(e.Cmds, toArgs(w.command(false)))
 		}
 	}
-	return entry.Append(nil, &e)
+	b := entry.Append(nil, &e)
+	if w.corrupt && w.n(40) == 0 { // a damaged entry: refused or applied, the same everywhere
+		switch i := w.n(len(b)); w.n(3) {
+		case 0:
+			b = b[:i]
+		case 1:
+			b[i] ^= byte(1 + w.n(255))
+		default:
+			b[i] = 0xff
+		}
+	}
+	return b
 }
 
 // slotOp returns a slot operation over the slots of the shared keys and a

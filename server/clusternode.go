@@ -45,6 +45,7 @@ type clusterNode struct {
 	quit chan struct{}
 	wg   sync.WaitGroup
 
+	stopping atomic.Bool  // a planned stop is handing leaderships off (handoff.go)
 	migrated atomic.Int64 // slots moved by migrations run here
 	down     sync.Map     // node ID → true while its client port does not answer
 	// configBusy: shard ID → true while syncConfig works on it (config.go)
@@ -528,7 +529,7 @@ func (c *clusterNode) syncSlots(topo *cluster.Topology, s *shard.Shard) {
 // balanceLeader moves leadership to the shard's preferred replica (the
 // first listed), so leaders stay spread over the nodes.
 func (c *clusterNode) balanceLeader(s *shard.Shard, sh *cluster.Shard) {
-	if len(sh.Replicas) == 0 || sh.Replicas[0] == c.id {
+	if len(sh.Replicas) == 0 || sh.Replicas[0] == c.id || c.stopping.Load() {
 		return
 	}
 	c.mu.Lock()

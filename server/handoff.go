@@ -14,6 +14,10 @@ import (
 // election.
 const HandOffTimeout = 3 * time.Second
 
+// drainTime is how long a node that handed off leaderships keeps serving
+// (redirects) before it closes its client connections.
+const drainTime = 500 * time.Millisecond
+
 // Shutdown stops the node as a planned stop should (SIGTERM, SHUTDOWN):
 // in cluster mode it first hands the leadership of every Raft group it
 // leads, keyspace shards and the directory, to another replica, so clients
@@ -31,6 +35,7 @@ func (n *Node) Shutdown() {
 // parallel, and returns when each has a new leader or timeout passed.
 func (c *clusterNode) handOff(timeout time.Duration) {
 	start := time.Now()
+	c.stopping.Store(true) // no leader balancing of its own meanwhile
 	topo := c.machine.Topology()
 	var wg sync.WaitGroup
 	moved := 0
@@ -108,10 +113,11 @@ func (c *clusterNode) handOff(timeout time.Duration) {
 	}
 	wg.Wait()
 	if moved > 0 {
-		// Requests that met the hand-off are answered MOVED by now or
-		// within a few milliseconds (fixedPending polls for the new
-		// leader); let them out before the connections close.
-		time.Sleep(50 * time.Millisecond)
+		// Drain: keep answering for a moment, now as a follower of every
+		// shard, so requests in flight get their replies and clients with
+		// a stale slot map are told MOVED (and refresh it) instead of
+		// meeting a closed port and retrying blindly.
+		time.Sleep(drainTime)
 	}
 	c.log.Info("leadership handed off", "shards", moved, "took", time.Since(start).Round(time.Millisecond))
 }

@@ -13,6 +13,7 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -410,10 +411,21 @@ func (b *backend) Cluster(args [][]byte) reply.Value {
 func (b *backend) Save(ctx context.Context) error {
 	b.saveMu.Lock()
 	defer b.saveMu.Unlock()
+	// Every shard is tried; each failure is logged by Snapshot and all
+	// are reported.
+	var errs []error
 	for _, s := range b.shards() {
 		if _, err := s.Snapshot(ctx); err != nil {
-			return err
+			errs = append(errs, err)
 		}
+	}
+	if len(errs) > 0 {
+		// One line: the error becomes a RESP error reply.
+		msgs := make([]string, len(errs))
+		for i, err := range errs {
+			msgs[i] = err.Error()
+		}
+		return fmt.Errorf("%d of %d shards failed to snapshot: %s", len(errs), len(b.shards()), strings.Join(msgs, "; "))
 	}
 	b.lastSave = time.Now()
 	return nil

@@ -100,9 +100,9 @@ func TestGracefulShutdownHandsOff(t *testing.T) {
 	defer cl.Close()
 	waitFor(t, 30*time.Second, "cluster serving", func() bool { return cl.Set(ctx, "warmup", 1, 0).Err() == nil })
 
-	// leaders returns, per node index, how many shards it leads.
-	leaders := func() map[int]int {
-		out := map[int]int{}
+	// placed tells whether every shard is led by its preferred replica
+	// (one shard per node), so no leader balancing is under way.
+	placed := func() bool {
 		for _, p := range procs {
 			nc := redis.NewClient(&redis.Options{Addr: p.Addr(), MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 			s, err := nc.Do(ctx, "CLUSTER", "TOPOLOGY").Text()
@@ -111,21 +111,19 @@ func TestGracefulShutdownHandsOff(t *testing.T) {
 				continue
 			}
 			var v opsTopo
-			if json.Unmarshal([]byte(s), &v) != nil {
-				continue
+			if json.Unmarshal([]byte(s), &v) != nil || len(v.Shards) != 3 {
+				return false
 			}
 			for _, sh := range v.Shards {
-				if sh.CurrentLeader != 0 {
-					out[int(sh.CurrentLeader)-1]++
+				if len(sh.Replicas) == 0 || sh.CurrentLeader != sh.Replicas[0] {
+					return false
 				}
 			}
-			return out
+			return true
 		}
-		return out
+		return false
 	}
-	// Every shard has a leader on its preferred node (one per node).
-	waitFor(t, 30*time.Second, "leaders spread over the nodes", func() bool { return len(leaders()) == 3 })
-
+	waitFor(t, 30*time.Second, "every shard led by its preferred node", placed)
 	step("leaders spread")
 	w := startWriters(cl, 8, "g")
 	defer w.halt()
@@ -134,6 +132,7 @@ func TestGracefulShutdownHandsOff(t *testing.T) {
 	// phase runs one stop of node i and measures the stall it causes.
 	phase := func(what string, i int, stop func()) (gap, slowest time.Duration) {
 		t.Helper()
+		waitFor(t, 30*time.Second, "every shard led by its preferred node", placed)
 		time.Sleep(300 * time.Millisecond) // a settled baseline
 		m := meterStalls(w)
 		errs := w.errs.Load()
@@ -149,12 +148,8 @@ func TestGracefulShutdownHandsOff(t *testing.T) {
 		return gap, slowest
 	}
 
-	// 1. SIGTERM a node that leads a shard.
+	// 1. SIGTERM a node that leads a shard (each node leads one).
 	victim := 0
-	for i := range leaders() {
-		victim = i
-		break
-	}
 	termGap, termSlow := phase("SIGTERM", victim, func() {
 		if err := procs[victim].Stop(); err != nil {
 			t.Fatal(err)
@@ -172,7 +167,7 @@ func TestGracefulShutdownHandsOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	step("restarted")
-	waitFor(t, 30*time.Second, "leaders back on every node", func() bool { return len(leaders()) == 3 })
+	waitFor(t, 30*time.Second, "leaders back on their preferred nodes", placed)
 
 	step("leaders back")
 	// 2. The baseline: SIGKILL a node that leads a shard.
@@ -184,16 +179,17 @@ func TestGracefulShutdownHandsOff(t *testing.T) {
 
 	// The election timeout is 200-400 ms (randomized): without a
 	// hand-off no write to the stopped leader's shards can be
-	// acknowledged for at least 200 ms. A hand-off takes a few round
-	// trips, so the cluster must not go 200 ms without an acknowledged
-	// write, and no single write may wait as long as the longest election
-	// timeout (the margin is for a busy test machine).
-	const electionMin, electionMax = 200 * time.Millisecond, 400 * time.Millisecond
-	if termGap >= electionMin {
+	// acknowledged for at least 200 ms, and the kill shows what that
+	// costs with the client's detection added. A hand-off takes a few
+	// round trips: the cluster must not go an election timeout without
+	// an acknowledged write, nor may any write wait that long (the upper
+	// bound of the timeout leaves a margin for a busy test machine).
+	const electionMax = 400 * time.Millisecond
+	if termGap >= electionMax {
 		t.Errorf("SIGTERM: %v without an acknowledged write, an election timeout's worth", termGap)
 	}
 	if termSlow >= electionMax {
-		t.Errorf("SIGTERM: a write waited %v, longer than an election timeout", termSlow)
+		t.Errorf("SIGTERM: a write waited %v, as long as an election timeout", termSlow)
 	}
 	if termGap >= killGap || termSlow >= killSlow {
 		t.Errorf("SIGTERM stalled writes %v (slowest %v), no less than SIGKILL's %v (slowest %v)", termGap, termSlow, killGap, killSlow)

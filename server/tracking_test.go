@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/cairndb/cairn/server"
 	"github.com/cairndb/cairn/server/command/commandtest"
 	"github.com/cairndb/cairn/server/servertest"
@@ -708,4 +710,50 @@ func TestTrackingExpiryDiff(t *testing.T) {
 		}
 	}
 	d.checkInfo()
+}
+
+// TestTrackingGoRedisCSC: go-redis's built-in client-side cache (RESP3,
+// CLIENT TRACKING, invalidate pushes) against Cairn: a cached value is
+// dropped when another client writes the key, and when it expires.
+func TestTrackingGoRedisCSC(t *testing.T) {
+	n := servertest.Start(t)
+	cache := redis.NewLocalCache(redis.CacheConfig{MaxEntries: 128})
+	cl := n.Client(t, func(o *redis.Options) {
+		o.Protocol = 3
+		o.ClientSideCache = cache
+	})
+	w := n.Client(t)
+	if err := w.Set(ctx, "k", "v1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if v := cl.Get(ctx, "k").Val(); v != "v1" {
+		t.Fatalf("GET k = %q", v)
+	}
+	eventually := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(3 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			cl.Ping(ctx) // lets the client drain pushes
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	eventually("the value to be cached", func() bool { return cache.Len() >= 1 })
+	if tr := w.Do(ctx, "INFO", "clients").String(); !strings.Contains(tr, "tracking_clients:1") {
+		t.Fatalf("INFO clients: %s", tr)
+	}
+	if err := w.Set(ctx, "k", "v2", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	eventually("the invalidation", func() bool { return cl.Get(ctx, "k").Val() == "v2" })
+	// Expiry.
+	if err := w.Set(ctx, "e", "x", 150*time.Millisecond).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if v := cl.Get(ctx, "e").Val(); v != "x" {
+		t.Fatalf("GET e = %q", v)
+	}
+	eventually("the expiry's invalidation", func() bool { return cl.Get(ctx, "e").Err() == redis.Nil })
 }

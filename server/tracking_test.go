@@ -580,6 +580,31 @@ func TestTrackingRESP3Diff(t *testing.T) {
 	d.checkClientList("a")
 	d.do("a", "CLIENT", "TRACKING", "off")
 	d.checkInfo()
+	// Entries of a client that turned tracking off stay until the key
+	// changes; turned on again, it is told about keys read before.
+	for _, st := range [][]string{
+		{"a", "CLIENT", "TRACKING", "on"},
+		{"a", "MGET", "s1", "s2"},
+		{"a", "CLIENT", "TRACKING", "off"},
+		{"w", "SET", "s1", "1"},
+		{"a", "CLIENT", "TRACKING", "on"},
+		{"w", "SET", "s2", "1"},
+		{"a", "CLIENT", "TRACKING", "on", "noloop"}, // again: options replaced
+		{"a", "CLIENT", "TRACKINGINFO"},
+		{"a", "GET", "s1"},
+		{"a", "HELLO", "2"}, // RESP2 without redirection: nothing is sent
+		{"w", "SET", "s1", "2"},
+		{"a", "CLIENT", "TRACKINGINFO"},
+	} {
+		if st[1] == "HELLO" {
+			d.quiet(st[0], st[1:]...)
+			continue
+		}
+		d.do(st[0], st[1:]...)
+		if st[0] == "w" {
+			d.checkInfo()
+		}
+	}
 }
 
 // TestTrackingRedirectDiff: a RESP2 client redirects its invalidations
@@ -651,6 +676,9 @@ func TestTrackingTableLimitDiff(t *testing.T) {
 	d.quiet("a", "HELLO", "3")
 	d.do("w", "CONFIG", "SET", "tracking-table-max-keys", "2")
 	d.do("w", "CONFIG", "GET", "tracking-table-max-keys")
+	d.do("w", "CONFIG", "SET", "tracking-table-max-keys", "-1")
+	d.do("w", "CONFIG", "SET", "tracking-table-max-keys", "abc")
+	d.do("w", "CONFIG", "SET", "tracking-table-max-keys", "1k")
 	d.do("a", "CLIENT", "TRACKING", "on")
 	d.do("a", "MGET", "a", "b")
 	d.checkInfo()

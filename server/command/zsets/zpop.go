@@ -271,15 +271,17 @@ func bzmpop(c *command.Ctx, args [][]byte) (reply.Value, error) {
 // positions in extra. Bad or excessive numkeys yield what can be found.
 func numkeysKeys(idx int, extra ...int) func(args [][]byte) []int {
 	return func(args [][]byte) []int {
-		keys := append([]int(nil), extra...)
+		// As Redis: no keys at all (not even the destination) when
+		// numkeys is not between 1 and the number of arguments left.
 		if idx >= len(args) {
-			return keys
+			return nil
 		}
 		n, err := command.ParseInt(args[idx])
-		if err != nil || n < 1 {
-			return keys
+		if err != nil || n < 1 || n > int64(len(args)-idx-1) {
+			return nil
 		}
-		for i := idx + 1; i < len(args) && int64(i-idx) <= n; i++ {
+		keys := append([]int(nil), extra...)
+		for i := idx + 1; int64(i-idx) <= n; i++ {
 			keys = append(keys, i)
 		}
 		return keys

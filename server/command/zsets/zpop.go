@@ -268,11 +268,11 @@ func bzmpop(c *command.Ctx, args [][]byte) (reply.Value, error) {
 
 // numkeysKeys returns the key positions of a command whose numkeys
 // argument is at idx and whose keys follow it, plus any fixed key
-// positions in extra. Bad or excessive numkeys yield what can be found.
+// positions in extra. A bad or excessive numkeys yields no keys at all,
+// not even the fixed ones, as Redis's COMMAND GETKEYS (the command then
+// fails on its arguments).
 func numkeysKeys(idx int, extra ...int) func(args [][]byte) []int {
 	return func(args [][]byte) []int {
-		// As Redis: no keys at all (not even the destination) when
-		// numkeys is not between 1 and the number of arguments left.
 		if idx >= len(args) {
 			return nil
 		}

@@ -655,6 +655,17 @@ func TestTrackingRedirectDiff(t *testing.T) {
 	d.do("b", "CLIENT", "GETREDIR")
 	d.close("r2")
 	d.do("w", "SET", "k", "5")
+	// A RESP3 redirection target that is not subscribed gets pushes (its
+	// connection switches to push mode from the apply path).
+	d.open("r3", "c")
+	d.quiet("r3", "HELLO", "3")
+	d.do("c", "CLIENT", "TRACKING", "on", "redirect", "{r3}")
+	d.do("c", "GET", "k")
+	d.do("w", "SET", "k", "6")
+	d.do("r3", "GET", "k")
+	d.do("c", "GET", "k")
+	d.do("w", "FLUSHALL")
+	d.do("r3", "PING")
 	d.do("b", "CLIENT", "TRACKINGINFO")
 }
 

@@ -46,7 +46,21 @@ func dialRaw(t *testing.T, addr string) *rawConn {
 }
 
 func (rc *rawConn) send(args ...string) error {
+	return rc.sendAll([][]string{args})
+}
+
+// sendAll writes commands in one write (one pipeline Redis reads at once).
+func (rc *rawConn) sendAll(cmds [][]string) error {
 	var b []byte
+	for _, args := range cmds {
+		b = appendCommand(b, args)
+	}
+	rc.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_, err := rc.nc.Write(b)
+	return err
+}
+
+func appendCommand(b []byte, args []string) []byte {
 	b = append(b, '*')
 	b = strconv.AppendInt(b, int64(len(args)), 10)
 	b = append(b, "\r\n"...)
@@ -57,9 +71,7 @@ func (rc *rawConn) send(args ...string) error {
 		b = append(b, a...)
 		b = append(b, "\r\n"...)
 	}
-	rc.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	_, err := rc.nc.Write(b)
-	return err
+	return b
 }
 
 func (rc *rawConn) do(args ...string) ([]byte, error) {
@@ -238,16 +250,15 @@ func (d *trackDiff) send(name string, cmd ...string) {
 	d.compare(cmd, got)
 }
 
-// sendMany sends several commands on connection name before draining
-// (for CLIENT REPLY OFF, under which a PING would not answer).
+// sendMany sends several commands on connection name as one pipeline
+// (one write) before draining (also for CLIENT REPLY OFF, under which a
+// PING would not answer).
 func (d *trackDiff) sendMany(name string, cmds ...[]string) {
 	d.t.Helper()
 	var got [2][]string
 	for i := range d.addrs {
-		for _, cmd := range cmds {
-			if err := d.conns[i][name].send(cmd...); err != nil {
-				d.t.Fatal(err)
-			}
+		if err := d.conns[i][name].sendAll(cmds); err != nil {
+			d.t.Fatal(err)
 		}
 		got[i] = d.drainAll(i)
 	}
@@ -795,4 +806,22 @@ func TestTrackingGoRedisCSC(t *testing.T) {
 		t.Fatalf("GET e = %q", v)
 	}
 	eventually("the expiry's invalidation", func() bool { return cl.Get(ctx, "e").Err() == redis.Nil })
+}
+
+// TestTrackingPipelineDiff: pipelined writes of a tracking client to keys
+// it tracks get each reply before the invalidation it causes, as Redis
+// interleaves them.
+func TestTrackingPipelineDiff(t *testing.T) {
+	d := newTrackDiff(t)
+	d.open("a", "b", "w")
+	d.quiet("a", "HELLO", "3")
+	d.quiet("b", "HELLO", "3")
+	d.do("a", "CLIENT", "TRACKING", "on")
+	d.do("b", "CLIENT", "TRACKING", "on", "bcast", "prefix", "p")
+	d.do("a", "MGET", "x", "y")
+	d.sendMany("a", []string{"SET", "x", "1"}, []string{"SET", "z", "1"}, []string{"SET", "y", "2"},
+		[]string{"GET", "x"}, []string{"SET", "x", "2"}, []string{"SET", "z", "2"})
+	d.sendMany("b", []string{"SET", "p1", "1"}, []string{"SET", "q", "1"}, []string{"MSET", "p2", "1", "p3", "2"})
+	d.sendMany("a", []string{"GET", "x"}, []string{"SET", "z", "3"}, []string{"FLUSHALL"}, []string{"SET", "z", "4"})
+	d.checkInfo()
 }

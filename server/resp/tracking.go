@@ -20,10 +20,12 @@ import (
 // key matching one of the client's prefixes is announced, one message per
 // prefix per applied batch, keys sorted and deduplicated.
 //
-// Changes come from the node's change feed (Server.KeysChanged), fed by
+// Changes come from the node's change feed (Server.TrackChanged), fed by
 // every local replica's apply: client writes on any node, expiry,
-// eviction, FLUSHALL/FLUSHDB (a null key list), snapshot loads. The
-// session layer never looks at storage. In a cluster, tracking is per
+// eviction (keys removed through the keyspace reach the feed like any
+// delete), FLUSHALL/FLUSHDB (a null key list; in a cluster one per local
+// shard the flush reaches), snapshot loads. The session layer never looks
+// at storage. In a cluster, tracking is per
 // node for the keys that node serves, as in Redis Cluster: a client
 // tracking on node A is invalidated by writes through any node, because
 // the change is applied on A's replica of the key's shard; a node holding

@@ -311,6 +311,11 @@ func (c *clusterNode) reconcile() {
 		}
 		c.log.Info("stopping replica no longer assigned", "shard", id)
 		c.host.StopShard(id, true)
+		// Its keys' changes no longer reach this node: tracking clients
+		// drop their caches (a Redis replica that resyncs flushes too).
+		if srv := c.n.srvPtr.Load(); srv != nil {
+			srv.TrackChanged(nil, true)
+		}
 		c.mu.Lock()
 		delete(c.leaving, id)
 		c.mu.Unlock()

@@ -226,6 +226,23 @@ func getKeysDiff(t *testing.T, cairn, redis *commandtest.Client, names []string,
 		{"XREAD", "COUNT", "1", "STREAMS", "a", "b", "c", "0", "0", "0"},
 		{"OBJECT", "ENCODING", "k"},
 		{"SPUBLISH", "ch", "m"},
+		// Invalid key counts.
+		{"ZUNIONSTORE", "d", "0", "a"},
+		{"ZUNIONSTORE", "d", "5", "a"},
+		{"ZUNION", "-1", "a"},
+		{"LMPOP", "0", "a", "LEFT"},
+		{"LMPOP", "3", "a", "LEFT"},
+		{"BLMPOP", "0", "2", "a", "b", "LEFT"},
+		{"SINTERCARD", "x", "a"},
+		{"XREAD", "STREAMS", "a", "b", "0"},
+		{"XREAD", "COUNT", "1", "a"},
+		{"XREADGROUP", "GROUP", "g", "c", "STREAMS", "a", "0"},
+		{"GEORADIUS", "k", "1", "1", "1", "m", "STORE"},
+		{"SORT", "k", "STORE"},
+		{"SORT", "k", "LIMIT", "0", "1", "STORE", "d"},
+		{"GET"},
+		{"NOSUCH", "k"},
+		{"PING"},
 	} {
 		for _, sub := range []string{"GETKEYS", "GETKEYSANDFLAGS"} {
 			compareCmd(t, cairn, redis, append([]string{"COMMAND", sub}, cmd...)...)

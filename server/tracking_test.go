@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/cairndb/cairn/server"
 	"github.com/cairndb/cairn/server/command/commandtest"
 	"github.com/cairndb/cairn/server/servertest"
@@ -44,7 +46,21 @@ func dialRaw(t *testing.T, addr string) *rawConn {
 }
 
 func (rc *rawConn) send(args ...string) error {
+	return rc.sendAll([][]string{args})
+}
+
+// sendAll writes commands in one write (one pipeline Redis reads at once).
+func (rc *rawConn) sendAll(cmds [][]string) error {
 	var b []byte
+	for _, args := range cmds {
+		b = appendCommand(b, args)
+	}
+	rc.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_, err := rc.nc.Write(b)
+	return err
+}
+
+func appendCommand(b []byte, args []string) []byte {
 	b = append(b, '*')
 	b = strconv.AppendInt(b, int64(len(args)), 10)
 	b = append(b, "\r\n"...)
@@ -55,9 +71,7 @@ func (rc *rawConn) send(args ...string) error {
 		b = append(b, a...)
 		b = append(b, "\r\n"...)
 	}
-	rc.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	_, err := rc.nc.Write(b)
-	return err
+	return b
 }
 
 func (rc *rawConn) do(args ...string) ([]byte, error) {
@@ -236,16 +250,15 @@ func (d *trackDiff) send(name string, cmd ...string) {
 	d.compare(cmd, got)
 }
 
-// sendMany sends several commands on connection name before draining
-// (for CLIENT REPLY OFF, under which a PING would not answer).
+// sendMany sends several commands on connection name as one pipeline
+// (one write) before draining (also for CLIENT REPLY OFF, under which a
+// PING would not answer).
 func (d *trackDiff) sendMany(name string, cmds ...[]string) {
 	d.t.Helper()
 	var got [2][]string
 	for i := range d.addrs {
-		for _, cmd := range cmds {
-			if err := d.conns[i][name].send(cmd...); err != nil {
-				d.t.Fatal(err)
-			}
+		if err := d.conns[i][name].sendAll(cmds); err != nil {
+			d.t.Fatal(err)
 		}
 		got[i] = d.drainAll(i)
 	}
@@ -578,6 +591,31 @@ func TestTrackingRESP3Diff(t *testing.T) {
 	d.checkClientList("a")
 	d.do("a", "CLIENT", "TRACKING", "off")
 	d.checkInfo()
+	// Entries of a client that turned tracking off stay until the key
+	// changes; turned on again, it is told about keys read before.
+	for _, st := range [][]string{
+		{"a", "CLIENT", "TRACKING", "on"},
+		{"a", "MGET", "s1", "s2"},
+		{"a", "CLIENT", "TRACKING", "off"},
+		{"w", "SET", "s1", "1"},
+		{"a", "CLIENT", "TRACKING", "on"},
+		{"w", "SET", "s2", "1"},
+		{"a", "CLIENT", "TRACKING", "on", "noloop"}, // again: options replaced
+		{"a", "CLIENT", "TRACKINGINFO"},
+		{"a", "GET", "s1"},
+		{"a", "HELLO", "2"}, // RESP2 without redirection: nothing is sent
+		{"w", "SET", "s1", "2"},
+		{"a", "CLIENT", "TRACKINGINFO"},
+	} {
+		if st[1] == "HELLO" {
+			d.quiet(st[0], st[1:]...)
+			continue
+		}
+		d.do(st[0], st[1:]...)
+		if st[0] == "w" {
+			d.checkInfo()
+		}
+	}
 }
 
 // TestTrackingRedirectDiff: a RESP2 client redirects its invalidations
@@ -628,6 +666,17 @@ func TestTrackingRedirectDiff(t *testing.T) {
 	d.do("b", "CLIENT", "GETREDIR")
 	d.close("r2")
 	d.do("w", "SET", "k", "5")
+	// A RESP3 redirection target that is not subscribed gets pushes (its
+	// connection switches to push mode from the apply path).
+	d.open("r3", "c")
+	d.quiet("r3", "HELLO", "3")
+	d.do("c", "CLIENT", "TRACKING", "on", "redirect", "{r3}")
+	d.do("c", "GET", "k")
+	d.do("w", "SET", "k", "6")
+	d.do("r3", "GET", "k")
+	d.do("c", "GET", "k")
+	d.do("w", "FLUSHALL")
+	d.do("r3", "PING")
 	d.do("b", "CLIENT", "TRACKINGINFO")
 }
 
@@ -649,6 +698,9 @@ func TestTrackingTableLimitDiff(t *testing.T) {
 	d.quiet("a", "HELLO", "3")
 	d.do("w", "CONFIG", "SET", "tracking-table-max-keys", "2")
 	d.do("w", "CONFIG", "GET", "tracking-table-max-keys")
+	d.do("w", "CONFIG", "SET", "tracking-table-max-keys", "-1")
+	d.do("w", "CONFIG", "SET", "tracking-table-max-keys", "abc")
+	d.do("w", "CONFIG", "SET", "tracking-table-max-keys", "1k")
 	d.do("a", "CLIENT", "TRACKING", "on")
 	d.do("a", "MGET", "a", "b")
 	d.checkInfo()
@@ -707,5 +759,69 @@ func TestTrackingExpiryDiff(t *testing.T) {
 			t.Errorf("%s: redirection target got %q on expiry", side[i], got[1])
 		}
 	}
+	d.checkInfo()
+}
+
+// TestTrackingGoRedisCSC: go-redis's built-in client-side cache (RESP3,
+// CLIENT TRACKING, invalidate pushes) against Cairn: a cached value is
+// dropped when another client writes the key, and when it expires.
+func TestTrackingGoRedisCSC(t *testing.T) {
+	n := servertest.Start(t)
+	cache := redis.NewLocalCache(redis.CacheConfig{MaxEntries: 128})
+	cl := n.Client(t, func(o *redis.Options) {
+		o.Protocol = 3
+		o.ClientSideCache = cache
+	})
+	w := n.Client(t)
+	if err := w.Set(ctx, "k", "v1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if v := cl.Get(ctx, "k").Val(); v != "v1" {
+		t.Fatalf("GET k = %q", v)
+	}
+	eventually := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(3 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			cl.Ping(ctx) // lets the client drain pushes
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	eventually("the value to be cached", func() bool { return cache.Len() >= 1 })
+	if tr := w.Do(ctx, "INFO", "clients").String(); !strings.Contains(tr, "tracking_clients:1") {
+		t.Fatalf("INFO clients: %s", tr)
+	}
+	if err := w.Set(ctx, "k", "v2", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	eventually("the invalidation", func() bool { return cl.Get(ctx, "k").Val() == "v2" })
+	// Expiry.
+	if err := w.Set(ctx, "e", "x", 150*time.Millisecond).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if v := cl.Get(ctx, "e").Val(); v != "x" {
+		t.Fatalf("GET e = %q", v)
+	}
+	eventually("the expiry's invalidation", func() bool { return cl.Get(ctx, "e").Err() == redis.Nil })
+}
+
+// TestTrackingPipelineDiff: pipelined writes of a tracking client to keys
+// it tracks get each reply before the invalidation it causes, as Redis
+// interleaves them.
+func TestTrackingPipelineDiff(t *testing.T) {
+	d := newTrackDiff(t)
+	d.open("a", "b", "w")
+	d.quiet("a", "HELLO", "3")
+	d.quiet("b", "HELLO", "3")
+	d.do("a", "CLIENT", "TRACKING", "on")
+	d.do("b", "CLIENT", "TRACKING", "on", "bcast", "prefix", "p")
+	d.do("a", "MGET", "x", "y")
+	d.sendMany("a", []string{"SET", "x", "1"}, []string{"SET", "z", "1"}, []string{"SET", "y", "2"},
+		[]string{"GET", "x"}, []string{"SET", "x", "2"}, []string{"SET", "z", "2"})
+	d.sendMany("b", []string{"SET", "p1", "1"}, []string{"SET", "q", "1"}, []string{"MSET", "p2", "1", "p3", "2"})
+	d.sendMany("a", []string{"GET", "x"}, []string{"SET", "z", "3"}, []string{"FLUSHALL"}, []string{"SET", "z", "4"})
 	d.checkInfo()
 }

@@ -98,3 +98,62 @@ func TestClusterTracking(t *testing.T) {
 		t.Fatalf("CLIENT GETREDIR after RESET: %v", v)
 	}
 }
+
+// TestClusterTrackingReplicaLeaves: when the replica a tracking client
+// reads from leaves its node (CLUSTER DELREPLICA), the node no longer
+// sees the keys' changes: the client is told to drop its whole cache.
+func TestClusterTrackingReplicaLeaves(t *testing.T) {
+	c := Start(t, Options{Nodes: 3, Shards: 1})
+	leader := 0
+	for i := 1; i <= 3 && leader == 0; i++ {
+		cl, err := commandtest.Dial(c.Addr(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, err := cl.Do("SET", "k", "v1"); err == nil && v.Kind == reply.KindStatus {
+			leader = i
+		}
+		cl.Close()
+	}
+	if leader == 0 {
+		t.Fatal("no node accepted the write")
+	}
+	node := leader%3 + 1
+	tr, err := commandtest.Dial(c.Addr(node))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	for _, cmd := range [][]string{{"HELLO", "3"}, {"READONLY"}, {"CLIENT", "TRACKING", "on"}} {
+		if _, err := tr.Do(cmd...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		v, err := tr.Do("GET", "k")
+		for err == nil && v.Kind == reply.KindArray { // an earlier read's invalidation
+			v, err = tr.Read()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(v.Str) == "v1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica read %v", v)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := c.admin(leader, 15*time.Second, "CLUSTER", "DELREPLICA", 1, node); err != nil {
+		t.Fatalf("DELREPLICA: %v", err)
+	}
+	v, err := tr.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := reply.Array(reply.BulkString("invalidate"), reply.Nil); !reply.Equal(v, want) {
+		t.Fatalf("after the replica left: %v, want %v", v, want)
+	}
+}

@@ -181,11 +181,15 @@ func (s *Server) getKeys(args [][]byte) ([]int, *command.Spec, reply.Value) {
 		}
 		return nil, nil, reply.Error("ERR Invalid number of arguments specified for command")
 	}
-	idx := sp.Keys(target)
-	if len(idx) == 0 || sp.Flags&command.PubSub != 0 {
+	if (sp.FirstKey <= 0 && sp.KeysFunc == nil) || sp.Flags&command.PubSub != 0 {
 		// Shard channels route like keys but are not keys (Redis's
 		// NOT_KEY key specs).
 		return nil, nil, reply.Error("ERR The command has no key arguments")
+	}
+	idx := sp.Keys(target)
+	if len(idx) == 0 {
+		// A command with keys given none (a bad numkeys, no STREAMS).
+		return nil, nil, reply.Error("ERR Invalid arguments specified for command")
 	}
 	return idx, sp, reply.Value{}
 }

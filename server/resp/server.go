@@ -402,12 +402,15 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		}
 	}
 	if spec.IsWrite() && spec.Block == nil {
+		if c.trk.on && s.trackAlone(c, spec, args) {
+			s.flushBatch(c)
+		}
 		if len(c.batch) > 0 && c.batchTarget != target {
 			s.flushBatch(c)
 		}
 		c.batchTarget, c.lastTarget = target, target
 		c.addWrite(spec, args)
-		if len(c.batch) >= maxBatch {
+		if len(c.batch) >= maxBatch || (c.trk.on && c.trk.alone) {
 			s.flushBatch(c)
 		}
 		return

@@ -20,10 +20,12 @@ import (
 // key matching one of the client's prefixes is announced, one message per
 // prefix per applied batch, keys sorted and deduplicated.
 //
-// Changes come from the node's change feed (Server.KeysChanged), fed by
+// Changes come from the node's change feed (Server.TrackChanged), fed by
 // every local replica's apply: client writes on any node, expiry,
-// eviction, FLUSHALL/FLUSHDB (a null key list), snapshot loads. The
-// session layer never looks at storage. In a cluster, tracking is per
+// eviction (keys removed through the keyspace reach the feed like any
+// delete), FLUSHALL/FLUSHDB (a null key list; in a cluster one per local
+// shard the flush reaches), snapshot loads. The session layer never looks
+// at storage. In a cluster, tracking is per
 // node for the keys that node serves, as in Redis Cluster: a client
 // tracking on node A is invalidated by writes through any node, because
 // the change is applied on A's replica of the key's shard; a node holding
@@ -70,6 +72,8 @@ type trackState struct {
 	prefixes                         map[string]struct{}
 	// self counts, per key, the connection's writes in flight (NOLOOP).
 	self map[string]int
+	// alone: the write being added is proposed on its own (trackAlone).
+	alone bool
 }
 
 const defaultTrackingMaxKeys = 1000000
@@ -660,4 +664,30 @@ func execCmd(s *Server, c *client, args [][]byte) reply.Value {
 	c.reply(execTx(s, c, args))
 	done()
 	return noReply
+}
+
+// trackAlone tells whether a write of a tracking client must be proposed
+// on its own rather than batched with the writes pipelined around it:
+// it changes a key the client tracks (default mode, without NOLOOP) or
+// flushes. Redis sends such an invalidation right after the command's
+// reply, before the next pipelined command's; a batch would put all its
+// replies first. It sets c.trk.alone for the dispatcher.
+func (s *Server) trackAlone(c *client, spec *command.Spec, args [][]byte) bool {
+	c.trk.alone = false
+	switch {
+	case spec.Name == "flushall" || spec.Name == "flushdb":
+		c.trk.alone = true
+	case c.trk.bcast || c.trk.noloop:
+	default:
+		t := &s.trk
+		t.mu.Lock()
+		for _, i := range spec.Keys(args) {
+			if _, ok := t.table[string(args[i])][c.id]; ok {
+				c.trk.alone = true
+				break
+			}
+		}
+		t.mu.Unlock()
+	}
+	return c.trk.alone
 }

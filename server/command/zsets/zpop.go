@@ -272,18 +272,20 @@ func bzmpop(c *command.Ctx, args [][]byte) (reply.Value, error) {
 
 // numkeysKeys returns the key positions of a command whose numkeys
 // argument is at idx and whose keys follow it, plus any fixed key
-// positions in extra. Bad or excessive numkeys yield what can be found.
+// positions in extra. A bad or excessive numkeys yields no keys at all,
+// not even the fixed ones, as Redis's COMMAND GETKEYS (the command then
+// fails on its arguments).
 func numkeysKeys(idx int, extra ...int) func(args [][]byte) []int {
 	return func(args [][]byte) []int {
-		keys := append([]int(nil), extra...)
 		if idx >= len(args) {
-			return keys
+			return nil
 		}
 		n, err := command.ParseInt(args[idx])
-		if err != nil || n < 1 {
-			return keys
+		if err != nil || n < 1 || n > int64(len(args)-idx-1) {
+			return nil
 		}
-		for i := idx + 1; i < len(args) && int64(i-idx) <= n; i++ {
+		keys := append([]int(nil), extra...)
+		for i := idx + 1; int64(i-idx) <= n; i++ {
 			keys = append(keys, i)
 		}
 		return keys

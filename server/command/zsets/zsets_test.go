@@ -164,7 +164,8 @@ func TestKeysFunc(t *testing.T) {
 		want string
 	}{
 		{[]string{"ZMPOP", "2", "a", "b", "MIN"}, "[2 3]"},
-		{[]string{"ZMPOP", "5", "a", "MIN"}, "[2 3]"},
+		{[]string{"ZMPOP", "5", "a", "MIN"}, "[]"}, // numkeys too large: none, as Redis's GETKEYS
+		{[]string{"ZUNIONSTORE", "d", "0", "a"}, "[]"},
 		{[]string{"ZMPOP", "x", "a", "MIN"}, "[]"},
 		{[]string{"BZMPOP", "0", "2", "a", "b", "MIN"}, "[3 4]"},
 		{[]string{"ZUNIONSTORE", "d", "2", "a", "b"}, "[1 3 4]"},

@@ -47,6 +47,10 @@ type chunk struct {
 	shared bool
 	// plain marks a Redis plain node (one element, loaded from RDB).
 	plain bool
+	// z holds the live entries LZF-compressed (list-compress-depth); buf
+	// is then nil, start 0 and end their uncompressed length. z is never
+	// changed in place: clones share it.
+	z []byte
 }
 
 // List is a list value. Elements live in chunks that mirror Redis's
@@ -61,6 +65,13 @@ type List struct {
 	// fill is list-max-listpack-size as of the last SetLimits, minus
 	// defaultFill (so that the zero value is Redis's default, -2).
 	fill int32
+	// depth is list-compress-depth as of the last SetLimits: nodes
+	// further than depth from both ends are kept compressed (settle).
+	depth int32
+	// zn counts compressed chunks; unsettled is set when chunks inside
+	// the compressed zone may be uncompressed.
+	zn        int32
+	unsettled bool
 }
 
 const defaultFill = -2
@@ -70,6 +81,9 @@ const defaultFill = -2
 func (l *List) SetLimits(cfg *Config) {
 	f := min(max(cfg.ListMaxListpackSize, math.MinInt32/2), math.MaxInt32/2)
 	l.fill = int32(f - defaultFill)
+	if d := int32(min(cfg.ListCompressDepth, math.MaxInt32)); d != l.depth {
+		l.depth, l.unsettled = d, true
+	}
 }
 
 // limits returns Redis's quicklistNodeLimit for the list's fill: a byte
@@ -124,9 +138,9 @@ func (l *List) Clone() Object {
 	for i := range live {
 		atomic.StoreUint32(&live[i].exposed, 1)
 		c[i] = chunk{buf: live[i].buf, start: live[i].start, end: live[i].end, lo: live[i].lo, hi: live[i].hi,
-			n: live[i].n, lpsz: live[i].lpsz, exposed: 1, shared: true, plain: live[i].plain}
+			n: live[i].n, lpsz: live[i].lpsz, exposed: 1, shared: true, plain: live[i].plain, z: live[i].z}
 	}
-	return &List{c: c, n: l.n, quick: l.quick, fill: l.fill}
+	return &List{c: c, n: l.n, quick: l.quick, fill: l.fill, depth: l.depth, zn: l.zn, unsettled: l.unsettled}
 }
 
 func (l *List) chunks() []chunk { return l.c[l.h:] }
@@ -574,7 +588,10 @@ func (l *List) ShrinkCheck() { l.convertBack(true) }
 
 // AutoConvert picks the encoding of a list just built (as after loading):
 // a single node within the listpack limits is a listpack.
-func (l *List) AutoConvert() { l.convertBack(false) }
+func (l *List) AutoConvert() {
+	l.convertBack(false)
+	l.settle()
+}
 
 func (l *List) convertBack(shrinking bool) {
 	if !l.quick || l.Chunks() != 1 {
@@ -598,8 +615,10 @@ func (l *List) convertBack(shrinking bool) {
 
 // PushFront adds s (copied) at the head.
 func (l *List) PushFront(s []byte) {
+	defer l.settle()
 	l.n++
 	if c := l.chunk(0); c != nil && (!l.quick || l.allowInsert(c, len(s))) {
+		l.inflate(c)
 		c.pushFront(s, l.Chunks() == 1)
 		return
 	}
@@ -612,8 +631,10 @@ func (l *List) PushFront(s []byte) {
 
 // PushBack adds s (copied) at the tail.
 func (l *List) PushBack(s []byte) {
+	defer l.settle()
 	l.n++
 	if c := l.chunk(l.Chunks() - 1); c != nil && (!l.quick || l.allowInsert(c, len(s))) {
+		l.inflate(c)
 		c.pushBack(s, l.Chunks() == 1)
 		return
 	}
@@ -632,6 +653,8 @@ func (l *List) PopFront() []byte {
 	if c == nil {
 		return nil
 	}
+	defer l.settle()
+	l.inflate(c)
 	s := c.popFront()
 	l.n--
 	if c.n == 0 {
@@ -647,6 +670,8 @@ func (l *List) PopBack() []byte {
 	if c == nil {
 		return nil
 	}
+	defer l.settle()
+	l.inflate(c)
 	s := c.popBack()
 	l.n--
 	if c.n == 0 {
@@ -665,7 +690,7 @@ func (l *List) Index(i int) ([]byte, bool) {
 		return nil, false
 	}
 	ci, k := l.locate(i)
-	c := l.chunk(ci)
+	c := l.chunk(ci).view()
 	s, _ := entryAt(c.buf, c.offset(k))
 	return s, true
 }
@@ -680,7 +705,7 @@ func (l *List) Range(start, count int, reverse bool, fn func(s []byte)) {
 	}
 	ci, k := l.locate(start)
 	live := l.chunks()
-	c := &live[ci]
+	c := live[ci].view()
 	if !c.isExposed() {
 		atomic.StoreUint32(&c.exposed, 1)
 	}
@@ -696,7 +721,7 @@ func (l *List) Range(start, count int, reverse bool, fn func(s []byte)) {
 				}
 			}
 			ci++
-			c = &live[ci]
+			c = live[ci].view()
 			if !c.isExposed() {
 				atomic.StoreUint32(&c.exposed, 1)
 			}
@@ -714,7 +739,7 @@ func (l *List) Range(start, count int, reverse bool, fn func(s []byte)) {
 			}
 		}
 		ci--
-		c = &live[ci]
+		c = live[ci].view()
 		if !c.isExposed() {
 			atomic.StoreUint32(&c.exposed, 1)
 		}
@@ -729,6 +754,20 @@ type ListIter struct {
 	ci      int
 	p       int32
 	reverse bool
+	// cur is the view of chunk ci (decompressed once per chunk).
+	cur  *chunk
+	curi int
+}
+
+func (it *ListIter) chunk(i int) *chunk {
+	if it.cur == nil || it.curi != i {
+		c := it.l.chunk(i)
+		if c == nil {
+			return nil
+		}
+		it.cur, it.curi = c.view(), i
+	}
+	return it.cur
 }
 
 // Iter returns an iterator from the head (or from the tail if reverse).
@@ -748,7 +787,7 @@ func (l *List) Iter(reverse bool) ListIter {
 // Next returns the next element, or false at the end.
 func (it *ListIter) Next() ([]byte, bool) {
 	for {
-		c := it.l.chunk(it.ci)
+		c := it.chunk(it.ci)
 		if c == nil {
 			return nil, false
 		}
@@ -797,6 +836,8 @@ func (l *List) Set(i int, s []byte) bool {
 	if i < 0 || i >= l.n {
 		return false
 	}
+	l.inflateAll()
+	defer l.settle()
 	ci, k := l.locate(i)
 	c := l.chunk(ci)
 	el := c.elems()
@@ -828,6 +869,8 @@ func (l *List) Contains(s []byte) bool {
 // Insert inserts s (copied) before or after the first element equal to
 // pivot and tells whether pivot was found.
 func (l *List) Insert(pivot, s []byte, after bool) bool {
+	l.inflateAll()
+	defer l.settle()
 	live := l.chunks()
 	for ci := range live {
 		c := &live[ci]
@@ -974,6 +1017,8 @@ func (l *List) rebuildInsert(c *chunk, k int, s []byte, after bool) {
 // Remove removes up to count elements equal to s (all if count is 0),
 // from the head, or from the tail if fromTail, and returns how many.
 func (l *List) Remove(s []byte, count int64, fromTail bool) int64 {
+	l.inflateAll()
+	defer l.settle()
 	var removed int64
 	nchunks := l.Chunks()
 	var drop []bool
@@ -1024,6 +1069,8 @@ func (l *List) Remove(s []byte, count int64, fromTail bool) int64 {
 
 // Trim removes left elements from the head and right from the tail.
 func (l *List) Trim(left, right int) {
+	l.inflateAll()
+	defer l.settle()
 	for left > 0 {
 		c := l.chunk(0)
 		if int(c.n) <= left {
@@ -1067,6 +1114,7 @@ func (l *List) AppendNode(elems [][]byte, plain bool) {
 	if plain && len(elems) == 1 {
 		c.plain, c.lpsz = true, int32(len(elems[0]))
 	}
+	l.unsettled = true
 	l.addChunkBack(c)
 	l.n += len(elems)
 	l.quick = true
@@ -1077,7 +1125,7 @@ func (l *List) AppendNode(elems [][]byte, plain bool) {
 func (l *List) EachNode(fn func(elems [][]byte, plain bool)) {
 	live := l.chunks()
 	for i := range live {
-		fn(live[i].elems(), live[i].plain)
+		fn(live[i].view().elems(), live[i].plain)
 	}
 }
 
@@ -1104,6 +1152,7 @@ func encodeListSnap(dst []byte, o Object) []byte {
 		}
 		dst = append(dst, p)
 		dst = binary.AppendUvarint(dst, uint64(c.n))
+		c = c.view()
 		dst = appendBytes(dst, c.buf[c.start:c.end])
 	}
 	return dst

@@ -7,11 +7,12 @@ import (
 	"sync/atomic"
 )
 
-// List encoding limits, as Redis 7.2's defaults (list-max-listpack-size -2:
-// a node's listpack may hold 8 KB). A list starts as a "listpack" (one
+// List encoding limits. ListMaxListpackSize is the node size of Redis 7.2's
+// default list-max-listpack-size -2 (8 KB); a list follows the DB's
+// list-max-listpack-size (SetLimits). A list starts as a "listpack" (one
 // node) and becomes a "quicklist" (a deque of nodes) when a write would take
-// it past ListMaxListpackSize bytes; it becomes a listpack again when it
-// shrinks to a single node of at most half that size.
+// it past the limit; it becomes a listpack again when it shrinks to a
+// single node within half of it.
 const (
 	ListMaxListpackSize = 8192
 	// listSizeOverhead is Redis's SIZE_ESTIMATE_OVERHEAD: the estimated
@@ -46,6 +47,10 @@ type chunk struct {
 	shared bool
 	// plain marks a Redis plain node (one element, loaded from RDB).
 	plain bool
+	// z holds the live entries LZF-compressed (list-compress-depth); buf
+	// is then nil, start 0 and end their uncompressed length. z is never
+	// changed in place: clones share it.
+	z []byte
 }
 
 // List is a list value. Elements live in chunks that mirror Redis's
@@ -57,7 +62,55 @@ type List struct {
 	h     int
 	n     int
 	quick bool // "quicklist" encoding; else "listpack" (at most one chunk)
+	// fill is list-max-listpack-size as of the last SetLimits, minus
+	// defaultFill (so that the zero value is Redis's default, -2).
+	fill int32
+	// depth is list-compress-depth as of the last SetLimits: nodes
+	// further than depth from both ends are kept compressed (settle).
+	depth int32
+	// zn counts compressed chunks; unsettled is set when chunks inside
+	// the compressed zone may be uncompressed.
+	zn        int32
+	unsettled bool
 }
+
+const defaultFill = -2
+
+// SetLimits makes the list follow cfg's list-max-listpack-size; writers
+// call it before changing the list (the limit is replicated state).
+func (l *List) SetLimits(cfg *Config) {
+	f := min(max(cfg.ListMaxListpackSize, math.MinInt32/2), math.MaxInt32/2)
+	l.fill = int32(f - defaultFill)
+	if d := int32(min(cfg.ListCompressDepth, math.MaxInt32)); d != l.depth {
+		l.depth, l.unsettled = d, true
+	}
+}
+
+// limits returns Redis's quicklistNodeLimit for the list's fill: a byte
+// limit for a negative fill, else an entry count (with the byte limit
+// -1 for "none").
+func (l *List) limits() (size, count int) {
+	fill := int(l.fill) + defaultFill
+	if fill >= 0 {
+		return -1, max(fill, 1)
+	}
+	level := min(-fill-1, 4)
+	return 4096 << level, -1
+}
+
+// exceeds is Redis's quicklistNodeExceedsLimit: would a node of sz bytes
+// and n entries be too large? A count limit also keeps nodes within the
+// 8 KB safety limit.
+func (l *List) exceeds(sz, n int) bool {
+	size, count := l.limits()
+	if size >= 0 {
+		return sz > size
+	}
+	return sz > listSafetyLimit || n > count
+}
+
+// listSafetyLimit is Redis's SIZE_SAFETY_LIMIT.
+const listSafetyLimit = 8192
 
 // NewList returns an empty listpack-encoded list.
 func NewList() *List { return &List{} }
@@ -85,9 +138,9 @@ func (l *List) Clone() Object {
 	for i := range live {
 		atomic.StoreUint32(&live[i].exposed, 1)
 		c[i] = chunk{buf: live[i].buf, start: live[i].start, end: live[i].end, lo: live[i].lo, hi: live[i].hi,
-			n: live[i].n, lpsz: live[i].lpsz, exposed: 1, shared: true, plain: live[i].plain}
+			n: live[i].n, lpsz: live[i].lpsz, exposed: 1, shared: true, plain: live[i].plain, z: live[i].z}
 	}
-	return &List{c: c, n: l.n, quick: l.quick}
+	return &List{c: c, n: l.n, quick: l.quick, fill: l.fill, depth: l.depth, zn: l.zn, unsettled: l.unsettled}
 }
 
 func (l *List) chunks() []chunk { return l.c[l.h:] }
@@ -290,7 +343,7 @@ func (c *chunk) realloc(need int, front, both bool) {
 	want := live + need
 	capacity := 2*want + 16
 	if c.lpsz > lpEmptySize {
-		full := live*ListMaxListpackSize/int(c.lpsz-lpEmptySize) + 64
+		full := live*nodeBytesHint/int(c.lpsz-lpEmptySize) + 64
 		capacity = min(capacity, max(want, full))
 	}
 	slack := capacity - want
@@ -392,20 +445,24 @@ func (c *chunk) elems() [][]byte {
 	return out
 }
 
-// allowInsert is Redis's _quicklistNodeAllowInsert with fill -2.
-func (c *chunk) allowInsert(sz int) bool {
-	if c.plain || sz >= listLargeElement {
+// allowInsert is Redis's _quicklistNodeAllowInsert.
+func (l *List) allowInsert(c *chunk, sz int) bool {
+	if c == nil || c.plain || sz >= listLargeElement {
 		return false
 	}
-	return int(c.lpsz)+sz+listSizeOverhead <= ListMaxListpackSize
+	return !l.exceeds(int(c.lpsz)+sz+listSizeOverhead, int(c.n)+1)
 }
 
-func allowMerge(a, b *chunk) bool {
+// allowMerge is Redis's _quicklistNodeAllowMerge.
+func (l *List) allowMerge(a, b *chunk) bool {
 	if a == nil || b == nil || a.plain || b.plain {
 		return false
 	}
-	return int(a.lpsz)+int(b.lpsz)-lpEmptySize <= ListMaxListpackSize
+	return !l.exceeds(int(a.lpsz)+int(b.lpsz)-lpEmptySize, int(a.n)+int(b.n))
 }
+
+// nodeBytesHint sizes chunk buffers: about what a full default node holds.
+const nodeBytesHint = 8192
 
 // --- chunk deque ------------------------------------------------------------
 
@@ -497,8 +554,9 @@ func (l *List) locate(i int) (int, int) {
 // Quicklist tells whether the list is quicklist-encoded.
 func (l *List) Quicklist() bool { return l.quick }
 
-// NeedsGrow tells whether GrowCheck(addBytes) would convert the list.
-func (l *List) NeedsGrow(addBytes int) bool {
+// NeedsGrow tells whether GrowCheck(addBytes, addCount) would convert
+// the list.
+func (l *List) NeedsGrow(addBytes, addCount int) bool {
 	if l.quick {
 		return false
 	}
@@ -506,32 +564,48 @@ func (l *List) NeedsGrow(addBytes int) bool {
 	if c := l.chunk(0); c != nil {
 		size = int(c.lpsz)
 	}
-	return size+addBytes > ListMaxListpackSize
+	return l.exceeds(size+addBytes, l.n+addCount)
 }
 
-// GrowCheck converts a listpack to a quicklist if adding elements totalling
-// addBytes would take it past the listpack limit (Redis's
-// listTypeTryConversionAppend, called before a write that adds elements).
-func (l *List) GrowCheck(addBytes int) {
-	if l.NeedsGrow(addBytes) {
+// GrowCheck converts a listpack to a quicklist if adding addCount
+// elements totalling addBytes would take it past the listpack limit
+// (Redis's listTypeTryConvertListpack, called before a write that adds
+// elements).
+func (l *List) GrowCheck(addBytes, addCount int) {
+	if l.NeedsGrow(addBytes, addCount) {
 		l.quick = true
 	}
 }
 
+// MakeQuicklist makes an empty list a quicklist (elements then pushed
+// fill nodes as Redis's quicklist does).
+func (l *List) MakeQuicklist() { l.quick = true }
+
 // ShrinkCheck converts a quicklist back to a listpack when it is a single
-// node at most half the listpack limit (Redis's listTypeTryConversion with
-// LIST_CONV_SHRINKING, called after removing elements).
-func (l *List) ShrinkCheck() { l.convertBack(ListMaxListpackSize / 2) }
+// node within half the limits (Redis's listTypeTryConvertQuicklist with
+// shrinking, called after removing elements).
+func (l *List) ShrinkCheck() { l.convertBack(true) }
 
 // AutoConvert picks the encoding of a list just built (as after loading):
-// a single node within the listpack limit is a listpack.
-func (l *List) AutoConvert() { l.convertBack(ListMaxListpackSize) }
+// a single node within the listpack limits is a listpack.
+func (l *List) AutoConvert() {
+	l.convertBack(false)
+	l.settle()
+}
 
-func (l *List) convertBack(limit int) {
+func (l *List) convertBack(shrinking bool) {
 	if !l.quick || l.Chunks() != 1 {
 		return
 	}
-	if c := l.chunk(0); c.plain || int(c.lpsz) > limit {
+	size, count := l.limits()
+	if shrinking && size > 0 {
+		size /= 2
+	}
+	if shrinking && count > 0 {
+		count /= 2
+	}
+	c := l.chunk(0)
+	if c.plain || (size >= 0 && int(c.lpsz) > size) || (count >= 0 && l.n > count) {
 		return
 	}
 	l.quick = false
@@ -541,8 +615,10 @@ func (l *List) convertBack(limit int) {
 
 // PushFront adds s (copied) at the head.
 func (l *List) PushFront(s []byte) {
+	defer l.settle()
 	l.n++
-	if c := l.chunk(0); c != nil && (!l.quick || c.allowInsert(len(s))) {
+	if c := l.chunk(0); c != nil && (!l.quick || l.allowInsert(c, len(s))) {
+		l.inflate(c)
 		c.pushFront(s, l.Chunks() == 1)
 		return
 	}
@@ -555,8 +631,10 @@ func (l *List) PushFront(s []byte) {
 
 // PushBack adds s (copied) at the tail.
 func (l *List) PushBack(s []byte) {
+	defer l.settle()
 	l.n++
-	if c := l.chunk(l.Chunks() - 1); c != nil && (!l.quick || c.allowInsert(len(s))) {
+	if c := l.chunk(l.Chunks() - 1); c != nil && (!l.quick || l.allowInsert(c, len(s))) {
+		l.inflate(c)
 		c.pushBack(s, l.Chunks() == 1)
 		return
 	}
@@ -575,6 +653,8 @@ func (l *List) PopFront() []byte {
 	if c == nil {
 		return nil
 	}
+	defer l.settle()
+	l.inflate(c)
 	s := c.popFront()
 	l.n--
 	if c.n == 0 {
@@ -590,6 +670,8 @@ func (l *List) PopBack() []byte {
 	if c == nil {
 		return nil
 	}
+	defer l.settle()
+	l.inflate(c)
 	s := c.popBack()
 	l.n--
 	if c.n == 0 {
@@ -608,7 +690,7 @@ func (l *List) Index(i int) ([]byte, bool) {
 		return nil, false
 	}
 	ci, k := l.locate(i)
-	c := l.chunk(ci)
+	c := l.chunk(ci).view()
 	s, _ := entryAt(c.buf, c.offset(k))
 	return s, true
 }
@@ -623,7 +705,7 @@ func (l *List) Range(start, count int, reverse bool, fn func(s []byte)) {
 	}
 	ci, k := l.locate(start)
 	live := l.chunks()
-	c := &live[ci]
+	c := live[ci].view()
 	if !c.isExposed() {
 		atomic.StoreUint32(&c.exposed, 1)
 	}
@@ -639,7 +721,7 @@ func (l *List) Range(start, count int, reverse bool, fn func(s []byte)) {
 				}
 			}
 			ci++
-			c = &live[ci]
+			c = live[ci].view()
 			if !c.isExposed() {
 				atomic.StoreUint32(&c.exposed, 1)
 			}
@@ -657,7 +739,7 @@ func (l *List) Range(start, count int, reverse bool, fn func(s []byte)) {
 			}
 		}
 		ci--
-		c = &live[ci]
+		c = live[ci].view()
 		if !c.isExposed() {
 			atomic.StoreUint32(&c.exposed, 1)
 		}
@@ -672,6 +754,20 @@ type ListIter struct {
 	ci      int
 	p       int32
 	reverse bool
+	// cur is the view of chunk ci (decompressed once per chunk).
+	cur  *chunk
+	curi int
+}
+
+func (it *ListIter) chunk(i int) *chunk {
+	if it.cur == nil || it.curi != i {
+		c := it.l.chunk(i)
+		if c == nil {
+			return nil
+		}
+		it.cur, it.curi = c.view(), i
+	}
+	return it.cur
 }
 
 // Iter returns an iterator from the head (or from the tail if reverse).
@@ -691,7 +787,7 @@ func (l *List) Iter(reverse bool) ListIter {
 // Next returns the next element, or false at the end.
 func (it *ListIter) Next() ([]byte, bool) {
 	for {
-		c := it.l.chunk(it.ci)
+		c := it.chunk(it.ci)
 		if c == nil {
 			return nil, false
 		}
@@ -740,12 +836,14 @@ func (l *List) Set(i int, s []byte) bool {
 	if i < 0 || i >= l.n {
 		return false
 	}
+	l.inflateAll()
+	defer l.settle()
 	ci, k := l.locate(i)
 	c := l.chunk(ci)
 	el := c.elems()
 	old := el[k]
 	fits := !c.plain && len(s) < listLargeElement &&
-		int(c.lpsz)-lpEntrySize(old)+lpEntrySize(s) <= ListMaxListpackSize
+		!l.exceeds(int(c.lpsz)-lpEntrySize(old)+lpEntrySize(s), int(c.n))
 	if !l.quick || fits || c.n == 1 && !c.plain {
 		el[k] = s
 		*c = buildChunk(el)
@@ -771,6 +869,8 @@ func (l *List) Contains(s []byte) bool {
 // Insert inserts s (copied) before or after the first element equal to
 // pivot and tells whether pivot was found.
 func (l *List) Insert(pivot, s []byte, after bool) bool {
+	l.inflateAll()
+	defer l.settle()
 	live := l.chunks()
 	for ci := range live {
 		c := &live[ci]
@@ -797,11 +897,11 @@ func (l *List) insertAt(ci, k int, s []byte, after bool) {
 		return
 	}
 	sz := len(s)
-	full := !c.allowInsert(sz)
+	full := !l.allowInsert(c, sz)
 	atTail := after && k == int(c.n)-1
 	atHead := !after && k == 0
-	availNext := atTail && l.chunk(ci+1) != nil && l.chunk(ci+1).allowInsert(sz)
-	availPrev := atHead && l.chunk(ci-1) != nil && l.chunk(ci-1).allowInsert(sz)
+	availNext := atTail && l.allowInsert(l.chunk(ci+1), sz)
+	availPrev := atHead && l.allowInsert(l.chunk(ci-1), sz)
 	switch {
 	case !full:
 		l.n++
@@ -874,19 +974,19 @@ func (l *List) insertSplit(ci, k int, s []byte, after, replace bool) {
 
 // merge is Redis's _quicklistMergeNodes around live chunk ci.
 func (l *List) merge(ci int) {
-	if allowMerge(l.chunk(ci-2), l.chunk(ci-1)) {
+	if l.allowMerge(l.chunk(ci-2), l.chunk(ci-1)) {
 		l.mergeInto(ci - 2)
 		ci--
 	}
-	if allowMerge(l.chunk(ci+1), l.chunk(ci+2)) {
+	if l.allowMerge(l.chunk(ci+1), l.chunk(ci+2)) {
 		l.mergeInto(ci + 1)
 	}
 	target := ci
-	if allowMerge(l.chunk(ci), l.chunk(ci-1)) {
+	if l.allowMerge(l.chunk(ci), l.chunk(ci-1)) {
 		l.mergeInto(ci - 1)
 		target = ci - 1
 	}
-	if allowMerge(l.chunk(target), l.chunk(target+1)) {
+	if l.allowMerge(l.chunk(target), l.chunk(target+1)) {
 		l.mergeInto(target)
 	}
 }
@@ -917,6 +1017,8 @@ func (l *List) rebuildInsert(c *chunk, k int, s []byte, after bool) {
 // Remove removes up to count elements equal to s (all if count is 0),
 // from the head, or from the tail if fromTail, and returns how many.
 func (l *List) Remove(s []byte, count int64, fromTail bool) int64 {
+	l.inflateAll()
+	defer l.settle()
 	var removed int64
 	nchunks := l.Chunks()
 	var drop []bool
@@ -967,6 +1069,8 @@ func (l *List) Remove(s []byte, count int64, fromTail bool) int64 {
 
 // Trim removes left elements from the head and right from the tail.
 func (l *List) Trim(left, right int) {
+	l.inflateAll()
+	defer l.settle()
 	for left > 0 {
 		c := l.chunk(0)
 		if int(c.n) <= left {
@@ -1010,6 +1114,7 @@ func (l *List) AppendNode(elems [][]byte, plain bool) {
 	if plain && len(elems) == 1 {
 		c.plain, c.lpsz = true, int32(len(elems[0]))
 	}
+	l.unsettled = true
 	l.addChunkBack(c)
 	l.n += len(elems)
 	l.quick = true
@@ -1020,7 +1125,7 @@ func (l *List) AppendNode(elems [][]byte, plain bool) {
 func (l *List) EachNode(fn func(elems [][]byte, plain bool)) {
 	live := l.chunks()
 	for i := range live {
-		fn(live[i].elems(), live[i].plain)
+		fn(live[i].view().elems(), live[i].plain)
 	}
 }
 
@@ -1047,6 +1152,7 @@ func encodeListSnap(dst []byte, o Object) []byte {
 		}
 		dst = append(dst, p)
 		dst = binary.AppendUvarint(dst, uint64(c.n))
+		c = c.view()
 		dst = appendBytes(dst, c.buf[c.start:c.end])
 	}
 	return dst

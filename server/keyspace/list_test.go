@@ -106,11 +106,11 @@ func TestListModel(t *testing.T) {
 		what := "step " + strconv.Itoa(step)
 		switch op := r.IntN(20); {
 		case op < 4:
-			l.GrowCheck(len(e))
+			l.GrowCheck(len(e), 1)
 			l.PushFront(e)
 			p.m = append([][]byte{append([]byte(nil), e...)}, p.m...)
 		case op < 8:
-			l.GrowCheck(len(e))
+			l.GrowCheck(len(e), 1)
 			l.PushBack(e)
 			p.m = append(p.m, append([]byte(nil), e...))
 		case op < 10:
@@ -131,14 +131,14 @@ func TestListModel(t *testing.T) {
 			}
 		case op == 12 && len(p.m) > 0:
 			i := r.IntN(len(p.m))
-			l.GrowCheck(len(e))
+			l.GrowCheck(len(e), 1)
 			l.Set(i, e)
 			p.m[i] = append([]byte(nil), e...)
 			l.ShrinkCheck()
 		case op == 13 && len(p.m) > 0:
 			pivot := p.m[r.IntN(len(p.m))]
 			after := r.IntN(2) == 0
-			l.GrowCheck(len(e))
+			l.GrowCheck(len(e), 1)
 			if !l.Insert(pivot, e, after) {
 				t.Fatalf("%s: pivot not found", what)
 			}
@@ -253,14 +253,14 @@ func TestListModel(t *testing.T) {
 func TestListEncoding(t *testing.T) {
 	l := NewList()
 	for i := 0; i < 128; i++ {
-		l.GrowCheck(1)
+		l.GrowCheck(1, 1)
 		l.PushBack([]byte("a"))
 	}
 	if l.Encoding() != "listpack" {
 		t.Fatalf("128 small entries: %s", l.Encoding())
 	}
 	big := []byte(strings.Repeat("x", 8000))
-	l.GrowCheck(len(big))
+	l.GrowCheck(len(big), 1)
 	l.PushBack(big)
 	if l.Encoding() != "quicklist" || l.Chunks() != 2 {
 		t.Fatalf("after a big push: %s with %d nodes", l.Encoding(), l.Chunks())
@@ -272,12 +272,12 @@ func TestListEncoding(t *testing.T) {
 	}
 	// An element that alone fills a listpack converts at once.
 	l2 := NewList()
-	l2.GrowCheck(8186)
+	l2.GrowCheck(8186, 1)
 	if l2.Encoding() != "quicklist" {
 		t.Fatal("8186 bytes should not fit a listpack")
 	}
 	l3 := NewList()
-	l3.GrowCheck(8185)
+	l3.GrowCheck(8185, 1)
 	if l3.Encoding() != "listpack" {
 		t.Fatal("8185 bytes fit a listpack")
 	}
@@ -293,7 +293,7 @@ func TestListSnapshotRoundTrip(t *testing.T) {
 		n := 1 + r.IntN(1<<uint(r.IntN(12)))
 		for i := 0; i < n; i++ {
 			e := randElem(r)
-			l.GrowCheck(len(e))
+			l.GrowCheck(len(e), 1)
 			l.PushBack(e)
 			m = append(m, e)
 		}
@@ -339,7 +339,7 @@ func TestListSnapshotWhileWriting(t *testing.T) {
 	for k := 0; k < 10; k++ {
 		l := NewList()
 		for i := 0; i < 500*k+1; i++ {
-			l.GrowCheck(4)
+			l.GrowCheck(4, 1)
 			l.PushBack([]byte(strconv.Itoa(i)))
 		}
 		db.Put([]byte("l"+strconv.Itoa(k)), nil, l, 0)
@@ -376,7 +376,7 @@ func TestListSnapshotWhileWriting(t *testing.T) {
 // head) and checks that the node deque and buffers stay bounded.
 func TestListQueueMemory(t *testing.T) {
 	l := NewList()
-	l.GrowCheck(1 << 20)
+	l.GrowCheck(1<<20, 1)
 	e := bytes.Repeat([]byte("q"), 100)
 	for i := 0; i < 1000; i++ {
 		l.PushBack(e)
@@ -398,5 +398,56 @@ func TestListQueueMemory(t *testing.T) {
 	}
 	if total > 3*1000*len(e) {
 		t.Fatalf("%d bytes of buffers for %d bytes of elements", total, 1000*len(e))
+	}
+}
+
+// TestListFill: list-max-listpack-size as Redis 7.2's quicklist fill: a
+// positive size counts entries per node, a negative one picks the node's
+// byte limit (-1 4 KB ... -5 64 KB); the listpack converts past it and back
+// once a single node is within half of it.
+func TestListFill(t *testing.T) {
+	push := func(fill int64, n, size int) *List {
+		cfg := DefaultConfig()
+		cfg.ListMaxListpackSize = fill
+		l := NewList()
+		l.SetLimits(&cfg)
+		e := make([]byte, size)
+		for range n {
+			l.GrowCheck(size, 1)
+			l.PushBack(e)
+		}
+		return l
+	}
+	for _, tc := range []struct {
+		fill          int64
+		n, size       int
+		enc           string
+		minChunks     int
+		maxChunks     int
+		shrinkTo      int
+		shrinkEncoded string
+	}{
+		{fill: 2, n: 2, size: 1, enc: "listpack", minChunks: 1, maxChunks: 1},
+		{fill: 2, n: 3, size: 1, enc: "quicklist", minChunks: 2, maxChunks: 2, shrinkTo: 1, shrinkEncoded: "listpack"},
+		{fill: 0, n: 3, size: 1, enc: "quicklist", minChunks: 3, maxChunks: 3},
+		{fill: 1000, n: 200, size: 100, enc: "quicklist", minChunks: 3, maxChunks: 3}, // the 8 KB safety limit
+		{fill: -1, n: 30, size: 100, enc: "listpack", minChunks: 1, maxChunks: 1},
+		{fill: -1, n: 50, size: 100, enc: "quicklist", minChunks: 2, maxChunks: 2},
+		{fill: -5, n: 600, size: 100, enc: "listpack", minChunks: 1, maxChunks: 1},
+		{fill: -9, n: 700, size: 100, enc: "quicklist", minChunks: 2, maxChunks: 2},
+	} {
+		l := push(tc.fill, tc.n, tc.size)
+		if l.Encoding() != tc.enc || l.Chunks() < tc.minChunks || l.Chunks() > tc.maxChunks || l.Len() != tc.n {
+			t.Errorf("fill %d, %d x %d bytes: %s with %d nodes", tc.fill, tc.n, tc.size, l.Encoding(), l.Chunks())
+		}
+		if tc.shrinkTo > 0 {
+			for l.Len() > tc.shrinkTo {
+				l.PopFront()
+				l.ShrinkCheck()
+			}
+			if l.Encoding() != tc.shrinkEncoded {
+				t.Errorf("fill %d shrunk to %d: %s", tc.fill, tc.shrinkTo, l.Encoding())
+			}
+		}
 	}
 }

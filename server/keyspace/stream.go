@@ -452,7 +452,11 @@ func (s *Stream) shrink(n *streamNode) {
 // LastID, and fields and values (alternating, at least one pair). The
 // bytes are copied. It updates the length, LastID, EntriesAdded and
 // FirstID.
-func (s *Stream) Append(id StreamID, fv [][]byte) {
+func (s *Stream) Append(id StreamID, fv [][]byte) { s.AppendCfg(id, fv, &defaultConfig) }
+
+// AppendCfg is Append with cfg's stream-node-max-bytes and
+// stream-node-max-entries (Append uses Redis's defaults).
+func (s *Stream) AppendCfg(id StreamID, fv [][]byte, cfg *Config) {
 	numfields := len(fv) / 2
 	totelelen := 0
 	for _, b := range fv {
@@ -460,17 +464,17 @@ func (s *Stream) Append(id StreamID, fv [][]byte) {
 	}
 	tail, _ := s.nodes.Max()
 	if tail != nil {
-		maxBytes := StreamNodeMaxBytes
-		if maxBytes <= 0 || maxBytes > lpStreamMaxBytes {
+		maxBytes := int(min(cfg.StreamNodeMaxBytes, lpStreamMaxBytes))
+		if maxBytes <= 0 {
 			maxBytes = lpStreamMaxBytes
 		}
 		newNode := false
 		if len(tail.lp)+totelelen >= maxBytes {
 			newNode = true
-		} else if StreamNodeMaxEntries > 0 {
+		} else if cfg.StreamNodeMaxEntries > 0 {
 			count, next := lpInt(tail.lp, lpHdrSize)
 			deleted, _ := lpInt(tail.lp, next)
-			if count+deleted >= int64(StreamNodeMaxEntries) {
+			if count+deleted >= cfg.StreamNodeMaxEntries {
 				newNode = true
 			}
 		}

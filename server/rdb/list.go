@@ -44,6 +44,7 @@ func encodeList(dst []byte, _ []byte, obj keyspace.Object) (byte, []byte, error)
 // error.
 func decodeList(r *Reader, t byte) ([]byte, keyspace.Object, error) {
 	l := keyspace.NewList()
+	l.SetLimits(r.config())
 	collect := func(each func([]byte, func([]byte) error) error, blob []byte) ([][]byte, error) {
 		var elems [][]byte
 		err := each(blob, func(e []byte) error {
@@ -66,7 +67,7 @@ func decodeList(r *Reader, t byte) ([]byte, keyspace.Object, error) {
 			}
 			elems = append(elems, e)
 		}
-		l.GrowCheck(keyspace.ListMaxListpackSize + 1) // pushed as quicklist nodes
+		l.MakeQuicklist() // pushed as quicklist nodes
 		for _, e := range elems {
 			l.PushBack(e)
 		}

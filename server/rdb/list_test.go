@@ -18,7 +18,7 @@ func listElems(l *keyspace.List) []string {
 func listOf(elems ...string) *keyspace.List {
 	l := keyspace.NewList()
 	for _, e := range elems {
-		l.GrowCheck(len(e))
+		l.GrowCheck(len(e), 1)
 		l.PushBack([]byte(e))
 	}
 	return l

@@ -264,6 +264,7 @@ func bgsave(s *Server, _ *client, args [][]byte) reply.Value {
 	}
 	if s.backend.Status().SnapshotInProgress {
 		if len(args) == 2 {
+			s.scheduleBgsave()
 			return reply.Status("Background saving scheduled")
 		}
 		return reply.Error("ERR Background save already in progress")

@@ -231,3 +231,27 @@ func writeFileAtomic(path string, data []byte) error {
 	defer d.Close()
 	return d.Sync()
 }
+
+// scheduleBgsave runs a background save once the snapshot in progress has
+// finished (BGSAVE SCHEDULE, Redis's rdb_bgsave_scheduled). Several
+// schedules while one waits make one save.
+func (s *Server) scheduleBgsave() {
+	if s.bgsaveScheduled.Swap(true) {
+		return
+	}
+	go func() {
+		defer s.bgsaveScheduled.Store(false)
+		for s.backend.Status().SnapshotInProgress {
+			select {
+			case <-s.stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if err := s.backend.Save(ctx); err != nil {
+			s.log.Error("scheduled background snapshot failed", "err", err)
+		}
+	}()
+}

@@ -144,6 +144,9 @@ type Server struct {
 	start   time.Time
 	// logLevel is loglevel (CONFIG SET).
 	logLevel *slog.LevelVar
+	// bgsaveScheduled is set while a BGSAVE SCHEDULE waits for the
+	// snapshot in progress.
+	bgsaveScheduled atomic.Bool
 
 	mu      sync.Mutex
 	ln      net.Listener

@@ -28,7 +28,7 @@ func benchRun(b *testing.B, db *keyspace.DB, args ...string) {
 
 func fillList(db *keyspace.DB, n int) {
 	l := keyspace.NewList()
-	l.GrowCheck(3 * n)
+	l.GrowCheck(3*n, n)
 	for i := 0; i < n; i++ {
 		l.PushBack([]byte("xxx"))
 	}

@@ -20,7 +20,7 @@ func fuzzHarness(t *testing.T) *commandtest.Harness {
 	}
 	h.DB.Put([]byte("small"), nil, small, 0)
 	big := keyspace.NewList()
-	big.GrowCheck(1 << 20)
+	big.GrowCheck(1<<20, 1)
 	for i := 0; i < 3000; i++ {
 		big.PushBack([]byte("e" + strconv.Itoa(i%40)))
 	}

@@ -56,11 +56,16 @@ func lookupWrite(c *command.Ctx, key []byte) (*keyspace.Item, *keyspace.List, er
 
 // mutable returns a list that may be changed in place: the one at it
 // (made mutable), or a new empty list stored at key when it is nil.
+// The list follows the DB's list-max-listpack-size.
 func mutable(c *command.Ctx, key []byte, it *keyspace.Item) *keyspace.List {
+	var l *keyspace.List
 	if it == nil {
-		return c.DB.Put(key, nil, keyspace.NewList(), 0).Obj.(*keyspace.List)
+		l = c.DB.Put(key, nil, keyspace.NewList(), 0).Obj.(*keyspace.List)
+	} else {
+		l = c.DB.Mutable(it).Obj.(*keyspace.List)
 	}
-	return c.DB.Mutable(it).Obj.(*keyspace.List)
+	l.SetLimits(&c.DB.Cfg)
+	return l
 }
 
 // removed does what Redis's listElementsRemoved does after popping n

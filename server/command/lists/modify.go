@@ -28,9 +28,9 @@ func lset(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	inRange := i >= -n && i < n
 	// Redis converts a listpack the element would overflow before it
 	// checks the index.
-	if !l.Quicklist() && l.NeedsGrow(len(args[3])) {
+	if !l.Quicklist() && l.NeedsGrow(len(args[3]), 1) {
 		l = mutable(c, args[1], it)
-		l.GrowCheck(len(args[3]))
+		l.GrowCheck(len(args[3]), 1)
 	}
 	if !inRange {
 		return reply.Value{}, errIndexRange

@@ -95,7 +95,7 @@ func move(c *command.Ctx, src, dst []byte, from, to bool) (reply.Value, bool, er
 	if string(src) != string(dst) {
 		dl = mutable(c, dst, dit)
 	}
-	dl.GrowCheck(len(v))
+	dl.GrowCheck(len(v), 1)
 	push(dl, v, to)
 	if to {
 		c.Notify(command.ClassList, "lpush", dst)

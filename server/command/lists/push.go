@@ -31,7 +31,7 @@ func pushCmd(c *command.Ctx, args [][]byte, head, xx bool) (reply.Value, error) 
 	}
 	l := mutable(c, args[1], it)
 	elems := args[2:]
-	l.GrowCheck(argsBytes(elems))
+	l.GrowCheck(argsBytes(elems), len(elems))
 	for _, e := range elems {
 		push(l, e, head)
 	}
@@ -65,9 +65,9 @@ func linsert(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	}
 	// Redis converts a listpack that the element would overflow before
 	// looking for the pivot, found or not.
-	if !l.Quicklist() && l.NeedsGrow(len(args[4])) {
+	if !l.Quicklist() && l.NeedsGrow(len(args[4]), 1) {
 		l = mutable(c, args[1], it)
-		l.GrowCheck(len(args[4]))
+		l.GrowCheck(len(args[4]), 1)
 	}
 	if !l.Contains(args[3]) {
 		return reply.Int(-1), nil

@@ -249,7 +249,8 @@ func run(c *command.Ctx, args [][]byte, readonly bool) (reply.Value, error) {
 		return reply.Int(0), nil
 	}
 	l := keyspace.NewList()
-	l.GrowCheck(keyspace.ListMaxListpackSize + 1) // start as a quicklist
+	l.SetLimits(&c.DB.Cfg)
+	l.MakeQuicklist() // start as a quicklist
 	for j := start; j <= end; j++ {
 		if len(o.gets) == 0 {
 			l.PushBack(vec[j].elem)

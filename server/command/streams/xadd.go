@@ -31,7 +31,7 @@ type addTrimArgs struct {
 // parseAddTrim parses XADD's and XTRIM's options as
 // streamParseAddOrTrimArgsOrReply. For XADD it returns the position of the
 // ID argument.
-func parseAddTrim(args [][]byte, xadd bool) (a addTrimArgs, err error) {
+func parseAddTrim(args [][]byte, xadd bool, nodeMaxEntries int64) (a addTrimArgs, err error) {
 	limitGiven := false
 	i := 2
 	for ; i < len(args); i++ {
@@ -40,7 +40,7 @@ func parseAddTrim(args [][]byte, xadd bool) (a addTrimArgs, err error) {
 		switch {
 		case xadd && isChar(opt, '*'):
 			a.idPos = i
-			return a, finishTrim(&a, xadd, limitGiven)
+			return a, finishTrim(&a, xadd, limitGiven, nodeMaxEntries)
 		case isOpt(opt, "maxlen") && more > 0:
 			if a.trim.Strategy != keyspace.TrimNone {
 				return a, errMaxLenMinID
@@ -101,16 +101,16 @@ func parseAddTrim(args [][]byte, xadd bool) (a addTrimArgs, err error) {
 				return a, err
 			}
 			a.id, a.idGiven, a.idPos = id, true, i
-			return a, finishTrim(&a, xadd, limitGiven)
+			return a, finishTrim(&a, xadd, limitGiven, nodeMaxEntries)
 		default:
 			return a, command.ErrSyntax
 		}
 	}
 	a.idPos = i
-	return a, finishTrim(&a, xadd, limitGiven)
+	return a, finishTrim(&a, xadd, limitGiven, nodeMaxEntries)
 }
 
-func finishTrim(a *addTrimArgs, xadd, limitGiven bool) error {
+func finishTrim(a *addTrimArgs, xadd, limitGiven bool, nodeMaxEntries int64) error {
 	if a.trim.Limit != 0 && a.trim.Strategy == keyspace.TrimNone {
 		return errLimitNoTrim
 	}
@@ -122,7 +122,7 @@ func finishTrim(a *addTrimArgs, xadd, limitGiven bool) error {
 			return errLimitNoApx
 		}
 	} else if a.trim.Approx {
-		a.trim.Limit = 100 * int64(keyspace.StreamNodeMaxEntries)
+		a.trim.Limit = 100 * min(nodeMaxEntries, 1<<40) // stream-node-max-entries
 		if a.trim.Limit <= 0 {
 			a.trim.Limit = 10000
 		}
@@ -143,7 +143,7 @@ func finishTrim(a *addTrimArgs, xadd, limitGiven bool) error {
 // when the key does not exist. An automatic ID uses the entry's time
 // (c.Now), so every replica generates the same one.
 func xadd(c *command.Ctx, args [][]byte) (reply.Value, error) {
-	a, err := parseAddTrim(args, true)
+	a, err := parseAddTrim(args, true, c.DB.Cfg.StreamNodeMaxEntries)
 	if err != nil {
 		return reply.Value{}, err
 	}
@@ -193,7 +193,7 @@ func xadd(c *command.Ctx, args [][]byte) (reply.Value, error) {
 		return reply.Value{}, errXAddSmaller
 	}
 	s = mutable(c, key, it)
-	s.Append(id, args[fieldPos:])
+	s.AppendCfg(id, args[fieldPos:], &c.DB.Cfg)
 	c.Notify(command.ClassStream, "xadd", key)
 	c.Dirty++
 	if a.trim.Strategy != keyspace.TrimNone {
@@ -212,7 +212,7 @@ func xadd(c *command.Ctx, args [][]byte) (reply.Value, error) {
 // nodes are removed, as Redis does with its node boundaries (100 entries
 // or 4096 bytes per node), so the result matches Redis's.
 func xtrim(c *command.Ctx, args [][]byte) (reply.Value, error) {
-	a, err := parseAddTrim(args, false)
+	a, err := parseAddTrim(args, false, c.DB.Cfg.StreamNodeMaxEntries)
 	if err != nil {
 		return reply.Value{}, err
 	}

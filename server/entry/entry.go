@@ -49,6 +49,11 @@ const (
 	// time the transaction is not run and its reply is a null array.
 	// The transaction's commands follow.
 	WatchedMulti Kind = 5
+	// Evict carries keys the leader chose to evict under its
+	// maxmemory-policy; each command is a single key that replicas
+	// delete (counted in evicted_keys, "evicted" event) if it still
+	// exists and the policy still evicts.
+	Evict Kind = 7
 )
 
 // ErrCorrupt is returned when bytes do not decode as an entry.

@@ -57,6 +57,7 @@ type List struct {
 	h     int
 	n     int
 	quick bool // "quicklist" encoding; else "listpack" (at most one chunk)
+	bytes int  // total length of the elements (memory accounting)
 }
 
 // NewList returns an empty listpack-encoded list.
@@ -87,7 +88,7 @@ func (l *List) Clone() Object {
 		c[i] = chunk{buf: live[i].buf, start: live[i].start, end: live[i].end, lo: live[i].lo, hi: live[i].hi,
 			n: live[i].n, lpsz: live[i].lpsz, exposed: 1, shared: true, plain: live[i].plain}
 	}
-	return &List{c: c, n: l.n, quick: l.quick}
+	return &List{c: c, n: l.n, quick: l.quick, bytes: l.bytes}
 }
 
 func (l *List) chunks() []chunk { return l.c[l.h:] }
@@ -542,6 +543,7 @@ func (l *List) convertBack(limit int) {
 // PushFront adds s (copied) at the head.
 func (l *List) PushFront(s []byte) {
 	l.n++
+	l.bytes += len(s)
 	if c := l.chunk(0); c != nil && (!l.quick || c.allowInsert(len(s))) {
 		c.pushFront(s, l.Chunks() == 1)
 		return
@@ -556,6 +558,7 @@ func (l *List) PushFront(s []byte) {
 // PushBack adds s (copied) at the tail.
 func (l *List) PushBack(s []byte) {
 	l.n++
+	l.bytes += len(s)
 	if c := l.chunk(l.Chunks() - 1); c != nil && (!l.quick || c.allowInsert(len(s))) {
 		c.pushBack(s, l.Chunks() == 1)
 		return
@@ -577,6 +580,7 @@ func (l *List) PopFront() []byte {
 	}
 	s := c.popFront()
 	l.n--
+	l.bytes -= len(s)
 	if c.n == 0 {
 		l.removeChunk(0)
 	}
@@ -592,6 +596,7 @@ func (l *List) PopBack() []byte {
 	}
 	s := c.popBack()
 	l.n--
+	l.bytes -= len(s)
 	if c.n == 0 {
 		l.removeChunk(i)
 	}
@@ -744,6 +749,7 @@ func (l *List) Set(i int, s []byte) bool {
 	c := l.chunk(ci)
 	el := c.elems()
 	old := el[k]
+	l.bytes += len(s) - len(old)
 	fits := !c.plain && len(s) < listLargeElement &&
 		int(c.lpsz)-lpEntrySize(old)+lpEntrySize(s) <= ListMaxListpackSize
 	if !l.quick || fits || c.n == 1 && !c.plain {
@@ -779,6 +785,7 @@ func (l *List) Insert(pivot, s []byte, after bool) bool {
 			var e []byte
 			e, p = entryAt(c.buf, p)
 			if string(e) == string(pivot) {
+				l.bytes += len(s)
 				l.insertAt(ci, k, s, after)
 				return true
 			}
@@ -952,6 +959,7 @@ func (l *List) Remove(s []byte, count int64, fromTail bool) int64 {
 			}
 		}
 		l.n -= hits
+		l.bytes -= hits * len(s)
 		if len(keep) == 0 {
 			l.removeChunk(ci)
 			nchunks--
@@ -972,11 +980,12 @@ func (l *List) Trim(left, right int) {
 		if int(c.n) <= left {
 			left -= int(c.n)
 			l.n -= int(c.n)
+			l.bytes -= c.payload()
 			l.removeChunk(0)
 			continue
 		}
 		for ; left > 0; left-- {
-			c.popFront()
+			l.bytes -= len(c.popFront())
 			l.n--
 		}
 	}
@@ -986,11 +995,12 @@ func (l *List) Trim(left, right int) {
 		if int(c.n) <= right {
 			right -= int(c.n)
 			l.n -= int(c.n)
+			l.bytes -= c.payload()
 			l.removeChunk(i)
 			continue
 		}
 		for ; right > 0; right-- {
-			c.popBack()
+			l.bytes -= len(c.popBack())
 			l.n--
 		}
 	}
@@ -1012,6 +1022,7 @@ func (l *List) AppendNode(elems [][]byte, plain bool) {
 	}
 	l.addChunkBack(c)
 	l.n += len(elems)
+	l.bytes += c.payload()
 	l.quick = true
 }
 
@@ -1076,6 +1087,7 @@ func decodeListSnap(r *SnapReader) Object {
 		}
 		l.addChunkBack(c)
 		l.n += int(n)
+		l.bytes += c.payload()
 	}
 	if r.Err() == nil && (l.n == 0 || (!l.quick && l.Chunks() != 1)) {
 		r.Fail(errBadList)

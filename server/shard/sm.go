@@ -45,6 +45,8 @@ type stateMachine struct {
 	onChange   func(Change)
 	onMiss     func(key string)
 	change     Change
+
+	mem memMirror // maxmemory figures for the leader (evict.go)
 }
 
 // Change is what one applied batch of entries did, for the node's WATCH,
@@ -137,6 +139,7 @@ func (s *stateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 		ent.Result = s.apply(&e)
 		s.applied.Store(ent.Index)
 	}
+	s.publishMem()
 	return entries, nil
 }
 
@@ -156,6 +159,8 @@ func (s *stateMachine) apply(e *entry.Entry) sm.Result {
 		}
 		s.dirty.Add(int64(n))
 		return sm.Result{Value: n}
+	case entry.Evict:
+		return s.applyEvict(e)
 	case entry.Multi, entry.WatchedMulti:
 		return s.applyMulti(&c, e)
 	case entry.Commands:
@@ -167,6 +172,10 @@ func (s *stateMachine) apply(e *entry.Entry) sm.Result {
 					out = reply.Append(out, v)
 					continue
 				}
+			}
+			if s.denyOOM(cmd) {
+				out = reply.Append(out, errOOM)
+				continue
 			}
 			v := s.table.Apply(&c, cmd)
 			s.takeEvents(&c)
@@ -196,12 +205,18 @@ func (s *stateMachine) applyMulti(c *command.Ctx, e *entry.Entry) sm.Result {
 		}
 		w := cmds[0]
 		cmds = cmds[1:]
+		if s.multiOOM(cmds) {
+			return sm.Result{Value: 1, Data: reply.Append(nil, errExecAbortOOM)}
+		}
 		for i := 0; i+1 < len(w); i += 2 {
 			want, _ := strconv.ParseUint(string(w[i+1]), 10, 64)
 			if s.db.KeyDigest(w[i], c.Now) != want {
 				return sm.Result{Value: 1, Data: reply.Append(nil, reply.NilArray)}
 			}
 		}
+	}
+	if e.Kind == entry.Multi && s.multiOOM(cmds) {
+		return sm.Result{Value: 1, Data: reply.Append(nil, errExecAbortOOM)}
 	}
 	if s.slots != nil {
 		for _, cmd := range cmds {
@@ -318,6 +333,7 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	}
 	s.lastTime = t
 	s.applied.Store(applied)
+	s.publishMem()
 	s.dirty.Store(0)
 	s.sinceSnap.Store(0)
 	if s.onChange != nil {

@@ -49,6 +49,7 @@ var (
 // EVPOOL_SIZE.
 const (
 	evictSamples  = 5
+	evictRounds   = 2 // sample rounds per pick
 	evictPoolSize = 16
 	evictMaxBatch = 512 // keys in one Evict entry
 )
@@ -329,8 +330,32 @@ func (ev *evictor) next(db *keyspace.DB, p keyspace.EvictionPolicy, now int64) *
 		return got
 	}
 	// Redis's evictionPoolPopulate: sample a few keys and keep the best
-	// candidates seen so far in a small pool sorted by score.
-	for range 2 {
+	// candidates seen so far in a small pool sorted by score; then take
+	// the best one. Each pick samples evictSamples keys evictRounds times.
+	for try := 0; try < 4; try++ {
+		for range evictRounds {
+			ev.populate(db, p, volatile, now)
+		}
+		// The best candidate that still exists.
+		for len(ev.pool) > 0 {
+			e := ev.pool[len(ev.pool)-1]
+			ev.pool = ev.pool[:len(ev.pool)-1]
+			it := db.Peek([]byte(e.key))
+			if it == nil || (volatile && it.ExpireAt == 0) {
+				continue
+			}
+			if _, dup := ev.proposed[e.key]; dup {
+				continue
+			}
+			return it
+		}
+	}
+	return nil
+}
+
+// populate samples keys into the pool.
+func (ev *evictor) populate(db *keyspace.DB, p keyspace.EvictionPolicy, volatile bool, now int64) {
+	{
 		db.Sample(volatile, evictSamples, ev.rng.IntN, func(it *keyspace.Item) {
 			if _, dup := ev.proposed[it.Key]; dup {
 				return
@@ -352,21 +377,7 @@ func (ev *evictor) next(db *keyspace.DB, p keyspace.EvictionPolicy, now int64) *
 			copy(ev.pool[i+1:], ev.pool[i:])
 			ev.pool[i] = poolEntry{key: it.Key, score: sc}
 		})
-		// The best candidate that still exists.
-		for len(ev.pool) > 0 {
-			e := ev.pool[len(ev.pool)-1]
-			ev.pool = ev.pool[:len(ev.pool)-1]
-			it := db.Peek([]byte(e.key))
-			if it == nil || (volatile && it.ExpireAt == 0) {
-				continue
-			}
-			if _, dup := ev.proposed[e.key]; dup {
-				continue
-			}
-			return it
-		}
 	}
-	return nil
 }
 
 // evictScore is higher for better candidates: idle time (LRU), rarity

@@ -45,6 +45,9 @@ func (it *Item) Freq(now int64) int {
 	return int(max(c, 0))
 }
 
+// SetFreq sets the LFU counter (RESTORE ... FREQ).
+func (it *Item) SetFreq(f int) { it.lfu.Store(uint32(min(max(f, 0), 255))) }
+
 // lfuIncr decays the counter and counts one access, before the access
 // time is updated.
 func (it *Item) lfuIncr(now int64) {

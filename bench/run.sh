@@ -341,7 +341,10 @@ save_kc() { # synchronous SAVE on the Cairn node kc
 mem_sample() { # mem_sample NAME PREFIX — after 2 s settle
     sleep 2
     R[${2}_rss]=$(rss_bytes "${PID[$1]}")
-    R[${2}_used]=$(info_field "$1" memory used_memory)
+    # Cairn's used_memory is its accounted dataset (what maxmemory
+    # limits); the heap it compares with Redis is used_memory_go_heap.
+    R[${2}_used]=$(info_field "$1" memory used_memory_go_heap)
+    [[ -n ${R[${2}_used]} ]] || R[${2}_used]=$(info_field "$1" memory used_memory)
 }
 
 if [[ $SKIP_KEYS != 1 ]]; then

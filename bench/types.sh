@@ -169,7 +169,9 @@ gen() {
         }
     }'
 }
-used() { cli "$1" info memory | tr -d '\r' | awk -F: '$1 == "used_memory" {print $2}'; }
+# Cairn's heap is used_memory_go_heap (its used_memory is the accounted
+# dataset that maxmemory limits); Redis has only used_memory.
+used() { cli "$1" info memory | tr -d '\r' | awk -F: '$1 == "used_memory" {u = $2} $1 == "used_memory_go_heap" {h = $2} END {print (h != "" ? h : u)}'; }
 rss() { awk '/^VmRSS:/ {print $2 * 1024}' "/proc/${PID[$1]}/status"; }
 declare -A MU=() MR=()
 for type in hash set zset; do

@@ -255,3 +255,46 @@ func TestConfigSetMaxMemory(t *testing.T) {
 		t.Fatalf("SET over maxmemory under noeviction: %v", err)
 	}
 }
+
+// TestEvictionNotifiesAndTouchesWatch: an evicted key raises the
+// "evicted" keyspace event (class e) and dooms a transaction WATCHing it.
+func TestEvictionNotifiesAndTouchesWatch(t *testing.T) {
+	n := servertest.Start(t)
+	c := n.Client(t)
+	if err := c.ConfigSet(ctx, "notify-keyspace-events", "Ee").Err(); err != nil {
+		t.Fatal(err)
+	}
+	ps := n.Client(t).Subscribe(ctx, "__keyevent@0__:evicted")
+	defer ps.Close()
+	if _, err := ps.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(ctx, "victim", strings.Repeat("v", 5000), time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	c.Set(ctx, "keep", "x", 0)
+	r := raw(t, n.Addr())
+	do(t, r, "WATCH", "victim")
+	// Only "victim" has an expiry: volatile-lru must evict it.
+	n.SetMaxMemoryForTest(infoField(t, c, "memory", "used_memory")-1000, keyspace.VolatileLRU)
+	select {
+	case m := <-ps.Channel():
+		if m.Payload != "victim" {
+			t.Fatalf("evicted event for %q", m.Payload)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no evicted event")
+	}
+	if c.Exists(ctx, "victim").Val() != 0 || c.Exists(ctx, "keep").Val() != 1 {
+		t.Fatal("wrong key evicted")
+	}
+	if ev := infoField(t, c, "stats", "evicted_keys"); ev != 1 {
+		t.Fatalf("evicted_keys %d", ev)
+	}
+	do(t, r, "MULTI")
+	do(t, r, "SET", "victim", "again")
+	n.SetMaxMemoryForTest(0, keyspace.NoEviction)
+	if got := do(t, r, "EXEC"); got != "(nil)" {
+		t.Fatalf("EXEC after the watched key was evicted: %s", got)
+	}
+}

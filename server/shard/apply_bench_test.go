@@ -12,8 +12,13 @@ import (
 
 // benchApply applies entries of 100 commands built by cmd(i) and reports
 // the cost per command (decode, apply, memory accounting).
-func benchApply(b *testing.B, cmd func(i int) [][]byte) {
+func benchApply(b *testing.B, cmd func(i int) [][]byte) { benchApplyMax(b, 0, cmd) }
+
+// benchApplyMax is benchApply with maxmemory set (never reached): the
+// apply-time OOM check runs for every command.
+func benchApplyMax(b *testing.B, maxmemory int64, cmd func(i int) [][]byte) {
 	s := shard.NewTestSM(table)
+	s.DB().Cfg.MaxMemory = maxmemory
 	const per = 100
 	var ents [][]byte
 	for i := 0; i < 1000; i++ {
@@ -50,4 +55,8 @@ func BenchmarkApplyHSetSmall(b *testing.B) {
 
 func BenchmarkApplyHSetLarge(b *testing.B) {
 	benchApply(b, func(i int) [][]byte { return args("hset", "big", "f"+strconv.Itoa(i), "value") })
+}
+
+func BenchmarkApplySetOverwriteMaxMemory(b *testing.B) {
+	benchApplyMax(b, 1<<40, func(i int) [][]byte { return args("set", "key:"+strconv.Itoa(i%10000), "value-0123456789") })
 }

@@ -216,7 +216,7 @@ stop cairn
     echo
     echo "Memory, $MEMBERS members in keys of 100 (growth over the empty server, bytes per member):"
     echo
-    echo "| type | Cairn used_memory | Redis used_memory | ratio | Cairn RSS | Redis RSS | ratio | target |"
+    echo "| type | Cairn used_memory_go_heap | Redis used_memory | ratio | Cairn RSS | Redis RSS | ratio | target |"
     echo "|---|---:|---:|---:|---:|---:|---:|---|"
     for type in hash set zset; do
         echo "| $type | ${MU[cairn,$type]} | ${MU[nopersist,$type]} | $(ratio "${MU[cairn,$type]}" "${MU[nopersist,$type]}") | ${MR[cairn,$type]} | ${MR[nopersist,$type]} | $(ratio "${MR[cairn,$type]}" "${MR[nopersist,$type]}") | ≤ 2.5 |"

@@ -34,7 +34,7 @@ package keyspace
 //
 // The constants approximate Cairn's real structures on 64-bit Go.
 const (
-	memItem            = 112
+	memItem            = 128
 	memExpiry          = 48
 	memObject          = 48
 	memHashField       = 72

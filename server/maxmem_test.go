@@ -298,3 +298,66 @@ func TestEvictionNotifiesAndTouchesWatch(t *testing.T) {
 		t.Fatalf("EXEC after the watched key was evicted: %s", got)
 	}
 }
+
+// procRSS reads the resident set size of process pid.
+func procRSS(t *testing.T, pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Skip("no /proc")
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// TestMemoryGuardBoundsRSS: with no maxmemory at all, a node whose RSS
+// reaches its memory guard (CAIRN_MEMORY_GUARD) refuses writes that grow
+// memory with the OOM error, instead of growing until the OS kills it;
+// reads and deletes keep working.
+func TestMemoryGuardBoundsRSS(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("builds the binary and writes a few hundred MB")
+	}
+	const guard = 160 << 20
+	t.Setenv("CAIRN_MEMORY_GUARD", strconv.Itoa(guard))
+	p := servertest.StartProcess(t, servertest.Binary(t), t.TempDir())
+	c := servertest.Client(t, p.Addr())
+	val := strings.Repeat("g", 4000)
+	var peak int64
+	refused := 0
+	deadline := time.Now().Add(20 * time.Second)
+	for i := 0; refused == 0 && i < 200_000 && time.Now().Before(deadline); {
+		pl := c.Pipeline()
+		for j := 0; j < 200; j++ {
+			pl.Set(ctx, "key:"+strconv.Itoa(i), val, 0)
+			i++
+		}
+		cmds, _ := pl.Exec(ctx)
+		for _, cmd := range cmds {
+			if err := cmd.Err(); err != nil {
+				if err.Error() != oomMsg {
+					t.Fatalf("write: %v", err)
+				}
+				refused++
+			}
+		}
+		peak = max(peak, procRSS(t, p.Pid()))
+	}
+	t.Logf("RSS peak %d MB with guard %d MB; %d writes refused", peak>>20, guard>>20, refused)
+	if refused == 0 {
+		t.Fatalf("no write refused; RSS peaked at %d MB", peak>>20)
+	}
+	if peak > guard+96<<20 {
+		t.Fatalf("RSS peaked at %d MB, guard %d MB", peak>>20, guard>>20)
+	}
+	if v, err := c.Get(ctx, "key:1").Result(); err != nil || v != val {
+		t.Fatalf("GET under the guard: %v", err)
+	}
+	if err := c.Del(ctx, "key:1").Err(); err != nil {
+		t.Fatalf("DEL under the guard: %v", err)
+	}
+}

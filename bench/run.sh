@@ -341,7 +341,10 @@ save_kc() { # synchronous SAVE on the Cairn node kc
 mem_sample() { # mem_sample NAME PREFIX — after 2 s settle
     sleep 2
     R[${2}_rss]=$(rss_bytes "${PID[$1]}")
-    R[${2}_used]=$(info_field "$1" memory used_memory)
+    # Cairn's used_memory is its accounted dataset (what maxmemory
+    # limits); the heap it compares with Redis is used_memory_go_heap.
+    R[${2}_used]=$(info_field "$1" memory used_memory_go_heap)
+    [[ -n ${R[${2}_used]} ]] || R[${2}_used]=$(info_field "$1" memory used_memory)
 }
 
 if [[ $SKIP_KEYS != 1 ]]; then
@@ -494,7 +497,7 @@ RES=$OUT/results.md
         printf '| RSS per key (bytes) | %s | %s | %s | Redis = no-persist; VmRSS delta over the empty server (baselines %s / %s MB) |\n' \
             "$kr" "$rr" "$(fmt_ratio "$kr" "$rr")" \
             "$(fmt_div "${R[kc_base_rss]}" 1048576)" "$(fmt_div "${R[rmem_base_rss]}" 1048576)"
-        printf '| used_memory per key (bytes) | %s | %s | %s | Redis = no-persist; Cairn used_memory = Go HeapAlloc (incl. not-yet-collected garbage) |\n' \
+        printf '| used_memory per key (bytes) | %s | %s | %s | Redis = no-persist; Cairn used_memory_go_heap = Go HeapAlloc (incl. not-yet-collected garbage) |\n' \
             "$ku" "$ru" "$(fmt_ratio "$ku" "$ru")"
         printf '| Cairn after restart: used_memory per key (bytes) / RSS (MB) | %s / %s | | | after SIGKILL + reload from the SAVEd snapshot; RSS is absolute (the empty baseline is per process) |\n' \
             "$(fmt_div "$((R[kc_restarted_used] - R[kc_base_used]))" "$K")" \

@@ -57,6 +57,11 @@ const (
 	// is applied. A leading ("#epoch", n) pair records which version of the
 	// cluster directory's configuration the entry carries.
 	Config Kind = 6
+	// Evict carries keys the leader chose to evict under its
+	// maxmemory-policy; each command is a single key that replicas
+	// delete (counted in evicted_keys, "evicted" event) if it still
+	// exists and the policy still evicts.
+	Evict Kind = 7
 )
 
 // ErrCorrupt is returned when bytes do not decode as an entry.

@@ -96,8 +96,10 @@ type Item struct {
 	// Redis then reports the "raw" encoding whatever its length.
 	Raw bool
 
+	acct  uint8 // memory accounting state (memory.go)
 	gen   uint32
 	atime atomic.Uint32 // last access, Unix seconds (OBJECT IDLETIME)
+	lfu   atomic.Uint32 // LFU access counter (lfu.go)
 }
 
 // Type returns the value's type.
@@ -169,6 +171,7 @@ func lessExpiry(a, b expiry) bool {
 type Stats struct {
 	Hits, Misses Counter      // keyspace_hits, keyspace_misses
 	ExpiredKeys  atomic.Int64 // keys deleted because they expired
+	EvictedKeys  atomic.Int64 // keys deleted by maxmemory eviction
 }
 
 // Hooks are told about changes while entries are applied. The shard uses
@@ -202,6 +205,9 @@ type DB struct {
 	// Cfg is the replicated configuration (CONFIG SET of parameters that
 	// change what apply does). Only the applier changes it.
 	Cfg Config
+
+	used int64   // accounted bytes of the state (memory.go)
+	pend []*Item // items changed since the last SettleMemory
 }
 
 func (db *DB) touched(key string) {
@@ -245,7 +251,7 @@ func (db *DB) Get(key []byte, now int64) *Item {
 		return nil
 	}
 	db.Stats.Hits.Add(1)
-	it.Touch(now)
+	db.accessAt(it, now)
 	return it
 }
 
@@ -316,15 +322,20 @@ func (db *DB) put(key []byte, str []byte, obj Object, expireAt int64, raw bool) 
 		if expireAt != 0 && prev.ExpireAt != expireAt {
 			db.expires.Set(expiry{expireAt, prev.order(), prev.Key})
 		}
+		db.markMem(prev)
 		prev.Str, prev.Obj, prev.Raw, prev.ExpireAt = str, obj, raw, expireAt
-		prev.Touch(db.clock)
+		db.access(prev)
 		return prev
 	}
 	k := string(key)
 	it := &Item{Key: k, Str: str, Obj: obj, Raw: raw, gen: db.gen}
-	it.Touch(db.clock)
-	if prev, ok := db.tree.Set(it); ok && prev.ExpireAt != 0 {
-		db.expires.Delete(expiry{prev.ExpireAt, prev.order(), prev.Key})
+	db.initAccess(it)
+	db.markMem(it)
+	if prev, ok := db.tree.Set(it); ok {
+		db.unaccount(prev)
+		if prev.ExpireAt != 0 {
+			db.expires.Delete(expiry{prev.ExpireAt, prev.order(), prev.Key})
+		}
 	}
 	if expireAt != 0 {
 		it.ExpireAt = expireAt
@@ -342,9 +353,14 @@ func (db *DB) PutItem(it *Item) {
 	}
 	it.gen = db.gen
 	if it.atime.Load() == 0 {
-		it.Touch(db.clock)
+		db.initAccess(it)
 	}
-	if prev, ok := db.tree.Set(it); ok && prev.ExpireAt != 0 {
+	prev, ok := db.tree.Set(it)
+	if ok && prev != it {
+		db.unaccount(prev)
+	}
+	db.markMem(it)
+	if ok && prev.ExpireAt != 0 {
 		db.expires.Delete(expiry{prev.ExpireAt, prev.order(), prev.Key})
 	}
 	if it.ExpireAt != 0 {
@@ -358,15 +374,19 @@ func (db *DB) PutItem(it *Item) {
 func (db *DB) Mutable(it *Item) *Item {
 	db.touched(it.Key)
 	if it.gen == db.gen {
+		db.markMem(it)
 		return it
 	}
 	c := &Item{Key: it.Key, ExpireAt: it.ExpireAt, Raw: it.Raw, gen: db.gen}
+	db.unaccount(it)
+	db.markMem(c)
 	if it.Obj != nil {
 		c.Obj = it.Obj.Clone()
 	} else {
 		c.Str = append([]byte(nil), it.Str...)
 	}
 	c.atime.Store(it.atime.Load())
+	c.lfu.Store(it.lfu.Load())
 	db.tree.Set(c)
 	return c
 }
@@ -382,6 +402,8 @@ func (db *DB) SetExpire(it *Item, at int64) *Item {
 	}
 	if it.gen != db.gen {
 		it = db.Mutable(it)
+	} else {
+		db.markMem(it)
 	}
 	it.ExpireAt = at
 	if at != 0 {
@@ -403,6 +425,7 @@ func (db *DB) Delete(key []byte) bool {
 func (db *DB) remove(it *Item) {
 	db.touched(it.Key)
 	db.tree.Delete(it)
+	db.unaccount(it)
 	if it.ExpireAt != 0 {
 		db.expires.Delete(expiry{it.ExpireAt, it.order(), it.Key})
 	}
@@ -439,6 +462,12 @@ func (db *DB) Flush() {
 	}
 	db.tree = newKeyTree()
 	db.expires = btree.NewBTreeGOptions(lessExpiry, btree.Options{NoLocks: true})
+	for i, it := range db.pend {
+		it.acct = 0
+		db.pend[i] = nil
+	}
+	db.pend = db.pend[:0]
+	db.used = 0
 }
 
 // ExpiredKeys returns up to max keys whose expiry is at or before now, in

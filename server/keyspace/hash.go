@@ -67,6 +67,7 @@ type Hash struct {
 	lp []byte
 	n  int
 	ht *btree.BTreeG[*Field]
+	hb int // hashtable: bytes of names and values (memory accounting)
 }
 
 // NewHash returns an empty listpack-encoded hash.
@@ -97,7 +98,7 @@ func (h *Hash) Len() int {
 // either hash never write into memory the other one may use.
 func (h *Hash) Clone() Object {
 	if h.ht != nil {
-		return &Hash{ht: h.ht.Copy()}
+		return &Hash{ht: h.ht.Copy(), hb: h.hb}
 	}
 	return &Hash{lp: h.lp[:len(h.lp):len(h.lp)], n: h.n}
 }
@@ -275,7 +276,11 @@ func (h *Hash) SetCfg(field, value []byte, cfg *Config) bool {
 	}
 	value = append(make([]byte, 0, len(value)), value...)
 	n := string(field)
-	_, replaced := h.ht.Set(&Field{Name: n, Value: value, ord: fieldOrd(n)})
+	prev, replaced := h.ht.Set(&Field{Name: n, Value: value, ord: fieldOrd(n)})
+	h.hb += len(n) + len(value)
+	if replaced {
+		h.hb -= len(prev.Name) + len(prev.Value)
+	}
 	return !replaced
 }
 
@@ -293,6 +298,7 @@ func (h *Hash) convert() {
 		name := string(lp[ns : ns+nl])
 		value := append(make([]byte, 0, end-vs), lp[vs:end]...)
 		ht.Set(&Field{Name: name, Value: value, ord: fieldOrd(name)})
+		h.hb += len(name) + len(value)
 		p = end
 	}
 	h.ht, h.lp, h.n = ht, nil, 0
@@ -301,7 +307,10 @@ func (h *Hash) convert() {
 // Delete removes field and tells whether it existed.
 func (h *Hash) Delete(field []byte) bool {
 	if h.ht != nil {
-		_, ok := h.ht.Delete(fieldProbe(field))
+		f, ok := h.ht.Delete(fieldProbe(field))
+		if ok {
+			h.hb -= len(f.Name) + len(f.Value)
+		}
 		return ok
 	}
 	start, _, end, ok := h.lpFind(field)

@@ -72,6 +72,7 @@ type List struct {
 	// the compressed zone may be uncompressed.
 	zn        int32
 	unsettled bool
+	bytes     int // total length of the elements (memory accounting)
 }
 
 const defaultFill = -2
@@ -140,7 +141,7 @@ func (l *List) Clone() Object {
 		c[i] = chunk{buf: live[i].buf, start: live[i].start, end: live[i].end, lo: live[i].lo, hi: live[i].hi,
 			n: live[i].n, lpsz: live[i].lpsz, exposed: 1, shared: true, plain: live[i].plain, z: live[i].z}
 	}
-	return &List{c: c, n: l.n, quick: l.quick, fill: l.fill, depth: l.depth, zn: l.zn, unsettled: l.unsettled}
+	return &List{c: c, n: l.n, quick: l.quick, fill: l.fill, depth: l.depth, zn: l.zn, unsettled: l.unsettled, bytes: l.bytes}
 }
 
 func (l *List) chunks() []chunk { return l.c[l.h:] }
@@ -617,6 +618,7 @@ func (l *List) convertBack(shrinking bool) {
 func (l *List) PushFront(s []byte) {
 	defer l.settle()
 	l.n++
+	l.bytes += len(s)
 	if c := l.chunk(0); c != nil && (!l.quick || l.allowInsert(c, len(s))) {
 		l.inflate(c)
 		c.pushFront(s, l.Chunks() == 1)
@@ -633,6 +635,7 @@ func (l *List) PushFront(s []byte) {
 func (l *List) PushBack(s []byte) {
 	defer l.settle()
 	l.n++
+	l.bytes += len(s)
 	if c := l.chunk(l.Chunks() - 1); c != nil && (!l.quick || l.allowInsert(c, len(s))) {
 		l.inflate(c)
 		c.pushBack(s, l.Chunks() == 1)
@@ -657,6 +660,7 @@ func (l *List) PopFront() []byte {
 	l.inflate(c)
 	s := c.popFront()
 	l.n--
+	l.bytes -= len(s)
 	if c.n == 0 {
 		l.removeChunk(0)
 	}
@@ -674,6 +678,7 @@ func (l *List) PopBack() []byte {
 	l.inflate(c)
 	s := c.popBack()
 	l.n--
+	l.bytes -= len(s)
 	if c.n == 0 {
 		l.removeChunk(i)
 	}
@@ -842,6 +847,7 @@ func (l *List) Set(i int, s []byte) bool {
 	c := l.chunk(ci)
 	el := c.elems()
 	old := el[k]
+	l.bytes += len(s) - len(old)
 	fits := !c.plain && len(s) < listLargeElement &&
 		!l.exceeds(int(c.lpsz)-lpEntrySize(old)+lpEntrySize(s), int(c.n))
 	if !l.quick || fits || c.n == 1 && !c.plain {
@@ -879,6 +885,7 @@ func (l *List) Insert(pivot, s []byte, after bool) bool {
 			var e []byte
 			e, p = entryAt(c.buf, p)
 			if string(e) == string(pivot) {
+				l.bytes += len(s)
 				l.insertAt(ci, k, s, after)
 				return true
 			}
@@ -1054,6 +1061,7 @@ func (l *List) Remove(s []byte, count int64, fromTail bool) int64 {
 			}
 		}
 		l.n -= hits
+		l.bytes -= hits * len(s)
 		if len(keep) == 0 {
 			l.removeChunk(ci)
 			nchunks--
@@ -1076,11 +1084,12 @@ func (l *List) Trim(left, right int) {
 		if int(c.n) <= left {
 			left -= int(c.n)
 			l.n -= int(c.n)
+			l.bytes -= c.payload()
 			l.removeChunk(0)
 			continue
 		}
 		for ; left > 0; left-- {
-			c.popFront()
+			l.bytes -= len(c.popFront())
 			l.n--
 		}
 	}
@@ -1090,11 +1099,12 @@ func (l *List) Trim(left, right int) {
 		if int(c.n) <= right {
 			right -= int(c.n)
 			l.n -= int(c.n)
+			l.bytes -= c.payload()
 			l.removeChunk(i)
 			continue
 		}
 		for ; right > 0; right-- {
-			c.popBack()
+			l.bytes -= len(c.popBack())
 			l.n--
 		}
 	}
@@ -1117,6 +1127,7 @@ func (l *List) AppendNode(elems [][]byte, plain bool) {
 	l.unsettled = true
 	l.addChunkBack(c)
 	l.n += len(elems)
+	l.bytes += c.payload()
 	l.quick = true
 }
 
@@ -1182,6 +1193,7 @@ func decodeListSnap(r *SnapReader) Object {
 		}
 		l.addChunkBack(c)
 		l.n += int(n)
+		l.bytes += c.payload()
 	}
 	if r.Err() == nil && (l.n == 0 || (!l.quick && l.Chunks() != 1)) {
 		r.Fail(errBadList)

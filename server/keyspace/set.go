@@ -47,6 +47,7 @@ type Set struct {
 	ints  []int64
 	small []string
 	t     *setTable
+	bytes int // bytes of the string members (memory accounting)
 }
 
 // NewSet returns an empty intset-encoded set. Adding members converts it
@@ -87,9 +88,9 @@ func (s *Set) Clone() Object {
 	case kindInts:
 		return &Set{kind: kindInts, ints: slices.Clone(s.ints)}
 	case kindSmall:
-		return &Set{kind: kindSmall, small: slices.Clone(s.small)}
+		return &Set{kind: kindSmall, small: slices.Clone(s.small), bytes: s.bytes}
 	}
-	return &Set{kind: kindTable, t: s.t.clone()}
+	return &Set{kind: kindTable, t: s.t.clone(), bytes: s.bytes}
 }
 
 // ParseSetInt parses b as Redis's string2ll: the canonical decimal form
@@ -206,6 +207,7 @@ func (s *Set) AddCfg(m []byte, cfg *Config) bool {
 		return false
 	}
 	s.t.add(string(m), h)
+	s.bytes += len(m)
 	return true
 }
 
@@ -232,6 +234,7 @@ func (s *Set) AddIntCfg(v int64, cfg *Config) bool {
 // addNew appends a member known to be absent to a string set (small or
 // table); h is its hash (computed here for a small set that converts).
 func (s *Set) addNew(m string, h uint32) {
+	s.bytes += len(m)
 	if s.kind == kindSmall {
 		s.small = append(s.small, m)
 		if len(s.small) > setSmallMax {
@@ -253,6 +256,7 @@ func (s *Set) convert(n int) {
 		ms := make([]string, len(s.ints), max(n, len(s.ints)))
 		for i, v := range s.ints {
 			ms[i] = strconv.FormatInt(v, 10)
+			s.bytes += len(ms[i])
 		}
 		s.ints = nil
 		if n <= setSmallMax {
@@ -292,9 +296,14 @@ func (s *Set) Remove(m []byte) bool {
 			return false
 		}
 		s.small = slices.Delete(s.small, i, i+1)
+		s.bytes -= len(m)
 		return true
 	}
-	return s.t.remove(m, hashMember(m))
+	if s.t.remove(m, hashMember(m)) {
+		s.bytes -= len(m)
+		return true
+	}
+	return false
 }
 
 // Member returns the i-th member (0 <= i < Len()) in the set's order. The
@@ -319,9 +328,12 @@ func (s *Set) RemoveAt(i int) []byte {
 	case kindSmall:
 		m := s.small[i]
 		s.small = slices.Delete(s.small, i, i+1)
+		s.bytes -= len(m)
 		return strBytes(m)
 	}
-	return strBytes(s.t.removeIndex(uint32(i)))
+	m := s.t.removeIndex(uint32(i))
+	s.bytes -= len(m)
+	return strBytes(m)
 }
 
 // Ints returns the members of an intset-encoded set, sorted (nil, false
@@ -819,6 +831,7 @@ func decodeSetSnap(r *SnapReader) Object {
 				return nil
 			}
 			s.small = append(s.small, string(m))
+			s.bytes += len(m)
 		}
 	case kindTable:
 		s.t = newSetTable(int(min(n, 1<<20)))
@@ -830,6 +843,7 @@ func decodeSetSnap(r *SnapReader) Object {
 				return nil
 			}
 			s.t.add(string(m), h)
+			s.bytes += len(m)
 		}
 	default:
 		r.Fail(errBadSet)

@@ -224,9 +224,14 @@ func (db *DB) Load(r io.Reader) error {
 		// Snapshots are written in key order, so the B-tree's bulk-load
 		// path (append at the right edge) applies.
 		it.gen = db.gen
-		it.Touch(db.clock)
-		if prev, replaced := db.tree.Load(it); replaced && prev.ExpireAt != 0 {
-			db.expires.Delete(expiry{prev.ExpireAt, prev.order(), prev.Key})
+		db.initAccess(it)
+		db.used += it.MemSize()
+		it.acct = itemIn
+		if prev, replaced := db.tree.Load(it); replaced {
+			db.unaccount(prev)
+			if prev.ExpireAt != 0 {
+				db.expires.Delete(expiry{prev.ExpireAt, prev.order(), prev.Key})
+			}
 		}
 		if it.ExpireAt != 0 {
 			db.expires.Set(expiry{it.ExpireAt, it.order(), it.Key})
@@ -255,7 +260,10 @@ func (sr *snapReader) item(t Type) (*Item, error) {
 			}
 			if h.ht != nil {
 				nm := string(name)
-				h.ht.Set(&Field{Name: nm, Value: value, ord: fieldOrd(nm)})
+				if prev, ok := h.ht.Set(&Field{Name: nm, Value: value, ord: fieldOrd(nm)}); ok {
+					h.hb -= len(prev.Name) + len(prev.Value)
+				}
+				h.hb += len(nm) + len(value)
 			} else {
 				h.lpAppend(name, value)
 			}

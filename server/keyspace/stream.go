@@ -116,6 +116,8 @@ type Stream struct {
 	nodes  *btree.BTreeG[*streamNode]
 	length uint64
 	token  *streamToken
+	// lpBytes is the nodes' total listpack size (memory accounting).
+	lpBytes int
 
 	// LastID is the last generated ID; FirstID the first live entry's
 	// (0-0 when empty); MaxDeletedID the largest ID deleted by XDEL;
@@ -426,7 +428,7 @@ func (s *Stream) mutableNode(n *streamNode) *streamNode {
 
 // replaceInt replaces the integer element at p of n (owned) with v,
 // in place when the encoding keeps its size.
-func (n *streamNode) replaceInt(p int, v int64) {
+func (s *Stream) replaceInt(n *streamNode, p int, v int64) {
 	next := lpSkip(n.lp, p)
 	old := next - p
 	if lpIntSize(v) == old {
@@ -438,6 +440,7 @@ func (n *streamNode) replaceInt(p int, v int64) {
 	lp = lpAppendIntRaw(lp, v)
 	lp = append(lp, n.lp[next:]...)
 	lpSetHeader(lp, lpNumele(n.lp))
+	s.lpBytes += len(lp) - len(n.lp)
 	n.lp = lp
 }
 
@@ -502,10 +505,11 @@ func (s *Stream) AppendCfg(id StreamID, fv [][]byte, cfg *Config) {
 		tail = &streamNode{master: id, lp: lp, owner: s.token}
 		flags = streamFlagSameFields
 		s.nodes.Set(tail)
+		s.lpBytes += len(lp)
 	} else {
 		tail = s.mutableNode(tail)
 		count, _ := lpInt(tail.lp, lpHdrSize)
-		tail.replaceInt(lpHdrSize, count+1)
+		s.replaceInt(tail, lpHdrSize, count+1)
 		numele = lpNumele(tail.lp)
 		p := lpSkip(tail.lp, lpHdrSize)
 		p = lpSkip(tail.lp, p)
@@ -521,6 +525,7 @@ func (s *Stream) AppendCfg(id StreamID, fv [][]byte, cfg *Config) {
 			}
 		}
 		tail.lp = tail.lp[:len(tail.lp)-1] // drop the terminator
+		s.lpBytes--
 	}
 	lp := tail.lp
 	master := tail.master
@@ -545,6 +550,7 @@ func (s *Stream) AppendCfg(id StreamID, fv [][]byte, cfg *Config) {
 	lp = lpAppendIntRaw(lp, lpCount)
 	lp = append(lp, lpEOFByte)
 	lpSetHeader(lp, numele)
+	s.lpBytes += len(lp) - len(tail.lp)
 	tail.lp = lp
 	s.length++
 	s.EntriesAdded++
@@ -578,14 +584,15 @@ func (s *Stream) deleteEntry(id StreamID) bool {
 	count, next := lpInt(node.lp, lpHdrSize)
 	if count == 1 {
 		s.nodes.Delete(node)
+		s.lpBytes -= len(node.lp)
 	} else {
 		node = s.mutableNode(node)
 		flags, _ := lpInt(node.lp, at)
-		node.replaceInt(at, flags|streamFlagDeleted)
+		s.replaceInt(node, at, flags|streamFlagDeleted)
 		deleted, _ := lpInt(node.lp, next)
-		node.replaceInt(lpHdrSize, count-1)
+		s.replaceInt(node, lpHdrSize, count-1)
 		next = lpSkip(node.lp, lpHdrSize)
-		node.replaceInt(next, deleted+1)
+		s.replaceInt(node, next, deleted+1)
 	}
 	s.length--
 	return true
@@ -665,6 +672,7 @@ func (s *Stream) Trim(a TrimArgs) int64 {
 		}
 		if remove {
 			s.nodes.Delete(n)
+			s.lpBytes -= len(n.lp)
 			s.length -= uint64(entries)
 			deleted += entries
 			continue
@@ -694,14 +702,14 @@ func (s *Stream) Trim(a TrimArgs) int64 {
 		})
 		for _, at := range marks {
 			flags, _ := lpInt(n.lp, at)
-			n.replaceInt(at, flags|streamFlagDeleted) // same size: offsets hold
+			s.replaceInt(n, at, flags|streamFlagDeleted) // same size: offsets hold
 		}
 		deleted += fromLP
 		_, next := lpInt(n.lp, lpHdrSize)
 		markedDeleted, _ := lpInt(n.lp, next)
-		n.replaceInt(lpHdrSize, entries-fromLP)
+		s.replaceInt(n, lpHdrSize, entries-fromLP)
 		next = lpSkip(n.lp, lpHdrSize)
-		n.replaceInt(next, markedDeleted+fromLP)
+		s.replaceInt(n, next, markedDeleted+fromLP)
 		break
 	}
 	if s.length == 0 {
@@ -1036,6 +1044,7 @@ func (s *Stream) LoadNode(master StreamID, lp []byte) error {
 	}
 	lp = append(make([]byte, 0, len(lp)), lp...)
 	s.nodes.Set(&streamNode{master: master, lp: lp, owner: s.token})
+	s.lpBytes += len(lp)
 	s.length += uint64(live)
 	return nil
 }

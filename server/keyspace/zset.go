@@ -68,6 +68,8 @@ type ZSet struct {
 type zskip struct {
 	tree ztree
 	dict *btree.BTreeG[zdictEntry]
+	// bytes is the members' total length (memory accounting).
+	bytes int
 }
 
 type zdictEntry struct {
@@ -147,6 +149,7 @@ func newSkipFromSorted(entries []ZEntry, copy bool) *ZSet {
 	sk := &zskip{tree: buildZtree(entries), dict: newZDict()}
 	for _, e := range entries {
 		sk.dict.Set(zdictEntry{memberHash(e.Member), e.Member, e.Score})
+		sk.bytes += len(e.Member)
 	}
 	return &ZSet{sk: sk}
 }
@@ -462,7 +465,7 @@ func (z *ZSet) Len() int {
 // skiplist's trees are copied on write.
 func (z *ZSet) Clone() Object {
 	if z.sk != nil {
-		return &ZSet{sk: &zskip{tree: z.sk.tree.copy(), dict: z.sk.dict.Copy()}}
+		return &ZSet{sk: &zskip{tree: z.sk.tree.copy(), dict: z.sk.dict.Copy(), bytes: z.sk.bytes}}
 	}
 	return &ZSet{lp: z.lp, n: z.n}
 }
@@ -516,6 +519,7 @@ func (z *ZSet) SetCfg(member []byte, score float64, cfg *Config) bool {
 	m := string(member)
 	sk.tree.insert(ZEntry{score, m})
 	sk.dict.Set(zdictEntry{h, m, score})
+	sk.bytes += len(m)
 	return true
 }
 
@@ -608,6 +612,7 @@ func (z *ZSet) Delete(member []byte) bool {
 		e, ok := z.sk.dict.Delete(zdictEntry{h: xxhash.Sum64(member), member: string(member)})
 		if ok {
 			z.sk.tree.delete(ZEntry{e.score, e.member})
+			z.sk.bytes -= len(e.member)
 		}
 		return ok
 	}
@@ -801,6 +806,7 @@ func (z *ZSet) DeleteRange(start, end int) int {
 		e := z.sk.tree.at(start)
 		z.sk.tree.delete(e)
 		z.sk.dict.Delete(zdictEntry{h: memberHash(e.Member), member: e.Member})
+		z.sk.bytes -= len(e.Member)
 	}
 	return n
 }

@@ -93,15 +93,31 @@ func (s *Server) writeSection(b *strings.Builder, sec string, st Status) {
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
 		rss := rssBytes()
+		mi := s.memory()
+		used := uint64(max(mi.Used, 0))
+		peak := s.memPeak.Load()
+		for used > peak && !s.memPeak.CompareAndSwap(peak, used) {
+			peak = s.memPeak.Load()
+		}
+		peak = max(peak, used)
 		b.WriteString("# Memory\r\n")
-		kv(b, "used_memory", m.HeapAlloc)
-		kv(b, "used_memory_human", human(m.HeapAlloc))
+		// used_memory is the accounted dataset size that maxmemory
+		// limits (the same on every replica); the process's own memory
+		// is used_memory_rss and used_memory_go_heap.
+		kv(b, "used_memory", used)
+		kv(b, "used_memory_human", human(used))
 		kv(b, "used_memory_rss", rss)
 		kv(b, "used_memory_rss_human", human(rss))
-		kv(b, "used_memory_peak", m.HeapSys)
+		kv(b, "used_memory_peak", peak)
+		kv(b, "used_memory_peak_human", human(peak))
+		kv(b, "used_memory_dataset", used)
+		kv(b, "used_memory_go_heap", m.HeapAlloc)
+		kv(b, "used_memory_go_heap_human", human(m.HeapAlloc))
 		kv(b, "total_system_memory", totalMemory())
-		kv(b, "maxmemory", 0)
-		kv(b, "maxmemory_policy", "noeviction")
+		kv(b, "maxmemory", mi.Max)
+		kv(b, "maxmemory_human", human(uint64(max(mi.Max, 0))))
+		kv(b, "maxmemory_policy", mi.Policy)
+		kv(b, "memory_guard_limit", mi.GuardLimit)
 		if m.HeapAlloc > 0 {
 			kv(b, "mem_fragmentation_ratio", fmt.Sprintf("%.2f", float64(rss)/float64(m.HeapAlloc)))
 		}
@@ -128,7 +144,7 @@ func (s *Server) writeSection(b *strings.Builder, sec string, st Status) {
 		kv(b, "total_net_output_bytes", s.stats.netOut.Load())
 		kv(b, "rejected_connections", s.stats.rejectedConns.Load())
 		kv(b, "expired_keys", st.ExpiredKeys)
-		kv(b, "evicted_keys", 0)
+		kv(b, "evicted_keys", s.memory().EvictedKeys)
 		kv(b, "keyspace_hits", st.Hits)
 		kv(b, "keyspace_misses", st.Misses)
 		kv(b, "pubsub_channels", 0)

@@ -33,6 +33,7 @@ var (
 	errWatchInMulti = reply.Error("ERR WATCH inside MULTI is not allowed")
 	errNotInMulti   = reply.Error("ERR Command not allowed inside a transaction")
 	errCrossSlotTx  = reply.Error("CROSSSLOT Keys in request don't hash to the same slot")
+	errOOM          = reply.Error("OOM command not allowed when used memory > 'maxmemory'.")
 )
 
 // txState is a connection's MULTI/WATCH state.
@@ -213,6 +214,12 @@ func (s *Server) queue(c *client, spec *command.Spec, args [][]byte) reply.Value
 		if !ok {
 			c.tx.abort = true
 			return redirect
+		}
+		// Redis 7.0 refuses every command queued while memory is out,
+		// so the transaction cannot grow unbounded (EXEC then aborts).
+		if s.overMemory(target) {
+			c.tx.abort = true
+			return errOOM
 		}
 		keyed := len(spec.Keys(args)) > 0
 		switch {

@@ -156,6 +156,7 @@ type Server struct {
 
 	stats    stats
 	opsRate  atomic.Int64
+	memPeak  atomic.Uint64 // largest used_memory INFO reported
 	stop     chan struct{}
 	cmdStats map[*command.Spec]*cmdStat
 	conn     map[string]connHandler

@@ -71,6 +71,9 @@ func (s *stateMachine) applyCmd(c *command.Ctx, cmd [][]byte, out []byte, multi 
 				return reply.Append(out, v)
 			}
 		}
+		if s.denyOOM(cmd) {
+			return reply.Append(out, errOOM)
+		}
 		out = reply.Append(out, s.table.Apply(c, cmd))
 	}
 	s.takeEvents(c)

@@ -284,6 +284,7 @@ type Shard struct {
 	closed  atomic.Bool
 	lease   lease
 	snapErr snapErrs
+	ev      evictor
 }
 
 // StartShard starts (or restarts) a replica on this host and, for a
@@ -319,7 +320,8 @@ func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 	h.mu.Lock()
 	h.shards[opts.ShardID] = s
 	h.mu.Unlock()
-	s.wg.Add(3)
+	s.wg.Add(4)
+	go s.evictLoop()
 	go s.expireLoop()
 	go s.snapshotLoop()
 	go s.leaseLoop()
@@ -412,6 +414,9 @@ type Pending struct {
 	host  *Host
 	kind  entry.Kind
 	n     int
+	pre   []reply.Value // answered without proposing (admit)
+	est   int64         // counted in inflight until Wait ends
+	ev    *evictor
 }
 
 // Propose proposes an entry holding cmds without waiting for it. The
@@ -423,6 +428,13 @@ func (s *Shard) Propose(kind entry.Kind, cmds [][][]byte) *Pending {
 func (s *Shard) propose(kind entry.Kind, cmds [][][]byte, timeout time.Duration) *Pending {
 	e := entry.Entry{Kind: kind, Time: time.Now().UnixMilli(), Seed: rand.Uint64(), Cmds: cmds}
 	buf := entry.Append(make([]byte, 0, entry.Size(&e)), &e)
+	var est int64
+	if isWriteKind(kind) {
+		est = writeEstimate(len(buf), len(cmds))
+		if p := s.admit(kind, cmds, est); p != nil {
+			return p
+		}
+	}
 	p := &Pending{kind: kind, n: len(cmds), start: time.Now(), host: s.host}
 	if s.closed.Load() {
 		p.err = ErrClosed
@@ -431,6 +443,10 @@ func (s *Shard) propose(kind entry.Kind, cmds [][][]byte, timeout time.Duration)
 	if err := s.host.disk.refuse(kind); err != nil {
 		p.err = err
 		return p
+	}
+	if est > 0 {
+		p.est, p.ev = est, &s.ev
+		s.ev.inflight.Add(est)
 	}
 	s.host.closeMu.RLock()
 	if s.host.closing {
@@ -445,6 +461,12 @@ func (s *Shard) propose(kind entry.Kind, cmds [][][]byte, timeout time.Duration)
 // Wait waits for the entry to be applied and returns one reply per
 // command (one EXEC array for a Multi entry).
 func (p *Pending) Wait() ([]reply.Value, error) {
+	if p.pre != nil {
+		return p.pre, nil
+	}
+	if p.ev != nil {
+		defer p.ev.inflight.Add(-p.est)
+	}
 	if p.err != nil {
 		return nil, mapErr(p.err)
 	}

@@ -55,6 +55,8 @@ type stateMachine struct {
 	// the panics recovered while applying or reading (recover.go).
 	index  uint64
 	panics atomic.Int64
+
+	mem memMirror // maxmemory figures for the leader (evict.go)
 }
 
 // Change is what one applied batch of entries did, for the node's WATCH,
@@ -157,6 +159,7 @@ func (s *stateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 		ent.Result = s.apply(&e)
 		s.applied.Store(ent.Index)
 	}
+	s.publishMem()
 	return entries, nil
 }
 
@@ -176,6 +179,8 @@ func (s *stateMachine) apply(e *entry.Entry) sm.Result {
 		}
 		s.dirty.Add(int64(n))
 		return sm.Result{Value: n}
+	case entry.Evict:
+		return s.applyEvict(e)
 	case entry.Multi, entry.WatchedMulti:
 		return s.applyMultiGuarded(&c, e)
 	case entry.Commands:
@@ -210,12 +215,18 @@ func (s *stateMachine) applyMulti(c *command.Ctx, e *entry.Entry) sm.Result {
 		}
 		w := cmds[0]
 		cmds = cmds[1:]
+		if s.multiOOM(cmds) {
+			return sm.Result{Value: 1, Data: reply.Append(nil, errExecAbortOOM)}
+		}
 		for i := 0; i+1 < len(w); i += 2 {
 			want, _ := strconv.ParseUint(string(w[i+1]), 10, 64)
 			if s.db.KeyDigest(w[i], c.Now) != want {
 				return sm.Result{Value: 1, Data: reply.Append(nil, reply.NilArray)}
 			}
 		}
+	}
+	if e.Kind == entry.Multi && s.multiOOM(cmds) {
+		return sm.Result{Value: 1, Data: reply.Append(nil, errExecAbortOOM)}
 	}
 	if s.slots != nil {
 		for _, cmd := range cmds {
@@ -333,6 +344,7 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	}
 	s.lastTime = t
 	s.applied.Store(applied)
+	s.publishMem()
 	s.dirty.Store(0)
 	s.sinceSnap.Store(0)
 	if s.onChange != nil {

@@ -406,7 +406,7 @@ func TestSMEntryReplies(t *testing.T) {
 			t.Fatalf("corrupt entry %q: %v", bad, rs)
 		}
 	}
-	rs = replies(t, apply(t, s, 20, encode(entry.Kind(7), 1000, 1, args("set", "a", "1"))))
+	rs = replies(t, apply(t, s, 20, encode(entry.Kind(200), 1000, 1, args("set", "a", "1"))))
 	if len(rs) != 1 || !reply.Equal(rs[0], reply.Error("ERR unknown log entry kind")) {
 		t.Fatalf("unknown kind: %v", rs)
 	}

@@ -108,6 +108,9 @@ func restore(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	}
 	it := &keyspace.Item{Key: string(key), ExpireAt: ttl, Str: str, Obj: obj}
 	c.DB.PutItem(it)
+	if freq >= 0 && c.DB.Cfg.MaxMemoryPolicy.IsLFU() {
+		it.SetFreq(int(freq)) // objectSetLRUOrLFU: FREQ counts under an LFU policy
+	}
 	if idle > 0 {
 		// Back-date the access time; Redis clamps absurd idle times too.
 		it.Touch(c.Now - min(idle, c.Now/1000, math.MaxInt64/1000)*1000)

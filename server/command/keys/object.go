@@ -6,7 +6,10 @@ import (
 	"github.com/cairndb/cairn/server/reply"
 )
 
-const errNoLFU = command.Msg("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+const (
+	errNoLFU  = command.Msg("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+	errLFUSet = command.Msg("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
+)
 
 // Redis's shared integer objects (OBJ_SHARED_INTEGERS): strings holding
 // 0..9999 are one shared object whose refcount is OBJ_SHARED_REFCOUNT.
@@ -80,16 +83,24 @@ func objectIdletime(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	if it == nil {
 		return reply.Nil, nil
 	}
+	if c.DB.Cfg.MaxMemoryPolicy.IsLFU() {
+		return reply.Value{}, errLFUSet
+	}
 	return reply.Int(it.IdleSeconds(c.Now)), nil
 }
 
-// objectFreq is OBJECT FREQ key. Cairn does not evict (no LFU policy), so
-// it is always Redis's error for a non-LFU policy.
+// objectFreq is OBJECT FREQ key: the key's LFU access counter (decayed to
+// now) under an LFU maxmemory-policy, Redis's error under any other. The
+// counter is the serving node's: reads update it where they run.
 func objectFreq(c *command.Ctx, args [][]byte) (reply.Value, error) {
-	if c.DB.Exists(args[2], c.Now) == nil {
+	it := c.DB.Exists(args[2], c.Now)
+	if it == nil {
 		return reply.Nil, nil
 	}
-	return reply.Value{}, errNoLFU
+	if !c.DB.Cfg.MaxMemoryPolicy.IsLFU() {
+		return reply.Value{}, errNoLFU
+	}
+	return reply.Int(int64(it.Freq(c.Now))), nil
 }
 
 var objectHelpLines = []string{

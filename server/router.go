@@ -99,11 +99,13 @@ func (c *clusterNode) moved(topo *cluster.Topology, sl uint16, sid uint64) reply
 	}
 	ln := c.leaderNode(topo, sid)
 	if ln == c.id {
-		if s := c.host.Shard(sid); s == nil || !s.IsLeader() {
-			// A stale hint naming this node: redirecting to itself would
-			// loop; clients retry CLUSTERDOWN after a pause.
-			return errDown
-		}
+		// Never a redirect to this node itself: either the hint naming it
+		// is stale, or it leads the shard but could not serve the
+		// request (a leader fresh from an election or a hand-off has
+		// not committed an entry of its term yet, so reads must wait).
+		// MOVED to itself would make clients loop at once; they retry
+		// CLUSTERDOWN after a pause.
+		return errDown
 	} else if c.isDown(ln) {
 		// The leader this node knows of is unreachable: an election is
 		// due; clients retry CLUSTERDOWN rather than bounce to a dead

@@ -319,7 +319,7 @@ func (d *trackDiff) drainAll(i int) []string {
 		if err != nil {
 			d.t.Fatalf("%s drain %s: %v", side[i], cn, err)
 		}
-		b = monitorLine.ReplaceAll(b, []byte("+<monitor>\r\n"))
+		b = monitorLine.ReplaceAll(b, nil)
 		if len(b) > 0 {
 			out = append(out, cn+" got "+d.normalizePush(i, b))
 		}
@@ -365,8 +365,9 @@ func (d *trackDiff) close(name string) {
 	}
 }
 
-// monitorLine matches MONITOR lines (times, addresses and how many
-// arrive before a sync differ).
+// monitorLine matches MONITOR lines, left out of comparisons: times,
+// addresses, and whether a monitor's own command is fed before or after
+// its reply differ.
 var monitorLine = regexp.MustCompile(`(\+\d+\.\d+ \[[^\r]*\r\n)+`)
 
 var clientFlagsRE = regexp.MustCompile(` flags=(\S+) .* redir=(\S+)`)
@@ -791,7 +792,8 @@ func TestTrackingGoRedisCSC(t *testing.T) {
 		}
 	}
 	eventually("the value to be cached", func() bool { return cache.Len() >= 1 })
-	if tr := w.Do(ctx, "INFO", "clients").String(); !strings.Contains(tr, "tracking_clients:1") {
+	// (go-redis may track on more than one pooled connection.)
+	if tr := w.Do(ctx, "INFO", "clients").String(); !regexp.MustCompile(`tracking_clients:[1-9]`).MatchString(tr) {
 		t.Fatalf("INFO clients: %s", tr)
 	}
 	if err := w.Set(ctx, "k", "v2", 0).Err(); err != nil {

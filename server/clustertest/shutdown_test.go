@@ -148,13 +148,42 @@ func TestGracefulShutdownHandsOff(t *testing.T) {
 		return gap, slowest
 	}
 
-	// 1. SIGTERM a node that leads a shard (each node leads one).
+	// 1. SIGTERM a node that leads a shard (each node leads one), with
+	// readers of acknowledged keys running too: a new leader serves reads
+	// only once it has committed an entry of its term, which clients
+	// must not see as errors either.
 	victim := 0
+	var reads, readErrs atomic.Int64
+	var lastReadErr atomic.Value
+	stopReads := make(chan struct{})
+	readersDone := make(chan struct{})
+	go func() {
+		defer close(readersDone)
+		for i := 0; ; i++ {
+			select {
+			case <-stopReads:
+				return
+			default:
+			}
+			k := fmt.Sprintf("g%d-%d", i%8, i%200)
+			if err := cl.Get(ctx, k).Err(); err != nil && err != redis.Nil {
+				readErrs.Add(1)
+				lastReadErr.Store(err.Error())
+			}
+			reads.Add(1)
+		}
+	}()
 	termGap, termSlow := phase("SIGTERM", victim, func() {
 		if err := procs[victim].Stop(); err != nil {
 			t.Fatal(err)
 		}
 	})
+	close(stopReads)
+	<-readersDone
+	t.Logf("reads during the SIGTERM phase: %d, %d errors (last: %v)", reads.Load(), readErrs.Load(), lastReadErr.Load())
+	if readErrs.Load() > 0 {
+		t.Errorf("%d reads failed across the hand-off (last: %v)", readErrs.Load(), lastReadErr.Load())
+	}
 	step("sigterm phase done")
 	if b, err := os.ReadFile(procs[victim].Dir + ".log"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {

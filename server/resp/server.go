@@ -115,20 +115,21 @@ type Config struct {
 	// MaxClients caps connections. Default 10000.
 	MaxClients int
 	// Port, Bind and Dir are reported by INFO and CONFIG GET.
-	Port       int
-	Bind, Dir  string
-	ConfigFile string
-	Version    string
-	RunID      string
-	Logger     *slog.Logger
+	Port           int
+	Bind, Dir      string
+	ConfigFile     string
+	Version        string
+	RunID          string
+	Logger         *slog.Logger
+	Shutdown       func(save bool) error
+	SnapshotConfig uint64
+
 	// LogLevel, if set, is the level of Logger's handler (CONFIG SET
 	// loglevel changes it); otherwise Logger is wrapped in a filter.
 	LogLevel *slog.LevelVar
 	// Params are node-local parameters from the config file
 	// (FileParams), applied at start as CONFIG SET would.
-	Params         map[string]string
-	Shutdown       func(save bool) error
-	SnapshotConfig uint64
+	Params map[string]string
 }
 
 // maxBatch bounds the commands of one pipelined log entry.

@@ -382,6 +382,108 @@ func (w *workload) randomCmd(read bool) []string {
 	}
 }
 
+// num returns a number argument: small, or a boundary value.
+func (w *workload) num() string {
+	if w.n(2) == 0 {
+		return strconv.Itoa(w.n(21) - 10)
+	}
+	return w.pick(wNumbers)
+}
+
+// edge returns a well-formed command of some family whose options and
+// numbers come from the edge-case pools: the syntax is accepted, so the
+// values reach the handlers' arithmetic and indexing.
+func (w *workload) edge() []string {
+	k, k2 := w.pick(wKeys), w.pick(wKeys)
+	l, z, h, st, x := "l"+w.pick(wKeys[:5]), "z"+w.pick(wKeys[:5]), "h"+w.pick(wKeys[:5]), "s"+w.pick(wKeys[:5]), "x"+w.pick(wKeys[:5])
+	if w.n(3) == 0 {
+		l, z, h, st, x = k, k, k, k, k
+	}
+	m := w.pick(wMembers)
+	switch w.n(40) {
+	case 0:
+		return []string{"lpos", l, m, "RANK", w.num(), "COUNT", w.num(), "MAXLEN", w.num()}
+	case 1:
+		return []string{"lrange", l, w.num(), w.num()}
+	case 2:
+		return []string{"ltrim", l, w.num(), w.num()}
+	case 3:
+		return []string{"lset", l, w.num(), m}
+	case 4:
+		return []string{"linsert", l, w.pick([]string{"BEFORE", "AFTER"}), m, w.pick(wMembers)}
+	case 5:
+		return []string{"lindex", l, w.num()}
+	case 6:
+		return []string{"zrange", z, w.pick(wRanges), w.pick(wRanges), w.pick([]string{"BYSCORE", "BYLEX", "REV"}), "LIMIT", w.num(), w.num()}
+	case 7:
+		return []string{"zrangestore", k2, z, w.num(), w.num(), w.pick([]string{"REV", "BYSCORE"})}
+	case 8:
+		return []string{"zadd", z, w.pick([]string{"NX", "XX", "GT", "LT", "CH", "INCR"}), w.num(), m}
+	case 9:
+		return []string{"zremrangebyrank", z, w.num(), w.num()}
+	case 10:
+		return []string{"zremrangebyscore", z, w.pick(wRanges), w.pick(wRanges)}
+	case 11:
+		return []string{"zremrangebylex", z, w.pick(wRanges), w.pick(wRanges)}
+	case 12:
+		return []string{"zunionstore", k2, "2", z, k, "WEIGHTS", w.num(), w.num(), "AGGREGATE", w.pick([]string{"SUM", "MIN", "MAX"})}
+	case 13:
+		return []string{"zinter", "2", z, k, "WITHSCORES"}
+	case 14:
+		return []string{"zrandmember", z, w.num(), "WITHSCORES"}
+	case 15:
+		return []string{"zcount", z, w.pick(wRanges), w.pick(wRanges)}
+	case 16:
+		return []string{"srandmember", st, w.num()}
+	case 17:
+		return []string{"spop", st, w.num()}
+	case 18:
+		return []string{"sintercard", "2", st, k, "LIMIT", w.num()}
+	case 19:
+		return []string{"hrandfield", h, w.num(), "WITHVALUES"}
+	case 20:
+		return []string{"hincrbyfloat", h, m, w.num()}
+	case 21:
+		return []string{"hincrby", h, m, w.num()}
+	case 22:
+		return []string{"incrbyfloat", k, w.num()}
+	case 23:
+		return []string{"incrby", k, w.num()}
+	case 24:
+		return []string{"getrange", k, w.num(), w.num()}
+	case 25:
+		return []string{"setrange", k, w.pick([]string{"0", "1", "5", "100", "-1", "1048575", "1048576"}), m}
+	case 26:
+		return []string{"bitcount", k, w.num(), w.num(), w.pick([]string{"BIT", "BYTE"})}
+	case 27:
+		return []string{"bitpos", k, w.pick([]string{"0", "1"}), w.num(), w.num(), w.pick([]string{"BIT", "BYTE"})}
+	case 28:
+		return []string{"bitfield", k, w.pick([]string{"GET", "SET", "INCRBY"}), w.pick([]string{"u8", "i16", "u63", "i64", "i1", "u1", "i8"}), w.pick([]string{"0", "#1", "#-1", "7", "100", "-1", "#100000"}), w.num(), "OVERFLOW", w.pick([]string{"WRAP", "SAT", "FAIL"}), "INCRBY", "i5", "3", w.num()}
+	case 29:
+		return []string{"bitop", w.pick([]string{"AND", "OR", "XOR", "NOT"}), k2, k, w.pick(wKeys)}[:4+w.n(2)]
+	case 30:
+		return []string{"setbit", k, w.pick([]string{"0", "7", "8", "1000", "-1", "4294967296"}), w.pick([]string{"0", "1", "2"})}
+	case 31:
+		return []string{"geosearch", z, "FROMLONLAT", w.num(), w.num(), w.pick([]string{"BYRADIUS", "BYBOX"}), w.num(), w.num(), w.pick([]string{"m", "km"}), "COUNT", w.num(), "ANY", "WITHDIST"}
+	case 32:
+		return []string{"geosearchstore", k2, z, "FROMMEMBER", w.pick([]string{"g0", "g1", "m1"}), "BYRADIUS", w.num(), "km", "STOREDIST"}
+	case 33:
+		return []string{"xtrim", x, w.pick([]string{"MAXLEN", "MINID"}), w.pick([]string{"~", "="}), w.pick(wRanges), "LIMIT", w.num()}
+	case 34:
+		return []string{"xautoclaim", x, "g0", "c1", w.num(), w.pick(wRanges), "COUNT", w.num(), "JUSTID"}[:7+w.n(3)]
+	case 35:
+		return []string{"xsetid", x, w.pick(wRanges), "ENTRIESADDED", w.num(), "MAXDELETEDID", w.pick(wRanges)}[:3+2*w.n(3)]
+	case 36:
+		return []string{"xpending", x, "g0", "IDLE", w.num(), w.pick(wRanges), w.pick(wRanges), w.num(), "c1"}
+	case 37:
+		return []string{"sort", w.pick([]string{l, st, z}), "BY", w.pick([]string{"nosort", "*", "w_*", "h*->f"}), "LIMIT", w.num(), w.num(), "GET", w.pick([]string{"#", "*", "h*->m1"}), w.pick([]string{"ALPHA", "DESC", "ASC"}), "STORE", k2}[:2+2*w.n(6)]
+	case 38:
+		return []string{"lcs", k, k2, "IDX", "MINMATCHLEN", w.num(), "WITHMATCHLEN"}
+	default:
+		return []string{"getex", k, w.pick([]string{"EX", "PX", "EXAT", "PXAT", "PERSIST"}), w.num()}
+	}
+}
+
 // command returns a write (or, with read, any command).
 func (w *workload) command(read bool) []string {
 	if w.randomized {
@@ -394,8 +496,13 @@ func (w *workload) command(read bool) []string {
 			return w.valid()
 		}
 	}
-	switch w.n(5) {
+	switch w.n(7) {
 	case 0, 1:
+		return w.valid()
+	case 2, 3:
+		if cmd := w.edge(); read || table.Lookup([]byte(cmd[0])).IsWrite() {
+			return cmd
+		}
 		return w.valid()
 	default:
 		if read {
@@ -410,8 +517,13 @@ func (w *workload) command(read bool) []string {
 
 // read returns a read-only command to run between entries.
 func (w *workload) read() []string {
-	if w.n(4) == 0 {
+	switch w.n(4) {
+	case 0:
 		return []string{"dump", w.pick(wKeys)}
+	case 1:
+		if cmd := w.edge(); !table.Lookup([]byte(cmd[0])).IsWrite() {
+			return cmd
+		}
 	}
 	return w.generic(w.reads[w.n(len(w.reads))])
 }

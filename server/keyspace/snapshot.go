@@ -31,6 +31,10 @@ const snapMagic = "CAIRNKS1"
 // ErrBadSnapshot is returned when a snapshot stream does not decode.
 var ErrBadSnapshot = errors.New("keyspace: bad snapshot")
 
+// ErrSnapshotVersion is returned when a snapshot was written in a newer
+// format than this binary reads (the magic's last byte is the version).
+var ErrSnapshotVersion = errors.New("keyspace: snapshot format newer than this binary")
+
 // WriteTo serializes the snapshot to w.
 func (s *Snapshot) WriteTo(w io.Writer) (int64, error) {
 	bw := bufio.NewWriterSize(w, 1<<20)
@@ -205,6 +209,9 @@ func (db *DB) Load(r io.Reader) error {
 	sr := &snapReader{r: bufio.NewReaderSize(r, 1<<20)}
 	magic := make([]byte, len(snapMagic))
 	if _, err := io.ReadFull(sr.r, magic); err != nil || string(magic) != snapMagic {
+		if err == nil && string(magic[:len(magic)-1]) == snapMagic[:len(snapMagic)-1] && magic[len(magic)-1] > snapMagic[len(snapMagic)-1] {
+			return fmt.Errorf("%w: %q", ErrSnapshotVersion, magic)
+		}
 		return fmt.Errorf("%w: magic", ErrBadSnapshot)
 	}
 	db.Flush()

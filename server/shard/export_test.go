@@ -13,9 +13,24 @@ type TestSM struct{ s *stateMachine }
 
 // NewTestSM returns a state machine applying commands from table.
 func NewTestSM(table *command.Table) *TestSM {
+	return NewTestSMVersion(table, 0)
+}
+
+// NewTestSMVersion is NewTestSM for a binary that understands entry
+// versions up to maxVersion only (0: this binary's).
+func NewTestSMVersion(table *command.Table, maxVersion uint8) *TestSM {
 	var opts Options
 	opts.setDefaults()
+	opts.MaxFormatVersion = maxVersion
 	return &TestSM{&stateMachine{db: keyspace.New(), table: table, opts: opts}}
+}
+
+// Halted returns why the state machine stopped applying ("" if not).
+func (t *TestSM) Halted() string {
+	if h := t.s.halted.Load(); h != nil {
+		return h.reason
+	}
+	return ""
 }
 
 // SM returns the Dragonboat interface.

@@ -54,6 +54,9 @@ type HostConfig struct {
 	// FaultNet, for tests, replaces TCP with an in-process network whose
 	// links can be cut.
 	FaultNet *FaultNet
+	// Clock, for tests, replaces the wall clock of every shard on the
+	// host that has no Options.Clock (clock.go).
+	Clock Clock
 }
 
 // Host is the process's Dragonboat NodeHost.
@@ -65,6 +68,7 @@ type Host struct {
 	mu         sync.Mutex
 	shards     map[uint64]*Shard
 	rtt        uint64
+	clock      Clock
 }
 
 func init() {
@@ -113,7 +117,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start nodehost: %w", err)
 	}
-	return &Host{nh: nh, rtt: cfg.RTTMillisecond, shards: map[uint64]*Shard{}, probe: startFsyncProbe(cfg.Dir, 5*time.Second)}, nil
+	return &Host{nh: nh, rtt: cfg.RTTMillisecond, clock: cfg.Clock, shards: map[uint64]*Shard{}, probe: startFsyncProbe(cfg.Dir, 5*time.Second)}, nil
 }
 
 // Close stops every shard and the NodeHost.
@@ -174,6 +178,16 @@ type Options struct {
 	// OnKeyMiss, if set, is told about keys a read found missing while
 	// key-miss notifications are on; readers call it concurrently.
 	OnKeyMiss func(key string)
+	// Clock reads the wall clock (default time.Now, or HostConfig.Clock);
+	// the leader stamps entries from it (clock.go).
+	Clock Clock
+	// ClusterVersion, if set, returns the cluster's format version (the
+	// lowest any node understands); the leader writes no entry version or
+	// kind above it. Default: this binary's entry.Version.
+	ClusterVersion func() uint8
+	// MaxFormatVersion, for tests, makes the replica behave like a binary
+	// that understands entry versions up to it only. Default entry.Version.
+	MaxFormatVersion uint8
 }
 
 func (o *Options) setDefaults() {
@@ -216,6 +230,9 @@ type Shard struct {
 	wg      sync.WaitGroup
 	closed  atomic.Bool
 	lease   lease
+	// single: a one-member group outside cluster mode; its wall clock is
+	// the only clock there is, so it is trusted (clock.go).
+	single bool
 
 	// ProtoMaxBulkLen may be changed at run time (CONFIG SET).
 	ProtoMaxBulkLen atomic.Int64
@@ -225,7 +242,10 @@ type Shard struct {
 // single-member group, waits until it can serve.
 func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 	opts.setDefaults()
-	s := &Shard{host: h, opts: opts, quit: make(chan struct{})}
+	if opts.Clock == nil {
+		opts.Clock = h.clock
+	}
+	s := &Shard{host: h, opts: opts, quit: make(chan struct{}), single: !opts.Cluster && !opts.Join && len(opts.Members) <= 1}
 	s.ProtoMaxBulkLen.Store(opts.ProtoMaxBulkLen)
 	s.sm = &stateMachine{db: keyspace.New(), table: table, opts: opts, onChange: opts.OnChange, onMiss: opts.OnKeyMiss}
 	s.sm.hook()
@@ -252,7 +272,8 @@ func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 	h.mu.Lock()
 	h.shards[opts.ShardID] = s
 	h.mu.Unlock()
-	s.wg.Add(3)
+	s.wg.Add(4)
+	go s.tickLoop()
 	go s.expireLoop()
 	go s.snapshotLoop()
 	go s.leaseLoop()
@@ -354,9 +375,14 @@ func (s *Shard) Propose(kind entry.Kind, cmds [][][]byte) *Pending {
 }
 
 func (s *Shard) propose(kind entry.Kind, cmds [][][]byte, timeout time.Duration) *Pending {
-	e := entry.Entry{Kind: kind, Time: time.Now().UnixMilli(), Seed: rand.Uint64(), Cmds: cmds}
-	buf := entry.Append(make([]byte, 0, entry.Size(&e)), &e)
 	p := &Pending{kind: kind, n: len(cmds), start: time.Now(), host: s.host}
+	v, err := s.writeVersion(kind)
+	if err != nil {
+		p.err = err
+		return p
+	}
+	e := entry.Entry{Version: v, Kind: kind, Time: s.stampTime(), Seed: rand.Uint64(), Cmds: cmds}
+	buf := entry.Append(make([]byte, 0, entry.Size(&e)), &e)
 	if s.closed.Load() {
 		p.err = ErrClosed
 		return p
@@ -384,6 +410,9 @@ func (p *Pending) Wait() ([]reply.Value, error) {
 		return nil, ErrNotLeader
 	default:
 		return nil, fmt.Errorf("shard: proposal not applied (code %v)", r)
+	}
+	if r.GetResult().Value == haltedValue {
+		return nil, fmt.Errorf("%w: %s", ErrHalted, r.GetResult().Data)
 	}
 	data := r.GetResult().Data
 	n := p.n
@@ -418,10 +447,12 @@ func (s *Shard) Read(spec *command.Spec, args [][]byte) reply.Value {
 	return s.ReadAt(time.Now(), spec, args)
 }
 
-// ReadAt is Read with the caller's clock reading (Unix ms of now is the
-// command's notion of the present: what has expired).
+// ReadAt is Read for a command that started at now. The command runs at
+// the replicated clock (Shard.Now: the time the next write would be
+// applied at, never before the applied time), not at now, so a read and
+// the next write agree on what has expired.
 func (s *Shard) ReadAt(now time.Time, spec *command.Spec, args [][]byte) reply.Value {
-	c := command.Ctx{Now: now.UnixMilli(), Seed: rand.Uint64(), ProtoMaxBulkLen: s.ProtoMaxBulkLen.Load()}
+	c := command.Ctx{Now: s.Now(), Seed: rand.Uint64(), ProtoMaxBulkLen: s.ProtoMaxBulkLen.Load()}
 	s.sm.mu.RLock()
 	if st := s.sm.slots; st != nil {
 		if v, bad := st.check(spec, args); bad {
@@ -447,10 +478,11 @@ func (s *Shard) ReadAt(now time.Time, spec *command.Spec, args [][]byte) reply.V
 // missing key), for WATCH.
 func (s *Shard) KeyDigests(now time.Time, keys [][]byte) []uint64 {
 	out := make([]uint64, len(keys))
+	t := s.Now()
 	s.sm.mu.RLock()
 	defer s.sm.mu.RUnlock()
 	for i, k := range keys {
-		out[i] = s.sm.db.KeyDigest(k, now.UnixMilli())
+		out[i] = s.sm.db.KeyDigest(k, t)
 	}
 	return out
 }
@@ -499,6 +531,11 @@ type Status struct {
 	SnapshotInProgress                 bool
 	LastCommit                         time.Duration
 	LastFsync                          time.Duration
+	// Halted is why this replica stopped applying the shard ("" if not).
+	Halted string
+	// ClockMs is the applied (replicated) clock, Unix ms; ClockClamped
+	// counts entries whose time apply bounded.
+	ClockMs, ClockClamped int64
 }
 
 // Status returns the shard's Raft status.
@@ -521,6 +558,10 @@ func (s *Shard) Status() Status {
 	st.SnapshotInProgress = s.sm.snapping.Load()
 	st.LastCommit = s.host.LastCommit()
 	st.LastFsync = s.host.LastFsync()
+	if err := s.Halted(); err != nil {
+		st.Halted = err.Error()
+	}
+	st.ClockMs, st.ClockClamped = s.ClockStats()
 	return st
 }
 
@@ -568,7 +609,7 @@ func (s *Shard) expireLoop() {
 		for range 16 { // bound one round's work, like Redis's time limit
 			var keys []string
 			s.sm.mu.RLock()
-			keys = s.sm.db.ExpiredKeys(time.Now().UnixMilli(), batch)
+			keys = s.sm.db.ExpiredKeys(s.Now(), batch)
 			s.sm.mu.RUnlock()
 			if len(keys) == 0 {
 				break

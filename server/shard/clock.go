@@ -90,7 +90,9 @@ func (c *replClock) stamp(wall int64, m int64, trustWall bool) int64 {
 	if wall <= b {
 		return b
 	}
-	if trustWall {
+	if trustWall || c.anchor.Load() == nil {
+		// A single-node shard, or a new group's first entry: the wall
+		// clock is all there is.
 		return wall
 	}
 	slew := int64(0)

@@ -77,6 +77,9 @@ type Config struct {
 	// FaultNet, for tests, runs Raft over an in-process network whose
 	// links can be cut.
 	FaultNet *shard.FaultNet
+	// Clock, for tests, replaces the wall clock the node's shards stamp
+	// log entries from (clock skew tests).
+	Clock shard.Clock
 }
 
 func (c *Config) setDefaults() {
@@ -169,7 +172,7 @@ func Start(cfg Config) (*Node, error) {
 
 	// 2. The Raft host, then the keyspace shard (restored from the latest
 	// snapshot plus the log tail).
-	n.host, err = shard.NewHost(shard.HostConfig{Dir: filepath.Join(dir, "raft"), RaftAddr: cfg.RaftAddr, RTTMillisecond: cfg.RTTMillisecond, FaultNet: cfg.FaultNet})
+	n.host, err = shard.NewHost(shard.HostConfig{Dir: filepath.Join(dir, "raft"), RaftAddr: cfg.RaftAddr, RTTMillisecond: cfg.RTTMillisecond, FaultNet: cfg.FaultNet, Clock: cfg.Clock})
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,9 @@ type Node struct {
 	ID         uint64 `json:"id"`
 	RaftAddr   string `json:"raft"`
 	ClientAddr string `json:"client,omitempty"`
+	// Version is the highest format version the node's binary
+	// understands (0: a binary from before versions, i.e. 1).
+	Version uint8 `json:"version,omitempty"`
 }
 
 // Shard is one keyspace Raft group.
@@ -77,6 +80,8 @@ type Topology struct {
 	NextNodeID   uint64      `json:"next_node"`
 	NextShardID  uint64      `json:"next_shard"`
 	NextMigID    uint64      `json:"next_migration"`
+	// Format is the snapshot's format version (Save sets it; absent: 1).
+	Format uint8 `json:"format,omitempty"`
 
 	owner [slot.Count]uint64 // expanded Slots
 }

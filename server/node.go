@@ -427,6 +427,10 @@ func (b *backend) ErrorReply(err error) reply.Value {
 		return reply.Error("CLUSTERDOWN no Raft leader for this shard, try again")
 	case errors.Is(err, shard.ErrClosed):
 		return reply.Error("ERR server is shutting down")
+	case errors.Is(err, shard.ErrHalted):
+		return reply.Error("HALTED " + err.Error() + " (see INFO raft)")
+	case errors.Is(err, shard.ErrFeatureGated):
+		return reply.Error("ERR " + err.Error())
 	}
 	return reply.Error("ERR " + err.Error())
 }
@@ -452,7 +456,11 @@ func (b *backend) Status() resp.Status {
 	if st.LastSnapshotUnix > out.LastSaveUnix {
 		out.LastSaveUnix = st.LastSnapshotUnix
 	}
+	out.ClockMs, out.ClockClamped = st.ClockMs, st.ClockClamped
 	for _, s := range all {
+		if err := s.Halted(); err != nil {
+			out.Halted = append(out.Halted, fmt.Sprintf("shard %d: %v", s.ID(), err))
+		}
 		if b.cluster != nil && !s.IsLeader() {
 			continue
 		}

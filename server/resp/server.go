@@ -94,6 +94,11 @@ type Status struct {
 	RaftAddr, DataDir              string
 	SnapshotEntries                uint64
 	LastSnapshotDur, LastSnapBlock time.Duration
+	// Halted lists the shards this node stopped applying, with why.
+	Halted []string
+	// ClockMs is the replicated clock (Unix ms); ClockClamped counts
+	// entries whose time apply bounded.
+	ClockMs, ClockClamped int64
 }
 
 // Config configures the listener. Defaults are noted per field.

@@ -1,6 +1,8 @@
 package shard
 
 import (
+	"time"
+
 	sm "github.com/lni/dragonboat/v4/statemachine"
 
 	"github.com/cairndb/cairn/server/command"
@@ -51,3 +53,12 @@ func (t *TestSM) Dirty() int64 { return t.s.dirty.Load() }
 
 // Applied returns the last applied index.
 func (t *TestSM) Applied() uint64 { return t.s.applied.Load() }
+
+// ProposeRaw proposes encoded entry bytes as they are (as a newer binary
+// would) and waits for the result.
+func (s *Shard) ProposeRaw(b []byte) error {
+	p := &Pending{kind: 0, n: 1, start: time.Now(), host: s.host}
+	p.rs, p.err = s.host.nh.Propose(s.session, b, 5*time.Second)
+	_, err := p.Wait()
+	return err
+}

@@ -502,6 +502,9 @@ func (s *Shard) View(fn func(db *keyspace.DB)) {
 // Snapshot asks Dragonboat for a snapshot now and waits for it (at most a
 // minute when ctx has no deadline).
 func (s *Shard) Snapshot(ctx context.Context) (uint64, error) {
+	if err := s.Halted(); err != nil {
+		return 0, err
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Minute)

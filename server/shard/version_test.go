@@ -2,6 +2,7 @@ package shard_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	sm "github.com/lni/dragonboat/v4/statemachine"
 
 	"github.com/cairndb/cairn/server/entry"
+	"github.com/cairndb/cairn/server/reply"
 	"github.com/cairndb/cairn/server/shard"
 )
 
@@ -166,4 +168,55 @@ func TestSMClockJumpBounded(t *testing.T) {
 	if v1.LastTime() != t0+day {
 		t.Fatalf("version-1 entries changed meaning: %d", v1.LastTime())
 	}
+}
+
+// TestHostHaltedShard runs the halt through Dragonboat: a replica with an
+// "old binary" (format 1) meets a version-2 entry. The shard halts without
+// crashing the node; writes, linearizable reads and snapshots of it fail
+// with ErrHalted; INFO's status shows it; another shard on the same host
+// keeps serving. Restarted with the new binary, the replica replays the
+// entry and converges.
+func TestHostHaltedShard(t *testing.T) {
+	dir, addr := t.TempDir(), freeAddr(t)
+	n := start(t, dir, addr, shard.Options{ShardID: 1, MaxFormatVersion: 1})
+	other, err := n.host.StartShard(shard.Options{ShardID: 2}, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := other.WaitLeader(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check(t, n.write("set", "k", "1"), reply.OK, "SET on format 1")
+	err = n.sh.ProposeRaw(encodeV(2, entry.Commands, time.Now().UnixMilli(), args("set", "k", "2")))
+	if !errors.Is(err, shard.ErrHalted) {
+		t.Fatalf("the unknown entry: %v", err)
+	}
+	if n.sh.Halted() == nil || n.sh.Status().Halted == "" {
+		t.Fatal("not halted")
+	}
+	if _, err := n.sh.Propose(entry.Commands, [][][]byte{args("set", "k", "3")}).Wait(); !errors.Is(err, shard.ErrHalted) {
+		t.Fatalf("write on a halted shard: %v", err)
+	}
+	spec, _ := table.Resolve(args("get", "k"))
+	if _, err := n.sh.LinearRead(time.Now(), spec, args("get", "k")); !errors.Is(err, shard.ErrHalted) {
+		t.Fatalf("linearizable read on a halted shard: %v", err)
+	}
+	check(t, n.read("get", "k"), reply.BulkString("1"), "state before the entry")
+	if _, err := n.sh.Snapshot(ctx); err == nil {
+		t.Fatal("snapshot of a halted shard")
+	}
+	// The other shard is unaffected.
+	if rs, err := other.Propose(entry.Commands, [][][]byte{args("set", "o", "1")}).Wait(); err != nil || !reply.Equal(rs[0], reply.OK) {
+		t.Fatalf("other shard: %v %v", rs, err)
+	}
+	// Upgrade: restart with the new binary.
+	n.opts.MaxFormatVersion = 0
+	n = n.restart()
+	if n.sh.Halted() != nil {
+		t.Fatalf("still halted after the upgrade: %v", n.sh.Halted())
+	}
+	check(t, n.read("get", "k"), reply.BulkString("2"), "after the upgrade the entry is applied")
+	check(t, n.write("incr", "c"), reply.Int(1), "writes after the upgrade")
 }

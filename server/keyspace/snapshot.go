@@ -209,8 +209,8 @@ func (db *DB) Load(r io.Reader) error {
 	sr := &snapReader{r: bufio.NewReaderSize(r, 1<<20)}
 	magic := make([]byte, len(snapMagic))
 	if _, err := io.ReadFull(sr.r, magic); err != nil || string(magic) != snapMagic {
-		if err == nil && string(magic[:len(magic)-1]) == snapMagic[:len(snapMagic)-1] && magic[len(magic)-1] > snapMagic[len(snapMagic)-1] {
-			return fmt.Errorf("%w: %q", ErrSnapshotVersion, magic)
+		if v := magic[len(magic)-1]; err == nil && string(magic[:len(magic)-1]) == snapMagic[:len(snapMagic)-1] && v > snapMagic[len(snapMagic)-1] && v <= '9' {
+			return fmt.Errorf("%w: %w: %q", ErrBadSnapshot, ErrSnapshotVersion, magic)
 		}
 		return fmt.Errorf("%w: magic", ErrBadSnapshot)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cairndb/cairn/server/entry"
+	"github.com/cairndb/cairn/server/reply"
 	"github.com/cairndb/cairn/server/shard"
 )
 
@@ -138,4 +139,21 @@ func TestClockSkewedLeader(t *testing.T) {
 	if d := time.Now().UnixMilli() - applied; d > 3000 || d < 0 {
 		t.Fatalf("idle shard's applied clock lags %d ms", d)
 	}
+}
+
+// TestReadAgreesWithNextWrite: after the node's clock jumps back, a read
+// still runs at the applied clock, so GET and the INCR right after it agree
+// that the key has expired (a read at the wall clock would see it live
+// while the INCR, applied at the applied clock, finds it gone).
+func TestReadAgreesWithNextWrite(t *testing.T) {
+	var off atomic.Int64
+	n := start(t, t.TempDir(), freeAddr(t), shard.Options{Clock: func() time.Time { return time.Now().Add(time.Duration(off.Load())) }})
+	check(t, n.write("set", "k", "5", "px", "3000"), reply.OK, "SET PX 3000")
+	off.Store(int64(4 * time.Second)) // the clock jumps ahead...
+	check(t, n.write("set", "other", "1"), reply.OK, "SET")
+	off.Store(0) // ...and back
+	if v := n.read("get", "k"); !reply.Equal(v, reply.Nil) {
+		t.Fatalf("GET = %v, but the applied clock is past the key's expiry", v)
+	}
+	check(t, n.write("incr", "k"), reply.Int(1), "INCR after the GET")
 }

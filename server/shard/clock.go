@@ -19,7 +19,7 @@ import (
 // seen together with its monotonic clock reading at that moment, and
 // extrapolates it with the monotonic clock (base). A leader of a
 // multi-replica group stamps base, plus at most SlewPercent of the
-// monotonic time since the anchor when its wall clock is ahead: its wall
+// monotonic time since the last applied entry when its wall clock is ahead: its wall
 // clock's absolute value moves the replicated clock only slowly, so a node
 // whose clock is an hour ahead cannot make relative TTLs count from the
 // future, and a cluster restarted after a long stop catches up with the
@@ -54,6 +54,7 @@ type anchor struct{ t, mono int64 } // Unix ms, monoNow ns
 // apply does.
 type replClock struct {
 	last    atomic.Int64 // applied time (mirrors stateMachine.lastTime)
+	lastM   atomic.Int64 // monoNow when the last entry was applied
 	anchor  atomic.Pointer[anchor]
 	clamped atomic.Int64 // entries whose time apply bounded
 	lastLog atomic.Int64 // monoNow of the last clamp log line
@@ -73,6 +74,7 @@ func (c *replClock) base(m int64) int64 {
 // moves forward.
 func (c *replClock) observe(t, m int64) {
 	c.last.Store(t)
+	c.lastM.Store(m)
 	for {
 		a := c.anchor.Load()
 		if a != nil && a.t+(m-a.mono)/int64(time.Millisecond) >= t {
@@ -95,10 +97,10 @@ func (c *replClock) stamp(wall int64, m int64, trustWall bool) int64 {
 		// clock is all there is.
 		return wall
 	}
-	slew := int64(0)
-	if a := c.anchor.Load(); a != nil {
-		slew = (m - a.mono) / int64(time.Millisecond) * SlewPercent / 100
-	}
+	// Ahead by at most SlewPercent of the time since the last applied
+	// entry: the replicated clock runs at most 1+SlewPercent/100 times
+	// real time while this leader's wall clock is ahead.
+	slew := max(m-c.lastM.Load(), 0) / int64(time.Millisecond) * SlewPercent / 100
 	return b + min(wall-b, slew)
 }
 

@@ -26,6 +26,11 @@ func (db *DB) Snapshot() *Snapshot {
 // Len returns the number of keys in the snapshot.
 func (s *Snapshot) Len() int { return s.tree.Len() }
 
+// snapMagic starts a keyspace snapshot; its last byte is the format
+// version. It covers every type's encoding, including the codecs other
+// files register (RegisterCodec): any change to any of them must raise the
+// digit, and a reader meets a higher digit with ErrSnapshotVersion (the
+// shard then stops rather than misread).
 const snapMagic = "CAIRNKS1"
 
 // ErrBadSnapshot is returned when a snapshot stream does not decode.
@@ -250,6 +255,9 @@ func (sr *snapReader) item(t Type) (*Item, error) {
 		it.Str = sr.bytes()
 	case TypeHash:
 		enc := sr.byte()
+		if enc > 1 && sr.err == nil {
+			sr.err = fmt.Errorf("unknown hash encoding %d", enc)
+		}
 		n := sr.uvarint()
 		h := &Hash{}
 		if enc == 1 {

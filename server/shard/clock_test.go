@@ -157,3 +157,32 @@ func TestReadAgreesWithNextWrite(t *testing.T) {
 	}
 	check(t, n.write("incr", "k"), reply.Int(1), "INCR after the GET")
 }
+
+// TestClusterVersionGatesEntryVersion: while the cluster version is 1 (a
+// node has not been upgraded) the leader writes version-1 entries, which
+// keep the old clock rule; at version 2 the jump is bounded.
+func TestClusterVersionGatesEntryVersion(t *testing.T) {
+	var cv atomic.Int32
+	cv.Store(1)
+	var off atomic.Int64
+	n := start(t, t.TempDir(), freeAddr(t), shard.Options{
+		ClusterVersion: func() uint8 { return uint8(cv.Load()) },
+		Clock:          func() time.Time { return time.Now().Add(time.Duration(off.Load())) },
+	})
+	off.Store(int64(time.Hour))
+	check(t, n.write("set", "a", "1"), reply.OK, "SET")
+	if applied, _ := n.sh.ClockStats(); applied < time.Now().Add(59*time.Minute).UnixMilli() {
+		t.Fatal("cluster version 1: the entry was not written at version 1 (old clock rule)")
+	}
+	m := start(t, t.TempDir(), freeAddr(t), shard.Options{
+		ClusterVersion: func() uint8 { return 2 },
+		Clock:          func() time.Time { return time.Now().Add(time.Duration(off.Load())) },
+	})
+	off.Store(0)
+	check(t, m.write("set", "a", "1"), reply.OK, "SET")
+	off.Store(int64(time.Hour))
+	check(t, m.write("set", "a", "2"), reply.OK, "SET")
+	if applied, clamped := m.sh.ClockStats(); applied > time.Now().Add(shard.MaxClockStep+time.Second).UnixMilli() || clamped == 0 {
+		t.Fatalf("cluster version 2: the jump was not bounded (%d clamped)", clamped)
+	}
+}

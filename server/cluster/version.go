@@ -19,6 +19,11 @@ import (
 // behind the op is kept) and answers every op with an error; a restart
 // with a newer binary replays from the last snapshot and converges.
 //
+// JSON ignores fields it does not know, so a new Op field that changes
+// what apply does must come with a new FormatVersion, written in V only
+// once the cluster version allows it; a purely informative field (like
+// Version) need not.
+//
 // Every node records in the directory (announce, add-node) the highest
 // data format version its binary understands (Node.Version, from
 // entry.Version). The cluster version is the minimum over the nodes;

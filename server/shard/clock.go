@@ -58,31 +58,53 @@ type replClock struct {
 	anchor  atomic.Pointer[anchor]
 	clamped atomic.Int64 // entries whose time apply bounded
 	lastLog atomic.Int64 // monoNow of the last clamp log line
+	host    *hostClock   // shared by the host's shards (nil in tests)
+}
+
+// hostClock is the newest applied time any shard of the host has seen,
+// extrapolated like a replica's anchor. Every shard of the host stamps at
+// least this, so the shards' clocks stay together and a key moved between
+// shards (its expiry is absolute) keeps its TTL.
+type hostClock struct{ anchor atomic.Pointer[anchor] }
+
+// extrapolate returns a's time at monotonic time m (0 without an anchor).
+func extrapolate(a *anchor, m int64) int64 {
+	if a == nil {
+		return 0
+	}
+	return a.t + (m-a.mono)/int64(time.Millisecond)
+}
+
+// advance moves *p to (t, m) if t is ahead of its extrapolation.
+func advance(p *atomic.Pointer[anchor], t, m int64) {
+	for {
+		a := p.Load()
+		if a != nil && extrapolate(a, m) >= t {
+			return
+		}
+		if p.CompareAndSwap(a, &anchor{t: t, mono: m}) {
+			return
+		}
+	}
 }
 
 // base extrapolates the applied clock to monotonic time m.
 func (c *replClock) base(m int64) int64 {
-	a := c.anchor.Load()
-	last := c.last.Load()
-	if a == nil {
-		return last
+	b := max(c.last.Load(), extrapolate(c.anchor.Load(), m))
+	if c.host != nil {
+		b = max(b, extrapolate(c.host.anchor.Load(), m))
 	}
-	return max(last, a.t+(m-a.mono)/int64(time.Millisecond))
+	return b
 }
 
-// observe records an applied time at monotonic time m; the anchor only
-// moves forward.
+// observe records an applied time at monotonic time m; anchors only move
+// forward.
 func (c *replClock) observe(t, m int64) {
 	c.last.Store(t)
 	c.lastM.Store(m)
-	for {
-		a := c.anchor.Load()
-		if a != nil && a.t+(m-a.mono)/int64(time.Millisecond) >= t {
-			return
-		}
-		if c.anchor.CompareAndSwap(a, &anchor{t: t, mono: m}) {
-			return
-		}
+	advance(&c.anchor, t, m)
+	if c.host != nil {
+		advance(&c.host.anchor, t, m)
 	}
 }
 
@@ -92,15 +114,18 @@ func (c *replClock) stamp(wall int64, m int64, trustWall bool) int64 {
 	if wall <= b {
 		return b
 	}
-	if trustWall || c.anchor.Load() == nil {
-		// A single-node shard, or a new group's first entry: the wall
-		// clock is all there is.
+	if trustWall || (c.anchor.Load() == nil && (c.host == nil || c.host.anchor.Load() == nil)) {
+		// A single-node shard, or the first entry of the first group
+		// on a new node: the wall clock is all there is.
 		return wall
 	}
 	// Ahead by at most SlewPercent of the time since the last applied
 	// entry: the replicated clock runs at most 1+SlewPercent/100 times
 	// real time while this leader's wall clock is ahead.
-	slew := max(m-c.lastM.Load(), 0) / int64(time.Millisecond) * SlewPercent / 100
+	slew := int64(0)
+	if lm := c.lastM.Load(); lm != 0 {
+		slew = max(m-lm, 0) / int64(time.Millisecond) * SlewPercent / 100
+	}
 	return b + min(wall-b, slew)
 }
 

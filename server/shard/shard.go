@@ -69,6 +69,7 @@ type Host struct {
 	shards     map[uint64]*Shard
 	rtt        uint64
 	clock      Clock
+	clk        hostClock // the host's newest applied time (clock.go)
 }
 
 func init() {
@@ -249,6 +250,7 @@ func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 	s.ProtoMaxBulkLen.Store(opts.ProtoMaxBulkLen)
 	s.sm = &stateMachine{db: keyspace.New(), table: table, opts: opts, onChange: opts.OnChange, onMiss: opts.OnKeyMiss}
 	s.sm.hook()
+	s.sm.clk.host = &h.clk
 	if opts.Cluster {
 		s.sm.slots = initialSlots(opts.InitialSlots)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cairndb/cairn/server/cluster"
 	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/entry"
 	"github.com/cairndb/cairn/server/resp"
 	"github.com/cairndb/cairn/server/shard"
 )
@@ -169,11 +170,13 @@ func (n *Node) startCluster(table *command.Table, announce string) error {
 	// Tell the cluster where clients reach this node.
 	for {
 		topo := c.machine.Topology()
-		if nd := topo.Node(id); nd != nil && nd.ClientAddr == announce {
+		if nd := topo.Node(id); nd != nil && nd.ClientAddr == announce && nd.Version == entry.Version {
 			break
 		}
 		pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err := c.propose(pctx, cluster.Op{Op: "announce", ID: id, ClientAddr: announce})
+		// Version: the highest log format this binary understands; the
+		// cluster version is the minimum over the nodes (cluster/version.go).
+		_, err := c.propose(pctx, cluster.Op{Op: "announce", ID: id, ClientAddr: announce, Version: entry.Version})
 		pcancel()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -387,6 +390,7 @@ func (c *clusterNode) startShard(topo *cluster.Topology, sh *cluster.Shard) erro
 		ShardID:         sh.ID,
 		ReplicaID:       rid,
 		Cluster:         true,
+		ClusterVersion:  func() uint8 { return c.machine.Topology().ClusterVersion() },
 		SnapshotEntries: c.n.cfg.SnapshotEntries,
 		ElectionRTT:     c.n.cfg.ElectionRTT,
 		OnChange:        c.n.onChange,

@@ -96,6 +96,9 @@ type Config struct {
 	// it writes answer MISCONF (see shard.HostConfig.MinFreeBytes).
 	// Default min(256 MB, 5% of the file system); negative disables.
 	MinFreeDisk int64
+	// Clock, for tests, replaces the wall clock the node's shards stamp
+	// log entries from (clock skew tests).
+	Clock shard.Clock
 }
 
 func (c *Config) setDefaults() {
@@ -199,7 +202,7 @@ func Start(cfg Config) (_ *Node, err error) {
 
 	// 2. The Raft host, then the keyspace shard (restored from the latest
 	// snapshot plus the log tail).
-	n.host, err = shard.NewHost(shard.HostConfig{Dir: filepath.Join(dir, "raft"), RaftAddr: cfg.RaftAddr, RTTMillisecond: cfg.RTTMillisecond, FaultNet: cfg.FaultNet, FS: cfg.FS, MinFreeBytes: cfg.MinFreeDisk, Logger: cfg.Logger})
+	n.host, err = shard.NewHost(shard.HostConfig{Dir: filepath.Join(dir, "raft"), RaftAddr: cfg.RaftAddr, RTTMillisecond: cfg.RTTMillisecond, FaultNet: cfg.FaultNet, FS: cfg.FS, MinFreeBytes: cfg.MinFreeDisk, Logger: cfg.Logger, Clock: cfg.Clock})
 	if err != nil {
 		return nil, err
 	}
@@ -458,6 +461,10 @@ func (b *backend) ErrorReply(err error) reply.Value {
 	case errors.Is(err, shard.ErrNoSpace):
 		// Redis answers MISCONF when it cannot persist writes.
 		return reply.Error("MISCONF " + err.Error())
+	case errors.Is(err, shard.ErrHalted):
+		return reply.Error("HALTED " + err.Error() + " (see INFO raft)")
+	case errors.Is(err, shard.ErrFeatureGated):
+		return reply.Error("ERR " + err.Error())
 	}
 	return reply.Error("ERR " + err.Error())
 }
@@ -484,9 +491,13 @@ func (b *backend) Status() resp.Status {
 	if st.LastSnapshotUnix > out.LastSaveUnix {
 		out.LastSaveUnix = st.LastSnapshotUnix
 	}
+	out.ClockMs, out.ClockClamped = st.ClockMs, st.ClockClamped
 	for _, s := range all {
 		if s.SnapshotErr() != nil {
 			out.SnapshotFailed = true
+		}
+		if err := s.Halted(); err != nil {
+			out.Halted = append(out.Halted, fmt.Sprintf("shard %d: %v", s.ID(), err))
 		}
 		if b.cluster != nil && !s.IsLeader() {
 			continue

@@ -33,6 +33,12 @@ type Op struct {
 	// migration's claim epoch. 0 in ops written before fencing.
 	Epoch  uint64 `json:"epoch,omitempty"`
 	Secret string `json:"secret,omitempty"`
+	// Version is the highest format version the node's binary
+	// understands (announce, add-node); see version.go.
+	Version uint8 `json:"version,omitempty"`
+	// V is the op's own format version (absent: 1). A directory that
+	// meets a newer one stops (version.go).
+	V uint8 `json:"v,omitempty"`
 }
 
 // Result is what applying an Op returns.
@@ -43,7 +49,8 @@ type Result struct {
 
 // Machine is the directory's state machine.
 type Machine struct {
-	cur atomic.Pointer[Topology]
+	cur    atomic.Pointer[Topology]
+	halted atomic.Pointer[string] // why the directory stopped applying (version.go)
 }
 
 // NewMachine returns an empty (not yet bootstrapped) directory.
@@ -62,11 +69,14 @@ func (m *Machine) Topology() *Topology { return m.cur.Load() }
 func (m *Machine) Apply(cmd []byte) []byte {
 	var op Op
 	var res Result
-	if err := json.Unmarshal(cmd, &op); err != nil {
-		res.Err = "bad op: " + err.Error()
+	if why := m.check(cmd, &op); why != "" {
+		res.Err = why
 	} else {
 		t := m.cur.Load().clone()
 		id, err := t.apply(&op)
+		if errors.Is(err, errUnknownOp) {
+			m.halt(err.Error()) // a newer binary's op: stop, do not answer and pass
+		}
 		if err != nil {
 			res.Err = err.Error()
 		} else {
@@ -80,13 +90,24 @@ func (m *Machine) Apply(cmd []byte) []byte {
 }
 
 // Save writes the directory as JSON.
-func (m *Machine) Save(w io.Writer) error { return json.NewEncoder(w).Encode(m.cur.Load()) }
+func (m *Machine) Save(w io.Writer) error {
+	if m.halted.Load() != nil {
+		return ErrHalted
+	}
+	t := *m.cur.Load()
+	t.Format = FormatVersion
+	return json.NewEncoder(w).Encode(&t)
+}
 
 // Load replaces the directory with one written by Save.
 func (m *Machine) Load(r io.Reader) error {
 	t := &Topology{}
 	if err := json.NewDecoder(r).Decode(t); err != nil {
 		return fmt.Errorf("cluster: load directory: %w", err)
+	}
+	if t.Format > FormatVersion {
+		m.halt(fmt.Sprintf("directory snapshot format %d is newer than this binary's %d", t.Format, FormatVersion))
+		return nil
 	}
 	if err := t.expand(); err != nil {
 		return err
@@ -125,6 +146,9 @@ func (t *Topology) apply(op *Op) (uint64, error) {
 		if n == nil {
 			return 0, fmt.Errorf("no node %d", op.ID)
 		}
+		if op.Version != 0 {
+			n.Version = op.Version
+		}
 		if op.ClientAddr != "" {
 			n.ClientAddr = op.ClientAddr
 		}
@@ -140,7 +164,7 @@ func (t *Topology) apply(op *Op) (uint64, error) {
 		}
 		id := t.NextNodeID
 		t.NextNodeID++
-		t.Nodes = append(t.Nodes, Node{ID: id, RaftAddr: op.RaftAddr, ClientAddr: op.ClientAddr})
+		t.Nodes = append(t.Nodes, Node{ID: id, RaftAddr: op.RaftAddr, ClientAddr: op.ClientAddr, Version: op.Version})
 		return id, nil
 	case "remove-node":
 		if t.Node(op.ID) == nil {
@@ -308,7 +332,7 @@ func (t *Topology) apply(op *Op) (uint64, error) {
 		s.Leader, s.Term = op.ID, op.Term
 		return op.ID, nil
 	}
-	return 0, fmt.Errorf("unknown op %q", op.Op)
+	return 0, fmt.Errorf("%w %q", errUnknownOp, op.Op)
 }
 
 // fenced returns the migration a fenced op belongs to, or why the op is

@@ -25,6 +25,9 @@ type Node struct {
 	ID         uint64 `json:"id"`
 	RaftAddr   string `json:"raft"`
 	ClientAddr string `json:"client,omitempty"`
+	// Version is the highest format version the node's binary
+	// understands (0: a binary from before versions, i.e. 1).
+	Version uint8 `json:"version,omitempty"`
 }
 
 // Shard is one keyspace Raft group.
@@ -103,6 +106,8 @@ type Topology struct {
 	// (AUTH cairn-node <secret>): internal commands need it. Set once by
 	// the meta leader ("set-secret"); never shown to clients.
 	Secret string `json:"secret,omitempty"`
+	// Format is the snapshot's format version (Save sets it; absent: 1).
+	Format uint8 `json:"format,omitempty"`
 
 	owner [slot.Count]uint64 // expanded Slots
 }

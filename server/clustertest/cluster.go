@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,6 +31,8 @@ type Cluster struct {
 	cfgs []server.Config
 	live []*server.Node
 	base int
+	// skew is each node's wall-clock offset in ns (clock nemesis).
+	skew [64]atomic.Int64
 }
 
 var nextBase = struct {
@@ -85,6 +88,7 @@ func Start(t testing.TB, o Options) *Cluster {
 			Replicas:        o.Replicas,
 			SnapshotEntries: o.SnapshotEntries,
 			FaultNet:        c.Net,
+			Clock:           c.clock(i),
 			Logger:          logger.With("node", i),
 		})
 		if o.Mod != nil {
@@ -128,6 +132,7 @@ func (c *Cluster) Join(via int) int {
 	cfg.Peers = nil
 	cfg.Join = "127.0.0.1:" + strconv.Itoa(c.cfgs[via-1].Port)
 	cfg.Logger = c.cfgs[0].Logger.With("node", i)
+	cfg.Clock = c.clock(i)
 	c.cfgs = append(c.cfgs, cfg)
 	c.live = append(c.live, nil)
 	c.mu.Unlock()
@@ -141,6 +146,19 @@ func (c *Cluster) Join(via int) int {
 	c.mu.Unlock()
 	return i
 }
+
+// clock is node i's (1-based) wall clock: real time plus its skew.
+func (c *Cluster) clock(i int) func() time.Time {
+	off := &c.skew[i-1]
+	return func() time.Time { return time.Now().Add(time.Duration(off.Load())) }
+}
+
+// SetSkew sets node i's clock offset from real time (a jump, forward or
+// backward, from its current offset).
+func (c *Cluster) SetSkew(i int, d time.Duration) { c.skew[i-1].Store(int64(d)) }
+
+// Skew returns node i's clock offset.
+func (c *Cluster) Skew(i int) time.Duration { return time.Duration(c.skew[i-1].Load()) }
 
 func portOf(addr string) int {
 	_, p, _ := strings.Cut(addr, ":")

@@ -206,7 +206,7 @@ const (
 	faultMoveSlots     = "moveslots"      // move a workload key's slot to another shard
 )
 
-var networkFaults = []string{faultKill, faultIsolate, faultIsolateLeader, faultPartition, faultOneWay}
+var networkFaults = []string{faultKill, faultIsolate, faultIsolateLeader, faultPartition, faultOneWay, faultClock}
 var operatorFaults = []string{faultMembership, faultMoveSlots}
 
 // inject applies one fault and returns how to undo it (nil when the
@@ -315,6 +315,8 @@ func (n *nemesis) inject1(kind string, keys []string) func() {
 			n.logf("node %d cannot send (it can still hear)", l)
 		}
 		return func() { n.logf("heal"); c.Heal() }
+	case faultClock:
+		return n.clockFault()
 	case faultMembership:
 		n.membership()
 		return nil

@@ -7,9 +7,9 @@
 // random choices exactly as the first apply did. The same bytes are shipped
 // across regions.
 //
-// Layout (version 1):
+// Layout (versions 1 and 2; see version.go for what each version means):
 //
-//	byte    version (1)
+//	byte    version
 //	byte    kind (Commands, Expire)
 //	varint  leader time, Unix milliseconds
 //	uvarint seed
@@ -23,8 +23,11 @@ import (
 	"fmt"
 )
 
-// Version is the codec version written by Append.
-const Version = 1
+// Version is the newest codec version this binary reads and writes;
+// Append writes Entry.Version, or Version when that is zero. Version 2
+// entries have the same layout as version 1; their time is bounded at
+// apply (version.go).
+const Version = 2
 
 // Kind tells how the commands of an entry are applied.
 type Kind uint8
@@ -69,15 +72,22 @@ var ErrCorrupt = errors.New("entry: corrupt")
 
 // Entry is one decoded log entry. Args alias the decoded buffer.
 type Entry struct {
-	Kind Kind
-	Time int64  // leader wall clock, Unix ms
-	Seed uint64 // leader-chosen randomness
-	Cmds [][][]byte
+	// Version is the entry's format version (0 in an Entry to encode
+	// means Version). Decode sets it.
+	Version uint8
+	Kind    Kind
+	Time    int64  // leader wall clock, Unix ms
+	Seed    uint64 // leader-chosen randomness
+	Cmds    [][][]byte
 }
 
 // Append appends the encoding of e to dst.
 func Append(dst []byte, e *Entry) []byte {
-	dst = append(dst, Version, byte(e.Kind))
+	v := e.Version
+	if v == 0 {
+		v = Version
+	}
+	dst = append(dst, v, byte(e.Kind))
 	dst = binary.AppendVarint(dst, e.Time)
 	dst = binary.AppendUvarint(dst, e.Seed)
 	dst = binary.AppendUvarint(dst, uint64(len(e.Cmds)))
@@ -108,9 +118,10 @@ func Decode(b []byte, e *Entry) error {
 	if len(b) < 2 {
 		return ErrCorrupt
 	}
-	if b[0] != Version {
-		return fmt.Errorf("entry: unknown version %d", b[0])
+	if b[0] < 1 || b[0] > Version {
+		return fmt.Errorf("%w %d (this binary reads 1 to %d)", ErrVersion, b[0], Version)
 	}
+	e.Version = b[0]
 	e.Kind = Kind(b[1])
 	b = b[2:]
 	var k int

@@ -26,10 +26,19 @@ func (db *DB) Snapshot() *Snapshot {
 // Len returns the number of keys in the snapshot.
 func (s *Snapshot) Len() int { return s.tree.Len() }
 
+// snapMagic starts a keyspace snapshot; its last byte is the format
+// version. It covers every type's encoding, including the codecs other
+// files register (RegisterCodec): any change to any of them must raise the
+// digit, and a reader meets a higher digit with ErrSnapshotVersion (the
+// shard then stops rather than misread).
 const snapMagic = "CAIRNKS1"
 
 // ErrBadSnapshot is returned when a snapshot stream does not decode.
 var ErrBadSnapshot = errors.New("keyspace: bad snapshot")
+
+// ErrSnapshotVersion is returned when a snapshot was written in a newer
+// format than this binary reads (the magic's last byte is the version).
+var ErrSnapshotVersion = errors.New("keyspace: snapshot format newer than this binary")
 
 // WriteTo serializes the snapshot to w.
 func (s *Snapshot) WriteTo(w io.Writer) (int64, error) {
@@ -205,6 +214,9 @@ func (db *DB) Load(r io.Reader) error {
 	sr := &snapReader{r: bufio.NewReaderSize(r, 1<<20)}
 	magic := make([]byte, len(snapMagic))
 	if _, err := io.ReadFull(sr.r, magic); err != nil || string(magic) != snapMagic {
+		if v := magic[len(magic)-1]; err == nil && string(magic[:len(magic)-1]) == snapMagic[:len(snapMagic)-1] && v > snapMagic[len(snapMagic)-1] && v <= '9' {
+			return fmt.Errorf("%w: %w: %q", ErrBadSnapshot, ErrSnapshotVersion, magic)
+		}
 		return fmt.Errorf("%w: magic", ErrBadSnapshot)
 	}
 	db.Flush()
@@ -248,6 +260,9 @@ func (sr *snapReader) item(t Type) (*Item, error) {
 		it.Str = sr.bytes()
 	case TypeHash:
 		enc := sr.byte()
+		if enc > 1 && sr.err == nil {
+			sr.err = fmt.Errorf("unknown hash encoding %d", enc)
+		}
 		n := sr.uvarint()
 		h := &Hash{}
 		if enc == 1 {

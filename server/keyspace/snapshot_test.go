@@ -699,3 +699,15 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// TestLoadNewerFormat: a snapshot whose magic names a newer format is
+// reported as such (the shard halts on it instead of failing).
+func TestLoadNewerFormat(t *testing.T) {
+	db := New()
+	if err := db.Load(bytes.NewReader([]byte("CAIRNKS2\x00"))); !errors.Is(err, ErrSnapshotVersion) || !errors.Is(err, ErrBadSnapshot) {
+		t.Fatalf("newer magic: %v", err)
+	}
+	if err := db.Load(bytes.NewReader([]byte("CAIRNKS\xba\x00"))); errors.Is(err, ErrSnapshotVersion) || !errors.Is(err, ErrBadSnapshot) {
+		t.Fatalf("garbled magic: %v", err)
+	}
+}

@@ -189,6 +189,12 @@ func (s *Server) writeSection(b *strings.Builder, sec string, st Status) {
 		kv(b, "raft_last_commit_latency_usec", st.LastCommit.Microseconds())
 		kv(b, "raft_fsync_probe_usec", st.LastFsync.Microseconds())
 		kv(b, "raft_data_dir", st.DataDir)
+		kv(b, "raft_clock_ms", st.ClockMs)
+		kv(b, "raft_clock_clamped_entries", st.ClockClamped)
+		kv(b, "raft_halted_shards", len(st.Halted))
+		for i, h := range st.Halted {
+			kv(b, fmt.Sprint("raft_halted_", i), strings.ReplaceAll(h, "\r\n", " "))
+		}
 	case "commandstats":
 		b.WriteString("# Commandstats\r\n")
 		var names []string

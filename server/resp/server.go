@@ -104,6 +104,11 @@ type Status struct {
 	// SnapshotFailed: the last snapshot attempt of some shard failed
 	// (INFO rdb_last_bgsave_status:err).
 	SnapshotFailed bool
+	// Halted lists the shards this node stopped applying, with why.
+	Halted []string
+	// ClockMs is the replicated clock (Unix ms); ClockClamped counts
+	// entries whose time apply bounded.
+	ClockMs, ClockClamped int64
 }
 
 // Config configures the listener. Defaults are noted per field.

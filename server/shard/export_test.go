@@ -1,6 +1,8 @@
 package shard
 
 import (
+	"time"
+
 	sm "github.com/lni/dragonboat/v4/statemachine"
 
 	"github.com/cairndb/cairn/server/command"
@@ -13,9 +15,24 @@ type TestSM struct{ s *stateMachine }
 
 // NewTestSM returns a state machine applying commands from table.
 func NewTestSM(table *command.Table) *TestSM {
+	return NewTestSMVersion(table, 0)
+}
+
+// NewTestSMVersion is NewTestSM for a binary that understands entry
+// versions up to maxVersion only (0: this binary's).
+func NewTestSMVersion(table *command.Table, maxVersion uint8) *TestSM {
 	var opts Options
 	opts.setDefaults()
+	opts.MaxFormatVersion = maxVersion
 	return &TestSM{&stateMachine{db: keyspace.New(), table: table, opts: opts}}
+}
+
+// Halted returns why the state machine stopped applying ("" if not).
+func (t *TestSM) Halted() string {
+	if h := t.s.halted.Load(); h != nil {
+		return h.reason
+	}
+	return ""
 }
 
 // SM returns the Dragonboat interface.
@@ -59,4 +76,13 @@ func SetFlagHostname(dir, name string) error {
 	}
 	st.Hostname = name
 	return writeFlagFile(dir, st)
+}
+
+// ProposeRaw proposes encoded entry bytes as they are (as a newer binary
+// would) and waits for the result.
+func (s *Shard) ProposeRaw(b []byte) error {
+	p := &Pending{kind: 0, n: 1, start: time.Now(), host: s.host}
+	p.rs, p.err = s.host.nh.Propose(s.session, b, 5*time.Second)
+	_, err := p.Wait()
+	return err
 }

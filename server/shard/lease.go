@@ -122,6 +122,9 @@ func (s *Shard) renew() error {
 // lease or has just completed a ReadIndex round. Otherwise it returns
 // ErrNotLeader, ErrTimeout or ErrClosed.
 func (s *Shard) Barrier() error {
+	if s.sm.halted.Load() != nil {
+		return s.Halted()
+	}
 	if monoNow() < s.lease.until.Load() && s.IsLeader() {
 		s.lease.reads.Add(1)
 		return nil

@@ -38,6 +38,11 @@ func (w *metaSM) Update(e sm.Entry) (sm.Result, error) {
 }
 func (w *metaSM) Lookup(interface{}) (interface{}, error) { return nil, nil }
 func (w *metaSM) SaveSnapshot(wr io.Writer, _ sm.ISnapshotFileCollection, _ <-chan struct{}) error {
+	if h, ok := w.m.(interface{ Halted() string }); ok && h.Halted() != "" {
+		// A halted directory must not snapshot past the op it could not
+		// apply; Dragonboat treats this as a skipped snapshot.
+		return sm.ErrSnapshotAborted
+	}
 	return w.m.Save(wr)
 }
 func (w *metaSM) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, _ <-chan struct{}) error {

@@ -70,6 +70,9 @@ type HostConfig struct {
 	// Logger receives what the shards must report (failed snapshots).
 	// Default slog.Default().
 	Logger *slog.Logger
+	// Clock, for tests, replaces the wall clock of every shard on the
+	// host that has no Options.Clock (clock.go).
+	Clock Clock
 }
 
 // Host is the process's Dragonboat NodeHost.
@@ -92,6 +95,8 @@ type Host struct {
 	// proposal racing Close crashed the process.
 	closeMu sync.RWMutex
 	closing bool
+	clock   Clock
+	clk     hostClock // the host's newest applied time (clock.go)
 }
 
 func init() {
@@ -164,7 +169,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	return &Host{nh: nh, rtt: cfg.RTTMillisecond, shards: map[uint64]*Shard{},
 		probe:   startFsyncProbe(fs, cfg.Dir, 5*time.Second),
 		disk:    startDiskGuard(fs, cfg.Dir, cfg.MinFreeBytes, cfg.DiskCheckInterval),
-		adopted: adopted, log: cfg.Logger}, nil
+		adopted: adopted, log: cfg.Logger, clock: cfg.Clock}, nil
 }
 
 // AdoptedHostname is the hostname under which the Raft data was written
@@ -241,6 +246,16 @@ type Options struct {
 	// Logger receives the shard's logs (a command that panicked while
 	// being applied). Default slog.Default().
 	Logger *slog.Logger
+	// Clock reads the wall clock (default time.Now, or HostConfig.Clock);
+	// the leader stamps entries from it (clock.go).
+	Clock Clock
+	// ClusterVersion, if set, returns the cluster's format version (the
+	// lowest any node understands); the leader writes no entry version or
+	// kind above it. Default: this binary's entry.Version.
+	ClusterVersion func() uint8
+	// MaxFormatVersion, for tests, makes the replica behave like a binary
+	// that understands entry versions up to it only. Default entry.Version.
+	MaxFormatVersion uint8
 }
 
 func (o *Options) setDefaults() {
@@ -285,18 +300,25 @@ type Shard struct {
 	lease   lease
 	snapErr snapErrs
 	ev      evictor
+	// single: a one-member group outside cluster mode; its wall clock is
+	// the only clock there is, so it is trusted (clock.go).
+	single bool
 }
 
 // StartShard starts (or restarts) a replica on this host and, for a
 // single-member group, waits until it can serve.
 func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 	opts.setDefaults()
-	s := &Shard{host: h, opts: opts, quit: make(chan struct{})}
+	if opts.Clock == nil {
+		opts.Clock = h.clock
+	}
+	s := &Shard{host: h, opts: opts, quit: make(chan struct{}), single: !opts.Cluster && !opts.Join && len(opts.Members) <= 1}
 	s.sm = &stateMachine{db: keyspace.New(), table: table, opts: opts, onChange: opts.OnChange, onMiss: opts.OnKeyMiss}
 	if err := s.sm.initConfig(); err != nil {
 		return nil, err
 	}
 	s.sm.hook()
+	s.sm.clk.host = &h.clk
 	if opts.Cluster {
 		s.sm.slots = initialSlots(opts.InitialSlots)
 	}
@@ -320,8 +342,9 @@ func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 	h.mu.Lock()
 	h.shards[opts.ShardID] = s
 	h.mu.Unlock()
-	s.wg.Add(4)
+	s.wg.Add(5)
 	go s.evictLoop()
+	go s.tickLoop()
 	go s.expireLoop()
 	go s.snapshotLoop()
 	go s.leaseLoop()
@@ -426,16 +449,21 @@ func (s *Shard) Propose(kind entry.Kind, cmds [][][]byte) *Pending {
 }
 
 func (s *Shard) propose(kind entry.Kind, cmds [][][]byte, timeout time.Duration) *Pending {
-	e := entry.Entry{Kind: kind, Time: time.Now().UnixMilli(), Seed: rand.Uint64(), Cmds: cmds}
+	p := &Pending{kind: kind, n: len(cmds), start: time.Now(), host: s.host}
+	v, err := s.writeVersion(kind)
+	if err != nil {
+		p.err = err
+		return p
+	}
+	e := entry.Entry{Version: v, Kind: kind, Time: s.stampTime(), Seed: rand.Uint64(), Cmds: cmds}
 	buf := entry.Append(make([]byte, 0, entry.Size(&e)), &e)
 	var est int64
 	if isWriteKind(kind) {
 		est = writeEstimate(len(buf), len(cmds))
-		if p := s.admit(kind, cmds, est); p != nil {
-			return p
+		if pre := s.admit(kind, cmds, est); pre != nil {
+			return pre
 		}
 	}
-	p := &Pending{kind: kind, n: len(cmds), start: time.Now(), host: s.host}
 	if s.closed.Load() {
 		p.err = ErrClosed
 		return p
@@ -484,6 +512,9 @@ func (p *Pending) Wait() ([]reply.Value, error) {
 	default:
 		return nil, fmt.Errorf("shard: proposal not applied (code %v)", r)
 	}
+	if r.GetResult().Value == haltedValue {
+		return nil, fmt.Errorf("%w: %s", ErrHalted, r.GetResult().Data)
+	}
 	data := r.GetResult().Data
 	n := p.n
 	if p.kind == entry.Multi || p.kind == entry.WatchedMulti {
@@ -517,10 +548,12 @@ func (s *Shard) Read(spec *command.Spec, args [][]byte) reply.Value {
 	return s.ReadAt(time.Now(), spec, args)
 }
 
-// ReadAt is Read with the caller's clock reading (Unix ms of now is the
-// command's notion of the present: what has expired).
+// ReadAt is Read for a command that started at now. The command runs at
+// the replicated clock (Shard.Now: the time the next write would be
+// applied at, never before the applied time), not at now, so a read and
+// the next write agree on what has expired.
 func (s *Shard) ReadAt(now time.Time, spec *command.Spec, args [][]byte) reply.Value {
-	c := command.Ctx{Now: now.UnixMilli(), Seed: rand.Uint64()}
+	c := command.Ctx{Now: s.Now(), Seed: rand.Uint64()}
 	s.sm.mu.RLock()
 	c.ProtoMaxBulkLen = s.sm.db.Cfg.ProtoMaxBulkLen
 	c.DB = s.sm.db
@@ -541,10 +574,11 @@ func (s *Shard) ReadAt(now time.Time, spec *command.Spec, args [][]byte) reply.V
 // missing key), for WATCH.
 func (s *Shard) KeyDigests(now time.Time, keys [][]byte) []uint64 {
 	out := make([]uint64, len(keys))
+	t := s.Now()
 	s.sm.mu.RLock()
 	defer s.sm.mu.RUnlock()
 	for i, k := range keys {
-		out[i] = s.sm.db.KeyDigest(k, now.UnixMilli())
+		out[i] = s.sm.db.KeyDigest(k, t)
 	}
 	return out
 }
@@ -560,6 +594,9 @@ func (s *Shard) View(fn func(db *keyspace.DB)) {
 // Snapshot asks Dragonboat for a snapshot now and waits for it (at most a
 // minute when ctx has no deadline).
 func (s *Shard) Snapshot(ctx context.Context) (uint64, error) {
+	if err := s.Halted(); err != nil {
+		return 0, err
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Minute)
@@ -597,6 +634,11 @@ type Status struct {
 	// SnapshotErr is the last snapshot attempt's error, nil if it
 	// succeeded.
 	SnapshotErr error
+	// Halted is why this replica stopped applying the shard ("" if not).
+	Halted string
+	// ClockMs is the applied (replicated) clock, Unix ms; ClockClamped
+	// counts entries whose time apply bounded.
+	ClockMs, ClockClamped int64
 }
 
 // Status returns the shard's Raft status.
@@ -620,6 +662,10 @@ func (s *Shard) Status() Status {
 	st.SnapshotErr = s.snapErr.err()
 	st.LastCommit = s.host.LastCommit()
 	st.LastFsync = s.host.LastFsync()
+	if err := s.Halted(); err != nil {
+		st.Halted = err.Error()
+	}
+	st.ClockMs, st.ClockClamped = s.ClockStats()
 	return st
 }
 
@@ -667,7 +713,7 @@ func (s *Shard) expireLoop() {
 		for range 16 { // bound one round's work, like Redis's time limit
 			var keys []string
 			s.sm.mu.RLock()
-			keys = s.sm.db.ExpiredKeys(time.Now().UnixMilli(), batch)
+			keys = s.sm.db.ExpiredKeys(s.Now(), batch)
 			s.sm.mu.RUnlock()
 			if len(keys) == 0 {
 				break

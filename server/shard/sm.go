@@ -31,7 +31,9 @@ type stateMachine struct {
 	// slots is nil for a single-node shard, which owns every slot.
 	slots *slotState
 
-	lastTime     int64 // latest applied entry time; entry times never go back
+	lastTime     int64 // applied entry time; never goes back (clock.go)
+	clk          replClock
+	halted       atomic.Pointer[haltInfo] // set when apply stopped (halt.go)
 	applied      atomic.Uint64
 	dirty        atomic.Int64 // changes since the last snapshot
 	sinceSnap    atomic.Int64 // commands applied since the last snapshot
@@ -146,16 +148,25 @@ func (s *stateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	var e entry.Entry
 	for i := range entries {
 		ent := &entries[i]
-		if err := entry.Decode(ent.Cmd, &e); err != nil {
-			// A corrupt entry is answered, never applied: every replica
-			// decodes the same bytes and reaches the same conclusion.
-			ent.Result = sm.Result{Data: reply.Append(nil, reply.Error("ERR corrupt log entry"))}
+		if s.halted.Load() != nil {
+			ent.Result = s.haltedResult()
 			continue
 		}
-		if e.Time > s.lastTime {
-			s.lastTime = e.Time
+		// An entry this binary cannot apply exactly as the binary that
+		// wrote it would stops the shard here (halt.go): never skipped,
+		// never answered and passed.
+		if err := entry.Decode(ent.Cmd, &e); err != nil {
+			s.halt(ent.Index, "log entry does not decode: "+err.Error())
+			ent.Result = s.haltedResult()
+			continue
 		}
 		s.index = ent.Index
+		if why := s.unknown(&e); why != "" {
+			s.halt(ent.Index, why)
+			ent.Result = s.haltedResult()
+			continue
+		}
+		s.advanceClock(&e, ent.Index)
 		ent.Result = s.apply(&e)
 		s.applied.Store(ent.Index)
 	}
@@ -265,6 +276,10 @@ type snapshotCtx struct {
 }
 
 func (s *stateMachine) PrepareSnapshot() (interface{}, error) {
+	if s.halted.Load() != nil {
+		// No snapshot may claim the entry this replica could not apply.
+		return nil, sm.ErrSnapshotAborted
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return &snapshotCtx{snap: s.db.Snapshot(), slots: appendSlotState(nil, s.slots), cfg: appendConfigSection(nil, &s.db.Cfg, s.cfgEpoch), lastTime: s.lastTime, applied: s.applied.Load(), dirty: s.dirty.Load(), since: s.sinceSnap.Load()}, nil
@@ -304,7 +319,15 @@ func (s *stateMachine) SaveSnapshot(ctx interface{}, w io.Writer, _ sm.ISnapshot
 func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, done <-chan struct{}) error {
 	br := bufio.NewReaderSize(r, 1<<20)
 	hdr := make([]byte, len(snapHeader))
-	if _, err := io.ReadFull(br, hdr); err != nil || (string(hdr) != snapHeader && string(hdr) != snapHeaderV3 && string(hdr) != snapHeaderV2) {
+	if _, err := io.ReadFull(br, hdr); err != nil {
+		return fmt.Errorf("%w: header", ErrBadSnapshot)
+	}
+	if string(hdr) != snapHeader && string(hdr) != snapHeaderV3 && string(hdr) != snapHeaderV2 {
+		if newerSnapshot(hdr) {
+			// A format from a newer binary: stop, do not guess.
+			s.halt(0, fmt.Sprintf("snapshot format %q is newer than this binary's %q", hdr, snapHeader))
+			return nil
+		}
 		return fmt.Errorf("%w: header", ErrBadSnapshot)
 	}
 	t, err := binary.ReadVarint(br)
@@ -340,9 +363,14 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	s.configChanged()
 	s.db.SetClock(t)
 	if err := s.db.Load(br); err != nil {
+		if errors.Is(err, keyspace.ErrSnapshotVersion) {
+			s.halt(0, err.Error())
+			return nil
+		}
 		return fmt.Errorf("recover snapshot: %w", err)
 	}
 	s.lastTime = t
+	s.clk.observe(t, monoNow())
 	s.applied.Store(applied)
 	s.publishMem()
 	s.dirty.Store(0)

@@ -1,0 +1,66 @@
+package entry
+
+import "errors"
+
+// Format versions and the cluster feature gate.
+//
+// A binary understands entry versions 1 to Version and the kinds listed
+// in kindVersion. Every node advertises Version (the highest format it
+// understands); the cluster version is the minimum over the nodes, and a
+// leader writes an entry of kind k, at version v, only once the cluster
+// version is at least max(v, KindVersion(k)). A replica that meets an
+// entry whose version or kind it does not know stops applying that
+// shard (it never skips the entry nor answers it and moves on), so an
+// old binary cannot silently diverge from a new one.
+//
+// Versions:
+//
+//	1  the original format: the entry time is the leader's wall clock and
+//	   the applied clock is the maximum time seen.
+//	2  same layout; at apply the time is bounded: never before the last
+//	   applied time and at most MaxClockStep (shard package) after it.
+//	   Adds the kinds Config (6, the replicated configuration) and Evict
+//	   (7, maxmemory eviction).
+//
+// Kind numbers are never reused. New kinds start at 8.
+
+// ErrVersion is returned by Decode for an entry version this binary does
+// not know.
+var ErrVersion = errors.New("entry: unknown version")
+
+// kindVersion is the minimum cluster (format) version at which each kind
+// may be written. A kind missing here is unknown to this binary.
+var kindVersion = map[Kind]uint8{
+	Commands:     1,
+	Expire:       1,
+	Multi:        1,
+	SlotOp:       1,
+	WatchedMulti: 1,
+	Config:       2,
+	Evict:        2,
+}
+
+// KindVersion returns the minimum format version at which kind may be
+// written, and whether this binary knows the kind at all.
+func KindVersion(k Kind) (uint8, bool) {
+	v, ok := kindVersion[k]
+	return v, ok
+}
+
+// Understands tells whether a binary whose highest format version is
+// maxVersion can apply an entry of kind k written at version v.
+func Understands(maxVersion uint8, v uint8, k Kind) bool {
+	kv, ok := kindVersion[k]
+	return ok && v >= 1 && v <= maxVersion && kv <= maxVersion
+}
+
+// WriteVersion is the version a leader writes an entry of kind k at when
+// the cluster version is cv, or ok false when the cluster version does
+// not allow the kind yet.
+func WriteVersion(cv uint8, k Kind) (v uint8, ok bool) {
+	kv, known := kindVersion[k]
+	if !known || cv < kv {
+		return 0, false
+	}
+	return min(cv, Version), true
+}

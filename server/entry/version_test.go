@@ -1,0 +1,38 @@
+package entry
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestVersionGate(t *testing.T) {
+	// Every kind this binary writes is known at version 1 so far.
+	for _, k := range []Kind{Commands, Expire, Multi, SlotOp, WatchedMulti} {
+		if v, ok := WriteVersion(1, k); !ok || v != 1 {
+			t.Fatalf("kind %d at cluster version 1: %d %v", k, v, ok)
+		}
+		if v, ok := WriteVersion(Version+5, k); !ok || v != Version {
+			t.Fatalf("kind %d at a future cluster version: %d %v (never above this binary's)", k, v, ok)
+		}
+		if !Understands(1, 1, k) || Understands(1, 2, k) || !Understands(Version, Version, k) {
+			t.Fatalf("kind %d: Understands", k)
+		}
+	}
+	// Reserved and unknown kinds are neither written nor understood.
+	for _, k := range []Kind{0, 6, 7, 8, 255} {
+		if _, ok := WriteVersion(Version, k); ok {
+			t.Fatalf("kind %d may be written", k)
+		}
+		if Understands(Version, Version, k) {
+			t.Fatalf("kind %d understood", k)
+		}
+	}
+	var e Entry
+	if err := Decode([]byte{Version + 1, 1, 0, 0, 0}, &e); !errors.Is(err, ErrVersion) {
+		t.Fatalf("newer version: %v", err)
+	}
+	b := Append(nil, &Entry{Version: 1, Kind: Commands, Time: 7})
+	if err := Decode(b, &e); err != nil || e.Version != 1 || e.Time != 7 {
+		t.Fatalf("version 1 round trip: %v %+v", err, e)
+	}
+}

@@ -51,7 +51,9 @@ func KindVersion(k Kind) (uint8, bool) {
 // maxVersion can apply an entry of kind k written at version v.
 func Understands(maxVersion uint8, v uint8, k Kind) bool {
 	kv, ok := kindVersion[k]
-	return ok && v >= 1 && v <= maxVersion && kv <= maxVersion
+	// v >= kv: no leader writes a kind below the version that introduced
+	// it, so such an entry is not one this binary knows how to apply.
+	return ok && v >= kv && v <= maxVersion && kv <= maxVersion
 }
 
 // WriteVersion is the version a leader writes an entry of kind k at when

@@ -18,8 +18,21 @@ func TestVersionGate(t *testing.T) {
 			t.Fatalf("kind %d: Understands", k)
 		}
 	}
-	// Reserved and unknown kinds are neither written nor understood.
-	for _, k := range []Kind{0, 6, 7, 8, 255} {
+	// Config and Evict came with version 2: a cluster still at version 1
+	// must not write them, and a version-1 binary does not understand them.
+	for _, k := range []Kind{Config, Evict} {
+		if _, ok := WriteVersion(1, k); ok {
+			t.Fatalf("kind %d written at cluster version 1", k)
+		}
+		if v, ok := WriteVersion(2, k); !ok || v != 2 {
+			t.Fatalf("kind %d at cluster version 2: %d %v", k, v, ok)
+		}
+		if Understands(1, 1, k) || !Understands(2, 2, k) {
+			t.Fatalf("kind %d: Understands", k)
+		}
+	}
+	// Unknown kinds are neither written nor understood.
+	for _, k := range []Kind{0, 8, 255} {
 		if _, ok := WriteVersion(Version, k); ok {
 			t.Fatalf("kind %d may be written", k)
 		}

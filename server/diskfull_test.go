@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,12 +27,18 @@ func TestDiskFullMISCONF(t *testing.T) {
 	}
 
 	ffs.SetDiskUsage(&vfs.DiskUsage{AvailBytes: 10 << 20, TotalBytes: 100 << 30, UsedBytes: 100<<30 - 10<<20})
+	// Until the guard notices, writes still succeed: each try uses its own
+	// key, so the one refused is known (a DEL after a SET could itself be
+	// refused and leave the key behind).
 	var err error
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if err = c.Set(ctx, "refused", "x", 0).Err(); err != nil {
+	refused := ""
+	for i, deadline := 0, time.Now().Add(5*time.Second); time.Now().Before(deadline); i++ {
+		time.Sleep(20 * time.Millisecond)
+		k := "probe" + strconv.Itoa(i)
+		if err = c.Set(ctx, k, "x", 0).Err(); err != nil {
+			refused = k
 			break
 		}
-		c.Del(ctx, "refused")
 	}
 	if err == nil || !strings.HasPrefix(err.Error(), "MISCONF ") || !strings.Contains(err.Error(), "10.0 MB free") {
 		t.Fatalf("SET on a full disk: %v, want MISCONF ... 10.0 MB free ...", err)
@@ -69,7 +76,7 @@ func TestDiskFullMISCONF(t *testing.T) {
 			t.Fatalf("%s = %q after restart, want %q", k, got, want)
 		}
 	}
-	if ex := c2.Exists(ctx, "refused", "ctr").Val(); ex != 0 {
+	if ex := c2.Exists(ctx, refused, "refused", "ctr").Val(); ex != 0 {
 		t.Fatalf("%d refused writes were applied", ex)
 	}
 }

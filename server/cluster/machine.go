@@ -33,6 +33,9 @@ type Op struct {
 	// migration's claim epoch. 0 in ops written before fencing.
 	Epoch  uint64 `json:"epoch,omitempty"`
 	Secret string `json:"secret,omitempty"`
+	// Endpoints (announce) replaces the node's per-shard client
+	// endpoints when set.
+	Endpoints map[uint64]string `json:"endpoints,omitempty"`
 }
 
 // Result is what applying an Op returns.
@@ -127,6 +130,9 @@ func (t *Topology) apply(op *Op) (uint64, error) {
 		}
 		if op.ClientAddr != "" {
 			n.ClientAddr = op.ClientAddr
+		}
+		if op.Endpoints != nil {
+			n.Endpoints = maps.Clone(op.Endpoints)
 		}
 		return op.ID, nil
 	case "add-node":

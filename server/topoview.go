@@ -55,6 +55,26 @@ func (c *clusterNode) mainSelf(topo *cluster.Topology) epRef {
 	return epRef{c.id, c.myShard(topo)}
 }
 
+// shownReplicas lists a shard's replicas as clients are shown them, the
+// master (the leader) first. While the leader's node does not answer (it
+// died and an election is due), a live replica is shown as the master
+// instead: until the election ends it answers CLUSTERDOWN, which clients
+// retry, whereas a client sent to the dead address keeps failing to
+// connect (and redis-py 4.3 cannot even refresh its slot map while a
+// master it knows has no connection).
+func (c *clusterNode) shownReplicas(topo *cluster.Topology, sh *cluster.Shard) []uint64 {
+	reps := c.orderedReplicas(topo, sh)
+	if len(reps) > 1 && reps[0] != c.id && c.isDown(reps[0]) {
+		for i := 1; i < len(reps); i++ {
+			if reps[i] == c.id || !c.isDown(reps[i]) {
+				reps[0], reps[i] = reps[i], reps[0]
+				break
+			}
+		}
+	}
+	return reps
+}
+
 // epFlags returns an endpoint's role flags and link state.
 func (c *clusterNode) epFlags(ref, me epRef, master bool) (string, string) {
 	flags, link := "slave", "connected"
@@ -76,7 +96,7 @@ func (c *clusterNode) nodesView(topo *cluster.Topology, me epRef, only func(epRe
 	now := time.Now().UnixMilli()
 	for i := range topo.Shards {
 		sh := &topo.Shards[i]
-		reps := c.orderedReplicas(topo, sh)
+		reps := c.shownReplicas(topo, sh)
 		if len(reps) == 0 {
 			continue
 		}
@@ -121,13 +141,14 @@ func (c *clusterNode) replicasView(topo *cluster.Topology, me epRef, arg []byte)
 		if sh == nil || !sh.HasReplica(ref.node) {
 			return reply.Error("ERR Unknown node " + string(arg))
 		}
-		if c.leaderOf(topo, sh) != ref.node {
+		if reps := c.shownReplicas(topo, sh); len(reps) == 0 || reps[0] != ref.node {
 			return reply.Error("ERR The specified node is not a master")
 		}
 		masters = append(masters, ref)
 	} else if id, ok := parseNodeRef(arg); ok && topo.Node(id) != nil {
 		for i := range topo.Shards {
-			if sh := &topo.Shards[i]; c.leaderOf(topo, sh) == id {
+			if reps := c.shownReplicas(topo, &topo.Shards[i]); len(reps) > 0 && reps[0] == id {
+				sh := &topo.Shards[i]
 				masters = append(masters, epRef{id, sh.ID})
 			}
 		}
@@ -161,7 +182,7 @@ func (c *clusterNode) slotsView(topo *cluster.Topology) reply.Value {
 			continue
 		}
 		e := []reply.Value{reply.Int(int64(r.Start)), reply.Int(int64(r.End))}
-		for i, id := range c.orderedReplicas(topo, sh) {
+		for i, id := range c.shownReplicas(topo, sh) {
 			if i > 0 && c.isDown(id) {
 				continue // Redis leaves failed replicas out
 			}
@@ -185,7 +206,7 @@ func (c *clusterNode) shardsView(topo *cluster.Topology) reply.Value {
 			slotsV = append(slotsV, reply.Int(int64(r.Start)), reply.Int(int64(r.End)))
 		}
 		var nodes []reply.Value
-		for j, id := range c.orderedReplicas(topo, sh) {
+		for j, id := range c.shownReplicas(topo, sh) {
 			addr := epAddr(topo, id, sh.ID)
 			if addr == "" {
 				continue

@@ -33,9 +33,11 @@ import (
 const topologyPy = `
 import json, sys, time
 from redis.cluster import RedisCluster, ClusterNode
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, RedisClusterException
 nodes = [ClusterNode(a.rsplit(":", 1)[0], int(a.rsplit(":", 1)[1])) for a in sys.argv[1:]]
-rc = RedisCluster(startup_nodes=nodes, socket_timeout=2, socket_connect_timeout=1)
+def connect():
+    return RedisCluster(startup_nodes=nodes, socket_timeout=2, socket_connect_timeout=1)
+rc = connect()
 P = RedisCluster.PRIMARIES
 
 def check(tag):
@@ -50,6 +52,7 @@ def check(tag):
     return out
 
 def round(tag):
+    global rc
     deadline = time.time() + 30
     while True:
         try:
@@ -57,6 +60,15 @@ def round(tag):
             if res["dbsize"] == 300 or time.time() > deadline:
                 return res
             print("round %s: %r, again" % (tag, res), file=sys.stderr)
+        except RedisClusterException as e:
+            # redis-py 4.3 cannot refresh its slot map once a node it
+            # knows has failed ("cannot pickle '_thread.lock' object",
+            # fixed in 4.4 by redis/redis-py#2377), on Redis as here:
+            # refresh by connecting anew.
+            if time.time() > deadline or "pickle" not in str(e):
+                raise
+            print("round %s: %r, new client" % (tag, e), file=sys.stderr)
+            rc = connect()
         except RedisError as e:
             if time.time() > deadline:
                 raise
@@ -185,6 +197,9 @@ func TestTopologyRedisPy(t *testing.T) {
 	c.Stop(1)
 	io.WriteString(stdin, "go\n")
 	checkPyRound(t, "after stopping node 1", next("after"), dead)
+	if s := stderr.String(); strings.Contains(s, "new client") {
+		t.Logf("redis-py needed a new client after the failover (its 4.3 refresh bug)")
+	}
 }
 
 func TestTopologyGoRedis(t *testing.T) {

@@ -292,6 +292,31 @@ func TestTopologyRedisCliCheck(t *testing.T) {
 	}
 }
 
+// endpointAddr returns the address the directory, as cl's node sees it,
+// gives node's endpoint for shard ("" if none).
+func endpointAddr(t *testing.T, cl *redis.Client, node, shard uint64) string {
+	t.Helper()
+	s, err := cl.Do(context.Background(), "CLUSTER", "TOPOLOGY").Text()
+	if err != nil {
+		return ""
+	}
+	var topo struct {
+		Nodes []struct {
+			ID        uint64            `json:"id"`
+			Endpoints map[uint64]string `json:"endpoints"`
+		} `json:"nodes"`
+	}
+	if err := json.Unmarshal([]byte(s), &topo); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range topo.Nodes {
+		if n.ID == node {
+			return n.Endpoints[shard]
+		}
+	}
+	return ""
+}
+
 // waitBalanced waits until every shard is led by its preferred replica,
 // so each node leads one shard.
 func waitBalanced(t *testing.T, c *Cluster) {

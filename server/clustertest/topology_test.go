@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -155,7 +156,6 @@ func TestTopologyRedisPy(t *testing.T) {
 	needRedisPy(t)
 	c := Start(t, Options{Nodes: 3, Shards: 3, Replicas: 3})
 	waitBalanced(t, c)
-	dead := endpointsOf(t, c, 1)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Second)
 	defer cancel()
@@ -192,11 +192,12 @@ func TestTopologyRedisPy(t *testing.T) {
 		return r
 	}
 	checkPyRound(t, "before the failover", next("before"), nil)
-
-	// Node 1 leads shard 1 and replicates the others; stop it.
-	c.Stop(1)
+	// Stop the node leading shard 1 (it replicates the others).
+	victim := shardLeader(t, c, 1)
+	dead := endpointsOf(t, c, victim)
+	c.Stop(victim)
 	io.WriteString(stdin, "go\n")
-	checkPyRound(t, "after stopping node 1", next("after"), dead)
+	checkPyRound(t, fmt.Sprintf("after stopping node %d", victim), next("after"), dead)
 	if s := stderr.String(); strings.Contains(s, "new client") {
 		t.Logf("redis-py needed a new client after the failover (its 4.3 refresh bug)")
 	}
@@ -207,7 +208,7 @@ func TestTopologyGoRedis(t *testing.T) {
 	waitBalanced(t, c)
 	ctx := context.Background()
 	cl := c.Client()
-	dead := endpointsOf(t, c, 1)
+	var dead []string
 
 	round := func(what, tag string, deadline time.Duration) {
 		t.Helper()
@@ -227,8 +228,20 @@ func TestTopologyGoRedis(t *testing.T) {
 				return err
 			})
 			state, _ := cl.ClusterSlots(ctx).Result()
+			role := map[string]string{}
 			for _, s := range state {
 				masters = append(masters, s.Nodes[0].Addr)
+				for j, n := range s.Nodes {
+					r := "master of " + strconv.Itoa(s.Start)
+					if j > 0 {
+						r = "replica of " + strconv.Itoa(s.Start)
+					}
+					if old, ok := role[n.Addr]; ok && old != r {
+						// go-redis keeps one role per address.
+						t.Fatalf("%s: CLUSTER SLOTS gives %s two roles: %s and %s", what, n.Addr, old, r)
+					}
+					role[n.Addr] = r
+				}
 			}
 			last = fmt.Sprintf("DBSIZE over masters %d, %v; masters %v", n.Load(), err, masters)
 			if err != nil || n.Load() != 300 {
@@ -260,8 +273,10 @@ func TestTopologyGoRedis(t *testing.T) {
 		}
 	}
 	round("before", "a", 10*time.Second)
-	c.Stop(1)
-	round("after stopping node 1", "b", 30*time.Second)
+	victim := shardLeader(t, c, 1)
+	dead = endpointsOf(t, c, victim)
+	c.Stop(victim)
+	round(fmt.Sprintf("after stopping node %d", victim), "b", 30*time.Second)
 }
 
 // TestTopologyRedisCliCheck: redis-cli --cluster check accepts the
@@ -315,6 +330,18 @@ func endpointAddr(t *testing.T, cl *redis.Client, node, shard uint64) string {
 		}
 	}
 	return ""
+}
+
+// shardLeader returns the node leading shard sid.
+func shardLeader(t *testing.T, c *Cluster, sid uint64) int {
+	t.Helper()
+	for _, s := range c.opsTopo(t).Shards {
+		if s.ID == sid && s.CurrentLeader != 0 {
+			return int(s.CurrentLeader)
+		}
+	}
+	t.Fatalf("no leader of shard %d", sid)
+	return 0
 }
 
 // waitBalanced waits until every shard is led by its preferred replica,

@@ -357,3 +357,92 @@ func waitBalanced(t *testing.T, c *Cluster) {
 		return true
 	})
 }
+
+// TestTopologyEndpointRoles: a replica endpoint behaves as a Redis
+// replica of its shard's master endpoint, which serves that shard only.
+func TestTopologyEndpointRoles(t *testing.T) {
+	c := Start(t, Options{Nodes: 3, Shards: 3, Replicas: 3})
+	waitBalanced(t, c)
+	ctx := context.Background()
+	cl := c.Client()
+	for i := range 300 {
+		if err := cl.Set(ctx, fmt.Sprintf("r:%d", i), i, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slots, err := cl.ClusterSlots(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shard1 redis.ClusterSlot
+	for _, s := range slots {
+		if s.Start == 0 {
+			shard1 = s
+		}
+	}
+	if len(shard1.Nodes) != 3 {
+		t.Fatalf("slots 0-%d: %+v", shard1.End, shard1.Nodes)
+	}
+	master := redis.NewClient(&redis.Options{Addr: shard1.Nodes[0].Addr, MaxRetries: -1})
+	replica := redis.NewClient(&redis.Options{Addr: shard1.Nodes[1].Addr, MaxRetries: -1})
+	defer master.Close()
+	defer replica.Close()
+
+	var key string // a key of shard 1 and one of another shard
+	var other string
+	for i := range 300 {
+		k := fmt.Sprintf("r:%d", i)
+		sl, _ := cl.ClusterKeySlot(ctx, k).Result()
+		if sl <= int64(shard1.End) && key == "" {
+			key = k
+		} else if sl > int64(shard1.End) && other == "" {
+			other = k
+		}
+	}
+	n, err := master.DBSize(ctx).Result()
+	if err != nil || n == 0 || n == 300 {
+		t.Fatalf("DBSIZE on shard 1's master endpoint = %d, %v; want shard 1's keys only", n, err)
+	}
+	if rn, err := replica.DBSize(ctx).Result(); err != nil || rn > n {
+		t.Fatalf("DBSIZE on a replica endpoint = %d, %v; master has %d", rn, err, n)
+	}
+	if err := master.Get(ctx, other).Err(); err == nil || !strings.HasPrefix(err.Error(), "MOVED ") {
+		t.Fatalf("GET of another shard's key on shard 1's master endpoint: %v, want MOVED", err)
+	}
+	if err := replica.Get(ctx, key).Err(); err == nil || !strings.HasSuffix(err.Error(), " "+shard1.Nodes[0].Addr) {
+		t.Fatalf("GET on a replica endpoint: %v, want MOVED to %s", err, shard1.Nodes[0].Addr)
+	}
+	if err := replica.FlushAll(ctx).Err(); err == nil || !strings.HasPrefix(err.Error(), "READONLY ") {
+		t.Fatalf("FLUSHALL on a replica endpoint: %v, want READONLY", err)
+	}
+	info, err := replica.Info(ctx, "replication").Result()
+	if err != nil || !strings.Contains(info, "role:slave\r\n") {
+		t.Fatalf("INFO replication on a replica endpoint: %v\n%s", err, info)
+	}
+	id, _ := replica.ClusterMyID(ctx).Result()
+	nodes, _ := replica.ClusterNodes(ctx).Result()
+	if id != shard1.Nodes[1].ID || !strings.Contains(nodes, id+" "+shard1.Nodes[1].Addr+"@") || !strings.Contains(nodes, "myself,slave "+shard1.Nodes[0].ID) {
+		t.Fatalf("MYID %s, NODES:\n%s", id, nodes)
+	}
+	// READONLY reads the replica (a read may lag the master a moment).
+	if err := replica.ReadOnly(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "a READONLY read on the replica endpoint", func() bool {
+		return replica.Get(ctx, key).Err() == nil
+	})
+	if err := replica.Set(ctx, key, "x", 0).Err(); err == nil || !strings.HasPrefix(err.Error(), "MOVED ") {
+		t.Fatalf("SET on a READONLY replica endpoint: %v, want MOVED", err)
+	}
+	// CLUSTER FAILOVER on the replica endpoint moves the role there.
+	if err := replica.Do(ctx, "CLUSTER", "FAILOVER").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, "the replica endpoint becoming master", func() bool {
+		nodes, _ := replica.ClusterNodes(ctx).Result()
+		return strings.Contains(nodes, "myself,master - ")
+	})
+	if err := replica.Set(ctx, key, "x", 0).Err(); err != nil {
+		t.Fatalf("SET on the new master endpoint: %v", err)
+	}
+}

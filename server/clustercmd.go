@@ -56,8 +56,10 @@ func (c *clusterNode) command(args [][]byte) reply.Value {
 	case "info":
 		return reply.BulkString(c.info(topo))
 	case "myid":
-		me := c.mainSelf(topo)
-		return reply.BulkString(epName(me.node, me.sid))
+		if me := c.mainSelf(topo); me.sid != 0 {
+			return reply.BulkString(epName(me.node, me.sid))
+		}
+		return reply.BulkString(nodeName(c.id)) // a node without replicas
 	case "myshardid":
 		return reply.BulkString(shardName(c.myShard(topo)))
 	case "nodes":

@@ -53,6 +53,8 @@ var settings = []setting{
 	{"shards", "CAIRN_SHARDS", "cluster bootstrap: number of shards (default one per peer)", ""},
 	{"replicas", "CAIRN_REPLICAS", "cluster bootstrap: replicas per shard (default min(3, peers))", ""},
 	{"announce", "CAIRN_ANNOUNCE", "cluster mode: client address given to clients and other nodes (default bind:port)", ""},
+	{"shard-ports", "CAIRN_SHARD_PORTS", "cluster mode: port of the endpoint of shard 1's replica on this node; shard N's is shard-ports+step*(N-1) (default port+100; 0 picks free ports)", ""},
+	{"shard-port-step", "CAIRN_SHARD_PORT_STEP", "cluster mode: port distance between consecutive shards' endpoints", "100"},
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -212,6 +214,17 @@ func buildConfig(get func(string) string) (server.Config, error) {
 		}
 	}
 	cfg.Announce = get("announce")
+	if v := get("shard-ports"); v != "" {
+		if cfg.ShardPorts, err = strconv.Atoi(v); err != nil || cfg.ShardPorts < 0 || cfg.ShardPorts > 65535 {
+			return cfg, fmt.Errorf("bad shard-ports %q", v)
+		}
+		if cfg.ShardPorts == 0 {
+			cfg.ShardPorts = -1 // free ports
+		}
+	}
+	if cfg.ShardPortStep, err = strconv.Atoi(get("shard-port-step")); err != nil || cfg.ShardPortStep < 1 {
+		return cfg, fmt.Errorf("bad shard-port-step %q", get("shard-port-step"))
+	}
 	return cfg, nil
 }
 

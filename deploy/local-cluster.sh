@@ -10,7 +10,8 @@
 #   deploy/local-cluster.sh clean        stop and delete all data and logs
 #
 # Environment: NODES (3), SHARDS (3), REPLICAS (3), BASE_PORT (7001; node i
-# serves clients on BASE_PORT+i-1 and Raft on that +10000), DIR
+# serves clients on BASE_PORT+i-1, its shard endpoints on that +100*N for
+# shard N, and Raft on that +10000), DIR
 # (./local-cluster), BIN (cairn binary; built with `go build` if unset),
 # BIND (127.0.0.1).
 set -euo pipefail
@@ -95,7 +96,7 @@ start)
   wait_serving $(seq 1 "$NODES")
   echo "cluster of $NODES nodes, $SHARDS shards x $REPLICAS replicas is serving:"
   for i in $(seq 1 "$NODES"); do echo "  node $i: $BIND:$(port "$i")  (log $DIR/node$i.log)"; done
-  echo "try: redis-cli -c -p $BASE_PORT"
+  echo "try: redis-cli -c -p $BASE_PORT; redis-cli --cluster check $BIND:$((BASE_PORT + 100))"
   ;;
 stop)
   for i in $(seq 1 "$NODES"); do
@@ -114,6 +115,7 @@ status)
   done
   for i in $(seq 1 "$NODES"); do
     if running "$i" && command -v redis-cli >/dev/null; then
+      echo "shard endpoints (what cluster clients see, one role each):"
       redis-cli -h "$BIND" -p "$(port "$i")" cluster nodes 2>/dev/null || true
       break
     fi

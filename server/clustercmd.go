@@ -23,9 +23,13 @@ func nodeName(id uint64) string { return fmt.Sprintf("%040x", id) }
 // shardName is a shard's Redis Cluster shard ID.
 func shardName(id uint64) string { return fmt.Sprintf("5ead%036x", id) }
 
-// parseNodeRef accepts a node's number or its 40-character name.
+// parseNodeRef accepts a node's number, its 40-character name or the
+// name of one of its shard endpoints.
 func parseNodeRef(b []byte) (uint64, bool) {
 	s := string(b)
+	if ref, ok := parseEpName(s); ok {
+		return ref.node, true
+	}
 	if len(s) == 40 {
 		id, err := strconv.ParseUint(strings.TrimLeft(s, "0"), 16, 64)
 		return id, err == nil || strings.Trim(s, "0") == ""
@@ -52,15 +56,18 @@ func (c *clusterNode) command(args [][]byte) reply.Value {
 	case "info":
 		return reply.BulkString(c.info(topo))
 	case "myid":
-		return reply.BulkString(nodeName(c.id))
+		if me := c.mainSelf(topo); me.sid != 0 {
+			return reply.BulkString(epName(me.node, me.sid))
+		}
+		return reply.BulkString(nodeName(c.id)) // a node without replicas
 	case "myshardid":
 		return reply.BulkString(shardName(c.myShard(topo)))
 	case "nodes":
-		return reply.BulkString(c.nodesText(topo, nil))
+		return reply.BulkString(c.nodesView(topo, c.mainSelf(topo), nil))
 	case "slots":
-		return c.slots(topo)
+		return c.slotsView(topo)
 	case "shards":
-		return c.shards(topo)
+		return c.shardsView(topo)
 	case "links":
 		return c.links(topo)
 	case "keyslot":
@@ -95,11 +102,7 @@ func (c *clusterNode) command(args [][]byte) reply.Value {
 		}
 		return reply.Array(keys...)
 	case "replicas", "slaves":
-		id, ok := parseNodeRef(args[2])
-		if !ok || topo.Node(id) == nil {
-			return reply.Error("ERR Unknown node " + string(args[2]))
-		}
-		return reply.Array(c.replicaLines(topo, id)...)
+		return c.replicasView(topo, c.mainSelf(topo), args[2])
 	case "failover":
 		return c.failover(topo, args)
 	case "forget":
@@ -321,74 +324,6 @@ func hostPort(addr string) (string, int) {
 	return h, port
 }
 
-// nodesText renders CLUSTER NODES. A node is shown as a master holding the
-// slots of the shards it currently leads (a Cairn node may lead some
-// shards and follow others, which Redis's one-role-per-node format cannot
-// show; CLUSTER SHARDS and SLOTS list every replica).
-func (c *clusterNode) nodesText(topo *cluster.Topology, only []uint64) string {
-	led := map[uint64][]cluster.SlotRange{}
-	for i := range topo.Shards {
-		sh := &topo.Shards[i]
-		l := c.leaderOf(topo, sh)
-		led[l] = append(led[l], topo.ShardSlots(sh.ID)...)
-	}
-	var b strings.Builder
-	now := time.Now().UnixMilli()
-	for _, nd := range topo.Nodes {
-		if only != nil && !slices.Contains(only, nd.ID) {
-			continue
-		}
-		_, port := hostPort(nd.ClientAddr)
-		flags, link := "master", "connected"
-		if nd.ID == c.id {
-			flags = "myself,master"
-		} else if c.isDown(nd.ID) {
-			flags, link = "master,fail", "disconnected"
-		}
-		host, _ := hostPort(nd.ClientAddr)
-		fmt.Fprintf(&b, "%s %s:%d@%d %s - 0 %d %d %s", nodeName(nd.ID), host, port, port+10000, flags, now, topo.Epoch, link)
-		ranges := led[nd.ID]
-		slices.SortFunc(ranges, func(a, b cluster.SlotRange) int { return int(a.Start) - int(b.Start) })
-		for _, r := range ranges {
-			if r.Start == r.End {
-				fmt.Fprintf(&b, " %d", r.Start)
-			} else {
-				fmt.Fprintf(&b, " %d-%d", r.Start, r.End)
-			}
-		}
-		b.WriteString("\n")
-	}
-	return b.String()
-}
-
-func (c *clusterNode) replicaLines(topo *cluster.Topology, id uint64) []reply.Value {
-	var ids []uint64
-	for i := range topo.Shards {
-		sh := &topo.Shards[i]
-		if c.leaderOf(topo, sh) != id {
-			continue
-		}
-		for _, r := range sh.Replicas {
-			if r != id && !slices.Contains(ids, r) {
-				ids = append(ids, r)
-			}
-		}
-	}
-	var out []reply.Value
-	for _, line := range strings.Split(strings.TrimSuffix(c.nodesText(topo, ids), "\n"), "\n") {
-		if line != "" {
-			out = append(out, reply.BulkString(line))
-		}
-	}
-	return out
-}
-
-// nodeEntry is one node in CLUSTER SLOTS: ip, port, id, metadata.
-func nodeEntry(nd *cluster.Node) reply.Value {
-	host, port := hostPort(nd.ClientAddr)
-	return reply.Array(reply.BulkString(host), reply.Int(int64(port)), reply.BulkString(nodeName(nd.ID)), reply.Map())
-}
-
 // orderedReplicas lists a shard's replicas with the leader first.
 func (c *clusterNode) orderedReplicas(topo *cluster.Topology, sh *cluster.Shard) []uint64 {
 	l := c.leaderOf(topo, sh)
@@ -402,73 +337,6 @@ func (c *clusterNode) orderedReplicas(topo *cluster.Topology, sh *cluster.Shard)
 		}
 	}
 	return out
-}
-
-func (c *clusterNode) slots(topo *cluster.Topology) reply.Value {
-	var out []reply.Value
-	for _, r := range topo.Slots {
-		sh := topo.Shard(r.Shard)
-		if sh == nil {
-			continue
-		}
-		e := []reply.Value{reply.Int(int64(r.Start)), reply.Int(int64(r.End))}
-		for i, id := range c.orderedReplicas(topo, sh) {
-			if i > 0 && c.isDown(id) {
-				continue // Redis leaves failed replicas out
-			}
-			if nd := topo.Node(id); nd != nil {
-				e = append(e, nodeEntry(nd))
-			}
-		}
-		out = append(out, reply.Array(e...))
-	}
-	return reply.Array(out...)
-}
-
-func (c *clusterNode) shards(topo *cluster.Topology) reply.Value {
-	var out []reply.Value
-	for i := range topo.Shards {
-		sh := &topo.Shards[i]
-		var slotsV []reply.Value
-		for _, r := range topo.ShardSlots(sh.ID) {
-			slotsV = append(slotsV, reply.Int(int64(r.Start)), reply.Int(int64(r.End)))
-		}
-		leader := c.leaderOf(topo, sh)
-		var nodes []reply.Value
-		for _, id := range c.orderedReplicas(topo, sh) {
-			nd := topo.Node(id)
-			if nd == nil {
-				continue
-			}
-			host, port := hostPort(nd.ClientAddr)
-			role := "replica"
-			if id == leader {
-				role = "master"
-			}
-			var offset int64
-			health := "online"
-			if id != c.id && c.isDown(id) {
-				health = "failed"
-			}
-			if s := c.host.Shard(sh.ID); s != nil && id == c.id {
-				offset = int64(s.Status().AppliedIndex)
-			}
-			nodes = append(nodes, reply.Map(
-				reply.BulkString("id"), reply.BulkString(nodeName(id)),
-				reply.BulkString("port"), reply.Int(int64(port)),
-				reply.BulkString("ip"), reply.BulkString(host),
-				reply.BulkString("endpoint"), reply.BulkString(host),
-				reply.BulkString("role"), reply.BulkString(role),
-				reply.BulkString("replication-offset"), reply.Int(offset),
-				reply.BulkString("health"), reply.BulkString(health),
-			))
-		}
-		out = append(out, reply.Map(
-			reply.BulkString("slots"), reply.Array(slotsV...),
-			reply.BulkString("nodes"), reply.Array(nodes...),
-		))
-	}
-	return reply.Array(out...)
 }
 
 func (c *clusterNode) links(topo *cluster.Topology) reply.Value {

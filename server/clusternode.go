@@ -51,6 +51,8 @@ type clusterNode struct {
 	down     sync.Map     // node ID → true while its client port does not answer
 	// configBusy: shard ID → true while syncConfig works on it (config.go)
 	configBusy sync.Map
+	// eps are the node's shard endpoints (endpoints.go).
+	eps endpoints
 }
 
 func (c *Config) clusterMode() bool { return len(c.Peers) > 0 || c.Join != "" }
@@ -187,6 +189,7 @@ func (n *Node) startCluster(table *command.Table, announce string) error {
 	}
 	n.cluster = c
 	c.reconcile() // start this node's shards before serving
+	c.startEndpoints()
 	c.wg.Add(2)
 	go c.loop()
 	go c.healthLoop()

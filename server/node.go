@@ -78,6 +78,11 @@ type Config struct {
 	// CLUSTER SLOTS). Default Bind:Port (127.0.0.1:Port when Bind is a
 	// wildcard).
 	Announce string
+	// ShardPorts and ShardPortStep place the node's shard endpoints (see
+	// endpoints.go): shard N's replica listens on ShardPorts +
+	// ShardPortStep*(N-1). Defaults Port+100 and 100; -1 picks free
+	// ports (tests).
+	ShardPorts, ShardPortStep int
 	// RTTMillisecond is the expected Raft round trip. Default 10.
 	RTTMillisecond uint64
 	// ElectionRTT is the election timeout in RTTs. Default 20.

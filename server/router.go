@@ -84,10 +84,9 @@ func (c *clusterNode) leaderAddr(topo *cluster.Topology, sid uint64) string {
 			leader = sh.Leader
 		}
 	}
-	if nd := topo.Node(leader); nd != nil {
-		return nd.ClientAddr
-	}
-	return ""
+	// The leader's endpoint for the shard (topoview.go), which clients
+	// see as the master of the shard's slots.
+	return epAddr(topo, leader, sid)
 }
 
 // moved redirects a slot to its shard's leader, or says the cluster is

@@ -39,6 +39,9 @@ type Op struct {
 	// V is the op's own format version (absent: 1). A directory that
 	// meets a newer one stops (version.go).
 	V uint8 `json:"v,omitempty"`
+	// Endpoints (announce) replaces the node's per-shard client
+	// endpoints when set.
+	Endpoints map[uint64]string `json:"endpoints,omitempty"`
 }
 
 // Result is what applying an Op returns.
@@ -151,6 +154,9 @@ func (t *Topology) apply(op *Op) (uint64, error) {
 		}
 		if op.ClientAddr != "" {
 			n.ClientAddr = op.ClientAddr
+		}
+		if op.Endpoints != nil {
+			n.Endpoints = maps.Clone(op.Endpoints)
 		}
 		return op.ID, nil
 	case "add-node":

@@ -28,6 +28,22 @@ type Node struct {
 	// Version is the highest format version the node's binary
 	// understands (0: a binary from before versions, i.e. 1).
 	Version uint8 `json:"version,omitempty"`
+	// Endpoints are the node's per-replica client addresses, by shard:
+	// the endpoint of (node, shard) presents itself to cluster clients as
+	// one Redis Cluster node, master of the shard's slots while this
+	// node's replica leads the shard, else its replica. Replaced as a
+	// whole by "announce"; never changed in place.
+	Endpoints map[uint64]string `json:"endpoints,omitempty"`
+}
+
+// Endpoint returns the client address of node's endpoint for shard, or
+// its main client address when it has announced none (a node from before
+// endpoints).
+func (n *Node) Endpoint(shard uint64) string {
+	if a := n.Endpoints[shard]; a != "" {
+		return a
+	}
+	return n.ClientAddr
 }
 
 // Shard is one keyspace Raft group.

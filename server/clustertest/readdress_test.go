@@ -79,12 +79,18 @@ func TestRestartOnNewClientAddress(t *testing.T) {
 		}
 		return false
 	})
-	// (Node 1 may answer CLUSTERDOWN until its health check has seen
-	// node 2 answer at the new address.)
+	// MOVED names node 2's endpoint for shard 2 (topoview.go), which it
+	// announced anew with its new address. (Node 1 may answer CLUSTERDOWN
+	// until its health check has seen node 2 answer at the new address.)
+	var ep string
+	waitFor(t, 10*time.Second, "node 1 knowing node 2's new shard 2 endpoint", func() bool {
+		ep = endpointAddr(t, c.NodeClient(1), 2, 2)
+		return ep != "" && ep == endpointAddr(t, c.NodeClient(2), 2, 2)
+	})
 	var err error
-	waitFor(t, 5*time.Second, "node 1 redirecting to "+newAddr, func() bool {
+	waitFor(t, 5*time.Second, "node 1 redirecting to "+ep, func() bool {
 		err = c.NodeClient(1).Get(ctx, key).Err()
-		return err != nil && strings.HasPrefix(err.Error(), "MOVED ") && strings.HasSuffix(err.Error(), " "+newAddr)
+		return err != nil && strings.HasPrefix(err.Error(), "MOVED ") && strings.HasSuffix(err.Error(), " "+ep)
 	})
 	if nodes, err := c.NodeClient(1).ClusterNodes(ctx).Result(); err != nil || strings.Contains(nodes, oldAddr) {
 		t.Fatalf("CLUSTER NODES still names %s (%v):\n%s", oldAddr, err, nodes)

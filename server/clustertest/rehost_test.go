@@ -3,6 +3,7 @@ package clustertest
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -107,9 +108,14 @@ func TestRestartWithNewHostnameAndPort(t *testing.T) {
 			key3 = fmt.Sprintf("h%d", i)
 		}
 	}
+	// MOVED names node 3's endpoint for shard 3: its new client port +
+	// 300 (shard N's endpoint is port+100*N by default).
+	epHost, newPort, _ := net.SplitHostPort(newAddr)
+	np, _ := strconv.Atoi(newPort)
+	newEP := net.JoinHostPort(epHost, strconv.Itoa(np+300))
 	waitFor(t, 30*time.Second, "node 1 redirecting shard 3 to node 3's new address", func() bool {
 		err := n1.Get(ctx, key3).Err()
-		return err != nil && err.Error() == fmt.Sprintf("MOVED %d %s", mustSlot(n1, key3), newAddr)
+		return err != nil && err.Error() == fmt.Sprintf("MOVED %d %s", mustSlot(n1, key3), newEP)
 	})
 	direct := redis.NewClient(&redis.Options{Addr: newAddr, MaxRetries: -1})
 	defer direct.Close()

@@ -109,7 +109,7 @@ func (b *blockRegistry) touched(keys []string, all bool) {
 // handler answers Blocked.
 func (s *Server) runBlocking(c *client, spec *command.Spec, target int, args [][]byte) reply.Value {
 	start := time.Now()
-	v := s.runOnce(spec, target, args)
+	v := s.runOnce(c, spec, target, args)
 	if !command.IsBlocked(v) {
 		return v
 	}
@@ -160,7 +160,7 @@ func (s *Server) runBlocking(c *client, spec *command.Spec, target int, args [][
 	for {
 		select {
 		case <-w.wake:
-			v := s.runOnce(spec, target, args)
+			v := s.runOnce(c, spec, target, args)
 			if !command.IsBlocked(v) {
 				return v
 			}
@@ -178,7 +178,7 @@ func (s *Server) runBlocking(c *client, spec *command.Spec, target int, args [][
 			}
 			return spec.Block.TimeoutReply
 		case <-reroute:
-			if t, redirect, ok := s.backend.Route(spec, args, c.readOnly, false); !ok {
+			if t, redirect, ok := c.be.Route(spec, args, c.readOnly, false); !ok {
 				return redirect
 			} else if t != target {
 				target = t
@@ -189,13 +189,13 @@ func (s *Server) runBlocking(c *client, spec *command.Spec, target int, args [][
 }
 
 // runOnce runs the command once: a write through the log, a read here.
-func (s *Server) runOnce(spec *command.Spec, target int, args [][]byte) reply.Value {
+func (s *Server) runOnce(c *client, spec *command.Spec, target int, args [][]byte) reply.Value {
 	if !spec.IsWrite() {
-		return s.backend.Read(target, time.Now(), spec, args)
+		return c.be.Read(target, time.Now(), spec, args)
 	}
-	vs, err := s.backend.Propose(target, [][][]byte{args}).Wait()
+	vs, err := c.be.Propose(target, [][][]byte{args}).Wait()
 	if err != nil {
-		return s.backend.ErrorReply(err)
+		return c.be.ErrorReply(err)
 	}
 	if len(vs) != 1 {
 		return reply.Error("ERR missing reply")

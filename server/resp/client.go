@@ -32,6 +32,10 @@ type client struct {
 	closing bool
 	created time.Time
 
+	// be serves the connection's data and CLUSTER commands: the server's
+	// backend, or the one of the listener it came in on (ServeBackend).
+	be Backend
+
 	replyMode int
 	skip      int // replies still to drop (CLIENT REPLY SKIP: its own and the next)
 
@@ -96,6 +100,7 @@ func newClient(s *Server, nc net.Conn) *client {
 	c := &client{
 		id:      s.nextID.Add(1),
 		srv:     s,
+		be:      s.backend,
 		nc:      nc,
 		rd:      NewReader(nc, s.params.protoMaxBulkLen()),
 		addr:    nc.RemoteAddr().String(),

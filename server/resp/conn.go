@@ -619,11 +619,11 @@ func askingCmd(s *Server, c *client, _ [][]byte) reply.Value {
 	return reply.OK
 }
 
-func clusterCmd(s *Server, _ *client, args [][]byte) reply.Value {
+func clusterCmd(s *Server, c *client, args [][]byte) reply.Value {
 	if !s.backend.ClusterEnabled() {
 		return reply.Error(errNoCluster)
 	}
-	return s.backend.Cluster(args)
+	return c.be.Cluster(args)
 }
 
 // memoryPurge runs the garbage collector and returns free memory to the

@@ -2,6 +2,7 @@ package resp
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"runtime"
 	"sort"
@@ -18,7 +19,7 @@ var infoSections = []string{"server", "clients", "memory", "persistence", "stats
 // commandstats and latencystats there).
 var defaultSections = map[string]bool{"server": true, "clients": true, "memory": true, "persistence": true, "stats": true, "replication": true, "cpu": true, "raft": true, "keyspace": true, "errorstats": true, "cluster": true}
 
-func info(s *Server, _ *client, args [][]byte) reply.Value {
+func info(s *Server, c *client, args [][]byte) reply.Value {
 	want := map[string]bool{}
 	if len(args) == 1 {
 		want = defaultSections
@@ -38,7 +39,7 @@ func info(s *Server, _ *client, args [][]byte) reply.Value {
 		}
 	}
 	var b strings.Builder
-	st := s.backend.Status()
+	st := c.be.Status()
 	for _, sec := range infoSections {
 		if !want[sec] {
 			continue
@@ -156,8 +157,19 @@ func (s *Server) writeSection(b *strings.Builder, sec string, st Status) {
 		kv(b, "total_error_replies", s.stats.errors.Load())
 	case "replication":
 		b.WriteString("# Replication\r\n")
-		kv(b, "role", "master")
-		kv(b, "connected_slaves", 0)
+		if st.MasterAddr != "" {
+			// A cluster endpoint of a shard replica this node does not lead.
+			host, port, _ := net.SplitHostPort(st.MasterAddr)
+			kv(b, "role", "slave")
+			kv(b, "master_host", host)
+			kv(b, "master_port", port)
+			kv(b, "master_link_status", "up")
+			kv(b, "slave_repl_offset", st.AppliedIndex)
+			kv(b, "slave_read_only", 1)
+		} else {
+			kv(b, "role", "master")
+		}
+		kv(b, "connected_slaves", st.Replicas)
 		kv(b, "master_repl_offset", st.AppliedIndex)
 	case "cpu":
 		var ru syscall.Rusage

@@ -170,13 +170,13 @@ func watchCmd(s *Server, c *client, args [][]byte) reply.Value {
 	now := time.Now()
 	for _, key := range args[1:] {
 		one := [][]byte{args[0], key}
-		target, redirect, ok := s.backend.Route(spec, one, c.readOnly, false)
+		target, redirect, ok := c.be.Route(spec, one, c.readOnly, false)
 		if !ok {
 			return redirect
 		}
-		d, err := s.backend.KeyDigests(target, now, [][]byte{key})
+		d, err := c.be.KeyDigests(target, now, [][]byte{key})
 		if err != nil {
-			return s.backend.ErrorReply(err)
+			return c.be.ErrorReply(err)
 		}
 		k := string(key)
 		if slices.ContainsFunc(c.tx.watched, func(w watchedKey) bool { return w.key == k }) {
@@ -209,7 +209,7 @@ func (s *Server) queue(c *client, spec *command.Spec, args [][]byte) reply.Value
 		}
 		var redirect reply.Value
 		var ok bool
-		target, redirect, ok = s.backend.Route(spec, args, false, c.asking)
+		target, redirect, ok = c.be.Route(spec, args, false, c.asking)
 		c.asking = false
 		if !ok {
 			c.tx.abort = true
@@ -268,9 +268,9 @@ func execTx(s *Server, c *client, _ [][]byte) reply.Value {
 			}
 		}
 		c.lastTarget = c.tx.target
-		vs, err := s.backend.ProposeMulti(c.tx.target, watch, data).Wait()
+		vs, err := c.be.ProposeMulti(c.tx.target, watch, data).Wait()
 		if err != nil {
-			return s.backend.ErrorReply(err)
+			return c.be.ErrorReply(err)
 		}
 		if len(vs) != 1 {
 			return reply.Error("ERR transaction reply missing")

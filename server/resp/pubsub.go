@@ -86,7 +86,7 @@ func punsubscribeCmd(s *Server, c *client, args [][]byte) reply.Value {
 func ssubscribeCmd(s *Server, c *client, args [][]byte) reply.Value {
 	// Any replica of the slot's shard may serve shard-channel
 	// subscriptions, as in Redis Cluster.
-	if _, redirect, ok := s.backend.Route(s.table.Lookup(args[0]), args, true, false); !ok {
+	if _, redirect, ok := c.be.Route(s.table.Lookup(args[0]), args, true, false); !ok {
 		return redirect
 	}
 	return s.subscribeWith(c, func() []reply.Value { return s.hub.SSubscribe(c, names(args[1:])...) })
@@ -94,7 +94,7 @@ func ssubscribeCmd(s *Server, c *client, args [][]byte) reply.Value {
 
 func sunsubscribeCmd(s *Server, c *client, args [][]byte) reply.Value {
 	if len(args) > 1 {
-		if _, redirect, ok := s.backend.Route(s.table.Lookup(args[0]), args, true, false); !ok && redirect.Kind == reply.KindError && strings.HasPrefix(string(redirect.Str), "CROSSSLOT") {
+		if _, redirect, ok := c.be.Route(s.table.Lookup(args[0]), args, true, false); !ok && redirect.Kind == reply.KindError && strings.HasPrefix(string(redirect.Str), "CROSSSLOT") {
 			return redirect
 		}
 	}
@@ -109,8 +109,8 @@ func publishCmd(s *Server, _ *client, args [][]byte) reply.Value {
 	return reply.Int(int64(n))
 }
 
-func spublishCmd(s *Server, _ *client, args [][]byte) reply.Value {
-	target, redirect, ok := s.backend.Route(s.table.Lookup(args[0]), args, false, false)
+func spublishCmd(s *Server, c *client, args [][]byte) reply.Value {
+	target, redirect, ok := c.be.Route(s.table.Lookup(args[0]), args, false, false)
 	if !ok {
 		return redirect
 	}

@@ -101,6 +101,11 @@ type Status struct {
 	// LazyfreePending and Lazyfreed are INFO's lazyfree_pending_objects
 	// and lazyfreed_objects.
 	LazyfreePending, Lazyfreed int64
+	// MasterAddr, on a cluster endpoint of a replica this node does not
+	// lead, is the leader's endpoint (INFO replication: role:slave);
+	// Replicas is connected_slaves.
+	MasterAddr string
+	Replicas   int
 	// SnapshotFailed: the last snapshot attempt of some shard failed
 	// (INFO rdb_last_bgsave_status:err).
 	SnapshotFailed bool
@@ -156,6 +161,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	ln      net.Listener
+	extra   []net.Listener // ServeBackend's listeners
 	clients map[int64]*client
 	closed  bool
 	nextID  atomic.Int64
@@ -235,6 +241,41 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	s.ln = ln
 	s.mu.Unlock()
+	return s.accept(ln, nil)
+}
+
+// ServeBackend accepts clients on another listener until Close or until
+// ln is closed; their data and CLUSTER commands go to b instead of the
+// server's backend (a cluster endpoint that presents one shard replica).
+// Everything else (pub/sub, CLIENT, CONFIG, INFO's other sections) is the
+// server's.
+func (s *Server) ServeBackend(ln net.Listener, b Backend) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	s.extra = append(s.extra, ln)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		for i, l := range s.extra {
+			if l == ln {
+				s.extra = append(s.extra[:i], s.extra[i+1:]...)
+				break
+			}
+		}
+		s.mu.Unlock()
+	}()
+	err := s.accept(ln, b)
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+func (s *Server) accept(ln net.Listener, b Backend) error {
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -251,7 +292,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			return err
 		}
 		s.stats.connections.Add(1)
-		go s.serve(nc)
+		go s.serve(nc, b)
 	}
 }
 
@@ -265,18 +306,24 @@ func (s *Server) Close() {
 	if s.ln != nil {
 		s.ln.Close()
 	}
+	for _, ln := range s.extra {
+		ln.Close()
+	}
 	for _, c := range s.clients {
 		c.nc.Close()
 	}
 	s.mu.Unlock()
 }
 
-func (s *Server) serve(nc net.Conn) {
+func (s *Server) serve(nc net.Conn, b Backend) {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 		s.setKeepAlive(tc)
 	}
 	c := newClient(s, nc)
+	if b != nil {
+		c.be = b
+	}
 	s.mu.Lock()
 	if len(s.clients) >= s.params.maxClients() {
 		s.mu.Unlock()
@@ -401,7 +448,7 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	if spec.Flags&command.Conn == 0 {
 		var redirect reply.Value
 		var ok bool
-		target, redirect, ok = s.backend.Route(spec, args, c.readOnly, c.asking)
+		target, redirect, ok = c.be.Route(spec, args, c.readOnly, c.asking)
 		c.asking = false
 		if !ok {
 			s.flushBatch(c)
@@ -444,7 +491,7 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 			v = h(s, c, args)
 		}
 	} else {
-		v = s.backend.Read(target, start, spec, args)
+		v = c.be.Read(target, start, spec, args)
 	}
 	usec := time.Since(start).Microseconds()
 	st.calls.Add(1)
@@ -469,7 +516,7 @@ func (s *Server) flushBatch(c *client) {
 		defer s.trackWrites(c, c.batchSpecs, c.batch)()
 	}
 	start := time.Now()
-	replies, err := s.backend.Propose(c.batchTarget, c.batch).Wait()
+	replies, err := c.be.Propose(c.batchTarget, c.batch).Wait()
 	usec := time.Since(start).Microseconds() / int64(len(c.batch))
 	for i, spec := range c.batchSpecs {
 		st := s.cmdStats[spec]
@@ -481,7 +528,7 @@ func (s *Server) flushBatch(c *client) {
 			if err == nil {
 				err = errors.New("missing reply")
 			}
-			v = s.backend.ErrorReply(err)
+			v = c.be.ErrorReply(err)
 		} else {
 			v = replies[i]
 		}

@@ -203,8 +203,21 @@ func TestMaxMemoryVolatileEvictsOnlyVolatile(t *testing.T) {
 			t.Fatalf("persistent key p%d was evicted", i)
 		}
 	}
-	if c.Exists(ctx, "v0").Val() != 0 || c.Exists(ctx, "v199").Val() != 1 {
-		t.Fatalf("volatile-ttl should evict the nearest expiry first (v0 %d, v199 %d)", c.Exists(ctx, "v0").Val(), c.Exists(ctx, "v199").Val())
+	// The choice is Redis's approximation (samples and an eviction pool),
+	// so a given near key may escape; the evicted keys must lean to the
+	// nearest expiries and the farthest must stay.
+	near, far := 0, 0
+	for i := range 200 {
+		if c.Exists(ctx, "v"+strconv.Itoa(i)).Val() == 0 {
+			if i < 100 {
+				near++
+			} else {
+				far++
+			}
+		}
+	}
+	if near == 0 || far*4 > near || c.Exists(ctx, "v199").Val() != 1 {
+		t.Fatalf("volatile-ttl should evict the nearest expiries first: %d evicted of v0-v99, %d of v100-v199, v199 %d", near, far, c.Exists(ctx, "v199").Val())
 	}
 	// No volatile key left to evict: OOM.
 	n.SetMaxMemoryForTest(1, keyspace.VolatileTTL)

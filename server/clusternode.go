@@ -16,6 +16,7 @@ import (
 
 	"github.com/cairndb/cairn/server/cluster"
 	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/durable"
 	"github.com/cairndb/cairn/server/entry"
 	"github.com/cairndb/cairn/server/resp"
 	"github.com/cairndb/cairn/server/shard"
@@ -71,7 +72,7 @@ func readNodeID(dir string) (uint64, error) {
 }
 
 func writeNodeID(dir string, id uint64) error {
-	return writeFileDurable(dir, nodeIDFile, []byte(strconv.FormatUint(id, 10)+"\n"))
+	return durable.WriteFile(filepath.Join(dir, nodeIDFile), []byte(strconv.FormatUint(id, 10)+"\n"))
 }
 
 // startCluster brings up the cluster side of a node: node identity, the

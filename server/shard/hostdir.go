@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	pb "github.com/lni/dragonboat/v4/raftpb"
+
+	"github.com/cairndb/cairn/server/durable"
 )
 
 // Dragonboat keeps a NodeHost's data under Dir/<hostname>/ and records the
@@ -68,37 +70,7 @@ func writeFlagFile(dir string, st *pb.RaftDataStatus) error {
 	}
 	sum := md5.Sum(data)
 	buf := append(append([]byte(nil), sum[8:]...), data...)
-	tmp := filepath.Join(dir, flagFile+".cairn-tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err = f.Write(buf); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, flagFile))
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return durable.WriteFile(filepath.Join(dir, flagFile), buf)
 }
 
 // prepareHostDir checks dir's Raft data against this host before
@@ -154,7 +126,7 @@ func prepareHostDir(dir, raftAddr string) (adopted string, err error) {
 		if err := os.Symlink(target, link); err != nil {
 			return "", fmt.Errorf("adopt Raft data of hostname %q: %w", old, err)
 		}
-		if err := syncDir(dir); err != nil {
+		if err := durable.SyncDir(dir); err != nil {
 			return "", err
 		}
 	} else {

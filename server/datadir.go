@@ -58,4 +58,3 @@ func (l *dirLock) release() {
 	l.f.Close()
 	l.f = nil
 }
-

@@ -138,7 +138,16 @@ func TestDiffTies(t *testing.T) {
 // every reply exactly.
 func TestDiffRandom(t *testing.T) {
 	d := newDiff(t)
-	seed := uint64(time.Now().UnixNano())
+	// The short run in `make test` uses a fixed seed; `make fuzz-diff`
+	// (CAIRN_FUZZ_DIFF) draws a new one each run. Random seeds find rare
+	// last-digit GEODIST differences (e.g. seed 1796565596678252551:
+	// 18499032.3421 vs Redis's .3420, the haversine's asin differing from
+	// glibc's by an ulp), a known difference listed in docs/datatypes.md
+	// that must not fail CI at random.
+	seed := uint64(1)
+	if os.Getenv("CAIRN_FUZZ_DIFF") != "" {
+		seed = uint64(time.Now().UnixNano())
+	}
 	if s := os.Getenv("CAIRN_FUZZ_SEED"); s != "" {
 		seed, _ = strconv.ParseUint(s, 10, 64)
 	}

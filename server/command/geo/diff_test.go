@@ -141,8 +141,8 @@ func TestDiffRandom(t *testing.T) {
 	// The short run in `make test` uses a fixed seed; `make fuzz-diff`
 	// (CAIRN_FUZZ_DIFF) draws a new one each run. Random seeds find rare
 	// last-digit GEODIST differences (e.g. seed 1796565596678252551:
-	// 18499032.3421 vs Redis's .3420, the haversine's asin differing from
-	// glibc's by an ulp), a known difference listed in docs/datatypes.md
+	// 18499032.3421 vs Redis's .3420, correctly rounded math against
+	// glibc's libm), a known difference listed in docs/datatypes.md
 	// that must not fail CI at random.
 	seed := uint64(1)
 	if os.Getenv("CAIRN_FUZZ_DIFF") != "" {

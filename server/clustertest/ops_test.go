@@ -348,7 +348,18 @@ func TestRedisClusterReplies(t *testing.T) {
 		t.Fatalf("MSET same slot: %v", err)
 	}
 	// A key of a shard node 1 does not lead answers MOVED <slot> <leader>.
+	// Just after start node 1 may still lead every shard: wait until the
+	// balancer has moved some leadership to the shards' preferred replicas.
 	v := c.opsTopo(t)
+	waitFor(t, 20*time.Second, "a shard led by another node than node 1", func() bool {
+		v = c.opsTopo(t)
+		for _, s := range v.Shards {
+			if s.CurrentLeader != 1 {
+				return true
+			}
+		}
+		return false
+	})
 	moved := 0
 	for _, k := range []string{"a", "b", "c", "foo", "bar", "baz"} {
 		err := cl.Get(ctx, k).Err()

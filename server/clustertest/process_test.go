@@ -2,8 +2,6 @@ package clustertest
 
 import (
 	"context"
-	"fmt"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,26 +22,7 @@ func TestProcessKillAndPause(t *testing.T) {
 		t.Skip("multi-process cluster test skipped in -short mode")
 	}
 	bin := servertest.Binary(t)
-	root := t.TempDir()
-	procs := make([]*servertest.Process, 3)
-	for i := range procs {
-		procs[i] = servertest.NewProcess(t, bin, fmt.Sprintf("%s/node%d", root, i+1))
-	}
-	var peers []string
-	for i, p := range procs {
-		peers = append(peers, fmt.Sprintf("%d=127.0.0.1:%d", i+1, p.Raft))
-	}
-	for i, p := range procs {
-		p.Args = []string{"--node-id", strconv.Itoa(i + 1), "--peers", strings.Join(peers, ",")}
-		if err := p.Launch(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, p := range procs {
-		if err := p.WaitReady(60 * time.Second); err != nil {
-			t.Fatal(err)
-		}
-	}
+	procs := startProcesses(t, bin, 3, nil)
 	ctx := context.Background()
 	var addrs []string
 	for _, p := range procs {

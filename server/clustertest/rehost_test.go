@@ -44,27 +44,11 @@ func TestRestartWithNewHostnameAndPort(t *testing.T) {
 	bin := servertest.Binary(t)
 	oldHost := hostnameWrapper(t, bin, "cairn-old-box")
 	newHost := hostnameWrapper(t, bin, "cairn-new-box")
-	root := t.TempDir()
-	procs := make([]*servertest.Process, 3)
-	for i := range procs {
-		procs[i] = servertest.NewProcess(t, bin, fmt.Sprintf("%s/node%d", root, i+1))
-	}
-	procs[2].Bin = oldHost
-	var peers []string
-	for i, p := range procs {
-		peers = append(peers, fmt.Sprintf("%d=127.0.0.1:%d", i+1, p.Raft))
-	}
-	for i, p := range procs {
-		p.Args = []string{"--node-id", strconv.Itoa(i + 1), "--peers", strings.Join(peers, ",")}
-		if err := p.Launch(); err != nil {
-			t.Fatal(err)
+	procs := startProcesses(t, bin, 3, func(i int, p *servertest.Process) {
+		if i == 2 {
+			p.Bin = oldHost
 		}
-	}
-	for _, p := range procs {
-		if err := p.WaitReady(60 * time.Second); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	ctx := context.Background()
 	cl := redis.NewClusterClient(&redis.ClusterOptions{
 		Addrs: []string{procs[0].Addr(), procs[1].Addr()}, MaxRetries: 10, MaxRedirects: 16,

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -63,26 +62,7 @@ func TestGracefulShutdownHandsOff(t *testing.T) {
 		t.Skip("multi-process cluster test skipped in -short mode")
 	}
 	bin := servertest.Binary(t)
-	root := t.TempDir()
-	procs := make([]*servertest.Process, 3)
-	for i := range procs {
-		procs[i] = servertest.NewProcess(t, bin, fmt.Sprintf("%s/node%d", root, i+1))
-	}
-	var peers []string
-	for i, p := range procs {
-		peers = append(peers, fmt.Sprintf("%d=127.0.0.1:%d", i+1, p.Raft))
-	}
-	for i, p := range procs {
-		p.Args = []string{"--node-id", strconv.Itoa(i + 1), "--peers", strings.Join(peers, ",")}
-		if err := p.Launch(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, p := range procs {
-		if err := p.WaitReady(60 * time.Second); err != nil {
-			t.Fatal(err)
-		}
-	}
+	procs := startProcesses(t, bin, 3, nil)
 	t0 := time.Now()
 	step := func(what string) { t.Logf("%6.1fs %s", time.Since(t0).Seconds(), what) }
 	defer step("end")

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -97,7 +99,7 @@ func (w *writer) verify(t *testing.T, cl *redis.ClusterClient) {
 	t.Helper()
 	n := 0
 	w.acked.Range(func(k, v any) bool {
-		got, err := cl.Get(context.Background(), k.(string)).Int()
+		got, err := atoi(readBack(cl, k.(string)))
 		if err != nil || got != v.(int) {
 			t.Errorf("acknowledged %s=%d reads %d, %v", k, v, got, err)
 		}
@@ -107,11 +109,61 @@ func (w *writer) verify(t *testing.T, cl *redis.ClusterClient) {
 	t.Logf("verified %d acknowledged writes", n)
 }
 
+// readBack reads key for a check of acknowledged writes. A read has no
+// side effect, so a transient refusal (a leader election, a Raft read
+// that timed out under load, a slot mid-move) is retried for up to 20 s;
+// any value read, right or wrong, and any other error are returned at
+// once for the caller to judge.
+func readBack(cl redis.Cmdable, key string) (string, error) {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		v, err := cl.Get(context.Background(), key).Result()
+		if err == nil || !transient(err) || time.Now().After(deadline) {
+			return v, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// transient reports whether err says only that the cluster could not
+// answer just now (no leader, a timed-out Raft read, a slot being moved,
+// a connection to a node that is down).
+func transient(err error) bool {
+	if err == redis.Nil {
+		return false
+	}
+	msg := err.Error()
+	for _, p := range []string{"UNCERTAIN ", "CLUSTERDOWN ", "TRYAGAIN ", "LOADING ", "i/o timeout", "connection refused", "EOF", "connection reset"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	var ne net.Error
+	return errors.As(err, &ne)
+}
+
+// atoi converts readBack's result as go-redis's Int would.
+func atoi(v string, err error) (int, error) {
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(v)
+}
+
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	waitForOr(t, timeout, what, cond, nil)
+}
+
+// waitForOr is waitFor that runs dump, to log the state, before failing.
+func waitForOr(t *testing.T, timeout time.Duration, what string, cond func() bool, dump func()) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
+			if dump != nil {
+				dump()
+			}
 			t.Fatalf("timed out after %v waiting for %s", timeout, what)
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -219,7 +271,7 @@ func TestReshardingUnderLoad(t *testing.T) {
 		t.Fatalf("slot counts after move: %+v", v.Shards)
 	}
 	for i := range 5000 {
-		got, err := cl.Get(ctx, fmt.Sprintf("pre%d", i)).Int()
+		got, err := atoi(readBack(cl, fmt.Sprintf("pre%d", i)))
 		if err != nil || got != i {
 			t.Fatalf("pre%d = %d, %v", i, got, err)
 		}

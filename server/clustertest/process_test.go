@@ -2,6 +2,7 @@ package clustertest
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -41,8 +42,11 @@ func TestProcessKillAndPause(t *testing.T) {
 	defer w.halt()
 	waitFor(t, 20*time.Second, "writes", func() bool { return w.count.Load() > 300 })
 
+	// leaderOf returns the index of a node that leads a shard: the node
+	// behind the first master endpoint in CLUSTER NODES (an endpoint's
+	// ID is "ca1e", its node in 20 hex digits, its shard in 16).
 	leaderOf := func() int {
-		for i, p := range procs {
+		for _, p := range procs {
 			nc := redis.NewClient(&redis.Options{Addr: p.Addr(), MaxRetries: -1})
 			nodes, err := nc.ClusterNodes(ctx).Result()
 			nc.Close()
@@ -51,11 +55,14 @@ func TestProcessKillAndPause(t *testing.T) {
 			}
 			for _, line := range strings.Split(nodes, "\n") {
 				f := strings.Fields(line)
-				if len(f) > 8 && strings.Contains(f[2], "myself") {
-					return i
+				if len(f) > 8 && strings.Contains(f[2], "master") && len(f[0]) == 40 {
+					if n, err := strconv.ParseUint(f[0][4:24], 16, 64); err == nil && n >= 1 && int(n) <= len(procs) {
+						return int(n) - 1
+					}
 				}
 			}
 		}
+		t.Fatal("no node answers CLUSTER NODES with a master")
 		return 0
 	}
 
@@ -76,7 +83,10 @@ func TestProcessKillAndPause(t *testing.T) {
 	victim := (paused + 1) % 3
 	procs[victim].Kill()
 	before = w.count.Load()
-	waitFor(t, 20*time.Second, "writes after a kill", func() bool { return w.count.Load() > before+300 })
+	waitForOr(t, 20*time.Second, "writes after a kill", func() bool { return w.count.Load() > before+300 }, func() {
+		t.Logf("writes: %d acknowledged (%d when the node was killed), %d errors, last %v", w.count.Load(), before, w.errs.Load(), w.lastErr.Load())
+		logClusterInfo(t, procs, victim)
+	})
 	if err := procs[victim].Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -85,4 +95,22 @@ func TestProcessKillAndPause(t *testing.T) {
 	w.halt()
 	t.Logf("%d writes acknowledged, %d unknown outcomes (last error: %v)", w.count.Load(), w.errs.Load(), w.lastErr.Load())
 	w.verify(t, cl)
+}
+
+// logClusterInfo logs every live process's CLUSTER INFO slot counts and
+// CLUSTER NODES, for a test that failed waiting for the cluster.
+func logClusterInfo(t *testing.T, procs []*servertest.Process, dead int) {
+	t.Helper()
+	ctx := context.Background()
+	for i, p := range procs {
+		if i == dead {
+			continue
+		}
+		nc := redis.NewClient(&redis.Options{Addr: p.Addr(), MaxRetries: -1, ReadTimeout: 2 * time.Second})
+		info, err := nc.ClusterInfo(ctx).Result()
+		t.Logf("node %d CLUSTER INFO (%v):\n%s", i+1, err, info)
+		nodes, err := nc.ClusterNodes(ctx).Result()
+		t.Logf("node %d CLUSTER NODES (%v):\n%s", i+1, err, nodes)
+		nc.Close()
+	}
 }

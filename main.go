@@ -24,7 +24,7 @@ import (
 	"syscall"
 
 	"github.com/cairndb/cairn/server"
-	"github.com/cairndb/cairn/server/resp"
+	"github.com/cairndb/cairn/server/session"
 )
 
 func main() {
@@ -110,7 +110,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg.ConfigFile = *configFile
-	level, ok := resp.ParseLogLevel(get("loglevel"))
+	level, ok := session.ParseLogLevel(get("loglevel"))
 	if !ok {
 		fmt.Fprintf(stderr, "cairn: bad loglevel %q\n", get("loglevel"))
 		return 2
@@ -121,7 +121,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cfg.Logger = log
 	// Node-local CONFIG parameters the file may set (what CONFIG REWRITE
 	// writes beyond the settings above).
-	for _, name := range resp.FileParams() {
+	for _, name := range session.FileParams() {
 		if v, ok := file[name]; ok && !isSetting(name) {
 			if cfg.Params == nil {
 				cfg.Params = map[string]string{}
@@ -285,7 +285,7 @@ func readConfig(path string) (map[string]string, error) {
 	for _, s := range settings {
 		known[s.name] = true
 	}
-	for _, n := range resp.FileParams() {
+	for _, n := range session.FileParams() {
 		known[n] = true
 	}
 	out := map[string]string{}
@@ -305,7 +305,7 @@ func readConfig(path string) (map[string]string, error) {
 			return nil, fmt.Errorf("%s:%d: unknown setting %q", path, ln, name)
 		}
 		if !isSetting(name) {
-			if err := resp.ValidateParam(name, value); err != nil {
+			if err := session.ValidateParam(name, value); err != nil {
 				return nil, fmt.Errorf("%s:%d: %s: %v", path, ln, name, err)
 			}
 		}

@@ -12,7 +12,7 @@ import (
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/reply"
-	"github.com/cairndb/cairn/server/resp"
+	"github.com/cairndb/cairn/server/session"
 	"github.com/cairndb/cairn/server/slot"
 )
 
@@ -228,7 +228,7 @@ func (e *epBackend) Cluster(args [][]byte) reply.Value { return e.c.epCommand(e.
 
 // Status is the node's, with the keyspace and role of this shard's
 // replica (INFO keyspace, replication).
-func (e *epBackend) Status() resp.Status {
+func (e *epBackend) Status() session.Status {
 	st := e.backend.Status()
 	st.Keys, st.Expires, st.Hits, st.Misses, st.ExpiredKeys = 0, 0, 0, 0, 0
 	c := e.c

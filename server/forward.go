@@ -96,7 +96,7 @@ func (p *forwarder) run() {
 	}
 }
 
-// Forward implements resp.Backend: target -1 sends to every other node,
+// Forward implements session.Backend: target -1 sends to every other node,
 // a shard target to the other nodes that hold a replica of the shard.
 func (b *backend) Forward(target int, args [][]byte) {
 	c := b.cluster

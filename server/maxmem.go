@@ -2,15 +2,15 @@ package server
 
 import (
 	"github.com/cairndb/cairn/server/keyspace"
-	"github.com/cairndb/cairn/server/resp"
+	"github.com/cairndb/cairn/server/session"
 	"github.com/cairndb/cairn/server/shard"
 )
 
 // Memory sums the accounted memory of the shards this node serves;
 // maxmemory and the policy are the first shard's (CONFIG SET sets them on
 // every shard).
-func (b *backend) Memory() resp.MemoryInfo {
-	var out resp.MemoryInfo
+func (b *backend) Memory() session.MemoryInfo {
+	var out session.MemoryInfo
 	for i, s := range b.shards() {
 		st := s.Memory()
 		if i == 0 {

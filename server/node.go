@@ -24,7 +24,7 @@ import (
 	"github.com/cairndb/cairn/server/entry"
 	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/reply"
-	"github.com/cairndb/cairn/server/resp"
+	"github.com/cairndb/cairn/server/session"
 	"github.com/cairndb/cairn/server/shard"
 )
 
@@ -58,7 +58,7 @@ type Config struct {
 	// loglevel.
 	LogLevel *slog.LevelVar
 	// Params are node-local CONFIG parameters from the config file
-	// (resp.FileParams).
+	// (session.FileParams).
 	Params map[string]string
 
 	// Cluster mode (on when Peers or Join is set).
@@ -159,8 +159,8 @@ type Node struct {
 	host    *shard.Host
 	shard   *shard.Shard // single-node mode
 	cluster *clusterNode // cluster mode
-	srv     *resp.Server
-	srvPtr  atomic.Pointer[resp.Server] // srv, for the apply path
+	srv     *session.Server
+	srvPtr  atomic.Pointer[session.Server] // srv, for the apply path
 	fwd     forwarders                  // pub/sub messages to other cluster nodes
 	ln      net.Listener
 	log     *slog.Logger
@@ -264,7 +264,7 @@ func Start(cfg Config) (_ *Node, err error) {
 			return nil, err
 		}
 	}
-	n.srv = resp.New(resp.Config{
+	n.srv = session.New(session.Config{
 		RequirePass:     cfg.RequirePass,
 		ProtoMaxBulkLen: cfg.ProtoMaxBulkLen,
 		MaxClients:      cfg.MaxClients,
@@ -347,7 +347,7 @@ func (b *backend) Route(spec *command.Spec, args [][]byte, readOnly, asking bool
 	return 0, reply.Value{}, true
 }
 
-func (b *backend) Propose(target int, cmds [][][]byte) resp.Pending {
+func (b *backend) Propose(target int, cmds [][][]byte) session.Pending {
 	if b.cluster != nil {
 		return b.cluster.proposeCmds(target, cmds)
 	}
@@ -361,7 +361,7 @@ func (b *backend) Read(target int, now time.Time, spec *command.Spec, args [][]b
 	return b.shard.ReadAt(now, spec, args)
 }
 
-func (b *backend) ProposeMulti(target int, watch [][]byte, cmds [][][]byte) resp.Pending {
+func (b *backend) ProposeMulti(target int, watch [][]byte, cmds [][][]byte) session.Pending {
 	if b.cluster != nil {
 		return b.cluster.proposeMulti(target, watch, cmds)
 	}
@@ -474,15 +474,15 @@ func (b *backend) ErrorReply(err error) reply.Value {
 	return reply.Error("ERR " + err.Error())
 }
 
-func (b *backend) Status() resp.Status {
+func (b *backend) Status() session.Status {
 	all := b.shards()
 	if len(all) == 0 {
-		return resp.Status{RaftAddr: b.cfg.RaftAddr, DataDir: b.cfg.Dir, SnapshotEntries: b.cfg.SnapshotEntries}
+		return session.Status{RaftAddr: b.cfg.RaftAddr, DataDir: b.cfg.Dir, SnapshotEntries: b.cfg.SnapshotEntries}
 	}
 	// Raft figures are the first shard's; key counts cover the shards
 	// this node serves (leads, in cluster mode).
 	st := all[0].Status()
-	out := resp.Status{
+	out := session.Status{
 		IsLeader: st.IsLeader, ShardID: st.ShardID, ReplicaID: st.ReplicaID, LeaderID: st.LeaderID,
 		Term: st.Term, AppliedIndex: st.AppliedIndex, LastLogIndex: st.LastLogIndex,
 		SnapshotIndex: st.SnapshotIndex, Dirty: st.Dirty, SnapshotInProgress: st.SnapshotInProgress,

@@ -13,7 +13,7 @@ import (
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/entry"
 	"github.com/cairndb/cairn/server/reply"
-	"github.com/cairndb/cairn/server/resp"
+	"github.com/cairndb/cairn/server/session"
 	"github.com/cairndb/cairn/server/shard"
 	"github.com/cairndb/cairn/server/slot"
 )
@@ -29,7 +29,7 @@ var (
 	errDown        = reply.Error("CLUSTERDOWN The cluster is down")
 )
 
-// route implements resp.Backend.Route for cluster mode.
+// route implements session.Backend.Route for cluster mode.
 func (c *clusterNode) route(spec *command.Spec, args [][]byte, readOnly, asking bool) (int, reply.Value, bool) {
 	keys := spec.Keys(args)
 	if len(keys) == 0 {
@@ -151,7 +151,7 @@ func (c *clusterNode) errReply(err error, spec *command.Spec, args [][]byte) rep
 type fixedPending struct {
 	c    *clusterNode
 	sid  uint64
-	p    resp.Pending
+	p    session.Pending
 	cmds [][][]byte
 	kind entry.Kind // 0: entry.Commands
 }
@@ -209,7 +209,7 @@ func (f fixedPending) Wait() ([]reply.Value, error) {
 type multiPending struct {
 	c    *clusterNode
 	sids []uint64
-	ps   []resp.Pending
+	ps   []session.Pending
 	cmds [][][]byte
 }
 
@@ -273,7 +273,7 @@ func (c *clusterNode) ledShards() []*shard.Shard {
 	return out
 }
 
-func (c *clusterNode) proposeCmds(target int, cmds [][][]byte) resp.Pending {
+func (c *clusterNode) proposeCmds(target int, cmds [][][]byte) session.Pending {
 	if target == nodeTarget {
 		led := c.ledShards()
 		if len(led) == 0 {
@@ -295,7 +295,7 @@ func (c *clusterNode) proposeCmds(target int, cmds [][][]byte) resp.Pending {
 
 // proposeMulti proposes a transaction on the target's shard (any led shard
 // for a transaction without keys).
-func (c *clusterNode) proposeMulti(target int, watch [][]byte, cmds [][][]byte) resp.Pending {
+func (c *clusterNode) proposeMulti(target int, watch [][]byte, cmds [][][]byte) session.Pending {
 	kind, all := multiEntry(watch, cmds)
 	var s *shard.Shard
 	if target == nodeTarget {

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/cairndb/cairn/server/reply"
-	"github.com/cairndb/cairn/server/resp"
+	"github.com/cairndb/cairn/server/session"
 	"github.com/cairndb/cairn/server/shard"
 )
 
@@ -27,12 +27,12 @@ func TestMultiPendingPartialFailure(t *testing.T) {
 	cmds := [][][]byte{{[]byte("flushall")}}
 	b := (*backend)(c.n)
 
-	m := multiPending{c: c, sids: []uint64{1, 4}, ps: []resp.Pending{ok, ok}, cmds: cmds}
+	m := multiPending{c: c, sids: []uint64{1, 4}, ps: []session.Pending{ok, ok}, cmds: cmds}
 	if vals, err := m.Wait(); err != nil || len(vals) != 1 {
 		t.Fatalf("all shards applied: %v, %v", vals, err)
 	}
 
-	m.ps = []resp.Pending{ok, donePending{err: shard.ErrNotLeader}}
+	m.ps = []session.Pending{ok, donePending{err: shard.ErrNotLeader}}
 	_, err := m.Wait()
 	got := string(b.ErrorReply(err).Str)
 	want := "ERR FLUSHALL failed on 1 of 2 shards of this node, the others applied it (shard 4: CLUSTERDOWN no Raft leader for this shard, try again)"
@@ -40,7 +40,7 @@ func TestMultiPendingPartialFailure(t *testing.T) {
 		t.Fatalf("one shard failed:\n got %s\nwant %s", got, want)
 	}
 
-	m.ps = []resp.Pending{donePending{err: shard.ErrTimeout}, donePending{err: shard.ErrTimeout}}
+	m.ps = []session.Pending{donePending{err: shard.ErrTimeout}, donePending{err: shard.ErrTimeout}}
 	if _, err := m.Wait(); !errors.Is(err, shard.ErrTimeout) || !strings.HasPrefix(string(b.ErrorReply(err).Str), "UNCERTAIN") {
 		t.Fatalf("every shard failed: %v", err)
 	}

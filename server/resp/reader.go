@@ -47,6 +47,9 @@ func NewReader(rd io.Reader, maxBulk int64) *Reader {
 // client pipelined more commands.
 func (r *Reader) Buffered() bool { return r.end > r.start }
 
+// BufSize returns the size of the input buffer (CLIENT LIST rbs).
+func (r *Reader) BufSize() int { return len(r.buf) }
+
 // BufferedBytes returns the number of unparsed bytes (CLIENT LIST qbuf).
 func (r *Reader) BufferedBytes() int { return r.end - r.start }
 

@@ -1,4 +1,4 @@
-package resp
+package session
 
 import (
 	"net"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/reply"
+	"github.com/cairndb/cairn/server/resp"
 )
 
 // Reply modes set by CLIENT REPLY (SKIP is counted in client.skip).
@@ -22,7 +23,7 @@ type client struct {
 	id      int64
 	srv     *Server
 	nc      net.Conn
-	rd      *Reader
+	rd      *resp.Reader
 	out     []byte
 	addr    string
 	laddr   string
@@ -102,7 +103,7 @@ func newClient(s *Server, nc net.Conn) *client {
 		srv:     s,
 		be:      s.backend,
 		nc:      nc,
-		rd:      NewReader(nc, s.params.protoMaxBulkLen()),
+		rd:      resp.NewReader(nc, s.params.protoMaxBulkLen()),
 		addr:    nc.RemoteAddr().String(),
 		laddr:   nc.LocalAddr().String(),
 		proto:   2,
@@ -132,7 +133,7 @@ func (c *client) reply(v reply.Value) {
 	if c.replyMode == replyOff {
 		return
 	}
-	c.out = appendValue(c.out, v, c.proto)
+	c.out = resp.AppendValue(c.out, v, c.proto)
 }
 
 // flush writes queued replies to the socket.

@@ -1,4 +1,4 @@
-package resp
+package session
 
 import (
 	"cmp"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/reply"
+	"github.com/cairndb/cairn/server/resp"
 )
 
 type connHandler func(s *Server, c *client, args [][]byte) reply.Value
@@ -108,11 +109,6 @@ func selectDB(_ *Server, _ *client, args [][]byte) reply.Value {
 	return reply.OK
 }
 
-// NodeUser is the user name cluster nodes authenticate as (AUTH
-// cairn-node <cluster secret>); such a connection may run the internal
-// commands nodes send each other.
-const NodeUser = "cairn-node"
-
 // nodeSecret is implemented by a cluster backend: the secret nodes
 // authenticate to each other with ("" while there is none).
 type nodeSecret interface{ NodeSecret() string }
@@ -128,7 +124,7 @@ func (s *Server) checkNode(secret []byte) bool {
 }
 
 // internal lists the commands only cluster nodes may send (to each
-// other, on a connection authenticated as NodeUser); on any other
+// other, on a connection authenticated as resp.NodeUser); on any other
 // connection they do not exist.
 var internal = map[string]map[string]bool{
 	"cluster": {"slotop": true},
@@ -168,7 +164,7 @@ func auth(s *Server, c *client, args [][]byte) reply.Value {
 	if len(args) == 3 {
 		user = args[1]
 	}
-	if string(user) == NodeUser {
+	if string(user) == resp.NodeUser {
 		if !s.checkNode(pass) {
 			return reply.Error("WRONGPASS invalid username-password pair or user is disabled.")
 		}

@@ -1,4 +1,4 @@
-package resp
+package session
 
 import (
 	"github.com/cairndb/cairn/server/command"

@@ -1,4 +1,4 @@
-package resp
+package session
 
 // MemoryInfo is the backend's maxmemory picture for INFO.
 type MemoryInfo struct {

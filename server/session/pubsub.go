@@ -1,4 +1,4 @@
-package resp
+package session
 
 import (
 	"strings"
@@ -6,6 +6,7 @@ import (
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/pubsub"
 	"github.com/cairndb/cairn/server/reply"
+	"github.com/cairndb/cairn/server/resp"
 )
 
 // Pub/Sub. Subscriptions live in this node's pubsub.Hub. PUBLISH delivers
@@ -32,7 +33,7 @@ func (c *client) Deliver(msg reply.Value) {
 // a push ('>') for RESP3.
 func encodePush(b []byte, v reply.Value, proto int) []byte {
 	start := len(b)
-	b = appendValue(b, v, proto)
+	b = resp.AppendValue(b, v, proto)
 	if proto == 3 && len(b) > start && b[start] == '*' {
 		b[start] = '>'
 	}

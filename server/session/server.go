@@ -1,16 +1,18 @@
-// Package resp is Cairn's network edge: it accepts Redis clients, parses
-// RESP2/RESP3 and inline requests exactly as Redis does, keeps per-connection
-// state (AUTH, HELLO, client name, reply mode), dispatches commands and
-// turns reply values into bytes. It knows nothing of storage: writes go to a
-// Backend that proposes them to the Raft log, reads are run by the Backend
-// against applied state.
+// Package session is Cairn's connection layer: it accepts Redis clients,
+// reads their requests with the resp codec, keeps per-connection state
+// (AUTH, HELLO, client name, reply mode, MULTI/WATCH, blocking waits,
+// pub/sub and client tracking), serves the connection-level commands
+// (CLIENT, CONFIG, INFO, COMMAND, SLOWLOG, LATENCY, MONITOR), dispatches
+// the rest and has resp turn reply values into bytes. It knows nothing of
+// storage: writes go to a Backend that proposes them to the Raft log, reads
+// are run by the Backend against applied state.
 //
 // Pipelining: the write commands a connection has pipelined are collected
 // into one batch and proposed as one log entry; the batch is flushed when a
 // non-write command arrives or the input buffer drains, so replies stay in
 // order. Batches of all connections are proposed without waiting for each
 // other, so the log commits many of them with one fsync.
-package resp
+package session
 
 import (
 	"context"
@@ -26,6 +28,7 @@ import (
 	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/pubsub"
 	"github.com/cairndb/cairn/server/reply"
+	"github.com/cairndb/cairn/server/resp"
 )
 
 // Pending is a proposed batch of writes whose replies are not known yet.
@@ -351,9 +354,9 @@ func (s *Server) serve(nc net.Conn, b Backend) {
 		args, err := c.rd.ReadCommand()
 		if err != nil {
 			s.flushBatch(c)
-			var pe ProtocolError
+			var pe resp.ProtocolError
 			if errors.As(err, &pe) {
-				c.out = appendValue(c.out, reply.Error("ERR "+pe.Error()), c.proto)
+				c.out = resp.AppendValue(c.out, reply.Error("ERR "+pe.Error()), c.proto)
 			}
 			c.flush()
 			return
@@ -361,7 +364,7 @@ func (s *Server) serve(nc net.Conn, b Backend) {
 		if !c.rd.Buffered() {
 			// Once per burst of pipelined commands, not per command.
 			c.lastInteraction.Store(time.Now().UnixMilli())
-			c.rbs.Store(int64(len(c.rd.buf)))
+			c.rbs.Store(int64(c.rd.BufSize()))
 		}
 		if s.trk.n.Load() > 0 {
 			s.trackLimit()

@@ -161,7 +161,7 @@ type Node struct {
 	cluster *clusterNode // cluster mode
 	srv     *session.Server
 	srvPtr  atomic.Pointer[session.Server] // srv, for the apply path
-	fwd     forwarders                  // pub/sub messages to other cluster nodes
+	fwd     forwarders                     // pub/sub messages to other cluster nodes
 	ln      net.Listener
 	log     *slog.Logger
 	lock    *dirLock // the data directory's LOCK

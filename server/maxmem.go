@@ -31,7 +31,7 @@ func (b *backend) OverMemory(target int) bool {
 	if b.cluster == nil {
 		return b.shard.OverMemory()
 	}
-	if target == nodeTarget {
+	if target == 0 { // a keyless command
 		return false
 	}
 	if s := b.host.Shard(uint64(target)); s != nil {

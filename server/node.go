@@ -20,6 +20,7 @@ import (
 
 	"github.com/lni/vfs"
 
+	"github.com/cairndb/cairn/server/cluster/control"
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/entry"
 	"github.com/cairndb/cairn/server/keyspace"
@@ -157,11 +158,10 @@ func (c *Config) Validate() error {
 type Node struct {
 	cfg     Config
 	host    *shard.Host
-	shard   *shard.Shard // single-node mode
-	cluster *clusterNode // cluster mode
+	shard   *shard.Shard   // single-node mode
+	cluster *control.Plane // cluster mode
 	srv     *session.Server
 	srvPtr  atomic.Pointer[session.Server] // srv, for the apply path
-	fwd     forwarders                     // pub/sub messages to other cluster nodes
 	ln      net.Listener
 	log     *slog.Logger
 	lock    *dirLock // the data directory's LOCK
@@ -231,7 +231,15 @@ func Start(cfg Config) (_ *Node, err error) {
 			}
 			announce = net.JoinHostPort(host, strconv.Itoa(n.ln.Addr().(*net.TCPAddr).Port))
 		}
-		if err := n.startCluster(table, announce); err != nil {
+		n.cluster, err = control.Start(control.Config{
+			Dir: dir, NodeID: cfg.NodeID, Join: cfg.Join, Peers: cfg.Peers, Shards: cfg.Shards, Replicas: cfg.Replicas,
+			RaftAddr: cfg.RaftAddr, Announce: announce, RequirePass: cfg.RequirePass,
+			Bind: cfg.Bind, Port: cfg.Port, ShardPorts: cfg.ShardPorts, ShardPortStep: cfg.ShardPortStep,
+			RTTMillisecond: cfg.RTTMillisecond, ElectionRTT: cfg.ElectionRTT, SnapshotEntries: cfg.SnapshotEntries,
+			Host: n.host, Table: table, Logger: n.log, Listener: n.ln,
+			Server: n.srvPtr.Load, Backend: (*backend)(n), OnChange: n.onChange, OnKeyMiss: n.onKeyMiss,
+		})
+		if err != nil {
 			n.ln.Close()
 			n.host.Close()
 			return nil, err
@@ -305,9 +313,8 @@ func (n *Node) Done() <-chan struct{} { return n.done }
 func (n *Node) Close() {
 	n.closeOnce.Do(func() {
 		n.srv.Close()
-		n.fwd.close()
 		if n.cluster != nil {
-			n.cluster.close()
+			n.cluster.Close() // pub/sub forwarding first, then the reconciler
 		}
 		n.host.Close()
 		n.lock.release()
@@ -337,60 +344,88 @@ func runID() string {
 	return hex.EncodeToString(b)
 }
 
-// backend adapts the node's shard to what the resp layer needs.
+// backend adapts the node's shard (single-node mode) or its control plane
+// (cluster mode) to what the session layer needs.
 type backend Node
 
 func (b *backend) Route(spec *command.Spec, args [][]byte, readOnly, asking bool) (int, reply.Value, bool) {
 	if b.cluster != nil {
-		return b.cluster.route(spec, args, readOnly, asking)
+		return b.cluster.Route(spec, args, readOnly, asking)
 	}
 	return 0, reply.Value{}, true
 }
 
 func (b *backend) Propose(target int, cmds [][][]byte) session.Pending {
 	if b.cluster != nil {
-		return b.cluster.proposeCmds(target, cmds)
+		return b.cluster.Propose(target, cmds)
 	}
 	return b.shard.Propose(entry.Commands, cmds)
 }
 
 func (b *backend) Read(target int, now time.Time, spec *command.Spec, args [][]byte) reply.Value {
 	if b.cluster != nil {
-		return b.cluster.read(target, now, spec, args)
+		return b.cluster.Read(target, now, spec, args)
 	}
 	return b.shard.ReadAt(now, spec, args)
 }
 
 func (b *backend) ProposeMulti(target int, watch [][]byte, cmds [][][]byte) session.Pending {
 	if b.cluster != nil {
-		return b.cluster.proposeMulti(target, watch, cmds)
+		return b.cluster.ProposeMulti(target, watch, cmds)
 	}
-	kind, all := multiEntry(watch, cmds)
+	kind, all := entry.Transaction(watch, cmds)
 	return b.shard.Propose(kind, all)
-}
-
-// multiEntry builds a transaction's entry: WatchedMulti with the watch
-// list first when keys are watched, else Multi.
-func multiEntry(watch [][]byte, cmds [][][]byte) (entry.Kind, [][][]byte) {
-	if len(watch) == 0 {
-		return entry.Multi, cmds
-	}
-	return entry.WatchedMulti, append([][][]byte{watch}, cmds...)
 }
 
 func (b *backend) KeyDigests(target int, now time.Time, keys [][]byte) ([]uint64, error) {
 	if b.cluster != nil {
-		return b.cluster.keyDigests(target, now, keys)
+		return b.cluster.KeyDigests(target, now, keys)
 	}
 	return b.shard.KeyDigests(now, keys), nil
 }
 
 func (b *backend) AckedReplicas(target int) int {
 	if b.cluster != nil {
-		return b.cluster.ackedReplicas(target)
+		return b.cluster.AckedReplicas(target)
 	}
 	return 0
 }
+
+// Forward implements session.Backend: only cluster nodes have others to
+// forward to.
+func (b *backend) Forward(target int, args [][]byte) {
+	if b.cluster != nil {
+		b.cluster.Forward(target, args)
+	}
+}
+
+// NodeSecret is the secret cluster nodes authenticate to each other with
+// (resp.NodeUser); "" outside cluster mode or before it is set.
+func (b *backend) NodeSecret() string {
+	if b.cluster == nil {
+		return ""
+	}
+	return b.cluster.Secret()
+}
+
+// ClusterSecret returns the secret nodes authenticate to each other with
+// ("" before the meta leader has set it, or outside cluster mode).
+func (n *Node) ClusterSecret() string { return (*backend)(n).NodeSecret() }
+
+// Shutdown stops the node as a planned stop should (SIGTERM, SHUTDOWN):
+// in cluster mode it first hands the leadership of every Raft group it
+// leads, keyspace shards and the directory, to another replica, so clients
+// are redirected (MOVED) at once instead of waiting out an election
+// timeout; then it closes like Close. Close alone stops abruptly, as a
+// crash would (tests use it so).
+func (n *Node) Shutdown() {
+	if c := n.cluster; c != nil {
+		c.HandOff(control.HandOffTimeout)
+	}
+	n.Close()
+}
+
+func (c *Config) clusterMode() bool { return len(c.Peers) > 0 || c.Join != "" }
 
 // onKeyMiss publishes a key-miss notification.
 func (n *Node) onKeyMiss(key string, notify uint32) {
@@ -413,7 +448,7 @@ func (b *backend) Cluster(args [][]byte) reply.Value {
 	if b.cluster == nil {
 		return reply.Error("ERR This instance has cluster support disabled")
 	}
-	return b.cluster.command(args)
+	return b.cluster.Cluster(args)
 }
 
 func (b *backend) Save(ctx context.Context) error {
@@ -445,7 +480,7 @@ func (b *backend) shards() []*shard.Shard {
 		return []*shard.Shard{b.shard}
 	}
 	var out []*shard.Shard
-	for _, id := range b.cluster.localShards() {
+	for _, id := range b.cluster.LocalShards() {
 		if s := b.host.Shard(id); s != nil {
 			out = append(out, s)
 		}
@@ -453,26 +488,8 @@ func (b *backend) shards() []*shard.Shard {
 	return out
 }
 
-func (b *backend) ErrorReply(err error) reply.Value {
-	switch {
-	case errors.Is(err, shard.ErrTimeout):
-		// Not TRYAGAIN: cluster clients retry that automatically, and a
-		// retried write whose first attempt did apply would apply twice.
-		return reply.Error("UNCERTAIN write not confirmed by the Raft log in time; it may or may not have been applied")
-	case errors.Is(err, shard.ErrNotLeader):
-		return reply.Error("CLUSTERDOWN no Raft leader for this shard, try again")
-	case errors.Is(err, shard.ErrClosed):
-		return reply.Error("ERR server is shutting down")
-	case errors.Is(err, shard.ErrNoSpace):
-		// Redis answers MISCONF when it cannot persist writes.
-		return reply.Error("MISCONF " + err.Error())
-	case errors.Is(err, shard.ErrHalted):
-		return reply.Error("HALTED " + err.Error() + " (see INFO raft)")
-	case errors.Is(err, shard.ErrFeatureGated):
-		return reply.Error("ERR " + err.Error())
-	}
-	return reply.Error("ERR " + err.Error())
-}
+// ErrorReply implements session.Backend with the shard package's table.
+func (b *backend) ErrorReply(err error) reply.Value { return shard.ErrorReply(err) }
 
 func (b *backend) Status() session.Status {
 	all := b.shards()
@@ -517,3 +534,11 @@ func (b *backend) Status() session.Status {
 	}
 	return out
 }
+
+// MigrateHook lets tests act between the steps of a slot migration (see
+// control.MigrateHook).
+type MigrateHook = control.MigrateHook
+
+// TestMigrateHook, when set, is called around every migration step run
+// by any node of this process.
+var TestMigrateHook = &control.TestMigrateHook

@@ -1,4 +1,4 @@
-package server
+package control
 
 import (
 	"context"
@@ -48,8 +48,8 @@ func parseShardRef(b []byte) (uint64, bool) {
 	return id, err == nil && id > 0
 }
 
-// command serves CLUSTER <subcommand>.
-func (c *clusterNode) command(args [][]byte) reply.Value {
+// Cluster serves CLUSTER <subcommand> (session.Backend.Cluster).
+func (c *Plane) Cluster(args [][]byte) reply.Value {
 	sub := strings.ToLower(string(args[1]))
 	topo := c.machine.Topology()
 	switch sub {
@@ -234,7 +234,7 @@ func (c *clusterNode) command(args [][]byte) reply.Value {
 }
 
 // op proposes a directory change and answers OK or the refusal.
-func (c *clusterNode) op(op cluster.Op) reply.Value {
+func (c *Plane) op(op cluster.Op) reply.Value {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := c.propose(ctx, op); err != nil {
@@ -246,7 +246,7 @@ func (c *clusterNode) op(op cluster.Op) reply.Value {
 
 // leaderOf returns a shard's current leader as this node knows it, or
 // its preferred replica while no leader is known (for display).
-func (c *clusterNode) leaderOf(topo *cluster.Topology, sh *cluster.Shard) uint64 {
+func (c *Plane) leaderOf(topo *cluster.Topology, sh *cluster.Shard) uint64 {
 	if id := c.leaderNode(topo, sh.ID); id != 0 {
 		return id
 	}
@@ -256,7 +256,7 @@ func (c *clusterNode) leaderOf(topo *cluster.Topology, sh *cluster.Shard) uint64
 	return 0
 }
 
-func (c *clusterNode) myShard(topo *cluster.Topology) uint64 {
+func (c *Plane) myShard(topo *cluster.Topology) uint64 {
 	var first uint64
 	for i := range topo.Shards {
 		sh := &topo.Shards[i]
@@ -270,7 +270,7 @@ func (c *clusterNode) myShard(topo *cluster.Topology) uint64 {
 	return first
 }
 
-func (c *clusterNode) info(topo *cluster.Topology) string {
+func (c *Plane) info(topo *cluster.Topology) string {
 	assigned, ok := 0, 0
 	size := 0
 	for i := range topo.Shards {
@@ -325,7 +325,7 @@ func hostPort(addr string) (string, int) {
 }
 
 // orderedReplicas lists a shard's replicas with the leader first.
-func (c *clusterNode) orderedReplicas(topo *cluster.Topology, sh *cluster.Shard) []uint64 {
+func (c *Plane) orderedReplicas(topo *cluster.Topology, sh *cluster.Shard) []uint64 {
 	l := c.leaderOf(topo, sh)
 	out := []uint64{}
 	if slices.Contains(sh.Replicas, l) {
@@ -339,7 +339,7 @@ func (c *clusterNode) orderedReplicas(topo *cluster.Topology, sh *cluster.Shard)
 	return out
 }
 
-func (c *clusterNode) links(topo *cluster.Topology) reply.Value {
+func (c *Plane) links(topo *cluster.Topology) reply.Value {
 	var out []reply.Value
 	now := time.Now().UnixMilli()
 	for _, nd := range topo.Nodes {
@@ -363,7 +363,7 @@ func (c *clusterNode) links(topo *cluster.Topology) reply.Value {
 // failover makes this node the preferred leader of every shard it
 // replicates; each shard's leader then hands over (a graceful transfer,
 // like Redis's manual failover).
-func (c *clusterNode) failover(topo *cluster.Topology, args [][]byte) reply.Value {
+func (c *Plane) failover(topo *cluster.Topology, args [][]byte) reply.Value {
 	if len(args) > 3 {
 		return reply.Error("ERR syntax error")
 	}
@@ -409,7 +409,7 @@ func parseRanges(args [][]byte) ([]uint16, error) {
 }
 
 // migrate records a migration and waits for it to finish.
-func (c *clusterNode) migrate(to uint64, slots []uint16) reply.Value {
+func (c *Plane) migrate(to uint64, slots []uint16) reply.Value {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	id, err := c.propose(ctx, cluster.Op{Op: "migrate", Shard: to, Slots: slots})
 	cancel()
@@ -425,7 +425,7 @@ func (c *clusterNode) migrate(to uint64, slots []uint16) reply.Value {
 	return reply.OK
 }
 
-func (c *clusterNode) moveSlotsCmd(topo *cluster.Topology, args [][]byte) reply.Value {
+func (c *Plane) moveSlotsCmd(topo *cluster.Topology, args [][]byte) reply.Value {
 	to, ok := parseShardRef(args[2])
 	if !ok || topo.Shard(to) == nil {
 		return reply.Error("ERR Unknown shard " + string(args[2]))
@@ -448,7 +448,7 @@ func (c *clusterNode) moveSlotsCmd(topo *cluster.Topology, args [][]byte) reply.
 
 // drain moves every slot of a shard to the other shards (evenly, in
 // order) and then removes the shard.
-func (c *clusterNode) drain(topo *cluster.Topology, args [][]byte) reply.Value {
+func (c *Plane) drain(topo *cluster.Topology, args [][]byte) reply.Value {
 	sid, ok := parseShardRef(args[2])
 	if !ok || topo.Shard(sid) == nil {
 		return reply.Error("ERR Unknown shard " + string(args[2]))
@@ -484,7 +484,7 @@ func (c *clusterNode) drain(topo *cluster.Topology, args [][]byte) reply.Value {
 
 // rebalance evens out the slot counts of all shards, moving slots from
 // the fullest shards to the emptiest.
-func (c *clusterNode) rebalance(topo *cluster.Topology) reply.Value {
+func (c *Plane) rebalance(topo *cluster.Topology) reply.Value {
 	n := len(topo.Shards)
 	if n == 0 {
 		return reply.OK
@@ -530,7 +530,7 @@ func (c *clusterNode) rebalance(topo *cluster.Topology) reply.Value {
 
 // topologyJSON is the directory plus live leaders, for operators and the
 // dashboard.
-func (c *clusterNode) topologyJSON(topo *cluster.Topology) reply.Value {
+func (c *Plane) topologyJSON(topo *cluster.Topology) reply.Value {
 	type shardView struct {
 		cluster.Shard
 		CurrentLeader uint64 `json:"current_leader"`

@@ -1,4 +1,4 @@
-package server
+package control
 
 import (
 	"context"
@@ -44,8 +44,8 @@ type endpoints struct {
 }
 
 // endpointPort is the port shard sid's endpoint listens on (0: any).
-func (c *clusterNode) endpointPort(sid uint64) (int, bool) {
-	cfg := &c.n.cfg
+func (c *Plane) endpointPort(sid uint64) (int, bool) {
+	cfg := &c.cfg
 	base, step := cfg.ShardPorts, cfg.ShardPortStep
 	if step <= 0 {
 		step = 100
@@ -65,7 +65,7 @@ func (c *clusterNode) endpointPort(sid uint64) (int, bool) {
 
 // startEndpoints opens and announces the node's endpoints, then keeps
 // them in line with the directory.
-func (c *clusterNode) startEndpoints() {
+func (c *Plane) startEndpoints() {
 	c.syncEndpoints()
 	c.wg.Add(1)
 	go func() {
@@ -98,10 +98,10 @@ func (e *endpoints) closeAll() {
 // syncEndpoints opens a listener for every shard the directory gives
 // this node and closes the others, serves them once the client server
 // runs, and announces their addresses.
-func (c *clusterNode) syncEndpoints() {
+func (c *Plane) syncEndpoints() {
 	topo := c.machine.Topology()
 	me := topo.Node(c.id)
-	if me == nil || me.ClientAddr == "" || c.n.ln == nil {
+	if me == nil || me.ClientAddr == "" || c.cfg.Listener == nil {
 		return
 	}
 	e := &c.eps
@@ -123,7 +123,7 @@ func (c *clusterNode) syncEndpoints() {
 			delete(e.serving, sid)
 		}
 	}
-	mainPort := c.n.ln.Addr().(*net.TCPAddr).Port
+	mainPort := c.cfg.Listener.Addr().(*net.TCPAddr).Port
 	annHost, annPort := hostPort(me.ClientAddr)
 	for sid := range want {
 		if e.lns[sid] != nil {
@@ -137,7 +137,7 @@ func (c *clusterNode) syncEndpoints() {
 			}
 			continue
 		}
-		ln, err := net.Listen("tcp", net.JoinHostPort(c.n.cfg.Bind, strconv.Itoa(port)))
+		ln, err := net.Listen("tcp", net.JoinHostPort(c.cfg.Bind, strconv.Itoa(port)))
 		if err != nil {
 			if time.Since(e.failed[sid]) > time.Minute {
 				e.failed[sid] = time.Now()
@@ -154,11 +154,11 @@ func (c *clusterNode) syncEndpoints() {
 		e.lns[sid] = ln
 		e.addrs[sid] = net.JoinHostPort(annHost, strconv.Itoa(ap))
 	}
-	if srv := c.n.srvPtr.Load(); srv != nil {
+	if srv := c.cfg.Server(); srv != nil {
 		for sid, ln := range e.lns {
 			if !e.serving[sid] {
 				e.serving[sid] = true
-				go srv.ServeBackend(ln, &epBackend{backend: (*backend)(c.n), c: c, sid: sid})
+				go srv.ServeBackend(ln, &epBackend{NodeBackend: c.cfg.Backend, c: c, sid: sid})
 			}
 		}
 	}
@@ -179,8 +179,8 @@ func (c *clusterNode) syncEndpoints() {
 // are the router's: the shard's ID (its leader), minus the ID (a replica
 // read).
 type epBackend struct {
-	*backend
-	c   *clusterNode
+	NodeBackend
+	c   *Plane
 	sid uint64
 }
 
@@ -229,7 +229,7 @@ func (e *epBackend) Cluster(args [][]byte) reply.Value { return e.c.epCommand(e.
 // Status is the node's, with the keyspace and role of this shard's
 // replica (INFO keyspace, replication).
 func (e *epBackend) Status() session.Status {
-	st := e.backend.Status()
+	st := e.NodeBackend.Status()
 	st.Keys, st.Expires, st.Hits, st.Misses, st.ExpiredKeys = 0, 0, 0, 0, 0
 	c := e.c
 	if s := c.host.Shard(e.sid); s != nil {

@@ -1,4 +1,4 @@
-package server
+package control
 
 import (
 	"bufio"
@@ -96,13 +96,9 @@ func (p *forwarder) run() {
 	}
 }
 
-// Forward implements session.Backend: target -1 sends to every other node,
+// Forward implements session.Backend.Forward for cluster mode: target -1 sends to every other node,
 // a shard target to the other nodes that hold a replica of the shard.
-func (b *backend) Forward(target int, args [][]byte) {
-	c := b.cluster
-	if c == nil {
-		return
-	}
+func (c *Plane) Forward(target int, args [][]byte) {
 	topo := c.machine.Topology()
 	if topo.Secret == "" {
 		return // no node can authenticate yet
@@ -120,15 +116,6 @@ func (b *backend) Forward(target int, args [][]byte) {
 		if id == c.id || nd == nil || nd.ClientAddr == "" {
 			continue
 		}
-		b.fwd.send(nd.ClientAddr, topo.Secret, args)
+		c.fwd.send(nd.ClientAddr, topo.Secret, args)
 	}
-}
-
-// NodeSecret is the secret cluster nodes authenticate to each other with
-// (resp: AUTH cairn-node); "" outside cluster mode or before it is set.
-func (b *backend) NodeSecret() string {
-	if b.cluster == nil {
-		return ""
-	}
-	return b.cluster.machine.Topology().Secret
 }

@@ -1,4 +1,4 @@
-package server
+package control
 
 import (
 	"context"
@@ -18,29 +18,17 @@ const HandOffTimeout = 3 * time.Second
 // (redirects) before it closes its client connections.
 const drainTime = 500 * time.Millisecond
 
-// Shutdown stops the node as a planned stop should (SIGTERM, SHUTDOWN):
-// in cluster mode it first hands the leadership of every Raft group it
-// leads, keyspace shards and the directory, to another replica, so clients
-// are redirected (MOVED) at once instead of waiting out an election
-// timeout; then it closes like Close. Close alone stops abruptly, as a
-// crash would (tests use it so).
-func (n *Node) Shutdown() {
-	if c := n.cluster; c != nil {
-		c.handOff(HandOffTimeout)
-	}
-	n.Close()
-}
-
-// handOff hands every group this node leads to another replica, all in
-// parallel, and returns when each has a new leader or timeout passed.
-func (c *clusterNode) handOff(timeout time.Duration) {
+// HandOff hands every group this node leads, keyspace shards and the
+// directory, to another replica, all in parallel, and returns when each
+// has a new leader or timeout passed (a planned stop: server.Node.Shutdown).
+func (c *Plane) HandOff(timeout time.Duration) {
 	start := time.Now()
 	c.stopping.Store(true) // no leader balancing of its own meanwhile
 	topo := c.machine.Topology()
 	var wg sync.WaitGroup
 	moved := 0
 	var mu sync.Mutex
-	for _, id := range c.localShards() {
+	for _, id := range c.LocalShards() {
 		s := c.host.Shard(id)
 		if s == nil || !s.IsLeader() {
 			continue
@@ -125,7 +113,7 @@ func (c *clusterNode) handOff(timeout time.Duration) {
 // handOffTargets orders a group's members (replica IDs) for a hand-off:
 // not this replica, nodes that answer before nodes marked down, and the
 // directory's preference (the order of prefer, node IDs) first.
-func (c *clusterNode) handOffTargets(members []uint64, self uint64, prefer []uint64) []uint64 {
+func (c *Plane) handOffTargets(members []uint64, self uint64, prefer []uint64) []uint64 {
 	rank := func(rid uint64) int {
 		r := len(prefer)
 		if i := slices.Index(prefer, cluster.NodeOf(rid)); i >= 0 {

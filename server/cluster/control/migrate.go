@@ -1,4 +1,4 @@
-package server
+package control
 
 import (
 	"context"
@@ -69,30 +69,25 @@ type MigrateHook struct {
 // TestMigrateHook is nil except in tests.
 var TestMigrateHook atomic.Pointer[MigrateHook]
 
-func (c *clusterNode) hookBefore(step string, slots []uint16) {
+func (c *Plane) hookBefore(step string, slots []uint16) {
 	if h := TestMigrateHook.Load(); h != nil && h.Before != nil {
 		h.Before(c.id, step, slots)
 	}
 }
 
-func (c *clusterNode) hookAfter(step string, err error) {
+func (c *Plane) hookAfter(step string, err error) {
 	if h := TestMigrateHook.Load(); h != nil && h.After != nil {
 		h.After(c.id, step, err)
 	}
 }
 
-// ClusterSecret returns the secret nodes authenticate to each other with
-// ("" before the meta leader has set it, or outside cluster mode).
-func (n *Node) ClusterSecret() string {
-	if n.cluster == nil {
-		return ""
-	}
-	return n.cluster.machine.Topology().Secret
-}
+// Secret returns the secret nodes authenticate to each other with (""
+// before the meta leader has set it).
+func (c *Plane) Secret() string { return c.machine.Topology().Secret }
 
 // ensureSecret has the meta leader give the directory a cluster secret if
 // it has none (a new cluster, or one from before node authentication).
-func (c *clusterNode) ensureSecret(topo *cluster.Topology) {
+func (c *Plane) ensureSecret(topo *cluster.Topology) {
 	if topo.Secret != "" {
 		return
 	}
@@ -110,7 +105,7 @@ func (c *clusterNode) ensureSecret(topo *cluster.Topology) {
 // claim makes this node the runner of migration id: it returns the fencing
 // token, or 0 once it is no longer the meta leader or the migration is
 // gone.
-func (c *clusterNode) claim(id uint64) uint64 {
+func (c *Plane) claim(id uint64) uint64 {
 	for {
 		if !c.meta.IsLeader() || c.machine.Topology().Migration(id) == nil {
 			return 0
@@ -130,7 +125,7 @@ func (c *clusterNode) claim(id uint64) uint64 {
 	}
 }
 
-func (c *clusterNode) runMigration(id uint64) {
+func (c *Plane) runMigration(id uint64) {
 	defer c.wg.Done()
 	defer func() {
 		c.mu.Lock()
@@ -211,7 +206,7 @@ func (c *clusterNode) runMigration(id uint64) {
 // frozenSlots asks each source shard which of the remaining slots are
 // frozen: a previous meta leader stopped between FREEZE and DROP. They
 // are moved first, being the only slots refusing writes.
-func (c *clusterNode) frozenSlots(rem []uint16, topo *cluster.Topology, f shard.Fence) map[uint16]bool {
+func (c *Plane) frozenSlots(rem []uint16, topo *cluster.Topology, f shard.Fence) map[uint16]bool {
 	bySrc := map[uint64][]uint16{}
 	for _, s := range rem {
 		bySrc[topo.Owner(s)] = append(bySrc[topo.Owner(s)], s)
@@ -237,7 +232,7 @@ func (c *clusterNode) frozenSlots(rem []uint16, topo *cluster.Topology, f shard.
 // planGroup picks the next slots to move from shard from: consecutive
 // candidates owned by it, up to migrateMaxSlots slots or about
 // migrateMaxKeys keys (counted on the local replica).
-func (c *clusterNode) planGroup(from uint64, rem []uint16, topo *cluster.Topology) []uint16 {
+func (c *Plane) planGroup(from uint64, rem []uint16, topo *cluster.Topology) []uint16 {
 	src := c.host.Shard(from)
 	var group []uint16
 	keys := 0
@@ -259,7 +254,7 @@ func (c *clusterNode) planGroup(from uint64, rem []uint16, topo *cluster.Topolog
 }
 
 // step runs one fenced slot operation of a move, between the test hooks.
-func (c *clusterNode) step(name string, ops slotOpFunc, op string, f shard.Fence, slots []uint16, extra ...[]byte) (status, items []byte, err error) {
+func (c *Plane) step(name string, ops slotOpFunc, op string, f shard.Fence, slots []uint16, extra ...[]byte) (status, items []byte, err error) {
 	c.hookBefore(name, slots)
 	status, items, err = ops(op, f, slots, extra...)
 	if err == nil && len(status) != len(slots) {
@@ -274,7 +269,7 @@ func (c *clusterNode) step(name string, ops slotOpFunc, op string, f shard.Fence
 
 // moveSlots moves one group of slots from one shard to another (steps 1-5
 // above) under fence f.
-func (c *clusterNode) moveSlots(from, to uint64, slots []uint16, f shard.Fence) error {
+func (c *Plane) moveSlots(from, to uint64, slots []uint16, f shard.Fence) error {
 	src, dst := c.slotOps(from), c.slotOps(to)
 	dstStatus, _, err := c.step("prepare", dst, shard.OpPrepare, f, slots)
 	if err != nil {
@@ -342,7 +337,7 @@ func (c *clusterNode) moveSlots(from, to uint64, slots []uint16, f shard.Fence) 
 }
 
 // waitMigration waits until migration id has left the directory.
-func (c *clusterNode) waitMigration(ctx context.Context, id uint64) error {
+func (c *Plane) waitMigration(ctx context.Context, id uint64) error {
 	for {
 		if c.machine.Topology().Migration(id) == nil {
 			return nil
@@ -362,7 +357,7 @@ type slotOpFunc func(op string, f shard.Fence, slots []uint16, extra ...[]byte) 
 // node that replicates it (CLUSTER SLOTOP, authenticated as a node), so
 // the meta leader can move slots between shards it does not hold. A step
 // that timed out may still apply; every step is safe to apply twice.
-func (c *clusterNode) slotOps(sid uint64) slotOpFunc {
+func (c *Plane) slotOps(sid uint64) slotOpFunc {
 	remote := c.remoteSlotOps(sid)
 	s := c.host.Shard(sid)
 	if s == nil {
@@ -379,7 +374,7 @@ func (c *clusterNode) slotOps(sid uint64) slotOpFunc {
 	}
 }
 
-func (c *clusterNode) remoteSlotOps(sid uint64) slotOpFunc {
+func (c *Plane) remoteSlotOps(sid uint64) slotOpFunc {
 	return func(op string, f shard.Fence, slots []uint16, extra ...[]byte) ([]byte, []byte, error) {
 		topo := c.machine.Topology()
 		sh := topo.Shard(sid)

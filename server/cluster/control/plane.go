@@ -1,10 +1,11 @@
-package server
+package control
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,15 +20,16 @@ import (
 	"github.com/cairndb/cairn/server/durable"
 	"github.com/cairndb/cairn/server/entry"
 	"github.com/cairndb/cairn/server/resp"
+	"github.com/cairndb/cairn/server/session"
 	"github.com/cairndb/cairn/server/shard"
 )
 
-// clusterNode is a node's cluster machinery: its meta replica (the
+// Plane is a node's cluster machinery: its meta replica (the
 // directory), the keyspace shards it replicates, and the reconciler that
 // makes Raft memberships, slot ownership and leader placement follow the
 // directory.
-type clusterNode struct {
-	n       *Node
+type Plane struct {
+	cfg     Config
 	id      uint64
 	host    *shard.Host
 	machine *cluster.Machine
@@ -54,9 +56,60 @@ type clusterNode struct {
 	configBusy sync.Map
 	// eps are the node's shard endpoints (endpoints.go).
 	eps endpoints
+	// fwd carries pub/sub messages to other nodes (forward.go).
+	fwd forwarders
 }
 
-func (c *Config) clusterMode() bool { return len(c.Peers) > 0 || c.Join != "" }
+// Config is what the control plane needs from the node that runs it.
+type Config struct {
+	// Dir is the node's data directory (it holds node.id).
+	Dir string
+	// NodeID, Join, Peers, Shards and Replicas are server.Config's.
+	NodeID   uint64
+	Join     string
+	Peers    map[uint64]string
+	Shards   int
+	Replicas int
+	// RaftAddr is this node's Raft transport address.
+	RaftAddr string
+	// Announce is the client address this node announces.
+	Announce string
+	// RequirePass is sent with AUTH when joining and probing peers.
+	RequirePass string
+	// Bind, Port, ShardPorts and ShardPortStep place the shard
+	// endpoints (endpoints.go); they are server.Config's.
+	Bind                            string
+	Port, ShardPorts, ShardPortStep int
+	// RTTMillisecond, ElectionRTT and SnapshotEntries configure the
+	// Raft groups this node starts.
+	RTTMillisecond, ElectionRTT, SnapshotEntries uint64
+
+	// Host runs the node's Raft groups.
+	Host *shard.Host
+	// Table is the command table the shards apply.
+	Table *command.Table
+	// Logger receives the control plane's logs.
+	Logger *slog.Logger
+	// Listener is the node's client listener; shard endpoints take
+	// their announced port offset from it.
+	Listener net.Listener
+	// Server returns the node's session server, or nil before it runs.
+	Server func() *session.Server
+	// Backend is the node's backend; shard endpoints serve through it.
+	Backend NodeBackend
+	// OnChange and OnKeyMiss are passed to every shard this node starts.
+	OnChange  func(shard.Change)
+	OnKeyMiss func(key string, notify uint32)
+}
+
+// NodeBackend is the node's session backend as a shard endpoint embeds
+// it: the session.Backend plus the optional interfaces the session layer
+// looks for (memory accounting, the node secret).
+type NodeBackend interface {
+	session.Backend
+	session.MemoryBackend
+	NodeSecret() string
+}
 
 const nodeIDFile = "node.id"
 
@@ -75,17 +128,18 @@ func writeNodeID(dir string, id uint64) error {
 	return durable.WriteFile(filepath.Join(dir, nodeIDFile), []byte(strconv.FormatUint(id, 10)+"\n"))
 }
 
-// startCluster brings up the cluster side of a node: node identity, the
+// Start brings up the cluster side of a node: node identity, the
 // meta replica, bootstrap or join, then the reconciler. It returns once
 // the directory is bootstrapped and this node is in it.
-func (n *Node) startCluster(table *command.Table, announce string) error {
-	cfg := &n.cfg
+func Start(config Config) (*Plane, error) {
+	cfg := &config
+	announce := cfg.Announce
 	id, err := readNodeID(cfg.Dir)
 	if err != nil {
-		return fmt.Errorf("read node id: %w", err)
+		return nil, fmt.Errorf("read node id: %w", err)
 	}
 	if cfg.NodeID != 0 && id != 0 && cfg.NodeID != id {
-		return fmt.Errorf("--node-id %d but %s holds node %d", cfg.NodeID, cfg.Dir, id)
+		return nil, fmt.Errorf("--node-id %d but %s holds node %d", cfg.NodeID, cfg.Dir, id)
 	}
 	if id == 0 {
 		id = cfg.NodeID
@@ -94,45 +148,45 @@ func (n *Node) startCluster(table *command.Table, announce string) error {
 		// Ask the cluster for an ID; it also adds this node to the directory.
 		v, err := resp.Call(cfg.Join, 30*time.Second, cfg.RequirePass, "CLUSTER", "ADDNODE", cfg.RaftAddr, announce)
 		if err != nil {
-			return fmt.Errorf("join %s: %w", cfg.Join, err)
+			return nil, fmt.Errorf("join %s: %w", cfg.Join, err)
 		}
 		if id, err = strconv.ParseUint(v, 10, 64); err != nil || id == 0 {
-			return fmt.Errorf("join %s: bad node id %q", cfg.Join, v)
+			return nil, fmt.Errorf("join %s: bad node id %q", cfg.Join, v)
 		}
 	}
 	if id == 0 {
-		return errors.New("cluster mode needs --node-id (or --join to get one)")
+		return nil, errors.New("cluster mode needs --node-id (or --join to get one)")
 	}
 	if err := writeNodeID(cfg.Dir, id); err != nil {
-		return fmt.Errorf("write node id: %w", err)
+		return nil, fmt.Errorf("write node id: %w", err)
 	}
 	if len(cfg.Peers) > 0 {
 		if addr, ok := cfg.Peers[id]; ok && addr != cfg.RaftAddr {
-			return fmt.Errorf("--peers gives node %d the raft address %s but --raft-addr is %s", id, addr, cfg.RaftAddr)
+			return nil, fmt.Errorf("--peers gives node %d the raft address %s but --raft-addr is %s", id, addr, cfg.RaftAddr)
 		}
 	}
 
-	c := &clusterNode{
-		n: n, id: id, host: n.host, machine: cluster.NewMachine(), table: table, log: n.log.With("node", id),
+	c := &Plane{
+		cfg: config, id: id, host: cfg.Host, machine: cluster.NewMachine(), table: cfg.Table, log: cfg.Logger.With("node", id),
 		leaderFrom: map[uint64]time.Time{}, transfer: map[uint64]time.Time{}, migrating: map[uint64]bool{},
 		reporting: map[uint64]bool{}, memberOp: map[uint64]bool{}, leaving: map[uint64]time.Time{},
 		kick: make(chan struct{}, 1), quit: make(chan struct{}),
 	}
-	restarting := n.host.HasData(cluster.MetaShardID, id)
+	restarting := cfg.Host.HasData(cluster.MetaShardID, id)
 	if restarting {
 		// Leases granted with this node's help before it stopped must run
 		// out before it may vote again (see shard/lease.go).
-		time.Sleep(shard.RestartDelay(n.cfg.ElectionRTT, n.cfg.RTTMillisecond))
+		time.Sleep(shard.RestartDelay(cfg.ElectionRTT, cfg.RTTMillisecond))
 	}
 	_, inPeers := cfg.Peers[id]
-	mo := shard.MetaOptions{ShardID: cluster.MetaShardID, ReplicaID: id, ElectionRTT: n.cfg.ElectionRTT}
+	mo := shard.MetaOptions{ShardID: cluster.MetaShardID, ReplicaID: id, ElectionRTT: cfg.ElectionRTT}
 	if inPeers {
 		mo.Members = cfg.Peers
 	} else {
 		mo.Join = true
 	}
-	if c.meta, err = n.host.StartMeta(mo, c.machine); err != nil {
-		return err
+	if c.meta, err = cfg.Host.StartMeta(mo, c.machine); err != nil {
+		return nil, err
 	}
 
 	// Bootstrap: the lowest-numbered peer lays out the cluster once the
@@ -166,7 +220,7 @@ func (n *Node) startCluster(table *command.Table, announce string) error {
 		}
 		select {
 		case <-ctx.Done():
-			return errors.New("cluster: timed out waiting for the directory (are the other peers running?)")
+			return nil, errors.New("cluster: timed out waiting for the directory (are the other peers running?)")
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -183,18 +237,17 @@ func (n *Node) startCluster(table *command.Table, announce string) error {
 		pcancel()
 		if err != nil {
 			if ctx.Err() != nil {
-				return fmt.Errorf("cluster: announce: %w", err)
+				return nil, fmt.Errorf("cluster: announce: %w", err)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	n.cluster = c
 	c.reconcile() // start this node's shards before serving
 	c.startEndpoints()
 	c.wg.Add(2)
 	go c.loop()
 	go c.healthLoop()
-	return nil
+	return c, nil
 }
 
 // healthLoop checks every 200 ms whether the other nodes answer PING on
@@ -202,7 +255,7 @@ func (n *Node) startCluster(table *command.Table, announce string) error {
 // it serves, so a TCP connect alone is not enough). It feeds the fail flags
 // of CLUSTER NODES, SLOTS and SHARDS, and keeps redirects and leader
 // hand-overs away from dead nodes. Routing itself follows Raft leadership.
-func (c *clusterNode) healthLoop() {
+func (c *Plane) healthLoop() {
 	defer c.wg.Done()
 	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
@@ -220,7 +273,7 @@ func (c *clusterNode) healthLoop() {
 			wg.Add(1)
 			go func(id uint64, addr string) {
 				defer wg.Done()
-				if _, err := resp.Call(addr, 300*time.Millisecond, c.n.cfg.RequirePass, "PING"); err != nil {
+				if _, err := resp.Call(addr, 300*time.Millisecond, c.cfg.RequirePass, "PING"); err != nil {
 					c.down.Store(id, true)
 				} else {
 					c.down.Delete(id)
@@ -232,13 +285,13 @@ func (c *clusterNode) healthLoop() {
 }
 
 // isDown tells whether node id's client port stopped answering.
-func (c *clusterNode) isDown(id uint64) bool {
+func (c *Plane) isDown(id uint64) bool {
 	_, ok := c.down.Load(id)
 	return ok
 }
 
 // propose commits a directory change.
-func (c *clusterNode) propose(ctx context.Context, op cluster.Op) (uint64, error) {
+func (c *Plane) propose(ctx context.Context, op cluster.Op) (uint64, error) {
 	b, err := c.meta.Propose(ctx, cluster.Encode(op))
 	if err != nil {
 		return 0, err
@@ -246,7 +299,10 @@ func (c *clusterNode) propose(ctx context.Context, op cluster.Op) (uint64, error
 	return cluster.DecodeResult(b)
 }
 
-func (c *clusterNode) close() {
+// Close stops pub/sub forwarding, the reconciler and the health checks
+// and waits for them; the node closes the Raft host afterwards.
+func (c *Plane) Close() {
+	c.fwd.close()
 	select {
 	case <-c.quit:
 	default:
@@ -255,14 +311,14 @@ func (c *clusterNode) close() {
 	c.wg.Wait()
 }
 
-func (c *clusterNode) poke() {
+func (c *Plane) poke() {
 	select {
 	case c.kick <- struct{}{}:
 	default:
 	}
 }
 
-func (c *clusterNode) loop() {
+func (c *Plane) loop() {
 	defer c.wg.Done()
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
@@ -278,7 +334,7 @@ func (c *clusterNode) loop() {
 }
 
 // reconcile makes this node's part of the cluster match the directory.
-func (c *clusterNode) reconcile() {
+func (c *Plane) reconcile() {
 	topo := c.machine.Topology()
 	// 1. Start the replicas the directory gives this node; stop the ones
 	// it no longer does.
@@ -299,7 +355,7 @@ func (c *clusterNode) reconcile() {
 			c.log.Warn("start shard", "shard", sh.ID, "err", err)
 		}
 	}
-	for _, id := range c.localShards() {
+	for _, id := range c.LocalShards() {
 		sh := topo.Shard(id)
 		if sh != nil && sh.HasReplica(c.id) {
 			continue
@@ -320,7 +376,7 @@ func (c *clusterNode) reconcile() {
 		c.host.StopShard(id, true)
 		// Its keys' changes no longer reach this node: tracking clients
 		// drop their caches (a Redis replica that resyncs flushes too).
-		if srv := c.n.srvPtr.Load(); srv != nil {
+		if srv := c.cfg.Server(); srv != nil {
 			srv.TrackChanged(nil, true)
 		}
 		c.mu.Lock()
@@ -329,7 +385,7 @@ func (c *clusterNode) reconcile() {
 	}
 	// 2. As a shard's leader: membership, slot ownership, leader report,
 	// leader placement.
-	for _, id := range c.localShards() {
+	for _, id := range c.LocalShards() {
 		s := c.host.Shard(id)
 		sh := topo.Shard(id)
 		if s == nil || sh == nil {
@@ -371,7 +427,8 @@ func (c *clusterNode) reconcile() {
 	}
 }
 
-func (c *clusterNode) localShards() []uint64 {
+// LocalShards lists the shards this node holds a replica of.
+func (c *Plane) LocalShards() []uint64 {
 	var out []uint64
 	topo := c.machine.Topology()
 	for _, sh := range topo.Shards {
@@ -388,17 +445,17 @@ func (c *clusterNode) localShards() []uint64 {
 	return out
 }
 
-func (c *clusterNode) startShard(topo *cluster.Topology, sh *cluster.Shard) error {
+func (c *Plane) startShard(topo *cluster.Topology, sh *cluster.Shard) error {
 	rid := sh.ReplicaID(c.id)
 	opts := shard.Options{
 		ShardID:         sh.ID,
 		ReplicaID:       rid,
 		Cluster:         true,
 		ClusterVersion:  func() uint8 { return c.machine.Topology().ClusterVersion() },
-		SnapshotEntries: c.n.cfg.SnapshotEntries,
-		ElectionRTT:     c.n.cfg.ElectionRTT,
-		OnChange:        c.n.onChange,
-		OnKeyMiss:       c.n.onKeyMiss,
+		SnapshotEntries: c.cfg.SnapshotEntries,
+		ElectionRTT:     c.cfg.ElectionRTT,
+		OnChange:        c.cfg.OnChange,
+		OnKeyMiss:       c.cfg.OnKeyMiss,
 		Logger:          c.log,
 		InitialConfig:   shardConfig(sh),
 	}
@@ -428,7 +485,7 @@ func (c *clusterNode) startShard(topo *cluster.Topology, sh *cluster.Shard) erro
 
 // reportLeader records this node as the shard's leader in the directory,
 // a routing hint for nodes without a replica of the shard.
-func (c *clusterNode) reportLeader(s *shard.Shard, sh *cluster.Shard) {
+func (c *Plane) reportLeader(s *shard.Shard, sh *cluster.Shard) {
 	_, term, ok := s.Leader()
 	if !ok || (sh.Leader == c.id && sh.Term == term) || term < sh.Term {
 		return
@@ -454,7 +511,7 @@ func (c *clusterNode) reportLeader(s *shard.Shard, sh *cluster.Shard) {
 
 // syncMembers adds the replicas the directory lists to the shard's Raft
 // group and removes the ones it does not, one change at a time.
-func (c *clusterNode) syncMembers(topo *cluster.Topology, s *shard.Shard, sh *cluster.Shard) {
+func (c *Plane) syncMembers(topo *cluster.Topology, s *shard.Shard, sh *cluster.Shard) {
 	c.mu.Lock()
 	busy := c.memberOp[sh.ID]
 	c.mu.Unlock()
@@ -515,7 +572,7 @@ func (c *clusterNode) syncMembers(topo *cluster.Topology, s *shard.Shard, sh *cl
 // syncSlots gives the shard's state machine the slots the directory
 // assigns it that it does not own yet (a new cluster's initial layout).
 // Slots under migration are left to the migration.
-func (c *clusterNode) syncSlots(topo *cluster.Topology, s *shard.Shard) {
+func (c *Plane) syncSlots(topo *cluster.Topology, s *shard.Shard) {
 	owned, _ := s.OwnedSlots()
 	have := make(map[uint16]bool, len(owned))
 	for _, sl := range owned {
@@ -541,7 +598,7 @@ func (c *clusterNode) syncSlots(topo *cluster.Topology, s *shard.Shard) {
 
 // balanceLeader moves leadership to the shard's preferred replica (the
 // first listed), so leaders stay spread over the nodes.
-func (c *clusterNode) balanceLeader(s *shard.Shard, sh *cluster.Shard) {
+func (c *Plane) balanceLeader(s *shard.Shard, sh *cluster.Shard) {
 	if len(sh.Replicas) == 0 || sh.Replicas[0] == c.id || c.stopping.Load() {
 		return
 	}
@@ -559,7 +616,7 @@ func (c *clusterNode) balanceLeader(s *shard.Shard, sh *cluster.Shard) {
 	c.transferLeader(s, sh.ReplicaID(target))
 }
 
-func (c *clusterNode) transferLeader(s *shard.Shard, target uint64) {
+func (c *Plane) transferLeader(s *shard.Shard, target uint64) {
 	c.mu.Lock()
 	last := c.transfer[s.ID()]
 	if time.Since(last) < 2*time.Second {
@@ -577,7 +634,7 @@ func (c *clusterNode) transferLeader(s *shard.Shard, target uint64) {
 
 // syncMetaMembers keeps the meta group's membership equal to the
 // directory's nodes: up to five voters, the rest non-voting.
-func (c *clusterNode) syncMetaMembers(topo *cluster.Topology) {
+func (c *Plane) syncMetaMembers(topo *cluster.Topology) {
 	c.mu.Lock()
 	busy := c.memberOp[cluster.MetaShardID]
 	c.mu.Unlock()
@@ -625,7 +682,7 @@ func (c *clusterNode) syncMetaMembers(topo *cluster.Topology) {
 
 // memberChange runs one membership change of a Raft group in the
 // background; the group gets no other change until it ends.
-func (c *clusterNode) memberChange(group uint64, what string, op func(context.Context) error) {
+func (c *Plane) memberChange(group uint64, what string, op func(context.Context) error) {
 	c.mu.Lock()
 	c.memberOp[group] = true
 	c.mu.Unlock()
@@ -649,7 +706,7 @@ func (c *clusterNode) memberChange(group uint64, what string, op func(context.Co
 // removedFromGroup tells whether a replica the directory no longer lists
 // may stop: the group has removed it, or it has heard nothing of the group
 // for ten seconds (a removed replica may never learn of its removal).
-func (c *clusterNode) removedFromGroup(s *shard.Shard) bool {
+func (c *Plane) removedFromGroup(s *shard.Shard) bool {
 	c.mu.Lock()
 	since, ok := c.leaving[s.ID()]
 	if !ok {

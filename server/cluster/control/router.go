@@ -1,4 +1,4 @@
-package server
+package control
 
 import (
 	"bytes"
@@ -29,8 +29,8 @@ var (
 	errDown        = reply.Error("CLUSTERDOWN The cluster is down")
 )
 
-// route implements session.Backend.Route for cluster mode.
-func (c *clusterNode) route(spec *command.Spec, args [][]byte, readOnly, asking bool) (int, reply.Value, bool) {
+// Route implements session.Backend.Route for cluster mode.
+func (c *Plane) Route(spec *command.Spec, args [][]byte, readOnly, asking bool) (int, reply.Value, bool) {
 	keys := spec.Keys(args)
 	if len(keys) == 0 {
 		return nodeTarget, reply.Value{}, true
@@ -59,7 +59,7 @@ func (c *clusterNode) route(spec *command.Spec, args [][]byte, readOnly, asking 
 }
 
 // leaderNode returns the node leading shard sid, or 0 if unknown.
-func (c *clusterNode) leaderNode(topo *cluster.Topology, sid uint64) uint64 {
+func (c *Plane) leaderNode(topo *cluster.Topology, sid uint64) uint64 {
 	if s := c.host.Shard(sid); s != nil {
 		if id, _, ok := s.Leader(); ok {
 			return cluster.NodeOf(id)
@@ -72,7 +72,7 @@ func (c *clusterNode) leaderNode(topo *cluster.Topology, sid uint64) uint64 {
 }
 
 // leaderAddr returns the client address of shard sid's leader, if known.
-func (c *clusterNode) leaderAddr(topo *cluster.Topology, sid uint64) string {
+func (c *Plane) leaderAddr(topo *cluster.Topology, sid uint64) string {
 	var leader uint64
 	if s := c.host.Shard(sid); s != nil {
 		if id, _, ok := s.Leader(); ok {
@@ -91,7 +91,7 @@ func (c *clusterNode) leaderAddr(topo *cluster.Topology, sid uint64) string {
 
 // moved redirects a slot to its shard's leader, or says the cluster is
 // down for it when no leader is known (clients retry CLUSTERDOWN).
-func (c *clusterNode) moved(topo *cluster.Topology, sl uint16, sid uint64) reply.Value {
+func (c *Plane) moved(topo *cluster.Topology, sl uint16, sid uint64) reply.Value {
 	addr := c.leaderAddr(topo, sid)
 	if addr == "" {
 		return errDown
@@ -116,7 +116,7 @@ func (c *clusterNode) moved(topo *cluster.Topology, sl uint16, sid uint64) reply
 
 // fix turns a shard's "slot not owned" answer into MOVED (or TRYAGAIN
 // while the directory has not caught up with a slot move).
-func (c *clusterNode) fix(sid uint64, v reply.Value) reply.Value {
+func (c *Plane) fix(sid uint64, v reply.Value) reply.Value {
 	if v.Kind != reply.KindError || !bytes.HasPrefix(v.Str, []byte(shard.NotOwnedPrefix)) {
 		return v
 	}
@@ -134,7 +134,7 @@ func (c *clusterNode) fix(sid uint64, v reply.Value) reply.Value {
 }
 
 // errReply maps a shard error for a command on slot sl.
-func (c *clusterNode) errReply(err error, spec *command.Spec, args [][]byte) reply.Value {
+func (c *Plane) errReply(err error, spec *command.Spec, args [][]byte) reply.Value {
 	if errors.Is(err, shard.ErrNotLeader) {
 		if keys := specKeys(spec, args); len(keys) > 0 {
 			sl := slot.Of(args[keys[0]])
@@ -145,11 +145,11 @@ func (c *clusterNode) errReply(err error, spec *command.Spec, args [][]byte) rep
 		}
 		return errDown
 	}
-	return (*backend)(c.n).ErrorReply(err)
+	return shard.ErrorReply(err)
 }
 
 type fixedPending struct {
-	c    *clusterNode
+	c    *Plane
 	sid  uint64
 	p    session.Pending
 	cmds [][][]byte
@@ -207,7 +207,7 @@ func (f fixedPending) Wait() ([]reply.Value, error) {
 // fail and others apply the entry, the command failed: the reply says how
 // many shards failed and why (partialError), never a plain OK.
 type multiPending struct {
-	c    *clusterNode
+	c    *Plane
 	sids []uint64
 	ps   []session.Pending
 	cmds [][][]byte
@@ -237,7 +237,7 @@ func (m multiPending) Wait() ([]reply.Value, error) {
 	}
 	m.c.log.Warn("keyless write failed on some shards", "failed", failed, "shards", len(m.ps), "shard", firstSid, "err", firstErr)
 	return nil, &partialError{cmd: m.cmds, failed: failed, total: len(m.ps), sid: firstSid,
-		why: string((*backend)(m.c.n).ErrorReply(firstErr).Str)}
+		why: string(shard.ErrorReply(firstErr).Str)}
 }
 
 // partialError is a keyless write that some of the node's shards applied
@@ -263,9 +263,9 @@ type errPending struct{ err error }
 func (e errPending) Wait() ([]reply.Value, error) { return nil, e.err }
 
 // ledShards returns the local shards this node leads, by ID.
-func (c *clusterNode) ledShards() []*shard.Shard {
+func (c *Plane) ledShards() []*shard.Shard {
 	var out []*shard.Shard
-	for _, id := range c.localShards() {
+	for _, id := range c.LocalShards() {
 		if s := c.host.Shard(id); s != nil && s.IsLeader() {
 			out = append(out, s)
 		}
@@ -273,7 +273,8 @@ func (c *clusterNode) ledShards() []*shard.Shard {
 	return out
 }
 
-func (c *clusterNode) proposeCmds(target int, cmds [][][]byte) session.Pending {
+// Propose implements session.Backend.Propose for cluster mode.
+func (c *Plane) Propose(target int, cmds [][][]byte) session.Pending {
 	if target == nodeTarget {
 		led := c.ledShards()
 		if len(led) == 0 {
@@ -293,10 +294,10 @@ func (c *clusterNode) proposeCmds(target int, cmds [][][]byte) session.Pending {
 	return fixedPending{c: c, sid: uint64(target), p: s.Propose(entry.Commands, cmds), cmds: cmds}
 }
 
-// proposeMulti proposes a transaction on the target's shard (any led shard
+// ProposeMulti proposes a transaction on the target's shard (any led shard
 // for a transaction without keys).
-func (c *clusterNode) proposeMulti(target int, watch [][]byte, cmds [][][]byte) session.Pending {
-	kind, all := multiEntry(watch, cmds)
+func (c *Plane) ProposeMulti(target int, watch [][]byte, cmds [][][]byte) session.Pending {
+	kind, all := entry.Transaction(watch, cmds)
 	var s *shard.Shard
 	if target == nodeTarget {
 		led := c.ledShards()
@@ -323,10 +324,10 @@ func (c *clusterNode) proposeMulti(target int, watch [][]byte, cmds [][][]byte) 
 	return fixedPending{c: c, sid: s.ID(), p: s.Propose(kind, all), cmds: all, kind: kind}
 }
 
-// ackedReplicas is the number of replicas besides the leader that hold
+// AckedReplicas is the number of replicas besides the leader that hold
 // every acknowledged write of target's shard: a write is acknowledged once
 // a majority of the voting replicas has it.
-func (c *clusterNode) ackedReplicas(target int) int {
+func (c *Plane) AckedReplicas(target int) int {
 	s := c.host.Shard(uint64(max(target, -target)))
 	if target == nodeTarget || s == nil {
 		return 0
@@ -340,8 +341,8 @@ func (c *clusterNode) ackedReplicas(target int) int {
 	return len(m) / 2
 }
 
-// keyDigests serves WATCH for a key's shard.
-func (c *clusterNode) keyDigests(target int, now time.Time, keys [][]byte) ([]uint64, error) {
+// KeyDigests serves WATCH for a key's shard.
+func (c *Plane) KeyDigests(target int, now time.Time, keys [][]byte) ([]uint64, error) {
 	s := c.host.Shard(uint64(max(target, -target)))
 	if target == nodeTarget || s == nil {
 		return nil, shard.ErrNotLeader
@@ -349,7 +350,8 @@ func (c *clusterNode) keyDigests(target int, now time.Time, keys [][]byte) ([]ui
 	return s.KeyDigests(now, keys), nil
 }
 
-func (c *clusterNode) read(target int, now time.Time, spec *command.Spec, args [][]byte) reply.Value {
+// Read implements session.Backend.Read for cluster mode.
+func (c *Plane) Read(target int, now time.Time, spec *command.Spec, args [][]byte) reply.Value {
 	if target == nodeTarget {
 		return c.readNode(now, spec, args)
 	}
@@ -375,7 +377,7 @@ func (c *clusterNode) read(target int, now time.Time, spec *command.Spec, args [
 // Redis Cluster node answers for its own slots: DBSIZE adds up, KEYS
 // concatenates, SCAN walks the shards one after another, RANDOMKEY picks
 // from the first non-empty one.
-func (c *clusterNode) readNode(now time.Time, spec *command.Spec, args [][]byte) reply.Value {
+func (c *Plane) readNode(now time.Time, spec *command.Spec, args [][]byte) reply.Value {
 	led := c.ledShards()
 	if len(led) == 0 {
 		// Nothing led here: answer from an empty view of the node.
@@ -425,8 +427,8 @@ func (c *clusterNode) readNode(now time.Time, spec *command.Spec, args [][]byte)
 	return led[0].ReadAt(now, spec, args)
 }
 
-func (c *clusterNode) anyShard() *shard.Shard {
-	for _, id := range c.localShards() {
+func (c *Plane) anyShard() *shard.Shard {
+	for _, id := range c.LocalShards() {
 		if s := c.host.Shard(id); s != nil {
 			return s
 		}

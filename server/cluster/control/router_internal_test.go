@@ -1,4 +1,4 @@
-package server
+package control
 
 import (
 	"errors"
@@ -22,10 +22,9 @@ func (d donePending) Wait() ([]reply.Value, error) { return d.vals, d.err }
 // TestMultiPendingPartialFailure: a keyless write fanned out to several
 // shards reports a failure on any of them, naming how many failed.
 func TestMultiPendingPartialFailure(t *testing.T) {
-	c := &clusterNode{n: &Node{}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	c := &Plane{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ok := donePending{vals: []reply.Value{reply.Status("OK")}}
 	cmds := [][][]byte{{[]byte("flushall")}}
-	b := (*backend)(c.n)
 
 	m := multiPending{c: c, sids: []uint64{1, 4}, ps: []session.Pending{ok, ok}, cmds: cmds}
 	if vals, err := m.Wait(); err != nil || len(vals) != 1 {
@@ -34,14 +33,14 @@ func TestMultiPendingPartialFailure(t *testing.T) {
 
 	m.ps = []session.Pending{ok, donePending{err: shard.ErrNotLeader}}
 	_, err := m.Wait()
-	got := string(b.ErrorReply(err).Str)
+	got := string(shard.ErrorReply(err).Str)
 	want := "ERR FLUSHALL failed on 1 of 2 shards of this node, the others applied it (shard 4: CLUSTERDOWN no Raft leader for this shard, try again)"
 	if got != want {
 		t.Fatalf("one shard failed:\n got %s\nwant %s", got, want)
 	}
 
 	m.ps = []session.Pending{donePending{err: shard.ErrTimeout}, donePending{err: shard.ErrTimeout}}
-	if _, err := m.Wait(); !errors.Is(err, shard.ErrTimeout) || !strings.HasPrefix(string(b.ErrorReply(err).Str), "UNCERTAIN") {
+	if _, err := m.Wait(); !errors.Is(err, shard.ErrTimeout) || !strings.HasPrefix(string(shard.ErrorReply(err).Str), "UNCERTAIN") {
 		t.Fatalf("every shard failed: %v", err)
 	}
 }

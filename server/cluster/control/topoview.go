@@ -1,4 +1,4 @@
-package server
+package control
 
 import (
 	"fmt"
@@ -51,7 +51,7 @@ func epAddr(topo *cluster.Topology, node, sid uint64) string {
 // mainSelf is the endpoint the main client port stands for in CLUSTER
 // NODES and MYID: the node's endpoint of the first shard it leads (or
 // replicates), as the shard CLUSTER MYSHARDID names.
-func (c *clusterNode) mainSelf(topo *cluster.Topology) epRef {
+func (c *Plane) mainSelf(topo *cluster.Topology) epRef {
 	return epRef{c.id, c.myShard(topo)}
 }
 
@@ -62,7 +62,7 @@ func (c *clusterNode) mainSelf(topo *cluster.Topology) epRef {
 // retry, whereas a client sent to the dead address keeps failing to
 // connect (and redis-py 4.3 cannot even refresh its slot map while a
 // master it knows has no connection).
-func (c *clusterNode) shownReplicas(topo *cluster.Topology, sh *cluster.Shard) []uint64 {
+func (c *Plane) shownReplicas(topo *cluster.Topology, sh *cluster.Shard) []uint64 {
 	reps := c.orderedReplicas(topo, sh)
 	if len(reps) > 1 && reps[0] != c.id && c.isDown(reps[0]) {
 		for i := 1; i < len(reps); i++ {
@@ -76,7 +76,7 @@ func (c *clusterNode) shownReplicas(topo *cluster.Topology, sh *cluster.Shard) [
 }
 
 // epFlags returns an endpoint's role flags and link state.
-func (c *clusterNode) epFlags(ref, me epRef, master bool) (string, string) {
+func (c *Plane) epFlags(ref, me epRef, master bool) (string, string) {
 	flags, link := "slave", "connected"
 	if master {
 		flags = "master"
@@ -91,7 +91,7 @@ func (c *clusterNode) epFlags(ref, me epRef, master bool) (string, string) {
 
 // nodesView renders CLUSTER NODES: one line per endpoint; only, if not
 // nil, picks which.
-func (c *clusterNode) nodesView(topo *cluster.Topology, me epRef, only func(epRef) bool) string {
+func (c *Plane) nodesView(topo *cluster.Topology, me epRef, only func(epRef) bool) string {
 	var b strings.Builder
 	now := time.Now().UnixMilli()
 	for i := range topo.Shards {
@@ -134,7 +134,7 @@ func (c *clusterNode) nodesView(topo *cluster.Topology, me epRef, only func(epRe
 
 // replicasView answers CLUSTER REPLICAS: the endpoints replicating a
 // master endpoint (or, given a node's own name, every shard it leads).
-func (c *clusterNode) replicasView(topo *cluster.Topology, me epRef, arg []byte) reply.Value {
+func (c *Plane) replicasView(topo *cluster.Topology, me epRef, arg []byte) reply.Value {
 	var masters []epRef
 	if ref, ok := parseEpName(string(arg)); ok {
 		sh := topo.Shard(ref.sid)
@@ -174,7 +174,7 @@ func (c *clusterNode) replicasView(topo *cluster.Topology, me epRef, arg []byte)
 
 // slotsView answers CLUSTER SLOTS: each range's leader endpoint, then the
 // replica endpoints of nodes that answer.
-func (c *clusterNode) slotsView(topo *cluster.Topology) reply.Value {
+func (c *Plane) slotsView(topo *cluster.Topology) reply.Value {
 	var out []reply.Value
 	for _, r := range topo.Slots {
 		sh := topo.Shard(r.Shard)
@@ -197,7 +197,7 @@ func (c *clusterNode) slotsView(topo *cluster.Topology) reply.Value {
 }
 
 // shardsView answers CLUSTER SHARDS.
-func (c *clusterNode) shardsView(topo *cluster.Topology) reply.Value {
+func (c *Plane) shardsView(topo *cluster.Topology) reply.Value {
 	var out []reply.Value
 	for i := range topo.Shards {
 		sh := &topo.Shards[i]
@@ -245,7 +245,7 @@ func (c *clusterNode) shardsView(topo *cluster.Topology) reply.Value {
 // epCommand serves CLUSTER on the endpoint of this node's replica of
 // shard sid: the topology subcommands answer as that endpoint; the rest
 // are the node's.
-func (c *clusterNode) epCommand(sid uint64, args [][]byte) reply.Value {
+func (c *Plane) epCommand(sid uint64, args [][]byte) reply.Value {
 	me := epRef{c.id, sid}
 	topo := c.machine.Topology()
 	switch strings.ToLower(string(args[1])) {
@@ -281,5 +281,5 @@ func (c *clusterNode) epCommand(sid uint64, args [][]byte) reply.Value {
 		reps := append([]uint64{c.id}, slices.DeleteFunc(slices.Clone(sh.Replicas), func(x uint64) bool { return x == c.id })...)
 		return c.op(cluster.Op{Op: "set-replicas", Shard: sid, Replicas: reps})
 	}
-	return c.command(args)
+	return c.Cluster(args)
 }

@@ -26,15 +26,16 @@ func (b *backend) Memory() session.MemoryInfo {
 	return out
 }
 
-// OverMemory tells whether target's shard refuses memory-growing writes.
-func (b *backend) OverMemory(target int) bool {
+// OverMemory tells whether the shard r leads to refuses memory-growing
+// writes (never for a keyless or replica route in cluster mode).
+func (b *backend) OverMemory(r session.Route) bool {
 	if b.cluster == nil {
 		return b.shard.OverMemory()
 	}
-	if target == 0 { // a keyless command
+	if r.Kind != session.RouteLeader {
 		return false
 	}
-	if s := b.host.Shard(uint64(target)); s != nil {
+	if s := b.host.Shard(r.Shard); s != nil {
 		return s.OverMemory()
 	}
 	return false

@@ -348,54 +348,54 @@ func runID() string {
 // (cluster mode) to what the session layer needs.
 type backend Node
 
-func (b *backend) Route(spec *command.Spec, args [][]byte, readOnly, asking bool) (int, reply.Value, bool) {
+func (b *backend) Route(spec *command.Spec, args [][]byte, readOnly, asking bool) (session.Route, reply.Value, bool) {
 	if b.cluster != nil {
 		return b.cluster.Route(spec, args, readOnly, asking)
 	}
-	return 0, reply.Value{}, true
+	return session.NodeRoute, reply.Value{}, true
 }
 
-func (b *backend) Propose(target int, cmds [][][]byte) session.Pending {
+func (b *backend) Propose(r session.Route, cmds [][][]byte) session.Pending {
 	if b.cluster != nil {
-		return b.cluster.Propose(target, cmds)
+		return b.cluster.Propose(r, cmds)
 	}
 	return b.shard.Propose(entry.Commands, cmds)
 }
 
-func (b *backend) Read(target int, now time.Time, spec *command.Spec, args [][]byte) reply.Value {
+func (b *backend) Read(r session.Route, now time.Time, spec *command.Spec, args [][]byte) reply.Value {
 	if b.cluster != nil {
-		return b.cluster.Read(target, now, spec, args)
+		return b.cluster.Read(r, now, spec, args)
 	}
 	return b.shard.ReadAt(now, spec, args)
 }
 
-func (b *backend) ProposeMulti(target int, watch [][]byte, cmds [][][]byte) session.Pending {
+func (b *backend) ProposeMulti(r session.Route, watch [][]byte, cmds [][][]byte) session.Pending {
 	if b.cluster != nil {
-		return b.cluster.ProposeMulti(target, watch, cmds)
+		return b.cluster.ProposeMulti(r, watch, cmds)
 	}
 	kind, all := entry.Transaction(watch, cmds)
 	return b.shard.Propose(kind, all)
 }
 
-func (b *backend) KeyDigests(target int, now time.Time, keys [][]byte) ([]uint64, error) {
+func (b *backend) KeyDigests(r session.Route, now time.Time, keys [][]byte) ([]uint64, error) {
 	if b.cluster != nil {
-		return b.cluster.KeyDigests(target, now, keys)
+		return b.cluster.KeyDigests(r, now, keys)
 	}
 	return b.shard.KeyDigests(now, keys), nil
 }
 
-func (b *backend) AckedReplicas(target int) int {
+func (b *backend) AckedReplicas(r session.Route) int {
 	if b.cluster != nil {
-		return b.cluster.AckedReplicas(target)
+		return b.cluster.AckedReplicas(r)
 	}
 	return 0
 }
 
 // Forward implements session.Backend: only cluster nodes have others to
 // forward to.
-func (b *backend) Forward(target int, args [][]byte) {
+func (b *backend) Forward(to session.Route, args [][]byte) {
 	if b.cluster != nil {
-		b.cluster.Forward(target, args)
+		b.cluster.Forward(to, args)
 	}
 }
 

@@ -107,7 +107,7 @@ func (b *blockRegistry) touched(keys []string, all bool) {
 
 // runBlocking runs a blocking command for c, waiting as long as its
 // handler answers Blocked.
-func (s *Server) runBlocking(c *client, spec *command.Spec, target int, args [][]byte) reply.Value {
+func (s *Server) runBlocking(c *client, spec *command.Spec, target Route, args [][]byte) reply.Value {
 	start := time.Now()
 	v := s.runOnce(c, spec, target, args)
 	if !command.IsBlocked(v) {
@@ -189,7 +189,7 @@ func (s *Server) runBlocking(c *client, spec *command.Spec, target int, args [][
 }
 
 // runOnce runs the command once: a write through the log, a read here.
-func (s *Server) runOnce(c *client, spec *command.Spec, target int, args [][]byte) reply.Value {
+func (s *Server) runOnce(c *client, spec *command.Spec, target Route, args [][]byte) reply.Value {
 	if !spec.IsWrite() {
 		return c.be.Read(target, time.Now(), spec, args)
 	}

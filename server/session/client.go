@@ -42,10 +42,10 @@ type client struct {
 
 	// batch holds pipelined writes not yet proposed; arena owns their
 	// bytes, because the reader's buffer is reused.
-	batch       [][][]byte
-	batchSpecs  []*command.Spec
-	arena       []byte
-	batchTarget int
+	batch      [][][]byte
+	batchSpecs []*command.Spec
+	arena      []byte
+	batchRoute Route
 
 	// readOnly (READONLY) allows reads from replicas in a cluster; asking
 	// (ASKING) applies to the next command only.
@@ -79,7 +79,7 @@ type client struct {
 	monitorA, inMultiA             atomic.Bool
 	subCount, psubCount, ssubCount atomic.Int32
 	multiLen                       atomic.Int32 // queued commands, -1 outside MULTI
-	lastTarget                     int          // target of the last write (WAIT)
+	lastRoute                      Route        // route of the last write (WAIT)
 
 	lastInteraction atomic.Int64
 	lastCmd         atomic.Pointer[string]

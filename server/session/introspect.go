@@ -505,7 +505,7 @@ func waitCmd(s *Server, c *client, args [][]byte) reply.Value {
 	if t < 0 {
 		return reply.Error("ERR timeout is negative")
 	}
-	return reply.Int(int64(c.be.AckedReplicas(c.lastTarget)))
+	return reply.Int(int64(c.be.AckedReplicas(c.lastRoute)))
 }
 
 // waitAOFCmd answers WAITAOF numlocal numreplicas timeout: every
@@ -528,7 +528,7 @@ func waitAOFCmd(s *Server, c *client, args [][]byte) reply.Value {
 	if t < 0 {
 		return reply.Error("ERR timeout is negative")
 	}
-	return reply.Array(reply.Int(1), reply.Int(int64(c.be.AckedReplicas(c.lastTarget))))
+	return reply.Array(reply.Int(1), reply.Int(int64(c.be.AckedReplicas(c.lastRoute))))
 }
 
 // clientUnblock answers CLIENT UNBLOCK id [TIMEOUT|ERROR].

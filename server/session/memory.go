@@ -21,9 +21,9 @@ type MemoryBackend interface {
 	// Memory returns the figures INFO reports.
 	Memory() MemoryInfo
 	// OverMemory tells whether a write that may grow memory would be
-	// refused on target now (MULTI refuses queued commands then, as
+	// refused on the route now (MULTI refuses queued commands then, as
 	// Redis does).
-	OverMemory(target int) bool
+	OverMemory(target Route) bool
 }
 
 // memory returns the backend's memory figures (zero if it has none).
@@ -34,8 +34,8 @@ func (s *Server) memory() MemoryInfo {
 	return MemoryInfo{Policy: "noeviction"}
 }
 
-// overMemory tells whether target refuses memory-growing writes now.
-func (s *Server) overMemory(target int) bool {
+// overMemory tells whether the route refuses memory-growing writes now.
+func (s *Server) overMemory(target Route) bool {
 	mb, ok := s.backend.(MemoryBackend)
 	return ok && mb.OverMemory(target)
 }

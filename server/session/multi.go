@@ -42,7 +42,7 @@ type txState struct {
 	abort   bool // a queued command was refused: EXEC answers EXECABORT
 	cmds    [][][]byte
 	specs   []*command.Spec
-	target  int
+	target  Route
 	hasData bool // a data command is queued (target is set)
 	keyed   bool // a command with keys is queued (target is its shard)
 	slot    int  // -1 until a keyed command fixes it (cluster mode)
@@ -52,7 +52,7 @@ type txState struct {
 
 type watchedKey struct {
 	key    string
-	target int
+	target Route
 	digest uint64
 }
 
@@ -195,7 +195,7 @@ func (s *Server) queue(c *client, spec *command.Spec, args [][]byte) reply.Value
 		c.tx.abort = true
 		return errNotInMulti
 	}
-	target := 0
+	var target Route
 	if spec.Flags&command.Conn == 0 {
 		if s.backend.ClusterEnabled() {
 			for _, i := range spec.Keys(args) {
@@ -267,7 +267,7 @@ func execTx(s *Server, c *client, _ [][]byte) reply.Value {
 				watch = append(watch, []byte(w.key), strconv.AppendUint(nil, w.digest, 10))
 			}
 		}
-		c.lastTarget = c.tx.target
+		c.lastRoute = c.tx.target
 		vs, err := c.be.ProposeMulti(c.tx.target, watch, data).Wait()
 		if err != nil {
 			return c.be.ErrorReply(err)

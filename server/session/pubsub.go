@@ -105,7 +105,7 @@ func sunsubscribeCmd(s *Server, c *client, args [][]byte) reply.Value {
 func publishCmd(s *Server, _ *client, args [][]byte) reply.Value {
 	n := s.hub.Publish(args[1], args[2])
 	if s.backend.ClusterEnabled() {
-		s.backend.Forward(-1, [][]byte{[]byte("PUBSUB"), []byte("LOCALPUBLISH"), args[1], args[2]})
+		s.backend.Forward(NodeRoute, [][]byte{[]byte("PUBSUB"), []byte("LOCALPUBLISH"), args[1], args[2]})
 	}
 	return reply.Int(int64(n))
 }

@@ -19,15 +19,15 @@ import (
 // the nil embedded interface panic too).
 type panicBackend struct{ Backend }
 
-func (panicBackend) Route(spec *command.Spec, _ [][]byte, _, _ bool) (int, reply.Value, bool) {
+func (panicBackend) Route(spec *command.Spec, _ [][]byte, _, _ bool) (Route, reply.Value, bool) {
 	if spec.Name == "get" {
 		var m map[string]int
 		m["x"]++ // a bug in the routing layer
 	}
-	return 0, reply.Value{}, true
+	return NodeRoute, reply.Value{}, true
 }
 
-func (panicBackend) Read(int, time.Time, *command.Spec, [][]byte) reply.Value {
+func (panicBackend) Read(Route, time.Time, *command.Spec, [][]byte) reply.Value {
 	panic("read bug")
 }
 

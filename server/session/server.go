@@ -36,21 +36,22 @@ type Pending interface {
 	Wait() ([]reply.Value, error)
 }
 
-// Backend is what the resp layer needs from the storage side.
+// Backend is what the session layer needs from the storage side; the
+// server package implements it over the node's shards and the cluster
+// control plane.
 type Backend interface {
-	// Route picks the target (an opaque number the backend understands)
-	// that serves a data command. When the command must not run here —
-	// another node serves its slot (MOVED), its keys span slots
-	// (CROSSSLOT), the cluster is down — ok is false and the reply says
-	// why. readOnly is the connection's READONLY flag (replica reads are
+	// Route picks where a data command runs (see Route). When the command
+	// must not run here — another node serves its slot (MOVED), its keys
+	// span slots (CROSSSLOT), the cluster is down — ok is false and the
+	// reply says why. readOnly is the connection's READONLY flag (replica reads are
 	// allowed); asking is set for the command right after ASKING.
-	Route(spec *command.Spec, args [][]byte, readOnly, asking bool) (target int, redirect reply.Value, ok bool)
-	// Propose proposes write commands for one target as one log entry,
+	Route(spec *command.Spec, args [][]byte, readOnly, asking bool) (r Route, redirect reply.Value, ok bool)
+	// Propose proposes write commands for one route as one log entry,
 	// without waiting.
-	Propose(target int, cmds [][][]byte) Pending
-	// Read runs a read-only command against the target's applied state;
+	Propose(r Route, cmds [][][]byte) Pending
+	// Read runs a read-only command against the route's applied state;
 	// now is the present for expiry.
-	Read(target int, now time.Time, spec *command.Spec, args [][]byte) reply.Value
+	Read(r Route, now time.Time, spec *command.Spec, args [][]byte) reply.Value
 	// Cluster serves the CLUSTER command (args include "CLUSTER").
 	Cluster(args [][]byte) reply.Value
 	// ClusterEnabled tells whether the node runs in cluster mode.
@@ -73,17 +74,17 @@ type Backend interface {
 	// (key, decimal value digest) pairs: if any key's digest differs at
 	// apply time nothing runs and the reply is a null array. The Pending
 	// yields one reply: the EXEC array, a null array, or an error.
-	ProposeMulti(target int, watch [][]byte, cmds [][][]byte) Pending
-	// KeyDigests returns the digest of each key's value on target (0 for
+	ProposeMulti(r Route, watch [][]byte, cmds [][][]byte) Pending
+	// KeyDigests returns the digest of each key's value on r (0 for
 	// a missing key), for WATCH.
-	KeyDigests(target int, now time.Time, keys [][]byte) ([]uint64, error)
+	KeyDigests(r Route, now time.Time, keys [][]byte) ([]uint64, error)
 	// Forward sends a Cairn-internal command to other nodes, without
-	// waiting: target -1 means every other node of the cluster, a shard
-	// target the other nodes holding a replica of that shard.
-	Forward(target int, args [][]byte)
+	// waiting: to NodeRoute, every other node of the cluster; to a
+	// shard's route, the other nodes holding a replica of that shard.
+	Forward(to Route, args [][]byte)
 	// AckedReplicas is how many replicas other than the leader hold
-	// every acknowledged write of target's shard (WAIT).
-	AckedReplicas(target int) int
+	// every acknowledged write of r's shard (WAIT).
+	AckedReplicas(r Route) int
 }
 
 // Status is the storage side's contribution to INFO.
@@ -447,7 +448,7 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		c.reply(s.queue(c, spec, args))
 		return
 	}
-	target := 0
+	var target Route
 	if spec.Flags&command.Conn == 0 {
 		var redirect reply.Value
 		var ok bool
@@ -465,10 +466,10 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		if c.trk.on && s.trackAlone(c, spec, args) {
 			s.flushBatch(c)
 		}
-		if len(c.batch) > 0 && c.batchTarget != target {
+		if len(c.batch) > 0 && c.batchRoute != target {
 			s.flushBatch(c)
 		}
-		c.batchTarget, c.lastTarget = target, target
+		c.batchRoute, c.lastRoute = target, target
 		c.addWrite(spec, args)
 		if len(c.batch) >= maxBatch || (c.trk.on && c.trk.alone) {
 			s.flushBatch(c)
@@ -483,7 +484,7 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	if spec.Block != nil {
 		s.flushBatch(c)
 		if spec.IsWrite() {
-			c.lastTarget = target
+			c.lastRoute = target
 		}
 		v = s.runBlocking(c, spec, target, args)
 	} else if spec.Flags&command.Conn != 0 {
@@ -519,7 +520,7 @@ func (s *Server) flushBatch(c *client) {
 		defer s.trackWrites(c, c.batchSpecs, c.batch)()
 	}
 	start := time.Now()
-	replies, err := c.be.Propose(c.batchTarget, c.batch).Wait()
+	replies, err := c.be.Propose(c.batchRoute, c.batch).Wait()
 	usec := time.Since(start).Microseconds() / int64(len(c.batch))
 	for i, spec := range c.batchSpecs {
 		st := s.cmdStats[spec]

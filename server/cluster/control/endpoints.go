@@ -175,9 +175,9 @@ func (c *Plane) syncEndpoints() {
 	}
 }
 
-// epBackend serves the connections of one shard endpoint. Its targets
-// are the router's: the shard's ID (its leader), minus the ID (a replica
-// read).
+// epBackend serves the connections of one shard endpoint. It routes to
+// the shard's leader or, for a READONLY read or a keyless read on a
+// replica, to this node's replica of the shard.
 type epBackend struct {
 	NodeBackend
 	c   *Plane
@@ -186,7 +186,7 @@ type epBackend struct {
 
 var errReadonlyReplica = reply.Error("READONLY You can't write against a read only replica.")
 
-func (e *epBackend) Route(spec *command.Spec, args [][]byte, readOnly, asking bool) (int, reply.Value, bool) {
+func (e *epBackend) Route(spec *command.Spec, args [][]byte, readOnly, asking bool) (session.Route, reply.Value, bool) {
 	c := e.c
 	s := c.host.Shard(e.sid)
 	keys := spec.Keys(args)
@@ -194,34 +194,34 @@ func (e *epBackend) Route(spec *command.Spec, args [][]byte, readOnly, asking bo
 		// Keyless: this shard alone, as a Redis node answers for itself.
 		switch {
 		case s == nil:
-			return 0, errDown, false
+			return session.Route{}, errDown, false
 		case s.IsLeader():
-			return int(e.sid), reply.Value{}, true
+			return session.LeaderRoute(e.sid), reply.Value{}, true
 		case spec.IsWrite():
-			return 0, errReadonlyReplica, false
+			return session.Route{}, errReadonlyReplica, false
 		}
-		return -int(e.sid), reply.Value{}, true
+		return session.ReplicaRoute(e.sid), reply.Value{}, true
 	}
 	sl := slot.Of(args[keys[0]])
 	for _, k := range keys[1:] {
 		if slot.Of(args[k]) != sl {
-			return 0, errCrossSlot, false
+			return session.Route{}, errCrossSlot, false
 		}
 	}
 	topo := c.machine.Topology()
 	sid := topo.Owner(sl)
 	if sid == 0 {
-		return 0, reply.Error(errSlotUnbound), false
+		return session.Route{}, reply.Error(errSlotUnbound), false
 	}
 	if sid == e.sid && s != nil {
 		if s.IsLeader() {
-			return int(sid), reply.Value{}, true
+			return session.LeaderRoute(sid), reply.Value{}, true
 		}
 		if readOnly && !spec.IsWrite() {
-			return -int(sid), reply.Value{}, true
+			return session.ReplicaRoute(sid), reply.Value{}, true
 		}
 	}
-	return 0, c.moved(topo, sl, sid), false
+	return session.Route{}, c.moved(topo, sl, sid), false
 }
 
 func (e *epBackend) Cluster(args [][]byte) reply.Value { return e.c.epCommand(e.sid, args) }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cairndb/cairn/server/resp"
+	"github.com/cairndb/cairn/server/session"
 )
 
 // Forwarding of pub/sub messages between cluster nodes. Each peer gets one
@@ -96,19 +97,20 @@ func (p *forwarder) run() {
 	}
 }
 
-// Forward implements session.Backend.Forward for cluster mode: target -1 sends to every other node,
-// a shard target to the other nodes that hold a replica of the shard.
-func (c *Plane) Forward(target int, args [][]byte) {
+// Forward implements session.Backend.Forward for cluster mode: NodeRoute
+// sends to every other node, a shard's route to the other nodes that hold
+// a replica of the shard.
+func (c *Plane) Forward(to session.Route, args [][]byte) {
 	topo := c.machine.Topology()
 	if topo.Secret == "" {
 		return // no node can authenticate yet
 	}
 	var nodes []uint64
-	if target == -1 {
+	if to.Kind == session.RouteNode {
 		for _, nd := range topo.Nodes {
 			nodes = append(nodes, nd.ID)
 		}
-	} else if sh := topo.Shard(uint64(max(target, -target))); sh != nil {
+	} else if sh := topo.Shard(to.Shard); sh != nil {
 		nodes = sh.Replicas
 	}
 	for _, id := range nodes {

@@ -18,11 +18,6 @@ import (
 	"github.com/cairndb/cairn/server/slot"
 )
 
-// Routing targets: a shard ID serves reads and writes on its leader; a
-// negative shard ID is a replica read (READONLY); nodeTarget runs a
-// keyless command over the shards this node leads.
-const nodeTarget = 0
-
 var (
 	errCrossSlot   = reply.Error("CROSSSLOT Keys in request don't hash to the same slot")
 	errSlotUnbound = "CLUSTERDOWN Hash slot not served"
@@ -30,32 +25,35 @@ var (
 )
 
 // Route implements session.Backend.Route for cluster mode.
-func (c *Plane) Route(spec *command.Spec, args [][]byte, readOnly, asking bool) (int, reply.Value, bool) {
+// A keyless command runs over the shards this node leads (NodeRoute);
+// one with keys on its slot's shard, at the leader, or for a READONLY
+// read at any replica here.
+func (c *Plane) Route(spec *command.Spec, args [][]byte, readOnly, asking bool) (session.Route, reply.Value, bool) {
 	keys := spec.Keys(args)
 	if len(keys) == 0 {
-		return nodeTarget, reply.Value{}, true
+		return session.NodeRoute, reply.Value{}, true
 	}
 	sl := slot.Of(args[keys[0]])
 	for _, k := range keys[1:] {
 		if slot.Of(args[k]) != sl {
-			return 0, errCrossSlot, false
+			return session.Route{}, errCrossSlot, false
 		}
 	}
 	topo := c.machine.Topology()
 	sid := topo.Owner(sl)
 	if sid == 0 {
-		return 0, reply.Error(errSlotUnbound), false
+		return session.Route{}, reply.Error(errSlotUnbound), false
 	}
 	s := c.host.Shard(sid)
 	if s != nil {
 		if s.IsLeader() {
-			return int(sid), reply.Value{}, true
+			return session.LeaderRoute(sid), reply.Value{}, true
 		}
 		if readOnly && !spec.IsWrite() {
-			return -int(sid), reply.Value{}, true
+			return session.ReplicaRoute(sid), reply.Value{}, true
 		}
 	}
-	return 0, c.moved(topo, sl, sid), false
+	return session.Route{}, c.moved(topo, sl, sid), false
 }
 
 // leaderNode returns the node leading shard sid, or 0 if unknown.
@@ -274,8 +272,11 @@ func (c *Plane) ledShards() []*shard.Shard {
 }
 
 // Propose implements session.Backend.Propose for cluster mode.
-func (c *Plane) Propose(target int, cmds [][][]byte) session.Pending {
-	if target == nodeTarget {
+func (c *Plane) Propose(r session.Route, cmds [][][]byte) session.Pending {
+	switch r.Kind {
+	case session.RouteReplica:
+		return errPending{shard.ErrNotLeader} // writes go to leaders only
+	case session.RouteNode:
 		led := c.ledShards()
 		if len(led) == 0 {
 			return errPending{shard.ErrNotLeader}
@@ -287,19 +288,19 @@ func (c *Plane) Propose(target int, cmds [][][]byte) session.Pending {
 		}
 		return m
 	}
-	s := c.host.Shard(uint64(target))
+	s := c.host.Shard(r.Shard)
 	if s == nil {
 		return errPending{shard.ErrNotLeader}
 	}
-	return fixedPending{c: c, sid: uint64(target), p: s.Propose(entry.Commands, cmds), cmds: cmds}
+	return fixedPending{c: c, sid: r.Shard, p: s.Propose(entry.Commands, cmds), cmds: cmds}
 }
 
-// ProposeMulti proposes a transaction on the target's shard (any led shard
+// ProposeMulti proposes a transaction on the route's shard (any led shard
 // for a transaction without keys).
-func (c *Plane) ProposeMulti(target int, watch [][]byte, cmds [][][]byte) session.Pending {
+func (c *Plane) ProposeMulti(r session.Route, watch [][]byte, cmds [][][]byte) session.Pending {
 	kind, all := entry.Transaction(watch, cmds)
 	var s *shard.Shard
-	if target == nodeTarget {
+	if r.Kind == session.RouteNode {
 		led := c.ledShards()
 		if len(led) > 1 {
 			// One transaction is one entry of one shard's log: a keyless
@@ -316,7 +317,7 @@ func (c *Plane) ProposeMulti(target int, watch [][]byte, cmds [][][]byte) sessio
 			s = led[0]
 		}
 	} else {
-		s = c.host.Shard(uint64(max(target, -target)))
+		s = c.host.Shard(r.Shard)
 	}
 	if s == nil {
 		return errPending{shard.ErrNotLeader}
@@ -325,11 +326,11 @@ func (c *Plane) ProposeMulti(target int, watch [][]byte, cmds [][][]byte) sessio
 }
 
 // AckedReplicas is the number of replicas besides the leader that hold
-// every acknowledged write of target's shard: a write is acknowledged once
-// a majority of the voting replicas has it.
-func (c *Plane) AckedReplicas(target int) int {
-	s := c.host.Shard(uint64(max(target, -target)))
-	if target == nodeTarget || s == nil {
+// every acknowledged write of the route's shard: a write is acknowledged
+// once a majority of the voting replicas has it.
+func (c *Plane) AckedReplicas(r session.Route) int {
+	s := c.host.Shard(r.Shard)
+	if r.Kind == session.RouteNode || s == nil {
 		return 0
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -342,28 +343,25 @@ func (c *Plane) AckedReplicas(target int) int {
 }
 
 // KeyDigests serves WATCH for a key's shard.
-func (c *Plane) KeyDigests(target int, now time.Time, keys [][]byte) ([]uint64, error) {
-	s := c.host.Shard(uint64(max(target, -target)))
-	if target == nodeTarget || s == nil {
+func (c *Plane) KeyDigests(r session.Route, now time.Time, keys [][]byte) ([]uint64, error) {
+	s := c.host.Shard(r.Shard)
+	if r.Kind == session.RouteNode || s == nil {
 		return nil, shard.ErrNotLeader
 	}
 	return s.KeyDigests(now, keys), nil
 }
 
 // Read implements session.Backend.Read for cluster mode.
-func (c *Plane) Read(target int, now time.Time, spec *command.Spec, args [][]byte) reply.Value {
-	if target == nodeTarget {
+func (c *Plane) Read(r session.Route, now time.Time, spec *command.Spec, args [][]byte) reply.Value {
+	if r.Kind == session.RouteNode {
 		return c.readNode(now, spec, args)
 	}
-	sid := uint64(target)
-	if target < 0 {
-		sid = uint64(-target)
-	}
+	sid := r.Shard
 	s := c.host.Shard(sid)
 	if s == nil {
 		return c.errReply(shard.ErrNotLeader, spec, args)
 	}
-	if target < 0 {
+	if r.Kind == session.RouteReplica {
 		return c.fix(sid, s.ReadAt(now, spec, args)) // READONLY: stale reads allowed
 	}
 	v, err := s.LinearRead(now, spec, args)

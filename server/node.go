@@ -32,67 +32,80 @@ import (
 // Version is the Redis version Cairn reports for compatibility.
 const Version = "7.0.15"
 
-// Config configures a node. The zero value of each field means its default.
+// Config configures a node. The zero value of each field means its default,
+// stated in the field's comment; defaults.go owns the values.
 type Config struct {
-	// Port is the client port. Default 6379; -1 picks a free port (tests).
+	// Port is the client port. Default 6379 (DefaultPort); -1 picks a
+	// free port (tests).
 	Port int
-	// Bind is the client listen address. Default 127.0.0.1 (loopback only).
+	// Bind is the client listen address. Default 127.0.0.1 (DefaultBind,
+	// loopback only).
 	Bind string
-	// Dir holds the Raft log and snapshots. Default ./data.
+	// Dir holds the Raft log and snapshots. Default ./data (DefaultDir).
 	Dir string
-	// RaftAddr is the Raft transport address. Default Bind:Port+10000.
+	// RaftAddr is the Raft transport address. Default Bind:Port+10000
+	// (RaftPortOffset).
 	RaftAddr string
 	// RequirePass enables AUTH for the default user. Default off.
 	RequirePass string
-	// ProtoMaxBulkLen is the largest bulk argument. Default 512 MB.
+	// ProtoMaxBulkLen is the largest bulk argument. Default 512 MB
+	// (DefaultProtoMaxBulkLen).
 	ProtoMaxBulkLen int64
-	// MaxClients caps client connections. Default 10000.
+	// MaxClients caps client connections. Default 10000
+	// (DefaultMaxClients).
 	MaxClients int
 	// SnapshotEntries is how many log entries trigger a snapshot.
-	// Default 100000.
+	// Default 100000 (DefaultSnapshotEntries).
 	SnapshotEntries uint64
 	// ConfigFile is the file the configuration was read from, if any.
+	// Default none.
 	ConfigFile string
 	// Logger receives the node's logs. Default slog.Default().
 	Logger *slog.Logger
 	// LogLevel, if set, is the level of Logger's handler, for CONFIG SET
-	// loglevel.
+	// loglevel. Default nil (CONFIG SET loglevel changes nothing).
 	LogLevel *slog.LevelVar
 	// Params are node-local CONFIG parameters from the config file
-	// (session.FileParams).
+	// (session.FileParams). Default none: session's own defaults.
 	Params map[string]string
 
 	// Cluster mode (on when Peers or Join is set).
 
 	// NodeID is this node's number in the cluster (1, 2, ...). A node that
-	// joins gets one from the cluster; it is kept in Dir/node.id.
+	// joins gets one from the cluster; it is kept in Dir/node.id. Default
+	// 0: the one in Dir/node.id, or one from Join.
 	NodeID uint64
 	// Peers bootstraps a new cluster: node number → Raft address of every
-	// first member (this node included). Ignored on restart.
+	// first member (this node included). Ignored on restart. Default
+	// none (single-node mode unless Join is set).
 	Peers map[uint64]string
 	// Join is the client address of any node of a running cluster.
+	// Default none.
 	Join string
 	// Shards and Replicas shape a bootstrapped cluster. Defaults: one
-	// shard per peer, min(3, peers) replicas each.
+	// shard per peer, min(3, peers) replicas each (DefaultMaxReplicas).
 	Shards, Replicas int
 	// Announce is the client address other nodes hand to clients (MOVED,
 	// CLUSTER SLOTS). Default Bind:Port (127.0.0.1:Port when Bind is a
 	// wildcard).
 	Announce string
 	// ShardPorts and ShardPortStep place the node's shard endpoints (see
-	// endpoints.go): shard N's replica listens on ShardPorts +
-	// ShardPortStep*(N-1). Defaults Port+100 and 100; -1 picks free
-	// ports (tests).
+	// cluster/control/endpoints.go): shard N's replica listens on
+	// ShardPorts + ShardPortStep*(N-1). Defaults Port+100 (ShardPortOffset;
+	// free ports when Port is -1) and 100 (DefaultShardPortStep); -1
+	// picks free ports (tests).
 	ShardPorts, ShardPortStep int
-	// RTTMillisecond is the expected Raft round trip. Default 10.
+	// RTTMillisecond is the expected Raft round trip. Default 10
+	// (DefaultRTTMillisecond).
 	RTTMillisecond uint64
-	// ElectionRTT is the election timeout in RTTs. Default 20.
+	// ElectionRTT is the election timeout in RTTs. Default 20
+	// (DefaultElectionRTT).
 	ElectionRTT uint64
 	// FaultNet, for tests, runs Raft over an in-process network whose
-	// links can be cut.
+	// links can be cut. Default nil: real TCP.
 	FaultNet *shard.FaultNet
 	// ExtraCommands, for tests, are served beside Cairn's own commands
-	// (e.g. a command whose handler panics).
+	// (e.g. a command whose handler panics). Default none.
 	ExtraCommands []*command.Spec
 	// FS, for tests, is the file system of the data directory and the
 	// Raft log (a strict in-memory FS, a shard.FaultFS). Default: the OS.
@@ -103,41 +116,8 @@ type Config struct {
 	// Default min(256 MB, 5% of the file system); negative disables.
 	MinFreeDisk int64
 	// Clock, for tests, replaces the wall clock the node's shards stamp
-	// log entries from (clock skew tests).
+	// log entries from (clock skew tests). Default the wall clock.
 	Clock shard.Clock
-}
-
-func (c *Config) setDefaults() {
-	if c.Port == 0 {
-		c.Port = 6379
-	}
-	if c.Bind == "" {
-		c.Bind = "127.0.0.1"
-	}
-	if c.Dir == "" {
-		c.Dir = "./data"
-	}
-	if c.RaftAddr == "" {
-		c.RaftAddr = net.JoinHostPort(c.Bind, strconv.Itoa(c.Port+10000))
-	}
-	if c.ProtoMaxBulkLen == 0 {
-		c.ProtoMaxBulkLen = 512 << 20
-	}
-	if c.MaxClients == 0 {
-		c.MaxClients = 10000
-	}
-	if c.SnapshotEntries == 0 {
-		c.SnapshotEntries = 100000
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-	if c.RTTMillisecond == 0 {
-		c.RTTMillisecond = 10
-	}
-	if c.ElectionRTT == 0 {
-		c.ElectionRTT = 20
-	}
 }
 
 // Validate checks the configuration after defaults are applied.
@@ -145,7 +125,7 @@ func (c *Config) Validate() error {
 	if c.Port < -1 || c.Port > 65535 {
 		return fmt.Errorf("port %d out of range", c.Port)
 	}
-	if (c.Port+10000 > 65535 || c.Port < 0) && c.RaftAddr == "" {
+	if (c.Port+RaftPortOffset > 65535 || c.Port < 0) && c.RaftAddr == "" {
 		return fmt.Errorf("port %d leaves no room for the default raft port; set --raft-addr", c.Port)
 	}
 	if c.ProtoMaxBulkLen < 1<<20 {

@@ -6,6 +6,10 @@ import (
 	"strconv"
 )
 
+// DefaultMaxBulkLen is Redis's default proto-max-bulk-len (512 MB), the
+// largest bulk argument a Reader accepts unless told otherwise.
+const DefaultMaxBulkLen = 512 << 20
+
 // Limits from Redis's networking.c.
 const (
 	inlineMax     = 64 * 1024 // PROTO_INLINE_MAX_SIZE

@@ -210,13 +210,17 @@ type cmdStat struct {
 	hist                          [40]atomic.Int64 // calls by bits.Len(usec)
 }
 
+// DefaultMaxClients is Redis's default maxclients, the connection cap
+// when Config.MaxClients is zero.
+const DefaultMaxClients = 10000
+
 // New returns a server over table and backend.
 func New(cfg Config, table *command.Table, backend Backend) *Server {
 	if cfg.ProtoMaxBulkLen == 0 {
-		cfg.ProtoMaxBulkLen = 512 << 20
+		cfg.ProtoMaxBulkLen = resp.DefaultMaxBulkLen
 	}
 	if cfg.MaxClients == 0 {
-		cfg.MaxClients = 10000
+		cfg.MaxClients = DefaultMaxClients
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

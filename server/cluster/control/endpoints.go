@@ -45,17 +45,7 @@ type endpoints struct {
 
 // endpointPort is the port shard sid's endpoint listens on (0: any).
 func (c *Plane) endpointPort(sid uint64) (int, bool) {
-	cfg := &c.cfg
-	base, step := cfg.ShardPorts, cfg.ShardPortStep
-	if step <= 0 {
-		step = 100
-	}
-	if base == 0 {
-		base = -1
-		if cfg.Port > 0 {
-			base = cfg.Port + 100
-		}
-	}
+	base, step := c.cfg.ShardPorts, c.cfg.ShardPortStep
 	if base < 0 {
 		return 0, true
 	}

@@ -64,7 +64,8 @@ type Plane struct {
 type Config struct {
 	// Dir is the node's data directory (it holds node.id).
 	Dir string
-	// NodeID, Join, Peers, Shards and Replicas are server.Config's.
+	// NodeID, Join, Peers, Shards and Replicas are server.Config's, with
+	// its defaults applied (Shards and Replicas are set when Peers is).
 	NodeID   uint64
 	Join     string
 	Peers    map[uint64]string
@@ -77,7 +78,9 @@ type Config struct {
 	// RequirePass is sent with AUTH when joining and probing peers.
 	RequirePass string
 	// Bind, Port, ShardPorts and ShardPortStep place the shard
-	// endpoints (endpoints.go); they are server.Config's.
+	// endpoints (endpoints.go); they are server.Config's with its
+	// defaults applied: ShardPorts < 0 picks free ports, ShardPortStep
+	// is positive.
 	Bind                            string
 	Port, ShardPorts, ShardPortStep int
 	// RTTMillisecond, ElectionRTT and SnapshotEntries configure the
@@ -203,16 +206,8 @@ func Start(config Config) (*Plane, error) {
 			for pid, addr := range cfg.Peers {
 				nodes = append(nodes, cluster.Node{ID: pid, RaftAddr: addr})
 			}
-			shards := cfg.Shards
-			if shards == 0 {
-				shards = len(cfg.Peers)
-			}
-			reps := cfg.Replicas
-			if reps == 0 {
-				reps = min(3, len(cfg.Peers))
-			}
 			pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
-			_, err := c.propose(pctx, cluster.Op{Op: "bootstrap", Nodes: nodes, NShards: shards, NReplica: reps})
+			_, err := c.propose(pctx, cluster.Op{Op: "bootstrap", Nodes: nodes, NShards: cfg.Shards, NReplica: cfg.Replicas})
 			pcancel()
 			if err != nil && !strings.Contains(err.Error(), "already bootstrapped") {
 				c.log.Warn("bootstrap", "err", err)

@@ -1,6 +1,7 @@
 // Package server is Cairn's composition root: a Node is one process's
-// NodeHost, its keyspace shard(s) and the RESP listener, started in order
-// and stopped in reverse.
+// NodeHost, its keyspace shard (single-node mode) or cluster control plane
+// (package control), and the session listener, started in order and
+// stopped in reverse. defaults.go owns the defaults of Config.
 package server
 
 import (

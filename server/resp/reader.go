@@ -1,3 +1,8 @@
+// Package resp is the RESP2/RESP3 codec: Reader parses requests
+// (multibulk and inline) with Redis's limits and protocol errors,
+// AppendValue encodes reply values for either protocol version, and Call
+// and its variants are the small outbound client nodes use to talk to
+// each other. It knows nothing of connections' state or of storage.
 package resp
 
 import (

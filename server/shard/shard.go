@@ -35,7 +35,8 @@ import (
 	"github.com/cairndb/cairn/server/reply"
 )
 
-// Errors returned to callers; the resp layer maps them to Redis replies.
+// Errors returned to callers; ErrorReply (errreply.go) maps them to Redis
+// replies.
 var (
 	// ErrTimeout is returned when an entry was not applied in time.
 	ErrTimeout = errors.New("shard: proposal timed out")

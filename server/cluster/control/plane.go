@@ -1,3 +1,19 @@
+// Package control is a node's cluster control plane. It runs the node's
+// replica of the directory (package cluster) in the meta Raft group and
+// makes the node follow it: the reconciler starts and stops shard
+// replicas, changes Raft memberships, assigns slots and places leaders
+// (plane.go); the router picks the shard a command runs on or answers
+// MOVED/CROSSSLOT and fans keyless commands out over the shards this
+// node leads (router.go); it serves CLUSTER (clustercmd.go, topoview.go),
+// runs fenced slot migrations (migrate.go), carries replicated CONFIG SET
+// to every shard (config.go), forwards pub/sub messages to other nodes
+// (forward.go), opens one client endpoint per local shard replica
+// (endpoints.go) and hands leaderships off before a planned stop
+// (handoff.go).
+//
+// The session layer reaches it only through server.Node's backend, which
+// implements session.Backend; the control plane knows the session package
+// for the Route, Pending and Backend types it serves.
 package control
 
 import (

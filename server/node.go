@@ -64,7 +64,8 @@ type Config struct {
 	// Logger receives the node's logs. Default slog.Default().
 	Logger *slog.Logger
 	// LogLevel, if set, is the level of Logger's handler, for CONFIG SET
-	// loglevel. Default nil (CONFIG SET loglevel changes nothing).
+	// loglevel. Default nil: the session layer puts a level filter of
+	// its own in front of Logger.
 	LogLevel *slog.LevelVar
 	// Params are node-local CONFIG parameters from the config file
 	// (session.FileParams). Default none: session's own defaults.

@@ -24,7 +24,7 @@ import (
 	"syscall"
 
 	"github.com/cairndb/cairn/server"
-	"github.com/cairndb/cairn/server/resp"
+	"github.com/cairndb/cairn/server/session"
 )
 
 func main() {
@@ -32,20 +32,21 @@ func main() {
 }
 
 // setting is one configuration knob: its flag, env variable and config-file
-// name.
+// name. def is the text form of server's default (server/defaults.go),
+// "" where server.Config derives it.
 type setting struct {
 	name, env, usage, def string
 }
 
 var settings = []setting{
-	{"port", "CAIRN_PORT", "client TCP port", "6379"},
-	{"bind", "CAIRN_BIND", "client listen address (loopback by default)", "127.0.0.1"},
-	{"dir", "CAIRN_DIR", "data directory (Raft log and snapshots)", "./data"},
+	{"port", "CAIRN_PORT", "client TCP port", strconv.Itoa(server.DefaultPort)},
+	{"bind", "CAIRN_BIND", "client listen address (loopback by default)", server.DefaultBind},
+	{"dir", "CAIRN_DIR", "data directory (Raft log and snapshots)", server.DefaultDir},
 	{"raft-addr", "CAIRN_RAFT_ADDR", "Raft transport address (default bind:port+10000)", ""},
 	{"requirepass", "CAIRN_REQUIREPASS", "password for the default user (AUTH)", ""},
-	{"proto-max-bulk-len", "CAIRN_PROTO_MAX_BULK_LEN", "largest bulk argument, bytes or 512mb-style", "512mb"},
-	{"maxclients", "CAIRN_MAXCLIENTS", "maximum client connections", "10000"},
-	{"snapshot-entries", "CAIRN_SNAPSHOT_ENTRIES", "log entries between automatic snapshots", "100000"},
+	{"proto-max-bulk-len", "CAIRN_PROTO_MAX_BULK_LEN", "largest bulk argument, bytes or 512mb-style", strconv.Itoa(server.DefaultProtoMaxBulkLen>>20) + "mb"},
+	{"maxclients", "CAIRN_MAXCLIENTS", "maximum client connections", strconv.Itoa(server.DefaultMaxClients)},
+	{"snapshot-entries", "CAIRN_SNAPSHOT_ENTRIES", "log entries between automatic snapshots", strconv.Itoa(server.DefaultSnapshotEntries)},
 	{"loglevel", "CAIRN_LOGLEVEL", "debug, verbose, info (notice), warn (warning), error or nothing", "info"},
 	{"node-id", "CAIRN_NODE_ID", "cluster mode: this node's number (1, 2, ...)", ""},
 	{"peers", "CAIRN_PEERS", "cluster mode: bootstrap a new cluster of these nodes, ID=raft-addr,... (e.g. 1=10.0.0.1:17001,2=10.0.0.2:17001,3=10.0.0.3:17001)", ""},
@@ -54,7 +55,7 @@ var settings = []setting{
 	{"replicas", "CAIRN_REPLICAS", "cluster bootstrap: replicas per shard (default min(3, peers))", ""},
 	{"announce", "CAIRN_ANNOUNCE", "cluster mode: client address given to clients and other nodes (default bind:port)", ""},
 	{"shard-ports", "CAIRN_SHARD_PORTS", "cluster mode: port of the endpoint of shard 1's replica on this node; shard N's is shard-ports+step*(N-1) (default port+100; 0 picks free ports)", ""},
-	{"shard-port-step", "CAIRN_SHARD_PORT_STEP", "cluster mode: port distance between consecutive shards' endpoints", "100"},
+	{"shard-port-step", "CAIRN_SHARD_PORT_STEP", "cluster mode: port distance between consecutive shards' endpoints", strconv.Itoa(server.DefaultShardPortStep)},
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -110,7 +111,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg.ConfigFile = *configFile
-	level, ok := resp.ParseLogLevel(get("loglevel"))
+	level, ok := session.ParseLogLevel(get("loglevel"))
 	if !ok {
 		fmt.Fprintf(stderr, "cairn: bad loglevel %q\n", get("loglevel"))
 		return 2
@@ -121,7 +122,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cfg.Logger = log
 	// Node-local CONFIG parameters the file may set (what CONFIG REWRITE
 	// writes beyond the settings above).
-	for _, name := range resp.FileParams() {
+	for _, name := range session.FileParams() {
 		if v, ok := file[name]; ok && !isSetting(name) {
 			if cfg.Params == nil {
 				cfg.Params = map[string]string{}
@@ -285,7 +286,7 @@ func readConfig(path string) (map[string]string, error) {
 	for _, s := range settings {
 		known[s.name] = true
 	}
-	for _, n := range resp.FileParams() {
+	for _, n := range session.FileParams() {
 		known[n] = true
 	}
 	out := map[string]string{}
@@ -305,7 +306,7 @@ func readConfig(path string) (map[string]string, error) {
 			return nil, fmt.Errorf("%s:%d: unknown setting %q", path, ln, name)
 		}
 		if !isSetting(name) {
-			if err := resp.ValidateParam(name, value); err != nil {
+			if err := session.ValidateParam(name, value); err != nil {
 				return nil, fmt.Errorf("%s:%d: %s: %v", path, ln, name, err)
 			}
 		}

@@ -13,14 +13,14 @@ import (
 	"github.com/cairndb/cairn/server/command/streams"
 	"github.com/cairndb/cairn/server/command/strs"
 	"github.com/cairndb/cairn/server/command/zsets"
-	"github.com/cairndb/cairn/server/resp"
+	"github.com/cairndb/cairn/server/session"
 )
 
 // Commands returns the table of every command Cairn serves, plus extra
 // specs (tests add commands this way).
 func Commands(extra ...[]*command.Spec) *command.Table {
 	return command.NewTable(append([][]*command.Spec{
-		resp.Specs,
+		session.Specs,
 		strs.Specs,
 		keys.Specs,
 		hashes.Specs,

@@ -2,15 +2,15 @@ package server
 
 import (
 	"github.com/cairndb/cairn/server/keyspace"
-	"github.com/cairndb/cairn/server/resp"
+	"github.com/cairndb/cairn/server/session"
 	"github.com/cairndb/cairn/server/shard"
 )
 
 // Memory sums the accounted memory of the shards this node serves;
 // maxmemory and the policy are the first shard's (CONFIG SET sets them on
 // every shard).
-func (b *backend) Memory() resp.MemoryInfo {
-	var out resp.MemoryInfo
+func (b *backend) Memory() session.MemoryInfo {
+	var out session.MemoryInfo
 	for i, s := range b.shards() {
 		st := s.Memory()
 		if i == 0 {
@@ -26,15 +26,16 @@ func (b *backend) Memory() resp.MemoryInfo {
 	return out
 }
 
-// OverMemory tells whether target's shard refuses memory-growing writes.
-func (b *backend) OverMemory(target int) bool {
+// OverMemory tells whether the shard r leads to refuses memory-growing
+// writes (never for a keyless or replica route in cluster mode).
+func (b *backend) OverMemory(r session.Route) bool {
 	if b.cluster == nil {
 		return b.shard.OverMemory()
 	}
-	if target == nodeTarget {
+	if r.Kind != session.RouteLeader {
 		return false
 	}
-	if s := b.host.Shard(uint64(target)); s != nil {
+	if s := b.host.Shard(r.Shard); s != nil {
 		return s.OverMemory()
 	}
 	return false

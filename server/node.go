@@ -1,6 +1,7 @@
 // Package server is Cairn's composition root: a Node is one process's
-// NodeHost, its keyspace shard(s) and the RESP listener, started in order
-// and stopped in reverse.
+// NodeHost, its keyspace shard (single-node mode) or cluster control plane
+// (package control), and the session listener, started in order and
+// stopped in reverse. defaults.go owns the defaults of Config.
 package server
 
 import (
@@ -20,78 +21,93 @@ import (
 
 	"github.com/lni/vfs"
 
+	"github.com/cairndb/cairn/server/cluster/control"
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/entry"
 	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/reply"
-	"github.com/cairndb/cairn/server/resp"
+	"github.com/cairndb/cairn/server/session"
 	"github.com/cairndb/cairn/server/shard"
 )
 
 // Version is the Redis version Cairn reports for compatibility.
 const Version = "7.0.15"
 
-// Config configures a node. The zero value of each field means its default.
+// Config configures a node. The zero value of each field means its default,
+// stated in the field's comment; defaults.go owns the values.
 type Config struct {
-	// Port is the client port. Default 6379; -1 picks a free port (tests).
+	// Port is the client port. Default 6379 (DefaultPort); -1 picks a
+	// free port (tests).
 	Port int
-	// Bind is the client listen address. Default 127.0.0.1 (loopback only).
+	// Bind is the client listen address. Default 127.0.0.1 (DefaultBind,
+	// loopback only).
 	Bind string
-	// Dir holds the Raft log and snapshots. Default ./data.
+	// Dir holds the Raft log and snapshots. Default ./data (DefaultDir).
 	Dir string
-	// RaftAddr is the Raft transport address. Default Bind:Port+10000.
+	// RaftAddr is the Raft transport address. Default Bind:Port+10000
+	// (RaftPortOffset).
 	RaftAddr string
 	// RequirePass enables AUTH for the default user. Default off.
 	RequirePass string
-	// ProtoMaxBulkLen is the largest bulk argument. Default 512 MB.
+	// ProtoMaxBulkLen is the largest bulk argument. Default 512 MB
+	// (DefaultProtoMaxBulkLen).
 	ProtoMaxBulkLen int64
-	// MaxClients caps client connections. Default 10000.
+	// MaxClients caps client connections. Default 10000
+	// (DefaultMaxClients).
 	MaxClients int
 	// SnapshotEntries is how many log entries trigger a snapshot.
-	// Default 100000.
+	// Default 100000 (DefaultSnapshotEntries).
 	SnapshotEntries uint64
 	// ConfigFile is the file the configuration was read from, if any.
+	// Default none.
 	ConfigFile string
 	// Logger receives the node's logs. Default slog.Default().
 	Logger *slog.Logger
 	// LogLevel, if set, is the level of Logger's handler, for CONFIG SET
-	// loglevel.
+	// loglevel. Default nil: the session layer puts a level filter of
+	// its own in front of Logger.
 	LogLevel *slog.LevelVar
 	// Params are node-local CONFIG parameters from the config file
-	// (resp.FileParams).
+	// (session.FileParams). Default none: session's own defaults.
 	Params map[string]string
 
 	// Cluster mode (on when Peers or Join is set).
 
 	// NodeID is this node's number in the cluster (1, 2, ...). A node that
-	// joins gets one from the cluster; it is kept in Dir/node.id.
+	// joins gets one from the cluster; it is kept in Dir/node.id. Default
+	// 0: the one in Dir/node.id, or one from Join.
 	NodeID uint64
 	// Peers bootstraps a new cluster: node number → Raft address of every
-	// first member (this node included). Ignored on restart.
+	// first member (this node included). Ignored on restart. Default
+	// none (single-node mode unless Join is set).
 	Peers map[uint64]string
 	// Join is the client address of any node of a running cluster.
+	// Default none.
 	Join string
 	// Shards and Replicas shape a bootstrapped cluster. Defaults: one
-	// shard per peer, min(3, peers) replicas each.
+	// shard per peer, min(3, peers) replicas each (DefaultMaxReplicas).
 	Shards, Replicas int
 	// Announce is the client address other nodes hand to clients (MOVED,
 	// CLUSTER SLOTS). Default Bind:Port (127.0.0.1:Port when Bind is a
 	// wildcard).
 	Announce string
 	// ShardPorts and ShardPortStep place the node's shard endpoints (see
-	// endpoints.go): shard N's replica listens on ShardPorts +
-	// ShardPortStep*(N-1). Defaults Port+100 and 100; -1 picks free
-	// ports (tests).
+	// cluster/control/endpoints.go): shard N's replica listens on
+	// ShardPorts + ShardPortStep*(N-1). Defaults Port+100 (ShardPortOffset;
+	// free ports when Port is -1) and 100 (DefaultShardPortStep); -1
+	// picks free ports (tests).
 	ShardPorts, ShardPortStep int
-	// RTTMillisecond is the expected Raft round trip. Default 10.
+	// RTTMillisecond is the expected Raft round trip. Default 10
+	// (DefaultRTTMillisecond).
 	RTTMillisecond uint64
-	// ElectionRTT is the election timeout in RTTs. Default 20.
+	// ElectionRTT is the election timeout in RTTs. Default 20
+	// (DefaultElectionRTT).
 	ElectionRTT uint64
 	// FaultNet, for tests, runs Raft over an in-process network whose
-	// links can be cut.
+	// links can be cut. Default nil: real TCP.
 	FaultNet *shard.FaultNet
 	// ExtraCommands, for tests, are served beside Cairn's own commands
-	// (e.g. a command whose handler panics).
+	// (e.g. a command whose handler panics). Default none.
 	ExtraCommands []*command.Spec
 	// FS, for tests, is the file system of the data directory and the
 	// Raft log (a strict in-memory FS, a shard.FaultFS). Default: the OS.
@@ -102,41 +118,8 @@ type Config struct {
 	// Default min(256 MB, 5% of the file system); negative disables.
 	MinFreeDisk int64
 	// Clock, for tests, replaces the wall clock the node's shards stamp
-	// log entries from (clock skew tests).
+	// log entries from (clock skew tests). Default the wall clock.
 	Clock shard.Clock
-}
-
-func (c *Config) setDefaults() {
-	if c.Port == 0 {
-		c.Port = 6379
-	}
-	if c.Bind == "" {
-		c.Bind = "127.0.0.1"
-	}
-	if c.Dir == "" {
-		c.Dir = "./data"
-	}
-	if c.RaftAddr == "" {
-		c.RaftAddr = net.JoinHostPort(c.Bind, strconv.Itoa(c.Port+10000))
-	}
-	if c.ProtoMaxBulkLen == 0 {
-		c.ProtoMaxBulkLen = 512 << 20
-	}
-	if c.MaxClients == 0 {
-		c.MaxClients = 10000
-	}
-	if c.SnapshotEntries == 0 {
-		c.SnapshotEntries = 100000
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-	if c.RTTMillisecond == 0 {
-		c.RTTMillisecond = 10
-	}
-	if c.ElectionRTT == 0 {
-		c.ElectionRTT = 20
-	}
 }
 
 // Validate checks the configuration after defaults are applied.
@@ -144,7 +127,7 @@ func (c *Config) Validate() error {
 	if c.Port < -1 || c.Port > 65535 {
 		return fmt.Errorf("port %d out of range", c.Port)
 	}
-	if (c.Port+10000 > 65535 || c.Port < 0) && c.RaftAddr == "" {
+	if (c.Port+RaftPortOffset > 65535 || c.Port < 0) && c.RaftAddr == "" {
 		return fmt.Errorf("port %d leaves no room for the default raft port; set --raft-addr", c.Port)
 	}
 	if c.ProtoMaxBulkLen < 1<<20 {
@@ -157,11 +140,10 @@ func (c *Config) Validate() error {
 type Node struct {
 	cfg     Config
 	host    *shard.Host
-	shard   *shard.Shard // single-node mode
-	cluster *clusterNode // cluster mode
-	srv     *resp.Server
-	srvPtr  atomic.Pointer[resp.Server] // srv, for the apply path
-	fwd     forwarders                  // pub/sub messages to other cluster nodes
+	shard   *shard.Shard   // single-node mode
+	cluster *control.Plane // cluster mode
+	srv     *session.Server
+	srvPtr  atomic.Pointer[session.Server] // srv, for the apply path
 	ln      net.Listener
 	log     *slog.Logger
 	lock    *dirLock // the data directory's LOCK
@@ -231,7 +213,15 @@ func Start(cfg Config) (_ *Node, err error) {
 			}
 			announce = net.JoinHostPort(host, strconv.Itoa(n.ln.Addr().(*net.TCPAddr).Port))
 		}
-		if err := n.startCluster(table, announce); err != nil {
+		n.cluster, err = control.Start(control.Config{
+			Dir: dir, NodeID: cfg.NodeID, Join: cfg.Join, Peers: cfg.Peers, Shards: cfg.Shards, Replicas: cfg.Replicas,
+			RaftAddr: cfg.RaftAddr, Announce: announce, RequirePass: cfg.RequirePass,
+			Bind: cfg.Bind, Port: cfg.Port, ShardPorts: cfg.ShardPorts, ShardPortStep: cfg.ShardPortStep,
+			RTTMillisecond: cfg.RTTMillisecond, ElectionRTT: cfg.ElectionRTT, SnapshotEntries: cfg.SnapshotEntries,
+			Host: n.host, Table: table, Logger: n.log, Listener: n.ln,
+			Server: n.srvPtr.Load, Backend: (*backend)(n), OnChange: n.onChange, OnKeyMiss: n.onKeyMiss,
+		})
+		if err != nil {
 			n.ln.Close()
 			n.host.Close()
 			return nil, err
@@ -264,7 +254,7 @@ func Start(cfg Config) (_ *Node, err error) {
 			return nil, err
 		}
 	}
-	n.srv = resp.New(resp.Config{
+	n.srv = session.New(session.Config{
 		RequirePass:     cfg.RequirePass,
 		ProtoMaxBulkLen: cfg.ProtoMaxBulkLen,
 		MaxClients:      cfg.MaxClients,
@@ -305,9 +295,8 @@ func (n *Node) Done() <-chan struct{} { return n.done }
 func (n *Node) Close() {
 	n.closeOnce.Do(func() {
 		n.srv.Close()
-		n.fwd.close()
 		if n.cluster != nil {
-			n.cluster.close()
+			n.cluster.Close() // pub/sub forwarding first, then the reconciler
 		}
 		n.host.Close()
 		n.lock.release()
@@ -337,60 +326,88 @@ func runID() string {
 	return hex.EncodeToString(b)
 }
 
-// backend adapts the node's shard to what the resp layer needs.
+// backend adapts the node's shard (single-node mode) or its control plane
+// (cluster mode) to what the session layer needs.
 type backend Node
 
-func (b *backend) Route(spec *command.Spec, args [][]byte, readOnly, asking bool) (int, reply.Value, bool) {
+func (b *backend) Route(spec *command.Spec, args [][]byte, readOnly, asking bool) (session.Route, reply.Value, bool) {
 	if b.cluster != nil {
-		return b.cluster.route(spec, args, readOnly, asking)
+		return b.cluster.Route(spec, args, readOnly, asking)
 	}
-	return 0, reply.Value{}, true
+	return session.NodeRoute, reply.Value{}, true
 }
 
-func (b *backend) Propose(target int, cmds [][][]byte) resp.Pending {
+func (b *backend) Propose(r session.Route, cmds [][][]byte) session.Pending {
 	if b.cluster != nil {
-		return b.cluster.proposeCmds(target, cmds)
+		return b.cluster.Propose(r, cmds)
 	}
 	return b.shard.Propose(entry.Commands, cmds)
 }
 
-func (b *backend) Read(target int, now time.Time, spec *command.Spec, args [][]byte) reply.Value {
+func (b *backend) Read(r session.Route, now time.Time, spec *command.Spec, args [][]byte) reply.Value {
 	if b.cluster != nil {
-		return b.cluster.read(target, now, spec, args)
+		return b.cluster.Read(r, now, spec, args)
 	}
 	return b.shard.ReadAt(now, spec, args)
 }
 
-func (b *backend) ProposeMulti(target int, watch [][]byte, cmds [][][]byte) resp.Pending {
+func (b *backend) ProposeMulti(r session.Route, watch [][]byte, cmds [][][]byte) session.Pending {
 	if b.cluster != nil {
-		return b.cluster.proposeMulti(target, watch, cmds)
+		return b.cluster.ProposeMulti(r, watch, cmds)
 	}
-	kind, all := multiEntry(watch, cmds)
+	kind, all := entry.Transaction(watch, cmds)
 	return b.shard.Propose(kind, all)
 }
 
-// multiEntry builds a transaction's entry: WatchedMulti with the watch
-// list first when keys are watched, else Multi.
-func multiEntry(watch [][]byte, cmds [][][]byte) (entry.Kind, [][][]byte) {
-	if len(watch) == 0 {
-		return entry.Multi, cmds
-	}
-	return entry.WatchedMulti, append([][][]byte{watch}, cmds...)
-}
-
-func (b *backend) KeyDigests(target int, now time.Time, keys [][]byte) ([]uint64, error) {
+func (b *backend) KeyDigests(r session.Route, now time.Time, keys [][]byte) ([]uint64, error) {
 	if b.cluster != nil {
-		return b.cluster.keyDigests(target, now, keys)
+		return b.cluster.KeyDigests(r, now, keys)
 	}
 	return b.shard.KeyDigests(now, keys), nil
 }
 
-func (b *backend) AckedReplicas(target int) int {
+func (b *backend) AckedReplicas(r session.Route) int {
 	if b.cluster != nil {
-		return b.cluster.ackedReplicas(target)
+		return b.cluster.AckedReplicas(r)
 	}
 	return 0
 }
+
+// Forward implements session.Backend: only cluster nodes have others to
+// forward to.
+func (b *backend) Forward(to session.Route, args [][]byte) {
+	if b.cluster != nil {
+		b.cluster.Forward(to, args)
+	}
+}
+
+// NodeSecret is the secret cluster nodes authenticate to each other with
+// (resp.NodeUser); "" outside cluster mode or before it is set.
+func (b *backend) NodeSecret() string {
+	if b.cluster == nil {
+		return ""
+	}
+	return b.cluster.Secret()
+}
+
+// ClusterSecret returns the secret nodes authenticate to each other with
+// ("" before the meta leader has set it, or outside cluster mode).
+func (n *Node) ClusterSecret() string { return (*backend)(n).NodeSecret() }
+
+// Shutdown stops the node as a planned stop should (SIGTERM, SHUTDOWN):
+// in cluster mode it first hands the leadership of every Raft group it
+// leads, keyspace shards and the directory, to another replica, so clients
+// are redirected (MOVED) at once instead of waiting out an election
+// timeout; then it closes like Close. Close alone stops abruptly, as a
+// crash would (tests use it so).
+func (n *Node) Shutdown() {
+	if c := n.cluster; c != nil {
+		c.HandOff(control.HandOffTimeout)
+	}
+	n.Close()
+}
+
+func (c *Config) clusterMode() bool { return len(c.Peers) > 0 || c.Join != "" }
 
 // onKeyMiss publishes a key-miss notification.
 func (n *Node) onKeyMiss(key string, notify uint32) {
@@ -413,7 +430,7 @@ func (b *backend) Cluster(args [][]byte) reply.Value {
 	if b.cluster == nil {
 		return reply.Error("ERR This instance has cluster support disabled")
 	}
-	return b.cluster.command(args)
+	return b.cluster.Cluster(args)
 }
 
 func (b *backend) Save(ctx context.Context) error {
@@ -445,7 +462,7 @@ func (b *backend) shards() []*shard.Shard {
 		return []*shard.Shard{b.shard}
 	}
 	var out []*shard.Shard
-	for _, id := range b.cluster.localShards() {
+	for _, id := range b.cluster.LocalShards() {
 		if s := b.host.Shard(id); s != nil {
 			out = append(out, s)
 		}
@@ -453,36 +470,18 @@ func (b *backend) shards() []*shard.Shard {
 	return out
 }
 
-func (b *backend) ErrorReply(err error) reply.Value {
-	switch {
-	case errors.Is(err, shard.ErrTimeout):
-		// Not TRYAGAIN: cluster clients retry that automatically, and a
-		// retried write whose first attempt did apply would apply twice.
-		return reply.Error("UNCERTAIN write not confirmed by the Raft log in time; it may or may not have been applied")
-	case errors.Is(err, shard.ErrNotLeader):
-		return reply.Error("CLUSTERDOWN no Raft leader for this shard, try again")
-	case errors.Is(err, shard.ErrClosed):
-		return reply.Error("ERR server is shutting down")
-	case errors.Is(err, shard.ErrNoSpace):
-		// Redis answers MISCONF when it cannot persist writes.
-		return reply.Error("MISCONF " + err.Error())
-	case errors.Is(err, shard.ErrHalted):
-		return reply.Error("HALTED " + err.Error() + " (see INFO raft)")
-	case errors.Is(err, shard.ErrFeatureGated):
-		return reply.Error("ERR " + err.Error())
-	}
-	return reply.Error("ERR " + err.Error())
-}
+// ErrorReply implements session.Backend with the shard package's table.
+func (b *backend) ErrorReply(err error) reply.Value { return shard.ErrorReply(err) }
 
-func (b *backend) Status() resp.Status {
+func (b *backend) Status() session.Status {
 	all := b.shards()
 	if len(all) == 0 {
-		return resp.Status{RaftAddr: b.cfg.RaftAddr, DataDir: b.cfg.Dir, SnapshotEntries: b.cfg.SnapshotEntries}
+		return session.Status{RaftAddr: b.cfg.RaftAddr, DataDir: b.cfg.Dir, SnapshotEntries: b.cfg.SnapshotEntries}
 	}
 	// Raft figures are the first shard's; key counts cover the shards
 	// this node serves (leads, in cluster mode).
 	st := all[0].Status()
-	out := resp.Status{
+	out := session.Status{
 		IsLeader: st.IsLeader, ShardID: st.ShardID, ReplicaID: st.ReplicaID, LeaderID: st.LeaderID,
 		Term: st.Term, AppliedIndex: st.AppliedIndex, LastLogIndex: st.LastLogIndex,
 		SnapshotIndex: st.SnapshotIndex, Dirty: st.Dirty, SnapshotInProgress: st.SnapshotInProgress,
@@ -517,3 +516,11 @@ func (b *backend) Status() resp.Status {
 	}
 	return out
 }
+
+// MigrateHook lets tests act between the steps of a slot migration (see
+// control.MigrateHook).
+type MigrateHook = control.MigrateHook
+
+// TestMigrateHook, when set, is called around every migration step run
+// by any node of this process.
+var TestMigrateHook = &control.TestMigrateHook

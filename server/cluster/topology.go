@@ -4,8 +4,9 @@
 // small replicated state machine (the meta group), so every change is
 // linearizable and every node can answer the topology from its replica.
 //
-// The package is pure: no network, no Raft, no clock. The server package
-// runs it in a meta group and acts on it.
+// The package is pure: no network, no Raft, no clock. The control plane
+// (package control, server/cluster/control) runs it in a meta group and
+// acts on it.
 package cluster
 
 import (

@@ -22,7 +22,7 @@ type Flag uint32
 
 // Command flags. Write commands go through the Raft log; ReadOnly commands
 // are served from the applied state; Conn commands act on the connection
-// or server and are run by the resp layer.
+// or server and are run by the session layer.
 const (
 	Write Flag = 1 << iota
 	ReadOnly

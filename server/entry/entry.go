@@ -67,6 +67,15 @@ const (
 	Evict Kind = 7
 )
 
+// Transaction builds a transaction's entry: WatchedMulti with the watch
+// list first when keys are watched, else Multi.
+func Transaction(watch [][]byte, cmds [][][]byte) (Kind, [][][]byte) {
+	if len(watch) == 0 {
+		return Multi, cmds
+	}
+	return WatchedMulti, append([][][]byte{watch}, cmds...)
+}
+
 // ErrCorrupt is returned when bytes do not decode as an entry.
 var ErrCorrupt = errors.New("entry: corrupt")
 

@@ -25,7 +25,7 @@ import (
 	"github.com/tidwall/btree"
 )
 
-// Errors returned by the keyspace. The resp layer maps each to Redis's text.
+// Errors returned by the keyspace. command.ErrorReply maps each to Redis's text.
 var (
 	// ErrWrongType is returned when a key holds a value of another type.
 	ErrWrongType = errors.New("wrong type")

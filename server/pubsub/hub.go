@@ -4,7 +4,7 @@
 // keyspace-notification configuration (notify-keyspace-events) and the
 // channel names keyspace events are published on.
 //
-// The package does no I/O. The connection layer (server/resp) implements
+// The package does no I/O. The connection layer (server/session) implements
 // Subscriber for each client, runs SUBSCRIBE and friends through a Hub and
 // writes the confirmation replies the Hub returns; PUBLISH calls
 // Hub.Publish, which hands each message to the receivers' Deliver.

@@ -48,6 +48,11 @@ func CallNode(addr string, timeout time.Duration, secret string, args ...[]byte)
 	return call(addr, timeout, NodeAuth(secret), args)
 }
 
+// NodeUser is the user name cluster nodes authenticate as (AUTH
+// cairn-node <cluster secret>); such a connection may run the internal
+// commands nodes send each other.
+const NodeUser = "cairn-node"
+
 // NodeAuth is the command that authenticates a connection as a cluster
 // node.
 func NodeAuth(secret string) [][]byte {

@@ -1,3 +1,8 @@
+// Package resp is the RESP2/RESP3 codec: Reader parses requests
+// (multibulk and inline) with Redis's limits and protocol errors,
+// AppendValue encodes reply values for either protocol version, and Call
+// and its variants are the small outbound client nodes use to talk to
+// each other. It knows nothing of connections' state or of storage.
 package resp
 
 import (
@@ -5,6 +10,10 @@ import (
 	"io"
 	"strconv"
 )
+
+// DefaultMaxBulkLen is Redis's default proto-max-bulk-len (512 MB), the
+// largest bulk argument a Reader accepts unless told otherwise.
+const DefaultMaxBulkLen = 512 << 20
 
 // Limits from Redis's networking.c.
 const (
@@ -46,6 +55,9 @@ func NewReader(rd io.Reader, maxBulk int64) *Reader {
 // Buffered tells whether unparsed input is already in the buffer, i.e. the
 // client pipelined more commands.
 func (r *Reader) Buffered() bool { return r.end > r.start }
+
+// BufSize returns the size of the input buffer (CLIENT LIST rbs).
+func (r *Reader) BufSize() int { return len(r.buf) }
 
 // BufferedBytes returns the number of unparsed bytes (CLIENT LIST qbuf).
 func (r *Reader) BufferedBytes() int { return r.end - r.start }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -72,7 +73,7 @@ func TestReader(t *testing.T) {
 // TestReaderLargeBulk reads a 3 MB argument fed in small chunks.
 func TestReaderLargeBulk(t *testing.T) {
 	val := bytes.Repeat([]byte("x"), 3<<20)
-	in := "*2\r\n$3\r\nSET\r\n$" + itoa(int64(len(val))) + "\r\n" + string(val) + "\r\n"
+	in := "*2\r\n$3\r\nSET\r\n$" + strconv.Itoa(len(val)) + "\r\n" + string(val) + "\r\n"
 	r := NewReader(&chunked{data: []byte(in), n: 1000}, 512<<20)
 	args, err := r.ReadCommand()
 	if err != nil {

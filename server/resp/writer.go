@@ -7,9 +7,9 @@ import (
 	"github.com/tidwall/redcon"
 )
 
-// appendValue appends v's RESP encoding for protocol version proto (2 or
+// AppendValue appends v's RESP encoding for protocol version proto (2 or
 // 3), downgrading RESP3 types for RESP2 clients as Redis does.
-func appendValue(b []byte, v reply.Value, proto int) []byte {
+func AppendValue(b []byte, v reply.Value, proto int) []byte {
 	switch v.Kind {
 	case reply.KindNil:
 		if proto == 3 {
@@ -36,8 +36,8 @@ func appendValue(b []byte, v reply.Value, proto int) []byte {
 			b = redcon.AppendArray(b, len(v.Elems)/2)
 			for i := 0; i+1 < len(v.Elems); i += 2 {
 				b = redcon.AppendArray(b, 2)
-				b = appendValue(b, v.Elems[i], proto)
-				b = appendValue(b, v.Elems[i+1], proto)
+				b = AppendValue(b, v.Elems[i], proto)
+				b = AppendValue(b, v.Elems[i+1], proto)
 			}
 			return b
 		}
@@ -49,7 +49,7 @@ func appendValue(b []byte, v reply.Value, proto int) []byte {
 			b = append(b, '\r', '\n')
 			for _, e := range v.Elems {
 				for _, x := range e.Elems {
-					b = appendValue(b, x, proto)
+					b = AppendValue(b, x, proto)
 				}
 			}
 			return b
@@ -102,7 +102,7 @@ func appendValue(b []byte, v reply.Value, proto int) []byte {
 		return appendLine(b, '-', []byte("ERR internal: unknown reply kind"))
 	}
 	for _, e := range v.Elems {
-		b = appendValue(b, e, proto)
+		b = AppendValue(b, e, proto)
 	}
 	return b
 }

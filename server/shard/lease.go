@@ -61,10 +61,10 @@ func (s *Shard) electionTimeout() time.Duration {
 // replicas, so leases granted with its help before it stopped have run out.
 func RestartDelay(electionRTT, rttMS uint64) time.Duration {
 	if electionRTT == 0 {
-		electionRTT = 20
+		electionRTT = DefaultElectionRTT
 	}
 	if rttMS == 0 {
-		rttMS = 10
+		rttMS = DefaultRTTMillisecond
 	}
 	return 2 * time.Duration(electionRTT*rttMS) * time.Millisecond
 }

@@ -66,10 +66,10 @@ type MetaOptions struct {
 // StartMeta starts (or restarts) this host's replica of a meta group.
 func (h *Host) StartMeta(opts MetaOptions, m MetaMachine) (*Meta, error) {
 	if opts.ElectionRTT == 0 {
-		opts.ElectionRTT = 20
+		opts.ElectionRTT = DefaultElectionRTT
 	}
 	if opts.HeartbeatRTT == 0 {
-		opts.HeartbeatRTT = 2
+		opts.HeartbeatRTT = DefaultHeartbeatRTT
 	}
 	rc := groupConfig(opts.ShardID, opts.ReplicaID, opts.ElectionRTT, opts.HeartbeatRTT)
 	rc.SnapshotEntries = 1000

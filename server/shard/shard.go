@@ -35,7 +35,8 @@ import (
 	"github.com/cairndb/cairn/server/reply"
 )
 
-// Errors returned to callers; the resp layer maps them to Redis replies.
+// Errors returned to callers; ErrorReply (errreply.go) maps them to Redis
+// replies.
 var (
 	// ErrTimeout is returned when an entry was not applied in time.
 	ErrTimeout = errors.New("shard: proposal timed out")
@@ -114,7 +115,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		return nil, errors.New("shard: HostConfig needs Dir and RaftAddr")
 	}
 	if cfg.RTTMillisecond == 0 {
-		cfg.RTTMillisecond = 10
+		cfg.RTTMillisecond = DefaultRTTMillisecond
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -266,16 +267,16 @@ func (o *Options) setDefaults() {
 		o.ReplicaID = 1
 	}
 	if o.SnapshotEntries == 0 {
-		o.SnapshotEntries = 100000
+		o.SnapshotEntries = DefaultSnapshotEntries
 	}
 	if o.CompactionOverhead == 0 {
-		o.CompactionOverhead = 10000
+		o.CompactionOverhead = DefaultCompactionOverhead
 	}
 	if o.ElectionRTT == 0 {
-		o.ElectionRTT = 20
+		o.ElectionRTT = DefaultElectionRTT
 	}
 	if o.HeartbeatRTT == 0 {
-		o.HeartbeatRTT = 2
+		o.HeartbeatRTT = DefaultHeartbeatRTT
 	}
 	if o.ProposalTimeout == 0 {
 		o.ProposalTimeout = 10 * time.Second

@@ -404,7 +404,7 @@ func TestHostSnapshotUnderLoad(t *testing.T) {
 		}()
 	}
 	// Readers build replies that alias the stored bytes and use them after
-	// the read lock is released, as the resp layer does; the race detector
+	// the read lock is released, as the session layer does; the race detector
 	// checks that writers never overwrite those bytes.
 	getSpec, hgetallSpec, getrangeSpec := table.Lookup([]byte("get")), table.Lookup([]byte("hgetall")), table.Lookup([]byte("getrange"))
 	var touched sync.WaitGroup

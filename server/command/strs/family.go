@@ -7,7 +7,7 @@
 // resolved against Ctx.Now, the leader time stored in the log entry, so a
 // replay never extends a TTL.
 //
-// Read handlers return replies that alias the stored bytes and the resp
+// Read handlers return replies that alias the stored bytes and the session
 // layer serializes them after the keyspace read lock is released. The
 // writers in this package therefore never overwrite bytes of a stored
 // string in place: APPEND only writes past the current length and SETRANGE

@@ -68,7 +68,7 @@ var (
 	flagDur      = flag.Duration("d", 15*time.Second, "measurement window per in-process layer (L0, L1)")
 	flagWarm     = flag.Duration("warmup", 2*time.Second, "load before each measurement window")
 	flagConc     = flag.Int("c", 50, "concurrent proposers / redis-benchmark connections")
-	flagN        = flag.Int("n", 1000000, "redis-benchmark requests for L2 and redis")
+	flagN        = flag.Int("n", 500000, "redis-benchmark requests for L2 and redis")
 	flagR        = flag.Int("r", 100000, "key space (redis-benchmark -r)")
 	flagCairn    = flag.String("cairn", "bin/cairn", "cairn binary for L2")
 	flagOut      = flag.String("out", "bench/out/floor.md", "results document")
@@ -79,6 +79,7 @@ var (
 	flagGOGC     = flag.Int("gogc", 50, "GC percent for the in-process layers (bin/cairn sets 50)")
 	flagNote     = flag.String("note", "", "free text for the header (e.g. machine shared/noisy)")
 	flagKeepData = flag.Bool("keep", false, "keep the data dirs")
+	flagL1Snap   = flag.Uint64("l1-snapshot-entries", 0, "experiment: L1's shard.Options.SnapshotEntries (0: Cairn's default)")
 )
 
 // result is one layer's row.
@@ -273,7 +274,10 @@ func layer1() *result {
 		return r
 	}
 	defer h.Close()
-	s, err := h.StartShard(shard.Options{}, server.Commands())
+	if *flagL1Snap != 0 {
+		r.extra = fmt.Sprintf("experiment: SnapshotEntries %d (not Cairn's default)", *flagL1Snap)
+	}
+	s, err := h.StartShard(shard.Options{SnapshotEntries: *flagL1Snap}, server.Commands())
 	if err != nil {
 		r.fail = err
 		return r
@@ -757,11 +761,11 @@ func report(rows []*result, started time.Time, load string) string {
 	fmt.Fprintf(&b, "\n\n`%s`\n\n", strings.Join(os.Args, " "))
 	fmt.Fprintf(&b, "%d concurrent proposers / connections, one write at a time each (-P 1), keys key:%%012d over -r %d, 3-byte values. L0/L1: %s window after %s warm-up, GOGC=%d; L2/redis: redis-benchmark -n %d. CPU = the process under test (in-process: the whole bench process incl. the proposer goroutines; servers: /proc/PID/stat); client = redis-benchmark's own CPU. Per-write syscall and context-switch counts from `perf stat -p` over the window.\n\n",
 		*flagConc, *flagR, *flagDur, *flagWarm, *flagGOGC, *flagN)
-	b.WriteString("| layer | what | ops/s | p50 ms | p99 ms | CPU µs/write | client CPU µs/write | fsyncs/write | writes/fsync | syscalls/write | futex/write | ctx switches/write |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| layer | what | ops/s | p50 ms | p99 ms | CPU µs/write | cores busy | client CPU µs/write | fsyncs/write | writes/fsync | syscalls/write | futex/write | ctx switches/write |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rows {
 		if r.fail != nil {
-			fmt.Fprintf(&b, "| %s | %s | failed: %v |||||||||| \n", r.layer, r.what, r.fail)
+			fmt.Fprintf(&b, "| %s | %s | failed: %v ||||||||||| \n", r.layer, r.what, r.fail)
 			continue
 		}
 		client := ""
@@ -774,8 +778,8 @@ func report(rows []*result, started time.Time, load string) string {
 				batch = fmt.Sprintf("%.1f", float64(r.ops)/f)
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %s | %.1f | %s | %s | %s | %s | %s | %s |\n",
-			r.layer, r.what, float64(r.ops)/r.secs, ms(r.p50), ms(r.p99), r.cpuUS, client,
+		fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %s | %.1f | %.2f | %s | %s | %s | %s | %s | %s |\n",
+			r.layer, r.what, float64(r.ops)/r.secs, ms(r.p50), ms(r.p99), r.cpuUS, r.cpuUS*float64(r.ops)/r.secs/1e6, client,
 			perOp(r, "fsync", "fdatasync"), batch, perOp(r, "syscalls"), perOp(r, "futex"), perOp(r, "cs"))
 	}
 	b.WriteString("\n")
@@ -795,6 +799,7 @@ func report(rows []*result, started time.Time, load string) string {
 				perOp(r, "read"), perOp(r, "futex"), perOp(r, "epoll_pwait"), perOp(r, "syscalls"))
 		}
 	}
+	b.WriteString("\n*cores busy* = CPU µs/write x ops/s: how much of the 2 cores the process under test used.\n")
 	b.WriteString("\n### Where the CPU goes (CPU profile, share of samples by category)\n\n")
 	cats := map[string]map[string]float64{}
 	var layers []string
@@ -831,16 +836,20 @@ func report(rows []*result, started time.Time, load string) string {
 		b.WriteString("\nCategories are assigned per sample from its stack, first match in the order listed (see bench/floor/profile.go). Full `go tool pprof -top` output: `*.top.txt` next to the profiles.\n")
 	}
 	b.WriteString("\n### Hand-offs and blocking (execution trace)\n\n")
-	b.WriteString("From a trace of the same load taken after the window (`go tool trace -pprof=KIND`, per write completed during the trace). *Wake-ups*: goroutines made runnable (sched profile events); *runnable wait*: time woken goroutines waited for a P; *syscall block*: time in blocking syscalls; *sync block*: time goroutines spent blocked on channels, select and mutexes (mostly idle waiting).\n\n")
-	b.WriteString("| layer | writes in trace | wake-ups/write | runnable wait µs/write | syscall block µs/write | sync block events/write | top wakers (sched, by delay) | top syscalls (by delay) |\n|---|---:|---:|---:|---:|---:|---|---|\n")
+	b.WriteString("From a trace of the same load taken after the window (`go tool trace -pprof=KIND`, per write completed during the trace). *Wake-ups*: goroutines made runnable (sched profile events); *runnable wait*: time woken goroutines waited for a P; *syscall block*: time in blocking syscalls; *mean fsync*: the log's fsync, time per call; *sync block*: time goroutines spent blocked on channels, select and mutexes (mostly idle waiting).\n\n")
+	b.WriteString("| layer | writes in trace | wake-ups/write | runnable wait µs/write | syscall block µs/write | sync block events/write | mean fsync ms | top wakers (sched, by delay) | top syscalls (by delay) |\n|---|---:|---:|---:|---:|---:|---:|---|---|\n")
 	for _, r := range rows {
 		if r.trc == "" || r.traceOps == 0 {
 			continue
 		}
 		sc, sy, sn := traceProfile(r.trc, "sched"), traceProfile(r.trc, "syscall"), traceProfile(r.trc, "sync")
 		n := float64(r.traceOps)
-		fmt.Fprintf(&b, "| %s | %d | %.2f | %.1f | %.1f | %.2f | %s | %s |\n", r.layer, r.traceOps,
-			sc.count/n, sc.delay/1e3/n, sy.delay/1e3/n, sn.count/n, sc.top, sy.top)
+		fsyncMs := "n/a"
+		if sy.fsyncs > 0 {
+			fsyncMs = fmt.Sprintf("%.3f", sy.fsyncDelay/1e6/sy.fsyncs)
+		}
+		fmt.Fprintf(&b, "| %s | %d | %.2f | %.1f | %.1f | %.2f | %s | %s | %s |\n", r.layer, r.traceOps,
+			sc.count/n, sc.delay/1e3/n, sy.delay/1e3/n, sn.count/n, fsyncMs, sc.top, sy.top)
 	}
 	b.WriteString("\n")
 	b.WriteString("Files: " + *flagProfDir + "/{l0,l1,l2}.cpu.prof, .trace, .top.txt; inspect with `go tool pprof -top FILE` and `go tool trace FILE`.\n")

@@ -127,8 +127,50 @@ func writeTop(prof, path string) {
 
 // traceProf is a blocking profile derived from an execution trace.
 type traceProf struct {
-	count, delay float64 // events, nanoseconds
-	top          string  // heaviest functions by delay (flat)
+	count, delay       float64 // events, nanoseconds
+	fsyncs, fsyncDelay float64 // the samples under syscall.Fsync/Fdatasync
+	top                string  // heaviest functions by delay (flat)
+}
+
+// rawSum adds up the samples' (count, delay) values of a two-valued
+// profile from `go tool pprof -raw`, only those under focus if set.
+func rawSum(pf, focus string) (count, delay float64) {
+	args := []string{"tool", "pprof", "-raw"}
+	if focus != "" {
+		args = append(args, "-focus="+focus)
+	}
+	out, err := exec.Command("go", append(args, pf)...).Output()
+	if err != nil {
+		return 0, 0
+	}
+	inSamples := false
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, "Samples:") {
+			inSamples = true
+			continue
+		}
+		if strings.HasPrefix(line, "Locations") {
+			break
+		}
+		if !inSamples {
+			continue
+		}
+		head, _, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		fs := strings.Fields(head)
+		if len(fs) != 2 {
+			continue
+		}
+		c, err1 := strconv.ParseFloat(fs[0], 64)
+		d, err2 := strconv.ParseFloat(fs[1], 64)
+		if err1 == nil && err2 == nil {
+			count += c
+			delay += d
+		}
+	}
+	return count, delay
 }
 
 // traceProfile converts an execution trace into a blocking profile of the
@@ -153,34 +195,9 @@ func traceProfile(trc, kind string) traceProf {
 		return tp
 	}
 	// -raw lists each sample's values: "count delay: stack ids".
-	if out, err := exec.Command("go", "tool", "pprof", "-raw", pf).Output(); err == nil {
-		inSamples := false
-		for _, line := range strings.Split(string(out), "\n") {
-			if strings.HasPrefix(line, "Samples:") {
-				inSamples = true
-				continue
-			}
-			if strings.HasPrefix(line, "Locations") {
-				break
-			}
-			if !inSamples {
-				continue
-			}
-			head, _, ok := strings.Cut(line, ":")
-			if !ok {
-				continue
-			}
-			fs := strings.Fields(head)
-			if len(fs) != 2 {
-				continue
-			}
-			c, err1 := strconv.ParseFloat(fs[0], 64)
-			d, err2 := strconv.ParseFloat(fs[1], 64)
-			if err1 == nil && err2 == nil {
-				tp.count += c
-				tp.delay += d
-			}
-		}
+	tp.count, tp.delay = rawSum(pf, "")
+	if kind == "syscall" {
+		tp.fsyncs, tp.fsyncDelay = rawSum(pf, `syscall\.(Fsync|Fdatasync)`)
 	}
 	out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=4", pf).Output()
 	if err != nil {

@@ -800,8 +800,9 @@ func report(rows []*result, started time.Time, load string) string {
 		}
 	}
 	b.WriteString("\n*cores busy* = CPU µs/write x ops/s: how much of the 2 cores the process under test used.\n")
-	b.WriteString("\n### Where the CPU goes (CPU profile, share of samples by category)\n\n")
+	b.WriteString("\n### Where the CPU goes (CPU profile by category, µs per write)\n\n")
 	cats := map[string]map[string]float64{}
+	cpu := map[string]float64{}
 	var layers []string
 	for _, r := range rows {
 		if r.prof == "" {
@@ -813,6 +814,7 @@ func report(rows []*result, started time.Time, load string) string {
 			continue
 		}
 		cats[r.layer] = c
+		cpu[r.layer] = r.cpuUS
 		layers = append(layers, r.layer)
 		writeTop(r.prof, strings.TrimSuffix(r.prof, ".prof")+".top.txt")
 	}
@@ -829,11 +831,20 @@ func report(rows []*result, started time.Time, load string) string {
 		for _, c := range categories {
 			fmt.Fprintf(&b, "| %s |", c.name)
 			for _, l := range layers {
-				fmt.Fprintf(&b, " %.1f%% |", 100*cats[l][c.name])
+				fmt.Fprintf(&b, " %.1f%% · %.1f |", 100*cats[l][c.name], cats[l][c.name]*cpu[l])
 			}
 			b.WriteString("\n")
 		}
-		b.WriteString("\nCategories are assigned per sample from its stack, first match in the order listed (see bench/floor/profile.go). Full `go tool pprof -top` output: `*.top.txt` next to the profiles.\n")
+		b.WriteString("| **total CPU µs/write** |")
+		for _, l := range layers {
+			fmt.Fprintf(&b, " %.1f |", cpu[l])
+		}
+		b.WriteString("\n| profile samples (10 ms each) |")
+		for _, l := range layers {
+			fmt.Fprintf(&b, " %.0f |", cats[l][totalKey]/1e7)
+		}
+		b.WriteString("\n\nEach cell: share of the profile's samples · that share of the window's CPU µs/write. ")
+		b.WriteString("Categories are assigned per sample from its stack, first match in the order listed (see bench/floor/profile.go). Full `go tool pprof -top` output: `*.top.txt` next to the profiles.\n")
 	}
 	b.WriteString("\n### Hand-offs and blocking (execution trace)\n\n")
 	b.WriteString("From a trace of the same load taken after the window (`go tool trace -pprof=KIND`, per write completed during the trace). *Wake-ups*: goroutines made runnable (sched profile events); *runnable wait*: time woken goroutines waited for a P; *syscall block*: time in blocking syscalls; *mean fsync*: the log's fsync, time per call; *sync block*: time goroutines spent blocked on channels, select and mutexes (mostly idle waiting).\n\n")

@@ -33,6 +33,9 @@ var categories = []struct {
 	{"other", []string{""}},
 }
 
+// totalKey holds, in categorize's result, the profile's total CPU in ns.
+const totalKey = "_total"
+
 // categorize returns each category's share of the profile's samples,
 // from `go tool pprof -traces`.
 func categorize(prof string) (map[string]float64, error) {
@@ -98,6 +101,7 @@ func categorize(prof string) (map[string]float64, error) {
 	for k := range shares {
 		shares[k] /= total
 	}
+	shares[totalKey] = total
 	return shares, nil
 }
 

@@ -73,7 +73,7 @@ var (
 	flagCairn    = flag.String("cairn", "bin/cairn", "cairn binary for L2")
 	flagOut      = flag.String("out", "bench/out/floor.md", "results document")
 	flagProfDir  = flag.String("profdir", "bench/out/floor", "CPU profiles, traces, their summaries and the data dirs")
-	flagProf     = flag.Duration("cpuprofile", 4*time.Second, "CPU profile length per layer after the window (0: none)")
+	flagProf     = flag.Duration("cpuprofile", 6*time.Second, "CPU profile length per layer after the window (0: none)")
 	flagTrace    = flag.Duration("trace", time.Second, "execution trace length per layer after the window (0: none)")
 	flagPerf     = flag.Bool("perf", true, "count syscalls and context switches with perf stat when available")
 	flagGOGC     = flag.Int("gogc", 50, "GC percent for the in-process layers (bin/cairn sets 50)")

@@ -42,6 +42,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -100,6 +101,7 @@ type result struct {
 
 func main() {
 	flag.Parse()
+	killOnSignal()
 	debug.SetGCPercent(*flagGOGC)
 	if abs, err := filepath.Abs(*flagProfDir); err == nil {
 		*flagProfDir = abs
@@ -144,6 +146,34 @@ func main() {
 			os.Exit(1)
 		}
 	}
+}
+
+// children are the servers and perf processes running now; a signal to
+// this program stops them before it exits.
+var children struct {
+	sync.Mutex
+	m map[*exec.Cmd]bool
+}
+
+func track(c *exec.Cmd)   { children.Lock(); children.m[c] = true; children.Unlock() }
+func untrack(c *exec.Cmd) { children.Lock(); delete(children.m, c); children.Unlock() }
+
+func killOnSignal() {
+	children.m = map[*exec.Cmd]bool{}
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-ch
+		children.Lock()
+		for c := range children.m {
+			if c.Process != nil {
+				c.Process.Kill()
+			}
+		}
+		children.Unlock()
+		fmt.Fprintf(os.Stderr, "floor: %v, stopped\n", s)
+		os.Exit(1)
+	}()
 }
 
 func fatal(err error) {
@@ -461,6 +491,7 @@ func startPerf(pid int) *perfCounter {
 	if err := c.cmd.Start(); err != nil {
 		return nil
 	}
+	track(c.cmd)
 	time.Sleep(100 * time.Millisecond) // attach before the window
 	return c
 }
@@ -472,6 +503,7 @@ func (c *perfCounter) stop() map[string]float64 {
 	}
 	c.cmd.Process.Signal(os.Interrupt)
 	c.cmd.Wait()
+	untrack(c.cmd)
 	out := map[string]float64{}
 	for _, line := range strings.Split(c.out.String(), "\n") {
 		f := strings.Split(line, ",")
@@ -506,9 +538,11 @@ func layer2() *result {
 		r.fail = err
 		return r
 	}
+	track(cmd)
 	defer func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
+		untrack(cmd)
 		logf.Close()
 	}()
 	serverRun(r, "l2", cmd.Process.Pid, port, func() (string, string) {
@@ -544,9 +578,11 @@ func layerRedis() *result {
 		r.fail = err
 		return r
 	}
+	track(cmd)
 	defer func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
+		untrack(cmd)
 	}()
 	serverRun(r, "redis", cmd.Process.Pid, port, nil)
 	return r
@@ -628,10 +664,12 @@ func serverRun(r *result, name string, pid, port int, profile func() (string, st
 		bg := bench(100000000, false)
 		bg.Stdout, bg.Stderr = io.Discard, io.Discard
 		if bg.Start() == nil {
+			track(bg)
 			time.Sleep(500 * time.Millisecond)
 			r.prof, r.trc = profile()
 			bg.Process.Kill()
 			bg.Wait()
+			untrack(bg)
 		}
 	}
 }

@@ -16,7 +16,7 @@ PKGS      := ./...
 RACE_PKGS := $(shell $(GO) list ./... | grep -v -e /server/clustertest -e /server/crashtest -e /bench/)
 FUZZTIME  ?= 10s
 
-.PHONY: build run test test-race fuzz fuzz-diff bench bench-types bench-cluster crash chaos docker lint fmt clean
+.PHONY: build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-floor crash chaos docker lint fmt clean
 
 build: ## Build bin/cairn (static, CGO disabled)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) .
@@ -59,6 +59,10 @@ fuzz-diff: ## Random differential tests vs redis-server for every family, for FU
 
 bench-cluster: ## Cluster benchmark: 3-node cluster vs redis-server, failover RTO, resharding (bench/out/cluster.md)
 	bash bench/cluster.sh
+
+bench-floor: build ## Durable-write floor layer by layer: raw Dragonboat, Cairn shard, RESP server, Redis AOF-always (bench/out/floor.md; FLOOR_FLAGS adds flags)
+	$(GO) build -o bench/out/floor-bin ./bench/floor
+	./bench/out/floor-bin -cairn $(BIN) -out bench/out/floor.md $(FLOOR_FLAGS)
 
 docker: build ## Image cairn:dev, FROM scratch with the static binary
 	docker build -f deploy/Dockerfile -t cairn:dev .

@@ -120,6 +120,39 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	nhc := cfg.NodeHostConfig()
+	// The hostname check reads Dragonboat's files from the OS; a test's
+	// in-memory FS holds no data written under another hostname.
+	var (
+		adopted string
+		err     error
+	)
+	if cfg.FS == nil {
+		if adopted, err = prepareHostDir(cfg.Dir, cfg.RaftAddr); err != nil {
+			return nil, err
+		}
+	}
+	nh, err := dragonboat.NewNodeHost(nhc)
+	if err != nil {
+		return nil, fmt.Errorf("start nodehost: %w", err)
+	}
+	fs := cfg.FS
+	if fs == nil {
+		fs = vfs.Default
+	}
+	return &Host{nh: nh, rtt: cfg.RTTMillisecond, shards: map[uint64]*Shard{},
+		probe:   startFsyncProbe(fs, cfg.Dir, 5*time.Second),
+		disk:    startDiskGuard(fs, cfg.Dir, cfg.MinFreeBytes, cfg.DiskCheckInterval),
+		adopted: adopted, log: cfg.Logger, clock: cfg.Clock}, nil
+}
+
+// NodeHostConfig returns the Dragonboat NodeHost configuration NewHost
+// starts with for cfg (defaults applied). It is exported so that
+// bench/floor can measure raw Dragonboat under Cairn's exact settings.
+func (cfg HostConfig) NodeHostConfig() config.NodeHostConfig {
+	if cfg.RTTMillisecond == 0 {
+		cfg.RTTMillisecond = 10
+	}
 	nhc := config.NodeHostConfig{
 		NodeHostDir:    cfg.Dir,
 		WALDir:         cfg.Dir,
@@ -148,29 +181,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		nhc.Expert.Engine.CommitShards = n
 		nhc.Expert.Engine.ApplyShards = n
 	}
-	// The hostname check reads Dragonboat's files from the OS; a test's
-	// in-memory FS holds no data written under another hostname.
-	var (
-		adopted string
-		err     error
-	)
-	if cfg.FS == nil {
-		if adopted, err = prepareHostDir(cfg.Dir, cfg.RaftAddr); err != nil {
-			return nil, err
-		}
-	}
-	nh, err := dragonboat.NewNodeHost(nhc)
-	if err != nil {
-		return nil, fmt.Errorf("start nodehost: %w", err)
-	}
-	fs := cfg.FS
-	if fs == nil {
-		fs = vfs.Default
-	}
-	return &Host{nh: nh, rtt: cfg.RTTMillisecond, shards: map[uint64]*Shard{},
-		probe:   startFsyncProbe(fs, cfg.Dir, 5*time.Second),
-		disk:    startDiskGuard(fs, cfg.Dir, cfg.MinFreeBytes, cfg.DiskCheckInterval),
-		adopted: adopted, log: cfg.Logger, clock: cfg.Clock}, nil
+	return nhc
 }
 
 // AdoptedHostname is the hostname under which the Raft data was written
@@ -331,10 +342,7 @@ func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 		// A new single-member group (a restart needs no member list).
 		members[opts.ReplicaID] = h.nh.RaftAddress()
 	}
-	rc := groupConfig(opts.ShardID, opts.ReplicaID, opts.ElectionRTT, opts.HeartbeatRTT)
-	rc.SnapshotEntries = opts.SnapshotEntries
-	rc.CompactionOverhead = opts.CompactionOverhead
-	rc.WaitReady = true
+	rc := opts.RaftConfig()
 	create := func(uint64, uint64) sm.IConcurrentStateMachine { return s.sm }
 	if err := h.nh.StartConcurrentReplica(members, opts.Join, create, rc); err != nil {
 		return nil, fmt.Errorf("start shard %d: %w", opts.ShardID, err)
@@ -350,6 +358,18 @@ func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 	go s.snapshotLoop()
 	go s.leaseLoop()
 	return s, nil
+}
+
+// RaftConfig returns the Dragonboat configuration StartShard gives the
+// replica these options describe (defaults applied). It is exported so
+// that bench/floor can measure raw Dragonboat under Cairn's exact settings.
+func (o Options) RaftConfig() config.Config {
+	o.setDefaults()
+	rc := groupConfig(o.ShardID, o.ReplicaID, o.ElectionRTT, o.HeartbeatRTT)
+	rc.SnapshotEntries = o.SnapshotEntries
+	rc.CompactionOverhead = o.CompactionOverhead
+	rc.WaitReady = true
+	return rc
 }
 
 // WaitLeader blocks until the group has a leader or ctx ends.

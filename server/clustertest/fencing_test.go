@@ -8,6 +8,7 @@ package clustertest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -283,7 +284,13 @@ func TestMetaLeaderChangeMidMove(t *testing.T) {
 	close(release)
 	select {
 	case err := <-lateErr:
-		if err == nil || !strings.Contains(err.Error(), shard.StalePrefix) {
+		switch {
+		case err != nil && (errors.Is(err, shard.ErrTimeout) || strings.Contains(err.Error(), "UNCERTAIN ")):
+			// Under load the late step's proposal can time out: its
+			// outcome is unknown to the runner, and the data check
+			// below judges whether it did harm.
+			t.Logf("the deposed meta leader's late IMPORT timed out: %v", err)
+		case err == nil || !strings.Contains(err.Error(), shard.StalePrefix):
 			t.Errorf("the deposed meta leader's late IMPORT: %v, want a %q refusal", err, shard.StalePrefix)
 		}
 	case <-time.After(15 * time.Second):

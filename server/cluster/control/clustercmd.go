@@ -545,7 +545,18 @@ func (c *Plane) topologyJSON(topo *cluster.Topology) reply.Value {
 	}{Topology: topo, Myself: c.id}
 	for i := range topo.Shards {
 		sh := topo.Shards[i]
-		v.Shards = append(v.Shards, shardView{Shard: sh, CurrentLeader: c.leaderOf(topo, &sh), SlotCount: topo.SlotCount(sh.ID)})
+		// A node that hosts a replica of the shard reports what that
+		// replica knows (0 while it knows no leader); the directory's
+		// record can be stale, so it is the answer only for shards the
+		// node does not host.
+		cur := c.leaderOf(topo, &sh)
+		if s := c.host.Shard(sh.ID); s != nil {
+			cur = 0
+			if id, _, ok := s.Leader(); ok {
+				cur = cluster.NodeOf(id)
+			}
+		}
+		v.Shards = append(v.Shards, shardView{Shard: sh, CurrentLeader: cur, SlotCount: topo.SlotCount(sh.ID)})
 	}
 	b, _ := json.Marshal(v)
 	return reply.Bulk(b)

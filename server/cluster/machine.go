@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"runtime/debug"
 	"slices"
 	"sync/atomic"
 
@@ -54,6 +55,10 @@ type Result struct {
 type Machine struct {
 	cur    atomic.Pointer[Topology]
 	halted atomic.Pointer[string] // why the directory stopped applying (version.go)
+	// OnPanic, when set (before the machine applies anything), is told
+	// about an op whose apply panicked: the op name, the panic value and
+	// the stack, for the node's log.
+	OnPanic func(op string, v any, stack []byte)
 }
 
 // NewMachine returns an empty (not yet bootstrapped) directory.
@@ -76,7 +81,7 @@ func (m *Machine) Apply(cmd []byte) []byte {
 		res.Err = why
 	} else {
 		t := m.cur.Load().clone()
-		id, err := t.apply(&op)
+		id, err := m.applyContained(t, &op)
 		if errors.Is(err, errUnknownOp) {
 			m.halt(err.Error()) // a newer binary's op: stop, do not answer and pass
 		}
@@ -91,6 +96,29 @@ func (m *Machine) Apply(cmd []byte) []byte {
 	b, _ := json.Marshal(res)
 	return b
 }
+
+// applyContained applies op to t (a clone of the current directory) and
+// turns a panic into an error for that op alone. Apply stores t only when
+// the op succeeded, so a panicking op changes nothing; the error text is
+// the same on every replica and on every replay, and the stack goes to
+// the log (OnPanic).
+func (m *Machine) applyContained(t *Topology, op *Op) (id uint64, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if m.OnPanic != nil {
+				m.OnPanic(op.Op, r, debug.Stack())
+			}
+			err = fmt.Errorf("internal error applying directory op %q, see the server log", op.Op)
+		}
+	}()
+	if testPanicOp != "" && op.Op == testPanicOp {
+		panic("injected directory panic")
+	}
+	return t.apply(op)
+}
+
+// testPanicOp makes applying ops of that name panic (tests only).
+var testPanicOp string
 
 // Save writes the directory as JSON.
 func (m *Machine) Save(w io.Writer) error {

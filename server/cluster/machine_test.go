@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 )
 
@@ -218,5 +219,45 @@ func TestMigrationFencing(t *testing.T) {
 	m2 := NewMachine()
 	if err := m2.Load(&buf); err != nil || m2.Topology().Secret != "0123456789abcdef0123" {
 		t.Fatalf("secret not saved: %v", err)
+	}
+}
+
+// TestApplyPanicContained: an op whose apply panics is answered with an
+// error, identically on two replicas, changes nothing (the epoch stays),
+// and the directory keeps applying later ops.
+func TestApplyPanicContained(t *testing.T) {
+	testPanicOp = "set-replicas"
+	defer func() { testPanicOp = "" }()
+	var told []string
+	f := func(op string, v any, stack []byte) { told = append(told, fmt.Sprintf("%s: %v", op, v)) }
+	a, b := bootstrapped(t), bootstrapped(t)
+	a.OnPanic, b.OnPanic = f, f
+	op := Encode(Op{Op: "set-replicas", Shard: 1, Replicas: []uint64{1, 2}})
+	ra, rb := a.Apply(op), b.Apply(op)
+	if string(ra) != string(rb) {
+		t.Fatalf("replicas answered differently: %s vs %s", ra, rb)
+	}
+	_, err := DecodeResult(ra)
+	if want := `internal error applying directory op "set-replicas", see the server log`; err == nil || err.Error() != want {
+		t.Fatalf("panicking op answered %v, want %q", err, want)
+	}
+	if len(told) != 2 || told[0] != "set-replicas: injected directory panic" {
+		t.Fatalf("OnPanic told %q", told)
+	}
+	var sa, sb bytes.Buffer
+	if err := a.Save(&sa); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Save(&sb); err != nil {
+		t.Fatal(err)
+	}
+	if sa.String() != sb.String() {
+		t.Fatal("replicas' directories differ after the panicking op")
+	}
+	before := a.Topology().Epoch
+	testPanicOp = ""
+	mustApply(t, a, Op{Op: "set-replicas", Shard: 1, Replicas: []uint64{1, 2}})
+	if a.Topology().Epoch != before+1 {
+		t.Fatalf("epoch %d after a later op, want %d", a.Topology().Epoch, before+1)
 	}
 }

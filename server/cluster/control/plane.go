@@ -191,6 +191,10 @@ func Start(config Config) (*Plane, error) {
 		reporting: map[uint64]bool{}, memberOp: map[uint64]bool{}, leaving: map[uint64]time.Time{},
 		kick: make(chan struct{}, 1), quit: make(chan struct{}),
 	}
+	c.machine.OnPanic = func(op string, v any, stack []byte) {
+		c.log.Error("directory op panicked; answered with an error, the directory is unchanged",
+			"op", op, "panic", fmt.Sprint(v), "stack", string(stack))
+	}
 	restarting := cfg.Host.HasData(cluster.MetaShardID, id)
 	if restarting {
 		// Leases granted with this node's help before it stopped must run

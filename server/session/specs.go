@@ -1,6 +1,9 @@
 package session
 
-import "github.com/cairndb/cairn/server/command"
+import (
+	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/command/keys"
+)
 
 // Flags shared by connection and server commands.
 const (
@@ -80,6 +83,10 @@ var Specs = []*command.Spec{
 	}},
 	{Name: "memory", Arity: -2, Flags: command.Conn, Group: "server", Summary: "A container for memory diagnostics commands.", Since: "4.0.0", Sub: []*command.Spec{
 		sub("memory", "purge", 2, 0, "slow"),
+		// USAGE reads a key: it is routed and run like any keyed read.
+		{Name: "memory|usage", Arity: -3, Flags: command.ReadOnly, FirstKey: 2, LastKey: 2, Step: 1,
+			ACL: []string{"read", "slow"}, Group: "server", Summary: "Estimates the memory usage of a key.", Since: "4.0.0",
+			Complexity: "O(N) where N is the number of samples.", Run: keys.MemoryUsage},
 		sub("memory", "help", 2, command.Loading|command.Stale, "slow"),
 	}},
 	{Name: "monitor", Arity: 1, Flags: connAdmin | command.Loading | command.Stale, ACL: []string{"admin", "slow", "dangerous"}, Group: "server", Summary: "Listens for all requests received by the server in real-time.", Since: "1.0.0"},

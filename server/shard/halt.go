@@ -79,6 +79,12 @@ func (s *stateMachine) unknown(e *entry.Entry) string {
 		return fmt.Sprintf("unknown log entry (version %d, kind %d)", e.Version, e.Kind)
 	}
 	switch e.Kind {
+	case entry.SlotOp:
+		for _, cmd := range e.Cmds {
+			if why := unknownSlotOp(cmd); why != "" {
+				return why
+			}
+		}
 	case entry.Commands, entry.Multi, entry.WatchedMulti:
 		cmds := e.Cmds
 		if e.Kind == entry.WatchedMulti && len(cmds) > 0 {
@@ -107,6 +113,29 @@ func (s *stateMachine) unknown(e *entry.Entry) string {
 		}
 	}
 	return ""
+}
+
+// unknownSlotOp tells why a slot operation names an operation this binary
+// does not know ("" if it knows it). A newer binary's operation must stop
+// the shard, not be answered with an error: the newer replicas apply it.
+// Malformed known operations are answered with an error by every version.
+func unknownSlotOp(cmd [][]byte) string {
+	if len(cmd) == 0 {
+		return ""
+	}
+	name, known := cmd[0], slotOpsV1
+	if string(name) == slotOpV2 {
+		if len(cmd) < 2 {
+			return ""
+		}
+		name, known = cmd[1], slotOpsV2
+	}
+	for _, op := range known {
+		if string(name) == op {
+			return ""
+		}
+	}
+	return fmt.Sprintf("unknown slot operation %q", name)
 }
 
 // Halted returns why this replica stopped applying the shard, or nil.

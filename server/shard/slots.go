@@ -134,6 +134,13 @@ func decodeSlots(b []byte) ([]uint16, error) {
 	return out, nil
 }
 
+// The operations each SlotOp encoding knows (halt.go stops the shard on
+// any other).
+var (
+	slotOpsV1 = []string{OpAssign, OpFreeze, OpImport, OpDrop, OpUnfreeze, OpStatus}
+	slotOpsV2 = []string{OpAssign, OpPrepare, OpFreeze, OpImport, OpDrop, OpUnfreeze, OpStatus}
+)
+
 // slotOpCommand builds a version 2 SlotOp command.
 func slotOpCommand(op string, slots, fence []byte, extra [][]byte) [][]byte {
 	return append([][]byte{[]byte(slotOpV2), []byte(op), slots, fence}, extra...)

@@ -35,6 +35,8 @@ func TestSMHaltsOnUnknown(t *testing.T) {
 		"command":      encode(entry.Commands, 1000, 1, args("set", "z", "1"), args("nosuchcmd", "a")),
 		"in multi":     encode(entry.Multi, 1000, 1, args("set", "z", "1"), args("nosuchcmd", "a")),
 		"subcommand":   encode(entry.Commands, 1000, 1, args("xgroup", "nosuchsub", "s", "g")),
+		"slot op v1":   encode(entry.SlotOp, 1000, 1, args("NOSUCHOP", "\x00\x00")),
+		"slot op v2":   encode(entry.SlotOp, 1000, 1, args("@2", "NOSUCHOP", "\x00\x00", "")),
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := shard.NewTestSM(table)

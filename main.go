@@ -55,6 +55,9 @@ var settings = []setting{
 	{"replicas", "CAIRN_REPLICAS", "cluster bootstrap: replicas per shard (default min(3, peers))", ""},
 	{"announce", "CAIRN_ANNOUNCE", "cluster mode: client address given to clients and other nodes (default bind:port)", ""},
 	{"shard-ports", "CAIRN_SHARD_PORTS", "cluster mode: port of the endpoint of shard 1's replica on this node; shard N's is shard-ports+step*(N-1) (default port+100; 0 picks free ports)", ""},
+	{"memory-guard", "CAIRN_MEMORY_GUARD", "refuse growing writes while the process's RSS is above this many bytes (kb/mb/gb suffixes; 0 disables; default 80% of the machine's or cgroup's memory)", ""},
+	{"logdb", "CAIRN_LOGDB", "Raft log engine: tan or pebble", "tan"},
+	{"exec-shards", "CAIRN_EXEC_SHARDS", "Dragonboat engine worker goroutines of each kind (default Dragonboat's)", ""},
 	{"shard-port-step", "CAIRN_SHARD_PORT_STEP", "cluster mode: port distance between consecutive shards' endpoints", strconv.Itoa(server.DefaultShardPortStep)},
 }
 
@@ -225,6 +228,24 @@ func buildConfig(get func(string) string) (server.Config, error) {
 	}
 	if cfg.ShardPortStep, err = strconv.Atoi(get("shard-port-step")); err != nil || cfg.ShardPortStep < 1 {
 		return cfg, fmt.Errorf("bad shard-port-step %q", get("shard-port-step"))
+	}
+	if v := get("memory-guard"); v != "" {
+		if cfg.MemoryGuard, err = parseBytes(v); err != nil || cfg.MemoryGuard < 0 {
+			return cfg, fmt.Errorf("bad memory-guard %q", v)
+		}
+		if cfg.MemoryGuard == 0 {
+			cfg.MemoryGuard = -1 // disabled
+		}
+	}
+	switch cfg.LogDB = get("logdb"); cfg.LogDB {
+	case "tan", "pebble":
+	default:
+		return cfg, fmt.Errorf("bad logdb %q (tan or pebble)", cfg.LogDB)
+	}
+	if v := get("exec-shards"); v != "" {
+		if cfg.ExecShards, err = strconv.ParseUint(v, 10, 64); err != nil || cfg.ExecShards == 0 {
+			return cfg, fmt.Errorf("bad exec-shards %q", v)
+		}
 	}
 	return cfg, nil
 }

@@ -117,6 +117,15 @@ type Config struct {
 	// it writes answer MISCONF (see shard.HostConfig.MinFreeBytes).
 	// Default min(256 MB, 5% of the file system); negative disables.
 	MinFreeDisk int64
+	// MemoryGuard is the resident-set size above which the node refuses
+	// writes that grow memory (see shard.HostConfig.MemoryGuard). Default
+	// 0: 80% of the machine's or cgroup's memory; negative disables it.
+	MemoryGuard int64
+	// LogDB is the Raft log engine: "tan" (the default) or "pebble".
+	LogDB string
+	// ExecShards is the number of each kind of Dragonboat engine worker.
+	// Default 0: Dragonboat's own default.
+	ExecShards uint64
 	// Clock, for tests, replaces the wall clock the node's shards stamp
 	// log entries from (clock skew tests). Default the wall clock.
 	Clock shard.Clock
@@ -189,7 +198,7 @@ func Start(cfg Config) (_ *Node, err error) {
 
 	// 2. The Raft host, then the keyspace shard (restored from the latest
 	// snapshot plus the log tail).
-	n.host, err = shard.NewHost(shard.HostConfig{Dir: filepath.Join(dir, "raft"), RaftAddr: cfg.RaftAddr, RTTMillisecond: cfg.RTTMillisecond, FaultNet: cfg.FaultNet, FS: cfg.FS, MinFreeBytes: cfg.MinFreeDisk, Logger: cfg.Logger, Clock: cfg.Clock})
+	n.host, err = shard.NewHost(shard.HostConfig{Dir: filepath.Join(dir, "raft"), RaftAddr: cfg.RaftAddr, RTTMillisecond: cfg.RTTMillisecond, FaultNet: cfg.FaultNet, FS: cfg.FS, MinFreeBytes: cfg.MinFreeDisk, MemoryGuard: cfg.MemoryGuard, PebbleLogDB: cfg.LogDB == "pebble", ExecShards: cfg.ExecShards, Logger: cfg.Logger, Clock: cfg.Clock})
 	if err != nil {
 		return nil, err
 	}

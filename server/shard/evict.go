@@ -396,7 +396,7 @@ func evictScore(it *keyspace.Item, p keyspace.EvictionPolicy, now int64) int64 {
 // write triggers it.
 func (s *Shard) evictLoop() {
 	defer s.wg.Done()
-	startMemGuard()
+	startMemGuard(s.host.memGuard)
 	t := time.NewTicker(s.opts.ExpiryInterval)
 	defer t.Stop()
 	for {

@@ -20,9 +20,8 @@ import (
 // on). It is a node-local admission check, never an apply-time decision,
 // so replicas stay identical.
 //
-// The limit is CAIRN_MEMORY_GUARD (bytes, with an optional kb/mb/gb
-// suffix; 0 disables it), by default 80% of the smaller of the machine's
-// memory and the cgroup's limit. The Go runtime's soft memory limit is set
+// The limit is HostConfig.MemoryGuard (cairn --memory-guard), by default
+// 80% of the smaller of the machine's memory and the cgroup's limit. The Go runtime's soft memory limit is set
 // a little below it (unless GOMEMLIMIT is set), so garbage is collected
 // before the guard trips.
 
@@ -40,9 +39,11 @@ func memGuardOver() bool { return memGuard.over.Load() }
 // sample.
 func MemoryGuard() (limit, rss int64) { return memGuard.limit, memGuard.rss.Load() }
 
-func startMemGuard() {
+// startMemGuard starts the process's guard with limit bytes (0: the
+// default, negative: disabled); the first call decides.
+func startMemGuard(limit int64) {
 	memGuard.once.Do(func() {
-		limit := guardLimit()
+		limit := guardLimit(limit)
 		memGuard.limit = limit
 		if limit <= 0 {
 			return
@@ -61,34 +62,15 @@ func startMemGuard() {
 	})
 }
 
-func guardLimit() int64 {
-	if v, ok := os.LookupEnv("CAIRN_MEMORY_GUARD"); ok {
-		n, err := parseBytes(v)
-		if err == nil {
-			return n
-		}
+func guardLimit(configured int64) int64 {
+	if configured != 0 {
+		return configured
 	}
 	total := memTotal()
 	if c := cgroupLimit(); c > 0 && (total == 0 || c < total) {
 		total = c
 	}
 	return total / 10 * 8
-}
-
-func parseBytes(s string) (int64, error) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	mul := int64(1)
-	for _, u := range []struct {
-		suf string
-		m   int64
-	}{{"gb", 1 << 30}, {"mb", 1 << 20}, {"kb", 1 << 10}, {"b", 1}} {
-		if strings.HasSuffix(s, u.suf) {
-			s, mul = strings.TrimSuffix(s, u.suf), u.m
-			break
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	return n * mul, err
 }
 
 // memTotal returns MemTotal from /proc/meminfo (0 if unknown).

@@ -14,9 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,6 +64,17 @@ type HostConfig struct {
 	// returns (diskguard.go). Default min(256 MB, 5% of the file system);
 	// negative disables the check.
 	MinFreeBytes int64
+	// MemoryGuard is the resident-set size above which the leaders refuse
+	// writes that grow memory (memguard.go). Default 0: 80% of the smaller
+	// of the machine's and the cgroup's memory; negative disables it. The
+	// guard is per process: the first host started sets it.
+	MemoryGuard int64
+	// PebbleLogDB stores the Raft log in Pebble instead of tan (the
+	// default).
+	PebbleLogDB bool
+	// ExecShards, if not 0, sets the number of Dragonboat's step, commit
+	// and apply workers.
+	ExecShards uint64
 	// DiskCheckInterval is how often free space is checked. Default 1s.
 	DiskCheckInterval time.Duration
 	// Logger receives what the shards must report (failed snapshots).
@@ -98,6 +107,8 @@ type Host struct {
 	closing bool
 	clock   Clock
 	clk     hostClock // the host's newest applied time (clock.go)
+	// memGuard is HostConfig.MemoryGuard (memguard.go).
+	memGuard int64
 }
 
 func init() {
@@ -143,7 +154,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	return &Host{nh: nh, rtt: cfg.RTTMillisecond, shards: map[uint64]*Shard{},
 		probe:   startFsyncProbe(fs, cfg.Dir, 5*time.Second),
 		disk:    startDiskGuard(fs, cfg.Dir, cfg.MinFreeBytes, cfg.DiskCheckInterval),
-		adopted: adopted, log: cfg.Logger, clock: cfg.Clock}, nil
+		adopted: adopted, log: cfg.Logger, clock: cfg.Clock, memGuard: cfg.MemoryGuard}, nil
 }
 
 // NodeHostConfig returns the Dragonboat NodeHost configuration NewHost
@@ -161,7 +172,7 @@ func (cfg HostConfig) NodeHostConfig() config.NodeHostConfig {
 		Expert:         config.GetDefaultExpertConfig(),
 	}
 	nhc.Expert.LogDBFactory = tan.Factory
-	if os.Getenv("CAIRN_LOGDB") == "pebble" {
+	if cfg.PebbleLogDB {
 		nhc.Expert.LogDBFactory = nil
 	}
 	if cfg.FS != nil {
@@ -175,8 +186,7 @@ func (cfg HostConfig) NodeHostConfig() config.NodeHostConfig {
 	// small one only saves memory.
 	nhc.Expert.LogDB = config.GetDefaultLogDBConfig()
 	nhc.Expert.LogDB.KVWriteBufferSize = 1 << 20
-	if v := os.Getenv("CAIRN_EXEC_SHARDS"); v != "" {
-		n, _ := strconv.ParseUint(v, 10, 64)
+	if n := cfg.ExecShards; n != 0 {
 		nhc.Expert.Engine.ExecShards = n
 		nhc.Expert.Engine.CommitShards = n
 		nhc.Expert.Engine.ApplyShards = n

@@ -289,11 +289,19 @@ func (c *clusterNode) reconcile() {
 		}
 		if s := c.host.Shard(sh.ID); s != nil {
 			if s.ReplicaID() == sh.ReplicaID(c.id) {
+				c.mu.Lock()
+				delete(c.leaving, sh.ID) // no leave under way (any earlier one is over)
+				c.mu.Unlock()
 				continue
 			}
-			// An older replica of this node, removed from the group; the
-			// node was added back under a new replica ID.
-			c.host.StopShard(sh.ID, true)
+			// An older replica of this node: the node was removed and
+			// added back under a new replica ID. The group may not have
+			// removed the old replica yet, and its removal may need the
+			// old replica's own vote (a two-voter group): it leaves like
+			// a replica no longer assigned, and the new one starts after.
+			if !c.retire(s, sh) {
+				continue
+			}
 		}
 		if err := c.startShard(topo, sh); err != nil {
 			c.log.Warn("start shard", "shard", sh.ID, "err", err)
@@ -308,24 +316,7 @@ func (c *clusterNode) reconcile() {
 		if s == nil {
 			continue
 		}
-		if sh != nil && s.IsLeader() && len(sh.Replicas) > 0 {
-			// Hand leadership over before leaving the group.
-			c.transferLeader(s, sh.ReplicaID(sh.Replicas[0]))
-			continue
-		}
-		if sh != nil && !c.removedFromGroup(s) {
-			continue // still needed for the group's quorum until removed
-		}
-		c.log.Info("stopping replica no longer assigned", "shard", id)
-		c.host.StopShard(id, true)
-		// Its keys' changes no longer reach this node: tracking clients
-		// drop their caches (a Redis replica that resyncs flushes too).
-		if srv := c.n.srvPtr.Load(); srv != nil {
-			srv.TrackChanged(nil, true)
-		}
-		c.mu.Lock()
-		delete(c.leaving, id)
-		c.mu.Unlock()
+		c.retire(s, sh)
 	}
 	// 2. As a shard's leader: membership, slot ownership, leader report,
 	// leader placement.
@@ -369,6 +360,40 @@ func (c *clusterNode) reconcile() {
 			}
 		}
 	}
+}
+
+// retire stops replica s, which the directory no longer gives this node
+// (sh is nil once the shard is gone, and lists this node under a newer
+// replica ID if it was added back), once the group no longer needs it:
+// a leader hands over first, a follower waits until the group has
+// removed it. It tells whether s was stopped.
+func (c *clusterNode) retire(s *shard.Shard, sh *cluster.Shard) bool {
+	id := s.ID()
+	if sh != nil && s.IsLeader() {
+		// Hand leadership over before leaving the group, to the first
+		// other node the directory lists.
+		for _, nid := range sh.Replicas {
+			if nid != c.id {
+				c.transferLeader(s, sh.ReplicaID(nid))
+				break
+			}
+		}
+		return false
+	}
+	if sh != nil && !c.removedFromGroup(s) {
+		return false // still needed for the group's quorum until removed
+	}
+	c.log.Info("stopping replica no longer assigned", "shard", id, "replica", s.ReplicaID())
+	c.host.StopShard(id, true)
+	// Its keys' changes no longer reach this node: tracking clients
+	// drop their caches (a Redis replica that resyncs flushes too).
+	if srv := c.n.srvPtr.Load(); srv != nil {
+		srv.TrackChanged(nil, true)
+	}
+	c.mu.Lock()
+	delete(c.leaving, id)
+	c.mu.Unlock()
+	return true
 }
 
 func (c *clusterNode) localShards() []uint64 {
@@ -662,6 +687,12 @@ func (c *clusterNode) removedFromGroup(s *shard.Shard) bool {
 	m, err := s.Members(ctx)
 	if err == nil {
 		_, in := m[s.ReplicaID()]
+		if in {
+			// News of the group: the ten seconds count from here.
+			c.mu.Lock()
+			c.leaving[s.ID()] = time.Now()
+			c.mu.Unlock()
+		}
 		return !in
 	}
 	return time.Since(since) > 10*time.Second

@@ -685,6 +685,11 @@ func (c *clusterNode) removedFromGroup(s *shard.Shard) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	m, err := s.Members(ctx)
+	if err != nil {
+		// A removed replica cannot read the group's membership any more:
+		// ask the nodes that replicate the shard.
+		m, err = c.remoteMembers(s.ID())
+	}
 	if err == nil {
 		_, in := m[s.ReplicaID()]
 		if in {
@@ -696,4 +701,37 @@ func (c *clusterNode) removedFromGroup(s *shard.Shard) bool {
 		return !in
 	}
 	return time.Since(since) > 10*time.Second
+}
+
+// remoteMembers asks the other nodes the directory lists for a shard
+// (CLUSTER MEMBERS) for the group's voting members; the first that can
+// read them from the group answers.
+func (c *clusterNode) remoteMembers(sid uint64) (map[uint64]string, error) {
+	topo := c.machine.Topology()
+	sh := topo.Shard(sid)
+	if sh == nil || topo.Secret == "" {
+		return nil, errors.New("no shard or no cluster secret")
+	}
+	last := errors.New("no node answers")
+	for _, nid := range sh.Replicas {
+		nd := topo.Node(nid)
+		if nid == c.id || nd == nil || nd.ClientAddr == "" || c.isDown(nid) {
+			continue
+		}
+		out, err := resp.CallNode(nd.ClientAddr, 500*time.Millisecond, topo.Secret, []byte("CLUSTER"), []byte("MEMBERS"), []byte(strconv.FormatUint(sid, 10)))
+		if err != nil {
+			last = err
+			continue
+		}
+		m := make(map[uint64]string, len(out))
+		for _, b := range out {
+			rid, err := strconv.ParseUint(string(b), 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("bad CLUSTER MEMBERS reply %q", b)
+			}
+			m[rid] = ""
+		}
+		return m, nil
+	}
+	return nil, last
 }

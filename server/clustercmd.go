@@ -218,7 +218,9 @@ func (c *clusterNode) command(args [][]byte) reply.Value {
 		if !ok || s == nil {
 			return reply.Error("ERR this node holds no replica of shard " + string(args[2]))
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		// Shorter than the caller's timeout (remoteMembers): a refusal
+		// reaches it.
+		ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
 		m, err := s.Members(ctx)
 		cancel()
 		if err != nil {

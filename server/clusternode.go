@@ -672,8 +672,9 @@ func (c *clusterNode) memberChange(group uint64, what string, op func(context.Co
 }
 
 // removedFromGroup tells whether a replica the directory no longer lists
-// may stop: the group has removed it, or it has heard nothing of the group
-// for ten seconds (a removed replica may never learn of its removal).
+// may stop: the group has removed it (as the replica itself or, since a
+// removed replica may never learn of its removal, another node reads the
+// group's membership), or neither has heard of the group for ten seconds.
 func (c *clusterNode) removedFromGroup(s *shard.Shard) bool {
 	c.mu.Lock()
 	since, ok := c.leaving[s.ID()]

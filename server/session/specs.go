@@ -156,6 +156,9 @@ func clusterSubs() []*command.Spec {
 		// this node replicates, for a slot move run by a node without a
 		// replica of it.
 		sub("cluster", "slotop", -6, admin, "admin", "slow", "dangerous"),
+		// Internal: the voting members (Raft replica IDs) of a shard's
+		// group as this node's replica learns them from the group.
+		sub("cluster", "members", 3, admin, "admin", "slow"),
 	}
 	for _, s := range subs {
 		s.Group = "cluster"

@@ -210,6 +210,27 @@ func (c *Plane) Cluster(args [][]byte) reply.Value {
 		return c.drain(topo, args)
 	case "rebalance":
 		return c.rebalance(topo)
+	case "members":
+		// CLUSTER MEMBERS <shard> (internal): the group's voting members,
+		// read linearizably through this node's replica.
+		sid, ok := parseShardRef(args[2])
+		s := c.host.Shard(sid)
+		if !ok || s == nil {
+			return reply.Error("ERR this node holds no replica of shard " + string(args[2]))
+		}
+		// Shorter than the caller's timeout (remoteMembers): a refusal
+		// reaches it.
+		ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+		m, err := s.Members(ctx)
+		cancel()
+		if err != nil {
+			return reply.Error("ERR " + err.Error())
+		}
+		out := make([]reply.Value, 0, len(m))
+		for rid := range m {
+			out = append(out, reply.Bulk([]byte(strconv.FormatUint(rid, 10))))
+		}
+		return reply.Array(out...)
 	case "slotop":
 		// CLUSTER SLOTOP <shard> <op> <slots> <fence> [<arg> ...]
 		// (internal: only on a connection authenticated as a node)

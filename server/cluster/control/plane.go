@@ -360,11 +360,19 @@ func (c *Plane) reconcile() {
 		}
 		if s := c.host.Shard(sh.ID); s != nil {
 			if s.ReplicaID() == sh.ReplicaID(c.id) {
+				c.mu.Lock()
+				delete(c.leaving, sh.ID) // no leave under way (any earlier one is over)
+				c.mu.Unlock()
 				continue
 			}
-			// An older replica of this node, removed from the group; the
-			// node was added back under a new replica ID.
-			c.host.StopShard(sh.ID, true)
+			// An older replica of this node: the node was removed and
+			// added back under a new replica ID. The group may not have
+			// removed the old replica yet, and its removal may need the
+			// old replica's own vote (a two-voter group): it leaves like
+			// a replica no longer assigned, and the new one starts after.
+			if !c.retire(s, sh) {
+				continue
+			}
 		}
 		if err := c.startShard(topo, sh); err != nil {
 			c.log.Warn("start shard", "shard", sh.ID, "err", err)
@@ -379,24 +387,7 @@ func (c *Plane) reconcile() {
 		if s == nil {
 			continue
 		}
-		if sh != nil && s.IsLeader() && len(sh.Replicas) > 0 {
-			// Hand leadership over before leaving the group.
-			c.transferLeader(s, sh.ReplicaID(sh.Replicas[0]))
-			continue
-		}
-		if sh != nil && !c.removedFromGroup(s) {
-			continue // still needed for the group's quorum until removed
-		}
-		c.log.Info("stopping replica no longer assigned", "shard", id)
-		c.host.StopShard(id, true)
-		// Its keys' changes no longer reach this node: tracking clients
-		// drop their caches (a Redis replica that resyncs flushes too).
-		if srv := c.cfg.Server(); srv != nil {
-			srv.TrackChanged(nil, true)
-		}
-		c.mu.Lock()
-		delete(c.leaving, id)
-		c.mu.Unlock()
+		c.retire(s, sh)
 	}
 	// 2. As a shard's leader: membership, slot ownership, leader report,
 	// leader placement.
@@ -440,6 +431,40 @@ func (c *Plane) reconcile() {
 			}
 		}
 	}
+}
+
+// retire stops replica s, which the directory no longer gives this node
+// (sh is nil once the shard is gone, and lists this node under a newer
+// replica ID if it was added back), once the group no longer needs it:
+// a leader hands over first, a follower waits until the group has
+// removed it. It tells whether s was stopped.
+func (c *Plane) retire(s *shard.Shard, sh *cluster.Shard) bool {
+	id := s.ID()
+	if sh != nil && s.IsLeader() {
+		// Hand leadership over before leaving the group, to the first
+		// other node the directory lists.
+		for _, nid := range sh.Replicas {
+			if nid != c.id {
+				c.transferLeader(s, sh.ReplicaID(nid))
+				break
+			}
+		}
+		return false
+	}
+	if sh != nil && !c.removedFromGroup(s) {
+		return false // still needed for the group's quorum until removed
+	}
+	c.log.Info("stopping replica no longer assigned", "shard", id, "replica", s.ReplicaID())
+	c.host.StopShard(id, true)
+	// Its keys' changes no longer reach this node: tracking clients
+	// drop their caches (a Redis replica that resyncs flushes too).
+	if srv := c.cfg.Server(); srv != nil {
+		srv.TrackChanged(nil, true)
+	}
+	c.mu.Lock()
+	delete(c.leaving, id)
+	c.mu.Unlock()
+	return true
 }
 
 // LocalShards lists the shards this node holds a replica of.
@@ -719,8 +744,9 @@ func (c *Plane) memberChange(group uint64, what string, op func(context.Context)
 }
 
 // removedFromGroup tells whether a replica the directory no longer lists
-// may stop: the group has removed it, or it has heard nothing of the group
-// for ten seconds (a removed replica may never learn of its removal).
+// may stop: the group has removed it (as the replica itself or, since a
+// removed replica may never learn of its removal, another node reads the
+// group's membership), or neither has heard of the group for ten seconds.
 func (c *Plane) removedFromGroup(s *shard.Shard) bool {
 	c.mu.Lock()
 	since, ok := c.leaving[s.ID()]
@@ -732,9 +758,53 @@ func (c *Plane) removedFromGroup(s *shard.Shard) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	m, err := s.Members(ctx)
+	if err != nil {
+		// A removed replica cannot read the group's membership any more:
+		// ask the nodes that replicate the shard.
+		m, err = c.remoteMembers(s.ID())
+	}
 	if err == nil {
 		_, in := m[s.ReplicaID()]
+		if in {
+			// News of the group: the ten seconds count from here.
+			c.mu.Lock()
+			c.leaving[s.ID()] = time.Now()
+			c.mu.Unlock()
+		}
 		return !in
 	}
 	return time.Since(since) > 10*time.Second
+}
+
+// remoteMembers asks the other nodes the directory lists for a shard
+// (CLUSTER MEMBERS) for the group's voting members; the first that can
+// read them from the group answers.
+func (c *Plane) remoteMembers(sid uint64) (map[uint64]string, error) {
+	topo := c.machine.Topology()
+	sh := topo.Shard(sid)
+	if sh == nil || topo.Secret == "" {
+		return nil, errors.New("no shard or no cluster secret")
+	}
+	last := errors.New("no node answers")
+	for _, nid := range sh.Replicas {
+		nd := topo.Node(nid)
+		if nid == c.id || nd == nil || nd.ClientAddr == "" || c.isDown(nid) {
+			continue
+		}
+		out, err := resp.CallNode(nd.ClientAddr, 500*time.Millisecond, topo.Secret, []byte("CLUSTER"), []byte("MEMBERS"), []byte(strconv.FormatUint(sid, 10)))
+		if err != nil {
+			last = err
+			continue
+		}
+		m := make(map[uint64]string, len(out))
+		for _, b := range out {
+			rid, err := strconv.ParseUint(string(b), 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("bad CLUSTER MEMBERS reply %q", b)
+			}
+			m[rid] = ""
+		}
+		return m, nil
+	}
+	return nil, last
 }

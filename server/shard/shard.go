@@ -126,7 +126,8 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		RaftAddress:    cfg.RaftAddr,
 		Expert:         config.GetDefaultExpertConfig(),
 	}
-	nhc.Expert.LogDBFactory = tan.Factory
+	// Reads bounded per call: see maxEntriesPerRead.
+	nhc.Expert.LogDBFactory = boundedLogDBFactory{inner: tan.Factory}
 	if os.Getenv("CAIRN_LOGDB") == "pebble" {
 		nhc.Expert.LogDBFactory = nil
 	}

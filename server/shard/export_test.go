@@ -9,6 +9,13 @@ import (
 	"github.com/cairndb/cairn/server/keyspace"
 )
 
+// BoundedReadsCut returns how many LogDB reads were cut short at
+// MaxEntriesPerRead.
+func BoundedReadsCut() int64 { return boundedReadsCut.Load() }
+
+// MaxEntriesPerRead is maxEntriesPerRead.
+const MaxEntriesPerRead = maxEntriesPerRead
+
 // TestSM exposes a bare state machine (no Raft) to the external tests, so
 // they can feed it encoded entries directly.
 type TestSM struct{ s *stateMachine }

@@ -171,7 +171,8 @@ func (cfg HostConfig) NodeHostConfig() config.NodeHostConfig {
 		RaftAddress:    cfg.RaftAddr,
 		Expert:         config.GetDefaultExpertConfig(),
 	}
-	nhc.Expert.LogDBFactory = tan.Factory
+	// Reads bounded per call: see maxEntriesPerRead (logdb.go).
+	nhc.Expert.LogDBFactory = boundedLogDBFactory{inner: tan.Factory}
 	if cfg.PebbleLogDB {
 		nhc.Expert.LogDBFactory = nil
 	}

@@ -123,3 +123,84 @@ func FuzzSplitArgs(f *testing.F) {
 		splitArgs(line)
 	})
 }
+
+// countingReader counts Read calls.
+type countingReader struct {
+	r     io.Reader
+	calls int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	c.calls++
+	return c.r.Read(p)
+}
+
+// TestReaderPipelineOneRead: a pipeline that arrives in one read is
+// parsed without another Read call until every command in it has been
+// returned (another read would be a wasted EAGAIN on a socket).
+func TestReaderPipelineOneRead(t *testing.T) {
+	var in strings.Builder
+	for i := 0; i < 100; i++ {
+		in.WriteString("*3\r\n$3\r\nSET\r\n$5\r\nkey:" + strconv.Itoa(i%10) + "\r\n$1\r\nv\r\n")
+	}
+	cr := &countingReader{r: strings.NewReader(in.String())}
+	r := NewReader(cr, DefaultMaxBulkLen)
+	for i := 0; i < 100; i++ {
+		args, err := r.ReadCommand()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(args) != 3 || string(args[1]) != "key:"+strconv.Itoa(i%10) {
+			t.Fatalf("command %d: %q", i, args)
+		}
+		if cr.calls != 1 {
+			t.Fatalf("command %d: %d Read calls, want 1", i, cr.calls)
+		}
+		if more := r.Buffered(); more != (i < 99) {
+			t.Fatalf("command %d: Buffered() = %v", i, more)
+		}
+	}
+}
+
+// TestReaderSplitEverywhere feeds a pipeline of multibulk and inline
+// commands (including an empty bulk and a bulk larger than the initial
+// buffer) split at every byte offset into two reads, and in chunks of
+// every size from 1 to 64: the commands parsed are always the same.
+func TestReaderSplitEverywhere(t *testing.T) {
+	big := strings.Repeat("b", readChunk+100)
+	in := "*2\r\n$3\r\nGET\r\n$1\r\na\r\n" +
+		"PING\r\n" +
+		"*3\r\n$3\r\nSET\r\n$0\r\n\r\n$" + strconv.Itoa(len(big)) + "\r\n" + big + "\r\n" +
+		"\r\n" +
+		"*1\r\n$4\r\nPING\r\n"
+	want, err := readAll(t, in, DefaultMaxBulkLen)
+	if err != nil || len(want) != 4 {
+		t.Fatalf("whole: %d commands, %v", len(want), err)
+	}
+	check := func(name string, rd io.Reader) {
+		r := NewReader(rd, DefaultMaxBulkLen)
+		for i, w := range want {
+			args, err := r.ReadCommand()
+			if err != nil {
+				t.Fatalf("%s: command %d: %v", name, i, err)
+			}
+			if len(args) != len(w) {
+				t.Fatalf("%s: command %d: %d args, want %d", name, i, len(args), len(w))
+			}
+			for j := range w {
+				if string(args[j]) != w[j] {
+					t.Fatalf("%s: command %d arg %d differs", name, i, j)
+				}
+			}
+		}
+		if _, err := r.ReadCommand(); !errors.Is(err, io.EOF) {
+			t.Fatalf("%s: after the last command: %v", name, err)
+		}
+	}
+	for split := 1; split < len(in); split += 1 + split/64 {
+		check("split "+strconv.Itoa(split), io.MultiReader(strings.NewReader(in[:split]), strings.NewReader(in[split:])))
+	}
+	for n := 1; n <= 64; n++ {
+		check("chunk "+strconv.Itoa(n), &chunked{data: []byte(in), n: n})
+	}
+}

@@ -204,3 +204,43 @@ func TestReaderSplitEverywhere(t *testing.T) {
 		check("chunk "+strconv.Itoa(n), &chunked{data: []byte(in), n: n})
 	}
 }
+
+// TestParseLL compares parseLL with Redis's string2ll rules: optional
+// '-', no '+', no leading zeros, no "-0", int64 range.
+func TestParseLL(t *testing.T) {
+	for _, tc := range []struct {
+		in string
+		n  int64
+		ok bool
+	}{
+		{"0", 0, true}, {"1", 1, true}, {"123", 123, true}, {"-1", -1, true},
+		{"999999999999999999", 999999999999999999, true},
+		{"9223372036854775807", 9223372036854775807, true},
+		{"-9223372036854775808", -9223372036854775808, true},
+		{"9223372036854775808", 0, false}, {"-9223372036854775809", 0, false},
+		{"", 0, false}, {"-", 0, false}, {"+1", 0, false}, {"01", 0, false},
+		{"-0", 0, false}, {"-01", 0, false}, {"00", 0, false}, {"1a", 0, false},
+		{"a", 0, false}, {" 1", 0, false}, {"1 ", 0, false}, {"1_0", 0, false},
+		{"12345678901234567890", 0, false}, {"123456789012345678901", 0, false},
+	} {
+		n, ok := parseLL([]byte(tc.in))
+		if ok != tc.ok || (ok && n != tc.n) {
+			t.Errorf("parseLL(%q) = %d, %v; want %d, %v", tc.in, n, ok, tc.n, tc.ok)
+		}
+	}
+}
+
+func FuzzParseLL(f *testing.F) {
+	f.Add([]byte("123"))
+	f.Add([]byte("-0"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, ok := parseLL(b)
+		// The reference: strconv with string2ll's extra rules.
+		want, err := strconv.ParseInt(string(b), 10, 64)
+		wantOK := err == nil && len(b) > 0 && len(b) <= 20 && b[0] != '+' &&
+			!(len(b) > 1 && (b[0] == '0' || (b[0] == '-' && b[1] == '0')))
+		if ok != wantOK || (ok && n != want) {
+			t.Fatalf("parseLL(%q) = %d, %v; want %d, %v", b, n, ok, want, wantOK)
+		}
+	})
+}

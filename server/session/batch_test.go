@@ -195,3 +195,25 @@ func TestIsInternal(t *testing.T) {
 		t.Errorf("isInternal allocates %v times per call", n)
 	}
 }
+
+// TestAddWriteNoAlloc: once a connection's batch buffers have grown,
+// collecting pipelined writes allocates nothing per command.
+func TestAddWriteNoAlloc(t *testing.T) {
+	tbl := command.NewTable(Specs, strs.Specs)
+	args := [][]byte{[]byte("SET"), []byte("key:000000012345"), []byte("xyz")}
+	spec, err := tbl.Resolve(args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &client{}
+	burst := func() {
+		for i := 0; i < 16; i++ {
+			c.addWrite(spec, args)
+		}
+		c.resetBatch()
+	}
+	burst()
+	if n := testing.AllocsPerRun(100, burst); n != 0 {
+		t.Errorf("%v allocations per burst of 16 writes", n)
+	}
+}

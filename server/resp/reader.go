@@ -214,6 +214,18 @@ func parseLL(b []byte) (int64, bool) {
 	if b[0] == '+' {
 		return 0, false
 	}
+	if len(b) <= 18 && b[0] != '-' {
+		// Fast path for every length and count a request carries: at
+		// most 18 digits cannot overflow.
+		var n int64
+		for _, c := range b {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int64(c-'0')
+		}
+		return n, true
+	}
 	n, err := strconv.ParseInt(string(b), 10, 64)
 	return n, err == nil
 }

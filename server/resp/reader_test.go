@@ -123,3 +123,124 @@ func FuzzSplitArgs(f *testing.F) {
 		splitArgs(line)
 	})
 }
+
+// countingReader counts Read calls.
+type countingReader struct {
+	r     io.Reader
+	calls int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	c.calls++
+	return c.r.Read(p)
+}
+
+// TestReaderPipelineOneRead: a pipeline that arrives in one read is
+// parsed without another Read call until every command in it has been
+// returned (another read would be a wasted EAGAIN on a socket).
+func TestReaderPipelineOneRead(t *testing.T) {
+	var in strings.Builder
+	for i := 0; i < 100; i++ {
+		in.WriteString("*3\r\n$3\r\nSET\r\n$5\r\nkey:" + strconv.Itoa(i%10) + "\r\n$1\r\nv\r\n")
+	}
+	cr := &countingReader{r: strings.NewReader(in.String())}
+	r := NewReader(cr, DefaultMaxBulkLen)
+	for i := 0; i < 100; i++ {
+		args, err := r.ReadCommand()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(args) != 3 || string(args[1]) != "key:"+strconv.Itoa(i%10) {
+			t.Fatalf("command %d: %q", i, args)
+		}
+		if cr.calls != 1 {
+			t.Fatalf("command %d: %d Read calls, want 1", i, cr.calls)
+		}
+		if more := r.Buffered(); more != (i < 99) {
+			t.Fatalf("command %d: Buffered() = %v", i, more)
+		}
+	}
+}
+
+// TestReaderSplitEverywhere feeds a pipeline of multibulk and inline
+// commands (including an empty bulk and a bulk larger than the initial
+// buffer) split at every byte offset into two reads, and in chunks of
+// every size from 1 to 64: the commands parsed are always the same.
+func TestReaderSplitEverywhere(t *testing.T) {
+	big := strings.Repeat("b", readChunk+100)
+	in := "*2\r\n$3\r\nGET\r\n$1\r\na\r\n" +
+		"PING\r\n" +
+		"*3\r\n$3\r\nSET\r\n$0\r\n\r\n$" + strconv.Itoa(len(big)) + "\r\n" + big + "\r\n" +
+		"\r\n" +
+		"*1\r\n$4\r\nPING\r\n"
+	want, err := readAll(t, in, DefaultMaxBulkLen)
+	if err != nil || len(want) != 4 {
+		t.Fatalf("whole: %d commands, %v", len(want), err)
+	}
+	check := func(name string, rd io.Reader) {
+		r := NewReader(rd, DefaultMaxBulkLen)
+		for i, w := range want {
+			args, err := r.ReadCommand()
+			if err != nil {
+				t.Fatalf("%s: command %d: %v", name, i, err)
+			}
+			if len(args) != len(w) {
+				t.Fatalf("%s: command %d: %d args, want %d", name, i, len(args), len(w))
+			}
+			for j := range w {
+				if string(args[j]) != w[j] {
+					t.Fatalf("%s: command %d arg %d differs", name, i, j)
+				}
+			}
+		}
+		if _, err := r.ReadCommand(); !errors.Is(err, io.EOF) {
+			t.Fatalf("%s: after the last command: %v", name, err)
+		}
+	}
+	for split := 1; split < len(in); split += 1 + split/64 {
+		check("split "+strconv.Itoa(split), io.MultiReader(strings.NewReader(in[:split]), strings.NewReader(in[split:])))
+	}
+	for n := 1; n <= 64; n++ {
+		check("chunk "+strconv.Itoa(n), &chunked{data: []byte(in), n: n})
+	}
+}
+
+// TestParseLL compares parseLL with Redis's string2ll rules: optional
+// '-', no '+', no leading zeros, no "-0", int64 range.
+func TestParseLL(t *testing.T) {
+	for _, tc := range []struct {
+		in string
+		n  int64
+		ok bool
+	}{
+		{"0", 0, true}, {"1", 1, true}, {"123", 123, true}, {"-1", -1, true},
+		{"999999999999999999", 999999999999999999, true},
+		{"9223372036854775807", 9223372036854775807, true},
+		{"-9223372036854775808", -9223372036854775808, true},
+		{"9223372036854775808", 0, false}, {"-9223372036854775809", 0, false},
+		{"", 0, false}, {"-", 0, false}, {"+1", 0, false}, {"01", 0, false},
+		{"-0", 0, false}, {"-01", 0, false}, {"00", 0, false}, {"1a", 0, false},
+		{"a", 0, false}, {" 1", 0, false}, {"1 ", 0, false}, {"1_0", 0, false},
+		{"12345678901234567890", 0, false}, {"123456789012345678901", 0, false},
+	} {
+		n, ok := parseLL([]byte(tc.in))
+		if ok != tc.ok || (ok && n != tc.n) {
+			t.Errorf("parseLL(%q) = %d, %v; want %d, %v", tc.in, n, ok, tc.n, tc.ok)
+		}
+	}
+}
+
+func FuzzParseLL(f *testing.F) {
+	f.Add([]byte("123"))
+	f.Add([]byte("-0"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n, ok := parseLL(b)
+		// The reference: strconv with string2ll's extra rules.
+		want, err := strconv.ParseInt(string(b), 10, 64)
+		wantOK := err == nil && len(b) > 0 && len(b) <= 20 && b[0] != '+' &&
+			!(len(b) > 1 && (b[0] == '0' || (b[0] == '-' && b[1] == '0')))
+		if ok != wantOK || (ok && n != want) {
+			t.Fatalf("parseLL(%q) = %d, %v; want %d, %v", b, n, ok, want, wantOK)
+		}
+	})
+}

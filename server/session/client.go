@@ -46,6 +46,9 @@ type client struct {
 	batchSpecs []*command.Spec
 	arena      []byte
 	batchRoute Route
+	// argv backs the batch's argument lists (batch[i] is a window of it),
+	// reused from batch to batch like arena: no allocation per command.
+	argv [][]byte
 
 	// readOnly (READONLY) allows reads from replicas in a cluster; asking
 	// (ASKING) applies to the next command only.
@@ -169,7 +172,10 @@ func (c *client) addWrite(spec *command.Spec, args [][]byte) {
 		// Earlier commands keep pointing into the old arena.
 		c.arena = make([]byte, 0, max(size, 64*1024))
 	}
-	cmd := make([][]byte, len(args))
+	// Earlier commands keep pointing into the old argv if append grows it.
+	n := len(c.argv)
+	c.argv = append(c.argv, args...)
+	cmd := c.argv[n:len(c.argv):len(c.argv)]
 	for i, a := range args {
 		start := len(c.arena)
 		c.arena = append(c.arena, a...)
@@ -183,7 +189,17 @@ func (c *client) resetBatch() {
 	clear(c.batch)
 	c.batch = c.batch[:0]
 	c.batchSpecs = c.batchSpecs[:0]
-	c.arena = c.arena[:0]
+	if cap(c.arena) > 1<<20 {
+		c.arena = nil // a huge argument: do not keep its copy for the connection's life
+	} else {
+		c.arena = c.arena[:0]
+	}
+	if cap(c.argv) > 4*maxBatch {
+		c.argv = nil // a burst of many-argument commands: let it go
+	} else {
+		clear(c.argv)
+		c.argv = c.argv[:0]
+	}
 }
 
 // subscribed tells, from any goroutine, whether c has subscriptions.

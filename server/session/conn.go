@@ -132,12 +132,30 @@ var internal = map[string]map[string]bool{
 }
 
 // isInternal tells whether args is one of the internal commands.
+// It runs for every command, so it allocates nothing: the common case
+// (neither CLUSTER nor PUBSUB) is decided by two comparisons.
 func isInternal(args [][]byte) bool {
-	if len(args) < 2 || len(args[0]) > 8 || len(args[1]) > 16 {
+	if len(args) < 2 || len(args[1]) > 16 {
 		return false
 	}
-	subs := internal[strings.ToLower(string(args[0]))]
-	return subs != nil && subs[strings.ToLower(string(args[1]))]
+	var subs map[string]bool
+	switch {
+	case command.EqualFold(args[0], "cluster"):
+		subs = internal["cluster"]
+	case command.EqualFold(args[0], "pubsub"):
+		subs = internal["pubsub"]
+	default:
+		return false
+	}
+	var buf [16]byte
+	sub := buf[:len(args[1])]
+	for i, ch := range args[1] {
+		if 'A' <= ch && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		sub[i] = ch
+	}
+	return subs[string(sub)]
 }
 
 // checkPass tells whether user/pass authenticate the default user.

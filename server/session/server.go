@@ -505,7 +505,7 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	st.calls.Add(1)
 	st.usec.Add(usec)
 	if spec.Block == nil { // a blocked command's time is mostly waiting
-		s.observe(c, spec, args, usec)
+		s.observe(c, spec, st, args, usec)
 	}
 	if v.Kind == reply.KindError {
 		st.failed.Add(1)
@@ -530,7 +530,7 @@ func (s *Server) flushBatch(c *client) {
 		st := s.cmdStats[spec]
 		st.calls.Add(1)
 		st.usec.Add(usec)
-		s.observe(c, spec, c.batch[i], usec)
+		s.observe(c, spec, st, c.batch[i], usec)
 		var v reply.Value
 		if err != nil || i >= len(replies) {
 			if err == nil {

@@ -79,7 +79,13 @@ func Start(t testing.TB, o Options) *Cluster {
 	root := t.TempDir()
 	for i := 1; i <= o.Nodes; i++ {
 		c.cfgs = append(c.cfgs, server.Config{
-			Port:            -1, // picked at start, kept for restarts
+			// Free ports, picked at the first start and kept for
+			// restarts: the client port by the test (below), the shard
+			// endpoints by the node (it records them in its data
+			// directory; for a fixed Port the default would move them to
+			// Port+100...: see TestRestartKeepsEndpointPorts).
+			Port:            -1,
+			ShardPorts:      -1,
 			Dir:             fmt.Sprintf("%s/node%d", root, i),
 			RaftAddr:        c.RaftAddr(i),
 			NodeID:          uint64(i),

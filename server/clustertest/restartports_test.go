@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/cairndb/cairn/server"
 )
 
 // TestRestartKeepsEndpointPorts: a restarted node serves its shard
@@ -78,4 +80,51 @@ func shardEndpoints(t *testing.T, c *Cluster, id uint64) map[string]string {
 		}
 	}
 	return nil
+}
+
+// TestEndpointPortTakenWhileDown: another cluster takes a stopped node's
+// endpoint port, so the node comes back on another one. Clients of this
+// cluster were shown the old address; they must never write there (the
+// test clients dial only their own cluster's addresses).
+func TestEndpointPortTakenWhileDown(t *testing.T) {
+	c := Start(t, Options{Nodes: 3, Shards: 2})
+	before := shardEndpoints(t, c, 1)
+	cl := workloadClient(c)
+	ctx := context.Background()
+	for i := range 20 {
+		setRetry(t, c, cl, "warm"+strconv.Itoa(i), "x") // cl learns every endpoint
+	}
+	c.Stop(1)
+	_, ps, _ := net.SplitHostPort(before["1"])
+	port, _ := strconv.Atoi(ps)
+	f := Start(t, Options{Nodes: 1, Shards: 1, Mod: func(i int, cfg *server.Config) { cfg.Port = port }})
+	c.Restart(1)
+	c.WaitServing(30 * time.Second)
+	waitFor(t, 10*time.Second, "node 1 announcing a new endpoint for shard 1", func() bool {
+		ep := shardEndpoints(t, c, 1)
+		return len(ep) == 2 && ep["1"] != before["1"]
+	})
+	t.Logf("node 1's endpoint for shard 1 moved from %s to %s; another cluster serves at %s", before["1"], shardEndpoints(t, c, 1)["1"], f.Addr(1))
+
+	check := c.Client()
+	deadline := time.Now().Add(8 * time.Second)
+	n := 0
+	for i := 0; time.Now().Before(deadline); i++ {
+		// A slot map from a random address the client knows, as on every
+		// refresh after an error.
+		cl.ReloadState(ctx)
+		key, val := "k"+strconv.Itoa(i%50), "v"+strconv.Itoa(i)
+		if cl.Set(ctx, key, val, 0).Err() != nil {
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		n++
+		if got, err := check.Get(ctx, key).Result(); got != val {
+			t.Fatalf("SET %s %s acknowledged, but the cluster holds %q (%v): the write went elsewhere", key, val, got, err)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no write acknowledged")
+	}
+	t.Logf("%d writes acknowledged, all in the cluster", n)
 }

@@ -95,7 +95,8 @@ type Config struct {
 	// cluster/control/endpoints.go): shard N's replica listens on
 	// ShardPorts + ShardPortStep*(N-1). Defaults Port+100 (ShardPortOffset;
 	// free ports when Port is -1) and 100 (DefaultShardPortStep); -1
-	// picks free ports (tests).
+	// picks free ports (tests), which the node records in Dir and takes
+	// again when it restarts.
 	ShardPorts, ShardPortStep int
 	// RTTMillisecond is the expected Raft round trip. Default 10
 	// (DefaultRTTMillisecond).

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,7 +81,13 @@ func Start(t testing.TB, o Options) *Cluster {
 	root := t.TempDir()
 	for i := 1; i <= o.Nodes; i++ {
 		c.cfgs = append(c.cfgs, server.Config{
-			Port:            -1, // picked at start, kept for restarts
+			// Free ports, picked at the first start and kept for
+			// restarts: the client port by the test (below), the shard
+			// endpoints by the node (it records them in its data
+			// directory; for a fixed Port the default would move them to
+			// Port+100...: see TestRestartKeepsEndpointPorts).
+			Port:            -1,
+			ShardPorts:      -1,
 			Dir:             fmt.Sprintf("%s/node%d", root, i),
 			RaftAddr:        c.RaftAddr(i),
 			NodeID:          uint64(i),
@@ -265,9 +273,48 @@ func (c *Cluster) Client(mod ...func(*redis.ClusterOptions)) *redis.ClusterClien
 	for _, m := range mod {
 		m(o)
 	}
+	if o.Dialer == nil {
+		timeout := o.DialTimeout
+		o.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if !c.ownAddr(addr) {
+				return nil, fmt.Errorf("dial %s: no node of this test cluster serves there", addr)
+			}
+			d := net.Dialer{Timeout: timeout, KeepAlive: 5 * time.Minute}
+			return d.DialContext(ctx, network, addr)
+		}
+	}
 	cl := redis.NewClusterClient(o)
 	c.t.Cleanup(func() { cl.Close() })
 	return cl
+}
+
+// ownAddr tells whether addr is one of this cluster's: a node's client
+// port or a port its shard endpoints took (the ports a node records in
+// shard-ports in its data directory). The cluster's clients dial nothing
+// else: go-redis keeps every address it was shown and asks random ones
+// for the slot map, and an address no node serves any more may by then
+// belong to another process on the machine, even another cluster that
+// would answer for all slots and acknowledge the client's writes (see
+// TestRestartKeepsEndpointPorts).
+func (c *Cluster) ownAddr(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || (host != "127.0.0.1" && host != "localhost") {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, cfg := range c.cfgs {
+		if strconv.Itoa(cfg.Port) == port {
+			return true
+		}
+		b, _ := os.ReadFile(filepath.Join(cfg.Dir, "shard-ports"))
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) == 2 && f[1] == port {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Write sets key through any live node, following MOVED as a cluster

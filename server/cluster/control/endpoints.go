@@ -2,14 +2,21 @@ package control
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"maps"
 	"net"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/cairndb/cairn/server/cluster"
 	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/durable"
 	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/reply"
 	"github.com/cairndb/cairn/server/session"
@@ -28,7 +35,15 @@ import (
 //
 // Ports are deterministic: shard N's endpoint listens on ShardPorts +
 // ShardPortStep*(N-1) (default port+100, step 100), so a restarted node
-// gets the same endpoints. The address announced for it keeps the same
+// gets the same endpoints. Free ports (ShardPorts -1) are picked once and
+// recorded in the data directory (shard-ports): a restarted node listens
+// on them again, and takes another free port only if its old one is in
+// use. Endpoints must not move: a Redis Cluster client keeps every
+// address it was shown and may later ask any of them for the slot map
+// (go-redis does, at random, for a minute); an endpoint that moved on a
+// restart leaves such an address behind, and whatever process listens
+// there next can answer as the cluster and acknowledge the client's
+// writes. The address announced for an endpoint keeps the same
 // distance from the node's announced client address (with --announce
 // host:P, shard N's endpoint is announced at host:P+100*N by default).
 // Each node records its endpoints in the directory ("announce" with
@@ -41,6 +56,46 @@ type endpoints struct {
 	addrs   map[uint64]string       // shard → announced address
 	serving map[uint64]bool
 	failed  map[uint64]time.Time // shard → last listen failure logged
+	// picked are the free ports this node's endpoints took (ShardPorts
+	// -1), as recorded in shard-ports; loaded tells whether the file
+	// was read.
+	picked map[uint64]int
+	loaded bool
+}
+
+// shardPortsFile records, in a node's data directory, the free ports its
+// shard endpoints took: one "shard port" line each.
+const shardPortsFile = "shard-ports"
+
+func readShardPorts(dir string) (map[uint64]int, error) {
+	out := map[uint64]int{}
+	b, err := os.ReadFile(filepath.Join(dir, shardPortsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return out, nil
+	}
+	if err != nil {
+		return out, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 2 {
+			continue
+		}
+		sid, err1 := strconv.ParseUint(f[0], 10, 64)
+		port, err2 := strconv.Atoi(f[1])
+		if err1 == nil && err2 == nil && port > 0 && port <= 65535 {
+			out[sid] = port
+		}
+	}
+	return out, nil
+}
+
+func writeShardPorts(dir string, ports map[uint64]int) error {
+	var b strings.Builder
+	for _, sid := range slices.Sorted(maps.Keys(ports)) {
+		fmt.Fprintf(&b, "%d %d\n", sid, ports[sid])
+	}
+	return durable.WriteFile(filepath.Join(dir, shardPortsFile), []byte(b.String()))
 }
 
 // endpointPort is the port shard sid's endpoint listens on (0: any).
@@ -99,6 +154,13 @@ func (c *Plane) syncEndpoints() {
 	if e.lns == nil {
 		e.lns, e.addrs, e.serving, e.failed = map[uint64]net.Listener{}, map[uint64]string{}, map[uint64]bool{}, map[uint64]time.Time{}
 	}
+	if !e.loaded && c.cfg.ShardPorts < 0 {
+		var err error
+		if e.picked, err = readShardPorts(c.cfg.Dir); err != nil {
+			c.log.Warn("shard endpoints: read the ports recorded before", "err", err)
+		}
+		e.loaded = true
+	}
 	want := map[uint64]bool{}
 	for i := range topo.Shards {
 		if sh := &topo.Shards[i]; sh.HasReplica(c.id) {
@@ -127,7 +189,16 @@ func (c *Plane) syncEndpoints() {
 			}
 			continue
 		}
+		free := c.cfg.ShardPorts < 0
+		if free && e.picked[sid] != 0 {
+			port = e.picked[sid] // the port it had before a restart
+		}
 		ln, err := net.Listen("tcp", net.JoinHostPort(c.cfg.Bind, strconv.Itoa(port)))
+		if err != nil && free && port != 0 {
+			c.log.Warn("shard endpoint: the port it had before is in use; a new free port instead", "shard", sid, "port", port, "err", err)
+			port = 0
+			ln, err = net.Listen("tcp", net.JoinHostPort(c.cfg.Bind, "0"))
+		}
 		if err != nil {
 			if time.Since(e.failed[sid]) > time.Minute {
 				e.failed[sid] = time.Now()
@@ -143,6 +214,12 @@ func (c *Plane) syncEndpoints() {
 		}
 		e.lns[sid] = ln
 		e.addrs[sid] = net.JoinHostPort(annHost, strconv.Itoa(ap))
+		if free && e.picked[sid] != lport {
+			e.picked[sid] = lport
+			if err := writeShardPorts(c.cfg.Dir, e.picked); err != nil {
+				c.log.Warn("shard endpoint: record its port", "shard", sid, "port", lport, "err", err)
+			}
+		}
 	}
 	if srv := c.cfg.Server(); srv != nil {
 		for sid, ln := range e.lns {

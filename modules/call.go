@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -127,13 +128,17 @@ type instance struct {
 	abort     error
 }
 
+// initTime is the clock during instantiation, in Unix nanoseconds: a
+// fixed non-zero value (Go's runtime refuses a zero monotonic clock).
+const initTime = 1_000_000_000
+
 // ctxKey is the context key under which host functions find the instance.
 type ctxKey struct{}
 
-// instantiate creates an instance, runs its initialization on time 0 and
-// seed 0, and snapshots its memory and globals.
+// instantiate creates an instance, runs its initialization on time
+// initTime and seed 0, and snapshots its memory and globals.
 func (l *Library) instantiate(ctx context.Context) (*instance, error) {
-	in := &instance{lib: l, fns: map[string]api.Function{}}
+	in := &instance{lib: l, fns: map[string]api.Function{}, now: initTime}
 	in.ctx = context.WithValue(context.Background(), ctxKey{}, in)
 	mod, err := l.rt.rt.InstantiateModule(in.ctx, l.compiled,
 		wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize"))
@@ -141,6 +146,9 @@ func (l *Library) instantiate(ctx context.Context) (*instance, error) {
 		msg := firstLine(err.Error())
 		if errors.Is(in.abort, ErrFuelExhausted) {
 			return nil, fmt.Errorf("%w: ran out of fuel (init budget %d)", ErrInitFailed, l.Limits.InitFuel)
+		}
+		if len(in.out) > 0 {
+			msg += " (output: " + strings.TrimSpace(string(in.out)) + ")"
 		}
 		return nil, fmt.Errorf("%w: %s", ErrInitFailed, msg)
 	}

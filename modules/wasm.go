@@ -287,7 +287,7 @@ func parseModule(b []byte) (*parsedModule, error) {
 func order(id byte) int {
 	switch id {
 	case secDataCount:
-		return int(secElement) * 2 + 1
+		return int(secElement)*2 + 1
 	default:
 		return int(id) * 2
 	}

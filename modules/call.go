@@ -9,6 +9,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 )
 
 // Call is the input of one function call: what the log entry carries.
@@ -112,7 +113,8 @@ type instance struct {
 	globals []api.MutableGlobal
 	fns     map[string]api.Function
 
-	snapMem     []byte
+	snapMem     []byte     // nil when cow holds the snapshot
+	cow         *cowMemory // copy-on-write memory, or nil
 	snapGlobals []uint64
 	dirty       bool
 
@@ -140,7 +142,19 @@ type ctxKey struct{}
 func (l *Library) instantiate(ctx context.Context) (*instance, error) {
 	in := &instance{lib: l, fns: map[string]api.Function{}, now: initTime}
 	in.ctx = context.WithValue(context.Background(), ctxKey{}, in)
-	mod, err := l.rt.rt.InstantiateModule(in.ctx, l.compiled,
+	ictx := in.ctx
+	if l.cow {
+		ictx = experimental.WithMemoryAllocator(ictx, experimental.MemoryAllocatorFunc(
+			func(cap, max uint64) experimental.LinearMemory {
+				m, err := newCOWMemory(max)
+				if err != nil {
+					return &sliceMemory{}
+				}
+				in.cow = m
+				return m
+			}))
+	}
+	mod, err := l.rt.rt.InstantiateModule(ictx, l.compiled,
 		wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize"))
 	if err != nil {
 		msg := firstLine(err.Error())
@@ -167,6 +181,13 @@ func (l *Library) instantiate(ctx context.Context) (*instance, error) {
 	if in.mem = mod.Memory(); in.mem != nil {
 		buf, _ := in.mem.Read(0, in.mem.Size())
 		in.snapMem = append([]byte(nil), buf...)
+		if in.cow != nil {
+			if in.cow.seal(len(buf)) == nil {
+				in.snapMem = nil
+			} else {
+				in.cow = nil // keep resetting by copy
+			}
+		}
 	}
 	for _, f := range l.Functions {
 		in.fns[f.export] = mod.ExportedFunction(f.export)
@@ -198,6 +219,29 @@ func (l *Library) acquire(ctx context.Context) (*instance, error) {
 	}
 }
 
+// sliceMemory is a plain Go-heap linear memory, used when a copy-on-write
+// reservation cannot be made.
+type sliceMemory struct{ buf []byte }
+
+// Reallocate implements experimental.LinearMemory.
+func (m *sliceMemory) Reallocate(size uint64) []byte {
+	if size > uint64(cap(m.buf)) {
+		nb := make([]byte, size, size+size/2)
+		copy(nb, m.buf)
+		m.buf = nb
+	}
+	m.buf = m.buf[:size]
+	return m.buf
+}
+
+// Free implements experimental.LinearMemory.
+func (m *sliceMemory) Free() { m.buf = nil }
+
+// cowMinBytes is the initial memory size from which instances reset by
+// copy-on-write rather than by copying the snapshot (copying a few pages
+// is cheaper than the system calls and page faults).
+var cowMinBytes = 1 << 20
+
 // release returns an instance to the pool, to be reset before reuse.
 func (l *Library) release(in *instance) {
 	in.dirty = true
@@ -213,7 +257,11 @@ func (in *instance) reset() bool {
 	if in.lib.reinstantiate {
 		return false
 	}
-	if in.mem != nil {
+	if in.snapMem == nil && in.cow != nil {
+		if !in.cow.reset() {
+			return false
+		}
+	} else if in.mem != nil {
 		buf, ok := in.mem.Read(0, in.mem.Size())
 		if !ok || len(buf) != len(in.snapMem) {
 			return false

@@ -110,6 +110,9 @@ func TestGoRatelimit(t *testing.T) {
 		if err != nil {
 			t.Fatalf("step %d: %v", i, err)
 		}
+		if i == 0 || i == len(steps)-1 {
+			t.Logf("step %d fuel used %d", i, res.FuelUsed)
+		}
 		if string(res.Reply) != s.want {
 			t.Fatalf("step %d at +%dms = %q, want %q (hash %v)", i, s.at, res.Reply, s.want, h.h)
 		}

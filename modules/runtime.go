@@ -190,6 +190,7 @@ type Library struct {
 	compiled      wazero.CompiledModule
 	globalExports []string
 	reinstantiate bool // the reset cannot restore tables/data segments
+	cow           bool // instances reset memory by copy-on-write
 
 	mu   sync.Mutex
 	free []*instance
@@ -276,6 +277,7 @@ func (r *Runtime) Load(ctx context.Context, name string, code []byte, lim Limits
 	lib := &Library{
 		Name: name, Functions: fns, Code: append([]byte(nil), code...), Limits: lim,
 		rt: r, compiled: compiled, globalExports: ins.globalExports, reinstantiate: ins.mutatesTables,
+		cow: cowSupported && m.memory != nil && int(m.memory.min)*65536 >= cowMinBytes,
 	}
 	inst, err := lib.instantiate(ctx)
 	if err != nil {

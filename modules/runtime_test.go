@@ -265,8 +265,26 @@ func TestCallDepth(t *testing.T) {
 }
 
 func TestResetBetweenCalls(t *testing.T) {
+	t.Run("copy", func(t *testing.T) { testReset(t, false) })
+	t.Run("copy-on-write", func(t *testing.T) { testReset(t, true) })
+}
+
+// testReset checks that no call sees another's memory or globals, with the
+// snapshot restored by copy or by copy-on-write.
+func testReset(t *testing.T, cow bool) {
+	if cow {
+		if !cowSupported {
+			t.Skip("copy-on-write reset needs Linux")
+		}
+		saved := cowMinBytes
+		cowMinBytes = 0
+		t.Cleanup(func() { cowMinBytes = saved })
+	}
 	r := newRuntime(t, Config{})
 	lib := loadTest(t, r)
+	if lib.cow != cow {
+		t.Fatalf("lib.cow = %v, want %v", lib.cow, cow)
+	}
 	for i := 0; i < 5; i++ {
 		if got := string(call(t, lib, &fakeHost{}, "counter", Call{}).Reply); got != ":1\r\n" {
 			t.Fatalf("counter call %d = %q, want :1 (state leaked)", i, got)
@@ -390,6 +408,22 @@ func TestDeterminism(t *testing.T) {
 }
 
 func BenchmarkCallTrivial(b *testing.B) {
+	r := newRuntime(b, Config{})
+	lib := loadTest(b, r)
+	h := &fakeHost{}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := lib.Call(ctx, h, "ping", Call{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCallTrivialCOW(b *testing.B) {
+	saved := cowMinBytes
+	cowMinBytes = 0
+	defer func() { cowMinBytes = saved }()
 	r := newRuntime(b, Config{})
 	lib := loadTest(b, r)
 	h := &fakeHost{}

@@ -178,7 +178,8 @@ func (l *Library) instantiate(ctx context.Context) (*instance, error) {
 		in.globals = append(in.globals, g)
 		in.snapGlobals = append(in.snapGlobals, g.Get())
 	}
-	if in.mem = mod.Memory(); in.mem != nil {
+	if l.hasMemory { // mod.Memory() is a non-nil interface even without one
+		in.mem = mod.Memory()
 		buf, _ := in.mem.Read(0, in.mem.Size())
 		in.snapMem = append([]byte(nil), buf...)
 		if in.cow != nil {

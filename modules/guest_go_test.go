@@ -27,8 +27,12 @@ func buildExample(t testing.TB, name string) []byte {
 	if b, ok := goModules.Load(name); ok {
 		return b.([]byte)
 	}
-	out := filepath.Join(t.TempDir(), name+".wasm")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-shared", "-o", out, "./examples/"+name)
+	dir := "./examples/" + name
+	if strings.HasPrefix(name, "testdata/") {
+		dir = "./" + name
+	}
+	out := filepath.Join(t.TempDir(), filepath.Base(name)+".wasm")
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-shared", "-o", out, dir)
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build %s: %v\n%s", name, err, msg)
@@ -143,6 +147,16 @@ func TestGoSpin(t *testing.T) {
 			t.Errorf("spin took %v", d)
 		}
 	}
+}
+
+func TestGoSandboxEscapeRefused(t *testing.T) {
+	code := buildExample(t, "testdata/goescape")
+	r := newRuntime(t, Config{})
+	_, err := r.LoadPayload(context.Background(), payload("escape", code))
+	if !errors.Is(err, ErrForbiddenImport) {
+		t.Fatalf("Load = %v, want ErrForbiddenImport", err)
+	}
+	t.Log(err)
 }
 
 func BenchmarkGoRatelimit(b *testing.B) {

@@ -120,9 +120,17 @@ func (in *instance) charge(mod api.Module, n int64) {
 	}
 }
 
+// memory returns the guest's memory or traps when it has none.
+func (in *instance) memory(mod api.Module) api.Memory {
+	if !in.lib.hasMemory {
+		in.fail(fmt.Errorf("%w: host call needs a memory and the module has none", ErrTrap))
+	}
+	return mod.Memory()
+}
+
 // read returns guest memory [ptr, ptr+n) or traps.
 func (in *instance) read(mod api.Module, ptr, n uint32) []byte {
-	b, ok := mod.Memory().Read(ptr, n)
+	b, ok := in.memory(mod).Read(ptr, n)
 	if !ok {
 		in.fail(fmt.Errorf("%w: out of bounds memory access in host call", ErrTrap))
 	}
@@ -237,14 +245,14 @@ func decodeArgs(b []byte) ([][]byte, error) {
 
 // putU32 writes v at ptr in guest memory or traps.
 func (in *instance) putU32(mod api.Module, ptr, v uint32) {
-	if !mod.Memory().WriteUint32Le(ptr, v) {
+	if !in.memory(mod).WriteUint32Le(ptr, v) {
 		in.fail(fmt.Errorf("%w: out of bounds memory access in host call", ErrTrap))
 	}
 }
 
 // putU64 writes v at ptr in guest memory or traps.
 func (in *instance) putU64(mod api.Module, ptr uint32, v uint64) {
-	if !mod.Memory().WriteUint64Le(ptr, v) {
+	if !in.memory(mod).WriteUint64Le(ptr, v) {
 		in.fail(fmt.Errorf("%w: out of bounds memory access in host call", ErrTrap))
 	}
 }

@@ -191,6 +191,7 @@ type Library struct {
 	globalExports []string
 	reinstantiate bool // the reset cannot restore tables/data segments
 	cow           bool // instances reset memory by copy-on-write
+	hasMemory     bool // the module defines a linear memory
 
 	mu   sync.Mutex
 	free []*instance
@@ -244,7 +245,14 @@ func (r *Runtime) LoadPayload(ctx context.Context, payload []byte) (*Library, er
 // Load validates, instruments and compiles a module as library name, then
 // instantiates it once to run its initialization. Zero fields of lim take
 // the runtime's defaults. Nothing is retained on error.
-func (r *Runtime) Load(ctx context.Context, name string, code []byte, lim Limits) (*Library, error) {
+func (r *Runtime) Load(ctx context.Context, name string, code []byte, lim Limits) (lib *Library, err error) {
+	defer func() {
+		// The decoder handles untrusted bytes: a bug there must refuse one
+		// module, not crash the replica.
+		if p := recover(); p != nil {
+			lib, err = nil, fmt.Errorf("%w: decoder failure: %v", ErrNotWasm, p)
+		}
+	}()
 	lim = fillLimits(lim, r.limits)
 	if !ValidName(name) {
 		return nil, ErrBadLibraryName
@@ -274,10 +282,11 @@ func (r *Runtime) Load(ctx context.Context, name string, code []byte, lim Limits
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotWasm, firstLine(err.Error()))
 	}
-	lib := &Library{
+	lib = &Library{
 		Name: name, Functions: fns, Code: append([]byte(nil), code...), Limits: lim,
 		rt: r, compiled: compiled, globalExports: ins.globalExports, reinstantiate: ins.mutatesTables,
-		cow: cowSupported && m.memory != nil && int(m.memory.min)*65536 >= cowMinBytes,
+		hasMemory: m.memory != nil,
+		cow:       cowSupported && m.memory != nil && int(m.memory.min)*65536 >= cowMinBytes,
 	}
 	inst, err := lib.instantiate(ctx)
 	if err != nil {
@@ -372,6 +381,9 @@ func registrations(m *parsedModule) ([]Function, error) {
 		idx := int(e.index) - m.importFuncs
 		if idx < 0 || idx >= len(m.funcs) {
 			return nil, fmt.Errorf("%w: function %q is an import", ErrBadRegistration, name)
+		}
+		if int(m.funcs[idx]) >= len(m.types) {
+			return nil, fmt.Errorf("%w: type index out of range", ErrNotWasm)
 		}
 		if ft := m.types[m.funcs[idx]]; len(ft.params) != 0 || len(ft.results) != 0 {
 			return nil, fmt.Errorf("%w: function %q must have type () -> (), has %s", ErrBadRegistration, name, ft)

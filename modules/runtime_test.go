@@ -134,7 +134,7 @@ func TestLoadRegistration(t *testing.T) {
 	for _, f := range lib.Functions {
 		names = append(names, f.Name)
 	}
-	want := []string{"badreply", "callerr", "counter", "grow", "incr", "incrspin", "noreply", "out", "pcallerr", "ping", "random", "recurse", "spin", "time", "trap"}
+	want := []string{"badreply", "callerr", "control", "counter", "grow", "incr", "incrspin", "noreply", "out", "pcallerr", "ping", "random", "recurse", "spin", "time", "trap"}
 	if !reflect.DeepEqual(names, want) {
 		t.Errorf("functions = %v, want %v", names, want)
 	}
@@ -226,6 +226,17 @@ func TestCallReplies(t *testing.T) {
 	// The library still serves after every failure above.
 	if got := string(call(t, lib, h, "ping", Call{}).Reply); got != "+PONG\r\n" {
 		t.Errorf("ping after failures = %q", got)
+	}
+}
+
+func TestInstrumentedControlFlow(t *testing.T) {
+	for _, interp := range []bool{false, true} {
+		r := newRuntime(t, Config{Interpreter: interp})
+		lib := loadTest(t, r)
+		res, err := lib.Call(context.Background(), &fakeHost{}, "control", Call{})
+		if err != nil || string(res.Reply) != ":7\r\n" {
+			t.Errorf("interpreter=%v: control = %q, %v; want :7", interp, res.Reply, err)
+		}
 	}
 }
 

@@ -107,4 +107,36 @@
 
   ;; noreply: sets no reply.
   (func (export "fcall:noreply:no-writes,allow-stale"))
+;; control: exercises the rewriter's return/branch handling. $early
+  ;; returns from nested blocks and branches to its function label; $pair
+  ;; returns two values from inside a loop. Called 5000 times, a missed
+  ;; depth decrement would trip the depth limit; replies :7.
+  (func $early (param $x i32) (result i32)
+    (if (i32.eqz (local.get $x)) (then (return (i32.const 1))))
+    (if (i32.eq (local.get $x) (i32.const 1))
+      (then (loop $l (br 2 (i32.const 2)))))
+    (block $c
+      (block $d
+        (br_table $d $c (i32.sub (local.get $x) (i32.const 2))))
+      (return (i32.const 3)))
+    (i32.const 4))
+  (func $pair (result i32 i32)
+    (local $i i32)
+    (loop $l
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (if (i32.eq (local.get $i) (i32.const 3)) (then (return (i32.const 2) (local.get $i))))
+      (br $l))
+    (unreachable))
+  (func (export "fcall:control:no-writes")
+    (local $n i32) (local $sum i32)
+    (loop $l
+      (local.set $sum (i32.add
+        (i32.add (call $early (i32.const 0)) (call $early (i32.const 1)))
+        (i32.add (call $early (i32.const 2)) (call $early (i32.const 3)))))
+      (local.set $sum (i32.add (local.get $sum) (i32.add (call $pair))))
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $n) (i32.const 5000))))
+    ;; early: 1 + 2 + 3 + 4 = 10, minus pair 2+3 = 5 -> 10 + 5 = 15; reply 15-8 = 7
+    (i32.store8 (i32.const 17) (i32.add (i32.const 40) (local.get $sum)))
+    (call $result (i32.const 16) (i32.const 4)))
 )

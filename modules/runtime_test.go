@@ -243,7 +243,13 @@ func TestInstrumentedControlFlow(t *testing.T) {
 func TestFuelSpin(t *testing.T) {
 	for _, interp := range []bool{false, true} {
 		t.Run(fmt.Sprintf("interpreter=%v", interp), func(t *testing.T) {
-			r := newRuntime(t, Config{Interpreter: interp})
+			cfg := Config{Interpreter: interp}
+			if interp {
+				// The interpreter is ~100x slower: a smaller budget keeps
+				// the test short; the compiler runs the default budget.
+				cfg.Limits.Fuel = 5_000_000
+			}
+			r := newRuntime(t, cfg)
 			lib := loadTest(t, r)
 			for i := 0; i < 3; i++ {
 				start := time.Now()

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -80,6 +81,14 @@ func (h *hashHost) Call(args [][]byte) ([]byte, error) {
 			h.h[s[1]][s[i]] = s[i+1]
 		}
 		return []byte(":0\r\n"), nil
+	case "HINCRBY":
+		if h.h[s[1]] == nil {
+			h.h[s[1]] = map[string]string{}
+		}
+		v, _ := strconv.ParseInt(h.h[s[1]][s[2]], 10, 64)
+		d, _ := strconv.ParseInt(s[3], 10, 64)
+		h.h[s[1]][s[2]] = strconv.FormatInt(v+d, 10)
+		return []byte(":" + h.h[s[1]][s[2]] + "\r\n"), nil
 	}
 	return nil, errors.New("ERR unknown command")
 }
@@ -127,6 +136,29 @@ func TestGoRatelimit(t *testing.T) {
 	res, err := lib.Call(context.Background(), h, "ratelimit", Call{Keys: key})
 	if err != nil || !strings.HasPrefix(string(res.Reply), "-ERR usage") {
 		t.Errorf("bad usage = %q %v", res.Reply, err)
+	}
+}
+
+func TestGoTransfer(t *testing.T) {
+	code := buildExample(t, "transfer")
+	r := newRuntime(t, Config{})
+	lib, err := r.LoadPayload(context.Background(), payload("transfer", code))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hashHost{h: map[string]map[string]string{"{acct}:alice": {"balance": "100"}}}
+	keys := [][]byte{[]byte("{acct}:alice"), []byte("{acct}:bob")}
+	steps := []struct{ amount, want string }{
+		{"30", ":70\r\n"}, {"70", ":0\r\n"}, {"1", "-ERR insufficient funds\r\n"}, {"x", "-ERR amount must be a positive integer\r\n"},
+	}
+	for _, s := range steps {
+		res, err := lib.Call(context.Background(), h, "transfer", Call{Keys: keys, Args: [][]byte{[]byte("balance"), []byte(s.amount)}})
+		if err != nil || string(res.Reply) != s.want {
+			t.Fatalf("transfer %s = %q, %v; want %q", s.amount, res.Reply, err, s.want)
+		}
+	}
+	if a, b := h.h["{acct}:alice"]["balance"], h.h["{acct}:bob"]["balance"]; a != "0" || b != "100" {
+		t.Errorf("balances alice=%s bob=%s, want 0 and 100", a, b)
 	}
 }
 

@@ -479,3 +479,24 @@ func BenchmarkLoad(b *testing.B) {
 		_ = lib.Close(ctx)
 	}
 }
+
+func TestCExample(t *testing.T) {
+	r := newRuntime(t, Config{})
+	lib, err := r.LoadPayload(context.Background(), payload("cincr", fixture(t, "c_incr")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &fakeHost{}
+	if got := string(call(t, lib, h, "cping", Call{}).Reply); got != "+PONG\r\n" {
+		t.Errorf("cping = %q", got)
+	}
+	for i := 1; i <= 2; i++ {
+		got := string(call(t, lib, h, "cincr", Call{Keys: [][]byte{[]byte("c:key")}}).Reply)
+		if want := fmt.Sprintf(":%d\r\n", i); got != want {
+			t.Errorf("cincr = %q, want %q", got, want)
+		}
+	}
+	if got := string(call(t, lib, h, "cincr", Call{}).Reply); !strings.HasPrefix(got, "-ERR usage") {
+		t.Errorf("cincr without key = %q", got)
+	}
+}

@@ -207,3 +207,23 @@ func BenchmarkGoRatelimit(b *testing.B) {
 		}
 	}
 }
+
+func TestCompilationCacheShared(t *testing.T) {
+	code := buildExample(t, "ratelimit")
+	cache := NewCompilationCache()
+	var took [2]time.Duration
+	for i := range took {
+		r := newRuntime(t, Config{Cache: cache})
+		start := time.Now()
+		// The library stays open: closing a compiled module evicts it from
+		// an in-memory cache.
+		if _, err := r.LoadPayload(context.Background(), payload("ratelimit", code)); err != nil {
+			t.Fatal(err)
+		}
+		took[i] = time.Since(start)
+	}
+	t.Logf("load of a %d-byte Go module: %v cold, %v with the shared cache", len(code), took[0], took[1])
+	if took[1] > took[0] {
+		t.Errorf("cached load (%v) slower than cold load (%v)", took[1], took[0])
+	}
+}

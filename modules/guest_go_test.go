@@ -191,7 +191,20 @@ func TestGoSandboxEscapeRefused(t *testing.T) {
 	t.Log(err)
 }
 
-func BenchmarkGoRatelimit(b *testing.B) {
+func BenchmarkGoRatelimit(b *testing.B) { benchGoRatelimit(b, false) }
+
+// BenchmarkGoRatelimitCopyReset is BenchmarkGoRatelimit resetting the 2 MiB
+// memory by copying instead of copy-on-write.
+func BenchmarkGoRatelimitCopyReset(b *testing.B) { benchGoRatelimit(b, true) }
+
+// benchGoRatelimit measures one ratelimit call on the Go example, reset
+// included.
+func benchGoRatelimit(b *testing.B, copyReset bool) {
+	if copyReset {
+		saved := cowMinBytes
+		cowMinBytes = 1 << 40
+		defer func() { cowMinBytes = saved }()
+	}
 	code := buildExample(b, "ratelimit")
 	r := newRuntime(b, Config{})
 	lib, err := r.LoadPayload(context.Background(), payload("ratelimit", code))

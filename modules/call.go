@@ -155,23 +155,35 @@ func (l *Library) instantiate(ctx context.Context) (*instance, error) {
 			}))
 	}
 	mod, err := l.rt.rt.InstantiateModule(ictx, l.compiled,
-		wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize"))
+		wazero.NewModuleConfig().WithName("").WithStartFunctions())
 	if err != nil {
-		msg := firstLine(err.Error())
-		if errors.Is(in.abort, ErrFuelExhausted) {
-			return nil, fmt.Errorf("%w: ran out of fuel (init budget %d)", ErrInitFailed, l.Limits.InitFuel)
-		}
-		if len(in.out) > 0 {
-			msg += " (output: " + strings.TrimSpace(string(in.out)) + ")"
-		}
-		return nil, fmt.Errorf("%w: %s", ErrInitFailed, msg)
+		return nil, fmt.Errorf("%w: %s", ErrInitFailed, firstLine(err.Error()))
 	}
 	in.mod = mod
 	in.fuel = mod.ExportedGlobal(exportFuel).(api.MutableGlobal)
 	in.depth = mod.ExportedGlobal(exportDepth).(api.MutableGlobal)
-	if int64(in.fuel.Get()) < 0 {
-		_ = mod.Close(ctx)
-		return nil, fmt.Errorf("%w: ran out of fuel (init budget %d)", ErrInitFailed, l.Limits.InitFuel)
+	// The start function (moved to an export by the rewriter), then a WASI
+	// reactor's _initialize, on the initialization budget.
+	for _, name := range []string{exportStart, "_initialize"} {
+		f := mod.ExportedFunction(name)
+		if f == nil {
+			continue
+		}
+		if _, err := f.Call(in.ctx); err != nil {
+			cause := in.abort
+			if cause == nil {
+				cause = in.classify(err)
+			}
+			_ = mod.Close(ctx)
+			msg := strings.TrimPrefix(cause.Error(), "ERR ")
+			if errors.Is(cause, ErrFuelExhausted) {
+				msg = fmt.Sprintf("ran out of fuel (budget %d)", l.Limits.InitFuel)
+			}
+			if len(in.out) > 0 {
+				msg += " (output: " + strings.TrimSpace(string(in.out)) + ")"
+			}
+			return nil, fmt.Errorf("%w: %s: %s", ErrInitFailed, name, msg)
+		}
 	}
 	for _, name := range l.globalExports {
 		g := mod.ExportedGlobal(name).(api.MutableGlobal)

@@ -11,6 +11,7 @@ const (
 	exportFuel   = "cairn.fuel"
 	exportDepth  = "cairn.depth"
 	exportGlobal = "cairn.global." // followed by the global's index
+	exportStart  = "cairn.start"   // the module's start function
 )
 
 // Opcodes the rewriter looks at.
@@ -219,7 +220,9 @@ type instrumented struct {
 //     label `return` is rewritten to branch to);
 //   - every defined mutable global is exported so the runtime can snapshot
 //     and restore it;
-//   - the memory maximum is clamped to maxPages.
+//   - the memory maximum is clamped to maxPages;
+//   - the start section is replaced by an export (cairn.start) the runtime
+//     calls right after instantiation, as the start section would.
 func instrument(m *parsedModule, opt instrumentOptions) (*instrumented, error) {
 	out := &instrumented{}
 	nGlobals := uint32(len(m.globals)) // no global imports are allowed
@@ -338,6 +341,9 @@ func instrument(m *parsedModule, opt instrumentOptions) (*instrumented, error) {
 		case secExport:
 			var b []byte
 			n := len(m.exports) + 2
+			if m.start >= 0 {
+				n++
+			}
 			for _, g := range m.globals {
 				if g.mutable {
 					n++
@@ -358,6 +364,11 @@ func instrument(m *parsedModule, opt instrumentOptions) (*instrumented, error) {
 					b = appendU32(b, uint32(i))
 				}
 			}
+			if m.start >= 0 {
+				b = appendName(b, exportStart)
+				b = append(b, 0)
+				b = appendU32(b, uint32(m.start))
+			}
 			b = appendName(b, exportFuel)
 			b = append(b, 3)
 			b = appendU32(b, fuelIdx)
@@ -373,6 +384,9 @@ func instrument(m *parsedModule, opt instrumentOptions) (*instrumented, error) {
 				b = append(b, body...)
 			}
 			emit(secCode, b)
+		case secStart:
+			// Dropped: the runtime calls the start function through its
+			// export, so a trap in it can be classified from the counters.
 		default:
 			emit(s.id, s.body)
 		}

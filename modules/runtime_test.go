@@ -310,8 +310,8 @@ func testReset(t *testing.T, cow bool) {
 	// Memory growth cannot be undone in place: the instance is replaced and
 	// every call still sees one page at the start.
 	for i := 0; i < 3; i++ {
-		if got := string(call(t, lib, &fakeHost{}, "grow", Call{}).Reply); got != ":1\r\n" {
-			t.Fatalf("grow call %d = %q, want :1", i, got)
+		if got := string(call(t, lib, &fakeHost{}, "grow", Call{}).Reply); got != ":2\r\n" {
+			t.Fatalf("grow call %d = %q, want :2 (grew from one page)", i, got)
 		}
 	}
 	// After a trap the next call starts clean too.
@@ -498,5 +498,23 @@ func TestCExample(t *testing.T) {
 	}
 	if got := string(call(t, lib, h, "cincr", Call{}).Reply); !strings.HasPrefix(got, "-ERR usage") {
 		t.Errorf("cincr without key = %q", got)
+	}
+}
+
+func TestInitFuelAndMemoryLimit(t *testing.T) {
+	r := newRuntime(t, Config{})
+	start := time.Now()
+	_, err := r.Load(context.Background(), "initspin", fixture(t, "initspin"), Limits{})
+	if !errors.Is(err, ErrInitFailed) || !strings.Contains(err.Error(), "ran out of fuel") {
+		t.Fatalf("Load(initspin) = %v, want ErrInitFailed running out of fuel", err)
+	}
+	t.Logf("%v after %v", err, time.Since(start))
+	// With a one-page limit, memory.grow fails (-1) instead of growing.
+	lib, err := r.Load(context.Background(), "test", fixture(t, "test"), Limits{MaxMemoryPages: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(call(t, lib, &fakeHost{}, "grow", Call{}).Reply); got != ":0\r\n" {
+		t.Errorf("grow at the memory limit = %q, want :0 (memory.grow returned -1)", got)
 	}
 }

@@ -234,6 +234,7 @@ type parsedModule struct {
 	memory      *memLimits
 	importFuncs int
 	codeBodies  [][]byte
+	start       int64 // the start function's index, or -1
 }
 
 // parseModule splits a module into sections and decodes the ones the
@@ -246,7 +247,7 @@ func parseModule(b []byte) (*parsedModule, error) {
 	if string(b[4:8]) != "\x01\x00\x00\x00" {
 		return nil, errors.New("unsupported WebAssembly binary version")
 	}
-	m := &parsedModule{}
+	m := &parsedModule{start: -1}
 	r := &reader{b: b, pos: 8}
 	lastID := byte(0)
 	for !r.eof() {
@@ -297,8 +298,14 @@ func order(id byte) int {
 func (m *parsedModule) decode(id byte, body []byte) error {
 	r := &reader{b: body}
 	switch id {
-	case secCustom, secStart, secElement, secData, secDataCount, secTable:
+	case secCustom, secElement, secData, secDataCount, secTable:
 		return nil
+	case secStart:
+		idx, err := r.u32()
+		if err != nil {
+			return err
+		}
+		m.start = int64(idx)
 	case secType:
 		n, err := r.u32()
 		if err != nil {

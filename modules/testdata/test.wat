@@ -97,9 +97,10 @@
     (drop (call $call (i32.const 128) (i32.const 12)))
     (call $result (i32.const 0) (i32.const 7)))
 
-  ;; grow: grows memory by one page, replies with the old size in pages.
+  ;; grow: grows memory by one page, replies with memory.grow's result + 1
+  ;; (the old size in pages + 1, or 0 when growing failed).
   (func (export "fcall:grow:no-writes")
-    (i32.store8 (i32.const 17) (i32.add (i32.const 48) (memory.grow (i32.const 1))))
+    (i32.store8 (i32.const 17) (i32.add (i32.const 49) (memory.grow (i32.const 1))))
     (call $result (i32.const 16) (i32.const 4)))
 
   ;; badreply: sets a reply that is not RESP.

@@ -44,7 +44,9 @@ type Limits struct {
 	// InitFuel is the budget of instantiation (start function and
 	// _initialize). Default 500,000,000.
 	InitFuel int64
-	// MaxDepth bounds call nesting inside the guest. Default 1000.
+	// MaxDepth bounds call nesting inside the guest. Default 1000; at most
+	// maxDepthCap, so the injected counter trips before wazero's own
+	// stack limits (2000 frames in the interpreter) on every engine.
 	MaxDepth uint32
 	// HostCallFuel is charged per host call, plus one unit per byte moved
 	// across the boundary. Default 1000.
@@ -55,6 +57,9 @@ type Limits struct {
 	// rest is discarded. Default 4096.
 	MaxOutputBytes int
 }
+
+// maxDepthCap is the largest MaxDepth accepted.
+const maxDepthCap = 1500
 
 // DefaultLimits returns the defaults documented on Limits.
 func DefaultLimits() Limits {
@@ -314,6 +319,7 @@ func fillLimits(l, d Limits) Limits {
 	if l.MaxDepth == 0 {
 		l.MaxDepth = d.MaxDepth
 	}
+	l.MaxDepth = min(l.MaxDepth, maxDepthCap)
 	if l.HostCallFuel <= 0 {
 		l.HostCallFuel = d.HostCallFuel
 	}

@@ -16,7 +16,7 @@ PKGS      := ./...
 RACE_PKGS := $(shell $(GO) list ./... | grep -v -e /server/clustertest -e /server/crashtest -e /bench/)
 FUZZTIME  ?= 10s
 
-.PHONY: build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-floor crash chaos docker lint fmt clean
+.PHONY: modules build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-floor crash chaos docker lint fmt clean
 
 build: ## Build bin/cairn (static, CGO disabled)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) .
@@ -66,6 +66,12 @@ bench-floor: build ## Durable-write floor layer by layer: raw Dragonboat, Cairn 
 
 docker: build ## Image cairn:dev, FROM scratch with the static binary
 	docker build -f deploy/Dockerfile -t cairn:dev .
+
+modules: ## Build the example Wasm modules into bin/modules/<name>.wasm (Go, GOOS=wasip1)
+	@mkdir -p bin/modules
+	@set -e; for d in modules/examples/*/; do n=$$(basename $$d); \
+		GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared -o bin/modules/$$n.wasm ./$$d; \
+		echo "bin/modules/$$n.wasm"; done
 
 lint: ## go vet + gofmt check
 	$(GO) vet $(PKGS)

@@ -1,0 +1,348 @@
+package modules
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+)
+
+// Call is the input of one function call: what the log entry carries.
+type Call struct {
+	// Keys are the declared keys (FCALL's numkeys arguments).
+	Keys [][]byte
+	// Args are the remaining arguments.
+	Args [][]byte
+	// Time is the log entry's time in Unix nanoseconds: the only clock the
+	// guest sees (WASI clock_time_get, every clock id).
+	Time int64
+	// Seed is the log entry's seed: WASI random_get returns the splitmix64
+	// stream started from it.
+	Seed uint64
+}
+
+// Result is the outcome of a successful call.
+type Result struct {
+	// Reply is the RESP-encoded reply the guest set with result, or a RESP
+	// null ("_\r\n" is RESP3-only, so "$-1\r\n") when it set none.
+	Reply []byte
+	// FuelUsed is the fuel the call consumed.
+	FuelUsed int64
+	// Output is what the guest wrote to stdout and stderr, up to
+	// MaxOutputBytes.
+	Output []byte
+}
+
+// Call errors. A failed call's error message is the Redis error line to
+// reply with; its writes already made through the Host stay applied.
+var (
+	// ErrUnknownFunction is returned for a function the library lacks.
+	ErrUnknownFunction = errors.New("ERR Function not found")
+	// ErrFuelExhausted is returned when a call runs out of fuel.
+	ErrFuelExhausted = errors.New("ERR Function ran out of fuel")
+	// ErrCallDepth is returned when guest calls nest deeper than MaxDepth.
+	ErrCallDepth = errors.New("ERR Function exceeded the maximum call depth")
+	// ErrTrap is returned when the guest traps (unreachable, out-of-bounds
+	// access, division by zero, ...).
+	ErrTrap = errors.New("ERR Function trapped")
+	// ErrExit is returned when the guest calls WASI proc_exit.
+	ErrExit = errors.New("ERR Function exited")
+	// ErrBadReply is returned when the guest sets a reply that is not one
+	// well-formed RESP value or exceeds MaxReplyBytes.
+	ErrBadReply = errors.New("ERR Function returned an invalid reply")
+)
+
+// nullReply is the reply of a function that set none.
+var nullReply = []byte("$-1\r\n")
+
+// Call runs function fn with input c against host. It is safe for
+// concurrent use (read-only calls on the read path); calls on one replica's
+// apply path are sequential. The outcome depends only on the library, fn,
+// c and the Host's replies: never on timing, the engine or earlier calls.
+func (l *Library) Call(ctx context.Context, host Host, fn string, c Call) (Result, error) {
+	f, ok := l.Function(fn)
+	if !ok {
+		return Result{}, ErrUnknownFunction
+	}
+	in, err := l.acquire(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	in.begin(host, c, l.Limits.Fuel)
+	callErr := in.call(f.export)
+	res := Result{FuelUsed: l.Limits.Fuel - int64(in.fuel.Get())}
+	if in.abort == nil && callErr != nil {
+		in.abort = in.classify(callErr)
+	}
+	if len(in.out) > 0 {
+		res.Output = append([]byte(nil), in.out...)
+	}
+	if in.abort != nil {
+		err := in.abort
+		in.end()
+		_ = in.mod.Close(ctx) // a trap discards the instance
+		if res.FuelUsed > l.Limits.Fuel {
+			res.FuelUsed = l.Limits.Fuel
+		}
+		return res, err
+	}
+	if in.hasResult {
+		res.Reply = append([]byte(nil), in.result...)
+	} else {
+		res.Reply = nullReply
+	}
+	in.end()
+	l.release(in)
+	return res, nil
+}
+
+// instance is one instantiation of a library with its post-initialization
+// snapshot and the state of the call it is running.
+type instance struct {
+	lib     *Library
+	mod     api.Module
+	ctx     context.Context
+	mem     api.Memory
+	fuel    api.MutableGlobal
+	depth   api.MutableGlobal
+	globals []api.MutableGlobal
+	fns     map[string]api.Function
+
+	snapMem     []byte     // nil when cow holds the snapshot
+	cow         *cowMemory // copy-on-write memory, or nil
+	snapGlobals []uint64
+	dirty       bool
+
+	// Per-call state, valid between begin and end.
+	host      Host
+	input     []byte
+	reply     []byte
+	result    []byte
+	hasResult bool
+	out       []byte
+	now       int64
+	rng       uint64
+	abort     error
+}
+
+// initTime is the clock during instantiation, in Unix nanoseconds: a
+// fixed non-zero value (Go's runtime refuses a zero monotonic clock).
+const initTime = 1_000_000_000
+
+// ctxKey is the context key under which host functions find the instance.
+type ctxKey struct{}
+
+// instantiate creates an instance, runs its initialization on time
+// initTime and seed 0, and snapshots its memory and globals.
+func (l *Library) instantiate(ctx context.Context) (*instance, error) {
+	in := &instance{lib: l, fns: map[string]api.Function{}, now: initTime}
+	in.ctx = context.WithValue(context.Background(), ctxKey{}, in)
+	ictx := in.ctx
+	if l.cow {
+		ictx = experimental.WithMemoryAllocator(ictx, experimental.MemoryAllocatorFunc(
+			func(cap, max uint64) experimental.LinearMemory {
+				m, err := newCOWMemory(max)
+				if err != nil {
+					return &sliceMemory{}
+				}
+				in.cow = m
+				return m
+			}))
+	}
+	mod, err := l.rt.rt.InstantiateModule(ictx, l.compiled,
+		wazero.NewModuleConfig().WithName("").WithStartFunctions())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrInitFailed, firstLine(err.Error()))
+	}
+	in.mod = mod
+	in.fuel = mod.ExportedGlobal(exportFuel).(api.MutableGlobal)
+	in.depth = mod.ExportedGlobal(exportDepth).(api.MutableGlobal)
+	// The start function (moved to an export by the rewriter), then a WASI
+	// reactor's _initialize, on the initialization budget.
+	for _, name := range []string{exportStart, "_initialize"} {
+		f := mod.ExportedFunction(name)
+		if f == nil {
+			continue
+		}
+		if _, err := f.Call(in.ctx); err != nil {
+			cause := in.abort
+			if cause == nil {
+				cause = in.classify(err)
+			}
+			_ = mod.Close(ctx)
+			msg := strings.TrimPrefix(cause.Error(), "ERR ")
+			if errors.Is(cause, ErrFuelExhausted) {
+				msg = fmt.Sprintf("ran out of fuel (budget %d)", l.Limits.InitFuel)
+			}
+			if len(in.out) > 0 {
+				msg += " (output: " + strings.TrimSpace(string(in.out)) + ")"
+			}
+			return nil, fmt.Errorf("%w: %s: %s", ErrInitFailed, name, msg)
+		}
+	}
+	for _, name := range l.globalExports {
+		g := mod.ExportedGlobal(name).(api.MutableGlobal)
+		in.globals = append(in.globals, g)
+		in.snapGlobals = append(in.snapGlobals, g.Get())
+	}
+	if l.hasMemory { // mod.Memory() is a non-nil interface even without one
+		in.mem = mod.Memory()
+		buf, _ := in.mem.Read(0, in.mem.Size())
+		in.snapMem = append([]byte(nil), buf...)
+		if in.cow != nil {
+			if in.cow.seal(len(buf)) == nil {
+				in.snapMem = nil
+			} else {
+				in.cow = nil // keep resetting by copy
+			}
+		}
+	}
+	for _, f := range l.Functions {
+		in.fns[f.export] = mod.ExportedFunction(f.export)
+	}
+	return in, nil
+}
+
+// acquire returns a clean instance: a pooled one reset to the snapshot, or
+// a new one.
+func (l *Library) acquire(ctx context.Context) (*instance, error) {
+	for {
+		l.mu.Lock()
+		var in *instance
+		if n := len(l.free); n > 0 {
+			in = l.free[n-1]
+			l.free = l.free[:n-1]
+		}
+		l.mu.Unlock()
+		if in == nil {
+			return l.instantiate(ctx)
+		}
+		if !in.dirty {
+			return in, nil
+		}
+		if in.reset() {
+			return in, nil
+		}
+		_ = in.mod.Close(ctx)
+	}
+}
+
+// sliceMemory is a plain Go-heap linear memory, used when a copy-on-write
+// reservation cannot be made.
+type sliceMemory struct{ buf []byte }
+
+// Reallocate implements experimental.LinearMemory.
+func (m *sliceMemory) Reallocate(size uint64) []byte {
+	if size > uint64(cap(m.buf)) {
+		nb := make([]byte, size, size+size/2)
+		copy(nb, m.buf)
+		m.buf = nb
+	}
+	m.buf = m.buf[:size]
+	return m.buf
+}
+
+// Free implements experimental.LinearMemory.
+func (m *sliceMemory) Free() { m.buf = nil }
+
+// cowMinBytes is the initial memory size from which instances reset by
+// copy-on-write rather than by copying the snapshot (copying a few pages
+// is cheaper than the system calls and page faults).
+var cowMinBytes = 1 << 20
+
+// release returns an instance to the pool, to be reset before reuse.
+func (l *Library) release(in *instance) {
+	in.dirty = true
+	l.mu.Lock()
+	l.free = append(l.free, in)
+	l.mu.Unlock()
+}
+
+// reset restores memory and globals to the post-initialization snapshot.
+// It reports false when the instance cannot be reset (memory grew, or the
+// module mutates tables or drops data segments) and must be replaced.
+func (in *instance) reset() bool {
+	if in.lib.reinstantiate {
+		return false
+	}
+	if in.snapMem == nil && in.cow != nil {
+		if !in.cow.reset() {
+			return false
+		}
+	} else if in.mem != nil {
+		buf, ok := in.mem.Read(0, in.mem.Size())
+		if !ok || len(buf) != len(in.snapMem) {
+			return false
+		}
+		copy(buf, in.snapMem)
+	}
+	for i, g := range in.globals {
+		g.Set(in.snapGlobals[i])
+	}
+	in.dirty = false
+	return true
+}
+
+// begin sets up the per-call state.
+func (in *instance) begin(host Host, c Call, fuel int64) {
+	in.host = host
+	in.now = c.Time
+	in.rng = c.Seed
+	in.abort = nil
+	in.result = in.result[:0]
+	in.hasResult = false
+	in.reply = in.reply[:0]
+	in.out = in.out[:0]
+	in.fuel.Set(uint64(fuel))
+	in.depth.Set(0)
+	// Input: numkeys, count, then (length, bytes) per key and argument.
+	b := in.input[:0]
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(c.Keys)))
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(c.Keys)+len(c.Args)))
+	for _, k := range c.Keys {
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(k)))
+		b = append(b, k...)
+	}
+	for _, a := range c.Args {
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(a)))
+		b = append(b, a...)
+	}
+	in.input = b
+}
+
+// end clears references the instance must not keep between calls.
+func (in *instance) end() { in.host = nil }
+
+// call invokes the export.
+func (in *instance) call(export string) error {
+	_, err := in.fns[export].Call(in.ctx)
+	return err
+}
+
+// classify turns a wazero call error into the call's error, from the
+// injected counters rather than the message text, so every engine and
+// every run agrees.
+func (in *instance) classify(err error) error {
+	if int64(in.fuel.Get()) < 0 {
+		return ErrFuelExhausted
+	}
+	if uint32(in.depth.Get()) > in.lib.Limits.MaxDepth {
+		return ErrCallDepth
+	}
+	return fmt.Errorf("%w: %s", ErrTrap, trapMessage(err))
+}
+
+// trapMessage is wazero's trap description without the stack trace.
+func trapMessage(err error) string {
+	msg := firstLine(err.Error())
+	const prefix = "wasm error: "
+	if len(msg) > len(prefix) && msg[:len(prefix)] == prefix {
+		msg = msg[len(prefix):]
+	}
+	return msg
+}

@@ -1,0 +1,536 @@
+package modules
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Export names the rewriter adds so the runtime can read and reset the
+// injected counters and the module's own mutable globals.
+const (
+	exportFuel   = "cairn.fuel"
+	exportDepth  = "cairn.depth"
+	exportGlobal = "cairn.global." // followed by the global's index
+	exportStart  = "cairn.start"   // the module's start function
+)
+
+// Opcodes the rewriter looks at.
+const (
+	opUnreachable = 0x00
+	opBlock       = 0x02
+	opLoop        = 0x03
+	opIf          = 0x04
+	opElse        = 0x05
+	opEnd         = 0x0B
+	opBr          = 0x0C
+	opReturn      = 0x0F
+	opGlobalGet   = 0x23
+	opGlobalSet   = 0x24
+	opI32Const    = 0x41
+	opI64Const    = 0x42
+	opI32GtU      = 0x4B
+	opI64LtS      = 0x53
+	opI32Add      = 0x6A
+	opI32Sub      = 0x6B
+	opI64Sub      = 0x7D
+)
+
+// opFlags describes what an instruction does to state the reset must
+// restore.
+type opFlags uint8
+
+const (
+	// flagMutatesTables marks table.set/grow/fill/copy/init and elem.drop.
+	flagMutatesTables opFlags = 1 << iota
+	// flagDropsData marks data.drop.
+	flagDropsData
+)
+
+// skipImmediates consumes the immediates of opcode op (already read) and
+// reports state-mutating instructions the snapshot reset cannot undo.
+// Instructions outside the supported feature set are refused.
+func skipImmediates(r *reader, op byte) (opFlags, error) {
+	var err error
+	switch {
+	case op == 0x00 || op == 0x01 || op == opElse || op == opEnd || op == opReturn:
+	case op == opBlock || op == opLoop || op == opIf:
+		err = skipBlockType(r)
+	case op == opBr || op == 0x0D: // br, br_if
+		_, err = r.u32()
+	case op == 0x0E: // br_table
+		var n uint32
+		if n, err = r.u32(); err == nil {
+			for i := uint32(0); i <= n && err == nil; i++ {
+				_, err = r.u32()
+			}
+		}
+	case op == 0x10: // call
+		_, err = r.u32()
+	case op == 0x11: // call_indirect
+		if _, err = r.u32(); err == nil {
+			_, err = r.u32()
+		}
+	case op == 0x12 || op == 0x13 || op == 0x14 || op == 0x15:
+		return 0, fmt.Errorf("tail calls and typed function references are not supported (opcode 0x%02x)", op)
+	case op == 0x1A || op == 0x1B: // drop, select
+	case op == 0x1C: // select t*
+		var n uint32
+		if n, err = r.u32(); err == nil {
+			_, err = r.bytes(int(n))
+		}
+	case op >= 0x20 && op <= 0x25: // local.*, global.*, table.get
+		_, err = r.u32()
+	case op == 0x26: // table.set
+		_, err = r.u32()
+		return flagMutatesTables, err
+	case op >= 0x28 && op <= 0x3E: // loads and stores: memarg
+		err = skipMemarg(r)
+	case op == 0x3F || op == 0x40: // memory.size, memory.grow
+		_, err = r.byte1()
+	case op == opI32Const:
+		_, err = r.sleb(32)
+	case op == opI64Const:
+		_, err = r.sleb(64)
+	case op == 0x43:
+		_, err = r.bytes(4)
+	case op == 0x44:
+		_, err = r.bytes(8)
+	case op >= 0x45 && op <= 0xC4: // numeric, including sign extension
+	case op == 0xD0: // ref.null
+		_, err = r.byte1()
+	case op == 0xD1: // ref.is_null
+	case op == 0xD2: // ref.func
+		_, err = r.u32()
+	case op == 0xFC:
+		return skipMisc(r)
+	case op == 0xFD:
+		err = skipSIMD(r)
+	case op == 0xFE:
+		return 0, errors.New("threads and atomics are not supported")
+	default:
+		return 0, fmt.Errorf("unknown opcode 0x%02x", op)
+	}
+	return 0, err
+}
+
+// skipBlockType consumes a block type: empty, one value type or a type
+// index (a signed 33-bit LEB).
+func skipBlockType(r *reader) error {
+	if r.pos >= len(r.b) {
+		return errTruncated
+	}
+	switch r.b[r.pos] {
+	case 0x40, valI32, valI64, valF32, valF64, valV128, valFuncref, valExternref:
+		r.pos++
+		return nil
+	}
+	_, err := r.sleb(33)
+	return err
+}
+
+// skipMemarg consumes an alignment and an offset.
+func skipMemarg(r *reader) error {
+	if _, err := r.u32(); err != nil {
+		return err
+	}
+	_, err := r.u32()
+	return err
+}
+
+// skipMisc consumes a 0xFC-prefixed instruction.
+func skipMisc(r *reader) (opFlags, error) {
+	sub, err := r.u32()
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case sub <= 7: // saturating truncation
+		return 0, nil
+	case sub == 8: // memory.init
+		if _, err = r.u32(); err == nil {
+			_, err = r.byte1()
+		}
+		return 0, err
+	case sub == 9: // data.drop
+		_, err = r.u32()
+		return flagDropsData, err
+	case sub == 10: // memory.copy
+		_, err = r.bytes(2)
+		return 0, err
+	case sub == 11: // memory.fill
+		_, err = r.byte1()
+		return 0, err
+	case sub == 12 || sub == 14: // table.init, table.copy
+		if _, err = r.u32(); err == nil {
+			_, err = r.u32()
+		}
+		return flagMutatesTables, err
+	case sub == 13 || sub == 15 || sub == 17: // elem.drop, table.grow, table.fill
+		_, err = r.u32()
+		return flagMutatesTables, err
+	case sub == 16: // table.size
+		_, err = r.u32()
+		return 0, err
+	}
+	return 0, fmt.Errorf("unknown opcode 0xfc %d", sub)
+}
+
+// skipSIMD consumes a 0xFD-prefixed (128-bit SIMD) instruction.
+func skipSIMD(r *reader) error {
+	sub, err := r.u32()
+	if err != nil {
+		return err
+	}
+	switch {
+	case sub <= 11 || sub == 92 || sub == 93: // loads, store, load_zero
+		return skipMemarg(r)
+	case sub == 12 || sub == 13: // v128.const, i8x16.shuffle
+		_, err = r.bytes(16)
+	case sub >= 21 && sub <= 34: // extract/replace lane
+		_, err = r.byte1()
+	case sub >= 84 && sub <= 91: // load/store lane
+		if err = skipMemarg(r); err == nil {
+			_, err = r.byte1()
+		}
+	}
+	return err
+}
+
+// instrumentOptions are the limits baked into the rewritten code.
+type instrumentOptions struct {
+	initFuel int64  // the fuel global's initial value (instantiation budget)
+	maxDepth uint32 // deepest allowed call nesting
+	maxPages uint32 // memory maximum written into the memory section
+}
+
+// instrumented is the result of rewriting a module.
+type instrumented struct {
+	code          []byte   // the rewritten module
+	globalExports []string // export names of the module's mutable globals
+	mutatesTables bool     // code mutates tables or drops data segments
+}
+
+// instrument rewrites a parsed module for metering:
+//   - a mutable i64 global (exported as cairn.fuel) is decremented at every
+//     function entry by the function's straight-line cost and at every loop
+//     header by the loop body's cost; a negative value traps;
+//   - a mutable i32 global (exported as cairn.depth) counts call nesting: it
+//     is incremented in every function's prologue, trapping above maxDepth,
+//     and decremented on every exit (the body is wrapped in a block whose
+//     label `return` is rewritten to branch to);
+//   - every defined mutable global is exported so the runtime can snapshot
+//     and restore it;
+//   - the memory maximum is clamped to maxPages;
+//   - the start section is replaced by an export (cairn.start) the runtime
+//     calls right after instantiation, as the start section would.
+func instrument(m *parsedModule, opt instrumentOptions) (*instrumented, error) {
+	out := &instrumented{}
+	nGlobals := uint32(len(m.globals)) // no global imports are allowed
+	fuelIdx, depthIdx := nGlobals, nGlobals+1
+
+	// Wrapper block types for multi-value results need a [] -> results type.
+	types := m.types
+	blockTypeFor := func(ft funcType) []byte {
+		switch len(ft.results) {
+		case 0:
+			return []byte{0x40}
+		case 1:
+			return []byte{ft.results[0]}
+		}
+		want := funcType{results: ft.results}
+		for i, t := range types {
+			if t.equal(want) {
+				return appendS64(nil, int64(i))
+			}
+		}
+		types = append(types, want)
+		return appendS64(nil, int64(len(types)-1))
+	}
+
+	bodies := make([][]byte, len(m.codeBodies))
+	for i, body := range m.codeBodies {
+		ti := m.funcs[i]
+		if int(ti) >= len(m.types) {
+			return nil, fmt.Errorf("function %d: type index out of range", i)
+		}
+		nb, flags, err := instrumentBody(body, blockTypeFor(m.types[ti]), fuelIdx, depthIdx, opt.maxDepth)
+		if err != nil {
+			return nil, fmt.Errorf("function %d: %w", m.importFuncs+i, err)
+		}
+		if flags != 0 {
+			out.mutatesTables = true
+		}
+		bodies[i] = nb
+	}
+
+	var code []byte
+	code = append(code, "\x00asm\x01\x00\x00\x00"...)
+	emit := func(id byte, body []byte) {
+		code = append(code, id)
+		code = appendU32(code, uint32(len(body)))
+		code = append(code, body...)
+	}
+	have := map[byte]bool{}
+	for _, s := range m.sections {
+		have[s.id] = true
+	}
+	// Synthesize the sections the rewrite needs when the module lacks them,
+	// in their canonical positions.
+	var sections []section
+	for _, s := range m.sections {
+		if s.id != secCustom {
+			for _, missing := range []byte{secType, secGlobal, secExport} {
+				if !have[missing] && order(missing) < order(s.id) {
+					sections = append(sections, section{id: missing})
+					have[missing] = true
+				}
+			}
+		}
+		sections = append(sections, s)
+	}
+	for _, missing := range []byte{secType, secGlobal, secExport} {
+		if !have[missing] {
+			sections = append(sections, section{id: missing})
+		}
+	}
+	for _, s := range sections {
+		switch s.id {
+		case secType:
+			var b []byte
+			b = appendU32(b, uint32(len(types)))
+			for _, t := range types {
+				b = append(b, 0x60)
+				b = appendU32(b, uint32(len(t.params)))
+				b = append(b, t.params...)
+				b = appendU32(b, uint32(len(t.results)))
+				b = append(b, t.results...)
+			}
+			emit(secType, b)
+		case secMemory:
+			var b []byte
+			if m.memory == nil {
+				emit(secMemory, s.body)
+				continue
+			}
+			max := opt.maxPages
+			if m.memory.hasMax && m.memory.max < max {
+				max = m.memory.max
+			}
+			b = appendU32(b, 1)
+			b = append(b, 1)
+			b = appendU32(b, m.memory.min)
+			b = appendU32(b, max)
+			emit(secMemory, b)
+		case secGlobal:
+			var b []byte
+			b = appendU32(b, nGlobals+2)
+			for _, g := range m.globals {
+				b = append(b, g.valType)
+				if g.mutable {
+					b = append(b, 1)
+				} else {
+					b = append(b, 0)
+				}
+				b = append(b, g.init...)
+			}
+			b = append(b, valI64, 1, opI64Const)
+			b = appendS64(b, opt.initFuel)
+			b = append(b, opEnd)
+			b = append(b, valI32, 1, opI32Const, 0, opEnd)
+			emit(secGlobal, b)
+		case secExport:
+			var b []byte
+			n := len(m.exports) + 2
+			if m.start >= 0 {
+				n++
+			}
+			for _, g := range m.globals {
+				if g.mutable {
+					n++
+				}
+			}
+			b = appendU32(b, uint32(n))
+			for _, e := range m.exports {
+				b = appendName(b, e.name)
+				b = append(b, e.kind)
+				b = appendU32(b, e.index)
+			}
+			for i, g := range m.globals {
+				if g.mutable {
+					name := fmt.Sprintf("%s%d", exportGlobal, i)
+					out.globalExports = append(out.globalExports, name)
+					b = appendName(b, name)
+					b = append(b, 3)
+					b = appendU32(b, uint32(i))
+				}
+			}
+			if m.start >= 0 {
+				b = appendName(b, exportStart)
+				b = append(b, 0)
+				b = appendU32(b, uint32(m.start))
+			}
+			b = appendName(b, exportFuel)
+			b = append(b, 3)
+			b = appendU32(b, fuelIdx)
+			b = appendName(b, exportDepth)
+			b = append(b, 3)
+			b = appendU32(b, depthIdx)
+			emit(secExport, b)
+		case secCode:
+			var b []byte
+			b = appendU32(b, uint32(len(bodies)))
+			for _, body := range bodies {
+				b = appendU32(b, uint32(len(body)))
+				b = append(b, body...)
+			}
+			emit(secCode, b)
+		case secStart:
+			// Dropped: the runtime calls the start function through its
+			// export, so a trap in it can be classified from the counters.
+		default:
+			emit(s.id, s.body)
+		}
+	}
+	out.code = code
+	return out, nil
+}
+
+// Fixed costs charged in addition to the counted instructions.
+const (
+	costCall = 4 // function entry (the prologue itself)
+	costLoop = 1 // loop header
+)
+
+// appendCharge emits code that subtracts cost from the fuel global and
+// traps when the result is negative.
+func appendCharge(b []byte, fuelIdx uint32, cost int64) []byte {
+	b = append(b, opGlobalGet)
+	b = appendU32(b, fuelIdx)
+	b = append(b, opI64Const)
+	b = appendS64(b, cost)
+	b = append(b, opI64Sub, opGlobalSet)
+	b = appendU32(b, fuelIdx)
+	b = append(b, opGlobalGet)
+	b = appendU32(b, fuelIdx)
+	b = append(b, opI64Const, 0, opI64LtS, opIf, 0x40, opUnreachable, opEnd)
+	return b
+}
+
+// instrumentBody rewrites one function body (locals + expression). It
+// decodes the expression twice: the first pass counts the instructions in
+// each metering scope (the function body outside loops, and each loop's
+// body outside nested loops); the second copies the instructions, inserting
+// the charges and the depth bookkeeping and turning `return` into a branch
+// to the wrapper block.
+func instrumentBody(body []byte, blockType []byte, fuelIdx, depthIdx, maxDepth uint32) ([]byte, opFlags, error) {
+	r := &reader{b: body}
+	nLocalDecls, err := r.u32()
+	if err != nil {
+		return nil, 0, err
+	}
+	for i := uint32(0); i < nLocalDecls; i++ {
+		if _, err := r.u32(); err != nil {
+			return nil, 0, err
+		}
+		if _, err := r.byte1(); err != nil {
+			return nil, 0, err
+		}
+	}
+	exprStart := r.pos
+
+	// Pass 1: per-scope instruction counts, in the order scopes open.
+	var costs []int64
+	var scopeStack []int // index into costs of the current scope
+	type frame struct{ loop bool }
+	var frames []frame
+	var flags opFlags
+	costs = append(costs, 0)
+	scopeStack = append(scopeStack, 0)
+	ended := false
+	for !r.eof() {
+		if ended {
+			return nil, 0, errors.New("code after the function's end")
+		}
+		op, err := r.byte1()
+		if err != nil {
+			return nil, 0, err
+		}
+		f, err := skipImmediates(r, op)
+		if err != nil {
+			return nil, 0, err
+		}
+		flags |= f
+		costs[scopeStack[len(scopeStack)-1]]++
+		switch op {
+		case opBlock, opIf:
+			frames = append(frames, frame{})
+		case opLoop:
+			frames = append(frames, frame{loop: true})
+			costs = append(costs, costLoop)
+			scopeStack = append(scopeStack, len(costs)-1)
+		case opEnd:
+			if len(frames) == 0 {
+				ended = true
+				continue
+			}
+			if frames[len(frames)-1].loop {
+				scopeStack = scopeStack[:len(scopeStack)-1]
+			}
+			frames = frames[:len(frames)-1]
+		}
+	}
+	if !ended {
+		return nil, 0, errTruncated
+	}
+
+	// Pass 2: emit.
+	out := make([]byte, 0, len(body)+len(body)/4+64)
+	out = append(out, body[:exprStart]...)
+	out = appendCharge(out, fuelIdx, costs[0]+costCall)
+	out = append(out, opGlobalGet)
+	out = appendU32(out, depthIdx)
+	out = append(out, opI32Const, 1, opI32Add, opGlobalSet)
+	out = appendU32(out, depthIdx)
+	out = append(out, opGlobalGet)
+	out = appendU32(out, depthIdx)
+	out = append(out, opI32Const)
+	out = appendS64(out, int64(maxDepth))
+	out = append(out, opI32GtU, opIf, 0x40, opUnreachable, opEnd)
+	out = append(out, opBlock)
+	out = append(out, blockType...)
+
+	r.pos = exprStart
+	depth := 0 // open structured instructions inside the original body
+	nextScope := 1
+	for {
+		start := r.pos
+		op, _ := r.byte1()
+		_, _ = skipImmediates(r, op)
+		switch op {
+		case opReturn:
+			out = append(out, opBr)
+			out = appendU32(out, uint32(depth))
+			continue
+		case opBlock, opIf:
+			depth++
+		case opLoop:
+			depth++
+			out = append(out, body[start:r.pos]...)
+			out = appendCharge(out, fuelIdx, costs[nextScope])
+			nextScope++
+			continue
+		case opEnd:
+			if depth == 0 {
+				// The function's end: close the wrapper, then the epilogue.
+				out = append(out, opEnd, opGlobalGet)
+				out = appendU32(out, depthIdx)
+				out = append(out, opI32Const, 1, opI32Sub, opGlobalSet)
+				out = appendU32(out, depthIdx)
+				out = append(out, opEnd)
+				return out, flags, nil
+			}
+			depth--
+		}
+		out = append(out, body[start:r.pos]...)
+	}
+}

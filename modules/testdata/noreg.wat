@@ -1,0 +1,2 @@
+;; noreg.wat: registers no function; refused at load.
+(module (func (export "f")))

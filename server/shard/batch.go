@@ -173,6 +173,10 @@ func (s *Shard) proposeBatched(cmds [][][]byte) *Pending {
 func (s *Shard) kickBatch() {
 	b := &s.bat
 	b.mu.Lock()
+	// Writers released before this point that have not come back are not
+	// waited for any longer (they may have gone on to read, or left):
+	// expect counts only the writers of entries finished since.
+	b.expect = 0
 	if b.proposing {
 		b.kick = true
 	} else {

@@ -122,6 +122,33 @@ func Size(e *Entry) int {
 	return n
 }
 
+// CmdsLen returns the exact encoded size of cmds as Append writes them
+// after the entry header (the count excluded): what one more batch of
+// commands adds to an entry.
+func CmdsLen(cmds [][][]byte) int {
+	n := 0
+	for _, cmd := range cmds {
+		n += uvarintLen(uint64(len(cmd)))
+		for _, a := range cmd {
+			n += uvarintLen(uint64(len(a))) + len(a)
+		}
+	}
+	return n
+}
+
+// HeaderMax is the largest encoded size of an entry's header (version,
+// kind, time, seed, command count).
+const HeaderMax = 2 + binary.MaxVarintLen64*3
+
+func uvarintLen(x uint64) int {
+	n := 1
+	for x >= 0x80 {
+		x >>= 7
+		n++
+	}
+	return n
+}
+
 // Decode decodes b into e. The arguments alias b.
 func Decode(b []byte, e *Entry) error {
 	if len(b) < 2 {

@@ -206,6 +206,9 @@ type DB struct {
 	// change what apply does). Only the applier changes it.
 	Cfg Config
 
+	// snaps counts the snapshots not yet released (snapshot.go).
+	snaps atomic.Int64
+
 	used int64   // accounted bytes of the state (memory.go)
 	pend []*Item // items changed since the last SettleMemory
 }
@@ -312,7 +315,7 @@ func (db *DB) put(key []byte, str []byte, obj Object, expireAt int64, raw bool) 
 	if prev == nil && db.Hooks.Created != nil {
 		db.Hooks.Created(string(key))
 	}
-	if prev != nil && prev.gen == db.gen {
+	if prev != nil && db.owned(prev) {
 		// Overwrite in place: no snapshot shares prev, and the B-tree and
 		// index already point at it. Readers that took prev.Str keep the
 		// old bytes; only the field changes.
@@ -368,12 +371,28 @@ func (db *DB) PutItem(it *Item) {
 	}
 }
 
+// owned tells whether it may be changed in place: no live snapshot shares
+// it. An item older than the newest snapshot is shared only while some
+// snapshot is unreleased; once none is, it is claimed for the current
+// generation (the snapshot's reader finished before Release, whose atomic
+// decrement orders it before this change).
+func (db *DB) owned(it *Item) bool {
+	if it.gen == db.gen {
+		return true
+	}
+	if db.snaps.Load() == 0 {
+		it.gen = db.gen
+		return true
+	}
+	return false
+}
+
 // Mutable returns a version of it that may be changed in place. If a
 // snapshot still shares it, it is cloned (with its value) and the clone
 // replaces it in the DB.
 func (db *DB) Mutable(it *Item) *Item {
 	db.touched(it.Key)
-	if it.gen == db.gen {
+	if db.owned(it) {
 		db.markMem(it)
 		return it
 	}
@@ -400,7 +419,7 @@ func (db *DB) SetExpire(it *Item, at int64) *Item {
 	if it.ExpireAt != 0 {
 		db.expires.Delete(expiry{it.ExpireAt, it.order(), it.Key})
 	}
-	if it.gen != db.gen {
+	if !db.owned(it) {
 		it = db.Mutable(it)
 	} else {
 		db.markMem(it)

@@ -598,3 +598,61 @@ func TestRandom(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshotRelease: while a snapshot is live, writes to the items it
+// shares copy them (the snapshot keeps its values); once every snapshot
+// is released, those items are changed in place again (same *Item, no
+// B-tree re-insert), with the same resulting state as a DB that never
+// took a snapshot.
+func TestSnapshotRelease(t *testing.T) {
+	db, ref := New(), New()
+	for i := range 200 {
+		k := []byte("k" + strconv.Itoa(i))
+		db.Put(k, []byte("a"), nil, 0)
+		ref.Put(k, []byte("a"), nil, 0)
+	}
+	h := db.Put([]byte("h"), nil, NewHash(), 0)
+	ref.Put([]byte("h"), nil, NewHash(), 0)
+	s1 := db.Snapshot()
+	s2 := db.Snapshot()
+	old := db.Peek([]byte("k1"))
+	if it := db.Put([]byte("k1"), []byte("b"), nil, 0); it == old || string(old.Str) != "a" {
+		t.Fatal("write to a shared item did not copy it")
+	}
+	ref.Put([]byte("k1"), []byte("b"), nil, 0)
+	s1.Release()
+	s1.Release() // a second Release does nothing
+	old = db.Peek([]byte("k2"))
+	if it := db.Put([]byte("k2"), []byte("b"), nil, 0); it == old {
+		t.Fatal("item changed in place while a snapshot is still live")
+	}
+	ref.Put([]byte("k2"), []byte("b"), nil, 0)
+	if s := load(t, serialize(t, s2)); string(s.Peek([]byte("k1")).Str) != "a" || string(s.Peek([]byte("k2")).Str) != "a" {
+		t.Fatal("live snapshot changed")
+	}
+	s2.Release()
+	old = db.Peek([]byte("k3"))
+	if it := db.Put([]byte("k3"), []byte("c"), nil, 7000); it != old || string(it.Str) != "c" || it.ExpireAt != 7000 {
+		t.Fatal("write after every snapshot was released did not change the item in place")
+	}
+	ref.Put([]byte("k3"), []byte("c"), nil, 7000)
+	if m := db.Mutable(h); m != h {
+		t.Fatal("Mutable copied an item no live snapshot shares")
+	}
+	it := db.Peek([]byte("k4"))
+	if got := db.SetExpire(it, 9000); got != it {
+		t.Fatal("SetExpire copied an item no live snapshot shares")
+	}
+	ref.SetExpire(ref.Peek([]byte("k4")), 9000)
+	if db.Digest() != ref.Digest() || db.Len() != ref.Len() || db.Expiring() != ref.Expiring() {
+		t.Fatal("state differs from a DB that never took a snapshot")
+	}
+	checkIndex(t, db)
+	// A new snapshot shares the claimed items again.
+	s3 := db.Snapshot()
+	defer s3.Release()
+	old = db.Peek([]byte("k3"))
+	if it := db.Put([]byte("k3"), []byte("d"), nil, 0); it == old || string(old.Str) != "c" {
+		t.Fatal("write after a new snapshot did not copy")
+	}
+}

@@ -7,20 +7,35 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 )
 
 // Snapshot is a point-in-time view of a DB, taken in O(1). It may be
 // serialized by another goroutine while the DB keeps changing.
 type Snapshot struct {
-	tree keyTree
+	tree     keyTree
+	db       *DB
+	released atomic.Bool
 }
 
 // Snapshot returns a point-in-time view of db. It must be called by the
-// writer (no concurrent mutation).
+// writer (no concurrent mutation). Release it once it is no longer read:
+// until every snapshot is released, the DB copies each item older than
+// the newest snapshot before changing it (copy-on-write); with none live
+// it changes such items in place again.
 func (db *DB) Snapshot() *Snapshot {
 	t := db.tree.Copy()
 	db.gen++
-	return &Snapshot{tree: t}
+	db.snaps.Add(1)
+	return &Snapshot{tree: t, db: db}
+}
+
+// Release tells the DB the snapshot is no longer read (see Snapshot). A
+// second call does nothing; the snapshot must not be used after it.
+func (s *Snapshot) Release() {
+	if s.db != nil && !s.released.Swap(true) {
+		s.db.snaps.Add(-1)
+	}
 }
 
 // Len returns the number of keys in the snapshot.

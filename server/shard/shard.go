@@ -323,6 +323,7 @@ type Shard struct {
 	lease   lease
 	snapErr snapErrs
 	ev      evictor
+	bat     batcher
 	// single: a one-member group outside cluster mode; its wall clock is
 	// the only clock there is, so it is trusted (clock.go).
 	single bool
@@ -337,6 +338,7 @@ func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 	}
 	s := &Shard{host: h, opts: opts, quit: make(chan struct{}), single: !opts.Cluster && !opts.Join && len(opts.Members) <= 1}
 	s.sm = &stateMachine{db: keyspace.New(), table: table, opts: opts, onChange: opts.OnChange, onMiss: opts.OnKeyMiss}
+	s.sm.onApply = s.kickBatch
 	if err := s.sm.initConfig(); err != nil {
 		return nil, err
 	}
@@ -472,11 +474,20 @@ type Pending struct {
 	pre   []reply.Value // answered without proposing (admit)
 	est   int64         // counted in inflight until Wait ends
 	ev    *evictor
+	// bt is the coalesced entry this write joined (batch.go); its
+	// replies start at off.
+	bt  *batch
+	off int
 }
 
 // Propose proposes an entry holding cmds without waiting for it. The
-// leader fixes the entry's time and seed here.
+// leader fixes the entry's time and seed when the entry is proposed.
+// Commands entries of concurrent callers may share one log entry
+// (batch.go); each caller's Wait still returns exactly its own replies.
 func (s *Shard) Propose(kind entry.Kind, cmds [][][]byte) *Pending {
+	if kind == entry.Commands && len(cmds) > 0 && batching {
+		return s.proposeBatched(cmds)
+	}
 	return s.propose(kind, cmds, s.opts.ProposalTimeout)
 }
 
@@ -529,6 +540,9 @@ func (p *Pending) Wait() ([]reply.Value, error) {
 	}
 	if p.err != nil {
 		return nil, mapErr(p.err)
+	}
+	if p.bt != nil {
+		return p.waitBatched()
 	}
 	defer p.rs.Release()
 	r := <-p.rs.ResultC()

@@ -51,6 +51,7 @@ type stateMachine struct {
 	cfgEpoch    uint64
 	onChange    func(Change)
 	onMiss      func(key string, notify uint32)
+	onApply     func()
 	change      Change
 
 	// index is the log index of the entry being applied; panics counts
@@ -142,6 +143,11 @@ func (s *stateMachine) flushChange() {
 var ErrBadSnapshot = errors.New("shard: bad snapshot")
 
 func (s *stateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
+	if s.onApply != nil {
+		// The entries are durable: the leader may propose the writes it
+		// held back meanwhile (batch.go).
+		s.onApply()
+	}
 	defer s.flushChange()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -297,6 +303,9 @@ const (
 
 func (s *stateMachine) SaveSnapshot(ctx interface{}, w io.Writer, _ sm.ISnapshotFileCollection, done <-chan struct{}) error {
 	sc := ctx.(*snapshotCtx)
+	// Once written, the view is no longer read: apply may change the
+	// items it shared in place again (keyspace.Snapshot.Release).
+	defer sc.snap.Release()
 	s.snapping.Store(true)
 	defer s.snapping.Store(false)
 	hdr := binary.AppendVarint([]byte(snapHeader), sc.lastTime)

@@ -80,6 +80,11 @@ type Spec struct {
 	Group    string   // COMMAND DOCS group: "string", "generic", "hash", ...
 	Summary  string
 	Since    string
+	// Format is the log-entry format version (entry.Version) that
+	// introduced the command; 0 means 1. A leader refuses to propose it
+	// while the cluster version is lower, since older nodes would halt
+	// on it (shard.ErrFeatureGated).
+	Format uint8
 	// Complexity is the time complexity COMMAND DOCS prints.
 	Complexity string
 	// Run is the handler. Write commands' handlers run at apply time.

@@ -23,6 +23,11 @@ import "errors"
 //	   (7, maxmemory eviction).
 //
 // Kind numbers are never reused. New kinds start at 8.
+//
+// Commands are gated the same way: a command added in a later format sets
+// command.Spec.Format, and a leader refuses to propose it while the
+// cluster version is below that (shard.ErrFeatureGated), since a node
+// that does not know the command halts on it.
 
 // ErrVersion is returned by Decode for an entry version this binary does
 // not know.

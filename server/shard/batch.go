@@ -118,6 +118,10 @@ func (s *Shard) proposeBatched(cmds [][][]byte) *Pending {
 		p.err = err
 		return p
 	}
+	if err := s.gateCommands(entry.Commands, cmds); err != nil {
+		p.err = err
+		return p
+	}
 	size := entry.CmdsLen(cmds)
 	est := writeEstimate(entry.HeaderMax+size, len(cmds))
 	if pre := s.admit(entry.Commands, cmds, est); pre != nil {

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/entry"
 )
 
@@ -230,6 +232,44 @@ func (s *Shard) writeVersion(kind entry.Kind) (uint8, error) {
 		return 0, fmt.Errorf("%w: log entry kind %d needs cluster version %d", ErrFeatureGated, kind, kindVersionOf(kind))
 	}
 	return v, nil
+}
+
+// gateCommands refuses commands that came with an entry format newer than
+// the cluster version (Spec.Format): during a rolling upgrade the nodes
+// not yet upgraded would halt on them. Only a mixed-version cluster pays
+// for the lookups.
+func (s *Shard) gateCommands(kind entry.Kind, cmds [][][]byte) error {
+	if s.opts.ClusterVersion == nil {
+		return nil
+	}
+	cv := s.opts.ClusterVersion()
+	if cv >= s.sm.maxVersion() {
+		return nil
+	}
+	if kind == entry.WatchedMulti && len(cmds) > 0 {
+		cmds = cmds[1:] // the watched keys' digests
+	}
+	for _, cmd := range cmds {
+		if len(cmd) == 0 {
+			continue
+		}
+		sp := s.sm.table.Lookup(cmd[0])
+		if sp == nil {
+			continue
+		}
+		if len(sp.Sub) > 0 && len(cmd) > 1 {
+			for _, sub := range sp.Sub {
+				if len(sub.Name) > len(sp.Name) && command.EqualFold(cmd[1], sub.Name[len(sp.Name)+1:]) {
+					sp = sub
+					break
+				}
+			}
+		}
+		if f := max(sp.Format, 1); f > cv {
+			return fmt.Errorf("%w: '%s' needs cluster version %d, the cluster is at %d", ErrFeatureGated, strings.ToLower(sp.Name), f, cv)
+		}
+	}
+	return nil
 }
 
 // ErrFeatureGated is returned when a write needs a format some node of the

@@ -1,13 +1,18 @@
 package shard_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/cairndb/cairn/server"
+	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/entry"
+	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/reply"
 	"github.com/cairndb/cairn/server/shard"
 )
@@ -188,5 +193,59 @@ func TestClusterVersionGatesEntryVersion(t *testing.T) {
 	check(t, m.write("set", "a", "2"), reply.OK, "SET")
 	if applied, clamped := m.sh.ClockStats(); applied > time.Now().Add(shard.MaxClockStep+time.Second).UnixMilli() || clamped == 0 {
 		t.Fatalf("cluster version 2: the jump was not bounded (%d clamped)", clamped)
+	}
+}
+
+// TestClusterVersionGatesCommands: a command introduced with entry
+// format 2 (Spec.Format) is refused with ErrFeatureGated while the
+// cluster version is 1 (an old node would halt on it), in a plain write,
+// a batched write and a transaction, without reaching the log; once every
+// node understands format 2 it is proposed and applied.
+func TestClusterVersionGatesCommands(t *testing.T) {
+	newer := &command.Spec{Name: "newcmd", Arity: 2, Flags: command.Write, FirstKey: 1, LastKey: 1, Step: 1, Format: 2,
+		Run: func(c *command.Ctx, args [][]byte) (reply.Value, error) {
+			c.DB.Put(args[1], []byte("new"), nil, 0)
+			return reply.OK, nil
+		}}
+	tbl := server.Commands([]*command.Spec{newer})
+	var cv atomic.Int32
+	cv.Store(1)
+	h, err := shard.NewHost(shard.HostConfig{Dir: t.TempDir(), RaftAddr: freeAddr(t), RTTMillisecond: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	s, err := h.StartShard(shard.Options{ClusterVersion: func() uint8 { return uint8(cv.Load()) }}, tbl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.WaitLeader(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keys := func() (n int) {
+		s.View(func(db *keyspace.DB) { n = db.Len() })
+		return n
+	}
+	for _, p := range []*shard.Pending{
+		s.Propose(entry.Commands, [][][]byte{args("newcmd", "k")}),
+		s.Propose(entry.Commands, [][][]byte{args("set", "a", "1"), args("NEWCMD", "k")}),
+		s.Propose(entry.Multi, [][][]byte{args("set", "a", "1"), args("newcmd", "k")}),
+	} {
+		if _, err := p.Wait(); !errors.Is(err, shard.ErrFeatureGated) {
+			t.Fatalf("format-2 command at cluster version 1: %v, want ErrFeatureGated", err)
+		}
+	}
+	if n := keys(); n != 0 {
+		t.Fatalf("%d keys after refused writes, want 0: a refused entry reached the log", n)
+	}
+	if _, err := s.Propose(entry.Commands, [][][]byte{args("set", "a", "1")}).Wait(); err != nil {
+		t.Fatalf("an old command at cluster version 1: %v", err)
+	}
+	cv.Store(2)
+	out, err := s.Propose(entry.Commands, [][][]byte{args("newcmd", "k")}).Wait()
+	if err != nil || len(out) != 1 || out[0].String() != reply.OK.String() {
+		t.Fatalf("format-2 command at cluster version 2: %v %v", out, err)
 	}
 }

@@ -55,9 +55,9 @@ func ParseMetric(s string) (Metric, error) {
 //
 // Every replica must compute bit-identical distances, or two replicas that
 // apply the same log could build different graphs. The loops are plain Go
-// with a fixed evaluation order: four independent accumulators over
-// indexes i%4 == 0..3, combined as (s0+s1)+(s2+s3), then the tail in
-// order. No SIMD is used: assembly kernels differ in reduction order
+// with a fixed evaluation order: eight independent accumulators over
+// indexes i%8 == 0..7, combined as ((s0+s1)+(s2+s3))+((s4+s5)+(s6+s7)),
+// then the tail in order. No SIMD is used: assembly kernels differ in reduction order
 // between CPU feature levels (AVX2 vs AVX-512 vs NEON), which changes the
 // rounding. Each product is wrapped in an explicit float32(...) conversion:
 // the Go specification lets a compiler fuse x*y+z into one FMA instruction
@@ -68,22 +68,29 @@ func ParseMetric(s string) (Metric, error) {
 
 // l2sq returns sum((a[i]-b[i])^2). len(b) must be >= len(a).
 func l2sq(a, b []float32) float32 {
-	n := len(a)
-	b = b[:n]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= n; i += 4 {
-		d0 := a[i] - b[i]
-		d1 := a[i+1] - b[i+1]
-		d2 := a[i+2] - b[i+2]
-		d3 := a[i+3] - b[i+3]
+	b = b[:len(a)]
+	var s0, s1, s2, s3, s4, s5, s6, s7 float32
+	for len(a) >= 8 && len(b) >= 8 {
+		d0 := a[0] - b[0]
+		d1 := a[1] - b[1]
+		d2 := a[2] - b[2]
+		d3 := a[3] - b[3]
+		d4 := a[4] - b[4]
+		d5 := a[5] - b[5]
+		d6 := a[6] - b[6]
+		d7 := a[7] - b[7]
 		s0 += float32(d0 * d0)
 		s1 += float32(d1 * d1)
 		s2 += float32(d2 * d2)
 		s3 += float32(d3 * d3)
+		s4 += float32(d4 * d4)
+		s5 += float32(d5 * d5)
+		s6 += float32(d6 * d6)
+		s7 += float32(d7 * d7)
+		a, b = a[8:], b[8:]
 	}
-	s := (s0 + s1) + (s2 + s3)
-	for ; i < n; i++ {
+	s := ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+	for i := range a {
 		d := a[i] - b[i]
 		s += float32(d * d)
 	}
@@ -92,18 +99,21 @@ func l2sq(a, b []float32) float32 {
 
 // dot returns sum(a[i]*b[i]). len(b) must be >= len(a).
 func dot(a, b []float32) float32 {
-	n := len(a)
-	b = b[:n]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= n; i += 4 {
-		s0 += float32(a[i] * b[i])
-		s1 += float32(a[i+1] * b[i+1])
-		s2 += float32(a[i+2] * b[i+2])
-		s3 += float32(a[i+3] * b[i+3])
+	b = b[:len(a)]
+	var s0, s1, s2, s3, s4, s5, s6, s7 float32
+	for len(a) >= 8 && len(b) >= 8 {
+		s0 += float32(a[0] * b[0])
+		s1 += float32(a[1] * b[1])
+		s2 += float32(a[2] * b[2])
+		s3 += float32(a[3] * b[3])
+		s4 += float32(a[4] * b[4])
+		s5 += float32(a[5] * b[5])
+		s6 += float32(a[6] * b[6])
+		s7 += float32(a[7] * b[7])
+		a, b = a[8:], b[8:]
 	}
-	s := (s0 + s1) + (s2 + s3)
-	for ; i < n; i++ {
+	s := ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+	for i := range a {
 		s += float32(a[i] * b[i])
 	}
 	return s

@@ -17,11 +17,14 @@ type candHeap struct {
 	max bool
 }
 
+// before orders by distance only: ties keep whatever order the (fully
+// deterministic) sequence of pushes and pops gives them, which is the same
+// on every replica, and comparing ids as well costs ~10% of a search.
 func (h *candHeap) before(i, j int) bool {
 	if h.max {
-		return h.c[j].less(h.c[i])
+		return h.c[j].d < h.c[i].d
 	}
-	return h.c[i].less(h.c[j])
+	return h.c[i].d < h.c[j].d
 }
 
 func (h *candHeap) len() int { return len(h.c) }

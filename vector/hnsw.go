@@ -67,7 +67,7 @@ func (ix *Index) searchLayer(q []float32, eps []cand, ef, l int, accept func(uin
 	}
 	for cands.len() > 0 {
 		c := cands.pop()
-		if res.len() >= ef && res.top().less(c) {
+		if res.len() >= ef && res.top().d < c.d {
 			break
 		}
 		for _, nb := range ix.node(c.id).links[l] {
@@ -76,7 +76,7 @@ func (ix *Index) searchLayer(q []float32, eps []cand, ef, l int, accept func(uin
 			}
 			nd := ix.node(nb)
 			x := cand{ix.dist(q, nd.vec), nb}
-			if res.len() < ef || x.less(res.top()) {
+			if res.len() < ef || x.d < res.top().d {
 				cands.push(x)
 				if x.less(best) {
 					best = x
@@ -90,16 +90,11 @@ func (ix *Index) searchLayer(q []float32, eps []cand, ef, l int, accept func(uin
 			}
 		}
 	}
-	out := res.c
-	slices.SortFunc(out, func(a, b cand) int {
-		if a.less(b) {
-			return -1
-		}
-		if b.less(a) {
-			return 1
-		}
-		return 0
-	})
+	// Pop the max-heap into ascending order.
+	out := make([]cand, res.len())
+	for i := len(out) - 1; i >= 0; i-- {
+		out[i] = res.pop()
+	}
 	return out, best
 }
 

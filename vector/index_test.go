@@ -12,8 +12,11 @@ import (
 )
 
 // testSize returns the dataset size for recall tests: n, or
-// CAIRN_VECTOR_N when set (bigger runs).
+// CAIRN_VECTOR_N when set (bigger runs), or n/4 under -race.
 func testSize(n int) int {
+	if raceEnabled {
+		return n / 4
+	}
 	if s := os.Getenv("CAIRN_VECTOR_N"); s != "" {
 		if v, err := strconv.Atoi(s); err == nil {
 			return v
@@ -85,7 +88,7 @@ func TestHNSWRecall(t *testing.T) {
 	for _, q := range queries[:50] {
 		nn := vectortest.KNN(data, q, 10, vectortest.L2, nil)
 		rad := float32(nn[9].Distance)
-		res, err := ix.Range(q, rad, &SearchOptions{EF: 50})
+		res, err := ix.Range(q, rad, &SearchOptions{EF: 100})
 		if err != nil {
 			t.Fatal(err)
 		}

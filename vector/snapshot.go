@@ -207,6 +207,8 @@ func (r *reader) fail(format string, a ...any) {
 	}
 }
 
+// bytes reads n bytes. Up to 8 bytes come back in r's scratch buffer,
+// valid only until the next read.
 func (r *reader) bytes(n int) []byte {
 	if r.err != nil {
 		return nil
@@ -264,8 +266,8 @@ func (r *reader) uvarint(max uint64) uint64 {
 			return 0
 		}
 		if b < 0x80 {
-			if i == binary.MaxVarintLen64-1 && b > 1 {
-				break
+			if (i == binary.MaxVarintLen64-1 && b > 1) || (i > 0 && b == 0) {
+				break // overflow, or not the minimal encoding
 			}
 			x |= uint64(b) << s
 			if x > max {
@@ -296,7 +298,8 @@ func Load(src io.Reader) (*Index, error) {
 		return nil, fmt.Errorf("%w: %d (this build reads %d)", ErrVersion, v, codecVersion)
 	}
 	var cfg Config
-	hdr := r.bytes(4)
+	var hdr [4]byte
+	copy(hdr[:], r.bytes(4)) // r.bytes may return r's scratch buffer
 	if r.err != nil {
 		return nil, r.err
 	}
@@ -402,6 +405,9 @@ func Load(src io.Reader) (*Index, error) {
 		if nd.state == slotEmpty {
 			empty++
 			continue
+		}
+		if int(nd.level) > int(maxLevel) {
+			return nil, fmt.Errorf("%w: slot %d: level %d above the top level %d", ErrCodec, id, nd.level, maxLevel)
 		}
 		for l, ls := range nd.links {
 			for _, x := range ls {

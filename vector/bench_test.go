@@ -1,0 +1,24 @@
+package vector
+
+import (
+	"testing"
+
+	"github.com/cairndb/cairn/vector/vectortest"
+)
+
+func BenchmarkSearch(b *testing.B) {
+	data := vectortest.Clustered(10000, 64, 50, 0.3, 1)
+	queries := vectortest.Clustered(200, 64, 50, 0.3, 2)
+	ix := build(b, hnswConfig, data)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ix.Search(queries[i%len(queries)], 10, &SearchOptions{EF: 100})
+	}
+}
+
+func BenchmarkL2(b *testing.B) {
+	v := vectortest.Clustered(2, 128, 1, 0.3, 1)
+	for i := 0; i < b.N; i++ {
+		l2sq(v[0], v[1])
+	}
+}

@@ -70,9 +70,12 @@ func (h *candHeap) pop() cand {
 
 // visitSet marks visited slots with a generation counter so that it is
 // reset in O(1); searches take one from a sync.Pool.
+// It also carries the search's reusable heap buffers.
 type visitSet struct {
 	marks []uint32
 	cur   uint32
+	cands []cand
+	res   []cand
 }
 
 // reset prepares v for a search over n slots.

@@ -43,8 +43,9 @@ func (ix *Index) greedy(q []float32, ep cand, l int) cand {
 // returns the results sorted by (distance, id) and the closest node seen,
 // accepted or not (the entry point for the next level down).
 func (ix *Index) searchLayer(q []float32, eps []cand, ef, l int, accept func(uint32, *node) bool, vis *visitSet) ([]cand, cand) {
-	cands := candHeap{c: make([]cand, 0, ef*2)}
-	res := candHeap{c: make([]cand, 0, ef+1), max: true}
+	cands := candHeap{c: vis.cands[:0]}
+	res := candHeap{c: vis.res[:0], max: true}
+	defer func() { vis.cands, vis.res = cands.c[:0], res.c[:0] }()
 	best := eps[0]
 	ok := func(id uint32, nd *node) bool {
 		if nd.state != slotLive {

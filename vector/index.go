@@ -30,9 +30,8 @@ const (
 // per level-step; the bound keeps the codec's checks simple).
 const maxLevels = 16
 
-// node is one slot of the store. vec is immutable once set (replaced, never
-// written in place), so page clones share it; links are deep-copied by a
-// clone because they change in place.
+// node is one slot of the store. vec points into its page's vector block;
+// links are deep-copied by a page clone because they change in place.
 type node struct {
 	key   string
 	vec   []float32
@@ -43,10 +42,17 @@ type node struct {
 
 // page is a fixed-size block of slots. gen is the store generation that
 // owns it: a page whose gen is older than the index's gen is shared with a
-// snapshot and must be cloned before it is written.
+// snapshot and must be cloned before it is written. The page's vectors
+// live in one block (pageSize*dim float32, allocated with the first
+// vector), which keeps a search's memory accesses close together. A clone
+// shares the block (vecsShared) and copies it only when a vector is
+// written into the page, which after a snapshot is rare: new vectors go to
+// the last page or to slots a vacuum freed.
 type page struct {
-	gen   uint64
-	nodes [pageSize]node
+	gen        uint64
+	vecs       []float32
+	vecsShared bool
+	nodes      [pageSize]node
 }
 
 // Index is a FLAT or HNSW vector index keyed by string.
@@ -135,7 +141,7 @@ func (ix *Index) mut(id uint32) *node {
 	}
 	p := ix.pages[id>>pageBits]
 	if p.gen != ix.gen {
-		c := &page{gen: ix.gen, nodes: p.nodes}
+		c := &page{gen: ix.gen, vecs: p.vecs, vecsShared: p.vecs != nil, nodes: p.nodes}
 		for i := range c.nodes {
 			nd := &c.nodes[i]
 			if nd.links == nil {
@@ -151,6 +157,28 @@ func (ix *Index) mut(id uint32) *node {
 		p = c
 	}
 	return &p.nodes[id&pageMask]
+}
+
+// setVec copies v into slot id's place in its page's vector block and
+// points the slot at it. The slot must have been returned by mut.
+func (ix *Index) setVec(id uint32, v []float32) {
+	p := ix.pages[id>>pageBits]
+	dim := ix.cfg.Dim
+	if p.vecs == nil {
+		p.vecs = make([]float32, pageSize*dim)
+	} else if p.vecsShared {
+		p.vecs = append([]float32(nil), p.vecs...)
+		p.vecsShared = false
+		for i := range p.nodes {
+			if p.nodes[i].vec != nil {
+				p.nodes[i].vec = p.vecs[i*dim : (i+1)*dim : (i+1)*dim]
+			}
+		}
+	}
+	off := int(id&pageMask) * dim
+	v2 := p.vecs[off : off+dim : off+dim]
+	copy(v2, v)
+	p.nodes[id&pageMask].vec = v2
 }
 
 // alloc returns a free slot: the most recently freed one (the free list is
@@ -219,7 +247,8 @@ func (ix *Index) Set(key string, v []float32) error {
 	}
 	id := ix.alloc()
 	nd := ix.mut(id)
-	*nd = node{key: key, vec: vec, state: slotLive}
+	*nd = node{key: key, state: slotLive}
+	ix.setVec(id, vec)
 	ix.keys[key] = id
 	ix.live++
 	if ix.cfg.Algorithm == HNSW {
@@ -353,12 +382,15 @@ func (ix *Index) MemSize() int64 {
 	defer ix.mu.RUnlock()
 	const nodeHdr = 16 + 24 + 24 + 8 // key, vec, links headers, state+level
 	size := int64(len(ix.pages)) * (pageSize*nodeHdr + 8)
+	for _, p := range ix.pages {
+		size += int64(cap(p.vecs)) * 4
+	}
 	for id := uint32(0); id < ix.n; id++ {
 		nd := ix.node(id)
 		if nd.state == slotEmpty {
 			continue
 		}
-		size += int64(len(nd.key)) + int64(cap(nd.vec))*4
+		size += int64(len(nd.key))
 		for _, ls := range nd.links {
 			size += 24 + int64(cap(ls))*4
 		}

@@ -347,10 +347,11 @@ func Load(src io.Reader) (*Index, error) {
 		if r.err != nil {
 			break
 		}
-		nd.vec = make([]float32, cfg.Dim)
-		for i := range nd.vec {
-			nd.vec[i] = math.Float32frombits(binary.LittleEndian.Uint32(vb[4*i:]))
+		vec := make([]float32, cfg.Dim)
+		for i := range vec {
+			vec[i] = math.Float32frombits(binary.LittleEndian.Uint32(vb[4*i:]))
 		}
+		ix.setVec(got, vec)
 		if cfg.Algorithm == HNSW {
 			nd.links = make([][]uint32, nd.level+1)
 			for l := range nd.links {

@@ -1,6 +1,9 @@
 package vector
 
-import "slices"
+import (
+	"math"
+	"slices"
+)
 
 // maxLinks returns the out-degree bound of level l: 2*M on level 0, M above.
 func (ix *Index) maxLinks(l int) int {
@@ -188,69 +191,127 @@ func (ix *Index) connect(s, id uint32, l int) {
 	sn.links[l] = append(ls[:0], sel...)
 }
 
-// vacuum repairs every live node's lists that point at tombstones, then
-// frees the tombstones. Slots are visited in id order, so every replica
-// makes the same repairs.
-func (ix *Index) vacuum() {
-	if ix.tombs == 0 {
-		return
-	}
+// Deleted nodes are cleaned up by an incremental, deterministic sweep.
+// A delete turns a node into a tombstone (slotTomb): it still routes
+// searches but is never returned. When tombstones pass the threshold,
+// startSweep marks all of them doomed (slotDoomed); then every mutation
+// advances a cursor over the slots by a bounded amount of work, repairing
+// the live nodes whose lists point at doomed nodes. When the cursor
+// reaches the end, finishSweep strips any remaining link to a doomed node
+// and frees the doomed slots. Insertions never link to a non-live node,
+// so a node behind the cursor stays clean. The sweep's state (cursor,
+// node states) is part of the snapshot and the digest, and its progress
+// depends only on the sequence of mutations: replicas sweep identically.
+
+// Sweep budget per mutation: at most sweepRepairs neighbour-list repairs
+// and sweepScan slots looked at.
+const (
+	sweepRepairs = 8
+	sweepScan    = 1024
+)
+
+// startSweep dooms every tombstone and starts the cursor at slot 0.
+func (ix *Index) startSweep() {
 	for id := uint32(0); id < ix.n; id++ {
+		if ix.node(id).state == slotTomb {
+			ix.mut(id).state = slotDoomed
+		}
+	}
+	ix.doomed += ix.tombs
+	ix.tombs = 0
+	ix.sweeping, ix.cursor = true, 0
+}
+
+// sweepStep advances the sweep by at most repairs repairs and scan slots,
+// finishing it when the cursor reaches the end.
+func (ix *Index) sweepStep(repairs, scan int) {
+	for ix.cursor < ix.n && repairs > 0 && scan > 0 {
+		id := ix.cursor
+		ix.cursor++
+		scan--
 		nd := ix.node(id)
 		if nd.state != slotLive {
 			continue
 		}
 		for l := range nd.links {
-			if slices.ContainsFunc(ix.node(id).links[l], func(x uint32) bool { return ix.node(x).state != slotLive }) {
+			if slices.ContainsFunc(ix.node(id).links[l], ix.isDoomed) {
 				ix.repair(id, l)
+				repairs--
 			}
 		}
 	}
-	// Free the tombstones; the free list is rebuilt in descending id order
-	// so that alloc hands out the lowest free slot first.
+	if ix.cursor >= ix.n {
+		ix.finishSweep()
+	}
+}
+
+// isDoomed reports whether slot x is doomed by the running sweep.
+func (ix *Index) isDoomed(x uint32) bool { return ix.node(x).state == slotDoomed }
+
+// finishSweep removes every remaining link to a doomed node (tombstones
+// deleted during the sweep may hold some), frees the doomed slots, and
+// moves the entry point off a freed node.
+func (ix *Index) finishSweep() {
 	for id := uint32(0); id < ix.n; id++ {
-		if ix.node(id).state == slotTomb {
-			*ix.mut(id) = node{}
+		nd := ix.node(id)
+		if nd.state != slotLive && nd.state != slotTomb {
+			continue
+		}
+		for l := range nd.links {
+			if slices.ContainsFunc(ix.node(id).links[l], ix.isDoomed) {
+				w := ix.mut(id)
+				w.links[l] = slices.DeleteFunc(w.links[l], ix.isDoomed)
+			}
 		}
 	}
-	ix.tombs = 0
-	if ix.freeShr {
-		ix.freeShr = false
-	}
-	ix.free = nil
+	// Freed in descending id order, so alloc hands out the lowest first.
 	for id := ix.n; id > 0; id-- {
-		if ix.node(id-1).state == slotEmpty {
-			ix.free = append(ix.free, id-1)
+		if ix.node(id-1).state == slotDoomed {
+			*ix.mut(id - 1) = node{}
+			ix.pushFree(id - 1)
 		}
 	}
-	// A new entry point when the old one was deleted: the live node of the
-	// highest level, lowest id.
-	if ix.hasEntry && ix.node(ix.entry).state != slotLive {
+	ix.doomed, ix.sweeping, ix.cursor = 0, false, 0
+	// A new entry point when the old one was freed: the remaining node of
+	// the highest level, lowest id.
+	if ix.hasEntry && ix.node(ix.entry).state == slotEmpty {
 		ix.hasEntry, ix.maxLevel = false, 0
 		for id := uint32(0); id < ix.n; id++ {
 			nd := ix.node(id)
-			if nd.state == slotLive && (!ix.hasEntry || int(nd.level) > ix.maxLevel) {
+			if nd.state != slotEmpty && (!ix.hasEntry || int(nd.level) > ix.maxLevel) {
 				ix.entry, ix.hasEntry, ix.maxLevel = id, true, int(nd.level)
 			}
 		}
 	}
 }
 
-// repair rebuilds u's level-l list without tombstones: the candidates are
-// u's live neighbours and the live neighbours of its deleted neighbours
-// (and of theirs, one more hop, so chains of deleted nodes do not cut u
-// off); more than the bound are pruned with the heuristic.
+// vacuum runs sweeps to completion until no tombstone is left.
+func (ix *Index) vacuum() {
+	for ix.sweeping || ix.tombs > 0 {
+		if !ix.sweeping {
+			ix.startSweep()
+		}
+		ix.sweepStep(math.MaxInt, math.MaxInt)
+	}
+}
+
+// repair replaces the doomed nodes in u's level-l list: u keeps its other
+// neighbours and fills the vacated places with the nearest live nodes
+// reachable through the doomed ones (one more hop through non-live nodes,
+// so chains of deleted nodes do not cut u off). Filling by distance, not
+// by the full heuristic, keeps a repair to ~M distance computations.
 func (ix *Index) repair(u uint32, l int) {
 	un := ix.node(u)
-	seen := map[uint32]bool{u: true}
-	var cs []cand
-	add := func(x uint32) {
-		if seen[x] {
-			return
+	var keep, gone []uint32
+	for _, x := range un.links[l] {
+		if ix.isDoomed(x) {
+			gone = append(gone, x)
+		} else {
+			keep = append(keep, x)
 		}
-		seen[x] = true
-		cs = append(cs, cand{ix.dist(un.vec, ix.node(x).vec), x})
 	}
+	var cs []cand
+	seen := append([]uint32{u}, un.links[l]...)
 	var expand func(t uint32, depth int)
 	expand = func(t uint32, depth int) {
 		tn := ix.node(t)
@@ -258,41 +319,30 @@ func (ix *Index) repair(u uint32, l int) {
 			return
 		}
 		for _, x := range tn.links[l] {
-			switch ix.node(x).state {
+			if slices.Contains(seen, x) {
+				continue
+			}
+			seen = append(seen, x)
+			switch xn := ix.node(x); xn.state {
 			case slotLive:
-				add(x)
-			case slotTomb:
-				if depth > 0 && !seen[x] {
-					seen[x] = true
+				cs = append(cs, cand{ix.dist(un.vec, xn.vec), x})
+			case slotTomb, slotDoomed:
+				if depth > 0 {
 					expand(x, depth-1)
 				}
 			}
 		}
 	}
-	for _, x := range un.links[l] {
-		if ix.node(x).state == slotLive {
-			add(x)
-		}
-	}
-	for _, x := range un.links[l] {
-		if ix.node(x).state == slotTomb && !seen[x] {
-			seen[x] = true
-			expand(x, 1)
-		}
+	for _, t := range gone {
+		expand(t, 1)
 	}
 	sortCands(cs)
-	mmax := ix.maxLinks(l)
-	var sel []uint32
-	if len(cs) <= mmax {
-		sel = make([]uint32, len(cs))
-		for i, c := range cs {
-			sel[i] = c.id
-		}
-	} else {
-		sel = ix.selectNeighbors(cs, mmax)
+	room := min(ix.maxLinks(l)-len(keep), len(gone))
+	for i := 0; i < len(cs) && i < room; i++ {
+		keep = append(keep, cs[i].id)
 	}
 	w := ix.mut(u)
-	w.links[l] = append(w.links[l][:0], sel...)
+	w.links[l] = append(w.links[l][:0], keep...)
 }
 
 // searchRange is the level-0 range search: a beam search whose frontier is

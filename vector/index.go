@@ -13,9 +13,10 @@ var ErrDim = errors.New("vector: wrong vector dimension")
 
 // Slot states.
 const (
-	slotEmpty uint8 = iota // free; on the free list
-	slotLive               // a key's current vector
-	slotTomb               // deleted HNSW node still used for navigation
+	slotEmpty  uint8 = iota // free; on the free list
+	slotLive                // a key's current vector
+	slotTomb                // deleted HNSW node still used for navigation
+	slotDoomed              // tombstone that the running sweep will free
 )
 
 // pageBits sets the page size of the node store: 128 nodes a page.
@@ -76,7 +77,10 @@ type Index struct {
 	freeShr   bool // free slice is shared with a snapshot
 	keys      map[string]uint32
 	live      int
-	tombs     int
+	tombs     int    // slotTomb nodes
+	doomed    int    // slotDoomed nodes
+	sweeping  bool   // a sweep is running (see hnsw.go)
+	cursor    uint32 // the sweep's next slot
 	entry     uint32
 	hasEntry  bool
 	maxLevel  int
@@ -341,24 +345,33 @@ func splitmix(x uint64) uint64 {
 	return x ^ x>>31
 }
 
-// vacuumMin and vacuumRatio decide when tombstones are cleaned up: once
-// they number at least vacuumMin and more than 1/vacuumRatio of all nodes.
+// vacuumMin and vacuumRatio decide when a sweep of the tombstones starts:
+// once they number at least vacuumMin and more than 1/vacuumRatio of all
+// nodes.
 const (
 	vacuumMin   = 64
 	vacuumRatio = 10
 )
 
-// maybeVacuum runs vacuum when tombstones pass the threshold. The decision
-// depends only on counts, so every replica vacuums at the same log index.
+// maybeVacuum advances the running sweep by one step, or starts one when
+// tombstones pass the threshold. It runs after every mutation and depends
+// only on counts, so every replica sweeps at the same log indexes.
 func (ix *Index) maybeVacuum() {
-	if ix.tombs >= vacuumMin && ix.tombs*vacuumRatio > ix.live+ix.tombs {
-		ix.vacuum()
+	if ix.cfg.Algorithm != HNSW {
+		return
+	}
+	if !ix.sweeping && ix.tombs >= vacuumMin && ix.tombs*vacuumRatio > ix.live+ix.tombs+ix.doomed {
+		ix.startSweep()
+	}
+	if ix.sweeping {
+		ix.sweepStep(sweepRepairs, sweepScan)
 	}
 }
 
-// Vacuum repairs the neighbour lists that point at deleted nodes and frees
-// the deleted nodes' slots now (the index also does this by itself when
-// deleted nodes pass 10% of the graph).
+// Vacuum finishes the cleanup of deleted nodes now: it repairs the
+// neighbour lists that point at them and frees their slots. The index
+// does this by itself, a little on every write, once deleted nodes pass
+// 10% of the graph; Vacuum is for tests and for an explicit compaction.
 func (ix *Index) Vacuum() {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()

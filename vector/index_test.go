@@ -141,6 +141,7 @@ func TestHNSWChurn(t *testing.T) {
 	if ix.Len() != live {
 		t.Fatalf("Len: got %d, want %d", ix.Len(), live)
 	}
+	checkGraph(t, ix)
 	// recallAt fails on any deleted key returned.
 	r := recallAt(t, ix, data, queries, 10, &SearchOptions{EF: 100}, nil)
 	t.Logf("after churn (tombstones %d): recall@10=%.4f", ix.tombs, r)
@@ -388,4 +389,87 @@ func TestConcurrent(t *testing.T) {
 	ops(t, ix, 2000, 32)
 	close(stop)
 	wg.Wait()
+}
+
+// checkGraph verifies the graph's invariants: every link points at a used
+// slot of a high enough level, no live node behind a running sweep's
+// cursor links to a doomed node, the counts match the slot states.
+func checkGraph(t *testing.T, ix *Index) {
+	t.Helper()
+	live, tombs, doomed := 0, 0, 0
+	for id := uint32(0); id < ix.n; id++ {
+		nd := ix.node(id)
+		switch nd.state {
+		case slotEmpty:
+			continue
+		case slotLive:
+			live++
+		case slotTomb:
+			tombs++
+		case slotDoomed:
+			doomed++
+		}
+		for l, ls := range nd.links {
+			for _, x := range ls {
+				xn := ix.node(x)
+				if xn.state == slotEmpty || int(xn.level) < l || x == id {
+					t.Fatalf("slot %d level %d: bad link to %d (state %d, level %d)", id, l, x, xn.state, xn.level)
+				}
+				if ix.sweeping && id < ix.cursor && nd.state == slotLive && xn.state == slotDoomed {
+					t.Fatalf("slot %d behind the cursor %d links to doomed %d", id, ix.cursor, x)
+				}
+			}
+		}
+	}
+	if live != ix.live || tombs != ix.tombs || doomed != ix.doomed {
+		t.Fatalf("counts: live %d tombs %d doomed %d, index says %d %d %d", live, tombs, doomed, ix.live, ix.tombs, ix.doomed)
+	}
+}
+
+// TestSweep deletes enough to start the incremental sweep, snapshots in the
+// middle of it, and checks that the loaded copy continues identically.
+func TestSweep(t *testing.T) {
+	cfg := Config{Algorithm: HNSW, Dim: 16, M: 8, EFConstruction: 64, Seed: 5}
+	data := vectortest.Clustered(4000, 16, 20, 0.3, 40)
+	ix := build(t, cfg, data)
+	i := 0
+	for ; !ix.sweeping; i++ {
+		ix.Delete(key(i))
+	}
+	checkGraph(t, ix)
+	for j := 0; j < 20; j++ { // a few steps into the sweep
+		ix.Delete(key(i))
+		i++
+		if j%2 == 0 {
+			ix.Set(key(4000+j), data[j])
+		}
+		checkGraph(t, ix)
+	}
+	if !ix.sweeping || ix.cursor == 0 {
+		t.Fatalf("want a sweep in progress, got sweeping=%v cursor=%d", ix.sweeping, ix.cursor)
+	}
+	var buf bytes.Buffer
+	ix.Snapshot().WriteTo(&buf)
+	cp, err := Load(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []*Index{ix, cp} {
+		for j := i; j < i+1500; j++ {
+			x.Delete(key(j))
+			if j%3 == 0 {
+				x.Set(key(5000+j), data[j])
+			}
+		}
+	}
+	checkGraph(t, ix)
+	checkGraph(t, cp)
+	if ix.Digest() != cp.Digest() {
+		t.Fatalf("digest of the copy loaded mid-sweep diverged")
+	}
+	ix.Vacuum()
+	checkGraph(t, ix)
+	if ix.tombs != 0 || ix.doomed != 0 || ix.sweeping {
+		t.Fatalf("after Vacuum: tombs %d doomed %d sweeping %v", ix.tombs, ix.doomed, ix.sweeping)
+	}
 }

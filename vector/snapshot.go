@@ -25,6 +25,9 @@ type Snapshot struct {
 	free     []uint32
 	live     int
 	tombs    int
+	doomed   int
+	sweeping bool
+	cursor   uint32
 	entry    uint32
 	hasEntry bool
 	maxLevel int
@@ -35,7 +38,8 @@ type Snapshot struct {
 func (ix *Index) view() *Snapshot {
 	return &Snapshot{
 		cfg: ix.cfg, pages: ix.pages, n: ix.n, free: ix.free,
-		live: ix.live, tombs: ix.tombs,
+		live: ix.live, tombs: ix.tombs, doomed: ix.doomed,
+		sweeping: ix.sweeping, cursor: ix.cursor,
 		entry: ix.entry, hasEntry: ix.hasEntry, maxLevel: ix.maxLevel,
 	}
 }
@@ -77,8 +81,10 @@ func (s *Snapshot) digest() uint64 {
 //	config   algorithm u8, metric u8, type u8, 0 u8, dim u32, M u32,
 //	         efConstruction u32, efRuntime u32, epsilon f64 bits,
 //	         initialCap u32, blockSize u32, seed u64
-//	graph    n u32 (slots), hasEntry u8, entry u32, maxLevel u32
-//	slots    n times: state u8; unless empty: level u8, key length uvarint,
+//	graph    n u32 (slots), hasEntry u8, entry u32, maxLevel u32,
+//	         sweeping u8, cursor u32
+//	slots    n times: state u8 (0 empty, 1 live, 2 tombstone, 3 doomed by
+//	         the running sweep); unless empty: level u8, key length uvarint,
 //	         key bytes, dim x f32 bits, and for HNSW per level 0..level:
 //	         count uvarint, count x neighbour id uvarint
 //	free     count uvarint, count x slot id uvarint
@@ -166,6 +172,12 @@ func (s *Snapshot) encodeBody(w *bufio.Writer) {
 	}
 	putU32(w, s.entry)
 	putU32(w, uint32(s.maxLevel))
+	if s.sweeping {
+		w.WriteByte(1)
+	} else {
+		w.WriteByte(0)
+	}
+	putU32(w, s.cursor)
 	for id := uint32(0); id < s.n; id++ {
 		nd := s.node(id)
 		w.WriteByte(nd.state)
@@ -323,7 +335,9 @@ func Load(src io.Reader) (*Index, error) {
 	hasEntry := r.u8()
 	entry := r.u32()
 	maxLevel := r.u32()
-	if r.err == nil && (hasEntry > 1 || n > math.MaxInt32 || maxLevel >= maxLevels) {
+	sweeping := r.u8()
+	cursor := r.u32()
+	if r.err == nil && (hasEntry > 1 || n > math.MaxInt32 || maxLevel >= maxLevels || sweeping > 1 || cursor > n || (sweeping == 0 && cursor != 0)) {
 		r.fail("bad graph header")
 	}
 	for id := uint32(0); id < n && r.err == nil; id++ {
@@ -333,7 +347,7 @@ func Load(src io.Reader) (*Index, error) {
 		if nd.state == slotEmpty || r.err != nil {
 			continue
 		}
-		if nd.state > slotTomb {
+		if nd.state > slotDoomed || (nd.state == slotDoomed && sweeping == 0) {
 			r.fail("slot %d: bad state %d", id, nd.state)
 			break
 		}
@@ -370,11 +384,15 @@ func Load(src io.Reader) (*Index, error) {
 			}
 			ix.keys[nd.key] = id
 			ix.live++
-		case slotTomb:
+		case slotTomb, slotDoomed:
 			if cfg.Algorithm == FLAT {
 				r.fail("slot %d: tombstone in a FLAT index", id)
 			}
-			ix.tombs++
+			if nd.state == slotTomb {
+				ix.tombs++
+			} else {
+				ix.doomed++
+			}
 		}
 	}
 	nfree := r.uvarint(uint64(n))
@@ -426,8 +444,12 @@ func Load(src io.Reader) (*Index, error) {
 			return nil, fmt.Errorf("%w: bad entry point", ErrCodec)
 		}
 		ix.entry, ix.hasEntry, ix.maxLevel = entry, true, int(maxLevel)
-	} else if maxLevel != 0 || entry != 0 || (cfg.Algorithm == HNSW && ix.live+ix.tombs > 0) {
+	} else if maxLevel != 0 || entry != 0 || (cfg.Algorithm == HNSW && ix.live+ix.tombs+ix.doomed > 0) {
 		return nil, fmt.Errorf("%w: bad entry point", ErrCodec)
 	}
+	if sweeping == 1 && cfg.Algorithm != HNSW {
+		return nil, fmt.Errorf("%w: sweep in a FLAT index", ErrCodec)
+	}
+	ix.sweeping, ix.cursor = sweeping == 1, cursor
 	return ix, nil
 }

@@ -51,45 +51,56 @@ func ParseMetric(s string) (Metric, error) {
 	return 0, fmt.Errorf("%w: %q", ErrUnknownMetric, s)
 }
 
-// Determinism of the float32 arithmetic below.
+// Determinism of the float32 arithmetic.
 //
 // Every replica must compute bit-identical distances, or two replicas that
-// apply the same log could build different graphs. The loops are plain Go
-// with a fixed evaluation order: eight independent accumulators over
-// indexes i%8 == 0..7, combined as ((s0+s1)+(s2+s3))+((s4+s5)+(s6+s7)),
-// then the tail in order. No SIMD is used: assembly kernels differ in reduction order
-// between CPU feature levels (AVX2 vs AVX-512 vs NEON), which changes the
-// rounding. Each product is wrapped in an explicit float32(...) conversion:
-// the Go specification lets a compiler fuse x*y+z into one FMA instruction
-// (it does on arm64, ppc64le, s390x, and on amd64 with GOAMD64=v3), and an
+// apply the same log could build different graphs. The kernels therefore
+// fix the evaluation order: sixteen accumulators, accumulator k summing
+// the terms of indexes i with i%16 == k in increasing i, then the fixed
+// tree reduce16, then the tail (len%16 elements) in order. Every
+// product is wrapped in an explicit float32(...) conversion: the Go
+// specification lets a compiler fuse x*y+z into one FMA instruction (it
+// does on arm64, ppc64le, s390x, and on amd64 with GOAMD64=v3), and an
 // explicit conversion forces the intermediate rounding and so forbids the
 // fusion. The result is IEEE-754 single-precision arithmetic in a fixed
-// order: identical on every architecture Go supports.
+// order, the same on every architecture Go supports.
+//
+// On amd64 the main loop runs in SSE assembly (distance_amd64.s): four
+// 4-lane registers are exactly the sixteen accumulators, and SUBPS, MULPS
+// and ADDPS are the same IEEE-754 single-precision operations, each
+// rounded, as the scalar code (no FMA, no horizontal adds, Go never sets
+// flush-to-zero). SSE2 is part of the amd64 baseline, so there is no
+// CPU-feature dispatch: every amd64 replica runs the same instructions,
+// and TestKernelsMatch checks the assembly against the pure-Go kernels bit
+// for bit. AVX/AVX-512 kernels from libraries were not used: they sum in
+// 8 or 16 lanes with a different order (and often FMA) depending on the
+// CPU, which breaks replica identity.
 
-// l2sq returns sum((a[i]-b[i])^2). len(b) must be >= len(a).
-func l2sq(a, b []float32) float32 {
-	b = b[:len(a)]
-	var s0, s1, s2, s3, s4, s5, s6, s7 float32
-	for len(a) >= 8 && len(b) >= 8 {
-		d0 := a[0] - b[0]
-		d1 := a[1] - b[1]
-		d2 := a[2] - b[2]
-		d3 := a[3] - b[3]
-		d4 := a[4] - b[4]
-		d5 := a[5] - b[5]
-		d6 := a[6] - b[6]
-		d7 := a[7] - b[7]
-		s0 += float32(d0 * d0)
-		s1 += float32(d1 * d1)
-		s2 += float32(d2 * d2)
-		s3 += float32(d3 * d3)
-		s4 += float32(d4 * d4)
-		s5 += float32(d5 * d5)
-		s6 += float32(d6 * d6)
-		s7 += float32(d7 * d7)
-		a, b = a[8:], b[8:]
+// lanes is the number of accumulators of the distance kernels.
+const lanes = 16
+
+// reduce16 sums the accumulators in a fixed tree.
+func reduce16(s *[lanes]float32) float32 {
+	for w := lanes / 2; w > 0; w /= 2 {
+		for k := 0; k < w; k++ {
+			s[k] += s[k+w]
+		}
 	}
-	s := ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+	return s[0]
+}
+
+// l2sqGo is the pure-Go squared-L2 kernel. len(b) must be >= len(a).
+func l2sqGo(a, b []float32) float32 {
+	b = b[:len(a)]
+	var acc [lanes]float32
+	for len(a) >= lanes && len(b) >= lanes {
+		for k := 0; k < lanes; k++ {
+			d := a[k] - b[k]
+			acc[k] += float32(d * d)
+		}
+		a, b = a[lanes:], b[lanes:]
+	}
+	s := reduce16(&acc)
 	for i := range a {
 		d := a[i] - b[i]
 		s += float32(d * d)
@@ -97,22 +108,17 @@ func l2sq(a, b []float32) float32 {
 	return s
 }
 
-// dot returns sum(a[i]*b[i]). len(b) must be >= len(a).
-func dot(a, b []float32) float32 {
+// dotGo is the pure-Go dot-product kernel. len(b) must be >= len(a).
+func dotGo(a, b []float32) float32 {
 	b = b[:len(a)]
-	var s0, s1, s2, s3, s4, s5, s6, s7 float32
-	for len(a) >= 8 && len(b) >= 8 {
-		s0 += float32(a[0] * b[0])
-		s1 += float32(a[1] * b[1])
-		s2 += float32(a[2] * b[2])
-		s3 += float32(a[3] * b[3])
-		s4 += float32(a[4] * b[4])
-		s5 += float32(a[5] * b[5])
-		s6 += float32(a[6] * b[6])
-		s7 += float32(a[7] * b[7])
-		a, b = a[8:], b[8:]
+	var acc [lanes]float32
+	for len(a) >= lanes && len(b) >= lanes {
+		for k := 0; k < lanes; k++ {
+			acc[k] += float32(a[k] * b[k])
+		}
+		a, b = a[lanes:], b[lanes:]
 	}
-	s := ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+	s := reduce16(&acc)
 	for i := range a {
 		s += float32(a[i] * b[i])
 	}

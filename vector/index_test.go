@@ -473,3 +473,20 @@ func TestSweep(t *testing.T) {
 		t.Fatalf("after Vacuum: tombs %d doomed %d sweeping %v", ix.tombs, ix.doomed, ix.sweeping)
 	}
 }
+
+// goldenDigest is the Digest of the index goldenOps builds. It pins the
+// whole construction (level hashing, distances, heuristic, sweep, codec
+// order) across architectures and builds: `go test -tags purego` and
+// arm64 must give the same value as the amd64 assembly. Change it only
+// together with a deliberate change of the algorithm (and the codec
+// version, since replicas would disagree).
+const goldenDigest = 0x1fc4b4a11908a87b
+
+func TestDigestGolden(t *testing.T) {
+	cfg := Config{Algorithm: HNSW, Dim: 37, M: 6, EFConstruction: 40, Metric: Cosine, Seed: 77}
+	ix, _ := New(cfg)
+	ops(t, ix, 4000, 77)
+	if got := ix.Digest(); got != goldenDigest {
+		t.Errorf("digest %#x, want %#x", got, uint64(goldenDigest))
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"math"
 	"math/rand"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strconv"
@@ -47,6 +48,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 1, "dataset seed")
 	coder := fs.Bool("coder", true, "also measure github.com/coder/hnsw v0.6.1")
 	dump := fs.String("dump", "", "write the dataset, queries and ground truth to this file for hnswlib_bench.py")
+	hnswlibScript := fs.String("hnswlib", "", "run this hnswlib_bench.py (needs -dump and python3-hnswlib) and add its rows")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -114,6 +116,43 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "| cairn vector.HNSW | %.0f | %.0f (MemSize %d) | %d | %.4f | %.0f | %v |\n",
 			rate, mem, ix.MemSize()/int64(*n), ef, recall(got, truth), qps, sorted)
 	}
+	// Step 2a: hnswlib's rows, from the Python script on the dumped dataset.
+	if *hnswlibScript != "" && *dump != "" {
+		cmd := exec.Command("/usr/bin/python3", *hnswlibScript, *dump, *efList)
+		cmd.Stdout, cmd.Stderr = stdout, stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintf(stdout, "| hnswlib | not run: %v (apt-get install -y python3-hnswlib) | | | | | |\n", err)
+		}
+	}
+
+	// Step 2b: churn: delete 20% of the keys (vacuums run inside the
+	// deletes that cross the threshold), then recall against the survivors.
+	var worst time.Duration
+	t0 := time.Now()
+	alive := slices.Clone(data)
+	for i := 0; i < *n; i += 5 {
+		t1 := time.Now()
+		ix.Delete(strconv.Itoa(i))
+		worst = max(worst, time.Since(t1))
+		alive[i] = nil
+	}
+	delRate := float64(*n/5) / time.Since(t0).Seconds()
+	ef := efs[len(efs)/2]
+	var got [][]int
+	for _, q := range queries {
+		res, _ := ix.Search(q, k, &vector.SearchOptions{EF: ef})
+		ids := make([]int, len(res))
+		for j, r := range res {
+			ids[j], _ = strconv.Atoi(r.Key)
+		}
+		got = append(got, ids)
+	}
+	churnTruth := make([][]vectortest.Neighbour, len(queries))
+	for i, q := range queries {
+		churnTruth[i] = vectortest.KNN(alive, q, k, vectortest.L2, nil)
+	}
+	churn := fmt.Sprintf("cairn vector.HNSW after deleting 20%%: %.0f deletes/s, slowest delete %v (a vacuum), recall@10 at ef=%d %.4f\n",
+		delRate, worst.Round(time.Millisecond), ef, recall(got, churnTruth))
 	runtime.KeepAlive(ix)
 	ix = nil
 
@@ -121,6 +160,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *coder {
 		coderRows(stdout, data, queries, truth, efs, *m, k)
 	}
+	fmt.Fprint(stdout, "\n"+churn)
 	return 0
 }
 

@@ -6,16 +6,15 @@
 // 4*j+k, which sums the terms of indexes i with i%16 == 4*j+k. SUBPS,
 // MULPS and ADDPS round each operation exactly as the scalar code does.
 
-// func l2Lanes(a, b []float32, acc *[16]float32)
-TEXT ·l2Lanes(SB), NOSPLIT, $0-56
+// func l2Sum(a, b []float32) float32
+TEXT ·l2Sum(SB), NOSPLIT, $0-52
 	MOVQ a_base+0(FP), SI
 	MOVQ a_len+8(FP), CX
 	MOVQ b_base+24(FP), DI
-	MOVQ acc+48(FP), DX
-	MOVUPS 0(DX), X0
-	MOVUPS 16(DX), X1
-	MOVUPS 32(DX), X2
-	MOVUPS 48(DX), X3
+	XORPS X0, X0
+	XORPS X1, X1
+	XORPS X2, X2
+	XORPS X3, X3
 	SHRQ $4, CX
 	JZ l2done
 l2loop:
@@ -44,22 +43,30 @@ l2loop:
 	DECQ CX
 	JNZ l2loop
 l2done:
-	MOVUPS X0, 0(DX)
-	MOVUPS X1, 16(DX)
-	MOVUPS X2, 32(DX)
-	MOVUPS X3, 48(DX)
+	// reduce16: w=8 (X0 += X2, X1 += X3), w=4 (X0 += X1), w=2 (lanes
+	// 0,1 += lanes 2,3), w=1 (lane 0 += lane 1). IEEE addition is
+	// commutative, so a+b here equals b+a in reduce16.
+	ADDPS X2, X0
+	ADDPS X3, X1
+	ADDPS X1, X0
+	MOVAPS X0, X1
+	MOVHLPS X0, X1
+	ADDPS X1, X0
+	MOVAPS X0, X1
+	SHUFPS $0x55, X1, X1
+	ADDSS X1, X0
+	MOVSS X0, ret+48(FP)
 	RET
 
-// func dotLanes(a, b []float32, acc *[16]float32)
-TEXT ·dotLanes(SB), NOSPLIT, $0-56
+// func dotSum(a, b []float32) float32
+TEXT ·dotSum(SB), NOSPLIT, $0-52
 	MOVQ a_base+0(FP), SI
 	MOVQ a_len+8(FP), CX
 	MOVQ b_base+24(FP), DI
-	MOVQ acc+48(FP), DX
-	MOVUPS 0(DX), X0
-	MOVUPS 16(DX), X1
-	MOVUPS 32(DX), X2
-	MOVUPS 48(DX), X3
+	XORPS X0, X0
+	XORPS X1, X1
+	XORPS X2, X2
+	XORPS X3, X3
 	SHRQ $4, CX
 	JZ dotdone
 dotloop:
@@ -84,8 +91,17 @@ dotloop:
 	DECQ CX
 	JNZ dotloop
 dotdone:
-	MOVUPS X0, 0(DX)
-	MOVUPS X1, 16(DX)
-	MOVUPS X2, 32(DX)
-	MOVUPS X3, 48(DX)
+	// reduce16: w=8 (X0 += X2, X1 += X3), w=4 (X0 += X1), w=2 (lanes
+	// 0,1 += lanes 2,3), w=1 (lane 0 += lane 1). IEEE addition is
+	// commutative, so a+b here equals b+a in reduce16.
+	ADDPS X2, X0
+	ADDPS X3, X1
+	ADDPS X1, X0
+	MOVAPS X0, X1
+	MOVHLPS X0, X1
+	ADDPS X1, X0
+	MOVAPS X0, X1
+	SHUFPS $0x55, X1, X1
+	ADDSS X1, X0
+	MOVSS X0, ret+48(FP)
 	RET

@@ -11,21 +11,12 @@ func (a cand) less(b cand) bool {
 	return a.d < b.d || (a.d == b.d && a.id < b.id)
 }
 
-// candHeap is a binary heap of candidates; max selects a max-heap.
-type candHeap struct {
-	c   []cand
-	max bool
-}
-
-// before orders by distance only: ties keep whatever order the (fully
-// deterministic) sequence of pushes and pops gives them, which is the same
-// on every replica, and comparing ids as well costs ~10% of a search.
-func (h *candHeap) before(i, j int) bool {
-	if h.max {
-		return h.c[j].d < h.c[i].d
-	}
-	return h.c[i].d < h.c[j].d
-}
+// candHeap is a binary min-heap of candidates by distance, and maxHeap a
+// max-heap. They order by distance only: ties keep whatever order the
+// (fully deterministic) sequence of pushes and pops gives them, which is
+// the same on every replica, and comparing ids as well costs ~10% of a
+// search.
+type candHeap struct{ c []cand }
 
 func (h *candHeap) len() int { return len(h.c) }
 
@@ -33,22 +24,25 @@ func (h *candHeap) top() cand { return h.c[0] }
 
 func (h *candHeap) push(x cand) {
 	h.c = append(h.c, x)
-	i := len(h.c) - 1
+	c := h.c
+	i := len(c) - 1
 	for i > 0 {
 		p := (i - 1) / 2
-		if !h.before(i, p) {
+		if !(c[i].d < c[p].d) {
 			break
 		}
-		h.c[i], h.c[p] = h.c[p], h.c[i]
+		c[i], c[p] = c[p], c[i]
 		i = p
 	}
 }
 
 func (h *candHeap) pop() cand {
-	top := h.c[0]
-	last := len(h.c) - 1
-	h.c[0] = h.c[last]
-	h.c = h.c[:last]
+	c := h.c
+	top := c[0]
+	last := len(c) - 1
+	c[0] = c[last]
+	c = c[:last]
+	h.c = c
 	i := 0
 	for {
 		l := 2*i + 1
@@ -56,13 +50,60 @@ func (h *candHeap) pop() cand {
 			break
 		}
 		m := l
-		if r := l + 1; r < last && h.before(r, l) {
+		if r := l + 1; r < last && c[r].d < c[l].d {
 			m = r
 		}
-		if !h.before(m, i) {
+		if !(c[m].d < c[i].d) {
 			break
 		}
-		h.c[i], h.c[m] = h.c[m], h.c[i]
+		c[i], c[m] = c[m], c[i]
+		i = m
+	}
+	return top
+}
+
+// maxHeap is a binary max-heap of candidates by distance.
+type maxHeap struct{ c []cand }
+
+func (h *maxHeap) len() int { return len(h.c) }
+
+func (h *maxHeap) top() cand { return h.c[0] }
+
+func (h *maxHeap) push(x cand) {
+	h.c = append(h.c, x)
+	c := h.c
+	i := len(c) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !(c[p].d < c[i].d) {
+			break
+		}
+		c[i], c[p] = c[p], c[i]
+		i = p
+	}
+}
+
+func (h *maxHeap) pop() cand {
+	c := h.c
+	top := c[0]
+	last := len(c) - 1
+	c[0] = c[last]
+	c = c[:last]
+	h.c = c
+	i := 0
+	for {
+		l := 2*i + 1
+		if l >= last {
+			break
+		}
+		m := l
+		if r := l + 1; r < last && c[l].d < c[r].d {
+			m = r
+		}
+		if !(c[i].d < c[m].d) {
+			break
+		}
+		c[i], c[m] = c[m], c[i]
 		i = m
 	}
 	return top

@@ -47,7 +47,7 @@ func (ix *Index) greedy(q []float32, ep cand, l int) cand {
 // accepted or not (the entry point for the next level down).
 func (ix *Index) searchLayer(q []float32, eps []cand, ef, l int, accept func(uint32, *node) bool, vis *visitSet) ([]cand, cand) {
 	cands := candHeap{c: vis.cands[:0]}
-	res := candHeap{c: vis.res[:0], max: true}
+	res := maxHeap{c: vis.res[:0]}
 	defer func() { vis.cands, vis.res = cands.c[:0], res.c[:0] }()
 	best := eps[0]
 	ok := func(id uint32, nd *node) bool {
@@ -351,7 +351,7 @@ func (ix *Index) repair(u uint32, l int) {
 // within bound. It returns the accepted live nodes within radius.
 func (ix *Index) searchRange(q []float32, ep cand, ef int, radius, bound float32, accept func(uint32, *node) bool, vis *visitSet) []Result {
 	cands := candHeap{}
-	top := candHeap{max: true} // the ef best seen, any state
+	top := maxHeap{} // the ef best seen, any state
 	var out []Result
 	consider := func(c cand) {
 		nd := ix.node(c.id)

@@ -22,3 +22,22 @@ func BenchmarkL2(b *testing.B) {
 		l2sq(v[0], v[1])
 	}
 }
+
+func BenchmarkInsert(b *testing.B) {
+	data := vectortest.Clustered(b.N, 128, 50, 0.3, 1)
+	ix, _ := New(Config{Algorithm: HNSW, Dim: 128})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ix.Set(key(i), data[i])
+	}
+}
+
+func BenchmarkSearchEF10(b *testing.B) {
+	all := vectortest.ClusteredLowRank(10200, 128, 100, 32, 0.3, 1)
+	ix := build(b, Config{Algorithm: HNSW, Dim: 128}, all[:10000])
+	queries := all[10000:]
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ix.Search(queries[i%len(queries)], 10, &SearchOptions{EF: 10})
+	}
+}

@@ -93,3 +93,44 @@ func Recall(got []int, want []Neighbour) float64 {
 	}
 	return float64(hit) / float64(len(want))
 }
+
+// ClusteredLowRank is like Clustered but each cluster spreads along its
+// own random rank-dimensional subspace (plus isotropic noise of sigma/10),
+// which is closer to real embeddings: their intrinsic dimension is far
+// below their nominal one. rank <= 0 means Clustered.
+func ClusteredLowRank(n, dim, clusters, rank int, sigma float64, seed uint64) [][]float32 {
+	if rank <= 0 {
+		return Clustered(n, dim, clusters, sigma, seed)
+	}
+	rng := rand.New(rand.NewPCG(seed, seed^0x6a09e667f3bcc909))
+	type cluster struct{ centre, basis []float64 }
+	cs := make([]cluster, clusters)
+	for i := range cs {
+		c := cluster{make([]float64, dim), make([]float64, rank*dim)}
+		for j := range c.centre {
+			c.centre[j] = rng.Float64()*2 - 1
+		}
+		for j := range c.basis {
+			c.basis[j] = rng.NormFloat64() / float64(rank)
+		}
+		cs[i] = c
+	}
+	out := make([][]float32, n)
+	z := make([]float64, rank)
+	for i := range out {
+		c := cs[rng.IntN(clusters)]
+		for r := range z {
+			z[r] = rng.NormFloat64() * sigma * 3
+		}
+		v := make([]float32, dim)
+		for j := range v {
+			x := c.centre[j] + rng.NormFloat64()*sigma/10
+			for r := range z {
+				x += z[r] * c.basis[r*dim+j]
+			}
+			v[j] = float32(x)
+		}
+		out[i] = v
+	}
+	return out
+}

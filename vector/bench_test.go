@@ -41,3 +41,12 @@ func BenchmarkSearchEF10(b *testing.B) {
 		ix.Search(queries[i%len(queries)], 10, &SearchOptions{EF: 10})
 	}
 }
+
+func BenchmarkSearch50k(b *testing.B) {
+	data, queries := dataset(50000, 500, 128, 100, 1)
+	ix := build(b, Config{Algorithm: HNSW, Dim: 128}, data)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ix.Search(queries[i%len(queries)], 10, &SearchOptions{EF: 100})
+	}
+}

@@ -117,6 +117,8 @@ type visitSet struct {
 	cur   uint32
 	cands []cand
 	res   []cand
+	nbs   []uint32
+	nds   []*node
 }
 
 // reset prepares v for a search over n slots.

@@ -74,11 +74,20 @@ func (ix *Index) searchLayer(q []float32, eps []cand, ef, l int, accept func(uin
 		if res.len() >= ef && res.top().d < c.d {
 			break
 		}
+		// Two passes over the neighbours: first the unvisited ones' slots
+		// (independent loads, so their cache misses overlap), then the
+		// distances. The order of processing is unchanged.
+		nbs := vis.nbs[:0]
+		nds := vis.nds[:0]
 		for _, nb := range ix.node(c.id).links[l] {
-			if !vis.visit(nb) {
-				continue
+			if vis.visit(nb) {
+				nbs = append(nbs, nb)
+				nds = append(nds, ix.node(nb))
 			}
-			nd := ix.node(nb)
+		}
+		vis.nbs, vis.nds = nbs, nds
+		for i, nb := range nbs {
+			nd := nds[i]
 			x := cand{ix.dist(q, nd.vec), nb}
 			if res.len() < ef || x.d < res.top().d {
 				cands.push(x)

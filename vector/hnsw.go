@@ -43,7 +43,8 @@ func (ix *Index) greedy(q []float32, ep cand, l int) cand {
 // searchLayer is the HNSW beam search on level l from the entry points
 // eps. Every node is traversed, but only nodes for which accept returns
 // true (accept nil: any live node) enter the result list of size ef. It
-// returns the results sorted by (distance, id) and the closest node seen,
+// returns the results sorted by distance (equal distances in the heap's
+// deterministic order) and the closest node seen,
 // accepted or not (the entry point for the next level down).
 func (ix *Index) searchLayer(q []float32, eps []cand, ef, l int, accept func(uint32, *node) bool, vis *visitSet) ([]cand, cand) {
 	cands := candHeap{c: vis.cands[:0]}

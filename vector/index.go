@@ -26,9 +26,10 @@ const (
 	pageMask = pageSize - 1
 )
 
-// maxLevels bounds a node's level (a key reaches level l with probability
-// M^-l, so 16 is never reached in practice with M >= 2 below 2^16 keys
-// per level-step; the bound keeps the codec's checks simple).
+// maxLevels bounds a node's level: levels are capped at maxLevels-1 (a key
+// reaches level l with probability M^-l, so the cap matters only for tiny
+// M and astronomically many keys); the bound keeps the codec's checks
+// simple.
 const maxLevels = 16
 
 // node is one slot of the store. vec points into its page's vector block;

@@ -28,7 +28,7 @@ func (ix *Index) getVisit() *visitSet {
 func (ix *Index) greedy(q []float32, ep cand, l int) cand {
 	for {
 		changed := false
-		for _, nb := range ix.node(ep.id).links[l] {
+		for _, nb := range ix.list(ep.id, l) {
 			c := cand{ix.dist(q, ix.node(nb).vec), nb}
 			if c.less(ep) {
 				ep, changed = c, true
@@ -80,7 +80,7 @@ func (ix *Index) searchLayer(q []float32, eps []cand, ef, l int, accept func(uin
 		// distances. The order of processing is unchanged.
 		nbs := vis.nbs[:0]
 		nds := vis.nds[:0]
-		for _, nb := range ix.node(c.id).links[l] {
+		for _, nb := range ix.list(c.id, l) {
 			if vis.visit(nb) {
 				nbs = append(nbs, nb)
 				nds = append(nds, ix.node(nb))
@@ -154,7 +154,11 @@ func sortCands(cs []cand) {
 func (ix *Index) insert(id uint32) {
 	nd := ix.mut(id)
 	level := int(nd.level)
-	nd.links = make([][]uint32, level+1)
+	nd.up = nil
+	if level > 0 {
+		nd.up = make([][]uint32, level)
+	}
+	ix.setList(id, 0, nil)
 	q := nd.vec
 	if !ix.hasEntry {
 		ix.entry, ix.hasEntry, ix.maxLevel = id, true, level
@@ -171,7 +175,8 @@ func (ix *Index) insert(id uint32) {
 		vis.reset(ix.n)
 		res, best := ix.searchLayer(q, []cand{ep}, ix.cfg.EFConstruction, l, notSelf, vis)
 		sel := ix.selectNeighbors(res, ix.cfg.M)
-		ix.mut(id).links[l] = sel
+		ix.mut(id)
+		ix.setList(id, l, sel)
 		for _, s := range sel {
 			ix.connect(s, id, l)
 		}
@@ -186,10 +191,10 @@ func (ix *Index) insert(id uint32) {
 // heuristic when it overflows.
 func (ix *Index) connect(s, id uint32, l int) {
 	sn := ix.mut(s)
-	ls := sn.links[l]
+	ls := ix.list(s, l)
 	mmax := ix.maxLinks(l)
 	if len(ls) < mmax {
-		sn.links[l] = append(ls, id)
+		ix.appendList(s, l, id)
 		return
 	}
 	cs := make([]cand, 0, len(ls)+1)
@@ -197,8 +202,7 @@ func (ix *Index) connect(s, id uint32, l int) {
 		cs = append(cs, cand{ix.dist(sn.vec, ix.node(x).vec), x})
 	}
 	sortCands(cs)
-	sel := ix.selectNeighbors(cs, mmax)
-	sn.links[l] = append(ls[:0], sel...)
+	ix.setList(s, l, ix.selectNeighbors(cs, mmax))
 }
 
 // Deleted nodes are cleaned up by an incremental, deterministic sweep.
@@ -243,8 +247,8 @@ func (ix *Index) sweepStep(repairs, scan int) {
 		if nd.state != slotLive {
 			continue
 		}
-		for l := range nd.links {
-			if slices.ContainsFunc(ix.node(id).links[l], ix.isDoomed) {
+		for l := 0; l <= int(nd.level); l++ {
+			if slices.ContainsFunc(ix.list(id, l), ix.isDoomed) {
 				ix.repair(id, l)
 				repairs--
 			}
@@ -267,10 +271,11 @@ func (ix *Index) finishSweep() {
 		if nd.state != slotLive && nd.state != slotTomb {
 			continue
 		}
-		for l := range nd.links {
-			if slices.ContainsFunc(ix.node(id).links[l], ix.isDoomed) {
-				w := ix.mut(id)
-				w.links[l] = slices.DeleteFunc(w.links[l], ix.isDoomed)
+		for l := 0; l <= int(nd.level); l++ {
+			if ls := ix.list(id, l); slices.ContainsFunc(ls, ix.isDoomed) {
+				ls = slices.DeleteFunc(slices.Clone(ls), ix.isDoomed)
+				ix.mut(id)
+				ix.setList(id, l, ls)
 			}
 		}
 	}
@@ -313,7 +318,8 @@ func (ix *Index) vacuum() {
 func (ix *Index) repair(u uint32, l int) {
 	un := ix.node(u)
 	var keep, gone []uint32
-	for _, x := range un.links[l] {
+	cur := ix.list(u, l)
+	for _, x := range cur {
 		if ix.isDoomed(x) {
 			gone = append(gone, x)
 		} else {
@@ -321,14 +327,13 @@ func (ix *Index) repair(u uint32, l int) {
 		}
 	}
 	var cs []cand
-	seen := append([]uint32{u}, un.links[l]...)
+	seen := append([]uint32{u}, cur...)
 	var expand func(t uint32, depth int)
 	expand = func(t uint32, depth int) {
-		tn := ix.node(t)
-		if int(tn.level) < l {
+		if int(ix.node(t).level) < l {
 			return
 		}
-		for _, x := range tn.links[l] {
+		for _, x := range ix.list(t, l) {
 			if slices.Contains(seen, x) {
 				continue
 			}
@@ -351,8 +356,8 @@ func (ix *Index) repair(u uint32, l int) {
 	for i := 0; i < len(cs) && i < room; i++ {
 		keep = append(keep, cs[i].id)
 	}
-	w := ix.mut(u)
-	w.links[l] = append(w.links[l][:0], keep...)
+	ix.mut(u)
+	ix.setList(u, l, keep)
 }
 
 // searchRange is the level-0 range search: a beam search whose frontier is
@@ -381,7 +386,7 @@ func (ix *Index) searchRange(q []float32, ep cand, ef int, radius, bound float32
 		if top.len() >= ef && c.d > bound && top.top().less(c) {
 			break
 		}
-		for _, nb := range ix.node(c.id).links[0] {
+		for _, nb := range ix.list(c.id, 0) {
 			if !vis.visit(nb) {
 				continue
 			}

@@ -32,12 +32,14 @@ const (
 // simple.
 const maxLevels = 16
 
-// node is one slot of the store. vec points into its page's vector block;
-// links are deep-copied by a page clone because they change in place.
+// node is one slot of the store. vec points into its page's vector block,
+// and its level-0 neighbour list lives in the page's l0 block; up holds
+// the lists of levels 1..level (deep-copied by a page clone because they
+// change in place). Use Index.list and Index.setList, not the fields.
 type node struct {
 	key   string
 	vec   []float32
-	links [][]uint32 // links[l] for l in 0..level (HNSW only)
+	up    [][]uint32 // up[l-1] is the level-l list, l in 1..level (HNSW only)
 	state uint8
 	level uint8
 }
@@ -50,10 +52,15 @@ type node struct {
 // shares the block (vecsShared) and copies it only when a vector is
 // written into the page, which after a snapshot is rare: new vectors go to
 // the last page or to slots a vacuum freed.
+//
+// For HNSW the level-0 neighbour lists of the page's slots live in one
+// block too (l0: per slot a count and 2*M ids), so a search hop reads one
+// place instead of chasing two slice headers; a clone copies it.
 type page struct {
 	gen        uint64
 	vecs       []float32
 	vecsShared bool
+	l0         []uint32
 	nodes      [pageSize]node
 }
 
@@ -147,21 +154,70 @@ func (ix *Index) mut(id uint32) *node {
 	p := ix.pages[id>>pageBits]
 	if p.gen != ix.gen {
 		c := &page{gen: ix.gen, vecs: p.vecs, vecsShared: p.vecs != nil, nodes: p.nodes}
+		if p.l0 != nil {
+			c.l0 = append([]uint32(nil), p.l0...)
+		}
 		for i := range c.nodes {
 			nd := &c.nodes[i]
-			if nd.links == nil {
+			if nd.up == nil {
 				continue
 			}
-			links := make([][]uint32, len(nd.links))
-			for l, ls := range nd.links {
-				links[l] = append(make([]uint32, 0, cap(ls)), ls...)
+			up := make([][]uint32, len(nd.up))
+			for l, ls := range nd.up {
+				up[l] = append(make([]uint32, 0, cap(ls)), ls...)
 			}
-			nd.links = links
+			nd.up = up
 		}
 		ix.pages[id>>pageBits] = c
 		p = c
 	}
 	return &p.nodes[id&pageMask]
+}
+
+// l0Stride is the size of one slot's level-0 record: a count and 2*M ids.
+func (ix *Index) l0Stride() int { return 2*ix.cfg.M + 1 }
+
+// list returns slot id's level-l neighbour list (read only: it may alias
+// the page's level-0 block).
+func (ix *Index) list(id uint32, l int) []uint32 {
+	if l == 0 {
+		p := ix.pages[id>>pageBits]
+		off := int(id&pageMask) * ix.l0Stride()
+		return p.l0[off+1 : off+1+int(p.l0[off])]
+	}
+	return ix.node(id).up[l-1]
+}
+
+// setList replaces slot id's level-l list with a copy of ls (at most
+// maxLinks(l) ids). The slot must have been returned by mut.
+func (ix *Index) setList(id uint32, l int, ls []uint32) {
+	if l == 0 {
+		p := ix.pages[id>>pageBits]
+		if p.l0 == nil {
+			p.l0 = make([]uint32, pageSize*ix.l0Stride())
+		}
+		off := int(id&pageMask) * ix.l0Stride()
+		copy(p.l0[off+1:off+ix.l0Stride()], ls)
+		p.l0[off] = uint32(len(ls))
+		return
+	}
+	nd := &ix.pages[id>>pageBits].nodes[id&pageMask]
+	nd.up[l-1] = append(nd.up[l-1][:0], ls...)
+}
+
+// appendList appends x to slot id's level-l list, which must have room.
+// The slot must have been returned by mut.
+func (ix *Index) appendList(id uint32, l int, x uint32) {
+	if l == 0 {
+		p := ix.pages[id>>pageBits]
+		off := int(id&pageMask) * ix.l0Stride()
+		n := p.l0[off]
+		p.l0[off+1+int(n)] = x
+		p.l0[off] = n + 1
+		return
+	}
+	nd := &ix.pages[id>>pageBits].nodes[id&pageMask]
+	nd.up[l-1] = append(nd.up[l-1], x)
 }
 
 // setVec copies v into slot id's place in its page's vector block and
@@ -394,10 +450,10 @@ func (ix *Index) Digest() uint64 {
 func (ix *Index) MemSize() int64 {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	const nodeHdr = 16 + 24 + 24 + 8 // key, vec, links headers, state+level
+	const nodeHdr = 16 + 24 + 24 + 8 // key, vec, up headers, state+level
 	size := int64(len(ix.pages)) * (pageSize*nodeHdr + 8)
 	for _, p := range ix.pages {
-		size += int64(cap(p.vecs)) * 4
+		size += int64(cap(p.vecs))*4 + int64(cap(p.l0))*4
 	}
 	for id := uint32(0); id < ix.n; id++ {
 		nd := ix.node(id)
@@ -405,7 +461,7 @@ func (ix *Index) MemSize() int64 {
 			continue
 		}
 		size += int64(len(nd.key))
-		for _, ls := range nd.links {
+		for _, ls := range nd.up {
 			size += 24 + int64(cap(ls))*4
 		}
 	}

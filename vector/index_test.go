@@ -425,8 +425,8 @@ func checkGraph(t *testing.T, ix *Index) {
 		case slotDoomed:
 			doomed++
 		}
-		for l, ls := range nd.links {
-			for _, x := range ls {
+		for l := 0; l <= int(nd.level) && ix.cfg.Algorithm == HNSW; l++ {
+			for _, x := range ix.list(id, l) {
 				xn := ix.node(x)
 				if xn.state == slotEmpty || int(xn.level) < l || x == id {
 					t.Fatalf("slot %d level %d: bad link to %d (state %d, level %d)", id, l, x, xn.state, xn.level)

@@ -62,6 +62,17 @@ func (s *Snapshot) node(id uint32) *node {
 	return &s.pages[id>>pageBits].nodes[id&pageMask]
 }
 
+// list returns slot id's level-l list in the snapshot.
+func (s *Snapshot) list(id uint32, l int) []uint32 {
+	if l == 0 {
+		p := s.pages[id>>pageBits]
+		stride := 2*s.cfg.M + 1
+		off := int(id&pageMask) * stride
+		return p.l0[off+1 : off+1+int(p.l0[off])]
+	}
+	return s.node(id).up[l-1]
+}
+
 // Digest returns the digest the index had when the snapshot was taken.
 func (s *Snapshot) Digest() uint64 { return s.digest() }
 
@@ -193,8 +204,9 @@ func (s *Snapshot) encodeBody(w *bufio.Writer) {
 		}
 		if c.Algorithm == HNSW {
 			for l := 0; l <= int(nd.level); l++ {
-				putUvarint(w, uint64(len(nd.links[l])))
-				for _, x := range nd.links[l] {
+				ls := s.list(id, l)
+				putUvarint(w, uint64(len(ls)))
+				for _, x := range ls {
 					putUvarint(w, uint64(x))
 				}
 			}
@@ -368,14 +380,16 @@ func Load(src io.Reader) (*Index, error) {
 		}
 		ix.setVec(got, vec)
 		if cfg.Algorithm == HNSW {
-			nd.links = make([][]uint32, nd.level+1)
-			for l := range nd.links {
+			if nd.level > 0 {
+				nd.up = make([][]uint32, nd.level)
+			}
+			for l := 0; l <= int(nd.level); l++ {
 				cnt := int(r.uvarint(uint64(ix.maxLinks(l))))
 				ls := make([]uint32, 0, cnt)
 				for j := 0; j < cnt && r.err == nil; j++ {
 					ls = append(ls, uint32(r.uvarint(uint64(n))))
 				}
-				nd.links[l] = ls
+				ix.setList(got, l, ls)
 			}
 		}
 		switch nd.state {
@@ -429,8 +443,8 @@ func Load(src io.Reader) (*Index, error) {
 		if int(nd.level) > int(maxLevel) {
 			return nil, fmt.Errorf("%w: slot %d: level %d above the top level %d", ErrCodec, id, nd.level, maxLevel)
 		}
-		for l, ls := range nd.links {
-			for _, x := range ls {
+		for l := 0; l <= int(nd.level) && cfg.Algorithm == HNSW; l++ {
+			for _, x := range ix.list(id, l) {
 				if x >= n || x == id || ix.node(x).state == slotEmpty || int(ix.node(x).level) < l {
 					return nil, fmt.Errorf("%w: slot %d level %d: bad link %d", ErrCodec, id, l, x)
 				}

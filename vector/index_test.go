@@ -506,3 +506,54 @@ func TestDigestGolden(t *testing.T) {
 		t.Errorf("digest %#x, want %#x", got, uint64(goldenDigest))
 	}
 }
+
+// TestMetrics checks FLAT (exactly) and HNSW (recall) under IP and COSINE
+// against a brute force over Distance, with blobs of every element type.
+func TestMetrics(t *testing.T) {
+	data, queries := dataset(1500, 30, 16, 10, 50)
+	for _, m := range []Metric{L2, IP, Cosine} {
+		for _, ty := range []ElemType{Float32, Float64, Float16, BFloat16} {
+			// The reference vectors are the decoded blobs, as indexed.
+			ref := make([][]float32, len(data))
+			flat, _ := New(Config{Algorithm: FLAT, Dim: 16, Metric: m, Type: ty})
+			hnsw, _ := New(Config{Algorithm: HNSW, Dim: 16, Metric: m, Type: ty, M: 8, EFConstruction: 100})
+			for i, v := range data {
+				blob := Encode(ty, v)
+				ref[i], _ = Decode(ty, blob, 16)
+				if err := flat.SetBlob(key(i), blob); err != nil {
+					t.Fatal(err)
+				}
+				if err := hnsw.SetBlob(key(i), blob); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var hits, total int
+			for _, q := range queries {
+				want := make([]Result, len(ref))
+				for i, v := range ref {
+					want[i] = Result{key(i), Distance(m, q, v)}
+				}
+				sortResultsFull(want)
+				want = want[:10]
+				got, _ := flat.Search(q, 10, nil)
+				if !equalResults(got, want) {
+					t.Fatalf("%v %v FLAT:\n got %v\nwant %v", m, ty, got, want)
+				}
+				hg, _ := hnsw.Search(q, 10, &SearchOptions{EF: 64})
+				in := map[string]bool{}
+				for _, r := range want {
+					in[r.Key] = true
+				}
+				for _, r := range hg {
+					if in[r.Key] {
+						hits++
+					}
+				}
+				total += len(want)
+			}
+			if r := float64(hits) / float64(total); r < 0.95 {
+				t.Errorf("%v %v HNSW recall@10 %.3f, want >= 0.95", m, ty, r)
+			}
+		}
+	}
+}

@@ -198,6 +198,23 @@ func TestHNSWFilteredRecall(t *testing.T) {
 		if r < 0.95 {
 			t.Errorf("%d%%: recall@10 got %.4f, want >= 0.95", pct, r)
 		}
+		// The same with the match set given as keys (a tag index's answer).
+		var keys []string
+		for i := range data {
+			if admit(i) {
+				keys = append(keys, key(i))
+			}
+		}
+		rk := recallAt(t, ix, data, queries, 10, &SearchOptions{EF: 100, Filter: filter, Keys: keys}, admit)
+		if pct <= 10 && rk != 1 {
+			t.Errorf("%d%% with Keys (exact path): recall@10 got %.4f, want 1", pct, rk)
+		}
+		// Keys alone (no Filter) at 50% take the graph path with a filter
+		// built from the keys; recallAt rejects any key outside the set.
+		rk = recallAt(t, ix, data, queries, 10, &SearchOptions{EF: 100, Keys: keys}, admit)
+		if rk < 0.95 {
+			t.Errorf("%d%% with Keys only: recall@10 got %.4f, want >= 0.95", pct, rk)
+		}
 		if pct >= 10 { // the graph traversal alone, no exact fallback
 			r := recallAt(t, ix, data, queries, 10, &SearchOptions{EF: 100, Filter: filter, ExactBelow: -1}, admit)
 			t.Logf("%d%% selectivity, traversal only: recall@10=%.4f", pct, r)

@@ -27,6 +27,12 @@ type SearchOptions struct {
 	// Filter, when set, admits only keys for which it returns true. It is
 	// called under the index's read lock and must not call the index.
 	Filter func(key string) bool
+	// Keys, when non-nil, is the exact set of admissible keys (for example
+	// the documents a tag index matched); with fewer than ExactBelow of
+	// them the query scans just these keys exactly, without looking at the
+	// rest of the index. Keys absent from the index are ignored. Otherwise
+	// the graph path admits Filter's keys, or, without a Filter, these.
+	Keys []string
 	// ExactBelow is the estimated number of filter matches under which an
 	// HNSW query is answered by an exact scan of the matches instead of a
 	// filtered graph traversal. 0 means the default, max(2000, 5% of the
@@ -43,9 +49,7 @@ func resultLess(a, b Result) bool {
 // indexes and selective filters are answered exactly; HNSW answers are
 // approximate.
 func (ix *Index) Search(q []float32, k int, opt *SearchOptions) ([]Result, error) {
-	if opt == nil {
-		opt = &SearchOptions{}
-	}
+	opt = withKeyFilter(opt)
 	if k <= 0 {
 		return nil, ErrBadQuery
 	}
@@ -57,6 +61,9 @@ func (ix *Index) Search(q []float32, k int, opt *SearchOptions) ([]Result, error
 	defer ix.mu.RUnlock()
 	if ix.live == 0 {
 		return nil, nil
+	}
+	if opt.Keys != nil && (ix.cfg.Algorithm == FLAT || len(opt.Keys) <= ix.exactThreshold(opt)) {
+		return ix.exactKeys(qv, k, opt.Keys), nil
 	}
 	if ix.cfg.Algorithm == FLAT || ix.useExact(opt) {
 		return ix.exactKNN(qv, k, opt.Filter), nil
@@ -123,10 +130,7 @@ func (ix *Index) useExact(opt *SearchOptions) bool {
 	if opt.Filter == nil || opt.ExactBelow < 0 {
 		return false
 	}
-	threshold := opt.ExactBelow
-	if threshold == 0 {
-		threshold = max(2000, ix.live/20)
-	}
+	threshold := ix.exactThreshold(opt)
 	if ix.live <= threshold {
 		return true
 	}
@@ -146,6 +150,65 @@ func (ix *Index) useExact(opt *SearchOptions) bool {
 		return true
 	}
 	return pass*ix.live/seen <= threshold
+}
+
+// withKeyFilter returns opt (a copy when it changes it) with defaults and,
+// when Keys is set without a Filter, a Filter admitting exactly Keys.
+func withKeyFilter(opt *SearchOptions) *SearchOptions {
+	if opt == nil {
+		return &SearchOptions{}
+	}
+	if opt.Keys == nil || opt.Filter != nil {
+		return opt
+	}
+	set := make(map[string]struct{}, len(opt.Keys))
+	for _, k := range opt.Keys {
+		set[k] = struct{}{}
+	}
+	o := *opt
+	o.Filter = func(key string) bool {
+		_, ok := set[key]
+		return ok
+	}
+	return &o
+}
+
+// exactThreshold returns the number of filter matches under which a query
+// is answered exactly (see SearchOptions.ExactBelow).
+func (ix *Index) exactThreshold(opt *SearchOptions) int {
+	switch {
+	case opt.ExactBelow < 0:
+		return -1
+	case opt.ExactBelow == 0:
+		return max(2000, ix.live/20)
+	}
+	return opt.ExactBelow
+}
+
+// exactKeys returns the k nearest of keys (each counted once) by
+// (distance, key).
+func (ix *Index) exactKeys(q []float32, k int, keys []string) []Result {
+	h := resultHeap{}
+	seen := make(map[uint32]bool, len(keys))
+	for _, key := range keys {
+		id, ok := ix.keys[key]
+		if !ok || seen[id] {
+			continue
+		}
+		seen[id] = true
+		r := Result{key, ix.dist(q, ix.node(id).vec)}
+		if len(h) < k {
+			h.push(r)
+		} else if resultLess(r, h[0]) {
+			h[0] = r
+			h.down(0)
+		}
+	}
+	out := make([]Result, len(h))
+	for i := len(out) - 1; i >= 0; i-- {
+		out[i] = h.pop()
+	}
+	return out
 }
 
 // exactKNN scans every live slot (that passes filter) and returns the k
@@ -177,9 +240,7 @@ func (ix *Index) exactKNN(q []float32, k int, filter func(string) bool) []Result
 // exactly. HNSW finds an entry with an EF beam search and then expands
 // through every node within radius + |radius|*Epsilon.
 func (ix *Index) Range(q []float32, radius float32, opt *SearchOptions) ([]Result, error) {
-	if opt == nil {
-		opt = &SearchOptions{}
-	}
+	opt = withKeyFilter(opt)
 	if radius != radius || math.IsInf(float64(radius), 0) {
 		return nil, ErrBadQuery
 	}

@@ -1,0 +1,343 @@
+package vector
+
+import (
+	"errors"
+	"math"
+	"slices"
+)
+
+// ErrBadQuery is returned for an invalid K, EF, radius or query vector.
+var ErrBadQuery = errors.New("vector: bad query")
+
+// Result is one search hit.
+type Result struct {
+	// Key is the indexed key.
+	Key string
+	// Distance is the distance to the query under the index metric.
+	Distance float32
+}
+
+// SearchOptions tunes one query. The zero value (or nil) means defaults.
+type SearchOptions struct {
+	// EF is the HNSW candidate-list size (EF_RUNTIME); at least k is used.
+	// Default Config.EFRuntime.
+	EF int
+	// Epsilon overrides Config.Epsilon for a range query. Default 0.
+	Epsilon float64
+	// Filter, when set, admits only keys for which it returns true. It is
+	// called under the index's read lock and must not call the index.
+	Filter func(key string) bool
+	// Keys, when non-nil, is the exact set of admissible keys (for example
+	// the documents a tag index matched); with fewer than ExactBelow of
+	// them the query scans just these keys exactly, without looking at the
+	// rest of the index. Keys absent from the index are ignored. Otherwise
+	// the graph path admits Filter's keys, or, without a Filter, these.
+	Keys []string
+	// ExactBelow is the estimated number of filter matches under which an
+	// HNSW query is answered by an exact scan of the matches instead of a
+	// filtered graph traversal. 0 means the default, max(2000, 5% of the
+	// keys); a negative value never falls back (tests use it).
+	ExactBelow int
+}
+
+// resultLess orders results by (distance, key).
+func resultLess(a, b Result) bool {
+	return a.Distance < b.Distance || (a.Distance == b.Distance && a.Key < b.Key)
+}
+
+// Search returns the k keys nearest to q, sorted by (distance, key). FLAT
+// indexes and selective filters are answered exactly; HNSW answers are
+// approximate.
+func (ix *Index) Search(q []float32, k int, opt *SearchOptions) ([]Result, error) {
+	opt = withKeyFilter(opt)
+	if k <= 0 {
+		return nil, ErrBadQuery
+	}
+	qv, err := ix.prepare(q)
+	if err != nil {
+		return nil, err
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.live == 0 {
+		return nil, nil
+	}
+	if opt.Keys != nil && (ix.cfg.Algorithm == FLAT || len(opt.Keys) <= ix.exactThreshold(opt)) {
+		return ix.exactKeys(qv, k, opt.Keys), nil
+	}
+	if ix.cfg.Algorithm == FLAT || ix.useExact(opt) {
+		return ix.exactKNN(qv, k, opt.Filter), nil
+	}
+	ef := max(k, opt.EF)
+	if opt.EF == 0 {
+		ef = max(k, ix.cfg.EFRuntime)
+	}
+	ep := ix.descend(qv)
+	vis := ix.getVisit()
+	defer ix.visited.Put(vis)
+	res, _ := ix.searchLayer(qv, []cand{ep}, ef, 0, ix.acceptor(opt.Filter), vis)
+	out := ix.results(res)
+	if len(out) > k {
+		out = out[:k]
+	}
+	return out, nil
+}
+
+// results converts candidates to results sorted by (distance, key).
+func (ix *Index) results(cs []cand) []Result {
+	out := make([]Result, len(cs))
+	for i, c := range cs {
+		out[i] = Result{ix.node(c.id).key, c.d}
+	}
+	sortResults(out)
+	return out
+}
+
+func sortResults(rs []Result) {
+	// Insertion-friendly: results are nearly sorted already (by distance, id).
+	for i := 1; i < len(rs); i++ {
+		for j := i; j > 0 && resultLess(rs[j], rs[j-1]); j-- {
+			rs[j], rs[j-1] = rs[j-1], rs[j]
+		}
+	}
+}
+
+// acceptor turns a key filter into a node filter (nil for no filter).
+func (ix *Index) acceptor(f func(string) bool) func(uint32, *node) bool {
+	if f == nil {
+		return nil
+	}
+	return func(_ uint32, nd *node) bool { return f(nd.key) }
+}
+
+// descend walks the upper levels greedily from the entry point and returns
+// the level-0 entry for q.
+func (ix *Index) descend(q []float32) cand {
+	ep := cand{ix.dist(q, ix.node(ix.entry).vec), ix.entry}
+	for l := ix.maxLevel; l > 0; l-- {
+		ep = ix.greedy(q, ep, l)
+	}
+	return ep
+}
+
+// sampleSize is how many slots the filter-selectivity estimate looks at.
+const sampleSize = 256
+
+// useExact reports whether a filtered HNSW query should scan the filter
+// matches exactly: it estimates the number of matches from the filter's
+// verdict on up to sampleSize live slots spread evenly over the store.
+func (ix *Index) useExact(opt *SearchOptions) bool {
+	if opt.Filter == nil || opt.ExactBelow < 0 {
+		return false
+	}
+	threshold := ix.exactThreshold(opt)
+	if ix.live <= threshold {
+		return true
+	}
+	step := max(1, ix.n/sampleSize)
+	seen, pass := 0, 0
+	for id := uint32(0); id < ix.n; id += step {
+		nd := ix.node(id)
+		if nd.state != slotLive {
+			continue
+		}
+		seen++
+		if opt.Filter(nd.key) {
+			pass++
+		}
+	}
+	if seen == 0 {
+		return true
+	}
+	return pass*ix.live/seen <= threshold
+}
+
+// withKeyFilter returns opt (a copy when it changes it) with defaults and,
+// when Keys is set without a Filter, a Filter admitting exactly Keys.
+func withKeyFilter(opt *SearchOptions) *SearchOptions {
+	if opt == nil {
+		return &SearchOptions{}
+	}
+	if opt.Keys == nil || opt.Filter != nil {
+		return opt
+	}
+	set := make(map[string]struct{}, len(opt.Keys))
+	for _, k := range opt.Keys {
+		set[k] = struct{}{}
+	}
+	o := *opt
+	o.Filter = func(key string) bool {
+		_, ok := set[key]
+		return ok
+	}
+	return &o
+}
+
+// exactThreshold returns the number of filter matches under which a query
+// is answered exactly (see SearchOptions.ExactBelow).
+func (ix *Index) exactThreshold(opt *SearchOptions) int {
+	switch {
+	case opt.ExactBelow < 0:
+		return -1
+	case opt.ExactBelow == 0:
+		return max(2000, ix.live/20)
+	}
+	return opt.ExactBelow
+}
+
+// exactKeys returns the k nearest of keys (each counted once) by
+// (distance, key).
+func (ix *Index) exactKeys(q []float32, k int, keys []string) []Result {
+	h := resultHeap{}
+	seen := make(map[uint32]bool, len(keys))
+	for _, key := range keys {
+		id, ok := ix.keys[key]
+		if !ok || seen[id] {
+			continue
+		}
+		seen[id] = true
+		r := Result{key, ix.dist(q, ix.node(id).vec)}
+		if len(h) < k {
+			h.push(r)
+		} else if resultLess(r, h[0]) {
+			h[0] = r
+			h.down(0)
+		}
+	}
+	out := make([]Result, len(h))
+	for i := len(out) - 1; i >= 0; i-- {
+		out[i] = h.pop()
+	}
+	return out
+}
+
+// exactKNN scans every live slot (that passes filter) and returns the k
+// nearest by (distance, key).
+func (ix *Index) exactKNN(q []float32, k int, filter func(string) bool) []Result {
+	h := resultHeap{}
+	for id := uint32(0); id < ix.n; id++ {
+		nd := ix.node(id)
+		if nd.state != slotLive || (filter != nil && !filter(nd.key)) {
+			continue
+		}
+		r := Result{nd.key, ix.dist(q, nd.vec)}
+		if len(h) < k {
+			h.push(r)
+		} else if resultLess(r, h[0]) {
+			h[0] = r
+			h.down(0)
+		}
+	}
+	out := make([]Result, len(h))
+	for i := len(out) - 1; i >= 0; i-- {
+		out[i] = h.pop()
+	}
+	return out
+}
+
+// Range returns every key within radius of q (distance <= radius), sorted
+// by (distance, key). FLAT indexes and selective filters are answered
+// exactly. HNSW finds an entry with an EF beam search and then expands
+// through every node within radius + |radius|*Epsilon.
+func (ix *Index) Range(q []float32, radius float32, opt *SearchOptions) ([]Result, error) {
+	opt = withKeyFilter(opt)
+	if radius != radius || math.IsInf(float64(radius), 0) {
+		return nil, ErrBadQuery
+	}
+	qv, err := ix.prepare(q)
+	if err != nil {
+		return nil, err
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	if ix.live == 0 {
+		return nil, nil
+	}
+	if ix.cfg.Algorithm == FLAT || ix.useExact(opt) {
+		var out []Result
+		for id := uint32(0); id < ix.n; id++ {
+			nd := ix.node(id)
+			if nd.state != slotLive || (opt.Filter != nil && !opt.Filter(nd.key)) {
+				continue
+			}
+			if d := ix.dist(qv, nd.vec); d <= radius {
+				out = append(out, Result{nd.key, d})
+			}
+		}
+		sortResultsFull(out)
+		return out, nil
+	}
+	eps := opt.Epsilon
+	if eps == 0 {
+		eps = ix.cfg.Epsilon
+	}
+	bound := radius + float32(math.Abs(float64(radius))*eps)
+	ef := opt.EF
+	if ef == 0 {
+		ef = ix.cfg.EFRuntime
+	}
+	ep := ix.descend(qv)
+	vis := ix.getVisit()
+	defer ix.visited.Put(vis)
+	out := ix.searchRange(qv, ep, ef, radius, bound, ix.acceptor(opt.Filter), vis)
+	sortResultsFull(out)
+	return out, nil
+}
+
+// sortResultsFull sorts results by (distance, key).
+func sortResultsFull(rs []Result) {
+	slices.SortFunc(rs, func(a, b Result) int {
+		if resultLess(a, b) {
+			return -1
+		}
+		if resultLess(b, a) {
+			return 1
+		}
+		return 0
+	})
+}
+
+// resultHeap is a max-heap of results by (distance, key).
+type resultHeap []Result
+
+func (h *resultHeap) push(r Result) {
+	*h = append(*h, r)
+	s := *h
+	i := len(s) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !resultLess(s[p], s[i]) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func (h resultHeap) down(i int) {
+	n := len(h)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		m := l
+		if r := l + 1; r < n && resultLess(h[l], h[r]) {
+			m = r
+		}
+		if !resultLess(h[i], h[m]) {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+}
+
+func (h *resultHeap) pop() Result {
+	s := *h
+	top := s[0]
+	s[0] = s[len(s)-1]
+	*h = s[:len(s)-1]
+	h.down(0)
+	return top
+}

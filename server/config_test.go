@@ -378,3 +378,64 @@ func TestConfigLocalParams(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// TestConfigDiffLFUSamplesLazyfree: CONFIG GET/SET of lfu-log-factor,
+// lfu-decay-time, maxmemory-samples and lazyfree-lazy-user-del/-flush
+// (ranges, error strings, yes/no; one name per GET: Redis's order for a
+// pattern is its hash table's) and the effect of lfu-log-factor 0 on
+// OBJECT FREQ, as Redis 7.0.
+func TestConfigDiffLFUSamplesLazyfree(t *testing.T) {
+	r := dial(t, commandtest.StartRedis(t))
+	n := servertest.Start(t)
+	c := dial(t, n.Addr())
+	steps := [][]string{
+		{"CONFIG", "GET", "lfu-log-factor"},
+		{"CONFIG", "GET", "lfu-decay-time"},
+		{"CONFIG", "GET", "maxmemory-samples"},
+		{"CONFIG", "GET", "lazyfree-lazy-user-del"},
+		{"CONFIG", "GET", "lazyfree-lazy-user-flush"},
+		{"CONFIG", "SET", "lfu-log-factor", "-1"},
+		{"CONFIG", "SET", "lfu-log-factor", "abc"},
+		{"CONFIG", "SET", "lfu-log-factor", "2147483648"},
+		{"CONFIG", "SET", "lfu-decay-time", "-1"},
+		{"CONFIG", "SET", "lfu-decay-time", "1kb"},
+		{"CONFIG", "SET", "maxmemory-samples", "0"},
+		{"CONFIG", "SET", "maxmemory-samples", "x"},
+		{"CONFIG", "SET", "maxmemory-samples", "2147483648"},
+		{"CONFIG", "SET", "lazyfree-lazy-user-del", "maybe"},
+		{"CONFIG", "SET", "lazyfree-lazy-user-flush", "1"},
+		{"CONFIG", "SET", "lfu-log-factor", "2147483647", "lfu-decay-time", "0"},
+		{"CONFIG", "GET", "lfu-log-factor"},
+		{"CONFIG", "GET", "lfu-decay-time"},
+		{"CONFIG", "SET", "maxmemory-samples", "65"},
+		{"CONFIG", "GET", "maxmemory-samples"},
+		{"CONFIG", "SET", "lazyfree-lazy-user-del", "YES", "lazyfree-lazy-user-flush", "Yes"},
+		{"CONFIG", "GET", "lazyfree-lazy-user-del"},
+		{"CONFIG", "GET", "lazyfree-lazy-user-flush"},
+		{"CONFIG", "SET", "lazyfree-lazy-user-del", "no", "lazyfree-lazy-user-flush", "no"},
+		{"CONFIG", "GET", "lazyfree-lazy-user-del"},
+		{"CONFIG", "GET", "lazyfree-lazy-user-flush"},
+		// lfu-log-factor 0: every access counts (no randomness).
+		{"CONFIG", "SET", "maxmemory-policy", "allkeys-lfu", "lfu-log-factor", "0", "lfu-decay-time", "1"},
+		{"SET", "k", "v"},
+		{"OBJECT", "FREQ", "k"},
+		{"GET", "k"},
+		{"GET", "k"},
+		{"GET", "k"},
+		{"OBJECT", "FREQ", "k"},
+		{"CONFIG", "SET", "maxmemory-policy", "noeviction", "lfu-log-factor", "10", "maxmemory-samples", "5"},
+	}
+	for _, s := range steps {
+		want, err := r.Do(s...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.Do(s...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reply.Equal(got, want) {
+			t.Errorf("%q:\n  cairn: %s\n  redis: %s", s, got, want)
+		}
+	}
+}

@@ -120,6 +120,58 @@ func TestLazyfreeDiff(t *testing.T) {
 	}
 }
 
+// TestLazyfreeLazyUserDiff: with lazyfree-lazy-user-del yes DEL frees as
+// UNLINK does, and with lazyfree-lazy-user-flush yes FLUSHALL/FLUSHDB
+// without a mode free as ASYNC (an explicit SYNC stays sync), moving
+// lazyfreed_objects as in Redis 7.0; set back to no, they do not.
+func TestLazyfreeLazyUserDiff(t *testing.T) {
+	n := servertest.Start(t)
+	conns := []*commandtest.Client{raw(t, n.Addr()), raw(t, commandtest.StartRedis(t))}
+	field := func(i int) []string { return []string{"f" + strconv.Itoa(i), "v"} }
+	keys := func(i int) []string { return []string{"k" + strconv.Itoa(i), "v"} }
+	set := func(p, v string) func(c *commandtest.Client) {
+		return func(c *commandtest.Client) {
+			if r, err := c.Do("CONFIG", "SET", p, v); err != nil || r.Kind == reply.KindError {
+				t.Fatalf("CONFIG SET %s %s: %v %v", p, v, r, err)
+			}
+		}
+	}
+	steps := []struct {
+		name  string
+		build func(c *commandtest.Client)
+		cmd   []string
+	}{
+		{"user-del yes", set("lazyfree-lazy-user-del", "yes"), []string{"CONFIG", "GET", "lazyfree-lazy-user-del"}},
+		{"big hash DEL", func(c *commandtest.Client) { fill(t, c, []string{"HSET", "h"}, 20000, field) }, []string{"DEL", "h", "missing"}},
+		{"small hash DEL", func(c *commandtest.Client) { fill(t, c, []string{"HSET", "h"}, 10, field) }, []string{"DEL", "h"}},
+		{"big hash UNLINK", func(c *commandtest.Client) { fill(t, c, []string{"HSET", "h"}, 20000, field) }, []string{"UNLINK", "h"}},
+		{"user-del no", set("lazyfree-lazy-user-del", "no"), []string{"CONFIG", "GET", "lazyfree-lazy-user-del"}},
+		{"big hash DEL sync", func(c *commandtest.Client) { fill(t, c, []string{"HSET", "h"}, 20000, field) }, []string{"DEL", "h"}},
+		{"user-flush yes", set("lazyfree-lazy-user-flush", "yes"), []string{"CONFIG", "GET", "lazyfree-lazy-user-flush"}},
+		{"FLUSHALL", func(c *commandtest.Client) { fill(t, c, []string{"MSET"}, 3000, keys) }, []string{"FLUSHALL"}},
+		{"FLUSHDB", func(c *commandtest.Client) { fill(t, c, []string{"MSET"}, 1500, keys) }, []string{"FLUSHDB"}},
+		{"FLUSHALL SYNC", func(c *commandtest.Client) { fill(t, c, []string{"MSET"}, 1500, keys) }, []string{"FLUSHALL", "SYNC"}},
+		{"FLUSHDB SYNC", func(c *commandtest.Client) { fill(t, c, []string{"MSET"}, 1500, keys) }, []string{"FLUSHDB", "SYNC"}},
+		{"user-flush no", set("lazyfree-lazy-user-flush", "no"), []string{"CONFIG", "GET", "lazyfree-lazy-user-flush"}},
+		{"FLUSHALL sync", func(c *commandtest.Client) { fill(t, c, []string{"MSET"}, 1500, keys) }, []string{"FLUSHALL"}},
+	}
+	for _, st := range steps {
+		var got [2]string
+		for i, c := range conns {
+			st.build(c)
+			before := lazyfreed(t, c)
+			v, err := c.Do(st.cmd...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[i] = v.String() + " lazyfreed +" + strconv.FormatInt(lazyfreed(t, c)-before, 10)
+		}
+		if got[0] != got[1] {
+			t.Errorf("%s %q: cairn %s, redis %s", st.name, st.cmd, got[0], got[1])
+		}
+	}
+}
+
 // TestLazyfreeLatency measures how long deleting a huge value and
 // flushing many keys take, sync and async. In Go both return quickly:
 // removing a key is O(log n) whatever its size and memory goes back

@@ -30,6 +30,19 @@ type Config struct {
 	// (maxmemory-policy, noeviction).
 	MaxMemoryPolicy EvictionPolicy
 
+	// LFU tuning (lfu.go): lfu-log-factor (10) and lfu-decay-time
+	// (minutes, 1).
+	LFULogFactor int64
+	LFUDecayTime int64
+
+	// LazyfreeLazyUserDel makes DEL free as UNLINK does and
+	// LazyfreeLazyUserFlush makes FLUSHALL/FLUSHDB without a mode free as
+	// ASYNC does (lazyfree-lazy-user-del, lazyfree-lazy-user-flush, no).
+	// They change what apply counts in lazyfreed_objects, so they are
+	// replicated. 1 is yes, 0 no.
+	LazyfreeLazyUserDel   int64
+	LazyfreeLazyUserFlush int64
+
 	// NotifyKeyspaceEvents is the notify-keyspace-events flag string as
 	// CONFIG GET prints it ("").
 	NotifyKeyspaceEvents string
@@ -85,5 +98,7 @@ func DefaultConfig() Config {
 		StreamNodeMaxEntries:   100,
 		MaxMemory:              0,
 		MaxMemoryPolicy:        NoEviction,
+		LFULogFactor:           10,
+		LFUDecayTime:           1,
 	}
 }

@@ -3,6 +3,7 @@ package keyspace
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 
@@ -16,6 +17,8 @@ type ConfigParam struct {
 	Alias string
 	// Memory tells that CONFIG SET accepts memory units (1kb, 2mb).
 	Memory bool
+	// Bool tells that the value is yes or no (stored as 1 or 0).
+	Bool bool
 	// Min and Max bound integer values (Redis's ranges).
 	Min, Max int64
 	field    func(c *Config) *int64
@@ -38,7 +41,16 @@ var ConfigParams = []ConfigParam{
 	{Name: "stream-node-max-bytes", Memory: true, Min: 0, Max: maxInt64, field: func(c *Config) *int64 { return &c.StreamNodeMaxBytes }},
 	{Name: "stream-node-max-entries", Min: 0, Max: maxInt64, field: func(c *Config) *int64 { return &c.StreamNodeMaxEntries }},
 	{Name: "maxmemory", Memory: true, Min: 0, Max: maxInt64, field: func(c *Config) *int64 { return &c.MaxMemory }},
+	// Config section version 2 adds the parameters below.
+	{Name: "lfu-log-factor", Min: 0, Max: 1<<31 - 1, field: func(c *Config) *int64 { return &c.LFULogFactor }},
+	{Name: "lfu-decay-time", Min: 0, Max: 1<<31 - 1, field: func(c *Config) *int64 { return &c.LFUDecayTime }},
+	{Name: "lazyfree-lazy-user-del", Bool: true, Min: 0, Max: 1, field: func(c *Config) *int64 { return &c.LazyfreeLazyUserDel }},
+	{Name: "lazyfree-lazy-user-flush", Bool: true, Min: 0, Max: 1, field: func(c *Config) *int64 { return &c.LazyfreeLazyUserFlush }},
 }
+
+// configV1Params is how many of ConfigParams config section version 1
+// knows.
+const configV1Params = 11
 
 // String-valued replicated parameters.
 const (
@@ -91,6 +103,12 @@ func (c *Config) Get(name string) (string, bool) {
 	if p == nil {
 		return "", false
 	}
+	if p.Bool {
+		if *p.field(c) != 0 {
+			return "yes", true
+		}
+		return "no", true
+	}
 	return strconv.FormatInt(*p.field(c), 10), true
 }
 
@@ -116,6 +134,17 @@ func (c *Config) Set(name, value string) error {
 	if p == nil {
 		return errors.New("unknown replicated parameter " + strconv.Quote(name))
 	}
+	if p.Bool {
+		switch value {
+		case "yes":
+			*p.field(c) = 1
+		case "no":
+			*p.field(c) = 0
+		default:
+			return errors.New("bad value " + strconv.Quote(value) + " for " + name)
+		}
+		return nil
+	}
 	n, err := strconv.ParseInt(value, 10, 64)
 	if err != nil || n < p.Min || n > p.Max {
 		return errors.New("bad value " + strconv.Quote(value) + " for " + name)
@@ -124,8 +153,17 @@ func (c *Config) Set(name, value string) error {
 	return nil
 }
 
-// configSectionVersion is the version byte of an encoded Config.
-const configSectionVersion = 1
+// configSectionVersion is the version byte of an encoded Config. Version
+// 1 has the first configV1Params parameters of ConfigParams and the string
+// ones; version 2 adds lfu-log-factor, lfu-decay-time,
+// lazyfree-lazy-user-del and lazyfree-lazy-user-flush. A reader accepts
+// every version up to its own; a newer one is ErrConfigVersion (the
+// replica stops: it cannot reproduce the writer's behaviour).
+const configSectionVersion = 2
+
+// ErrConfigVersion is returned by ReadConfig for a config section newer
+// than this binary's.
+var ErrConfigVersion = errors.New("config section version is newer than this binary's")
 
 // AppendConfig appends the snapshot encoding of c: a version byte, then
 // the parameters as (name, value) pairs, so a later version can add
@@ -153,8 +191,11 @@ func ReadConfig(r io.ByteReader) (Config, error) {
 	if err != nil {
 		return c, err
 	}
-	if v != configSectionVersion {
-		return c, errors.New("unknown config section version " + strconv.Itoa(int(v)))
+	if v > configSectionVersion {
+		return c, fmt.Errorf("%w: %d", ErrConfigVersion, v)
+	}
+	if v == 0 {
+		return c, errors.New("bad config section version 0")
 	}
 	n, err := binary.ReadUvarint(r)
 	if err != nil {
@@ -188,11 +229,27 @@ func ReadConfig(r io.ByteReader) (Config, error) {
 		if err != nil {
 			return c, err
 		}
+		if v == 1 && !inV1(name) {
+			return c, errors.New("parameter " + strconv.Quote(name) + " in a version 1 config section")
+		}
 		if err := c.Set(name, val); err != nil {
 			return c, err
 		}
 	}
 	return c, nil
+}
+
+// inV1 tells whether config section version 1 has the parameter.
+func inV1(name string) bool {
+	if name == ParamMaxMemoryPolicy || name == ParamNotify {
+		return true
+	}
+	for _, p := range ConfigParams[:configV1Params] {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // ListMaxListpackBytes is the byte limit of one list listpack (quicklist

@@ -4,8 +4,10 @@ import "math/rand/v2"
 
 // LFU access counters, as Redis's: an 8-bit logarithmic counter that an
 // access increments with probability 1/((counter-LFUInitVal)*factor+1) and
-// that loses one per LFUDecayTime minutes without access (measured from the
-// item's last access time, which Redis keeps in the same field).
+// that loses one per lfu-decay-time minutes without access (measured from
+// the item's last access time, which Redis keeps in the same field). The
+// factor and decay time are replicated configuration (Config.LFULogFactor,
+// Config.LFUDecayTime).
 //
 // Counters are node-local, like access times: they are updated by the reads
 // the serving node runs and are not part of snapshots or digests. They only
@@ -14,12 +16,6 @@ import "math/rand/v2"
 
 // LFUInitVal is the counter of a new key (Redis's LFU_INIT_VAL).
 const LFUInitVal = 5
-
-// LFU tuning, Redis's lfu-log-factor and lfu-decay-time (minutes) defaults.
-const (
-	LFULogFactor = 10
-	LFUDecayTime = 1
-)
 
 // IsLFU tells whether the policy evicts by access frequency.
 func (p EvictionPolicy) IsLFU() bool { return p == AllKeysLFU || p == VolatileLFU }
@@ -33,13 +29,13 @@ func (p EvictionPolicy) IsVolatile() bool {
 }
 
 // Freq returns the item's LFU counter at now (Unix ms), decayed by the
-// minutes since its last access (OBJECT FREQ).
-func (it *Item) Freq(now int64) int {
+// minutes since its last access and cfg's lfu-decay-time (OBJECT FREQ).
+func (it *Item) Freq(now int64, cfg *Config) int {
 	c := int64(it.lfu.Load())
-	if LFUDecayTime > 0 {
+	if d := cfg.LFUDecayTime; d > 0 {
 		idle := now/60000 - int64(it.atime.Load())/60
 		if idle > 0 {
-			c -= idle / LFUDecayTime
+			c -= idle / d
 		}
 	}
 	return int(max(c, 0))
@@ -49,12 +45,12 @@ func (it *Item) Freq(now int64) int {
 func (it *Item) SetFreq(f int) { it.lfu.Store(uint32(min(max(f, 0), 255))) }
 
 // lfuIncr decays the counter and counts one access, before the access
-// time is updated.
-func (it *Item) lfuIncr(now int64) {
-	c := it.Freq(now)
+// time is updated, with cfg's lfu-log-factor and lfu-decay-time.
+func (it *Item) lfuIncr(now int64, cfg *Config) {
+	c := it.Freq(now, cfg)
 	if c < 255 {
 		base := float64(max(c-LFUInitVal, 0))
-		if rand.Float64() < 1/(base*LFULogFactor+1) {
+		if rand.Float64() < 1/(base*float64(cfg.LFULogFactor)+1) {
 			c++
 		}
 	}
@@ -77,7 +73,7 @@ func (db *DB) access(it *Item) { db.accessAt(it, db.clock) }
 // LFU policy, the access counter.
 func (db *DB) accessAt(it *Item, now int64) {
 	if db.Cfg.MaxMemoryPolicy.IsLFU() {
-		it.lfuIncr(now)
+		it.lfuIncr(now, &db.Cfg)
 	}
 	it.Touch(now)
 }

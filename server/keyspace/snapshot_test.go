@@ -711,3 +711,71 @@ func TestLoadNewerFormat(t *testing.T) {
 		t.Fatalf("garbled magic: %v", err)
 	}
 }
+
+// TestConfigSectionVersions: a version 1 config section (before the LFU
+// and lazyfree parameters) still loads, with their defaults; version 2
+// carries them; a newer version is ErrConfigVersion (the replica stops).
+func TestConfigSectionVersions(t *testing.T) {
+	c := DefaultConfig()
+	c.HashMaxListpackEntries = 7
+	c.LFULogFactor, c.LFUDecayTime, c.LazyfreeLazyUserDel, c.LazyfreeLazyUserFlush = 3, 0, 1, 1
+	enc := AppendConfig(nil, &c)
+	if enc[0] != 2 {
+		t.Fatalf("section version %d", enc[0])
+	}
+	got, err := ReadConfig(bytes.NewReader(enc))
+	if err != nil || got != c {
+		t.Fatalf("round trip: %+v %v", got, err)
+	}
+	// A version 1 section, as the previous binary wrote it.
+	v1 := []byte{1}
+	pairs := [][2]string{{"hash-max-listpack-entries", "7"}, {"maxmemory-policy", "allkeys-lfu"}}
+	v1 = binary.AppendUvarint(v1, uint64(len(pairs)))
+	for _, p := range pairs {
+		for _, s := range p {
+			v1 = binary.AppendUvarint(v1, uint64(len(s)))
+			v1 = append(v1, s...)
+		}
+	}
+	got, err = ReadConfig(bytes.NewReader(v1))
+	want := DefaultConfig()
+	want.HashMaxListpackEntries, want.MaxMemoryPolicy = 7, AllKeysLFU
+	if err != nil || got != want {
+		t.Fatalf("version 1: %+v %v", got, err)
+	}
+	// Version 1 never had the new parameters.
+	bad := append([]byte{1, 1, 14}, "lfu-log-factor"...)
+	bad = append(bad, 1, '3')
+	if _, err := ReadConfig(bytes.NewReader(bad)); err == nil {
+		t.Fatal("lfu-log-factor accepted in a version 1 section")
+	}
+	enc[0] = 3
+	if _, err := ReadConfig(bytes.NewReader(enc)); !errors.Is(err, ErrConfigVersion) {
+		t.Fatalf("version 3: %v", err)
+	}
+}
+
+// TestLFUConfig: lfu-log-factor 0 counts every access; lfu-decay-time
+// sets the minutes per lost point (0: no decay).
+func TestLFUConfig(t *testing.T) {
+	const t0 = int64(1_700_000_000_000)
+	db := New()
+	db.Cfg.MaxMemoryPolicy = AllKeysLFU
+	db.Cfg.LFULogFactor = 0
+	db.SetClock(t0)
+	db.Put([]byte("k"), []byte("v"), nil, 0)
+	for range 20 {
+		db.Get([]byte("k"), t0)
+	}
+	it := db.Peek([]byte("k"))
+	if f := it.Freq(t0, &db.Cfg); f != LFUInitVal+20 {
+		t.Fatalf("freq %d with lfu-log-factor 0", f)
+	}
+	later := t0 + 10*60000 // 10 minutes idle
+	for decay, want := range map[int64]int{0: 25, 1: 15, 2: 20, 10: 24} {
+		db.Cfg.LFUDecayTime = decay
+		if f := it.Freq(later, &db.Cfg); f != want {
+			t.Errorf("lfu-decay-time %d: freq %d after 10 minutes, want %d", decay, f, want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/pubsub"
 	"github.com/cairndb/cairn/server/reply"
+	"github.com/cairndb/cairn/server/shard"
 )
 
 // param is one CONFIG parameter.
@@ -126,6 +127,17 @@ func parseEnum(opts ...string) func(string) (string, error) {
 
 func anyString(v string) (string, error) { return v, nil }
 
+// parseBool is a Redis boolean parameter: yes or no, any case.
+func parseBool(v string) (string, error) {
+	switch strings.ToLower(v) {
+	case "yes":
+		return "yes", nil
+	case "no":
+		return "no", nil
+	}
+	return "", errors.New("argument must be 'yes' or 'no'")
+}
+
 func newParams(s *Server) *params {
 	cfg := s.cfg
 	p := &params{values: map[string]string{}, byName: map[string]*param{}}
@@ -142,6 +154,9 @@ func newParams(s *Server) *params {
 		parse := parseIntParam(kp.Min, kp.Max)
 		if kp.Memory {
 			parse = parseMemoryRange(kp.Min, kp.Max)
+		}
+		if kp.Bool {
+			parse = parseBool
 		}
 		for _, n := range []string{kp.Name, kp.Alias} {
 			if n != "" {
@@ -208,6 +223,12 @@ func newParams(s *Server) *params {
 	def("tcp-keepalive", "300", parseIntParam(0, 1<<31-1), func(s *Server, v string) {
 		n, _ := strconv.ParseInt(v, 10, 64)
 		s.params.keepAlive.Store(n)
+	}).file = true
+	// maxmemory-samples only tunes the leader's eviction sampling, whose
+	// picks go through the log (Evict entries): node-local.
+	def("maxmemory-samples", "5", parseIntParam(1, 1<<31-1), func(s *Server, v string) {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		shard.SetMaxmemorySamples(n)
 	}).file = true
 	def("tracking-table-max-keys", itoa(defaultTrackingMaxKeys), parseIntParam(0, 1<<63-1), trackingMaxKeysParam).file = true
 	s.trk.maxKeys.Store(defaultTrackingMaxKeys)

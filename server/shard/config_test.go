@@ -2,9 +2,12 @@ package shard_test
 
 import (
 	"bytes"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/cairndb/cairn/server/entry"
+	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/shard"
 )
 
@@ -68,5 +71,79 @@ func TestSMConfigEntry(t *testing.T) {
 	apply(t, r, 8, encode(entry.Config, 1000, 8, args("#epoch", "4"), args("zset-max-listpack-entries", "9")))
 	if got := r.DB().Cfg.ZSetMaxListpackEntries; got != 7 {
 		t.Fatalf("stale epoch applied after recovery: %d", got)
+	}
+}
+
+// TestSMConfigLFULazyfree: lfu-log-factor, lfu-decay-time and the
+// lazyfree-lazy-user-* parameters are replicated: set by a Config entry on
+// every replica at the same index, carried by snapshots (two replicas
+// agree on the state digest), and lazyfree-lazy-user-del/-flush change
+// what apply frees lazily. A Config entry naming a parameter this binary
+// does not have halts the replica.
+func TestSMConfigLFULazyfree(t *testing.T) {
+	a, b := shard.NewTestSM(table), shard.NewTestSM(table)
+	cfg := encode(entry.Config, 1000, 1, args("lfu-log-factor", "0"), args("lfu-decay-time", "7"),
+		args("lazyfree-lazy-user-del", "yes"), args("lazyfree-lazy-user-flush", "yes"))
+	for _, s := range []*shard.TestSM{a, b} {
+		if rs := replies(t, apply(t, s, 1, cfg)); len(rs) != 1 || rs[0].String() != "OK" {
+			t.Fatalf("config entry: %v", rs)
+		}
+		c := s.DB().Cfg
+		if c.LFULogFactor != 0 || c.LFUDecayTime != 7 || c.LazyfreeLazyUserDel != 1 || c.LazyfreeLazyUserFlush != 1 {
+			t.Fatalf("config %+v", c)
+		}
+	}
+	if a.DB().StateDigest() != b.DB().StateDigest() {
+		t.Fatal("replicas disagree")
+	}
+	// Lazy freeing follows the replicated values (the counters are per
+	// process: measure one replica at a time).
+	fields := []string{"hset", "h"}
+	for i := range 200 { // a hashtable: free effort 200
+		fields = append(fields, "f"+strconv.Itoa(i), "v")
+	}
+	do(t, a, 2, 1000, fields...)
+	_, before := keyspace.LazyfreeStats()
+	do(t, a, 3, 1000, "del", "h")
+	waitFreed(t, before+1)
+	do(t, a, 4, 1000, "mset", "x", "1", "y", "2")
+	_, before = keyspace.LazyfreeStats()
+	do(t, a, 5, 1000, "flushall")
+	waitFreed(t, before+2)
+	// Snapshot round trip.
+	ctx, _ := a.SM().PrepareSnapshot()
+	var buf bytes.Buffer
+	if err := a.SM().SaveSnapshot(ctx, &buf, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	r := shard.NewTestSM(table)
+	if err := r.SM().RecoverFromSnapshot(bytes.NewReader(buf.Bytes()), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r.DB().Cfg != a.DB().Cfg || r.DB().StateDigest() != a.DB().StateDigest() {
+		t.Fatalf("recovered config %+v, want %+v", r.DB().Cfg, a.DB().Cfg)
+	}
+	// A parameter from a later version stops the replica.
+	apply(t, b, 2, encode(entry.Config, 1000, 2, args("lfu-future-knob", "1")))
+	if b.Halted() == "" {
+		t.Fatal("unknown config parameter applied without halting")
+	}
+}
+
+func waitFreed(t *testing.T, want int64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		pending, freed := keyspace.LazyfreeStats()
+		if pending == 0 {
+			if freed != want {
+				t.Fatalf("lazyfreed_objects %d, want %d", freed, want)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("lazy freeing does not finish")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

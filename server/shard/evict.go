@@ -45,14 +45,24 @@ var (
 	errExecAbortOOM = reply.Error("EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'.")
 )
 
-// Eviction tuning: maxmemory-samples (Redis's default) and Redis's
-// EVPOOL_SIZE.
+// Eviction tuning: Redis's EVPOOL_SIZE and Cairn's batching.
 const (
-	evictSamples  = 5
 	evictRounds   = 2 // sample rounds per pick
 	evictPoolSize = 16
 	evictMaxBatch = 512 // keys in one Evict entry
 )
+
+// maxmemorySamples is maxmemory-samples (Redis's default 5): how many
+// keys the leader samples per eviction round. It is node-local (CONFIG SET
+// on a node changes that node's): only a leader samples, and what it picks
+// goes through the log as an Evict entry, so no replica's apply depends on
+// it. It is per process, as the node is (the lazyfree counters are too).
+var maxmemorySamples atomic.Int64
+
+func init() { maxmemorySamples.Store(5) }
+
+// SetMaxmemorySamples sets maxmemory-samples (at least 1).
+func SetMaxmemorySamples(n int64) { maxmemorySamples.Store(max(n, 1)) }
 
 // memMirror publishes what the leader's admission needs without the lock.
 // The applier refreshes it after each batch.
@@ -331,7 +341,7 @@ func (ev *evictor) next(db *keyspace.DB, p keyspace.EvictionPolicy, now int64) *
 	}
 	// Redis's evictionPoolPopulate: sample a few keys and keep the best
 	// candidates seen so far in a small pool sorted by score; then take
-	// the best one. Each pick samples evictSamples keys evictRounds times.
+	// the best one. Each pick samples maxmemory-samples keys evictRounds times.
 	for try := 0; try < 4; try++ {
 		for range evictRounds {
 			ev.populate(db, p, volatile, now)
@@ -356,11 +366,11 @@ func (ev *evictor) next(db *keyspace.DB, p keyspace.EvictionPolicy, now int64) *
 // populate samples keys into the pool.
 func (ev *evictor) populate(db *keyspace.DB, p keyspace.EvictionPolicy, volatile bool, now int64) {
 	{
-		db.Sample(volatile, evictSamples, ev.rng.IntN, func(it *keyspace.Item) {
+		db.Sample(volatile, int(min(maxmemorySamples.Load(), 1<<20)), ev.rng.IntN, func(it *keyspace.Item) {
 			if _, dup := ev.proposed[it.Key]; dup {
 				return
 			}
-			sc := evictScore(it, p, now)
+			sc := evictScore(it, p, &db.Cfg, now)
 			for _, e := range ev.pool {
 				if e.key == it.Key {
 					return
@@ -382,10 +392,10 @@ func (ev *evictor) populate(db *keyspace.DB, p keyspace.EvictionPolicy, volatile
 
 // evictScore is higher for better candidates: idle time (LRU), rarity
 // (LFU) or nearness of expiry (TTL).
-func evictScore(it *keyspace.Item, p keyspace.EvictionPolicy, now int64) int64 {
+func evictScore(it *keyspace.Item, p keyspace.EvictionPolicy, cfg *keyspace.Config, now int64) int64 {
 	switch {
 	case p.IsLFU():
-		return int64(255 - it.Freq(now))
+		return int64(255 - it.Freq(now, cfg))
 	case p == keyspace.VolatileTTL:
 		return math.MaxInt64 - it.ExpireAt
 	}

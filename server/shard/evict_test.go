@@ -97,3 +97,23 @@ func TestEvictorPicksByPolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestEvictorMaxmemorySamples: maxmemory-samples (node-local) is how many
+// keys one sampling round of the leader's evictor looks at.
+func TestEvictorMaxmemorySamples(t *testing.T) {
+	defer SetMaxmemorySamples(5)
+	db := keyspace.New()
+	db.Cfg.MaxMemory, db.Cfg.MaxMemoryPolicy = 1, keyspace.AllKeysLRU
+	for i := range 1000 {
+		db.Put([]byte("k"+strconv.Itoa(i)), []byte("v"), nil, 0)
+	}
+	for _, n := range []int64{1, 5, 12} {
+		SetMaxmemorySamples(n)
+		ev := &evictor{proposed: map[string]struct{}{}, rng: rand.New(rand.NewPCG(1, 2))}
+		ev.populate(db, keyspace.AllKeysLRU, false, 0)
+		// Distinct keys sampled, all kept (the pool holds 16).
+		if got := len(ev.pool); got < int(n)-1 || got > int(n) {
+			t.Errorf("maxmemory-samples %d: %d candidates after one round", n, got)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/entry"
+	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/reply"
 )
 
@@ -79,6 +80,16 @@ func (s *stateMachine) unknown(e *entry.Entry) string {
 		return fmt.Sprintf("unknown log entry (version %d, kind %d)", e.Version, e.Kind)
 	}
 	switch e.Kind {
+	case entry.Config:
+		// A parameter this binary does not have (added by a later
+		// version) changes what the writer's apply does: stop.
+		for _, cmd := range e.Cmds {
+			if len(cmd) == 2 && string(cmd[0]) != epochParam {
+				if _, ok := keyspace.CanonicalConfigName(string(cmd[0])); !ok {
+					return fmt.Sprintf("unknown config parameter %q", cmd[0])
+				}
+			}
+		}
 	case entry.SlotOp:
 		for _, cmd := range e.Cmds {
 			if why := unknownSlotOp(cmd); why != "" {

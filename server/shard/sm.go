@@ -362,6 +362,12 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	}
 	if string(hdr) == snapHeader {
 		if cfg, epoch, err = readConfigSection(br); err != nil {
+			if errors.Is(err, keyspace.ErrConfigVersion) {
+				// A config section from a newer binary: stop, as for a
+				// newer header.
+				s.halt(0, err.Error())
+				return nil
+			}
 			return fmt.Errorf("%w: config: %v", ErrBadSnapshot, err)
 		}
 	}

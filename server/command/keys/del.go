@@ -7,8 +7,11 @@ import (
 
 // del is DEL key [key ...] and UNLINK key [key ...]: it removes the keys
 // that exist and returns how many it removed. A key given twice counts
-// once.
+// once. With lazyfree-lazy-user-del yes (replicated), DEL is UNLINK.
 func del(c *command.Ctx, args [][]byte) (reply.Value, error) {
+	if c.DB.Cfg.LazyfreeLazyUserDel != 0 {
+		return unlink(c, args)
+	}
 	var n int64
 	for _, k := range args[1:] {
 		if c.DB.Lookup(k, c.Now) != nil {

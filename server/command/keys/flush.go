@@ -15,11 +15,12 @@ func dbsize(c *command.Ctx, args [][]byte) (reply.Value, error) {
 // flushOptions accepts FLUSHDB/FLUSHALL's optional ASYNC or SYNC. Either
 // way the keyspace is emptied at once; ASYNC hands the old one to the
 // background freer (keyspace.DB.FlushAsync), which counts its keys as
-// lazily freed objects, as Redis does.
-func flushOptions(args [][]byte) (async bool, err error) {
+// lazily freed objects, as Redis does. Without a mode it is ASYNC when
+// lazyfree-lazy-user-flush is yes (replicated configuration).
+func flushOptions(db *keyspace.DB, args [][]byte) (async bool, err error) {
 	switch {
 	case len(args) == 1:
-		return false, nil
+		return db.Cfg.LazyfreeLazyUserFlush != 0, nil
 	case len(args) == 2 && isOpt(args[1], "sync"):
 		return false, nil
 	case len(args) == 2 && isOpt(args[1], "async"):
@@ -38,7 +39,7 @@ func flush(db *keyspace.DB, async bool) {
 
 // flushdb is FLUSHDB [ASYNC | SYNC]: it removes every key.
 func flushdb(c *command.Ctx, args [][]byte) (reply.Value, error) {
-	async, err := flushOptions(args)
+	async, err := flushOptions(c.DB, args)
 	if err != nil {
 		return reply.Value{}, err
 	}
@@ -49,7 +50,7 @@ func flushdb(c *command.Ctx, args [][]byte) (reply.Value, error) {
 
 // flushall is FLUSHALL [ASYNC | SYNC]: FLUSHDB of the only database.
 func flushall(c *command.Ctx, args [][]byte) (reply.Value, error) {
-	async, err := flushOptions(args)
+	async, err := flushOptions(c.DB, args)
 	if err != nil {
 		return reply.Value{}, err
 	}

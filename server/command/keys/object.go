@@ -100,7 +100,7 @@ func objectFreq(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	if !c.DB.Cfg.MaxMemoryPolicy.IsLFU() {
 		return reply.Value{}, errNoLFU
 	}
-	return reply.Int(int64(it.Freq(c.Now))), nil
+	return reply.Int(int64(it.Freq(c.Now, &c.DB.Cfg))), nil
 }
 
 var objectHelpLines = []string{

@@ -33,12 +33,8 @@ test: build ## Unit, integration, differential, crash and short fuzz tests
 test-race: ## Race detector over every package
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
-fuzz: ## Run each fuzz target for FUZZTIME
-	@set -e; for spec in $$($(GO) run ./.ci/fuzztargets); do \
-		pkg=$${spec%%:*}; name=$${spec##*:}; \
-		echo "fuzz $$pkg $$name"; \
-		$(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $$pkg; \
-	done
+fuzz: ## Run each fuzz target for FUZZTIME (.ci/fuzz.sh)
+	GO=$(GO) FUZZTIME=$(FUZZTIME) bash .ci/fuzz.sh
 
 crash: build ## Long crash test: many SIGKILLs under load
 	CAIRN_CRASH_KILLS=200 $(GO) test -count=1 -timeout 60m -run TestCrash ./server/crashtest/ -v

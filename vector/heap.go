@@ -62,52 +62,19 @@ func (h *candHeap) pop() cand {
 	return top
 }
 
-// maxHeap is a binary max-heap of candidates by distance.
-type maxHeap struct{ c []cand }
+// maxHeap is a binary max-heap of candidates by distance: a candHeap of
+// the negated distances. Negating a float32 only flips its sign bit, so
+// every comparison (and so every tie's fate) is exactly that of a max-heap
+// on the distances themselves.
+type maxHeap struct{ candHeap }
 
-func (h *maxHeap) len() int { return len(h.c) }
+func neg(x cand) cand { x.d = -x.d; return x }
 
-func (h *maxHeap) top() cand { return h.c[0] }
+func (h *maxHeap) top() cand { return neg(h.candHeap.top()) }
 
-func (h *maxHeap) push(x cand) {
-	h.c = append(h.c, x)
-	c := h.c
-	i := len(c) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if !(c[p].d < c[i].d) {
-			break
-		}
-		c[i], c[p] = c[p], c[i]
-		i = p
-	}
-}
+func (h *maxHeap) push(x cand) { h.candHeap.push(neg(x)) }
 
-func (h *maxHeap) pop() cand {
-	c := h.c
-	top := c[0]
-	last := len(c) - 1
-	c[0] = c[last]
-	c = c[:last]
-	h.c = c
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= last {
-			break
-		}
-		m := l
-		if r := l + 1; r < last && c[l].d < c[r].d {
-			m = r
-		}
-		if !(c[i].d < c[m].d) {
-			break
-		}
-		c[i], c[m] = c[m], c[i]
-		i = m
-	}
-	return top
-}
+func (h *maxHeap) pop() cand { return neg(h.candHeap.pop()) }
 
 // visitSet marks visited slots with a generation counter so that it is
 // reset in O(1); searches take one from a sync.Pool.

@@ -48,7 +48,7 @@ func (ix *Index) greedy(q []float32, ep cand, l int) cand {
 // accepted or not (the entry point for the next level down).
 func (ix *Index) searchLayer(q []float32, eps []cand, ef, l int, accept func(uint32, *node) bool, vis *visitSet) ([]cand, cand) {
 	cands := candHeap{c: vis.cands[:0]}
-	res := maxHeap{c: vis.res[:0]}
+	res := maxHeap{candHeap{c: vis.res[:0]}}
 	defer func() { vis.cands, vis.res = cands.c[:0], res.c[:0] }()
 	best := eps[0]
 	ok := func(id uint32, nd *node) bool {

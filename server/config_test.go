@@ -13,34 +13,15 @@ import (
 	"github.com/cairndb/cairn/server/servertest"
 )
 
-func dial(t *testing.T, addr string) *commandtest.Client {
-	t.Helper()
-	c, err := commandtest.Dial(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-func cdo(t *testing.T, c *commandtest.Client, args ...string) string {
-	t.Helper()
-	v, err := c.Do(args...)
-	if err != nil {
-		t.Fatalf("%q: %v", args, err)
-	}
-	return v.String()
-}
-
 // TestConfigDiffThresholds runs the same CONFIG SET and writes against
 // Cairn and redis-server 7.0 and compares every reply exactly: CONFIG
 // SET/GET (aliases, memory units, errors) and OBJECT ENCODING of hashes,
 // sets and sorted sets around the thresholds, including lowering a limit
 // under existing keys.
 func TestConfigDiffThresholds(t *testing.T) {
-	r := dial(t, commandtest.StartRedis(t))
+	r := raw(t, commandtest.StartRedis(t))
 	n := servertest.Start(t)
-	c := dial(t, n.Addr())
+	c := raw(t, n.Addr())
 	steps := [][]string{
 		{"CONFIG", "SET", "hash-max-listpack-entries", "2"},
 		{"CONFIG", "GET", "hash-max-ziplist-entries"},
@@ -190,16 +171,16 @@ func TestConfigDiffThresholds(t *testing.T) {
 // tail, and it changes what commands do after the restart.
 func TestConfigReplicatedSurvivesRestart(t *testing.T) {
 	n := servertest.Start(t)
-	c := dial(t, n.Addr())
+	c := raw(t, n.Addr())
 	for _, s := range [][]string{
 		{"CONFIG", "SET", "hash-max-listpack-entries", "2"},
 		{"HSET", "h", "a", "1", "b", "2", "c", "3"},
 	} {
-		if v := cdo(t, c, s...); strings.HasPrefix(v, "ERR") {
+		if v := do(t, c, s...); strings.HasPrefix(v, "ERR") {
 			t.Fatalf("%q: %s", s, v)
 		}
 	}
-	if got := cdo(t, c, "OBJECT", "ENCODING", "h"); got != "hashtable" {
+	if got := do(t, c, "OBJECT", "ENCODING", "h"); got != "hashtable" {
 		t.Fatalf("encoding %s", got)
 	}
 	cfg := n.Cfg
@@ -207,36 +188,36 @@ func TestConfigReplicatedSurvivesRestart(t *testing.T) {
 
 	// Log replay only.
 	n = servertest.Restart(t, cfg)
-	c = dial(t, n.Addr())
-	if got := cdo(t, c, "CONFIG", "GET", "hash-max-listpack-entries"); got != "[hash-max-listpack-entries 2]" {
+	c = raw(t, n.Addr())
+	if got := do(t, c, "CONFIG", "GET", "hash-max-listpack-entries"); got != "[hash-max-listpack-entries 2]" {
 		t.Fatalf("after replay: %s", got)
 	}
-	cdo(t, c, "HSET", "h2", "a", "1", "b", "2", "c", "3")
-	if got := cdo(t, c, "OBJECT", "ENCODING", "h2"); got != "hashtable" {
+	do(t, c, "HSET", "h2", "a", "1", "b", "2", "c", "3")
+	if got := do(t, c, "OBJECT", "ENCODING", "h2"); got != "hashtable" {
 		t.Fatalf("after replay: encoding %s", got)
 	}
 	// Snapshot, then more config in the log tail.
-	if got := cdo(t, c, "SAVE"); got != "OK" {
+	if got := do(t, c, "SAVE"); got != "OK" {
 		t.Fatal(got)
 	}
-	cdo(t, c, "CONFIG", "SET", "set-max-intset-entries", "1", "notify-keyspace-events", "Kgx")
+	do(t, c, "CONFIG", "SET", "set-max-intset-entries", "1", "notify-keyspace-events", "Kgx")
 	n.Close()
 
 	n = servertest.Restart(t, cfg)
-	c = dial(t, n.Addr())
-	got := cdo(t, c, "CONFIG", "GET", "hash-max-listpack-entries", "set-max-intset-entries", "notify-keyspace-events")
+	c = raw(t, n.Addr())
+	got := do(t, c, "CONFIG", "GET", "hash-max-listpack-entries", "set-max-intset-entries", "notify-keyspace-events")
 	if got != "[hash-max-listpack-entries 2 notify-keyspace-events gxK set-max-intset-entries 1]" {
 		t.Fatalf("after snapshot and replay: %s", got)
 	}
-	cdo(t, c, "SAVE")
+	do(t, c, "SAVE")
 	n.Close()
 	n = servertest.Restart(t, cfg)
-	c = dial(t, n.Addr())
-	if got := cdo(t, c, "CONFIG", "GET", "set-max-intset-entries"); got != "[set-max-intset-entries 1]" {
+	c = raw(t, n.Addr())
+	if got := do(t, c, "CONFIG", "GET", "set-max-intset-entries"); got != "[set-max-intset-entries 1]" {
 		t.Fatalf("after snapshot: %s", got)
 	}
-	cdo(t, c, "SADD", "s", "1", "2")
-	if got := cdo(t, c, "OBJECT", "ENCODING", "s"); got != "hashtable" {
+	do(t, c, "SADD", "s", "1", "2")
+	if got := do(t, c, "OBJECT", "ENCODING", "s"); got != "hashtable" {
 		t.Fatalf("after snapshot: set encoding %s", got)
 	}
 }
@@ -269,10 +250,10 @@ func TestConfigFlagsDoNotChangeApply(t *testing.T) {
 	var small *servertest.Node
 	for i, flag := range []int64{1 << 20, 512 << 20} {
 		n := servertest.Start(t, func(c *server.Config) { c.ProtoMaxBulkLen = flag })
-		c := dial(t, n.Addr())
+		c := raw(t, n.Addr())
 		var out []string
 		for _, s := range workload {
-			out = append(out, cdo(t, c, s...))
+			out = append(out, do(t, c, s...))
 		}
 		if i == 0 {
 			small = n
@@ -302,12 +283,12 @@ func TestConfigFlagsDoNotChangeApply(t *testing.T) {
 // configuration).
 func TestConfigNotifyFromReplicatedState(t *testing.T) {
 	n := servertest.Start(t)
-	c := dial(t, n.Addr())
-	sub := dial(t, n.Addr())
-	cdo(t, sub, "SUBSCRIBE", "__keyevent@0__:set")
-	cdo(t, c, "SET", "quiet", "1") // notifications off: nothing published
-	cdo(t, c, "CONFIG", "SET", "notify-keyspace-events", "E$")
-	cdo(t, c, "SET", "loud", "1")
+	c := raw(t, n.Addr())
+	sub := raw(t, n.Addr())
+	do(t, sub, "SUBSCRIBE", "__keyevent@0__:set")
+	do(t, c, "SET", "quiet", "1") // notifications off: nothing published
+	do(t, c, "CONFIG", "SET", "notify-keyspace-events", "E$")
+	do(t, c, "SET", "loud", "1")
 	v, err := sub.Read()
 	if err != nil {
 		t.Fatal(err)
@@ -327,20 +308,20 @@ func TestConfigLocalParams(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := servertest.Start(t, func(c *server.Config) { c.ConfigFile = file })
-	c := dial(t, n.Addr())
+	c := raw(t, n.Addr())
 	for _, s := range [][]string{
 		{"CONFIG", "SET", "timeout", "1", "loglevel", "warning", "tcp-keepalive", "60", "hz", "100"},
 		{"CONFIG", "SET", "maxclients", "77", "slowlog-max-len", "5"},
 		{"CONFIG", "SET", "hash-max-listpack-entries", "3"},
 	} {
-		if got := cdo(t, c, s...); got != "OK" {
+		if got := do(t, c, s...); got != "OK" {
 			t.Fatalf("%q: %s", s, got)
 		}
 	}
-	if got := cdo(t, c, "CONFIG", "GET", "loglevel"); got != "[loglevel warning]" {
+	if got := do(t, c, "CONFIG", "GET", "loglevel"); got != "[loglevel warning]" {
 		t.Fatal(got)
 	}
-	if got := cdo(t, c, "CONFIG", "REWRITE"); got != "OK" {
+	if got := do(t, c, "CONFIG", "REWRITE"); got != "OK" {
 		t.Fatal(got)
 	}
 	b, err := os.ReadFile(file)
@@ -360,8 +341,8 @@ func TestConfigLocalParams(t *testing.T) {
 		t.Errorf("temp files left: %v", m)
 	}
 	// timeout: an idle client is closed within a second or two.
-	idle := dial(t, n.Addr())
-	cdo(t, idle, "PING")
+	idle := raw(t, n.Addr())
+	do(t, idle, "PING")
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		if _, err := idle.Do("PING"); err != nil {
@@ -372,9 +353,9 @@ func TestConfigLocalParams(t *testing.T) {
 		}
 		time.Sleep(1500 * time.Millisecond)
 	}
-	c = dial(t, n.Addr())
-	cdo(t, c, "CONFIG", "SET", "timeout", "0")
-	if got := cdo(t, c, "CONFIG", "GET", "timeout"); got != "[timeout 0]" {
+	c = raw(t, n.Addr())
+	do(t, c, "CONFIG", "SET", "timeout", "0")
+	if got := do(t, c, "CONFIG", "GET", "timeout"); got != "[timeout 0]" {
 		t.Fatal(got)
 	}
 }
@@ -385,9 +366,9 @@ func TestConfigLocalParams(t *testing.T) {
 // pattern is its hash table's) and the effect of lfu-log-factor 0 on
 // OBJECT FREQ, as Redis 7.0.
 func TestConfigDiffLFUSamplesLazyfree(t *testing.T) {
-	r := dial(t, commandtest.StartRedis(t))
+	r := raw(t, commandtest.StartRedis(t))
 	n := servertest.Start(t)
-	c := dial(t, n.Addr())
+	c := raw(t, n.Addr())
 	steps := [][]string{
 		{"CONFIG", "GET", "lfu-log-factor"},
 		{"CONFIG", "GET", "lfu-decay-time"},

@@ -58,6 +58,34 @@ func fill(t *testing.T, c *commandtest.Client, prefix []string, n int, elem func
 	}
 }
 
+// lazyfreeStep builds some state on a connection, then sends cmd.
+type lazyfreeStep struct {
+	name  string
+	build func(c *commandtest.Client)
+	cmd   []string
+}
+
+// runLazyfreeSteps runs each step on Cairn (conns[0]) and Redis (conns[1])
+// and compares the reply and the change of lazyfreed_objects exactly.
+func runLazyfreeSteps(t *testing.T, conns []*commandtest.Client, steps []lazyfreeStep) {
+	t.Helper()
+	for _, st := range steps {
+		var got [2]string
+		for i, c := range conns {
+			st.build(c)
+			before := lazyfreed(t, c)
+			v, err := c.Do(st.cmd...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[i] = v.String() + " lazyfreed +" + strconv.FormatInt(lazyfreed(t, c)-before, 10)
+		}
+		if got[0] != got[1] {
+			t.Errorf("%s %q: cairn %s, redis %s", st.name, st.cmd, got[0], got[1])
+		}
+	}
+}
+
 // TestLazyfreeDiff: UNLINK of big values and FLUSHALL/FLUSHDB ASYNC move
 // lazyfreed_objects as in Redis 7.0 (only values whose free effort is
 // above 64, every key of an async flush); DEL, small values and sync
@@ -67,11 +95,7 @@ func TestLazyfreeDiff(t *testing.T) {
 	conns := []*commandtest.Client{raw(t, n.Addr()), raw(t, commandtest.StartRedis(t))}
 	field := func(i int) []string { return []string{"f" + strconv.Itoa(i), "v"} }
 	long := strings.Repeat("x", 100)
-	steps := []struct {
-		name  string
-		build func(c *commandtest.Client)
-		cmd   []string
-	}{
+	steps := []lazyfreeStep{
 		{"small string", func(c *commandtest.Client) { c.Do("SET", "k", "v") }, []string{"UNLINK", "k", "missing"}},
 		{"big hash UNLINK", func(c *commandtest.Client) { fill(t, c, []string{"HSET", "h"}, 20000, field) }, []string{"UNLINK", "h"}},
 		{"big hash DEL", func(c *commandtest.Client) { fill(t, c, []string{"HSET", "h"}, 20000, field) }, []string{"DEL", "h"}},
@@ -103,21 +127,7 @@ func TestLazyfreeDiff(t *testing.T) {
 		{"FLUSHDB ASYNC empty", func(c *commandtest.Client) {}, []string{"FLUSHDB", "ASYNC"}},
 		{"bad option", func(c *commandtest.Client) {}, []string{"FLUSHALL", "LAZY"}},
 	}
-	for _, st := range steps {
-		var got [2]string
-		for i, c := range conns {
-			st.build(c)
-			before := lazyfreed(t, c)
-			v, err := c.Do(st.cmd...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got[i] = v.String() + " lazyfreed +" + strconv.FormatInt(lazyfreed(t, c)-before, 10)
-		}
-		if got[0] != got[1] {
-			t.Errorf("%s %q: cairn %s, redis %s", st.name, st.cmd, got[0], got[1])
-		}
-	}
+	runLazyfreeSteps(t, conns, steps)
 }
 
 // TestLazyfreeLazyUserDiff: with lazyfree-lazy-user-del yes DEL frees as
@@ -136,11 +146,7 @@ func TestLazyfreeLazyUserDiff(t *testing.T) {
 			}
 		}
 	}
-	steps := []struct {
-		name  string
-		build func(c *commandtest.Client)
-		cmd   []string
-	}{
+	steps := []lazyfreeStep{
 		{"user-del yes", set("lazyfree-lazy-user-del", "yes"), []string{"CONFIG", "GET", "lazyfree-lazy-user-del"}},
 		{"big hash DEL", func(c *commandtest.Client) { fill(t, c, []string{"HSET", "h"}, 20000, field) }, []string{"DEL", "h", "missing"}},
 		{"small hash DEL", func(c *commandtest.Client) { fill(t, c, []string{"HSET", "h"}, 10, field) }, []string{"DEL", "h"}},
@@ -155,21 +161,7 @@ func TestLazyfreeLazyUserDiff(t *testing.T) {
 		{"user-flush no", set("lazyfree-lazy-user-flush", "no"), []string{"CONFIG", "GET", "lazyfree-lazy-user-flush"}},
 		{"FLUSHALL sync", func(c *commandtest.Client) { fill(t, c, []string{"MSET"}, 1500, keys) }, []string{"FLUSHALL"}},
 	}
-	for _, st := range steps {
-		var got [2]string
-		for i, c := range conns {
-			st.build(c)
-			before := lazyfreed(t, c)
-			v, err := c.Do(st.cmd...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got[i] = v.String() + " lazyfreed +" + strconv.FormatInt(lazyfreed(t, c)-before, 10)
-		}
-		if got[0] != got[1] {
-			t.Errorf("%s %q: cairn %s, redis %s", st.name, st.cmd, got[0], got[1])
-		}
-	}
+	runLazyfreeSteps(t, conns, steps)
 }
 
 // TestLazyfreeLatency measures how long deleting a huge value and

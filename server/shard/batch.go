@@ -114,11 +114,7 @@ type batch struct {
 // doing so.
 func (s *Shard) proposeBatched(cmds [][][]byte) *Pending {
 	p := &Pending{kind: entry.Commands, n: len(cmds), start: time.Now(), host: s.host}
-	if _, err := s.writeVersion(entry.Commands); err != nil {
-		p.err = err
-		return p
-	}
-	if err := s.gateCommands(entry.Commands, cmds); err != nil {
+	if _, err := s.writeVersion(entry.Commands, cmds); err != nil {
 		p.err = err
 		return p
 	}
@@ -239,7 +235,7 @@ func (s *Shard) proposeBatch(bt *batch) bool {
 }
 
 func (s *Shard) proposeEntry(bt *batch) error {
-	v, err := s.writeVersion(entry.Commands)
+	v, err := s.writeVersion(entry.Commands, nil) // commands gated when queued
 	if err != nil {
 		return err
 	}

@@ -217,13 +217,14 @@ func (s *Shard) tickLoop() {
 }
 
 // writeVersion is the entry version the leader writes kind at, or an
-// error when the cluster version does not allow the kind yet or this
-// replica has halted.
-func (s *Shard) writeVersion(kind entry.Kind) (uint8, error) {
+// error when the cluster version does not allow the kind (or one of cmds,
+// see gateCommands) yet or this replica has halted.
+func (s *Shard) writeVersion(kind entry.Kind, cmds [][][]byte) (uint8, error) {
 	if err := s.Halted(); err != nil {
 		return 0, err
 	}
-	cv := s.sm.maxVersion()
+	maxv := s.sm.maxVersion()
+	cv := maxv
 	if s.opts.ClusterVersion != nil {
 		cv = min(cv, s.opts.ClusterVersion())
 	}
@@ -231,23 +232,27 @@ func (s *Shard) writeVersion(kind entry.Kind) (uint8, error) {
 	if !ok {
 		return 0, fmt.Errorf("%w: log entry kind %d needs cluster version %d", ErrFeatureGated, kind, kindVersionOf(kind))
 	}
+	if cv < maxv {
+		if err := s.gateCommands(cv, kind, cmds); err != nil {
+			return 0, err
+		}
+	}
 	return v, nil
 }
 
 // gateCommands refuses commands that came with an entry format newer than
-// the cluster version (Spec.Format): during a rolling upgrade the nodes
-// not yet upgraded would halt on them. Only a mixed-version cluster pays
-// for the lookups.
-func (s *Shard) gateCommands(kind entry.Kind, cmds [][][]byte) error {
-	if s.opts.ClusterVersion == nil {
-		return nil
-	}
-	cv := s.opts.ClusterVersion()
-	if cv >= s.sm.maxVersion() {
-		return nil
-	}
-	if kind == entry.WatchedMulti && len(cmds) > 0 {
-		cmds = cmds[1:] // the watched keys' digests
+// the cluster version cv (Spec.Format): during a rolling upgrade the nodes
+// not yet upgraded would halt on them. writeVersion calls it only in a
+// mixed-version cluster, so only that pays for the lookups.
+func (s *Shard) gateCommands(cv uint8, kind entry.Kind, cmds [][][]byte) error {
+	switch kind {
+	case entry.Commands, entry.Multi:
+	case entry.WatchedMulti:
+		if len(cmds) > 0 {
+			cmds = cmds[1:] // the watched keys' digests
+		}
+	default:
+		return nil // not client commands
 	}
 	for _, cmd := range cmds {
 		if len(cmd) == 0 {

@@ -493,10 +493,7 @@ func (s *Shard) Propose(kind entry.Kind, cmds [][][]byte) *Pending {
 
 func (s *Shard) propose(kind entry.Kind, cmds [][][]byte, timeout time.Duration) *Pending {
 	p := &Pending{kind: kind, n: len(cmds), start: time.Now(), host: s.host}
-	v, err := s.writeVersion(kind)
-	if err == nil {
-		err = s.gateCommands(kind, cmds)
-	}
+	v, err := s.writeVersion(kind, cmds)
 	if err != nil {
 		p.err = err
 		return p

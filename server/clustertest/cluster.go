@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cairndb/cairn/server"
+	"github.com/cairndb/cairn/server/cluster/control"
 	"github.com/cairndb/cairn/server/shard"
 )
 
@@ -307,9 +307,9 @@ func (c *Cluster) ownAddr(addr string) bool {
 		if strconv.Itoa(cfg.Port) == port {
 			return true
 		}
-		b, _ := os.ReadFile(filepath.Join(cfg.Dir, "shard-ports"))
-		for _, l := range strings.Split(string(b), "\n") {
-			if f := strings.Fields(l); len(f) == 2 && f[1] == port {
+		ports, _ := control.RecordedShardPorts(cfg.Dir)
+		for _, p := range ports {
+			if strconv.Itoa(p) == port {
 				return true
 			}
 		}

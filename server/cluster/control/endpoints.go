@@ -64,10 +64,17 @@ type endpoints struct {
 }
 
 // shardPortsFile records, in a node's data directory, the free ports its
-// shard endpoints took: one "shard port" line each.
-const shardPortsFile = "shard-ports"
+// shard endpoints took: a "cairn-shard-ports 1" header (the format
+// version), then one "shard port" line each.
+const (
+	shardPortsFile   = "shard-ports"
+	shardPortsHeader = "cairn-shard-ports 1"
+)
 
-func readShardPorts(dir string) (map[uint64]int, error) {
+// RecordedShardPorts reads the ports a node whose data directory is dir
+// recorded for its shard endpoints (shard → port; empty when it recorded
+// none). A file in another format or version is an error, never skipped.
+func RecordedShardPorts(dir string) (map[uint64]int, error) {
 	out := map[uint64]int{}
 	b, err := os.ReadFile(filepath.Join(dir, shardPortsFile))
 	if errors.Is(err, os.ErrNotExist) {
@@ -76,22 +83,31 @@ func readShardPorts(dir string) (map[uint64]int, error) {
 	if err != nil {
 		return out, err
 	}
-	for _, l := range strings.Split(string(b), "\n") {
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if lines[0] != shardPortsHeader {
+		return map[uint64]int{}, fmt.Errorf("%s: first line %q, want %q (a newer or foreign format)", shardPortsFile, lines[0], shardPortsHeader)
+	}
+	for _, l := range lines[1:] {
 		f := strings.Fields(l)
-		if len(f) != 2 {
-			continue
+		var sid uint64
+		port := -1
+		if len(f) == 2 {
+			sid, err = strconv.ParseUint(f[0], 10, 64)
+			if err == nil {
+				port, err = strconv.Atoi(f[1])
+			}
 		}
-		sid, err1 := strconv.ParseUint(f[0], 10, 64)
-		port, err2 := strconv.Atoi(f[1])
-		if err1 == nil && err2 == nil && port > 0 && port <= 65535 {
-			out[sid] = port
+		if len(f) != 2 || err != nil || port <= 0 || port > 65535 {
+			return map[uint64]int{}, fmt.Errorf("%s: bad line %q", shardPortsFile, l)
 		}
+		out[sid] = port
 	}
 	return out, nil
 }
 
 func writeShardPorts(dir string, ports map[uint64]int) error {
 	var b strings.Builder
+	b.WriteString(shardPortsHeader + "\n")
 	for _, sid := range slices.Sorted(maps.Keys(ports)) {
 		fmt.Fprintf(&b, "%d %d\n", sid, ports[sid])
 	}
@@ -156,7 +172,7 @@ func (c *Plane) syncEndpoints() {
 	}
 	if !e.loaded && c.cfg.ShardPorts < 0 {
 		var err error
-		if e.picked, err = readShardPorts(c.cfg.Dir); err != nil {
+		if e.picked, err = RecordedShardPorts(c.cfg.Dir); err != nil {
 			c.log.Warn("shard endpoints: read the ports recorded before", "err", err)
 		}
 		e.loaded = true

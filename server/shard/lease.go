@@ -265,6 +265,15 @@ func (s *Shard) SlotOpRaw(op string, slots, fence []byte, extra ...[]byte) (stat
 	return v.Elems[0].Str, v.Elems[1].Str, nil
 }
 
+// OwnsSlot tells whether this replica's applied state owns slot sl and
+// has not frozen it: a write for it would be applied here, not refused.
+func (s *Shard) OwnsSlot(sl uint16) bool {
+	s.sm.mu.RLock()
+	defer s.sm.mu.RUnlock()
+	st := s.sm.slots
+	return st == nil || (st.owned.has(sl) && !st.frozen.has(sl))
+}
+
 // OwnedSlots returns the slots this replica's applied state owns (all of
 // them for a single-node shard) and the frozen ones.
 func (s *Shard) OwnedSlots() (owned, frozen []uint16) {

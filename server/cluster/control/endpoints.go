@@ -304,6 +304,11 @@ func (e *epBackend) Route(spec *command.Spec, args [][]byte, readOnly, asking bo
 			return session.ReplicaRoute(sid), reply.Value{}, true
 		}
 	}
+	if sid != e.sid && s != nil && s.IsLeader() && s.OwnsSlot(sl) {
+		// The directory here lags a slot move into this shard (see
+		// ledOwner).
+		return session.LeaderRoute(e.sid), reply.Value{}, true
+	}
 	return session.Route{}, c.moved(topo, sl, sid), false
 }
 

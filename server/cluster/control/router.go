@@ -53,7 +53,30 @@ func (c *Plane) Route(spec *command.Spec, args [][]byte, readOnly, asking bool) 
 			return session.ReplicaRoute(sid), reply.Value{}, true
 		}
 	}
+	if other := c.ledOwner(sl, sid); other != 0 {
+		return session.LeaderRoute(other), reply.Value{}, true
+	}
 	return session.Route{}, c.moved(topo, sl, sid), false
+}
+
+// ledOwner returns a shard other than sid that this node leads and whose
+// applied state owns slot sl, or 0. It is asked only before a redirect:
+// during a slot move this node's directory may lag the shards' logs (the
+// slot's new shard owns it before the directory says so), and a node
+// that redirected on its stale directory would bounce clients back to a
+// node that already redirected them here. Serving is safe, since apply
+// refuses a slot the shard does not own (fix turns that into a
+// redirect).
+func (c *Plane) ledOwner(sl uint16, sid uint64) uint64 {
+	for _, id := range c.host.ShardIDs() {
+		if id == sid {
+			continue
+		}
+		if s := c.host.Shard(id); s != nil && s.IsLeader() && s.OwnsSlot(sl) {
+			return id
+		}
+	}
+	return 0
 }
 
 // leaderNode returns the node leading shard sid, or 0 if unknown.

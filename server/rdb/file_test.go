@@ -1,0 +1,243 @@
+package rdb
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairndb/cairn/server/command/commandtest"
+)
+
+// writeTestFile writes a file of the given keys (DUMP payloads) and
+// expiries with FileWriter.
+func writeTestFile(t *testing.T, keys []string, payloads [][]byte, expires []int64) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	fw := NewFileWriter(&buf, []Aux{{"redis-ver", "7.0.15"}, {"redis-bits", "64"}}, uint64(len(keys)), 0)
+	for i, k := range keys {
+		if err := fw.WriteKey([]byte(k), expires[i], payloads[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestFileRoundTrip(t *testing.T) {
+	keys := []string{"a", "num", strings.Repeat("long key ", 10), "h", ""}
+	var payloads [][]byte
+	for _, s := range []string{"hello", "12345", strings.Repeat("abc", 100)} {
+		p, err := Dump([]byte(s), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		payloads = append(payloads, p)
+	}
+	p, err := Dump(nil, hashOf("f1", "v1", "f2", "2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	payloads = append(payloads, p)
+	p, _ = Dump([]byte("empty key"), nil)
+	payloads = append(payloads, p)
+	expires := []int64{0, 1893456000123, 0, 1, 0}
+	b := writeTestFile(t, keys, payloads, expires)
+	if !bytes.HasPrefix(b, []byte("REDIS0010")) {
+		t.Fatalf("header %q", b[:9])
+	}
+	f, err := ParseFile(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Version != 10 || !f.Checksummed || f.AuxValue("redis-ver") != "7.0.15" || f.Expires != 2 {
+		t.Fatalf("file %+v", f)
+	}
+	if len(f.Entries) != len(keys) {
+		t.Fatalf("%d entries, want %d", len(f.Entries), len(keys))
+	}
+	for i, e := range f.Entries {
+		if string(e.Key) != keys[i] || e.ExpireMs != expires[i] || e.Idle != -1 || e.Freq != -1 {
+			t.Errorf("entry %d: key %q expire %d idle %d freq %d", i, e.Key, e.ExpireMs, e.Idle, e.Freq)
+		}
+		if got := e.Payload(); !bytes.Equal(got, payloads[i]) {
+			t.Errorf("key %q payload % x, want % x", keys[i], got, payloads[i])
+		}
+	}
+}
+
+func TestFileWriterRefuses(t *testing.T) {
+	var buf bytes.Buffer
+	fw := NewFileWriter(&buf, nil, 0, 0)
+	good, _ := Dump([]byte("x"), nil)
+	bad := append([]byte(nil), good...)
+	bad[1] ^= 1
+	if err := fw.WriteKey([]byte("k"), 0, bad); !errors.Is(err, ErrChecksum) {
+		t.Errorf("corrupted payload: %v", err)
+	}
+	// A payload of a newer RDB version (e.g. a Redis 7.2 set listpack).
+	newer := append([]byte{TypeString}, AppendString(nil, []byte("x"))...)
+	newer = binary.LittleEndian.AppendUint16(newer, 11)
+	newer = binary.LittleEndian.AppendUint64(newer, CRC64(0, newer))
+	if err := fw.WriteKey([]byte("k"), 0, newer); err == nil || !strings.Contains(err.Error(), "version 11") {
+		t.Errorf("version 11 payload: %v", err)
+	}
+	if fw.Keys != 0 {
+		t.Errorf("%d keys written", fw.Keys)
+	}
+}
+
+// corrupt builds bad files from a good one and checks ParseFile's error.
+func TestParseFileBadInput(t *testing.T) {
+	sp, _ := Dump([]byte(strings.Repeat("value ", 30)), nil)
+	hp, _ := Dump(nil, hashOf("f", "v"))
+	good := writeTestFile(t, []string{"k1", "k2"}, [][]byte{sp, hp}, []int64{0, 99})
+	if _, err := ParseFile(good, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Every truncation is refused, none panics.
+	for n := 0; n < len(good); n++ {
+		if f, err := ParseFile(good[:n], nil); err == nil {
+			t.Fatalf("truncated to %d bytes: parsed %d entries", n, len(f.Entries))
+		}
+	}
+	// Every single-byte corruption is refused (the checksum catches what
+	// the structure does not).
+	for i := 0; i < len(good); i++ {
+		b := append([]byte(nil), good...)
+		b[i] ^= 0x20
+		if _, err := ParseFile(b, nil); err == nil {
+			t.Fatalf("byte %d flipped: parsed", i)
+		}
+	}
+	// Checksum 0 means "not computed" (rdbchecksum no): accepted.
+	nocrc := append([]byte(nil), good...)
+	copy(nocrc[len(nocrc)-8:], make([]byte, 8))
+	if f, err := ParseFile(nocrc, nil); err != nil || f.Checksummed {
+		t.Errorf("zero checksum: %v", err)
+	}
+
+	// withCRC replaces a file's checksum with the right one.
+	withCRC := func(b []byte) []byte {
+		b = append([]byte(nil), b...)
+		binary.LittleEndian.PutUint64(b[len(b)-8:], CRC64(0, b[:len(b)-8]))
+		return b
+	}
+	// body is the part between the header+aux and EOF.
+	hdr := []byte("REDIS0010")
+	fileOf := func(ver string, body ...byte) []byte {
+		b := append([]byte("REDIS"+ver), body...)
+		b = append(b, opEOF)
+		return withCRC(append(b, make([]byte, 8)...))
+	}
+	strRec := append([]byte{TypeString}, AppendString(AppendString(nil, []byte("k")), []byte("v"))...)
+	cases := []struct {
+		name string
+		file []byte
+		want error
+		msg  string
+	}{
+		{"not rdb", []byte("hello world"), ErrFileFormat, "not an RDB file"},
+		{"newer version", fileOf("0012", strRec...), ErrFileVersion, "version 12"},
+		{"db 1", fileOf("0010", append([]byte{opSelectDB, 1}, strRec...)...), ErrFileUnsupported, "database 1"},
+		{"module aux", fileOf("0010", opModuleAux, 0, 0), ErrFileUnsupported, "module"},
+		{"module value", fileOf("0010", append([]byte{TypeModule2}, AppendString(nil, []byte("m"))...)...), ErrFileUnsupported, "module"},
+		{"function", fileOf("0010", append([]byte{opFunction2}, AppendString(nil, []byte("#!lua name=x"))...)...), ErrFileUnsupported, "function"},
+		{"unknown type", fileOf("0010", append([]byte{40}, AppendString(nil, []byte("k"))...)...), ErrFileUnsupported, "type 40"},
+		{"duplicate", fileOf("0010", append(append([]byte{}, strRec...), strRec...)...), ErrFileFormat, "twice"},
+		{"trailing after eof ok", append(withCRC(append(append(append([]byte{}, hdr...), strRec...), opEOF, 0, 0, 0, 0, 0, 0, 0, 0)), "junk"...), nil, ""},
+	}
+	for _, c := range cases {
+		_, err := ParseFile(c.file, nil)
+		if c.want == nil {
+			if err != nil {
+				t.Errorf("%s: %v", c.name, err)
+			}
+			continue
+		}
+		if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%s: error %v, want %v containing %q", c.name, err, c.want, c.msg)
+		}
+	}
+}
+
+// TestParseRedisFile parses a dump.rdb saved by the real redis-server and
+// checks that every entry's payload is byte for byte Redis's own DUMP of
+// the key, and its expiry Redis's PEXPIRETIME.
+func TestParseRedisFile(t *testing.T) {
+	addr := commandtest.StartRedis(t, "--list-max-listpack-size", "4", "--set-max-intset-entries", "8")
+	rc, err := commandtest.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	do := func(args ...string) {
+		t.Helper()
+		if v, err := rc.Do(args...); err != nil || v.IsError() {
+			t.Fatalf("%v: %v %v", args, v, err)
+		}
+	}
+	do("SET", "str", "hello")
+	do("SET", "int", "-12345")
+	do("SET", "lzf", strings.Repeat("compress me ", 50))
+	do("RPUSH", "list", "a", "b", "1", "2", "c", "d", "e", "f", "g") // quicklist, several nodes
+	do("SADD", "intset", "1", "2", "3")
+	do("SADD", "set", "a", "b", "c")
+	do("ZADD", "zset", "1", "a", "2.5", "b")
+	do("HSET", "hash", "f", "v", "n", "1")
+	do("XADD", "stream", "1-1", "f", "v")
+	do("XADD", "stream", "2-1", "f", "w")
+	do("XGROUP", "CREATE", "stream", "g", "0")
+	do("XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "stream", ">")
+	do("PEXPIREAT", "str", strconv.FormatInt(time.Now().Add(time.Hour).UnixMilli(), 10))
+	do("EXPIRE", "hash", "1000")
+	do("SAVE")
+	dirv, err := rc.Do("CONFIG", "GET", "dir")
+	if err != nil || len(dirv.Elems) != 2 {
+		t.Fatal(dirv, err)
+	}
+	b, err := os.ReadFile(filepath.Join(string(dirv.Elems[1].Str), "dump.rdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := ParseFile(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Version != 10 || !f.Checksummed || !strings.HasPrefix(f.AuxValue("redis-ver"), "7.0") {
+		t.Fatalf("version %d checksummed %v aux %v", f.Version, f.Checksummed, f.Aux)
+	}
+	if len(f.Entries) != 9 || f.Expires != 2 {
+		t.Fatalf("%d entries, %d expires", len(f.Entries), f.Expires)
+	}
+	for _, e := range f.Entries {
+		v, err := rc.Do("DUMP", string(e.Key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(e.Payload(), v.Str) {
+			t.Errorf("key %q: file payload % x, DUMP % x", e.Key, e.Payload(), v.Str)
+		}
+		v, err = rc.Do("PEXPIRETIME", string(e.Key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := v.Int
+		if want < 0 {
+			want = 0
+		}
+		if e.ExpireMs != want {
+			t.Errorf("key %q: expire %d, PEXPIRETIME %d", e.Key, e.ExpireMs, v.Int)
+		}
+		if _, _, err := Restore(e.Payload()); err != nil {
+			t.Errorf("key %q: %v", e.Key, err)
+		}
+	}
+}

@@ -1,0 +1,355 @@
+// Package rdbtool moves data between a running server and a Redis RDB file
+// over the Redis protocol: Export writes the keys of a server (Cairn or
+// Redis) to an RDB file that redis-server 7.0 loads, and Import loads a
+// dump.rdb written by Redis into a server with RESTORE. The file format is
+// server/rdb's; this package is only the network side (`cairn rdb`).
+//
+// Export is SCAN, then per key DUMP and PEXPIRETIME inside one MULTI/EXEC
+// (pipelined): each key's value and expiry are read together, but the file
+// is not a point-in-time snapshot across keys — a key written during the
+// export may appear with its old or its new value, and a key created
+// during it may be missing.
+//
+// Import parses and validates the whole file before sending anything (see
+// rdb.ParseFile), refuses to overwrite existing keys unless Replace is
+// set, then sends RESTORE key expiry payload ABSTTL [REPLACE] in
+// pipelined batches. A failure part way (a dropped connection) is reported
+// with the number of keys already restored.
+package rdbtool
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cairndb/cairn/server/rdb"
+)
+
+// Options says where and how to connect, and where progress goes.
+type Options struct {
+	// Addr is the server's host:port.
+	Addr string
+	// User and Pass authenticate (AUTH); empty for none.
+	User, Pass string
+	// Batch is the number of keys per pipelined round trip (default 500).
+	Batch int
+	// Replace lets Import overwrite keys that already exist (RESTORE ...
+	// REPLACE). Without it Import refuses to start if any key of the file
+	// exists on the server.
+	Replace bool
+	// Progress receives progress reports (nil: none). On a terminal
+	// (Terminal true) it is one line redrawn in place; otherwise a line
+	// every Interval (default 2s).
+	Progress io.Writer
+	Terminal bool
+	Interval time.Duration
+}
+
+func (o *Options) batch() int {
+	if o.Batch <= 0 {
+		return 500
+	}
+	return o.Batch
+}
+
+func (o *Options) client() *redis.Client {
+	return redis.NewClient(&redis.Options{
+		Addr: o.Addr, Username: o.User, Password: o.Pass, Protocol: 2,
+		DialTimeout: 5 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute,
+		PoolSize: 1, MaxRetries: -1, DisableIdentity: true,
+	})
+}
+
+// Stats reports what Export or Import did.
+type Stats struct {
+	// Keys is the number of keys written to the file (Export) or
+	// restored on the server (Import).
+	Keys int
+	// Expires counts those of them with an expiry.
+	Expires int
+	// Expired counts keys Import found already past their expiry (sent
+	// all the same: the server drops them, as Redis drops them on load).
+	Expired int
+	// Vanished counts keys Export saw in SCAN that were gone (deleted or
+	// expired) when it read them.
+	Vanished int
+	// Bytes is the size of the file.
+	Bytes int64
+	// Elapsed is the wall time taken.
+	Elapsed time.Duration
+}
+
+// Export writes every key of the server at o.Addr to an RDB file (version
+// 10, Redis 7.0's) at path. The file is written under a temporary name and
+// renamed into place only when complete, so path never holds half a file.
+func Export(ctx context.Context, o Options, path string) (Stats, error) {
+	start := time.Now()
+	var st Stats
+	c := o.client()
+	defer c.Close()
+	if err := c.Ping(ctx).Err(); err != nil {
+		return st, fmt.Errorf("connect to %s: %w", o.Addr, err)
+	}
+	total, err := c.DBSize(ctx).Result()
+	if err != nil {
+		return st, fmt.Errorf("DBSIZE: %w", err)
+	}
+	expires := keyspaceExpires(ctx, c)
+
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return st, err
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	defer tmp.Close()
+	aux := []rdb.Aux{
+		{Name: "redis-ver", Value: "7.0.15"},
+		{Name: "redis-bits", Value: "64"},
+		{Name: "ctime", Value: strconv.FormatInt(time.Now().Unix(), 10)},
+		{Name: "used-mem", Value: strconv.FormatInt(usedMemory(ctx, c), 10)},
+		{Name: "aof-base", Value: "0"},
+	}
+	fw := rdb.NewFileWriter(tmp, aux, uint64(total), uint64(expires))
+	prog := newProgress(o, "exported", int(total), "keys")
+
+	// SCAN may return a key more than once; Redis refuses a file with a
+	// duplicate key, so remember what was written.
+	seen := map[string]struct{}{}
+	var cursor uint64
+	for {
+		keys, next, err := c.Scan(ctx, cursor, "", int64(o.batch())).Result()
+		if err != nil {
+			return st, fmt.Errorf("SCAN: %w", err)
+		}
+		var fresh []string
+		for _, k := range keys {
+			if _, dup := seen[k]; !dup {
+				seen[k] = struct{}{}
+				fresh = append(fresh, k)
+			}
+		}
+		if err := exportBatch(ctx, c, fw, fresh, &st); err != nil {
+			return st, err
+		}
+		prog.update(st.Keys)
+		if cursor = next; cursor == 0 {
+			break
+		}
+	}
+	if err := fw.Close(); err != nil {
+		return st, fmt.Errorf("write %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return st, err
+	}
+	if err := tmp.Close(); err != nil {
+		return st, err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return st, err
+	}
+	if fi, err := os.Stat(path); err == nil {
+		st.Bytes = fi.Size()
+	}
+	st.Elapsed = time.Since(start)
+	prog.finish(st.Keys)
+	return st, nil
+}
+
+// exportBatch reads keys' values and expiries (MULTI DUMP PEXPIRETIME
+// EXEC per key, pipelined) and writes them to fw.
+func exportBatch(ctx context.Context, c *redis.Client, fw *rdb.FileWriter, keys []string, st *Stats) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	pipe := c.Pipeline()
+	execs := make([]*redis.Cmd, len(keys))
+	for i, k := range keys {
+		pipe.Do(ctx, "MULTI")
+		pipe.Do(ctx, "DUMP", k)
+		pipe.Do(ctx, "PEXPIRETIME", k)
+		execs[i] = pipe.Do(ctx, "EXEC")
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("DUMP: %w", err)
+	}
+	for i, k := range keys {
+		res, err := execs[i].Slice()
+		if err != nil {
+			return fmt.Errorf("DUMP %q: %w", k, err)
+		}
+		if len(res) != 2 {
+			return fmt.Errorf("DUMP %q: unexpected EXEC reply %v", k, res)
+		}
+		payload, ok := res[0].(string)
+		exp, _ := res[1].(int64)
+		if !ok || exp == -2 {
+			st.Vanished++
+			continue
+		}
+		if exp < 0 {
+			exp = 0
+		} else {
+			st.Expires++
+		}
+		if err := fw.WriteKey([]byte(k), exp, []byte(payload)); err != nil {
+			return err
+		}
+		st.Keys++
+	}
+	return nil
+}
+
+// Import loads the RDB file at path into the server at o.Addr.
+func Import(ctx context.Context, o Options, path string) (Stats, error) {
+	start := time.Now()
+	var st Stats
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return st, err
+	}
+	st.Bytes = int64(len(b))
+
+	// 1. Validate the whole file before touching the server.
+	vp := newProgress(o, "validated", len(b), "bytes")
+	f, err := rdb.ParseFile(b, vp.update)
+	if err != nil {
+		return st, fmt.Errorf("%s: %w (nothing imported)", path, err)
+	}
+	vp.finish(len(b))
+
+	c := o.client()
+	defer c.Close()
+	if err := c.Ping(ctx).Err(); err != nil {
+		return st, fmt.Errorf("connect to %s: %w (nothing imported)", o.Addr, err)
+	}
+
+	// 2. Unless told to replace, refuse if any key already exists.
+	if !o.Replace {
+		if err := checkAbsent(ctx, c, f.Entries, o.batch()); err != nil {
+			return st, err
+		}
+	}
+
+	// 3. RESTORE in pipelined batches.
+	prog := newProgress(o, "imported", len(f.Entries), "keys")
+	now := time.Now().UnixMilli()
+	for lo := 0; lo < len(f.Entries); lo += o.batch() {
+		hi := min(lo+o.batch(), len(f.Entries))
+		pipe := c.Pipeline()
+		cmds := make([]*redis.Cmd, hi-lo)
+		for i := lo; i < hi; i++ {
+			cmds[i-lo] = pipe.Do(ctx, restoreArgs(&f.Entries[i], o.Replace)...)
+		}
+		pipe.Exec(ctx) // errors are read per command below
+		for i, cmd := range cmds {
+			if err := cmd.Err(); err != nil {
+				e := &f.Entries[lo+i]
+				return st, fmt.Errorf("RESTORE %q: %w (%d of %d keys imported before it; keys after it not sent)", e.Key, err, st.Keys, len(f.Entries))
+			}
+			st.Keys++
+			if e := &f.Entries[lo+i]; e.ExpireMs != 0 {
+				st.Expires++
+				if e.ExpireMs <= now {
+					st.Expired++
+				}
+			}
+		}
+		prog.update(st.Keys)
+	}
+	st.Elapsed = time.Since(start)
+	prog.finish(st.Keys)
+	return st, nil
+}
+
+// restoreArgs is RESTORE key expiry payload ABSTTL [REPLACE] [IDLETIME n |
+// FREQ n] for an entry.
+func restoreArgs(e *rdb.Entry, replace bool) []any {
+	args := []any{"RESTORE", e.Key, e.ExpireMs, e.Payload(), "ABSTTL"}
+	if replace {
+		args = append(args, "REPLACE")
+	}
+	switch {
+	case e.Idle >= 0:
+		args = append(args, "IDLETIME", e.Idle)
+	case e.Freq >= 0:
+		args = append(args, "FREQ", e.Freq)
+	}
+	return args
+}
+
+// checkAbsent fails if any of the entries' keys exists on the server.
+func checkAbsent(ctx context.Context, c *redis.Client, entries []rdb.Entry, batch int) error {
+	var found []string
+	count := 0
+	for lo := 0; lo < len(entries); lo += batch {
+		hi := min(lo+batch, len(entries))
+		pipe := c.Pipeline()
+		cmds := make([]*redis.IntCmd, hi-lo)
+		for i := lo; i < hi; i++ {
+			cmds[i-lo] = pipe.Exists(ctx, string(entries[i].Key))
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return fmt.Errorf("EXISTS: %w (nothing imported)", err)
+		}
+		for i, cmd := range cmds {
+			if cmd.Val() > 0 {
+				count++
+				if len(found) < 5 {
+					found = append(found, strconv.Quote(string(entries[lo+i].Key)))
+				}
+			}
+		}
+	}
+	if count > 0 {
+		return fmt.Errorf("%d keys of the file already exist on the server (e.g. %s); nothing imported (use --replace to overwrite them)", count, strings.Join(found, ", "))
+	}
+	return nil
+}
+
+// keyspaceExpires reads the number of keys with an expiry from INFO
+// keyspace (0 if unknown; it is only a size hint in the file).
+func keyspaceExpires(ctx context.Context, c *redis.Client) int64 {
+	return infoField(ctx, c, "keyspace", "db0", "expires")
+}
+
+// usedMemory reads used_memory from INFO memory (0 if unknown).
+func usedMemory(ctx context.Context, c *redis.Client) int64 {
+	return infoField(ctx, c, "memory", "used_memory", "")
+}
+
+// infoField finds line name in an INFO section: its value, or with sub
+// the value of sub= inside it.
+func infoField(ctx context.Context, c *redis.Client, section, name, sub string) int64 {
+	text, err := c.Info(ctx, section).Result()
+	if err != nil {
+		return 0
+	}
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":")
+		if !ok || k != name {
+			continue
+		}
+		if sub == "" {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+		for _, kv := range strings.Split(v, ",") {
+			if sk, sv, ok := strings.Cut(kv, "="); ok && sk == sub {
+				n, _ := strconv.ParseInt(sv, 10, 64)
+				return n
+			}
+		}
+	}
+	return 0
+}

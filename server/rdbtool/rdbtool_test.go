@@ -1,0 +1,334 @@
+package rdbtool
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairndb/cairn/server/command/commandtest"
+	"github.com/cairndb/cairn/server/rdb"
+	"github.com/cairndb/cairn/server/reply"
+	"github.com/cairndb/cairn/server/servertest"
+)
+
+// conn is a RESP client that fails the test on a transport error.
+type conn struct {
+	t *testing.T
+	c *commandtest.Client
+}
+
+func dial(t *testing.T, addr string) *conn {
+	t.Helper()
+	c, err := commandtest.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &conn{t, c}
+}
+
+func (c *conn) do(args ...string) reply.Value {
+	c.t.Helper()
+	v, err := c.c.Do(args...)
+	if err != nil {
+		c.t.Fatalf("%v: %v", args, err)
+	}
+	return v
+}
+
+// must is do failing on an error reply.
+func (c *conn) must(args ...string) reply.Value {
+	c.t.Helper()
+	v := c.do(args...)
+	if v.IsError() {
+		c.t.Fatalf("%v: %s", args, v.Str)
+	}
+	return v
+}
+
+// startRedis starts redis-server with DEBUG enabled and its data in dir,
+// loading dir/file if it exists.
+func startRedis(t *testing.T, dir, file string) string {
+	return commandtest.StartRedis(t, "--dir", dir, "--dbfilename", file, "--enable-debug-command", "yes")
+}
+
+// populate writes keys of every type and the encodings Redis 7.0 chooses
+// for them (small and large), some with an expiry.
+func populate(c *conn) {
+	future := strconv.FormatInt(time.Now().Add(3*time.Hour).UnixMilli(), 10)
+	c.must("SET", "str", "hello")
+	c.must("SET", "int", "-123456789")
+	c.must("SET", "bigint", "123456789012345678")
+	c.must("SET", "empty", "")
+	c.must("SET", "lzf", strings.Repeat("compressible text ", 200))
+	c.must("SET", "bin\x00key\xff", "\x00\x01\x02\xfe\xff")
+	c.must("SET", "ttl:str", "expiring", "PXAT", future)
+	c.must("RPUSH", "list:small", "a", "1", "b", "-2")
+	args := []string{"RPUSH", "list:big"}
+	for i := 0; i < 2000; i++ {
+		args = append(args, "element-"+strconv.Itoa(i))
+	}
+	c.must(args...)
+	c.must("RPUSH", "list:wide", strings.Repeat("x", 10000), strings.Repeat("y", 10000))
+	c.must("SADD", "set:int", "1", "2", "3", "-100", "100000")
+	args = []string{"SADD", "set:bigint"}
+	for i := 0; i < 600; i++ {
+		args = append(args, strconv.Itoa(i*7))
+	}
+	c.must(args...)
+	c.must("SADD", "set:str", "a", "b", "c")
+	c.must("ZADD", "zset:small", "1", "a", "2.5", "b", "-3", "c", "inf", "d")
+	args = []string{"ZADD", "zset:big"}
+	for i := 0; i < 300; i++ {
+		args = append(args, strconv.Itoa(i)+".25", "member-"+strconv.Itoa(i))
+	}
+	c.must(args...)
+	c.must("HSET", "hash:small", "f1", "v1", "n", "42")
+	args = []string{"HSET", "hash:big"}
+	for i := 0; i < 300; i++ {
+		args = append(args, "field-"+strconv.Itoa(i), "value-"+strconv.Itoa(i))
+	}
+	c.must(args...)
+	c.must("HSET", "hash:longval", "f", strings.Repeat("v", 100))
+	c.must("PEXPIREAT", "hash:big", future)
+	c.must("EXPIRE", "list:small", "5000")
+	for i := 1; i <= 150; i++ {
+		c.must("XADD", "stream", strconv.Itoa(i)+"-1", "field", "v"+strconv.Itoa(i), "n", strconv.Itoa(i))
+	}
+	c.must("XDEL", "stream", "3-1", "7-1")
+	c.must("XGROUP", "CREATE", "stream", "g1", "0")
+	c.must("XGROUP", "CREATE", "stream", "g2", "$")
+	c.must("XREADGROUP", "GROUP", "g1", "alice", "COUNT", "5", "STREAMS", "stream", ">")
+	c.must("XREADGROUP", "GROUP", "g1", "bob", "COUNT", "3", "STREAMS", "stream", ">")
+	c.must("XACK", "stream", "g1", "2-1")
+	c.must("XGROUP", "CREATECONSUMER", "stream", "g2", "carol")
+	c.must("XADD", "stream:empty", "1-1", "a", "b")
+	c.must("XDEL", "stream:empty", "1-1")
+}
+
+// keys returns the server's keys, sorted.
+func keys(c *conn) []string {
+	var out []string
+	for _, e := range c.must("KEYS", "*").Elems {
+		out = append(out, string(e.Str))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// view is a server-independent rendering of a key's value: its type and
+// contents in a canonical order, and its absolute expiry.
+func view(c *conn, key string) string {
+	typ := string(c.must("TYPE", key).Str)
+	var v reply.Value
+	sorted := false
+	switch typ {
+	case "string":
+		v = c.must("GET", key)
+	case "list":
+		v = c.must("LRANGE", key, "0", "-1")
+	case "set":
+		v, sorted = c.must("SMEMBERS", key), true
+	case "zset":
+		v = c.must("ZRANGE", key, "0", "-1", "WITHSCORES")
+	case "hash":
+		v, sorted = c.must("HGETALL", key), true
+		var pairs []string
+		for i := 0; i+1 < len(v.Elems); i += 2 {
+			pairs = append(pairs, string(v.Elems[i].Str)+"="+string(v.Elems[i+1].Str))
+		}
+		sort.Strings(pairs)
+		return fmt.Sprintf("%s %q exp=%d", typ, pairs, c.must("PEXPIRETIME", key).Int)
+	case "stream":
+		v = reply.Value{Kind: reply.KindArray, Elems: []reply.Value{
+			c.must("XRANGE", key, "-", "+"),
+			c.must("XINFO", "STREAM", key, "FULL"),
+		}}
+	default:
+		c.t.Fatalf("key %q: type %q", key, typ)
+	}
+	var parts []string
+	for _, e := range v.Elems {
+		parts = append(parts, fmt.Sprint(e))
+	}
+	if sorted {
+		sort.Strings(parts)
+	}
+	if v.Kind != reply.KindArray {
+		parts = []string{fmt.Sprintf("%q", v.Str)}
+	}
+	return fmt.Sprintf("%s %q exp=%d", typ, parts, c.must("PEXPIRETIME", key).Int)
+}
+
+// short abbreviates a long view for an error message.
+func short(s string) string {
+	if len(s) > 400 {
+		return s[:200] + " ... " + s[len(s)-200:]
+	}
+	return s
+}
+
+// save makes Redis write its dump file and returns its path.
+func save(c *conn, dir, file string) string {
+	c.must("SAVE")
+	return filepath.Join(dir, file)
+}
+
+// TestRoundTrip moves a dataset Redis -> RDB -> Cairn (import) -> RDB
+// (export) -> Redis, and checks that every key, value and expiry arrives
+// unchanged at each step.
+func TestRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	dirA := t.TempDir()
+	ra := dial(t, startRedis(t, dirA, "a.rdb"))
+	populate(ra)
+	dumpA := save(ra, dirA, "a.rdb")
+	want := keys(ra)
+
+	// Redis -> Cairn.
+	node := servertest.Start(t)
+	var progress bytes.Buffer
+	st, err := Import(ctx, Options{Addr: node.Addr(), Progress: &progress, Batch: 7}, dumpA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Keys != len(want) || st.Expires != 3 {
+		t.Errorf("import stats %+v, want %d keys, 3 with expiry", st, len(want))
+	}
+	if !strings.Contains(progress.String(), fmt.Sprintf("imported %d/%d keys (100%%)", len(want), len(want))) {
+		t.Errorf("progress output %q", progress.String())
+	}
+	cn := dial(t, node.Addr())
+	if got := keys(cn); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("Cairn keys %q, want %q", got, want)
+	}
+	for _, k := range want {
+		if got, w := view(cn, k), view(ra, k); got != w {
+			t.Errorf("key %q in Cairn:\n%s\nin Redis:\n%s", k, short(got), short(w))
+		}
+	}
+
+	// Cairn -> Redis.
+	dirB := t.TempDir()
+	out := filepath.Join(dirB, "b.rdb")
+	st, err = Export(ctx, Options{Addr: node.Addr(), Batch: 5}, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Keys != len(want) || st.Expires != 3 || st.Bytes == 0 {
+		t.Errorf("export stats %+v", st)
+	}
+	rb := dial(t, startRedis(t, dirB, "b.rdb"))
+	if got := keys(rb); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("Redis B keys %q, want %q", got, want)
+	}
+	for _, k := range want {
+		if got, w := view(rb, k), view(ra, k); got != w {
+			t.Errorf("key %q after the round trip:\n%s\nbefore:\n%s", k, short(got), short(w))
+		}
+		if got, w := rb.must("DEBUG", "DIGEST-VALUE", k), ra.must("DEBUG", "DIGEST-VALUE", k); !reply.Equal(got, w) {
+			t.Errorf("key %q: DIGEST-VALUE %v after the round trip, %v before", k, got, w)
+		}
+	}
+	if got, w := rb.must("DEBUG", "DIGEST"), ra.must("DEBUG", "DIGEST"); !reply.Equal(got, w) {
+		t.Errorf("DEBUG DIGEST %s after the round trip, %s before", got.Str, w.Str)
+	}
+}
+
+// TestImportBadInput feeds Import files it must refuse and checks that the
+// server keeps its data and keeps serving.
+func TestImportBadInput(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	r := dial(t, startRedis(t, dir, "dump.rdb"))
+	r.must("SET", "k1", "v1")
+	r.must("HSET", "k2", "f", "v")
+	good, err := os.ReadFile(save(r, dir, "dump.rdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A real two-database file.
+	r.must("SELECT", "1")
+	r.must("SET", "other", "db")
+	twoDB, err := os.ReadFile(save(r, dir, "dump.rdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixCRC := func(b []byte) []byte {
+		binary.LittleEndian.PutUint64(b[len(b)-8:], rdb.CRC64(0, b[:len(b)-8]))
+		return b
+	}
+	flipped := append([]byte(nil), good...)
+	flipped[len(flipped)/2] ^= 0x55
+	newer := fixCRC(append([]byte("REDIS0012"), good[9:]...))
+	// A module aux record (opcode 0xF7) right after the header.
+	module := fixCRC(append(append([]byte("REDIS0010\xf7\x81"), make([]byte, 8)...), good[9:]...))
+
+	node := servertest.Start(t)
+	cn := dial(t, node.Addr())
+	cn.must("SET", "keep", "me")
+	cases := []struct {
+		name string
+		file []byte
+		msg  string
+	}{
+		{"truncated", good[:len(good)-12], "truncated"},
+		{"corrupted", flipped, "corrupted"},
+		{"two databases", twoDB, "database 1"},
+		{"newer version", newer, "version 12"},
+		{"module", module, "module"},
+		{"empty", nil, "not an RDB file"},
+	}
+	for _, c := range cases {
+		path := filepath.Join(t.TempDir(), "bad.rdb")
+		os.WriteFile(path, c.file, 0o644)
+		_, err := Import(ctx, Options{Addr: node.Addr()}, path)
+		if err == nil || !strings.Contains(err.Error(), c.msg) || !strings.Contains(err.Error(), "nothing imported") {
+			t.Errorf("%s: error %v, want one mentioning %q and \"nothing imported\"", c.name, err, c.msg)
+		}
+		if got := keys(cn); fmt.Sprint(got) != "[keep]" {
+			t.Fatalf("%s: server holds %q after the refused import", c.name, got)
+		}
+	}
+
+	// Existing keys are not overwritten without Replace.
+	cn.must("SET", "k2", "mine")
+	path := filepath.Join(t.TempDir(), "good.rdb")
+	os.WriteFile(path, good, 0o644)
+	_, err = Import(ctx, Options{Addr: node.Addr()}, path)
+	if err == nil || !strings.Contains(err.Error(), `"k2"`) || !strings.Contains(err.Error(), "--replace") {
+		t.Errorf("import over an existing key: %v", err)
+	}
+	if got := keys(cn); fmt.Sprint(got) != "[k2 keep]" || string(cn.must("GET", "k2").Str) != "mine" {
+		t.Fatalf("server holds %q after the refused import", got)
+	}
+	if _, err := Import(ctx, Options{Addr: node.Addr(), Replace: true}, path); err != nil {
+		t.Fatal(err)
+	}
+	if got := keys(cn); fmt.Sprint(got) != "[k1 k2 keep]" || string(cn.must("HGET", "k2", "f").Str) != "v" {
+		t.Fatalf("after --replace: %q", got)
+	}
+	if v := cn.must("PING"); string(v.Str) != "PONG" {
+		t.Fatalf("PING: %v", v)
+	}
+}
+
+// TestExportAtomicFile checks that a failed export leaves no file behind.
+func TestExportAtomicFile(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "x.rdb")
+	_, err := Export(context.Background(), Options{Addr: "127.0.0.1:1"}, out)
+	if err == nil {
+		t.Fatal("export from a closed port succeeded")
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(out)); len(ents) != 0 {
+		t.Fatalf("left behind %v", ents)
+	}
+}

@@ -4,9 +4,10 @@
 // dump.rdb written by Redis into a server with RESTORE. The file format is
 // server/rdb's; this package is only the network side (`cairn rdb`).
 //
-// Export is SCAN, then per key DUMP and PEXPIRETIME inside one MULTI/EXEC
-// (pipelined): each key's value and expiry are read together, but the file
-// is not a point-in-time snapshot across keys — a key written during the
+// Export is SCAN, then per key DUMP between two PEXPIRETIMEs (pipelined;
+// a key whose expiry changed meanwhile is read again in MULTI/EXEC): each
+// key's value and expiry belong together, but the file is not a
+// point-in-time snapshot across keys — a key written during the
 // export may appear with its old or its new value, and a key created
 // during it may be missing.
 //
@@ -165,47 +166,97 @@ func Export(ctx context.Context, o Options, path string) (Stats, error) {
 	return st, nil
 }
 
-// exportBatch reads keys' values and expiries (MULTI DUMP PEXPIRETIME
-// EXEC per key, pipelined) and writes them to fw.
+// exportBatch reads keys' values and expiries and writes them to fw. Per
+// key it pipelines PEXPIRETIME, DUMP, PEXPIRETIME: when both expiry reads
+// agree, the value is the one that expiry belongs to (short of two writes
+// landing between the reads). A key whose expiry changed between them is
+// read again inside MULTI/EXEC, which is exact but costs a log entry on
+// Cairn, so it is kept for the rare key written during the export.
 func exportBatch(ctx context.Context, c *redis.Client, fw *rdb.FileWriter, keys []string, st *Stats) error {
 	if len(keys) == 0 {
 		return nil
 	}
 	pipe := c.Pipeline()
-	execs := make([]*redis.Cmd, len(keys))
+	type reads struct {
+		before, after *redis.Cmd
+		dump          *redis.StringCmd
+	}
+	rs := make([]reads, len(keys))
 	for i, k := range keys {
-		pipe.Do(ctx, "MULTI")
-		pipe.Do(ctx, "DUMP", k)
-		pipe.Do(ctx, "PEXPIRETIME", k)
-		execs[i] = pipe.Do(ctx, "EXEC")
+		rs[i].before = pipe.Do(ctx, "PEXPIRETIME", k)
+		rs[i].dump = pipe.Dump(ctx, k)
+		rs[i].after = pipe.Do(ctx, "PEXPIRETIME", k)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("DUMP: %w", err)
 	}
 	for i, k := range keys {
-		res, err := execs[i].Slice()
-		if err != nil {
-			return fmt.Errorf("DUMP %q: %w", k, err)
+		before, err1 := rs[i].before.Int64()
+		payload, err2 := rs[i].dump.Result()
+		after, err3 := rs[i].after.Int64()
+		if err := errors.Join(err1, err3); err != nil {
+			return fmt.Errorf("PEXPIRETIME %q: %w", k, err)
 		}
-		if len(res) != 2 {
-			return fmt.Errorf("DUMP %q: unexpected EXEC reply %v", k, res)
+		found := true
+		switch {
+		case errors.Is(err2, redis.Nil):
+			found = false
+		case err2 != nil:
+			return fmt.Errorf("DUMP %q: %w", k, err2)
 		}
-		payload, ok := res[0].(string)
-		exp, _ := res[1].(int64)
-		if !ok || exp == -2 {
+		if before != after || (found && after == -2) || (!found && after != -2) {
+			var err error
+			if payload, after, found, err = exportExact(ctx, c, k); err != nil {
+				return err
+			}
+		}
+		if !found {
 			st.Vanished++
 			continue
 		}
-		if exp < 0 {
-			exp = 0
-		} else {
-			st.Expires++
-		}
-		if err := fw.WriteKey([]byte(k), exp, []byte(payload)); err != nil {
+		if err := writeKey(fw, k, after, payload, st); err != nil {
 			return err
 		}
-		st.Keys++
 	}
+	return nil
+}
+
+// exportExact reads a key's value and expiry inside one MULTI/EXEC.
+func exportExact(ctx context.Context, c *redis.Client, k string) (payload string, exp int64, found bool, err error) {
+	var dump *redis.StringCmd
+	var pexp *redis.Cmd
+	_, err = c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		dump = p.Dump(ctx, k)
+		pexp = p.Do(ctx, "PEXPIRETIME", k)
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return "", 0, false, fmt.Errorf("DUMP %q: %w", k, err)
+	}
+	payload, err = dump.Result()
+	if errors.Is(err, redis.Nil) {
+		return "", 0, false, nil
+	}
+	if err != nil {
+		return "", 0, false, fmt.Errorf("DUMP %q: %w", k, err)
+	}
+	if exp, err = pexp.Int64(); err != nil {
+		return "", 0, false, fmt.Errorf("PEXPIRETIME %q: %w", k, err)
+	}
+	return payload, exp, exp != -2, nil
+}
+
+// writeKey writes one key; exp is PEXPIRETIME's reply (-1: no expiry).
+func writeKey(fw *rdb.FileWriter, k string, exp int64, payload string, st *Stats) error {
+	if exp < 0 {
+		exp = 0
+	} else {
+		st.Expires++
+	}
+	if err := fw.WriteKey([]byte(k), exp, []byte(payload)); err != nil {
+		return err
+	}
+	st.Keys++
 	return nil
 }
 

@@ -332,3 +332,29 @@ func TestExportAtomicFile(t *testing.T) {
 		t.Fatalf("left behind %v", ents)
 	}
 }
+
+// TestExportExact checks the MULTI/EXEC read used for keys written during
+// an export.
+func TestExportExact(t *testing.T) {
+	ctx := context.Background()
+	node := servertest.Start(t)
+	cn := dial(t, node.Addr())
+	cn.must("SET", "plain", "v")
+	cn.must("SET", "ttl", "v", "PXAT", "4102444800000")
+	o := Options{Addr: node.Addr()}
+	c := o.client()
+	defer c.Close()
+	for _, tc := range []struct {
+		key   string
+		exp   int64
+		found bool
+	}{{"plain", -1, true}, {"ttl", 4102444800000, true}, {"missing", 0, false}} {
+		payload, exp, found, err := exportExact(ctx, c, tc.key)
+		if err != nil || found != tc.found || (found && exp != tc.exp) {
+			t.Errorf("%s: exp %d found %v err %v", tc.key, exp, found, err)
+		}
+		if found && payload != string(cn.must("DUMP", tc.key).Str) {
+			t.Errorf("%s: payload differs from DUMP", tc.key)
+		}
+	}
+}

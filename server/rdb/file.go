@@ -186,8 +186,15 @@ func ParseFile(b []byte, progress func(done int)) (*File, error) {
 				return nil, fmt.Errorf("%w: the file holds database %d; Cairn has only database 0 (export one database, or move keys to db 0 first)", ErrFileUnsupported, db)
 			}
 		case opResizeDB:
-			if _, err := r.Len(); err != nil {
+			n, err := r.Len()
+			if err != nil {
 				return nil, fail("RESIZEDB", err)
+			}
+			// Size the entries by the hint, bounded by what the file
+			// can hold (a key record takes at least 3 bytes).
+			if n = min(n, uint64(len(b)/3)); f.Entries == nil {
+				f.Entries = make([]Entry, 0, n)
+				seen = make(map[string]struct{}, n)
 			}
 			if _, err := r.Len(); err != nil {
 				return nil, fail("RESIZEDB", err)

@@ -16,6 +16,10 @@
 // set, then sends RESTORE key expiry payload ABSTTL [REPLACE] in
 // pipelined batches. A failure part way (a dropped connection) is reported
 // with the number of keys already restored.
+//
+// A server in cluster mode (Cairn's or Redis's) is handled as a whole:
+// Import routes each RESTORE to its slot's master, Export scans every
+// master, so --addr may name any node.
 package rdbtool
 
 import (
@@ -28,6 +32,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -70,6 +75,69 @@ func (o *Options) client() *redis.Client {
 	})
 }
 
+// target is the server: one client, or, when it runs in cluster mode
+// (INFO cluster_enabled:1), a cluster client that routes each key to its
+// slot's master and reaches every master for SCAN.
+type target struct {
+	one     *redis.Client
+	cluster *redis.ClusterClient
+}
+
+// connect connects to o.Addr and finds out whether it is a cluster.
+func (o *Options) connect(ctx context.Context) (*target, error) {
+	c := o.client()
+	if err := c.Ping(ctx).Err(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("connect to %s: %w", o.Addr, err)
+	}
+	if infoField(ctx, c, "cluster", "cluster_enabled", "") != 1 {
+		return &target{one: c}, nil
+	}
+	c.Close()
+	cc := redis.NewClusterClient(&redis.ClusterOptions{
+		Addrs: []string{o.Addr}, Username: o.User, Password: o.Pass, Protocol: 2,
+		DialTimeout: 5 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute,
+		MaxRedirects: 16, DisableIdentity: true,
+	})
+	if err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		return c.Ping(ctx).Err()
+	}); err != nil {
+		cc.Close()
+		return nil, fmt.Errorf("connect to the cluster of %s: %w", o.Addr, err)
+	}
+	return &target{cluster: cc}, nil
+}
+
+func (t *target) Close() {
+	if t.one != nil {
+		t.one.Close()
+	} else {
+		t.cluster.Close()
+	}
+}
+
+// pipeline returns a pipeline that routes each command by its key.
+func (t *target) pipeline() redis.Pipeliner {
+	if t.one != nil {
+		return t.one.Pipeline()
+	}
+	return t.cluster.Pipeline()
+}
+
+// masters runs fn on the server, or on each master of the cluster one
+// after another.
+func (t *target) masters(ctx context.Context, fn func(c *redis.Client) error) error {
+	if t.one != nil {
+		return fn(t.one)
+	}
+	var mu sync.Mutex
+	return t.cluster.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return fn(c)
+	})
+}
+
 // Stats reports what Export or Import did.
 type Stats struct {
 	// Keys is the number of keys written to the file (Export) or
@@ -95,16 +163,21 @@ type Stats struct {
 func Export(ctx context.Context, o Options, path string) (Stats, error) {
 	start := time.Now()
 	var st Stats
-	c := o.client()
-	defer c.Close()
-	if err := c.Ping(ctx).Err(); err != nil {
-		return st, fmt.Errorf("connect to %s: %w", o.Addr, err)
-	}
-	total, err := c.DBSize(ctx).Result()
+	srv, err := o.connect(ctx)
 	if err != nil {
+		return st, err
+	}
+	defer srv.Close()
+	var total, expires, used int64
+	if err := srv.masters(ctx, func(c *redis.Client) error {
+		n, err := c.DBSize(ctx).Result()
+		total += n
+		expires += keyspaceExpires(ctx, c)
+		used += usedMemory(ctx, c)
+		return err
+	}); err != nil {
 		return st, fmt.Errorf("DBSIZE: %w", err)
 	}
-	expires := keyspaceExpires(ctx, c)
 
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -116,7 +189,7 @@ func Export(ctx context.Context, o Options, path string) (Stats, error) {
 		{Name: "redis-ver", Value: "7.0.15"},
 		{Name: "redis-bits", Value: "64"},
 		{Name: "ctime", Value: strconv.FormatInt(time.Now().Unix(), 10)},
-		{Name: "used-mem", Value: strconv.FormatInt(usedMemory(ctx, c), 10)},
+		{Name: "used-mem", Value: strconv.FormatInt(used, 10)},
 		{Name: "aof-base", Value: "0"},
 	}
 	fw := rdb.NewFileWriter(tmp, aux, uint64(total), uint64(expires))
@@ -125,26 +198,31 @@ func Export(ctx context.Context, o Options, path string) (Stats, error) {
 	// SCAN may return a key more than once; Redis refuses a file with a
 	// duplicate key, so remember what was written.
 	seen := map[string]struct{}{}
-	var cursor uint64
-	for {
-		keys, next, err := c.Scan(ctx, cursor, "", int64(o.batch())).Result()
-		if err != nil {
-			return st, fmt.Errorf("SCAN: %w", err)
-		}
-		var fresh []string
-		for _, k := range keys {
-			if _, dup := seen[k]; !dup {
-				seen[k] = struct{}{}
-				fresh = append(fresh, k)
+	err = srv.masters(ctx, func(c *redis.Client) error {
+		var cursor uint64
+		for {
+			keys, next, err := c.Scan(ctx, cursor, "", int64(o.batch())).Result()
+			if err != nil {
+				return fmt.Errorf("SCAN: %w", err)
+			}
+			var fresh []string
+			for _, k := range keys {
+				if _, dup := seen[k]; !dup {
+					seen[k] = struct{}{}
+					fresh = append(fresh, k)
+				}
+			}
+			if err := exportBatch(ctx, c, fw, fresh, &st); err != nil {
+				return err
+			}
+			prog.update(st.Keys)
+			if cursor = next; cursor == 0 {
+				return nil
 			}
 		}
-		if err := exportBatch(ctx, c, fw, fresh, &st); err != nil {
-			return st, err
-		}
-		prog.update(st.Keys)
-		if cursor = next; cursor == 0 {
-			break
-		}
+	})
+	if err != nil {
+		return st, err
 	}
 	if err := fw.Close(); err != nil {
 		return st, fmt.Errorf("write %s: %w", tmp.Name(), err)
@@ -278,15 +356,15 @@ func Import(ctx context.Context, o Options, path string) (Stats, error) {
 	}
 	vp.finish(len(b))
 
-	c := o.client()
-	defer c.Close()
-	if err := c.Ping(ctx).Err(); err != nil {
-		return st, fmt.Errorf("connect to %s: %w (nothing imported)", o.Addr, err)
+	srv, err := o.connect(ctx)
+	if err != nil {
+		return st, fmt.Errorf("%w (nothing imported)", err)
 	}
+	defer srv.Close()
 
 	// 2. Unless told to replace, refuse if any key already exists.
 	if !o.Replace {
-		if err := checkAbsent(ctx, c, f.Entries, o.batch()); err != nil {
+		if err := checkAbsent(ctx, srv, f.Entries, o.batch()); err != nil {
 			return st, err
 		}
 	}
@@ -296,7 +374,7 @@ func Import(ctx context.Context, o Options, path string) (Stats, error) {
 	now := time.Now().UnixMilli()
 	for lo := 0; lo < len(f.Entries); lo += o.batch() {
 		hi := min(lo+o.batch(), len(f.Entries))
-		pipe := c.Pipeline()
+		pipe := srv.pipeline()
 		cmds := make([]*redis.Cmd, hi-lo)
 		for i := lo; i < hi; i++ {
 			cmds[i-lo] = pipe.Do(ctx, restoreArgs(&f.Entries[i], o.Replace)...)
@@ -339,12 +417,12 @@ func restoreArgs(e *rdb.Entry, replace bool) []any {
 }
 
 // checkAbsent fails if any of the entries' keys exists on the server.
-func checkAbsent(ctx context.Context, c *redis.Client, entries []rdb.Entry, batch int) error {
+func checkAbsent(ctx context.Context, srv *target, entries []rdb.Entry, batch int) error {
 	var found []string
 	count := 0
 	for lo := 0; lo < len(entries); lo += batch {
 		hi := min(lo+batch, len(entries))
-		pipe := c.Pipeline()
+		pipe := srv.pipeline()
 		cmds := make([]*redis.IntCmd, hi-lo)
 		for i := lo; i < hi; i++ {
 			cmds[i-lo] = pipe.Exists(ctx, string(entries[i].Key))

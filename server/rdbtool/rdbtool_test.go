@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cairndb/cairn/server/clustertest"
 	"github.com/cairndb/cairn/server/command/commandtest"
 	"github.com/cairndb/cairn/server/rdb"
 	"github.com/cairndb/cairn/server/reply"
@@ -356,5 +359,57 @@ func TestExportExact(t *testing.T) {
 		if found && payload != string(cn.must("DUMP", tc.key).Str) {
 			t.Errorf("%s: payload differs from DUMP", tc.key)
 		}
+	}
+}
+
+// TestClusterRoundTrip imports a Redis dump into a Cairn cluster, whose
+// keys spread over several shards, and exports it back from there.
+func TestClusterRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	dirA := t.TempDir()
+	ra := dial(t, startRedis(t, dirA, "a.rdb"))
+	populate(ra)
+	dumpA := save(ra, dirA, "a.rdb")
+	want := keys(ra)
+
+	cl := clustertest.Start(t, clustertest.Options{Nodes: 1, Shards: 3, Replicas: 1})
+	st, err := Import(ctx, Options{Addr: cl.Addr(1), Batch: 7}, dumpA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Keys != len(want) {
+		t.Errorf("imported %d keys, want %d", st.Keys, len(want))
+	}
+	// The keys are spread: more than one shard holds some.
+	spread := 0
+	cc := cl.Client()
+	cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		if n, _ := c.DBSize(ctx).Result(); n > 0 {
+			spread++
+		}
+		return nil
+	})
+	if spread < 2 {
+		t.Errorf("keys on %d shards", spread)
+	}
+
+	dirB := t.TempDir()
+	if st, err = Export(ctx, Options{Addr: cl.Addr(1)}, filepath.Join(dirB, "b.rdb")); err != nil {
+		t.Fatal(err)
+	}
+	if st.Keys != len(want) {
+		t.Errorf("exported %d keys, want %d", st.Keys, len(want))
+	}
+	rb := dial(t, startRedis(t, dirB, "b.rdb"))
+	if got := keys(rb); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("Redis B keys %q, want %q", got, want)
+	}
+	for _, k := range want {
+		if got, w := view(rb, k), view(ra, k); got != w {
+			t.Errorf("key %q after the round trip:\n%s\nbefore:\n%s", k, short(got), short(w))
+		}
+	}
+	if got, w := rb.must("DEBUG", "DIGEST"), ra.must("DEBUG", "DIGEST"); !reply.Equal(got, w) {
+		t.Errorf("DEBUG DIGEST %s after the round trip, %s before", got.Str, w.Str)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cairndb/cairn/server/command/commandtest"
+	"github.com/cairndb/cairn/server/keyspace"
 )
 
 // writeTestFile writes a file of the given keys (DUMP payloads) and
@@ -238,6 +240,63 @@ func TestParseRedisFile(t *testing.T) {
 		}
 		if _, _, err := Restore(e.Payload()); err != nil {
 			t.Errorf("key %q: %v", e.Key, err)
+		}
+	}
+}
+
+// TestParseOldFile reads a file as Redis 5/6 wrote it (RDB version 9):
+// ziplist-encoded lists (inside a quicklist), hashes and sorted sets, an
+// intset, a zipmap hash, and a key with a seconds-resolution expiry.
+func TestParseOldFile(t *testing.T) {
+	rec := func(typ byte, key string, body []byte) []byte {
+		return append(AppendString([]byte{typ}, []byte(key)), body...)
+	}
+	file := []byte("REDIS0009")
+	file = append(file, opAux)
+	file = AppendString(AppendString(file, []byte("redis-ver")), []byte("6.2.14"))
+	file = append(file, opSelectDB, 0, opResizeDB, 5, 1)
+	ql := AppendLen(nil, 2)
+	ql = AppendString(ql, buildZiplist([]string{"a", "12"}))
+	ql = AppendString(ql, buildZiplist([]string{"-5", "b"}))
+	file = append(file, opExpire)
+	file = binary.LittleEndian.AppendUint32(file, 2000000000)
+	file = append(file, rec(TypeListQuicklist, "list", ql)...)
+	file = append(file, rec(TypeHashZiplist, "hash", AppendString(nil, buildZiplist([]string{"f", "v", "n", "7"})))...)
+	file = append(file, rec(TypeZSetZiplist, "zset", AppendString(nil, buildZiplist([]string{"m", "1.5", "k", "-2"})))...)
+	file = append(file, rec(TypeSetIntset, "set", AppendString(nil, IntsetBlob([]int64{-3, 4, 100000})))...)
+	zm := []byte{1, 3, 'f', 'o', 'o', 3, 0, 'b', 'a', 'r', 0xff}
+	file = append(file, rec(TypeHashZipmap, "zipmap", AppendString(nil, zm))...)
+	file = append(file, opEOF)
+	file = binary.LittleEndian.AppendUint64(file, CRC64(0, file))
+
+	f, err := ParseFile(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Version != 9 || len(f.Entries) != 5 || f.Entries[0].ExpireMs != 2000000000000 || f.Expires != 1 {
+		t.Fatalf("version %d, %d entries, expiry %d", f.Version, len(f.Entries), f.Entries[0].ExpireMs)
+	}
+	want := map[string]string{
+		"list":   "list:quicklist:[a 12 -5 b]",
+		"hash":   "hash:listpack:map[f:v n:7]",
+		"set":    "set:intset:-3\x00100000\x004",
+		"zipmap": "hash:listpack:map[foo:bar]",
+	}
+	for _, e := range f.Entries {
+		_, obj, err := Restore(e.Payload())
+		if err != nil {
+			t.Fatalf("%s: %v", e.Key, err)
+		}
+		if z, ok := obj.(*keyspace.ZSet); ok {
+			var got []string
+			z.Each(func(ze keyspace.ZEntry) bool { got = append(got, fmt.Sprint(ze.Member, "=", ze.Score)); return true })
+			if fmt.Sprint(got) != "[k=-2 m=1.5]" {
+				t.Errorf("zset: %q", got)
+			}
+			continue
+		}
+		if got := describe(obj); got != want[string(e.Key)] {
+			t.Errorf("%s: %q, want %q", e.Key, got, want[string(e.Key)])
 		}
 	}
 }

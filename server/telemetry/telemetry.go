@@ -28,6 +28,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
@@ -82,6 +83,10 @@ func New(cfg Config) (*Telemetry, error) {
 	if cfg.OTLPInterval <= 0 {
 		cfg.OTLPInterval = DefaultOTLPInterval
 	}
+	// Export errors (an unreachable collector) go to the node's log. The
+	// handler is process-wide; a process runs one node outside tests.
+	log := cfg.Logger
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Warn("metrics export failed", "err", err) }))
 	attrs := []attribute.KeyValue{attribute.String("service.name", "cairn")}
 	if cfg.Instance != "" {
 		attrs = append(attrs, attribute.String("service.instance.id", cfg.Instance))

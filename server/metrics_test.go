@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cairndb/cairn/server"
+	"github.com/cairndb/cairn/server/clustertest"
 	"github.com/cairndb/cairn/server/servertest"
 )
 
@@ -348,4 +349,84 @@ func BenchmarkMetricsScrape(b *testing.B) {
 		worst = max(worst, time.Since(start))
 	}
 	b.Logf("scrape: worst %v over %d scrapes", worst, b.N)
+}
+
+// TestMetricsCluster: in cluster mode each node reports every shard
+// replica it holds, exactly one replica of each shard says it leads, and
+// the writes sent through the cluster show up in the nodes' counts.
+func TestMetricsCluster(t *testing.T) {
+	c := clustertest.Start(t, clustertest.Options{Nodes: 3, Shards: 2, Replicas: 3,
+		Mod: func(_ int, cfg *server.Config) { cfg.HTTPPort = -1 }})
+	defer c.Close()
+	cl := c.Client()
+	defer cl.Close()
+	ctx := context.Background()
+	const writes = 40
+	for i := range writes {
+		if err := cl.Set(ctx, fmt.Sprint("key:", i), "v", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	leaders := map[string]float64{}
+	var sets, keys float64
+	for i := 1; i <= c.Len(); i++ {
+		fams := scrape(t, c.Node(i).HTTPAddr())
+		for _, shard := range []string{"1", "2"} {
+			leaders[shard] += mustSample(t, fams, "cairn_raft_leader", "cairn_shard_id", shard)
+			mustSample(t, fams, "cairn_raft_commit_duration_seconds", "cairn_shard_id", shard)
+			if got := mustSample(t, fams, "cairn_raft_leader_changes_total", "cairn_shard_id", shard); got < 1 {
+				t.Errorf("node %d shard %s: leader changes %v, want >= 1", i, shard, got)
+			}
+		}
+		if v, ok := sample(fams, "redis_cmd_calls_total", "db_operation_name", "set"); ok {
+			sets += v
+		}
+		keys += mustSample(t, fams, "redis_db_keys")
+	}
+	for shard, n := range leaders {
+		if n != 1 {
+			t.Errorf("shard %s: %v replicas report leading, want 1", shard, n)
+		}
+	}
+	if sets < writes {
+		t.Errorf("SET calls over the nodes = %v, want >= %d", sets, writes)
+	}
+	// Keys count the shards each node leads: together every key once.
+	if keys != writes {
+		t.Errorf("keys over the nodes = %v, want %d", keys, writes)
+	}
+
+	// Stopping shard 1's leader elects another: the survivors count it.
+	old, before := 0, map[int]float64{}
+	for i := 1; i <= c.Len(); i++ {
+		fams := scrape(t, c.Node(i).HTTPAddr())
+		if mustSample(t, fams, "cairn_raft_leader", "cairn_shard_id", "1") == 1 {
+			old = i
+		}
+		before[i] = mustSample(t, fams, "cairn_raft_leader_changes_total", "cairn_shard_id", "1")
+	}
+	c.Stop(old)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		elected := false
+		for i := 1; i <= c.Len(); i++ {
+			if i == old {
+				continue
+			}
+			fams := scrape(t, c.Node(i).HTTPAddr())
+			if mustSample(t, fams, "cairn_raft_leader", "cairn_shard_id", "1") == 1 {
+				elected = true
+				if got := mustSample(t, fams, "cairn_raft_leader_changes_total", "cairn_shard_id", "1"); got <= before[i] {
+					t.Errorf("node %d leads shard 1 after node %d stopped, but leader changes stayed %v", i, old, got)
+				}
+			}
+		}
+		if elected {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no new leader of shard 1 within 30s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

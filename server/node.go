@@ -154,6 +154,9 @@ func (c *Config) Validate() error {
 	if (c.Port+RaftPortOffset > 65535 || c.Port < 0) && c.RaftAddr == "" {
 		return fmt.Errorf("port %d leaves no room for the default raft port; set --raft-addr", c.Port)
 	}
+	if c.HTTPPort < -1 || (c.HTTPPort > 65535 && !c.HTTPOptional) {
+		return fmt.Errorf("http port %d out of range", c.HTTPPort)
+	}
 	if c.ProtoMaxBulkLen < 1<<20 {
 		return errors.New("proto-max-bulk-len must be at least 1mb")
 	}

@@ -60,6 +60,8 @@ var settings = []setting{
 	{"logdb", "CAIRN_LOGDB", "Raft log engine: tan or pebble", "tan"},
 	{"exec-shards", "CAIRN_EXEC_SHARDS", "Dragonboat engine worker goroutines of each kind (default Dragonboat's)", ""},
 	{"shard-port-step", "CAIRN_SHARD_PORT_STEP", "cluster mode: port distance between consecutive shards' endpoints", strconv.Itoa(server.DefaultShardPortStep)},
+	{"http-port", "CAIRN_HTTP_PORT", "HTTP listener port, bound like --bind: GET /metrics (Prometheus text); 0 disables (default port+" + strconv.Itoa(server.HTTPPortOffset) + ")", ""},
+	{"otlp-endpoint", "CAIRN_OTLP_ENDPOINT", "also push metrics over OTLP/HTTP to this collector (URL such as http://host:4318, or host:port)", ""},
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -158,7 +160,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cairn: %v\n", err)
 		return 1
 	}
-	log.Info("cairn ready", "addr", node.Addr(), "dir", node.Dir(), "raft", node.RaftAddr(), "pid", os.Getpid())
+	log.Info("cairn ready", "addr", node.Addr(), "dir", node.Dir(), "raft", node.RaftAddr(), "http", node.HTTPAddr(), "pid", os.Getpid())
 
 	// 4. Run until SIGTERM/SIGINT or SHUTDOWN, then stop in reverse order.
 	sig := make(chan os.Signal, 1)
@@ -248,6 +250,20 @@ func buildConfig(get func(string) string) (server.Config, error) {
 	default:
 		return cfg, fmt.Errorf("bad logdb %q (tan or pebble)", cfg.LogDB)
 	}
+	if v := get("http-port"); v != "" {
+		if cfg.HTTPPort, err = strconv.Atoi(v); err != nil || cfg.HTTPPort < 0 || cfg.HTTPPort > 65535 {
+			return cfg, fmt.Errorf("bad http-port %q", v)
+		}
+	} else {
+		// The default port is best effort: if it is taken (or past
+		// 65535) the node starts without it and says so.
+		port := cfg.Port
+		if port == 0 {
+			port = server.DefaultPort
+		}
+		cfg.HTTPPort, cfg.HTTPOptional = port+server.HTTPPortOffset, true
+	}
+	cfg.OTLPEndpoint = get("otlp-endpoint")
 	if v := get("exec-shards"); v != "" {
 		if cfg.ExecShards, err = strconv.ParseUint(v, 10, 64); err != nil || cfg.ExecShards == 0 {
 			return cfg, fmt.Errorf("bad exec-shards %q", v)

@@ -40,6 +40,9 @@ const (
 	// DefaultShardPortStep is the port distance between consecutive
 	// shards' endpoints.
 	DefaultShardPortStep = 100
+	// HTTPPortOffset places the HTTP listener (metrics) by default:
+	// Port+2000 (main.go; Config.HTTPPort itself defaults to none).
+	HTTPPortOffset = 2000
 	// DefaultMaxReplicas caps the default replicas per shard of a
 	// bootstrapped cluster: min(3, peers).
 	DefaultMaxReplicas = 3

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -28,6 +29,7 @@ import (
 	"github.com/cairndb/cairn/server/reply"
 	"github.com/cairndb/cairn/server/session"
 	"github.com/cairndb/cairn/server/shard"
+	"github.com/cairndb/cairn/server/telemetry"
 )
 
 // Version is the Redis version Cairn reports for compatibility.
@@ -130,6 +132,18 @@ type Config struct {
 	// Clock, for tests, replaces the wall clock the node's shards stamp
 	// log entries from (clock skew tests). Default the wall clock.
 	Clock shard.Clock
+
+	// HTTPPort is the port of the HTTP listener (GET /metrics), bound to
+	// Bind. Default 0: no listener (main.go's default is Port+2000,
+	// HTTPPortOffset); -1 picks a free port (tests).
+	HTTPPort int
+	// HTTPOptional makes a failure to bind HTTPPort a logged warning
+	// instead of a start-up error (main.go's default port). Default
+	// false.
+	HTTPOptional bool
+	// OTLPEndpoint, if set, is where the metrics are also pushed over
+	// OTLP/HTTP: a URL or host:port (see telemetry.Config). Default none.
+	OTLPEndpoint string
 }
 
 // Validate checks the configuration after defaults are applied.
@@ -139,6 +153,9 @@ func (c *Config) Validate() error {
 	}
 	if (c.Port+RaftPortOffset > 65535 || c.Port < 0) && c.RaftAddr == "" {
 		return fmt.Errorf("port %d leaves no room for the default raft port; set --raft-addr", c.Port)
+	}
+	if c.HTTPPort < -1 || (c.HTTPPort > 65535 && !c.HTTPOptional) {
+		return fmt.Errorf("http port %d out of range", c.HTTPPort)
 	}
 	if c.ProtoMaxBulkLen < 1<<20 {
 		return errors.New("proto-max-bulk-len must be at least 1mb")
@@ -156,6 +173,12 @@ type Node struct {
 	srvPtr  atomic.Pointer[session.Server] // srv, for the apply path
 	ln      net.Listener
 	log     *slog.Logger
+	// The HTTP listener (metrics.go): its server, the mux features mount
+	// on, and the metrics provider behind GET /metrics.
+	httpLn  net.Listener
+	httpSrv *http.Server
+	mux     *http.ServeMux
+	tel     *telemetry.Telemetry
 	lock    *dirLock // the data directory's LOCK
 
 	started  time.Time
@@ -286,6 +309,16 @@ func Start(cfg Config) (_ *Node, err error) {
 			n.log.Error("listener stopped", "err", err)
 		}
 	}()
+
+	// 4. The HTTP listener: metrics (and, later, the dashboard).
+	if err := n.startHTTP(); err != nil {
+		n.srv.Close()
+		if n.cluster != nil {
+			n.cluster.Close()
+		}
+		n.host.Close()
+		return nil, err
+	}
 	return n, nil
 }
 
@@ -304,6 +337,7 @@ func (n *Node) Done() <-chan struct{} { return n.done }
 // Close stops the node in reverse start order.
 func (n *Node) Close() {
 	n.closeOnce.Do(func() {
+		n.stopHTTP()
 		n.srv.Close()
 		if n.cluster != nil {
 			n.cluster.Close() // pub/sub forwarding first, then the reconciler

@@ -585,6 +585,9 @@ func configResetStat(s *Server, _ *client, _ [][]byte) reply.Value {
 		st.usec.Store(0)
 		st.rejected.Store(0)
 		st.failed.Store(0)
+		for i := range st.hist {
+			st.hist[i].Store(0)
+		}
 	}
 	return reply.OK
 }

@@ -280,7 +280,9 @@ func (bt *batch) finish(r dragonboat.RequestResult) {
 	}
 	switch {
 	case r.Completed():
-		bt.sh.host.lastCommit.Store(int64(time.Since(bt.start)))
+		d := time.Since(bt.start)
+		bt.sh.host.lastCommit.Store(int64(d))
+		bt.sh.commitLat.Observe(d)
 	case r.Timeout():
 		bt.err = ErrTimeout
 		return

@@ -14,6 +14,7 @@ import (
 // this probe (raft_fsync_probe_usec) next to the measured commit latency.
 type fsyncProbe struct {
 	last atomic.Int64 // ns
+	lat  Latency
 	stop chan struct{}
 	done chan struct{}
 }
@@ -52,7 +53,9 @@ func (p *fsyncProbe) run(fs vfs.FS, path string, interval time.Duration) {
 		start := time.Now()
 		if f != nil {
 			if _, err := f.Write(buf); err == nil && f.Sync() == nil {
-				p.last.Store(int64(time.Since(start)))
+				d := time.Since(start)
+				p.last.Store(int64(d))
+				p.lat.Observe(d)
 			}
 		}
 		select {

@@ -90,12 +90,14 @@ type Host struct {
 	nh *dragonboat.NodeHost
 	// lastCommit is the latest propose-to-applied latency in ns.
 	lastCommit atomic.Int64
-	probe      *fsyncProbe
-	disk       *diskGuard
-	mu         sync.Mutex
-	shards     map[uint64]*Shard
-	rtt        uint64
-	log        *slog.Logger
+	// leaders counts leader elections per shard (metrics.go).
+	leaders *leaderWatch
+	probe   *fsyncProbe
+	disk    *diskGuard
+	mu      sync.Mutex
+	shards  map[uint64]*Shard
+	rtt     uint64
+	log     *slog.Logger
 	// adopted is the hostname whose Raft data this host took over at
 	// start (see hostdir.go), or "".
 	adopted string
@@ -132,6 +134,8 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		cfg.Logger = slog.Default()
 	}
 	nhc := cfg.NodeHostConfig()
+	leaders := &leaderWatch{}
+	nhc.RaftEventListener = leaders
 	// The hostname check reads Dragonboat's files from the OS; a test's
 	// in-memory FS holds no data written under another hostname.
 	var (
@@ -154,7 +158,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	return &Host{nh: nh, rtt: cfg.RTTMillisecond, shards: map[uint64]*Shard{},
 		probe:   startFsyncProbe(fs, cfg.Dir, 5*time.Second),
 		disk:    startDiskGuard(fs, cfg.Dir, cfg.MinFreeBytes, cfg.DiskCheckInterval),
-		adopted: adopted, log: cfg.Logger, clock: cfg.Clock, memGuard: cfg.MemoryGuard}, nil
+		adopted: adopted, log: cfg.Logger, clock: cfg.Clock, memGuard: cfg.MemoryGuard, leaders: leaders}, nil
 }
 
 // NodeHostConfig returns the Dragonboat NodeHost configuration NewHost
@@ -324,6 +328,9 @@ type Shard struct {
 	snapErr snapErrs
 	ev      evictor
 	bat     batcher
+	// commitLat is the propose-to-applied latency of this replica's
+	// proposals (metrics.go).
+	commitLat Latency
 	// single: a one-member group outside cluster mode; its wall clock is
 	// the only clock there is, so it is trusted (clock.go).
 	single bool
@@ -469,11 +476,13 @@ type Pending struct {
 	err   error
 	start time.Time
 	host  *Host
-	kind  entry.Kind
-	n     int
-	pre   []reply.Value // answered without proposing (admit)
-	est   int64         // counted in inflight until Wait ends
-	ev    *evictor
+	// commit, if set, records the propose-to-applied latency.
+	commit *Latency
+	kind   entry.Kind
+	n      int
+	pre    []reply.Value // answered without proposing (admit)
+	est    int64         // counted in inflight until Wait ends
+	ev     *evictor
 	// bt is the coalesced entry this write joined (batch.go); its
 	// replies start at off.
 	bt  *batch
@@ -492,7 +501,7 @@ func (s *Shard) Propose(kind entry.Kind, cmds [][][]byte) *Pending {
 }
 
 func (s *Shard) propose(kind entry.Kind, cmds [][][]byte, timeout time.Duration) *Pending {
-	p := &Pending{kind: kind, n: len(cmds), start: time.Now(), host: s.host}
+	p := &Pending{kind: kind, n: len(cmds), start: time.Now(), host: s.host, commit: &s.commitLat}
 	v, err := s.writeVersion(kind, cmds)
 	if err != nil {
 		p.err = err
@@ -548,7 +557,11 @@ func (p *Pending) Wait() ([]reply.Value, error) {
 	r := <-p.rs.ResultC()
 	switch {
 	case r.Completed():
-		p.host.lastCommit.Store(int64(time.Since(p.start)))
+		d := time.Since(p.start)
+		p.host.lastCommit.Store(int64(d))
+		if p.commit != nil {
+			p.commit.Observe(d)
+		}
 	case r.Timeout():
 		return nil, ErrTimeout
 	case r.Terminated():

@@ -40,6 +40,8 @@ type stateMachine struct {
 	snapIndex    atomic.Uint64
 	lastSnapUnix atomic.Int64
 	snapping     atomic.Bool
+	// snapLat times SaveSnapshot (metrics).
+	snapLat Latency
 
 	// notifyMask selects keyspace notification classes
 	// (command.ClassBit bits); onChange receives what each batch did.
@@ -303,6 +305,8 @@ const (
 
 func (s *stateMachine) SaveSnapshot(ctx interface{}, w io.Writer, _ sm.ISnapshotFileCollection, done <-chan struct{}) error {
 	sc := ctx.(*snapshotCtx)
+	start := time.Now()
+	defer func() { s.snapLat.Observe(time.Since(start)) }()
 	// Once written, the view is no longer read: apply may change the
 	// items it shared in place again (keyspace.Snapshot.Release).
 	defer sc.snap.Release()

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/cairndb/cairn/server/servertest"
+)
+
+// TestHTTPPortSetting: the default HTTP port is port+2000 and best
+// effort; an explicit one is required; 0 disables; bad values are refused.
+func TestHTTPPortSetting(t *testing.T) {
+	for _, tc := range []struct {
+		port, http string
+		want       int
+		optional   bool
+		bad        bool
+	}{
+		{port: "7000", want: 9000, optional: true},
+		{port: "6379", http: "9121", want: 9121},
+		{port: "6379", http: "0", want: 0},
+		{port: "65000", want: 67000, optional: true}, // skipped with a warning at start
+		{port: "6379", http: "70000", bad: true},
+		{port: "6379", http: "-1", bad: true},
+		{port: "6379", http: "x", bad: true},
+	} {
+		vals := map[string]string{"port": tc.port, "http-port": tc.http}
+		get := func(name string) string {
+			if v, ok := vals[name]; ok {
+				return v
+			}
+			for _, s := range settings {
+				if s.name == name {
+					return s.def
+				}
+			}
+			return ""
+		}
+		cfg, err := buildConfig(get)
+		if tc.bad {
+			if err == nil {
+				t.Errorf("port %s http-port %q accepted", tc.port, tc.http)
+			}
+			continue
+		}
+		if err != nil || cfg.HTTPPort != tc.want || cfg.HTTPOptional != tc.optional {
+			t.Errorf("port %s http-port %q: HTTPPort %d optional %v (%v), want %d %v", tc.port, tc.http, cfg.HTTPPort, cfg.HTTPOptional, err, tc.want, tc.optional)
+		}
+	}
+}
+
+// TestHTTPPortEnv: the binary serves GET /metrics on CAIRN_HTTP_PORT.
+func TestHTTPPortEnv(t *testing.T) {
+	bin := servertest.Binary(t)
+	port := servertest.FreePort(t)
+	t.Setenv("CAIRN_HTTP_PORT", strconv.Itoa(port))
+	servertest.StartProcess(t, bin, filepath.Join(t.TempDir(), "data"))
+	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "redis_commands_processed_total") {
+		t.Fatalf("GET /metrics: %s\n%.500s", resp.Status, b)
+	}
+}

@@ -1,0 +1,432 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cairndb/cairn/server"
+	"github.com/cairndb/cairn/server/clustertest"
+	"github.com/cairndb/cairn/server/servertest"
+)
+
+// scrape reads GET /metrics of addr with Prometheus's own text parser.
+func scrape(t testing.TB, addr string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatalf("scrape: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("scrape: %s: %s", resp.Status, b)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+		t.Fatalf("scrape: Content-Type %q, want the text format", ct)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	return fams
+}
+
+// sample returns the value of the family's metric whose labels include
+// want (counter, gauge or histogram count), and whether there is one.
+func sample(fams map[string]*dto.MetricFamily, name string, want ...string) (float64, bool) {
+	f := fams[name]
+	if f == nil {
+		return 0, false
+	}
+next:
+	for _, m := range f.Metric {
+		for i := 0; i+1 < len(want); i += 2 {
+			found := false
+			for _, l := range m.Label {
+				if l.GetName() == want[i] && l.GetValue() == want[i+1] {
+					found = true
+				}
+			}
+			if !found {
+				continue next
+			}
+		}
+		switch {
+		case m.Counter != nil:
+			return m.Counter.GetValue(), true
+		case m.Gauge != nil:
+			return m.Gauge.GetValue(), true
+		case m.Histogram != nil:
+			return float64(m.Histogram.GetSampleCount()), true
+		}
+	}
+	return 0, false
+}
+
+func mustSample(t *testing.T, fams map[string]*dto.MetricFamily, name string, labels ...string) float64 {
+	t.Helper()
+	v, ok := sample(fams, name, labels...)
+	if !ok {
+		var names []string
+		for n := range fams {
+			names = append(names, n)
+		}
+		t.Fatalf("no %s%v in /metrics (families: %v)", name, labels, names)
+	}
+	return v
+}
+
+// TestMetrics drives known traffic through a node and reads it back from
+// GET /metrics: every family is there, in the Prometheus text format, with
+// the counts that traffic must have produced.
+func TestMetrics(t *testing.T) {
+	n := servertest.Start(t, func(c *server.Config) { c.HTTPPort = -1 })
+	if n.HTTPAddr() == "" {
+		t.Fatal("no HTTP listener")
+	}
+	c := n.Client(t)
+	ctx := context.Background()
+
+	const sets, hits, misses, pipelined = 30, 20, 7, 50
+	for i := range sets {
+		if err := c.Set(ctx, fmt.Sprint("k", i), "v", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range hits {
+		if err := c.Get(ctx, fmt.Sprint("k", i)).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range misses {
+		if err := c.Get(ctx, fmt.Sprint("missing", i)).Err(); err != redis.Nil {
+			t.Fatalf("GET missing: %v", err)
+		}
+	}
+	// Pipelined writes take the batched path (one log entry).
+	pipe := c.Pipeline()
+	for i := range pipelined {
+		pipe.Incr(ctx, "counter")
+		_ = i
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// One command that fails and one that is refused.
+	if err := c.Incr(ctx, "k0").Err(); err == nil {
+		t.Fatal("INCR of a non-number succeeded")
+	}
+	if err := c.Do(ctx, "get").Err(); err == nil {
+		t.Fatal("GET without a key succeeded")
+	}
+	// A snapshot, so its duration is recorded.
+	if err := c.Save(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	fams := scrape(t, n.HTTPAddr())
+	sent := float64(sets + hits + misses + pipelined + 3)
+
+	if got := mustSample(t, fams, "redis_commands_processed_total"); got < sent {
+		t.Errorf("redis_commands_processed_total = %v, want >= %v", got, sent)
+	}
+	if got := mustSample(t, fams, "redis_cmd_calls_total", "db_operation_name", "set"); got != sets {
+		t.Errorf("SET calls = %v, want %d", got, sets)
+	}
+	if got := mustSample(t, fams, "redis_cmd_calls_total", "db_operation_name", "get"); got != hits+misses {
+		t.Errorf("GET calls = %v, want %d", got, hits+misses)
+	}
+	if got := mustSample(t, fams, "redis_cmd_calls_total", "db_operation_name", "incr"); got != pipelined+1 {
+		t.Errorf("INCR calls = %v, want %d", got, pipelined+1)
+	}
+	if got := mustSample(t, fams, "redis_cmd_failed_total", "db_operation_name", "incr"); got != 1 {
+		t.Errorf("INCR failed = %v, want 1", got)
+	}
+	if got := mustSample(t, fams, "redis_cmd_rejected_total", "db_operation_name", "get"); got != 1 {
+		t.Errorf("GET rejected = %v, want 1", got)
+	}
+	if got := mustSample(t, fams, "redis_keyspace_hits_total"); got != hits {
+		t.Errorf("keyspace hits = %v, want %d", got, hits)
+	}
+	if got := mustSample(t, fams, "redis_keyspace_misses_total"); got != misses {
+		t.Errorf("keyspace misses = %v, want %d", got, misses)
+	}
+	if got := mustSample(t, fams, "redis_db_keys", "db", "0"); got != sets+1 {
+		t.Errorf("keys = %v, want %d", got, sets+1)
+	}
+	if got := mustSample(t, fams, "redis_clients_connected"); got < 1 {
+		t.Errorf("connected clients = %v, want >= 1", got)
+	}
+	if got := mustSample(t, fams, "redis_connections_received_total"); got < 1 {
+		t.Errorf("connections received = %v, want >= 1", got)
+	}
+	if got := mustSample(t, fams, "redis_memory_used_bytes"); got <= 0 {
+		t.Errorf("used memory = %v, want > 0", got)
+	}
+	if got := mustSample(t, fams, "redis_memory_rss_bytes"); got <= 0 {
+		t.Errorf("rss = %v, want > 0", got)
+	}
+	for _, name := range []string{"redis_keys_evicted_total", "redis_keys_expired_total", "redis_maxmemory_bytes", "redis_connections_rejected_total"} {
+		mustSample(t, fams, name)
+	}
+
+	// Histograms: each command's calls all land in its latency histogram;
+	// reads and writes are summed by kind.
+	checkHist := func(name string, wantCount float64, labels ...string) {
+		t.Helper()
+		f := fams[name]
+		if f == nil || f.GetType() != dto.MetricType_HISTOGRAM {
+			t.Fatalf("%s: missing or not a histogram", name)
+		}
+		got := mustSample(t, fams, name, labels...)
+		if wantCount >= 0 && got != wantCount {
+			t.Errorf("%s%v count = %v, want %v", name, labels, got, wantCount)
+		}
+		for _, m := range f.Metric {
+			h := m.Histogram
+			b := h.Bucket
+			if len(b) == 0 {
+				t.Errorf("%s: no buckets", name)
+				continue
+			}
+			for i := 1; i < len(b); i++ {
+				if b[i].GetCumulativeCount() < b[i-1].GetCumulativeCount() || b[i].GetUpperBound() <= b[i-1].GetUpperBound() {
+					t.Errorf("%s: buckets not cumulative/ascending at %d", name, i)
+				}
+			}
+			if last := b[len(b)-1].GetCumulativeCount(); last > h.GetSampleCount() {
+				t.Errorf("%s: last bucket %d > count %d", name, last, h.GetSampleCount())
+			}
+			if h.GetSampleCount() > 0 && h.GetSampleSum() <= 0 {
+				t.Errorf("%s: %d samples with sum %v", name, h.GetSampleCount(), h.GetSampleSum())
+			}
+		}
+	}
+	checkHist("redis_cmd_duration_seconds", sets, "db_operation_name", "set")
+	checkHist("redis_cmd_duration_seconds", hits+misses, "db_operation_name", "get")
+	checkHist("redis_cmd_duration_seconds", pipelined+1, "db_operation_name", "incr")
+	if got := mustSample(t, fams, "cairn_request_duration_seconds", "cairn_request_kind", "write"); got < sets+pipelined+1 {
+		t.Errorf("write requests = %v, want >= %d", got, sets+pipelined+1)
+	}
+	if got := mustSample(t, fams, "cairn_request_duration_seconds", "cairn_request_kind", "read"); got < hits+misses {
+		t.Errorf("read requests = %v, want >= %d", got, hits+misses)
+	}
+	checkHist("cairn_request_duration_seconds", -1)
+	// Every write entry was committed through Raft: at least one commit
+	// (pipelined writes share entries), and the SAVE's snapshot.
+	if got := mustSample(t, fams, "cairn_raft_commit_duration_seconds", "cairn_shard_id", "1"); got < 1 {
+		t.Errorf("raft commits = %v, want >= 1", got)
+	}
+	checkHist("cairn_raft_commit_duration_seconds", -1)
+	if got := mustSample(t, fams, "cairn_raft_snapshot_duration_seconds", "cairn_shard_id", "1"); got < 1 {
+		t.Errorf("snapshots = %v, want >= 1", got)
+	}
+	checkHist("cairn_raft_fsync_duration_seconds", -1)
+	if got := mustSample(t, fams, "cairn_raft_leader", "cairn_shard_id", "1"); got != 1 {
+		t.Errorf("leader = %v, want 1", got)
+	}
+	if got := mustSample(t, fams, "cairn_raft_leader_changes_total", "cairn_shard_id", "1"); got < 1 {
+		t.Errorf("leader changes = %v, want >= 1 (this node's own election)", got)
+	}
+	if got := mustSample(t, fams, "cairn_raft_applied_index", "cairn_shard_id", "1"); got < 2 {
+		t.Errorf("applied index = %v, want >= 2", got)
+	}
+
+	// The counters move with further traffic (they are read live, not
+	// cached).
+	for range 5 {
+		c.Get(ctx, "k1")
+	}
+	fams = scrape(t, n.HTTPAddr())
+	if got := mustSample(t, fams, "redis_keyspace_hits_total"); got != hits+5 {
+		t.Errorf("keyspace hits after 5 more = %v, want %d", got, hits+5)
+	}
+}
+
+// TestMetricsHTTPListener: the listener serves only GET /metrics (other
+// features mount on it), and a node without one has no address.
+func TestMetricsHTTPListener(t *testing.T) {
+	n := servertest.Start(t, func(c *server.Config) { c.HTTPPort = -1 })
+	resp, err := http.Post("http://"+n.HTTPAddr()+"/metrics", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST /metrics: %s, want 405", resp.Status)
+	}
+	if !n.HandleHTTP("GET /hello", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "hi") })) {
+		t.Fatal("HandleHTTP refused")
+	}
+	resp, err = http.Get("http://" + n.HTTPAddr() + "/hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "hi" {
+		t.Errorf("GET /hello = %q", b)
+	}
+
+	off := servertest.Start(t)
+	if off.HTTPAddr() != "" || off.HandleHTTP("GET /x", http.NotFoundHandler()) {
+		t.Errorf("node without HTTPPort has a listener at %q", off.HTTPAddr())
+	}
+
+	// A port that is taken: an explicit port fails the start, the
+	// default one (HTTPOptional) only loses the listener.
+	cfg := func(optional bool) server.Config {
+		return server.Config{Port: servertest.FreePort(t), Dir: t.TempDir(), RaftAddr: "127.0.0.1:" + fmt.Sprint(servertest.FreePort(t)),
+			HTTPPort: portOf(t, n.HTTPAddr()), HTTPOptional: optional, Logger: n.Cfg.Logger}
+	}
+	if m, err := server.Start(cfg(false)); err == nil {
+		m.Close()
+		t.Error("start with a taken --http-port succeeded")
+	}
+	m, err := server.Start(cfg(true))
+	if err != nil {
+		t.Fatalf("start with a taken default HTTP port: %v", err)
+	}
+	defer m.Close()
+	if m.HTTPAddr() != "" {
+		t.Errorf("HTTP listener at %q on a taken port", m.HTTPAddr())
+	}
+}
+
+func portOf(t *testing.T, addr string) int {
+	var port int
+	if i := strings.LastIndexByte(addr, ':'); i < 0 {
+		t.Fatalf("bad addr %q", addr)
+	} else if _, err := fmt.Sscan(addr[i+1:], &port); err != nil {
+		t.Fatal(err)
+	}
+	return port
+}
+
+// BenchmarkMetricsScrape measures one GET /metrics under a steady write
+// load (issue target: a scrape within 50 ms with 10k keys per second of
+// load); it logs the scrape time.
+func BenchmarkMetricsScrape(b *testing.B) {
+	n := servertest.Start(b, func(c *server.Config) { c.HTTPPort = -1 })
+	c := n.Client(b)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { // ~10k SETs a second in pipelines of 100
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for i := 0; ctx.Err() == nil; i++ {
+			pipe := c.Pipeline()
+			for j := range 100 {
+				pipe.Set(ctx, fmt.Sprint("key:", (i*100+j)%100000), "value", 0)
+			}
+			pipe.Exec(ctx)
+			<-t.C
+		}
+	}()
+	time.Sleep(time.Second)
+	url := "http://" + n.HTTPAddr() + "/metrics"
+	b.ResetTimer()
+	var worst time.Duration
+	for b.Loop() {
+		start := time.Now()
+		resp, err := http.Get(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		worst = max(worst, time.Since(start))
+	}
+	b.Logf("scrape: worst %v over %d scrapes", worst, b.N)
+}
+
+// TestMetricsCluster: in cluster mode each node reports every shard
+// replica it holds, exactly one replica of each shard says it leads, and
+// the writes sent through the cluster show up in the nodes' counts.
+func TestMetricsCluster(t *testing.T) {
+	c := clustertest.Start(t, clustertest.Options{Nodes: 3, Shards: 2, Replicas: 3,
+		Mod: func(_ int, cfg *server.Config) { cfg.HTTPPort = -1 }})
+	defer c.Close()
+	cl := c.Client()
+	defer cl.Close()
+	ctx := context.Background()
+	const writes = 40
+	for i := range writes {
+		if err := cl.Set(ctx, fmt.Sprint("key:", i), "v", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	leaders := map[string]float64{}
+	var sets, keys float64
+	for i := 1; i <= c.Len(); i++ {
+		fams := scrape(t, c.Node(i).HTTPAddr())
+		for _, shard := range []string{"1", "2"} {
+			leaders[shard] += mustSample(t, fams, "cairn_raft_leader", "cairn_shard_id", shard)
+			mustSample(t, fams, "cairn_raft_commit_duration_seconds", "cairn_shard_id", shard)
+			if got := mustSample(t, fams, "cairn_raft_leader_changes_total", "cairn_shard_id", shard); got < 1 {
+				t.Errorf("node %d shard %s: leader changes %v, want >= 1", i, shard, got)
+			}
+		}
+		if v, ok := sample(fams, "redis_cmd_calls_total", "db_operation_name", "set"); ok {
+			sets += v
+		}
+		keys += mustSample(t, fams, "redis_db_keys")
+	}
+	for shard, n := range leaders {
+		if n != 1 {
+			t.Errorf("shard %s: %v replicas report leading, want 1", shard, n)
+		}
+	}
+	if sets < writes {
+		t.Errorf("SET calls over the nodes = %v, want >= %d", sets, writes)
+	}
+	// Keys count the shards each node leads: together every key once.
+	if keys != writes {
+		t.Errorf("keys over the nodes = %v, want %d", keys, writes)
+	}
+
+	// Stopping shard 1's leader elects another: the survivors count it.
+	old, before := 0, map[int]float64{}
+	for i := 1; i <= c.Len(); i++ {
+		fams := scrape(t, c.Node(i).HTTPAddr())
+		if mustSample(t, fams, "cairn_raft_leader", "cairn_shard_id", "1") == 1 {
+			old = i
+		}
+		before[i] = mustSample(t, fams, "cairn_raft_leader_changes_total", "cairn_shard_id", "1")
+	}
+	c.Stop(old)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		elected := false
+		for i := 1; i <= c.Len(); i++ {
+			if i == old {
+				continue
+			}
+			fams := scrape(t, c.Node(i).HTTPAddr())
+			if mustSample(t, fams, "cairn_raft_leader", "cairn_shard_id", "1") == 1 {
+				elected = true
+				if got := mustSample(t, fams, "cairn_raft_leader_changes_total", "cairn_shard_id", "1"); got <= before[i] {
+					t.Errorf("node %d leads shard 1 after node %d stopped, but leader changes stayed %v", i, old, got)
+				}
+			}
+		}
+		if elected {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no new leader of shard 1 within 30s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -1,0 +1,105 @@
+package telemetry
+
+import (
+	"context"
+	"errors"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// Attribute keys. db.operation.name is the OpenTelemetry semantic
+// convention for a database operation's name.
+const (
+	attrOperation = attribute.Key("db.operation.name")
+	attrShard     = attribute.Key("cairn.shard.id")
+	attrReplica   = attribute.Key("cairn.replica.id")
+	attrKind      = attribute.Key("cairn.request.kind")
+	attrDB        = attribute.Key("db")
+)
+
+// register creates the observable instruments and the one callback that
+// reads src for all of them at each collection.
+func register(m metric.Meter, src Source) (metric.Registration, error) {
+	var errs []error
+	counter := func(name, unit, desc string) metric.Int64ObservableCounter {
+		c, err := m.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+		errs = append(errs, err)
+		return c
+	}
+	gauge := func(name, unit, desc string) metric.Int64ObservableGauge {
+		g, err := m.Int64ObservableGauge(name, metric.WithUnit(unit), metric.WithDescription(desc))
+		errs = append(errs, err)
+		return g
+	}
+	updown := func(name, unit, desc string) metric.Int64ObservableUpDownCounter {
+		u, err := m.Int64ObservableUpDownCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+		errs = append(errs, err)
+		return u
+	}
+	var (
+		clients    = updown("redis.clients.connected", "{client}", "Client connections.")
+		received   = counter("redis.connections.received", "{connection}", "Connections accepted.")
+		rejected   = counter("redis.connections.rejected", "{connection}", "Connections refused (maxclients).")
+		processed  = counter("redis.commands.processed", "{command}", "Commands processed.")
+		errReplies = counter("redis.errors.replies", "{reply}", "Error replies sent.")
+		netOut     = counter("redis.net.output", "By", "Bytes written to clients.")
+		hits       = counter("redis.keyspace.hits", "{hit}", "Key lookups that found their key.")
+		misses     = counter("redis.keyspace.misses", "{miss}", "Key lookups that missed.")
+		expired    = counter("redis.keys.expired", "{event}", "Keys removed by expiry.")
+		evicted    = counter("redis.keys.evicted", "{event}", "Keys evicted by maxmemory-policy.")
+		keys       = updown("redis.db.keys", "{key}", "Keys in the shards this node serves.")
+		expires    = updown("redis.db.expires", "{key}", "Keys with a TTL in the shards this node serves.")
+		memUsed    = gauge("redis.memory.used", "By", "Accounted dataset size (used_memory, what maxmemory limits).")
+		memRSS     = gauge("redis.memory.rss", "By", "Resident set size of the process.")
+		maxMem     = gauge("redis.maxmemory", "By", "maxmemory (0: no limit).")
+		cmdCalls   = counter("redis.cmd.calls", "{call}", "Calls per command.")
+		cmdRej     = counter("redis.cmd.rejected", "{call}", "Calls per command refused before running (arity, ACL, MOVED ...).")
+		cmdFail    = counter("redis.cmd.failed", "{call}", "Calls per command that replied with an error.")
+		isLeader   = gauge("cairn.raft.leader", "", "1 if this replica leads the shard, else 0.")
+		term       = gauge("cairn.raft.term", "{term}", "Raft term of the shard.")
+		applied    = gauge("cairn.raft.applied_index", "{entry}", "Last log index the replica applied.")
+		leaderChg  = counter("cairn.raft.leader.changes", "{election}", "Leaders elected in the shard since the node started.")
+	)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	db0 := metric.WithAttributes(attrDB.String("0"))
+	return m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		n := src.Node()
+		o.ObserveInt64(clients, n.ClientsConnected)
+		o.ObserveInt64(received, n.ConnectionsReceived)
+		o.ObserveInt64(rejected, n.ConnectionsRejected)
+		o.ObserveInt64(processed, n.CommandsProcessed)
+		o.ObserveInt64(errReplies, n.ErrorReplies)
+		o.ObserveInt64(netOut, n.NetOutputBytes)
+		o.ObserveInt64(hits, n.KeyspaceHits)
+		o.ObserveInt64(misses, n.KeyspaceMisses)
+		o.ObserveInt64(expired, n.KeysExpired)
+		o.ObserveInt64(evicted, n.KeysEvicted)
+		o.ObserveInt64(keys, n.Keys, db0)
+		o.ObserveInt64(expires, n.Expires, db0)
+		o.ObserveInt64(memUsed, n.MemoryUsed)
+		o.ObserveInt64(memRSS, n.MemoryRSS)
+		o.ObserveInt64(maxMem, n.MaxMemory)
+		src.Commands(func(c Command) {
+			op := metric.WithAttributes(attrOperation.String(c.Name))
+			o.ObserveInt64(cmdCalls, c.Calls, op)
+			o.ObserveInt64(cmdRej, c.Rejected, op)
+			o.ObserveInt64(cmdFail, c.Failed, op)
+		})
+		src.Shards(func(s Shard) {
+			at := metric.WithAttributes(attrShard.Int64(int64(s.ID)), attrReplica.Int64(int64(s.Replica)))
+			l := int64(0)
+			if s.Leader {
+				l = 1
+			}
+			o.ObserveInt64(isLeader, l, at)
+			o.ObserveInt64(term, int64(s.Term), at)
+			o.ObserveInt64(applied, int64(s.Applied), at)
+			o.ObserveInt64(leaderChg, int64(s.LeaderChanges), at)
+		})
+		return nil
+	}, clients, received, rejected, processed, errReplies, netOut, hits, misses, expired, evicted,
+		keys, expires, memUsed, memRSS, maxMem, cmdCalls, cmdRej, cmdFail, isLeader, term, applied, leaderChg)
+}

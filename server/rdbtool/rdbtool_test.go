@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -24,8 +26,9 @@ import (
 
 // conn is a RESP client that fails the test on a transport error.
 type conn struct {
-	t *testing.T
-	c *commandtest.Client
+	t    *testing.T
+	c    *commandtest.Client
+	addr string
 }
 
 func dial(t *testing.T, addr string) *conn {
@@ -35,7 +38,7 @@ func dial(t *testing.T, addr string) *conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return &conn{t, c}
+	return &conn{t, c, addr}
 }
 
 func (c *conn) do(args ...string) reply.Value {
@@ -243,6 +246,59 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if got, w := rb.must("DEBUG", "DIGEST"), ra.must("DEBUG", "DIGEST"); !reply.Equal(got, w) {
 		t.Errorf("DEBUG DIGEST %s after the round trip, %s before", got.Str, w.Str)
+	}
+
+	// Export also reads a real Redis (key by key: SCAN, DUMP, PEXPIRETIME).
+	dirC := t.TempDir()
+	if st, err = Export(ctx, Options{Addr: ra.addr}, filepath.Join(dirC, "c.rdb")); err != nil {
+		t.Fatal(err)
+	}
+	if st.Keys != len(want) || st.Expires != 3 {
+		t.Errorf("export from Redis: %+v", st)
+	}
+	rc := dial(t, startRedis(t, dirC, "c.rdb"))
+	if got, w := rc.must("DEBUG", "DIGEST"), ra.must("DEBUG", "DIGEST"); !reply.Equal(got, w) {
+		t.Errorf("DEBUG DIGEST %s after export from Redis, %s before", got.Str, w.Str)
+	}
+}
+
+// TestRedisCliRDB runs `redis-cli --rdb` against Cairn (SYNC) and loads
+// the file into redis-server.
+func TestRedisCliRDB(t *testing.T) {
+	cli, err := exec.LookPath("redis-cli")
+	if err != nil {
+		t.Skip("redis-cli not installed")
+	}
+	node := servertest.Start(t)
+	cn := dial(t, node.Addr())
+	populate(cn)
+	cn.must("SET", "gone", "x", "PX", "1")
+	time.Sleep(5 * time.Millisecond)
+	want := keys(cn)
+	dir := t.TempDir()
+	_, port, _ := net.SplitHostPort(node.Addr())
+	out, err := exec.Command(cli, "-h", "127.0.0.1", "-p", port, "--rdb", filepath.Join(dir, "dump.rdb")).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Transfer finished with success") {
+		t.Fatalf("redis-cli --rdb: %v\n%s", err, out)
+	}
+	r := dial(t, startRedis(t, dir, "dump.rdb"))
+	if got := keys(r); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("Redis keys %q, want %q", got, want)
+	}
+	for _, k := range want {
+		if got, w := view(r, k), view(cn, k); got != w {
+			t.Errorf("key %q in Redis:\n%s\nin Cairn:\n%s", k, short(got), short(w))
+		}
+	}
+	// A Redis replica (it announces its port) is refused: Cairn sends no
+	// replication stream after the file.
+	rep := dial(t, node.Addr())
+	rep.must("REPLCONF", "listening-port", "6380")
+	if v := rep.do("SYNC"); !v.IsError() || !strings.Contains(string(v.Str), "replicas") {
+		t.Errorf("SYNC from a replica: %v", v)
+	}
+	if v := rep.do("REPLCONF", "capa"); !v.IsError() {
+		t.Errorf("REPLCONF with a dangling option: %v", v)
 	}
 }
 

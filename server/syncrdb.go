@@ -43,10 +43,7 @@ func (b *backend) WriteRDB(w io.Writer) error {
 		if it.ExpireAt != 0 && it.ExpireAt <= now {
 			return true
 		}
-		var p []byte
-		if p, err = rdb.Dump(it.Str, it.Obj); err == nil {
-			err = fw.WriteKey([]byte(it.Key), it.ExpireAt, p)
-		}
+		err = fw.WriteObject([]byte(it.Key), it.ExpireAt, it.Str, it.Obj)
 		return err == nil
 	})
 	if err != nil {

@@ -75,6 +75,32 @@ func TestFileRoundTrip(t *testing.T) {
 	}
 }
 
+// TestWriteObject checks that a key written from its value reads back as
+// its DUMP payload.
+func TestWriteObject(t *testing.T) {
+	var buf bytes.Buffer
+	fw := NewFileWriter(&buf, nil, 2, 1)
+	h := hashOf("a", "1", "b", strings.Repeat("x", 100))
+	if err := fw.WriteObject([]byte("h"), 1234, nil, h); err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.WriteObject([]byte("s"), 0, []byte("42"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := ParseFile(buf.Bytes(), nil)
+	if err != nil || len(f.Entries) != 2 || fw.Keys != 2 {
+		t.Fatalf("%v, %d entries", err, len(f.Entries))
+	}
+	hp, _ := Dump(nil, h)
+	sp, _ := Dump([]byte("42"), nil)
+	if !bytes.Equal(f.Entries[0].Payload(), hp) || f.Entries[0].ExpireMs != 1234 || !bytes.Equal(f.Entries[1].Payload(), sp) {
+		t.Fatalf("entries %+v", f.Entries)
+	}
+}
+
 func TestFileWriterRefuses(t *testing.T) {
 	var buf bytes.Buffer
 	fw := NewFileWriter(&buf, nil, 0, 0)

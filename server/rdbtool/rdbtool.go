@@ -4,12 +4,14 @@
 // dump.rdb written by Redis into a server with RESTORE. The file format is
 // server/rdb's; this package is only the network side (`cairn rdb`).
 //
-// Export is SCAN, then per key DUMP between two PEXPIRETIMEs (pipelined;
-// a key whose expiry changed meanwhile is read again in MULTI/EXEC): each
-// key's value and expiry belong together, but the file is not a
-// point-in-time snapshot across keys — a key written during the
-// export may appear with its old or its new value, and a key created
-// during it may be missing.
+// Export from a single Cairn node sends SYNC, to which the node replies
+// with a file written from one point-in-time view of its keyspace. From
+// anything else (Redis, a Cairn cluster) it is SCAN, then per key DUMP
+// between two PEXPIRETIMEs (pipelined; a key whose expiry changed
+// meanwhile is read again in MULTI/EXEC): each key's value and expiry
+// belong together, but the file is not a point-in-time snapshot across
+// keys — a key written during the export may appear with its old or its
+// new value, and a key created during it may be missing.
 //
 // Import parses and validates the whole file before sending anything (see
 // rdb.ParseFile), refuses to overwrite existing keys unless Replace is

@@ -17,6 +17,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/cairndb/cairn/server"
 	"github.com/cairndb/cairn/server/clustertest"
 	"github.com/cairndb/cairn/server/command/commandtest"
 	"github.com/cairndb/cairn/server/rdb"
@@ -467,5 +468,38 @@ func TestClusterRoundTrip(t *testing.T) {
 	}
 	if got, w := rb.must("DEBUG", "DIGEST"), ra.must("DEBUG", "DIGEST"); !reply.Equal(got, w) {
 		t.Errorf("DEBUG DIGEST %s after the round trip, %s before", got.Str, w.Str)
+	}
+}
+
+// TestAuthAndIdle exports from and imports into a node with a password,
+// and checks that an LRU idle time stored in the file (IDLE opcode)
+// arrives with the key.
+func TestAuthAndIdle(t *testing.T) {
+	ctx := context.Background()
+	node := servertest.Start(t, func(c *server.Config) { c.RequirePass = "s3cret" })
+	// SELECTDB 0, IDLE 500 (a 14-bit length), SET k v, EOF, checksum.
+	file := []byte("REDIS0010\xfe\x00\xf8\x41\xf4\x00\x01k\x01v\xff")
+	file = binary.LittleEndian.AppendUint64(file, rdb.CRC64(0, file))
+	path := filepath.Join(t.TempDir(), "idle.rdb")
+	os.WriteFile(path, file, 0o644)
+
+	if _, err := Import(ctx, Options{Addr: node.Addr()}, path); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
+		t.Fatalf("import without the password: %v", err)
+	}
+	if _, err := Import(ctx, Options{Addr: node.Addr(), Pass: "s3cret"}, path); err != nil {
+		t.Fatal(err)
+	}
+	cn := dial(t, node.Addr())
+	cn.must("AUTH", "s3cret")
+	if v := cn.must("OBJECT", "IDLETIME", "k"); v.Int < 500 || v.Int > 600 {
+		t.Errorf("OBJECT IDLETIME k = %d, want about 500", v.Int)
+	}
+	out := filepath.Join(t.TempDir(), "out.rdb")
+	if _, err := Export(ctx, Options{Addr: node.Addr(), Pass: "wrong"}, out); err == nil {
+		t.Fatal("export with a wrong password succeeded")
+	}
+	st, err := Export(ctx, Options{Addr: node.Addr(), Pass: "s3cret"}, out)
+	if err != nil || st.Keys != 1 {
+		t.Fatalf("export: %+v %v", st, err)
 	}
 }

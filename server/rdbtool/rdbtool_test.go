@@ -449,6 +449,10 @@ func TestClusterRoundTrip(t *testing.T) {
 	if spread < 2 {
 		t.Errorf("keys on %d shards", spread)
 	}
+	// SYNC (redis-cli --rdb) would see only some shards: refused.
+	if v := dial(t, cl.Addr(1)).do("SYNC"); !v.IsError() || !strings.Contains(string(v.Str), "cluster mode") {
+		t.Errorf("SYNC in cluster mode: %v", v)
+	}
 
 	dirB := t.TempDir()
 	if st, err = Export(ctx, Options{Addr: cl.Addr(1)}, filepath.Join(dirB, "b.rdb")); err != nil {

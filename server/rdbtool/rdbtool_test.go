@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -438,15 +439,15 @@ func TestClusterRoundTrip(t *testing.T) {
 		t.Errorf("imported %d keys, want %d", st.Keys, len(want))
 	}
 	// The keys are spread: more than one shard holds some.
-	spread := 0
+	var spread atomic.Int32
 	cc := cl.Client()
 	cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
 		if n, _ := c.DBSize(ctx).Result(); n > 0 {
-			spread++
+			spread.Add(1)
 		}
 		return nil
 	})
-	if spread < 2 {
+	if spread := spread.Load(); spread < 2 {
 		t.Errorf("keys on %d shards", spread)
 	}
 	// SYNC (redis-cli --rdb) would see only some shards: refused.
@@ -505,5 +506,84 @@ func TestAuthAndIdle(t *testing.T) {
 	st, err := Export(ctx, Options{Addr: node.Addr(), Pass: "s3cret"}, out)
 	if err != nil || st.Keys != 1 {
 		t.Fatalf("export: %+v %v", st, err)
+	}
+}
+
+// TestExportIsPointInTime exports from a single node while a client
+// updates 50 keys together (MSET) and grows other values: in every file
+// the 50 keys must hold one value (one point in time).
+func TestExportIsPointInTime(t *testing.T) {
+	ctx := context.Background()
+	node := servertest.Start(t)
+	w := dial(t, node.Addr())
+	for i := 0; i < 200; i++ {
+		w.must("HSET", "h"+strconv.Itoa(i), "f", "v")
+		w.must("RPUSH", "l"+strconv.Itoa(i), "a")
+	}
+	filler := []string{"MSET"}
+	for i := 0; i < 3000; i++ {
+		filler = append(filler, "filler"+strconv.Itoa(i), "x")
+	}
+	w.must(filler...)
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		c, err := commandtest.Dial(node.Addr())
+		if err != nil {
+			done <- err
+			return
+		}
+		defer c.Close()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			n := strconv.Itoa(i)
+			mset := []string{"MSET"}
+			for k := 0; k < 50; k++ {
+				mset = append(mset, "k"+strconv.Itoa(k), n)
+			}
+			for _, args := range [][]string{mset,
+				{"HSET", "h" + strconv.Itoa(i%200), "f" + n, n}, {"RPUSH", "l" + strconv.Itoa(i%200), n}} {
+				if v, err := c.Do(args...); err != nil || v.IsError() {
+					done <- fmt.Errorf("%v: %v %v", args, v, err)
+					return
+				}
+			}
+		}
+	}()
+	for round := 0; round < 3; round++ {
+		path := filepath.Join(t.TempDir(), "x.rdb")
+		if _, err := Export(ctx, Options{Addr: node.Addr(), Batch: 5}, path); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := rdb.ParseFile(b, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vals := map[string]bool{}
+		for _, e := range f.Entries {
+			if strings.HasPrefix(string(e.Key), "k") {
+				str, _, err := rdb.Restore(e.Payload())
+				if err != nil {
+					t.Fatal(err)
+				}
+				vals[string(str)] = true
+			}
+		}
+		if len(vals) > 1 {
+			t.Fatalf("round %d: the keys one MSET writes hold %d different values in one file", round, len(vals))
+		}
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

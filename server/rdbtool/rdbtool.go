@@ -493,7 +493,11 @@ func Import(ctx context.Context, o Options, path string) (Stats, error) {
 // restoreArgs is RESTORE key expiry payload ABSTTL [REPLACE] [IDLETIME n |
 // FREQ n] for an entry.
 func restoreArgs(e *rdb.Entry, replace bool) []any {
-	args := []any{"RESTORE", e.Key, e.ExpireMs, e.Payload(), "ABSTTL"}
+	exp := e.ExpireMs
+	if exp < 0 {
+		exp = 1 // before 1970 (Redis saved such a key): long expired
+	}
+	args := []any{"RESTORE", e.Key, exp, e.Payload(), "ABSTTL"}
 	if replace {
 		args = append(args, "REPLACE")
 	}

@@ -192,9 +192,10 @@ func ParseFile(b []byte, progress func(done int)) (*File, error) {
 			if err != nil {
 				return nil, fail("RESIZEDB", err)
 			}
-			// Size the entries by the hint, bounded by what the file
-			// can hold (a key record takes at least 3 bytes).
-			if n = min(n, uint64(len(b)/3)); f.Entries == nil {
+			// Size the entries by the hint, bounded so that a lying
+			// hint costs no more than a few times the file's size (the
+			// entries then grow as they come).
+			if n = min(n, uint64(len(b)/16)); f.Entries == nil {
 				f.Entries = make([]Entry, 0, n)
 				seen = make(map[string]struct{}, n)
 			}

@@ -470,18 +470,25 @@ func Import(ctx context.Context, o Options, path string) (Stats, error) {
 			cmds[i-lo] = pipe.Do(ctx, restoreArgs(&f.Entries[i], o.Replace)...)
 		}
 		pipe.Exec(ctx) // errors are read per command below
+		var failed error
 		for i, cmd := range cmds {
+			e := &f.Entries[lo+i]
 			if err := cmd.Err(); err != nil {
-				e := &f.Entries[lo+i]
-				return st, fmt.Errorf("RESTORE %q: %w (%d of %d keys imported before it; keys after it not sent)", e.Key, err, st.Keys, len(f.Entries))
+				if failed == nil {
+					failed = fmt.Errorf("RESTORE %q: %w", e.Key, err)
+				}
+				continue
 			}
 			st.Keys++
-			if e := &f.Entries[lo+i]; e.ExpireMs != 0 {
+			if e.ExpireMs != 0 {
 				st.Expires++
 				if e.ExpireMs <= now {
 					st.Expired++
 				}
 			}
+		}
+		if failed != nil {
+			return st, fmt.Errorf("%w; %d of %d keys were imported, the batches after this one were not sent (rerun with --replace once the cause is fixed)", failed, st.Keys, len(f.Entries))
 		}
 		prog.update(st.Keys)
 	}

@@ -380,6 +380,19 @@ func TestImportBadInput(t *testing.T) {
 	if v := cn.must("PING"); string(v.Str) != "PONG" {
 		t.Fatalf("PING: %v", v)
 	}
+
+	// A server that refuses the writes (out of memory): the error says
+	// what was imported.
+	cn.must("FLUSHALL")
+	cn.must("CONFIG", "SET", "maxmemory", "1")
+	st, err := Import(ctx, Options{Addr: node.Addr()}, path)
+	if err == nil || !strings.Contains(err.Error(), "OOM") || !strings.Contains(err.Error(), fmt.Sprintf("%d of 2 keys were imported", st.Keys)) {
+		t.Errorf("import into a full server: %v", err)
+	}
+	cn.must("CONFIG", "SET", "maxmemory", "0")
+	if n := cn.must("DBSIZE").Int; n != int64(st.Keys) {
+		t.Errorf("the server holds %d keys, the import reported %d", n, st.Keys)
+	}
 }
 
 // TestExportAtomicFile checks that a failed export leaves no file behind.

@@ -79,7 +79,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	configFile := fs.String("config", os.Getenv("CAIRN_CONFIG"), "redis.conf-style config file (env CAIRN_CONFIG)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: cairn [flags]\n\nCairn is a durable, Redis-compatible in-memory database.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: cairn [flags]\n       cairn rdb export|import [flags] FILE   (Redis RDB files; cairn rdb for help)\n\nCairn is a durable, Redis-compatible in-memory database.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

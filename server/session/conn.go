@@ -43,6 +43,7 @@ func connHandlers() map[string]connHandler {
 		"pubsub|channels": pubsubChannels, "pubsub|shardchannels": pubsubChannels, "pubsub|numsub": pubsubNumSub,
 		"pubsub|shardnumsub": pubsubNumSub, "pubsub|numpat": pubsubNumPat, "pubsub|help": pubsubHelp,
 		"pubsub|localpublish": pubsubLocal, "pubsub|localspublish": pubsubLocal,
+		"sync": syncCmd, "replconf": replconfCmd,
 		"multi": multiCmd, "exec": execCmd, "discard": discardCmd, "watch": watchCmd, "unwatch": unwatchCmd,
 	}
 	for _, sp := range clusterSubs() {

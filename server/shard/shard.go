@@ -642,6 +642,15 @@ func (s *Shard) KeyDigests(now time.Time, keys [][]byte) []uint64 {
 	return out
 }
 
+// KeyspaceSnapshot returns a point-in-time view of the applied keyspace
+// (O(1), taken between two applied batches), for serializing it off the
+// apply path (SYNC). The caller must Release it.
+func (s *Shard) KeyspaceSnapshot() *keyspace.Snapshot {
+	s.sm.mu.Lock()
+	defer s.sm.mu.Unlock()
+	return s.sm.db.Snapshot()
+}
+
 // View runs fn with the keyspace under the read lock, for server-level
 // introspection (INFO keyspace, DBSIZE).
 func (s *Shard) View(fn func(db *keyspace.DB)) {

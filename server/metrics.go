@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/cairndb/cairn/server/session"
@@ -110,7 +111,11 @@ func (m *metricsSource) Node() telemetry.Node {
 	ss := m.srv.Stats()
 	st := b.Status()
 	mem := b.Memory()
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return telemetry.Node{
+		CPUUser:             time.Duration(ru.Utime.Nano()),
+		CPUSystem:           time.Duration(ru.Stime.Nano()),
 		ClientsConnected:    int64(ss.Clients),
 		ConnectionsReceived: ss.ConnectionsReceived,
 		ConnectionsRejected: ss.ConnectionsRejected,

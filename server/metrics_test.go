@@ -177,6 +177,9 @@ func TestMetrics(t *testing.T) {
 	if got := mustSample(t, fams, "redis_memory_rss_bytes"); got <= 0 {
 		t.Errorf("rss = %v, want > 0", got)
 	}
+	if got := mustSample(t, fams, "process_cpu_time_seconds_total", "cpu_mode", "user"); got <= 0 {
+		t.Errorf("user CPU time = %v, want > 0", got)
+	}
 	for _, name := range []string{"redis_keys_evicted_total", "redis_keys_expired_total", "redis_maxmemory_bytes", "redis_connections_rejected_total"} {
 		mustSample(t, fams, name)
 	}

@@ -92,6 +92,10 @@ func (n *Node) HTTPAddr() string {
 	return n.httpLn.Addr().String()
 }
 
+// Telemetry returns the node's metrics provider (nil when it has neither
+// an HTTP listener nor an OTLP endpoint).
+func (n *Node) Telemetry() *telemetry.Telemetry { return n.tel }
+
 // HandleHTTP mounts h on the HTTP listener (a ServeMux pattern such as
 // "GET /ui/"). It reports false when the node has no HTTP listener.
 func (n *Node) HandleHTTP(pattern string, h http.Handler) bool {

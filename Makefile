@@ -16,7 +16,7 @@ PKGS      := ./...
 RACE_PKGS := $(shell $(GO) list ./... | grep -v -e /server/clustertest -e /server/crashtest -e /bench/)
 FUZZTIME  ?= 10s
 
-.PHONY: modules build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-floor bench-vector-engine crash chaos docker lint fmt clean
+.PHONY: modules build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-metrics bench-floor bench-vector-engine crash chaos docker lint fmt clean
 
 build: ## Build bin/cairn (static, CGO disabled)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) .
@@ -52,6 +52,9 @@ bench-types: build ## Data-type benchmark vs redis-server (lists, sets, zsets, s
 
 fuzz-diff: ## Random differential tests vs redis-server for every family, for FUZZ_DIFF (default 2m) each
 	CAIRN_FUZZ_DIFF=$${FUZZ_DIFF:-2m} $(GO) test -count=1 -timeout 120m -run 'TestDiffRandom' -v ./server/command/... ./server/pubsub/
+
+bench-metrics: build ## Metrics overhead: GET/SET with /metrics off vs on and scraped every second (bench/out/metrics.md)
+	CAIRN_BIN=$(BIN) bash bench/metrics.sh
 
 bench-cluster: ## Cluster benchmark: 3-node cluster vs redis-server, failover RTO, resharding (bench/out/cluster.md)
 	bash bench/cluster.sh

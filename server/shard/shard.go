@@ -134,7 +134,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		cfg.Logger = slog.Default()
 	}
 	nhc := cfg.NodeHostConfig()
-	leaders := &leaderWatch{}
+	leaders := &leaderWatch{log: cfg.Logger}
 	nhc.RaftEventListener = leaders
 	// The hostname check reads Dragonboat's files from the OS; a test's
 	// in-memory FS holds no data written under another hostname.

@@ -603,6 +603,7 @@ func (s *Shard) ReadAt(now time.Time, spec *command.Spec, args [][]byte) reply.V
 	s.sm.mu.RLock()
 	c.ProtoMaxBulkLen = s.sm.db.Cfg.ProtoMaxBulkLen
 	c.DB = s.sm.db
+	c.Search = s.sm.ft
 	v := s.sm.readGuarded(&c, spec, args) // slot check, then the handler
 	s.sm.mu.RUnlock()
 	if c.BlockArgs != nil && command.IsBlocked(v) {

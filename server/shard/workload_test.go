@@ -246,7 +246,24 @@ func (w *workload) valid() []string {
 		}
 		return cmd
 	}
-	switch w.n(16) {
+	switch w.n(18) {
+	case 15:
+		// FT indexes over the hashes case 4 and 16 write ("hk1"...).
+		name := "fti" + strconv.Itoa(w.n(2))
+		switch w.n(4) {
+		case 0:
+			return []string{"ft.dropindex", name, w.pick([]string{"DD", "KEEP"})}[:2+w.n(2)]
+		case 1:
+			return []string{w.pick([]string{"ft.aliasadd", "ft.aliasupdate", "ft.aliasdel"}), "fta", name}[:3-w.n(2)]
+		}
+		return []string{"ft.create", name, "PREFIX", "1", w.pick([]string{"h", "hk", ""}), "SCHEMA", "t", "TAG", "n", "NUMERIC",
+			"v", "VECTOR", w.pick([]string{"HNSW", "FLAT"}), "6", "TYPE", w.pick([]string{"FLOAT32", "FLOAT16"}), "DIM", "2", "DISTANCE_METRIC", w.pick([]string{"L2", "IP", "COSINE"})}
+	case 16:
+		if typed {
+			k = "h" + k
+		}
+		vec := string([]byte{byte(w.n(256)), byte(w.n(256)), byte(w.n(256)), byte(w.n(256)), byte(w.n(256)), byte(w.n(256)), 0x3f, byte(w.n(256))})
+		return []string{"hset", k, "t", w.pick([]string{"a", "b,c", "A"}), "n", w.pick(wNumbers), "v", vec[:[]int{8, 8, 8, 4, 3}[w.n(5)]]}
 	case 0:
 		return []string{"set", k, w.pick([]string{"10", "-5", "abc", "1.5", "", strings.Repeat("s", 50), "9223372036854775807"})}
 	case 1:

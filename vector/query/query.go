@@ -419,7 +419,7 @@ func (p *parser) brackets(field string) (*Node, error) {
 				case "$EPSILON":
 					// accepted: the index's EPSILON applies
 				default:
-					return nil, &Error{fmt.Sprintf("Invalid attribute %s", k[1:])}
+					return nil, &Error{fmt.Sprintf("Invalid attribute %s", strings.TrimPrefix(k, "$"))}
 				}
 			}
 		}

@@ -40,6 +40,23 @@ func ftDropIndex(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	return reply.OK, nil
 }
 
+// ftDrop implements the legacy
+//
+//	FT.DROP index [KEEPDOCS]
+//
+// which deletes the documents unless KEEPDOCS is given (redis-py 4.x's
+// dropindex sends it, with an empty argument for "delete").
+func ftDrop(c *command.Ctx, args [][]byte) (reply.Value, error) {
+	if len(args) > 3 {
+		return reply.Value{}, command.ArityError("ft.drop")
+	}
+	dd := []byte("DD")
+	if len(args) == 3 && upper(args[2]) == "KEEPDOCS" {
+		return ftDropIndex(c, args[:2])
+	}
+	return ftDropIndex(c, [][]byte{args[0], args[1], dd})
+}
+
 // alias implements FT.ALIASADD alias index and FT.ALIASUPDATE alias index.
 func alias(c *command.Ctx, args [][]byte, update bool) (reply.Value, error) {
 	reg, err := registry(c)

@@ -28,6 +28,12 @@ var Specs = []*command.Spec{
 		Run: ftDropIndex,
 	},
 	{
+		Name: "ft.drop", Arity: -2, Flags: command.Write,
+		ACL: []string{"write", "search", "slow"}, Group: "search",
+		Summary: "Deletes the index and its documents (deprecated: FT.DROPINDEX)", Since: "1.0.0", Complexity: "O(N) where N is the number of documents",
+		Run: ftDrop,
+	},
+	{
 		Name: "ft.aliasadd", Arity: 3, Flags: command.Write,
 		ACL: []string{"write", "search", "fast"}, Group: "search",
 		Summary: "Adds an alias to the index", Since: "1.0.0", Complexity: "O(1)",

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -187,6 +188,37 @@ func testFTClient(t *testing.T, ctx context.Context, c *redis.Client) {
 	if list, _ := c.FT_List(ctx).Result(); len(list) != 1 {
 		t.Fatalf("half-created index: %v", list)
 	}
+	// FT.AGGREGATE: GROUPBY with reducers, APPLY, FILTER, SORTBY.
+	// Documents now: 0..19 without 7 (deleted); colors by i%3.
+	agg, err := c.FTAggregateWithArgs(ctx, "idx", "@price:[0 90]", &redis.FTAggregateOptions{
+		GroupBy: []redis.FTAggregateGroupBy{{Fields: []interface{}{"@color"}, Reduce: []redis.FTAggregateReducer{
+			{Reducer: redis.SearchCount, As: "n"}, {Reducer: redis.SearchSum, Args: []interface{}{"@price"}, As: "total"}}}},
+		SortBy: []redis.FTAggregateSortBy{{FieldName: "@color", Asc: true}},
+	}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, r := range agg.Rows {
+		rows = append(rows, fmt.Sprint(r.Fields["color"], " ", r.Fields["n"], " ", r.Fields["total"]))
+	}
+	// blue: 2 5 8 -> 150; green: 1 4 -> 50; red: 0 3 6 9 -> 180.
+	if got := strings.Join(rows, ","); got != "blue 3 150,green 2 50,red 4 180" || agg.Total != 3 {
+		t.Fatalf("FT.AGGREGATE: %s (total %d)", got, agg.Total)
+	}
+	// green: 1 4 10 13 16 19 -> avg 105, max 190. APPLY after GROUPBY (go-redis's deprecated fields put APPLY first).
+	agg, err = c.FTAggregateWithArgs(ctx, "idx", "*", &redis.FTAggregateOptions{}).Result()
+	if err != nil || agg.Total != 19 {
+		t.Fatalf("FT.AGGREGATE *: %v %v", agg, err)
+	}
+	r3, err := c.Do(ctx, "FT.AGGREGATE", "idx", "@color:{green}", "GROUPBY", "1", "@color", "REDUCE", "AVG", "1", "@price",
+		"REDUCE", "MAX", "1", "@price", "AS", "top", "APPLY", "@top * 2 - 1", "AS", "x", "DIALECT", "2").Result()
+	if want := aggRow(proto(c), "color", "green", "__generated_aliasavgprice", "105", "top", "190", "x", "379"); err != nil || fmt.Sprint(r3) != fmt.Sprint(want) {
+		t.Fatalf("FT.AGGREGATE APPLY: %v %v, want %v", r3, err, want)
+	}
+	if r, err := c.Do(ctx, "FT.AGGREGATE", "idx", "*", "LOAD", "1", "@price", "FILTER", "@price >= 180", "SORTBY", "2", "@price", "DESC").Result(); err != nil || fmt.Sprint(r) != fmt.Sprint(expectAgg(proto(c))) {
+		t.Fatalf("FT.AGGREGATE FILTER: %v %v", r, err)
+	}
 	// DROPINDEX DD deletes the documents.
 	if err := c.FTDropIndexWithArgs(ctx, "idx", &redis.FTDropIndexOptions{DeleteDocs: true}).Err(); err != nil {
 		t.Fatal(err)
@@ -293,4 +325,36 @@ func TestFT_FlatExact(t *testing.T) {
 			}
 		}
 	}
+}
+
+func proto(c *redis.Client) int { return c.Options().Protocol }
+
+// aggRow is a one-row FT.AGGREGATE reply as go-redis's Do returns it.
+func aggRow(proto int, kv ...string) interface{} {
+	if proto == 3 {
+		m := map[interface{}]interface{}{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return map[interface{}]interface{}{"attributes": []interface{}{}, "format": "STRING",
+			"results": []interface{}{map[interface{}]interface{}{"extra_attributes": m, "values": []interface{}{}}}, "total_results": int64(1), "warning": []interface{}{}}
+	}
+	row := []interface{}{}
+	for _, x := range kv {
+		row = append(row, x)
+	}
+	return []interface{}{int64(1), row}
+}
+
+// expectAgg is the reply of the FILTER aggregation in testFTClient as
+// go-redis's Do returns it for the protocol.
+func expectAgg(proto int) interface{} {
+	if proto == 3 {
+		row := func(p string) interface{} {
+			return map[interface{}]interface{}{"extra_attributes": map[interface{}]interface{}{"price": p}, "values": []interface{}{}}
+		}
+		return map[interface{}]interface{}{"attributes": []interface{}{}, "format": "STRING",
+			"results": []interface{}{row("190"), row("180")}, "total_results": int64(2), "warning": []interface{}{}}
+	}
+	return []interface{}{int64(2), []interface{}{"price", "190"}, []interface{}{"price", "180"}}
 }

@@ -58,6 +58,12 @@ var Specs = []*command.Spec{
 		Run: ftSearch,
 	},
 	{
+		Name: "ft.aggregate", Arity: -3, Flags: command.ReadOnly,
+		ACL: []string{"read", "search", "slow"}, Group: "search",
+		Summary: "Run a search query on an index and perform aggregate transformations on the results", Since: "1.1.0", Complexity: "O(1)",
+		Run: ftAggregate,
+	},
+	{
 		Name: "ft.info", Arity: 2, Flags: command.ReadOnly,
 		ACL: []string{"read", "search", "slow"}, Group: "search",
 		Summary: "Returns information and statistics on the index", Since: "1.0.0", Complexity: "O(1)",

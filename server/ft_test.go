@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -357,4 +358,54 @@ func expectAgg(proto int) interface{} {
 			"results": []interface{}{row("190"), row("180")}, "total_results": int64(2), "warning": []interface{}{}}
 	}
 	return []interface{}{int64(2), []interface{}{"price", "190"}, []interface{}{"price", "180"}}
+}
+
+// TestFT_Backfill: FT.CREATE over existing data indexes it in logged
+// batches; FT.INFO shows the progress and ends at 100%.
+func TestFT_Backfill(t *testing.T) {
+	n := servertest.Start(t)
+	ctx := context.Background()
+	c := n.Client(t)
+	const docs = 3500
+	p := c.Pipeline()
+	for i := range docs {
+		p.HSet(ctx, fmt.Sprintf("b:%d", i), "n", i, "v", f32blob(float32(i), 0))
+		p.Set(ctx, fmt.Sprintf("other:%d", i), "x", 0)
+	}
+	if _, err := p.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Do(ctx, "FT.CREATE", "bf", "PREFIX", "1", "b:", "SCHEMA", "n", "NUMERIC", "v", "VECTOR", "FLAT", "6", "TYPE", "FLOAT32", "DIM", "2", "DISTANCE_METRIC", "L2").Err(); err != nil {
+		t.Fatal(err)
+	}
+	first, err := c.FTInfo(ctx, "bf").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		info, err := c.FTInfo(ctx, "bf").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.PercentIndexed == 1 {
+			if info.NumDocs != docs || info.Indexing != 0 {
+				t.Fatalf("after backfill: docs %d indexing %d", info.NumDocs, info.Indexing)
+			}
+			break
+		}
+		if info.Indexing != 1 || info.PercentIndexed < 0 || info.PercentIndexed >= 1 {
+			t.Fatalf("during backfill: indexing %d percent %v", info.Indexing, info.PercentIndexed)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("backfill stuck at %v", info.PercentIndexed)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("FT.INFO right after FT.CREATE: num_docs %d, percent_indexed %v", first.NumDocs, first.PercentIndexed)
+	r, err := c.FTSearchWithArgs(ctx, "bf", "@n:[3400 +inf]=>[KNN 3 @v $q]", &redis.FTSearchOptions{NoContent: true,
+		Params: map[string]interface{}{"q": f32blob(3498.2, 0)}, DialectVersion: 2}).Result()
+	if got := docIDs(r); err != nil || !slices.Equal(got, []string{"b:3498", "b:3499", "b:3497"}) {
+		t.Fatalf("search after backfill: %v %v", got, err)
+	}
 }

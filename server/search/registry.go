@@ -118,6 +118,20 @@ type Index struct {
 	LastError    string
 	LastErrorKey string
 	vecs         []*vector.Index // per field; nil for non-vector fields
+	// Backfill: while Scanning, the hashes that existed at FT.CREATE are
+	// indexed in batches (Registry.Backfill, one log entry each) from
+	// Cursor (a keyspace scan cursor); Scanned of ScanTotal keys are done.
+	Scanning           bool
+	Cursor             uint64
+	Scanned, ScanTotal int64
+}
+
+// PercentIndexed is FT.INFO's percent_indexed: 1 unless a backfill runs.
+func (ix *Index) PercentIndexed() float64 {
+	if !ix.Scanning || ix.ScanTotal == 0 {
+		return 1
+	}
+	return min(float64(ix.Scanned)/float64(ix.ScanTotal), 0.999)
 }
 
 func newTrees() (*btree.BTreeG[doc], *btree.BTreeG[doc]) {
@@ -206,9 +220,13 @@ var (
 	ErrAliasTarget  = errors.New("Unknown index name (or name is an alias itself)")
 )
 
-// Create adds the index def and, unless SKIPINITIALSCAN, indexes the
-// hashes already under its prefixes. def must be validated (every
-// vector config valid); nothing is created on error.
+// BackfillBatch is how many keys one backfill step scans.
+const BackfillBatch = 1000
+
+// Create adds the index def and, unless SKIPINITIALSCAN, starts indexing
+// the hashes already under its prefixes: the first BackfillBatch keys at
+// once, the rest by Backfill steps. def must be validated (every vector
+// config valid); nothing is created on error.
 func (r *Registry) Create(def Definition, db *keyspace.DB, now int64) error {
 	if _, ok := r.byName[def.Name]; ok {
 		return ErrExists
@@ -230,13 +248,9 @@ func (r *Registry) Create(def Definition, db *keyspace.DB, now int64) error {
 		}
 		ix.vecs[i] = v
 	}
-	if !def.SkipInitialScan {
-		db.Scan(0, func(it *keyspace.Item) bool {
-			if def.matches(it.Key) {
-				ix.reindex(it.Key, it, now)
-			}
-			return true
-		})
+	if !def.SkipInitialScan && db.Len() > 0 {
+		ix.Scanning, ix.ScanTotal = true, int64(db.Len())
+		ix.backfill(db, now, BackfillBatch)
 	}
 	r.byName[def.Name] = ix
 	r.names = append(r.names, def.Name)
@@ -307,6 +321,44 @@ func (r *Registry) Aliases(name string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Backfilling returns the names of the indexes whose backfill runs.
+func (r *Registry) Backfilling() []string {
+	var out []string
+	for _, n := range r.Names() {
+		if r.byName[n].Scanning {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Backfill indexes the next n keys of index name's backfill; it reports
+// whether a backfill was running.
+func (r *Registry) Backfill(db *keyspace.DB, name string, now int64, n int) bool {
+	ix := r.byName[name]
+	if ix == nil || !ix.Scanning {
+		return false
+	}
+	ix.backfill(db, now, n)
+	return true
+}
+
+func (ix *Index) backfill(db *keyspace.DB, now int64, n int) {
+	seen := 0
+	next := db.Scan(ix.Cursor, func(it *keyspace.Item) bool {
+		if ix.Def.matches(it.Key) {
+			ix.reindex(it.Key, it, now)
+		}
+		seen++
+		return seen < n
+	})
+	ix.Scanned += int64(seen)
+	ix.Cursor = next
+	if next == 0 {
+		ix.Scanning, ix.Cursor = false, 0
+	}
 }
 
 // Touched re-indexes key in every index whose prefixes match it, from

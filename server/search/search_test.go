@@ -159,3 +159,37 @@ func FuzzLoad(f *testing.F) {
 		Load(bufio.NewReader(bytes.NewReader(b)))
 	})
 }
+
+// TestBackfill: batches, progress, and a snapshot taken mid-backfill that
+// continues to the same state.
+func TestBackfill(t *testing.T) {
+	db := keyspace.New()
+	for i := range 2500 {
+		putHash(db, fmt.Sprintf("d:%d", i), "v", string(blob(float32(i), 0)))
+	}
+	r := NewRegistry()
+	def := Definition{Name: "b", Prefixes: []string{"d:"}, Fields: []Field{{Identifier: "v", Attribute: "v", Type: Vector, Vec: vector.Config{Algorithm: vector.HNSW, Dim: 2}}}}
+	if err := r.Create(def, db, 0); err != nil {
+		t.Fatal(err)
+	}
+	ix := r.Get("b")
+	if !ix.Scanning || ix.NumDocs() != BackfillBatch || ix.PercentIndexed() != 0.4 {
+		t.Fatalf("after create: scanning %v docs %d pct %v", ix.Scanning, ix.NumDocs(), ix.PercentIndexed())
+	}
+	var buf bytes.Buffer
+	r.Snapshot().WriteTo(&buf)
+	r2, err := Load(bufio.NewReader(&buf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, reg := range []*Registry{r, r2} {
+		for reg.Backfill(db, "b", 0, BackfillBatch) {
+		}
+	}
+	if ix.Scanning || ix.NumDocs() != 2500 || ix.PercentIndexed() != 1 || r.Digest() != r2.Digest() {
+		t.Fatalf("after backfill: scanning %v docs %d, digests equal %v", ix.Scanning, ix.NumDocs(), r.Digest() == r2.Digest())
+	}
+	if fmt.Sprint(r.Backfilling()) != "[]" {
+		t.Fatal(r.Backfilling())
+	}
+}

@@ -30,6 +30,10 @@ type snapIndex struct {
 	failures int64
 	lastErr  string
 	lastKey  string
+	scanning bool
+	cursor   uint64
+	scanned  int64
+	total    int64
 	vecs     []*vector.Snapshot
 	live     []*vector.Index // Digest of the live registry only
 }
@@ -47,7 +51,7 @@ func (r *Registry) view(cow bool) *Snapshot {
 	for _, n := range r.names {
 		ix := r.byName[n]
 		si := snapIndex{def: ix.Def, ids: ix.ids, maxDocID: ix.MaxDocID, failures: ix.Failures,
-			lastErr: ix.LastError, lastKey: ix.LastErrorKey, vecs: make([]*vector.Snapshot, len(ix.vecs)), live: ix.vecs}
+			lastErr: ix.LastError, lastKey: ix.LastErrorKey, scanning: ix.Scanning, cursor: ix.Cursor, scanned: ix.Scanned, total: ix.ScanTotal, vecs: make([]*vector.Snapshot, len(ix.vecs)), live: ix.vecs}
 		if cow {
 			// tidwall/btree's Copy is copy-on-write: the live tree clones
 			// a shared node before changing it.
@@ -167,6 +171,10 @@ func (s *Snapshot) encode(w *bufio.Writer, digest bool) error {
 		putUvarint(w, uint64(si.failures))
 		putString(w, si.lastErr)
 		putString(w, si.lastKey)
+		putBool(w, si.scanning)
+		putUvarint(w, si.cursor)
+		putUvarint(w, uint64(si.scanned))
+		putUvarint(w, uint64(si.total))
 		putUvarint(w, uint64(si.ids.Len()))
 		si.ids.Scan(func(x doc) bool {
 			putString(w, x.key)
@@ -339,6 +347,10 @@ func Load(br *bufio.Reader) (*Registry, error) {
 		ix.Failures = int64(r.uvarint(math.MaxInt64))
 		ix.LastError = r.string()
 		ix.LastErrorKey = r.string()
+		ix.Scanning = r.bool()
+		ix.Cursor = r.uvarint(math.MaxUint64)
+		ix.Scanned = int64(r.uvarint(math.MaxInt64))
+		ix.ScanTotal = int64(r.uvarint(math.MaxInt64))
 		nd := r.uvarint(math.MaxInt64)
 		for j := uint64(0); j < nd && r.err == nil; j++ {
 			x := doc{key: r.string(), id: r.uvarint(ix.MaxDocID)}

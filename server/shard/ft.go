@@ -1,5 +1,11 @@
 package shard
 
+import (
+	"time"
+
+	"github.com/cairndb/cairn/server/entry"
+)
+
 // ftTouched is the keyspace Touched hook's FT part: it collects the keys
 // the running command created, changed or deleted (nothing while there
 // is no index).
@@ -44,4 +50,30 @@ func (s *stateMachine) reindexGuarded(now int64) {
 		}
 	}()
 	s.reindex(now)
+}
+
+// backfillLoop drives FT.CREATE's initial scans through the log: while
+// an index backfills, the leader proposes FT._BACKFILL entries, each of
+// which indexes the next batch on every replica, so no apply step scans
+// the whole keyspace.
+func (s *Shard) backfillLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+		}
+		if !s.IsLeader() || s.Halted() != nil {
+			continue
+		}
+		s.sm.mu.RLock()
+		names := s.sm.ft.Backfilling()
+		s.sm.mu.RUnlock()
+		for _, n := range names {
+			s.Propose(entry.Commands, [][][]byte{{[]byte("FT._BACKFILL"), []byte(n)}}).Wait()
+		}
+	}
 }

@@ -364,7 +364,8 @@ func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 	h.mu.Lock()
 	h.shards[opts.ShardID] = s
 	h.mu.Unlock()
-	s.wg.Add(5)
+	s.wg.Add(6)
+	go s.backfillLoop()
 	go s.evictLoop()
 	go s.tickLoop()
 	go s.expireLoop()

@@ -40,6 +40,20 @@ func ftDropIndex(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	return reply.OK, nil
 }
 
+// ftBackfill implements FT._BACKFILL index: one batch of the index's
+// initial scan. It replies 1 if a backfill was running, 0 if not.
+func ftBackfill(c *command.Ctx, args [][]byte) (reply.Value, error) {
+	reg, err := registry(c)
+	if err != nil {
+		return reply.Value{}, err
+	}
+	if reg.Backfill(c.DB, string(args[1]), c.Now, search.BackfillBatch) {
+		c.Dirty++
+		return reply.Int(1), nil
+	}
+	return reply.Int(0), nil
+}
+
 // ftDrop implements the legacy
 //
 //	FT.DROP index [KEEPDOCS]

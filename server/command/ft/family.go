@@ -34,6 +34,13 @@ var Specs = []*command.Spec{
 		Run: ftDrop,
 	},
 	{
+		// Internal: the leader proposes it while an FT.CREATE backfill runs.
+		Name: "ft._backfill", Arity: 2, Flags: command.Write,
+		ACL: []string{"write", "search", "slow"}, Group: "search",
+		Summary: "Indexes the next batch of an index's initial scan (internal)", Since: "1.0.0", Complexity: "O(N) for a batch of N keys",
+		Run: ftBackfill,
+	},
+	{
 		Name: "ft.aliasadd", Arity: 3, Flags: command.Write,
 		ACL: []string{"write", "search", "fast"}, Group: "search",
 		Summary: "Adds an alias to the index", Since: "1.0.0", Complexity: "O(1)",

@@ -41,6 +41,10 @@ func ftInfo(c *command.Ctx, args [][]byte) (reply.Value, error) {
 		opts = append(opts, bs("SKIPINITIALSCAN"))
 	}
 	vec := ix.VectorBytes()
+	indexing := int64(0)
+	if ix.Scanning {
+		indexing = 1
+	}
 	docs := int64(ix.NumDocs())
 	errs := reply.Map(
 		bs("indexing failures"), reply.Int(ix.Failures),
@@ -73,8 +77,8 @@ func ftInfo(c *command.Ctx, args [][]byte) (reply.Value, error) {
 		bs("offset_bits_per_record_avg"), reply.Double("0"),
 		bs("hash_indexing_failures"), reply.Int(ix.Failures),
 		bs("total_indexing_time"), reply.Double("0"),
-		bs("indexing"), reply.Int(0),
-		bs("percent_indexed"), reply.Double("1"),
+		bs("indexing"), reply.Int(indexing),
+		bs("percent_indexed"), reply.Double(strconv.FormatFloat(ix.PercentIndexed(), 'g', -1, 64)),
 		bs("number_of_uses"), reply.Int(0),
 		bs("cleaning"), reply.Int(0),
 		bs("gc_stats"), reply.Map(

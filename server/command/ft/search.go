@@ -119,6 +119,9 @@ func parseSearchArgs(args [][]byte) (*searchArgs, error) {
 				a.ret = append(a.ret, f)
 			}
 			i = end - 1
+			if n == 0 {
+				a.noContent = true // RETURN 0 is NOCONTENT
+			}
 		case "PARAMS":
 			n, err := parseParams(args, i, a.params)
 			if err != nil {

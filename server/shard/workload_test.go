@@ -534,7 +534,17 @@ func (w *workload) command(read bool) []string {
 
 // read returns a read-only command to run between entries.
 func (w *workload) read() []string {
-	switch w.n(4) {
+	switch w.n(5) {
+	case 4:
+		// FT queries over the indexes valid() creates.
+		q := w.pick([]string{"*=>[KNN 3 @v $q]", "@t:{a|b}=>[KNN 2 @v $q EF_RUNTIME 5 AS d]", "@n:[-inf 5]", "-@t:{a}",
+			"@v:[VECTOR_RANGE 10 $q]=>{$YIELD_DISTANCE_AS: d}", "@t:{a} | @n:[(1 +inf]", "@x:{y}", "(((", "*=>[KNN 0 @v $q]"})
+		name := "fti" + strconv.Itoa(w.n(2))
+		if w.n(3) == 0 {
+			return []string{w.pick([]string{"ft.info", "ft.explain"}), name, q}[:2+w.n(2)]
+		}
+		return []string{w.pick([]string{"ft.search", "ft.aggregate"}), name, q, "PARAMS", "2", "q", "\x00\x00\x80\x3f\x00\x00\x00\x40"[:8],
+			w.pick([]string{"DIALECT", "LIMIT", "SORTBY", "RETURN"}), w.pick([]string{"2", "0", "n", "1"}), w.pick([]string{"1", "10", "d", "n"})}
 	case 0:
 		return []string{"dump", w.pick(wKeys)}
 	case 1:

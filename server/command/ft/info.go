@@ -1,6 +1,7 @@
 package ft
 
 import (
+	"slices"
 	"strconv"
 
 	"github.com/cairndb/cairn/server/command"
@@ -123,9 +124,6 @@ func attribute(f *search.Field) reply.Value {
 		out = append(out, bs("WEIGHT"), bs("1"))
 	case search.Tag:
 		out = append(out, bs("SEPARATOR"), bs(string(f.Separator)))
-		if f.CaseSensitive {
-			out = append(out, bs("CASESENSITIVE"))
-		}
 	case search.Vector:
 		v := f.Vec
 		out = append(out,
@@ -156,8 +154,15 @@ func attribute(f *search.Field) reply.Value {
 			)
 		}
 	}
-	if f.Sortable {
-		out = append(out, bs("SORTABLE"))
+	// Flags: bare words in RESP2, a "flags" list in RESP3's map.
+	var flags []reply.Value
+	if f.Type == search.Tag && f.CaseSensitive {
+		flags = append(flags, bs("CASESENSITIVE"))
 	}
-	return reply.Array(out...)
+	if f.Sortable {
+		flags = append(flags, bs("SORTABLE"))
+	}
+	r2 := reply.Array(append(slices.Clone(out), flags...)...)
+	r3 := reply.Map(append(out, bs("flags"), reply.Array(flags...))...)
+	return reply.ByProto(r2, r3)
 }

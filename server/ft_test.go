@@ -409,3 +409,64 @@ func TestFT_Backfill(t *testing.T) {
 		t.Fatalf("search after backfill: %v %v", got, err)
 	}
 }
+
+// TestFT_WritesReindex: every kind of write reaches the index through the
+// one Touched mechanism: HDEL, RENAME (in and out of the prefix), expiry,
+// RESTORE, MULTI (a search inside sees the transaction's earlier write)
+// and FLUSHALL.
+func TestFT_WritesReindex(t *testing.T) {
+	n := servertest.Start(t)
+	ctx := context.Background()
+	c := n.Client(t)
+	if err := c.Do(ctx, "FT.CREATE", "w", "PREFIX", "1", "d:", "SCHEMA", "t", "TAG", "v", "VECTOR", "HNSW", "6", "TYPE", "FLOAT32", "DIM", "2", "DISTANCE_METRIC", "L2").Err(); err != nil {
+		t.Fatal(err)
+	}
+	knn := func() []string {
+		t.Helper()
+		r, err := c.FTSearchWithArgs(ctx, "w", "*=>[KNN 10 @v $q]", &redis.FTSearchOptions{NoContent: true,
+			Params: map[string]interface{}{"q": f32blob(0, 0)}, DialectVersion: 2}).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return docIDs(r)
+	}
+	expect := func(what string, want ...string) {
+		t.Helper()
+		if got := knn(); !slices.Equal(got, want) {
+			t.Fatalf("%s: %v, want %v", what, got, want)
+		}
+	}
+	for i := 1; i <= 4; i++ {
+		c.HSet(ctx, fmt.Sprintf("d:%d", i), "t", "x", "v", f32blob(float32(i), 0))
+	}
+	expect("insert", "d:1", "d:2", "d:3", "d:4")
+	c.HDel(ctx, "d:1", "v")
+	expect("HDEL of the vector field", "d:2", "d:3", "d:4")
+	c.Rename(ctx, "d:2", "x:2")
+	expect("RENAME out of the prefix", "d:3", "d:4")
+	c.Rename(ctx, "x:2", "d:9")
+	expect("RENAME into the prefix", "d:9", "d:3", "d:4")
+	dump := c.Dump(ctx, "d:3").Val()
+	c.Del(ctx, "d:3")
+	c.Restore(ctx, "d:5", 0, dump)
+	expect("DEL + RESTORE", "d:9", "d:5", "d:4")
+	c.PExpire(ctx, "d:4", 1)
+	time.Sleep(10 * time.Millisecond)
+	expect("expired", "d:9", "d:5")
+	cmds, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, "d:0", "v", f32blob(0, 0))
+		p.FTSearchWithArgs(ctx, "w", "*=>[KNN 1 @v $q]", &redis.FTSearchOptions{NoContent: true,
+			Params: map[string]interface{}{"q": f32blob(0, 0)}, DialectVersion: 2})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := cmds[1].(*redis.FTSearchCmd).Val(); len(r.Docs) != 1 || r.Docs[0].ID != "d:0" {
+		t.Fatalf("search inside MULTI: %+v", r)
+	}
+	c.FlushAll(ctx)
+	expect("FLUSHALL")
+	c.HSet(ctx, "d:7", "v", f32blob(1, 1))
+	expect("after FLUSHALL", "d:7")
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/reply"
+	"github.com/cairndb/cairn/server/search"
 )
 
 // Flag describes a command, as in COMMAND INFO.
@@ -149,6 +150,10 @@ type Ctx struct {
 	NotifyMask uint32
 	// Events are the keyspace notifications the command raised.
 	Events []Event
+	// Search is the keyspace's FT index registry (nil where there is
+	// none, e.g. in bare handler tests). Writes change it at apply time;
+	// reads query it under the read lock.
+	Search *search.Registry
 
 	rng *rand.Rand
 }

@@ -93,3 +93,21 @@ func (s *Shard) ProposeRaw(b []byte) error {
 	_, err := p.Wait()
 	return err
 }
+
+// StateDigest returns the keyspace's state digest mixed with the FT
+// registry's (Shard.StateDigest's digest).
+func (t *TestSM) StateDigest() uint64 {
+	t.s.mu.RLock()
+	defer t.s.mu.RUnlock()
+	return t.s.stateDigest()
+}
+
+// FTDocs returns the documents of FT index name (nil if there is none).
+func (t *TestSM) FTDocs(name string) int {
+	t.s.mu.RLock()
+	defer t.s.mu.RUnlock()
+	if ix := t.s.ft.Get(name); ix != nil {
+		return ix.NumDocs()
+	}
+	return -1
+}

@@ -371,7 +371,8 @@ func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 	h.mu.Lock()
 	h.shards[opts.ShardID] = s
 	h.mu.Unlock()
-	s.wg.Add(5)
+	s.wg.Add(6)
+	go s.backfillLoop()
 	go s.evictLoop()
 	go s.tickLoop()
 	go s.expireLoop()
@@ -616,6 +617,7 @@ func (s *Shard) ReadAt(now time.Time, spec *command.Spec, args [][]byte) reply.V
 	s.sm.mu.RLock()
 	c.ProtoMaxBulkLen = s.sm.db.Cfg.ProtoMaxBulkLen
 	c.DB = s.sm.db
+	c.Search = s.sm.ft
 	v := s.sm.readGuarded(&c, spec, args) // slot check, then the handler
 	s.sm.mu.RUnlock()
 	if c.BlockArgs != nil && command.IsBlocked(v) {

@@ -17,6 +17,7 @@ import (
 	"github.com/cairndb/cairn/server/entry"
 	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/reply"
+	"github.com/cairndb/cairn/server/search"
 )
 
 // stateMachine is the keyspace as a Dragonboat concurrent state machine.
@@ -62,6 +63,14 @@ type stateMachine struct {
 	panics atomic.Int64
 
 	mem memMirror // maxmemory figures for the leader (evict.go)
+
+	// ft is the FT index registry, derived from the keyspace at apply
+	// time (ft.go); ftKeys and ftAll collect what the running command
+	// touched; hooked is set once the keyspace hooks are installed.
+	ft     *search.Registry
+	ftKeys []string
+	ftAll  bool
+	hooked bool
 }
 
 // Change is what one applied batch of entries did, for the node's WATCH,
@@ -84,13 +93,19 @@ type Change struct {
 	Notify uint32
 }
 
-// hook installs the keyspace hooks that feed Change.
+// hook installs the keyspace hooks that feed the FT indexes and Change.
 func (s *stateMachine) hook() {
+	s.hooked = true
+	if s.ft == nil {
+		s.ft = search.NewRegistry()
+	}
 	if s.onChange == nil {
+		s.db.Hooks = keyspace.Hooks{Touched: s.ftTouched}
 		return
 	}
 	s.db.Hooks = keyspace.Hooks{
 		Touched: func(key string, all bool) {
+			s.ftTouched(key, all)
 			if all {
 				s.change.All = true
 				return
@@ -153,6 +168,9 @@ func (s *stateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	defer s.flushChange()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.hooked {
+		s.hook()
+	}
 	var e entry.Entry
 	for i := range entries {
 		ent := &entries[i]
@@ -182,9 +200,16 @@ func (s *stateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	return entries, nil
 }
 
-// apply runs one entry against the keyspace and encodes the replies.
+// apply runs one entry against the keyspace and encodes the replies; the
+// FT indexes reflect every key it touched before it returns.
 func (s *stateMachine) apply(e *entry.Entry) sm.Result {
-	c := command.Ctx{DB: s.db, Now: s.lastTime, ProtoMaxBulkLen: s.db.Cfg.ProtoMaxBulkLen}
+	res := s.applyEntry(e)
+	s.reindexGuarded(s.lastTime)
+	return res
+}
+
+func (s *stateMachine) applyEntry(e *entry.Entry) sm.Result {
+	c := command.Ctx{DB: s.db, Now: s.lastTime, ProtoMaxBulkLen: s.db.Cfg.ProtoMaxBulkLen, Search: s.ft}
 	if s.onChange != nil {
 		c.NotifyMask = s.notifyMask.Load()
 	}
@@ -275,6 +300,7 @@ func (s *stateMachine) Lookup(q interface{}) (interface{}, error) {
 
 type snapshotCtx struct {
 	snap     *keyspace.Snapshot
+	ft       *search.Snapshot
 	slots    []byte
 	cfg      []byte
 	lastTime int64
@@ -290,15 +316,17 @@ func (s *stateMachine) PrepareSnapshot() (interface{}, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return &snapshotCtx{snap: s.db.Snapshot(), slots: appendSlotState(nil, s.slots), cfg: appendConfigSection(nil, &s.db.Cfg, s.cfgEpoch), lastTime: s.lastTime, applied: s.applied.Load(), dirty: s.dirty.Load(), since: s.sinceSnap.Load()}, nil
+	return &snapshotCtx{snap: s.db.Snapshot(), ft: s.ft.Snapshot(), slots: appendSlotState(nil, s.slots), cfg: appendConfigSection(nil, &s.db.Cfg, s.cfgEpoch), lastTime: s.lastTime, applied: s.applied.Load(), dirty: s.dirty.Load(), since: s.sinceSnap.Load()}, nil
 }
 
 // snapHeader starts a state-machine snapshot; the leader time, applied
-// index, slot state and replicated configuration follow it. Version 3
-// (no configuration) and 2 (no slot state either) snapshots are still read;
-// they recover the initial configuration.
+// index, slot state, replicated configuration and the FT index registry
+// (search.Snapshot's section) follow it. Version 4 (no FT section), 3
+// (no configuration) and 2 (no slot state either) snapshots are still
+// read; they recover no indexes and the initial configuration.
 const (
-	snapHeader   = "CAIRNSM4"
+	snapHeader   = "CAIRNSM5"
+	snapHeaderV4 = "CAIRNSM4"
 	snapHeaderV3 = "CAIRNSM3"
 	snapHeaderV2 = "CAIRNSM2"
 )
@@ -319,6 +347,9 @@ func (s *stateMachine) SaveSnapshot(ctx interface{}, w io.Writer, _ sm.ISnapshot
 	if _, err := w.Write(hdr); err != nil {
 		return err
 	}
+	if _, err := sc.ft.WriteTo(w); err != nil {
+		return fmt.Errorf("save snapshot: search: %w", err)
+	}
 	if _, err := sc.snap.WriteTo(w); err != nil {
 		return fmt.Errorf("save snapshot: %w", err)
 	}
@@ -335,7 +366,7 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	if _, err := io.ReadFull(br, hdr); err != nil {
 		return fmt.Errorf("%w: header", ErrBadSnapshot)
 	}
-	if string(hdr) != snapHeader && string(hdr) != snapHeaderV3 && string(hdr) != snapHeaderV2 {
+	if string(hdr) != snapHeader && string(hdr) != snapHeaderV4 && string(hdr) != snapHeaderV3 && string(hdr) != snapHeaderV2 {
 		if newerSnapshot(hdr) {
 			// A format from a newer binary: stop, do not guess.
 			s.halt(0, fmt.Sprintf("snapshot format %q is newer than this binary's %q", hdr, snapHeader))
@@ -364,7 +395,7 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
 	}
-	if string(hdr) == snapHeader {
+	if string(hdr) == snapHeader || string(hdr) == snapHeaderV4 {
 		if cfg, epoch, err = readConfigSection(br); err != nil {
 			if errors.Is(err, keyspace.ErrConfigVersion) {
 				// A config section from a newer binary: stop, as for a
@@ -375,8 +406,24 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 			return fmt.Errorf("%w: config: %v", ErrBadSnapshot, err)
 		}
 	}
+	reg := search.NewRegistry()
+	if string(hdr) == snapHeader {
+		if reg, err = search.Load(br); err != nil {
+			if errors.Is(err, search.ErrVersion) {
+				s.halt(0, err.Error())
+				return nil
+			}
+			return fmt.Errorf("%w: search: %v", ErrBadSnapshot, err)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.hooked {
+		s.hook()
+	}
+	// Loading the keyspace touches every key: with an empty registry
+	// meanwhile nothing is collected; the loaded one is already current.
+	s.ft = search.NewRegistry()
 	s.slots = slots
 	s.db.Cfg, s.cfgEpoch = cfg, epoch
 	s.configChanged()
@@ -388,6 +435,7 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 		}
 		return fmt.Errorf("recover snapshot: %w", err)
 	}
+	s.ft, s.ftKeys, s.ftAll = reg, s.ftKeys[:0], false
 	s.lastTime = t
 	s.clk.observe(t, monoNow())
 	s.applied.Store(applied)

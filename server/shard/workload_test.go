@@ -246,7 +246,24 @@ func (w *workload) valid() []string {
 		}
 		return cmd
 	}
-	switch w.n(16) {
+	switch w.n(18) {
+	case 15:
+		// FT indexes over the hashes case 4 and 16 write ("hk1"...).
+		name := "fti" + strconv.Itoa(w.n(2))
+		switch w.n(4) {
+		case 0:
+			return []string{"ft.dropindex", name, w.pick([]string{"DD", "KEEP"})}[:2+w.n(2)]
+		case 1:
+			return []string{w.pick([]string{"ft.aliasadd", "ft.aliasupdate", "ft.aliasdel"}), "fta", name}[:3-w.n(2)]
+		}
+		return []string{"ft.create", name, "PREFIX", "1", w.pick([]string{"h", "hk", ""}), "SCHEMA", "t", "TAG", "n", "NUMERIC",
+			"v", "VECTOR", w.pick([]string{"HNSW", "FLAT"}), "6", "TYPE", w.pick([]string{"FLOAT32", "FLOAT16"}), "DIM", "2", "DISTANCE_METRIC", w.pick([]string{"L2", "IP", "COSINE"})}
+	case 16:
+		if typed {
+			k = "h" + k
+		}
+		vec := string([]byte{byte(w.n(256)), byte(w.n(256)), byte(w.n(256)), byte(w.n(256)), byte(w.n(256)), byte(w.n(256)), 0x3f, byte(w.n(256))})
+		return []string{"hset", k, "t", w.pick([]string{"a", "b,c", "A"}), "n", w.pick(wNumbers), "v", vec[:[]int{8, 8, 8, 4, 3}[w.n(5)]]}
 	case 0:
 		return []string{"set", k, w.pick([]string{"10", "-5", "abc", "1.5", "", strings.Repeat("s", 50), "9223372036854775807"})}
 	case 1:
@@ -517,7 +534,17 @@ func (w *workload) command(read bool) []string {
 
 // read returns a read-only command to run between entries.
 func (w *workload) read() []string {
-	switch w.n(4) {
+	switch w.n(5) {
+	case 4:
+		// FT queries over the indexes valid() creates.
+		q := w.pick([]string{"*=>[KNN 3 @v $q]", "@t:{a|b}=>[KNN 2 @v $q EF_RUNTIME 5 AS d]", "@n:[-inf 5]", "-@t:{a}",
+			"@v:[VECTOR_RANGE 10 $q]=>{$YIELD_DISTANCE_AS: d}", "@t:{a} | @n:[(1 +inf]", "@x:{y}", "(((", "*=>[KNN 0 @v $q]"})
+		name := "fti" + strconv.Itoa(w.n(2))
+		if w.n(3) == 0 {
+			return []string{w.pick([]string{"ft.info", "ft.explain"}), name, q}[:2+w.n(2)]
+		}
+		return []string{w.pick([]string{"ft.search", "ft.aggregate"}), name, q, "PARAMS", "2", "q", "\x00\x00\x80\x3f\x00\x00\x00\x40"[:8],
+			w.pick([]string{"DIALECT", "LIMIT", "SORTBY", "RETURN"}), w.pick([]string{"2", "0", "n", "1"}), w.pick([]string{"1", "10", "d", "n"})}
 	case 0:
 		return []string{"dump", w.pick(wKeys)}
 	case 1:

@@ -70,6 +70,7 @@ docker: build ## Image cairn:dev, FROM scratch with the static binary
 modules: ## Build the example Wasm modules into bin/modules/<name>.wasm (Go, GOOS=wasip1)
 	@mkdir -p bin/modules
 	@set -e; for d in modules/examples/*/; do n=$$(basename $$d); \
+		ls $$d*.go >/dev/null 2>&1 || continue; \
 		GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared -o bin/modules/$$n.wasm ./$$d; \
 		echo "bin/modules/$$n.wasm"; done
 

@@ -2,9 +2,11 @@ package shard
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/cairndb/cairn/modules"
 	"io"
 	"strconv"
 	"sync"
@@ -60,6 +62,10 @@ type stateMachine struct {
 	panics atomic.Int64
 
 	mem memMirror // maxmemory figures for the leader (evict.go)
+
+	// libs is the shard's set of function libraries (functions.go),
+	// created on first use.
+	libs atomic.Pointer[modules.Registry]
 }
 
 // Change is what one applied batch of entries did, for the node's WATCH,
@@ -183,6 +189,7 @@ func (s *stateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 // apply runs one entry against the keyspace and encodes the replies.
 func (s *stateMachine) apply(e *entry.Entry) sm.Result {
 	c := command.Ctx{DB: s.db, Now: s.lastTime, ProtoMaxBulkLen: s.db.Cfg.ProtoMaxBulkLen}
+	s.funcCtx(&c)
 	if s.onChange != nil {
 		c.NotifyMask = s.notifyMask.Load()
 	}
@@ -275,6 +282,7 @@ type snapshotCtx struct {
 	snap     *keyspace.Snapshot
 	slots    []byte
 	cfg      []byte
+	funcs    []byte
 	lastTime int64
 	applied  uint64
 	dirty    int64
@@ -288,15 +296,17 @@ func (s *stateMachine) PrepareSnapshot() (interface{}, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return &snapshotCtx{snap: s.db.Snapshot(), slots: appendSlotState(nil, s.slots), cfg: appendConfigSection(nil, &s.db.Cfg, s.cfgEpoch), lastTime: s.lastTime, applied: s.applied.Load(), dirty: s.dirty.Load(), since: s.sinceSnap.Load()}, nil
+	return &snapshotCtx{snap: s.db.Snapshot(), slots: appendSlotState(nil, s.slots), cfg: appendConfigSection(nil, &s.db.Cfg, s.cfgEpoch), funcs: appendFunctionSection(nil, s.libs.Load()), lastTime: s.lastTime, applied: s.applied.Load(), dirty: s.dirty.Load(), since: s.sinceSnap.Load()}, nil
 }
 
 // snapHeader starts a state-machine snapshot; the leader time, applied
-// index, slot state and replicated configuration follow it. Version 3
-// (no configuration) and 2 (no slot state either) snapshots are still read;
-// they recover the initial configuration.
+// index, slot state, replicated configuration and function libraries
+// follow it. Version 4 (no libraries), 3 (no configuration either) and 2
+// (no slot state either) snapshots are still read; they recover no
+// library and the initial configuration.
 const (
-	snapHeader   = "CAIRNSM4"
+	snapHeader   = "CAIRNSM5"
+	snapHeaderV4 = "CAIRNSM4"
 	snapHeaderV3 = "CAIRNSM3"
 	snapHeaderV2 = "CAIRNSM2"
 )
@@ -312,6 +322,7 @@ func (s *stateMachine) SaveSnapshot(ctx interface{}, w io.Writer, _ sm.ISnapshot
 	hdr = binary.AppendUvarint(hdr, sc.applied)
 	hdr = append(hdr, sc.slots...)
 	hdr = append(hdr, sc.cfg...)
+	hdr = append(hdr, sc.funcs...)
 	if _, err := w.Write(hdr); err != nil {
 		return err
 	}
@@ -331,7 +342,7 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	if _, err := io.ReadFull(br, hdr); err != nil {
 		return fmt.Errorf("%w: header", ErrBadSnapshot)
 	}
-	if string(hdr) != snapHeader && string(hdr) != snapHeaderV3 && string(hdr) != snapHeaderV2 {
+	if string(hdr) != snapHeader && string(hdr) != snapHeaderV4 && string(hdr) != snapHeaderV3 && string(hdr) != snapHeaderV2 {
 		if newerSnapshot(hdr) {
 			// A format from a newer binary: stop, do not guess.
 			s.halt(0, fmt.Sprintf("snapshot format %q is newer than this binary's %q", hdr, snapHeader))
@@ -360,7 +371,7 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
 	}
-	if string(hdr) == snapHeader {
+	if string(hdr) == snapHeader || string(hdr) == snapHeaderV4 {
 		if cfg, epoch, err = readConfigSection(br); err != nil {
 			if errors.Is(err, keyspace.ErrConfigVersion) {
 				// A config section from a newer binary: stop, as for a
@@ -371,8 +382,24 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 			return fmt.Errorf("%w: config: %v", ErrBadSnapshot, err)
 		}
 	}
+	var libs *modules.Registry
+	if string(hdr) == snapHeader {
+		if libs, err = s.readFunctionSection(br); err != nil {
+			if errors.Is(err, modules.ErrDumpVersion) {
+				// Libraries encoded by a newer binary: stop.
+				s.halt(0, "snapshot function section: "+err.Error())
+				return nil
+			}
+			return fmt.Errorf("%w: functions: %v", ErrBadSnapshot, err)
+		}
+	} else if rt := runtimeOf(s); rt != nil {
+		libs = modules.NewRegistry(rt)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if old := s.libs.Swap(libs); old != nil {
+		old.Flush(context.Background())
+	}
 	s.slots = slots
 	s.db.Cfg, s.cfgEpoch = cfg, epoch
 	s.configChanged()

@@ -191,7 +191,7 @@ func parseRESP(b []byte, depth int) (reply.Value, []byte, bool) {
 		if n < 0 {
 			return reply.Nil, rest, true
 		}
-		if int64(len(rest)) < n+2 {
+		if n > int64(len(rest))-2 {
 			return reply.Value{}, nil, false
 		}
 		s := append([]byte(nil), rest[:n]...)
@@ -213,6 +213,9 @@ func parseRESP(b []byte, depth int) (reply.Value, []byte, bool) {
 		}
 		if n < 0 {
 			return reply.NilArray, rest, true
+		}
+		if n > int64(len(rest)) {
+			return reply.Value{}, nil, false
 		}
 		if typ == '%' || typ == '|' {
 			n *= 2

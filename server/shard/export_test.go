@@ -93,3 +93,11 @@ func (s *Shard) ProposeRaw(b []byte) error {
 	_, err := p.Wait()
 	return err
 }
+
+// FunctionDigest returns the digest of the library set (0 with none).
+func (t *TestSM) FunctionDigest() uint64 {
+	if g := t.s.libs.Load(); g != nil {
+		return g.Digest()
+	}
+	return 0
+}

@@ -1,6 +1,7 @@
 // Command cairn runs a durable, Redis-compatible in-memory database node.
 //
 //	cairn [--port 6379] [--bind 127.0.0.1] [--dir ./data] [--config FILE]
+//	cairn module load|list|delete --addr HOST:PORT [--replace] [--name N] [FILE]
 //
 // Every setting is also read from a CAIRN_* environment variable and from a
 // redis.conf-style config file; flags win over the environment, which wins
@@ -62,6 +63,9 @@ var settings = []setting{
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "module" {
+		return runModule(args[1:], stdout, stderr)
+	}
 	// 1. Parse flags; remember which were given explicitly.
 	fs := flag.NewFlagSet("cairn", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -1,0 +1,60 @@
+package clustertest
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cairndb/cairn/modules/modulestest"
+)
+
+// TestFunctionsOnEveryShard: as in Redis Cluster, a library is loaded on
+// every master (each shard's leader endpoint); FCALL is then routed by its
+// declared keys to the shard owning them and runs there (through its log);
+// keys of two slots are CROSSSLOT; FUNCTION LIST on each master shows the
+// library.
+func TestFunctionsOnEveryShard(t *testing.T) {
+	c := Start(t, Options{Nodes: 3, Shards: 2, Replicas: 3})
+	ctx := context.Background()
+	cc := c.Client()
+	payload := string(modulestest.Payload("c", modulestest.Fixture(t, "c_incr")))
+	masters := 0
+	if err := cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		masters++
+		return m.FunctionLoad(ctx, payload).Err()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if masters != 2 {
+		t.Fatalf("%d masters, want one per shard", masters)
+	}
+	if err := cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		libs, err := m.FunctionList(ctx, redis.FunctionListQuery{}).Result()
+		if err == nil && (len(libs) != 1 || libs[0].Name != "c") {
+			t.Errorf("FUNCTION LIST on %s: %+v", m.Options().Addr, libs)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// {a} and {b} hash to slots of different shards (0-8191, 8192-16383).
+	for _, k := range []string{"{a}n", "{b}n", "{c}n", "{d}n"} {
+		for want := int64(1); want <= 3; want++ {
+			if got, err := cc.FCall(ctx, "cincr", []string{k}).Int64(); err != nil || got != want {
+				t.Fatalf("FCALL cincr %s: %d, %v; want %d", k, got, err, want)
+			}
+		}
+		if v, err := cc.Get(ctx, k).Result(); err != nil || v != "3" {
+			t.Fatalf("GET %s: %q, %v", k, v, err)
+		}
+		if v, err := cc.FCallRO(ctx, "cping", []string{k}).Result(); err != nil || v != "PONG" {
+			t.Fatalf("FCALL_RO cping %s: %v, %v", k, v, err)
+		}
+	}
+	_, err := c.NodeClient(1).FCall(ctx, "cincr", []string{"{a}n", "{b}n"}).Result()
+	if err == nil || !strings.HasPrefix(err.Error(), "CROSSSLOT") {
+		t.Fatalf("FCALL over two slots: %v", err)
+	}
+}

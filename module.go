@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -24,6 +26,8 @@ load uploads a WebAssembly module with FUNCTION LOAD as library LIBRARY
 (default: the file name without .wasm) and prints the functions it
 registered; a file that already starts with a "#!wasm name=..." line is
 sent as it is. list and delete are FUNCTION LIST and FUNCTION DELETE.
+Against a cluster, load and delete go to every master (each shard's
+leader), as libraries belong to shards, and list shows each master's.
 `
 
 // runModule runs "cairn module ...": a client of a running server.
@@ -47,14 +51,57 @@ func runModule(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	c := redis.NewClient(&redis.Options{Addr: *addr, Password: *pass, Protocol: 2, MaxRetries: -1,
-		DialTimeout: 5 * time.Second, ReadTimeout: *timeout, WriteTimeout: *timeout})
-	defer c.Close()
 	ctx := context.Background()
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "cairn module %s: %v\n", op, err)
 		return 1
 	}
+	masters, closeAll, err := moduleTargets(ctx, *addr, *pass, *timeout)
+	if err != nil {
+		return fail(err)
+	}
+	defer closeAll()
+	for _, c := range masters {
+		if len(masters) > 1 {
+			fmt.Fprintf(stdout, "master %s:\n", c.Options().Addr)
+		}
+		if rc := moduleOp(ctx, op, c, fs, *name, *replace, stdout, stderr, fail); rc != 0 {
+			return rc
+		}
+	}
+	return 0
+}
+
+// moduleTargets returns the server at addr, or every master of the
+// cluster it belongs to.
+func moduleTargets(ctx context.Context, addr, pass string, timeout time.Duration) ([]*redis.Client, func(), error) {
+	c := redis.NewClient(&redis.Options{Addr: addr, Password: pass, Protocol: 2, MaxRetries: -1,
+		DialTimeout: 5 * time.Second, ReadTimeout: timeout, WriteTimeout: timeout})
+	info, err := c.ClusterInfo(ctx).Result()
+	if err != nil || !strings.Contains(info, "cluster_state:") {
+		return []*redis.Client{c}, func() { c.Close() }, nil
+	}
+	c.Close()
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{addr}, Password: pass, MaxRetries: -1,
+		DialTimeout: 5 * time.Second, ReadTimeout: timeout, WriteTimeout: timeout})
+	var masters []*redis.Client
+	var mu sync.Mutex
+	err = cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		mu.Lock()
+		masters = append(masters, m)
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		cc.Close()
+		return nil, nil, err
+	}
+	sort.Slice(masters, func(i, j int) bool { return masters[i].Options().Addr < masters[j].Options().Addr })
+	return masters, func() { cc.Close() }, nil
+}
+
+// moduleOp runs one operation against one server.
+func moduleOp(ctx context.Context, op string, c *redis.Client, fs *flag.FlagSet, name string, replace bool, stdout, stderr io.Writer, fail func(error) int) int {
 	switch op {
 	case "load":
 		if fs.NArg() != 1 {
@@ -67,14 +114,14 @@ func runModule(args []string, stdout, stderr io.Writer) int {
 		}
 		payload := code
 		if !strings.HasPrefix(string(code), "#!") {
-			lib := *name
+			lib := name
 			if lib == "" {
 				lib = strings.TrimSuffix(filepath.Base(fs.Arg(0)), filepath.Ext(fs.Arg(0)))
 			}
 			payload = append([]byte("#!wasm name="+lib+"\n"), code...)
 		}
 		var got string
-		if *replace {
+		if replace {
 			got, err = c.FunctionLoadReplace(ctx, string(payload)).Result()
 		} else {
 			got, err = c.FunctionLoad(ctx, string(payload)).Result()
@@ -89,7 +136,7 @@ func runModule(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "loaded library %s (%d bytes)\n", got, len(code))
 		printLibraries(stdout, libs)
 	case "list":
-		libs, err := c.FunctionList(ctx, redis.FunctionListQuery{LibraryNamePattern: *name}).Result()
+		libs, err := c.FunctionList(ctx, redis.FunctionListQuery{LibraryNamePattern: name}).Result()
 		if err != nil {
 			return fail(err)
 		}
@@ -98,7 +145,7 @@ func runModule(args []string, stdout, stderr io.Writer) int {
 		}
 		printLibraries(stdout, libs)
 	case "delete":
-		lib := *name
+		lib := name
 		if lib == "" && fs.NArg() == 1 {
 			lib = fs.Arg(0)
 		}

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +106,61 @@ func TestFunctionsThroughClient(t *testing.T) {
 	}
 	if libs, err := c2.FunctionList(ctx, redis.FunctionListQuery{}).Result(); err != nil || len(libs) != 3 {
 		t.Fatalf("FUNCTION LIST after restart: %d, %v", len(libs), err)
+	}
+}
+
+// TestFunctionsConcurrentReadsAndReloads: FCALL_RO on the read path while
+// the library is replaced and deleted through the log: every read gets
+// PONG or "Function not found", never a failure of a closed library.
+func TestFunctionsConcurrentReadsAndReloads(t *testing.T) {
+	ctx := context.Background()
+	n := servertest.Start(t)
+	c := n.Client(t)
+	payload := string(modulestest.Payload("c", modulestest.Fixture(t, "c_incr")))
+	if err := c.FunctionLoad(ctx, payload).Err(); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			rc := n.Client(t)
+			for {
+				select {
+				case <-stop:
+					errs <- nil
+					return
+				default:
+				}
+				v, err := rc.FCallRO(ctx, "cping", []string{"k"}).Result()
+				if err != nil && err.Error() != "ERR Function not found" || err == nil && v != "PONG" {
+					errs <- fmt.Errorf("FCALL_RO: %v, %v", v, err)
+					return
+				}
+			}
+		}()
+	}
+	for i := range 30 {
+		var err error
+		if i%5 == 4 {
+			err = c.FunctionDelete(ctx, "c").Err()
+			if err == nil {
+				err = c.FunctionLoad(ctx, payload).Err()
+			}
+		} else {
+			err = c.FunctionLoadReplace(ctx, payload).Err()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, err := c.FCall(ctx, "cincr", []string{"n"}).Int(); err != nil || v != i+1 {
+			t.Fatalf("FCALL cincr: %d, %v", v, err)
+		}
+	}
+	close(stop)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -110,3 +110,19 @@ func runtimeOf(s *stateMachine) *modules.Runtime {
 	}
 	return rt
 }
+
+// precompile compiles the module of each FUNCTION LOAD among cmds before
+// the entry is proposed, on the proposer's goroutine, so that the load at
+// apply time — under the write lock, stalling the shard — finds the code
+// compiled (modules.Runtime.Precompile). The outcome does not change;
+// followers on other nodes still compile at apply.
+func (s *Shard) precompile(cmds [][][]byte) {
+	for _, cmd := range cmds {
+		if len(cmd) < 3 || len(cmd[0]) != len("function") || !command.EqualFold(cmd[0], "function") || !command.EqualFold(cmd[1], "load") {
+			continue
+		}
+		if rt := runtimeOf(s.sm); rt != nil {
+			_ = rt.Precompile(context.Background(), cmd[len(cmd)-1], modules.DefaultLimits())
+		}
+	}
+}

@@ -498,6 +498,7 @@ type Pending struct {
 // Commands entries of concurrent callers may share one log entry
 // (batch.go); each caller's Wait still returns exactly its own replies.
 func (s *Shard) Propose(kind entry.Kind, cmds [][][]byte) *Pending {
+	s.precompile(cmds)
 	if kind == entry.Commands && len(cmds) > 0 && batching {
 		return s.proposeBatched(cmds)
 	}

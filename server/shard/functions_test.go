@@ -2,10 +2,14 @@ package shard_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	sm "github.com/lni/dragonboat/v4/statemachine"
 
@@ -201,5 +205,42 @@ func TestSMFunctionSnapshot(t *testing.T) {
 	}
 	if h := c.Halted(); !strings.Contains(h, "function section") {
 		t.Fatalf("halted %q, want a halt on the newer function section", h)
+	}
+}
+
+// TestFunctionsGatedByClusterVersion: FUNCTION and FCALL came with entry
+// format 3; while the cluster version is 2 a leader refuses them (an older
+// node would halt on them) without reaching the log, then accepts them.
+func TestFunctionsGatedByClusterVersion(t *testing.T) {
+	var cv atomic.Int32
+	cv.Store(2)
+	h, err := shard.NewHost(shard.HostConfig{Dir: t.TempDir(), RaftAddr: freeAddr(t), RTTMillisecond: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	s, err := h.StartShard(shard.Options{ClusterVersion: func() uint8 { return uint8(cv.Load()) }}, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.WaitLeader(ctx); err != nil {
+		t.Fatal(err)
+	}
+	load := [][]byte{[]byte("FUNCTION"), []byte("LOAD"), modulestest.Payload("c", modulestest.Fixture(t, "c_incr"))}
+	for _, p := range []*shard.Pending{
+		s.Propose(entry.Commands, [][][]byte{load}),
+		s.Propose(entry.Commands, [][][]byte{args("fcall", "cincr", "1", "k")}),
+		s.Propose(entry.Multi, [][][]byte{args("set", "a", "1"), args("EVAL", "return 1", "0")}),
+	} {
+		if _, err := p.Wait(); !errors.Is(err, shard.ErrFeatureGated) {
+			t.Fatalf("at cluster version 2: %v, want ErrFeatureGated", err)
+		}
+	}
+	cv.Store(3)
+	out, err := s.Propose(entry.Commands, [][][]byte{load, args("fcall", "cincr", "1", "k")}).Wait()
+	if err != nil || len(out) != 2 || string(out[0].Str) != "c" || out[1].Int != 1 {
+		t.Fatalf("at cluster version 3: %v %v", out, err)
 	}
 }

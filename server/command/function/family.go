@@ -12,8 +12,13 @@ import (
 	"github.com/cairndb/cairn/server/command"
 )
 
+// Format is the log-entry format that introduced the family's commands: a
+// leader refuses to propose them while some node of the cluster is older
+// (it would halt on them).
+const Format = 3
+
 // Specs is the family's spec table.
-var Specs = []*command.Spec{
+var Specs = withFormat([]*command.Spec{
 	{
 		Name: "fcall", Arity: -3, Flags: command.Write | command.NoScript | command.SkipMonitor | command.MayReplicate | command.Stale,
 		KeysFunc: numkeysKeys, ACL: []string{"slow", "scripting"}, Group: "scripting",
@@ -83,6 +88,19 @@ var Specs = []*command.Spec{
 	unsupported("eval_ro", -3, "Execute a read-only Lua script server side", "7.0.0", true),
 	unsupported("evalsha_ro", -3, "Execute a read-only Lua script server side", "7.0.0", true),
 	unsupported("script", -2, "A container for Lua scripts management commands", "2.6.0", false),
+})
+
+// withFormat sets Format on every spec and subcommand of the family (EVAL
+// and SCRIPT too: inside MULTI they reach the log, and an older binary
+// does not know them).
+func withFormat(specs []*command.Spec) []*command.Spec {
+	for _, s := range specs {
+		s.Format = Format
+		for _, sub := range s.Sub {
+			sub.Format = Format
+		}
+	}
+	return specs
 }
 
 // numkeysKeys returns the key positions of FCALL/FCALL_RO (and EVAL):

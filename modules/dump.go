@@ -239,3 +239,9 @@ func (g *Registry) Restore(ctx context.Context, data []byte, policy RestorePolic
 	}
 	return nil
 }
+
+// DumpLibraries returns the number of libraries in a Dump encoding.
+func DumpLibraries(data []byte) (int, error) {
+	libs, err := decodeDump(data)
+	return len(libs), err
+}

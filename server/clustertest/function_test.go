@@ -2,8 +2,10 @@ package clustertest
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -57,4 +59,44 @@ func TestFunctionsOnEveryShard(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), "CROSSSLOT") {
 		t.Fatalf("FCALL over two slots: %v", err)
 	}
+}
+
+// TestFunctionsReachNewShard: a shard created after the libraries were
+// loaded (CLUSTER ADDSHARD) receives them before it takes slots, so FCALL
+// on its keys works.
+func TestFunctionsReachNewShard(t *testing.T) {
+	c := Start(t, Options{Nodes: 3, Shards: 1, Replicas: 3})
+	ctx := context.Background()
+	n1 := c.NodeClient(1)
+	payload := string(modulestest.Payload("c", modulestest.Fixture(t, "c_incr")))
+	if err := c.Client().ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		return m.FunctionLoad(ctx, payload).Err()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := n1.Do(ctx, "CLUSTER", "ADDSHARD", "1", "2", "3").Int()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := "{new}n"
+	slot, _ := n1.ClusterKeySlot(ctx, key).Result()
+	ss := strconv.FormatInt(slot, 10)
+	mctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := n1.Do(mctx, "CLUSTER", "MOVESLOTS", strconv.Itoa(id), ss, ss).Err(); err != nil {
+		t.Fatal(err)
+	}
+	cc := c.Client()
+	cc.ReloadState(ctx)
+	var last error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		var v int64
+		if v, last = cc.FCall(ctx, "cincr", []string{key}).Int64(); last == nil {
+			if v != 1 {
+				t.Fatalf("FCALL on the new shard: %d", v)
+			}
+			return
+		}
+	}
+	t.Fatalf("FCALL on the new shard: %v", last)
 }

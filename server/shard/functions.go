@@ -126,3 +126,12 @@ func (s *Shard) precompile(cmds [][][]byte) {
 		}
 	}
 }
+
+// Libraries returns the number of function libraries this replica has
+// applied.
+func (s *Shard) Libraries() int {
+	if g := s.sm.libs.Load(); g != nil {
+		return len(g.List(""))
+	}
+	return 0
+}

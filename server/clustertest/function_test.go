@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cairndb/cairn/modules/modulestest"
+	"github.com/cairndb/cairn/server"
 )
 
 // TestFunctionsOnEveryShard: as in Redis Cluster, a library is loaded on
@@ -59,6 +60,30 @@ func TestFunctionsOnEveryShard(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), "CROSSSLOT") {
 		t.Fatalf("FCALL over two slots: %v", err)
 	}
+	// Every replica of every shard: the same keys and libraries at the
+	// same index (shard.StateDigest includes the library set).
+	waitFor(t, 10*time.Second, "equal digests", func() bool {
+		byShard := map[uint64][]server.ShardDigest{}
+		for i := 1; i <= c.Len(); i++ {
+			for sh, d := range c.Node(i).StateDigests() {
+				byShard[sh] = append(byShard[sh], d)
+			}
+		}
+		if len(byShard) != 2 {
+			return false
+		}
+		for _, ds := range byShard {
+			if len(ds) != 3 {
+				return false
+			}
+			for _, d := range ds[1:] {
+				if d != ds[0] {
+					return false
+				}
+			}
+		}
+		return true
+	})
 }
 
 // TestFunctionsReachNewShard: a shard created after the libraries were

@@ -147,9 +147,15 @@ func (s *Shard) Config() (keyspace.Config, uint64) {
 // (classes, K, E).
 func (s *Shard) NotifyFlags() uint32 { return s.sm.notifyFlags.Load() }
 
-// StateDigest returns the applied index and keyspace.DB.StateDigest at it.
+// StateDigest returns the applied index and keyspace.DB.StateDigest at it,
+// combined with the digest of the function libraries when there are some.
 func (s *Shard) StateDigest() (applied, digest uint64) {
 	s.sm.mu.RLock()
 	defer s.sm.mu.RUnlock()
-	return s.sm.applied.Load(), s.sm.db.StateDigest()
+	d := s.sm.db.StateDigest()
+	if g := s.sm.libs.Load(); g != nil && len(g.List("")) > 0 {
+		// The function libraries are replicated state too.
+		d = d*0x9e3779b97f4a7c15 ^ g.Digest()
+	}
+	return s.sm.applied.Load(), d
 }

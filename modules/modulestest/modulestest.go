@@ -67,3 +67,25 @@ func Fixture(t testing.TB, name string) []byte {
 func Payload(name string, code []byte) []byte {
 	return append([]byte("#!wasm name="+name+"\n"), code...)
 }
+
+// CExample builds modules/examples/c/<name>.c with clang-14 (as
+// testdata/gen.sh does) and returns the module bytes; without clang-14
+// the test is skipped with a message.
+func CExample(t testing.TB, name string) []byte {
+	t.Helper()
+	clang, err := exec.LookPath("clang-14")
+	if err != nil {
+		t.Skipf("clang-14 not installed: C example %s not built (the committed testdata/c_%s.wasm is used elsewhere)", name, name)
+	}
+	out := filepath.Join(t.TempDir(), name+".wasm")
+	cmd := exec.Command(clang, "--target=wasm32", "-mbulk-memory", "-O2", "-nostdlib", "-fuse-ld=lld", "-Wl,--no-entry",
+		"-I", filepath.Join(dir(), "sdk", "c"), "-o", out, filepath.Join(dir(), "examples", "c", name+".c"))
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build C example %s: %v\n%s", name, err, msg)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -345,3 +345,12 @@ func TestFunctionRules(t *testing.T) {
 	e.want(e.do("FCALL", "exec_xs", "2", "a", "b", "MSET", "a", "1", "b", "2"), `OK`)
 	e.want(e.do("FCALL", "exec", "2", "{t}a", "{t}b", "MSET", "{t}a", "1", "{t}b", "2"), `OK`)
 }
+
+// TestCExampleFromSource builds the C example with clang-14 when it is
+// installed and calls it.
+func TestCExampleFromSource(t *testing.T) {
+	e := newEnv(t)
+	e.want(e.load("c", modulestest.CExample(t, "incr")), `"c"`)
+	e.want(e.do("FCALL", "cincr", "1", "k"), `(integer) 1`)
+	e.want(e.do("FCALL_RO", "cping", "0"), `PONG`)
+}

@@ -24,6 +24,9 @@ import (
 // FUNCTION RESTORE APPEND on to's, both through their logs. It is safe to
 // run twice (to then has libraries and is left alone).
 func (c *Plane) copyFunctions(from, to uint64) error {
+	if from == 0 || from == to {
+		return nil // slots nobody owned: nothing to copy from
+	}
 	topo := c.machine.Topology()
 	if topo.Secret == "" {
 		return errors.New("no cluster secret yet")

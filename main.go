@@ -2,6 +2,7 @@
 //
 //	cairn [--port 6379] [--bind 127.0.0.1] [--dir ./data] [--config FILE]
 //	cairn rdb export|import [--addr HOST:PORT] FILE
+//	cairn module load|list|delete --addr HOST:PORT [--replace] [--name N] [FILE]
 //
 // Every setting is also read from a CAIRN_* environment variable and from a
 // redis.conf-style config file; flags win over the environment, which wins
@@ -68,6 +69,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// 0. Subcommands: tools that talk to a running server (main_rdb.go).
 	if len(args) > 0 && args[0] == "rdb" {
 		return runRDB(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "module" {
+		return runModule(args[1:], stdout, stderr)
 	}
 
 	// 1. Parse flags; remember which were given explicitly.

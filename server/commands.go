@@ -4,6 +4,7 @@ import (
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/command/bits"
 	"github.com/cairndb/cairn/server/command/ft"
+	"github.com/cairndb/cairn/server/command/function"
 	"github.com/cairndb/cairn/server/command/geo"
 	"github.com/cairndb/cairn/server/command/hashes"
 	"github.com/cairndb/cairn/server/command/hll"
@@ -34,5 +35,6 @@ func Commands(extra ...[]*command.Spec) *command.Table {
 		streams.Specs,
 		sorts.Specs,
 		ft.Specs,
+		function.Specs,
 	}, extra...)...)
 }

@@ -24,10 +24,10 @@ import (
 )
 
 // Version is the newest codec version this binary reads and writes;
-// Append writes Entry.Version, or Version when that is zero. Version 2
-// entries have the same layout as version 1; their time is bounded at
-// apply (version.go).
-const Version = 2
+// Append writes Entry.Version, or Version when that is zero. Versions 2
+// and 3 have the same layout as version 1; their time is bounded at apply,
+// and version 3 adds commands (version.go).
+const Version = 3
 
 // Kind tells how the commands of an entry are applied.
 type Kind uint8

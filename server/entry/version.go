@@ -21,6 +21,8 @@ import "errors"
 //	   applied time and at most MaxClockStep (shard package) after it.
 //	   Adds the kinds Config (6, the replicated configuration) and Evict
 //	   (7, maxmemory eviction).
+//	3  same layout and clock rule as 2. Adds the commands FUNCTION and
+//	   FCALL/FCALL_RO (Wasm functions; command.Spec.Format 3).
 //
 // Kind numbers are never reused. New kinds start at 8.
 //

@@ -150,7 +150,7 @@ func (s *Shard) NotifyFlags() uint32 { return s.sm.notifyFlags.Load() }
 
 // StateDigest returns the applied index and the state digest at it:
 // keyspace.DB.StateDigest, mixed with the FT registry's digest when there
-// are indexes.
+// are indexes and with the function libraries' when there are some.
 func (s *Shard) StateDigest() (applied, digest uint64) {
 	s.sm.mu.RLock()
 	defer s.sm.mu.RUnlock()
@@ -162,6 +162,10 @@ func (s *stateMachine) stateDigest() uint64 {
 	d := s.db.StateDigest()
 	if s.ft.Len() > 0 {
 		d = xxhash.Sum64(binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, d), s.ft.Digest()))
+	}
+	if g := s.libs.Load(); g != nil && len(g.List("")) > 0 {
+		// The function libraries are replicated state too.
+		d = d*0x9e3779b97f4a7c15 ^ g.Digest()
 	}
 	return d
 }

@@ -111,3 +111,11 @@ func (t *TestSM) FTDocs(name string) int {
 	}
 	return -1
 }
+
+// FunctionDigest returns the digest of the library set (0 with none).
+func (t *TestSM) FunctionDigest() uint64 {
+	if g := t.s.libs.Load(); g != nil {
+		return g.Digest()
+	}
+	return 0
+}

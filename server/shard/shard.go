@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cairndb/cairn/modules"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
@@ -48,6 +49,10 @@ var (
 type HostConfig struct {
 	// Dir holds the Raft log and snapshots. Required.
 	Dir string
+	// Modules is the Wasm runtime of every shard started on the host
+	// whose Options name none (function libraries). Default: the
+	// process-wide runtime with an in-memory compilation cache.
+	Modules *modules.Runtime
 	// RaftAddr is this host's Raft address (host:port). Required.
 	RaftAddr string
 	// RTTMillisecond is the expected round trip between hosts. Default 10.
@@ -96,6 +101,7 @@ type Host struct {
 	disk    *diskGuard
 	mu      sync.Mutex
 	shards  map[uint64]*Shard
+	modules *modules.Runtime
 	rtt     uint64
 	log     *slog.Logger
 	// adopted is the hostname whose Raft data this host took over at
@@ -155,7 +161,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	if fs == nil {
 		fs = vfs.Default
 	}
-	return &Host{nh: nh, rtt: cfg.RTTMillisecond, shards: map[uint64]*Shard{},
+	return &Host{nh: nh, rtt: cfg.RTTMillisecond, shards: map[uint64]*Shard{}, modules: cfg.Modules,
 		probe:   startFsyncProbe(fs, cfg.Dir, 5*time.Second),
 		disk:    startDiskGuard(fs, cfg.Dir, cfg.MinFreeBytes, cfg.DiskCheckInterval),
 		adopted: adopted, log: cfg.Logger, clock: cfg.Clock, memGuard: cfg.MemoryGuard, leaders: leaders}, nil
@@ -283,6 +289,10 @@ type Options struct {
 	// MaxFormatVersion, for tests, makes the replica behave like a binary
 	// that understands entry versions up to it only. Default entry.Version.
 	MaxFormatVersion uint8
+	// Modules compiles and runs the shard's function libraries (FUNCTION
+	// LOAD, FCALL); several shards may share one. Default: one runtime
+	// shared by the process, with an in-memory compilation cache.
+	Modules *modules.Runtime
 }
 
 func (o *Options) setDefaults() {
@@ -342,6 +352,9 @@ func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 	opts.setDefaults()
 	if opts.Clock == nil {
 		opts.Clock = h.clock
+	}
+	if opts.Modules == nil {
+		opts.Modules = h.modules
 	}
 	s := &Shard{host: h, opts: opts, quit: make(chan struct{}), single: !opts.Cluster && !opts.Join && len(opts.Members) <= 1}
 	s.sm = &stateMachine{db: keyspace.New(), table: table, opts: opts, onChange: opts.OnChange, onMiss: opts.OnKeyMiss}
@@ -495,6 +508,7 @@ type Pending struct {
 // Commands entries of concurrent callers may share one log entry
 // (batch.go); each caller's Wait still returns exactly its own replies.
 func (s *Shard) Propose(kind entry.Kind, cmds [][][]byte) *Pending {
+	s.precompile(cmds)
 	if kind == entry.Commands && len(cmds) > 0 && batching {
 		return s.proposeBatched(cmds)
 	}
@@ -618,6 +632,7 @@ func (s *Shard) ReadAt(now time.Time, spec *command.Spec, args [][]byte) reply.V
 	c.ProtoMaxBulkLen = s.sm.db.Cfg.ProtoMaxBulkLen
 	c.DB = s.sm.db
 	c.Search = s.sm.ft
+	s.sm.funcCtx(&c)
 	v := s.sm.readGuarded(&c, spec, args) // slot check, then the handler
 	s.sm.mu.RUnlock()
 	if c.BlockArgs != nil && command.IsBlocked(v) {

@@ -2,9 +2,11 @@ package shard
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/cairndb/cairn/modules"
 	"io"
 	"strconv"
 	"sync"
@@ -71,6 +73,10 @@ type stateMachine struct {
 	ftKeys []string
 	ftAll  bool
 	hooked bool
+
+	// libs is the shard's set of function libraries (functions.go),
+	// created on first use.
+	libs atomic.Pointer[modules.Registry]
 }
 
 // Change is what one applied batch of entries did, for the node's WATCH,
@@ -210,6 +216,7 @@ func (s *stateMachine) apply(e *entry.Entry) sm.Result {
 
 func (s *stateMachine) applyEntry(e *entry.Entry) sm.Result {
 	c := command.Ctx{DB: s.db, Now: s.lastTime, ProtoMaxBulkLen: s.db.Cfg.ProtoMaxBulkLen, Search: s.ft}
+	s.funcCtx(&c)
 	if s.onChange != nil {
 		c.NotifyMask = s.notifyMask.Load()
 	}
@@ -303,6 +310,7 @@ type snapshotCtx struct {
 	ft       *search.Snapshot
 	slots    []byte
 	cfg      []byte
+	funcs    []byte
 	lastTime int64
 	applied  uint64
 	dirty    int64
@@ -316,14 +324,15 @@ func (s *stateMachine) PrepareSnapshot() (interface{}, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return &snapshotCtx{snap: s.db.Snapshot(), ft: s.ft.Snapshot(), slots: appendSlotState(nil, s.slots), cfg: appendConfigSection(nil, &s.db.Cfg, s.cfgEpoch), lastTime: s.lastTime, applied: s.applied.Load(), dirty: s.dirty.Load(), since: s.sinceSnap.Load()}, nil
+	return &snapshotCtx{snap: s.db.Snapshot(), ft: s.ft.Snapshot(), slots: appendSlotState(nil, s.slots), cfg: appendConfigSection(nil, &s.db.Cfg, s.cfgEpoch), funcs: appendFunctionSection(nil, s.libs.Load()), lastTime: s.lastTime, applied: s.applied.Load(), dirty: s.dirty.Load(), since: s.sinceSnap.Load()}, nil
 }
 
 // snapHeader starts a state-machine snapshot; the leader time, applied
-// index, slot state, replicated configuration and the FT index registry
-// (search.Snapshot's section) follow it. Version 4 (no FT section), 3
-// (no configuration) and 2 (no slot state either) snapshots are still
-// read; they recover no indexes and the initial configuration.
+// index, slot state, replicated configuration, function libraries and the
+// FT index registry (search.Snapshot's section) follow it. Version 4 (no
+// libraries, no FT section), 3 (no configuration either) and 2 (no slot
+// state either) snapshots are still read; they recover no library, no
+// index and the initial configuration.
 const (
 	snapHeader   = "CAIRNSM5"
 	snapHeaderV4 = "CAIRNSM4"
@@ -344,6 +353,7 @@ func (s *stateMachine) SaveSnapshot(ctx interface{}, w io.Writer, _ sm.ISnapshot
 	hdr = binary.AppendUvarint(hdr, sc.applied)
 	hdr = append(hdr, sc.slots...)
 	hdr = append(hdr, sc.cfg...)
+	hdr = append(hdr, sc.funcs...)
 	if _, err := w.Write(hdr); err != nil {
 		return err
 	}
@@ -406,6 +416,19 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 			return fmt.Errorf("%w: config: %v", ErrBadSnapshot, err)
 		}
 	}
+	var libs *modules.Registry
+	if string(hdr) == snapHeader {
+		if libs, err = s.readFunctionSection(br); err != nil {
+			if errors.Is(err, modules.ErrDumpVersion) {
+				// Libraries encoded by a newer binary: stop.
+				s.halt(0, "snapshot function section: "+err.Error())
+				return nil
+			}
+			return fmt.Errorf("%w: functions: %v", ErrBadSnapshot, err)
+		}
+	} else if rt := runtimeOf(s); rt != nil {
+		libs = modules.NewRegistry(rt)
+	}
 	reg := search.NewRegistry()
 	if string(hdr) == snapHeader {
 		if reg, err = search.Load(br); err != nil {
@@ -418,6 +441,9 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if old := s.libs.Swap(libs); old != nil {
+		old.Flush(context.Background())
+	}
 	if !s.hooked {
 		s.hook()
 	}

@@ -2,6 +2,7 @@ package shard_test
 
 import (
 	"math/rand/v2"
+	"os"
 	"strconv"
 	"strings"
 
@@ -221,6 +222,15 @@ func (w *workload) generic(sp *command.Spec) []string {
 
 // valid returns a well-formed write of some family that builds real
 // values (of every encoding) on the shared keys.
+// watFixture is the runtime's WAT test module (modules/testdata/test.wat).
+var watFixture = func() []byte {
+	b, err := os.ReadFile("../../modules/testdata/test.wasm")
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
+
 func (w *workload) valid() []string {
 	k := w.pick(wKeys[:5])
 	typed := w.n(2) == 0 // a key of this command's own type (typedKey)
@@ -246,8 +256,8 @@ func (w *workload) valid() []string {
 		}
 		return cmd
 	}
-	switch w.n(18) {
-	case 15:
+	switch w.n(20) {
+	case 18:
 		// FT indexes over the hashes case 4 and 16 write ("hk1"...).
 		name := "fti" + strconv.Itoa(w.n(2))
 		switch w.n(4) {
@@ -258,7 +268,7 @@ func (w *workload) valid() []string {
 		}
 		return []string{"ft.create", name, "PREFIX", "1", w.pick([]string{"h", "hk", ""}), "SCHEMA", "t", "TAG", "n", "NUMERIC",
 			"v", "VECTOR", w.pick([]string{"HNSW", "FLAT"}), "6", "TYPE", w.pick([]string{"FLOAT32", "FLOAT16"}), "DIM", "2", "DISTANCE_METRIC", w.pick([]string{"L2", "IP", "COSINE"})}
-	case 16:
+	case 19:
 		if typed {
 			k = "h" + k
 		}
@@ -266,6 +276,20 @@ func (w *workload) valid() []string {
 		return []string{"hset", k, "t", w.pick([]string{"a", "b,c", "A"}), "n", w.pick(wNumbers), "v", vec[:[]int{8, 8, 8, 4, 3}[w.n(5)]]}
 	case 0:
 		return []string{"set", k, w.pick([]string{"10", "-5", "abc", "1.5", "", strings.Repeat("s", 50), "9223372036854775807"})}
+	case 16:
+		// Functions: (re)load the WAT fixture, or call one of its
+		// functions (writes, traps, fuel exhaustion after a write, the
+		// entry's time and seed); before a load they are not found.
+		if w.n(8) == 0 {
+			return []string{"function", "load", "replace", "#!wasm name=t\n" + string(watFixture)}
+		}
+		fn := w.pick([]string{"incr", "incr", "ping", "time", "random", "trap", "callerr", "pcallerr", "noreply"})
+		if w.n(40) == 0 {
+			fn = "incrspin"
+		}
+		return []string{"fcall", fn, "1", k}
+	case 17:
+		return []string{w.pick([]string{"fcall", "fcall_ro"}), w.pick([]string{"incr", "ping", "nosuch"}), w.pick([]string{"0", "1", "2", "-1", "x"}), k, w.pick(wWords)}
 	case 1:
 		if typed {
 			k = "l" + k

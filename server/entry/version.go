@@ -22,7 +22,8 @@ import "errors"
 //	   Adds the kinds Config (6, the replicated configuration) and Evict
 //	   (7, maxmemory eviction).
 //	3  same layout and clock rule as 2. Adds the commands FUNCTION and
-//	   FCALL/FCALL_RO (Wasm functions; command.Spec.Format 3).
+//	   FCALL/FCALL_RO (Wasm functions) and the FT.* family (vector search);
+//	   their command.Spec.Format is 3.
 //
 // Kind numbers are never reused. New kinds start at 8.
 //

@@ -58,14 +58,19 @@ func (s *stateMachine) reindexGuarded(now int64) {
 // the whole keyspace.
 func (s *Shard) backfillLoop() {
 	defer s.wg.Done()
-	t := time.NewTicker(5 * time.Millisecond)
-	defer t.Stop()
+	// Idle, the loop looks for work every 200 ms (a new FT.CREATE's
+	// backfill, or this replica becoming leader while one runs); while a
+	// backfill runs it proposes the next batch as soon as the last one
+	// applied.
+	const idle = 200 * time.Millisecond
+	wait := idle
 	for {
 		select {
 		case <-s.quit:
 			return
-		case <-t.C:
+		case <-time.After(wait):
 		}
+		wait = idle
 		if !s.IsLeader() || s.Halted() != nil {
 			continue
 		}
@@ -73,7 +78,11 @@ func (s *Shard) backfillLoop() {
 		names := s.sm.ft.Backfilling()
 		s.sm.mu.RUnlock()
 		for _, n := range names {
-			s.Propose(entry.Commands, [][][]byte{{[]byte("FT._BACKFILL"), []byte(n)}}).Wait()
+			if _, err := s.Propose(entry.Commands, [][][]byte{{[]byte("FT._BACKFILL"), []byte(n)}}).Wait(); err == nil {
+				wait = 0
+			} else {
+				wait = 5 * time.Millisecond
+			}
 		}
 	}
 }

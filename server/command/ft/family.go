@@ -99,3 +99,17 @@ func registry(c *command.Ctx) (*search.Registry, error) {
 	}
 	return c.Search, nil
 }
+
+// Format is the log-entry format (entry.Version 3) that introduced the
+// family. Every FT command carries it, reads too: inside MULTI they reach
+// the log, and an older binary does not know them.
+const Format = 3
+
+func init() {
+	for _, s := range Specs {
+		s.Format = Format
+		for _, sub := range s.Sub {
+			sub.Format = Format
+		}
+	}
+}

@@ -300,6 +300,9 @@ func (c *Plane) Propose(r session.Route, cmds [][][]byte) session.Pending {
 	case session.RouteReplica:
 		return errPending{shard.ErrNotLeader} // writes go to leaders only
 	case session.RouteNode:
+		if p, ok := c.ftPropose(cmds); ok {
+			return p // FT.CREATE and friends: every shard (ft.go)
+		}
 		led := c.ledShards()
 		if len(led) == 0 {
 			return errPending{shard.ErrNotLeader}
@@ -377,6 +380,9 @@ func (c *Plane) KeyDigests(r session.Route, now time.Time, keys [][]byte) ([]uin
 // Read implements session.Backend.Read for cluster mode.
 func (c *Plane) Read(r session.Route, now time.Time, spec *command.Spec, args [][]byte) reply.Value {
 	if r.Kind == session.RouteNode {
+		if v, ok := c.ftRead(now, spec, args); ok {
+			return v // FT.SEARCH and friends: every shard (ft.go)
+		}
 		return c.readNode(now, spec, args)
 	}
 	sid := r.Shard

@@ -207,6 +207,48 @@ func TestFTShardsMergeEqualsOneShard(t *testing.T) {
 			})
 		}
 	}
+	// A shard added later gets the indexes and aliases from the directory:
+	// documents moved onto it stay searchable, the answers stay equal.
+	admin := node(1, 2)
+	id, err := admin.Do(ctx, "CLUSTER", "ADDSHARD", "1", "2", "3").Int()
+	if err != nil {
+		t.Fatalf("ADDSHARD: %v", err)
+	}
+	moved := map[int64]bool{}
+	for i := 0; i < docs && len(moved) < 40; i += 7 {
+		moved[int64(slot.Of([]byte(fmt.Sprintf("doc:%03d", i))))] = true
+	}
+	var ranges []any
+	for sl := range moved {
+		ranges = append(ranges, sl, sl)
+	}
+	mctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := admin.Do(mctx, append([]any{"CLUSTER", "MOVESLOTS", id}, ranges...)...).Err(); err != nil {
+		t.Fatalf("MOVESLOTS: %v", err)
+	}
+	for _, qa := range append(queries[:8:8], q2, q3) {
+		want, werr := refc[2].Do(ctx, qa...).Result()
+		for i := 1; i <= 3; i++ {
+			var got any
+			var gerr error
+			ok := false
+			for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+				got, gerr = node(i, 2).Do(ctx, qa...).Result()
+				if ok = fmt.Sprint(gerr) == fmt.Sprint(werr) && reflect.DeepEqual(got, want); ok {
+					break
+				}
+			}
+			if !ok {
+				t.Fatalf("after adding shard %d: %v on node %d:\n got %v (err %v)\nwant %v (err %v)", id, qa[2], i, got, gerr, want, werr)
+			}
+		}
+	}
+	info, err := node(2, 2).Do(ctx, "FT.INFO", "idx").Slice()
+	if err != nil || ftInfoField(info, "num_docs") != int64(docs) {
+		t.Fatalf("FT.INFO after adding a shard: num_docs %v (%v), want %d", ftInfoField(info, "num_docs"), err, docs)
+	}
+
 	// FT.DROPINDEX on one node drops it on every shard.
 	if err := node(1, 2).Do(ctx, "FT.DROPINDEX", "idx2").Err(); err != nil {
 		t.Fatalf("FT.DROPINDEX: %v", err)

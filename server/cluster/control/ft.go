@@ -1,8 +1,11 @@
 package control
 
 import (
+	"bytes"
 	"cmp"
+	"context"
 	"errors"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -10,7 +13,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cairndb/cairn/server/cluster"
 	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/command/ft"
 	"github.com/cairndb/cairn/server/entry"
 	"github.com/cairndb/cairn/server/reply"
 	"github.com/cairndb/cairn/server/resp"
@@ -212,14 +217,178 @@ type ftPending struct {
 }
 
 func (p ftPending) Wait() ([]reply.Value, error) {
-	vs := p.c.ftAll(true, time.Now(), p.spec, p.args)
+	return []reply.Value{p.c.ftWriteAll(p.spec, p.args)}, nil
+}
+
+// errFTPending is the reply when the directory has the change but some
+// shard has no reachable leader: its leader applies it later (syncFT).
+func errFTPending(name string) reply.Value {
+	return reply.Error("ERR " + strings.ToUpper(name) + " is committed but not yet applied by every shard; it will be")
+}
+
+// ftWriteAll validates an FT write as a shard would, records it in the
+// directory (which refuses what a shard's registry refuses, with the same
+// error), then applies it on every shard's leader. A shard that misses it
+// here (no leader in time) gets it from syncFT; an answer of a shard that
+// syncFT reached first ("Index already exists" for FT.CREATE...) counts
+// as applied.
+func (c *Plane) ftWriteAll(spec *command.Spec, args [][]byte) reply.Value {
+	switch spec.Name {
+	case "ft.create":
+		if _, err := ft.ParseCreate(args[1:]); err != nil {
+			return command.ErrorReply(err)
+		}
+	case "ft.dropindex":
+		if !(len(args) == 2 || (len(args) == 3 && strings.EqualFold(string(args[2]), "DD"))) {
+			return command.ErrorReply(command.ArityError(spec.Name))
+		}
+	case "ft.drop":
+		if len(args) > 3 {
+			return command.ErrorReply(command.ArityError(spec.Name))
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	_, err := c.propose(ctx, cluster.Op{Op: "ft", FT: args})
+	cancel()
+	if err != nil {
+		return command.ErrorReply(command.Msg(err.Error()))
+	}
+	c.poke()
+	vs := c.ftAll(true, time.Now(), spec, args)
 	if len(vs) == 0 {
-		return []reply.Value{errDown}, nil
+		return errFTPending(spec.Name)
 	}
-	if e, ok := firstError(vs); ok {
-		return []reply.Value{e}, nil
+	pending := false
+	for _, v := range vs {
+		if v.Kind != reply.KindError {
+			continue
+		}
+		switch string(v.Str) {
+		case "Index already exists", "Unknown Index name", "Alias does not exist", "Alias already exists":
+			// syncFT applied it first (or a later change overtook this one).
+			continue
+		}
+		if bytes.HasPrefix(v.Str, []byte("CLUSTERDOWN")) {
+			pending = true
+			continue
+		}
+		return v
 	}
-	return []reply.Value{vs[0]}, nil
+	if pending {
+		return errFTPending(spec.Name)
+	}
+	return reply.OK
+}
+
+// ftSyncState is what syncFT last did for one shard this node leads.
+type ftSyncState struct {
+	epoch, term uint64    // the directory's FTEpoch and the leader term synced
+	want        [2]uint64 // the (epoch, term) seen first at since
+	since       time.Time
+}
+
+// ftSettle is how long a change must stand before a leader brings its
+// shard to it: the node that made it applies it on every shard itself
+// (ftWriteAll); syncFT is the fallback, and must not overtake it (an
+// FT.DROPINDEX DD reached first by syncFT would keep the documents).
+const ftSettle = 2 * time.Second
+
+// syncFT, run by a shard's leader, brings the shard's indexes and aliases
+// to the directory's: an index the directory lacks is dropped (without
+// its documents), one the shard lacks is created from its FT.CREATE
+// arguments, and every alias is set (FT.ALIASUPDATE). It compares index
+// names only, once per directory change and leader term.
+func (c *Plane) syncFT(topo *cluster.Topology, s *shard.Shard) {
+	if topo.FTEpoch == 0 {
+		return // no FT command ever ran in this cluster
+	}
+	_, term, ok := s.Leader()
+	if !ok {
+		return
+	}
+	sid := s.ID()
+	key := [2]uint64{topo.FTEpoch, term}
+	c.mu.Lock()
+	if c.ftSync == nil {
+		c.ftSync = map[uint64]*ftSyncState{}
+	}
+	st := c.ftSync[sid]
+	if st == nil {
+		st = &ftSyncState{}
+		c.ftSync[sid] = st
+	}
+	if st.epoch == topo.FTEpoch && st.term == term {
+		c.mu.Unlock()
+		return
+	}
+	if st.want != key {
+		st.want, st.since = key, time.Now()
+	}
+	ready := time.Since(st.since) >= ftSettle
+	c.mu.Unlock()
+	if !ready {
+		return
+	}
+	if _, busy := c.ftBusy.LoadOrStore(sid, true); busy {
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer c.ftBusy.Delete(sid)
+		if err := c.ftSyncShard(topo, s); err != nil {
+			c.log.Warn("sync FT indexes", "shard", sid, "err", err)
+			return
+		}
+		c.mu.Lock()
+		st.epoch, st.term = key[0], key[1]
+		c.mu.Unlock()
+	}()
+}
+
+func (c *Plane) ftSyncShard(topo *cluster.Topology, s *shard.Shard) error {
+	spec := c.table.Lookup([]byte("ft._list"))
+	if spec == nil {
+		return errors.New("no FT._LIST")
+	}
+	v, err := s.LinearRead(time.Now(), spec, [][]byte{[]byte("FT._LIST")})
+	if err != nil {
+		return err
+	}
+	if v.Kind == reply.KindByProto && len(v.Elems) == 2 {
+		v = v.Elems[0]
+	}
+	if v.Kind == reply.KindError {
+		return errors.New(string(v.Str))
+	}
+	have := map[string]bool{}
+	for _, e := range v.Elems {
+		have[string(e.Str)] = true
+	}
+	var cmds [][][]byte
+	for _, n := range slices.Sorted(maps.Keys(have)) {
+		if _, ok := topo.FTIndexes[n]; !ok {
+			cmds = append(cmds, [][]byte{[]byte("FT.DROPINDEX"), []byte(n)})
+		}
+	}
+	for _, n := range slices.Sorted(maps.Keys(topo.FTIndexes)) {
+		if !have[n] {
+			cmds = append(cmds, append([][]byte{[]byte("FT.CREATE")}, topo.FTIndexes[n]...))
+		}
+	}
+	for _, a := range slices.Sorted(maps.Keys(topo.FTAliases)) {
+		cmds = append(cmds, [][]byte{[]byte("FT.ALIASUPDATE"), []byte(a), []byte(topo.FTAliases[a])})
+	}
+	for _, cmd := range cmds {
+		vals, err := s.Propose(entry.Commands, [][][]byte{cmd}).Wait()
+		if err != nil {
+			return err
+		}
+		if len(vals) == 1 && vals[0].Kind == reply.KindError {
+			c.log.Warn("sync FT indexes", "shard", s.ID(), "cmd", string(cmd[0]), "index", string(cmd[1]), "err", string(vals[0].Str))
+		}
+	}
+	return nil
 }
 
 // ftPropose handles a keyless proposal of FT writes; ok is false when

@@ -258,6 +258,19 @@ func TestFTShardsMergeEqualsOneShard(t *testing.T) {
 			t.Fatalf("FT.SEARCH idx2 on node %d after FT.DROPINDEX: %v", i, err)
 		}
 	}
+	// An FT write inside MULTI would reach one shard only: refused.
+	_, err = node(1, 2).TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Do(ctx, "FT.CREATE", "idx3", "SCHEMA", "n", "NUMERIC")
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "not supported in cluster mode") {
+		t.Fatalf("FT.CREATE in MULTI: %v", err)
+	}
+	for i := 1; i <= 3; i++ {
+		if l, err := node(i, 2).Do(ctx, "FT._LIST").StringSlice(); err != nil || len(l) != 1 || l[0] != "idx" {
+			t.Fatalf("FT._LIST on node %d at the end: %v %v", i, l, err)
+		}
+	}
 }
 
 func ftInfoField(info []any, name string) any {

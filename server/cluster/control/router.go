@@ -327,6 +327,14 @@ func (c *Plane) ProposeMulti(r session.Route, watch [][]byte, cmds [][][]byte) s
 	kind, all := entry.Transaction(watch, cmds)
 	var s *shard.Shard
 	if r.Kind == session.RouteNode {
+		for _, cmd := range cmds {
+			if ftKind(c.table.Lookup(cmd[0])) == ftWrite {
+				// Applied on every shard through the directory (ft.go),
+				// never as part of one shard's transaction.
+				return errPending{fmt.Errorf("%s in a transaction is not supported in cluster mode; send it outside MULTI",
+					strings.ToUpper(string(cmd[0])))}
+			}
+		}
 		led := c.ledShards()
 		if len(led) > 1 {
 			// One transaction is one entry of one shard's log: a keyless

@@ -110,6 +110,13 @@ func TestFTShardsMergeEqualsOneShard(t *testing.T) {
 		{"FT.SEARCH", "idx", "@n:[-inf +inf]", "SORTBY", "n", "LIMIT", "290", "20", "RETURN", "1", "tag"},
 		{"FT.SEARCH", "nosuch", "*"},
 		{"FT.SEARCH", "idx", "@nosuch:{x}"},
+		{"FT.AGGREGATE", "idx", "*", "GROUPBY", "1", "@tag", "REDUCE", "COUNT", "0", "AS", "c", "REDUCE", "SUM", "1", "@n", "AS", "s",
+			"REDUCE", "MIN", "1", "@n", "AS", "lo", "REDUCE", "MAX", "1", "@n", "SORTBY", "2", "@tag", "ASC"},
+		{"FT.AGGREGATE", "idx", "@n:[0 150]", "APPLY", "@n*2", "AS", "d", "FILTER", "@d > 20", "GROUPBY", "1", "@tag",
+			"REDUCE", "COUNT", "0", "AS", "c", "REDUCE", "SUM", "1", "@d", "SORTBY", "4", "@c", "DESC", "@tag", "ASC", "LIMIT", "1", "3"},
+		{"FT.AGGREGATE", "idx", "-@tag:{t0}", "GROUPBY", "2", "@tag", "@nosuch", "REDUCE", "MAX", "1", "@n", "AS", "hi",
+			"SORTBY", "2", "@hi", "DESC", "MAX", "2"},
+		{"FT.AGGREGATE", "nosuch", "*", "GROUPBY", "1", "@tag"},
 	}
 	check := func(stage string) {
 		t.Helper()
@@ -152,6 +159,16 @@ func TestFTShardsMergeEqualsOneShard(t *testing.T) {
 		}
 	}
 	check("initial")
+	// What does not split over shards is refused, not answered wrongly.
+	for _, qa := range [][]any{
+		{"FT.AGGREGATE", "idx", "*", "GROUPBY", "1", "@tag", "REDUCE", "AVG", "1", "@n"},
+		{"FT.AGGREGATE", "idx", "*=>[KNN 5 @v $q]", "PARAMS", "2", "q", q[0], "GROUPBY", "1", "@tag", "DIALECT", "2"},
+		{"FT.AGGREGATE", "idx", "*", "LOAD", "1", "@n"},
+	} {
+		if err := node(1, 2).Do(ctx, qa...).Err(); err == nil || !strings.Contains(err.Error(), "over several shards") {
+			t.Fatalf("%v: %v, want the not-supported error", qa, err)
+		}
+	}
 
 	// A shard's leader changes: stop the node leading shard 1.
 	leader := 0

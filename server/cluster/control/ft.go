@@ -426,10 +426,7 @@ func (c *Plane) ftRead(now time.Time, spec *command.Spec, args [][]byte) (reply.
 	case ftSearch:
 		return c.ftSearchAll(now, spec, args), true
 	case ftAggregate:
-		if len(c.ftShards()) == 1 {
-			return c.ftOnShard(c.ftShards()[0], false, now, spec, args), true
-		}
-		return reply.Error("ERR FT.AGGREGATE over several shards is not supported yet; use FT.SEARCH"), true
+		return c.ftAggregateAll(now, spec, args), true
 	}
 	return reply.Value{}, false
 }

@@ -161,6 +161,9 @@ func clusterSubs() []*command.Spec {
 		// Internal: the voting members (Raft replica IDs) of a shard's
 		// group as this node's replica learns them from the group.
 		sub("cluster", "members", 3, admin, "admin", "slow"),
+		// Internal: an FT.* command run on one shard this node leads,
+		// its reply encoded (cluster fan-out of FT.*).
+		sub("cluster", "ftshard", -6, admin, "admin", "slow"),
 	}
 	for _, s := range subs {
 		s.Group = "cluster"

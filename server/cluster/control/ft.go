@@ -247,6 +247,12 @@ func (c *Plane) ftWriteAll(spec *command.Spec, args [][]byte) reply.Value {
 			return command.ErrorReply(command.ArityError(spec.Name))
 		}
 	}
+	// The directory op "ft" is new with this family: a node whose binary
+	// predates it would halt its directory on it, so it is proposed only
+	// once every node understands the family's entry format.
+	if cv := c.machine.Topology().ClusterVersion(); cv < spec.Format {
+		return reply.Error("ERR '" + spec.Name + "' needs cluster version " + strconv.Itoa(int(spec.Format)) + ", the cluster is at " + strconv.Itoa(int(cv)))
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	_, err := c.propose(ctx, cluster.Op{Op: "ft", FT: args})
 	cancel()

@@ -55,6 +55,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cairnBin := fs.String("cairn", "", "end-to-end mode: start this cairn binary and measure FT.* through RESP instead of the in-process engines")
 	conns := fs.Int("conns", 8, "end-to-end: ingest connections")
 	pipeline := fs.Int("pipeline", 64, "end-to-end: HSETs per pipeline batch")
+	filteredQueries := fs.Int("filtered-queries", 200, "end-to-end: queries per filtered case")
 	outFile := fs.String("out", "", "end-to-end: also write the markdown report to this file")
 	serverLog := fs.String("server-log", "", "end-to-end: append the node's output to this file")
 	if err := fs.Parse(args); err != nil {
@@ -78,7 +79,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	data, queries, truth := ds.data, ds.queries, ds.truth
 	if *cairnBin != "" {
 		return runE2E(e2eConfig{bin: *cairnBin, ds: ds, efs: efs, k: k, m: *m, efc: *efc,
-			conns: *conns, pipeline: *pipeline, dump: *dump, hnswlib: *hnswlibScript, coder: *coder, log: *serverLog, out: *outFile}, stdout, stderr)
+			conns: *conns, pipeline: *pipeline, dump: *dump, hnswlib: *hnswlibScript, coder: *coder, log: *serverLog, out: *outFile, filteredQueries: *filteredQueries}, stdout, stderr)
 	}
 	fmt.Fprintf(stdout, "dataset: %s, M=%d, EF_CONSTRUCTION=%d, one thread; rates are per CPU-second of the process (getrusage / process_time), robust to a shared machine\n\n",
 		ds.desc, *m, *efc)

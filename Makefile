@@ -16,7 +16,7 @@ PKGS      := ./...
 RACE_PKGS := $(shell $(GO) list ./... | grep -v -e /server/clustertest -e /server/crashtest -e /bench/)
 FUZZTIME  ?= 10s
 
-.PHONY: modules build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-metrics bench-modules bench-floor bench-vector-engine crash chaos docker lint fmt clean
+.PHONY: modules build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-metrics bench-modules bench-floor bench-vector bench-vector-engine crash chaos docker lint fmt clean
 
 build: ## Build bin/cairn (static, CGO disabled)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) .
@@ -65,6 +65,10 @@ bench-cluster: ## Cluster benchmark: 3-node cluster vs redis-server, failover RT
 bench-floor: build ## Durable-write floor layer by layer: raw Dragonboat, Cairn shard, RESP server, Redis AOF-always (bench/out/floor.md; FLOOR_FLAGS adds flags)
 	$(GO) build -o bench/out/floor-bin ./bench/floor
 	./bench/out/floor-bin -cairn $(BIN) -out bench/out/floor.md $(FLOOR_FLAGS)
+
+bench-vector: build ## FT.* end to end through RESP on a bin/cairn node vs hnswlib (python3-hnswlib) and coder/hnsw (bench/out/vector.md; VECTOR_FLAGS, e.g. -n 20000)
+	mkdir -p bench/out
+	$(GO) run ./bench/vector -cairn $(BIN) -out bench/out/vector.md -n 100000 -queries 1000 -ef 10,50,100,200 -dump bench/out/vector-e2e-data.bin -hnswlib bench/vector/hnswlib_bench.py -server-log bench/out/vector-cairn.log $(VECTOR_FLAGS)
 
 bench-vector-engine: ## Vector engine: Cairn HNSW vs coder/hnsw vs hnswlib (python3-hnswlib) on a clustered set (bench/out/vector-engine.md; VECTOR_FLAGS, e.g. -n 100000)
 	mkdir -p bench/out

@@ -52,6 +52,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	coder := fs.Bool("coder", true, "also measure github.com/coder/hnsw v0.6.1")
 	dump := fs.String("dump", "", "write the dataset, queries and ground truth to this file for hnswlib_bench.py")
 	hnswlibScript := fs.String("hnswlib", "", "run this hnswlib_bench.py (needs -dump and python3-hnswlib) and add its rows")
+	cairnBin := fs.String("cairn", "", "end-to-end mode: start this cairn binary and measure FT.* through RESP instead of the in-process engines")
+	conns := fs.Int("conns", 8, "end-to-end: ingest connections")
+	pipeline := fs.Int("pipeline", 64, "end-to-end: HSETs per pipeline batch")
+	filteredQueries := fs.Int("filtered-queries", 200, "end-to-end: queries per filtered case")
+	outFile := fs.String("out", "", "end-to-end: also write the markdown report to this file")
+	serverLog := fs.String("server-log", "", "end-to-end: append the node's output to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -69,18 +75,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// Step 1: the dataset and its exact ground truth.
 	// Queries come from the same generator call, so they share the
 	// clusters (and subspaces) of the data.
-	all := vectortest.ClusteredLowRank(*n+*nq, *dim, *clusters, *rank, *sigma, *seed)
-	data, queries := all[:*n], all[*n:]
-	truth := make([][]vectortest.Neighbour, len(queries))
-	for i, q := range queries {
-		truth[i] = vectortest.KNN(data, q, k, vectortest.L2, nil)
+	ds := makeDataset(*n, *dim, *nq, *clusters, *rank, *sigma, *seed, k)
+	data, queries, truth := ds.data, ds.queries, ds.truth
+	if *cairnBin != "" {
+		return runE2E(e2eConfig{bin: *cairnBin, ds: ds, efs: efs, k: k, m: *m, efc: *efc,
+			conns: *conns, pipeline: *pipeline, dump: *dump, hnswlib: *hnswlibScript, coder: *coder, log: *serverLog, out: *outFile, filteredQueries: *filteredQueries}, stdout, stderr)
 	}
-	shape := "isotropic"
-	if *rank > 0 {
-		shape = fmt.Sprintf("rank-%d subspace per cluster", *rank)
-	}
-	fmt.Fprintf(stdout, "dataset: %d x %d-d, %d Gaussian clusters (%s, sigma %.2f), %d queries, k=%d, M=%d, EF_CONSTRUCTION=%d, one thread; rates are per CPU-second of the process (getrusage / process_time), robust to a shared machine\n\n",
-		*n, *dim, *clusters, shape, *sigma, *nq, k, *m, *efc)
+	fmt.Fprintf(stdout, "dataset: %s, M=%d, EF_CONSTRUCTION=%d, one thread; rates are per CPU-second of the process (getrusage / process_time), robust to a shared machine\n\n",
+		ds.desc, *m, *efc)
 	if *dump != "" {
 		if err := writeDump(*dump, data, queries, truth, k); err != nil {
 			fmt.Fprintln(stderr, err)
@@ -235,15 +237,16 @@ func coderRows(stdout io.Writer, data, queries [][]float32, truth [][]vectortest
 // filtered measures filtered KNN recall and QPS at several selectivities.
 func filtered(ix *vector.Index, data, queries [][]float32, k, ef int) string {
 	out := ""
-	for _, pct := range []uint64{2, 10, 50} {
-		admit := func(i int) bool { return mix(uint64(i))%100 < pct }
+	for _, pct := range selectivities {
+		admit := func(i int) bool { return admitted(i, pct) }
 		filter := func(key string) bool {
 			i, _ := strconv.Atoi(key)
 			return admit(i)
 		}
+		ftruth := groundTruth(data, queries, k, admit)
 		var sum float64
 		var spent time.Duration
-		for _, q := range queries {
+		for qi, q := range queries {
 			t0 := cpuNow()
 			res, _ := ix.Search(q, k, &vector.SearchOptions{EF: ef, Filter: filter})
 			spent += cpuSince(t0)
@@ -251,20 +254,12 @@ func filtered(ix *vector.Index, data, queries [][]float32, k, ef int) string {
 			for j, r := range res {
 				ids[j], _ = strconv.Atoi(r.Key)
 			}
-			sum += vectortest.Recall(ids, vectortest.KNN(data, q, k, vectortest.L2, admit))
+			sum += vectortest.Recall(ids, ftruth[qi])
 		}
 		out += fmt.Sprintf("cairn vector.HNSW filtered KNN, %d%% of keys match: recall@10 %.4f at ef=%d, %.0f QPS\n",
 			pct, sum/float64(len(queries)), ef, float64(len(queries))/spent.Seconds())
 	}
 	return out
-}
-
-// mix is the SplitMix64 finaliser (tags independent of the clusters).
-func mix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
-	x = (x ^ x>>27) * 0x94d049bb133111eb
-	return x ^ x>>31
 }
 
 // snapshotNote measures the snapshot pause, the write, the load, and

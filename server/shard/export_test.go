@@ -93,3 +93,10 @@ func (s *Shard) ProposeRaw(b []byte) error {
 	_, err := p.Wait()
 	return err
 }
+
+// ShipPosition returns the last source position applied from src.
+func (t *TestSM) ShipPosition(src uint64) ShipPosition {
+	t.s.mu.RLock()
+	defer t.s.mu.RUnlock()
+	return t.s.ship[src]
+}

@@ -334,6 +334,8 @@ type Shard struct {
 	// single: a one-member group outside cluster mode; its wall clock is
 	// the only clock there is, so it is trusted (clock.go).
 	single bool
+	// passive: the leader proposes no expiry or eviction (SetPassive).
+	passive atomic.Bool
 }
 
 // StartShard starts (or restarts) a replica on this host and, for a
@@ -766,7 +768,7 @@ func (s *Shard) expireLoop() {
 			return
 		case <-t.C:
 		}
-		if !s.IsLeader() {
+		if !s.IsLeader() || s.passive.Load() {
 			continue
 		}
 		for range 16 { // bound one round's work, like Redis's time limit

@@ -62,6 +62,10 @@ type stateMachine struct {
 	panics atomic.Int64
 
 	mem memMirror // maxmemory figures for the leader (evict.go)
+
+	// ship is, per source shard of another region, the last source
+	// position applied (ship.go); replicated state, under mu.
+	ship map[uint64]ShipPosition
 }
 
 // Change is what one applied batch of entries did, for the node's WATCH,
@@ -174,6 +178,18 @@ func (s *stateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 			ent.Result = s.haltedResult()
 			continue
 		}
+		if e.Kind == entry.Shipped {
+			// Applied at each source entry's own time (ship.go).
+			r, why := s.applyShipped(&e)
+			if why != "" {
+				s.halt(ent.Index, why)
+				ent.Result = s.haltedResult()
+				continue
+			}
+			ent.Result = r
+			s.applied.Store(ent.Index)
+			continue
+		}
 		s.advanceClock(&e, ent.Index)
 		ent.Result = s.apply(&e)
 		s.applied.Store(ent.Index)
@@ -277,6 +293,7 @@ type snapshotCtx struct {
 	snap     *keyspace.Snapshot
 	slots    []byte
 	cfg      []byte
+	ship     []byte
 	lastTime int64
 	applied  uint64
 	dirty    int64
@@ -290,15 +307,17 @@ func (s *stateMachine) PrepareSnapshot() (interface{}, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return &snapshotCtx{snap: s.db.Snapshot(), slots: appendSlotState(nil, s.slots), cfg: appendConfigSection(nil, &s.db.Cfg, s.cfgEpoch), lastTime: s.lastTime, applied: s.applied.Load(), dirty: s.dirty.Load(), since: s.sinceSnap.Load()}, nil
+	return &snapshotCtx{snap: s.db.Snapshot(), slots: appendSlotState(nil, s.slots), cfg: appendConfigSection(nil, &s.db.Cfg, s.cfgEpoch), ship: appendShipSection(nil, s.ship), lastTime: s.lastTime, applied: s.applied.Load(), dirty: s.dirty.Load(), since: s.sinceSnap.Load()}, nil
 }
 
 // snapHeader starts a state-machine snapshot; the leader time, applied
-// index, slot state and replicated configuration follow it. Version 3
-// (no configuration) and 2 (no slot state either) snapshots are still read;
-// they recover the initial configuration.
+// index, slot state, replicated configuration and region section (ship
+// positions, ship.go) follow it. Version 4 (no region section), 3 (no
+// configuration either) and 2 (no slot state either) snapshots are still
+// read; they recover the initial configuration and no ship positions.
 const (
-	snapHeader   = "CAIRNSM4"
+	snapHeader   = "CAIRNSM5"
+	snapHeaderV4 = "CAIRNSM4"
 	snapHeaderV3 = "CAIRNSM3"
 	snapHeaderV2 = "CAIRNSM2"
 )
@@ -316,6 +335,7 @@ func (s *stateMachine) SaveSnapshot(ctx interface{}, w io.Writer, _ sm.ISnapshot
 	hdr = binary.AppendUvarint(hdr, sc.applied)
 	hdr = append(hdr, sc.slots...)
 	hdr = append(hdr, sc.cfg...)
+	hdr = append(hdr, sc.ship...)
 	if _, err := w.Write(hdr); err != nil {
 		return err
 	}
@@ -335,7 +355,7 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	if _, err := io.ReadFull(br, hdr); err != nil {
 		return fmt.Errorf("%w: header", ErrBadSnapshot)
 	}
-	if string(hdr) != snapHeader && string(hdr) != snapHeaderV3 && string(hdr) != snapHeaderV2 {
+	if string(hdr) != snapHeader && string(hdr) != snapHeaderV4 && string(hdr) != snapHeaderV3 && string(hdr) != snapHeaderV2 {
 		if newerSnapshot(hdr) {
 			// A format from a newer binary: stop, do not guess.
 			s.halt(0, fmt.Sprintf("snapshot format %q is newer than this binary's %q", hdr, snapHeader))
@@ -364,7 +384,7 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
 	}
-	if string(hdr) == snapHeader {
+	if string(hdr) == snapHeader || string(hdr) == snapHeaderV4 {
 		if cfg, epoch, err = readConfigSection(br); err != nil {
 			if errors.Is(err, keyspace.ErrConfigVersion) {
 				// A config section from a newer binary: stop, as for a
@@ -375,9 +395,20 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 			return fmt.Errorf("%w: config: %v", ErrBadSnapshot, err)
 		}
 	}
+	var ship map[uint64]ShipPosition
+	if string(hdr) == snapHeader {
+		if ship, err = readShipSection(br); err != nil {
+			if errors.Is(err, errShipSectionVersion) {
+				s.halt(0, err.Error())
+				return nil
+			}
+			return fmt.Errorf("%w: region section: %v", ErrBadSnapshot, err)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.slots = slots
+	s.ship = ship
 	s.db.Cfg, s.cfgEpoch = cfg, epoch
 	s.configChanged()
 	s.db.SetClock(t)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/lni/vfs"
 
+	"github.com/cairndb/cairn/regions"
 	"github.com/cairndb/cairn/server/cluster/control"
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/entry"
@@ -141,6 +142,28 @@ type Config struct {
 	// instead of a start-up error (main.go's default port). Default
 	// false.
 	HTTPOptional bool
+	// Multi-region (package regions; single-node mode only so far).
+
+	// Region is this node's region name. Default "default" when
+	// RegionRole is set.
+	Region string
+	// RegionRole is "primary" or "secondary"; "" (the default) runs no
+	// region link. A secondary serves reads, refuses writes (READONLY) and
+	// pulls the primary's log.
+	RegionRole string
+	// RegionPrimary lists region link addresses (RegionAddr) of the
+	// primary region's nodes, for a secondary. Default none.
+	RegionPrimary []string
+	// RegionSecret authenticates region links; every region must share
+	// it. Default RequirePass; one of them is required with RegionRole.
+	RegionSecret string
+	// RegionAddr is the region link listen address. Default
+	// Bind:Port+3000 (RegionPortOffset); port 0 picks a free one.
+	RegionAddr string
+	// RegionDial, for tests, dials region links (delay and loss
+	// injection). Default net.Dial.
+	RegionDial func(addr string) (net.Conn, error)
+
 	// OTLPEndpoint, if set, is where the metrics are also pushed over
 	// OTLP/HTTP: a URL or host:port (see telemetry.Config). Default none.
 	OTLPEndpoint string
@@ -159,6 +182,15 @@ func (c *Config) Validate() error {
 	}
 	if c.ProtoMaxBulkLen < 1<<20 {
 		return errors.New("proto-max-bulk-len must be at least 1mb")
+	}
+	switch c.RegionRole {
+	case "", "primary":
+	case "secondary":
+		if len(c.RegionPrimary) == 0 {
+			return errors.New("a secondary region needs --region-primary")
+		}
+	default:
+		return fmt.Errorf("region role %q: want primary or secondary", c.RegionRole)
 	}
 	return nil
 }
@@ -180,6 +212,10 @@ type Node struct {
 	mux     *http.ServeMux
 	tel     *telemetry.Telemetry
 	lock    *dirLock // the data directory's LOCK
+	// regions is the region manager (nil without Config.RegionRole);
+	// regionRO is set while the region is a secondary (writes refused).
+	regions  *regions.Manager
+	regionRO atomic.Bool
 
 	started  time.Time
 	lastSave time.Time
@@ -266,6 +302,7 @@ func Start(cfg Config) (_ *Node, err error) {
 			OnChange:        n.onChange,
 			OnKeyMiss:       n.onKeyMiss,
 			Logger:          cfg.Logger,
+			Passive:         cfg.RegionRole == "secondary",
 		}, table)
 		if err != nil {
 			n.host.Close()
@@ -276,6 +313,24 @@ func Start(cfg Config) (_ *Node, err error) {
 		if err := n.shard.WaitLeader(ctx); err != nil {
 			n.host.Close()
 			return nil, fmt.Errorf("wait for raft leader: %w", err)
+		}
+	}
+
+	// The region link (multi-region deployments): a secondary refuses
+	// writes from here on.
+	if cfg.RegionRole != "" {
+		if cfg.RegionRole == "secondary" {
+			n.regionRO.Store(true)
+		}
+		if err := n.startRegions(); err != nil {
+			if n.cluster != nil {
+				n.cluster.Close()
+			}
+			if n.ln != nil {
+				n.ln.Close()
+			}
+			n.host.Close()
+			return nil, err
 		}
 	}
 
@@ -316,6 +371,9 @@ func Start(cfg Config) (_ *Node, err error) {
 		if n.cluster != nil {
 			n.cluster.Close()
 		}
+		if n.regions != nil {
+			n.regions.Close()
+		}
 		n.host.Close()
 		return nil, err
 	}
@@ -339,6 +397,9 @@ func (n *Node) Close() {
 	n.closeOnce.Do(func() {
 		n.stopHTTP()
 		n.srv.Close()
+		if n.regions != nil {
+			n.regions.Close()
+		}
 		if n.cluster != nil {
 			n.cluster.Close() // pub/sub forwarding first, then the reconciler
 		}
@@ -382,6 +443,9 @@ func (b *backend) Route(spec *command.Spec, args [][]byte, readOnly, asking bool
 }
 
 func (b *backend) Propose(r session.Route, cmds [][][]byte) session.Pending {
+	if b.readOnly() {
+		return failedPending{errReadOnlyRegion}
+	}
 	if b.cluster != nil {
 		return b.cluster.Propose(r, cmds)
 	}
@@ -396,6 +460,9 @@ func (b *backend) Read(r session.Route, now time.Time, spec *command.Spec, args 
 }
 
 func (b *backend) ProposeMulti(r session.Route, watch [][]byte, cmds [][][]byte) session.Pending {
+	if b.readOnly() {
+		return failedPending{errReadOnlyRegion}
+	}
 	if b.cluster != nil {
 		return b.cluster.ProposeMulti(r, watch, cmds)
 	}
@@ -515,7 +582,12 @@ func (b *backend) shards() []*shard.Shard {
 }
 
 // ErrorReply implements session.Backend with the shard package's table.
-func (b *backend) ErrorReply(err error) reply.Value { return shard.ErrorReply(err) }
+func (b *backend) ErrorReply(err error) reply.Value {
+	if errors.Is(err, errReadOnlyRegion) {
+		return reply.Error(errReadOnlyRegion.Error())
+	}
+	return shard.ErrorReply(err)
+}
 
 func (b *backend) Status() session.Status {
 	all := b.shards()

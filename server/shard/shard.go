@@ -280,6 +280,9 @@ type Options struct {
 	// lowest any node understands); the leader writes no entry version or
 	// kind above it. Default: this binary's entry.Version.
 	ClusterVersion func() uint8
+	// Passive starts the replica passive (see Shard.SetPassive): a
+	// region's secondary. Default false.
+	Passive bool
 	// MaxFormatVersion, for tests, makes the replica behave like a binary
 	// that understands entry versions up to it only. Default entry.Version.
 	MaxFormatVersion uint8
@@ -348,6 +351,7 @@ func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 	s := &Shard{host: h, opts: opts, quit: make(chan struct{}), single: !opts.Cluster && !opts.Join && len(opts.Members) <= 1}
 	s.sm = &stateMachine{db: keyspace.New(), table: table, opts: opts, onChange: opts.OnChange, onMiss: opts.OnKeyMiss}
 	s.sm.onApply = s.kickBatch
+	s.passive.Store(opts.Passive)
 	if err := s.sm.initConfig(); err != nil {
 		return nil, err
 	}

@@ -85,9 +85,18 @@ func (s *Shard) ReadCommitted(from uint64, max int) ([]CommittedEntry, error) {
 				ce.Data = e.Cmd
 			}
 		case pb.EncodedEntry:
-			// Cairn proposes no compressed entries; shipping one raw
-			// would make the destination halt, so say so here.
-			return out, fmt.Errorf("shard: log entry %d is an encoded (compressed) entry, which shipping does not support", e.Index)
+			// Dragonboat's encoded entry: a one-byte header (format
+			// version in the high nibble, compression in bits 1-3,
+			// session in bit 0), then the payload. Cairn configures no
+			// compression and proposes without sessions, so the payload
+			// is the rest; anything else is not shipped (shipping it raw
+			// would make the destination halt), but reported.
+			if len(e.Cmd) == 0 || e.Cmd[0] != 0 {
+				return nil, fmt.Errorf("shard: log entry %d has an encoding shipping does not support (header %#x)", e.Index, e.Cmd[:min(1, len(e.Cmd))])
+			}
+			if len(e.Cmd) > 1 {
+				ce.Data = e.Cmd[1:]
+			}
 		}
 		out = append(out, ce)
 	}
@@ -128,7 +137,7 @@ func (s *Shard) ProposeShipped(src uint64, ents []CommittedEntry) error {
 }
 
 // SetPassive stops (or resumes) the leader's own proposals that change
-// the keyspace: active expiry and eviction. A region's secondary is
+// the keyspace or its clock: active expiry, eviction and clock ticks. A region's secondary is
 // passive: its keyspace changes only by what the primary shipped, where
 // the primary's own expiry and eviction entries arrive too.
 func (s *Shard) SetPassive(on bool) { s.passive.Store(on) }

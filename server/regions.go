@@ -1,0 +1,204 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/cairndb/cairn/regions"
+	"github.com/cairndb/cairn/server/reply"
+	"github.com/cairndb/cairn/server/shard"
+)
+
+// Multi-region (package regions): the node's region manager over its
+// shard, the write refusal of a secondary, INFO regions and REGION.
+
+// errReadOnlyRegion is returned for a write on a secondary region.
+var errReadOnlyRegion = errors.New("READONLY You can't write against a read only replica.")
+
+// failedPending is a proposal refused before it reached the log.
+type failedPending struct{ err error }
+
+func (p failedPending) Wait() ([]reply.Value, error) { return nil, p.err }
+
+// readOnly tells whether this node refuses writes (a secondary region).
+func (b *backend) readOnly() bool { return b.regionRO.Load() }
+
+// sourceLog adapts a shard to regions.SourceLog.
+type sourceLog struct{ s *shard.Shard }
+
+func (l sourceLog) ReadCommitted(from uint64, max int) ([]regions.Entry, error) {
+	ents, err := l.s.ReadCommitted(from, max)
+	if err != nil {
+		if errors.Is(err, shard.ErrCompacted) {
+			return nil, fmt.Errorf("%w: %v", regions.ErrCompacted, err)
+		}
+		return nil, err
+	}
+	out := make([]regions.Entry, len(ents))
+	for i, e := range ents {
+		out[i] = regions.Entry{Index: e.Index, Data: e.Data}
+	}
+	return out, nil
+}
+
+func (l sourceLog) AppliedIndex() uint64 { return l.s.AppliedIndex() }
+
+func (l sourceLog) ClockMs() int64 { ms, _ := l.s.ClockStats(); return ms }
+
+// destLog adapts a shard to regions.DestLog.
+type destLog struct{ s *shard.Shard }
+
+func (l destLog) IsLeader() bool { return l.s.IsLeader() }
+
+func (l destLog) Position(src uint64) (uint64, int64) {
+	p := l.s.ShipPosition(src)
+	return p.Index, p.Time
+}
+
+func (l destLog) Ship(src uint64, ents []regions.Entry) error {
+	in := make([]shard.CommittedEntry, len(ents))
+	for i, e := range ents {
+		in[i] = shard.CommittedEntry{Index: e.Index, Data: e.Data}
+	}
+	return l.s.ProposeShipped(src, in)
+}
+
+// startRegions starts the region manager (Config.RegionRole set).
+func (n *Node) startRegions() error {
+	cfg := n.cfg
+	if cfg.clusterMode() {
+		return errors.New("regions: cluster mode is not supported yet (single-node regions only)")
+	}
+	secret := cfg.RegionSecret
+	if secret == "" {
+		secret = cfg.RequirePass
+	}
+	if secret == "" {
+		return errors.New("regions: set --region-secret (or --requirepass) so region links authenticate")
+	}
+	ln, err := net.Listen("tcp", cfg.RegionAddr)
+	if err != nil {
+		return fmt.Errorf("region link listener: %w", err)
+	}
+	sh := n.shard
+	m, err := regions.New(regions.Config{
+		Name: cfg.Region, Role: regions.Role(cfg.RegionRole), Primary: cfg.RegionPrimary, Secret: secret,
+		Shards: func() []uint64 { return []uint64{sh.ID()} },
+		Source: func(id uint64) regions.SourceLog {
+			if id != sh.ID() {
+				return nil
+			}
+			return sourceLog{sh}
+		},
+		Dest: func(id uint64) regions.DestLog {
+			if id != sh.ID() {
+				return nil
+			}
+			return destLog{sh}
+		},
+		OnRole: func(r regions.Role) {
+			n.regionRO.Store(r == regions.Secondary)
+			sh.SetPassive(r == regions.Secondary)
+		},
+		Dial:   cfg.RegionDial,
+		Logger: n.log,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	m.Start(ln)
+	n.regions = m
+	return nil
+}
+
+// RegionAddr is the region link listener's address ("" without regions).
+func (n *Node) RegionAddr() string {
+	if n.regions == nil {
+		return ""
+	}
+	return n.regions.Addr()
+}
+
+// RegionStatus returns the region status (zero without regions).
+func (n *Node) RegionStatus() regions.Status {
+	if n.regions == nil {
+		return regions.Status{}
+	}
+	return n.regions.Status()
+}
+
+// RegionInfo implements session.RegionBackend: INFO's regions section,
+// nil when the node is not in a multi-region deployment.
+func (b *backend) RegionInfo() [][2]string {
+	if b.regions == nil {
+		return nil
+	}
+	st := b.regions.Status()
+	out := [][2]string{
+		{"region", st.Name},
+		{"region_role", string(st.Role)},
+		{"region_lag_ms", strconv.FormatInt(st.LagMs, 10)},
+		{"region_lag_entries", strconv.FormatUint(st.LagEntries, 10)},
+	}
+	for _, l := range st.Shards {
+		link := "down"
+		switch {
+		case l.Connected:
+			link = "up"
+		case !l.Leader:
+			link = "follower"
+		}
+		v := fmt.Sprintf("applied=%d,source_applied=%d,lag_entries=%d,lag_ms=%d,link=%s", l.Applied, l.SourceApplied, l.Entries, l.Ms, link)
+		if l.Err != "" {
+			v += ",last_error=" + strings.ReplaceAll(l.Err, ",", ";")
+		}
+		out = append(out, [2]string{"region_shard_" + strconv.FormatUint(l.Shard, 10), v})
+	}
+	return out
+}
+
+// Region implements session.RegionBackend: the REGION command.
+func (b *backend) Region(args [][]byte) reply.Value {
+	if b.regions == nil {
+		return reply.Error("ERR this node is not part of a multi-region deployment")
+	}
+	sub := strings.ToLower(string(args[1]))
+	switch sub {
+	case "info":
+		if len(args) != 2 {
+			return reply.Error("ERR wrong number of arguments for 'region|info' command")
+		}
+		st := b.regions.Status()
+		shards := make([]reply.Value, len(st.Shards))
+		for i, l := range st.Shards {
+			shards[i] = reply.Map(
+				reply.Bulk([]byte("shard")), reply.Int(int64(l.Shard)),
+				reply.Bulk([]byte("applied")), reply.Int(int64(l.Applied)),
+				reply.Bulk([]byte("source_applied")), reply.Int(int64(l.SourceApplied)),
+				reply.Bulk([]byte("lag_entries")), reply.Int(int64(l.Entries)),
+				reply.Bulk([]byte("lag_ms")), reply.Int(l.Ms),
+				reply.Bulk([]byte("connected")), reply.Int(boolInt(l.Connected)),
+				reply.Bulk([]byte("last_error")), reply.Bulk([]byte(l.Err)),
+			)
+		}
+		return reply.Map(
+			reply.Bulk([]byte("region")), reply.Bulk([]byte(st.Name)),
+			reply.Bulk([]byte("role")), reply.Bulk([]byte(st.Role)),
+			reply.Bulk([]byte("lag_ms")), reply.Int(st.LagMs),
+			reply.Bulk([]byte("lag_entries")), reply.Int(int64(st.LagEntries)),
+			reply.Bulk([]byte("shards")), reply.Array(shards...),
+		)
+	}
+	return reply.Error(fmt.Sprintf("ERR unknown subcommand '%s'. Try REGION HELP.", args[1]))
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}

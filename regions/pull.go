@@ -19,6 +19,7 @@ func (m *Manager) startPulls() {
 		}
 		m.mu.Unlock()
 		m.wg.Add(1)
+		m.pullWG.Add(1)
 		go m.pull(id, ps)
 	}
 }
@@ -30,6 +31,7 @@ func (m *Manager) startPulls() {
 // apply anyway).
 func (m *Manager) pull(id uint64, ps *pullState) {
 	defer m.wg.Done()
+	defer m.pullWG.Done()
 	next := 0 // which primary address to try
 	backoff := 50 * time.Millisecond
 	for !m.stopping() && m.Role() == Secondary {
@@ -41,7 +43,9 @@ func (m *Manager) pull(id uint64, ps *pullState) {
 			}
 			continue
 		}
+		m.mu.Lock()
 		addr := m.cfg.Primary[next%len(m.cfg.Primary)]
+		m.mu.Unlock()
 		err := m.pullFrom(addr, id, dst, ps)
 		ps.connected.Store(false)
 		if m.stopping() {
@@ -95,6 +99,9 @@ func (m *Manager) pullFrom(addr string, id uint64, dst DestLog, ps *pullState) e
 		c.SetReadDeadline(time.Now().Add(5 * time.Second))
 		if err := readFrame(br, &b); err != nil {
 			return err
+		}
+		if m.Role() != Secondary {
+			return nil // promoted meanwhile: ship nothing more
 		}
 		ps.srcApplied.Store(b.applied)
 		ps.srcClock.Store(b.clock)

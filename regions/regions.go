@@ -63,6 +63,8 @@ type DestLog interface {
 	// Ship proposes source entries of shard src and waits until they are
 	// applied (entries at or below Position are skipped at apply).
 	Ship(src uint64, ents []Entry) error
+	// AppliedIndex is the last index applied of this shard's own log.
+	AppliedIndex() uint64
 }
 
 // Config configures a node's region manager.
@@ -84,6 +86,10 @@ type Config struct {
 	// OnRole is told when the role changes (the node refuses or accepts
 	// writes, turns its leaders passive or active).
 	OnRole func(Role)
+	// Fence, on a primary asked to step down (planned promotion), makes
+	// the node refuse writes and propose nothing of its own, and returns
+	// once every write it accepted before is applied.
+	Fence func() error
 	// BatchEntries bounds the entries of one link batch. Default 256.
 	BatchEntries int
 	// Poll is how often an idle link looks for new entries. Default 2ms.
@@ -103,6 +109,8 @@ type Manager struct {
 	ln   net.Listener
 	quit chan struct{}
 	wg   sync.WaitGroup
+	// pullWG counts the running pullers (a promotion waits for them).
+	pullWG sync.WaitGroup
 
 	mu     sync.Mutex
 	pulls  map[uint64]*pullState
@@ -265,6 +273,9 @@ func (m *Manager) serveLink(c net.Conn) error {
 	kind, err := readUvarint(br)
 	if err != nil {
 		return err
+	}
+	if kind == reqFence {
+		return m.serveFence(c, br)
 	}
 	if kind != reqShip {
 		return fmt.Errorf("regions: unknown link request %d", kind)

@@ -243,3 +243,104 @@ func TestRegions_WrongSecret(t *testing.T) {
 		t.Fatalf("status %+v: want an authentication error", st)
 	}
 }
+
+// TestRegions_PlannedPromotion: REGION PROMOTE on the secondary while the
+// primary takes writes: every acknowledged write is in the new primary,
+// the old primary refuses writes and follows the new one, and new writes
+// reach it.
+func TestRegions_PlannedPromotion(t *testing.T) {
+	ctx := context.Background()
+	p := primary(t)
+	s := servertest.Start(t, secondaryCfg(p))
+	pc, sc := p.Client(t), s.Client(t)
+
+	var acked atomic.Int64
+	var ackedKeys sync.Map
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := pc.Incr(ctx, "c").Err(); err != nil {
+					if !strings.HasPrefix(err.Error(), "READONLY") {
+						t.Errorf("write on the primary: %v", err)
+					}
+					return // fenced
+				}
+				acked.Add(1)
+				k := fmt.Sprintf("w%d:%d", w, i)
+				if pc.Set(ctx, k, i, 0).Err() == nil {
+					ackedKeys.Store(k, true)
+				}
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	res, err := sc.Do(ctx, "REGION", "PROMOTE").Result()
+	if err != nil {
+		t.Fatalf("REGION PROMOTE: %v", err)
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("promoted at %v after %d acknowledged INCRs", res, acked.Load())
+	if acked.Load() == 0 {
+		t.Fatal("no write was acknowledged before the promotion")
+	}
+	if got, err := sc.Get(ctx, "c").Int64(); err != nil || got != acked.Load() {
+		t.Fatalf("c on the new primary = %d (%v), want the %d acknowledged INCRs", got, err, acked.Load())
+	}
+	ackedKeys.Range(func(k, _ any) bool {
+		if n, _ := sc.Exists(ctx, k.(string)).Result(); n != 1 {
+			t.Fatalf("acknowledged key %s lost", k)
+		}
+		return true
+	})
+	if st := s.RegionStatus(); st.Role != "primary" {
+		t.Fatalf("secondary's role after promotion: %s", st.Role)
+	}
+	if err := pc.Set(ctx, "x", "1", 0).Err(); err == nil || !strings.HasPrefix(err.Error(), "READONLY") {
+		t.Fatalf("the old primary accepted a write: %v", err)
+	}
+	if err := sc.Set(ctx, "after", "promotion", 0).Err(); err != nil {
+		t.Fatalf("the new primary refused a write: %v", err)
+	}
+	sc.Incr(ctx, "c")
+	converge(t, s, p) // the old primary follows the new one
+	if got, _ := pc.Get(ctx, "after").Result(); got != "promotion" {
+		t.Fatalf("the old primary did not receive the new primary's write: %q", got)
+	}
+}
+
+// TestRegions_ForcedPromotion: with the primary gone, REGION PROMOTE
+// FORCE makes the secondary writable at once and reports the source
+// position it reached.
+func TestRegions_ForcedPromotion(t *testing.T) {
+	ctx := context.Background()
+	p := primary(t)
+	s := servertest.Start(t, secondaryCfg(p))
+	p.Client(t).Set(ctx, "k", "v", 0)
+	converge(t, p, s)
+	want := s.RegionStatus().Shards[0].Applied
+	p.Close()
+	sc := s.Client(t)
+	res, err := sc.Do(ctx, "REGION", "PROMOTE", "FORCE").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(fmt.Sprint(res), fmt.Sprintf("source_index %d", want)) {
+		t.Fatalf("REGION PROMOTE FORCE: %v, want source_index %d", res, want)
+	}
+	if err := sc.Set(ctx, "k2", "v2", 0).Err(); err != nil {
+		t.Fatalf("write after forced promotion: %v", err)
+	}
+	if got, _ := sc.Get(ctx, "k").Result(); got != "v" {
+		t.Fatalf("k = %q", got)
+	}
+}

@@ -216,6 +216,10 @@ type Node struct {
 	// regionRO is set while the region is a secondary (writes refused).
 	regions  *regions.Manager
 	regionRO atomic.Bool
+	// fenceMu orders the write check (read side) before a fence; inflight
+	// counts accepted writes not yet waited for (regions.go).
+	fenceMu  sync.RWMutex
+	inflight atomic.Int64
 
 	started  time.Time
 	lastSave time.Time
@@ -443,13 +447,12 @@ func (b *backend) Route(spec *command.Spec, args [][]byte, readOnly, asking bool
 }
 
 func (b *backend) Propose(r session.Route, cmds [][][]byte) session.Pending {
-	if b.readOnly() {
-		return failedPending{errReadOnlyRegion}
-	}
-	if b.cluster != nil {
-		return b.cluster.Propose(r, cmds)
-	}
-	return b.shard.Propose(entry.Commands, cmds)
+	return b.admit(func() session.Pending {
+		if b.cluster != nil {
+			return b.cluster.Propose(r, cmds)
+		}
+		return b.shard.Propose(entry.Commands, cmds)
+	})
 }
 
 func (b *backend) Read(r session.Route, now time.Time, spec *command.Spec, args [][]byte) reply.Value {
@@ -460,14 +463,13 @@ func (b *backend) Read(r session.Route, now time.Time, spec *command.Spec, args 
 }
 
 func (b *backend) ProposeMulti(r session.Route, watch [][]byte, cmds [][][]byte) session.Pending {
-	if b.readOnly() {
-		return failedPending{errReadOnlyRegion}
-	}
-	if b.cluster != nil {
-		return b.cluster.ProposeMulti(r, watch, cmds)
-	}
-	kind, all := entry.Transaction(watch, cmds)
-	return b.shard.Propose(kind, all)
+	return b.admit(func() session.Pending {
+		if b.cluster != nil {
+			return b.cluster.ProposeMulti(r, watch, cmds)
+		}
+		kind, all := entry.Transaction(watch, cmds)
+		return b.shard.Propose(kind, all)
+	})
 }
 
 func (b *backend) KeyDigests(r session.Route, now time.Time, keys [][]byte) ([]uint64, error) {

@@ -1,14 +1,18 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/cairndb/cairn/regions"
 	"github.com/cairndb/cairn/server/reply"
+	"github.com/cairndb/cairn/server/session"
 	"github.com/cairndb/cairn/server/shard"
 )
 
@@ -25,6 +29,59 @@ func (p failedPending) Wait() ([]reply.Value, error) { return nil, p.err }
 
 // readOnly tells whether this node refuses writes (a secondary region).
 func (b *backend) readOnly() bool { return b.regionRO.Load() }
+
+// admit runs propose unless the node refuses writes; with regions on, the
+// write is counted in flight until its Wait returns, so a fence (planned
+// promotion) knows when every accepted write is applied.
+func (b *backend) admit(propose func() session.Pending) session.Pending {
+	if b.regions == nil {
+		if b.readOnly() {
+			return failedPending{errReadOnlyRegion}
+		}
+		return propose()
+	}
+	b.fenceMu.RLock()
+	defer b.fenceMu.RUnlock()
+	if b.readOnly() {
+		return failedPending{errReadOnlyRegion}
+	}
+	b.inflight.Add(1)
+	return &trackedPending{p: propose(), n: &b.inflight}
+}
+
+// trackedPending counts a write in flight until Wait returns.
+type trackedPending struct {
+	p    session.Pending
+	n    *atomic.Int64
+	done atomic.Bool
+}
+
+func (t *trackedPending) Wait() ([]reply.Value, error) {
+	defer func() {
+		if !t.done.Swap(true) {
+			t.n.Add(-1)
+		}
+	}()
+	return t.p.Wait()
+}
+
+// fence makes the node refuse writes and propose nothing of its own, then
+// waits (at most 30 s) until every write accepted before is applied.
+func (n *Node) fence() error {
+	b := (*backend)(n)
+	b.fenceMu.Lock()
+	n.regionRO.Store(true)
+	b.fenceMu.Unlock()
+	n.shard.SetPassive(true)
+	deadline := time.Now().Add(30 * time.Second)
+	for b.inflight.Load() > 0 {
+		if time.Now().After(deadline) {
+			return errors.New("regions: writes still in flight after 30s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return nil
+}
 
 // sourceLog adapts a shard to regions.SourceLog.
 type sourceLog struct{ s *shard.Shard }
@@ -57,6 +114,8 @@ func (l destLog) Position(src uint64) (uint64, int64) {
 	p := l.s.ShipPosition(src)
 	return p.Index, p.Time
 }
+
+func (l destLog) AppliedIndex() uint64 { return l.s.AppliedIndex() }
 
 func (l destLog) Ship(src uint64, ents []regions.Entry) error {
 	in := make([]shard.CommittedEntry, len(ents))
@@ -103,6 +162,7 @@ func (n *Node) startRegions() error {
 			n.regionRO.Store(r == regions.Secondary)
 			sh.SetPassive(r == regions.Secondary)
 		},
+		Fence:  n.fence,
 		Dial:   cfg.RegionDial,
 		Logger: n.log,
 	})
@@ -192,6 +252,39 @@ func (b *backend) Region(args [][]byte) reply.Value {
 			reply.Bulk([]byte("lag_entries")), reply.Int(int64(st.LagEntries)),
 			reply.Bulk([]byte("shards")), reply.Array(shards...),
 		)
+	case "promote":
+		force := len(args) == 3 && strings.EqualFold(string(args[2]), "force")
+		if len(args) > 3 || (len(args) == 3 && !force) {
+			return reply.Error("ERR syntax error")
+		}
+		var (
+			pos []regions.ShardPosition
+			err error
+		)
+		if force {
+			pos, err = b.regions.PromoteForce()
+		} else {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			pos, err = b.regions.Promote(ctx)
+			cancel()
+		}
+		if err != nil {
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "ERR ") {
+				msg = "ERR " + msg
+			}
+			return reply.Error(msg)
+		}
+		// Per shard, the source position reached: with FORCE, what the
+		// old primary committed after it is not in this region.
+		out := make([]reply.Value, len(pos))
+		for i, p := range pos {
+			out[i] = reply.Map(
+				reply.BulkString("shard"), reply.Int(int64(p.Shard)),
+				reply.BulkString("source_index"), reply.Int(int64(p.Index)),
+			)
+		}
+		return reply.Array(out...)
 	}
 	return reply.Error(fmt.Sprintf("ERR unknown subcommand '%s'. Try REGION HELP.", args[1]))
 }

@@ -195,4 +195,3 @@ func (m *Manager) Status() Status {
 	}
 	return st
 }
-

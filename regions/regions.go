@@ -174,6 +174,13 @@ func (m *Manager) Addr() string { return m.ln.Addr().String() }
 // Role returns the region's current role.
 func (m *Manager) Role() Role { return m.role.Load().(Role) }
 
+// Primaries returns the link addresses a secondary pulls from.
+func (m *Manager) Primaries() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.cfg.Primary...)
+}
+
 // Name returns the region's name.
 func (m *Manager) Name() string { return m.cfg.Name }
 

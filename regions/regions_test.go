@@ -344,3 +344,36 @@ func TestRegions_ForcedPromotion(t *testing.T) {
 		t.Fatalf("k = %q", got)
 	}
 }
+
+// TestRegions_RoleSurvivesRestart: after a planned promotion both nodes
+// restart with their original flags; the promotion's outcome holds (the
+// new primary takes writes, the old one follows it).
+func TestRegions_RoleSurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	pAddr := fmt.Sprintf("127.0.0.1:%d", servertest.FreePort(t))
+	sAddr := fmt.Sprintf("127.0.0.1:%d", servertest.FreePort(t))
+	p := servertest.Start(t, func(c *server.Config) {
+		c.Region, c.RegionRole, c.RegionSecret, c.RegionAddr = "r1", "primary", secret, pAddr
+	})
+	s := servertest.Start(t, secondaryCfg(p, func(c *server.Config) { c.RegionAddr = sAddr }))
+	p.Client(t).Set(ctx, "k", "v", 0)
+	converge(t, p, s)
+	if _, err := s.Client(t).Do(ctx, "REGION", "PROMOTE").Result(); err != nil {
+		t.Fatal(err)
+	}
+	pcfg, scfg := p.Cfg, s.Cfg
+	p.Close()
+	s.Close()
+	s2 := servertest.Restart(t, scfg)
+	p2 := servertest.Restart(t, pcfg)
+	if err := p2.Client(t).Set(ctx, "x", "1", 0).Err(); err == nil || !strings.HasPrefix(err.Error(), "READONLY") {
+		t.Fatalf("the demoted region accepted a write after restart: %v", err)
+	}
+	if err := s2.Client(t).Set(ctx, "k", "v2", 0).Err(); err != nil {
+		t.Fatalf("the promoted region refused a write after restart: %v", err)
+	}
+	converge(t, s2, p2)
+	if got, _ := p2.Client(t).Get(ctx, "k").Result(); got != "v2" {
+		t.Fatalf("k on the old primary = %q", got)
+	}
+}

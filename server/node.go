@@ -247,6 +247,11 @@ func Start(cfg Config) (_ *Node, err error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	n.cfg.Dir = dir
+	if cfg.RegionRole != "" {
+		// A promotion's outcome outlives the flags (regions.go).
+		n.loadRegionState(&cfg)
+		n.cfg.RegionRole, n.cfg.RegionPrimary = cfg.RegionRole, cfg.RegionPrimary
+	}
 	// The LOCK file keeps a second process off the directory; a test's
 	// in-memory file system (cfg.FS) is private to this process.
 	if cfg.FS == nil {

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/cairndb/cairn/regions"
+	"github.com/cairndb/cairn/server/durable"
 	"github.com/cairndb/cairn/server/reply"
 	"github.com/cairndb/cairn/server/session"
 	"github.com/cairndb/cairn/server/shard"
@@ -125,6 +128,62 @@ func (l destLog) Ship(src uint64, ents []regions.Entry) error {
 	return l.s.ProposeShipped(src, in)
 }
 
+// regionStateFile, in the data directory, keeps the region role and the
+// primary's addresses as promotions left them: a restart takes them over
+// the flags, so a promoted region stays primary and a demoted one keeps
+// following the new primary. Delete it to go back to the flags.
+const regionStateFile = "region.state"
+
+// loadRegionState overrides cfg's role and primary addresses with the
+// saved ones, if any.
+func (n *Node) loadRegionState(cfg *Config) {
+	if cfg.FS != nil {
+		return // a test's in-memory file system: no state file
+	}
+	b, err := os.ReadFile(filepath.Join(n.cfg.Dir, regionStateFile))
+	if err != nil {
+		return
+	}
+	role, primary := cfg.RegionRole, cfg.RegionPrimary
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		switch k {
+		case "role":
+			role = v
+		case "primary":
+			primary = nil
+			for _, a := range strings.Split(v, ",") {
+				if a != "" {
+					primary = append(primary, a)
+				}
+			}
+		}
+	}
+	if role != "primary" && role != "secondary" {
+		n.log.Warn("ignoring a bad region state file", "file", regionStateFile, "role", role)
+		return
+	}
+	if role == "secondary" && len(primary) == 0 {
+		return
+	}
+	if role != cfg.RegionRole || strings.Join(primary, ",") != strings.Join(cfg.RegionPrimary, ",") {
+		n.log.Warn("region role and primary taken from the data directory (a promotion changed them), not from the flags",
+			"file", filepath.Join(n.cfg.Dir, regionStateFile), "role", role, "primary", strings.Join(primary, ","))
+	}
+	cfg.RegionRole, cfg.RegionPrimary = role, primary
+}
+
+// saveRegionState records the role after a change (see regionStateFile).
+func (n *Node) saveRegionState(r regions.Role, primary []string) {
+	if n.cfg.FS != nil {
+		return
+	}
+	data := "role=" + string(r) + "\nprimary=" + strings.Join(primary, ",") + "\n"
+	if err := durable.WriteFile(filepath.Join(n.cfg.Dir, regionStateFile), []byte(data)); err != nil {
+		n.log.Error("save region state", "err", err)
+	}
+}
+
 // startRegions starts the region manager (Config.RegionRole set).
 func (n *Node) startRegions() error {
 	cfg := n.cfg
@@ -161,6 +220,9 @@ func (n *Node) startRegions() error {
 		OnRole: func(r regions.Role) {
 			n.regionRO.Store(r == regions.Secondary)
 			sh.SetPassive(r == regions.Secondary)
+			if m := n.regions; m != nil {
+				n.saveRegionState(r, m.Primaries())
+			}
 		},
 		Fence:  n.fence,
 		Dial:   cfg.RegionDial,
@@ -170,8 +232,8 @@ func (n *Node) startRegions() error {
 		ln.Close()
 		return err
 	}
-	m.Start(ln)
 	n.regions = m
+	m.Start(ln)
 	return nil
 }
 

@@ -66,6 +66,7 @@ var settings = []setting{
 	{"region-primary", "CAIRN_REGION_PRIMARY", "multi-region secondary: region link addresses of the primary region's nodes, host:port,...", ""},
 	{"region-secret", "CAIRN_REGION_SECRET", "multi-region: shared secret region links authenticate with (default --requirepass)", ""},
 	{"region-addr", "CAIRN_REGION_ADDR", "multi-region: region link listen address (default bind:port+" + strconv.Itoa(server.RegionPortOffset) + ")", ""},
+	{"max-staleness-ms", "CAIRN_MAX_STALENESS_MS", "multi-region secondary: refuse reads while the region lag exceeds this many ms (0: always serve)", ""},
 	{"otlp-endpoint", "CAIRN_OTLP_ENDPOINT", "also push metrics over OTLP/HTTP to this collector (URL such as http://host:4318, or host:port)", ""},
 }
 
@@ -274,6 +275,11 @@ func buildConfig(get func(string) string) (server.Config, error) {
 	case "", "primary", "secondary":
 	default:
 		return cfg, fmt.Errorf("bad region-role %q (primary or secondary)", cfg.RegionRole)
+	}
+	if v := get("max-staleness-ms"); v != "" {
+		if cfg.RegionMaxStalenessMs, err = strconv.ParseInt(v, 10, 64); err != nil || cfg.RegionMaxStalenessMs < 0 {
+			return cfg, fmt.Errorf("bad max-staleness-ms %q", v)
+		}
 	}
 	if v := get("region-primary"); v != "" {
 		for _, a := range strings.Split(v, ",") {

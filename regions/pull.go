@@ -105,6 +105,7 @@ func (m *Manager) pullFrom(addr string, id uint64, dst DestLog, ps *pullState) e
 		}
 		ps.srcApplied.Store(b.applied)
 		ps.srcClock.Store(b.clock)
+		ps.heard.Store(time.Now().UnixMilli())
 		if len(b.ents) == 0 {
 			if !dst.IsLeader() {
 				return nil
@@ -132,6 +133,8 @@ type ShardLag struct {
 	Entries uint64
 	// Ms is how long ago (by this node's clock) the newest applied entry
 	// was committed in the primary (its entry time); 0 when caught up.
+	// While the link is down it is at least the time since the primary
+	// was last heard from.
 	Ms int64
 	// Connected: this node leads the shard and its link is up.
 	Connected bool
@@ -164,6 +167,16 @@ func (m *Manager) Lag() []ShardLag {
 				t = ps.since.Load()
 			}
 			l.Ms = max(now-t, 0)
+		}
+		if !l.Connected && l.Leader {
+			// Cut off from the primary: what it committed since is
+			// unknown, so the lag is at least the time since it was last
+			// heard from.
+			h := ps.heard.Load()
+			if h == 0 {
+				h = ps.since.Load()
+			}
+			l.Ms = max(l.Ms, now-h)
 		}
 		if s, ok := ps.lastErr.Load().(string); ok {
 			l.Err = s

@@ -125,6 +125,7 @@ type pullState struct {
 	connected  atomic.Bool
 	lastErr    atomic.Value // string
 	since      atomic.Int64 // when the puller started (ms), for lag before any entry
+	heard      atomic.Int64 // when the last frame arrived (ms)
 }
 
 // New returns a manager; Start runs it.

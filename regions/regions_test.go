@@ -377,3 +377,30 @@ func TestRegions_RoleSurvivesRestart(t *testing.T) {
 		t.Fatalf("k on the old primary = %q", got)
 	}
 }
+
+// TestRegions_MaxStaleness: a secondary with a staleness bound serves
+// reads while it keeps up and refuses them once it has not heard from
+// the primary for longer than the bound.
+func TestRegions_MaxStaleness(t *testing.T) {
+	ctx := context.Background()
+	p := primary(t)
+	s := servertest.Start(t, secondaryCfg(p, func(c *server.Config) { c.RegionMaxStalenessMs = 300 }))
+	p.Client(t).Set(ctx, "k", "v", 0)
+	converge(t, p, s)
+	sc := s.Client(t)
+	if got, err := sc.Get(ctx, "k").Result(); err != nil || got != "v" {
+		t.Fatalf("GET within the bound: %q %v", got, err)
+	}
+	p.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := sc.Get(ctx, "k").Err()
+		if err != nil && strings.Contains(err.Error(), "max-staleness-ms") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reads still served with the primary gone: %v (status %+v)", err, s.RegionStatus())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -160,6 +160,10 @@ type Config struct {
 	// RegionAddr is the region link listen address. Default
 	// Bind:Port+3000 (RegionPortOffset); port 0 picks a free one.
 	RegionAddr string
+	// RegionMaxStalenessMs, on a secondary, refuses reads while the
+	// region lag (INFO regions region_lag_ms) exceeds it. Default 0: reads
+	// are always served.
+	RegionMaxStalenessMs int64
 	// RegionDial, for tests, dials region links (delay and loss
 	// injection). Default net.Dial.
 	RegionDial func(addr string) (net.Conn, error)
@@ -461,6 +465,11 @@ func (b *backend) Propose(r session.Route, cmds [][][]byte) session.Pending {
 }
 
 func (b *backend) Read(r session.Route, now time.Time, spec *command.Spec, args [][]byte) reply.Value {
+	if b.regions != nil && b.cfg.RegionMaxStalenessMs > 0 && b.readOnly() {
+		if lag := b.regions.Status().LagMs; lag > b.cfg.RegionMaxStalenessMs {
+			return reply.Error(fmt.Sprintf("ERR region lag %d ms exceeds max-staleness-ms %d: read refused", lag, b.cfg.RegionMaxStalenessMs))
+		}
+	}
 	if b.cluster != nil {
 		return b.cluster.Read(r, now, spec, args)
 	}

@@ -266,6 +266,10 @@ func (b *backend) RegionInfo() [][2]string {
 		{"region_lag_ms", strconv.FormatInt(st.LagMs, 10)},
 		{"region_lag_entries", strconv.FormatUint(st.LagEntries, 10)},
 	}
+	if st.Role != regions.Secondary {
+		// A primary's shards: what secondaries can pull.
+		out = append(out, [2]string{"region_shard_" + strconv.FormatUint(b.shard.ID(), 10), "applied=" + strconv.FormatUint(b.shard.AppliedIndex(), 10)})
+	}
 	for _, l := range st.Shards {
 		link := "down"
 		switch {

@@ -404,3 +404,50 @@ func TestRegions_MaxStaleness(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// slowConn delays every read, like a long link.
+type slowConn struct {
+	net.Conn
+	d time.Duration
+}
+
+func (c slowConn) Read(b []byte) (int, error) {
+	time.Sleep(c.d)
+	return c.Conn.Read(b)
+}
+
+// TestRegions_DelayedLinkLag: over a link that delays every read by
+// 50 ms, the secondary reports a lag in ms and entries while the primary
+// writes, and converges to zero once it stops.
+func TestRegions_DelayedLinkLag(t *testing.T) {
+	ctx := context.Background()
+	p := primary(t)
+	s := servertest.Start(t, secondaryCfg(p, func(c *server.Config) {
+		c.RegionDial = func(addr string) (net.Conn, error) {
+			nc, err := net.Dial("tcp", addr)
+			if err != nil {
+				return nil, err
+			}
+			return slowConn{nc, 50 * time.Millisecond}, nil
+		}
+	}))
+	pc := p.Client(t)
+	var maxMs int64
+	var maxEntries uint64
+	end := time.Now().Add(time.Second)
+	for i := 0; time.Now().Before(end); i++ {
+		if err := pc.Set(ctx, fmt.Sprint("k", i%100), i, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		st := s.RegionStatus()
+		maxMs, maxEntries = max(maxMs, st.LagMs), max(maxEntries, st.LagEntries)
+	}
+	t.Logf("max lag while writing over a 50 ms link: %d ms, %d entries", maxMs, maxEntries)
+	if maxMs < 50 || maxEntries == 0 {
+		t.Fatalf("lag not visible: %d ms, %d entries", maxMs, maxEntries)
+	}
+	converge(t, p, s)
+	if st := s.RegionStatus(); st.LagMs != 0 || st.LagEntries != 0 {
+		t.Fatalf("lag after convergence: %+v", st)
+	}
+}

@@ -62,6 +62,12 @@ var settings = []setting{
 	{"exec-shards", "CAIRN_EXEC_SHARDS", "Dragonboat engine worker goroutines of each kind (default Dragonboat's)", ""},
 	{"shard-port-step", "CAIRN_SHARD_PORT_STEP", "cluster mode: port distance between consecutive shards' endpoints", strconv.Itoa(server.DefaultShardPortStep)},
 	{"http-port", "CAIRN_HTTP_PORT", "HTTP listener port, bound like --bind: GET /metrics (Prometheus text); 0 disables (default port+" + strconv.Itoa(server.HTTPPortOffset) + ")", ""},
+	{"region", "CAIRN_REGION", "multi-region: this node's region name (default " + server.DefaultRegion + ")", ""},
+	{"region-role", "CAIRN_REGION_ROLE", "multi-region: primary or secondary (a secondary serves reads, refuses writes and pulls the primary's log); empty runs no region link", ""},
+	{"region-primary", "CAIRN_REGION_PRIMARY", "multi-region secondary: region link addresses of the primary region's nodes, host:port,...", ""},
+	{"region-secret", "CAIRN_REGION_SECRET", "multi-region: shared secret region links authenticate with (default --requirepass)", ""},
+	{"region-addr", "CAIRN_REGION_ADDR", "multi-region: region link listen address (default bind:port+" + strconv.Itoa(server.RegionPortOffset) + ")", ""},
+	{"max-staleness-ms", "CAIRN_MAX_STALENESS_MS", "multi-region secondary: refuse reads while the region lag exceeds this many ms (0: always serve)", ""},
 	{"otlp-endpoint", "CAIRN_OTLP_ENDPOINT", "also push metrics over OTLP/HTTP to this collector (URL such as http://host:4318, or host:port)", ""},
 }
 
@@ -268,6 +274,24 @@ func buildConfig(get func(string) string) (server.Config, error) {
 		cfg.HTTPPort, cfg.HTTPOptional = port+server.HTTPPortOffset, true
 	}
 	cfg.OTLPEndpoint = get("otlp-endpoint")
+	cfg.Region, cfg.RegionRole, cfg.RegionSecret, cfg.RegionAddr = get("region"), get("region-role"), get("region-secret"), get("region-addr")
+	switch cfg.RegionRole {
+	case "", "primary", "secondary":
+	default:
+		return cfg, fmt.Errorf("bad region-role %q (primary or secondary)", cfg.RegionRole)
+	}
+	if v := get("max-staleness-ms"); v != "" {
+		if cfg.RegionMaxStalenessMs, err = strconv.ParseInt(v, 10, 64); err != nil || cfg.RegionMaxStalenessMs < 0 {
+			return cfg, fmt.Errorf("bad max-staleness-ms %q", v)
+		}
+	}
+	if v := get("region-primary"); v != "" {
+		for _, a := range strings.Split(v, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				cfg.RegionPrimary = append(cfg.RegionPrimary, a)
+			}
+		}
+	}
 	if v := get("exec-shards"); v != "" {
 		if cfg.ExecShards, err = strconv.ParseUint(v, 10, 64); err != nil || cfg.ExecShards == 0 {
 			return cfg, fmt.Errorf("bad exec-shards %q", v)

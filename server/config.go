@@ -28,6 +28,9 @@ func (b *backend) Config() keyspace.Config {
 }
 
 func (b *backend) SetConfig(pairs [][2]string) error {
+	if b.readOnly() {
+		return errReadOnlyRegion
+	}
 	if b.cluster != nil {
 		return b.cluster.SetConfig(pairs)
 	}

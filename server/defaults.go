@@ -43,6 +43,11 @@ const (
 	// HTTPPortOffset places the HTTP listener (metrics) by default:
 	// Port+2000 (main.go; Config.HTTPPort itself defaults to none).
 	HTTPPortOffset = 2000
+	// RegionPortOffset places the region link listener by default:
+	// Port+3000 (Config.RegionAddr).
+	RegionPortOffset = 3000
+	// DefaultRegion is the region name when none is given.
+	DefaultRegion = "default"
 	// DefaultMaxReplicas caps the default replicas per shard of a
 	// bootstrapped cluster: min(3, peers).
 	DefaultMaxReplicas = 3
@@ -87,6 +92,18 @@ func (c *Config) setDefaults() {
 		}
 		if c.Replicas == 0 {
 			c.Replicas = min(DefaultMaxReplicas, len(c.Peers))
+		}
+	}
+	if c.RegionRole != "" {
+		if c.Region == "" {
+			c.Region = DefaultRegion
+		}
+		if c.RegionAddr == "" {
+			port := 0 // a free one, as for Port -1
+			if c.Port > 0 {
+				port = c.Port + RegionPortOffset
+			}
+			c.RegionAddr = net.JoinHostPort(c.Bind, strconv.Itoa(port))
 		}
 	}
 	if c.ShardPortStep <= 0 {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/lni/vfs"
 
+	"github.com/cairndb/cairn/regions"
 	"github.com/cairndb/cairn/server/cluster/control"
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/entry"
@@ -143,6 +144,32 @@ type Config struct {
 	// instead of a start-up error (main.go's default port). Default
 	// false.
 	HTTPOptional bool
+	// Multi-region (package regions; single-node mode only so far).
+
+	// Region is this node's region name. Default "default" when
+	// RegionRole is set.
+	Region string
+	// RegionRole is "primary" or "secondary"; "" (the default) runs no
+	// region link. A secondary serves reads, refuses writes (READONLY) and
+	// pulls the primary's log.
+	RegionRole string
+	// RegionPrimary lists region link addresses (RegionAddr) of the
+	// primary region's nodes, for a secondary. Default none.
+	RegionPrimary []string
+	// RegionSecret authenticates region links; every region must share
+	// it. Default RequirePass; one of them is required with RegionRole.
+	RegionSecret string
+	// RegionAddr is the region link listen address. Default
+	// Bind:Port+3000 (RegionPortOffset); port 0 picks a free one.
+	RegionAddr string
+	// RegionMaxStalenessMs, on a secondary, refuses reads while the
+	// region lag (INFO regions region_lag_ms) exceeds it. Default 0: reads
+	// are always served.
+	RegionMaxStalenessMs int64
+	// RegionDial, for tests, dials region links (delay and loss
+	// injection). Default net.Dial.
+	RegionDial func(addr string) (net.Conn, error)
+
 	// OTLPEndpoint, if set, is where the metrics are also pushed over
 	// OTLP/HTTP: a URL or host:port (see telemetry.Config). Default none.
 	OTLPEndpoint string
@@ -161,6 +188,15 @@ func (c *Config) Validate() error {
 	}
 	if c.ProtoMaxBulkLen < 1<<20 {
 		return errors.New("proto-max-bulk-len must be at least 1mb")
+	}
+	switch c.RegionRole {
+	case "", "primary":
+	case "secondary":
+		if len(c.RegionPrimary) == 0 {
+			return errors.New("a secondary region needs --region-primary")
+		}
+	default:
+		return fmt.Errorf("region role %q: want primary or secondary", c.RegionRole)
 	}
 	return nil
 }
@@ -183,6 +219,14 @@ type Node struct {
 	mux     *http.ServeMux
 	tel     *telemetry.Telemetry
 	lock    *dirLock // the data directory's LOCK
+	// regions is the region manager (nil without Config.RegionRole);
+	// regionRO is set while the region is a secondary (writes refused).
+	regions  *regions.Manager
+	regionRO atomic.Bool
+	// fenceMu orders the write check (read side) before a fence; inflight
+	// counts accepted writes not yet waited for (regions.go).
+	fenceMu  sync.RWMutex
+	inflight atomic.Int64
 
 	started  time.Time
 	lastSave time.Time
@@ -210,6 +254,11 @@ func Start(cfg Config) (_ *Node, err error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	n.cfg.Dir = dir
+	if cfg.RegionRole != "" {
+		// A promotion's outcome outlives the flags (regions.go).
+		n.loadRegionState(&cfg)
+		n.cfg.RegionRole, n.cfg.RegionPrimary = cfg.RegionRole, cfg.RegionPrimary
+	}
 	// The LOCK file keeps a second process off the directory; a test's
 	// in-memory file system (cfg.FS) is private to this process.
 	if cfg.FS == nil {
@@ -281,6 +330,7 @@ func Start(cfg Config) (_ *Node, err error) {
 			OnChange:        n.onChange,
 			OnKeyMiss:       n.onKeyMiss,
 			Logger:          cfg.Logger,
+			Passive:         cfg.RegionRole == "secondary",
 		}, table)
 		if err != nil {
 			n.host.Close()
@@ -291,6 +341,24 @@ func Start(cfg Config) (_ *Node, err error) {
 		if err := n.shard.WaitLeader(ctx); err != nil {
 			n.host.Close()
 			return nil, fmt.Errorf("wait for raft leader: %w", err)
+		}
+	}
+
+	// The region link (multi-region deployments): a secondary refuses
+	// writes from here on.
+	if cfg.RegionRole != "" {
+		if cfg.RegionRole == "secondary" {
+			n.regionRO.Store(true)
+		}
+		if err := n.startRegions(); err != nil {
+			if n.cluster != nil {
+				n.cluster.Close()
+			}
+			if n.ln != nil {
+				n.ln.Close()
+			}
+			n.host.Close()
+			return nil, err
 		}
 	}
 
@@ -331,6 +399,9 @@ func Start(cfg Config) (_ *Node, err error) {
 		if n.cluster != nil {
 			n.cluster.Close()
 		}
+		if n.regions != nil {
+			n.regions.Close()
+		}
 		n.host.Close()
 		return nil, err
 	}
@@ -354,6 +425,9 @@ func (n *Node) Close() {
 	n.closeOnce.Do(func() {
 		n.stopHTTP()
 		n.srv.Close()
+		if n.regions != nil {
+			n.regions.Close()
+		}
 		if n.cluster != nil {
 			n.cluster.Close() // pub/sub forwarding first, then the reconciler
 		}
@@ -398,13 +472,20 @@ func (b *backend) Route(spec *command.Spec, args [][]byte, readOnly, asking bool
 }
 
 func (b *backend) Propose(r session.Route, cmds [][][]byte) session.Pending {
-	if b.cluster != nil {
-		return b.cluster.Propose(r, cmds)
-	}
-	return b.shard.Propose(entry.Commands, cmds)
+	return b.admit(func() session.Pending {
+		if b.cluster != nil {
+			return b.cluster.Propose(r, cmds)
+		}
+		return b.shard.Propose(entry.Commands, cmds)
+	})
 }
 
 func (b *backend) Read(r session.Route, now time.Time, spec *command.Spec, args [][]byte) reply.Value {
+	if b.regions != nil && b.cfg.RegionMaxStalenessMs > 0 && b.readOnly() {
+		if lag := b.regions.Status().LagMs; lag > b.cfg.RegionMaxStalenessMs {
+			return reply.Error(fmt.Sprintf("ERR region lag %d ms exceeds max-staleness-ms %d: read refused", lag, b.cfg.RegionMaxStalenessMs))
+		}
+	}
 	if b.cluster != nil {
 		return b.cluster.Read(r, now, spec, args)
 	}
@@ -412,11 +493,13 @@ func (b *backend) Read(r session.Route, now time.Time, spec *command.Spec, args 
 }
 
 func (b *backend) ProposeMulti(r session.Route, watch [][]byte, cmds [][][]byte) session.Pending {
-	if b.cluster != nil {
-		return b.cluster.ProposeMulti(r, watch, cmds)
-	}
-	kind, all := entry.Transaction(watch, cmds)
-	return b.shard.Propose(kind, all)
+	return b.admit(func() session.Pending {
+		if b.cluster != nil {
+			return b.cluster.ProposeMulti(r, watch, cmds)
+		}
+		kind, all := entry.Transaction(watch, cmds)
+		return b.shard.Propose(kind, all)
+	})
 }
 
 func (b *backend) KeyDigests(r session.Route, now time.Time, keys [][]byte) ([]uint64, error) {
@@ -531,7 +614,12 @@ func (b *backend) shards() []*shard.Shard {
 }
 
 // ErrorReply implements session.Backend with the shard package's table.
-func (b *backend) ErrorReply(err error) reply.Value { return shard.ErrorReply(err) }
+func (b *backend) ErrorReply(err error) reply.Value {
+	if errors.Is(err, errReadOnlyRegion) {
+		return reply.Error(errReadOnlyRegion.Error())
+	}
+	return shard.ErrorReply(err)
+}
 
 func (b *backend) Status() session.Status {
 	all := b.shards()

@@ -7,7 +7,7 @@
 // random choices exactly as the first apply did. The same bytes are shipped
 // across regions.
 //
-// Layout (versions 1 and 2; see version.go for what each version means):
+// Layout (versions 1 to 3; see version.go for what each version means):
 //
 //	byte    version
 //	byte    kind (Commands, Expire)
@@ -25,8 +25,8 @@ import (
 
 // Version is the newest codec version this binary reads and writes;
 // Append writes Entry.Version, or Version when that is zero. Versions 2
-// and 3 have the same layout as version 1; their time is bounded at apply,
-// and version 3 adds commands (version.go).
+// and 3 have the same layout as version 1; see version.go for what each
+// changes.
 const Version = 3
 
 // Kind tells how the commands of an entry are applied.
@@ -65,6 +65,15 @@ const (
 	// delete (counted in evicted_keys, "evicted" event) if it still
 	// exists and the policy still evicts.
 	Evict Kind = 7
+	// Shipped carries committed entries of another region's shard log
+	// (package regions): each command is (source shard, source index,
+	// source entry bytes), the shard and index in decimal, indexes
+	// increasing. The destination applies each source entry as its own
+	// writer did, at the source entry's time and seed, unless its source
+	// index is at or below the last one the destination applied from
+	// that source shard (exactly once). The outer entry's time and seed
+	// are not used.
+	Shipped Kind = 8
 )
 
 // Transaction builds a transaction's entry: WatchedMulti with the watch

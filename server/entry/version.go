@@ -21,11 +21,12 @@ import "errors"
 //	   applied time and at most MaxClockStep (shard package) after it.
 //	   Adds the kinds Config (6, the replicated configuration) and Evict
 //	   (7, maxmemory eviction).
-//	3  same layout and clock rule as 2. Adds the commands FUNCTION and
-//	   FCALL/FCALL_RO (Wasm functions) and the FT.* family (vector search);
-//	   their command.Spec.Format is 3.
+//	3  same layout and apply as 2. Adds the commands FUNCTION and
+//	   FCALL/FCALL_RO (Wasm functions) and the FT.* family (vector search),
+//	   whose command.Spec.Format is 3, and the kind Shipped (8, entries of
+//	   another region's log, package regions).
 //
-// Kind numbers are never reused. New kinds start at 8.
+// Kind numbers are never reused. New kinds start at 9.
 //
 // Commands are gated the same way: a command added in a later format sets
 // command.Spec.Format, and a leader refuses to propose it while the
@@ -46,6 +47,7 @@ var kindVersion = map[Kind]uint8{
 	WatchedMulti: 1,
 	Config:       2,
 	Evict:        2,
+	Shipped:      3,
 }
 
 // KindVersion returns the minimum format version at which kind may be

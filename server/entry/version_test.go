@@ -31,8 +31,18 @@ func TestVersionGate(t *testing.T) {
 			t.Fatalf("kind %d: Understands", k)
 		}
 	}
+	// Shipped came with version 3.
+	if _, ok := WriteVersion(2, Shipped); ok {
+		t.Fatal("Shipped written at cluster version 2")
+	}
+	if v, ok := WriteVersion(3, Shipped); !ok || v != 3 {
+		t.Fatalf("Shipped at cluster version 3: %d %v", v, ok)
+	}
+	if Understands(2, 2, Shipped) || Understands(3, 2, Shipped) || !Understands(3, 3, Shipped) {
+		t.Fatal("Shipped: Understands")
+	}
 	// Unknown kinds are neither written nor understood.
-	for _, k := range []Kind{0, 8, 255} {
+	for _, k := range []Kind{0, 9, 255} {
 		if _, ok := WriteVersion(Version, k); ok {
 			t.Fatalf("kind %d may be written", k)
 		}

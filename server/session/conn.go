@@ -44,6 +44,7 @@ func connHandlers() map[string]connHandler {
 		"pubsub|shardnumsub": pubsubNumSub, "pubsub|numpat": pubsubNumPat, "pubsub|help": pubsubHelp,
 		"pubsub|localpublish": pubsubLocal, "pubsub|localspublish": pubsubLocal,
 		"sync": syncCmd, "replconf": replconfCmd,
+		"region|info": regionCmd, "region|promote": regionCmd,
 		"multi": multiCmd, "exec": execCmd, "discard": discardCmd, "watch": watchCmd, "unwatch": unwatchCmd,
 	}
 	for _, sp := range clusterSubs() {
@@ -642,6 +643,25 @@ func clusterCmd(s *Server, c *client, args [][]byte) reply.Value {
 		return reply.Error(errNoCluster)
 	}
 	return c.be.Cluster(args)
+}
+
+// RegionBackend is implemented by a Backend that can take part in a
+// multi-region deployment (package regions).
+type RegionBackend interface {
+	// RegionInfo is INFO's regions section, in order; nil when the node
+	// is not in a multi-region deployment (the section is left out).
+	RegionInfo() [][2]string
+	// Region serves the REGION command (args include "REGION").
+	Region(args [][]byte) reply.Value
+}
+
+// regionCmd serves REGION INFO and REGION PROMOTE [FORCE].
+func regionCmd(s *Server, c *client, args [][]byte) reply.Value {
+	rb, ok := s.backend.(RegionBackend)
+	if !ok {
+		return reply.Error("ERR this node is not part of a multi-region deployment")
+	}
+	return rb.Region(args)
 }
 
 // memoryPurge runs the garbage collector and returns free memory to the

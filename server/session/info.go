@@ -13,11 +13,11 @@ import (
 	"github.com/cairndb/cairn/server/reply"
 )
 
-var infoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "raft", "commandstats", "errorstats", "cluster", "keyspace"}
+var infoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "raft", "commandstats", "errorstats", "cluster", "regions", "keyspace"}
 
 // defaultSections are printed by a bare INFO (Redis leaves out
 // commandstats and latencystats there).
-var defaultSections = map[string]bool{"server": true, "clients": true, "memory": true, "persistence": true, "stats": true, "replication": true, "cpu": true, "raft": true, "keyspace": true, "errorstats": true, "cluster": true}
+var defaultSections = map[string]bool{"server": true, "clients": true, "memory": true, "persistence": true, "stats": true, "replication": true, "cpu": true, "raft": true, "keyspace": true, "errorstats": true, "cluster": true, "regions": true}
 
 func info(s *Server, c *client, args [][]byte) reply.Value {
 	want := map[string]bool{}
@@ -44,8 +44,24 @@ func info(s *Server, c *client, args [][]byte) reply.Value {
 		if !want[sec] {
 			continue
 		}
+		var region [][2]string
+		if sec == "regions" {
+			if rb, ok := s.backend.(RegionBackend); ok {
+				region = rb.RegionInfo()
+			}
+			if region == nil {
+				continue
+			}
+		}
 		if b.Len() > 0 {
 			b.WriteString("\r\n")
+		}
+		if sec == "regions" {
+			b.WriteString("# Regions\r\n")
+			for _, p := range region {
+				kv(&b, p[0], p[1])
+			}
+			continue
 		}
 		s.writeSection(&b, sec, st)
 	}

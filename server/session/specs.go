@@ -68,6 +68,10 @@ var Specs = []*command.Spec{
 	{Name: "readwrite", Arity: 1, Flags: connFast | command.Loading | command.Stale, ACL: []string{"fast", "connection"}, Group: "cluster", Summary: "Enables read-write queries for a connection to a Reids Cluster replica node.", Since: "3.0.0"},
 	{Name: "asking", Arity: 1, Flags: connFast, ACL: []string{"fast", "connection"}, Group: "cluster", Summary: "Signals that a cluster client is following an -ASK redirect.", Since: "3.0.0"},
 	{Name: "cluster", Arity: -2, Flags: command.Conn, Group: "cluster", Summary: "A container for Redis Cluster commands.", Since: "3.0.0", Sub: clusterSubs()},
+	{Name: "region", Arity: -2, Flags: command.Conn, Group: "cluster", Summary: "A container for Cairn multi-region commands.", Since: "7.0.15", Sub: []*command.Spec{
+		sub("region", "info", 2, command.Loading|command.Stale, "slow"),
+		sub("region", "promote", -2, command.Admin|command.NoScript|command.Loading|command.Stale, "admin", "slow", "dangerous"),
+	}},
 	{Name: "slowlog", Arity: -2, Flags: command.Conn, Group: "server", Summary: "A container for slow log commands.", Since: "2.2.12", Sub: []*command.Spec{
 		sub("slowlog", "get", -2, command.Admin|command.Loading|command.Stale, "admin", "slow", "dangerous"),
 		sub("slowlog", "len", 2, command.Admin|command.Loading|command.Stale, "admin", "slow", "dangerous"),

@@ -206,7 +206,7 @@ func (s *Shard) tickLoop() {
 		}
 		s.handOff()
 		for range 64 {
-			if !s.IsLeader() || s.Halted() != nil || s.stampTime()-s.sm.clk.last.Load() < tickAfter.Milliseconds() {
+			if !s.IsLeader() || s.passive.Load() || s.Halted() != nil || s.stampTime()-s.sm.clk.last.Load() < tickAfter.Milliseconds() {
 				break
 			}
 			if _, err := s.propose(entry.Commands, nil, 2*time.Second).Wait(); err != nil {

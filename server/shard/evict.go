@@ -417,7 +417,7 @@ func (s *Shard) evictLoop() {
 		}
 		m := &s.sm.mem
 		max := m.max.Load()
-		if max <= 0 || keyspace.EvictionPolicy(m.policy.Load()) == keyspace.NoEviction || !s.IsLeader() {
+		if max <= 0 || keyspace.EvictionPolicy(m.policy.Load()) == keyspace.NoEviction || !s.IsLeader() || s.passive.Load() {
 			continue
 		}
 		if over := m.used.Load() + s.ev.inflight.Load() - s.ev.evicting.Load() - max; over > 0 {

@@ -119,3 +119,10 @@ func (t *TestSM) FunctionDigest() uint64 {
 	}
 	return 0
 }
+
+// ShipPosition returns the last source position applied from src.
+func (t *TestSM) ShipPosition(src uint64) ShipPosition {
+	t.s.mu.RLock()
+	defer t.s.mu.RUnlock()
+	return t.s.ship[src]
+}

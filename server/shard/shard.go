@@ -286,6 +286,9 @@ type Options struct {
 	// lowest any node understands); the leader writes no entry version or
 	// kind above it. Default: this binary's entry.Version.
 	ClusterVersion func() uint8
+	// Passive starts the replica passive (see Shard.SetPassive): a
+	// region's secondary. Default false.
+	Passive bool
 	// MaxFormatVersion, for tests, makes the replica behave like a binary
 	// that understands entry versions up to it only. Default entry.Version.
 	MaxFormatVersion uint8
@@ -344,6 +347,8 @@ type Shard struct {
 	// single: a one-member group outside cluster mode; its wall clock is
 	// the only clock there is, so it is trusted (clock.go).
 	single bool
+	// passive: the leader proposes no expiry or eviction (SetPassive).
+	passive atomic.Bool
 }
 
 // StartShard starts (or restarts) a replica on this host and, for a
@@ -359,6 +364,7 @@ func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 	s := &Shard{host: h, opts: opts, quit: make(chan struct{}), single: !opts.Cluster && !opts.Join && len(opts.Members) <= 1}
 	s.sm = &stateMachine{db: keyspace.New(), table: table, opts: opts, onChange: opts.OnChange, onMiss: opts.OnKeyMiss}
 	s.sm.onApply = s.kickBatch
+	s.passive.Store(opts.Passive)
 	if err := s.sm.initConfig(); err != nil {
 		return nil, err
 	}
@@ -792,7 +798,7 @@ func (s *Shard) expireLoop() {
 			return
 		case <-t.C:
 		}
-		if !s.IsLeader() {
+		if !s.IsLeader() || s.passive.Load() {
 			continue
 		}
 		for range 16 { // bound one round's work, like Redis's time limit

@@ -77,6 +77,10 @@ type stateMachine struct {
 	// libs is the shard's set of function libraries (functions.go),
 	// created on first use.
 	libs atomic.Pointer[modules.Registry]
+
+	// ship is, per source shard of another region, the last source
+	// position applied (ship.go); replicated state, under mu.
+	ship map[uint64]ShipPosition
 }
 
 // Change is what one applied batch of entries did, for the node's WATCH,
@@ -198,6 +202,18 @@ func (s *stateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 			ent.Result = s.haltedResult()
 			continue
 		}
+		if e.Kind == entry.Shipped {
+			// Applied at each source entry's own time (ship.go).
+			r, why := s.applyShipped(&e)
+			if why != "" {
+				s.halt(ent.Index, why)
+				ent.Result = s.haltedResult()
+				continue
+			}
+			ent.Result = r
+			s.applied.Store(ent.Index)
+			continue
+		}
 		s.advanceClock(&e, ent.Index)
 		ent.Result = s.apply(&e)
 		s.applied.Store(ent.Index)
@@ -311,6 +327,7 @@ type snapshotCtx struct {
 	slots    []byte
 	cfg      []byte
 	funcs    []byte
+	ship     []byte
 	lastTime int64
 	applied  uint64
 	dirty    int64
@@ -324,15 +341,16 @@ func (s *stateMachine) PrepareSnapshot() (interface{}, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return &snapshotCtx{snap: s.db.Snapshot(), ft: s.ft.Snapshot(), slots: appendSlotState(nil, s.slots), cfg: appendConfigSection(nil, &s.db.Cfg, s.cfgEpoch), funcs: appendFunctionSection(nil, s.libs.Load()), lastTime: s.lastTime, applied: s.applied.Load(), dirty: s.dirty.Load(), since: s.sinceSnap.Load()}, nil
+	return &snapshotCtx{snap: s.db.Snapshot(), ft: s.ft.Snapshot(), slots: appendSlotState(nil, s.slots), cfg: appendConfigSection(nil, &s.db.Cfg, s.cfgEpoch), funcs: appendFunctionSection(nil, s.libs.Load()), ship: appendShipSection(nil, s.ship), lastTime: s.lastTime, applied: s.applied.Load(), dirty: s.dirty.Load(), since: s.sinceSnap.Load()}, nil
 }
 
 // snapHeader starts a state-machine snapshot; the leader time, applied
-// index, slot state, replicated configuration, function libraries and the
-// FT index registry (search.Snapshot's section) follow it. Version 4 (no
-// libraries, no FT section), 3 (no configuration either) and 2 (no slot
-// state either) snapshots are still read; they recover no library, no
-// index and the initial configuration.
+// index, slot state, replicated configuration, function libraries, region
+// section (ship positions, ship.go) and the FT index registry
+// (search.Snapshot's section) follow it. Version 4 (none of the last
+// three), 3 (no configuration either) and 2 (no slot state either)
+// snapshots are still read; they recover no library, no index, no ship
+// position and the initial configuration.
 const (
 	snapHeader   = "CAIRNSM5"
 	snapHeaderV4 = "CAIRNSM4"
@@ -354,6 +372,7 @@ func (s *stateMachine) SaveSnapshot(ctx interface{}, w io.Writer, _ sm.ISnapshot
 	hdr = append(hdr, sc.slots...)
 	hdr = append(hdr, sc.cfg...)
 	hdr = append(hdr, sc.funcs...)
+	hdr = append(hdr, sc.ship...)
 	if _, err := w.Write(hdr); err != nil {
 		return err
 	}
@@ -429,6 +448,16 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	} else if rt := runtimeOf(s); rt != nil {
 		libs = modules.NewRegistry(rt)
 	}
+	var ship map[uint64]ShipPosition
+	if string(hdr) == snapHeader {
+		if ship, err = readShipSection(br); err != nil {
+			if errors.Is(err, errShipSectionVersion) {
+				s.halt(0, err.Error())
+				return nil
+			}
+			return fmt.Errorf("%w: region section: %v", ErrBadSnapshot, err)
+		}
+	}
 	reg := search.NewRegistry()
 	if string(hdr) == snapHeader {
 		if reg, err = search.Load(br); err != nil {
@@ -451,6 +480,7 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	// meanwhile nothing is collected; the loaded one is already current.
 	s.ft = search.NewRegistry()
 	s.slots = slots
+	s.ship = ship
 	s.db.Cfg, s.cfgEpoch = cfg, epoch
 	s.configChanged()
 	s.db.SetClock(t)

@@ -1,0 +1,210 @@
+package regions
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"time"
+)
+
+// startPulls starts one puller per shard this node holds.
+func (m *Manager) startPulls() {
+	for _, id := range m.cfg.Shards() {
+		m.mu.Lock()
+		ps := m.pulls[id]
+		if ps == nil {
+			ps = &pullState{}
+			ps.since.Store(time.Now().UnixMilli())
+			m.pulls[id] = ps
+		}
+		m.mu.Unlock()
+		m.wg.Add(1)
+		m.pullWG.Add(1)
+		go m.pull(id, ps)
+	}
+}
+
+// pull feeds shard id from the primary while this node leads it and the
+// region is a secondary. Whichever replica leads pulls; each start
+// resumes from the shard's replicated position, so a restart or a leader
+// change neither loses nor repeats an entry (a repeat would be skipped at
+// apply anyway).
+func (m *Manager) pull(id uint64, ps *pullState) {
+	defer m.wg.Done()
+	defer m.pullWG.Done()
+	next := 0 // which primary address to try
+	backoff := 50 * time.Millisecond
+	for !m.stopping() && m.Role() == Secondary {
+		dst := m.cfg.Dest(id)
+		if dst == nil || !dst.IsLeader() {
+			ps.connected.Store(false)
+			if !m.sleep(50 * time.Millisecond) {
+				return
+			}
+			continue
+		}
+		m.mu.Lock()
+		addr := m.cfg.Primary[next%len(m.cfg.Primary)]
+		m.mu.Unlock()
+		err := m.pullFrom(addr, id, dst, ps)
+		ps.connected.Store(false)
+		if m.stopping() {
+			return
+		}
+		if err != nil {
+			ps.lastErr.Store(err.Error())
+			var le *linkError
+			if !errors.As(err, &le) || le.code != errCodeCompacted {
+				next++ // try the next primary node
+			}
+			if !m.sleep(backoff) {
+				return
+			}
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		backoff = 50 * time.Millisecond
+	}
+}
+
+// pullFrom runs one link: dial, authenticate, ask for the entries after
+// the shard's position, and ship each batch into the shard's log.
+func (m *Manager) pullFrom(addr string, id uint64, dst DestLog, ps *pullState) error {
+	c, err := m.cfg.Dial(addr)
+	if err != nil {
+		return err
+	}
+	if !m.track(c, true) {
+		c.Close()
+		return nil
+	}
+	defer m.track(c, false)
+	defer c.Close()
+	if err := clientHandshake(c, m.cfg.Secret); err != nil {
+		return err
+	}
+	pos, _ := dst.Position(id)
+	req := binary.AppendUvarint(nil, reqShip)
+	req = binary.AppendUvarint(req, id)
+	req = binary.AppendUvarint(req, pos+1)
+	if _, err := c.Write(req); err != nil {
+		return err
+	}
+	ps.connected.Store(true)
+	ps.lastErr.Store("")
+	br := bufio.NewReaderSize(c, 1<<20)
+	var b batch
+	for !m.stopping() && m.Role() == Secondary {
+		// A primary sends at least a heartbeat every 100 ms.
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if err := readFrame(br, &b); err != nil {
+			return err
+		}
+		if m.Role() != Secondary {
+			return nil // promoted meanwhile: ship nothing more
+		}
+		ps.srcApplied.Store(b.applied)
+		ps.srcClock.Store(b.clock)
+		ps.heard.Store(time.Now().UnixMilli())
+		if len(b.ents) == 0 {
+			if !dst.IsLeader() {
+				return nil
+			}
+			continue
+		}
+		if b.ents[0].Index > pos+1 {
+			return errors.New("regions: link skipped entries")
+		}
+		if err := dst.Ship(id, b.ents); err != nil {
+			return err // e.g. no longer the leader: the next one resumes
+		}
+		pos = b.ents[len(b.ents)-1].Index
+	}
+	return nil
+}
+
+// ShardLag is one shard's shipping state on a secondary.
+type ShardLag struct {
+	Shard uint64
+	// Applied is the last source index applied here; SourceApplied the
+	// primary's applied index as last heard.
+	Applied, SourceApplied uint64
+	// Entries is SourceApplied - Applied (0 when ahead of the news).
+	Entries uint64
+	// Ms is how long ago (by this node's clock) the newest applied entry
+	// was committed in the primary (its entry time); 0 when caught up.
+	// While the link is down it is at least the time since the primary
+	// was last heard from.
+	Ms int64
+	// Connected: this node leads the shard and its link is up.
+	Connected bool
+	// Leader: this node leads the shard (only the leader pulls).
+	Leader bool
+	// Err is the last link error ("" if none since the link came up).
+	Err string
+}
+
+// Lag returns the per-shard shipping state (a secondary's; a primary
+// has none).
+func (m *Manager) Lag() []ShardLag {
+	now := time.Now().UnixMilli()
+	var out []ShardLag
+	for _, id := range m.cfg.Shards() {
+		m.mu.Lock()
+		ps := m.pulls[id]
+		m.mu.Unlock()
+		dst := m.cfg.Dest(id)
+		if ps == nil || dst == nil {
+			continue
+		}
+		idx, t := dst.Position(id)
+		l := ShardLag{Shard: id, Applied: idx, SourceApplied: ps.srcApplied.Load(), Connected: ps.connected.Load(), Leader: dst.IsLeader()}
+		if l.SourceApplied > l.Applied {
+			l.Entries = l.SourceApplied - l.Applied
+		}
+		if l.Entries > 0 || (!l.Connected && l.SourceApplied == 0) {
+			if t == 0 {
+				t = ps.since.Load()
+			}
+			l.Ms = max(now-t, 0)
+		}
+		if !l.Connected && l.Leader {
+			// Cut off from the primary: what it committed since is
+			// unknown, so the lag is at least the time since it was last
+			// heard from.
+			h := ps.heard.Load()
+			if h == 0 {
+				h = ps.since.Load()
+			}
+			l.Ms = max(l.Ms, now-h)
+		}
+		if s, ok := ps.lastErr.Load().(string); ok {
+			l.Err = s
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// Status is the manager's state for INFO and REGION INFO.
+type Status struct {
+	Name string
+	Role Role
+	// LagMs and LagEntries are the largest over shards.
+	LagMs      int64
+	LagEntries uint64
+	Shards     []ShardLag
+}
+
+// Status returns the region status.
+func (m *Manager) Status() Status {
+	st := Status{Name: m.cfg.Name, Role: m.Role()}
+	if st.Role == Secondary {
+		st.Shards = m.Lag()
+		for _, l := range st.Shards {
+			st.LagMs = max(st.LagMs, l.Ms)
+			st.LagEntries = max(st.LagEntries, l.Entries)
+		}
+	}
+	return st
+}

@@ -1,0 +1,342 @@
+// Package regions ships committed Raft log entries from a primary region
+// to secondary regions and keeps the secondaries' lag visible.
+//
+// A secondary region's node pulls, per shard, the primary's committed
+// entries over an authenticated TCP link (link.go) from the position its
+// own shard last applied, and proposes them into its own shard log as
+// entry.Shipped entries: the secondary is itself durable and replicated,
+// and apply runs each source entry at its original time and seed, exactly
+// once. See DESIGN.md.
+//
+// The package knows nothing of Raft or the keyspace: the node gives it
+// each shard's log through the small interfaces below.
+package regions
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Role is a region's role.
+type Role string
+
+// The roles.
+const (
+	Primary   Role = "primary"
+	Secondary Role = "secondary"
+)
+
+// Entry is one committed entry of a source shard's log. Data nil is an
+// entry of Raft's own, which only takes an index.
+type Entry struct {
+	Index uint64
+	Data  []byte
+}
+
+// SourceLog is a primary shard's log as the link server reads it.
+type SourceLog interface {
+	// ReadCommitted returns up to max applied entries from index from,
+	// contiguous; empty when none is applied yet. An error wrapping
+	// ErrCompacted means the log no longer holds from.
+	ReadCommitted(from uint64, max int) ([]Entry, error)
+	// AppliedIndex is the last applied index.
+	AppliedIndex() uint64
+	// ClockMs is the replicated clock (the newest applied entry's time).
+	ClockMs() int64
+}
+
+// DestLog is a secondary shard as the puller feeds it.
+type DestLog interface {
+	// IsLeader tells whether this replica leads its shard: only the
+	// leader pulls.
+	IsLeader() bool
+	// Position is the last source index (and its entry time) applied from
+	// source shard src: replicated state of the shard.
+	Position(src uint64) (index uint64, timeMs int64)
+	// Ship proposes source entries of shard src and waits until they are
+	// applied (entries at or below Position are skipped at apply).
+	Ship(src uint64, ents []Entry) error
+	// AppliedIndex is the last index applied of this shard's own log.
+	AppliedIndex() uint64
+}
+
+// Config configures a node's region manager.
+type Config struct {
+	// Name is this node's region.
+	Name string
+	// Role is the region's role at start.
+	Role Role
+	// Primary lists link addresses of nodes of the primary region (a
+	// secondary dials them in turn).
+	Primary []string
+	// Secret authenticates links; both regions must share it. Required.
+	Secret string
+	// Shards lists the shard IDs this node holds (mirrored by ID).
+	Shards func() []uint64
+	// Source and Dest return this node's replica of a shard, or nil.
+	Source func(id uint64) SourceLog
+	Dest   func(id uint64) DestLog
+	// OnRole is told when the role changes (the node refuses or accepts
+	// writes, turns its leaders passive or active).
+	OnRole func(Role)
+	// Fence, on a primary asked to step down (planned promotion), makes
+	// the node refuse writes and propose nothing of its own, and returns
+	// once every write it accepted before is applied.
+	Fence func() error
+	// BatchEntries bounds the entries of one link batch. Default 256.
+	BatchEntries int
+	// Poll is how often an idle link looks for new entries. Default 2ms.
+	Poll time.Duration
+	// Dial, for tests, replaces net.Dial (delay and loss injection).
+	Dial func(addr string) (net.Conn, error)
+	// Logger. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Manager is a node's part in a multi-region deployment: the link server
+// every node runs (a primary serves its logs; a secondary serves them
+// once promoted) and, on a secondary, one puller per shard.
+type Manager struct {
+	cfg  Config
+	role atomic.Value // Role
+	ln   net.Listener
+	quit chan struct{}
+	wg   sync.WaitGroup
+	// pullWG counts the running pullers (a promotion waits for them).
+	pullWG sync.WaitGroup
+
+	mu     sync.Mutex
+	pulls  map[uint64]*pullState
+	conns  map[net.Conn]struct{}
+	closed bool
+}
+
+// pullState is one shard's puller status.
+type pullState struct {
+	srcApplied atomic.Uint64
+	srcClock   atomic.Int64
+	connected  atomic.Bool
+	lastErr    atomic.Value // string
+	since      atomic.Int64 // when the puller started (ms), for lag before any entry
+	heard      atomic.Int64 // when the last frame arrived (ms)
+}
+
+// New returns a manager; Start runs it.
+func New(cfg Config) (*Manager, error) {
+	if cfg.Secret == "" {
+		return nil, errors.New("regions: a region secret is required")
+	}
+	if cfg.Role != Primary && cfg.Role != Secondary {
+		return nil, fmt.Errorf("regions: unknown role %q", cfg.Role)
+	}
+	if cfg.Role == Secondary && len(cfg.Primary) == 0 {
+		return nil, errors.New("regions: a secondary needs the primary's addresses")
+	}
+	if cfg.BatchEntries <= 0 {
+		cfg.BatchEntries = 256
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 2 * time.Millisecond
+	}
+	if cfg.Dial == nil {
+		cfg.Dial = func(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, 3*time.Second) }
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	m := &Manager{cfg: cfg, quit: make(chan struct{}), pulls: map[uint64]*pullState{}, conns: map[net.Conn]struct{}{}}
+	m.role.Store(cfg.Role)
+	return m, nil
+}
+
+// Start serves links on ln and, on a secondary, starts pulling.
+func (m *Manager) Start(ln net.Listener) {
+	m.ln = ln
+	m.wg.Add(1)
+	go m.serve()
+	if m.Role() == Secondary {
+		m.startPulls()
+	}
+	if m.cfg.OnRole != nil {
+		m.cfg.OnRole(m.Role())
+	}
+}
+
+// Addr is the link listener's address.
+func (m *Manager) Addr() string { return m.ln.Addr().String() }
+
+// Role returns the region's current role.
+func (m *Manager) Role() Role { return m.role.Load().(Role) }
+
+// Primaries returns the link addresses a secondary pulls from.
+func (m *Manager) Primaries() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.cfg.Primary...)
+}
+
+// Name returns the region's name.
+func (m *Manager) Name() string { return m.cfg.Name }
+
+// Close stops the link server and the pullers and waits for them.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
+	m.closed = true
+	close(m.quit)
+	if m.ln != nil {
+		m.ln.Close()
+	}
+	for c := range m.conns {
+		c.Close()
+	}
+	m.mu.Unlock()
+	m.wg.Wait()
+}
+
+// track registers a live connection so Close can cut it; false when the
+// manager is closing.
+func (m *Manager) track(c net.Conn, on bool) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if on {
+		if m.closed {
+			return false
+		}
+		m.conns[c] = struct{}{}
+	} else {
+		delete(m.conns, c)
+	}
+	return true
+}
+
+func (m *Manager) stopping() bool {
+	select {
+	case <-m.quit:
+		return true
+	default:
+		return false
+	}
+}
+
+// sleep waits d or until Close; false when closing.
+func (m *Manager) sleep(d time.Duration) bool {
+	select {
+	case <-m.quit:
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
+// serve accepts links.
+func (m *Manager) serve() {
+	defer m.wg.Done()
+	for {
+		c, err := m.ln.Accept()
+		if err != nil {
+			if m.stopping() {
+				return
+			}
+			m.cfg.Logger.Warn("region link accept", "err", err)
+			if !m.sleep(50 * time.Millisecond) {
+				return
+			}
+			continue
+		}
+		if !m.track(c, true) {
+			c.Close()
+			return
+		}
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			defer m.track(c, false)
+			defer c.Close()
+			if err := m.serveLink(c); err != nil && !m.stopping() {
+				m.cfg.Logger.Info("region link closed", "remote", c.RemoteAddr().String(), "err", err)
+			}
+		}()
+	}
+}
+
+// serveLink streams one shard's committed entries to an authenticated
+// secondary. It reads the log on its own goroutine: a slow or absent
+// secondary only slows this link, never the shard's proposals.
+func (m *Manager) serveLink(c net.Conn) error {
+	if err := serverHandshake(c, m.cfg.Secret); err != nil {
+		return err
+	}
+	br := bufio.NewReader(c)
+	kind, err := readUvarint(br)
+	if err != nil {
+		return err
+	}
+	if kind == reqFence {
+		return m.serveFence(c, br)
+	}
+	if kind != reqShip {
+		return fmt.Errorf("regions: unknown link request %d", kind)
+	}
+	shardID, err := readUvarint(br)
+	if err != nil {
+		return err
+	}
+	from, err := readUvarint(br)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(c, 1<<20)
+	fail := func(code uint64, msg string) error {
+		bw.Write(appendError(nil, code, msg))
+		bw.Flush()
+		return errors.New(msg)
+	}
+	var buf []byte
+	lastBeat := time.Now()
+	for !m.stopping() {
+		src := m.cfg.Source(shardID)
+		if src == nil {
+			return fail(errCodeNoShard, fmt.Sprintf("no replica of shard %d here", shardID))
+		}
+		ents, err := src.ReadCommitted(from, m.cfg.BatchEntries)
+		if err != nil {
+			if errors.Is(err, ErrCompacted) {
+				return fail(errCodeCompacted, err.Error())
+			}
+			return fail(errCodeOther, err.Error())
+		}
+		b := batch{applied: src.AppliedIndex(), clock: src.ClockMs(), ents: ents}
+		if len(ents) == 0 && time.Since(lastBeat) < 100*time.Millisecond {
+			if !m.sleep(m.cfg.Poll) {
+				return nil
+			}
+			continue
+		}
+		buf = appendBatch(buf[:0], &b)
+		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		if _, err := bw.Write(buf); err != nil {
+			return err
+		}
+		if err := bw.Flush(); err != nil {
+			return err
+		}
+		lastBeat = time.Now()
+		if n := len(ents); n > 0 {
+			from = ents[n-1].Index + 1
+		}
+	}
+	return nil
+}
+
+func readUvarint(r *bufio.Reader) (uint64, error) { return binary.ReadUvarint(r) }

@@ -1,0 +1,363 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/cairndb/cairn/regions"
+	"github.com/cairndb/cairn/server/durable"
+	"github.com/cairndb/cairn/server/reply"
+	"github.com/cairndb/cairn/server/session"
+	"github.com/cairndb/cairn/server/shard"
+)
+
+// Multi-region (package regions): the node's region manager over its
+// shard, the write refusal of a secondary, INFO regions and REGION.
+
+// errReadOnlyRegion is returned for a write on a secondary region.
+var errReadOnlyRegion = errors.New("READONLY You can't write against a read only replica.")
+
+// failedPending is a proposal refused before it reached the log.
+type failedPending struct{ err error }
+
+func (p failedPending) Wait() ([]reply.Value, error) { return nil, p.err }
+
+// readOnly tells whether this node refuses writes (a secondary region).
+func (b *backend) readOnly() bool { return b.regionRO.Load() }
+
+// admit runs propose unless the node refuses writes; with regions on, the
+// write is counted in flight until its Wait returns, so a fence (planned
+// promotion) knows when every accepted write is applied.
+func (b *backend) admit(propose func() session.Pending) session.Pending {
+	if b.regions == nil {
+		if b.readOnly() {
+			return failedPending{errReadOnlyRegion}
+		}
+		return propose()
+	}
+	b.fenceMu.RLock()
+	defer b.fenceMu.RUnlock()
+	if b.readOnly() {
+		return failedPending{errReadOnlyRegion}
+	}
+	b.inflight.Add(1)
+	return &trackedPending{p: propose(), n: &b.inflight}
+}
+
+// trackedPending counts a write in flight until Wait returns.
+type trackedPending struct {
+	p    session.Pending
+	n    *atomic.Int64
+	done atomic.Bool
+}
+
+func (t *trackedPending) Wait() ([]reply.Value, error) {
+	defer func() {
+		if !t.done.Swap(true) {
+			t.n.Add(-1)
+		}
+	}()
+	return t.p.Wait()
+}
+
+// fence makes the node refuse writes and propose nothing of its own, then
+// waits (at most 30 s) until every write accepted before is applied.
+func (n *Node) fence() error {
+	b := (*backend)(n)
+	b.fenceMu.Lock()
+	n.regionRO.Store(true)
+	b.fenceMu.Unlock()
+	n.shard.SetPassive(true)
+	deadline := time.Now().Add(30 * time.Second)
+	for b.inflight.Load() > 0 {
+		if time.Now().After(deadline) {
+			return errors.New("regions: writes still in flight after 30s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return nil
+}
+
+// sourceLog adapts a shard to regions.SourceLog.
+type sourceLog struct{ s *shard.Shard }
+
+func (l sourceLog) ReadCommitted(from uint64, max int) ([]regions.Entry, error) {
+	ents, err := l.s.ReadCommitted(from, max)
+	if err != nil {
+		if errors.Is(err, shard.ErrCompacted) {
+			return nil, fmt.Errorf("%w: %v", regions.ErrCompacted, err)
+		}
+		return nil, err
+	}
+	out := make([]regions.Entry, len(ents))
+	for i, e := range ents {
+		out[i] = regions.Entry{Index: e.Index, Data: e.Data}
+	}
+	return out, nil
+}
+
+func (l sourceLog) AppliedIndex() uint64 { return l.s.AppliedIndex() }
+
+func (l sourceLog) ClockMs() int64 { ms, _ := l.s.ClockStats(); return ms }
+
+// destLog adapts a shard to regions.DestLog.
+type destLog struct{ s *shard.Shard }
+
+func (l destLog) IsLeader() bool { return l.s.IsLeader() }
+
+func (l destLog) Position(src uint64) (uint64, int64) {
+	p := l.s.ShipPosition(src)
+	return p.Index, p.Time
+}
+
+func (l destLog) AppliedIndex() uint64 { return l.s.AppliedIndex() }
+
+func (l destLog) Ship(src uint64, ents []regions.Entry) error {
+	in := make([]shard.CommittedEntry, len(ents))
+	for i, e := range ents {
+		in[i] = shard.CommittedEntry{Index: e.Index, Data: e.Data}
+	}
+	return l.s.ProposeShipped(src, in)
+}
+
+// regionStateFile, in the data directory, keeps the region role and the
+// primary's addresses as promotions left them: a restart takes them over
+// the flags, so a promoted region stays primary and a demoted one keeps
+// following the new primary. Delete it to go back to the flags.
+const regionStateFile = "region.state"
+
+// loadRegionState overrides cfg's role and primary addresses with the
+// saved ones, if any.
+func (n *Node) loadRegionState(cfg *Config) {
+	if cfg.FS != nil {
+		return // a test's in-memory file system: no state file
+	}
+	b, err := os.ReadFile(filepath.Join(n.cfg.Dir, regionStateFile))
+	if err != nil {
+		return
+	}
+	role, primary := cfg.RegionRole, cfg.RegionPrimary
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		switch k {
+		case "role":
+			role = v
+		case "primary":
+			primary = nil
+			for _, a := range strings.Split(v, ",") {
+				if a != "" {
+					primary = append(primary, a)
+				}
+			}
+		}
+	}
+	if role != "primary" && role != "secondary" {
+		n.log.Warn("ignoring a bad region state file", "file", regionStateFile, "role", role)
+		return
+	}
+	if role == "secondary" && len(primary) == 0 {
+		return
+	}
+	if role != cfg.RegionRole || strings.Join(primary, ",") != strings.Join(cfg.RegionPrimary, ",") {
+		n.log.Warn("region role and primary taken from the data directory (a promotion changed them), not from the flags",
+			"file", filepath.Join(n.cfg.Dir, regionStateFile), "role", role, "primary", strings.Join(primary, ","))
+	}
+	cfg.RegionRole, cfg.RegionPrimary = role, primary
+}
+
+// saveRegionState records the role after a change (see regionStateFile).
+func (n *Node) saveRegionState(r regions.Role, primary []string) {
+	if n.cfg.FS != nil {
+		return
+	}
+	data := "role=" + string(r) + "\nprimary=" + strings.Join(primary, ",") + "\n"
+	if err := durable.WriteFile(filepath.Join(n.cfg.Dir, regionStateFile), []byte(data)); err != nil {
+		n.log.Error("save region state", "err", err)
+	}
+}
+
+// startRegions starts the region manager (Config.RegionRole set).
+func (n *Node) startRegions() error {
+	cfg := n.cfg
+	if cfg.clusterMode() {
+		return errors.New("regions: cluster mode is not supported yet (single-node regions only)")
+	}
+	secret := cfg.RegionSecret
+	if secret == "" {
+		secret = cfg.RequirePass
+	}
+	if secret == "" {
+		return errors.New("regions: set --region-secret (or --requirepass) so region links authenticate")
+	}
+	ln, err := net.Listen("tcp", cfg.RegionAddr)
+	if err != nil {
+		return fmt.Errorf("region link listener: %w", err)
+	}
+	sh := n.shard
+	m, err := regions.New(regions.Config{
+		Name: cfg.Region, Role: regions.Role(cfg.RegionRole), Primary: cfg.RegionPrimary, Secret: secret,
+		Shards: func() []uint64 { return []uint64{sh.ID()} },
+		Source: func(id uint64) regions.SourceLog {
+			if id != sh.ID() {
+				return nil
+			}
+			return sourceLog{sh}
+		},
+		Dest: func(id uint64) regions.DestLog {
+			if id != sh.ID() {
+				return nil
+			}
+			return destLog{sh}
+		},
+		OnRole: func(r regions.Role) {
+			n.regionRO.Store(r == regions.Secondary)
+			sh.SetPassive(r == regions.Secondary)
+			if m := n.regions; m != nil {
+				n.saveRegionState(r, m.Primaries())
+			}
+		},
+		Fence:  n.fence,
+		Dial:   cfg.RegionDial,
+		Logger: n.log,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	n.regions = m
+	m.Start(ln)
+	return nil
+}
+
+// RegionAddr is the region link listener's address ("" without regions).
+func (n *Node) RegionAddr() string {
+	if n.regions == nil {
+		return ""
+	}
+	return n.regions.Addr()
+}
+
+// RegionStatus returns the region status (zero without regions).
+func (n *Node) RegionStatus() regions.Status {
+	if n.regions == nil {
+		return regions.Status{}
+	}
+	return n.regions.Status()
+}
+
+// RegionInfo implements session.RegionBackend: INFO's regions section,
+// nil when the node is not in a multi-region deployment.
+func (b *backend) RegionInfo() [][2]string {
+	if b.regions == nil {
+		return nil
+	}
+	st := b.regions.Status()
+	out := [][2]string{
+		{"region", st.Name},
+		{"region_role", string(st.Role)},
+		{"region_lag_ms", strconv.FormatInt(st.LagMs, 10)},
+		{"region_lag_entries", strconv.FormatUint(st.LagEntries, 10)},
+	}
+	if st.Role != regions.Secondary {
+		// A primary's shards: what secondaries can pull.
+		out = append(out, [2]string{"region_shard_" + strconv.FormatUint(b.shard.ID(), 10), "applied=" + strconv.FormatUint(b.shard.AppliedIndex(), 10)})
+	}
+	for _, l := range st.Shards {
+		link := "down"
+		switch {
+		case l.Connected:
+			link = "up"
+		case !l.Leader:
+			link = "follower"
+		}
+		v := fmt.Sprintf("applied=%d,source_applied=%d,lag_entries=%d,lag_ms=%d,link=%s", l.Applied, l.SourceApplied, l.Entries, l.Ms, link)
+		if l.Err != "" {
+			v += ",last_error=" + strings.ReplaceAll(l.Err, ",", ";")
+		}
+		out = append(out, [2]string{"region_shard_" + strconv.FormatUint(l.Shard, 10), v})
+	}
+	return out
+}
+
+// Region implements session.RegionBackend: the REGION command.
+func (b *backend) Region(args [][]byte) reply.Value {
+	if b.regions == nil {
+		return reply.Error("ERR this node is not part of a multi-region deployment")
+	}
+	sub := strings.ToLower(string(args[1]))
+	switch sub {
+	case "info":
+		if len(args) != 2 {
+			return reply.Error("ERR wrong number of arguments for 'region|info' command")
+		}
+		st := b.regions.Status()
+		shards := make([]reply.Value, len(st.Shards))
+		for i, l := range st.Shards {
+			shards[i] = reply.Map(
+				reply.Bulk([]byte("shard")), reply.Int(int64(l.Shard)),
+				reply.Bulk([]byte("applied")), reply.Int(int64(l.Applied)),
+				reply.Bulk([]byte("source_applied")), reply.Int(int64(l.SourceApplied)),
+				reply.Bulk([]byte("lag_entries")), reply.Int(int64(l.Entries)),
+				reply.Bulk([]byte("lag_ms")), reply.Int(l.Ms),
+				reply.Bulk([]byte("connected")), reply.Int(boolInt(l.Connected)),
+				reply.Bulk([]byte("last_error")), reply.Bulk([]byte(l.Err)),
+			)
+		}
+		return reply.Map(
+			reply.Bulk([]byte("region")), reply.Bulk([]byte(st.Name)),
+			reply.Bulk([]byte("role")), reply.Bulk([]byte(st.Role)),
+			reply.Bulk([]byte("lag_ms")), reply.Int(st.LagMs),
+			reply.Bulk([]byte("lag_entries")), reply.Int(int64(st.LagEntries)),
+			reply.Bulk([]byte("shards")), reply.Array(shards...),
+		)
+	case "promote":
+		force := len(args) == 3 && strings.EqualFold(string(args[2]), "force")
+		if len(args) > 3 || (len(args) == 3 && !force) {
+			return reply.Error("ERR syntax error")
+		}
+		var (
+			pos []regions.ShardPosition
+			err error
+		)
+		if force {
+			pos, err = b.regions.PromoteForce()
+		} else {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			pos, err = b.regions.Promote(ctx)
+			cancel()
+		}
+		if err != nil {
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "ERR ") {
+				msg = "ERR " + msg
+			}
+			return reply.Error(msg)
+		}
+		// Per shard, the source position reached: with FORCE, what the
+		// old primary committed after it is not in this region.
+		out := make([]reply.Value, len(pos))
+		for i, p := range pos {
+			out[i] = reply.Map(
+				reply.BulkString("shard"), reply.Int(int64(p.Shard)),
+				reply.BulkString("source_index"), reply.Int(int64(p.Index)),
+			)
+		}
+		return reply.Array(out...)
+	}
+	return reply.Error(fmt.Sprintf("ERR unknown subcommand '%s'. Try REGION HELP.", args[1]))
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -16,7 +16,7 @@ PKGS      := ./...
 RACE_PKGS := $(shell $(GO) list ./... | grep -v -e /server/clustertest -e /server/crashtest -e /bench/)
 FUZZTIME  ?= 10s
 
-.PHONY: modules build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-floor bench-vector-engine crash chaos docker lint fmt clean
+.PHONY: modules build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-metrics bench-modules bench-floor bench-vector-engine crash chaos docker lint fmt clean
 
 build: ## Build bin/cairn (static, CGO disabled)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) .
@@ -47,11 +47,17 @@ bench: build ## Benchmarks against real redis-server: strings/hashes, data types
 	bash bench/types.sh
 	bash bench/cluster.sh
 
+bench-modules: build ## Wasm functions: Cairn FCALL vs Cairn GET/SET and redis-server EVALSHA/FCALL of the same Lua; load times (bench/out/modules.md; MODULES_N)
+	bash bench/modules.sh
+
 bench-types: build ## Data-type benchmark vs redis-server (lists, sets, zsets, streams, memory, default redis-benchmark list)
 	bash bench/types.sh
 
 fuzz-diff: ## Random differential tests vs redis-server for every family, for FUZZ_DIFF (default 2m) each
 	CAIRN_FUZZ_DIFF=$${FUZZ_DIFF:-2m} $(GO) test -count=1 -timeout 120m -run 'TestDiffRandom' -v ./server/command/... ./server/pubsub/
+
+bench-metrics: build ## Metrics overhead: GET/SET with /metrics off vs on and scraped every second (bench/out/metrics.md)
+	CAIRN_BIN=$(BIN) bash bench/metrics.sh
 
 bench-cluster: ## Cluster benchmark: 3-node cluster vs redis-server, failover RTO, resharding (bench/out/cluster.md)
 	bash bench/cluster.sh
@@ -70,6 +76,7 @@ docker: build ## Image cairn:dev, FROM scratch with the static binary
 modules: ## Build the example Wasm modules into bin/modules/<name>.wasm (Go, GOOS=wasip1)
 	@mkdir -p bin/modules
 	@set -e; for d in modules/examples/*/; do n=$$(basename $$d); \
+		ls $$d*.go >/dev/null 2>&1 || continue; \
 		GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared -o bin/modules/$$n.wasm ./$$d; \
 		echo "bin/modules/$$n.wasm"; done
 

@@ -2,6 +2,7 @@
 //
 //	cairn [--port 6379] [--bind 127.0.0.1] [--dir ./data] [--config FILE]
 //	cairn rdb export|import [--addr HOST:PORT] FILE
+//	cairn module load|list|delete --addr HOST:PORT [--replace] [--name N] [FILE]
 //
 // Every setting is also read from a CAIRN_* environment variable and from a
 // redis.conf-style config file; flags win over the environment, which wins
@@ -75,6 +76,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "rdb" {
 		return runRDB(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "module" {
+		return runModule(args[1:], stdout, stderr)
+	}
 
 	// 1. Parse flags; remember which were given explicitly.
 	fs := flag.NewFlagSet("cairn", flag.ContinueOnError)
@@ -85,7 +89,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	configFile := fs.String("config", os.Getenv("CAIRN_CONFIG"), "redis.conf-style config file (env CAIRN_CONFIG)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: cairn [flags]\n\nCairn is a durable, Redis-compatible in-memory database.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: cairn [flags]\n       cairn rdb export|import [flags] FILE   (Redis RDB files; cairn rdb for help)\n\nCairn is a durable, Redis-compatible in-memory database.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

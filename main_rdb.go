@@ -17,10 +17,11 @@ import (
 // running server and a Redis RDB file (docs/rdb.md).
 func runRDB(args []string, stdout, stderr io.Writer) int {
 	usage := func() {
-		fmt.Fprintf(stderr, "Usage:\n  cairn rdb export [flags] FILE   write the server's keys to a Redis 7.0 RDB file\n  cairn rdb import [flags] FILE   load a Redis dump.rdb into the server\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage:\n  cairn rdb export [flags] FILE   write the server's keys to a Redis 7.0 RDB file\n  cairn rdb import [flags] FILE   load a Redis dump.rdb into the server\n(docs/rdb.md)\n")
 	}
 	if len(args) == 0 || (args[0] != "export" && args[0] != "import") {
 		usage()
+		fmt.Fprintf(stderr, "\nRun cairn rdb export --help or cairn rdb import --help for the flags.\n")
 		return 2
 	}
 	verb := args[0]
@@ -37,7 +38,7 @@ func runRDB(args []string, stdout, stderr io.Writer) int {
 		fs.BoolVar(&o.Replace, "replace", false, "overwrite keys that already exist (default: refuse to import if any exists)")
 	}
 	quiet := fs.Bool("quiet", false, "no progress output")
-	fs.Usage = func() { usage(); fs.PrintDefaults() }
+	fs.Usage = func() { usage(); fmt.Fprintf(stderr, "\nFlags:\n"); fs.PrintDefaults() }
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

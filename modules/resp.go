@@ -3,6 +3,7 @@ package modules
 import (
 	"bytes"
 	"errors"
+	"strconv"
 )
 
 // errBadRESP is returned by respValue for malformed input.
@@ -49,13 +50,13 @@ func respValue(b []byte, off, depth int) (int, error) {
 		if n == -1 {
 			return next, nil
 		}
-		if int64(len(b)-next) < n+2 || string(b[next+int(n):next+int(n)+2]) != "\r\n" {
+		if n > int64(len(b)-next)-2 || string(b[next+int(n):next+int(n)+2]) != "\r\n" {
 			return 0, errBadRESP
 		}
 		return next + int(n) + 2, nil
 	case '*', '~', '>', '%', '|':
 		n, ok := parseInt(text)
-		if !ok || n < -1 || (n == -1 && typ != '*') {
+		if !ok || n < -1 || (n == -1 && typ != '*') || n > int64(len(b)) {
 			return 0, errBadRESP
 		}
 		if typ == '%' || typ == '|' {
@@ -74,24 +75,12 @@ func respValue(b []byte, off, depth int) (int, error) {
 	return 0, errBadRESP
 }
 
-// parseInt parses a decimal integer of at most 18 digits.
+// parseInt parses a decimal int64 (RESP integers and lengths), refusing a
+// plus sign, leading spaces and overflow.
 func parseInt(s string) (int64, bool) {
-	neg := false
-	if len(s) > 0 && s[0] == '-' {
-		neg, s = true, s[1:]
-	}
-	if len(s) == 0 || len(s) > 18 {
+	if s == "" || s[0] == '+' {
 		return 0, false
 	}
-	var v int64
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-		v = v*10 + int64(s[i]-'0')
-	}
-	if neg {
-		v = -v
-	}
-	return v, true
+	v, err := strconv.ParseInt(s, 10, 64)
+	return v, err == nil
 }

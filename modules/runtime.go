@@ -9,6 +9,7 @@ package modules
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sort"
@@ -101,7 +102,21 @@ func NewCompilationCache() wazero.CompilationCache { return wazero.NewCompilatio
 type Runtime struct {
 	rt     wazero.Runtime
 	limits Limits
+
+	// pre holds modules compiled ahead of their load (Precompile), by
+	// the hash of the instrumented code, oldest first.
+	preMu sync.Mutex
+	pre   []precompiled
 }
+
+// precompiled is one module compiled by Precompile, waiting for Load.
+type precompiled struct {
+	key      [32]byte
+	compiled wazero.CompiledModule
+}
+
+// maxPrecompiled bounds the modules Precompile keeps for Load.
+const maxPrecompiled = 4
 
 // NewRuntime creates a runtime with the host modules (cairn and the
 // deterministic WASI subset) instantiated.
@@ -237,6 +252,80 @@ var (
 	ErrInitFailed = errors.New("ERR Module initialization failed")
 )
 
+// Precompile compiles a FUNCTION LOAD payload as Load will with lim (zero
+// fields: the runtime's defaults), so that the Load of the same payload —
+// at apply time, under the shard's lock — finds the compiled code instead
+// of compiling (seconds for a Go module). It is an optimization only: the
+// outcome of Load does not depend on it. It returns the error Load would
+// return for a payload that does not parse, validate or compile.
+func (r *Runtime) Precompile(ctx context.Context, payload []byte, lim Limits) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: decoder failure: %v", ErrNotWasm, p)
+		}
+	}()
+	_, code, err := ParsePayload(payload)
+	if err != nil {
+		return err
+	}
+	lim = fillLimits(lim, r.limits)
+	if len(code) > lim.MaxModuleBytes {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrModuleTooLarge, len(code), lim.MaxModuleBytes)
+	}
+	m, err := parseModule(code)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNotWasm, err)
+	}
+	if err := checkImports(m); err != nil {
+		return err
+	}
+	if _, err := registrations(m); err != nil {
+		return err
+	}
+	ins, err := instrument(m, instrumentOptions{initFuel: lim.InitFuel, maxDepth: lim.MaxDepth, maxPages: lim.MaxMemoryPages})
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNotWasm, err)
+	}
+	key := sha256.Sum256(ins.code)
+	r.preMu.Lock()
+	for _, p := range r.pre {
+		if p.key == key {
+			r.preMu.Unlock()
+			return nil
+		}
+	}
+	r.preMu.Unlock()
+	compiled, err := r.rt.CompileModule(ctx, ins.code)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNotWasm, firstLine(err.Error()))
+	}
+	r.preMu.Lock()
+	r.pre = append(r.pre, precompiled{key, compiled})
+	var evict []wazero.CompiledModule
+	for len(r.pre) > maxPrecompiled {
+		evict = append(evict, r.pre[0].compiled)
+		r.pre = r.pre[1:]
+	}
+	r.preMu.Unlock()
+	for _, c := range evict {
+		_ = c.Close(ctx)
+	}
+	return nil
+}
+
+// takePrecompiled hands over a module Precompile compiled, or nil.
+func (r *Runtime) takePrecompiled(key [32]byte) wazero.CompiledModule {
+	r.preMu.Lock()
+	defer r.preMu.Unlock()
+	for i, p := range r.pre {
+		if p.key == key {
+			r.pre = append(r.pre[:i], r.pre[i+1:]...)
+			return p.compiled
+		}
+	}
+	return nil
+}
+
 // LoadPayload parses a FUNCTION LOAD payload and loads it with the
 // runtime's default limits.
 func (r *Runtime) LoadPayload(ctx context.Context, payload []byte) (*Library, error) {
@@ -283,9 +372,11 @@ func (r *Runtime) Load(ctx context.Context, name string, code []byte, lim Limits
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotWasm, err)
 	}
-	compiled, err := r.rt.CompileModule(ctx, ins.code)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotWasm, firstLine(err.Error()))
+	compiled := r.takePrecompiled(sha256.Sum256(ins.code))
+	if compiled == nil {
+		if compiled, err = r.rt.CompileModule(ctx, ins.code); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrNotWasm, firstLine(err.Error()))
+		}
 	}
 	lib = &Library{
 		Name: name, Functions: fns, Code: append([]byte(nil), code...), Limits: lim,

@@ -3,6 +3,8 @@ package server
 import (
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/command/bits"
+	"github.com/cairndb/cairn/server/command/ft"
+	"github.com/cairndb/cairn/server/command/function"
 	"github.com/cairndb/cairn/server/command/geo"
 	"github.com/cairndb/cairn/server/command/hashes"
 	"github.com/cairndb/cairn/server/command/hll"
@@ -32,5 +34,7 @@ func Commands(extra ...[]*command.Spec) *command.Table {
 		geo.Specs,
 		streams.Specs,
 		sorts.Specs,
+		ft.Specs,
+		function.Specs,
 	}, extra...)...)
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/cairndb/cairn/server/session"
@@ -91,6 +92,10 @@ func (n *Node) HTTPAddr() string {
 	return n.httpLn.Addr().String()
 }
 
+// Telemetry returns the node's metrics provider (nil when it has neither
+// an HTTP listener nor an OTLP endpoint).
+func (n *Node) Telemetry() *telemetry.Telemetry { return n.tel }
+
 // HandleHTTP mounts h on the HTTP listener (a ServeMux pattern such as
 // "GET /ui/"). It reports false when the node has no HTTP listener.
 func (n *Node) HandleHTTP(pattern string, h http.Handler) bool {
@@ -110,7 +115,11 @@ func (m *metricsSource) Node() telemetry.Node {
 	ss := m.srv.Stats()
 	st := b.Status()
 	mem := b.Memory()
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return telemetry.Node{
+		CPUUser:             time.Duration(ru.Utime.Nano()),
+		CPUSystem:           time.Duration(ru.Stime.Nano()),
 		ClientsConnected:    int64(ss.Clients),
 		ConnectionsReceived: ss.ConnectionsReceived,
 		ConnectionsRejected: ss.ConnectionsRejected,

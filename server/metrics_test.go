@@ -177,6 +177,9 @@ func TestMetrics(t *testing.T) {
 	if got := mustSample(t, fams, "redis_memory_rss_bytes"); got <= 0 {
 		t.Errorf("rss = %v, want > 0", got)
 	}
+	if got := mustSample(t, fams, "process_cpu_time_seconds_total", "cpu_mode", "user"); got <= 0 {
+		t.Errorf("user CPU time = %v, want > 0", got)
+	}
 	for _, name := range []string{"redis_keys_evicted_total", "redis_keys_expired_total", "redis_maxmemory_bytes", "redis_connections_rejected_total"} {
 		mustSample(t, fams, name)
 	}
@@ -428,5 +431,36 @@ func TestMetricsCluster(t *testing.T) {
 			t.Fatal("no new leader of shard 1 within 30s")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestMetricsResetStat: CONFIG RESETSTAT clears the per-command counts
+// and, as in Redis 7, the latency histograms (LATENCY HISTOGRAM is empty
+// afterwards), so /metrics shows a counter reset rather than a histogram
+// whose buckets disagree with its sum.
+func TestMetricsResetStat(t *testing.T) {
+	n := servertest.Start(t, func(c *server.Config) { c.HTTPPort = -1 })
+	c := n.Client(t)
+	ctx := context.Background()
+	for range 3 {
+		c.Set(ctx, "a", "1", 0)
+	}
+	if got := mustSample(t, scrape(t, n.HTTPAddr()), "redis_cmd_duration_seconds", "db_operation_name", "set"); got != 3 {
+		t.Fatalf("SET duration count %v, want 3", got)
+	}
+	if err := c.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	h, err := c.Do(ctx, "LATENCY", "HISTOGRAM", "set").Slice()
+	if err != nil || len(h) != 0 {
+		t.Errorf("LATENCY HISTOGRAM set after RESETSTAT = %v (%v), want empty", h, err)
+	}
+	c.Set(ctx, "a", "2", 0)
+	fams := scrape(t, n.HTTPAddr())
+	if got := mustSample(t, fams, "redis_cmd_duration_seconds", "db_operation_name", "set"); got != 1 {
+		t.Errorf("SET duration count after RESETSTAT and one SET = %v, want 1", got)
+	}
+	if got := mustSample(t, fams, "redis_cmd_calls_total", "db_operation_name", "set"); got != 1 {
+		t.Errorf("SET calls after RESETSTAT and one SET = %v, want 1", got)
 	}
 }

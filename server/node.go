@@ -10,6 +10,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/cairndb/cairn/modules"
+	"github.com/tetratelabs/wazero"
 	"log/slog"
 	"net"
 	"net/http"
@@ -203,8 +205,9 @@ func (c *Config) Validate() error {
 type Node struct {
 	cfg     Config
 	host    *shard.Host
-	shard   *shard.Shard   // single-node mode
-	cluster *control.Plane // cluster mode
+	shard   *shard.Shard     // single-node mode
+	cluster *control.Plane   // cluster mode
+	modules *modules.Runtime // runs every shard's function libraries
 	srv     *session.Server
 	srvPtr  atomic.Pointer[session.Server] // srv, for the apply path
 	ln      net.Listener
@@ -269,9 +272,21 @@ func Start(cfg Config) (_ *Node, err error) {
 		}
 	}()
 
-	// 2. The Raft host, then the keyspace shard (restored from the latest
+	// 2. The Wasm runtime of function libraries, its compiled code cached
+	// under the data directory so a restart does not recompile; then the
+	// Raft host, then the keyspace shard (restored from the latest
 	// snapshot plus the log tail).
-	n.host, err = shard.NewHost(shard.HostConfig{Dir: filepath.Join(dir, "raft"), RaftAddr: cfg.RaftAddr, RTTMillisecond: cfg.RTTMillisecond, FaultNet: cfg.FaultNet, FS: cfg.FS, MinFreeBytes: cfg.MinFreeDisk, MemoryGuard: cfg.MemoryGuard, PebbleLogDB: cfg.LogDB == "pebble", ExecShards: cfg.ExecShards, Logger: cfg.Logger, Clock: cfg.Clock})
+	var wasm modules.Config
+	if cfg.FS == nil {
+		if wasm.Cache, err = wazero.NewCompilationCacheWithDir(filepath.Join(dir, "wasm-cache")); err != nil {
+			n.log.Warn("Wasm compilation cache unavailable; libraries are compiled at every start", "err", err)
+			wasm.Cache = nil
+		}
+	}
+	if n.modules, err = modules.NewRuntime(context.Background(), wasm); err != nil {
+		return nil, fmt.Errorf("start the Wasm runtime: %w", err)
+	}
+	n.host, err = shard.NewHost(shard.HostConfig{Modules: n.modules, Dir: filepath.Join(dir, "raft"), RaftAddr: cfg.RaftAddr, RTTMillisecond: cfg.RTTMillisecond, FaultNet: cfg.FaultNet, FS: cfg.FS, MinFreeBytes: cfg.MinFreeDisk, MemoryGuard: cfg.MemoryGuard, PebbleLogDB: cfg.LogDB == "pebble", ExecShards: cfg.ExecShards, Logger: cfg.Logger, Clock: cfg.Clock})
 	if err != nil {
 		return nil, err
 	}
@@ -417,6 +432,7 @@ func (n *Node) Close() {
 			n.cluster.Close() // pub/sub forwarding first, then the reconciler
 		}
 		n.host.Close()
+		_ = n.modules.Close(context.Background())
 		n.lock.release()
 	})
 }

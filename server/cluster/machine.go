@@ -43,6 +43,8 @@ type Op struct {
 	// Endpoints (announce) replaces the node's per-shard client
 	// endpoints when set.
 	Endpoints map[uint64]string `json:"endpoints,omitempty"`
+	// FT (op "ft") is an FT write command, name first (ft.go).
+	FT [][]byte `json:"ft,omitempty"`
 }
 
 // Result is what applying an Op returns.
@@ -348,6 +350,11 @@ func (t *Topology) apply(op *Op) (uint64, error) {
 		return op.ID, nil
 	case "config-set":
 		return t.configSet(op.Config)
+	case "ft":
+		if err := t.ftApply(op.FT); err != nil {
+			return 0, err
+		}
+		return t.FTEpoch, nil
 	case "config-applied":
 		s := t.Shard(op.Shard)
 		if s == nil {

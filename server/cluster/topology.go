@@ -119,6 +119,13 @@ type Topology struct {
 	// its own log (see server/shard/DESIGN.md).
 	Config      map[string]string `json:"config,omitempty"`
 	ConfigEpoch uint64            `json:"config_epoch,omitempty"`
+	// FTIndexes (index name → FT.CREATE arguments from the name on) and
+	// FTAliases (alias → index) are the cluster's FT.* definitions, and
+	// FTEpoch counts their changes (ft.go). Each shard's leader brings
+	// its shard up to them through the shard's log.
+	FTIndexes map[string][][]byte `json:"ft_indexes,omitempty"`
+	FTAliases map[string]string   `json:"ft_aliases,omitempty"`
+	FTEpoch   uint64              `json:"ft_epoch,omitempty"`
 	// Secret authenticates nodes to each other on their client ports
 	// (AUTH cairn-node <secret>): internal commands need it. Set once by
 	// the meta leader ("set-secret"); never shown to clients.
@@ -248,6 +255,7 @@ func (t *Topology) clone() *Topology {
 		Slots: slices.Clone(t.Slots), Migrations: make([]Migration, len(t.Migrations)),
 		NextNodeID: t.NextNodeID, NextShardID: t.NextShardID, NextMigID: t.NextMigID,
 		Config: maps.Clone(t.Config), ConfigEpoch: t.ConfigEpoch,
+		FTIndexes: t.FTIndexes, FTAliases: t.FTAliases, FTEpoch: t.FTEpoch, // replaced, never changed (ft.go)
 		Secret: t.Secret, owner: t.owner,
 	}
 	for i, s := range t.Shards {

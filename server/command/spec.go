@@ -13,8 +13,10 @@ package command
 import (
 	"math/rand/v2"
 
+	"github.com/cairndb/cairn/modules"
 	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/reply"
+	"github.com/cairndb/cairn/server/search"
 )
 
 // Flag describes a command, as in COMMAND INFO.
@@ -149,6 +151,25 @@ type Ctx struct {
 	NotifyMask uint32
 	// Events are the keyspace notifications the command raised.
 	Events []Event
+	// Search is the keyspace's FT index registry (nil where there is
+	// none, e.g. in bare handler tests). Writes change it at apply time;
+	// reads query it under the read lock.
+	Search *search.Registry
+
+	// Funcs is the shard's set of function libraries (FUNCTION, FCALL),
+	// replicated state like the keyspace; nil where none is available.
+	Funcs *modules.Registry
+	// Table resolves the commands a function runs through call/pcall.
+	Table *Table
+	// Cluster is set on a cluster-mode shard: the keys a function touches
+	// must share a slot, and no-cluster functions are refused.
+	Cluster bool
+	// Memory, if set, tells whether used memory is over maxmemory at
+	// apply time (FCALL refuses writing functions without allow-oom then).
+	Memory interface{ OutOfMemory() bool }
+	// InFunction is set while a function's commands run (FCALL inside a
+	// function is refused).
+	InFunction bool
 
 	rng *rand.Rand
 }

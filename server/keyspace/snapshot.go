@@ -38,6 +38,11 @@ func (s *Snapshot) Release() {
 	}
 }
 
+// Each calls fn for every item of the snapshot, in key order, until fn
+// returns false. Items are read-only: the DB copies an item before
+// changing it while a snapshot is live.
+func (s *Snapshot) Each(fn func(*Item) bool) { s.tree.Scan(fn) }
+
 // Len returns the number of keys in the snapshot.
 func (s *Snapshot) Len() int { return s.tree.Len() }
 

@@ -29,6 +29,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+
+	"github.com/cairndb/cairn/server/keyspace"
 )
 
 // RDB file opcodes (src/rdb.h).
@@ -190,9 +192,10 @@ func ParseFile(b []byte, progress func(done int)) (*File, error) {
 			if err != nil {
 				return nil, fail("RESIZEDB", err)
 			}
-			// Size the entries by the hint, bounded by what the file
-			// can hold (a key record takes at least 3 bytes).
-			if n = min(n, uint64(len(b)/3)); f.Entries == nil {
+			// Size the entries by the hint, bounded so that a lying
+			// hint costs no more than a few times the file's size (the
+			// entries then grow as they come).
+			if n = min(n, uint64(len(b)/16)); f.Entries == nil {
 				f.Entries = make([]Entry, 0, n)
 				seen = make(map[string]struct{}, n)
 			}
@@ -299,6 +302,7 @@ type FileWriter struct {
 	w   *bufio.Writer
 	crc uint64
 	buf []byte
+	val []byte
 	err error
 	// Keys counts the keys written.
 	Keys int
@@ -346,19 +350,41 @@ func (fw *FileWriter) WriteKey(key []byte, expireMs int64, payload []byte) error
 	if v := binary.LittleEndian.Uint16(payload[n:]); v > Version {
 		return fmt.Errorf("key %q: DUMP payload is RDB version %d, newer than the file's %d", key, v, Version)
 	}
-	if n < 1 || payload[0] > TypeStreamListpack2 || payload[0] == TypeModule || payload[0] == TypeModule2 {
-		return fmt.Errorf("key %q: %w: value type %d cannot be written to an RDB %d file", key, ErrUnsupported, payload[0], Version)
+	if n < 1 {
+		return fmt.Errorf("key %q: %w", key, ErrChecksum)
+	}
+	return fw.writeRecord(key, expireMs, payload[0], payload[1:n])
+}
+
+// WriteObject writes one key from its value (str for a string, else obj),
+// encoded as DUMP encodes it; expireMs as for WriteKey.
+func (fw *FileWriter) WriteObject(key []byte, expireMs int64, str []byte, obj keyspace.Object) error {
+	if fw.err != nil {
+		return fw.err
+	}
+	val, err := EncodeValue(fw.val[:0], str, obj)
+	fw.val = val
+	if err != nil {
+		return fmt.Errorf("key %q: %w", key, err)
+	}
+	return fw.writeRecord(key, expireMs, val[0], val[1:])
+}
+
+// writeRecord writes [EXPIRETIME_MS] <type> <key> <object>.
+func (fw *FileWriter) writeRecord(key []byte, expireMs int64, typ byte, object []byte) error {
+	if typ > TypeStreamListpack2 || typ == TypeModule || typ == TypeModule2 {
+		return fmt.Errorf("key %q: %w: value type %d cannot be written to an RDB %d file", key, ErrUnsupported, typ, Version)
 	}
 	b := fw.buf[:0]
 	if expireMs != 0 {
 		b = append(b, opExpireMS)
 		b = binary.LittleEndian.AppendUint64(b, uint64(expireMs))
 	}
-	b = append(b, payload[0])
+	b = append(b, typ)
 	b = AppendString(b, key)
 	fw.buf = b
 	fw.write(b)
-	fw.write(payload[1:n])
+	fw.write(object)
 	fw.Keys++
 	return fw.err
 }

@@ -4,12 +4,14 @@
 // dump.rdb written by Redis into a server with RESTORE. The file format is
 // server/rdb's; this package is only the network side (`cairn rdb`).
 //
-// Export is SCAN, then per key DUMP between two PEXPIRETIMEs (pipelined;
-// a key whose expiry changed meanwhile is read again in MULTI/EXEC): each
-// key's value and expiry belong together, but the file is not a
-// point-in-time snapshot across keys — a key written during the
-// export may appear with its old or its new value, and a key created
-// during it may be missing.
+// Export from a single Cairn node sends SYNC, to which the node replies
+// with a file written from one point-in-time view of its keyspace. From
+// anything else (Redis, a Cairn cluster) it is SCAN, then per key DUMP
+// between two PEXPIRETIMEs (pipelined; a key whose expiry changed
+// meanwhile is read again in MULTI/EXEC): each key's value and expiry
+// belong together, but the file is not a point-in-time snapshot across
+// keys — a key written during the export may appear with its old or its
+// new value, and a key created during it may be missing.
 //
 // Import parses and validates the whole file before sending anything (see
 // rdb.ParseFile), refuses to overwrite existing keys unless Replace is
@@ -28,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -38,6 +41,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cairndb/cairn/server/rdb"
+	"github.com/cairndb/cairn/server/resp"
 )
 
 // Options says where and how to connect, and where progress goes.
@@ -160,6 +164,10 @@ type Stats struct {
 // Export writes every key of the server at o.Addr to an RDB file (version
 // 10, Redis 7.0's) at path. The file is written under a temporary name and
 // renamed into place only when complete, so path never holds half a file.
+//
+// A single Cairn node is asked for a point-in-time file with SYNC (see
+// exportSync); other servers, and Cairn clusters, are read key by key
+// (exportScan).
 func Export(ctx context.Context, o Options, path string) (Stats, error) {
 	start := time.Now()
 	var st Stats
@@ -168,64 +176,20 @@ func Export(ctx context.Context, o Options, path string) (Stats, error) {
 		return st, err
 	}
 	defer srv.Close()
-	var total, expires, used int64
-	if err := srv.masters(ctx, func(c *redis.Client) error {
-		n, err := c.DBSize(ctx).Result()
-		total += n
-		expires += keyspaceExpires(ctx, c)
-		used += usedMemory(ctx, c)
-		return err
-	}); err != nil {
-		return st, fmt.Errorf("DBSIZE: %w", err)
-	}
-
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return st, err
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
 	defer tmp.Close()
-	aux := []rdb.Aux{
-		{Name: "redis-ver", Value: "7.0.15"},
-		{Name: "redis-bits", Value: "64"},
-		{Name: "ctime", Value: strconv.FormatInt(time.Now().Unix(), 10)},
-		{Name: "used-mem", Value: strconv.FormatInt(used, 10)},
-		{Name: "aof-base", Value: "0"},
-	}
-	fw := rdb.NewFileWriter(tmp, aux, uint64(total), uint64(expires))
-	prog := newProgress(o, "exported", int(total), "keys")
 
-	// SCAN may return a key more than once; Redis refuses a file with a
-	// duplicate key, so remember what was written.
-	seen := map[string]struct{}{}
-	err = srv.masters(ctx, func(c *redis.Client) error {
-		var cursor uint64
-		for {
-			keys, next, err := c.Scan(ctx, cursor, "", int64(o.batch())).Result()
-			if err != nil {
-				return fmt.Errorf("SCAN: %w", err)
-			}
-			var fresh []string
-			for _, k := range keys {
-				if _, dup := seen[k]; !dup {
-					seen[k] = struct{}{}
-					fresh = append(fresh, k)
-				}
-			}
-			if err := exportBatch(ctx, c, fw, fresh, &st); err != nil {
-				return err
-			}
-			prog.update(st.Keys)
-			if cursor = next; cursor == 0 {
-				return nil
-			}
-		}
-	})
+	if srv.one != nil && infoString(ctx, srv.one, "server", "cairn_version") != "" {
+		err = exportSync(ctx, o, tmp, &st)
+	} else {
+		err = exportScan(ctx, o, srv, tmp, &st)
+	}
 	if err != nil {
 		return st, err
-	}
-	if err := fw.Close(); err != nil {
-		return st, fmt.Errorf("write %s: %w", tmp.Name(), err)
 	}
 	if err := tmp.Sync(); err != nil {
 		return st, err
@@ -240,8 +204,134 @@ func Export(ctx context.Context, o Options, path string) (Stats, error) {
 		st.Bytes = fi.Size()
 	}
 	st.Elapsed = time.Since(start)
-	prog.finish(st.Keys)
 	return st, nil
+}
+
+// exportScan writes the file from SCAN and per-key reads (exportBatch).
+func exportScan(ctx context.Context, o Options, srv *target, w io.Writer, st *Stats) error {
+	var total, expires, used int64
+	if err := srv.masters(ctx, func(c *redis.Client) error {
+		n, err := c.DBSize(ctx).Result()
+		total += n
+		expires += keyspaceExpires(ctx, c)
+		used += usedMemory(ctx, c)
+		return err
+	}); err != nil {
+		return fmt.Errorf("DBSIZE: %w", err)
+	}
+	aux := []rdb.Aux{
+		{Name: "redis-ver", Value: "7.0.15"},
+		{Name: "redis-bits", Value: "64"},
+		{Name: "ctime", Value: strconv.FormatInt(time.Now().Unix(), 10)},
+		{Name: "used-mem", Value: strconv.FormatInt(used, 10)},
+		{Name: "aof-base", Value: "0"},
+	}
+	fw := rdb.NewFileWriter(w, aux, uint64(total), uint64(expires))
+	prog := newProgress(o, "exported", int(total), "keys")
+
+	// SCAN may return a key more than once; Redis refuses a file with a
+	// duplicate key, so remember what was written.
+	seen := map[string]struct{}{}
+	err := srv.masters(ctx, func(c *redis.Client) error {
+		var cursor uint64
+		for {
+			keys, next, err := c.Scan(ctx, cursor, "", int64(o.batch())).Result()
+			if err != nil {
+				return fmt.Errorf("SCAN: %w", err)
+			}
+			var fresh []string
+			for _, k := range keys {
+				if _, dup := seen[k]; !dup {
+					seen[k] = struct{}{}
+					fresh = append(fresh, k)
+				}
+			}
+			if err := exportBatch(ctx, c, fw, fresh, st); err != nil {
+				return err
+			}
+			prog.update(st.Keys)
+			if cursor = next; cursor == 0 {
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if err := fw.Close(); err != nil {
+		return fmt.Errorf("write the file: %w", err)
+	}
+	prog.finish(st.Keys)
+	return nil
+}
+
+// exportSync writes the file a Cairn node sends in reply to SYNC: one
+// point-in-time view of its whole keyspace. The file is parsed back
+// before it is accepted.
+func exportSync(ctx context.Context, o Options, f *os.File, st *Stats) error {
+	d := net.Dialer{Timeout: 5 * time.Second}
+	nc, err := d.DialContext(ctx, "tcp", o.Addr)
+	if err != nil {
+		return fmt.Errorf("connect to %s: %w", o.Addr, err)
+	}
+	defer nc.Close()
+	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	defer stop()
+	br := bufio.NewReaderSize(nc, 1<<16)
+	if o.Pass != "" {
+		auth := [][]byte{[]byte("AUTH"), []byte(o.Pass)}
+		if o.User != "" {
+			auth = [][]byte{[]byte("AUTH"), []byte(o.User), []byte(o.Pass)}
+		}
+		if _, err := nc.Write(resp.AppendCommand(nil, auth...)); err != nil {
+			return err
+		}
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return fmt.Errorf("AUTH: %w", err)
+		}
+		if strings.HasPrefix(line, "-") {
+			return fmt.Errorf("AUTH: %s", strings.TrimSpace(line[1:]))
+		}
+	}
+	if _, err := nc.Write(resp.AppendCommand(nil, []byte("SYNC"))); err != nil {
+		return err
+	}
+	var line string
+	for line == "" { // skip keep-alive newlines
+		if line, err = br.ReadString('\n'); err != nil {
+			return fmt.Errorf("SYNC: %w", err)
+		}
+		line = strings.TrimRight(line, "\r\n")
+	}
+	if strings.HasPrefix(line, "-") {
+		return fmt.Errorf("SYNC: %s", line[1:])
+	}
+	n, err := strconv.ParseInt(strings.TrimPrefix(line, "$"), 10, 64)
+	if !strings.HasPrefix(line, "$") || err != nil || n < 0 {
+		return fmt.Errorf("SYNC: unexpected reply %q", line)
+	}
+	prog := newProgress(o, "received", int(n), "bytes")
+	var done int64
+	for done < n {
+		m, err := io.CopyN(f, br, min(n-done, 1<<20))
+		done += m
+		if err != nil {
+			return fmt.Errorf("SYNC: after %d of %d bytes: %w", done, n, err)
+		}
+		prog.update(int(done))
+	}
+	prog.finish(int(done))
+	b, err := os.ReadFile(f.Name())
+	if err != nil {
+		return err
+	}
+	file, err := rdb.ParseFile(b, nil)
+	if err != nil {
+		return fmt.Errorf("the server's SYNC reply: %w", err)
+	}
+	st.Keys, st.Expires = len(file.Entries), file.Expires
+	return nil
 }
 
 // exportBatch reads keys' values and expiries and writes them to fw. Per
@@ -380,18 +470,25 @@ func Import(ctx context.Context, o Options, path string) (Stats, error) {
 			cmds[i-lo] = pipe.Do(ctx, restoreArgs(&f.Entries[i], o.Replace)...)
 		}
 		pipe.Exec(ctx) // errors are read per command below
+		var failed error
 		for i, cmd := range cmds {
+			e := &f.Entries[lo+i]
 			if err := cmd.Err(); err != nil {
-				e := &f.Entries[lo+i]
-				return st, fmt.Errorf("RESTORE %q: %w (%d of %d keys imported before it; keys after it not sent)", e.Key, err, st.Keys, len(f.Entries))
+				if failed == nil {
+					failed = fmt.Errorf("RESTORE %q: %w", e.Key, err)
+				}
+				continue
 			}
 			st.Keys++
-			if e := &f.Entries[lo+i]; e.ExpireMs != 0 {
+			if e.ExpireMs != 0 {
 				st.Expires++
 				if e.ExpireMs <= now {
 					st.Expired++
 				}
 			}
+		}
+		if failed != nil {
+			return st, fmt.Errorf("%w; %d of %d keys were imported, the batches after this one were not sent (rerun with --replace once the cause is fixed)", failed, st.Keys, len(f.Entries))
 		}
 		prog.update(st.Keys)
 	}
@@ -403,7 +500,11 @@ func Import(ctx context.Context, o Options, path string) (Stats, error) {
 // restoreArgs is RESTORE key expiry payload ABSTTL [REPLACE] [IDLETIME n |
 // FREQ n] for an entry.
 func restoreArgs(e *rdb.Entry, replace bool) []any {
-	args := []any{"RESTORE", e.Key, e.ExpireMs, e.Payload(), "ABSTTL"}
+	exp := e.ExpireMs
+	if exp < 0 {
+		exp = 1 // before 1970 (Redis saved such a key): long expired
+	}
+	args := []any{"RESTORE", e.Key, exp, e.Payload(), "ABSTTL"}
 	if replace {
 		args = append(args, "REPLACE")
 	}
@@ -456,29 +557,35 @@ func usedMemory(ctx context.Context, c *redis.Client) int64 {
 	return infoField(ctx, c, "memory", "used_memory", "")
 }
 
-// infoField finds line name in an INFO section: its value, or with sub
-// the value of sub= inside it.
+// infoField finds line name in an INFO section and returns its value as
+// a number (0 if absent), or with sub the value of sub= inside it.
 func infoField(ctx context.Context, c *redis.Client, section, name, sub string) int64 {
+	v := infoString(ctx, c, section, name)
+	if sub != "" {
+		v2 := ""
+		for _, kv := range strings.Split(v, ",") {
+			if sk, sv, ok := strings.Cut(kv, "="); ok && sk == sub {
+				v2 = sv
+			}
+		}
+		v = v2
+	}
+	n, _ := strconv.ParseInt(v, 10, 64)
+	return n
+}
+
+// infoString returns the value of line name in an INFO section, "" if
+// absent.
+func infoString(ctx context.Context, c *redis.Client, section, name string) string {
 	text, err := c.Info(ctx, section).Result()
 	if err != nil {
-		return 0
+		return ""
 	}
 	sc := bufio.NewScanner(strings.NewReader(text))
 	for sc.Scan() {
-		k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":")
-		if !ok || k != name {
-			continue
-		}
-		if sub == "" {
-			n, _ := strconv.ParseInt(v, 10, 64)
-			return n
-		}
-		for _, kv := range strings.Split(v, ",") {
-			if sk, sv, ok := strings.Cut(kv, "="); ok && sk == sub {
-				n, _ := strconv.ParseInt(sv, 10, 64)
-				return n
-			}
+		if k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":"); ok && k == name {
+			return v
 		}
 	}
-	return 0
+	return ""
 }

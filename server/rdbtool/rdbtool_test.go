@@ -5,16 +5,20 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/cairndb/cairn/server"
 	"github.com/cairndb/cairn/server/clustertest"
 	"github.com/cairndb/cairn/server/command/commandtest"
 	"github.com/cairndb/cairn/server/rdb"
@@ -24,8 +28,9 @@ import (
 
 // conn is a RESP client that fails the test on a transport error.
 type conn struct {
-	t *testing.T
-	c *commandtest.Client
+	t    *testing.T
+	c    *commandtest.Client
+	addr string
 }
 
 func dial(t *testing.T, addr string) *conn {
@@ -35,7 +40,7 @@ func dial(t *testing.T, addr string) *conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return &conn{t, c}
+	return &conn{t, c, addr}
 }
 
 func (c *conn) do(args ...string) reply.Value {
@@ -244,6 +249,59 @@ func TestRoundTrip(t *testing.T) {
 	if got, w := rb.must("DEBUG", "DIGEST"), ra.must("DEBUG", "DIGEST"); !reply.Equal(got, w) {
 		t.Errorf("DEBUG DIGEST %s after the round trip, %s before", got.Str, w.Str)
 	}
+
+	// Export also reads a real Redis (key by key: SCAN, DUMP, PEXPIRETIME).
+	dirC := t.TempDir()
+	if st, err = Export(ctx, Options{Addr: ra.addr}, filepath.Join(dirC, "c.rdb")); err != nil {
+		t.Fatal(err)
+	}
+	if st.Keys != len(want) || st.Expires != 3 {
+		t.Errorf("export from Redis: %+v", st)
+	}
+	rc := dial(t, startRedis(t, dirC, "c.rdb"))
+	if got, w := rc.must("DEBUG", "DIGEST"), ra.must("DEBUG", "DIGEST"); !reply.Equal(got, w) {
+		t.Errorf("DEBUG DIGEST %s after export from Redis, %s before", got.Str, w.Str)
+	}
+}
+
+// TestRedisCliRDB runs `redis-cli --rdb` against Cairn (SYNC) and loads
+// the file into redis-server.
+func TestRedisCliRDB(t *testing.T) {
+	cli, err := exec.LookPath("redis-cli")
+	if err != nil {
+		t.Skip("redis-cli not installed")
+	}
+	node := servertest.Start(t)
+	cn := dial(t, node.Addr())
+	populate(cn)
+	cn.must("SET", "gone", "x", "PX", "1")
+	time.Sleep(5 * time.Millisecond)
+	want := keys(cn)
+	dir := t.TempDir()
+	_, port, _ := net.SplitHostPort(node.Addr())
+	out, err := exec.Command(cli, "-h", "127.0.0.1", "-p", port, "--rdb", filepath.Join(dir, "dump.rdb")).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Transfer finished with success") {
+		t.Fatalf("redis-cli --rdb: %v\n%s", err, out)
+	}
+	r := dial(t, startRedis(t, dir, "dump.rdb"))
+	if got := keys(r); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("Redis keys %q, want %q", got, want)
+	}
+	for _, k := range want {
+		if got, w := view(r, k), view(cn, k); got != w {
+			t.Errorf("key %q in Redis:\n%s\nin Cairn:\n%s", k, short(got), short(w))
+		}
+	}
+	// A Redis replica (it announces its port) is refused: Cairn sends no
+	// replication stream after the file.
+	rep := dial(t, node.Addr())
+	rep.must("REPLCONF", "listening-port", "6380")
+	if v := rep.do("SYNC"); !v.IsError() || !strings.Contains(string(v.Str), "replicas") {
+		t.Errorf("SYNC from a replica: %v", v)
+	}
+	if v := rep.do("REPLCONF", "capa"); !v.IsError() {
+		t.Errorf("REPLCONF with a dangling option: %v", v)
+	}
 }
 
 // TestImportBadInput feeds Import files it must refuse and checks that the
@@ -322,6 +380,19 @@ func TestImportBadInput(t *testing.T) {
 	if v := cn.must("PING"); string(v.Str) != "PONG" {
 		t.Fatalf("PING: %v", v)
 	}
+
+	// A server that refuses the writes (out of memory): the error says
+	// what was imported.
+	cn.must("FLUSHALL")
+	cn.must("CONFIG", "SET", "maxmemory", "1")
+	st, err := Import(ctx, Options{Addr: node.Addr()}, path)
+	if err == nil || !strings.Contains(err.Error(), "OOM") || !strings.Contains(err.Error(), fmt.Sprintf("%d of 2 keys were imported", st.Keys)) {
+		t.Errorf("import into a full server: %v", err)
+	}
+	cn.must("CONFIG", "SET", "maxmemory", "0")
+	if n := cn.must("DBSIZE").Int; n != int64(st.Keys) {
+		t.Errorf("the server holds %d keys, the import reported %d", n, st.Keys)
+	}
 }
 
 // TestExportAtomicFile checks that a failed export leaves no file behind.
@@ -381,16 +452,20 @@ func TestClusterRoundTrip(t *testing.T) {
 		t.Errorf("imported %d keys, want %d", st.Keys, len(want))
 	}
 	// The keys are spread: more than one shard holds some.
-	spread := 0
+	var spread atomic.Int32
 	cc := cl.Client()
 	cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
 		if n, _ := c.DBSize(ctx).Result(); n > 0 {
-			spread++
+			spread.Add(1)
 		}
 		return nil
 	})
-	if spread < 2 {
+	if spread := spread.Load(); spread < 2 {
 		t.Errorf("keys on %d shards", spread)
+	}
+	// SYNC (redis-cli --rdb) would see only some shards: refused.
+	if v := dial(t, cl.Addr(1)).do("SYNC"); !v.IsError() || !strings.Contains(string(v.Str), "cluster mode") {
+		t.Errorf("SYNC in cluster mode: %v", v)
 	}
 
 	dirB := t.TempDir()
@@ -411,5 +486,117 @@ func TestClusterRoundTrip(t *testing.T) {
 	}
 	if got, w := rb.must("DEBUG", "DIGEST"), ra.must("DEBUG", "DIGEST"); !reply.Equal(got, w) {
 		t.Errorf("DEBUG DIGEST %s after the round trip, %s before", got.Str, w.Str)
+	}
+}
+
+// TestAuthAndIdle exports from and imports into a node with a password,
+// and checks that an LRU idle time stored in the file (IDLE opcode)
+// arrives with the key.
+func TestAuthAndIdle(t *testing.T) {
+	ctx := context.Background()
+	node := servertest.Start(t, func(c *server.Config) { c.RequirePass = "s3cret" })
+	// SELECTDB 0, IDLE 500 (a 14-bit length), SET k v, EOF, checksum.
+	file := []byte("REDIS0010\xfe\x00\xf8\x41\xf4\x00\x01k\x01v\xff")
+	file = binary.LittleEndian.AppendUint64(file, rdb.CRC64(0, file))
+	path := filepath.Join(t.TempDir(), "idle.rdb")
+	os.WriteFile(path, file, 0o644)
+
+	if _, err := Import(ctx, Options{Addr: node.Addr()}, path); err == nil || !strings.Contains(err.Error(), "NOAUTH") {
+		t.Fatalf("import without the password: %v", err)
+	}
+	if _, err := Import(ctx, Options{Addr: node.Addr(), Pass: "s3cret"}, path); err != nil {
+		t.Fatal(err)
+	}
+	cn := dial(t, node.Addr())
+	cn.must("AUTH", "s3cret")
+	if v := cn.must("OBJECT", "IDLETIME", "k"); v.Int < 500 || v.Int > 600 {
+		t.Errorf("OBJECT IDLETIME k = %d, want about 500", v.Int)
+	}
+	out := filepath.Join(t.TempDir(), "out.rdb")
+	if _, err := Export(ctx, Options{Addr: node.Addr(), Pass: "wrong"}, out); err == nil {
+		t.Fatal("export with a wrong password succeeded")
+	}
+	st, err := Export(ctx, Options{Addr: node.Addr(), Pass: "s3cret"}, out)
+	if err != nil || st.Keys != 1 {
+		t.Fatalf("export: %+v %v", st, err)
+	}
+}
+
+// TestExportIsPointInTime exports from a single node while a client
+// updates 50 keys together (MSET) and grows other values: in every file
+// the 50 keys must hold one value (one point in time).
+func TestExportIsPointInTime(t *testing.T) {
+	ctx := context.Background()
+	node := servertest.Start(t)
+	w := dial(t, node.Addr())
+	for i := 0; i < 200; i++ {
+		w.must("HSET", "h"+strconv.Itoa(i), "f", "v")
+		w.must("RPUSH", "l"+strconv.Itoa(i), "a")
+	}
+	filler := []string{"MSET"}
+	for i := 0; i < 3000; i++ {
+		filler = append(filler, "filler"+strconv.Itoa(i), "x")
+	}
+	w.must(filler...)
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		c, err := commandtest.Dial(node.Addr())
+		if err != nil {
+			done <- err
+			return
+		}
+		defer c.Close()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			n := strconv.Itoa(i)
+			mset := []string{"MSET"}
+			for k := 0; k < 50; k++ {
+				mset = append(mset, "k"+strconv.Itoa(k), n)
+			}
+			for _, args := range [][]string{mset,
+				{"HSET", "h" + strconv.Itoa(i%200), "f" + n, n}, {"RPUSH", "l" + strconv.Itoa(i%200), n}} {
+				if v, err := c.Do(args...); err != nil || v.IsError() {
+					done <- fmt.Errorf("%v: %v %v", args, v, err)
+					return
+				}
+			}
+		}
+	}()
+	for round := 0; round < 3; round++ {
+		path := filepath.Join(t.TempDir(), "x.rdb")
+		if _, err := Export(ctx, Options{Addr: node.Addr(), Batch: 5}, path); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := rdb.ParseFile(b, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vals := map[string]bool{}
+		for _, e := range f.Entries {
+			if strings.HasPrefix(string(e.Key), "k") {
+				str, _, err := rdb.Restore(e.Payload())
+				if err != nil {
+					t.Fatal(err)
+				}
+				vals[string(str)] = true
+			}
+		}
+		if len(vals) > 1 {
+			t.Fatalf("round %d: the keys one MSET writes hold %d different values in one file", round, len(vals))
+		}
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

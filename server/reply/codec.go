@@ -17,7 +17,7 @@ func Append(dst []byte, v Value) []byte {
 	case KindNil, KindNilArray:
 	case KindInt, KindBool:
 		dst = binary.AppendVarint(dst, v.Int)
-	case KindArray, KindMap, KindSet, KindPairs, KindPairArray:
+	case KindArray, KindMap, KindSet, KindPairs, KindPairArray, KindByProto:
 		dst = binary.AppendUvarint(dst, uint64(len(v.Elems)))
 		for _, e := range v.Elems {
 			dst = Append(dst, e)
@@ -45,7 +45,7 @@ func Decode(b []byte) (Value, []byte, error) {
 			return Value{}, nil, ErrCorrupt
 		}
 		v.Int, b = n, b[k:]
-	case KindArray, KindMap, KindSet, KindPairs, KindPairArray:
+	case KindArray, KindMap, KindSet, KindPairs, KindPairArray, KindByProto:
 		n, k := binary.Uvarint(b)
 		if k <= 0 || n > uint64(len(b)) {
 			return Value{}, nil, ErrCorrupt

@@ -34,6 +34,10 @@ const (
 	// KindPairArray holds two-element arrays in Elems. RESP2 clients get
 	// the array as is, RESP3 clients a map of each pair (XREAD's reply).
 	KindPairArray
+	// KindByProto holds two replies in Elems: what RESP2 clients get and
+	// what RESP3 clients get, for replies whose shapes differ beyond the
+	// usual downgrade (FT.SEARCH).
+	KindByProto
 )
 
 // Value is one reply. Str holds the text of status, error, bulk, double,
@@ -58,6 +62,12 @@ var (
 	// EmptyArray is an array with no elements.
 	EmptyArray = Value{Kind: KindArray, Elems: []Value{}}
 )
+
+// ByProto returns a reply that is resp2 for RESP2 clients and resp3 for
+// RESP3 clients.
+func ByProto(resp2, resp3 Value) Value {
+	return Value{Kind: KindByProto, Elems: []Value{resp2, resp3}}
+}
 
 // Status returns a simple-string reply.
 func Status(s string) Value { return Value{Kind: KindStatus, Str: []byte(s)} }
@@ -166,6 +176,10 @@ func (v Value) String() string {
 // become integers, as Redis downgrades them.
 func (v Value) RESP2() Value {
 	switch v.Kind {
+	case KindByProto:
+		if len(v.Elems) == 2 {
+			return v.Elems[0].RESP2()
+		}
 	case KindMap, KindSet, KindArray, KindPairs, KindPairArray:
 		elems := make([]Value, len(v.Elems))
 		for i, e := range v.Elems {

@@ -31,6 +31,14 @@ func AppendValue(b []byte, v reply.Value, proto int) []byte {
 		return redcon.AppendBulk(b, v.Str)
 	case reply.KindArray:
 		b = redcon.AppendArray(b, len(v.Elems))
+	case reply.KindByProto:
+		if len(v.Elems) != 2 {
+			return appendLine(b, '-', []byte("ERR internal: bad reply"))
+		}
+		if proto == 3 {
+			return AppendValue(b, v.Elems[1], proto)
+		}
+		return AppendValue(b, v.Elems[0], proto)
 	case reply.KindPairs:
 		if proto == 3 {
 			b = redcon.AppendArray(b, len(v.Elems)/2)

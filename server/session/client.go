@@ -31,6 +31,7 @@ type client struct {
 	authed  bool
 	node    bool // authenticated as a cluster node (AUTH cairn-node <secret>)
 	closing bool
+	replica bool // sent REPLCONF listening-port: a Redis replica (SYNC refuses it)
 	created time.Time
 
 	// be serves the connection's data and CLUSTER commands: the server's

@@ -43,6 +43,7 @@ func connHandlers() map[string]connHandler {
 		"pubsub|channels": pubsubChannels, "pubsub|shardchannels": pubsubChannels, "pubsub|numsub": pubsubNumSub,
 		"pubsub|shardnumsub": pubsubNumSub, "pubsub|numpat": pubsubNumPat, "pubsub|help": pubsubHelp,
 		"pubsub|localpublish": pubsubLocal, "pubsub|localspublish": pubsubLocal,
+		"sync": syncCmd, "replconf": replconfCmd,
 		"region|info": regionCmd, "region|promote": regionCmd,
 		"multi": multiCmd, "exec": execCmd, "discard": discardCmd, "watch": watchCmd, "unwatch": unwatchCmd,
 	}
@@ -128,7 +129,7 @@ func (s *Server) checkNode(secret []byte) bool {
 // other, on a connection authenticated as resp.NodeUser); on any other
 // connection they do not exist.
 var internal = map[string]map[string]bool{
-	"cluster": {"slotop": true, "members": true},
+	"cluster": {"slotop": true, "members": true, "ftshard": true},
 	"pubsub":  {"localpublish": true, "localspublish": true},
 }
 

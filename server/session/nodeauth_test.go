@@ -60,7 +60,7 @@ func TestInternalCommandsNeedNodeAuth(t *testing.T) {
 	if got := client("AUTH pw"); got != "+OK" {
 		t.Fatalf("AUTH: %q", got)
 	}
-	for _, cmd := range []string{"CLUSTER SLOTOP 1 STATUS ab cd", "cluster slotop 1 DROP ab cd", "CLUSTER SLOTOP", "PUBSUB LOCALPUBLISH ch m", "PUBSUB LOCALSPUBLISH ch m"} {
+	for _, cmd := range []string{"CLUSTER SLOTOP 1 STATUS ab cd", "cluster slotop 1 DROP ab cd", "CLUSTER SLOTOP", "CLUSTER FTSHARD 1 w 0 FT.DROPINDEX idx", "PUBSUB LOCALPUBLISH ch m", "PUBSUB LOCALSPUBLISH ch m"} {
 		if got := client(cmd); !strings.HasPrefix(got, "-ERR unknown subcommand") {
 			t.Errorf("client ran %q: %q", cmd, got)
 		}

@@ -60,6 +60,8 @@ var Specs = []*command.Spec{
 	}},
 	{Name: "time", Arity: 1, Flags: connFast | command.Loading | command.Stale, ACL: []string{"fast"}, Group: "server", Summary: "Returns the server time.", Since: "2.6.0"},
 	{Name: "save", Arity: 1, Flags: connAdmin, ACL: []string{"admin", "slow", "dangerous"}, Group: "server", Summary: "Synchronously saves the database(s) to disk.", Since: "1.0.0"},
+	{Name: "sync", Arity: 1, Flags: connAdmin | command.NoMulti, ACL: []string{"admin", "slow", "dangerous"}, Group: "server", Summary: "An internal command used in replication.", Since: "1.0.0"},
+	{Name: "replconf", Arity: -1, Flags: connAdmin | command.Loading | command.Stale | command.AllowBusy, ACL: []string{"admin", "slow", "dangerous"}, Group: "server", Summary: "An internal command for configuring the replication stream.", Since: "3.0.0"},
 	{Name: "bgsave", Arity: -1, Flags: connAdmin, ACL: []string{"admin", "slow", "dangerous"}, Group: "server", Summary: "Asynchronously saves the database(s) to disk.", Since: "1.0.0"},
 	{Name: "lastsave", Arity: 1, Flags: command.Conn | command.Loading | command.Stale | command.Fast, ACL: []string{"fast", "dangerous"}, Group: "server", Summary: "Returns the Unix timestamp of the last successful save to disk.", Since: "1.0.0"},
 	{Name: "readonly", Arity: 1, Flags: connFast | command.Loading | command.Stale, ACL: []string{"fast", "connection"}, Group: "cluster", Summary: "Enables read-only queries for a connection to a Redis Cluster replica node.", Since: "3.0.0"},
@@ -163,6 +165,9 @@ func clusterSubs() []*command.Spec {
 		// Internal: the voting members (Raft replica IDs) of a shard's
 		// group as this node's replica learns them from the group.
 		sub("cluster", "members", 3, admin, "admin", "slow"),
+		// Internal: an FT.* command run on one shard this node leads,
+		// its reply encoded (cluster fan-out of FT.*).
+		sub("cluster", "ftshard", -6, admin, "admin", "slow"),
 	}
 	for _, s := range subs {
 		s.Group = "cluster"

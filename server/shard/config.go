@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/cespare/xxhash/v2"
 	sm "github.com/lni/dragonboat/v4/statemachine"
 
 	"github.com/cairndb/cairn/server/entry"
@@ -147,9 +148,24 @@ func (s *Shard) Config() (keyspace.Config, uint64) {
 // (classes, K, E).
 func (s *Shard) NotifyFlags() uint32 { return s.sm.notifyFlags.Load() }
 
-// StateDigest returns the applied index and keyspace.DB.StateDigest at it.
+// StateDigest returns the applied index and the state digest at it:
+// keyspace.DB.StateDigest, mixed with the FT registry's digest when there
+// are indexes and with the function libraries' when there are some.
 func (s *Shard) StateDigest() (applied, digest uint64) {
 	s.sm.mu.RLock()
 	defer s.sm.mu.RUnlock()
-	return s.sm.applied.Load(), s.sm.db.StateDigest()
+	return s.sm.applied.Load(), s.sm.stateDigest()
+}
+
+// stateDigest is StateDigest's digest; the caller holds the lock.
+func (s *stateMachine) stateDigest() uint64 {
+	d := s.db.StateDigest()
+	if s.ft.Len() > 0 {
+		d = xxhash.Sum64(binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, d), s.ft.Digest()))
+	}
+	if g := s.libs.Load(); g != nil && len(g.List("")) > 0 {
+		// The function libraries are replicated state too.
+		d = d*0x9e3779b97f4a7c15 ^ g.Digest()
+	}
+	return d
 }

@@ -94,6 +94,32 @@ func (s *Shard) ProposeRaw(b []byte) error {
 	return err
 }
 
+// StateDigest returns the keyspace's state digest mixed with the FT
+// registry's (Shard.StateDigest's digest).
+func (t *TestSM) StateDigest() uint64 {
+	t.s.mu.RLock()
+	defer t.s.mu.RUnlock()
+	return t.s.stateDigest()
+}
+
+// FTDocs returns the documents of FT index name (nil if there is none).
+func (t *TestSM) FTDocs(name string) int {
+	t.s.mu.RLock()
+	defer t.s.mu.RUnlock()
+	if ix := t.s.ft.Get(name); ix != nil {
+		return ix.NumDocs()
+	}
+	return -1
+}
+
+// FunctionDigest returns the digest of the library set (0 with none).
+func (t *TestSM) FunctionDigest() uint64 {
+	if g := t.s.libs.Load(); g != nil {
+		return g.Digest()
+	}
+	return 0
+}
+
 // ShipPosition returns the last source position applied from src.
 func (t *TestSM) ShipPosition(src uint64) ShipPosition {
 	t.s.mu.RLock()

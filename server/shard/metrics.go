@@ -1,6 +1,7 @@
 package shard
 
 import (
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,7 @@ func (h *Host) FsyncLatency() ([]uint64, time.Duration) { return h.probe.lat.Sna
 // leader elections per shard. Dragonboat calls it from its own goroutine;
 // it only takes a short lock.
 type leaderWatch struct {
+	log    *slog.Logger
 	mu     sync.Mutex
 	shards map[uint64]*leaderSeen
 }
@@ -72,6 +74,8 @@ func (w *leaderWatch) LeaderUpdated(info raftio.LeaderInfo) {
 	if s.leader != info.LeaderID || s.term != info.Term {
 		s.leader, s.term = info.LeaderID, info.Term
 		s.changes.Add(1)
+		w.log.Info("raft leader elected", "shard", info.ShardID, "replica", info.ReplicaID,
+			"leader", info.LeaderID, "term", info.Term, "self", info.LeaderID == info.ReplicaID)
 	}
 }
 

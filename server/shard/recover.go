@@ -76,6 +76,8 @@ func (s *stateMachine) applyCmd(c *command.Ctx, cmd [][]byte, out []byte, multi 
 		}
 		out = reply.Append(out, s.table.Apply(c, cmd))
 	}
+	// The reply is sent only after the indexes reflect the command.
+	s.reindex(c.Now)
 	s.takeEvents(c)
 	return out
 }

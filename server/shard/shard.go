@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cairndb/cairn/modules"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
@@ -48,6 +49,10 @@ var (
 type HostConfig struct {
 	// Dir holds the Raft log and snapshots. Required.
 	Dir string
+	// Modules is the Wasm runtime of every shard started on the host
+	// whose Options name none (function libraries). Default: the
+	// process-wide runtime with an in-memory compilation cache.
+	Modules *modules.Runtime
 	// RaftAddr is this host's Raft address (host:port). Required.
 	RaftAddr string
 	// RTTMillisecond is the expected round trip between hosts. Default 10.
@@ -96,6 +101,7 @@ type Host struct {
 	disk    *diskGuard
 	mu      sync.Mutex
 	shards  map[uint64]*Shard
+	modules *modules.Runtime
 	rtt     uint64
 	log     *slog.Logger
 	// adopted is the hostname whose Raft data this host took over at
@@ -134,7 +140,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		cfg.Logger = slog.Default()
 	}
 	nhc := cfg.NodeHostConfig()
-	leaders := &leaderWatch{}
+	leaders := &leaderWatch{log: cfg.Logger}
 	nhc.RaftEventListener = leaders
 	// The hostname check reads Dragonboat's files from the OS; a test's
 	// in-memory FS holds no data written under another hostname.
@@ -155,7 +161,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	if fs == nil {
 		fs = vfs.Default
 	}
-	return &Host{nh: nh, rtt: cfg.RTTMillisecond, shards: map[uint64]*Shard{},
+	return &Host{nh: nh, rtt: cfg.RTTMillisecond, shards: map[uint64]*Shard{}, modules: cfg.Modules,
 		probe:   startFsyncProbe(fs, cfg.Dir, 5*time.Second),
 		disk:    startDiskGuard(fs, cfg.Dir, cfg.MinFreeBytes, cfg.DiskCheckInterval),
 		adopted: adopted, log: cfg.Logger, clock: cfg.Clock, memGuard: cfg.MemoryGuard, leaders: leaders}, nil
@@ -286,6 +292,10 @@ type Options struct {
 	// MaxFormatVersion, for tests, makes the replica behave like a binary
 	// that understands entry versions up to it only. Default entry.Version.
 	MaxFormatVersion uint8
+	// Modules compiles and runs the shard's function libraries (FUNCTION
+	// LOAD, FCALL); several shards may share one. Default: one runtime
+	// shared by the process, with an in-memory compilation cache.
+	Modules *modules.Runtime
 }
 
 func (o *Options) setDefaults() {
@@ -348,6 +358,9 @@ func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 	if opts.Clock == nil {
 		opts.Clock = h.clock
 	}
+	if opts.Modules == nil {
+		opts.Modules = h.modules
+	}
 	s := &Shard{host: h, opts: opts, quit: make(chan struct{}), single: !opts.Cluster && !opts.Join && len(opts.Members) <= 1}
 	s.sm = &stateMachine{db: keyspace.New(), table: table, opts: opts, onChange: opts.OnChange, onMiss: opts.OnKeyMiss}
 	s.sm.onApply = s.kickBatch
@@ -377,7 +390,8 @@ func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 	h.mu.Lock()
 	h.shards[opts.ShardID] = s
 	h.mu.Unlock()
-	s.wg.Add(5)
+	s.wg.Add(6)
+	go s.backfillLoop()
 	go s.evictLoop()
 	go s.tickLoop()
 	go s.expireLoop()
@@ -500,6 +514,7 @@ type Pending struct {
 // Commands entries of concurrent callers may share one log entry
 // (batch.go); each caller's Wait still returns exactly its own replies.
 func (s *Shard) Propose(kind entry.Kind, cmds [][][]byte) *Pending {
+	s.precompile(cmds)
 	if kind == entry.Commands && len(cmds) > 0 && batching {
 		return s.proposeBatched(cmds)
 	}
@@ -622,6 +637,8 @@ func (s *Shard) ReadAt(now time.Time, spec *command.Spec, args [][]byte) reply.V
 	s.sm.mu.RLock()
 	c.ProtoMaxBulkLen = s.sm.db.Cfg.ProtoMaxBulkLen
 	c.DB = s.sm.db
+	c.Search = s.sm.ft
+	s.sm.funcCtx(&c)
 	v := s.sm.readGuarded(&c, spec, args) // slot check, then the handler
 	s.sm.mu.RUnlock()
 	if c.BlockArgs != nil && command.IsBlocked(v) {
@@ -646,6 +663,15 @@ func (s *Shard) KeyDigests(now time.Time, keys [][]byte) []uint64 {
 		out[i] = s.sm.db.KeyDigest(k, t)
 	}
 	return out
+}
+
+// KeyspaceSnapshot returns a point-in-time view of the applied keyspace
+// (O(1), taken between two applied batches), for serializing it off the
+// apply path (SYNC). The caller must Release it.
+func (s *Shard) KeyspaceSnapshot() *keyspace.Snapshot {
+	s.sm.mu.Lock()
+	defer s.sm.mu.Unlock()
+	return s.sm.db.Snapshot()
 }
 
 // View runs fn with the keyspace under the read lock, for server-level

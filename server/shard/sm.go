@@ -2,9 +2,11 @@ package shard
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/cairndb/cairn/modules"
 	"io"
 	"strconv"
 	"sync"
@@ -17,6 +19,7 @@ import (
 	"github.com/cairndb/cairn/server/entry"
 	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/reply"
+	"github.com/cairndb/cairn/server/search"
 )
 
 // stateMachine is the keyspace as a Dragonboat concurrent state machine.
@@ -63,6 +66,18 @@ type stateMachine struct {
 
 	mem memMirror // maxmemory figures for the leader (evict.go)
 
+	// ft is the FT index registry, derived from the keyspace at apply
+	// time (ft.go); ftKeys and ftAll collect what the running command
+	// touched; hooked is set once the keyspace hooks are installed.
+	ft     *search.Registry
+	ftKeys []string
+	ftAll  bool
+	hooked bool
+
+	// libs is the shard's set of function libraries (functions.go),
+	// created on first use.
+	libs atomic.Pointer[modules.Registry]
+
 	// ship is, per source shard of another region, the last source
 	// position applied (ship.go); replicated state, under mu.
 	ship map[uint64]ShipPosition
@@ -88,13 +103,19 @@ type Change struct {
 	Notify uint32
 }
 
-// hook installs the keyspace hooks that feed Change.
+// hook installs the keyspace hooks that feed the FT indexes and Change.
 func (s *stateMachine) hook() {
+	s.hooked = true
+	if s.ft == nil {
+		s.ft = search.NewRegistry()
+	}
 	if s.onChange == nil {
+		s.db.Hooks = keyspace.Hooks{Touched: s.ftTouched}
 		return
 	}
 	s.db.Hooks = keyspace.Hooks{
 		Touched: func(key string, all bool) {
+			s.ftTouched(key, all)
 			if all {
 				s.change.All = true
 				return
@@ -157,6 +178,9 @@ func (s *stateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	defer s.flushChange()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.hooked {
+		s.hook()
+	}
 	var e entry.Entry
 	for i := range entries {
 		ent := &entries[i]
@@ -198,9 +222,17 @@ func (s *stateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	return entries, nil
 }
 
-// apply runs one entry against the keyspace and encodes the replies.
+// apply runs one entry against the keyspace and encodes the replies; the
+// FT indexes reflect every key it touched before it returns.
 func (s *stateMachine) apply(e *entry.Entry) sm.Result {
-	c := command.Ctx{DB: s.db, Now: s.lastTime, ProtoMaxBulkLen: s.db.Cfg.ProtoMaxBulkLen}
+	res := s.applyEntry(e)
+	s.reindexGuarded(s.lastTime)
+	return res
+}
+
+func (s *stateMachine) applyEntry(e *entry.Entry) sm.Result {
+	c := command.Ctx{DB: s.db, Now: s.lastTime, ProtoMaxBulkLen: s.db.Cfg.ProtoMaxBulkLen, Search: s.ft}
+	s.funcCtx(&c)
 	if s.onChange != nil {
 		c.NotifyMask = s.notifyMask.Load()
 	}
@@ -291,8 +323,10 @@ func (s *stateMachine) Lookup(q interface{}) (interface{}, error) {
 
 type snapshotCtx struct {
 	snap     *keyspace.Snapshot
+	ft       *search.Snapshot
 	slots    []byte
 	cfg      []byte
+	funcs    []byte
 	ship     []byte
 	lastTime int64
 	applied  uint64
@@ -307,16 +341,20 @@ func (s *stateMachine) PrepareSnapshot() (interface{}, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return &snapshotCtx{snap: s.db.Snapshot(), slots: appendSlotState(nil, s.slots), cfg: appendConfigSection(nil, &s.db.Cfg, s.cfgEpoch), ship: appendShipSection(nil, s.ship), lastTime: s.lastTime, applied: s.applied.Load(), dirty: s.dirty.Load(), since: s.sinceSnap.Load()}, nil
+	return &snapshotCtx{snap: s.db.Snapshot(), ft: s.ft.Snapshot(), slots: appendSlotState(nil, s.slots), cfg: appendConfigSection(nil, &s.db.Cfg, s.cfgEpoch), funcs: appendFunctionSection(nil, s.libs.Load()), ship: appendShipSection(nil, s.ship), lastTime: s.lastTime, applied: s.applied.Load(), dirty: s.dirty.Load(), since: s.sinceSnap.Load()}, nil
 }
 
 // snapHeader starts a state-machine snapshot; the leader time, applied
-// index, slot state, replicated configuration and region section (ship
-// positions, ship.go) follow it. Version 4 (no region section), 3 (no
-// configuration either) and 2 (no slot state either) snapshots are still
-// read; they recover the initial configuration and no ship positions.
+// index, slot state, replicated configuration, function libraries and the
+// FT index registry (search.Snapshot's section) follow it; version 6 adds
+// the region section (ship positions, ship.go) after the libraries.
+// Version 5 (no region section), 4 (no
+// libraries, no FT section), 3 (no configuration either) and 2 (no slot
+// state either) snapshots are still read; they recover no library, no
+// index and the initial configuration.
 const (
-	snapHeader   = "CAIRNSM5"
+	snapHeader   = "CAIRNSM6"
+	snapHeaderV5 = "CAIRNSM5"
 	snapHeaderV4 = "CAIRNSM4"
 	snapHeaderV3 = "CAIRNSM3"
 	snapHeaderV2 = "CAIRNSM2"
@@ -335,9 +373,13 @@ func (s *stateMachine) SaveSnapshot(ctx interface{}, w io.Writer, _ sm.ISnapshot
 	hdr = binary.AppendUvarint(hdr, sc.applied)
 	hdr = append(hdr, sc.slots...)
 	hdr = append(hdr, sc.cfg...)
+	hdr = append(hdr, sc.funcs...)
 	hdr = append(hdr, sc.ship...)
 	if _, err := w.Write(hdr); err != nil {
 		return err
+	}
+	if _, err := sc.ft.WriteTo(w); err != nil {
+		return fmt.Errorf("save snapshot: search: %w", err)
 	}
 	if _, err := sc.snap.WriteTo(w); err != nil {
 		return fmt.Errorf("save snapshot: %w", err)
@@ -355,7 +397,7 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	if _, err := io.ReadFull(br, hdr); err != nil {
 		return fmt.Errorf("%w: header", ErrBadSnapshot)
 	}
-	if string(hdr) != snapHeader && string(hdr) != snapHeaderV4 && string(hdr) != snapHeaderV3 && string(hdr) != snapHeaderV2 {
+	if string(hdr) != snapHeader && string(hdr) != snapHeaderV5 && string(hdr) != snapHeaderV4 && string(hdr) != snapHeaderV3 && string(hdr) != snapHeaderV2 {
 		if newerSnapshot(hdr) {
 			// A format from a newer binary: stop, do not guess.
 			s.halt(0, fmt.Sprintf("snapshot format %q is newer than this binary's %q", hdr, snapHeader))
@@ -384,7 +426,7 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
 	}
-	if string(hdr) == snapHeader || string(hdr) == snapHeaderV4 {
+	if string(hdr) == snapHeader || string(hdr) == snapHeaderV5 || string(hdr) == snapHeaderV4 {
 		if cfg, epoch, err = readConfigSection(br); err != nil {
 			if errors.Is(err, keyspace.ErrConfigVersion) {
 				// A config section from a newer binary: stop, as for a
@@ -395,6 +437,20 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 			return fmt.Errorf("%w: config: %v", ErrBadSnapshot, err)
 		}
 	}
+	var libs *modules.Registry
+	if string(hdr) == snapHeader || string(hdr) == snapHeaderV5 {
+		if libs, err = s.readFunctionSection(br); err != nil {
+			if errors.Is(err, modules.ErrDumpVersion) {
+				// Libraries encoded by a newer binary: stop.
+				s.halt(0, "snapshot function section: "+err.Error())
+				return nil
+			}
+			return fmt.Errorf("%w: functions: %v", ErrBadSnapshot, err)
+		}
+	} else if rt := runtimeOf(s); rt != nil {
+		libs = modules.NewRegistry(rt)
+	}
+	reg := search.NewRegistry()
 	var ship map[uint64]ShipPosition
 	if string(hdr) == snapHeader {
 		if ship, err = readShipSection(br); err != nil {
@@ -405,8 +461,26 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 			return fmt.Errorf("%w: region section: %v", ErrBadSnapshot, err)
 		}
 	}
+	if string(hdr) == snapHeader || string(hdr) == snapHeaderV5 {
+		if reg, err = search.Load(br); err != nil {
+			if errors.Is(err, search.ErrVersion) {
+				s.halt(0, err.Error())
+				return nil
+			}
+			return fmt.Errorf("%w: search: %v", ErrBadSnapshot, err)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if old := s.libs.Swap(libs); old != nil {
+		old.Flush(context.Background())
+	}
+	if !s.hooked {
+		s.hook()
+	}
+	// Loading the keyspace touches every key: with an empty registry
+	// meanwhile nothing is collected; the loaded one is already current.
+	s.ft = search.NewRegistry()
 	s.slots = slots
 	s.ship = ship
 	s.db.Cfg, s.cfgEpoch = cfg, epoch
@@ -419,6 +493,7 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 		}
 		return fmt.Errorf("recover snapshot: %w", err)
 	}
+	s.ft, s.ftKeys, s.ftAll = reg, s.ftKeys[:0], false
 	s.lastTime = t
 	s.clk.observe(t, monoNow())
 	s.applied.Store(applied)

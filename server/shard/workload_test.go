@@ -2,6 +2,7 @@ package shard_test
 
 import (
 	"math/rand/v2"
+	"os"
 	"strconv"
 	"strings"
 
@@ -221,6 +222,15 @@ func (w *workload) generic(sp *command.Spec) []string {
 
 // valid returns a well-formed write of some family that builds real
 // values (of every encoding) on the shared keys.
+// watFixture is the runtime's WAT test module (modules/testdata/test.wat).
+var watFixture = func() []byte {
+	b, err := os.ReadFile("../../modules/testdata/test.wasm")
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
+
 func (w *workload) valid() []string {
 	k := w.pick(wKeys[:5])
 	typed := w.n(2) == 0 // a key of this command's own type (typedKey)
@@ -246,9 +256,40 @@ func (w *workload) valid() []string {
 		}
 		return cmd
 	}
-	switch w.n(16) {
+	switch w.n(20) {
+	case 18:
+		// FT indexes over the hashes case 4 and 16 write ("hk1"...).
+		name := "fti" + strconv.Itoa(w.n(2))
+		switch w.n(4) {
+		case 0:
+			return []string{"ft.dropindex", name, w.pick([]string{"DD", "KEEP"})}[:2+w.n(2)]
+		case 1:
+			return []string{w.pick([]string{"ft.aliasadd", "ft.aliasupdate", "ft.aliasdel"}), "fta", name}[:3-w.n(2)]
+		}
+		return []string{"ft.create", name, "PREFIX", "1", w.pick([]string{"h", "hk", ""}), "SCHEMA", "t", "TAG", "n", "NUMERIC",
+			"v", "VECTOR", w.pick([]string{"HNSW", "FLAT"}), "6", "TYPE", w.pick([]string{"FLOAT32", "FLOAT16"}), "DIM", "2", "DISTANCE_METRIC", w.pick([]string{"L2", "IP", "COSINE"})}
+	case 19:
+		if typed {
+			k = "h" + k
+		}
+		vec := string([]byte{byte(w.n(256)), byte(w.n(256)), byte(w.n(256)), byte(w.n(256)), byte(w.n(256)), byte(w.n(256)), 0x3f, byte(w.n(256))})
+		return []string{"hset", k, "t", w.pick([]string{"a", "b,c", "A"}), "n", w.pick(wNumbers), "v", vec[:[]int{8, 8, 8, 4, 3}[w.n(5)]]}
 	case 0:
 		return []string{"set", k, w.pick([]string{"10", "-5", "abc", "1.5", "", strings.Repeat("s", 50), "9223372036854775807"})}
+	case 16:
+		// Functions: (re)load the WAT fixture, or call one of its
+		// functions (writes, traps, fuel exhaustion after a write, the
+		// entry's time and seed); before a load they are not found.
+		if w.n(8) == 0 {
+			return []string{"function", "load", "replace", "#!wasm name=t\n" + string(watFixture)}
+		}
+		fn := w.pick([]string{"incr", "incr", "ping", "time", "random", "trap", "callerr", "pcallerr", "noreply"})
+		if w.n(40) == 0 {
+			fn = "incrspin"
+		}
+		return []string{"fcall", fn, "1", k}
+	case 17:
+		return []string{w.pick([]string{"fcall", "fcall_ro"}), w.pick([]string{"incr", "ping", "nosuch"}), w.pick([]string{"0", "1", "2", "-1", "x"}), k, w.pick(wWords)}
 	case 1:
 		if typed {
 			k = "l" + k
@@ -517,7 +558,17 @@ func (w *workload) command(read bool) []string {
 
 // read returns a read-only command to run between entries.
 func (w *workload) read() []string {
-	switch w.n(4) {
+	switch w.n(5) {
+	case 4:
+		// FT queries over the indexes valid() creates.
+		q := w.pick([]string{"*=>[KNN 3 @v $q]", "@t:{a|b}=>[KNN 2 @v $q EF_RUNTIME 5 AS d]", "@n:[-inf 5]", "-@t:{a}",
+			"@v:[VECTOR_RANGE 10 $q]=>{$YIELD_DISTANCE_AS: d}", "@t:{a} | @n:[(1 +inf]", "@x:{y}", "(((", "*=>[KNN 0 @v $q]"})
+		name := "fti" + strconv.Itoa(w.n(2))
+		if w.n(3) == 0 {
+			return []string{w.pick([]string{"ft.info", "ft.explain"}), name, q}[:2+w.n(2)]
+		}
+		return []string{w.pick([]string{"ft.search", "ft.aggregate"}), name, q, "PARAMS", "2", "q", "\x00\x00\x80\x3f\x00\x00\x00\x40"[:8],
+			w.pick([]string{"DIALECT", "LIMIT", "SORTBY", "RETURN"}), w.pick([]string{"2", "0", "n", "1"}), w.pick([]string{"1", "10", "d", "n"})}
 	case 0:
 		return []string{"dump", w.pick(wKeys)}
 	case 1:

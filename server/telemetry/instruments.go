@@ -16,6 +16,7 @@ const (
 	attrReplica   = attribute.Key("cairn.replica.id")
 	attrKind      = attribute.Key("cairn.request.kind")
 	attrDB        = attribute.Key("db")
+	attrCPUMode   = attribute.Key("cpu.mode")
 )
 
 // register creates the observable instruments and the one callback that
@@ -61,10 +62,14 @@ func register(m metric.Meter, src Source) (metric.Registration, error) {
 		applied    = gauge("cairn.raft.applied_index", "{entry}", "Last log index the replica applied.")
 		leaderChg  = counter("cairn.raft.leader.changes", "{election}", "Leaders elected in the shard since the node started.")
 	)
+	cpu, err := m.Float64ObservableCounter("process.cpu.time", metric.WithUnit("s"), metric.WithDescription("CPU time of the process, by mode (user, system)."))
+	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	db0 := metric.WithAttributes(attrDB.String("0"))
+	cpuUser := metric.WithAttributes(attrCPUMode.String("user"))
+	cpuSystem := metric.WithAttributes(attrCPUMode.String("system"))
 	return m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		n := src.Node()
 		o.ObserveInt64(clients, n.ClientsConnected)
@@ -82,6 +87,8 @@ func register(m metric.Meter, src Source) (metric.Registration, error) {
 		o.ObserveInt64(memUsed, n.MemoryUsed)
 		o.ObserveInt64(memRSS, n.MemoryRSS)
 		o.ObserveInt64(maxMem, n.MaxMemory)
+		o.ObserveFloat64(cpu, n.CPUUser.Seconds(), cpuUser)
+		o.ObserveFloat64(cpu, n.CPUSystem.Seconds(), cpuSystem)
 		src.Commands(func(c Command) {
 			op := metric.WithAttributes(attrOperation.String(c.Name))
 			o.ObserveInt64(cmdCalls, c.Calls, op)
@@ -101,5 +108,5 @@ func register(m metric.Meter, src Source) (metric.Registration, error) {
 		})
 		return nil
 	}, clients, received, rejected, processed, errReplies, netOut, hits, misses, expired, evicted,
-		keys, expires, memUsed, memRSS, maxMem, cmdCalls, cmdRej, cmdFail, isLeader, term, applied, leaderChg)
+		keys, expires, memUsed, memRSS, maxMem, cpu, cmdCalls, cmdRej, cmdFail, isLeader, term, applied, leaderChg)
 }

@@ -47,6 +47,9 @@ type Node struct {
 	// (used_memory); MemoryRSS the process's resident set
 	// (used_memory_rss); MaxMemory is maxmemory (0: none).
 	MemoryUsed, MemoryRSS, MaxMemory int64
+	// CPUUser and CPUSystem are the process's CPU time (used_cpu_user,
+	// used_cpu_sys).
+	CPUUser, CPUSystem time.Duration
 }
 
 // Command holds one command's figures (INFO commandstats).

@@ -34,6 +34,7 @@ import (
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/resource"
 )
 
@@ -67,6 +68,7 @@ type Config struct {
 // Telemetry is a running MeterProvider with its exporters.
 type Telemetry struct {
 	provider *sdkmetric.MeterProvider
+	manual   *sdkmetric.ManualReader
 	handler  http.Handler
 	reg      metric.Registration
 }
@@ -107,7 +109,10 @@ func New(cfg Config) (*Telemetry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("telemetry: prometheus exporter: %w", err)
 	}
-	opts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(promReader)}
+	// A manual reader serves in-process readers (Collect: the dashboard);
+	// it costs nothing until called.
+	manual := sdkmetric.NewManualReader(sdkmetric.WithProducer(hist))
+	opts := []sdkmetric.Option{sdkmetric.WithResource(res), sdkmetric.WithReader(promReader), sdkmetric.WithReader(manual)}
 	if cfg.OTLPEndpoint != "" {
 		exp, err := otlpmetrichttp.New(context.Background(), otlpOptions(cfg.OTLPEndpoint)...)
 		if err != nil {
@@ -116,7 +121,7 @@ func New(cfg Config) (*Telemetry, error) {
 		opts = append(opts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(exp,
 			sdkmetric.WithInterval(cfg.OTLPInterval), sdkmetric.WithProducer(hist))))
 	}
-	t := &Telemetry{provider: sdkmetric.NewMeterProvider(opts...)}
+	t := &Telemetry{provider: sdkmetric.NewMeterProvider(opts...), manual: manual}
 	if t.reg, err = register(t.provider.Meter(ScopeName), cfg.Source); err != nil {
 		t.provider.Shutdown(context.Background())
 		return nil, fmt.Errorf("telemetry: instruments: %w", err)
@@ -140,6 +145,14 @@ func otlpOptions(endpoint string) []otlpmetrichttp.Option {
 // instruments of their own.
 func (t *Telemetry) Meter(name string, opts ...metric.MeterOption) metric.Meter {
 	return t.provider.Meter(name, opts...)
+}
+
+// Collect reads every instrument now, for in-process consumers (the
+// dashboard shows the same numbers as /metrics).
+func (t *Telemetry) Collect(ctx context.Context) (metricdata.ResourceMetrics, error) {
+	var rm metricdata.ResourceMetrics
+	err := t.manual.Collect(ctx, &rm)
+	return rm, err
 }
 
 // Handler serves the metrics in the Prometheus text format (GET /metrics).

@@ -160,3 +160,33 @@ func TestOTLPPush(t *testing.T) {
 		}
 	}
 }
+
+// TestCollect: in-process readers see the same instruments, histograms
+// included.
+func TestCollect(t *testing.T) {
+	tel, err := New(Config{Source: fakeSource{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tel.Shutdown(context.Background())
+	rm, err := tel.Collect(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var processed int64 = -1
+	var sms []metricdata.ScopeMetrics
+	for _, sm := range rm.ScopeMetrics {
+		sms = append(sms, sm)
+		for _, m := range sm.Metrics {
+			if m.Name == "redis.commands.processed" {
+				processed = m.Data.(metricdata.Sum[int64]).DataPoints[0].Value
+			}
+		}
+	}
+	if processed != 42 {
+		t.Errorf("redis.commands.processed = %d, want 42", processed)
+	}
+	if h := find(t, sms, "redis.cmd.duration"); len(h.DataPoints) != 3 {
+		t.Errorf("%d command histograms, want 3", len(h.DataPoints))
+	}
+}

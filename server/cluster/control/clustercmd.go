@@ -231,6 +231,8 @@ func (c *Plane) Cluster(args [][]byte) reply.Value {
 			out = append(out, reply.Bulk([]byte(strconv.FormatUint(rid, 10))))
 		}
 		return reply.Array(out...)
+	case "ftshard":
+		return c.ftShardCmd(args) // internal (ft.go)
 	case "slotop":
 		// CLUSTER SLOTOP <shard> <op> <slots> <fence> [<arg> ...]
 		// (internal: only on a connection authenticated as a node)

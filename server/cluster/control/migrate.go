@@ -270,6 +270,9 @@ func (c *Plane) step(name string, ops slotOpFunc, op string, f shard.Fence, slot
 // moveSlots moves one group of slots from one shard to another (steps 1-5
 // above) under fence f.
 func (c *Plane) moveSlots(from, to uint64, slots []uint16, f shard.Fence) error {
+	if err := c.copyFunctions(from, to); err != nil {
+		c.log.Warn("function libraries not copied to the shard taking slots", "from", from, "to", to, "err", err)
+	}
 	src, dst := c.slotOps(from), c.slotOps(to)
 	dstStatus, _, err := c.step("prepare", dst, shard.OpPrepare, f, slots)
 	if err != nil {

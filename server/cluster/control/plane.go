@@ -70,6 +70,9 @@ type Plane struct {
 	down     sync.Map     // node ID → true while its client port does not answer
 	// configBusy: shard ID → true while syncConfig works on it (config.go)
 	configBusy sync.Map
+	// ftSync (under mu) and ftBusy: syncFT's state per led shard (ft.go)
+	ftSync map[uint64]*ftSyncState
+	ftBusy sync.Map
 	// eps are the node's shard endpoints (endpoints.go).
 	eps endpoints
 	// fwd carries pub/sub messages to other nodes (forward.go).
@@ -412,6 +415,7 @@ func (c *Plane) reconcile() {
 		c.syncMembers(topo, s, sh)
 		c.syncSlots(topo, s)
 		c.syncConfig(topo, s, sh)
+		c.syncFT(topo, s)
 		c.balanceLeader(s, sh)
 	}
 	// 3. As the meta leader: meta membership and slot migrations.

@@ -300,6 +300,9 @@ func (c *Plane) Propose(r session.Route, cmds [][][]byte) session.Pending {
 	case session.RouteReplica:
 		return errPending{shard.ErrNotLeader} // writes go to leaders only
 	case session.RouteNode:
+		if p, ok := c.ftPropose(cmds); ok {
+			return p // FT.CREATE and friends: every shard (ft.go)
+		}
 		led := c.ledShards()
 		if len(led) == 0 {
 			return errPending{shard.ErrNotLeader}
@@ -324,6 +327,14 @@ func (c *Plane) ProposeMulti(r session.Route, watch [][]byte, cmds [][][]byte) s
 	kind, all := entry.Transaction(watch, cmds)
 	var s *shard.Shard
 	if r.Kind == session.RouteNode {
+		for _, cmd := range cmds {
+			if ftKind(c.table.Lookup(cmd[0])) == ftWrite {
+				// Applied on every shard through the directory (ft.go),
+				// never as part of one shard's transaction.
+				return errPending{fmt.Errorf("%s in a transaction is not supported in cluster mode; send it outside MULTI",
+					strings.ToUpper(string(cmd[0])))}
+			}
+		}
 		led := c.ledShards()
 		if len(led) > 1 {
 			// One transaction is one entry of one shard's log: a keyless
@@ -377,6 +388,9 @@ func (c *Plane) KeyDigests(r session.Route, now time.Time, keys [][]byte) ([]uin
 // Read implements session.Backend.Read for cluster mode.
 func (c *Plane) Read(r session.Route, now time.Time, spec *command.Spec, args [][]byte) reply.Value {
 	if r.Kind == session.RouteNode {
+		if v, ok := c.ftRead(now, spec, args); ok {
+			return v // FT.SEARCH and friends: every shard (ft.go)
+		}
 		return c.readNode(now, spec, args)
 	}
 	sid := r.Shard

@@ -1,0 +1,297 @@
+package search
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/cairndb/cairn/server/keyspace"
+	"github.com/cairndb/cairn/vector"
+	"github.com/cairndb/cairn/vector/query"
+)
+
+// Hit is one matching document.
+type Hit struct {
+	Key string
+	// Dist holds distances yielded by the query (KNN AS name, or
+	// $YIELD_DISTANCE_AS), by name.
+	Dist map[string]float32
+}
+
+// Result is a query's answer before SORTBY/LIMIT.
+type Result struct {
+	Hits []Hit
+	// Total is the number of matches (total_results).
+	Total int
+	// ScoreField is the KNN distance name (`__<field>_score` or AS).
+	ScoreField string
+}
+
+// QueryError is a query that does not fit the index; its text is what
+// RediSearch says.
+type QueryError struct{ Msg string }
+
+func (e *QueryError) Error() string { return e.Msg }
+
+func qerr(format string, a ...any) error { return &QueryError{fmt.Sprintf(format, a...)} }
+
+// evaluator matches documents of one index at one time.
+type evaluator struct {
+	ix    *Index
+	db    *keyspace.DB
+	now   int64
+	rng   map[*query.Node]map[string]float32 // VECTOR_RANGE results
+	yield map[string]*query.Node
+}
+
+// Run evaluates q over ix with db's current state at now. MaxResults caps
+// the vector range results gathered (0: no cap).
+func (ix *Index) Run(db *keyspace.DB, now int64, q *query.Query) (*Result, error) {
+	ev := &evaluator{ix: ix, db: db, now: now, rng: map[*query.Node]map[string]float32{}}
+	if err := ev.prepare(q.Root); err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	if q.KNN != nil {
+		f := ix.Def.Field(q.KNN.Field)
+		if f == nil || f.Type != Vector {
+			return nil, qerr("Unknown field `%s`", q.KNN.Field)
+		}
+		v := ix.Vector(f)
+		vec, err := ev.queryVector(f, q.KNN.Vector)
+		if err != nil {
+			return nil, err
+		}
+		res.ScoreField = q.KNN.As
+		if res.ScoreField == "" {
+			res.ScoreField = "__" + f.Attribute + "_score"
+		}
+		if q.KNN.K == 0 {
+			return res, nil
+		}
+		opt := &vector.SearchOptions{EF: q.KNN.EFRuntime}
+		if q.Root.Kind != query.All {
+			opt.Filter = func(key string) bool { return ev.matchKey(q.Root, key) }
+		}
+		rs, err := v.Search(vec, min(q.KNN.K, max(v.Len(), 1)), opt)
+		if err != nil {
+			return nil, qerr("Error parsing vector similarity query: %v", err)
+		}
+		for _, r := range rs {
+			if opt.Filter == nil && !ev.matchKey(q.Root, r.Key) {
+				continue // expired, not yet deleted
+			}
+			h := Hit{Key: r.Key, Dist: map[string]float32{res.ScoreField: r.Distance}}
+			ev.addYields(&h)
+			res.Hits = append(res.Hits, h)
+		}
+		res.Total = len(res.Hits)
+		return res, nil
+	}
+	ix.ids.Scan(func(d doc) bool {
+		if ev.matchKey(q.Root, d.key) {
+			h := Hit{Key: d.key}
+			ev.addYields(&h)
+			res.Hits = append(res.Hits, h)
+		}
+		return true
+	})
+	res.Total = len(res.Hits)
+	return res, nil
+}
+
+func (ev *evaluator) addYields(h *Hit) {
+	for name, n := range ev.yield {
+		if d, ok := ev.rng[n][h.Key]; ok {
+			if h.Dist == nil {
+				h.Dist = map[string]float32{}
+			}
+			h.Dist[name] = d
+		}
+	}
+}
+
+// queryVector decodes a query blob for field f.
+func (ev *evaluator) queryVector(f *Field, blob []byte) ([]float32, error) {
+	want := f.Vec.Dim * f.Vec.Type.Size()
+	if len(blob) != want {
+		return nil, qerr("Error parsing vector similarity query: query vector blob size (%d) does not match index's expected size (%d).", len(blob), want)
+	}
+	v, err := vector.Decode(f.Vec.Type, blob, f.Vec.Dim)
+	if err != nil {
+		return nil, qerr("Error parsing vector similarity query: %v", err)
+	}
+	return v, nil
+}
+
+// prepare checks the fields the query names and runs its VECTOR_RANGE
+// clauses.
+func (ev *evaluator) prepare(n *query.Node) error {
+	switch n.Kind {
+	case query.Term:
+		if n.Field != "" {
+			f := ev.ix.Def.Field(n.Field)
+			if f == nil {
+				return qerr("Unknown field `%s`", n.Field)
+			}
+			if f.Type != Text {
+				return qerr("Syntax error: field `%s` is not a TEXT field", n.Field)
+			}
+		}
+	case query.Tag:
+		f := ev.ix.Def.Field(n.Field)
+		if f == nil {
+			return qerr("Unknown field `%s`", n.Field)
+		}
+		if f.Type != Tag {
+			return qerr("Syntax error: field `%s` is not a TAG field", n.Field)
+		}
+	case query.Numeric:
+		f := ev.ix.Def.Field(n.Field)
+		if f == nil {
+			return qerr("Unknown field `%s`", n.Field)
+		}
+		if f.Type != Numeric {
+			return qerr("Syntax error: field `%s` is not a NUMERIC field", n.Field)
+		}
+	case query.VectorRange:
+		f := ev.ix.Def.Field(n.Field)
+		if f == nil {
+			return qerr("Unknown field `%s`", n.Field)
+		}
+		if f.Type != Vector {
+			return qerr("Syntax error: field `%s` is not a VECTOR field", n.Field)
+		}
+		if n.Radius < 0 {
+			return qerr("Error parsing vector similarity query: negative radius")
+		}
+		vec, err := ev.queryVector(f, n.Vector)
+		if err != nil {
+			return err
+		}
+		rs, err := ev.ix.Vector(f).Range(vec, float32(min(n.Radius, math.MaxFloat32)), nil)
+		if err != nil {
+			return qerr("Error parsing vector similarity query: %v", err)
+		}
+		m := make(map[string]float32, len(rs))
+		for _, r := range rs {
+			m[r.Key] = r.Distance
+		}
+		ev.rng[n] = m
+		if n.YieldDistanceAs != "" {
+			if ev.yield == nil {
+				ev.yield = map[string]*query.Node{}
+			}
+			ev.yield[n.YieldDistanceAs] = n
+		}
+	}
+	for _, c := range n.Children {
+		if err := ev.prepare(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// matchKey tells whether the live hash under key matches n.
+func (ev *evaluator) matchKey(n *query.Node, key string) bool {
+	it := ev.db.Peek([]byte(key))
+	if it == nil || it.Expired(ev.now) {
+		return false
+	}
+	h, ok := it.Obj.(*keyspace.Hash)
+	if !ok {
+		return false
+	}
+	return ev.match(n, key, h)
+}
+
+func (ev *evaluator) match(n *query.Node, key string, h *keyspace.Hash) bool {
+	switch n.Kind {
+	case query.All:
+		return true
+	case query.And:
+		for _, c := range n.Children {
+			if !ev.match(c, key, h) {
+				return false
+			}
+		}
+		return true
+	case query.Or:
+		for _, c := range n.Children {
+			if ev.match(c, key, h) {
+				return true
+			}
+		}
+		return false
+	case query.Not:
+		return !ev.match(n.Children[0], key, h)
+	case query.VectorRange:
+		_, ok := ev.rng[n][key]
+		return ok
+	case query.Numeric:
+		f := ev.ix.Def.Field(n.Field)
+		v, ok := h.Get([]byte(f.Identifier))
+		if !ok {
+			return false
+		}
+		x, err := parseNumber(v)
+		if err != nil {
+			return false
+		}
+		if x < n.Lo || (n.LoExcl && x == n.Lo) || x > n.Hi || (n.HiExcl && x == n.Hi) {
+			return false
+		}
+		return true
+	case query.Tag:
+		f := ev.ix.Def.Field(n.Field)
+		v, ok := h.Get([]byte(f.Identifier))
+		if !ok {
+			return false
+		}
+		for _, t := range strings.Split(string(v), string(f.Separator)) {
+			t = strings.TrimSpace(t)
+			if t == "" {
+				continue
+			}
+			for i, want := range n.Values {
+				if tagMatch(t, want, n.Prefix[i], f.CaseSensitive) {
+					return true
+				}
+			}
+		}
+		return false
+	case query.Term:
+		for i := range ev.ix.Def.Fields {
+			f := &ev.ix.Def.Fields[i]
+			if f.Type != Text || (n.Field != "" && f.Attribute != n.Field) {
+				continue
+			}
+			v, ok := h.Get([]byte(f.Identifier))
+			if !ok {
+				continue
+			}
+			for _, w := range query.Tokenize(string(v)) {
+				if w == n.Values[0] || (n.Prefix[0] && strings.HasPrefix(w, n.Values[0])) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return false
+}
+
+func tagMatch(have, want string, prefix, cs bool) bool {
+	if !cs {
+		have, want = strings.ToLower(have), strings.ToLower(want)
+	}
+	if prefix {
+		return strings.HasPrefix(have, want)
+	}
+	return have == want
+}
+
+// ErrNotSortable is returned for SORTBY on an unknown attribute.
+var ErrNotSortable = errors.New("Property is not sortable")

@@ -1,0 +1,162 @@
+package shard_test
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cairndb/cairn/server/reply"
+	"github.com/cairndb/cairn/server/shard"
+)
+
+func vecBlob(r *rand.Rand, dim int) string {
+	b := make([]byte, 4*dim)
+	for i := range dim {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(r.Float32()))
+	}
+	return string(b)
+}
+
+// ftKNN is the FT.SEARCH a test runs on every replica.
+func ftKNN(q string) []string {
+	return []string{"FT.SEARCH", "idx", "@tag:{a|b}=>[KNN 10 @v $q]", "PARAMS", "2", "q", q, "NOCONTENT", "DIALECT", "2"}
+}
+
+// TestFT_ReplicasIdentical: three replicas apply FT.CREATE, inserts,
+// updates, deletes and expiries (with a leader change midway) and end
+// with identical state digests (keyspace and FT registry, HNSW graphs
+// included) and identical search replies.
+func TestFT_ReplicasIdentical(t *testing.T) {
+	g := startGroup(t, shard.Options{ShardID: 1})
+	r := rand.New(rand.NewPCG(7, 7))
+	const dim = 16
+	s := g.lead(1)
+	for i := range 150 {
+		g.write(s, "HSET", fmt.Sprintf("d:%d", i), "tag", []string{"a", "b", "c"}[i%3], "v", vecBlob(r, dim))
+	}
+	g.write(s, "FT.CREATE", "idx", "PREFIX", "1", "d:", "SCHEMA", "tag", "TAG", "v", "VECTOR", "HNSW", "6", "TYPE", "FLOAT32", "DIM", fmt.Sprint(dim), "DISTANCE_METRIC", "COSINE")
+	for i := 150; i < 300; i++ {
+		g.write(s, "HSET", fmt.Sprintf("d:%d", i), "tag", []string{"a", "b", "c"}[i%3], "v", vecBlob(r, dim))
+	}
+	s = g.lead(2)
+	for i := range 100 {
+		k := fmt.Sprintf("d:%d", r.IntN(300))
+		switch i % 4 {
+		case 0:
+			g.write(s, "DEL", k)
+		case 1:
+			g.write(s, "HSET", k, "v", vecBlob(r, dim))
+		case 2:
+			g.write(s, "PEXPIRE", k, "1")
+		default:
+			g.write(s, "HSET", k, "v", "short") // an indexing failure
+		}
+	}
+	time.Sleep(20 * time.Millisecond) // let the 1 ms expiries pass
+	g.write(s, "SET", "tick", "1")
+	q := vecBlob(r, dim)
+	want := ""
+	var wantDigest uint64
+	deadline := time.Now().Add(20 * time.Second)
+	for i, sh := range g.shards {
+		for {
+			applied, d := sh.StateDigest()
+			la, ld := s.StateDigest()
+			if applied == la {
+				if i == 0 {
+					wantDigest = ld
+				}
+				if d != ld || d != wantDigest {
+					t.Fatalf("replica %d: state digest %x, leader %x", i+1, d, ld)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("replica %d did not catch up", i+1)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		spec, _ := table.Resolve(args(ftKNN(q)...))
+		got := sh.Read(spec, args(ftKNN(q)...)).RESP2().String()
+		if i == 0 {
+			want = got
+		} else if got != want {
+			t.Fatalf("replica %d answers %s, replica 1 %s", i+1, got, want)
+		}
+	}
+	if want == "" || want == "[0]" {
+		t.Fatalf("empty search result %s", want)
+	}
+}
+
+// TestFT_ConcurrentSearchAndWrites runs searches on connection goroutines
+// while the apply goroutine indexes writes (run it with -race), and
+// checks that a search never returns a key deleted before it started.
+func TestFT_ConcurrentSearchAndWrites(t *testing.T) {
+	n := start(t, t.TempDir(), freeAddr(t), shard.Options{ShardID: 1, ReplicaID: 1})
+	check(t, n.write("FT.CREATE", "idx", "PREFIX", "1", "d:", "SCHEMA", "tag", "TAG", "v", "VECTOR", "HNSW", "6", "TYPE", "FLOAT32", "DIM", "8", "DISTANCE_METRIC", "L2"), reply.OK, "FT.CREATE")
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 200 {
+		n.write("HSET", fmt.Sprintf("d:%d", i), "tag", "a", "v", vecBlob(r, 8))
+	}
+	var deleted sync.Map
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan string, 4)
+	for w := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rr := rand.New(rand.NewPCG(uint64(w), 9))
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var gone []string
+				deleted.Range(func(k, _ any) bool { gone = append(gone, k.(string)); return true })
+				v := n.read(ftKNN(vecBlob(rr, 8))...).RESP2()
+				if v.IsError() {
+					errs <- v.String()
+					return
+				}
+				for _, e := range v.Elems[1:] {
+					for _, g := range gone {
+						if string(e.Str) == g {
+							errs <- "deleted key " + g + " returned"
+							return
+						}
+					}
+				}
+			}
+		}()
+	}
+	for i := range 200 {
+		k := fmt.Sprintf("d:%d", i)
+		if i%2 == 0 {
+			n.write("DEL", k)
+			deleted.Store(k, true)
+		} else {
+			n.write("HSET", k, "v", vecBlob(r, 8))
+		}
+		if i%50 == 0 {
+			n.snapshot()
+		}
+	}
+	close(stop)
+	wg.Wait()
+	select {
+	case e := <-errs:
+		t.Fatal(e)
+	default:
+	}
+	v := n.read("FT.SEARCH", "idx", "*", "LIMIT", "0", "0").RESP2()
+	if v.Elems[0].Int != 100 {
+		t.Fatalf("documents after the run: %v", v)
+	}
+}

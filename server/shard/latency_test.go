@@ -1,0 +1,37 @@
+package shard
+
+import (
+	"testing"
+	"time"
+)
+
+// TestLatency: durations land in the bucket of their microseconds' bit
+// length, the longest in the last, and the sum is kept.
+func TestLatency(t *testing.T) {
+	var l Latency
+	for _, d := range []time.Duration{500 * time.Nanosecond, time.Microsecond, 3 * time.Microsecond, 4 * time.Microsecond, 1023 * time.Microsecond, 1024 * time.Microsecond, 1000 * time.Hour, -time.Second} {
+		l.Observe(d)
+	}
+	counts, sum := l.Snapshot()
+	want := map[int]uint64{0: 2, 1: 1, 2: 1, 3: 1, 10: 1, 11: 1, LatencyBuckets - 1: 1}
+	for i, c := range counts {
+		if c != want[i] {
+			t.Errorf("bucket %d = %d, want %d", i, c, want[i])
+		}
+	}
+	wantSum := 500*time.Nanosecond + 8*time.Microsecond + 2047*time.Microsecond + 1000*time.Hour - time.Second
+	if sum != wantSum {
+		t.Errorf("sum %v, want %v", sum, wantSum)
+	}
+}
+
+// BenchmarkLatencyObserve is the cost metrics add per committed log entry.
+func BenchmarkLatencyObserve(b *testing.B) {
+	var l Latency
+	b.RunParallel(func(pb *testing.PB) {
+		d := 300 * time.Microsecond
+		for pb.Next() {
+			l.Observe(d)
+		}
+	})
+}

@@ -7,7 +7,7 @@
 // random choices exactly as the first apply did. The same bytes are shipped
 // across regions.
 //
-// Layout (versions 1 to 3; see version.go for what each version means):
+// Layout (versions 1 and 2; see version.go for what each version means):
 //
 //	byte    version
 //	byte    kind (Commands, Expire)
@@ -25,9 +25,9 @@ import (
 
 // Version is the newest codec version this binary reads and writes;
 // Append writes Entry.Version, or Version when that is zero. Versions 2
-// and 3 have the same layout as version 1; see version.go for what each
+// to 4 have the same layout as version 1; see version.go for what each
 // changes.
-const Version = 3
+const Version = 4
 
 // Kind tells how the commands of an entry are applied.
 type Kind uint8

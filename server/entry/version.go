@@ -21,10 +21,11 @@ import "errors"
 //	   applied time and at most MaxClockStep (shard package) after it.
 //	   Adds the kinds Config (6, the replicated configuration) and Evict
 //	   (7, maxmemory eviction).
-//	3  same layout and apply as 2. Adds the commands FUNCTION and
-//	   FCALL/FCALL_RO (Wasm functions) and the FT.* family (vector search),
-//	   whose command.Spec.Format is 3, and the kind Shipped (8, entries of
-//	   another region's log, package regions).
+//	3  same layout and clock rule as 2. Adds the commands FUNCTION and
+//	   FCALL/FCALL_RO (Wasm functions) and the FT.* family (vector search);
+//	   their command.Spec.Format is 3.
+//	4  same layout and clock rule as 3. Adds the kind Shipped (8, entries
+//	   of another region's log, package regions).
 //
 // Kind numbers are never reused. New kinds start at 9.
 //
@@ -47,7 +48,7 @@ var kindVersion = map[Kind]uint8{
 	WatchedMulti: 1,
 	Config:       2,
 	Evict:        2,
-	Shipped:      3,
+	Shipped:      4,
 }
 
 // KindVersion returns the minimum format version at which kind may be

@@ -31,14 +31,14 @@ func TestVersionGate(t *testing.T) {
 			t.Fatalf("kind %d: Understands", k)
 		}
 	}
-	// Shipped came with version 3.
-	if _, ok := WriteVersion(2, Shipped); ok {
-		t.Fatal("Shipped written at cluster version 2")
+	// Shipped came with version 4.
+	if _, ok := WriteVersion(3, Shipped); ok {
+		t.Fatal("Shipped written at cluster version 3")
 	}
-	if v, ok := WriteVersion(3, Shipped); !ok || v != 3 {
-		t.Fatalf("Shipped at cluster version 3: %d %v", v, ok)
+	if v, ok := WriteVersion(4, Shipped); !ok || v != 4 {
+		t.Fatalf("Shipped at cluster version 4: %d %v", v, ok)
 	}
-	if Understands(2, 2, Shipped) || Understands(3, 2, Shipped) || !Understands(3, 3, Shipped) {
+	if Understands(3, 3, Shipped) || Understands(4, 3, Shipped) || !Understands(4, 4, Shipped) {
 		t.Fatal("Shipped: Understands")
 	}
 	// Unknown kinds are neither written nor understood.

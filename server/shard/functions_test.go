@@ -181,7 +181,7 @@ func TestSMFunctionSnapshot(t *testing.T) {
 	if err := a.SM().SaveSnapshot(ctx, &snap, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.HasPrefix(snap.Bytes(), []byte("CAIRNSM5")) {
+	if !bytes.HasPrefix(snap.Bytes(), []byte("CAIRNSM6")) {
 		t.Fatalf("snapshot header %q", snap.Bytes()[:8])
 	}
 	b := shard.NewTestSM(table)

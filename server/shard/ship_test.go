@@ -57,7 +57,7 @@ func TestSMShippedExactlyOnce(t *testing.T) {
 	if err := dst.SM().SaveSnapshot(ctx, &buf, nil, nil); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.HasPrefix(buf.Bytes(), []byte("CAIRNSM5")) {
+	if !bytes.HasPrefix(buf.Bytes(), []byte("CAIRNSM6")) {
 		t.Fatalf("header %q", buf.Bytes()[:8])
 	}
 	r := shard.NewTestSM(table)

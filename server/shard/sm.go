@@ -345,14 +345,16 @@ func (s *stateMachine) PrepareSnapshot() (interface{}, error) {
 }
 
 // snapHeader starts a state-machine snapshot; the leader time, applied
-// index, slot state, replicated configuration, function libraries, region
-// section (ship positions, ship.go) and the FT index registry
-// (search.Snapshot's section) follow it. Version 4 (none of the last
-// three), 3 (no configuration either) and 2 (no slot state either)
-// snapshots are still read; they recover no library, no index, no ship
-// position and the initial configuration.
+// index, slot state, replicated configuration, function libraries and the
+// FT index registry (search.Snapshot's section) follow it; version 6 adds
+// the region section (ship positions, ship.go) after the libraries.
+// Version 5 (no region section), 4 (no
+// libraries, no FT section), 3 (no configuration either) and 2 (no slot
+// state either) snapshots are still read; they recover no library, no
+// index and the initial configuration.
 const (
-	snapHeader   = "CAIRNSM5"
+	snapHeader   = "CAIRNSM6"
+	snapHeaderV5 = "CAIRNSM5"
 	snapHeaderV4 = "CAIRNSM4"
 	snapHeaderV3 = "CAIRNSM3"
 	snapHeaderV2 = "CAIRNSM2"
@@ -395,7 +397,7 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	if _, err := io.ReadFull(br, hdr); err != nil {
 		return fmt.Errorf("%w: header", ErrBadSnapshot)
 	}
-	if string(hdr) != snapHeader && string(hdr) != snapHeaderV4 && string(hdr) != snapHeaderV3 && string(hdr) != snapHeaderV2 {
+	if string(hdr) != snapHeader && string(hdr) != snapHeaderV5 && string(hdr) != snapHeaderV4 && string(hdr) != snapHeaderV3 && string(hdr) != snapHeaderV2 {
 		if newerSnapshot(hdr) {
 			// A format from a newer binary: stop, do not guess.
 			s.halt(0, fmt.Sprintf("snapshot format %q is newer than this binary's %q", hdr, snapHeader))
@@ -424,7 +426,7 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
 	}
-	if string(hdr) == snapHeader || string(hdr) == snapHeaderV4 {
+	if string(hdr) == snapHeader || string(hdr) == snapHeaderV5 || string(hdr) == snapHeaderV4 {
 		if cfg, epoch, err = readConfigSection(br); err != nil {
 			if errors.Is(err, keyspace.ErrConfigVersion) {
 				// A config section from a newer binary: stop, as for a
@@ -436,7 +438,7 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 		}
 	}
 	var libs *modules.Registry
-	if string(hdr) == snapHeader {
+	if string(hdr) == snapHeader || string(hdr) == snapHeaderV5 {
 		if libs, err = s.readFunctionSection(br); err != nil {
 			if errors.Is(err, modules.ErrDumpVersion) {
 				// Libraries encoded by a newer binary: stop.
@@ -448,6 +450,7 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	} else if rt := runtimeOf(s); rt != nil {
 		libs = modules.NewRegistry(rt)
 	}
+	reg := search.NewRegistry()
 	var ship map[uint64]ShipPosition
 	if string(hdr) == snapHeader {
 		if ship, err = readShipSection(br); err != nil {
@@ -458,8 +461,7 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 			return fmt.Errorf("%w: region section: %v", ErrBadSnapshot, err)
 		}
 	}
-	reg := search.NewRegistry()
-	if string(hdr) == snapHeader {
+	if string(hdr) == snapHeader || string(hdr) == snapHeaderV5 {
 		if reg, err = search.Load(br); err != nil {
 			if errors.Is(err, search.ErrVersion) {
 				s.halt(0, err.Error())

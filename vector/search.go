@@ -173,6 +173,19 @@ func withKeyFilter(opt *SearchOptions) *SearchOptions {
 	return &o
 }
 
+// ExactThreshold returns the number of filter matches at or under which a
+// Search with opt.Keys set is answered by an exact scan of just those keys
+// (see SearchOptions.ExactBelow); -1 when it never is. A caller that
+// gathers the matches itself can stop counting past it.
+func (ix *Index) ExactThreshold(opt *SearchOptions) int {
+	if opt == nil {
+		opt = &SearchOptions{}
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.exactThreshold(opt)
+}
+
 // exactThreshold returns the number of filter matches under which a query
 // is answered exactly (see SearchOptions.ExactBelow).
 func (ix *Index) exactThreshold(opt *SearchOptions) int {

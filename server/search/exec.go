@@ -72,6 +72,9 @@ func (ix *Index) Run(db *keyspace.DB, now int64, q *query.Query) (*Result, error
 		}
 		opt := &vector.SearchOptions{EF: q.KNN.EFRuntime}
 		if q.Root.Kind != query.All {
+			// A small match set is scanned exactly; the predicate is then
+			// only a fallback (and spares the engine building a key set).
+			opt.Keys = ev.smallMatchSet(q.Root, v.ExactThreshold(opt))
 			opt.Filter = func(key string) bool { return ev.matchKey(q.Root, key) }
 		}
 		rs, err := v.Search(vec, min(q.KNN.K, max(v.Len(), 1)), opt)
@@ -79,7 +82,7 @@ func (ix *Index) Run(db *keyspace.DB, now int64, q *query.Query) (*Result, error
 			return nil, qerr("Error parsing vector similarity query: %v", err)
 		}
 		for _, r := range rs {
-			if opt.Filter == nil && !ev.matchKey(q.Root, r.Key) {
+			if q.Root.Kind == query.All && !ev.matchKey(q.Root, r.Key) {
 				continue // expired, not yet deleted
 			}
 			h := Hit{Key: r.Key, Dist: map[string]float32{res.ScoreField: r.Distance}}
@@ -99,6 +102,29 @@ func (ix *Index) Run(db *keyspace.DB, now int64, q *query.Query) (*Result, error
 	})
 	res.Total = len(res.Hits)
 	return res, nil
+}
+
+// smallMatchSet returns the documents matching n when the TAG postings
+// bound them by at most limit candidates, and nil otherwise. Each
+// candidate is checked against the whole query (and expiry) on its hash,
+// so the set is exactly the matches; a small set lets the vector engine
+// scan just those keys exactly instead of evaluating n on the hash of every
+// node (or slot) it visits.
+func (ev *evaluator) smallMatchSet(n *query.Node, limit int) []string {
+	if limit < 0 || ev.ix.tags == nil {
+		return nil
+	}
+	cands, ok := ev.ix.tags.candidates(ev.ix, ev.db, n, limit)
+	if !ok {
+		return nil
+	}
+	keys := make([]string, 0, len(cands))
+	for k := range cands {
+		if ev.matchKey(n, k) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }
 
 func (ev *evaluator) addYields(h *Hit) {

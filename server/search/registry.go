@@ -118,6 +118,7 @@ type Index struct {
 	LastError    string
 	LastErrorKey string
 	vecs         []*vector.Index // per field; nil for non-vector fields
+	tags         *tagCache       // node-local TAG postings (tagcache.go)
 	// Backfill: while Scanning, the hashes that existed at FT.CREATE are
 	// indexed in batches (Registry.Backfill, one log entry each) from
 	// Cursor (a keyspace scan cursor); Scanned of ScanTotal keys are done.
@@ -234,7 +235,7 @@ func (r *Registry) Create(def Definition, db *keyspace.DB, now int64) error {
 	if _, ok := r.aliases[def.Name]; ok {
 		return ErrExists
 	}
-	ix := &Index{Def: def, vecs: make([]*vector.Index, len(def.Fields))}
+	ix := &Index{Def: def, vecs: make([]*vector.Index, len(def.Fields)), tags: &tagCache{}}
 	ix.keys, ix.ids = newTrees()
 	for i := range def.Fields {
 		f := &ix.Def.Fields[i]
@@ -380,6 +381,7 @@ func (r *Registry) Flushed() {
 	for _, n := range r.names {
 		ix := r.byName[n]
 		ix.keys, ix.ids = newTrees()
+		ix.tags = &tagCache{}
 		for i, v := range ix.vecs {
 			if v != nil {
 				nv, err := vector.New(v.Config())
@@ -431,6 +433,7 @@ func (ix *Index) reindex(key string, it *keyspace.Item, now int64) {
 	d := doc{key: key, id: ix.MaxDocID}
 	ix.keys.Set(d)
 	ix.ids.Set(d)
+	ix.tags.update(ix, key, h)
 }
 
 // fail records an indexing failure and takes key out of the index.
@@ -444,6 +447,7 @@ func (ix *Index) remove(key string) {
 	if d, ok := ix.keys.Delete(doc{key: key}); ok {
 		ix.ids.Delete(d)
 	}
+	ix.tags.update(ix, key, nil)
 	for _, v := range ix.vecs {
 		if v != nil {
 			v.Delete(key)

@@ -7,6 +7,7 @@ import (
 	"path"
 	"sort"
 	"sync"
+	"sync/atomic"
 )
 
 // Registry errors, worded as Redis words them.
@@ -44,6 +45,37 @@ type Registry struct {
 	mu    sync.RWMutex
 	libs  map[string]*Library
 	funcs map[string]*Library // function name -> library
+
+	// Node-local call counters for metrics (CountCall); not part of the
+	// replicated state (neither Dump nor Digest reads them).
+	calls, callsRO, fuel atomic.Int64
+}
+
+// CountCall records a finished call (FCALL, or FCALL_RO with readOnly)
+// and the fuel it consumed. The counters are node-local figures for
+// metrics: they never change what a call or the registry's state does.
+func (g *Registry) CountCall(readOnly bool, fuel int64) {
+	if readOnly {
+		g.callsRO.Add(1)
+	} else {
+		g.calls.Add(1)
+	}
+	g.fuel.Add(max(fuel, 0))
+}
+
+// CallStats returns the calls counted by CountCall, FCALL and FCALL_RO
+// apart, and the fuel they consumed.
+func (g *Registry) CallStats() (calls, callsRO, fuel int64) {
+	return g.calls.Load(), g.callsRO.Load(), g.fuel.Load()
+}
+
+// InheritCallStats adds old's call counters to g's, so that the figures
+// stay monotonic when a snapshot's registry replaces old.
+func (g *Registry) InheritCallStats(old *Registry) {
+	c, ro, f := old.CallStats()
+	g.calls.Add(c)
+	g.callsRO.Add(ro)
+	g.fuel.Add(f)
 }
 
 // NewRegistry returns an empty registry loading into rt.

@@ -155,10 +155,16 @@ func (m *metricsSource) Commands(fn func(telemetry.Command)) {
 func (m *metricsSource) Shards(fn func(telemetry.Shard)) {
 	for _, s := range (*backend)(m).shards() {
 		sm := s.Metrics()
+		var ixs []telemetry.Index
+		for _, ix := range sm.Indexes {
+			ixs = append(ixs, telemetry.Index{Name: ix.Name, Docs: ix.Docs, Bytes: ix.VectorBytes, Failures: ix.Failures})
+		}
 		fn(telemetry.Shard{ID: sm.ShardID, Replica: sm.ReplicaID, Leader: sm.IsLeader, Term: sm.Term,
 			Applied: sm.Applied, LeaderChanges: sm.LeaderChanges,
-			Commit:   telemetry.Histogram{Counts: sm.Commit, Sum: sm.CommitSum},
-			Snapshot: telemetry.Histogram{Counts: sm.Snapshot, Sum: sm.SnapshotSum}})
+			Commit:    telemetry.Histogram{Counts: sm.Commit, Sum: sm.CommitSum},
+			Snapshot:  telemetry.Histogram{Counts: sm.Snapshot, Sum: sm.SnapshotSum},
+			Indexes:   ixs,
+			Libraries: int64(sm.Libraries), Calls: sm.Calls, CallsRO: sm.CallsRO, Fuel: sm.Fuel})
 	}
 }
 

@@ -2,8 +2,10 @@ package server_test
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/cairndb/cairn/modules/modulestest"
 	"github.com/cairndb/cairn/server"
 	"github.com/cairndb/cairn/server/clustertest"
 	"github.com/cairndb/cairn/server/servertest"
@@ -462,5 +465,84 @@ func TestMetricsResetStat(t *testing.T) {
 	}
 	if got := mustSample(t, fams, "redis_cmd_calls_total", "db_operation_name", "set"); got != 1 {
 		t.Errorf("SET calls after RESETSTAT and one SET = %v, want 1", got)
+	}
+}
+
+// TestMetricsSearchAndFunctions checks the FT index and function figures:
+// documents, vector graph size and indexing failures per index; libraries,
+// FCALL / FCALL_RO calls and fuel per shard.
+func TestMetricsSearchAndFunctions(t *testing.T) {
+	n := servertest.Start(t, func(c *server.Config) { c.HTTPPort = -1 })
+	c := n.Client(t)
+	ctx := context.Background()
+
+	if err := c.Do(ctx, "FT.CREATE", "idx", "ON", "HASH", "PREFIX", "1", "doc:", "SCHEMA",
+		"v", "VECTOR", "HNSW", "6", "TYPE", "FLOAT32", "DIM", "2", "DISTANCE_METRIC", "L2").Err(); err != nil {
+		t.Fatal(err)
+	}
+	const docs = 3
+	for i := range docs {
+		v := make([]byte, 8)
+		binary.LittleEndian.PutUint32(v, math.Float32bits(float32(i)))
+		if err := c.HSet(ctx, fmt.Sprint("doc:", i), "v", v).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A vector of the wrong length cannot be indexed.
+	if err := c.HSet(ctx, "doc:bad", "v", "xyz").Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	if got, err := c.FunctionLoad(ctx, string(modulestest.Payload("test", modulestest.Fixture(t, "test")))).Result(); err != nil || got != "test" {
+		t.Fatalf("FUNCTION LOAD: %q, %v", got, err)
+	}
+	const calls, callsRO = 3, 2
+	for range calls {
+		if err := c.FCall(ctx, "ping", nil).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range callsRO {
+		if err := c.FCallRO(ctx, "ping", nil).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	fams := scrape(t, n.HTTPAddr())
+	if got := mustSample(t, fams, "cairn_search_documents", "cairn_search_index", "idx"); got != docs {
+		t.Errorf("cairn_search_documents = %v, want %d", got, docs)
+	}
+	if got := mustSample(t, fams, "cairn_search_index_size_bytes", "cairn_search_index", "idx"); got <= 0 {
+		t.Errorf("cairn_search_index_size_bytes = %v, want > 0", got)
+	}
+	if got := mustSample(t, fams, "cairn_search_indexing_failures_total", "cairn_search_index", "idx"); got != 1 {
+		t.Errorf("cairn_search_indexing_failures_total = %v, want 1", got)
+	}
+	if got := mustSample(t, fams, "cairn_functions_libraries"); got != 1 {
+		t.Errorf("cairn_functions_libraries = %v, want 1", got)
+	}
+	if got := mustSample(t, fams, "cairn_functions_calls_total", "db_operation_name", "fcall"); got != calls {
+		t.Errorf("FCALL calls = %v, want %d", got, calls)
+	}
+	if got := mustSample(t, fams, "cairn_functions_calls_total", "db_operation_name", "fcall_ro"); got != callsRO {
+		t.Errorf("FCALL_RO calls = %v, want %d", got, callsRO)
+	}
+	fuel := mustSample(t, fams, "cairn_functions_fuel_total")
+	if fuel <= 0 {
+		t.Fatalf("cairn_functions_fuel_total = %v, want > 0", fuel)
+	}
+	// The fuel grows with each call; a failed call counts too.
+	if err := c.FCallRO(ctx, "trap", nil).Err(); err == nil {
+		t.Fatal("FCALL_RO trap succeeded")
+	}
+	if err := c.FCall(ctx, "ping", nil).Err(); err != nil {
+		t.Fatal(err)
+	}
+	fams = scrape(t, n.HTTPAddr())
+	if got := mustSample(t, fams, "cairn_functions_fuel_total"); got <= fuel {
+		t.Errorf("cairn_functions_fuel_total after a call = %v, want > %v", got, fuel)
+	}
+	if got := mustSample(t, fams, "cairn_functions_calls_total", "db_operation_name", "fcall_ro"); got != callsRO+1 {
+		t.Errorf("FCALL_RO calls after a trap = %v, want %d", got, callsRO+1)
 	}
 }

@@ -24,6 +24,23 @@ type Metrics struct {
 	// time to write each snapshot. Bucket layout: see Latency.
 	Commit, Snapshot       []uint64
 	CommitSum, SnapshotSum time.Duration
+	// Indexes are the shard's FT indexes, in name order.
+	Indexes []IndexMetrics
+	// Libraries is the number of function libraries loaded; Calls and
+	// CallsRO count FCALL and FCALL_RO calls this replica ran (FCALL on
+	// every replica, at apply; FCALL_RO where it was served), Fuel the
+	// fuel they consumed. The counts are node-local, since the node
+	// started (a snapshot's registry inherits them).
+	Libraries            int
+	Calls, CallsRO, Fuel int64
+}
+
+// IndexMetrics are one FT index's figures, as FT.INFO reports them.
+type IndexMetrics struct {
+	Name string
+	// Docs is num_docs; VectorBytes the memory of the vector graphs
+	// (vector_index_sz_mb, in bytes); Failures hash_indexing_failures.
+	Docs, VectorBytes, Failures int64
 }
 
 // Metrics returns the shard's figures.
@@ -36,6 +53,20 @@ func (s *Shard) Metrics() Metrics {
 	m.LeaderChanges = s.host.leaders.changes(s.opts.ShardID)
 	m.Commit, m.CommitSum = s.commitLat.Snapshot()
 	m.Snapshot, m.SnapshotSum = s.sm.snapLat.Snapshot()
+	if g := s.sm.libs.Load(); g != nil {
+		m.Libraries = len(g.List(""))
+		m.Calls, m.CallsRO, m.Fuel = g.CallStats()
+	}
+	// The indexes are read under the read lock, as FT.INFO reads them
+	// (VectorBytes walks each vector graph's nodes).
+	s.sm.mu.RLock()
+	for _, name := range s.sm.ft.Names() {
+		if ix := s.sm.ft.Get(name); ix != nil {
+			m.Indexes = append(m.Indexes, IndexMetrics{Name: name, Docs: int64(ix.NumDocs()),
+				VectorBytes: ix.VectorBytes(), Failures: ix.Failures})
+		}
+	}
+	s.sm.mu.RUnlock()
 	return m
 }
 

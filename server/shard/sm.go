@@ -473,6 +473,9 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old := s.libs.Swap(libs); old != nil {
+		if libs != nil {
+			libs.InheritCallStats(old)
+		}
 		old.Flush(context.Background())
 	}
 	if !s.hooked {

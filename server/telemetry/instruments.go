@@ -17,6 +17,7 @@ const (
 	attrKind      = attribute.Key("cairn.request.kind")
 	attrDB        = attribute.Key("db")
 	attrCPUMode   = attribute.Key("cpu.mode")
+	attrIndex     = attribute.Key("cairn.search.index")
 )
 
 // register creates the observable instruments and the one callback that
@@ -61,6 +62,12 @@ func register(m metric.Meter, src Source) (metric.Registration, error) {
 		term       = gauge("cairn.raft.term", "{term}", "Raft term of the shard.")
 		applied    = gauge("cairn.raft.applied_index", "{entry}", "Last log index the replica applied.")
 		leaderChg  = counter("cairn.raft.leader.changes", "{election}", "Leaders elected in the shard since the node started.")
+		ftDocs     = updown("cairn.search.documents", "{document}", "Documents in the FT index (num_docs).")
+		ftSize     = gauge("cairn.search.index.size", "By", "Memory of the FT index's vector graphs (vector_index_sz_mb).")
+		ftFailures = counter("cairn.search.indexing_failures", "{document}", "Hashes the FT index could not index (hash_indexing_failures).")
+		fnLibs     = updown("cairn.functions.libraries", "{library}", "Function libraries loaded in the shard.")
+		fnCalls    = counter("cairn.functions.calls", "{call}", "Function calls (FCALL, FCALL_RO) this replica ran.")
+		fnFuel     = counter("cairn.functions.fuel", "{fuel}", "Fuel consumed by this replica's function calls.")
 	)
 	cpu, err := m.Float64ObservableCounter("process.cpu.time", metric.WithUnit("s"), metric.WithDescription("CPU time of the process, by mode (user, system)."))
 	errs = append(errs, err)
@@ -70,6 +77,7 @@ func register(m metric.Meter, src Source) (metric.Registration, error) {
 	db0 := metric.WithAttributes(attrDB.String("0"))
 	cpuUser := metric.WithAttributes(attrCPUMode.String("user"))
 	cpuSystem := metric.WithAttributes(attrCPUMode.String("system"))
+	fcall, fcallRO := attrOperation.String("fcall"), attrOperation.String("fcall_ro")
 	return m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		n := src.Node()
 		o.ObserveInt64(clients, n.ClientsConnected)
@@ -105,8 +113,20 @@ func register(m metric.Meter, src Source) (metric.Registration, error) {
 			o.ObserveInt64(term, int64(s.Term), at)
 			o.ObserveInt64(applied, int64(s.Applied), at)
 			o.ObserveInt64(leaderChg, int64(s.LeaderChanges), at)
+			o.ObserveInt64(fnLibs, s.Libraries, at)
+			sh, rep := attrShard.Int64(int64(s.ID)), attrReplica.Int64(int64(s.Replica))
+			o.ObserveInt64(fnCalls, s.Calls, metric.WithAttributes(sh, rep, fcall))
+			o.ObserveInt64(fnCalls, s.CallsRO, metric.WithAttributes(sh, rep, fcallRO))
+			o.ObserveInt64(fnFuel, s.Fuel, at)
+			for _, ix := range s.Indexes {
+				ia := metric.WithAttributes(sh, rep, attrIndex.String(ix.Name))
+				o.ObserveInt64(ftDocs, ix.Docs, ia)
+				o.ObserveInt64(ftSize, ix.Bytes, ia)
+				o.ObserveInt64(ftFailures, ix.Failures, ia)
+			}
 		})
 		return nil
 	}, clients, received, rejected, processed, errReplies, netOut, hits, misses, expired, evicted,
-		keys, expires, memUsed, memRSS, maxMem, cpu, cmdCalls, cmdRej, cmdFail, isLeader, term, applied, leaderChg)
+		keys, expires, memUsed, memRSS, maxMem, cpu, cmdCalls, cmdRej, cmdFail, isLeader, term, applied, leaderChg,
+		ftDocs, ftSize, ftFailures, fnLibs, fnCalls, fnFuel)
 }

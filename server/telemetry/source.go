@@ -79,6 +79,21 @@ type Shard struct {
 	// Commit is the propose-to-applied latency of the replica's
 	// proposals; Snapshot the time to write each snapshot.
 	Commit, Snapshot Histogram
+	// Indexes are the shard's FT indexes.
+	Indexes []Index
+	// Libraries is the number of function libraries loaded; Calls and
+	// CallsRO count the FCALL and FCALL_RO calls the replica ran, Fuel
+	// the fuel they consumed.
+	Libraries            int64
+	Calls, CallsRO, Fuel int64
+}
+
+// Index holds one FT index's figures (FT.INFO).
+type Index struct {
+	Name string
+	// Docs is num_docs; Bytes the vector graphs' memory
+	// (vector_index_sz_mb, in bytes); Failures hash_indexing_failures.
+	Docs, Bytes, Failures int64
 }
 
 // Histogram is a latency histogram in log2 microsecond buckets, the

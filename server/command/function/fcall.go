@@ -78,6 +78,7 @@ func run(c *command.Ctx, args [][]byte, ro bool) (reply.Value, error) {
 		Keys: keys, Args: args[3+numkeys:], Time: c.Now * 1_000_000, Seed: c.Seed,
 	})
 	c.NoBlock, c.InFunction = noBlock, inFn
+	c.Funcs.CountCall(ro, res.FuelUsed)
 	if err != nil {
 		return reply.Value{}, command.Msg(err.Error())
 	}

@@ -63,28 +63,7 @@ func TestConfigSetReachesEveryReplica(t *testing.T) {
 	checkEncodings(t, c, []string{key}, "hashtable")
 
 	// Every replica of every shard: the same state at the same index.
-	waitFor(t, 10*time.Second, "equal digests", func() bool {
-		byShard := map[uint64][]server.ShardDigest{}
-		for i := 1; i <= c.Len(); i++ {
-			for sh, d := range c.Node(i).StateDigests() {
-				byShard[sh] = append(byShard[sh], d)
-			}
-		}
-		if len(byShard) != 3 {
-			return false
-		}
-		for _, ds := range byShard {
-			if len(ds) != 3 {
-				return false
-			}
-			for _, d := range ds[1:] {
-				if d != ds[0] {
-					return false
-				}
-			}
-		}
-		return true
-	})
+	waitEqualDigests(t, c, 3, 3)
 }
 
 // checkEncodings waits until every node (READONLY: its replica) reports

@@ -10,7 +10,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cairndb/cairn/modules/modulestest"
-	"github.com/cairndb/cairn/server"
 )
 
 // TestFunctionsOnEveryShard: as in Redis Cluster, a library is loaded on
@@ -62,28 +61,7 @@ func TestFunctionsOnEveryShard(t *testing.T) {
 	}
 	// Every replica of every shard: the same keys and libraries at the
 	// same index (shard.StateDigest includes the library set).
-	waitFor(t, 10*time.Second, "equal digests", func() bool {
-		byShard := map[uint64][]server.ShardDigest{}
-		for i := 1; i <= c.Len(); i++ {
-			for sh, d := range c.Node(i).StateDigests() {
-				byShard[sh] = append(byShard[sh], d)
-			}
-		}
-		if len(byShard) != 2 {
-			return false
-		}
-		for _, ds := range byShard {
-			if len(ds) != 3 {
-				return false
-			}
-			for _, d := range ds[1:] {
-				if d != ds[0] {
-					return false
-				}
-			}
-		}
-		return true
-	})
+	waitEqualDigests(t, c, 2, 3)
 }
 
 // TestFunctionsReachNewShard: a shard created after the libraries were

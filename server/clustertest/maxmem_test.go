@@ -75,12 +75,14 @@ func TestClusterMaxMemory(t *testing.T) {
 			t.Errorf("node %d: used_memory %d over a 2 MB limit", i, used)
 		}
 	}
-	waitEqualDigests(t, c, 1)
+	waitEqualDigests(t, c, 1, 0)
 }
 
-// waitEqualDigests waits until every replica of every shard reports the
-// same applied index and state digest.
-func waitEqualDigests(t *testing.T, c *Cluster, shards int) {
+// waitEqualDigests waits until at least shards shards are reported and
+// every replica of every shard reports the same applied index and state
+// digest; with replicas > 0, every shard must also be reported by exactly
+// that many replicas.
+func waitEqualDigests(t *testing.T, c *Cluster, shards, replicas int) {
 	t.Helper()
 	var last string
 	deadline := time.Now().Add(15 * time.Second)
@@ -93,6 +95,9 @@ func waitEqualDigests(t *testing.T, c *Cluster, shards int) {
 		}
 		ok := len(byShard) >= shards
 		for _, ds := range byShard {
+			if replicas > 0 && len(ds) != replicas {
+				ok = false
+			}
 			for _, d := range ds[1:] {
 				if d != ds[0] {
 					ok = false

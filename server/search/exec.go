@@ -151,43 +151,41 @@ func (ev *evaluator) queryVector(f *Field, blob []byte) ([]float32, error) {
 	return v, nil
 }
 
+// typedField returns the schema field a query clause names, or the error
+// for an unknown field or one of another type (label names the type).
+func (ev *evaluator) typedField(name string, typ FieldType, label string) (*Field, error) {
+	f := ev.ix.Def.Field(name)
+	if f == nil {
+		return nil, qerr("Unknown field `%s`", name)
+	}
+	if f.Type != typ {
+		return nil, qerr("Syntax error: field `%s` is not a %s field", name, label)
+	}
+	return f, nil
+}
+
 // prepare checks the fields the query names and runs its VECTOR_RANGE
 // clauses.
 func (ev *evaluator) prepare(n *query.Node) error {
 	switch n.Kind {
 	case query.Term:
 		if n.Field != "" {
-			f := ev.ix.Def.Field(n.Field)
-			if f == nil {
-				return qerr("Unknown field `%s`", n.Field)
-			}
-			if f.Type != Text {
-				return qerr("Syntax error: field `%s` is not a TEXT field", n.Field)
+			if _, err := ev.typedField(n.Field, Text, "TEXT"); err != nil {
+				return err
 			}
 		}
 	case query.Tag:
-		f := ev.ix.Def.Field(n.Field)
-		if f == nil {
-			return qerr("Unknown field `%s`", n.Field)
-		}
-		if f.Type != Tag {
-			return qerr("Syntax error: field `%s` is not a TAG field", n.Field)
+		if _, err := ev.typedField(n.Field, Tag, "TAG"); err != nil {
+			return err
 		}
 	case query.Numeric:
-		f := ev.ix.Def.Field(n.Field)
-		if f == nil {
-			return qerr("Unknown field `%s`", n.Field)
-		}
-		if f.Type != Numeric {
-			return qerr("Syntax error: field `%s` is not a NUMERIC field", n.Field)
+		if _, err := ev.typedField(n.Field, Numeric, "NUMERIC"); err != nil {
+			return err
 		}
 	case query.VectorRange:
-		f := ev.ix.Def.Field(n.Field)
-		if f == nil {
-			return qerr("Unknown field `%s`", n.Field)
-		}
-		if f.Type != Vector {
-			return qerr("Syntax error: field `%s` is not a VECTOR field", n.Field)
+		f, err := ev.typedField(n.Field, Vector, "VECTOR")
+		if err != nil {
+			return err
 		}
 		if n.Radius < 0 {
 			return qerr("Error parsing vector similarity query: negative radius")

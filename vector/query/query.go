@@ -189,21 +189,26 @@ func (p *parser) unary() (*Node, error) {
 	return p.atom()
 }
 
+// group parses a parenthesised union; p is at the '('.
+func (p *parser) group() (*Node, error) {
+	p.pos++
+	n, err := p.union()
+	if err != nil {
+		return nil, err
+	}
+	p.skip()
+	if p.peek() != ')' {
+		return nil, p.syntax(p.pos)
+	}
+	p.pos++
+	return n, nil
+}
+
 func (p *parser) atom() (*Node, error) {
 	start := p.pos
 	switch c := p.peek(); {
 	case c == '(':
-		p.pos++
-		n, err := p.union()
-		if err != nil {
-			return nil, err
-		}
-		p.skip()
-		if p.peek() != ')' {
-			return nil, p.syntax(p.pos)
-		}
-		p.pos++
-		return n, nil
+		return p.group()
 	case c == '*':
 		p.pos++
 		return &Node{Kind: All}, nil
@@ -289,16 +294,10 @@ func (p *parser) fieldValue(field string, start int) (*Node, error) {
 	case '[':
 		return p.brackets(field)
 	case '(':
-		p.pos++
-		n, err := p.union()
+		n, err := p.group()
 		if err != nil {
 			return nil, err
 		}
-		p.skip()
-		if p.peek() != ')' {
-			return nil, p.syntax(p.pos)
-		}
-		p.pos++
 		setField(n, field)
 		return n, nil
 	}

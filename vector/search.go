@@ -209,19 +209,9 @@ func (ix *Index) exactKeys(q []float32, k int, keys []string) []Result {
 			continue
 		}
 		seen[id] = true
-		r := Result{key, ix.dist(q, ix.node(id).vec)}
-		if len(h) < k {
-			h.push(r)
-		} else if resultLess(r, h[0]) {
-			h[0] = r
-			h.down(0)
-		}
+		h.offer(Result{key, ix.dist(q, ix.node(id).vec)}, k)
 	}
-	out := make([]Result, len(h))
-	for i := len(out) - 1; i >= 0; i-- {
-		out[i] = h.pop()
-	}
-	return out
+	return h.sorted()
 }
 
 // exactKNN scans every live slot (that passes filter) and returns the k
@@ -233,19 +223,9 @@ func (ix *Index) exactKNN(q []float32, k int, filter func(string) bool) []Result
 		if nd.state != slotLive || (filter != nil && !filter(nd.key)) {
 			continue
 		}
-		r := Result{nd.key, ix.dist(q, nd.vec)}
-		if len(h) < k {
-			h.push(r)
-		} else if resultLess(r, h[0]) {
-			h[0] = r
-			h.down(0)
-		}
+		h.offer(Result{nd.key, ix.dist(q, nd.vec)}, k)
 	}
-	out := make([]Result, len(h))
-	for i := len(out) - 1; i >= 0; i-- {
-		out[i] = h.pop()
-	}
-	return out
+	return h.sorted()
 }
 
 // Range returns every key within radius of q (distance <= radius), sorted
@@ -353,4 +333,24 @@ func (h *resultHeap) pop() Result {
 	*h = s[:len(s)-1]
 	h.down(0)
 	return top
+}
+
+// offer keeps r if it is among the k nearest so far (h is a max-heap of
+// at most k results by (distance, key)).
+func (h *resultHeap) offer(r Result, k int) {
+	if len(*h) < k {
+		h.push(r)
+	} else if resultLess(r, (*h)[0]) {
+		(*h)[0] = r
+		h.down(0)
+	}
+}
+
+// sorted empties h into a slice ordered nearest first.
+func (h *resultHeap) sorted() []Result {
+	out := make([]Result, len(*h))
+	for i := len(out) - 1; i >= 0; i-- {
+		out[i] = h.pop()
+	}
+	return out
 }

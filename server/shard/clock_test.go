@@ -210,20 +210,7 @@ func TestClusterVersionGatesCommands(t *testing.T) {
 	tbl := server.Commands([]*command.Spec{newer})
 	var cv atomic.Int32
 	cv.Store(1)
-	h, err := shard.NewHost(shard.HostConfig{Dir: t.TempDir(), RaftAddr: freeAddr(t), RTTMillisecond: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	s, err := h.StartShard(shard.Options{ClusterVersion: func() uint8 { return uint8(cv.Load()) }}, tbl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := s.WaitLeader(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := startVersioned(t, tbl, &cv)
 	keys := func() (n int) {
 		s.View(func(db *keyspace.DB) { n = db.Len() })
 		return n
@@ -248,4 +235,26 @@ func TestClusterVersionGatesCommands(t *testing.T) {
 	if err != nil || len(out) != 1 || out[0].String() != reply.OK.String() {
 		t.Fatalf("format-2 command at cluster version 2: %v %v", out, err)
 	}
+}
+
+// startVersioned starts a single-replica shard over tbl whose cluster
+// version is read from cv, and waits until it leads; the host closes with
+// the test.
+func startVersioned(t *testing.T, tbl *command.Table, cv *atomic.Int32) *shard.Shard {
+	t.Helper()
+	h, err := shard.NewHost(shard.HostConfig{Dir: t.TempDir(), RaftAddr: freeAddr(t), RTTMillisecond: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	s, err := h.StartShard(shard.Options{ClusterVersion: func() uint8 { return uint8(cv.Load()) }}, tbl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.WaitLeader(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

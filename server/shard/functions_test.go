@@ -2,14 +2,12 @@ package shard_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	sm "github.com/lni/dragonboat/v4/statemachine"
 
@@ -214,20 +212,7 @@ func TestSMFunctionSnapshot(t *testing.T) {
 func TestFunctionsGatedByClusterVersion(t *testing.T) {
 	var cv atomic.Int32
 	cv.Store(2)
-	h, err := shard.NewHost(shard.HostConfig{Dir: t.TempDir(), RaftAddr: freeAddr(t), RTTMillisecond: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	s, err := h.StartShard(shard.Options{ClusterVersion: func() uint8 { return uint8(cv.Load()) }}, table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := s.WaitLeader(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := startVersioned(t, table, &cv)
 	load := [][]byte{[]byte("FUNCTION"), []byte("LOAD"), modulestest.Payload("c", modulestest.Fixture(t, "c_incr"))}
 	for _, p := range []*shard.Pending{
 		s.Propose(entry.Commands, [][][]byte{load}),

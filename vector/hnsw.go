@@ -290,7 +290,9 @@ func (ix *Index) finishSweep() {
 	// A new entry point when the old one was freed: the remaining node of
 	// the highest level, lowest id.
 	if ix.hasEntry && ix.node(ix.entry).state == slotEmpty {
-		ix.hasEntry, ix.maxLevel = false, 0
+		// With no node left the entry is 0, as in a new index (a stale id
+		// would not survive a snapshot round trip).
+		ix.entry, ix.hasEntry, ix.maxLevel = 0, false, 0
 		for id := uint32(0); id < ix.n; id++ {
 			nd := ix.node(id)
 			if nd.state != slotEmpty && (!ix.hasEntry || int(nd.level) > ix.maxLevel) {

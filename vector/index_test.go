@@ -574,3 +574,38 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadAfterEmptied: an HNSW index whose every key was deleted (the
+// graph is freed) round-trips through a snapshot and takes keys again
+// (TestApplyRandom found a stale entry id refused by Load).
+func TestLoadAfterEmptied(t *testing.T) {
+	ix, err := New(Config{Algorithm: HNSW, Dim: 2, M: 4, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		if err := ix.Set("k"+strconv.Itoa(i), []float32{float32(i), 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 20 {
+		ix.Delete("k" + strconv.Itoa(i))
+	}
+	var buf bytes.Buffer
+	if _, err := ix.Snapshot().WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(&buf)
+	if err != nil {
+		t.Fatalf("load an emptied index: %v", err)
+	}
+	if got.Digest() != ix.Digest() || got.Len() != 0 {
+		t.Fatalf("loaded digest %x len %d, want %x len 0", got.Digest(), got.Len(), ix.Digest())
+	}
+	if err := got.Set("new", []float32{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := got.Search([]float32{1, 2}, 1, nil); err != nil || len(res) != 1 || res[0].Key != "new" {
+		t.Fatalf("search after reuse: %v %v", res, err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	_ "net/http/pprof"
 	"os"
@@ -27,6 +28,7 @@ import (
 
 	"github.com/cairndb/cairn/server"
 	"github.com/cairndb/cairn/server/session"
+	"github.com/cairndb/cairn/server/tlsconf"
 )
 
 func main() {
@@ -69,6 +71,15 @@ var settings = []setting{
 	{"region-addr", "CAIRN_REGION_ADDR", "multi-region: region link listen address (default bind:port+" + strconv.Itoa(server.RegionPortOffset) + ")", ""},
 	{"max-staleness-ms", "CAIRN_MAX_STALENESS_MS", "multi-region secondary: refuse reads while the region lag exceeds this many ms (0: always serve)", ""},
 	{"otlp-endpoint", "CAIRN_OTLP_ENDPOINT", "also push metrics over OTLP/HTTP to this collector (URL such as http://host:4318, or host:port)", ""},
+	{"tls-port", "CAIRN_TLS_PORT", "TLS client port (0: none); --port 0 then disables plaintext clients", "0"},
+	{"tls-cert-file", "CAIRN_TLS_CERT_FILE", "TLS: this node's certificate (PEM), presented to clients and other nodes", ""},
+	{"tls-key-file", "CAIRN_TLS_KEY_FILE", "TLS: the certificate's private key (PEM)", ""},
+	{"tls-ca-cert-file", "CAIRN_TLS_CA_CERT_FILE", "TLS: CA bundle (PEM) client and node certificates must chain to", ""},
+	{"tls-auth-clients", "CAIRN_TLS_AUTH_CLIENTS", "TLS: yes (clients must present a certificate of the CA), optional or no", "yes"},
+	{"tls-protocols", "CAIRN_TLS_PROTOCOLS", "TLS versions accepted, e.g. \"TLSv1.2 TLSv1.3\"", "TLSv1.2 TLSv1.3"},
+	{"tls-ciphers", "CAIRN_TLS_CIPHERS", "TLS 1.2 cipher suites, colon separated (OpenSSL or IANA names; default Go's)", ""},
+	{"tls-cluster", "CAIRN_TLS_CLUSTER", "yes: mutual TLS with the CA between nodes (Raft, internal calls, shard endpoints, region links)", "no"},
+	{"protected-mode", "CAIRN_PROTECTED_MODE", "yes: refuse to start on a non-loopback address without a password or TLS client authentication", "yes"},
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -152,8 +163,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
+	// Protected mode: no open database on the network by accident.
+	if err := checkProtected(cfg, get("protected-mode")); err != nil {
+		fmt.Fprintf(stderr, "cairn: %v\n", err)
+		return 2
+	}
+
 	// Optional profiling endpoint for benchmarks (loopback only, opt-in).
 	if addr := os.Getenv("CAIRN_PPROF"); addr != "" {
+		if !isLoopbackAddr(addr) {
+			fmt.Fprintf(stderr, "cairn: CAIRN_PPROF=%s: the profiling endpoint listens on a loopback address only (e.g. 127.0.0.1:6060)\n", addr)
+			return 2
+		}
 		go func() { log.Warn("pprof stopped", "err", http.ListenAndServe(addr, nil)) }()
 	}
 
@@ -174,12 +195,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	// 4. Run until SIGTERM/SIGINT or SHUTDOWN, then stop in reverse order.
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	select {
-	case s := <-sig:
-		log.Info("shutting down", "signal", s.String())
-	case <-node.Done():
-		log.Info("shutting down", "reason", "SHUTDOWN command")
+	// SIGHUP reloads the TLS certificates, key and CA.
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+wait:
+	for {
+		select {
+		case s := <-sig:
+			if s == syscall.SIGHUP {
+				if err := node.ReloadTLS(); err != nil {
+					log.Error("TLS reload failed; the certificates in use are kept", "err", err)
+				} else {
+					log.Info("TLS certificates reloaded")
+				}
+				continue
+			}
+			log.Info("shutting down", "signal", s.String())
+			break wait
+		case <-node.Done():
+			log.Info("shutting down", "reason", "SHUTDOWN command")
+			break wait
+		}
 	}
 	node.Shutdown() // hands off Raft leadership first (cluster mode)
 	log.Info("bye")
@@ -191,6 +226,29 @@ func buildConfig(get func(string) string) (server.Config, error) {
 	var err error
 	if cfg.Port, err = strconv.Atoi(get("port")); err != nil || cfg.Port < 0 || cfg.Port > 65535 {
 		return cfg, fmt.Errorf("bad port %q", get("port"))
+	}
+	if cfg.TLSPort, err = strconv.Atoi(get("tls-port")); err != nil || cfg.TLSPort < 0 || cfg.TLSPort > 65535 {
+		return cfg, fmt.Errorf("bad tls-port %q", get("tls-port"))
+	}
+	if cfg.Port == 0 {
+		// As Redis: port 0 serves no plaintext clients; the default
+		// ports (Raft, HTTP...) are placed from the TLS port.
+		if cfg.TLSPort == 0 {
+			return cfg, fmt.Errorf("--port 0 disables plaintext clients: set --tls-port")
+		}
+		cfg.PlainDisabled, cfg.Port = true, cfg.TLSPort
+	}
+	cfg.TLS = tlsconf.Settings{CertFile: get("tls-cert-file"), KeyFile: get("tls-key-file"), CAFile: get("tls-ca-cert-file"),
+		Protocols: get("tls-protocols"), Ciphers: get("tls-ciphers")}
+	if cfg.TLS.AuthClients, err = tlsconf.ParseAuthClients(get("tls-auth-clients")); err != nil {
+		return cfg, fmt.Errorf("bad tls-auth-clients %q (yes, no or optional)", get("tls-auth-clients"))
+	}
+	switch strings.ToLower(get("tls-cluster")) {
+	case "yes":
+		cfg.TLS.Cluster = true
+	case "no":
+	default:
+		return cfg, fmt.Errorf("bad tls-cluster %q (yes or no)", get("tls-cluster"))
 	}
 	cfg.Bind = get("bind")
 	cfg.Dir = get("dir")
@@ -267,7 +325,7 @@ func buildConfig(get func(string) string) (server.Config, error) {
 	} else {
 		// The default port is best effort: if it is taken (or past
 		// 65535) the node starts without it and says so.
-		port := cfg.Port
+		port := cfg.Port // the TLS port with --port 0
 		if port == 0 {
 			port = server.DefaultPort
 		}
@@ -298,6 +356,45 @@ func buildConfig(get func(string) string) (server.Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// checkProtected refuses what would open the database to anyone who can
+// reach it (Redis's protected mode, enforced at start): a non-loopback
+// bind with neither a password nor TLS-only clients that must present a
+// certificate.
+func checkProtected(cfg server.Config, mode string) error {
+	switch strings.ToLower(mode) {
+	case "no":
+		return nil
+	case "yes":
+	default:
+		return fmt.Errorf("bad protected-mode %q (yes or no)", mode)
+	}
+	if isLoopbackHost(cfg.Bind) || cfg.RequirePass != "" {
+		return nil
+	}
+	if cfg.PlainDisabled && cfg.TLS.AuthClients == "yes" {
+		return nil // only clients with a certificate of the CA get in
+	}
+	return fmt.Errorf("protected mode: refusing to serve clients on %s without authentication. Set a password (--requirepass), "+
+		"or serve TLS only with client certificates (--port 0 --tls-port N --tls-auth-clients yes), or bind a loopback address; "+
+		"--protected-mode no starts anyway, open to anyone who can reach the port", cfg.Bind)
+}
+
+// isLoopbackHost tells whether a bind address accepts loopback traffic
+// only ("" is the loopback default).
+func isLoopbackHost(host string) bool {
+	if host == "" || strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// isLoopbackAddr tells whether host:port names a loopback address.
+func isLoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	return err == nil && host != "" && isLoopbackHost(host)
 }
 
 // parsePeers reads "1=host:port,2=host:port".

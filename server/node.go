@@ -33,6 +33,7 @@ import (
 	"github.com/cairndb/cairn/server/session"
 	"github.com/cairndb/cairn/server/shard"
 	"github.com/cairndb/cairn/server/telemetry"
+	"github.com/cairndb/cairn/server/tlsconf"
 )
 
 // Version is the Redis version Cairn reports for compatibility.
@@ -173,6 +174,19 @@ type Config struct {
 	// OTLPEndpoint, if set, is where the metrics are also pushed over
 	// OTLP/HTTP: a URL or host:port (see telemetry.Config). Default none.
 	OTLPEndpoint string
+
+	// TLS (tls.go).
+
+	// TLSPort is the TLS client port (tls-port). Default 0: none; -1
+	// picks a free port (tests).
+	TLSPort int
+	// PlainDisabled turns the plaintext client port off (--port 0):
+	// clients connect on TLSPort only. Default false.
+	PlainDisabled bool
+	// TLS names the certificate files and TLS options; TLS.Cluster
+	// (tls-cluster) puts Raft, node-to-node calls, shard endpoints and
+	// region links on mutual TLS. Default none.
+	TLS tlsconf.Settings
 }
 
 // Validate checks the configuration after defaults are applied.
@@ -185,6 +199,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTPPort < -1 || (c.HTTPPort > 65535 && !c.HTTPOptional) {
 		return fmt.Errorf("http port %d out of range", c.HTTPPort)
+	}
+	if err := c.validateTLS(); err != nil {
+		return err
 	}
 	if c.ProtoMaxBulkLen < 1<<20 {
 		return errors.New("proto-max-bulk-len must be at least 1mb")
@@ -210,7 +227,13 @@ type Node struct {
 	modules *modules.Runtime // runs every shard's function libraries
 	srv     *session.Server
 	srvPtr  atomic.Pointer[session.Server] // srv, for the apply path
-	ln      net.Listener
+	ln      net.Listener                   // the main client listener: the announced address
+	// tls holds the TLS material (tls.go); tlsLn is the TLS client
+	// listener, extraLn the client listener that is not ln (plaintext or
+	// TLS), if any.
+	tls     *tlsconf.Holder
+	tlsLn   net.Listener
+	extraLn net.Listener
 	log     *slog.Logger
 	// The HTTP listener (metrics.go): its server, the mux features mount
 	// on, and the metrics provider behind GET /metrics.
@@ -244,6 +267,9 @@ func Start(cfg Config) (_ *Node, err error) {
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger, started: time.Now(), done: make(chan struct{})}
 	n.lastSave = n.started
+	if n.tls, err = tlsconf.New(cfg.TLS); err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
+	}
 
 	// 1. The data directory.
 	dir, err := filepath.Abs(cfg.Dir)
@@ -286,7 +312,9 @@ func Start(cfg Config) (_ *Node, err error) {
 	if n.modules, err = modules.NewRuntime(context.Background(), wasm); err != nil {
 		return nil, fmt.Errorf("start the Wasm runtime: %w", err)
 	}
-	n.host, err = shard.NewHost(shard.HostConfig{Modules: n.modules, Dir: filepath.Join(dir, "raft"), RaftAddr: cfg.RaftAddr, RTTMillisecond: cfg.RTTMillisecond, FaultNet: cfg.FaultNet, FS: cfg.FS, MinFreeBytes: cfg.MinFreeDisk, MemoryGuard: cfg.MemoryGuard, PebbleLogDB: cfg.LogDB == "pebble", ExecShards: cfg.ExecShards, Logger: cfg.Logger, Clock: cfg.Clock})
+	raftCA, raftCert, raftKey := cfg.raftTLS()
+	n.host, err = shard.NewHost(shard.HostConfig{Modules: n.modules, Dir: filepath.Join(dir, "raft"), RaftAddr: cfg.RaftAddr, RTTMillisecond: cfg.RTTMillisecond, FaultNet: cfg.FaultNet, FS: cfg.FS, MinFreeBytes: cfg.MinFreeDisk, MemoryGuard: cfg.MemoryGuard, PebbleLogDB: cfg.LogDB == "pebble", ExecShards: cfg.ExecShards, Logger: cfg.Logger, Clock: cfg.Clock,
+		TLSCAFile: raftCA, TLSCertFile: raftCert, TLSKeyFile: raftKey})
 	if err != nil {
 		return nil, err
 	}
@@ -297,8 +325,7 @@ func Start(cfg Config) (_ *Node, err error) {
 	// In cluster mode the listener is bound first, so the address this
 	// node announces is known (port 0 picks one).
 	if cfg.clusterMode() {
-		n.ln, err = net.Listen("tcp", net.JoinHostPort(cfg.Bind, strconv.Itoa(max(cfg.Port, 0))))
-		if err != nil {
+		if err = n.listen(); err != nil {
 			n.host.Close()
 			return nil, err
 		}
@@ -317,9 +344,10 @@ func Start(cfg Config) (_ *Node, err error) {
 			RTTMillisecond: cfg.RTTMillisecond, ElectionRTT: cfg.ElectionRTT, SnapshotEntries: cfg.SnapshotEntries,
 			Host: n.host, Table: table, Logger: n.log, Listener: n.ln,
 			Server: n.srvPtr.Load, Backend: (*backend)(n), OnChange: n.onChange, OnKeyMiss: n.onKeyMiss,
+			Dial: n.nodeDial(), WrapListener: n.wrapEndpoint(),
 		})
 		if err != nil {
-			n.ln.Close()
+			n.closeListeners()
 			n.host.Close()
 			return nil, err
 		}
@@ -354,9 +382,7 @@ func Start(cfg Config) (_ *Node, err error) {
 			if n.cluster != nil {
 				n.cluster.Close()
 			}
-			if n.ln != nil {
-				n.ln.Close()
-			}
+			n.closeListeners()
 			n.host.Close()
 			return nil, err
 		}
@@ -364,17 +390,24 @@ func Start(cfg Config) (_ *Node, err error) {
 
 	// 3. The client listener.
 	if n.ln == nil {
-		n.ln, err = net.Listen("tcp", net.JoinHostPort(cfg.Bind, strconv.Itoa(max(cfg.Port, 0))))
-		if err != nil {
+		if err = n.listen(); err != nil {
 			n.host.Close()
 			return nil, err
 		}
+	}
+	plainPort := 0
+	if !cfg.PlainDisabled {
+		plainPort = n.plainAddr().(*net.TCPAddr).Port
+	}
+	tlsPort := 0
+	if n.tlsLn != nil {
+		tlsPort = n.tlsLn.Addr().(*net.TCPAddr).Port
 	}
 	n.srv = session.New(session.Config{
 		RequirePass:     cfg.RequirePass,
 		ProtoMaxBulkLen: cfg.ProtoMaxBulkLen,
 		MaxClients:      cfg.MaxClients,
-		Port:            n.ln.Addr().(*net.TCPAddr).Port,
+		Port:            plainPort,
 		Bind:            cfg.Bind,
 		Dir:             dir,
 		ConfigFile:      cfg.ConfigFile,
@@ -385,6 +418,9 @@ func Start(cfg Config) (_ *Node, err error) {
 		Params:          cfg.Params,
 		Shutdown:        n.shutdownCmd,
 		SnapshotConfig:  cfg.SnapshotEntries,
+		TLS:             tlsParams{n.tls},
+		TLSPort:         tlsPort,
+		TLSCluster:      cfg.TLS.Cluster,
 	}, table, (*backend)(n))
 	n.srvPtr.Store(n.srv)
 	go func() {
@@ -392,6 +428,13 @@ func Start(cfg Config) (_ *Node, err error) {
 			n.log.Error("listener stopped", "err", err)
 		}
 	}()
+	if n.extraLn != nil {
+		go func() {
+			if err := n.srv.ServeBackend(n.extraLn, nil); err != nil {
+				n.log.Error("listener stopped", "err", err)
+			}
+		}()
+	}
 
 	// 4. The HTTP listener: metrics (and, later, the dashboard).
 	if err := n.startHTTP(); err != nil {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -201,6 +202,14 @@ func (n *Node) startRegions() error {
 	if err != nil {
 		return fmt.Errorf("region link listener: %w", err)
 	}
+	dial := cfg.RegionDial
+	if cfg.TLS.Cluster {
+		// Region links on mutual TLS with the cluster's CA (tls.go).
+		ln = tls.NewListener(ln, n.tls.MutualServerConfig())
+		if dial == nil {
+			dial = func(addr string) (net.Conn, error) { return n.tls.Dial(addr, 3*time.Second) }
+		}
+	}
 	sh := n.shard
 	m, err := regions.New(regions.Config{
 		Name: cfg.Region, Role: regions.Role(cfg.RegionRole), Primary: cfg.RegionPrimary, Secret: secret,
@@ -225,7 +234,7 @@ func (n *Node) startRegions() error {
 			}
 		},
 		Fence:  n.fence,
-		Dial:   cfg.RegionDial,
+		Dial:   dial,
 		Logger: n.log,
 	})
 	if err != nil {

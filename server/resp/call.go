@@ -39,13 +39,42 @@ func CallMulti(addr string, timeout time.Duration, pass string, args ...[]byte) 
 	if pass != "" {
 		auth = [][]byte{[]byte("AUTH"), []byte(pass)}
 	}
-	return call(addr, timeout, auth, args)
+	return call(nil, addr, timeout, auth, args)
+}
+
+// Dialer connects to addr within timeout (e.g. over TLS); nil is plain
+// TCP.
+type Dialer func(addr string, timeout time.Duration) (net.Conn, error)
+
+// CallWith is Call over connections made by dial.
+func CallWith(dial Dialer, addr string, timeout time.Duration, pass string, args ...string) (string, error) {
+	var auth [][]byte
+	if pass != "" {
+		auth = [][]byte{[]byte("AUTH"), []byte(pass)}
+	}
+	bargs := make([][]byte, len(args))
+	for i, a := range args {
+		bargs[i] = []byte(a)
+	}
+	out, err := call(dial, addr, timeout, auth, bargs)
+	if err != nil {
+		return "", err
+	}
+	if len(out) != 1 {
+		return "", fmt.Errorf("unexpected array reply")
+	}
+	return string(out[0]), nil
+}
+
+// CallNodeWith is CallNode over connections made by dial.
+func CallNodeWith(dial Dialer, addr string, timeout time.Duration, secret string, args ...[]byte) ([][]byte, error) {
+	return call(dial, addr, timeout, NodeAuth(secret), args)
 }
 
 // CallNode is CallMulti on a connection authenticated as a cluster node
 // (NodeAuth), for the internal commands nodes send each other.
 func CallNode(addr string, timeout time.Duration, secret string, args ...[]byte) ([][]byte, error) {
-	return call(addr, timeout, NodeAuth(secret), args)
+	return call(nil, addr, timeout, NodeAuth(secret), args)
 }
 
 // NodeUser is the user name cluster nodes authenticate as (AUTH
@@ -59,8 +88,13 @@ func NodeAuth(secret string) [][]byte {
 	return [][]byte{[]byte("AUTH"), []byte(NodeUser), []byte(secret)}
 }
 
-func call(addr string, timeout time.Duration, auth, args [][]byte) ([][]byte, error) {
-	conn, err := net.DialTimeout("tcp", addr, timeout)
+func call(dial Dialer, addr string, timeout time.Duration, auth, args [][]byte) ([][]byte, error) {
+	if dial == nil {
+		dial = func(addr string, timeout time.Duration) (net.Conn, error) {
+			return net.DialTimeout("tcp", addr, timeout)
+		}
+	}
+	conn, err := dial(addr, timeout)
 	if err != nil {
 		return nil, err
 	}

@@ -185,7 +185,7 @@ func auth(s *Server, c *client, args [][]byte) reply.Value {
 		user = args[1]
 	}
 	if string(user) == resp.NodeUser {
-		if !s.checkNode(pass) {
+		if !s.checkNode(pass) || !s.nodeCertOK(c) {
 			return reply.Error("WRONGPASS invalid username-password pair or user is disabled.")
 		}
 		c.authed, c.node = true, true

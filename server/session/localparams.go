@@ -87,7 +87,7 @@ func (s *Server) initLogLevel() {
 func (s *Server) applyStartParams() {
 	for name, v := range s.cfg.Params {
 		d := s.params.byName[name]
-		if d == nil || !d.file || d.replicated {
+		if d == nil || !d.file || d.replicated || d.apply == nil {
 			s.log.Warn("ignoring unknown parameter", "name", name)
 			continue
 		}

@@ -32,6 +32,8 @@ type param struct {
 	// file tells that CONFIG REWRITE writes it (main.go's config file
 	// accepts it).
 	file bool
+	// tls parameters are checked together by Config.TLS (tls.go).
+	tls bool
 }
 
 // params holds the current CONFIG values of node-local parameters.
@@ -231,6 +233,7 @@ func newParams(s *Server) *params {
 		shard.SetMaxmemorySamples(n)
 	}).file = true
 	def("tracking-table-max-keys", itoa(defaultTrackingMaxKeys), parseIntParam(0, 1<<63-1), trackingMaxKeysParam).file = true
+	defTLSParams(s, def)
 	s.trk.maxKeys.Store(defaultTrackingMaxKeys)
 	p.pass.Store(cfg.RequirePass)
 	p.maxBulk.Store(cfg.ProtoMaxBulkLen)
@@ -326,6 +329,7 @@ func (p *params) set(s *Server, args [][]byte) reply.Value {
 	}
 	var changes []change
 	var repl [][2]string
+	tlsChanges, tlsFirst := map[string]string{}, ""
 	seen := map[string]bool{}
 	for i := 0; i < len(args); i += 2 {
 		name := strings.ToLower(string(args[i]))
@@ -348,15 +352,27 @@ func (p *params) set(s *Server, args [][]byte) reply.Value {
 			return reply.Error("ERR CONFIG SET failed (possibly related to argument '" + name + "') - " + err.Error())
 		}
 		changes = append(changes, change{d, v})
+		if d.tls {
+			if tlsFirst == "" {
+				tlsFirst = name
+			}
+			tlsChanges[name] = v
+		}
 		if d.replicated {
 			repl = append(repl, [2]string{d.canon, v})
 		}
+	}
+	// TLS files are loaded and checked before anything changes.
+	tlsCommit, msg := s.prepareTLS(tlsChanges, tlsFirst)
+	if msg != "" {
+		return reply.Error(msg)
 	}
 	if len(repl) > 0 {
 		if err := s.backend.SetConfig(repl); err != nil {
 			return s.backend.ErrorReply(err)
 		}
 	}
+	tlsCommit()
 	p.mu.Lock()
 	for _, ch := range changes {
 		if !ch.d.replicated {

@@ -144,6 +144,14 @@ type Config struct {
 	// Params are node-local parameters from the config file
 	// (FileParams), applied at start as CONFIG SET would.
 	Params map[string]string
+
+	// TLS, if set, serves CONFIG GET/SET of the tls-* parameters.
+	// TLSPort is reported by CONFIG GET tls-port. TLSCluster (tls-cluster)
+	// lets a connection authenticate as a node only over TLS with a
+	// client certificate of the cluster's CA.
+	TLS        TLS
+	TLSPort    int
+	TLSCluster bool
 }
 
 // maxBatch bounds the commands of one pipelined log entry.
@@ -324,7 +332,11 @@ func (s *Server) Close() {
 }
 
 func (s *Server) serve(nc net.Conn, b Backend) {
-	if tc, ok := nc.(*net.TCPConn); ok {
+	tc, ok := s.handshake(nc)
+	if !ok {
+		return
+	}
+	if tc != nil {
 		tc.SetNoDelay(true)
 		s.setKeepAlive(tc)
 	}

@@ -223,6 +223,9 @@ func (c *Plane) syncEndpoints() {
 			continue
 		}
 		delete(e.failed, sid)
+		if c.cfg.WrapListener != nil {
+			ln = c.cfg.WrapListener(ln)
+		}
 		lport := ln.Addr().(*net.TCPAddr).Port
 		ap := annPort + (lport - mainPort)
 		if annPort == 0 || ap <= 0 || ap > 65535 {

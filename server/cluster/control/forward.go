@@ -19,9 +19,17 @@ import (
 const forwardQueue = 4096
 
 type forwarder struct {
+	dial         resp.Dialer // nil: plain TCP
 	addr, secret string
 	ch           chan [][]byte
 	quit         chan struct{}
+}
+
+func (p *forwarder) connect() (net.Conn, error) {
+	if p.dial != nil {
+		return p.dial(p.addr, time.Second)
+	}
+	return net.DialTimeout("tcp", p.addr, time.Second)
 }
 
 type forwarders struct {
@@ -29,7 +37,7 @@ type forwarders struct {
 	peers map[string]*forwarder
 }
 
-func (f *forwarders) send(addr, secret string, args [][]byte) {
+func (f *forwarders) send(dial resp.Dialer, addr, secret string, args [][]byte) {
 	f.mu.Lock()
 	if f.peers == nil {
 		f.peers = map[string]*forwarder{}
@@ -39,7 +47,7 @@ func (f *forwarders) send(addr, secret string, args [][]byte) {
 		if p != nil {
 			close(p.quit) // the secret changed: reconnect
 		}
-		p = &forwarder{addr: addr, secret: secret, ch: make(chan [][]byte, forwardQueue), quit: make(chan struct{})}
+		p = &forwarder{dial: dial, addr: addr, secret: secret, ch: make(chan [][]byte, forwardQueue), quit: make(chan struct{})}
 		f.peers[addr] = p
 		go p.run()
 	}
@@ -75,7 +83,7 @@ func (p *forwarder) run() {
 		case args = <-p.ch:
 		}
 		if conn == nil {
-			c, err := net.DialTimeout("tcp", p.addr, time.Second)
+			c, err := p.connect()
 			if err != nil {
 				continue // dropped; the next message tries again
 			}
@@ -118,6 +126,6 @@ func (c *Plane) Forward(to session.Route, args [][]byte) {
 		if id == c.id || nd == nil || nd.ClientAddr == "" {
 			continue
 		}
-		c.fwd.send(nd.ClientAddr, topo.Secret, args)
+		c.fwd.send(c.cfg.Dial, nd.ClientAddr, topo.Secret, args)
 	}
 }

@@ -108,7 +108,7 @@ func (c *Plane) ftTry(sid uint64, write bool, now time.Time, spec *command.Spec,
 	}
 	call := append([][]byte{[]byte("CLUSTER"), []byte("FTSHARD"), []byte(strconv.FormatUint(sid, 10)),
 		[]byte(mode), []byte(strconv.FormatInt(now.UnixNano(), 10))}, args...)
-	out, err := resp.CallNode(nd.ClientAddr, 10*time.Second, topo.Secret, call...)
+	out, err := resp.CallNodeWith(c.cfg.Dial, nd.ClientAddr, 10*time.Second, topo.Secret, call...)
 	if err != nil {
 		var op *net.OpError
 		if strings.Contains(err.Error(), "TRYAGAIN") || (errors.As(err, &op) && op.Op == "dial") {

@@ -36,7 +36,7 @@ func (c *Plane) copyFunctions(from, to uint64) error {
 		if addr == "" {
 			return nil, 0, fmt.Errorf("no leader endpoint for shard %d", sid)
 		}
-		out, err := resp.CallNode(addr, 10*time.Second, topo.Secret, []byte("FUNCTION"), []byte("DUMP"))
+		out, err := resp.CallNodeWith(c.cfg.Dial, addr, 10*time.Second, topo.Secret, []byte("FUNCTION"), []byte("DUMP"))
 		if err != nil || len(out) != 1 {
 			return nil, 0, fmt.Errorf("FUNCTION DUMP on shard %d: %v", sid, err)
 		}
@@ -54,7 +54,7 @@ func (c *Plane) copyFunctions(from, to uint64) error {
 	if err != nil || n == 0 {
 		return err
 	}
-	_, err = resp.CallNode(c.leaderAddr(topo, to), 60*time.Second, topo.Secret, []byte("FUNCTION"), []byte("RESTORE"), src, []byte("APPEND"))
+	_, err = resp.CallNodeWith(c.cfg.Dial, c.leaderAddr(topo, to), 60*time.Second, topo.Secret, []byte("FUNCTION"), []byte("RESTORE"), src, []byte("APPEND"))
 	if err != nil && !strings.Contains(err.Error(), "already exists") { // a replica lagging behind a done copy
 		return fmt.Errorf("FUNCTION RESTORE on shard %d: %w", to, err)
 	}

@@ -397,7 +397,7 @@ func (c *Plane) remoteSlotOps(sid uint64) slotOpFunc {
 				continue
 			}
 			args := append([][]byte{[]byte("CLUSTER"), []byte("SLOTOP"), []byte(strconv.FormatUint(sid, 10)), []byte(op), shard.EncodeSlots(slots), f.Encode()}, extra...)
-			out, err := resp.CallNode(nd.ClientAddr, 30*time.Second, topo.Secret, args...)
+			out, err := resp.CallNodeWith(c.cfg.Dial, nd.ClientAddr, 30*time.Second, topo.Secret, args...)
 			if err != nil {
 				last = err
 				if strings.HasPrefix(err.Error(), shard.StalePrefix) {

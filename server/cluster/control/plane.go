@@ -122,6 +122,13 @@ type Config struct {
 	// OnChange and OnKeyMiss are passed to every shard this node starts.
 	OnChange  func(shard.Change)
 	OnKeyMiss func(key string, notify uint32)
+	// Dial connects to another node's client address: joining,
+	// internal calls, forwarding. Default nil: plain TCP (TLS clusters
+	// pass a mutual-TLS dialer).
+	Dial resp.Dialer
+	// WrapListener, if set, wraps each shard endpoint's listener (TLS
+	// when the node's client port is TLS). Default none.
+	WrapListener func(net.Listener) net.Listener
 }
 
 // NodeBackend is the node's session backend as a shard endpoint embeds
@@ -168,7 +175,7 @@ func Start(config Config) (*Plane, error) {
 	}
 	if id == 0 && cfg.Join != "" {
 		// Ask the cluster for an ID; it also adds this node to the directory.
-		v, err := resp.Call(cfg.Join, 30*time.Second, cfg.RequirePass, "CLUSTER", "ADDNODE", cfg.RaftAddr, announce)
+		v, err := resp.CallWith(cfg.Dial, cfg.Join, 30*time.Second, cfg.RequirePass, "CLUSTER", "ADDNODE", cfg.RaftAddr, announce)
 		if err != nil {
 			return nil, fmt.Errorf("join %s: %w", cfg.Join, err)
 		}
@@ -291,7 +298,7 @@ func (c *Plane) healthLoop() {
 			wg.Add(1)
 			go func(id uint64, addr string) {
 				defer wg.Done()
-				if _, err := resp.Call(addr, 300*time.Millisecond, c.cfg.RequirePass, "PING"); err != nil {
+				if _, err := resp.CallWith(c.cfg.Dial, addr, 300*time.Millisecond, c.cfg.RequirePass, "PING"); err != nil {
 					c.down.Store(id, true)
 				} else {
 					c.down.Delete(id)
@@ -795,7 +802,7 @@ func (c *Plane) remoteMembers(sid uint64) (map[uint64]string, error) {
 		if nid == c.id || nd == nil || nd.ClientAddr == "" || c.isDown(nid) {
 			continue
 		}
-		out, err := resp.CallNode(nd.ClientAddr, 500*time.Millisecond, topo.Secret, []byte("CLUSTER"), []byte("MEMBERS"), []byte(strconv.FormatUint(sid, 10)))
+		out, err := resp.CallNodeWith(c.cfg.Dial, nd.ClientAddr, 500*time.Millisecond, topo.Secret, []byte("CLUSTER"), []byte("MEMBERS"), []byte(strconv.FormatUint(sid, 10)))
 		if err != nil {
 			last = err
 			continue

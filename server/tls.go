@@ -1,0 +1,151 @@
+package server
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/cairndb/cairn/server/tlsconf"
+)
+
+// TLS on a node (package tlsconf holds the material): the client TLS
+// port (tls-port), optionally instead of the plaintext one (--port 0);
+// with tls-cluster, mutual TLS on the Raft transport, on node-to-node
+// calls, on shard endpoints and on region links. Certificates reload on
+// CONFIG SET and on SIGHUP (ReloadTLS); the Raft transport reads its
+// files at start only.
+
+// validateTLS checks the TLS settings against the rest of the
+// configuration.
+func (c *Config) validateTLS() error {
+	if c.TLSPort < -1 || c.TLSPort > 65535 {
+		return errors.New("tls-port out of range")
+	}
+	hasCert := c.TLS.CertFile != "" || c.TLS.KeyFile != ""
+	if (c.TLSPort != 0 || c.TLS.Cluster) && !hasCert {
+		return errors.New("TLS needs --tls-cert-file and --tls-key-file")
+	}
+	if c.PlainDisabled && c.TLSPort == 0 {
+		return errors.New("--port 0 disables plaintext clients: set --tls-port")
+	}
+	if c.TLS.Cluster && c.TLS.CAFile == "" {
+		return errors.New("--tls-cluster yes needs --tls-ca-cert-file (the cluster's CA)")
+	}
+	if c.clusterMode() {
+		if c.TLS.Cluster && c.TLSPort == 0 {
+			return errors.New("--tls-cluster yes in cluster mode needs --tls-port (nodes call each other on it)")
+		}
+		if c.PlainDisabled && !c.TLS.Cluster {
+			return errors.New("--port 0 in cluster mode needs --tls-cluster yes (nodes call each other on the TLS port)")
+		}
+	}
+	return nil
+}
+
+// tlsMain tells whether the TLS listener is the node's main (announced)
+// client address: when plaintext is off, or when nodes talk over TLS.
+func (c *Config) tlsMain() bool {
+	return c.TLSPort != 0 && (c.PlainDisabled || c.TLS.Cluster)
+}
+
+// listen opens the client listeners: the plaintext port unless
+// disabled, the TLS port if set. ln is the main one (tlsMain).
+func (n *Node) listen() error {
+	c := &n.cfg
+	var plain net.Listener
+	var err error
+	if !c.PlainDisabled {
+		if plain, err = net.Listen("tcp", net.JoinHostPort(c.Bind, strconv.Itoa(max(c.Port, 0)))); err != nil {
+			return err
+		}
+	}
+	if c.TLSPort != 0 {
+		if n.tlsLn, err = n.tls.Listen(net.JoinHostPort(c.Bind, strconv.Itoa(max(c.TLSPort, 0)))); err != nil {
+			if plain != nil {
+				plain.Close()
+			}
+			return fmt.Errorf("tls listener: %w", err)
+		}
+	}
+	n.ln, n.extraLn = plain, n.tlsLn
+	if c.tlsMain() {
+		n.ln, n.extraLn = n.tlsLn, plain
+	}
+	return nil
+}
+
+// plainAddr is the plaintext client listener's address (nil without).
+func (n *Node) plainAddr() net.Addr {
+	if n.cfg.tlsMain() {
+		if n.extraLn == nil {
+			return nil
+		}
+		return n.extraLn.Addr()
+	}
+	return n.ln.Addr()
+}
+
+// closeListeners closes the client listeners (a failed start).
+func (n *Node) closeListeners() {
+	for _, ln := range []net.Listener{n.ln, n.extraLn} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+}
+
+// nodeDial is how this node reaches other nodes' client ports: mutual
+// TLS with tls-cluster, else plain TCP (nil).
+func (n *Node) nodeDial() func(addr string, timeout time.Duration) (net.Conn, error) {
+	if !n.cfg.TLS.Cluster {
+		return nil
+	}
+	return n.tls.Dial
+}
+
+// wrapEndpoint puts a shard endpoint on TLS when the node's client
+// address is TLS.
+func (n *Node) wrapEndpoint() func(net.Listener) net.Listener {
+	if !n.cfg.tlsMain() {
+		return nil
+	}
+	return func(ln net.Listener) net.Listener { return tls.NewListener(ln, n.tls.ServerConfig()) }
+}
+
+// raftTLS returns the Raft transport's mutual-TLS files (none without
+// tls-cluster).
+func (c *Config) raftTLS() (ca, cert, key string) {
+	if !c.TLS.Cluster {
+		return "", "", ""
+	}
+	return c.TLS.CAFile, c.TLS.CertFile, c.TLS.KeyFile
+}
+
+// TLSAddr returns the TLS client address ("" without tls-port).
+func (n *Node) TLSAddr() string {
+	if n.tlsLn == nil {
+		return ""
+	}
+	return n.tlsLn.Addr().String()
+}
+
+// ReloadTLS reads the certificate, key and CA files again (SIGHUP):
+// later handshakes use them, connections in place keep theirs. On error
+// the material in use is kept.
+func (n *Node) ReloadTLS() error { return n.tls.Reload() }
+
+// tlsParams adapts the holder to session.TLS (CONFIG GET/SET tls-*).
+type tlsParams struct{ h *tlsconf.Holder }
+
+func (p tlsParams) Get(name string) string { return p.h.Settings().Get(name) }
+
+func (p tlsParams) Prepare(changes map[string]string) (func(), error) {
+	s := p.h.Settings()
+	for name, v := range changes {
+		s = s.With(name, v)
+	}
+	return p.h.Prepare(s)
+}

@@ -16,7 +16,7 @@ PKGS      := ./...
 RACE_PKGS := $(shell $(GO) list ./... | grep -v -e /server/clustertest -e /server/crashtest -e /bench/)
 FUZZTIME  ?= 10s
 
-.PHONY: modules build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-metrics bench-modules bench-floor bench-vector bench-vector-engine crash chaos docker lint fmt clean
+.PHONY: modules build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-metrics bench-modules bench-tls bench-floor bench-vector bench-vector-engine crash chaos docker lint fmt clean
 
 build: ## Build bin/cairn (static, CGO disabled)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) .
@@ -46,6 +46,10 @@ bench: build ## Benchmarks against real redis-server: strings/hashes, data types
 	./bench/run.sh
 	bash bench/types.sh
 	bash bench/cluster.sh
+	CAIRN_BIN=$(BIN) bash bench/tls.sh
+
+bench-tls: build ## TLS cost: GET/SET through TLS vs plaintext on Cairn and on redis-server with TLS (bench/out/tls.md; TLS_N, TLS_P)
+	CAIRN_BIN=$(BIN) bash bench/tls.sh
 
 bench-modules: build ## Wasm functions: Cairn FCALL vs Cairn GET/SET and redis-server EVALSHA/FCALL of the same Lua; load times (bench/out/modules.md; MODULES_N)
 	bash bench/modules.sh

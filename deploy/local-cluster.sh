@@ -13,7 +13,8 @@
 # serves clients on BASE_PORT+i-1, its shard endpoints on that +100*N for
 # shard N, and Raft on that +10000), DIR
 # (./local-cluster), BIN (cairn binary; built with `go build` if unset),
-# BIND (127.0.0.1).
+# BIND (127.0.0.1), REQUIREPASS (none; needed when BIND is not loopback:
+# protected mode, docs/tls.md).
 set -euo pipefail
 
 NODES=${NODES:-3}
@@ -22,6 +23,9 @@ REPLICAS=${REPLICAS:-3}
 BASE_PORT=${BASE_PORT:-7001}
 DIR=${DIR:-./local-cluster}
 BIND=${BIND:-127.0.0.1}
+REQUIREPASS=${REQUIREPASS:-}
+# redis-cli (status, readiness) authenticates from the environment.
+[[ -n "$REQUIREPASS" ]] && export REDISCLI_AUTH="$REQUIREPASS"
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 die() { echo "local-cluster: $*" >&2; exit 1; }
@@ -58,6 +62,7 @@ start_node() {
   mkdir -p "$DIR/node$i"
   nohup "$bin" --node-id "$i" --peers "$(peers)" --shards "$SHARDS" --replicas "$REPLICAS" \
     --bind "$BIND" --port "$(port "$i")" --raft-addr "$(raft "$i")" --dir "$DIR/node$i" \
+    ${REQUIREPASS:+--requirepass "$REQUIREPASS"} \
     >>"$DIR/node$i.log" 2>&1 &
   echo $! >"$(pidfile "$i")"
 }

@@ -25,6 +25,7 @@ type file struct {
 	writable   bool
 	appendMode bool
 	size       int64 // plaintext size (readers: as last seen)
+	phys       int64 // physical size at the last scan
 	pos        int64
 	ci         int64  // index of the cached chunk, -1 for none
 	cbuf       []byte // its plaintext
@@ -54,26 +55,84 @@ func (f *file) refresh() error {
 	if f.writable {
 		return nil
 	}
+	return f.scan()
+}
+
+// scan reads the file's header (once) and sets its plaintext size from
+// its physical size. Called with f.lk held.
+//
+// The last chunk is authenticated here: if it is incomplete or fails, the
+// file ends before it. That is a write torn by a power cut (appended bytes
+// the disk kept only part of); it loses nothing that was synced, except
+// when the cut tore the in-place rewrite of a partial last chunk
+// (docs/encryption.md). Anywhere else a chunk that fails is ErrCorrupt.
+func (f *file) scan() error {
 	fi, err := f.inner.Stat()
 	if err != nil {
 		return err
 	}
-	n, err := plainSize(fi.Size())
-	if err != nil {
-		return fmt.Errorf("%s: %w", f.name, err)
+	phys := fi.Size()
+	f.phys = phys
+	if phys < HeaderSize {
+		// Empty, or a header torn at creation (a prefix of one); any
+		// other short file is not in this format.
+		b := make([]byte, min(phys, int64(len(magic))))
+		if _, err := f.readPhys(b, 0); err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		if string(b) != magic[:len(b)] {
+			return fmt.Errorf("%s: %w", f.name, ErrNotEncrypted)
+		}
+		f.size = 0
+		return nil
 	}
-	if n > 0 && f.h == nil {
-		// Was empty at open: read the header written since.
+	if f.h == nil {
 		hb := make([]byte, HeaderSize)
 		if _, err := f.readPhys(hb, 0); err != nil {
-			return err
+			return fmt.Errorf("read encryption header of %s: %w", f.name, err)
 		}
 		if f.h, err = f.fs.keys.parseHeader(f.name, hb); err != nil {
 			return err
 		}
 	}
-	f.size = n
+	d := phys - HeaderSize
+	full, r := d/ChunkSize, d%ChunkSize
+	if r <= Overhead {
+		// Nothing, or a stub too short to be a chunk, after the last
+		// full chunk: that full chunk is the one to check.
+		if full == 0 {
+			f.size = 0
+			return nil
+		}
+		full--
+		r = ChunkSize
+	}
+	// Chunk `full` is the last one, r physical bytes long.
+	f.size = full*ChunkPlain + r - Overhead
+	if f.ci == full && int64(len(f.cbuf)) == f.size-full*ChunkPlain {
+		return nil // already authenticated
+	}
+	f.ci = -1
+	if _, err := f.chunk(full); err != nil {
+		if !errors.Is(err, ErrCorrupt) {
+			return err
+		}
+		f.size = full * ChunkPlain // torn last chunk: the file ends before it
+	}
 	return nil
+}
+
+// physSize is the physical size of a file of n plaintext bytes.
+func physSize(n int64) int64 {
+	if n == 0 {
+		return HeaderSize
+	}
+	full, r := n/ChunkPlain, n%ChunkPlain
+	p := HeaderSize + full*ChunkSize
+	if r > 0 {
+		p += r + Overhead
+	}
+	return p
 }
 
 // chunk returns chunk i's plaintext (f.size must cover it). The result is

@@ -156,23 +156,3 @@ func (h *header) open(dst []byte, i int64, c []byte) ([]byte, error) {
 	}
 	return out, nil
 }
-
-// plainSize is the plaintext size of a file of phys bytes (0 for an empty
-// file, which has no header yet).
-func plainSize(phys int64) (int64, error) {
-	if phys == 0 {
-		return 0, nil
-	}
-	if phys < HeaderSize {
-		return 0, fmt.Errorf("%w (truncated header: %d bytes)", ErrCorrupt, phys)
-	}
-	d := phys - HeaderSize
-	full, r := d/ChunkSize, d%ChunkSize
-	if r == 0 {
-		return full * ChunkPlain, nil
-	}
-	if r <= Overhead {
-		return 0, fmt.Errorf("%w (truncated chunk: size %d)", ErrCorrupt, phys)
-	}
-	return full*ChunkPlain + r - Overhead, nil
-}

@@ -146,17 +146,23 @@ func (fs *FS) ReuseForWrite(oldname, newname string) (vfs.File, error) {
 	return fs.openExisting(inner, newname, true, false)
 }
 
-// Stat implements vfs.FS: a file's size is its plaintext size.
+// Stat implements vfs.FS: a file's size is its plaintext size (found as
+// an open does, so a torn last chunk is not counted).
 func (fs *FS) Stat(name string) (os.FileInfo, error) {
 	fi, err := fs.FS.Stat(name)
-	if err != nil || fi.IsDir() || Plain(name) {
+	if err != nil || fi.IsDir() || !fi.Mode().IsRegular() || Plain(name) {
 		return fi, err
 	}
-	n, err := plainSize(fi.Size())
+	inner, err := fs.FS.Open(name)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, err
 	}
-	return info{fi, n}, nil
+	f, err := fs.openExisting(inner, name, false, false)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return info{fi, f.(*file).size}, nil
 }
 
 func (fs *FS) openExisting(inner vfs.File, name string, writable, appendMode bool) (vfs.File, error) {
@@ -168,39 +174,31 @@ func (fs *FS) openExisting(inner vfs.File, name string, writable, appendMode boo
 	if fi.IsDir() {
 		return inner, nil
 	}
-	phys := fi.Size()
-	size, err := plainSize(phys)
+	l, key := fs.lock(fi, name)
+	f := &file{fs: fs, inner: inner, name: name, lk: l, lkey: key,
+		writable: writable, appendMode: appendMode, ci: -1}
+	l.RLock()
+	err = f.scan()
+	l.RUnlock()
 	if err != nil {
-		inner.Close()
-		if phys < HeaderSize {
-			// Too short for a header: a plaintext file, or a torn one.
-			return nil, fmt.Errorf("%s: %w", name, fs.headerErr(inner, name, err))
-		}
-		return nil, fmt.Errorf("%s: %w", name, err)
+		f.Close()
+		return nil, err
 	}
-	var h *header
-	if phys > 0 {
-		hb := make([]byte, HeaderSize)
-		if _, err := inner.ReadAt(hb, 0); err != nil {
-			inner.Close()
-			return nil, fmt.Errorf("read encryption header of %s: %w", name, err)
+	if writable && f.phys > HeaderSize && f.phys != physSize(f.size) {
+		// A torn last chunk was dropped: cut it off before writing, or
+		// its bytes would outlast a shorter rewrite.
+		t, ok := inner.(interface{ Truncate(int64) error })
+		if !ok {
+			f.Close()
+			return nil, fmt.Errorf("%s: %w (torn last chunk)", name, ErrCorrupt)
 		}
-		if h, err = fs.keys.parseHeader(name, hb); err != nil {
-			inner.Close()
+		if err := t.Truncate(physSize(f.size)); err != nil {
+			f.Close()
 			return nil, err
 		}
+		f.phys = physSize(f.size)
 	}
-	return fs.newFile(inner, name, h, size, writable, appendMode)
-}
-
-// headerErr explains a file too short for a header: not encrypted at all
-// if it does not start like one.
-func (fs *FS) headerErr(inner vfs.File, name string, err error) error {
-	b := make([]byte, len(magic))
-	if n, _ := inner.ReadAt(b, 0); n == len(magic) && string(b) != magic {
-		return ErrNotEncrypted
-	}
-	return err
+	return f, nil
 }
 
 func (fs *FS) newFile(inner vfs.File, name string, h *header, size int64, writable, appendMode bool) (*file, error) {

@@ -241,11 +241,57 @@ func TestFS_KeysAndCorruption(t *testing.T) {
 	if _, err := old.Open("/a"); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("corrupted header: %v, want ErrCorrupt", err)
 	}
-	// A torn size.
-	writeFile(t, mem, "/c", raw[:HeaderSize+10])
-	if _, err := old.Open("/c"); !errors.Is(err, ErrCorrupt) {
-		t.Fatalf("truncated chunk: %v, want ErrCorrupt", err)
+}
+
+// TestFS_TornTail: a last chunk cut short or garbled (a power cut during
+// an append) ends the file before it, and a writer reopening the file
+// cuts it off; a torn header reads as an empty file.
+func TestFS_TornTail(t *testing.T) {
+	dir := t.TempDir()
+	fs := NewFS(vfs.Default, testKeys(t, 1))
+	name := filepath.Join(dir, "f")
+	data := bytes.Repeat([]byte("0123456789"), 1000) // 2 full chunks + a partial one
+	writeFile(t, fs, name, data)
+	raw, _ := os.ReadFile(name)
+	full := 2 * ChunkPlain
+	for _, torn := range [][]byte{
+		raw[:HeaderSize+2*ChunkSize+10],                     // stub shorter than a chunk's overhead
+		raw[:len(raw)-5],                                    // last chunk cut short
+		append(raw[:len(raw):len(raw)], make([]byte, 7)...), // garbage appended to the last chunk
+	} {
+		os.WriteFile(name, torn, 0o644)
+		if got := readAll(t, fs, name); !bytes.Equal(got, data[:full]) {
+			t.Fatalf("torn tail: read %d bytes, want the %d before the torn chunk", len(got), full)
+		}
+		if st, err := fs.Stat(name); err != nil || st.Size() != int64(full) {
+			t.Fatalf("torn tail: Stat %v, %v", st, err)
+		}
+		f, err := fs.OpenForAppend(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write([]byte("tail"))
+		f.Close()
+		if got := readAll(t, fs, name); string(got) != string(data[:full])+"tail" {
+			t.Fatalf("append after a torn tail: %d bytes", len(got))
+		}
 	}
+	os.WriteFile(name, raw[:100], 0o644) // torn header
+	if got := readAll(t, fs, name); len(got) != 0 {
+		t.Fatalf("torn header read as %d bytes", len(got))
+	}
+	// Garbled chunk before the last: an error, not a shorter file.
+	bad := append([]byte(nil), raw...)
+	bad[HeaderSize+ChunkSize+1] ^= 1
+	os.WriteFile(name, bad, 0o644)
+	f, err := fs.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadAll(f); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("garbled middle chunk: %v", err)
+	}
+	f.Close()
 }
 
 func keyIDOf(t *testing.T, fs vfs.FS, name string) uint32 {

@@ -22,3 +22,6 @@ func init() {
 	}
 	testEncryption = k
 }
+
+// AtRestTests reports whether the tests run encrypted (CAIRN_TEST_ATREST).
+func AtRestTests() bool { return testEncryption != nil }

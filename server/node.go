@@ -26,6 +26,7 @@ import (
 
 	"github.com/cairndb/cairn/regions"
 	"github.com/cairndb/cairn/server/atrest"
+	"github.com/cairndb/cairn/server/audit"
 	"github.com/cairndb/cairn/server/cluster/control"
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/entry"
@@ -243,6 +244,11 @@ type Node struct {
 
 	done      chan struct{}
 	closeOnce sync.Once
+
+	// audit is the audit log (Config.AuditLog), or nil; auditStop stops
+	// its SIGHUP watch.
+	audit     *audit.Log
+	auditStop func()
 }
 
 // Start starts a single-shard node: NodeHost, shard, then the listener.
@@ -297,6 +303,19 @@ func Start(cfg Config) (_ *Node, err error) {
 				return nil, fmt.Errorf("encryption at rest: %w", err)
 			}
 		}
+	}
+	// The audit log, reopened on SIGHUP (log rotation).
+	if cfg.AuditLog != "" {
+		if n.audit, err = audit.Open(cfg.AuditLog); err != nil {
+			return nil, fmt.Errorf("open audit log: %w", err)
+		}
+		n.auditStop = n.audit.WatchSIGHUP(func(err error) { n.log.Error("audit log: reopen failed; still writing the old file", "err", err) })
+		defer func() {
+			if err != nil {
+				n.auditStop()
+				n.audit.Close()
+			}
+		}()
 	}
 
 	// 2. The Wasm runtime of function libraries, its compiled code cached
@@ -398,7 +417,12 @@ func Start(cfg Config) (_ *Node, err error) {
 			return nil, err
 		}
 	}
+	var auditor session.Auditor
+	if n.audit != nil {
+		auditor = n.audit
+	}
 	n.srv = session.New(session.Config{
+		Audit:           auditor,
 		RequirePass:     cfg.RequirePass,
 		ProtoMaxBulkLen: cfg.ProtoMaxBulkLen,
 		MaxClients:      cfg.MaxClients,
@@ -461,6 +485,10 @@ func (n *Node) Close() {
 		}
 		n.host.Close()
 		_ = n.modules.Close(context.Background())
+		if n.audit != nil {
+			n.auditStop()
+			n.audit.Close()
+		}
 		n.lock.release()
 	})
 }

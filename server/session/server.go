@@ -144,6 +144,9 @@ type Config struct {
 	// Params are node-local parameters from the config file
 	// (FileParams), applied at start as CONFIG SET would.
 	Params map[string]string
+	// Audit, if set, records security-relevant and administrative
+	// commands (audit.go). Default nil: none.
+	Audit Auditor
 }
 
 // maxBatch bounds the commands of one pipelined log entry.
@@ -511,6 +514,7 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		st.failed.Add(1)
 		s.stats.errors.Add(1)
 	}
+	s.audit(c, spec, args, v)
 	c.reply(v)
 }
 
@@ -544,6 +548,7 @@ func (s *Server) flushBatch(c *client) {
 			st.failed.Add(1)
 			s.stats.errors.Add(1)
 		}
+		s.audit(c, spec, c.batch[i], v)
 		c.reply(v)
 	}
 	c.resetBatch()

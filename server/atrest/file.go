@@ -30,6 +30,8 @@ type file struct {
 	ci         int64  // index of the cached chunk, -1 for none
 	cbuf       []byte // its plaintext
 	scratch    []byte
+	wbuf       []byte           // sealed chunks of one put
+	pbuf       [ChunkPlain]byte // a patched chunk's plaintext
 }
 
 // readPhys reads physical bytes, through a read handle of its own if the
@@ -305,7 +307,16 @@ func (f *file) put(p []byte, off int64) error {
 		return nil
 	}
 	first := off / ChunkPlain
-	out := make([]byte, 0, (int64(len(p))/ChunkPlain+2)*ChunkSize)
+	need := (int64(len(p))/ChunkPlain + 2) * ChunkSize
+	if int64(cap(f.wbuf)) < need {
+		f.wbuf = make([]byte, 0, need)
+	}
+	out := f.wbuf[:0]
+	defer func() {
+		if cap(f.wbuf) > 1<<20 {
+			f.wbuf = nil // keep no large buffer after a large write
+		}
+	}()
 	var last []byte
 	for len(p) > 0 {
 		i := off / ChunkPlain
@@ -320,7 +331,7 @@ func (f *file) put(p []byte, off int64) error {
 			if err != nil {
 				return err
 			}
-			plain = make([]byte, max(have, co+n))
+			plain = f.pbuf[:max(have, co+n)]
 			copy(plain, old)
 			copy(plain[co:], p[:n])
 		}

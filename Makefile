@@ -16,7 +16,7 @@ PKGS      := ./...
 RACE_PKGS := $(shell $(GO) list ./... | grep -v -e /server/clustertest -e /server/crashtest -e /bench/)
 FUZZTIME  ?= 10s
 
-.PHONY: modules build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-metrics bench-modules bench-tls bench-floor bench-vector bench-vector-engine crash chaos docker lint fmt clean
+.PHONY: modules build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-metrics bench-modules bench-tls bench-atrest bench-floor bench-vector bench-vector-engine crash chaos docker lint fmt clean
 
 build: ## Build bin/cairn (static, CGO disabled)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) .
@@ -47,6 +47,7 @@ bench: build ## Benchmarks against real redis-server: strings/hashes, data types
 	bash bench/types.sh
 	bash bench/cluster.sh
 	CAIRN_BIN=$(BIN) bash bench/tls.sh
+	CAIRN_BIN=$(BIN) bash bench/atrest.sh
 
 bench-tls: build ## TLS cost: GET/SET through TLS vs plaintext on Cairn and on redis-server with TLS (bench/out/tls.md; TLS_N, TLS_P)
 	CAIRN_BIN=$(BIN) bash bench/tls.sh
@@ -62,6 +63,9 @@ fuzz-diff: ## Random differential tests vs redis-server for every family, for FU
 
 bench-metrics: build ## Metrics overhead: GET/SET with /metrics off vs on and scraped every second (bench/out/metrics.md)
 	CAIRN_BIN=$(BIN) bash bench/metrics.sh
+
+bench-atrest: build ## Encryption at rest: durable SET -P 1 and -P 16, plaintext vs --encryption-key-file data dir (bench/out/atrest.md; ATREST_N, ATREST_ROUNDS)
+	CAIRN_BIN=$(BIN) bash bench/atrest.sh
 
 bench-cluster: ## Cluster benchmark: 3-node cluster vs redis-server, failover RTO, resharding (bench/out/cluster.md)
 	bash bench/cluster.sh

@@ -70,6 +70,8 @@ var settings = []setting{
 	{"region-secret", "CAIRN_REGION_SECRET", "multi-region: shared secret region links authenticate with (default --requirepass)", ""},
 	{"region-addr", "CAIRN_REGION_ADDR", "multi-region: region link listen address (default bind:port+" + strconv.Itoa(server.RegionPortOffset) + ")", ""},
 	{"max-staleness-ms", "CAIRN_MAX_STALENESS_MS", "multi-region secondary: refuse reads while the region lag exceeds this many ms (0: always serve)", ""},
+	{"encryption-key-file", "CAIRN_ENCRYPTION_KEY_FILE", "encrypt the Raft log, snapshots and user data under --dir at rest with the keys of this file (docs/encryption.md)", ""},
+	{"audit-log", "CAIRN_AUDIT_LOG", "append one JSON line per security-relevant or administrative command to this file; reopened on SIGHUP (docs/audit.md)", ""},
 	{"otlp-endpoint", "CAIRN_OTLP_ENDPOINT", "also push metrics over OTLP/HTTP to this collector (URL such as http://host:4318, or host:port)", ""},
 	{"tls-port", "CAIRN_TLS_PORT", "TLS client port (0: none); --port 0 then disables plaintext clients", "0"},
 	{"tls-cert-file", "CAIRN_TLS_CERT_FILE", "TLS: this node's certificate (PEM), presented to clients and other nodes", ""},
@@ -332,6 +334,7 @@ func buildConfig(get func(string) string) (server.Config, error) {
 		cfg.HTTPPort, cfg.HTTPOptional = port+server.HTTPPortOffset, true
 	}
 	cfg.OTLPEndpoint = get("otlp-endpoint")
+	cfg.EncryptionKeyFile, cfg.AuditLog = get("encryption-key-file"), get("audit-log")
 	cfg.Region, cfg.RegionRole, cfg.RegionSecret, cfg.RegionAddr = get("region"), get("region-role"), get("region-secret"), get("region-addr")
 	switch cfg.RegionRole {
 	case "", "primary", "secondary":

@@ -25,6 +25,8 @@ import (
 	"github.com/lni/vfs"
 
 	"github.com/cairndb/cairn/regions"
+	"github.com/cairndb/cairn/server/atrest"
+	"github.com/cairndb/cairn/server/audit"
 	"github.com/cairndb/cairn/server/cluster/control"
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/entry"
@@ -55,6 +57,14 @@ type Config struct {
 	RaftAddr string
 	// RequirePass enables AUTH for the default user. Default off.
 	RequirePass string
+	// EncryptionKeyFile, if set, encrypts the Raft log, the snapshots and
+	// every file holding user data under Dir with the keys of this file
+	// (server/atrest, docs/encryption.md). Default "": plaintext.
+	EncryptionKeyFile string
+	// AuditLog, if set, is the file the audit log (server/audit,
+	// docs/audit.md) appends one JSON line per security-relevant or
+	// administrative command to. Default "": no audit log.
+	AuditLog string
 	// ProtoMaxBulkLen is the largest bulk argument. Default 512 MB
 	// (DefaultProtoMaxBulkLen).
 	ProtoMaxBulkLen int64
@@ -257,6 +267,11 @@ type Node struct {
 
 	done      chan struct{}
 	closeOnce sync.Once
+
+	// audit is the audit log (Config.AuditLog), or nil; auditStop stops
+	// its SIGHUP watch.
+	audit     *audit.Log
+	auditStop func()
 }
 
 // Start starts a single-shard node: NodeHost, shard, then the listener.
@@ -297,13 +312,45 @@ func Start(cfg Config) (_ *Node, err error) {
 			n.lock.release()
 		}
 	}()
+	// Encryption at rest: the key file must match the directory (an
+	// encrypted one needs its keys, a plaintext one cannot be switched).
+	var keys *atrest.Keyring
+	if cfg.EncryptionKeyFile != "" {
+		if keys, err = atrest.LoadKeyFile(cfg.EncryptionKeyFile); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.FS == nil {
+		if err = atrest.CheckDir(dir, filepath.Join(dir, "raft"), keys); err != nil {
+			return nil, err
+		}
+		if keys != nil {
+			if err = atrest.VerifyTree(filepath.Join(dir, "raft"), keys); err != nil {
+				return nil, fmt.Errorf("encryption at rest: %w", err)
+			}
+		}
+	}
+	// The audit log, reopened on SIGHUP (log rotation).
+	if cfg.AuditLog != "" {
+		if n.audit, err = audit.Open(cfg.AuditLog); err != nil {
+			return nil, fmt.Errorf("open audit log: %w", err)
+		}
+		n.auditStop = n.audit.WatchSIGHUP(func(err error) { n.log.Error("audit log: reopen failed; still writing the old file", "err", err) })
+		defer func() {
+			if err != nil {
+				n.auditStop()
+				n.audit.Close()
+			}
+		}()
+	}
 
 	// 2. The Wasm runtime of function libraries, its compiled code cached
-	// under the data directory so a restart does not recompile; then the
-	// Raft host, then the keyspace shard (restored from the latest
-	// snapshot plus the log tail).
+	// under the data directory so a restart does not recompile (not when
+	// encrypted at rest: wazero writes that cache itself, in plaintext);
+	// then the Raft host, then the keyspace shard (restored from the
+	// latest snapshot plus the log tail).
 	var wasm modules.Config
-	if cfg.FS == nil {
+	if cfg.FS == nil && keys == nil {
 		if wasm.Cache, err = wazero.NewCompilationCacheWithDir(filepath.Join(dir, "wasm-cache")); err != nil {
 			n.log.Warn("Wasm compilation cache unavailable; libraries are compiled at every start", "err", err)
 			wasm.Cache = nil
@@ -314,7 +361,7 @@ func Start(cfg Config) (_ *Node, err error) {
 	}
 	raftCA, raftCert, raftKey := cfg.raftTLS()
 	n.host, err = shard.NewHost(shard.HostConfig{Modules: n.modules, Dir: filepath.Join(dir, "raft"), RaftAddr: cfg.RaftAddr, RTTMillisecond: cfg.RTTMillisecond, FaultNet: cfg.FaultNet, FS: cfg.FS, MinFreeBytes: cfg.MinFreeDisk, MemoryGuard: cfg.MemoryGuard, PebbleLogDB: cfg.LogDB == "pebble", ExecShards: cfg.ExecShards, Logger: cfg.Logger, Clock: cfg.Clock,
-		TLSCAFile: raftCA, TLSCertFile: raftCert, TLSKeyFile: raftKey})
+		TLSCAFile: raftCA, TLSCertFile: raftCert, TLSKeyFile: raftKey, Encryption: keys})
 	if err != nil {
 		return nil, err
 	}
@@ -403,7 +450,12 @@ func Start(cfg Config) (_ *Node, err error) {
 	if n.tlsLn != nil {
 		tlsPort = n.tlsLn.Addr().(*net.TCPAddr).Port
 	}
+	var auditor session.Auditor
+	if n.audit != nil {
+		auditor = n.audit
+	}
 	n.srv = session.New(session.Config{
+		Audit:           auditor,
 		RequirePass:     cfg.RequirePass,
 		ProtoMaxBulkLen: cfg.ProtoMaxBulkLen,
 		MaxClients:      cfg.MaxClients,
@@ -476,6 +528,10 @@ func (n *Node) Close() {
 		}
 		n.host.Close()
 		_ = n.modules.Close(context.Background())
+		if n.audit != nil {
+			n.auditStop()
+			n.audit.Close()
+		}
 		n.lock.release()
 	})
 }

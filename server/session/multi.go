@@ -302,6 +302,13 @@ func execTx(s *Server, c *client, _ [][]byte) reply.Value {
 		}
 		j++
 	}
+	if s.cfg.Audit != nil && len(out) == len(c.tx.specs) {
+		for i, sp := range c.tx.specs {
+			{
+				s.audit(c, sp, c.tx.cmds[i], out[i])
+			}
+		}
+	}
 	return reply.Value{Kind: reply.KindArray, Elems: out}
 }
 

@@ -152,6 +152,9 @@ type Config struct {
 	TLS        TLS
 	TLSPort    int
 	TLSCluster bool
+	// Audit, if set, records security-relevant and administrative
+	// commands (audit.go). Default nil: none.
+	Audit Auditor
 }
 
 // maxBatch bounds the commands of one pipelined log entry.
@@ -523,6 +526,7 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		st.failed.Add(1)
 		s.stats.errors.Add(1)
 	}
+	s.audit(c, spec, args, v)
 	c.reply(v)
 }
 
@@ -556,6 +560,7 @@ func (s *Server) flushBatch(c *client) {
 			st.failed.Add(1)
 			s.stats.errors.Add(1)
 		}
+		s.audit(c, spec, c.batch[i], v)
 		c.reply(v)
 	}
 	c.resetBatch()

@@ -421,7 +421,11 @@ func TestPowerLoss(t *testing.T) {
 	if r.sh.Snapshot(context.Background()); shard.LargestSnapshot(r.mem, powerDir) == 0 {
 		t.Fatal("the disk guard sees no snapshot file")
 	}
-	if snapCuts.Load() == 0 || syncCuts.Load() == 0 || bootCuts.Load() == 0 || tornFiles == 0 {
+	// Under CAIRN_TEST_ATREST the byte-prefix tearing above never applies
+	// (an encrypted append rewrites the last chunk, so the synced file is
+	// no prefix of the lost one); atrest's TestFS_TornTail covers torn
+	// encrypted tails.
+	if snapCuts.Load() == 0 || syncCuts.Load() == 0 || bootCuts.Load() == 0 || (tornFiles == 0 && !shard.AtRestTests()) {
 		t.Fatalf("cuts: %d inside snapshots, %d before log fsyncs, %d during restarts; %d torn files", snapCuts.Load(), syncCuts.Load(), bootCuts.Load(), tornFiles)
 	}
 }

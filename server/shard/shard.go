@@ -28,6 +28,7 @@ import (
 	sm "github.com/lni/dragonboat/v4/statemachine"
 	"github.com/lni/vfs"
 
+	"github.com/cairndb/cairn/server/atrest"
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/entry"
 	"github.com/cairndb/cairn/server/keyspace"
@@ -93,7 +94,16 @@ type HostConfig struct {
 	// present a certificate of that CA, valid for the host they are
 	// dialled at. Default: plain TCP. The files are read at start.
 	TLSCAFile, TLSCertFile, TLSKeyFile string
+	// Encryption, if set, encrypts every file the host writes (the Raft
+	// log, snapshots, the fsync probe) with these keys: FS (or the
+	// operating system's) is wrapped in an atrest.FS. Default nil.
+	Encryption *atrest.Keyring
 }
+
+// testEncryption, set by the package's tests (CAIRN_TEST_ATREST=1),
+// encrypts the files of every host that has no Encryption of its own, so
+// the durability tests run on an encrypted file system too.
+var testEncryption *atrest.Keyring
 
 // Host is the process's Dragonboat NodeHost.
 type Host struct {
@@ -144,16 +154,28 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	// The hostname check reads Dragonboat's files from the OS (the flag
+	// file stays plaintext under encryption); a test's in-memory FS
+	// holds no data written under another hostname.
+	osFS := cfg.FS == nil
+	if cfg.Encryption == nil {
+		cfg.Encryption = testEncryption
+	}
+	if cfg.Encryption != nil {
+		inner := cfg.FS
+		if inner == nil {
+			inner = vfs.Default
+		}
+		cfg.FS = atrest.NewFS(inner, cfg.Encryption)
+	}
 	nhc := cfg.NodeHostConfig()
 	leaders := &leaderWatch{log: cfg.Logger}
 	nhc.RaftEventListener = leaders
-	// The hostname check reads Dragonboat's files from the OS; a test's
-	// in-memory FS holds no data written under another hostname.
 	var (
 		adopted string
 		err     error
 	)
-	if cfg.FS == nil {
+	if osFS {
 		if adopted, err = prepareHostDir(cfg.Dir, cfg.RaftAddr); err != nil {
 			return nil, err
 		}

@@ -106,6 +106,18 @@ func (m *Manager) pullFrom(addr string, id uint64, dst DestLog, ps *pullState) e
 		ps.srcApplied.Store(b.applied)
 		ps.srcClock.Store(b.clock)
 		ps.heard.Store(time.Now().UnixMilli())
+		if b.snap != nil {
+			// Snapshot catch-up: the chunks go through this shard's log;
+			// the last one installs the snapshot (DestLog.ShipSnapshot).
+			if err := dst.ShipSnapshot(id, *b.snap); err != nil {
+				return err
+			}
+			if b.snap.Last {
+				pos = b.snap.Index
+				ps.snapshots.Add(1)
+			}
+			continue
+		}
 		if len(b.ents) == 0 {
 			if !dst.IsLeader() {
 				return nil
@@ -142,6 +154,9 @@ type ShardLag struct {
 	Leader bool
 	// Err is the last link error ("" if none since the link came up).
 	Err string
+	// Snapshots counts the source snapshots this node shipped in since
+	// it started (snapshot catch-up).
+	Snapshots uint64
 }
 
 // Lag returns the per-shard shipping state (a secondary's; a primary
@@ -158,7 +173,7 @@ func (m *Manager) Lag() []ShardLag {
 			continue
 		}
 		idx, t := dst.Position(id)
-		l := ShardLag{Shard: id, Applied: idx, SourceApplied: ps.srcApplied.Load(), Connected: ps.connected.Load(), Leader: dst.IsLeader()}
+		l := ShardLag{Shard: id, Applied: idx, SourceApplied: ps.srcApplied.Load(), Connected: ps.connected.Load(), Leader: dst.IsLeader(), Snapshots: ps.snapshots.Load()}
 		if l.SourceApplied > l.Applied {
 			l.Entries = l.SourceApplied - l.Applied
 		}

@@ -14,9 +14,11 @@ package regions
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -50,6 +52,9 @@ type SourceLog interface {
 	AppliedIndex() uint64
 	// ClockMs is the replicated clock (the newest applied entry's time).
 	ClockMs() int64
+	// Snapshot writes the shard's state to w as a snapshot and returns
+	// the applied index and clock it is at (snapshot catch-up).
+	Snapshot(w io.Writer) (index uint64, timeMs int64, err error)
 }
 
 // DestLog is a secondary shard as the puller feeds it.
@@ -65,6 +70,11 @@ type DestLog interface {
 	Ship(src uint64, ents []Entry) error
 	// AppliedIndex is the last index applied of this shard's own log.
 	AppliedIndex() uint64
+	// ShipSnapshot proposes a chunk of source shard src's snapshot and
+	// waits until it is applied; the last chunk installs the snapshot
+	// and moves Position(src) to its index. A transfer restarts at
+	// offset 0; a chunk that does not follow the staged ones is ignored.
+	ShipSnapshot(src uint64, c SnapshotChunk) error
 }
 
 // Config configures a node's region manager.
@@ -92,6 +102,9 @@ type Config struct {
 	Fence func() error
 	// BatchEntries bounds the entries of one link batch. Default 256.
 	BatchEntries int
+	// SnapshotChunk is the size of one snapshot chunk (one entry in the
+	// destination's log). Default 256 KiB.
+	SnapshotChunk int
 	// Poll is how often an idle link looks for new entries. Default 2ms.
 	Poll time.Duration
 	// Dial, for tests, replaces net.Dial (delay and loss injection).
@@ -123,9 +136,10 @@ type pullState struct {
 	srcApplied atomic.Uint64
 	srcClock   atomic.Int64
 	connected  atomic.Bool
-	lastErr    atomic.Value // string
-	since      atomic.Int64 // when the puller started (ms), for lag before any entry
-	heard      atomic.Int64 // when the last frame arrived (ms)
+	lastErr    atomic.Value  // string
+	since      atomic.Int64  // when the puller started (ms), for lag before any entry
+	heard      atomic.Int64  // when the last frame arrived (ms)
+	snapshots  atomic.Uint64 // snapshots this puller shipped in (catch-up)
 }
 
 // New returns a manager; Start runs it.
@@ -141,6 +155,9 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if cfg.BatchEntries <= 0 {
 		cfg.BatchEntries = 256
+	}
+	if cfg.SnapshotChunk <= 0 {
+		cfg.SnapshotChunk = 256 << 10
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = 2 * time.Millisecond
@@ -312,7 +329,15 @@ func (m *Manager) serveLink(c net.Conn) error {
 		ents, err := src.ReadCommitted(from, m.cfg.BatchEntries)
 		if err != nil {
 			if errors.Is(err, ErrCompacted) {
-				return fail(errCodeCompacted, err.Error())
+				// Snapshot catch-up: ship the state, then the entries
+				// after it.
+				idx, err := m.sendSnapshot(c, bw, src)
+				if err != nil {
+					return fail(errCodeCompacted, fmt.Sprintf("%v; snapshot catch-up failed: %v", ErrCompacted, err))
+				}
+				from = idx + 1
+				lastBeat = time.Now()
+				continue
 			}
 			return fail(errCodeOther, err.Error())
 		}
@@ -337,6 +362,40 @@ func (m *Manager) serveLink(c net.Conn) error {
 		}
 	}
 	return nil
+}
+
+// sendSnapshot streams src's snapshot in chunks and returns the index it
+// is at. The snapshot is written to memory first (the source's state
+// machine view is released as soon as it is written).
+func (m *Manager) sendSnapshot(c net.Conn, bw *bufio.Writer, src SourceLog) (uint64, error) {
+	var snap bytes.Buffer
+	idx, t, err := src.Snapshot(&snap)
+	if err != nil {
+		return 0, err
+	}
+	m.cfg.Logger.Info("region link: source log compacted past the secondary's position, shipping a snapshot",
+		"index", idx, "bytes", snap.Len())
+	data := snap.Bytes()
+	var buf []byte
+	for off := 0; ; {
+		if m.stopping() {
+			return 0, errors.New("closing")
+		}
+		n := min(m.cfg.SnapshotChunk, len(data)-off)
+		ch := SnapshotChunk{Index: idx, TimeMs: t, Offset: uint64(off), Last: off+n == len(data), Data: data[off : off+n]}
+		buf = appendSnapshotChunk(buf[:0], src.AppliedIndex(), src.ClockMs(), &ch)
+		c.SetWriteDeadline(time.Now().Add(30 * time.Second))
+		if _, err := bw.Write(buf); err != nil {
+			return 0, err
+		}
+		if err := bw.Flush(); err != nil {
+			return 0, err
+		}
+		off += n
+		if ch.Last {
+			return idx, nil
+		}
+	}
 }
 
 func readUvarint(r *bufio.Reader) (uint64, error) { return binary.ReadUvarint(r) }

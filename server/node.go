@@ -63,6 +63,9 @@ type Config struct {
 	// SnapshotEntries is how many log entries trigger a snapshot.
 	// Default 100000 (DefaultSnapshotEntries).
 	SnapshotEntries uint64
+	// CompactionOverhead is how many log entries are kept behind a
+	// snapshot (single-node mode). Default 10000.
+	CompactionOverhead uint64
 	// ConfigFile is the file the configuration was read from, if any.
 	// Default none.
 	ConfigFile string
@@ -325,12 +328,13 @@ func Start(cfg Config) (_ *Node, err error) {
 		}
 	} else {
 		n.shard, err = n.host.StartShard(shard.Options{
-			SnapshotEntries: cfg.SnapshotEntries,
-			ElectionRTT:     cfg.ElectionRTT,
-			OnChange:        n.onChange,
-			OnKeyMiss:       n.onKeyMiss,
-			Logger:          cfg.Logger,
-			Passive:         cfg.RegionRole == "secondary",
+			SnapshotEntries:    cfg.SnapshotEntries,
+			CompactionOverhead: cfg.CompactionOverhead,
+			ElectionRTT:        cfg.ElectionRTT,
+			OnChange:           n.onChange,
+			OnKeyMiss:          n.onKeyMiss,
+			Logger:             cfg.Logger,
+			Passive:            cfg.RegionRole == "secondary",
 		}, table)
 		if err != nil {
 			n.host.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -108,6 +109,8 @@ func (l sourceLog) AppliedIndex() uint64 { return l.s.AppliedIndex() }
 
 func (l sourceLog) ClockMs() int64 { ms, _ := l.s.ClockStats(); return ms }
 
+func (l sourceLog) Snapshot(w io.Writer) (uint64, int64, error) { return l.s.WriteShipSnapshot(w) }
+
 // destLog adapts a shard to regions.DestLog.
 type destLog struct{ s *shard.Shard }
 
@@ -126,6 +129,10 @@ func (l destLog) Ship(src uint64, ents []regions.Entry) error {
 		in[i] = shard.CommittedEntry{Index: e.Index, Data: e.Data}
 	}
 	return l.s.ProposeShipped(src, in)
+}
+
+func (l destLog) ShipSnapshot(src uint64, c regions.SnapshotChunk) error {
+	return l.s.ProposeShipSnapshot(src, c.Index, c.TimeMs, c.Offset, c.Last, c.Data)
 }
 
 // regionStateFile, in the data directory, keeps the region role and the
@@ -278,7 +285,7 @@ func (b *backend) RegionInfo() [][2]string {
 		case !l.Leader:
 			link = "follower"
 		}
-		v := fmt.Sprintf("applied=%d,source_applied=%d,lag_entries=%d,lag_ms=%d,link=%s", l.Applied, l.SourceApplied, l.Entries, l.Ms, link)
+		v := fmt.Sprintf("applied=%d,source_applied=%d,lag_entries=%d,lag_ms=%d,link=%s,snapshots=%d", l.Applied, l.SourceApplied, l.Entries, l.Ms, link, l.Snapshots)
 		if l.Err != "" {
 			v += ",last_error=" + strings.ReplaceAll(l.Err, ",", ";")
 		}

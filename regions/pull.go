@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -84,9 +85,14 @@ func (m *Manager) pullFrom(addr string, id uint64, dst DestLog, ps *pullState) e
 		return err
 	}
 	pos, _ := dst.Position(id)
+	rebuild := m.rebuilding(id)
+	from := pos + 1
+	if rebuild {
+		from = 0 // a snapshot first (rejoin.go)
+	}
 	req := binary.AppendUvarint(nil, reqShip)
 	req = binary.AppendUvarint(req, id)
-	req = binary.AppendUvarint(req, pos+1)
+	req = binary.AppendUvarint(req, from)
 	if _, err := c.Write(req); err != nil {
 		return err
 	}
@@ -113,10 +119,23 @@ func (m *Manager) pullFrom(addr string, id uint64, dst DestLog, ps *pullState) e
 				return err
 			}
 			if b.snap.Last {
+				if got, _ := dst.Position(id); got != b.snap.Index {
+					// The install was skipped: this shard's position for
+					// the source is already past the snapshot (a log of
+					// an earlier promotion). Not rebuilt: say so.
+					return fmt.Errorf("regions: the primary's snapshot at %d was not installed (this shard's position is %d): rebuild this node from scratch", b.snap.Index, got)
+				}
 				pos = b.snap.Index
 				ps.snapshots.Add(1)
+				if rebuild {
+					rebuild = false
+					m.rebuilt(id)
+				}
 			}
 			continue
+		}
+		if rebuild {
+			return errors.New("regions: entries before the rebuild snapshot")
 		}
 		if len(b.ents) == 0 {
 			if !dst.IsLeader() {

@@ -107,6 +107,22 @@ type Config struct {
 	SnapshotChunk int
 	// Poll is how often an idle link looks for new entries. Default 2ms.
 	Poll time.Duration
+	// Dir is where a rejoining old primary writes its discarded writes
+	// (rejoin.go). Default the system's temporary directory.
+	Dir string
+	// Describe renders one source log entry's writes for the discarded
+	// writes file: a line per write with its keys and command.
+	Describe func(data []byte) []string
+	// Reclaim and ReclaimPos, on a region promoted by force, are the old
+	// primary's link addresses and the positions reached in its log: the
+	// old primary is told to rejoin (rejoin.go). From the node's saved
+	// state.
+	Reclaim    []string
+	ReclaimPos []ShardPosition
+	// Rebuild lists shards that must be rebuilt from a snapshot of the
+	// primary before following it (an old primary rejoining). From the
+	// node's saved state.
+	Rebuild []uint64
 	// Dial, for tests, replaces net.Dial (delay and loss injection).
 	Dial func(addr string) (net.Conn, error)
 	// Logger. Default slog.Default().
@@ -129,6 +145,12 @@ type Manager struct {
 	pulls  map[uint64]*pullState
 	conns  map[net.Conn]struct{}
 	closed bool
+	// reclaim, reclaimPos: the old primary to tell to rejoin after a
+	// forced promotion; rebuild: shards to rebuild from a snapshot
+	// (rejoin.go).
+	reclaim    []string
+	reclaimPos []ShardPosition
+	rebuild    map[uint64]bool
 }
 
 // pullState is one shard's puller status.
@@ -170,6 +192,13 @@ func New(cfg Config) (*Manager, error) {
 	}
 	m := &Manager{cfg: cfg, quit: make(chan struct{}), pulls: map[uint64]*pullState{}, conns: map[net.Conn]struct{}{}}
 	m.role.Store(cfg.Role)
+	m.reclaim, m.reclaimPos = cfg.Reclaim, cfg.ReclaimPos
+	for _, id := range cfg.Rebuild {
+		if m.rebuild == nil {
+			m.rebuild = map[uint64]bool{}
+		}
+		m.rebuild[id] = true
+	}
 	return m, nil
 }
 
@@ -180,6 +209,8 @@ func (m *Manager) Start(ln net.Listener) {
 	go m.serve()
 	if m.Role() == Secondary {
 		m.startPulls()
+	} else {
+		m.startReclaim()
 	}
 	if m.cfg.OnRole != nil {
 		m.cfg.OnRole(m.Role())
@@ -302,6 +333,9 @@ func (m *Manager) serveLink(c net.Conn) error {
 	if kind == reqFence {
 		return m.serveFence(c, br)
 	}
+	if kind == reqRejoin {
+		return m.serveRejoin(c, br)
+	}
 	if kind != reqShip {
 		return fmt.Errorf("regions: unknown link request %d", kind)
 	}
@@ -320,6 +354,18 @@ func (m *Manager) serveLink(c net.Conn) error {
 		return errors.New(msg)
 	}
 	var buf []byte
+	if from == 0 {
+		// A rebuild (rejoin.go): the state first, whatever the log holds.
+		src := m.cfg.Source(shardID)
+		if src == nil {
+			return fail(errCodeNoShard, fmt.Sprintf("no replica of shard %d here", shardID))
+		}
+		idx, err := m.sendSnapshot(c, bw, src)
+		if err != nil {
+			return fail(errCodeOther, "snapshot for a rebuild: "+err.Error())
+		}
+		from = idx + 1
+	}
 	lastBeat := time.Now()
 	for !m.stopping() {
 		src := m.cfg.Source(shardID)

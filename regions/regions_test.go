@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -494,19 +496,40 @@ func TestRegions_SnapshotCatchUp(t *testing.T) {
 		}
 	}
 	pc.Del(ctx, "before")
+	for range 200 { // an entry each: automatic snapshots and compactions
+		if err := pc.Incr(ctx, "c").Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := pc.Save(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	pc.Set(ctx, "after-snapshot", "y", 0)
+	// Compaction follows the snapshot on the log's next update.
+	pos := s.RegionStatus().Shards[0].Applied
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		pc.Set(ctx, "after-snapshot", "y", 0)
+		info, _ := pc.Info(ctx, "regions").Result()
+		var applied, first uint64
+		if i := strings.Index(info, "region_shard_1:"); i >= 0 {
+			fmt.Sscanf(info[i:], "region_shard_1:applied=%d,log_first=%d", &applied, &first)
+		}
+		if first > pos+1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the primary's log was not compacted past %d: %s", pos, info)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	cut.Store(false)
 	converge(t, p, s)
 	st := s.RegionStatus()
 	if st.Shards[0].Snapshots == 0 {
-		t.Fatalf("caught up without a snapshot: the primary did not compact far enough (%+v)", st)
+		t.Fatalf("caught up without a snapshot (%+v)", st)
 	}
 	sc := s.Client(t)
-	if got, _ := sc.Get(ctx, "c").Result(); got != "800" {
-		t.Fatalf("c on the secondary = %q, want 800", got)
+	if got, _ := sc.Get(ctx, "c").Result(); got != "1000" {
+		t.Fatalf("c on the secondary = %q, want 1000", got)
 	}
 	if n, _ := sc.Exists(ctx, "before").Result(); n != 0 {
 		t.Fatal("a key deleted on the primary survived the snapshot install")
@@ -529,9 +552,119 @@ type cutConn struct {
 }
 
 func (c *cutConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
 	if c.cut.Load() {
+		// Bytes that arrive after the cut are lost with the link.
 		c.Conn.Close()
 		return 0, net.ErrClosed
 	}
-	return c.Conn.Read(b)
+	return n, err
+}
+
+// TestRegions_ForcedPromotionRejoin: the link is cut, the primary takes
+// writes the secondary never receives, the secondary is promoted by
+// force and takes writes of its own. When the link is back, the old
+// primary is told to rejoin: it refuses writes, saves its unshipped
+// writes (keys and commands) to a file in its data directory, and is
+// rebuilt from the new primary's snapshot — its state digest equals the
+// new primary's, without the discarded writes — then follows it. The
+// outcome survives a restart of both with their original flags.
+func TestRegions_ForcedPromotionRejoin(t *testing.T) {
+	ctx := context.Background()
+	pAddr := fmt.Sprintf("127.0.0.1:%d", servertest.FreePort(t))
+	sAddr := fmt.Sprintf("127.0.0.1:%d", servertest.FreePort(t))
+	p := servertest.Start(t, func(c *server.Config) {
+		c.Region, c.RegionRole, c.RegionSecret, c.RegionAddr = "r1", "primary", secret, pAddr
+	})
+	var cut atomic.Bool
+	s := servertest.Start(t, secondaryCfg(p, func(c *server.Config) {
+		c.RegionAddr = sAddr
+		c.RegionDial = func(addr string) (net.Conn, error) {
+			if cut.Load() {
+				return nil, fmt.Errorf("link cut")
+			}
+			nc, err := net.Dial("tcp", addr)
+			if err != nil {
+				return nil, err
+			}
+			return &cutConn{Conn: nc, cut: &cut}, nil
+		}
+	}))
+	pc, sc := p.Client(t), s.Client(t)
+	pc.Set(ctx, "shipped", "1", 0)
+	pc.Incr(ctx, "c")
+	converge(t, p, s)
+
+	cut.Store(true)
+	time.Sleep(250 * time.Millisecond) // the next heartbeat closes the link
+	for i := range 3 {
+		if err := pc.Set(ctx, fmt.Sprint("lost:", i), i, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pc.Incr(ctx, "c")
+	pc.HSet(ctx, "lost-hash", "f", "v")
+	res, err := sc.Do(ctx, "REGION", "PROMOTE", "FORCE").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("forced promotion at %v", res)
+	if err := sc.Set(ctx, "new", "primary", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	sc.Incr(ctx, "c")
+	cut.Store(false)
+
+	deadline := time.Now().Add(10 * time.Second)
+	for p.RegionStatus().Role != "secondary" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the old primary did not rejoin: %+v", p.RegionStatus())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	converge(t, s, p)
+	if n, _ := pc.Exists(ctx, "lost:0", "lost:1", "lost:2", "lost-hash").Result(); n != 0 {
+		k1, _ := pc.Keys(ctx, "*").Result()
+		k2, _ := sc.Keys(ctx, "*").Result()
+		t.Fatalf("%d discarded keys still on the old primary: %v / %v; %x %x %+v", n, k1, k2, digest(p), digest(s), p.RegionStatus())
+	}
+	if got, _ := pc.Get(ctx, "new").Result(); got != "primary" {
+		t.Fatalf("the old primary lacks the new primary's write: %q", got)
+	}
+	if got, _ := pc.Get(ctx, "c").Result(); got != "2" {
+		t.Fatalf("c on the old primary = %q, want the new primary's 2", got)
+	}
+	if err := pc.Set(ctx, "x", "1", 0).Err(); err == nil || !strings.HasPrefix(err.Error(), "READONLY") {
+		t.Fatalf("the rejoined old primary accepted a write: %v", err)
+	}
+	files, _ := filepath.Glob(filepath.Join(p.Dir(), "region-discarded-*.txt"))
+	if len(files) != 1 {
+		t.Fatalf("discarded-writes files: %v", files)
+	}
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`keys=["lost:0"]`, `"lost:2" "2"`, `keys=["c"] command="incr" "c"`, `keys=["lost-hash"]`} {
+		if !strings.Contains(string(b), want) {
+			t.Fatalf("discarded-writes file lacks %s:\n%s", want, b)
+		}
+	}
+	if strings.Contains(string(b), `"shipped"`) {
+		t.Fatalf("a shipped write is listed as discarded:\n%s", b)
+	}
+
+	// Restarted with their original flags, both keep their new roles.
+	pcfg, scfg := p.Cfg, s.Cfg
+	p.Close()
+	s.Close()
+	s2 := servertest.Restart(t, scfg)
+	p2 := servertest.Restart(t, pcfg)
+	if err := s2.Client(t).Set(ctx, "after", "restart", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	converge(t, s2, p2)
+	if got, _ := p2.Client(t).Get(ctx, "after").Result(); got != "restart" {
+		t.Fatalf("after = %q on the old primary", got)
+	}
 }

@@ -226,6 +226,8 @@ type Node struct {
 	// regionRO is set while the region is a secondary (writes refused).
 	regions  *regions.Manager
 	regionRO atomic.Bool
+	// regionSaved is the region state loaded from the data directory.
+	regionSaved regionState
 	// fenceMu orders the write check (read side) before a fence; inflight
 	// counts accepted writes not yet waited for (regions.go).
 	fenceMu  sync.RWMutex
@@ -259,7 +261,7 @@ func Start(cfg Config) (_ *Node, err error) {
 	n.cfg.Dir = dir
 	if cfg.RegionRole != "" {
 		// A promotion's outcome outlives the flags (regions.go).
-		n.loadRegionState(&cfg)
+		n.regionSaved = n.loadRegionState(&cfg)
 		n.cfg.RegionRole, n.cfg.RegionPrimary = cfg.RegionRole, cfg.RegionPrimary
 	}
 	// The LOCK file keeps a second process off the directory; a test's
@@ -354,7 +356,7 @@ func Start(cfg Config) (_ *Node, err error) {
 		if cfg.RegionRole == "secondary" {
 			n.regionRO.Store(true)
 		}
-		if err := n.startRegions(); err != nil {
+		if err := n.startRegions(table); err != nil {
 			if n.cluster != nil {
 				n.cluster.Close()
 			}

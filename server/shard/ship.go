@@ -105,6 +105,17 @@ func (s *Shard) ReadCommitted(from uint64, max int) ([]CommittedEntry, error) {
 	return out, nil
 }
 
+// LogFirstIndex returns the first index this replica's log still holds
+// (entries before it were compacted into a snapshot), 0 if unknown.
+func (s *Shard) LogFirstIndex() uint64 {
+	lr, err := s.host.nh.GetLogReader(s.opts.ShardID)
+	if err != nil {
+		return 0
+	}
+	first, _ := lr.GetRange()
+	return first
+}
+
 // AppliedIndex returns the index of the last entry this replica applied.
 func (s *Shard) AppliedIndex() uint64 { return s.sm.applied.Load() }
 

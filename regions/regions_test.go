@@ -567,14 +567,23 @@ func (c *cutConn) Read(b []byte) (int, error) {
 // primary is told to rejoin: it refuses writes, saves its unshipped
 // writes (keys and commands) to a file in its data directory, and is
 // rebuilt from the new primary's snapshot — its state digest equals the
-// new primary's, without the discarded writes — then follows it. The
-// outcome survives a restart of both with their original flags.
+// new primary's, without the discarded writes — then follows it. A
+// restart between the rejoin and the rebuild keeps the rebuild pending
+// (the old state untouched until the snapshot installs). The outcome
+// survives a restart of both with their original flags.
 func TestRegions_ForcedPromotionRejoin(t *testing.T) {
 	ctx := context.Background()
 	pAddr := fmt.Sprintf("127.0.0.1:%d", servertest.FreePort(t))
 	sAddr := fmt.Sprintf("127.0.0.1:%d", servertest.FreePort(t))
+	var pcut atomic.Bool // the old primary cannot dial out
 	p := servertest.Start(t, func(c *server.Config) {
 		c.Region, c.RegionRole, c.RegionSecret, c.RegionAddr = "r1", "primary", secret, pAddr
+		c.RegionDial = func(addr string) (net.Conn, error) {
+			if pcut.Load() {
+				return nil, fmt.Errorf("link cut")
+			}
+			return net.Dial("tcp", addr)
+		}
 	})
 	var cut atomic.Bool
 	s := servertest.Start(t, secondaryCfg(p, func(c *server.Config) {
@@ -613,6 +622,10 @@ func TestRegions_ForcedPromotionRejoin(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc.Incr(ctx, "c")
+	// The old primary is reached and rejoins, but cannot pull its rebuild
+	// snapshot yet; it restarts meanwhile: the rebuild mark survives, so
+	// it does not apply the new primary's entries over its own tail.
+	pcut.Store(true)
 	cut.Store(false)
 
 	deadline := time.Now().Add(10 * time.Second)
@@ -622,7 +635,22 @@ func TestRegions_ForcedPromotionRejoin(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	pcfg := p.Cfg
+	p.Close()
+	if b, _ := os.ReadFile(filepath.Join(pcfg.Dir, "region.state")); !strings.Contains(string(b), "rebuild=1\n") {
+		t.Fatalf("region.state of the rejoining old primary:\n%s", b)
+	}
+	p = servertest.Restart(t, pcfg)
+	pc = p.Client(t)
+	time.Sleep(200 * time.Millisecond)
+	if got, _ := pc.Get(ctx, "lost:1").Result(); got != "1" {
+		t.Fatalf("the old primary's state changed before its rebuild: lost:1 = %q", got)
+	}
+	pcut.Store(false)
 	converge(t, s, p)
+	if st := p.RegionStatus(); st.Role != "secondary" || st.Shards[0].Snapshots != 1 {
+		t.Fatalf("old primary after the rebuild: %+v", st)
+	}
 	if n, _ := pc.Exists(ctx, "lost:0", "lost:1", "lost:2", "lost-hash").Result(); n != 0 {
 		k1, _ := pc.Keys(ctx, "*").Result()
 		k2, _ := sc.Keys(ctx, "*").Result()
@@ -655,7 +683,8 @@ func TestRegions_ForcedPromotionRejoin(t *testing.T) {
 	}
 
 	// Restarted with their original flags, both keep their new roles.
-	pcfg, scfg := p.Cfg, s.Cfg
+	pcfg = p.Cfg
+	scfg := s.Cfg
 	p.Close()
 	s.Close()
 	s2 := servertest.Restart(t, scfg)

@@ -115,7 +115,7 @@ func TestBenchRegions(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	row(fmt.Sprintf("catch-up after a %d s link cut under the paced load", cutSecs),
-		fmt.Sprintf("%v until lag < %d ms (snapshots shipped: %d; log entries behind when the cut ended: %d)",
+		fmt.Sprintf("%v until lag < %d ms (snapshots installed: %d; log entries behind when the cut ended: %d)",
 			time.Since(t0).Round(time.Millisecond), 200+delay.Milliseconds(), s.RegionStatus().Shards[0].Snapshots, behind))
 
 	// Planned switchover under the paced load.

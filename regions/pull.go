@@ -126,7 +126,6 @@ func (m *Manager) pullFrom(addr string, id uint64, dst DestLog, ps *pullState) e
 					return fmt.Errorf("regions: the primary's snapshot at %d was not installed (this shard's position is %d): rebuild this node from scratch", b.snap.Index, got)
 				}
 				pos = b.snap.Index
-				ps.snapshots.Add(1)
 				if rebuild {
 					rebuild = false
 					m.rebuilt(id)
@@ -173,8 +172,8 @@ type ShardLag struct {
 	Leader bool
 	// Err is the last link error ("" if none since the link came up).
 	Err string
-	// Snapshots counts the source snapshots this node shipped in since
-	// it started (snapshot catch-up).
+	// Snapshots counts the source snapshots this replica installed since
+	// it started (snapshot catch-up, rebuilds).
 	Snapshots uint64
 }
 
@@ -192,7 +191,7 @@ func (m *Manager) Lag() []ShardLag {
 			continue
 		}
 		idx, t := dst.Position(id)
-		l := ShardLag{Shard: id, Applied: idx, SourceApplied: ps.srcApplied.Load(), Connected: ps.connected.Load(), Leader: dst.IsLeader(), Snapshots: ps.snapshots.Load()}
+		l := ShardLag{Shard: id, Applied: idx, SourceApplied: ps.srcApplied.Load(), Connected: ps.connected.Load(), Leader: dst.IsLeader(), Snapshots: dst.SnapshotsInstalled()}
 		if l.SourceApplied > l.Applied {
 			l.Entries = l.SourceApplied - l.Applied
 		}

@@ -75,6 +75,9 @@ type DestLog interface {
 	// and moves Position(src) to its index. A transfer restarts at
 	// offset 0; a chunk that does not follow the staged ones is ignored.
 	ShipSnapshot(src uint64, c SnapshotChunk) error
+	// SnapshotsInstalled counts the source snapshots this replica
+	// installed since it started.
+	SnapshotsInstalled() uint64
 }
 
 // Config configures a node's region manager.
@@ -161,7 +164,6 @@ type pullState struct {
 	lastErr    atomic.Value  // string
 	since      atomic.Int64  // when the puller started (ms), for lag before any entry
 	heard      atomic.Int64  // when the last frame arrived (ms)
-	snapshots  atomic.Uint64 // snapshots this puller shipped in (catch-up)
 }
 
 // New returns a manager; Start runs it.

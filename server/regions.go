@@ -133,6 +133,8 @@ func (l destLog) Ship(src uint64, ents []regions.Entry) error {
 	return l.s.ProposeShipped(src, in)
 }
 
+func (l destLog) SnapshotsInstalled() uint64 { return l.s.ShipSnapshotsInstalled() }
+
 func (l destLog) ShipSnapshot(src uint64, c regions.SnapshotChunk) error {
 	return l.s.ProposeShipSnapshot(src, c.Index, c.TimeMs, c.Offset, c.Last, c.Data)
 }

@@ -161,9 +161,9 @@ type pullState struct {
 	srcApplied atomic.Uint64
 	srcClock   atomic.Int64
 	connected  atomic.Bool
-	lastErr    atomic.Value  // string
-	since      atomic.Int64  // when the puller started (ms), for lag before any entry
-	heard      atomic.Int64  // when the last frame arrived (ms)
+	lastErr    atomic.Value // string
+	since      atomic.Int64 // when the puller started (ms), for lag before any entry
+	heard      atomic.Int64 // when the last frame arrived (ms)
 }
 
 // New returns a manager; Start runs it.

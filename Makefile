@@ -16,7 +16,7 @@ PKGS      := ./...
 RACE_PKGS := $(shell $(GO) list ./... | grep -v -e /server/clustertest -e /server/crashtest -e /bench/)
 FUZZTIME  ?= 10s
 
-.PHONY: modules build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-metrics bench-modules bench-tls bench-atrest bench-floor bench-vector bench-vector-engine crash chaos docker lint fmt clean
+.PHONY: modules build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-metrics bench-modules bench-tls bench-atrest bench-floor bench-vector bench-vector-engine bench-regions crash chaos docker lint fmt clean
 
 build: ## Build bin/cairn (static, CGO disabled)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) .
@@ -77,6 +77,10 @@ bench-floor: build ## Durable-write floor layer by layer: raw Dragonboat, Cairn 
 bench-vector: build ## FT.* end to end through RESP on a bin/cairn node vs hnswlib (python3-hnswlib) and coder/hnsw (bench/out/vector.md; VECTOR_FLAGS, e.g. -n 20000)
 	mkdir -p bench/out
 	$(GO) run ./bench/vector -cairn $(BIN) -out bench/out/vector.md -n 100000 -queries 1000 -ef 10,50,100,200 -dump bench/out/vector-e2e-data.bin -hnswlib bench/vector/hnswlib_bench.py -server-log bench/out/vector-cairn.log $(VECTOR_FLAGS)
+
+bench-regions: ## Regions: lag p50/p99/max at 10k writes/s over a 50 ms link, throughput with/without a secondary, catch-up after a 60 s cut, planned switchover (bench/out/regions.md; REGION_RATE, REGION_SECS, REGION_CUT_SECS, REGION_DELAY_MS)
+	mkdir -p bench/out
+	CAIRN_BENCH_REGIONS=$(CURDIR)/bench/out/regions.md $(GO) test -count=1 -timeout 30m -run TestBenchRegions -v ./regions/
 
 bench-vector-engine: ## Vector engine: Cairn HNSW vs coder/hnsw vs hnswlib (python3-hnswlib) on a clustered set (bench/out/vector-engine.md; VECTOR_FLAGS, e.g. -n 100000)
 	mkdir -p bench/out

@@ -28,6 +28,12 @@ import (
 //	               Raft's own entry). Indexes are contiguous from `from`.
 //	frameHeartbeat uvarint source applied index, varint source clock (ms)
 //	frameError     uvarint code, uvarint len, message; the link closes.
+//	frameSnapshot  uvarint source applied index, varint source clock (ms),
+//	               uvarint snapshot index, varint snapshot clock, uvarint
+//	               offset, byte last (1 or 0), uvarint len, bytes: one chunk
+//	               of the source shard's snapshot, sent instead of entries
+//	               when the log no longer holds `from` (snapshot catch-up);
+//	               batches then continue from the snapshot index + 1.
 //
 // A frame is at most maxFrame bytes; a larger length is a protocol error.
 const (
@@ -39,6 +45,7 @@ const (
 	frameBatch     = 1
 	frameHeartbeat = 2
 	frameError     = 3
+	frameSnapshot  = 4
 
 	errCodeCompacted = 1
 	errCodeNoShard   = 2
@@ -53,7 +60,7 @@ var ErrAuth = errors.New("regions: link authentication failed")
 
 // ErrCompacted is returned (wrapped) by a SourceLog, and reported over the
 // link, when the source no longer holds the entries a destination needs:
-// it must be caught up from a snapshot, which this version cannot do yet.
+// the link then ships a snapshot instead (SourceLog.Snapshot).
 var ErrCompacted = errors.New("regions: the source log is compacted past the destination's position")
 
 func mac(secret string, nonce []byte) []byte {
@@ -117,6 +124,34 @@ type batch struct {
 	applied uint64 // source applied index
 	clock   int64  // source replicated clock, ms
 	ents    []Entry
+	snap    *SnapshotChunk // a frameSnapshot's chunk (ents empty)
+}
+
+// SnapshotChunk is a piece of a source shard's snapshot.
+type SnapshotChunk struct {
+	// Index and TimeMs: the source index and clock the snapshot is at.
+	Index  uint64
+	TimeMs int64
+	// Offset of Data in the snapshot; Last: Data ends it.
+	Offset uint64
+	Last   bool
+	Data   []byte
+}
+
+func appendSnapshotChunk(dst []byte, applied uint64, clock int64, c *SnapshotChunk) []byte {
+	dst = append(dst, frameSnapshot)
+	dst = binary.AppendUvarint(dst, applied)
+	dst = binary.AppendVarint(dst, clock)
+	dst = binary.AppendUvarint(dst, c.Index)
+	dst = binary.AppendVarint(dst, c.TimeMs)
+	dst = binary.AppendUvarint(dst, c.Offset)
+	last := byte(0)
+	if c.Last {
+		last = 1
+	}
+	dst = append(dst, last)
+	dst = binary.AppendUvarint(dst, uint64(len(c.Data)))
+	return append(dst, c.Data...)
 }
 
 func appendBatch(dst []byte, b *batch) []byte {
@@ -178,6 +213,8 @@ func readFrame(r *bufio.Reader, b *batch) error {
 			return err
 		}
 		return &linkError{code, string(msg)}
+	case frameSnapshot:
+		return readSnapshotChunk(r, b)
 	case frameBatch, frameHeartbeat:
 	default:
 		return fmt.Errorf("regions: unknown link frame type %d", typ)
@@ -189,6 +226,7 @@ func readFrame(r *bufio.Reader, b *batch) error {
 		return err
 	}
 	b.ents = b.ents[:0]
+	b.snap = nil
 	if typ == frameHeartbeat {
 		return nil
 	}
@@ -227,4 +265,38 @@ func readBytes(r *bufio.Reader) ([]byte, error) {
 	out := make([]byte, n)
 	_, err = io.ReadFull(r, out)
 	return out, err
+}
+
+func readSnapshotChunk(r *bufio.Reader, b *batch) error {
+	var err error
+	if b.applied, err = binary.ReadUvarint(r); err != nil {
+		return err
+	}
+	if b.clock, err = binary.ReadVarint(r); err != nil {
+		return err
+	}
+	b.ents = b.ents[:0]
+	c := &SnapshotChunk{}
+	if c.Index, err = binary.ReadUvarint(r); err != nil {
+		return err
+	}
+	if c.TimeMs, err = binary.ReadVarint(r); err != nil {
+		return err
+	}
+	if c.Offset, err = binary.ReadUvarint(r); err != nil {
+		return err
+	}
+	last, err := r.ReadByte()
+	if err != nil {
+		return err
+	}
+	if last > 1 {
+		return errors.New("regions: bad snapshot frame")
+	}
+	c.Last = last == 1
+	if c.Data, err = readBytes(r); err != nil {
+		return err
+	}
+	b.snap = c
+	return nil
 }

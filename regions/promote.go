@@ -67,7 +67,6 @@ func (m *Manager) PromoteForce() ([]ShardPosition, error) {
 		return nil, errors.New("ERR this region is already the primary")
 	}
 	m.stopPulls()
-	m.setRole(Primary)
 	var out []ShardPosition
 	for _, id := range m.cfg.Shards() {
 		if d := m.cfg.Dest(id); d != nil {
@@ -75,6 +74,13 @@ func (m *Manager) PromoteForce() ([]ShardPosition, error) {
 			out = append(out, ShardPosition{id, idx})
 		}
 	}
+	// The old primary, when it is back, is told to rejoin as a secondary
+	// and discard what it wrote after these positions (rejoin.go).
+	m.mu.Lock()
+	m.reclaim, m.reclaimPos = append([]string(nil), m.cfg.Primary...), out
+	m.mu.Unlock()
+	m.setRole(Primary)
+	m.startReclaim()
 	return out, nil
 }
 

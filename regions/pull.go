@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -84,9 +85,14 @@ func (m *Manager) pullFrom(addr string, id uint64, dst DestLog, ps *pullState) e
 		return err
 	}
 	pos, _ := dst.Position(id)
+	rebuild := m.rebuilding(id)
+	from := pos + 1
+	if rebuild {
+		from = 0 // a snapshot first (rejoin.go)
+	}
 	req := binary.AppendUvarint(nil, reqShip)
 	req = binary.AppendUvarint(req, id)
-	req = binary.AppendUvarint(req, pos+1)
+	req = binary.AppendUvarint(req, from)
 	if _, err := c.Write(req); err != nil {
 		return err
 	}
@@ -106,6 +112,30 @@ func (m *Manager) pullFrom(addr string, id uint64, dst DestLog, ps *pullState) e
 		ps.srcApplied.Store(b.applied)
 		ps.srcClock.Store(b.clock)
 		ps.heard.Store(time.Now().UnixMilli())
+		if b.snap != nil {
+			// Snapshot catch-up: the chunks go through this shard's log;
+			// the last one installs the snapshot (DestLog.ShipSnapshot).
+			if err := dst.ShipSnapshot(id, *b.snap); err != nil {
+				return err
+			}
+			if b.snap.Last {
+				if got, _ := dst.Position(id); got != b.snap.Index {
+					// The install was skipped: this shard's position for
+					// the source is already past the snapshot (a log of
+					// an earlier promotion). Not rebuilt: say so.
+					return fmt.Errorf("regions: the primary's snapshot at %d was not installed (this shard's position is %d): rebuild this node from scratch", b.snap.Index, got)
+				}
+				pos = b.snap.Index
+				if rebuild {
+					rebuild = false
+					m.rebuilt(id)
+				}
+			}
+			continue
+		}
+		if rebuild {
+			return errors.New("regions: entries before the rebuild snapshot")
+		}
 		if len(b.ents) == 0 {
 			if !dst.IsLeader() {
 				return nil
@@ -142,6 +172,9 @@ type ShardLag struct {
 	Leader bool
 	// Err is the last link error ("" if none since the link came up).
 	Err string
+	// Snapshots counts the source snapshots this replica installed since
+	// it started (snapshot catch-up, rebuilds).
+	Snapshots uint64
 }
 
 // Lag returns the per-shard shipping state (a secondary's; a primary
@@ -158,7 +191,7 @@ func (m *Manager) Lag() []ShardLag {
 			continue
 		}
 		idx, t := dst.Position(id)
-		l := ShardLag{Shard: id, Applied: idx, SourceApplied: ps.srcApplied.Load(), Connected: ps.connected.Load(), Leader: dst.IsLeader()}
+		l := ShardLag{Shard: id, Applied: idx, SourceApplied: ps.srcApplied.Load(), Connected: ps.connected.Load(), Leader: dst.IsLeader(), Snapshots: dst.SnapshotsInstalled()}
 		if l.SourceApplied > l.Applied {
 			l.Entries = l.SourceApplied - l.Applied
 		}

@@ -14,9 +14,11 @@ package regions
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -50,6 +52,9 @@ type SourceLog interface {
 	AppliedIndex() uint64
 	// ClockMs is the replicated clock (the newest applied entry's time).
 	ClockMs() int64
+	// Snapshot writes the shard's state to w as a snapshot and returns
+	// the applied index and clock it is at (snapshot catch-up).
+	Snapshot(w io.Writer) (index uint64, timeMs int64, err error)
 }
 
 // DestLog is a secondary shard as the puller feeds it.
@@ -65,6 +70,14 @@ type DestLog interface {
 	Ship(src uint64, ents []Entry) error
 	// AppliedIndex is the last index applied of this shard's own log.
 	AppliedIndex() uint64
+	// ShipSnapshot proposes a chunk of source shard src's snapshot and
+	// waits until it is applied; the last chunk installs the snapshot
+	// and moves Position(src) to its index. A transfer restarts at
+	// offset 0; a chunk that does not follow the staged ones is ignored.
+	ShipSnapshot(src uint64, c SnapshotChunk) error
+	// SnapshotsInstalled counts the source snapshots this replica
+	// installed since it started.
+	SnapshotsInstalled() uint64
 }
 
 // Config configures a node's region manager.
@@ -92,8 +105,27 @@ type Config struct {
 	Fence func() error
 	// BatchEntries bounds the entries of one link batch. Default 256.
 	BatchEntries int
+	// SnapshotChunk is the size of one snapshot chunk (one entry in the
+	// destination's log). Default 256 KiB.
+	SnapshotChunk int
 	// Poll is how often an idle link looks for new entries. Default 2ms.
 	Poll time.Duration
+	// Dir is where a rejoining old primary writes its discarded writes
+	// (rejoin.go). Default the system's temporary directory.
+	Dir string
+	// Describe renders one source log entry's writes for the discarded
+	// writes file: a line per write with its keys and command.
+	Describe func(data []byte) []string
+	// Reclaim and ReclaimPos, on a region promoted by force, are the old
+	// primary's link addresses and the positions reached in its log: the
+	// old primary is told to rejoin (rejoin.go). From the node's saved
+	// state.
+	Reclaim    []string
+	ReclaimPos []ShardPosition
+	// Rebuild lists shards that must be rebuilt from a snapshot of the
+	// primary before following it (an old primary rejoining). From the
+	// node's saved state.
+	Rebuild []uint64
 	// Dial, for tests, replaces net.Dial (delay and loss injection).
 	Dial func(addr string) (net.Conn, error)
 	// Logger. Default slog.Default().
@@ -116,6 +148,12 @@ type Manager struct {
 	pulls  map[uint64]*pullState
 	conns  map[net.Conn]struct{}
 	closed bool
+	// reclaim, reclaimPos: the old primary to tell to rejoin after a
+	// forced promotion; rebuild: shards to rebuild from a snapshot
+	// (rejoin.go).
+	reclaim    []string
+	reclaimPos []ShardPosition
+	rebuild    map[uint64]bool
 }
 
 // pullState is one shard's puller status.
@@ -142,6 +180,9 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.BatchEntries <= 0 {
 		cfg.BatchEntries = 256
 	}
+	if cfg.SnapshotChunk <= 0 {
+		cfg.SnapshotChunk = 256 << 10
+	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = 2 * time.Millisecond
 	}
@@ -153,6 +194,13 @@ func New(cfg Config) (*Manager, error) {
 	}
 	m := &Manager{cfg: cfg, quit: make(chan struct{}), pulls: map[uint64]*pullState{}, conns: map[net.Conn]struct{}{}}
 	m.role.Store(cfg.Role)
+	m.reclaim, m.reclaimPos = cfg.Reclaim, cfg.ReclaimPos
+	for _, id := range cfg.Rebuild {
+		if m.rebuild == nil {
+			m.rebuild = map[uint64]bool{}
+		}
+		m.rebuild[id] = true
+	}
 	return m, nil
 }
 
@@ -163,6 +211,8 @@ func (m *Manager) Start(ln net.Listener) {
 	go m.serve()
 	if m.Role() == Secondary {
 		m.startPulls()
+	} else {
+		m.startReclaim()
 	}
 	if m.cfg.OnRole != nil {
 		m.cfg.OnRole(m.Role())
@@ -285,6 +335,9 @@ func (m *Manager) serveLink(c net.Conn) error {
 	if kind == reqFence {
 		return m.serveFence(c, br)
 	}
+	if kind == reqRejoin {
+		return m.serveRejoin(c, br)
+	}
 	if kind != reqShip {
 		return fmt.Errorf("regions: unknown link request %d", kind)
 	}
@@ -303,6 +356,18 @@ func (m *Manager) serveLink(c net.Conn) error {
 		return errors.New(msg)
 	}
 	var buf []byte
+	if from == 0 {
+		// A rebuild (rejoin.go): the state first, whatever the log holds.
+		src := m.cfg.Source(shardID)
+		if src == nil {
+			return fail(errCodeNoShard, fmt.Sprintf("no replica of shard %d here", shardID))
+		}
+		idx, err := m.sendSnapshot(c, bw, src)
+		if err != nil {
+			return fail(errCodeOther, "snapshot for a rebuild: "+err.Error())
+		}
+		from = idx + 1
+	}
 	lastBeat := time.Now()
 	for !m.stopping() {
 		src := m.cfg.Source(shardID)
@@ -312,7 +377,15 @@ func (m *Manager) serveLink(c net.Conn) error {
 		ents, err := src.ReadCommitted(from, m.cfg.BatchEntries)
 		if err != nil {
 			if errors.Is(err, ErrCompacted) {
-				return fail(errCodeCompacted, err.Error())
+				// Snapshot catch-up: ship the state, then the entries
+				// after it.
+				idx, err := m.sendSnapshot(c, bw, src)
+				if err != nil {
+					return fail(errCodeCompacted, fmt.Sprintf("%v; snapshot catch-up failed: %v", ErrCompacted, err))
+				}
+				from = idx + 1
+				lastBeat = time.Now()
+				continue
 			}
 			return fail(errCodeOther, err.Error())
 		}
@@ -337,6 +410,40 @@ func (m *Manager) serveLink(c net.Conn) error {
 		}
 	}
 	return nil
+}
+
+// sendSnapshot streams src's snapshot in chunks and returns the index it
+// is at. The snapshot is written to memory first (the source's state
+// machine view is released as soon as it is written).
+func (m *Manager) sendSnapshot(c net.Conn, bw *bufio.Writer, src SourceLog) (uint64, error) {
+	var snap bytes.Buffer
+	idx, t, err := src.Snapshot(&snap)
+	if err != nil {
+		return 0, err
+	}
+	m.cfg.Logger.Info("region link: source log compacted past the secondary's position, shipping a snapshot",
+		"index", idx, "bytes", snap.Len())
+	data := snap.Bytes()
+	var buf []byte
+	for off := 0; ; {
+		if m.stopping() {
+			return 0, errors.New("closing")
+		}
+		n := min(m.cfg.SnapshotChunk, len(data)-off)
+		ch := SnapshotChunk{Index: idx, TimeMs: t, Offset: uint64(off), Last: off+n == len(data), Data: data[off : off+n]}
+		buf = appendSnapshotChunk(buf[:0], src.AppliedIndex(), src.ClockMs(), &ch)
+		c.SetWriteDeadline(time.Now().Add(30 * time.Second))
+		if _, err := bw.Write(buf); err != nil {
+			return 0, err
+		}
+		if err := bw.Flush(); err != nil {
+			return 0, err
+		}
+		off += n
+		if ch.Last {
+			return idx, nil
+		}
+	}
 }
 
 func readUvarint(r *bufio.Reader) (uint64, error) { return binary.ReadUvarint(r) }

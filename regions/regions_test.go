@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -449,5 +451,249 @@ func TestRegions_DelayedLinkLag(t *testing.T) {
 	converge(t, p, s)
 	if st := s.RegionStatus(); st.LagMs != 0 || st.LagEntries != 0 {
 		t.Fatalf("lag after convergence: %+v", st)
+	}
+}
+
+// TestRegions_SnapshotCatchUp: the link is cut while the primary writes
+// and compacts its log past the secondary's position; on reconnection the
+// secondary is caught up from a shipped snapshot (several chunks through
+// its own log), then by entries again, and its digest equals the
+// primary's. A restart of the secondary afterwards keeps the state.
+func TestRegions_SnapshotCatchUp(t *testing.T) {
+	ctx := context.Background()
+	p := servertest.Start(t, func(c *server.Config) {
+		c.Region, c.RegionRole, c.RegionSecret, c.RegionAddr = "r1", "primary", secret, "127.0.0.1:0"
+		c.SnapshotEntries, c.CompactionOverhead = 50, 5
+	})
+	var cut atomic.Bool
+	s := servertest.Start(t, secondaryCfg(p, func(c *server.Config) {
+		c.RegionDial = func(addr string) (net.Conn, error) {
+			if cut.Load() {
+				return nil, fmt.Errorf("link cut")
+			}
+			nc, err := net.Dial("tcp", addr)
+			if err != nil {
+				return nil, err
+			}
+			return &cutConn{Conn: nc, cut: &cut}, nil
+		}
+	}))
+	pc := p.Client(t)
+	pc.Set(ctx, "before", "1", 0)
+	converge(t, p, s)
+
+	cut.Store(true)
+	val := strings.Repeat("x", 1024)
+	for i := range 8 {
+		pipe := pc.Pipeline()
+		for j := range 100 {
+			pipe.Set(ctx, fmt.Sprintf("k%d:%d", i, j), val, 0)
+			pipe.Incr(ctx, "c")
+		}
+		pipe.HSet(ctx, "h", fmt.Sprint(i), i)
+		if _, err := pipe.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pc.Del(ctx, "before")
+	for range 200 { // an entry each: automatic snapshots and compactions
+		if err := pc.Incr(ctx, "c").Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pc.Save(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// Compaction follows the snapshot on the log's next update.
+	pos := s.RegionStatus().Shards[0].Applied
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		pc.Set(ctx, "after-snapshot", "y", 0)
+		info, _ := pc.Info(ctx, "regions").Result()
+		var applied, first uint64
+		if i := strings.Index(info, "region_shard_1:"); i >= 0 {
+			fmt.Sscanf(info[i:], "region_shard_1:applied=%d,log_first=%d", &applied, &first)
+		}
+		if first > pos+1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the primary's log was not compacted past %d: %s", pos, info)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cut.Store(false)
+	converge(t, p, s)
+	st := s.RegionStatus()
+	if st.Shards[0].Snapshots == 0 {
+		t.Fatalf("caught up without a snapshot (%+v)", st)
+	}
+	sc := s.Client(t)
+	if got, _ := sc.Get(ctx, "c").Result(); got != "1000" {
+		t.Fatalf("c on the secondary = %q, want 1000", got)
+	}
+	if n, _ := sc.Exists(ctx, "before").Result(); n != 0 {
+		t.Fatal("a key deleted on the primary survived the snapshot install")
+	}
+	pc.Set(ctx, "later", "z", 0)
+	converge(t, p, s)
+	cfg := s.Cfg
+	s.Close()
+	s2 := servertest.Restart(t, cfg)
+	converge(t, p, s2)
+	if got, _ := s2.Client(t).Get(ctx, "later").Result(); got != "z" {
+		t.Fatalf("later = %q after restart", got)
+	}
+}
+
+// cutConn fails reads once the test cuts the link.
+type cutConn struct {
+	net.Conn
+	cut *atomic.Bool
+}
+
+func (c *cutConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if c.cut.Load() {
+		// Bytes that arrive after the cut are lost with the link.
+		c.Conn.Close()
+		return 0, net.ErrClosed
+	}
+	return n, err
+}
+
+// TestRegions_ForcedPromotionRejoin: the link is cut, the primary takes
+// writes the secondary never receives, the secondary is promoted by
+// force and takes writes of its own. When the link is back, the old
+// primary is told to rejoin: it refuses writes, saves its unshipped
+// writes (keys and commands) to a file in its data directory, and is
+// rebuilt from the new primary's snapshot — its state digest equals the
+// new primary's, without the discarded writes — then follows it. A
+// restart between the rejoin and the rebuild keeps the rebuild pending
+// (the old state untouched until the snapshot installs). The outcome
+// survives a restart of both with their original flags.
+func TestRegions_ForcedPromotionRejoin(t *testing.T) {
+	ctx := context.Background()
+	pAddr := fmt.Sprintf("127.0.0.1:%d", servertest.FreePort(t))
+	sAddr := fmt.Sprintf("127.0.0.1:%d", servertest.FreePort(t))
+	var pcut atomic.Bool // the old primary cannot dial out
+	p := servertest.Start(t, func(c *server.Config) {
+		c.Region, c.RegionRole, c.RegionSecret, c.RegionAddr = "r1", "primary", secret, pAddr
+		c.RegionDial = func(addr string) (net.Conn, error) {
+			if pcut.Load() {
+				return nil, fmt.Errorf("link cut")
+			}
+			return net.Dial("tcp", addr)
+		}
+	})
+	var cut atomic.Bool
+	s := servertest.Start(t, secondaryCfg(p, func(c *server.Config) {
+		c.RegionAddr = sAddr
+		c.RegionDial = func(addr string) (net.Conn, error) {
+			if cut.Load() {
+				return nil, fmt.Errorf("link cut")
+			}
+			nc, err := net.Dial("tcp", addr)
+			if err != nil {
+				return nil, err
+			}
+			return &cutConn{Conn: nc, cut: &cut}, nil
+		}
+	}))
+	pc, sc := p.Client(t), s.Client(t)
+	pc.Set(ctx, "shipped", "1", 0)
+	pc.Incr(ctx, "c")
+	converge(t, p, s)
+
+	cut.Store(true)
+	time.Sleep(250 * time.Millisecond) // the next heartbeat closes the link
+	for i := range 3 {
+		if err := pc.Set(ctx, fmt.Sprint("lost:", i), i, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pc.Incr(ctx, "c")
+	pc.HSet(ctx, "lost-hash", "f", "v")
+	res, err := sc.Do(ctx, "REGION", "PROMOTE", "FORCE").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("forced promotion at %v", res)
+	if err := sc.Set(ctx, "new", "primary", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	sc.Incr(ctx, "c")
+	// The old primary is reached and rejoins, but cannot pull its rebuild
+	// snapshot yet; it restarts meanwhile: the rebuild mark survives, so
+	// it does not apply the new primary's entries over its own tail.
+	pcut.Store(true)
+	cut.Store(false)
+
+	deadline := time.Now().Add(10 * time.Second)
+	for p.RegionStatus().Role != "secondary" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the old primary did not rejoin: %+v", p.RegionStatus())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	pcfg := p.Cfg
+	p.Close()
+	if b, _ := os.ReadFile(filepath.Join(pcfg.Dir, "region.state")); !strings.Contains(string(b), "rebuild=1\n") {
+		t.Fatalf("region.state of the rejoining old primary:\n%s", b)
+	}
+	p = servertest.Restart(t, pcfg)
+	pc = p.Client(t)
+	time.Sleep(200 * time.Millisecond)
+	if got, _ := pc.Get(ctx, "lost:1").Result(); got != "1" {
+		t.Fatalf("the old primary's state changed before its rebuild: lost:1 = %q", got)
+	}
+	pcut.Store(false)
+	converge(t, s, p)
+	if st := p.RegionStatus(); st.Role != "secondary" || st.Shards[0].Snapshots != 1 {
+		t.Fatalf("old primary after the rebuild: %+v", st)
+	}
+	if n, _ := pc.Exists(ctx, "lost:0", "lost:1", "lost:2", "lost-hash").Result(); n != 0 {
+		k1, _ := pc.Keys(ctx, "*").Result()
+		k2, _ := sc.Keys(ctx, "*").Result()
+		t.Fatalf("%d discarded keys still on the old primary: %v / %v; %x %x %+v", n, k1, k2, digest(p), digest(s), p.RegionStatus())
+	}
+	if got, _ := pc.Get(ctx, "new").Result(); got != "primary" {
+		t.Fatalf("the old primary lacks the new primary's write: %q", got)
+	}
+	if got, _ := pc.Get(ctx, "c").Result(); got != "2" {
+		t.Fatalf("c on the old primary = %q, want the new primary's 2", got)
+	}
+	if err := pc.Set(ctx, "x", "1", 0).Err(); err == nil || !strings.HasPrefix(err.Error(), "READONLY") {
+		t.Fatalf("the rejoined old primary accepted a write: %v", err)
+	}
+	files, _ := filepath.Glob(filepath.Join(p.Dir(), "region-discarded-*.txt"))
+	if len(files) != 1 {
+		t.Fatalf("discarded-writes files: %v", files)
+	}
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`keys=["lost:0"]`, `"lost:2" "2"`, `keys=["c"] command="incr" "c"`, `keys=["lost-hash"]`} {
+		if !strings.Contains(string(b), want) {
+			t.Fatalf("discarded-writes file lacks %s:\n%s", want, b)
+		}
+	}
+	if strings.Contains(string(b), `"shipped"`) {
+		t.Fatalf("a shipped write is listed as discarded:\n%s", b)
+	}
+
+	// Restarted with their original flags, both keep their new roles.
+	pcfg = p.Cfg
+	scfg := s.Cfg
+	p.Close()
+	s.Close()
+	s2 := servertest.Restart(t, scfg)
+	p2 := servertest.Restart(t, pcfg)
+	if err := s2.Client(t).Set(ctx, "after", "restart", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	converge(t, s2, p2)
+	if got, _ := p2.Client(t).Get(ctx, "after").Result(); got != "restart" {
+		t.Fatalf("after = %q on the old primary", got)
 	}
 }

@@ -74,6 +74,9 @@ type Config struct {
 	// SnapshotEntries is how many log entries trigger a snapshot.
 	// Default 100000 (DefaultSnapshotEntries).
 	SnapshotEntries uint64
+	// CompactionOverhead is how many log entries are kept behind a
+	// snapshot (single-node mode). Default 10000.
+	CompactionOverhead uint64
 	// ConfigFile is the file the configuration was read from, if any.
 	// Default none.
 	ConfigFile string
@@ -256,6 +259,8 @@ type Node struct {
 	// regionRO is set while the region is a secondary (writes refused).
 	regions  *regions.Manager
 	regionRO atomic.Bool
+	// regionSaved is the region state loaded from the data directory.
+	regionSaved regionState
 	// fenceMu orders the write check (read side) before a fence; inflight
 	// counts accepted writes not yet waited for (regions.go).
 	fenceMu  sync.RWMutex
@@ -297,7 +302,7 @@ func Start(cfg Config) (_ *Node, err error) {
 	n.cfg.Dir = dir
 	if cfg.RegionRole != "" {
 		// A promotion's outcome outlives the flags (regions.go).
-		n.loadRegionState(&cfg)
+		n.regionSaved = n.loadRegionState(&cfg)
 		n.cfg.RegionRole, n.cfg.RegionPrimary = cfg.RegionRole, cfg.RegionPrimary
 	}
 	// The LOCK file keeps a second process off the directory; a test's
@@ -400,12 +405,13 @@ func Start(cfg Config) (_ *Node, err error) {
 		}
 	} else {
 		n.shard, err = n.host.StartShard(shard.Options{
-			SnapshotEntries: cfg.SnapshotEntries,
-			ElectionRTT:     cfg.ElectionRTT,
-			OnChange:        n.onChange,
-			OnKeyMiss:       n.onKeyMiss,
-			Logger:          cfg.Logger,
-			Passive:         cfg.RegionRole == "secondary",
+			SnapshotEntries:    cfg.SnapshotEntries,
+			CompactionOverhead: cfg.CompactionOverhead,
+			ElectionRTT:        cfg.ElectionRTT,
+			OnChange:           n.onChange,
+			OnKeyMiss:          n.onKeyMiss,
+			Logger:             cfg.Logger,
+			Passive:            cfg.RegionRole == "secondary",
 		}, table)
 		if err != nil {
 			n.host.Close()
@@ -425,7 +431,7 @@ func Start(cfg Config) (_ *Node, err error) {
 		if cfg.RegionRole == "secondary" {
 			n.regionRO.Store(true)
 		}
-		if err := n.startRegions(); err != nil {
+		if err := n.startRegions(table); err != nil {
 			if n.cluster != nil {
 				n.cluster.Close()
 			}

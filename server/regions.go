@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -14,7 +15,9 @@ import (
 	"time"
 
 	"github.com/cairndb/cairn/regions"
+	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/durable"
+	"github.com/cairndb/cairn/server/entry"
 	"github.com/cairndb/cairn/server/reply"
 	"github.com/cairndb/cairn/server/session"
 	"github.com/cairndb/cairn/server/shard"
@@ -109,6 +112,8 @@ func (l sourceLog) AppliedIndex() uint64 { return l.s.AppliedIndex() }
 
 func (l sourceLog) ClockMs() int64 { ms, _ := l.s.ClockStats(); return ms }
 
+func (l sourceLog) Snapshot(w io.Writer) (uint64, int64, error) { return l.s.WriteShipSnapshot(w) }
+
 // destLog adapts a shard to regions.DestLog.
 type destLog struct{ s *shard.Shard }
 
@@ -129,64 +134,176 @@ func (l destLog) Ship(src uint64, ents []regions.Entry) error {
 	return l.s.ProposeShipped(src, in)
 }
 
+func (l destLog) SnapshotsInstalled() uint64 { return l.s.ShipSnapshotsInstalled() }
+
+func (l destLog) ShipSnapshot(src uint64, c regions.SnapshotChunk) error {
+	return l.s.ProposeShipSnapshot(src, c.Index, c.TimeMs, c.Offset, c.Last, c.Data)
+}
+
 // regionStateFile, in the data directory, keeps the region role and the
 // primary's addresses as promotions left them: a restart takes them over
 // the flags, so a promoted region stays primary and a demoted one keeps
 // following the new primary. Delete it to go back to the flags.
 const regionStateFile = "region.state"
 
+// regionState is what region.state holds.
+type regionState struct {
+	role    string
+	primary []string
+	// reclaim, reclaimPos: after a forced promotion, the old primary to
+	// tell to rejoin; rebuild: shards to rebuild from the primary's
+	// snapshot (regions/rejoin.go).
+	reclaim    []string
+	reclaimPos []regions.ShardPosition
+	rebuild    []uint64
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, a := range strings.Split(v, ",") {
+		if a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // loadRegionState overrides cfg's role and primary addresses with the
-// saved ones, if any.
-func (n *Node) loadRegionState(cfg *Config) {
+// saved ones, if any, and returns the rest of the saved state.
+func (n *Node) loadRegionState(cfg *Config) regionState {
+	st := regionState{role: cfg.RegionRole, primary: cfg.RegionPrimary}
 	if cfg.FS != nil {
-		return // a test's in-memory file system: no state file
+		return st // a test's in-memory file system: no state file
 	}
 	b, err := os.ReadFile(filepath.Join(n.cfg.Dir, regionStateFile))
 	if err != nil {
-		return
+		return st
 	}
-	role, primary := cfg.RegionRole, cfg.RegionPrimary
+	saved := regionState{role: cfg.RegionRole, primary: cfg.RegionPrimary}
 	for _, line := range strings.Split(string(b), "\n") {
 		k, v, _ := strings.Cut(line, "=")
 		switch k {
 		case "role":
-			role = v
+			saved.role = v
 		case "primary":
-			primary = nil
-			for _, a := range strings.Split(v, ",") {
-				if a != "" {
-					primary = append(primary, a)
+			saved.primary = splitList(v)
+		case "reclaim":
+			saved.reclaim = splitList(v)
+		case "reclaim_pos":
+			for _, p := range splitList(v) {
+				sh, idx, _ := strings.Cut(p, ":")
+				a, err1 := strconv.ParseUint(sh, 10, 64)
+				b, err2 := strconv.ParseUint(idx, 10, 64)
+				if err1 == nil && err2 == nil {
+					saved.reclaimPos = append(saved.reclaimPos, regions.ShardPosition{Shard: a, Index: b})
+				}
+			}
+		case "rebuild":
+			for _, id := range splitList(v) {
+				if x, err := strconv.ParseUint(id, 10, 64); err == nil {
+					saved.rebuild = append(saved.rebuild, x)
 				}
 			}
 		}
 	}
-	if role != "primary" && role != "secondary" {
-		n.log.Warn("ignoring a bad region state file", "file", regionStateFile, "role", role)
-		return
+	if saved.role != "primary" && saved.role != "secondary" {
+		n.log.Warn("ignoring a bad region state file", "file", regionStateFile, "role", saved.role)
+		return st
 	}
-	if role == "secondary" && len(primary) == 0 {
-		return
+	if saved.role == "secondary" && len(saved.primary) == 0 {
+		return st
 	}
-	if role != cfg.RegionRole || strings.Join(primary, ",") != strings.Join(cfg.RegionPrimary, ",") {
+	if saved.role != cfg.RegionRole || strings.Join(saved.primary, ",") != strings.Join(cfg.RegionPrimary, ",") {
 		n.log.Warn("region role and primary taken from the data directory (a promotion changed them), not from the flags",
-			"file", filepath.Join(n.cfg.Dir, regionStateFile), "role", role, "primary", strings.Join(primary, ","))
+			"file", filepath.Join(n.cfg.Dir, regionStateFile), "role", saved.role, "primary", strings.Join(saved.primary, ","))
 	}
-	cfg.RegionRole, cfg.RegionPrimary = role, primary
+	cfg.RegionRole, cfg.RegionPrimary = saved.role, saved.primary
+	return saved
 }
 
-// saveRegionState records the role after a change (see regionStateFile).
-func (n *Node) saveRegionState(r regions.Role, primary []string) {
+// saveRegionState records the region state after a change (see
+// regionStateFile).
+func (n *Node) saveRegionState(m *regions.Manager, r regions.Role) {
 	if n.cfg.FS != nil {
 		return
 	}
-	data := "role=" + string(r) + "\nprimary=" + strings.Join(primary, ",") + "\n"
+	reclaim, pos := m.Reclaim()
+	var ps, rb []string
+	for _, p := range pos {
+		ps = append(ps, fmt.Sprintf("%d:%d", p.Shard, p.Index))
+	}
+	for _, id := range m.Rebuilding() {
+		rb = append(rb, strconv.FormatUint(id, 10))
+	}
+	data := "role=" + string(r) + "\nprimary=" + strings.Join(m.Primaries(), ",") + "\n" +
+		"reclaim=" + strings.Join(reclaim, ",") + "\nreclaim_pos=" + strings.Join(ps, ",") + "\n" +
+		"rebuild=" + strings.Join(rb, ",") + "\n"
 	if err := durable.WriteFile(filepath.Join(n.cfg.Dir, regionStateFile), []byte(data)); err != nil {
 		n.log.Error("save region state", "err", err)
 	}
 }
 
+// describeEntry renders one log entry's writes for the discarded-writes
+// file of a rejoining old primary: a line per write, with its keys.
+func describeEntry(table *command.Table, data []byte) []string {
+	var e entry.Entry
+	if err := entry.Decode(data, &e); err != nil {
+		return []string{"undecodable entry: " + err.Error()}
+	}
+	at := "time=" + time.UnixMilli(e.Time).UTC().Format(time.RFC3339Nano)
+	quote := func(args [][]byte) string {
+		parts := make([]string, len(args))
+		for i, a := range args {
+			parts[i] = strconv.Quote(string(a))
+		}
+		return strings.Join(parts, " ")
+	}
+	var out []string
+	cmds := e.Cmds
+	switch e.Kind {
+	case entry.WatchedMulti:
+		if len(cmds) > 0 {
+			cmds = cmds[1:]
+		}
+		fallthrough
+	case entry.Commands, entry.Multi:
+		for _, c := range cmds {
+			if len(c) == 0 {
+				continue
+			}
+			sp := table.Lookup(c[0])
+			if sp == nil || !sp.IsWrite() {
+				continue
+			}
+			var keys [][]byte
+			for _, i := range sp.Keys(c) {
+				keys = append(keys, c[i])
+			}
+			out = append(out, fmt.Sprintf("%s keys=[%s] command=%s", at, quote(keys), quote(c)))
+		}
+	case entry.Expire, entry.Evict:
+		what := map[entry.Kind]string{entry.Expire: "expired", entry.Evict: "evicted"}[e.Kind]
+		for _, c := range cmds {
+			out = append(out, fmt.Sprintf("%s keys=[%s] %s", at, quote(c), what))
+		}
+	case entry.Config:
+		out = append(out, fmt.Sprintf("%s config=%s", at, quote(flatten(cmds))))
+	default:
+		out = append(out, fmt.Sprintf("%s entry kind %d (%d commands, not listed)", at, e.Kind, len(cmds)))
+	}
+	return out
+}
+
+func flatten(cmds [][][]byte) [][]byte {
+	var out [][]byte
+	for _, c := range cmds {
+		out = append(out, c...)
+	}
+	return out
+}
+
 // startRegions starts the region manager (Config.RegionRole set).
-func (n *Node) startRegions() error {
+func (n *Node) startRegions(table *command.Table) error {
 	cfg := n.cfg
 	if cfg.clusterMode() {
 		return errors.New("regions: cluster mode is not supported yet (single-node regions only)")
@@ -198,6 +315,7 @@ func (n *Node) startRegions() error {
 	if secret == "" {
 		return errors.New("regions: set --region-secret (or --requirepass) so region links authenticate")
 	}
+	saved := n.regionSaved
 	ln, err := net.Listen("tcp", cfg.RegionAddr)
 	if err != nil {
 		return fmt.Errorf("region link listener: %w", err)
@@ -230,12 +348,17 @@ func (n *Node) startRegions() error {
 			n.regionRO.Store(r == regions.Secondary)
 			sh.SetPassive(r == regions.Secondary)
 			if m := n.regions; m != nil {
-				n.saveRegionState(r, m.Primaries())
+				n.saveRegionState(m, r)
 			}
 		},
-		Fence:  n.fence,
-		Dial:   dial,
-		Logger: n.log,
+		Dir:        cfg.Dir,
+		Describe:   func(data []byte) []string { return describeEntry(table, data) },
+		Reclaim:    saved.reclaim,
+		ReclaimPos: saved.reclaimPos,
+		Rebuild:    saved.rebuild,
+		Fence:      n.fence,
+		Dial:       dial,
+		Logger:     n.log,
 	})
 	if err != nil {
 		ln.Close()
@@ -277,7 +400,9 @@ func (b *backend) RegionInfo() [][2]string {
 	}
 	if st.Role != regions.Secondary {
 		// A primary's shards: what secondaries can pull.
-		out = append(out, [2]string{"region_shard_" + strconv.FormatUint(b.shard.ID(), 10), "applied=" + strconv.FormatUint(b.shard.AppliedIndex(), 10)})
+		// log_first: a secondary behind it is caught up by a snapshot.
+		out = append(out, [2]string{"region_shard_" + strconv.FormatUint(b.shard.ID(), 10),
+			fmt.Sprintf("applied=%d,log_first=%d", b.shard.AppliedIndex(), b.shard.LogFirstIndex())})
 	}
 	for _, l := range st.Shards {
 		link := "down"
@@ -287,7 +412,7 @@ func (b *backend) RegionInfo() [][2]string {
 		case !l.Leader:
 			link = "follower"
 		}
-		v := fmt.Sprintf("applied=%d,source_applied=%d,lag_entries=%d,lag_ms=%d,link=%s", l.Applied, l.SourceApplied, l.Entries, l.Ms, link)
+		v := fmt.Sprintf("applied=%d,source_applied=%d,lag_entries=%d,lag_ms=%d,link=%s,snapshots=%d", l.Applied, l.SourceApplied, l.Entries, l.Ms, link, l.Snapshots)
 		if l.Err != "" {
 			v += ",last_error=" + strings.ReplaceAll(l.Err, ",", ";")
 		}

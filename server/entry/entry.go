@@ -27,7 +27,7 @@ import (
 // Append writes Entry.Version, or Version when that is zero. Versions 2
 // to 4 have the same layout as version 1; see version.go for what each
 // changes.
-const Version = 4
+const Version = 5
 
 // Kind tells how the commands of an entry are applied.
 type Kind uint8
@@ -74,6 +74,17 @@ const (
 	// that source shard (exactly once). The outer entry's time and seed
 	// are not used.
 	Shipped Kind = 8
+	// ShipSnapshot carries one chunk of another region's shard snapshot
+	// (package regions: snapshot catch-up when the source compacted its
+	// log past the destination's position). One command: (source shard,
+	// source index, source entry time, offset, last, bytes), the numbers
+	// in decimal, last "1" or "0". Chunks are staged in replicated state
+	// from offset 0 on; the last one installs the staged snapshot as the
+	// keyspace (keeping the destination's own ship positions) and sets
+	// the position for that source shard to the snapshot's index. A
+	// chunk at or below the position, or not following the staged bytes,
+	// changes nothing.
+	ShipSnapshot Kind = 9
 )
 
 // Transaction builds a transaction's entry: WatchedMulti with the watch

@@ -26,8 +26,10 @@ import "errors"
 //	   their command.Spec.Format is 3.
 //	4  same layout and clock rule as 3. Adds the kind Shipped (8, entries
 //	   of another region's log, package regions).
+//	5  same layout and clock rule as 4. Adds the kind ShipSnapshot (9,
+//	   chunks of another region's shard snapshot, package regions).
 //
-// Kind numbers are never reused. New kinds start at 9.
+// Kind numbers are never reused. New kinds start at 10.
 //
 // Commands are gated the same way: a command added in a later format sets
 // command.Spec.Format, and a leader refuses to propose it while the
@@ -49,6 +51,7 @@ var kindVersion = map[Kind]uint8{
 	Config:       2,
 	Evict:        2,
 	Shipped:      4,
+	ShipSnapshot: 5,
 }
 
 // KindVersion returns the minimum format version at which kind may be

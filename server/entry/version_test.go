@@ -41,8 +41,18 @@ func TestVersionGate(t *testing.T) {
 	if Understands(3, 3, Shipped) || Understands(4, 3, Shipped) || !Understands(4, 4, Shipped) {
 		t.Fatal("Shipped: Understands")
 	}
+	// ShipSnapshot came with version 5.
+	if _, ok := WriteVersion(4, ShipSnapshot); ok {
+		t.Fatal("ShipSnapshot written at cluster version 4")
+	}
+	if v, ok := WriteVersion(5, ShipSnapshot); !ok || v != 5 {
+		t.Fatalf("ShipSnapshot at cluster version 5: %d %v", v, ok)
+	}
+	if Understands(4, 4, ShipSnapshot) || Understands(5, 4, ShipSnapshot) || !Understands(5, 5, ShipSnapshot) {
+		t.Fatal("ShipSnapshot: Understands")
+	}
 	// Unknown kinds are neither written nor understood.
-	for _, k := range []Kind{0, 9, 255} {
+	for _, k := range []Kind{0, 10, 255} {
 		if _, ok := WriteVersion(Version, k); ok {
 			t.Fatalf("kind %d may be written", k)
 		}

@@ -1,6 +1,7 @@
 package shard
 
 import (
+	"io"
 	"time"
 
 	sm "github.com/lni/dragonboat/v4/statemachine"
@@ -125,4 +126,16 @@ func (t *TestSM) ShipPosition(src uint64) ShipPosition {
 	t.s.mu.RLock()
 	defer t.s.mu.RUnlock()
 	return t.s.ship[src]
+}
+
+// WriteSnapshot writes the state as a shipped snapshot would carry it and
+// returns the applied index it is at.
+func (t *TestSM) WriteSnapshot(w io.Writer) (uint64, error) {
+	c, err := t.s.PrepareSnapshot()
+	if err != nil {
+		return 0, err
+	}
+	sc := c.(*snapshotCtx)
+	defer sc.snap.Release()
+	return sc.applied, sc.writeTo(w)
 }

@@ -2,9 +2,11 @@ package shard
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strconv"
@@ -103,6 +105,17 @@ func (s *Shard) ReadCommitted(from uint64, max int) ([]CommittedEntry, error) {
 	return out, nil
 }
 
+// LogFirstIndex returns the first index this replica's log still holds
+// (entries before it were compacted into a snapshot), 0 if unknown.
+func (s *Shard) LogFirstIndex() uint64 {
+	lr, err := s.host.nh.GetLogReader(s.opts.ShardID)
+	if err != nil {
+		return 0
+	}
+	first, _ := lr.GetRange()
+	return first
+}
+
 // AppliedIndex returns the index of the last entry this replica applied.
 func (s *Shard) AppliedIndex() uint64 { return s.sm.applied.Load() }
 
@@ -187,19 +200,41 @@ func (s *stateMachine) applyShipped(e *entry.Entry) (sm.Result, string) {
 	return sm.Result{Value: n}, ""
 }
 
-// The region section of a snapshot (after the configuration section,
-// from header CAIRNSM5 on): its own version byte, then the ship
-// positions by source shard in increasing order.
-const shipSectionVersion = 1
+// The region section of a snapshot (after the function libraries, from
+// header CAIRNSM6 on): its own version byte, then the ship positions by
+// source shard in increasing order; version 2 adds, after them, the
+// snapshots being received (shipStage) by source shard. Version 1 is
+// still written while no snapshot is being received, so a binary that
+// reads only version 1 loads such snapshots.
+const (
+	shipSectionV1      = 1
+	shipSectionVersion = 2
+)
 
-func appendShipSection(dst []byte, ship map[uint64]ShipPosition) []byte {
-	dst = append(dst, shipSectionVersion)
+func appendShipSection(dst []byte, ship map[uint64]ShipPosition, stage map[uint64]*shipStage) []byte {
+	v := byte(shipSectionV1)
+	if len(stage) > 0 {
+		v = shipSectionVersion
+	}
+	dst = append(dst, v)
 	dst = binary.AppendUvarint(dst, uint64(len(ship)))
 	for _, src := range slices.Sorted(maps.Keys(ship)) {
 		p := ship[src]
 		dst = binary.AppendUvarint(dst, src)
 		dst = binary.AppendUvarint(dst, p.Index)
 		dst = binary.AppendVarint(dst, p.Time)
+	}
+	if v == shipSectionV1 {
+		return dst
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(stage)))
+	for _, src := range slices.Sorted(maps.Keys(stage)) {
+		st := stage[src]
+		dst = binary.AppendUvarint(dst, src)
+		dst = binary.AppendUvarint(dst, st.index)
+		dst = binary.AppendVarint(dst, st.time)
+		dst = binary.AppendUvarint(dst, uint64(len(st.buf)))
+		dst = append(dst, st.buf...)
 	}
 	return dst
 }
@@ -208,36 +243,181 @@ func appendShipSection(dst []byte, ship map[uint64]ShipPosition) []byte {
 // newer binary.
 var errShipSectionVersion = errors.New("snapshot region section version is newer than this binary's")
 
-func readShipSection(br *bufio.Reader) (map[uint64]ShipPosition, error) {
+func readShipSection(br *bufio.Reader) (map[uint64]ShipPosition, map[uint64]*shipStage, error) {
 	v, err := br.ReadByte()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if v != shipSectionVersion {
-		return nil, fmt.Errorf("%w (%d > %d)", errShipSectionVersion, v, shipSectionVersion)
+	if v != shipSectionV1 && v != shipSectionVersion {
+		return nil, nil, fmt.Errorf("%w (%d > %d)", errShipSectionVersion, v, shipSectionVersion)
 	}
 	n, err := binary.ReadUvarint(br)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if n > 1<<20 {
-		return nil, errors.New("region section too long")
+		return nil, nil, errors.New("region section too long")
 	}
 	out := make(map[uint64]ShipPosition, n)
 	for range n {
 		src, err := binary.ReadUvarint(br)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		idx, err := binary.ReadUvarint(br)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		t, err := binary.ReadVarint(br)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out[src] = ShipPosition{Index: idx, Time: t}
 	}
-	return out, nil
+	if v == shipSectionV1 {
+		return out, nil, nil
+	}
+	if n, err = binary.ReadUvarint(br); err != nil {
+		return nil, nil, err
+	}
+	if n > 1<<16 {
+		return nil, nil, errors.New("region section: too many staged snapshots")
+	}
+	stage := make(map[uint64]*shipStage, n)
+	for range n {
+		var st shipStage
+		src, err := binary.ReadUvarint(br)
+		if err != nil {
+			return nil, nil, err
+		}
+		if st.index, err = binary.ReadUvarint(br); err != nil {
+			return nil, nil, err
+		}
+		if st.time, err = binary.ReadVarint(br); err != nil {
+			return nil, nil, err
+		}
+		l, err := binary.ReadUvarint(br)
+		if err != nil {
+			return nil, nil, err
+		}
+		if l > 1<<40 {
+			return nil, nil, errors.New("region section: staged snapshot too long")
+		}
+		st.buf = make([]byte, l)
+		if _, err := io.ReadFull(br, st.buf); err != nil {
+			return nil, nil, err
+		}
+		stage[src] = &st
+	}
+	return out, stage, nil
+}
+
+// Snapshot catch-up. When a source compacted its log past a destination's
+// position, the link ships the source shard's snapshot instead (taken
+// on the source replica by WriteShipSnapshot, at its applied index). The
+// destination proposes it in chunks, entry.ShipSnapshot, through its own
+// log: every destination replica stages the same bytes in replicated
+// state (shipStage, kept in this shard's snapshots) and installs them at
+// the same log index when the last chunk applies. So the install is
+// deterministic and replicated like any entry, and a destination replica
+// restarted or caught up from its own snapshot mid-transfer holds the
+// same stage.
+
+// shipStage is a source snapshot being received.
+type shipStage struct {
+	index uint64 // the source index the snapshot is at
+	time  int64  // the source's clock at that index
+	buf   []byte
+}
+
+// WriteShipSnapshot writes this replica's state as a snapshot (the
+// format of its Raft snapshots) to w and returns the applied index and
+// replicated clock it is at. The state machine lock is held only to take
+// the copy-on-write view, not while writing.
+func (s *Shard) WriteShipSnapshot(w io.Writer) (uint64, int64, error) {
+	c, err := s.sm.PrepareSnapshot()
+	if err != nil {
+		return 0, 0, fmt.Errorf("shard: snapshot for shipping: %w", err)
+	}
+	sc := c.(*snapshotCtx)
+	defer sc.snap.Release()
+	if err := sc.writeTo(w); err != nil {
+		return 0, 0, err
+	}
+	return sc.applied, sc.lastTime, nil
+}
+
+// ProposeShipSnapshot proposes one chunk of source shard src's snapshot
+// at source index index (clock timeMs), starting at byte offset of the
+// snapshot, and waits until it is applied. The last chunk installs it.
+func (s *Shard) ProposeShipSnapshot(src, index uint64, timeMs int64, offset uint64, last bool, data []byte) error {
+	l := "0"
+	if last {
+		l = "1"
+	}
+	cmd := [][]byte{
+		[]byte(strconv.FormatUint(src, 10)), []byte(strconv.FormatUint(index, 10)),
+		[]byte(strconv.FormatInt(timeMs, 10)), []byte(strconv.FormatUint(offset, 10)),
+		[]byte(l), data,
+	}
+	_, err := s.propose(entry.ShipSnapshot, [][][]byte{cmd}, s.opts.ProposalTimeout).Wait()
+	return err
+}
+
+// ShipSnapshotsInstalled counts the source snapshots this replica
+// installed since it started (node-local, for INFO).
+func (s *Shard) ShipSnapshotsInstalled() uint64 { return s.sm.shipInstalls.Load() }
+
+// applyShipSnapshot applies an entry.ShipSnapshot chunk. It returns why
+// the shard must halt, or "".
+func (s *stateMachine) applyShipSnapshot(e *entry.Entry) (sm.Result, string) {
+	if len(e.Cmds) != 1 || len(e.Cmds[0]) != 6 {
+		return sm.Result{}, "corrupt shipped snapshot entry"
+	}
+	cmd := e.Cmds[0]
+	src, err1 := strconv.ParseUint(string(cmd[0]), 10, 64)
+	idx, err2 := strconv.ParseUint(string(cmd[1]), 10, 64)
+	t, err3 := strconv.ParseInt(string(cmd[2]), 10, 64)
+	off, err4 := strconv.ParseUint(string(cmd[3]), 10, 64)
+	last := string(cmd[4]) == "1"
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || (!last && string(cmd[4]) != "0") {
+		return sm.Result{}, "corrupt shipped snapshot entry header"
+	}
+	if idx <= s.ship[src].Index {
+		return sm.Result{}, "" // already there (a retried transfer)
+	}
+	st := s.shipStage[src]
+	if off == 0 {
+		st = &shipStage{index: idx, time: t}
+		if s.shipStage == nil {
+			s.shipStage = map[uint64]*shipStage{}
+		}
+		s.shipStage[src] = st
+	} else if st == nil || st.index != idx || uint64(len(st.buf)) != off {
+		return sm.Result{}, "" // not the continuation of the staged transfer: ignored
+	}
+	st.buf = append(st.buf, cmd[5]...)
+	if !last {
+		return sm.Result{}, ""
+	}
+	// Install: the snapshot replaces the keyspace, configuration,
+	// libraries, indexes and clock; this log's own applied index, ship
+	// positions and other stages stay.
+	delete(s.shipStage, src)
+	ship, stage, applied := s.ship, s.shipStage, s.applied.Load()
+	why, err := s.recoverFrom(bufio.NewReader(bytes.NewReader(st.buf)), true)
+	s.ship, s.shipStage = ship, stage
+	s.applied.Store(applied)
+	if why == "" && err != nil {
+		why = err.Error()
+	}
+	if why != "" {
+		return sm.Result{}, fmt.Sprintf("shipped snapshot of shard %d at %d: %s", src, idx, why)
+	}
+	if s.ship == nil {
+		s.ship = map[uint64]ShipPosition{}
+	}
+	s.ship[src] = ShipPosition{Index: idx, Time: t}
+	s.shipInstalls.Add(1)
+	return sm.Result{Value: 1}, ""
 }

@@ -81,6 +81,11 @@ type stateMachine struct {
 	// ship is, per source shard of another region, the last source
 	// position applied (ship.go); replicated state, under mu.
 	ship map[uint64]ShipPosition
+	// shipStage is, per source shard, a snapshot being received in
+	// ShipSnapshot chunks (ship.go); replicated state, under mu.
+	shipStage map[uint64]*shipStage
+	// shipInstalls counts installed shipped snapshots (node-local).
+	shipInstalls atomic.Uint64
 }
 
 // Change is what one applied batch of entries did, for the node's WATCH,
@@ -202,9 +207,12 @@ func (s *stateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 			ent.Result = s.haltedResult()
 			continue
 		}
-		if e.Kind == entry.Shipped {
+		if e.Kind == entry.Shipped || e.Kind == entry.ShipSnapshot {
 			// Applied at each source entry's own time (ship.go).
 			r, why := s.applyShipped(&e)
+			if e.Kind == entry.ShipSnapshot {
+				r, why = s.applyShipSnapshot(&e)
+			}
 			if why != "" {
 				s.halt(ent.Index, why)
 				ent.Result = s.haltedResult()
@@ -341,7 +349,7 @@ func (s *stateMachine) PrepareSnapshot() (interface{}, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return &snapshotCtx{snap: s.db.Snapshot(), ft: s.ft.Snapshot(), slots: appendSlotState(nil, s.slots), cfg: appendConfigSection(nil, &s.db.Cfg, s.cfgEpoch), funcs: appendFunctionSection(nil, s.libs.Load()), ship: appendShipSection(nil, s.ship), lastTime: s.lastTime, applied: s.applied.Load(), dirty: s.dirty.Load(), since: s.sinceSnap.Load()}, nil
+	return &snapshotCtx{snap: s.db.Snapshot(), ft: s.ft.Snapshot(), slots: appendSlotState(nil, s.slots), cfg: appendConfigSection(nil, &s.db.Cfg, s.cfgEpoch), funcs: appendFunctionSection(nil, s.libs.Load()), ship: appendShipSection(nil, s.ship, s.shipStage), lastTime: s.lastTime, applied: s.applied.Load(), dirty: s.dirty.Load(), since: s.sinceSnap.Load()}, nil
 }
 
 // snapHeader starts a state-machine snapshot; the leader time, applied
@@ -369,6 +377,18 @@ func (s *stateMachine) SaveSnapshot(ctx interface{}, w io.Writer, _ sm.ISnapshot
 	defer sc.snap.Release()
 	s.snapping.Store(true)
 	defer s.snapping.Store(false)
+	if err := sc.writeTo(w); err != nil {
+		return err
+	}
+	// Writes applied while the snapshot was being written still count.
+	s.dirty.Add(-sc.dirty)
+	s.sinceSnap.Add(-sc.since)
+	s.lastSnapUnix.Store(time.Now().Unix())
+	return nil
+}
+
+// writeTo writes the snapshot (header, sections, FT indexes, keyspace).
+func (sc *snapshotCtx) writeTo(w io.Writer) error {
 	hdr := binary.AppendVarint([]byte(snapHeader), sc.lastTime)
 	hdr = binary.AppendUvarint(hdr, sc.applied)
 	hdr = append(hdr, sc.slots...)
@@ -384,34 +404,42 @@ func (s *stateMachine) SaveSnapshot(ctx interface{}, w io.Writer, _ sm.ISnapshot
 	if _, err := sc.snap.WriteTo(w); err != nil {
 		return fmt.Errorf("save snapshot: %w", err)
 	}
-	// Writes applied while the snapshot was being written still count.
-	s.dirty.Add(-sc.dirty)
-	s.sinceSnap.Add(-sc.since)
-	s.lastSnapUnix.Store(time.Now().Unix())
 	return nil
 }
 
 func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, done <-chan struct{}) error {
-	br := bufio.NewReaderSize(r, 1<<20)
+	why, err := s.recoverFrom(bufio.NewReaderSize(r, 1<<20), false)
+	if why != "" {
+		// A format from a newer binary: stop, do not guess.
+		s.halt(0, why)
+		return nil
+	}
+	return err
+}
+
+// recoverFrom replaces the whole state with the snapshot read from br. It
+// returns why the shard must halt (a section from a newer binary), or an
+// error for a snapshot that does not decode. inApply: called by apply
+// (ShipSnapshot, ship.go) with mu held; the caller restores what belongs
+// to this log rather than the snapshot's (applied index, ship positions).
+func (s *stateMachine) recoverFrom(br *bufio.Reader, inApply bool) (string, error) {
 	hdr := make([]byte, len(snapHeader))
 	if _, err := io.ReadFull(br, hdr); err != nil {
-		return fmt.Errorf("%w: header", ErrBadSnapshot)
+		return "", fmt.Errorf("%w: header", ErrBadSnapshot)
 	}
 	if string(hdr) != snapHeader && string(hdr) != snapHeaderV5 && string(hdr) != snapHeaderV4 && string(hdr) != snapHeaderV3 && string(hdr) != snapHeaderV2 {
 		if newerSnapshot(hdr) {
-			// A format from a newer binary: stop, do not guess.
-			s.halt(0, fmt.Sprintf("snapshot format %q is newer than this binary's %q", hdr, snapHeader))
-			return nil
+			return fmt.Sprintf("snapshot format %q is newer than this binary's %q", hdr, snapHeader), nil
 		}
-		return fmt.Errorf("%w: header", ErrBadSnapshot)
+		return "", fmt.Errorf("%w: header", ErrBadSnapshot)
 	}
 	t, err := binary.ReadVarint(br)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
+		return "", fmt.Errorf("%w: %v", ErrBadSnapshot, err)
 	}
 	applied, err := binary.ReadUvarint(br)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
+		return "", fmt.Errorf("%w: %v", ErrBadSnapshot, err)
 	}
 	var slots *slotState
 	if s.opts.Cluster {
@@ -419,22 +447,21 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	}
 	if string(hdr) != snapHeaderV2 {
 		if slots, err = readSlotState(br, slots); err != nil {
-			return fmt.Errorf("%w: slot state: %v", ErrBadSnapshot, err)
+			return "", fmt.Errorf("%w: slot state: %v", ErrBadSnapshot, err)
 		}
 	}
 	cfg, epoch, err := checkConfig(keyspace.DefaultConfig(), 0, s.opts.InitialConfig)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
+		return "", fmt.Errorf("%w: %v", ErrBadSnapshot, err)
 	}
 	if string(hdr) == snapHeader || string(hdr) == snapHeaderV5 || string(hdr) == snapHeaderV4 {
 		if cfg, epoch, err = readConfigSection(br); err != nil {
 			if errors.Is(err, keyspace.ErrConfigVersion) {
 				// A config section from a newer binary: stop, as for a
 				// newer header.
-				s.halt(0, err.Error())
-				return nil
+				return err.Error(), nil
 			}
-			return fmt.Errorf("%w: config: %v", ErrBadSnapshot, err)
+			return "", fmt.Errorf("%w: config: %v", ErrBadSnapshot, err)
 		}
 	}
 	var libs *modules.Registry
@@ -442,36 +469,36 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 		if libs, err = s.readFunctionSection(br); err != nil {
 			if errors.Is(err, modules.ErrDumpVersion) {
 				// Libraries encoded by a newer binary: stop.
-				s.halt(0, "snapshot function section: "+err.Error())
-				return nil
+				return "snapshot function section: " + err.Error(), nil
 			}
-			return fmt.Errorf("%w: functions: %v", ErrBadSnapshot, err)
+			return "", fmt.Errorf("%w: functions: %v", ErrBadSnapshot, err)
 		}
 	} else if rt := runtimeOf(s); rt != nil {
 		libs = modules.NewRegistry(rt)
 	}
 	reg := search.NewRegistry()
 	var ship map[uint64]ShipPosition
+	var stage map[uint64]*shipStage
 	if string(hdr) == snapHeader {
-		if ship, err = readShipSection(br); err != nil {
+		if ship, stage, err = readShipSection(br); err != nil {
 			if errors.Is(err, errShipSectionVersion) {
-				s.halt(0, err.Error())
-				return nil
+				return err.Error(), nil
 			}
-			return fmt.Errorf("%w: region section: %v", ErrBadSnapshot, err)
+			return "", fmt.Errorf("%w: region section: %v", ErrBadSnapshot, err)
 		}
 	}
 	if string(hdr) == snapHeader || string(hdr) == snapHeaderV5 {
 		if reg, err = search.Load(br); err != nil {
 			if errors.Is(err, search.ErrVersion) {
-				s.halt(0, err.Error())
-				return nil
+				return err.Error(), nil
 			}
-			return fmt.Errorf("%w: search: %v", ErrBadSnapshot, err)
+			return "", fmt.Errorf("%w: search: %v", ErrBadSnapshot, err)
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	if !inApply {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+	}
 	if old := s.libs.Swap(libs); old != nil {
 		if libs != nil {
 			libs.InheritCallStats(old)
@@ -485,16 +512,15 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	// meanwhile nothing is collected; the loaded one is already current.
 	s.ft = search.NewRegistry()
 	s.slots = slots
-	s.ship = ship
+	s.ship, s.shipStage = ship, stage
 	s.db.Cfg, s.cfgEpoch = cfg, epoch
 	s.configChanged()
 	s.db.SetClock(t)
 	if err := s.db.Load(br); err != nil {
 		if errors.Is(err, keyspace.ErrSnapshotVersion) {
-			s.halt(0, err.Error())
-			return nil
+			return err.Error(), nil
 		}
-		return fmt.Errorf("recover snapshot: %w", err)
+		return "", fmt.Errorf("recover snapshot: %w", err)
 	}
 	s.ft, s.ftKeys, s.ftAll = reg, s.ftKeys[:0], false
 	s.lastTime = t
@@ -505,9 +531,11 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	s.sinceSnap.Store(0)
 	if s.onChange != nil {
 		s.change.All = true
-		defer s.flushChange()
+		if !inApply {
+			defer s.flushChange() // apply's caller (Update) flushes
+		}
 	}
-	return nil
+	return "", nil
 }
 
 func (s *stateMachine) Close() error { return nil }

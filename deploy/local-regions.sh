@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# local-regions.sh — run a multi-region Cairn deployment of local processes:
+# region 1 is the primary, the others are read-only secondaries fed by
+# asynchronous log shipping (package regions, issue 13).
+#
+#   deploy/local-regions.sh start             build cairn if needed, start every region, wait until each serves, print the ports
+#   deploy/local-regions.sh stop              stop every node (SIGTERM)
+#   deploy/local-regions.sh status            each node, and its INFO regions (role, lag)
+#   deploy/local-regions.sh kill-region R     SIGKILL every node of region R (1-based)
+#   deploy/local-regions.sh restart-region R  start region R again (after kill-region or stop)
+#   deploy/local-regions.sh promote R         REGION PROMOTE on region R (planned switchover);
+#                                             FORCE=1 for REGION PROMOTE FORCE (primary region lost)
+#   deploy/local-regions.sh clean             stop and delete all data and logs
+#
+# Environment: REGIONS (2), NODES (3), SHARDS (3), BASE_PORT (7001): region r
+# node n serves clients on BASE_PORT + 100*(r-1) + (n-1) and its region link on
+# that + 3000; DIR (./local-regions), BIN (cairn binary; built with `go build`
+# if unset), BIND (127.0.0.1), REGION_SECRET (the link secret).
+#
+# WHAT RUNS TODAY: regions work in single-node mode only (one node, one shard
+# per region; cluster mode is not wired to regions yet, see
+# regions/DESIGN.md "Not yet"). So each region is ONE node on
+# BASE_PORT + 100*(r-1): NODES and SHARDS other than 1 are reported and
+# ignored, and clients connect without -c (redis-cli -p 7001, not -c). The
+# roles a promotion leaves are kept in each node's region.state, so stop and
+# restart-region keep them. With REGIONS > 2 every secondary follows region
+# 1; promote then only works with REGIONS=2 (chained regions: DESIGN.md).
+set -euo pipefail
+
+REGIONS=${REGIONS:-2}
+NODES=${NODES:-3}
+SHARDS=${SHARDS:-3}
+BASE_PORT=${BASE_PORT:-7001}
+DIR=${DIR:-./local-regions}
+BIND=${BIND:-127.0.0.1}
+REGION_SECRET=${REGION_SECRET:-local-regions-secret}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+
+die() { echo "local-regions: $*" >&2; exit 1; }
+
+# Single-node regions: node 1 of each region only (see the header).
+RUN_NODES=1
+
+port() { echo $((BASE_PORT + 100 * ($1 - 1) + $2 - 1)); } # region, node
+link() { echo "$BIND:$(($(port "$1" "$2") + 3000))"; }
+
+binary() {
+  if [[ -n "${BIN:-}" ]]; then echo "$BIN"; return; fi
+  local b="$DIR/cairn"
+  if [[ ! -x "$b" || "$ROOT/go.mod" -nt "$b" || -n "$(find "$ROOT" -name '*.go' -newer "$b" -print -quit 2>/dev/null)" ]]; then
+    mkdir -p "$DIR"
+    (cd "$ROOT" && CGO_ENABLED=0 go build -o "$DIR/cairn.tmp" .) && mv "$DIR/cairn.tmp" "$b"
+  fi
+  echo "$b"
+}
+
+name() { echo "r$1n$2"; }
+pidfile() { echo "$DIR/$(name "$1" "$2").pid"; }
+
+running() {
+  local f; f=$(pidfile "$1" "$2")
+  [[ -f "$f" ]] && kill -0 "$(cat "$f")" 2>/dev/null
+}
+
+start_node() {
+  local r=$1 n=$2 bin=$3 role=primary extra=()
+  if running "$r" "$n"; then echo "region $r node $n already running (pid $(cat "$(pidfile "$r" "$n")"))"; return; fi
+  if ((r > 1)); then
+    role=secondary
+    extra=(--region-primary "$(link 1 1)")
+  fi
+  mkdir -p "$DIR/$(name "$r" "$n")"
+  # --region-role and --region-primary are the first start's; a promotion's
+  # outcome (region.state in the data directory) takes precedence.
+  nohup "$bin" --bind "$BIND" --port "$(port "$r" "$n")" --dir "$DIR/$(name "$r" "$n")" \
+    --region "r$r" --region-role "$role" --region-secret "$REGION_SECRET" --region-addr "$(link "$r" "$n")" \
+    "${extra[@]}" >>"$DIR/$(name "$r" "$n").log" 2>&1 &
+  echo $! >"$(pidfile "$r" "$n")"
+}
+
+rcli() { redis-cli -h "$BIND" -p "$@"; }
+
+# serving: the node answers INFO regions; a secondary's link is up.
+serving() {
+  local info
+  info=$(rcli "$1" info regions 2>/dev/null | tr -d '\r') || return 1
+  grep -q '^region_role:primary' <<<"$info" && return 0
+  grep -q '^region_role:secondary' <<<"$info" && grep -q 'link=up' <<<"$info"
+}
+
+wait_serving() {
+  local r deadline=$((SECONDS + 90))
+  for r in "$@"; do
+    until serving "$(port "$r" 1)"; do
+      running "$r" 1 || die "region $r exited; see $DIR/$(name "$r" 1).log"
+      ((SECONDS < deadline)) || die "region $r not serving after 90s; see $DIR/$(name "$r" 1).log"
+      sleep 0.2
+    done
+  done
+}
+
+stop_region() {
+  local r=$1 sig=${2:-TERM}
+  if running "$r" 1; then kill "-$sig" "$(cat "$(pidfile "$r" 1)")"; fi
+  for _ in $(seq 1 100); do running "$r" 1 || break; sleep 0.1; done
+  rm -f "$(pidfile "$r" 1)"
+}
+
+region_arg() {
+  [[ "${1:-}" =~ ^[0-9]+$ ]] && (($1 >= 1 && $1 <= REGIONS)) || die "usage: $0 $cmd R (1..$REGIONS)"
+}
+
+cmd=${1:-}
+case "$cmd" in
+start)
+  command -v redis-cli >/dev/null || die "redis-cli is needed"
+  if [[ "$NODES" != 1 || "$SHARDS" != 1 ]]; then
+    echo "local-regions: NODES=$NODES SHARDS=$SHARDS asked, but regions run single-node for now (cluster mode is not wired to regions): one node, one shard per region" >&2
+  fi
+  bin=$(binary)
+  for r in $(seq 1 "$REGIONS"); do start_node "$r" 1 "$bin"; done
+  wait_serving $(seq 1 "$REGIONS")
+  echo "$REGIONS regions are serving (one node each):"
+  for r in $(seq 1 "$REGIONS"); do
+    role=$(rcli "$(port "$r" 1)" info regions | tr -d '\r' | sed -n 's/^region_role://p')
+    echo "  region $r ($role): $BIND:$(port "$r" 1)  link $(link "$r" 1)  (log $DIR/$(name "$r" 1).log)"
+  done
+  echo "try: redis-cli -p $(port 1 1) set k v; redis-cli -p $(port 2 1) get k; redis-cli -p $(port 2 1) info regions"
+  ;;
+stop)
+  for r in $(seq 1 "$REGIONS"); do stop_region "$r"; done
+  echo "stopped"
+  ;;
+status)
+  for r in $(seq 1 "$REGIONS"); do
+    if running "$r" 1; then s="running pid $(cat "$(pidfile "$r" 1)")"; else s="stopped"; fi
+    echo "region $r node 1  $BIND:$(port "$r" 1)  $s"
+    if running "$r" 1; then rcli "$(port "$r" 1)" info regions 2>/dev/null | tr -d '\r' | grep -v '^#' | grep . | sed 's/^/    /' || true; fi
+  done
+  ;;
+kill-region)
+  region_arg "${2:-}"
+  running "$2" 1 || die "region $2 is not running"
+  stop_region "$2" KILL
+  echo "region $2 killed"
+  ;;
+restart-region)
+  region_arg "${2:-}"
+  stop_region "$2"
+  start_node "$2" 1 "$(binary)"
+  wait_serving "$2"
+  echo "region $2 restarted on $BIND:$(port "$2" 1)"
+  ;;
+promote)
+  region_arg "${2:-}"
+  if [[ "${FORCE:-0}" == 1 ]]; then
+    rcli "$(port "$2" 1)" region promote force
+  else
+    rcli "$(port "$2" 1)" region promote
+  fi
+  ;;
+clean)
+  "$0" stop >/dev/null 2>&1 || true
+  rm -rf "$DIR"
+  echo "removed $DIR"
+  ;;
+*)
+  sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'
+  exit 2
+  ;;
+esac

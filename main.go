@@ -46,6 +46,7 @@ var settings = []setting{
 	{"dir", "CAIRN_DIR", "data directory (Raft log and snapshots)", server.DefaultDir},
 	{"raft-addr", "CAIRN_RAFT_ADDR", "Raft transport address (default bind:port+10000)", ""},
 	{"requirepass", "CAIRN_REQUIREPASS", "password for the default user (AUTH)", ""},
+	{"aclfile", "CAIRN_ACLFILE", "ACL users file in Redis's format: seeds the replicated users when there are none yet; ACL SAVE/LOAD use it", ""},
 	{"proto-max-bulk-len", "CAIRN_PROTO_MAX_BULK_LEN", "largest bulk argument, bytes or 512mb-style", strconv.Itoa(server.DefaultProtoMaxBulkLen>>20) + "mb"},
 	{"maxclients", "CAIRN_MAXCLIENTS", "maximum client connections", strconv.Itoa(server.DefaultMaxClients)},
 	{"snapshot-entries", "CAIRN_SNAPSHOT_ENTRIES", "log entries between automatic snapshots", strconv.Itoa(server.DefaultSnapshotEntries)},
@@ -196,6 +197,7 @@ func buildConfig(get func(string) string) (server.Config, error) {
 	cfg.Dir = get("dir")
 	cfg.RaftAddr = get("raft-addr")
 	cfg.RequirePass = get("requirepass")
+	cfg.ACLFile = get("aclfile")
 	if cfg.ProtoMaxBulkLen, err = parseBytes(get("proto-max-bulk-len")); err != nil {
 		return cfg, fmt.Errorf("bad proto-max-bulk-len: %w", err)
 	}

@@ -54,6 +54,10 @@ type Config struct {
 	RaftAddr string
 	// RequirePass enables AUTH for the default user. Default off.
 	RequirePass string
+	// ACLFile is the ACL users file (Redis's aclfile format): it seeds
+	// the replicated users when there are none yet; ACL SAVE and ACL
+	// LOAD write and read it. Default none.
+	ACLFile string
 	// ProtoMaxBulkLen is the largest bulk argument. Default 512 MB
 	// (DefaultProtoMaxBulkLen).
 	ProtoMaxBulkLen int64
@@ -372,6 +376,7 @@ func Start(cfg Config) (_ *Node, err error) {
 	}
 	n.srv = session.New(session.Config{
 		RequirePass:     cfg.RequirePass,
+		ACLFile:         cfg.ACLFile,
 		ProtoMaxBulkLen: cfg.ProtoMaxBulkLen,
 		MaxClients:      cfg.MaxClients,
 		Port:            n.ln.Addr().(*net.TCPAddr).Port,

@@ -714,13 +714,15 @@ func TestLoadNewerFormat(t *testing.T) {
 
 // TestConfigSectionVersions: a version 1 config section (before the LFU
 // and lazyfree parameters) still loads, with their defaults; version 2
-// carries them; a newer version is ErrConfigVersion (the replica stops).
+// carries them; version 3 adds the ACL users; a newer version is
+// ErrConfigVersion (the replica stops).
 func TestConfigSectionVersions(t *testing.T) {
 	c := DefaultConfig()
 	c.HashMaxListpackEntries = 7
 	c.LFULogFactor, c.LFUDecayTime, c.LazyfreeLazyUserDel, c.LazyfreeLazyUserFlush = 3, 0, 1, 1
+	c.ACLUsers = "user default on nopass ~* &* +@all\n"
 	enc := AppendConfig(nil, &c)
-	if enc[0] != 2 {
+	if enc[0] != 3 {
 		t.Fatalf("section version %d", enc[0])
 	}
 	got, err := ReadConfig(bytes.NewReader(enc))
@@ -749,9 +751,14 @@ func TestConfigSectionVersions(t *testing.T) {
 	if _, err := ReadConfig(bytes.NewReader(bad)); err == nil {
 		t.Fatal("lfu-log-factor accepted in a version 1 section")
 	}
-	enc[0] = 3
+	// Version 2 never had the ACL users.
+	enc[0] = 2
+	if _, err := ReadConfig(bytes.NewReader(enc)); err == nil {
+		t.Fatal("acl-users accepted in a version 2 section")
+	}
+	enc[0] = 4
 	if _, err := ReadConfig(bytes.NewReader(enc)); !errors.Is(err, ErrConfigVersion) {
-		t.Fatalf("version 3: %v", err)
+		t.Fatalf("version 4: %v", err)
 	}
 }
 

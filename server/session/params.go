@@ -352,10 +352,28 @@ func (p *params) set(s *Server, args [][]byte) reply.Value {
 			repl = append(repl, [2]string{d.canon, v})
 		}
 	}
+	// requirepass is the default user's password (Redis's
+	// ACLUpdateDefaultUserPassword): it changes the replicated users, in
+	// the same log entry as the other replicated parameters.
+	aclChanged := false
+	for _, ch := range changes {
+		if ch.d.name == "requirepass" {
+			if !aclChanged {
+				s.aclChange.Lock()
+				defer s.aclChange.Unlock()
+				s.refreshACL(nil)
+			}
+			aclChanged = true
+			repl = append(repl, [2]string{keyspace.ParamACL, s.aclUsers().WithDefaultPassword(ch.v).Text()})
+		}
+	}
 	if len(repl) > 0 {
 		if err := s.backend.SetConfig(repl); err != nil {
 			return s.backend.ErrorReply(err)
 		}
+	}
+	if aclChanged {
+		s.refreshACL(nil)
 	}
 	p.mu.Lock()
 	for _, ch := range changes {

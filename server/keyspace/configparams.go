@@ -59,6 +59,11 @@ const (
 	// ParamACL carries Config.ACLUsers (config section version 3). It is
 	// not a CONFIG parameter: ACL SETUSER, DELUSER and LOAD change it.
 	ParamACL = "acl-users"
+	// ParamACLSeed sets ACLUsers only while it is empty: a node seeds
+	// the users given at start (requirepass, aclfile) with it, so a
+	// replica that has not replayed its log yet cannot overwrite them.
+	// It is never stored under its own name (not in ConfigNames).
+	ParamACLSeed = "acl-users-seed"
 )
 
 // maxACLUsersLen bounds the ACL users text in a config section.
@@ -81,7 +86,7 @@ func CanonicalConfigName(name string) (string, bool) {
 			return p.Name, true
 		}
 	}
-	if name == ParamMaxMemoryPolicy || name == ParamNotify || name == ParamACL {
+	if name == ParamMaxMemoryPolicy || name == ParamNotify || name == ParamACL || name == ParamACLSeed {
 		return name, true
 	}
 	return "", false
@@ -141,6 +146,11 @@ func (c *Config) Set(name, value string) error {
 		// Validated by the proposer (package acl parses it); stored
 		// as given.
 		c.ACLUsers = value
+		return nil
+	case ParamACLSeed:
+		if c.ACLUsers == "" {
+			c.ACLUsers = value
+		}
 		return nil
 	}
 	p := findParam(name)

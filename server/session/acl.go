@@ -66,39 +66,23 @@ func (s *Server) startUsers() (*acl.Set, error) {
 }
 
 // seedACL, run once in the background at start, commits the start users
-// when the replicated state has none yet, and requirepass when it is
-// given and differs from the replicated default user's (as Redis applies
-// requirepass at start). It retries until the log accepts.
+// (requirepass, aclfile) as the replicated users if there are none yet.
+// The condition is checked at apply time (keyspace.ParamACLSeed), so a
+// replica still replaying its log cannot overwrite newer users. Once the
+// users are replicated, they win over --requirepass and the aclfile at
+// the next start: change them with ACL SETUSER, ACL LOAD or CONFIG SET
+// requirepass. It retries until the log accepts.
 func (s *Server) seedACL() {
+	if s.startSet.Text() == acl.NewSet(s.aclCmds).Text() {
+		return // nothing to seed: Redis's initial users
+	}
 	for attempt := 0; ; attempt++ {
 		select {
 		case <-s.stop:
 			return
 		case <-time.After(min(time.Duration(attempt)*200*time.Millisecond, 2*time.Second)):
 		}
-		cur := s.backend.Config().ACLUsers
-		var want *acl.Set
-		if cur == "" {
-			if s.startSet.Text() == acl.NewSet(s.aclCmds).Text() {
-				return // nothing to seed: Redis's initial users
-			}
-			want = s.startSet
-		} else if s.cfg.RequirePass != "" {
-			set, err := acl.Parse(s.aclCmds, "replicated", cur)
-			if err != nil {
-				s.log.Error("replicated ACL users unreadable", "err", err)
-				return
-			}
-			d := set.User(acl.DefaultUser)
-			if d.NoPass() || !d.CheckPassword([]byte(s.cfg.RequirePass)) || len(d.Passwords()) != 1 {
-				want = set.WithDefaultPassword(s.cfg.RequirePass)
-			}
-		}
-		if want == nil {
-			s.refreshACL(nil)
-			return
-		}
-		if err := s.backend.SetConfig([][2]string{{keyspace.ParamACL, want.Text()}}); err != nil {
+		if err := s.backend.SetConfig([][2]string{{keyspace.ParamACLSeed, s.startSet.Text()}}); err != nil {
 			if attempt%10 == 9 {
 				s.log.Warn("ACL users not committed yet", "err", err)
 			}

@@ -147,7 +147,10 @@ func aclGenpass(_ *Server, _ *client, args [][]byte) reply.Value {
 	}
 	if len(args) == 3 {
 		n, err := command.ParseInt(args[2])
-		if err != nil || n <= 0 || n > 4096 {
+		if err != nil {
+			return reply.Error("ERR value is not an integer or out of range")
+		}
+		if n <= 0 || n > 4096 {
 			return reply.Error("ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096")
 		}
 		bits = n

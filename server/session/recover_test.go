@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/command/strs"
 	"github.com/cairndb/cairn/server/reply"
 )
@@ -18,6 +19,9 @@ import (
 // panicBackend panics on every call but Route for SET (unused methods of
 // the nil embedded interface panic too).
 type panicBackend struct{ Backend }
+
+// Config: the defaults (the session reads the ACL users from it).
+func (panicBackend) Config() keyspace.Config { return keyspace.DefaultConfig() }
 
 func (panicBackend) Route(spec *command.Spec, _ [][]byte, _, _ bool) (Route, reply.Value, bool) {
 	if spec.Name == "get" {

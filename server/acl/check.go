@@ -77,18 +77,10 @@ func (u *User) Check(cs *Commands, sp *command.Spec, args [][]byte, keys KeysFun
 		return Allowed, 0
 	}
 	id := cs.ID(sp)
-	var kpos []int
-	var kperm []Perm
-	loaded := false
+	kc := keyCache{f: keys}
 	relevant, last := DeniedCommand, 0
 	for _, s := range u.selectors {
-		res, i := s.check(cs, id, sp, args, func() ([]int, []Perm) {
-			if !loaded && keys != nil {
-				kpos, kperm = keys()
-				loaded = true
-			}
-			return kpos, kperm
-		})
+		res, i := s.check(cs, id, sp, args, &kc)
 		if res == Allowed {
 			return Allowed, 0
 		}
@@ -99,7 +91,23 @@ func (u *User) Check(cs *Commands, sp *command.Spec, args [][]byte, keys KeysFun
 	return relevant, last
 }
 
-func (s *Selector) check(cs *Commands, id int, sp *command.Spec, args [][]byte, keys func() ([]int, []Perm)) (Result, int) {
+// keyCache computes a command's keys once for all selectors.
+type keyCache struct {
+	f      KeysFunc
+	pos    []int
+	perm   []Perm
+	loaded bool
+}
+
+func (k *keyCache) get() ([]int, []Perm) {
+	if !k.loaded && k.f != nil {
+		k.pos, k.perm = k.f()
+		k.loaded = true
+	}
+	return k.pos, k.perm
+}
+
+func (s *Selector) check(cs *Commands, id int, sp *command.Spec, args [][]byte, keys *keyCache) (Result, int) {
 	if !s.all && sp.Flags&command.NoAuth == 0 {
 		if id < 0 {
 			return DeniedCommand, 0
@@ -110,7 +118,7 @@ func (s *Selector) check(cs *Commands, id int, sp *command.Spec, args [][]byte, 
 	}
 	chans := ChannelCommand(sp)
 	if !s.allKeys && !chans && (sp.FirstKey > 0 || sp.KeysFunc != nil) {
-		pos, perm := keys()
+		pos, perm := keys.get()
 		for j, p := range pos {
 			if p >= len(args) || s.keyAllowed(args[p], perm[j]) {
 				continue

@@ -360,3 +360,40 @@ func TestACLSurvivesRestart(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestACLExecRecheckDiff: permissions revoked between MULTI and EXEC
+// deny the queued commands at EXEC with Redis's per-command errors
+// (keys, channels, commands) while the still-allowed ones run; compared
+// with redis-server 7.0.
+func TestACLExecRecheckDiff(t *testing.T) {
+	run := func(addr string) string {
+		admin, user := raw(t, addr), raw(t, addr)
+		var out []string
+		for _, step := range []struct {
+			c    *commandtest.Client
+			args []string
+		}{
+			{admin, []string{"ACL", "SETUSER", "m", "on", ">p", "~*", "+@all", "&*"}},
+			{user, []string{"AUTH", "m", "p"}},
+			{user, []string{"MULTI"}},
+			{user, []string{"SET", "a", "1"}},
+			{user, []string{"GET", "b"}},
+			{user, []string{"PUBLISH", "ch", "x"}},
+			{user, []string{"PING"}},
+			{admin, []string{"ACL", "SETUSER", "m", "resetkeys", "~a", "-ping", "resetchannels"}},
+			{user, []string{"EXEC"}},
+			{admin, []string{"GET", "a"}},
+		} {
+			v, err := step.c.Do(step.args...)
+			if err != nil {
+				t.Fatalf("%s %q: %v", addr, step.args, err)
+			}
+			out = append(out, v.String())
+		}
+		return strings.Join(out, "\n")
+	}
+	want := run(commandtest.StartRedis(t))
+	if got := run(servertest.Start(t).Addr()); got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+}

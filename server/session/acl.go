@@ -239,6 +239,52 @@ func (s *Server) checkACL(c *client, spec *command.Spec, args [][]byte) bool {
 	return false
 }
 
+// recheckACL checks a transaction's queued commands again at EXEC and
+// returns, per command, why it is now denied in Redis's words ("" if it
+// is allowed); each denial is logged, context multi.
+func (s *Server) recheckACL(c *client) []string {
+	denied := make([]string, len(c.tx.specs))
+	if c.node {
+		return denied
+	}
+	set := s.aclUsers()
+	if set != c.aclSet {
+		c.bindUser(set)
+	}
+	u := c.user
+	if u != nil && u.Open() {
+		return denied
+	}
+	for i, sp := range c.tx.specs {
+		args := c.tx.cmds[i]
+		r, idx := acl.DeniedCommand, 0
+		if u != nil {
+			r, idx = u.Check(s.aclCmds, sp, args, aclKeys(sp, args))
+		}
+		if r == acl.Allowed {
+			continue
+		}
+		switch r {
+		case acl.DeniedKey:
+			denied[i] = "no permission to touch the specified keys"
+		case acl.DeniedChannel:
+			denied[i] = "no permission to access one of the channels used as arguments"
+		default:
+			denied[i] = "no permission to execute the command or subcommand"
+		}
+		object, name := sp.Name, acl.DefaultUser
+		if r == acl.DeniedKey || r == acl.DeniedChannel {
+			object = string(args[idx])
+		}
+		if u != nil {
+			name = u.Name
+		}
+		s.aclLog.Add(acl.LogEntry{Reason: r.Reason(), Context: "multi", Object: object, Username: name,
+			Created: time.Now(), ClientInfo: c.info(time.Now())})
+	}
+	return denied
+}
+
 // aclKeys returns the key positions of a command and the access each
 // needs (from the key specs COMMAND GETKEYSANDFLAGS reports).
 func aclKeys(spec *command.Spec, args [][]byte) acl.KeysFunc {

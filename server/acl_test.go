@@ -397,3 +397,43 @@ func TestACLExecRecheckDiff(t *testing.T) {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}
 }
+
+// TestACLRevokedChannelClosesSubscriber: a subscriber whose user loses
+// the permission for a channel it listens to is disconnected, as Redis
+// does; one whose channels stay allowed keeps its subscription.
+func TestACLRevokedChannelClosesSubscriber(t *testing.T) {
+	ctx := context.Background()
+	n := servertest.Start(t)
+	admin := n.Client(t)
+	for _, u := range []string{"a", "b"} {
+		if err := admin.Do(ctx, "ACL", "SETUSER", u, "on", ">pw", "+@all", "resetchannels", "&news.*", "&sports").Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sub := func(user string) *commandtest.Client {
+		c := raw(t, n.Addr())
+		if v, err := c.Do("AUTH", user, "pw"); err != nil || v.String() != "OK" {
+			t.Fatalf("AUTH %s: %v %v", user, v, err)
+		}
+		if _, err := c.Do("SUBSCRIBE", "news.1"); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	ca, cb := sub("a"), sub("b")
+	if err := admin.Do(ctx, "ACL", "SETUSER", "a", "resetchannels", "&sports").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Do(ctx, "ACL", "SETUSER", "b", "&more").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Publish(ctx, "news.1", "m").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := cb.Read(); err != nil || len(v.Elems) != 3 || string(v.Elems[2].Str) != "m" {
+		t.Fatalf("b's message: %v %v", v, err)
+	}
+	if v, err := ca.Read(); err == nil {
+		t.Fatalf("a still subscribed: %v", v)
+	}
+}

@@ -139,7 +139,10 @@ func (s *Server) refreshACL(self *client) {
 		c.mu.Lock()
 		name := c.userName
 		c.mu.Unlock()
-		if !c.node && set.User(name) == nil {
+		if c.node {
+			continue
+		}
+		if u := set.User(name); u == nil || !s.subscriptionsAllowed(c, u) {
 			gone = append(gone, c)
 		}
 	}
@@ -151,6 +154,27 @@ func (s *Server) refreshACL(self *client) {
 			c.nc.Close()
 		}
 	}
+}
+
+// subscriptionsAllowed tells whether u may still receive what c
+// subscribed to; Redis disconnects a subscriber whose channel
+// permissions were revoked.
+func (s *Server) subscriptionsAllowed(c *client, u *acl.User) bool {
+	if c.subCount.Load()+c.psubCount.Load()+c.ssubCount.Load() == 0 {
+		return true
+	}
+	chans, pats, shard := s.hub.Subscriptions(c)
+	for _, ch := range append(chans, shard...) {
+		if !u.ChannelAllowed([]byte(ch), false) {
+			return false
+		}
+	}
+	for _, p := range pats {
+		if !u.ChannelAllowed([]byte(p), true) {
+			return false
+		}
+	}
+	return true
 }
 
 // aclUsers returns the users this node serves.

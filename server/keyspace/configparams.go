@@ -64,7 +64,20 @@ const (
 	// replica that has not replayed its log yet cannot overwrite them.
 	// It is never stored under its own name (not in ConfigNames).
 	ParamACLSeed = "acl-users-seed"
+	// ParamACLExpect makes a change of the users conditional: Set fails
+	// with ErrACLChanged unless ACLUsersDigest(ACLUsers) is the value,
+	// so a change computed from a stale view of the users is refused
+	// (the proposer reads them again and retries) instead of silently
+	// undoing a concurrent change. Never stored.
+	ParamACLExpect = "acl-users-expect"
 )
+
+// ErrACLChanged is returned by Set for ParamACLExpect when the users
+// changed since the proposer read them.
+var ErrACLChanged = errors.New("the ACL users changed concurrently")
+
+// ACLUsersDigest is the digest ParamACLExpect compares.
+func ACLUsersDigest(text string) string { return strconv.FormatUint(xxhash.Sum64String(text), 16) }
 
 // maxACLUsersLen bounds the ACL users text in a config section.
 const maxACLUsersLen = 64 << 20
@@ -86,7 +99,7 @@ func CanonicalConfigName(name string) (string, bool) {
 			return p.Name, true
 		}
 	}
-	if name == ParamMaxMemoryPolicy || name == ParamNotify || name == ParamACL || name == ParamACLSeed {
+	if name == ParamMaxMemoryPolicy || name == ParamNotify || name == ParamACL || name == ParamACLSeed || name == ParamACLExpect {
 		return name, true
 	}
 	return "", false
@@ -150,6 +163,11 @@ func (c *Config) Set(name, value string) error {
 	case ParamACLSeed:
 		if c.ACLUsers == "" {
 			c.ACLUsers = value
+		}
+		return nil
+	case ParamACLExpect:
+		if ACLUsersDigest(c.ACLUsers) != value {
+			return ErrACLChanged
 		}
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cairndb/cairn/server/acl"
@@ -184,20 +185,40 @@ func (s *Server) aclUsers() *acl.Set { return s.users.Load().set }
 func (s *Server) authRequired() bool { return s.users.Load().set.AuthRequired() }
 
 // changeUsers applies a change to the current users and commits the
-// result through the log; it returns once this node serves it.
+// result through the log; it returns once this node serves it. The
+// commit is conditional on the users it was computed from
+// (keyspace.ParamACLExpect): when another node changed them meanwhile,
+// the change is computed again from the new users.
 func (s *Server) changeUsers(c *client, change func(*acl.Set) (*acl.Set, error)) error {
 	s.aclChange.Lock()
 	defer s.aclChange.Unlock()
-	s.refreshACL(nil)
-	n, err := change(s.aclUsers())
-	if err != nil {
-		return err
+	var err error
+	for attempt := range 20 {
+		if attempt > 0 {
+			time.Sleep(time.Duration(attempt) * 20 * time.Millisecond)
+		}
+		s.refreshACL(nil)
+		st := s.users.Load()
+		n, cerr := change(st.set)
+		if cerr != nil {
+			return cerr
+		}
+		err = s.backend.SetConfig(aclPairs(st.text, n))
+		if err == nil || !strings.Contains(err.Error(), keyspace.ErrACLChanged.Error()) {
+			break
+		}
 	}
-	if err := s.backend.SetConfig([][2]string{{keyspace.ParamACL, n.Text()}}); err != nil {
+	if err != nil {
 		return err
 	}
 	s.refreshACL(c)
 	return nil
+}
+
+// aclPairs are the replicated parameters that replace the users read as
+// text with n.
+func aclPairs(text string, n *acl.Set) [][2]string {
+	return [][2]string{{keyspace.ParamACLExpect, keyspace.ACLUsersDigest(text)}, {keyspace.ParamACL, n.Text()}}
 }
 
 // bindUser points the connection at its user in the current Set.

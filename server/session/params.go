@@ -364,7 +364,8 @@ func (p *params) set(s *Server, args [][]byte) reply.Value {
 				s.refreshACL(nil)
 			}
 			aclChanged = true
-			repl = append(repl, [2]string{keyspace.ParamACL, s.aclUsers().WithDefaultPassword(ch.v).Text()})
+			st := s.users.Load()
+			repl = append(repl, aclPairs(st.text, st.set.WithDefaultPassword(ch.v))...)
 		}
 	}
 	if len(repl) > 0 {

@@ -83,7 +83,12 @@ func (s *Server) seedACL() {
 			return
 		case <-time.After(min(time.Duration(attempt)*200*time.Millisecond, 2*time.Second)):
 		}
-		if err := s.backend.SetConfig([][2]string{{keyspace.ParamACLSeed, s.startSet.Text()}}); err != nil {
+		err := s.backend.SetConfig([][2]string{{keyspace.ParamACLSeed, s.startSet.Text()}})
+		if err != nil && strings.HasPrefix(err.Error(), "READONLY") {
+			// A region secondary: its users come from the primary's log.
+			return
+		}
+		if err != nil {
 			if attempt%10 == 9 {
 				s.log.Warn("ACL users not committed yet", "err", err)
 			}

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/cairndb/cairn/server/command"
-	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/command/strs"
+	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/reply"
 )
 

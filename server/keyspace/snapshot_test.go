@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"slices"
 	"testing"
 )
 
@@ -784,5 +785,26 @@ func TestLFUConfig(t *testing.T) {
 		if f := it.Freq(later, &db.Cfg); f != want {
 			t.Errorf("lfu-decay-time %d: freq %d after 10 minutes, want %d", decay, f, want)
 		}
+	}
+}
+
+// TestACLUsersParams: acl-users-seed sets the users only while there are
+// none; acl-users-expect refuses a change computed from other users.
+func TestACLUsersParams(t *testing.T) {
+	c := DefaultConfig()
+	if err := c.Set(ParamACLSeed, "a\n"); err != nil || c.ACLUsers != "a\n" {
+		t.Fatalf("seed: %q %v", c.ACLUsers, err)
+	}
+	if err := c.Set(ParamACLSeed, "b\n"); err != nil || c.ACLUsers != "a\n" {
+		t.Fatalf("second seed: %q %v", c.ACLUsers, err)
+	}
+	if err := c.Set(ParamACLExpect, ACLUsersDigest("a\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(ParamACLExpect, ACLUsersDigest("")); !errors.Is(err, ErrACLChanged) {
+		t.Fatalf("stale expectation: %v", err)
+	}
+	if slices.Contains(ConfigNames(), ParamACLSeed) || slices.Contains(ConfigNames(), ParamACLExpect) {
+		t.Fatal("pseudo-parameters are stored")
 	}
 }

@@ -10,9 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
-	"slices"
 	"testing"
 )
 

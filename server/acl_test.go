@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -435,5 +437,52 @@ func TestACLRevokedChannelClosesSubscriber(t *testing.T) {
 	}
 	if v, err := ca.Read(); err == nil {
 		t.Fatalf("a still subscribed: %v", v)
+	}
+}
+
+// TestACLFile: a node started with an aclfile serves its users (seeded
+// as the replicated users); ACL SAVE writes ACL LIST's lines to it; ACL
+// LOAD commits the file's users, all or nothing.
+func TestACLFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "users.acl")
+	if err := os.WriteFile(path, []byte("user default on nopass ~* &* +@all\nuser ops on >opspw ~ops:* +@read\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n := servertest.Start(t, func(c *server.Config) { c.ACLFile = path })
+	admin := n.Client(t)
+	ops := n.Client(t, func(o *redis.Options) { o.Username, o.Password = "ops", "opspw" })
+	if err := ops.Get(ctx, "ops:1").Err(); err != redis.Nil {
+		t.Fatalf("GET ops:1 as ops: %v", err)
+	}
+	if err := admin.Do(ctx, "ACL", "SETUSER", "dev", "on", ">devpw", "~dev:*", "+@all").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Do(ctx, "ACL", "SAVE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := admin.Do(ctx, "ACL", "LIST").StringSlice()
+	b, err := os.ReadFile(path)
+	if err != nil || string(b) != strings.Join(list, "\n")+"\n" {
+		t.Fatalf("saved file:\n%s\nwant ACL LIST:\n%s", b, strings.Join(list, "\n"))
+	}
+	// A bad line: nothing changes.
+	os.WriteFile(path, []byte("user x on\nuser y +@nope\n"), 0o600)
+	if err := admin.Do(ctx, "ACL", "LOAD").Err(); err == nil || !strings.Contains(err.Error(), path+":2: Error in applying operation '+@nope'") {
+		t.Fatalf("bad file: %v", err)
+	}
+	if users, _ := admin.Do(ctx, "ACL", "USERS").StringSlice(); !slices.Equal(users, []string{"default", "dev", "ops"}) {
+		t.Fatalf("users after a refused LOAD: %q", users)
+	}
+	os.WriteFile(path, []byte("user x on nopass +@all ~*\n"), 0o600)
+	if err := admin.Do(ctx, "ACL", "LOAD").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if users, _ := admin.Do(ctx, "ACL", "USERS").StringSlice(); !slices.Equal(users, []string{"default", "x"}) {
+		t.Fatalf("users after LOAD: %q", users)
+	}
+	// ops was deleted by the LOAD: its connection is closed.
+	if err := ops.Get(ctx, "ops:1").Err(); err == nil || err == redis.Nil {
+		t.Fatalf("deleted user still served: %v", err)
 	}
 }

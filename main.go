@@ -48,6 +48,7 @@ var settings = []setting{
 	{"dir", "CAIRN_DIR", "data directory (Raft log and snapshots)", server.DefaultDir},
 	{"raft-addr", "CAIRN_RAFT_ADDR", "Raft transport address (default bind:port+10000)", ""},
 	{"requirepass", "CAIRN_REQUIREPASS", "password for the default user (AUTH)", ""},
+	{"aclfile", "CAIRN_ACLFILE", "ACL users file in Redis's format: seeds the replicated users when there are none yet; ACL SAVE/LOAD use it", ""},
 	{"proto-max-bulk-len", "CAIRN_PROTO_MAX_BULK_LEN", "largest bulk argument, bytes or 512mb-style", strconv.Itoa(server.DefaultProtoMaxBulkLen>>20) + "mb"},
 	{"maxclients", "CAIRN_MAXCLIENTS", "maximum client connections", strconv.Itoa(server.DefaultMaxClients)},
 	{"snapshot-entries", "CAIRN_SNAPSHOT_ENTRIES", "log entries between automatic snapshots", strconv.Itoa(server.DefaultSnapshotEntries)},
@@ -256,6 +257,7 @@ func buildConfig(get func(string) string) (server.Config, error) {
 	cfg.Dir = get("dir")
 	cfg.RaftAddr = get("raft-addr")
 	cfg.RequirePass = get("requirepass")
+	cfg.ACLFile = get("aclfile")
 	if cfg.ProtoMaxBulkLen, err = parseBytes(get("proto-max-bulk-len")); err != nil {
 		return cfg, fmt.Errorf("bad proto-max-bulk-len: %w", err)
 	}
@@ -373,13 +375,13 @@ func checkProtected(cfg server.Config, mode string) error {
 	default:
 		return fmt.Errorf("bad protected-mode %q (yes or no)", mode)
 	}
-	if isLoopbackHost(cfg.Bind) || cfg.RequirePass != "" {
-		return nil
+	if isLoopbackHost(cfg.Bind) || cfg.RequirePass != "" || cfg.ACLFile != "" {
+		return nil // an ACL file's users are the operator's explicit choice
 	}
 	if cfg.PlainDisabled && cfg.TLS.AuthClients == "yes" {
 		return nil // only clients with a certificate of the CA get in
 	}
-	return fmt.Errorf("protected mode: refusing to serve clients on %s without authentication. Set a password (--requirepass), "+
+	return fmt.Errorf("protected mode: refusing to serve clients on %s without authentication. Set a password (--requirepass) or users (--aclfile), "+
 		"or serve TLS only with client certificates (--port 0 --tls-port N --tls-auth-clients yes), or bind a loopback address; "+
 		"--protected-mode no starts anyway, open to anyone who can reach the port", cfg.Bind)
 }

@@ -65,6 +65,10 @@ type Config struct {
 	// docs/audit.md) appends one JSON line per security-relevant or
 	// administrative command to. Default "": no audit log.
 	AuditLog string
+	// ACLFile is the ACL users file (Redis's aclfile format): it seeds
+	// the replicated users when there are none yet; ACL SAVE and ACL
+	// LOAD write and read it. Default none.
+	ACLFile string
 	// ProtoMaxBulkLen is the largest bulk argument. Default 512 MB
 	// (DefaultProtoMaxBulkLen).
 	ProtoMaxBulkLen int64
@@ -463,6 +467,7 @@ func Start(cfg Config) (_ *Node, err error) {
 	n.srv = session.New(session.Config{
 		Audit:           auditor,
 		RequirePass:     cfg.RequirePass,
+		ACLFile:         cfg.ACLFile,
 		ProtoMaxBulkLen: cfg.ProtoMaxBulkLen,
 		MaxClients:      cfg.MaxClients,
 		Port:            plainPort,

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"errors"
+	"maps"
 
 	"github.com/cairndb/cairn/server/keyspace"
 )
@@ -15,6 +16,14 @@ func (t *Topology) configSet(change map[string]string) (uint64, error) {
 		return 0, errors.New("config-set needs parameters")
 	}
 	cfg := t.KeyspaceConfig()
+	// The condition of an ACL change is checked first and not stored.
+	if exp, ok := change[keyspace.ParamACLExpect]; ok {
+		if err := cfg.Set(keyspace.ParamACLExpect, exp); err != nil {
+			return 0, err
+		}
+		change = maps.Clone(change)
+		delete(change, keyspace.ParamACLExpect)
+	}
 	for name, v := range change {
 		if err := cfg.Set(name, v); err != nil {
 			return 0, err

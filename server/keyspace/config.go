@@ -46,6 +46,13 @@ type Config struct {
 	// NotifyKeyspaceEvents is the notify-keyspace-events flag string as
 	// CONFIG GET prints it ("").
 	NotifyKeyspaceEvents string
+
+	// ACLUsers are the ACL users in aclfile format (package acl's
+	// Set.Text); "" means Redis's initial users (only the default user,
+	// with no password). They do not change what apply does, but every
+	// node must know the same users, so they travel with the replicated
+	// configuration (parameter ParamACL, never shown by CONFIG GET).
+	ACLUsers string
 }
 
 // EvictionPolicy is a maxmemory-policy.

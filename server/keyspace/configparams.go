@@ -56,7 +56,31 @@ const configV1Params = 11
 const (
 	ParamMaxMemoryPolicy = "maxmemory-policy"
 	ParamNotify          = "notify-keyspace-events"
+	// ParamACL carries Config.ACLUsers (config section version 3). It is
+	// not a CONFIG parameter: ACL SETUSER, DELUSER and LOAD change it.
+	ParamACL = "acl-users"
+	// ParamACLSeed sets ACLUsers only while it is empty: a node seeds
+	// the users given at start (requirepass, aclfile) with it, so a
+	// replica that has not replayed its log yet cannot overwrite them.
+	// It is never stored under its own name (not in ConfigNames).
+	ParamACLSeed = "acl-users-seed"
+	// ParamACLExpect makes a change of the users conditional: Set fails
+	// with ErrACLChanged unless ACLUsersDigest(ACLUsers) is the value,
+	// so a change computed from a stale view of the users is refused
+	// (the proposer reads them again and retries) instead of silently
+	// undoing a concurrent change. Never stored.
+	ParamACLExpect = "acl-users-expect"
 )
+
+// ErrACLChanged is returned by Set for ParamACLExpect when the users
+// changed since the proposer read them.
+var ErrACLChanged = errors.New("the ACL users changed concurrently")
+
+// ACLUsersDigest is the digest ParamACLExpect compares.
+func ACLUsersDigest(text string) string { return strconv.FormatUint(xxhash.Sum64String(text), 16) }
+
+// maxACLUsersLen bounds the ACL users text in a config section.
+const maxACLUsersLen = 64 << 20
 
 // ConfigNames returns the canonical names of every replicated parameter.
 func ConfigNames() []string {
@@ -64,7 +88,7 @@ func ConfigNames() []string {
 	for _, p := range ConfigParams {
 		out = append(out, p.Name)
 	}
-	return append(out, ParamMaxMemoryPolicy, ParamNotify)
+	return append(out, ParamMaxMemoryPolicy, ParamNotify, ParamACL)
 }
 
 // CanonicalConfigName maps a parameter name or alias (lower case) to its
@@ -75,7 +99,7 @@ func CanonicalConfigName(name string) (string, bool) {
 			return p.Name, true
 		}
 	}
-	if name == ParamMaxMemoryPolicy || name == ParamNotify {
+	if name == ParamMaxMemoryPolicy || name == ParamNotify || name == ParamACL || name == ParamACLSeed || name == ParamACLExpect {
 		return name, true
 	}
 	return "", false
@@ -98,6 +122,8 @@ func (c *Config) Get(name string) (string, bool) {
 		return c.MaxMemoryPolicy.String(), true
 	case ParamNotify:
 		return c.NotifyKeyspaceEvents, true
+	case ParamACL:
+		return c.ACLUsers, true
 	}
 	p := findParam(name)
 	if p == nil {
@@ -129,6 +155,21 @@ func (c *Config) Set(name, value string) error {
 	case ParamNotify:
 		c.NotifyKeyspaceEvents = value
 		return nil
+	case ParamACL:
+		// Validated by the proposer (package acl parses it); stored
+		// as given.
+		c.ACLUsers = value
+		return nil
+	case ParamACLSeed:
+		if c.ACLUsers == "" {
+			c.ACLUsers = value
+		}
+		return nil
+	case ParamACLExpect:
+		if ACLUsersDigest(c.ACLUsers) != value {
+			return ErrACLChanged
+		}
+		return nil
 	}
 	p := findParam(name)
 	if p == nil {
@@ -156,10 +197,11 @@ func (c *Config) Set(name, value string) error {
 // configSectionVersion is the version byte of an encoded Config. Version
 // 1 has the first configV1Params parameters of ConfigParams and the string
 // ones; version 2 adds lfu-log-factor, lfu-decay-time,
-// lazyfree-lazy-user-del and lazyfree-lazy-user-flush. A reader accepts
+// lazyfree-lazy-user-del and lazyfree-lazy-user-flush; version 3 adds
+// acl-users (ParamACL, the ACL users). A reader accepts
 // every version up to its own; a newer one is ErrConfigVersion (the
 // replica stops: it cannot reproduce the writer's behaviour).
-const configSectionVersion = 2
+const configSectionVersion = 3
 
 // ErrConfigVersion is returned by ReadConfig for a config section newer
 // than this binary's.
@@ -209,7 +251,7 @@ func ReadConfig(r io.ByteReader) (Config, error) {
 		if err != nil {
 			return "", err
 		}
-		if l > 1<<16 {
+		if l > maxACLUsersLen {
 			return "", errors.New("config value too long")
 		}
 		b := make([]byte, l)
@@ -231,6 +273,9 @@ func ReadConfig(r io.ByteReader) (Config, error) {
 		}
 		if v == 1 && !inV1(name) {
 			return c, errors.New("parameter " + strconv.Quote(name) + " in a version 1 config section")
+		}
+		if v < 3 && name == ParamACL {
+			return c, errors.New("parameter " + strconv.Quote(name) + " in a version 2 config section")
 		}
 		if err := c.Set(name, val); err != nil {
 			return c, err

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -714,13 +715,15 @@ func TestLoadNewerFormat(t *testing.T) {
 
 // TestConfigSectionVersions: a version 1 config section (before the LFU
 // and lazyfree parameters) still loads, with their defaults; version 2
-// carries them; a newer version is ErrConfigVersion (the replica stops).
+// carries them; version 3 adds the ACL users; a newer version is
+// ErrConfigVersion (the replica stops).
 func TestConfigSectionVersions(t *testing.T) {
 	c := DefaultConfig()
 	c.HashMaxListpackEntries = 7
 	c.LFULogFactor, c.LFUDecayTime, c.LazyfreeLazyUserDel, c.LazyfreeLazyUserFlush = 3, 0, 1, 1
+	c.ACLUsers = "user default on nopass ~* &* +@all\n"
 	enc := AppendConfig(nil, &c)
-	if enc[0] != 2 {
+	if enc[0] != 3 {
 		t.Fatalf("section version %d", enc[0])
 	}
 	got, err := ReadConfig(bytes.NewReader(enc))
@@ -749,9 +752,14 @@ func TestConfigSectionVersions(t *testing.T) {
 	if _, err := ReadConfig(bytes.NewReader(bad)); err == nil {
 		t.Fatal("lfu-log-factor accepted in a version 1 section")
 	}
-	enc[0] = 3
+	// Version 2 never had the ACL users.
+	enc[0] = 2
+	if _, err := ReadConfig(bytes.NewReader(enc)); err == nil {
+		t.Fatal("acl-users accepted in a version 2 section")
+	}
+	enc[0] = 4
 	if _, err := ReadConfig(bytes.NewReader(enc)); !errors.Is(err, ErrConfigVersion) {
-		t.Fatalf("version 3: %v", err)
+		t.Fatalf("version 4: %v", err)
 	}
 }
 
@@ -777,5 +785,26 @@ func TestLFUConfig(t *testing.T) {
 		if f := it.Freq(later, &db.Cfg); f != want {
 			t.Errorf("lfu-decay-time %d: freq %d after 10 minutes, want %d", decay, f, want)
 		}
+	}
+}
+
+// TestACLUsersParams: acl-users-seed sets the users only while there are
+// none; acl-users-expect refuses a change computed from other users.
+func TestACLUsersParams(t *testing.T) {
+	c := DefaultConfig()
+	if err := c.Set(ParamACLSeed, "a\n"); err != nil || c.ACLUsers != "a\n" {
+		t.Fatalf("seed: %q %v", c.ACLUsers, err)
+	}
+	if err := c.Set(ParamACLSeed, "b\n"); err != nil || c.ACLUsers != "a\n" {
+		t.Fatalf("second seed: %q %v", c.ACLUsers, err)
+	}
+	if err := c.Set(ParamACLExpect, ACLUsersDigest("a\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(ParamACLExpect, ACLUsersDigest("")); !errors.Is(err, ErrACLChanged) {
+		t.Fatalf("stale expectation: %v", err)
+	}
+	if slices.Contains(ConfigNames(), ParamACLSeed) || slices.Contains(ConfigNames(), ParamACLExpect) {
+		t.Fatal("pseudo-parameters are stored")
 	}
 }

@@ -409,6 +409,27 @@ func (h *Hub) Counts(sub Subscriber) (channels, patterns, shardChannels int) {
 	return len(c.channels), len(c.patterns), len(c.shard)
 }
 
+// Subscriptions returns sub's channels, patterns and shard channels
+// (the ACL layer checks them when a user's permissions change).
+func (h *Hub) Subscriptions(sub Subscriber) (channels, patterns, shardChannels []string) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	c := h.clients[sub]
+	if c == nil {
+		return nil, nil, nil
+	}
+	for n := range c.channels {
+		channels = append(channels, n)
+	}
+	for n := range c.patterns {
+		patterns = append(patterns, n)
+	}
+	for n := range c.shard {
+		shardChannels = append(shardChannels, n)
+	}
+	return channels, patterns, shardChannels
+}
+
 // Publish is PUBLISH channel message: it delivers ["message", channel,
 // message] to each subscriber of channel and ["pmessage", pattern,
 // channel, message] to each subscriber of each pattern matching channel,

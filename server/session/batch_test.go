@@ -16,6 +16,7 @@ import (
 
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/command/strs"
+	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/reply"
 )
 
@@ -27,6 +28,9 @@ type echoBackend struct {
 	mu      sync.Mutex
 	batches int
 }
+
+// Config: the defaults (the ACL users are Redis's initial ones).
+func (b *echoBackend) Config() keyspace.Config { return keyspace.DefaultConfig() }
 
 type donePending []reply.Value
 

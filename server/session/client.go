@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cairndb/cairn/server/acl"
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/reply"
 	"github.com/cairndb/cairn/server/resp"
@@ -20,16 +21,20 @@ const (
 
 // client is one connection's state.
 type client struct {
-	id      int64
-	srv     *Server
-	nc      net.Conn
-	rd      *resp.Reader
-	out     []byte
-	addr    string
-	laddr   string
-	proto   int
-	authed  bool
-	node    bool // authenticated as a cluster node (AUTH cairn-node <secret>)
+	id     int64
+	srv    *Server
+	nc     net.Conn
+	rd     *resp.Reader
+	out    []byte
+	addr   string
+	laddr  string
+	proto  int
+	authed bool
+	node   bool // authenticated as a cluster node (AUTH cairn-node <secret>)
+	// user is the ACL user the connection runs as (nil once deleted),
+	// looked up in aclSet; userName (guarded by mu) is its name.
+	user    *acl.User
+	aclSet  *acl.Set
 	closing bool
 	replica bool // sent REPLCONF listening-port: a Redis replica (SYNC refuses it)
 	created time.Time
@@ -96,6 +101,8 @@ type client struct {
 	libVer  string
 	noEvict bool
 	killed  bool
+	// userName is the ACL user the connection runs as.
+	userName string
 }
 
 // noReply is returned by handlers that wrote their reply themselves.
@@ -117,7 +124,8 @@ func newClient(s *Server, nc net.Conn) *client {
 	}
 	c.tx.slot = -1
 	c.multiLen.Store(-1)
-	c.authed = s.params.requirePass() == ""
+	c.authed = !s.authRequired()
+	c.setUser(s.aclUsers(), acl.DefaultUser)
 	c.protoA.Store(2)
 	c.lastInteraction.Store(time.Now().UnixMilli())
 	null := "NULL"
@@ -261,7 +269,7 @@ func (c *client) info(now time.Time) string {
 	b.WriteString(" obl=0 oll=0 omem=0")
 	b.WriteString(" tot-mem=" + itoa(rbs))
 	b.WriteString(" events=r cmd=" + *c.lastCmd.Load())
-	b.WriteString(" user=default redir=" + itoa(redir))
+	b.WriteString(" user=" + c.userName + " redir=" + itoa(redir))
 	b.WriteString(" resp=" + itoa(int64(c.protoA.Load())))
 	b.WriteString(" lib-name=" + c.libName + " lib-ver=" + c.libVer)
 	return b.String()

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairndb/cairn/server/acl"
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/reply"
 	"github.com/cairndb/cairn/server/resp"
@@ -50,6 +51,7 @@ func connHandlers() map[string]connHandler {
 	for _, sp := range clusterSubs() {
 		m[sp.Name] = clusterCmd
 	}
+	aclHandlers(m)
 	return m
 }
 
@@ -90,7 +92,8 @@ func reset(s *Server, c *client, _ [][]byte) reply.Value {
 	// Redis (c.skip is at most 1 here: this reply).
 	c.replyMode = replyOn
 	c.readOnly, c.asking = false, false
-	c.authed = s.params.requirePass() == ""
+	c.authed = !s.authRequired()
+	c.setUser(s.aclUsers(), acl.DefaultUser)
 	c.node = false
 	// Redis 7.0 keeps CLIENT NO-EVICT (and the library name) across
 	// RESET; 7.2 clears no-evict.
@@ -160,41 +163,28 @@ func isInternal(args [][]byte) bool {
 	return subs[string(sub)]
 }
 
-// checkPass tells whether user/pass authenticate the default user.
-func (s *Server) checkPass(user, pass []byte) bool {
-	want := s.params.requirePass()
-	if user != nil && string(user) != "default" {
-		return false
-	}
-	if want == "" {
-		return true
-	}
-	return subtle.ConstantTimeCompare(pass, []byte(want)) == 1
-}
-
 func auth(s *Server, c *client, args [][]byte) reply.Value {
 	if len(args) > 3 {
 		return reply.Error("ERR syntax error")
 	}
-	if len(args) == 2 && s.params.requirePass() == "" {
+	if len(args) == 2 && s.aclUsers().User(acl.DefaultUser).NoPass() {
 		return reply.Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
 	}
-	var user []byte
+	user := []byte(acl.DefaultUser)
 	pass := args[len(args)-1]
 	if len(args) == 3 {
 		user = args[1]
 	}
-	if string(user) == resp.NodeUser {
+	if len(args) == 3 && string(user) == resp.NodeUser {
 		if !s.checkNode(pass) || !s.nodeCertOK(c) {
 			return reply.Error("WRONGPASS invalid username-password pair or user is disabled.")
 		}
 		c.authed, c.node = true, true
 		return reply.OK
 	}
-	if !s.checkPass(user, pass) {
+	if !s.authenticate(c, args[0], string(user), pass) {
 		return reply.Error("WRONGPASS invalid username-password pair or user is disabled.")
 	}
-	c.authed = true
 	return reply.OK
 }
 
@@ -216,10 +206,9 @@ func hello(s *Server, c *client, args [][]byte) reply.Value {
 		more := len(args) - i - 1
 		switch {
 		case command.EqualFold(args[i], "auth") && more >= 2:
-			if !s.checkPass(args[i+1], args[i+2]) {
+			if !s.authenticate(c, args[0], string(args[i+1]), args[i+2]) {
 				return reply.Error("WRONGPASS invalid username-password pair or user is disabled.")
 			}
-			c.authed = true
 			i += 2
 		case command.EqualFold(args[i], "setname") && more >= 1:
 			name, setName = args[i+1], true
@@ -228,7 +217,7 @@ func hello(s *Server, c *client, args [][]byte) reply.Value {
 			return reply.Error("ERR Syntax error in HELLO option '" + string(args[i]) + "'")
 		}
 	}
-	if !c.authed && s.params.requirePass() != "" {
+	if !c.authed && s.authRequired() {
 		return reply.Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time")
 	}
 	if setName {

@@ -253,9 +253,12 @@ func execTx(s *Server, c *client, _ [][]byte) reply.Value {
 	if c.watchDirty.Load() {
 		return reply.NilArray
 	}
+	// As Redis, the queued commands are checked again: the user's
+	// permissions may have changed since they were queued.
+	denied := s.recheckACL(c)
 	var data [][][]byte
 	for i, sp := range c.tx.specs {
-		if sp.Flags&command.Conn == 0 {
+		if sp.Flags&command.Conn == 0 && denied[i] == "" {
 			data = append(data, c.tx.cmds[i])
 		}
 	}
@@ -279,8 +282,8 @@ func execTx(s *Server, c *client, _ [][]byte) reply.Value {
 			return vs[0] // null array (WATCH), MOVED, CLUSTERDOWN ...
 		}
 		results = vs[0].Elems
-		for _, sp := range c.tx.specs {
-			if sp.Flags&command.Conn == 0 {
+		for i, sp := range c.tx.specs {
+			if sp.Flags&command.Conn == 0 && denied[i] == "" {
 				s.cmdStats[sp].calls.Add(1)
 			}
 		}
@@ -288,6 +291,10 @@ func execTx(s *Server, c *client, _ [][]byte) reply.Value {
 	out := make([]reply.Value, 0, len(c.tx.specs))
 	j := 0
 	for i, sp := range c.tx.specs {
+		if denied[i] != "" {
+			out = append(out, reply.Error("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: "+denied[i]))
+			continue
+		}
 		if sp.Flags&command.Conn != 0 {
 			h := s.conn[sp.Name]
 			if h == nil {

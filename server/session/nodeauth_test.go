@@ -10,13 +10,20 @@ import (
 	"time"
 
 	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/reply"
 )
 
 // nodeBackend is a cluster backend with a node secret whose CLUSTER
 // command reports that it ran (other methods of the nil embedded
 // interface panic: they must not be reached).
-type nodeBackend struct{ Backend }
+type nodeBackend struct {
+	Backend
+	cfg *memConfig
+}
+
+func (b nodeBackend) Config() keyspace.Config           { return b.cfg.Config() }
+func (b nodeBackend) SetConfig(pairs [][2]string) error { return b.cfg.SetConfig(pairs) }
 
 func (nodeBackend) NodeSecret() string                { return "0123456789abcdef0123456789abcdef" }
 func (nodeBackend) ClusterEnabled() bool              { return true }
@@ -27,7 +34,7 @@ func (nodeBackend) Cluster(args [][]byte) reply.Value { return reply.Status("RAN
 // gave the password; a connection authenticated as a node (AUTH
 // cairn-node <secret>) runs them.
 func TestInternalCommandsNeedNodeAuth(t *testing.T) {
-	s := New(Config{RequirePass: "pw", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, command.NewTable(Specs), nodeBackend{})
+	s := New(Config{RequirePass: "pw", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, command.NewTable(Specs), nodeBackend{cfg: newMemConfig()})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -367,12 +367,31 @@ func (p *params) set(s *Server, args [][]byte) reply.Value {
 	if msg != "" {
 		return reply.Error(msg)
 	}
+	// requirepass is the default user's password (Redis's
+	// ACLUpdateDefaultUserPassword): it changes the replicated users, in
+	// the same log entry as the other replicated parameters.
+	aclChanged := false
+	for _, ch := range changes {
+		if ch.d.name == "requirepass" {
+			if !aclChanged {
+				s.aclChange.Lock()
+				defer s.aclChange.Unlock()
+				s.refreshACL(nil)
+			}
+			aclChanged = true
+			st := s.users.Load()
+			repl = append(repl, aclPairs(st.text, st.set.WithDefaultPassword(ch.v))...)
+		}
+	}
 	if len(repl) > 0 {
 		if err := s.backend.SetConfig(repl); err != nil {
 			return s.backend.ErrorReply(err)
 		}
 	}
 	tlsCommit()
+	if aclChanged {
+		s.refreshACL(nil)
+	}
 	p.mu.Lock()
 	for _, ch := range changes {
 		if !ch.d.replicated {

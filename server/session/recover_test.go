@@ -12,12 +12,16 @@ import (
 
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/command/strs"
+	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/reply"
 )
 
 // panicBackend panics on every call but Route for SET (unused methods of
 // the nil embedded interface panic too).
 type panicBackend struct{ Backend }
+
+// Config: the defaults (the session reads the ACL users from it).
+func (panicBackend) Config() keyspace.Config { return keyspace.DefaultConfig() }
 
 func (panicBackend) Route(spec *command.Spec, _ [][]byte, _, _ bool) (Route, reply.Value, bool) {
 	if spec.Name == "get" {

@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cairndb/cairn/server/acl"
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/pubsub"
@@ -123,7 +124,12 @@ type Status struct {
 // Config configures the listener. Defaults are noted per field.
 type Config struct {
 	// RequirePass is the default user's password; "" disables AUTH.
+	// It is committed to the replicated ACL users at start (acl.go).
 	RequirePass string
+	// ACLFile is the aclfile (Redis's format): the users it holds seed
+	// the replicated users when there are none yet; ACL SAVE writes it
+	// and ACL LOAD reads it. Default none.
+	ACLFile string
 	// ProtoMaxBulkLen is the largest bulk argument. Default 512 MB.
 	ProtoMaxBulkLen int64
 	// MaxClients caps connections. Default 10000.
@@ -195,6 +201,16 @@ type Server struct {
 	monitors monitors
 	hub      *pubsub.Hub
 	trk      tracker
+
+	// ACL (acl.go): the users this node serves, the command universe
+	// of the rules, the ACL LOG. aclMu orders refreshes; aclChange
+	// orders this node's changes.
+	users     atomic.Pointer[aclState]
+	aclCmds   *acl.Commands
+	aclLog    *acl.Log
+	startSet  *acl.Set
+	aclMu     sync.Mutex
+	aclChange sync.Mutex
 }
 
 // KeysChanged is told, after each applied batch of log entries on this
@@ -239,6 +255,7 @@ func New(cfg Config, table *command.Table, backend Backend) *Server {
 	s := &Server{table: table, backend: backend, log: cfg.Logger, cfg: cfg, start: time.Now(),
 		clients: map[int64]*client{}, cmdStats: map[*command.Spec]*cmdStat{}}
 	s.initLogLevel()
+	s.initACL()
 	s.params = newParams(s)
 	s.applyStartParams()
 	for _, sp := range table.All() {
@@ -252,6 +269,9 @@ func New(cfg Config, table *command.Table, backend Backend) *Server {
 	s.stop = make(chan struct{})
 	go s.sampleOps(s.stop)
 	go s.clientsCron(s.stop)
+	s.refreshACL(nil)
+	go s.pollACL()
+	go s.seedACL()
 	return s
 }
 
@@ -370,7 +390,7 @@ func (s *Server) serve(nc net.Conn, b Backend) {
 	}()
 	for {
 		c.rd.MaxBulkLen = s.params.protoMaxBulkLen()
-		c.rd.Unauthenticated = !c.authed && s.params.requirePass() != ""
+		c.rd.Unauthenticated = !c.authed && s.authRequired()
 		args, err := c.rd.ReadCommand()
 		if err != nil {
 			s.flushBatch(c)
@@ -416,7 +436,7 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		c.closing = true
 		return
 	}
-	if !c.node && isInternal(args) && (c.authed || s.params.requirePass() == "") {
+	if !c.node && isInternal(args) && (c.authed || !s.authRequired()) {
 		// Only nodes send these; to anyone else they do not exist.
 		s.flushBatch(c)
 		s.stats.errors.Add(1)
@@ -446,7 +466,7 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		return
 	}
 	st := s.cmdStats[spec]
-	if !c.authed && spec.Flags&command.NoAuth == 0 && s.params.requirePass() != "" {
+	if !c.authed && spec.Flags&command.NoAuth == 0 && s.authRequired() {
 		st.rejected.Add(1)
 		if c.tx.in {
 			c.tx.abort = true
@@ -455,6 +475,9 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		return
 	}
 	c.setLastCmd(&spec.Name)
+	if !c.node && !s.checkACL(c, spec, args) {
+		return
+	}
 	if s.monitors.n.Load() > 0 && spec.Flags&(command.SkipMonitor|command.Admin) == 0 {
 		s.feedMonitors(c, args)
 	}

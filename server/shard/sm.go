@@ -369,6 +369,19 @@ func (s *stateMachine) SaveSnapshot(ctx interface{}, w io.Writer, _ sm.ISnapshot
 	defer sc.snap.Release()
 	s.snapping.Store(true)
 	defer s.snapping.Store(false)
+	if err := sc.writeTo(w); err != nil {
+		return err
+	}
+	// Writes applied while the snapshot was being written still count.
+	s.dirty.Add(-sc.dirty)
+	s.sinceSnap.Add(-sc.since)
+	s.lastSnapUnix.Store(time.Now().Unix())
+	return nil
+}
+
+// writeTo serializes the view in the snapshot format (snapHeader). The
+// caller releases the view.
+func (sc *snapshotCtx) writeTo(w io.Writer) error {
 	hdr := binary.AppendVarint([]byte(snapHeader), sc.lastTime)
 	hdr = binary.AppendUvarint(hdr, sc.applied)
 	hdr = append(hdr, sc.slots...)
@@ -384,34 +397,39 @@ func (s *stateMachine) SaveSnapshot(ctx interface{}, w io.Writer, _ sm.ISnapshot
 	if _, err := sc.snap.WriteTo(w); err != nil {
 		return fmt.Errorf("save snapshot: %w", err)
 	}
-	// Writes applied while the snapshot was being written still count.
-	s.dirty.Add(-sc.dirty)
-	s.sinceSnap.Add(-sc.since)
-	s.lastSnapUnix.Store(time.Now().Unix())
 	return nil
 }
 
 func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, done <-chan struct{}) error {
+	_, err := s.recoverSnapshot(r, false)
+	return err
+}
+
+// recoverSnapshot loads a snapshot stream. With imported (a backup loaded
+// into a running replica, backup.go), the replica keeps its own applied
+// index (the stream's is another log's) and the state digest, taken under
+// the same lock as the load, is returned.
+func (s *stateMachine) recoverSnapshot(r io.Reader, imported bool) (uint64, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	hdr := make([]byte, len(snapHeader))
 	if _, err := io.ReadFull(br, hdr); err != nil {
-		return fmt.Errorf("%w: header", ErrBadSnapshot)
+		return 0, fmt.Errorf("%w: header", ErrBadSnapshot)
 	}
 	if string(hdr) != snapHeader && string(hdr) != snapHeaderV5 && string(hdr) != snapHeaderV4 && string(hdr) != snapHeaderV3 && string(hdr) != snapHeaderV2 {
 		if newerSnapshot(hdr) {
 			// A format from a newer binary: stop, do not guess.
 			s.halt(0, fmt.Sprintf("snapshot format %q is newer than this binary's %q", hdr, snapHeader))
-			return nil
+			return 0, nil
 		}
-		return fmt.Errorf("%w: header", ErrBadSnapshot)
+		return 0, fmt.Errorf("%w: header", ErrBadSnapshot)
 	}
 	t, err := binary.ReadVarint(br)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
+		return 0, fmt.Errorf("%w: %v", ErrBadSnapshot, err)
 	}
 	applied, err := binary.ReadUvarint(br)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
+		return 0, fmt.Errorf("%w: %v", ErrBadSnapshot, err)
 	}
 	var slots *slotState
 	if s.opts.Cluster {
@@ -419,12 +437,12 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	}
 	if string(hdr) != snapHeaderV2 {
 		if slots, err = readSlotState(br, slots); err != nil {
-			return fmt.Errorf("%w: slot state: %v", ErrBadSnapshot, err)
+			return 0, fmt.Errorf("%w: slot state: %v", ErrBadSnapshot, err)
 		}
 	}
 	cfg, epoch, err := checkConfig(keyspace.DefaultConfig(), 0, s.opts.InitialConfig)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
+		return 0, fmt.Errorf("%w: %v", ErrBadSnapshot, err)
 	}
 	if string(hdr) == snapHeader || string(hdr) == snapHeaderV5 || string(hdr) == snapHeaderV4 {
 		if cfg, epoch, err = readConfigSection(br); err != nil {
@@ -432,9 +450,9 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 				// A config section from a newer binary: stop, as for a
 				// newer header.
 				s.halt(0, err.Error())
-				return nil
+				return 0, nil
 			}
-			return fmt.Errorf("%w: config: %v", ErrBadSnapshot, err)
+			return 0, fmt.Errorf("%w: config: %v", ErrBadSnapshot, err)
 		}
 	}
 	var libs *modules.Registry
@@ -443,9 +461,9 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 			if errors.Is(err, modules.ErrDumpVersion) {
 				// Libraries encoded by a newer binary: stop.
 				s.halt(0, "snapshot function section: "+err.Error())
-				return nil
+				return 0, nil
 			}
-			return fmt.Errorf("%w: functions: %v", ErrBadSnapshot, err)
+			return 0, fmt.Errorf("%w: functions: %v", ErrBadSnapshot, err)
 		}
 	} else if rt := runtimeOf(s); rt != nil {
 		libs = modules.NewRegistry(rt)
@@ -456,18 +474,18 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 		if ship, err = readShipSection(br); err != nil {
 			if errors.Is(err, errShipSectionVersion) {
 				s.halt(0, err.Error())
-				return nil
+				return 0, nil
 			}
-			return fmt.Errorf("%w: region section: %v", ErrBadSnapshot, err)
+			return 0, fmt.Errorf("%w: region section: %v", ErrBadSnapshot, err)
 		}
 	}
 	if string(hdr) == snapHeader || string(hdr) == snapHeaderV5 {
 		if reg, err = search.Load(br); err != nil {
 			if errors.Is(err, search.ErrVersion) {
 				s.halt(0, err.Error())
-				return nil
+				return 0, nil
 			}
-			return fmt.Errorf("%w: search: %v", ErrBadSnapshot, err)
+			return 0, fmt.Errorf("%w: search: %v", ErrBadSnapshot, err)
 		}
 	}
 	s.mu.Lock()
@@ -492,14 +510,16 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 	if err := s.db.Load(br); err != nil {
 		if errors.Is(err, keyspace.ErrSnapshotVersion) {
 			s.halt(0, err.Error())
-			return nil
+			return 0, nil
 		}
-		return fmt.Errorf("recover snapshot: %w", err)
+		return 0, fmt.Errorf("recover snapshot: %w", err)
 	}
 	s.ft, s.ftKeys, s.ftAll = reg, s.ftKeys[:0], false
 	s.lastTime = t
 	s.clk.observe(t, monoNow())
-	s.applied.Store(applied)
+	if !imported {
+		s.applied.Store(applied)
+	}
 	s.publishMem()
 	s.dirty.Store(0)
 	s.sinceSnap.Store(0)
@@ -507,7 +527,10 @@ func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, don
 		s.change.All = true
 		defer s.flushChange()
 	}
-	return nil
+	if imported {
+		return s.stateDigest(), nil
+	}
+	return 0, nil
 }
 
 func (s *stateMachine) Close() error { return nil }

@@ -72,7 +72,7 @@ func (n *Node) startBackups() error {
 	if cfg.BackupDir == "" {
 		return nil
 	}
-	n.backups = &backup.Store{Dir: cfg.BackupDir, Load: n.loader(), Mode: "single", SnapshotFormat: SnapshotFormat, Log: n.log, Cluster: cfg.RaftAddr}
+	n.backups = &backup.Store{Dir: cfg.BackupDir, Load: n.loader(), Mode: "single", SnapshotFormat: SnapshotFormat, Log: n.log, RaftAddr: cfg.RaftAddr}
 	if cfg.LogArchive {
 		n.archiver = backup.StartArchiver(cfg.BackupDir, func() []backup.LogSource {
 			return []backup.LogSource{shardSource{n.shard}}

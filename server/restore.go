@@ -84,8 +84,8 @@ func Restore(cfg RestoreConfig) (_ *RestoreResult, err error) {
 	if m.Mode == "cluster" || len(m.Shards) != 1 {
 		return nil, fmt.Errorf("backup %s has %d shards: restoring a cluster backup is not supported yet", m.Name, len(m.Shards))
 	}
-	if m.SnapshotFormat != SnapshotFormat {
-		return nil, fmt.Errorf("backup %s holds snapshot format %q; this binary writes %q and reads older ones only through the backup's own loader", m.Name, m.SnapshotFormat, SnapshotFormat)
+	if len(m.SnapshotFormat) != len(SnapshotFormat) || m.SnapshotFormat > SnapshotFormat {
+		return nil, fmt.Errorf("backup %s holds snapshot format %q, newer than this binary's %q", m.Name, m.SnapshotFormat, SnapshotFormat)
 	}
 	sh := m.Shards[0]
 	log.Info("restore: backup chosen", "backup", m.Name, "created", m.Created, "log_index", sh.Index, "keys", sh.Keys)

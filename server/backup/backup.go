@@ -74,9 +74,11 @@ type Manifest struct {
 	// Duration is how long taking and verifying it took.
 	Duration string `json:"duration"`
 	// Node is the number of the node that took it (0 outside cluster
-	// mode); Cluster identifies the cluster or node ("" if unknown).
-	Node    uint64 `json:"node"`
-	Cluster string `json:"cluster,omitempty"`
+	// mode) and RaftAddr its Raft address; Cluster identifies the
+	// cluster ("" outside cluster mode).
+	Node     uint64 `json:"node"`
+	RaftAddr string `json:"raft_addr,omitempty"`
+	Cluster  string `json:"cluster,omitempty"`
 	// Mode is "single" (single-node mode) or "cluster".
 	Mode string `json:"mode"`
 	// SnapshotFormat is the header of the snapshot streams (CAIRNSM6).
@@ -140,11 +142,12 @@ type Store struct {
 	Dir string
 	// Load verifies snapshot files. Required.
 	Load Loader
-	// Node and Cluster are recorded in manifests; Mode is "single" or
-	// "cluster".
-	Node    uint64
-	Cluster string
-	Mode    string
+	// Node, RaftAddr and Cluster are recorded in manifests; Mode is
+	// "single" or "cluster".
+	Node     uint64
+	RaftAddr string
+	Cluster  string
+	Mode     string
 	// SnapshotFormat is recorded in manifests.
 	SnapshotFormat string
 	// Now is the clock (default time.Now).
@@ -222,7 +225,7 @@ func (s *Store) Create(name string, srcs []Source, scheduled bool) (*Manifest, e
 			os.RemoveAll(tmp)
 		}
 	}()
-	m := &Manifest{Format: FormatVersion, Name: name, Created: start, Node: s.Node, Cluster: s.Cluster, Mode: s.Mode, SnapshotFormat: s.SnapshotFormat, Scheduled: scheduled}
+	m := &Manifest{Format: FormatVersion, Name: name, Created: start, Node: s.Node, RaftAddr: s.RaftAddr, Cluster: s.Cluster, Mode: s.Mode, SnapshotFormat: s.SnapshotFormat, Scheduled: scheduled}
 	for _, src := range srcs {
 		sh, err := s.writeShard(tmp, src)
 		if err != nil {
@@ -501,6 +504,11 @@ func (s *Store) Prune(days int) ([]string, error) {
 			deleted = append(deleted, m.Name)
 		}
 	}
+	if days > 0 {
+		if err := s.pruneArchive(); err != nil {
+			return deleted, fmt.Errorf("prune the log archive: %w", err)
+		}
+	}
 	s.mu.Lock()
 	busy := s.busy
 	s.mu.Unlock()
@@ -515,4 +523,40 @@ func (s *Store) Prune(days int) ([]string, error) {
 		}
 	}
 	return deleted, nil
+}
+
+// pruneArchive deletes the log segments that end before the oldest
+// backup's log index of their shard: no restore can replay them. A shard
+// no remaining backup covers keeps its archive.
+func (s *Store) pruneArchive() error {
+	all, err := s.List()
+	if err != nil || len(all) == 0 {
+		return err
+	}
+	oldest := map[uint64]uint64{}
+	for _, m := range all {
+		for _, sh := range m.Shards {
+			if o, ok := oldest[sh.ID]; !ok || sh.Index < o {
+				oldest[sh.ID] = sh.Index
+			}
+		}
+	}
+	for id, idx := range oldest {
+		segs, err := segments(ShardLogDir(s.Dir, id))
+		if err != nil {
+			return err
+		}
+		// Segment i holds indexes below segs[i+1].first; a replay after
+		// idx needs idx+1 on.
+		for i := 0; i+1 < len(segs); i++ {
+			if segs[i+1].first > idx+1 {
+				break
+			}
+			if err := os.Remove(segs[i].path); err != nil {
+				return err
+			}
+			s.log().Info("log archive segment before the oldest backup deleted", "shard", id, "segment", filepath.Base(segs[i].path))
+		}
+	}
+	return nil
 }

@@ -294,3 +294,39 @@ func TestArchive_TornTail(t *testing.T) {
 		t.Fatalf("replay %d %q %v", last, data, err)
 	}
 }
+
+// TestPrune_Archive: retention also deletes the log segments that end
+// before the oldest backup's index; the one a replay needs stays.
+func TestPrune_Archive(t *testing.T) {
+	s := newStore(t)
+	w, err := openSegWriter(s.Dir, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range [][2]uint64{{1, 3}, {4, 7}, {8, 10}} {
+		if err := w.startSegment(r[0]); err != nil {
+			t.Fatal(err)
+		}
+		var ents []Entry
+		for i := r[0]; i <= r[1]; i++ {
+			ents = append(ents, Entry{Index: i})
+		}
+		if err := w.append(ents); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.close()
+	if _, err := s.Create("b", src(), false); err != nil { // at index 7
+		t.Fatal(err)
+	}
+	if _, err := s.Prune(1); err != nil {
+		t.Fatal(err)
+	}
+	segs, _ := segments(ShardLogDir(s.Dir, 1))
+	if len(segs) != 1 || segs[0].first != 8 {
+		t.Fatalf("segments left: %+v", segs)
+	}
+	if last, _, err := ReplayArchive(s.Dir, 1, 7, func(Entry) (bool, error) { return true, nil }); err != nil || last != 10 {
+		t.Fatalf("replay after pruning: %d, %v", last, err)
+	}
+}

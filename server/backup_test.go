@@ -221,6 +221,11 @@ func TestRestore_PointInTime(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	n.ArchiveSync()
 	end := n.StateDigests()[1]
+	inf, err := c.Info(ctx, "backups").Result()
+	if err != nil || !strings.Contains(inf, "# Backups") || !strings.Contains(inf, "log_archive:yes") || !strings.Contains(inf, "backups:1") ||
+		!regexpMust(`log_archive_shard_1:last_index=\d+,last_time_ms=\d+,gaps=0`).MatchString(inf) {
+		t.Fatalf("INFO backups = %q, %v", inf, err)
+	}
 	if end.Digest == mid.Digest {
 		t.Fatal("test writes did not change the state")
 	}

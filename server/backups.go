@@ -217,3 +217,37 @@ func manifestReply(m *backup.Manifest, shards bool) reply.Value {
 	kv = append(kv, reply.BulkString("shards"), reply.Array(sh...))
 	return reply.Map(kv...)
 }
+
+// BackupInfo implements session.BackupBackend: INFO's backups section.
+func (b *backend) BackupInfo() [][2]string {
+	if b.backups == nil {
+		return nil
+	}
+	out := [][2]string{{"backup_dir", b.cfg.BackupDir}}
+	all, err := b.backups.List()
+	out = append(out, [2]string{"backups", strconv.Itoa(len(all))})
+	if err != nil {
+		out = append(out, [2]string{"backup_list_error", strings.ReplaceAll(err.Error(), "\r\n", " ")})
+	}
+	if len(all) > 0 {
+		last := all[len(all)-1]
+		out = append(out, [2]string{"last_backup", last.Name}, [2]string{"last_backup_time", strconv.FormatInt(last.Created.Unix(), 10)})
+	}
+	out = append(out, [2]string{"backup_in_progress", strconv.FormatInt(boolInt(b.backups.Busy()), 10)})
+	if b.cfg.BackupWindow != "" {
+		out = append(out, [2]string{"backup_window", b.cfg.BackupWindow})
+	}
+	out = append(out, [2]string{"backup_retention_days", strconv.Itoa(b.cfg.BackupRetentionDays)})
+	if b.archiver == nil {
+		return append(out, [2]string{"log_archive", "no"})
+	}
+	out = append(out, [2]string{"log_archive", "yes"})
+	for _, st := range b.archiver.Status() {
+		v := fmt.Sprintf("last_index=%d,last_time_ms=%d,gaps=%d", st.Last, st.LastTime, st.Gaps)
+		if st.Err != "" {
+			v += ",last_error=" + strings.NewReplacer(",", ";", "\r", " ", "\n", " ").Replace(st.Err)
+		}
+		out = append(out, [2]string{"log_archive_shard_" + strconv.FormatUint(st.Shard, 10), v})
+	}
+	return out
+}

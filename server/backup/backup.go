@@ -256,6 +256,13 @@ func (s *Store) Create(name string, srcs []Source, scheduled bool) (*Manifest, e
 	return m, nil
 }
 
+// Busy tells whether a backup is being taken.
+func (s *Store) Busy() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.busy
+}
+
 // genName returns a name for a backup started at t that does not exist.
 func (s *Store) genName(t time.Time, scheduled bool) string {
 	base := "backup-"

@@ -672,6 +672,9 @@ type BackupBackend interface {
 	// Backup serves BACKUP CREATE|LIST|INFO|DELETE (args include
 	// "BACKUP").
 	Backup(args [][]byte) reply.Value
+	// BackupInfo is INFO's backups section, in order; nil when backups
+	// are not configured (the section is left out).
+	BackupInfo() [][2]string
 }
 
 // backupCmd serves BACKUP CREATE [name], LIST, INFO name and DELETE name.

@@ -226,7 +226,7 @@ func (c *Config) Validate() error {
 	if c.BackupDir != "" && c.clusterMode() {
 		return errors.New("backups are not supported in cluster mode yet (docs/backups.md)")
 	}
-		switch c.RegionRole {
+	switch c.RegionRole {
 	case "", "primary":
 	case "secondary":
 		if len(c.RegionPrimary) == 0 {

@@ -45,8 +45,7 @@ func connHandlers() map[string]connHandler {
 		"pubsub|localpublish": pubsubLocal, "pubsub|localspublish": pubsubLocal,
 		"sync": syncCmd, "replconf": replconfCmd,
 		"region|info": regionCmd, "region|promote": regionCmd,
-		"backup|create": backupCmd, "backup|list": backupCmd, "backup|info": backupCmd, "backup|delete": backupCmd,
-		"backup|help": backupHelp,
+		"backup|create": backupCmd, "backup|list": backupCmd, "backup|info": backupCmd, "backup|delete": backupCmd, "backup|help": backupHelp,
 		"multi": multiCmd, "exec": execCmd, "discard": discardCmd, "watch": watchCmd, "unwatch": unwatchCmd,
 	}
 	for _, sp := range clusterSubs() {

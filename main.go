@@ -3,6 +3,7 @@
 //	cairn [--port 6379] [--bind 127.0.0.1] [--dir ./data] [--config FILE]
 //	cairn rdb export|import [--addr HOST:PORT] FILE
 //	cairn module load|list|delete --addr HOST:PORT [--replace] [--name N] [FILE]
+//	cairn restore --from BACKUP --dir NEWDIR [--to-time 2026-12-06T10:15:00Z]
 //
 // Every setting is also read from a CAIRN_* environment variable and from a
 // redis.conf-style config file; flags win over the environment, which wins
@@ -73,6 +74,10 @@ var settings = []setting{
 	{"max-staleness-ms", "CAIRN_MAX_STALENESS_MS", "multi-region secondary: refuse reads while the region lag exceeds this many ms (0: always serve)", ""},
 	{"encryption-key-file", "CAIRN_ENCRYPTION_KEY_FILE", "encrypt the Raft log, snapshots and user data under --dir at rest with the keys of this file (docs/encryption.md)", ""},
 	{"audit-log", "CAIRN_AUDIT_LOG", "append one JSON line per security-relevant or administrative command to this file; reopened on SIGHUP (docs/audit.md)", ""},
+	{"backup-dir", "CAIRN_BACKUP_DIR", "directory of backups (BACKUP CREATE, the daily window) and of the log archive; empty disables backups", ""},
+	{"backup-window", "CAIRN_BACKUP_WINDOW", "daily backup window HH:MM-HH:MM in UTC (one backup a day in it); empty: no scheduled backup", ""},
+	{"backup-retention-days", "CAIRN_BACKUP_RETENTION_DAYS", "delete backups older than this many days (at most 35; 0 keeps them)", "0"},
+	{"log-archive", "CAIRN_LOG_ARCHIVE", "yes: archive every committed log entry under backup-dir/log for point-in-time restore (cairn restore --to-time)", "no"},
 	{"otlp-endpoint", "CAIRN_OTLP_ENDPOINT", "also push metrics over OTLP/HTTP to this collector (URL such as http://host:4318, or host:port)", ""},
 	{"tls-port", "CAIRN_TLS_PORT", "TLS client port (0: none); --port 0 then disables plaintext clients", "0"},
 	{"tls-cert-file", "CAIRN_TLS_CERT_FILE", "TLS: this node's certificate (PEM), presented to clients and other nodes", ""},
@@ -90,6 +95,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "rdb" {
 		return runRDB(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "restore" {
+		return runRestore(args[1:], stdout, stderr)
+	}
 	if len(args) > 0 && args[0] == "module" {
 		return runModule(args[1:], stdout, stderr)
 	}
@@ -103,7 +111,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	configFile := fs.String("config", os.Getenv("CAIRN_CONFIG"), "redis.conf-style config file (env CAIRN_CONFIG)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: cairn [flags]\n       cairn rdb export|import [flags] FILE   (Redis RDB files; cairn rdb for help)\n\nCairn is a durable, Redis-compatible in-memory database.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: cairn [flags]\n       cairn rdb export|import [flags] FILE   (Redis RDB files; cairn rdb for help)\n       cairn restore --from BACKUP --dir NEWDIR [--to-time T]   (docs/backups.md)\n\nCairn is a durable, Redis-compatible in-memory database.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -354,6 +362,17 @@ func buildConfig(get func(string) string) (server.Config, error) {
 				cfg.RegionPrimary = append(cfg.RegionPrimary, a)
 			}
 		}
+	}
+	cfg.BackupDir, cfg.BackupWindow = get("backup-dir"), get("backup-window")
+	if cfg.BackupRetentionDays, err = strconv.Atoi(get("backup-retention-days")); err != nil || cfg.BackupRetentionDays < 0 || cfg.BackupRetentionDays > 35 {
+		return cfg, fmt.Errorf("bad backup-retention-days %q (0 to 35)", get("backup-retention-days"))
+	}
+	switch strings.ToLower(get("log-archive")) {
+	case "yes":
+		cfg.LogArchive = true
+	case "no", "":
+	default:
+		return cfg, fmt.Errorf("bad log-archive %q (yes or no)", get("log-archive"))
 	}
 	if v := get("exec-shards"); v != "" {
 		if cfg.ExecShards, err = strconv.ParseUint(v, 10, 64); err != nil || cfg.ExecShards == 0 {

@@ -27,6 +27,7 @@ import (
 	"github.com/cairndb/cairn/regions"
 	"github.com/cairndb/cairn/server/atrest"
 	"github.com/cairndb/cairn/server/audit"
+	"github.com/cairndb/cairn/server/backup"
 	"github.com/cairndb/cairn/server/cluster/control"
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/entry"
@@ -204,6 +205,27 @@ type Config struct {
 	// (tls-cluster) puts Raft, node-to-node calls, shard endpoints and
 	// region links on mutual TLS. Default none.
 	TLS tlsconf.Settings
+	// Backups (package backup; single-node mode only so far).
+
+	// BackupDir is where backups (BACKUP CREATE, the schedule) and the
+	// log archive go. Default none: no backups.
+	BackupDir string
+	// BackupWindow is the daily window "HH:MM-HH:MM" (UTC) in which one
+	// backup is taken. Default none: no scheduled backup.
+	BackupWindow string
+	// BackupRetentionDays deletes backups older than this many days (at
+	// most 35). Default 0: backups are kept.
+	BackupRetentionDays int
+	// LogArchive archives every committed log entry under
+	// BackupDir/log for point-in-time restore. Default false.
+	LogArchive bool
+
+	// passive starts the shard passive (no expiry, eviction or clock
+	// entries of its own): cairn restore's node.
+	passive bool
+	// archiveInterval and backupCheckInterval, for tests, replace the
+	// archiver's 100ms and the schedule's 30s.
+	archiveInterval, backupCheckInterval time.Duration
 }
 
 // Validate checks the configuration after defaults are applied.
@@ -222,6 +244,20 @@ func (c *Config) Validate() error {
 	}
 	if c.ProtoMaxBulkLen < 1<<20 {
 		return errors.New("proto-max-bulk-len must be at least 1mb")
+	}
+	if c.BackupRetentionDays < 0 || c.BackupRetentionDays > backup.MaxRetentionDays {
+		return fmt.Errorf("backup retention %d days: want 0 (keep) to %d", c.BackupRetentionDays, backup.MaxRetentionDays)
+	}
+	if c.BackupDir == "" && (c.BackupWindow != "" || c.BackupRetentionDays > 0 || c.LogArchive) {
+		return errors.New("--backup-window, --backup-retention-days and --log-archive need --backup-dir")
+	}
+	if c.BackupWindow != "" {
+		if _, err := backup.ParseWindow(c.BackupWindow); err != nil {
+			return err
+		}
+	}
+	if c.BackupDir != "" && c.clusterMode() {
+		return errors.New("backups are not supported in cluster mode yet (docs/backups.md)")
 	}
 	switch c.RegionRole {
 	case "", "primary":
@@ -265,6 +301,11 @@ type Node struct {
 	regionRO atomic.Bool
 	// regionSaved is the region state loaded from the data directory.
 	regionSaved regionState
+	// Backups (backups.go): the store, the daily schedule and the log
+	// archiver; nil without Config.BackupDir.
+	backups  *backup.Store
+	schedule *backup.Schedule
+	archiver *backup.Archiver
 	// fenceMu orders the write check (read side) before a fence; inflight
 	// counts accepted writes not yet waited for (regions.go).
 	fenceMu  sync.RWMutex
@@ -415,7 +456,7 @@ func Start(cfg Config) (_ *Node, err error) {
 			OnChange:           n.onChange,
 			OnKeyMiss:          n.onKeyMiss,
 			Logger:             cfg.Logger,
-			Passive:            cfg.RegionRole == "secondary",
+			Passive:            cfg.RegionRole == "secondary" || cfg.passive,
 		}, table)
 		if err != nil {
 			n.host.Close()
@@ -443,6 +484,15 @@ func Start(cfg Config) (_ *Node, err error) {
 			n.host.Close()
 			return nil, err
 		}
+	}
+
+	// Backups: the store, the schedule and the log archive.
+	if err := n.startBackups(); err != nil {
+		if n.regions != nil {
+			n.regions.Close()
+		}
+		n.host.Close()
+		return nil, err
 	}
 
 	// 3. The client listener.
@@ -508,6 +558,7 @@ func Start(cfg Config) (_ *Node, err error) {
 		if n.regions != nil {
 			n.regions.Close()
 		}
+		n.stopBackups()
 		n.host.Close()
 		return nil, err
 	}
@@ -537,6 +588,7 @@ func (n *Node) Close() {
 		if n.cluster != nil {
 			n.cluster.Close() // pub/sub forwarding first, then the reconciler
 		}
+		n.stopBackups()
 		n.host.Close()
 		_ = n.modules.Close(context.Background())
 		if n.audit != nil {

@@ -46,6 +46,7 @@ func connHandlers() map[string]connHandler {
 		"pubsub|localpublish": pubsubLocal, "pubsub|localspublish": pubsubLocal,
 		"sync": syncCmd, "replconf": replconfCmd,
 		"region|info": regionCmd, "region|promote": regionCmd,
+		"backup|create": backupCmd, "backup|list": backupCmd, "backup|info": backupCmd, "backup|delete": backupCmd, "backup|help": backupHelp,
 		"multi": multiCmd, "exec": execCmd, "discard": discardCmd, "watch": watchCmd, "unwatch": unwatchCmd,
 	}
 	for _, sp := range clusterSubs() {
@@ -651,6 +652,43 @@ func regionCmd(s *Server, c *client, args [][]byte) reply.Value {
 		return reply.Error("ERR this node is not part of a multi-region deployment")
 	}
 	return rb.Region(args)
+}
+
+// BackupBackend is implemented by a Backend that keeps backups (package
+// backup).
+type BackupBackend interface {
+	// Backup serves BACKUP CREATE|LIST|INFO|DELETE (args include
+	// "BACKUP").
+	Backup(args [][]byte) reply.Value
+	// BackupInfo is INFO's backups section, in order; nil when backups
+	// are not configured (the section is left out).
+	BackupInfo() [][2]string
+}
+
+// backupCmd serves BACKUP CREATE [name], LIST, INFO name and DELETE name.
+func backupCmd(s *Server, _ *client, args [][]byte) reply.Value {
+	bb, ok := s.backend.(BackupBackend)
+	if !ok {
+		return reply.Error("ERR backups are not available on this node")
+	}
+	if command.EqualFold(args[1], "create") && len(args) > 3 {
+		return reply.Error("ERR wrong number of arguments for 'backup|create' command")
+	}
+	return bb.Backup(args)
+}
+
+func backupHelp(_ *Server, _ *client, _ [][]byte) reply.Value {
+	return helpReply("BACKUP <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+		"CREATE [<name>]",
+		"    Take a backup now into the backup directory (a name is generated when none is given).",
+		"LIST",
+		"    List the complete backups, oldest first.",
+		"INFO <name>",
+		"    Verify a backup's checksums and show its manifest.",
+		"DELETE <name>",
+		"    Delete a backup.",
+		"HELP",
+		"    Prints this help.")
 }
 
 // memoryPurge runs the garbage collector and returns free memory to the

@@ -13,11 +13,11 @@ import (
 	"github.com/cairndb/cairn/server/reply"
 )
 
-var infoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "raft", "commandstats", "errorstats", "cluster", "regions", "keyspace"}
+var infoSections = []string{"server", "clients", "memory", "persistence", "stats", "replication", "cpu", "raft", "commandstats", "errorstats", "cluster", "regions", "backups", "keyspace"}
 
 // defaultSections are printed by a bare INFO (Redis leaves out
 // commandstats and latencystats there).
-var defaultSections = map[string]bool{"server": true, "clients": true, "memory": true, "persistence": true, "stats": true, "replication": true, "cpu": true, "raft": true, "keyspace": true, "errorstats": true, "cluster": true, "regions": true}
+var defaultSections = map[string]bool{"server": true, "clients": true, "memory": true, "persistence": true, "stats": true, "replication": true, "cpu": true, "raft": true, "keyspace": true, "errorstats": true, "cluster": true, "regions": true, "backups": true}
 
 func info(s *Server, c *client, args [][]byte) reply.Value {
 	want := map[string]bool{}
@@ -44,21 +44,27 @@ func info(s *Server, c *client, args [][]byte) reply.Value {
 		if !want[sec] {
 			continue
 		}
-		var region [][2]string
-		if sec == "regions" {
+		// Cairn's own sections, left out where they do not apply.
+		var extra [][2]string
+		switch sec {
+		case "regions":
 			if rb, ok := s.backend.(RegionBackend); ok {
-				region = rb.RegionInfo()
+				extra = rb.RegionInfo()
 			}
-			if region == nil {
-				continue
+		case "backups":
+			if bb, ok := s.backend.(BackupBackend); ok {
+				extra = bb.BackupInfo()
 			}
+		}
+		if extra == nil && (sec == "regions" || sec == "backups") {
+			continue
 		}
 		if b.Len() > 0 {
 			b.WriteString("\r\n")
 		}
-		if sec == "regions" {
-			b.WriteString("# Regions\r\n")
-			for _, p := range region {
+		if extra != nil {
+			b.WriteString("# " + strings.ToUpper(sec[:1]) + sec[1:] + "\r\n")
+			for _, p := range extra {
 				kv(&b, p[0], p[1])
 			}
 			continue

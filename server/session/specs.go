@@ -87,6 +87,13 @@ var Specs = []*command.Spec{
 		sub("region", "info", 2, command.Loading|command.Stale, "slow"),
 		sub("region", "promote", -2, command.Admin|command.NoScript|command.Loading|command.Stale, "admin", "slow", "dangerous"),
 	}},
+	{Name: "backup", Arity: -2, Flags: command.Conn, Group: "server", Summary: "A container for Cairn backup commands.", Since: "7.0.15", Sub: []*command.Spec{
+		sub("backup", "create", -2, command.Admin|command.NoScript|command.NoMulti, "admin", "slow", "dangerous"),
+		sub("backup", "list", 2, command.Admin|command.NoScript|command.Loading|command.Stale, "admin", "slow", "dangerous"),
+		sub("backup", "info", 3, command.Admin|command.NoScript|command.Loading|command.Stale, "admin", "slow", "dangerous"),
+		sub("backup", "delete", 3, command.Admin|command.NoScript|command.Loading|command.Stale, "admin", "slow", "dangerous"),
+		sub("backup", "help", 2, command.Loading|command.Stale, "slow"),
+	}},
 	{Name: "slowlog", Arity: -2, Flags: command.Conn, Group: "server", Summary: "A container for slow log commands.", Since: "2.2.12", Sub: []*command.Spec{
 		sub("slowlog", "get", -2, command.Admin|command.Loading|command.Stale, "admin", "slow", "dangerous"),
 		sub("slowlog", "len", 2, command.Admin|command.Loading|command.Stale, "admin", "slow", "dangerous"),

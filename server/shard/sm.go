@@ -538,4 +538,33 @@ func (s *stateMachine) recoverFrom(br *bufio.Reader, inApply bool) (string, erro
 	return "", nil
 }
 
+// recoverSnapshot loads a snapshot stream outside apply: an Offline
+// state machine's (imported false) or a backup loaded into a running
+// replica (imported, backup.go), which keeps its own applied index (the
+// stream's is another log's) and gets the state digest taken under the
+// same lock as the load. A stream from a newer binary halts the state
+// machine and returns no error (the caller checks the halt).
+func (s *stateMachine) recoverSnapshot(r io.Reader, imported bool) (uint64, error) {
+	s.mu.Lock()
+	applied := s.applied.Load()
+	why, err := s.recoverFrom(bufio.NewReaderSize(r, 1<<20), true)
+	var d uint64
+	if why == "" && err == nil && imported {
+		s.applied.Store(applied)
+		d = s.stateDigest()
+	}
+	if why == "" && err == nil {
+		s.flushChange() // as apply's caller would (recoverFrom in apply mode leaves it)
+	}
+	s.mu.Unlock()
+	if why != "" {
+		s.halt(0, why)
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return d, nil
+}
+
 func (s *stateMachine) Close() error { return nil }

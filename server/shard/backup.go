@@ -1,0 +1,182 @@
+package shard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/lni/dragonboat/v4"
+	sm "github.com/lni/dragonboat/v4/statemachine"
+
+	"github.com/cairndb/cairn/modules"
+	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/keyspace"
+)
+
+// Backups (package backup) and restores use the snapshot codec outside
+// Dragonboat: WriteBackup serializes the same O(1) view SAVE takes, an
+// Offline state machine loads such a stream and applies archived log
+// entries through the real apply, and ImportSnapshot loads the result
+// into a new replica.
+
+// BackupPoint is where a backup of a shard stands: the applied log index
+// and the leader time of the view.
+type BackupPoint struct {
+	Index uint64
+	Time  int64 // Unix ms
+}
+
+// WriteBackup writes a point-in-time view of the replica's state machine
+// to w in the snapshot format (header snapHeader): keyspace, slot state,
+// configuration, function libraries, FT indexes. Taking the view holds the
+// write lock for the O(1) copy only (as SAVE does); serializing runs on the
+// caller's goroutine while writes go on. It does not count as a Raft
+// snapshot (the log is not compacted, dirty counters are kept).
+func (s *Shard) WriteBackup(w io.Writer) (BackupPoint, error) {
+	v, err := s.sm.PrepareSnapshot()
+	if err != nil {
+		if errors.Is(err, sm.ErrSnapshotAborted) {
+			return BackupPoint{}, fmt.Errorf("shard %d is halted: no backup of it can be taken", s.opts.ShardID)
+		}
+		return BackupPoint{}, err
+	}
+	sc := v.(*snapshotCtx)
+	defer sc.snap.Release()
+	if err := sc.writeTo(w); err != nil {
+		return BackupPoint{}, err
+	}
+	return BackupPoint{Index: sc.applied, Time: sc.lastTime}, nil
+}
+
+// LogRange returns the first and last index of the replica's Raft log
+// (what ReadCommitted can still return starts at first).
+func (s *Shard) LogRange() (first, last uint64, err error) {
+	lr, err := s.host.nh.GetLogReader(s.opts.ShardID)
+	if err != nil {
+		return 0, 0, mapErr(err)
+	}
+	first, last = lr.GetRange()
+	return first, last, nil
+}
+
+// ImportSnapshot replaces the replica's state with a snapshot stream (one
+// an Offline state machine wrote) and makes it durable with a Raft
+// snapshot. It is meant for a new single-member group nobody else writes
+// to (cairn restore): the state is not proposed through the log, so on a
+// group with other replicas they would diverge. It returns the state
+// digest right after the load, before any later entry (an expiry) is
+// applied.
+func (s *Shard) ImportSnapshot(ctx context.Context, r io.Reader) (uint64, error) {
+	if len(s.opts.Members) > 1 || s.opts.Cluster || s.opts.Join {
+		return 0, errors.New("shard: a snapshot can be imported into a single-member group only")
+	}
+	d, err := s.sm.recoverSnapshot(r, true)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.Halted(); err != nil {
+		return 0, err
+	}
+	// Dragonboat writes the snapshot from the state machine as it is now:
+	// a restart recovers it instead of replaying the (empty) log.
+	s.sm.sinceSnap.Store(1)
+	if _, err := s.host.nh.SyncRequestSnapshot(ctx, s.opts.ShardID, dragonboat.SnapshotOption{OverrideCompactionOverhead: true, CompactionOverhead: s.opts.CompactionOverhead}); err != nil {
+		return 0, fmt.Errorf("snapshot the imported state: %w", mapErr(err))
+	}
+	return d, nil
+}
+
+// Offline is a state machine outside any Raft group: it loads a snapshot
+// stream, applies log entries through the same apply as a replica, and
+// reports the state digest. cairn restore builds the state it restores
+// with one.
+type Offline struct {
+	sm *stateMachine
+}
+
+// NewOffline returns an empty offline state machine for a single-node
+// shard (it owns every slot). rt runs function libraries (nil: the
+// process's default runtime).
+func NewOffline(table *command.Table, rt *modules.Runtime, log *slog.Logger) *Offline {
+	opts := Options{Modules: rt, Logger: log}
+	opts.setDefaults()
+	o := &Offline{sm: &stateMachine{db: keyspace.New(), table: table, opts: opts}}
+	o.sm.hook()
+	return o
+}
+
+// Load replaces the state with a snapshot stream. A stream this binary
+// cannot read (a newer format, a corrupt one) is an error.
+func (o *Offline) Load(r io.Reader) error {
+	if _, err := o.sm.recoverSnapshot(r, false); err != nil {
+		return err
+	}
+	if h := o.sm.halted.Load(); h != nil {
+		return fmt.Errorf("shard: %s", h.reason)
+	}
+	return nil
+}
+
+// Apply applies one committed log entry (its Raft index and the entry as
+// Cairn proposed it) exactly as a replica does. An entry this binary
+// cannot apply is an error.
+func (o *Offline) Apply(index uint64, data []byte) error {
+	if len(data) == 0 {
+		// Raft's own entry: takes the index only.
+		o.sm.applied.Store(index)
+		return nil
+	}
+	ents := []sm.Entry{{Index: index, Cmd: data}}
+	if _, err := o.sm.Update(ents); err != nil {
+		return err
+	}
+	if h := o.sm.halted.Load(); h != nil {
+		return fmt.Errorf("shard: entry %d: %s", index, h.reason)
+	}
+	return nil
+}
+
+// Applied returns the index of the last entry applied (or the loaded
+// snapshot's).
+func (o *Offline) Applied() uint64 { return o.sm.applied.Load() }
+
+// Time returns the applied leader time (Unix ms).
+func (o *Offline) Time() int64 {
+	o.sm.mu.RLock()
+	defer o.sm.mu.RUnlock()
+	return o.sm.lastTime
+}
+
+// Digest returns the state digest (Shard.StateDigest's).
+func (o *Offline) Digest() uint64 {
+	o.sm.mu.RLock()
+	defer o.sm.mu.RUnlock()
+	return o.sm.stateDigest()
+}
+
+// Keys returns the number of keys.
+func (o *Offline) Keys() int {
+	o.sm.mu.RLock()
+	defer o.sm.mu.RUnlock()
+	return o.sm.db.Len()
+}
+
+// WriteSnapshot writes the state as a snapshot stream.
+func (o *Offline) WriteSnapshot(w io.Writer) error {
+	v, err := o.sm.PrepareSnapshot()
+	if err != nil {
+		return err
+	}
+	sc := v.(*snapshotCtx)
+	defer sc.snap.Release()
+	return sc.writeTo(w)
+}
+
+// Close releases the function libraries' instances.
+func (o *Offline) Close() {
+	if g := o.sm.libs.Load(); g != nil {
+		g.Flush(context.Background())
+	}
+}

@@ -369,6 +369,9 @@ func Start(cfg Config) (_ *Node, err error) {
 		if keys, err = atrest.LoadKeyFile(cfg.EncryptionKeyFile); err != nil {
 			return nil, err
 		}
+		if cfg.LogDB == "pebble" {
+			return nil, errors.New("encryption at rest needs the tan log DB (--logdb tan): Dragonboat's Pebble log DB takes no custom file system")
+		}
 	}
 	if cfg.FS == nil {
 		if err = atrest.CheckDir(dir, filepath.Join(dir, "raft"), keys); err != nil {

@@ -158,8 +158,13 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	// file stays plaintext under encryption); a test's in-memory FS
 	// holds no data written under another hostname.
 	osFS := cfg.FS == nil
-	if cfg.Encryption == nil {
+	if cfg.Encryption == nil && !cfg.PebbleLogDB {
 		cfg.Encryption = testEncryption
+	}
+	if cfg.Encryption != nil && cfg.PebbleLogDB {
+		// Dragonboat's Pebble log DB refuses any file system but the
+		// operating system's and its test ones.
+		return nil, errors.New("encryption at rest needs the tan log DB (--logdb tan): Dragonboat's Pebble log DB takes no custom file system")
 	}
 	if cfg.Encryption != nil {
 		inner := cfg.FS
@@ -183,6 +188,11 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	nh, err := dragonboat.NewNodeHost(nhc)
 	if err != nil {
 		return nil, fmt.Errorf("start nodehost: %w", err)
+	}
+	if nh == nil {
+		// NewNodeHost recovers a panic whose value is not an error and
+		// returns nothing at all.
+		return nil, errors.New("start nodehost: Dragonboat failed without an error (a panic it recovered)")
 	}
 	fs := cfg.FS
 	if fs == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -29,6 +30,14 @@ type Dialer interface {
 type PeerDialer interface {
 	Dialer
 	DialAddr(ctx context.Context, addr, user, pass string) (Conn, error)
+}
+
+// AddrConn is a Conn that can also send a command to another endpoint of
+// the cluster as the same user (FUNCTION LOAD goes to every shard
+// leader, as redis-cli --cluster call does).
+type AddrConn interface {
+	Conn
+	DoAt(ctx context.Context, addr string, args ...any) (any, error)
 }
 
 // RedisDialer returns a Dialer that connects to the Redis address addr
@@ -63,20 +72,103 @@ func (d redisDialer) DialAddr(ctx context.Context, addr, user, pass string) (Con
 		c.Close()
 		return nil, err
 	}
-	return redisConn{c}, nil
+	return &redisConn{c: c, d: d, user: user, pass: pass}, nil
 }
 
-type redisConn struct{ c *redis.Client }
+// redisConn is one user's pool on one node. In cluster mode it follows
+// MOVED and ASK redirections as a cluster client does, with connections
+// to the other endpoints opened as the same user.
+type redisConn struct {
+	c          *redis.Client
+	d          redisDialer
+	user, pass string
 
-func (r redisConn) Do(ctx context.Context, args ...any) (any, error) {
-	v, err := r.c.Do(ctx, args...).Result()
+	mu    sync.Mutex
+	other map[string]*redisConn
+}
+
+func (r *redisConn) Do(ctx context.Context, args ...any) (any, error) {
+	cur := r
+	asking := false
+	for hop := 0; ; hop++ {
+		var v any
+		var err error
+		if asking {
+			pipe := cur.c.Pipeline()
+			pipe.Do(ctx, "ASKING")
+			cmd := pipe.Do(ctx, args...)
+			pipe.Exec(ctx)
+			v, err = cmd.Result()
+		} else {
+			v, err = cur.c.Do(ctx, args...).Result()
+		}
+		if errors.Is(err, redis.Nil) {
+			return nil, nil
+		}
+		if err == nil || hop == 3 || !isRedisError(err) {
+			return v, err
+		}
+		msg := err.Error()
+		kind, rest, _ := strings.Cut(msg, " ")
+		if kind != "MOVED" && kind != "ASK" {
+			return v, err
+		}
+		_, addr, _ := strings.Cut(rest, " ")
+		next, derr := r.to(ctx, addr)
+		if derr != nil {
+			return nil, err
+		}
+		cur, asking = next, kind == "ASK"
+	}
+}
+
+func (r *redisConn) DoAt(ctx context.Context, addr string, args ...any) (any, error) {
+	c, err := r.to(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	v, err := c.c.Do(ctx, args...).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
 	return v, err
 }
 
-func (r redisConn) Close() error { return r.c.Close() }
+// to returns the connection to another endpoint, opened on first use.
+func (r *redisConn) to(ctx context.Context, addr string) (*redisConn, error) {
+	r.mu.Lock()
+	c := r.other[addr]
+	r.mu.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	conn, err := r.d.DialAddr(ctx, addr, r.user, r.pass)
+	if err != nil {
+		return nil, err
+	}
+	c = conn.(*redisConn)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old := r.other[addr]; old != nil {
+		c.Close()
+		return old, nil
+	}
+	if r.other == nil {
+		r.other = map[string]*redisConn{}
+	}
+	r.other[addr] = c
+	return c, nil
+}
+
+func (r *redisConn) Close() error {
+	r.mu.Lock()
+	for _, c := range r.other {
+		c.Close()
+	}
+	r.other = nil
+	r.mu.Unlock()
+	return r.c.Close()
+}
 
 // isRedisError reports whether err is an error reply of the node (as
 // opposed to a network failure).

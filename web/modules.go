@@ -137,7 +137,7 @@ func (h modulesHandler) load(c *gin.Context) {
 		args = append(args, "REPLACE")
 	}
 	args = append(args, "#!wasm name="+name+"\n"+string(code))
-	if v, ok := h.d.act(c, args...); ok {
+	if v, ok := h.d.actAll(c, args...); ok {
 		c.JSON(http.StatusOK, gin.H{"library": str(v)})
 	}
 }
@@ -174,7 +174,7 @@ func (h modulesHandler) call(c *gin.Context) {
 
 // del removes a library (FUNCTION DELETE).
 func (h modulesHandler) del(c *gin.Context) {
-	if v, ok := h.d.act(c, "FUNCTION", "DELETE", c.Param("name")); ok {
+	if v, ok := h.d.actAll(c, "FUNCTION", "DELETE", c.Param("name")); ok {
 		c.JSON(http.StatusOK, gin.H{"reply": v})
 	}
 }

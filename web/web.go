@@ -515,6 +515,66 @@ func (d *Dashboard) act(c *gin.Context, args ...any) (v any, ok bool) {
 	return v, true
 }
 
+// actAll runs a keyless state-changing command the way Redis Cluster
+// needs it (FUNCTION LOAD/DELETE): on every shard leader's endpoint, as
+// the signed-in user; outside cluster mode it is act. The reply is the
+// first leader's; any leader's error fails the request, naming the
+// endpoints it reached first.
+func (d *Dashboard) actAll(c *gin.Context, args ...any) (any, bool) {
+	s := sess(c)
+	ac, ok := s.conn.(AddrConn)
+	if !ok {
+		return d.act(c, args...)
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), cmdTimeout)
+	defer cancel()
+	r, err := s.conn.Do(ctx, "CLUSTER", "SHARDS")
+	if err != nil {
+		return d.act(c, args...) // not in cluster mode
+	}
+	var leaders []string
+	for _, sh := range list(r) {
+		for _, n := range list(pairs(sh)["nodes"]) {
+			nm := pairs(n)
+			if str(nm["role"]) == "master" {
+				leaders = append(leaders, str(nm["ip"])+":"+str(nm["port"]))
+			}
+		}
+	}
+	strs := make([]string, len(args))
+	for i, a := range args {
+		strs[i] = fmt.Sprint(a)
+	}
+	if allowed, why := d.can(ctx, s, strs...); !allowed {
+		d.log.Info("dashboard action denied", "user", s.user, "cmd", auditCmd(strs), "why", why)
+		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": "NOPERM " + why})
+		return nil, false
+	}
+	var first any
+	var done []string
+	for i, addr := range leaders {
+		v, err := ac.DoAt(ctx, addr, args...)
+		if err != nil {
+			d.log.Info("dashboard action", "user", s.user, "cmd", auditCmd(strs), "at", addr, "err", errText(err))
+			if len(done) > 0 {
+				err = fmt.Errorf("%s (at %s; already done at %s)", errText(err), addr, strings.Join(done, ", "))
+				if isRedisError(err) || strings.HasPrefix(errText(err), "ERR") {
+					c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": errText(err)})
+					return nil, false
+				}
+			}
+			apiError(c, err)
+			return nil, false
+		}
+		if i == 0 {
+			first = v
+		}
+		done = append(done, addr)
+	}
+	d.log.Info("dashboard action", "user", s.user, "cmd", auditCmd(strs), "leaders", len(done), "ok", true)
+	return first, true
+}
+
 // query runs one read command for the signed-in user.
 func (d *Dashboard) query(c *gin.Context, args ...any) (any, bool) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), cmdTimeout)

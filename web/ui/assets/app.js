@@ -46,7 +46,8 @@
 
   function show(out, ok, text) {
     if (!out) return;
-    out.className = ok ? "ok" : "err";
+    out.classList.toggle("ok", ok);
+    out.classList.toggle("err", !ok);
     out.textContent = text;
   }
 

@@ -169,6 +169,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#lib-name"), "ratelimit"),
 		chromedp.Click(chromedp.CSS("#upload-btn")),
 		waitJS(`document.querySelector("#upload-out") && document.querySelector("#upload-out").textContent.includes("loaded library ratelimit")`),
+		chromedp.Navigate(base+"/modules"),
 		waitJS(`document.querySelector("#libraries").innerText.includes("ratelimit")`),
 		chromedp.SetValue(chromedp.CSS("#call-fn"), "ratelimit"),
 		chromedp.SetValue(chromedp.CSS("#call-keys"), "bucket:web"),

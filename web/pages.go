@@ -32,7 +32,7 @@ var pageList = []pageDef{
 	{Path: "/keys", API: "keys", Name: "Keys", Tmpl: "keys", Data: keysData, Can: map[string][]string{
 		"set": {"SET", "k", "v"}, "hset": {"HSET", "k", "f", "v"}, "expire": {"EXPIRE", "k", "1"}, "del": {"DEL", "k"}}},
 	{Path: "/slowlog", API: "slowlog", Name: "Slow log", Tmpl: "slowlog", Refresh: 10, Data: slowlogData},
-	{Path: "/modules", API: "modules", Name: "Modules", Tmpl: "modules", Data: modulesData, Can: map[string][]string{
+	{Path: "/modules", API: "modules", Name: "Modules", Tmpl: "modules", Refresh: 5, Data: modulesData, Can: map[string][]string{
 		"load": {"FUNCTION", "LOAD", "x"}, "call": {"FCALL", "f", "0"}, "delete": {"FUNCTION", "DELETE", "x"}}},
 	{Path: "/vectors", API: "indexes", Name: "Vectors", Tmpl: "vectors", Data: vectorsData, Can: map[string][]string{
 		"search": {"FT.SEARCH", "idx", "*"}}},

@@ -53,7 +53,7 @@ func overviewData(d *Dashboard, c *gin.Context) (any, error) {
 	v := overviewView{Mode: in.get("redis_mode")}
 	up, _ := strconv.ParseInt(in.get("uptime_in_seconds"), 10, 64)
 	v.Node = []kv{
-		{"Address", in.get("tcp_port")},
+		{"Client port", in.get("tcp_port")},
 		{"Cairn version", in.get("cairn_version")},
 		{"Redis version", in.get("redis_version")},
 		{"Uptime", humanDuration(up)},
@@ -228,7 +228,7 @@ func (d *Dashboard) fillNodes(ctx context.Context, s *session, nodes []nodeRow) 
 		wg.Add(1)
 		go func(n *nodeRow) {
 			defer wg.Done()
-			ctx, cancel := context.WithTimeout(ctx, 400*time.Millisecond)
+			ctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
 			defer cancel()
 			conn, err := d.peer(ctx, s, n.Addr)
 			var r any

@@ -556,12 +556,11 @@ func (d *Dashboard) actAll(c *gin.Context, args ...any) (any, bool) {
 		v, err := ac.DoAt(ctx, addr, args...)
 		if err != nil {
 			d.log.Info("dashboard action", "user", s.user, "cmd", auditCmd(strs), "at", addr, "err", errText(err))
-			if len(done) > 0 {
-				err = fmt.Errorf("%s (at %s; already done at %s)", errText(err), addr, strings.Join(done, ", "))
-				if isRedisError(err) || strings.HasPrefix(errText(err), "ERR") {
-					c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": errText(err)})
-					return nil, false
-				}
+			if len(done) > 0 && isRedisError(err) {
+				// Tell the user exactly where it is now loaded.
+				c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": fmt.Sprintf("%s (at %s; already done at %s)",
+					errText(err), addr, strings.Join(done, ", "))})
+				return nil, false
 			}
 			apiError(c, err)
 			return nil, false

@@ -7,12 +7,14 @@
 
   // Reload the page's main section every `refresh` seconds, unless the
   // user is typing in it.
+  let lastAction = 0; // a reply just shown is not wiped by the timer
   function busy() {
+    if (Date.now() - lastAction < 15000) return true;
     const a = document.activeElement;
     return a && a.closest && a.closest("main") && /INPUT|TEXTAREA|SELECT/.test(a.tagName);
   }
-  async function reload() {
-    if (busy()) return;
+  async function reload(force) {
+    if (!force && busy()) return;
     const u = new URL(location.href);
     u.searchParams.set("fragment", "1");
     const t0 = performance.now();
@@ -20,7 +22,7 @@
     if (r.redirected || r.status === 401) { location.href = "/login"; return; }
     if (!r.ok) return;
     const html = await r.text();
-    if (busy()) return;
+    if (!force && busy()) return;
     document.getElementById("main").innerHTML = html;
     const ms = document.getElementById("render-ms");
     if (ms) ms.textContent = (performance.now() - t0).toFixed(1);
@@ -65,6 +67,7 @@
   async function submit(form, ev) {
     ev.preventDefault();
     if (form.dataset.confirm && !confirm(form.dataset.confirm)) return;
+    lastAction = Date.now();
     const out = form.querySelector("output");
     const opts = { method: form.dataset.method || "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf } };
     if (form.dataset.multipart !== undefined) {
@@ -80,8 +83,16 @@
       const r = await fetch(form.dataset.api, opts);
       const data = await r.json().catch(() => ({ error: r.statusText }));
       if (!r.ok) { show(out, false, (r.status === 403 ? "403 forbidden: " : "") + (data.error || r.status)); return; }
-      show(out, true, render(data));
-      if (form.dataset.json === undefined || opts.method === "DELETE" || form.id === "upload") setTimeout(() => reload().catch(() => {}), 300);
+      const msg = render(data);
+      show(out, true, msg);
+      if (form.dataset.json === undefined || opts.method === "DELETE" || form.id === "upload") {
+        // Reload the page's data, then show the reply again in the
+        // reloaded form (found by its id) so it is not lost.
+        setTimeout(() => reload(true).then(() => {
+          const again = form.id && document.getElementById(form.id);
+          if (again && again !== form) show(again.querySelector("output"), true, msg);
+        }).catch(() => {}), 300);
+      }
     } catch (e) {
       show(out, false, String(e));
     }

@@ -105,7 +105,7 @@ func TestBrowser(t *testing.T) {
 	shots := screenshotDir(t)
 	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(bctx, 30*time.Second)
+		sctx, cancel := context.WithTimeout(bctx, 90*time.Second)
 		defer cancel()
 		if err := chromedp.Do(sctx, actions...); err != nil {
 			html, _ := chromedp.Run(bctx, chromedp.OuterHTML(chromedp.CSS("main")))
@@ -114,8 +114,10 @@ func TestBrowser(t *testing.T) {
 	}
 	waitJS := func(expr string) chromedp.Action[chromedp.Void] {
 		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			_, err := chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second))(ctx, tg)
-			return err
+			if _, err := chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(60*time.Second))(ctx, tg); err != nil {
+				return fmt.Errorf("waiting for %s: %w", expr, err)
+			}
+			return nil
 		})
 	}
 	shot := func(name string) chromedp.Action[chromedp.Void] {
@@ -190,6 +192,21 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(".knn-btn")),
 		waitJS(`document.querySelector(".knn-out").textContent.startsWith("1. doc:7 ")`),
 		shot("vectors"),
+	)
+	step("slot move reaches 100%",
+		chromedp.Navigate(base+"/ops"),
+		chromedp.WaitVisible(chromedp.CSS("#move-btn")),
+		chromedp.Evaluate[chromedp.Void](`window.confirm = () => true; null`),
+		chromedp.SetValue(chromedp.CSS("#move-shard"), "1"),
+		chromedp.SetValue(chromedp.CSS("#move-start"), "16000"),
+		chromedp.SetValue(chromedp.CSS("#move-end"), "16383"),
+		chromedp.Click(chromedp.CSS("#move-btn")),
+		waitJS(`[...document.querySelectorAll("#jobs tr.job.done")].some(r => r.innerText.includes("MOVESLOTS 1 16000 16383") && r.innerText.includes("100%"))`),
+		shot("ops"),
+	)
+	step("moved slots on the slot map",
+		chromedp.Navigate(base+"/"),
+		waitJS(`document.querySelector("#shards tbody tr").cells[4].innerText.includes("16000-16383")`),
 	)
 	for _, p := range []string{"/charts", "/shard", "/slowlog", "/ops", "/users"} {
 		name := strings.TrimPrefix(p, "/")

@@ -23,6 +23,9 @@ type job struct {
 	State   string    `json:"state"` // running, done, failed
 	Result  string    `json:"result"`
 	Percent int       `json:"percent"`
+	// move is the slot range and target of a CLUSTER MOVESLOTS job, whose
+	// progress is the share of the range the target already owns.
+	move *moveReq
 }
 
 type jobs struct {
@@ -74,6 +77,7 @@ func opsData(d *Dashboard, c *gin.Context) (any, error) {
 		}
 	}
 	v.Jobs = d.jobs.snapshot()
+	progress(ctx, conn, v.Jobs)
 	return v, nil
 }
 
@@ -111,12 +115,12 @@ func (h opsHandler) moveSlots(c *gin.Context) {
 		c.JSON(http.StatusBadRequest, gin.H{"error": "body must be JSON {\"shard\":N, \"start\":0..16383, \"end\":start..16383}"})
 		return
 	}
-	h.start(c, "CLUSTER", "MOVESLOTS", strconv.Itoa(req.Shard), strconv.Itoa(req.Start), strconv.Itoa(req.End))
+	h.start(c, &req, "CLUSTER", "MOVESLOTS", strconv.Itoa(req.Shard), strconv.Itoa(req.Start), strconv.Itoa(req.End))
 }
 
 // rebalance starts CLUSTER REBALANCE as a background job.
 func (h opsHandler) rebalance(c *gin.Context) {
-	h.start(c, "CLUSTER", "REBALANCE")
+	h.start(c, nil, "CLUSTER", "REBALANCE")
 }
 
 type promoteReq struct {
@@ -138,12 +142,44 @@ func (h opsHandler) promote(c *gin.Context) {
 }
 
 func (h opsHandler) jobs(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"jobs": h.d.jobs.snapshot()})
+	js := h.d.jobs.snapshot()
+	progress(c.Request.Context(), sess(c).conn, js)
+	c.JSON(http.StatusOK, gin.H{"jobs": js})
+}
+
+// progress fills the percent of running slot moves from the cluster
+// directory (CLUSTER TOPOLOGY): the share of the moved range that the
+// target shard owns by now.
+func progress(ctx context.Context, conn Conn, js []job) {
+	var t *topology
+	for i := range js {
+		j := &js[i]
+		if j.State != "running" || j.move == nil {
+			continue
+		}
+		if t == nil {
+			var err error
+			if t, err = readTopology(ctx, conn); err != nil {
+				return
+			}
+		}
+		owned := 0
+		for _, r := range t.Slots {
+			if r.Shard != uint64(j.move.Shard) {
+				continue
+			}
+			lo, hi := max(r.Start, j.move.Start), min(r.End, j.move.End)
+			if lo <= hi {
+				owned += hi - lo + 1
+			}
+		}
+		j.Percent = owned * 100 / (j.move.End - j.move.Start + 1)
+	}
 }
 
 // start checks the user may run args, then runs it in the background as
 // that user and answers 202 with the job.
-func (h opsHandler) start(c *gin.Context, args ...string) {
+func (h opsHandler) start(c *gin.Context, move *moveReq, args ...string) {
 	s := sess(c)
 	if ok, why := h.d.can(c.Request.Context(), s, args...); !ok {
 		c.JSON(http.StatusForbidden, gin.H{"error": "NOPERM " + why})
@@ -151,7 +187,7 @@ func (h opsHandler) start(c *gin.Context, args ...string) {
 	}
 	h.d.jobs.mu.Lock()
 	h.d.jobs.next++
-	j := &job{ID: h.d.jobs.next, User: s.user, Command: auditCmd(args), Started: time.Now(), State: "running"}
+	j := &job{ID: h.d.jobs.next, User: s.user, Command: auditCmd(args), Started: time.Now(), State: "running", move: move}
 	h.d.jobs.list = append(h.d.jobs.list, j)
 	if len(h.d.jobs.list) > 50 {
 		h.d.jobs.list = h.d.jobs.list[1:]

@@ -526,7 +526,8 @@ func (d *Dashboard) actAll(c *gin.Context, args ...any) (any, bool) {
 	if !ok {
 		return d.act(c, args...)
 	}
-	ctx, cancel := context.WithTimeout(c.Request.Context(), cmdTimeout)
+	// Compiling a large module on every leader takes a while.
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 6*cmdTimeout)
 	defer cancel()
 	r, err := s.conn.Do(ctx, "CLUSTER", "SHARDS")
 	if err != nil {

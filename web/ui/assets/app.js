@@ -7,9 +7,9 @@
 
   // Reload the page's main section every `refresh` seconds, unless the
   // user is typing in it.
-  let lastAction = 0; // a reply just shown is not wiped by the timer
+  let pending = 0; // actions in flight: no reload under them
   function busy() {
-    if (Date.now() - lastAction < 15000) return true;
+    if (pending > 0) return true;
     const a = document.activeElement;
     return a && a.closest && a.closest("main") && /INPUT|TEXTAREA|SELECT/.test(a.tagName);
   }
@@ -23,7 +23,17 @@
     if (!r.ok) return;
     const html = await r.text();
     if (!force && busy()) return;
-    document.getElementById("main").innerHTML = html;
+    // Replies shown in forms (found by id) survive the reload.
+    const main = document.getElementById("main");
+    const keep = {};
+    for (const o of main.querySelectorAll("form[id] output")) {
+      if (o.textContent) keep[o.closest("form").id] = [o.className, o.textContent];
+    }
+    main.innerHTML = html;
+    for (const id in keep) {
+      const o = document.querySelector("#" + CSS.escape(id) + " output");
+      if (o) { o.className = keep[id][0]; o.textContent = keep[id][1]; }
+    }
     const ms = document.getElementById("render-ms");
     if (ms) ms.textContent = (performance.now() - t0).toFixed(1);
     wire(document.getElementById("main"));
@@ -67,7 +77,6 @@
   async function submit(form, ev) {
     ev.preventDefault();
     if (form.dataset.confirm && !confirm(form.dataset.confirm)) return;
-    lastAction = Date.now();
     const out = form.querySelector("output");
     const opts = { method: form.dataset.method || "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf } };
     if (form.dataset.multipart !== undefined) {
@@ -79,22 +88,18 @@
       opts.body = JSON.stringify(body(form));
     }
     show(out, true, "…");
+    pending++;
     try {
       const r = await fetch(form.dataset.api, opts);
       const data = await r.json().catch(() => ({ error: r.statusText }));
       if (!r.ok) { show(out, false, (r.status === 403 ? "403 forbidden: " : "") + (data.error || r.status)); return; }
-      const msg = render(data);
-      show(out, true, msg);
-      if (form.dataset.json === undefined || opts.method === "DELETE" || form.id === "upload") {
-        // Reload the page's data, then show the reply again in the
-        // reloaded form (found by its id) so it is not lost.
-        setTimeout(() => reload(true).then(() => {
-          const again = form.id && document.getElementById(form.id);
-          if (again && again !== form) show(again.querySelector("output"), true, msg);
-        }).catch(() => {}), 300);
-      }
+      show(out, true, render(data));
+      // Actions that change what the page shows reload it.
+      if (form.dataset.reload !== undefined) setTimeout(() => reload(true).catch(() => {}), 300);
     } catch (e) {
       show(out, false, String(e));
+    } finally {
+      pending--;
     }
   }
 

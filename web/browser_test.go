@@ -60,6 +60,9 @@ func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped with -short")
 	}
+	if raceEnabled {
+		t.Skip("browser test skipped under the race detector (it runs in make test without it)")
+	}
 	wasm := filepath.Join(t.TempDir(), "ratelimit.wasm")
 	if err := os.WriteFile(wasm, modulestest.Example(t, "ratelimit"), 0o644); err != nil {
 		t.Fatal(err)

@@ -604,3 +604,20 @@ func TestPermissionDenied(t *testing.T) {
 	expect(t, c.act("PUT", "/api/key", map[string]string{"key": "k", "value": "x"}), 403, "NOPERM")
 	expect(t, c.do("GET", "/api/slowlog", nil), 403, "NOPERM")
 }
+
+func TestHistoryRing(t *testing.T) {
+	h := newHistory(time.Minute, 10*time.Second) // 6 samples
+	t0 := time.Unix(1000, 0)
+	for i := 0; i < 10; i++ {
+		h.add(t0.Add(time.Duration(i)*10*time.Second), parseInfo(fmt.Sprintf("# Stats\r\ntotal_commands_processed:%d\r\n# Memory\r\nused_memory:%d\r\n", i*100, i)))
+	}
+	pts := h.points()
+	if len(pts) != 6 {
+		t.Fatalf("%d points, want the last 6", len(pts))
+	}
+	for i, p := range pts {
+		if want := t0.Add(time.Duration(i+4) * 10 * time.Second); !p.T.Equal(want) || p.MemoryBytes != float64(i+4) || p.OpsPerSec != 10 {
+			t.Fatalf("point %d = %+v, want t=%v ops/s 10", i, p, want)
+		}
+	}
+}

@@ -120,13 +120,21 @@ func expect(t *testing.T, w *httptest.ResponseRecorder, code int, contains strin
 }
 
 func startNode(t *testing.T, mod ...func(*server.Config)) (*servertest.Node, *Dashboard) {
+	return startNodeWith(t, nil, mod...)
+}
+
+// startNodeWith starts a node and its dashboard with cfg adjusting the
+// dashboard's Config (before its background goroutine starts).
+func startNodeWith(t *testing.T, cfg func(*Config), mod ...func(*server.Config)) (*servertest.Node, *Dashboard) {
 	n := servertest.Start(t, mod...)
-	return n, newDashboard(t, RedisDialer(n.Addr()))
+	if cfg == nil {
+		cfg = func(*Config) {}
+	}
+	return n, newDashboard(t, RedisDialer(n.Addr()), cfg)
 }
 
 func TestSignIn(t *testing.T) {
-	n, d := startNode(t, func(c *server.Config) { c.RequirePass = "s3cret" })
-	d.cfg.ServicePass = "s3cret"
+	n, d := startNodeWith(t, func(c *Config) { c.ServicePass = "s3cret" }, func(c *server.Config) { c.RequirePass = "s3cret" })
 	c := newTester(t, d)
 	expect(t, c.do("POST", "/api/session", map[string]string{"user": "default", "pass": "nope"}), 401, "WRONGPASS")
 	expect(t, c.do("POST", "/api/session", map[string]string{"user": "default", "pass": ""}), 401, "")
@@ -174,7 +182,9 @@ func TestLoginForm(t *testing.T) {
 }
 
 func TestExpiredSession(t *testing.T) {
-	_, d := startNode(t)
+	// No sampler: the background goroutine then only wakes once a
+	// minute, so the test may swap the sessions' clock.
+	_, d := startNodeWith(t, func(c *Config) { c.SampleEvery = -1 })
 	c := newTester(t, d)
 	c.signIn("default", "")
 	now := time.Now()
@@ -395,8 +405,7 @@ func multipartUpload(t *testing.T, fields map[string]string, filename string, da
 }
 
 func TestModulesAPI(t *testing.T) {
-	_, d := startNode(t)
-	d.cfg.MaxUpload = 64 << 10
+	_, d := startNodeWith(t, func(c *Config) { c.MaxUpload = 64 << 10 })
 	c := newTester(t, d)
 	c.signIn("default", "")
 	upload := func(fields map[string]string, name string, data []byte) *httptest.ResponseRecorder {

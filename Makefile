@@ -16,7 +16,7 @@ PKGS      := ./...
 RACE_PKGS := $(shell $(GO) list ./... | grep -v -e /server/clustertest -e /server/crashtest -e /bench/)
 FUZZTIME  ?= 10s
 
-.PHONY: modules build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-metrics bench-modules bench-tls bench-atrest bench-floor bench-vector bench-vector-engine bench-regions crash chaos docker lint fmt clean
+.PHONY: dashboard-screenshots modules build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-metrics bench-modules bench-tls bench-atrest bench-floor bench-vector bench-vector-engine bench-regions crash chaos docker lint fmt clean
 
 build: ## Build bin/cairn (static, CGO disabled)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) .
@@ -88,6 +88,9 @@ bench-vector-engine: ## Vector engine: Cairn HNSW vs coder/hnsw vs hnswlib (pyth
 
 docker: build ## Image cairn:dev, FROM scratch with the static binary
 	docker build -f deploy/Dockerfile -t cairn:dev .
+
+dashboard-screenshots: ## Run the dashboard's browser test (chromium) and save its screenshots in docs/dashboard/
+	CAIRN_SCREENSHOTS=$(CURDIR)/docs/dashboard $(GO) test -count=1 -run TestBrowser -v ./web/
 
 modules: ## Build the example Wasm modules into bin/modules/<name>.wasm (Go, GOOS=wasip1)
 	@mkdir -p bin/modules

@@ -30,6 +30,7 @@ import (
 	"github.com/cairndb/cairn/server"
 	"github.com/cairndb/cairn/server/session"
 	"github.com/cairndb/cairn/server/tlsconf"
+	"github.com/cairndb/cairn/web"
 )
 
 func main() {
@@ -65,7 +66,7 @@ var settings = []setting{
 	{"logdb", "CAIRN_LOGDB", "Raft log engine: tan or pebble", "tan"},
 	{"exec-shards", "CAIRN_EXEC_SHARDS", "Dragonboat engine worker goroutines of each kind (default Dragonboat's)", ""},
 	{"shard-port-step", "CAIRN_SHARD_PORT_STEP", "cluster mode: port distance between consecutive shards' endpoints", strconv.Itoa(server.DefaultShardPortStep)},
-	{"http-port", "CAIRN_HTTP_PORT", "HTTP listener port, bound like --bind: GET /metrics (Prometheus text); 0 disables (default port+" + strconv.Itoa(server.HTTPPortOffset) + ")", ""},
+	{"http-port", "CAIRN_HTTP_PORT", "HTTP listener port, bound like --bind: GET /metrics (Prometheus text) and the dashboard at /; 0 disables (default port+" + strconv.Itoa(server.HTTPPortOffset) + ")", ""},
 	{"region", "CAIRN_REGION", "multi-region: this node's region name (default " + server.DefaultRegion + ")", ""},
 	{"region-role", "CAIRN_REGION_ROLE", "multi-region: primary or secondary (a secondary serves reads, refuses writes and pulls the primary's log); empty runs no region link", ""},
 	{"region-primary", "CAIRN_REGION_PRIMARY", "multi-region secondary: region link addresses of the primary region's nodes, host:port,...", ""},
@@ -202,6 +203,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cairn: %v\n", err)
 		return 1
 	}
+	// The operations dashboard on the HTTP listener: a Redis client of
+	// this node, signed in as each dashboard user.
+	dash := web.New(web.Config{Dialer: web.RedisDialer(node.Addr()), ServicePass: cfg.RequirePass, Logger: log})
+	if !node.HandleHTTP("/", dash) {
+		dash.Close()
+		dash = nil
+	}
 	log.Info("cairn ready", "addr", node.Addr(), "dir", node.Dir(), "raft", node.RaftAddr(), "http", node.HTTPAddr(), "pid", os.Getpid())
 
 	// 4. Run until SIGTERM/SIGINT or SHUTDOWN, then stop in reverse order.
@@ -226,6 +234,9 @@ wait:
 			log.Info("shutting down", "reason", "SHUTDOWN command")
 			break wait
 		}
+	}
+	if dash != nil {
+		dash.Close()
 	}
 	node.Shutdown() // hands off Raft leadership first (cluster mode)
 	log.Info("bye")

@@ -3,7 +3,10 @@ package main
 import (
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -67,5 +70,40 @@ func TestHTTPPortEnv(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 || !strings.Contains(string(b), "redis_commands_processed_total") {
 		t.Fatalf("GET /metrics: %s\n%.500s", resp.Status, b)
+	}
+}
+
+// TestDashboardServed: the binary serves the dashboard on its HTTP port
+// next to /metrics: / sends to the sign-in page, which signs in the
+// default user (no requirepass) with an empty password.
+func TestDashboardServed(t *testing.T) {
+	bin := servertest.Binary(t)
+	port := servertest.FreePort(t)
+	t.Setenv("CAIRN_HTTP_PORT", strconv.Itoa(port))
+	servertest.StartProcess(t, bin, filepath.Join(t.TempDir(), "data"))
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/login" || !strings.Contains(string(b), `id="login"`) {
+		t.Fatalf("GET /: %s at %s\n%.300s", resp.Status, resp.Request.URL, b)
+	}
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("no CSRF token in the sign-in form")
+	}
+	resp, err = c.PostForm(base+"/login", url.Values{"user": {"default"}, "pass": {""}, "csrf": {string(m[1])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/" || !strings.Contains(string(b), "Slot map") {
+		t.Fatalf("sign in: %s at %s\n%.300s", resp.Status, resp.Request.URL, b)
 	}
 }

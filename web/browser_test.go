@@ -1,0 +1,269 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/cairndb/cairn/modules/modulestest"
+	"github.com/cairndb/cairn/server"
+	"github.com/cairndb/cairn/server/clustertest"
+)
+
+// chromium returns Debian's chromium, or skips the test with a message
+// when it is absent outside CI (CI=true: .ci/run installs it, so its
+// absence fails the test).
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium not found but CI=true: .ci/run installs it (apt-get install chromium)")
+	}
+	t.Skip("browser tests skipped: chromium is not installed (apt-get install chromium)")
+	return ""
+}
+
+// screenshotDir is where the browser test saves its screenshots:
+// $CAIRN_SCREENSHOTS (make dashboard-screenshots sets docs/dashboard) or
+// a temporary directory.
+func screenshotDir(t *testing.T) string {
+	if d := os.Getenv("CAIRN_SCREENSHOTS"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
+// TestBrowser drives the dashboard of a 3-node in-process cluster with
+// one headless chromium, step by step: sign in, the overview lists every
+// node, the key viewer shows a vector, upload ratelimit.wasm and call it,
+// a KNN query, the charts, a read-only user (once ACL exists), and a
+// node killed turning red with new leaders shown. It records each page's
+// first render time and saves screenshots.
+func TestBrowser(t *testing.T) {
+	exe := chromium(t)
+	if testing.Short() {
+		t.Skip("browser test skipped with -short")
+	}
+	if raceEnabled {
+		t.Skip("browser test skipped under the race detector (it runs in make test without it)")
+	}
+	wasm := filepath.Join(t.TempDir(), "ratelimit.wasm")
+	if err := os.WriteFile(wasm, modulestest.Example(t, "ratelimit"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cl := clustertest.Start(t, clustertest.Options{Nodes: 3, Mod: func(i int, cfg *server.Config) { cfg.HTTPPort = -1 }})
+	for i := 1; i <= 3; i++ {
+		n := cl.Node(i)
+		d := New(Config{Dialer: RedisDialer(n.Addr()), SampleEvery: time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		t.Cleanup(d.Close)
+		if !n.HandleHTTP("/", d) {
+			t.Fatal("node has no HTTP listener")
+		}
+	}
+	base := "http://" + cl.Node(1).HTTPAddr()
+	rc := cl.Client()
+	ctx := context.Background()
+	for i := 0; i < 40; i++ {
+		if err := rc.Set(ctx, fmt.Sprintf("user:%02d", i), i, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cl.NodeClient(1).Do(ctx, "FT.CREATE", "docs", "ON", "HASH", "PREFIX", 1, "doc:", "SCHEMA", "title", "TEXT",
+		"v", "VECTOR", "HNSW", 6, "TYPE", "FLOAT32", "DIM", 4, "DISTANCE_METRIC", "L2").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		v := encodeFloat32([]float32{float32(i), float32(i % 3), 0, 1})
+		if err := rc.HSet(ctx, fmt.Sprintf("doc:%d", i), "title", fmt.Sprintf("document %d", i), "v", v).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
+		chromedp.WindowSize(1280, 900), chromedp.DisableGPU)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelA()
+	bctx, cancelB := chromedp.NewContext(actx)
+	defer cancelB()
+	// The first run starts the browser and must not carry a timeout.
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	shots := screenshotDir(t)
+	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(bctx, 90*time.Second)
+		defer cancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			html, _ := chromedp.Run(bctx, chromedp.OuterHTML(chromedp.CSS("main")))
+			t.Fatalf("step %s: %v\npage main: %.3000s", name, err, html)
+		}
+	}
+	waitJS := func(expr string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			if _, err := chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(60*time.Second))(ctx, tg); err != nil {
+				return fmt.Errorf("waiting for %s: %w", expr, err)
+			}
+			return nil
+		})
+	}
+	shot := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			b, err := chromedp.FullScreenshot(100)(ctx, tg)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(shots, name+".png"), b, 0o644)
+		})
+	}
+	// firstRender reads the page's first contentful paint (or, without
+	// one, DOMContentLoaded) from the browser's navigation timing.
+	renders := map[string]float64{}
+	measure := func(path string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			ms, err := chromedp.Evaluate[float64](`(() => {
+				const p = performance.getEntriesByName("first-contentful-paint")[0];
+				if (p) return p.startTime;
+				return performance.getEntriesByType("navigation")[0].domContentLoadedEventEnd; })()`)(ctx, tg)
+			renders[path] = ms
+			return err
+		})
+	}
+
+	step("sign in",
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#login-submit")),
+		shot("login"),
+		chromedp.SetValue(chromedp.CSS("#login-user"), "default"),
+		chromedp.Click(chromedp.CSS("#login-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#nodes")),
+	)
+	step("overview shows every node",
+		chromedp.Navigate(base+"/"),
+		waitJS(`document.querySelectorAll("#nodes tbody tr.node.online").length === 3`),
+		measure("/"),
+		shot("overview"),
+	)
+	step("key viewer",
+		chromedp.Navigate(base+"/keys?pattern=doc:*&key=doc:3"),
+		waitJS(`document.querySelector("#viewer") && document.querySelector("#viewer").innerText.includes("vector, 4 dims")`),
+		measure("/keys"),
+		shot("keys"),
+	)
+	step("upload ratelimit.wasm and call it",
+		chromedp.Navigate(base+"/modules"),
+		chromedp.WaitVisible(chromedp.CSS("#upload-btn")),
+		measure("/modules"),
+		chromedp.SetUploadFiles(chromedp.CSS("#wasm-file"), []string{wasm}),
+		chromedp.SetValue(chromedp.CSS("#lib-name"), "ratelimit"),
+		chromedp.Click(chromedp.CSS("#upload-btn")),
+		waitJS(`document.querySelector("#upload-out") && document.querySelector("#upload-out").textContent.includes("loaded library ratelimit")`),
+		chromedp.Navigate(base+"/modules"),
+		waitJS(`document.querySelector("#libraries").innerText.includes("ratelimit")`),
+		chromedp.SetValue(chromedp.CSS("#call-fn"), "ratelimit"),
+		chromedp.SetValue(chromedp.CSS("#call-keys"), "bucket:web"),
+		chromedp.SetValue(chromedp.CSS("#call-args"), "10 1"),
+		chromedp.Click(chromedp.CSS("#call-btn")),
+		waitJS(`document.querySelector("#call-out").textContent === "1"`),
+		shot("modules"),
+	)
+	if n, err := rc.HGet(ctx, "bucket:web", "tokens").Int(); err != nil || n != 9000 {
+		t.Fatalf("ratelimit bucket after one call: %d %v (want 9000 thousandths)", n, err)
+	}
+	step("vector query",
+		chromedp.Navigate(base+"/vectors"),
+		chromedp.WaitVisible(chromedp.CSS(".knn-btn")),
+		measure("/vectors"),
+		chromedp.SetValue(chromedp.CSS(".knn-vector"), "7.2, 1, 0, 1"),
+		chromedp.SetValue(chromedp.CSS("input[name=k]"), "3"),
+		chromedp.Click(chromedp.CSS(".knn-btn")),
+		waitJS(`document.querySelector(".knn-out").textContent.startsWith("1. doc:7 ")`),
+		shot("vectors"),
+	)
+	step("slot move reaches 100%",
+		chromedp.Navigate(base+"/ops"),
+		chromedp.WaitVisible(chromedp.CSS("#move-btn")),
+		chromedp.Evaluate[chromedp.Void](`window.confirm = () => true; null`),
+		chromedp.SetValue(chromedp.CSS("#move-shard"), "1"),
+		chromedp.SetValue(chromedp.CSS("#move-start"), "16000"),
+		chromedp.SetValue(chromedp.CSS("#move-end"), "16383"),
+		chromedp.Click(chromedp.CSS("#move-btn")),
+		waitJS(`[...document.querySelectorAll("#jobs tr.job.done")].some(r => r.innerText.includes("MOVESLOTS 1 16000 16383") && r.innerText.includes("100%"))`),
+		shot("ops"),
+	)
+	step("moved slots on the slot map",
+		chromedp.Navigate(base+"/"),
+		waitJS(`document.querySelector("#shards tbody tr").cells[4].innerText.includes("16000-16383")`),
+	)
+	for _, p := range []string{"/charts", "/shard", "/slowlog", "/ops", "/users"} {
+		name := strings.TrimPrefix(p, "/")
+		step(name, chromedp.Navigate(base+p), chromedp.WaitVisible(chromedp.CSS("main h1")), measure(p), shot(name))
+	}
+	// Reported, not asserted: a paint time on a loaded 2-core machine
+	// is noisy; TestFirstRender asserts the server side.
+	for _, p := range []string{"/", "/keys", "/modules", "/vectors", "/charts", "/shard", "/slowlog", "/ops", "/users"} {
+		t.Logf("first contentful paint in chromium: %-9s %.0f ms", p, renders[p])
+	}
+
+	t.Run("ReadOnlyUser", func(t *testing.T) {
+		if err := rc.Do(ctx, "ACL", "SETUSER", "viewer", "on", ">viewerpw", "~*", "+@read").Err(); err != nil {
+			if strings.Contains(err.Error(), "unknown command") || strings.Contains(err.Error(), "unknown subcommand") {
+				t.Skipf("ACL SETUSER is not available on this node yet (%v): read-only user test skipped", err)
+			}
+			t.Fatal(err)
+		}
+		step("read-only user",
+			chromedp.Navigate(base+"/users"),
+			chromedp.Click(chromedp.CSS(".who button")),
+			chromedp.WaitVisible(chromedp.CSS("#login-submit")),
+			chromedp.SetValue(chromedp.CSS("#login-user"), "viewer"),
+			chromedp.SetValue(chromedp.CSS("#login-pass"), "viewerpw"),
+			chromedp.Click(chromedp.CSS("#login-submit")),
+			chromedp.WaitVisible(chromedp.CSS("#nodes")),
+			chromedp.Navigate(base+"/modules"),
+			waitJS(`document.querySelector("#upload-btn").disabled && document.querySelector("#call-btn").disabled`),
+			shot("readonly"),
+			chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				ok, err := chromedp.Evaluate[bool](`fetch("/api/key", {method: "PUT", headers: {"Content-Type": "application/json",
+					"X-CSRF-Token": document.body.dataset.csrf}, body: JSON.stringify({key: "x", value: "y"})}).then(r => r.status === 403)`,
+					chromedp.EvalAwaitPromise)(ctx, tg)
+				if err == nil && !ok {
+					err = fmt.Errorf("the API did not answer 403 to the read-only user's SET")
+				}
+				return err
+			}),
+		)
+	})
+
+	t.Run("NodeKilled", func(t *testing.T) {
+		// Sign in again as default if the read-only step switched users.
+		step("node killed turns red",
+			chromedp.Navigate(base+"/"),
+			chromedp.WaitVisible(chromedp.CSS("main h1")),
+		)
+		cl.Stop(3)
+		step("dead node shown",
+			waitJS(`[...document.querySelectorAll("#nodes tbody tr.node")].some(r => !r.classList.contains("online") && r.innerText.startsWith("3"))`),
+			waitJS(`[...document.querySelectorAll("#shards tbody tr")].every(r => !r.cells[1].innerText.includes("`+strings.TrimPrefix(addrOf(cl, 3), "127.0.0.1")+`"))`),
+			shot("node-down"),
+		)
+	})
+}
+
+func addrOf(cl *clustertest.Cluster, i int) string { return cl.Addr(i) }

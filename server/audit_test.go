@@ -77,10 +77,19 @@ func TestAuditLog(t *testing.T) {
 	c.Do(ctx, "CLUSTER", "ADDNODE", "9", "127.0.0.1:1")
 	c.Do(ctx, "SAVE")
 	c.Get(ctx, "k")
+	// An ACL user: its change is audited without the password, and what
+	// it runs is recorded under its name.
+	if err := c.Do(ctx, "ACL", "SETUSER", "ops", "on", ">"+pass, "+@all", "~*").Err(); err != nil {
+		t.Fatal(err)
+	}
+	ops := n.Client(t, func(o *redis.Options) { o.Username, o.Password = "ops", pass })
+	if err := ops.Do(ctx, "FLUSHDB").Err(); err != nil {
+		t.Fatal(err)
+	}
 
 	want := []string{"auth", "hello", "config set", "config set", "config resetstat", "config rewrite",
 		"function load", "function delete", "function flush", "function restore", "flushdb", "flushall",
-		"flushdb", "client kill", "region promote", "cluster addnode", "save"}
+		"flushdb", "client kill", "region promote", "cluster addnode", "save", "acl setuser", "flushdb"}
 	var got []auditLine
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -104,6 +113,9 @@ func TestAuditLog(t *testing.T) {
 	}
 	if i != len(want) {
 		t.Fatalf("audit log commands %v, want (in order) %v", cmds, want)
+	}
+	if last := got[len(got)-1]; last.Command != "flushdb" || last.User != "ops" {
+		t.Fatalf("last line %+v, want FLUSHDB run by user ops", last)
 	}
 	if got[0].Command != "auth" || !strings.HasPrefix(got[0].Result, "WRONGPASS") {
 		t.Fatalf("first line %+v, want the failed AUTH", got[0])

@@ -35,6 +35,14 @@ func (s *Server) audit(c *client, spec *command.Spec, args [][]byte, v reply.Val
 	a.Record(c.auditUser(), c.addr, spec.Name, args, errText)
 }
 
-// auditUser is the user the client is authenticated as, for the audit
-// log: "default" until ACL users exist.
-func (c *client) auditUser() string { return "default" }
+// auditUser is the ACL user the client is authenticated as, for the
+// audit log ("default" before any AUTH).
+func (c *client) auditUser() string {
+	c.mu.Lock()
+	name := c.userName
+	c.mu.Unlock()
+	if name == "" {
+		return "default"
+	}
+	return name
+}

@@ -30,7 +30,8 @@ import (
 // replica of the leader's endpoint. Keyless commands (DBSIZE, KEYS, SCAN,
 // RANDOMKEY, FLUSHALL, FLUSHDB, INFO keyspace) act on that shard alone,
 // so a client's fan-out over the masters it was shown covers every key
-// exactly once; keys of other shards get MOVED to their leader's
+// exactly once, except FT.*, which are cluster-wide and run as on the
+// node's client port (ft.go); keys of other shards get MOVED to their leader's
 // endpoint; READONLY on a replica endpoint reads the local replica.
 //
 // Ports are deterministic: shard N's endpoint listens on ShardPorts +
@@ -275,6 +276,14 @@ var errReadonlyReplica = reply.Error("READONLY You can't write against a read on
 func (e *epBackend) Route(spec *command.Spec, args [][]byte, readOnly, asking bool) (session.Route, reply.Value, bool) {
 	c := e.c
 	s := c.host.Shard(e.sid)
+	if ftKind(spec) != ftNone {
+		// FT.*: the node's coordinator (ft.go), whichever endpoint a
+		// cluster client picked for a keyless command. An index is one
+		// per shard and recorded in the directory: a write or read on
+		// this shard alone would leave the others without it, or answer
+		// for a third of the keys.
+		return session.NodeRoute, reply.Value{}, true
+	}
 	keys := spec.Keys(args)
 	if len(keys) == 0 {
 		// Keyless: this shard alone, as a Redis node answers for itself.

@@ -453,10 +453,25 @@ func (d *Dashboard) can(ctx context.Context, s *session, args ...string) (bool, 
 	for _, x := range args {
 		q = append(q, x)
 	}
-	v, err := s.conn.Do(ctx, q...)
-	if err != nil && strings.HasPrefix(errText(err), "NOPERM") {
+	s.mu.Lock()
+	viaService := s.noDryRun
+	s.mu.Unlock()
+	var v any
+	var err error
+	if !viaService {
+		v, err = s.conn.Do(ctx, q...)
+		if err != nil && strings.HasPrefix(errText(err), "NOPERM") {
+			viaService = true
+			s.mu.Lock()
+			s.noDryRun = true
+			s.mu.Unlock()
+		}
+	}
+	if viaService {
 		if svc, e := d.service(ctx); e == nil {
 			v, err = svc.Do(ctx, q...)
+		} else if err == nil {
+			err = e
 		}
 	}
 	a = permAnswer{ok: true, at: time.Now()}

@@ -182,6 +182,7 @@ func progress(ctx context.Context, conn Conn, js []job) {
 func (h opsHandler) start(c *gin.Context, move *moveReq, args ...string) {
 	s := sess(c)
 	if ok, why := h.d.can(c.Request.Context(), s, args...); !ok {
+		h.d.log.Info("dashboard action denied", "user", s.user, "remote", c.ClientIP(), "cmd", auditCmd(args), "why", why)
 		c.JSON(http.StatusForbidden, gin.H{"error": "NOPERM " + why})
 		return
 	}
@@ -194,7 +195,8 @@ func (h opsHandler) start(c *gin.Context, move *moveReq, args ...string) {
 	}
 	snap := *j
 	h.d.jobs.mu.Unlock()
-	h.d.log.Info("dashboard action started", "user", s.user, "cmd", j.Command, "job", j.ID)
+	remote := c.ClientIP()
+	h.d.log.Info("dashboard action started", "user", s.user, "remote", remote, "cmd", j.Command, "job", j.ID)
 	anyArgs := make([]any, len(args))
 	for i, a := range args {
 		anyArgs[i] = a
@@ -211,7 +213,7 @@ func (h opsHandler) start(c *gin.Context, move *moveReq, args ...string) {
 		} else {
 			j.State, j.Result, j.Percent = "done", str(v), 100
 		}
-		h.d.log.Info("dashboard action", "user", s.user, "cmd", j.Command, "job", j.ID, "state", j.State, "result", j.Result)
+		h.d.log.Info("dashboard action", "user", s.user, "remote", remote, "cmd", j.Command, "job", j.ID, "state", j.State, "result", j.Result)
 	}()
 	c.JSON(http.StatusAccepted, gin.H{"job": snap, "text": fmt.Sprintf("job %d started", snap.ID)})
 }

@@ -120,3 +120,40 @@ func TestAuditDashboardActions(t *testing.T) {
 		}
 	}
 }
+
+// TestOpsBackups: the operations page lists the node's backups with
+// BACKUP LIST's details and INFO backups, and creates one (named or not).
+func TestOpsBackups(t *testing.T) {
+	n, d := startNode(t, func(c *server.Config) { c.BackupDir = filepath.Join(t.TempDir(), "backups") })
+	n.Client(t).Set(context.Background(), "k", "v", 0)
+	c := newTester(t, d)
+	c.signIn("default", "")
+	expect(t, c.do("GET", "/ops", nil), 200, "no backups")
+	expect(t, c.act("POST", "/api/ops/backup", map[string]any{"name": "nightly-1"}), 200, `"text":"nightly-1"`)
+	expect(t, c.act("POST", "/api/ops/backup", map[string]any{}), 200, `"text":"backup-`)
+	expect(t, c.act("POST", "/api/ops/backup", map[string]any{"name": "nightly-1"}), 400, "already exists")
+	expect(t, c.act("POST", "/api/ops/backup", map[string]any{"name": "../x"}), 400, "invalid backup name")
+	v := decode(t, c.do("GET", "/api/ops", nil))["view"].(map[string]any)
+	bs := v["Backups"].([]any)
+	if len(bs) != 2 {
+		t.Fatalf("Backups %v, want 2", bs)
+	}
+	b := bs[0].(map[string]any)
+	if b["Name"] != "nightly-1" || b["Status"] != "complete" || b["Keys"] != float64(1) || b["Scheduled"] != false || b["Created"] == "" {
+		t.Fatalf("first backup %v", b)
+	}
+	info := map[string]string{}
+	for _, e := range v["BackupInfo"].([]any) {
+		m := e.(map[string]any)
+		info[m["K"].(string)] = m["V"].(string)
+	}
+	if info["backups"] != "2" || info["backup_in_progress"] != "0" {
+		t.Fatalf("INFO backups %v", info)
+	}
+	page := c.do("GET", "/ops", nil).Body.String()
+	for _, want := range []string{`<tr class="backup"><td>nightly-1</td>`, `id="backup-progress" hidden`, `<th>backup_dir</th>`} {
+		if !strings.Contains(page, want) {
+			t.Fatalf("ops page lacks %q:\n%s", want, page)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,9 +45,23 @@ func (j *jobs) snapshot() []job {
 	return out
 }
 
+// backupRow is one backup as BACKUP LIST shows it.
+type backupRow struct {
+	Name, Created, Status, Size string
+	Keys                        int64
+	Scheduled                   bool
+}
+
 type opsView struct {
-	Backups   []string
+	Backups   []backupRow
 	BackupErr string
+	// BackupInfo is INFO backups without the per-shard archive lines:
+	// the directory, count, last backup, one in progress, window and
+	// retention.
+	BackupInfo []kv
+	// BackupRunning is INFO backups' backup_in_progress (a backup the
+	// schedule or another client started).
+	BackupRunning bool
 	Cluster   bool
 	Shards    []string
 	Regions   []kv
@@ -62,7 +77,19 @@ func opsData(d *Dashboard, c *gin.Context) (any, error) {
 		v.BackupErr = errText(err)
 	} else {
 		for _, b := range list(r) {
-			v.Backups = append(v.Backups, str(b))
+			m := pairs(b)
+			v.Backups = append(v.Backups, backupRow{Name: str(m["name"]), Created: str(m["created"]), Status: str(m["status"]),
+				Keys: toInt(m["keys"]), Size: humanBytes(float64(toInt(m["size"]))), Scheduled: toInt(m["scheduled"]) == 1})
+		}
+		if in, err := conn.Do(ctx, "INFO", "backups"); err == nil {
+			for _, e := range parseInfo(str(in)).section("backups") {
+				if !strings.HasPrefix(e.K, "log_archive_shard_") {
+					v.BackupInfo = append(v.BackupInfo, e)
+				}
+				if e.K == "backup_in_progress" && e.V == "1" {
+					v.BackupRunning = true
+				}
+			}
 		}
 	}
 	if in, err := conn.Do(ctx, "INFO", "cluster"); err == nil && parseInfo(str(in)).get("cluster_enabled") == "1" {
@@ -85,6 +112,7 @@ func opsData(d *Dashboard, c *gin.Context) (any, error) {
 type opsHandler struct{ d *Dashboard }
 
 type backupReq struct {
+	Name string   `json:"name"` // the backup's name; empty: the node names it
 	Args []string `json:"args"` // extra BACKUP CREATE arguments
 }
 
@@ -94,6 +122,9 @@ func (h opsHandler) backup(c *gin.Context) {
 	var req backupReq
 	_ = c.ShouldBindJSON(&req)
 	args := []any{"BACKUP", "CREATE"}
+	if req.Name != "" {
+		args = append(args, req.Name)
+	}
 	for _, a := range req.Args {
 		args = append(args, a)
 	}
@@ -182,6 +213,7 @@ func progress(ctx context.Context, conn Conn, js []job) {
 func (h opsHandler) start(c *gin.Context, move *moveReq, args ...string) {
 	s := sess(c)
 	if ok, why := h.d.can(c.Request.Context(), s, args...); !ok {
+		h.d.log.Info("dashboard action denied", "user", s.user, "remote", c.ClientIP(), "cmd", auditCmd(args), "why", why)
 		c.JSON(http.StatusForbidden, gin.H{"error": "NOPERM " + why})
 		return
 	}
@@ -194,7 +226,8 @@ func (h opsHandler) start(c *gin.Context, move *moveReq, args ...string) {
 	}
 	snap := *j
 	h.d.jobs.mu.Unlock()
-	h.d.log.Info("dashboard action started", "user", s.user, "cmd", j.Command, "job", j.ID)
+	remote := c.ClientIP()
+	h.d.log.Info("dashboard action started", "user", s.user, "remote", remote, "cmd", j.Command, "job", j.ID)
 	anyArgs := make([]any, len(args))
 	for i, a := range args {
 		anyArgs[i] = a
@@ -211,7 +244,7 @@ func (h opsHandler) start(c *gin.Context, move *moveReq, args ...string) {
 		} else {
 			j.State, j.Result, j.Percent = "done", str(v), 100
 		}
-		h.d.log.Info("dashboard action", "user", s.user, "cmd", j.Command, "job", j.ID, "state", j.State, "result", j.Result)
+		h.d.log.Info("dashboard action", "user", s.user, "remote", remote, "cmd", j.Command, "job", j.ID, "state", j.State, "result", j.Result)
 	}()
 	c.JSON(http.StatusAccepted, gin.H{"job": snap, "text": fmt.Sprintf("job %d started", snap.ID)})
 }

@@ -24,6 +24,10 @@ type session struct {
 	seen    time.Time
 	perms   map[string]permAnswer
 	closing bool
+	// noDryRun is set once the node refused the user ACL DRYRUN itself:
+	// later questions go straight to the service connection, so the
+	// node's ACL LOG gets one such refusal per session, not one per page.
+	noDryRun bool
 }
 
 type permAnswer struct {

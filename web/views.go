@@ -389,6 +389,7 @@ type latencyEvent struct {
 
 type slowlogView struct {
 	Slow       []slowEntry
+	SlowErr    string
 	Latency    []latencyEvent
 	LatencyErr string
 }
@@ -397,9 +398,14 @@ func slowlogData(d *Dashboard, c *gin.Context) (any, error) {
 	conn := sess(c).conn
 	ctx := c.Request.Context()
 	var v slowlogView
+	// A user who may read the latency events but not the slow log (or
+	// the reverse) still sees the other half.
 	r, err := conn.Do(ctx, "SLOWLOG", "GET", 128)
 	if err != nil {
-		return v, err
+		if !isRedisError(err) {
+			return v, err
+		}
+		v.SlowErr = errText(err)
 	}
 	for _, e := range list(r) {
 		f := list(e)

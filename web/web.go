@@ -453,10 +453,25 @@ func (d *Dashboard) can(ctx context.Context, s *session, args ...string) (bool, 
 	for _, x := range args {
 		q = append(q, x)
 	}
-	v, err := s.conn.Do(ctx, q...)
-	if err != nil && strings.HasPrefix(errText(err), "NOPERM") {
+	s.mu.Lock()
+	viaService := s.noDryRun
+	s.mu.Unlock()
+	var v any
+	var err error
+	if !viaService {
+		v, err = s.conn.Do(ctx, q...)
+		if err != nil && strings.HasPrefix(errText(err), "NOPERM") {
+			viaService = true
+			s.mu.Lock()
+			s.noDryRun = true
+			s.mu.Unlock()
+		}
+	}
+	if viaService {
 		if svc, e := d.service(ctx); e == nil {
 			v, err = svc.Do(ctx, q...)
+		} else if err == nil {
+			err = e
 		}
 	}
 	a = permAnswer{ok: true, at: time.Now()}
@@ -501,17 +516,17 @@ func (d *Dashboard) act(c *gin.Context, args ...any) (v any, ok bool) {
 		strs[i] = fmt.Sprint(a)
 	}
 	if allowed, why := d.can(ctx, s, strs...); !allowed {
-		d.log.Info("dashboard action denied", "user", s.user, "cmd", auditCmd(strs), "why", why)
+		d.log.Info("dashboard action denied", "user", s.user, "remote", c.ClientIP(), "cmd", auditCmd(strs), "why", why)
 		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": "NOPERM " + why})
 		return nil, false
 	}
 	v, err := s.conn.Do(ctx, args...)
 	if err != nil {
-		d.log.Info("dashboard action", "user", s.user, "cmd", auditCmd(strs), "err", errText(err))
+		d.log.Info("dashboard action", "user", s.user, "remote", c.ClientIP(), "cmd", auditCmd(strs), "err", errText(err))
 		apiError(c, err)
 		return nil, false
 	}
-	d.log.Info("dashboard action", "user", s.user, "cmd", auditCmd(strs), "ok", true)
+	d.log.Info("dashboard action", "user", s.user, "remote", c.ClientIP(), "cmd", auditCmd(strs), "ok", true)
 	return v, true
 }
 
@@ -547,7 +562,7 @@ func (d *Dashboard) actAll(c *gin.Context, args ...any) (any, bool) {
 		strs[i] = fmt.Sprint(a)
 	}
 	if allowed, why := d.can(ctx, s, strs...); !allowed {
-		d.log.Info("dashboard action denied", "user", s.user, "cmd", auditCmd(strs), "why", why)
+		d.log.Info("dashboard action denied", "user", s.user, "remote", c.ClientIP(), "cmd", auditCmd(strs), "why", why)
 		c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": "NOPERM " + why})
 		return nil, false
 	}
@@ -556,7 +571,7 @@ func (d *Dashboard) actAll(c *gin.Context, args ...any) (any, bool) {
 	for i, addr := range leaders {
 		v, err := ac.DoAt(ctx, addr, args...)
 		if err != nil {
-			d.log.Info("dashboard action", "user", s.user, "cmd", auditCmd(strs), "at", addr, "err", errText(err))
+			d.log.Info("dashboard action", "user", s.user, "remote", c.ClientIP(), "cmd", auditCmd(strs), "at", addr, "err", errText(err))
 			if len(done) > 0 && isRedisError(err) {
 				// Tell the user exactly where it is now loaded.
 				c.AbortWithStatusJSON(http.StatusBadRequest, gin.H{"error": fmt.Sprintf("%s (at %s; already done at %s)",
@@ -571,7 +586,7 @@ func (d *Dashboard) actAll(c *gin.Context, args ...any) (any, bool) {
 		}
 		done = append(done, addr)
 	}
-	d.log.Info("dashboard action", "user", s.user, "cmd", auditCmd(strs), "leaders", len(done), "ok", true)
+	d.log.Info("dashboard action", "user", s.user, "remote", c.ClientIP(), "cmd", auditCmd(strs), "leaders", len(done), "ok", true)
 	return first, true
 }
 

@@ -88,6 +88,9 @@
       opts.body = JSON.stringify(body(form));
     }
     show(out, true, "…");
+    // A form's <progress> runs while its action is in flight.
+    const bar = form.querySelector("progress");
+    if (bar) bar.hidden = false;
     pending++;
     try {
       const r = await fetch(form.dataset.api, opts);
@@ -99,6 +102,7 @@
     } catch (e) {
       show(out, false, String(e));
     } finally {
+      if (bar) bar.hidden = true;
       pending--;
     }
   }

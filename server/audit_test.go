@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -86,10 +87,22 @@ func TestAuditLog(t *testing.T) {
 	if err := ops.Do(ctx, "FLUSHDB").Err(); err != nil {
 		t.Fatal(err)
 	}
+	// Refused before running: NOPERM for a user without the command,
+	// NOAUTH for a connection that never authenticated.
+	if err := c.Do(ctx, "ACL", "SETUSER", "reader", "on", ">"+pass, "+get", "~*").Err(); err != nil {
+		t.Fatal(err)
+	}
+	reader := n.Client(t, func(o *redis.Options) { o.Username, o.Password = "reader", pass })
+	if err := reader.Do(ctx, "FLUSHALL").Err(); err == nil || !strings.HasPrefix(err.Error(), "NOPERM") {
+		t.Fatalf("FLUSHALL by reader: %v, want NOPERM", err)
+	}
+	if err := anon.Do(ctx, "CONFIG", "SET", "maxmemory-policy", "noeviction").Err(); err == nil || !strings.HasPrefix(err.Error(), "NOAUTH") {
+		t.Fatalf("CONFIG SET unauthenticated: %v, want NOAUTH", err)
+	}
 
 	want := []string{"auth", "hello", "config set", "config set", "config resetstat", "config rewrite",
 		"function load", "function delete", "function flush", "function restore", "flushdb", "flushall",
-		"flushdb", "client kill", "region promote", "cluster addnode", "save", "acl setuser", "flushdb"}
+		"flushdb", "client kill", "region promote", "cluster addnode", "save", "acl setuser", "flushdb", "acl setuser", "flushall", "config set"}
 	var got []auditLine
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -114,8 +127,14 @@ func TestAuditLog(t *testing.T) {
 	if i != len(want) {
 		t.Fatalf("audit log commands %v, want (in order) %v", cmds, want)
 	}
-	if last := got[len(got)-1]; last.Command != "flushdb" || last.User != "ops" {
-		t.Fatalf("last line %+v, want FLUSHDB run by user ops", last)
+	if l := got[len(got)-2]; l.Command != "flushall" || l.User != "reader" || !strings.HasPrefix(l.Result, "NOPERM") {
+		t.Fatalf("line %+v, want FLUSHALL refused for user reader", l)
+	}
+	if l := got[len(got)-1]; l.Command != "config set" || !strings.HasPrefix(l.Result, "NOAUTH") {
+		t.Fatalf("last line %+v, want CONFIG SET refused with NOAUTH", l)
+	}
+	if !slices.ContainsFunc(got, func(l auditLine) bool { return l.Command == "flushdb" && l.User == "ops" }) {
+		t.Fatalf("no FLUSHDB line for user ops in %+v", got)
 	}
 	if got[0].Command != "auth" || !strings.HasPrefix(got[0].Result, "WRONGPASS") {
 		t.Fatalf("first line %+v, want the failed AUTH", got[0])
@@ -124,7 +143,7 @@ func TestAuditLog(t *testing.T) {
 		if l.Addr == "" || l.User == "" || l.Time == "" || l.Result == "" {
 			t.Fatalf("incomplete line %+v", l)
 		}
-		if l.Command == "flushall" && l.Result != "ok" {
+		if l.Command == "flushall" && l.User == "default" && l.Result != "ok" {
 			t.Fatalf("FLUSHALL result %q", l.Result)
 		}
 	}

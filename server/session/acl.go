@@ -285,7 +285,9 @@ func (s *Server) checkACL(c *client, spec *command.Spec, args [][]byte) bool {
 	}
 	s.aclLog.Add(acl.LogEntry{Reason: r.Reason(), Context: ctx, Object: object, Username: u.Name,
 		Created: time.Now(), ClientInfo: c.info(time.Now())})
-	c.reply(reply.Error(msg))
+	denied := reply.Error(msg)
+	s.audit(c, spec, args, denied) // a refused administrative command is audited too
+	c.reply(denied)
 	return false
 }
 

@@ -471,7 +471,9 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		if c.tx.in {
 			c.tx.abort = true
 		}
-		c.reply(reply.Error("NOAUTH Authentication required."))
+		noauth := reply.Error("NOAUTH Authentication required.")
+		s.audit(c, spec, args, noauth)
+		c.reply(noauth)
 		return
 	}
 	c.setLastCmd(&spec.Name)

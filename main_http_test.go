@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cairndb/cairn/server/servertest"
 )
@@ -84,12 +85,22 @@ func TestDashboardServed(t *testing.T) {
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
-	resp, err := c.Get(base + "/")
-	if err != nil {
-		t.Fatal(err)
+	// The dashboard is mounted right after the node is up (it dials the
+	// node's own address), so the first request may come before it.
+	var resp *http.Response
+	var b []byte
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var err error
+		if resp, err = c.Get(base + "/"); err != nil {
+			t.Fatal(err)
+		}
+		b, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.Request.URL.Path != "/login" || !strings.Contains(string(b), `id="login"`) {
 		t.Fatalf("GET /: %s at %s\n%.300s", resp.Status, resp.Request.URL, b)
 	}
@@ -97,7 +108,7 @@ func TestDashboardServed(t *testing.T) {
 	if m == nil {
 		t.Fatal("no CSRF token in the sign-in form")
 	}
-	resp, err = c.PostForm(base+"/login", url.Values{"user": {"default"}, "pass": {""}, "csrf": {string(m[1])}})
+	resp, err := c.PostForm(base+"/login", url.Values{"user": {"default"}, "pass": {""}, "csrf": {string(m[1])}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 // dashboard's test reads.
 type auditRecord struct {
 	User, Addr, Command, Result string
-	Args                       []string
+	Args                        []string
 }
 
 func readAudit(t *testing.T, path string) []auditRecord {

@@ -62,11 +62,11 @@ type opsView struct {
 	// BackupRunning is INFO backups' backup_in_progress (a backup the
 	// schedule or another client started).
 	BackupRunning bool
-	Cluster   bool
-	Shards    []string
-	Regions   []kv
-	RegionErr string
-	Jobs      []job
+	Cluster       bool
+	Shards        []string
+	Regions       []kv
+	RegionErr     string
+	Jobs          []job
 }
 
 func opsData(d *Dashboard, c *gin.Context) (any, error) {

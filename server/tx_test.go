@@ -155,10 +155,16 @@ func TestSlowlogMonitorLatency(t *testing.T) {
 	if v := do(t, mon, "MONITOR"); v != "OK" {
 		t.Fatalf("MONITOR: %s", v)
 	}
-	c.ConfigSet(ctx, "slowlog-log-slower-than", "0")
-	c.ConfigSet(ctx, "latency-monitor-threshold", "1")
-	c.SlowLogReset(ctx)
-	c.Set(ctx, "a b", "x\"y\n", 0)
+	for _, cmd := range []*redis.StatusCmd{
+		c.ConfigSet(ctx, "slowlog-log-slower-than", "0"),
+		c.ConfigSet(ctx, "latency-monitor-threshold", "1"),
+		c.SlowLogReset(ctx),
+		c.Set(ctx, "a b", "x\"y\n", 0),
+	} {
+		if err := cmd.Err(); err != nil {
+			t.Fatalf("%v: %v", cmd.Args(), err)
+		}
+	}
 	var line reply.Value
 	for !strings.Contains(string(line.Str), `"set"`) { // skip the client's handshake
 		var err error

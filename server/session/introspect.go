@@ -407,12 +407,16 @@ func monitorCmd(s *Server, c *client, _ [][]byte) reply.Value {
 	if c.monitor {
 		return reply.OK
 	}
+	// Register before the client can see the OK, and queue the OK under
+	// the monitors' lock so no fed line can overtake it: a command sent by
+	// another client after this client read OK is always fed (Redis does
+	// both in one step too).
 	c.reply(reply.OK)
-	c.flush()
 	c.enterPush()
 	c.monitor = true
 	c.monitorA.Store(true)
 	s.monitors.mu.Lock()
+	c.flush() // in push mode: queues the OK (never blocks on the socket)
 	if s.monitors.cs == nil {
 		s.monitors.cs = map[*client]struct{}{}
 	}

@@ -809,7 +809,15 @@ func (b *backend) Status() session.Status {
 		out.LastSaveUnix = st.LastSnapshotUnix
 	}
 	out.ClockMs, out.ClockClamped = st.ClockMs, st.ClockClamped
+	fs, _ := b.host.FsyncLatency()
+	out.FsyncP50, out.FsyncP99 = shard.Quantile(fs, 0.5), shard.Quantile(fs, 0.99)
 	for _, s := range all {
+		ss := s.Status()
+		cl, _ := s.CommitLatency()
+		out.Shards = append(out.Shards, session.ShardStatus{ID: ss.ShardID, ReplicaID: ss.ReplicaID, LeaderID: ss.LeaderID,
+			Term: ss.Term, IsLeader: ss.IsLeader, CommitIndex: max(ss.LastLogIndex, ss.AppliedIndex), AppliedIndex: ss.AppliedIndex,
+			SnapshotIndex: ss.SnapshotIndex, LastSnapshotUnix: ss.LastSnapshotUnix, Halted: ss.Halted != "",
+			CommitP50: shard.Quantile(cl, 0.5), CommitP99: shard.Quantile(cl, 0.99)})
 		if s.SnapshotErr() != nil {
 			out.SnapshotFailed = true
 		}

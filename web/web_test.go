@@ -620,7 +620,7 @@ func TestHistoryRing(t *testing.T) {
 	h := newHistory(time.Minute, 10*time.Second) // 6 samples
 	t0 := time.Unix(1000, 0)
 	for i := 0; i < 10; i++ {
-		h.add(t0.Add(time.Duration(i)*10*time.Second), parseInfo(fmt.Sprintf("# Stats\r\ntotal_commands_processed:%d\r\n# Memory\r\nused_memory:%d\r\n", i*100, i)))
+		h.add(t0.Add(time.Duration(i)*10*time.Second), parseInfo(fmt.Sprintf("# Stats\r\ntotal_commands_processed:%d\r\n# Memory\r\nused_memory:%d\r\n", i*100, i)), nil, nil)
 	}
 	pts := h.points()
 	if len(pts) != 6 {

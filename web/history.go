@@ -18,12 +18,12 @@ type sample struct {
 	// all commands run since the previous sample; ReadP99, WriteP99 per
 	// class. From the per-command histograms LATENCY HISTOGRAM shows
 	// (the ones /metrics exports as cairn.command.duration).
-	P50Usec      float64 `json:"p50_usec"`
-	P99Usec      float64 `json:"p99_usec"`
-	ReadP50Usec  float64 `json:"read_p50_usec"`
-	ReadP99Usec  float64 `json:"read_p99_usec"`
-	WriteP50Usec float64 `json:"write_p50_usec"`
-	WriteP99Usec float64 `json:"write_p99_usec"`
+	P50Usec       float64 `json:"p50_usec"`
+	P99Usec       float64 `json:"p99_usec"`
+	ReadP50Usec   float64 `json:"read_p50_usec"`
+	ReadP99Usec   float64 `json:"read_p99_usec"`
+	WriteP50Usec  float64 `json:"write_p50_usec"`
+	WriteP99Usec  float64 `json:"write_p99_usec"`
 	MemoryBytes   float64 `json:"memory_bytes"`
 	Clients       float64 `json:"clients"`
 	CommitLatency float64 `json:"commit_latency_usec"`

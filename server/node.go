@@ -163,6 +163,11 @@ type Config struct {
 	// instead of a start-up error (main.go's default port). Default
 	// false.
 	HTTPOptional bool
+	// HTTPTLS puts the HTTP listener (the dashboard, /metrics) on HTTPS
+	// with this node's certificate (TLS.CertFile): "auto" (the default
+	// when empty) does when a certificate is configured, "yes" requires
+	// one, "no" keeps plain HTTP.
+	HTTPTLS string
 	// Multi-region (package regions; single-node mode only so far).
 
 	// Region is this node's region name. Default "default" when
@@ -238,6 +243,15 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTPPort < -1 || (c.HTTPPort > 65535 && !c.HTTPOptional) {
 		return fmt.Errorf("http port %d out of range", c.HTTPPort)
+	}
+	switch c.HTTPTLS {
+	case "", "auto", "no":
+	case "yes":
+		if c.TLS.CertFile == "" {
+			return errors.New("--http-tls yes needs --tls-cert-file and --tls-key-file")
+		}
+	default:
+		return fmt.Errorf("bad http-tls %q (auto, yes or no)", c.HTTPTLS)
 	}
 	if err := c.validateTLS(); err != nil {
 		return err

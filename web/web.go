@@ -230,6 +230,9 @@ func (d *Dashboard) routes() *gin.Engine {
 	authed.POST("/ops/moveslots", ops.moveSlots)
 	authed.POST("/ops/rebalance", ops.rebalance)
 	authed.POST("/ops/promote", ops.promote)
+	authed.GET("/ops/promote/report", ops.promoteReport)
+	authed.POST("/ops/replica/add", ops.addReplica)
+	authed.POST("/ops/replica/remove", ops.removeReplica)
 	authed.GET("/ops/jobs", ops.jobs)
 	authed.GET("/metrics/history", d.apiHistory)
 

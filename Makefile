@@ -16,7 +16,7 @@ PKGS      := ./...
 RACE_PKGS := $(shell $(GO) list ./... | grep -v -e /server/clustertest -e /server/crashtest -e /bench/)
 FUZZTIME  ?= 10s
 
-.PHONY: dashboard-screenshots modules build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-metrics bench-modules bench-tls bench-atrest bench-floor bench-vector bench-vector-engine bench-regions crash chaos docker lint fmt clean
+.PHONY: dashboard-screenshots modules build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-metrics bench-modules bench-tls bench-atrest bench-floor bench-vector bench-vector-engine bench-regions bench-dashboard crash chaos docker lint fmt clean
 
 build: ## Build bin/cairn (static, CGO disabled)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) .
@@ -69,6 +69,9 @@ bench-atrest: build ## Encryption at rest: durable SET -P 1 and -P 16, plaintext
 
 bench-cluster: ## Cluster benchmark: 3-node cluster vs redis-server, failover RTO, resharding (bench/out/cluster.md)
 	bash bench/cluster.sh
+
+bench-dashboard: ## Dashboard: first render of every page under load on a 3-node cluster, throughput with/without an open page (stdout)
+	bash bench/dashboard.sh
 
 bench-floor: build ## Durable-write floor layer by layer: raw Dragonboat, Cairn shard, RESP server, Redis AOF-always (bench/out/floor.md; FLOOR_FLAGS adds flags)
 	$(GO) build -o bench/out/floor-bin ./bench/floor

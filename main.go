@@ -80,6 +80,7 @@ var settings = []setting{
 	{"backup-retention-days", "CAIRN_BACKUP_RETENTION_DAYS", "delete backups older than this many days (at most 35; 0 keeps them)", "0"},
 	{"log-archive", "CAIRN_LOG_ARCHIVE", "yes: archive every committed log entry under backup-dir/log for point-in-time restore (cairn restore --to-time)", "no"},
 	{"otlp-endpoint", "CAIRN_OTLP_ENDPOINT", "also push metrics over OTLP/HTTP to this collector (URL such as http://host:4318, or host:port)", ""},
+	{"http-tls", "CAIRN_HTTP_TLS", "HTTPS on the HTTP listener (dashboard, /metrics) with --tls-cert-file: auto (when a certificate is set), yes or no", "auto"},
 	{"tls-port", "CAIRN_TLS_PORT", "TLS client port (0: none); --port 0 then disables plaintext clients", "0"},
 	{"tls-cert-file", "CAIRN_TLS_CERT_FILE", "TLS: this node's certificate (PEM), presented to clients and other nodes", ""},
 	{"tls-key-file", "CAIRN_TLS_KEY_FILE", "TLS: the certificate's private key (PEM)", ""},
@@ -260,6 +261,7 @@ func buildConfig(get func(string) string) (server.Config, error) {
 		}
 		cfg.PlainDisabled, cfg.Port = true, cfg.TLSPort
 	}
+	cfg.HTTPTLS = strings.ToLower(get("http-tls"))
 	cfg.TLS = tlsconf.Settings{CertFile: get("tls-cert-file"), KeyFile: get("tls-key-file"), CAFile: get("tls-ca-cert-file"),
 		Protocols: get("tls-protocols"), Ciphers: get("tls-ciphers")}
 	if cfg.TLS.AuthClients, err = tlsconf.ParseAuthClients(get("tls-auth-clients")); err != nil {

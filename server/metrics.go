@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -57,6 +58,9 @@ func (n *Node) startHTTP() error {
 	}
 	n.mux = http.NewServeMux()
 	n.mux.Handle("GET /metrics", tel.Handler())
+	if n.httpsOn() {
+		ln = tls.NewListener(ln, n.tls.HTTPSConfig())
+	}
 	n.httpLn = ln
 	n.httpSrv = &http.Server{Handler: n.mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -82,6 +86,18 @@ func (n *Node) stopHTTP() {
 		n.log.Warn("metrics shutdown", "err", err)
 	}
 }
+
+// httpsOn tells whether the HTTP listener serves HTTPS (Config.HTTPTLS).
+func (n *Node) httpsOn() bool {
+	switch n.cfg.HTTPTLS {
+	case "no":
+		return false
+	}
+	return n.tls != nil && n.tls.HasCertificate()
+}
+
+// HTTPS reports whether the HTTP listener serves HTTPS.
+func (n *Node) HTTPS() bool { return n.httpLn != nil && n.httpsOn() }
 
 // HTTPAddr returns the address of the HTTP listener, "" if the node has
 // none.

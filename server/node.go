@@ -163,6 +163,11 @@ type Config struct {
 	// instead of a start-up error (main.go's default port). Default
 	// false.
 	HTTPOptional bool
+	// HTTPTLS puts the HTTP listener (the dashboard, /metrics) on HTTPS
+	// with this node's certificate (TLS.CertFile): "auto" (the default
+	// when empty) does when a certificate is configured, "yes" requires
+	// one, "no" keeps plain HTTP.
+	HTTPTLS string
 	// Multi-region (package regions; single-node mode only so far).
 
 	// Region is this node's region name. Default "default" when
@@ -238,6 +243,15 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTPPort < -1 || (c.HTTPPort > 65535 && !c.HTTPOptional) {
 		return fmt.Errorf("http port %d out of range", c.HTTPPort)
+	}
+	switch c.HTTPTLS {
+	case "", "auto", "no":
+	case "yes":
+		if c.TLS.CertFile == "" {
+			return errors.New("--http-tls yes needs --tls-cert-file and --tls-key-file")
+		}
+	default:
+		return fmt.Errorf("bad http-tls %q (auto, yes or no)", c.HTTPTLS)
 	}
 	if err := c.validateTLS(); err != nil {
 		return err
@@ -809,7 +823,15 @@ func (b *backend) Status() session.Status {
 		out.LastSaveUnix = st.LastSnapshotUnix
 	}
 	out.ClockMs, out.ClockClamped = st.ClockMs, st.ClockClamped
+	fs, _ := b.host.FsyncLatency()
+	out.FsyncP50, out.FsyncP99 = shard.Quantile(fs, 0.5), shard.Quantile(fs, 0.99)
 	for _, s := range all {
+		ss := s.Status()
+		cl, _ := s.CommitLatency()
+		out.Shards = append(out.Shards, session.ShardStatus{ID: ss.ShardID, ReplicaID: ss.ReplicaID, LeaderID: ss.LeaderID,
+			Term: ss.Term, IsLeader: ss.IsLeader, CommitIndex: max(ss.LastLogIndex, ss.AppliedIndex), AppliedIndex: ss.AppliedIndex,
+			SnapshotIndex: ss.SnapshotIndex, LastSnapshotUnix: ss.LastSnapshotUnix, Halted: ss.Halted != "",
+			CommitP50: shard.Quantile(cl, 0.5), CommitP99: shard.Quantile(cl, 0.99)})
 		if s.SnapshotErr() != nil {
 			out.SnapshotFailed = true
 		}

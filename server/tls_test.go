@@ -248,10 +248,12 @@ func TestTLS_ConfigErrors(t *testing.T) {
 			c.TLS = e.settings()
 			c.TLS.CertFile, c.TLS.KeyFile = e.expiredCert, e.expiredKey
 		}, "expired"},
-		"plaintext off": {func(c *server.Config) { c.PlainDisabled = true }, "--tls-port"},
-		"no CA":         {func(c *server.Config) { c.TLSPort = -1; c.TLS = e.settings(); c.TLS.CAFile = "" }, "tls-ca-cert-file"},
-		"bad protocols": {func(c *server.Config) { c.TLSPort = -1; c.TLS = e.settings(); c.TLS.Protocols = "SSLv3" }, "tls-protocols"},
-		"bad cipher":    {func(c *server.Config) { c.TLSPort = -1; c.TLS = e.settings(); c.TLS.Ciphers = "RC4-MD5" }, "tls-ciphers"},
+		"plaintext off":                      {func(c *server.Config) { c.PlainDisabled = true }, "--tls-port"},
+		"no CA":                              {func(c *server.Config) { c.TLSPort = -1; c.TLS = e.settings(); c.TLS.CAFile = "" }, "tls-ca-cert-file"},
+		"bad protocols":                      {func(c *server.Config) { c.TLSPort = -1; c.TLS = e.settings(); c.TLS.Protocols = "SSLv3" }, "tls-protocols"},
+		"bad cipher":                         {func(c *server.Config) { c.TLSPort = -1; c.TLS = e.settings(); c.TLS.Ciphers = "RC4-MD5" }, "tls-ciphers"},
+		"http-tls yes without a certificate": {func(c *server.Config) { c.HTTPTLS = "yes" }, "--http-tls yes needs"},
+		"bad http-tls":                       {func(c *server.Config) { c.HTTPTLS = "maybe" }, "bad http-tls"},
 	} {
 		cfg := server.Config{Port: servertest.FreePort(t), Dir: t.TempDir(), RaftAddr: "127.0.0.1:" + strconv.Itoa(servertest.FreePort(t))}
 		c.mod(&cfg)

@@ -211,9 +211,21 @@ func TestBrowser(t *testing.T) {
 		chromedp.Navigate(base+"/"),
 		waitJS(`document.querySelector("#shards tbody tr").cells[4].innerText.includes("16000-16383")`),
 	)
+	// The pages below must show their new figures, not only render: the
+	// charts' per-class lines, every replica of every shard following.
+	ready := map[string]string{
+		"/charts": `document.querySelectorAll("polyline.l1").length >= 3 && document.querySelector("figcaption").innerText.includes("write")`,
+		"/shard": `document.querySelectorAll("section.shard-detail").length === 3 &&
+			[...document.querySelectorAll("section.shard-detail")].every(s => s.querySelectorAll("tr.replica.ok").length === 3)`,
+		"/ops": `document.querySelector("#addreplica") && document.querySelectorAll("#replica-map tbody tr").length === 3`,
+	}
 	for _, p := range []string{"/charts", "/shard", "/slowlog", "/ops", "/users"} {
 		name := strings.TrimPrefix(p, "/")
-		step(name, chromedp.Navigate(base+p), chromedp.WaitVisible(chromedp.CSS("main h1")), measure(p), shot(name))
+		acts := []chromedp.Action[chromedp.Void]{chromedp.Navigate(base + p), chromedp.WaitVisible(chromedp.CSS("main h1")), measure(p)}
+		if js := ready[p]; js != "" {
+			acts = append(acts, waitJS(js))
+		}
+		step(name, append(acts, shot(name))...)
 	}
 	// Reported, not asserted: a paint time on a loaded 2-core machine
 	// is noisy; TestFirstRender asserts the server side.
@@ -259,8 +271,10 @@ func TestBrowser(t *testing.T) {
 			status("PUT", "/api/key", `{"key": "user:01", "value": "changed"}`),
 			status("DELETE", "/api/modules/ratelimit", ""),
 			chromedp.Navigate(base+"/ops"),
-			waitJS(`document.querySelector("#backup-btn").disabled && document.querySelector("#move-btn").disabled`),
+			waitJS(`document.querySelector("#backup-btn").disabled && document.querySelector("#move-btn").disabled &&
+				document.querySelector("#addreplica button").disabled && document.querySelector("#delreplica button").disabled`),
 			status("POST", "/api/ops/moveslots", `{"shard": 2, "start": 16000, "end": 16383}`),
+			status("POST", "/api/ops/replica/add", `{"shard": 1, "node": 1}`),
 			chromedp.Navigate(base+"/keys?pattern=user:*&key=user:01"),
 			waitJS(`document.querySelector("#viewer") && document.querySelector("#viewer").innerText.includes("user:01")`),
 			chromedp.Navigate(base+"/slowlog"),
@@ -278,11 +292,22 @@ func TestBrowser(t *testing.T) {
 			chromedp.WaitVisible(chromedp.CSS("main h1")),
 		)
 		cl.Stop(3)
+		killed := time.Now()
 		step("dead node shown",
 			waitJS(`[...document.querySelectorAll("#nodes tbody tr.node")].some(r => !r.classList.contains("online") && r.innerText.startsWith("3"))`),
+		)
+		red := time.Since(killed)
+		step("new leaders shown",
 			waitJS(`[...document.querySelectorAll("#shards tbody tr")].every(r => !r.cells[1].innerText.includes("`+strings.TrimPrefix(addrOf(cl, 3), "127.0.0.1")+`"))`),
 			shot("node-down"),
 		)
+		leaders := time.Since(killed)
+		t.Logf("node 3 killed: red after %v, every shard led by another node after %v", red.Round(100*time.Millisecond), leaders.Round(100*time.Millisecond))
+		// The page refreshes every 5 s and the cluster notices a dead
+		// node within a few seconds: 15 s leaves room for a loaded machine.
+		if red > 15*time.Second {
+			t.Fatalf("killed node shown red only after %v", red)
+		}
 	})
 }
 

@@ -66,7 +66,14 @@ type opsView struct {
 	Shards        []string
 	Regions       []kv
 	RegionErr     string
-	Jobs          []job
+	// Loss is the promotion report built from REGION INFO (nil when
+	// REGION INFO is refused or the node has no regions).
+	Loss *lossReport
+	Jobs []job
+	// ClusterShards and ClusterNodes are the directory (CLUSTER
+	// TOPOLOGY), for the add/remove-replica forms.
+	ClusterShards []shardRow
+	ClusterNodes  []nodeRow
 }
 
 func opsData(d *Dashboard, c *gin.Context) (any, error) {
@@ -95,13 +102,15 @@ func opsData(d *Dashboard, c *gin.Context) (any, error) {
 	if in, err := conn.Do(ctx, "INFO", "cluster"); err == nil && parseInfo(str(in)).get("cluster_enabled") == "1" {
 		v.Cluster = true
 	}
+	if v.Cluster {
+		v.ClusterShards, v.ClusterNodes, _ = clusterState(ctx, conn)
+	}
 	if r, err := conn.Do(ctx, "REGION", "INFO"); err != nil {
 		v.RegionErr = errText(err)
 	} else {
-		v.Regions = parseInfo("# r\n" + str(r)).section("r")
-		if len(v.Regions) == 0 {
-			v.Regions = []kv{{"reply", str(r)}}
-		}
+		v.Loss = newLossReport(r)
+		v.Regions = []kv{{"Region", v.Loss.Region}, {"Role", v.Loss.Role},
+			{"Lag", fmt.Sprintf("%d ms, %d entries", v.Loss.LagMs, v.Loss.LagEntries)}}
 	}
 	v.Jobs = d.jobs.snapshot()
 	progress(ctx, conn, v.Jobs)
@@ -156,19 +165,159 @@ func (h opsHandler) rebalance(c *gin.Context) {
 
 type promoteReq struct {
 	Force bool `json:"force"`
+	// MaxLoss, with Force, is the number of entries the loss report the
+	// user confirmed said may be lost: when the report now says more,
+	// the promotion is not sent (409) and the new report is returned.
+	// Nil: no check (scripts that read the report themselves).
+	MaxLoss *int64 `json:"max_loss"`
 }
 
-// promote sends REGION PROMOTE [FORCE] (the page shows REGION INFO's
-// loss figures and asks for confirmation first).
+// promote sends REGION PROMOTE [FORCE]. The page shows the loss report
+// (GET /api/ops/promote/report) and asks for confirmation first.
 func (h opsHandler) promote(c *gin.Context) {
 	var req promoteReq
-	_ = c.ShouldBindJSON(&req)
+	if c.Request.ContentLength != 0 {
+		if err := c.ShouldBindJSON(&req); err != nil {
+			c.JSON(http.StatusBadRequest, gin.H{"error": "body must be JSON {\"force\":bool, \"max_loss\":N}"})
+			return
+		}
+	}
 	args := []any{"REGION", "PROMOTE"}
 	if req.Force {
 		args = append(args, "FORCE")
+		if req.MaxLoss != nil {
+			s := sess(c)
+			if ok, why := h.d.can(c.Request.Context(), s, "REGION", "PROMOTE", "FORCE"); !ok {
+				c.JSON(http.StatusForbidden, gin.H{"error": "NOPERM " + why})
+				return
+			}
+			r, ok := h.d.query(c, "REGION", "INFO")
+			if !ok {
+				return
+			}
+			if rep := newLossReport(r); rep.ForcedLoss > *req.MaxLoss {
+				c.JSON(http.StatusConflict, gin.H{"error": fmt.Sprintf("the loss report changed: %d entries may now be lost (you confirmed %d); review it and confirm again",
+					rep.ForcedLoss, *req.MaxLoss), "report": rep})
+				return
+			}
+		}
 	}
 	if v, ok := h.d.act(c, args...); ok {
-		c.JSON(http.StatusOK, gin.H{"reply": v, "text": str(v)})
+		var reached []string
+		for _, p := range list(v) {
+			m := pairs(p)
+			reached = append(reached, fmt.Sprintf("shard %s at source index %s", str(m["shard"]), str(m["source_index"])))
+		}
+		text := str(v)
+		if len(reached) > 0 {
+			text = "promoted; " + strings.Join(reached, ", ")
+		}
+		c.JSON(http.StatusOK, gin.H{"reply": v, "text": text})
+	}
+}
+
+// lossReport is what a promotion of this region would lose, from REGION
+// INFO's per-shard positions: a planned promotion waits until this
+// region has applied everything the primary committed, so it loses
+// nothing (and fails when the primary cannot be reached); a forced one
+// loses every entry the primary committed that is not here yet.
+type lossReport struct {
+	Region     string      `json:"region"`
+	Role       string      `json:"role"`
+	LagMs      int64       `json:"lag_ms"`
+	LagEntries int64       `json:"lag_entries"`
+	Shards     []lossShard `json:"shards"`
+	// ForcedLoss is the number of entries known to be committed at the
+	// primary and missing here (the sum of the shards' lag_entries);
+	// Unknown says a link is down, so the primary may have committed
+	// more since this region last heard from it.
+	ForcedLoss int64 `json:"forced_loss_entries"`
+	Unknown    bool  `json:"unknown_beyond"`
+	// Planned and Forced are the report in words, as the confirmation
+	// shows it.
+	Planned string `json:"planned"`
+	Forced  string `json:"forced"`
+}
+
+type lossShard struct {
+	Shard         int64  `json:"shard"`
+	Applied       int64  `json:"applied"`
+	SourceApplied int64  `json:"source_applied"`
+	LagEntries    int64  `json:"lag_entries"`
+	LagMs         int64  `json:"lag_ms"`
+	Connected     bool   `json:"connected"`
+	LastError     string `json:"last_error,omitempty"`
+}
+
+func newLossReport(r any) *lossReport {
+	m := pairs(r)
+	rep := &lossReport{Region: str(m["region"]), Role: str(m["role"]), LagMs: toInt(m["lag_ms"]), LagEntries: toInt(m["lag_entries"])}
+	var words []string
+	for _, e := range list(m["shards"]) {
+		sm := pairs(e)
+		sh := lossShard{Shard: toInt(sm["shard"]), Applied: toInt(sm["applied"]), SourceApplied: toInt(sm["source_applied"]),
+			LagEntries: toInt(sm["lag_entries"]), LagMs: toInt(sm["lag_ms"]), Connected: toInt(sm["connected"]) == 1,
+			LastError: str(sm["last_error"])}
+		rep.Shards = append(rep.Shards, sh)
+		rep.ForcedLoss += max(sh.LagEntries, 0)
+		w := fmt.Sprintf("shard %d: %d entries (here %d, primary %d when last heard, %d ms behind)", sh.Shard, max(sh.LagEntries, 0), sh.Applied, sh.SourceApplied, sh.LagMs)
+		if !sh.Connected {
+			rep.Unknown = true
+			w += ", link DOWN: the primary may have committed more since"
+			if sh.LastError != "" {
+				w += " (" + sh.LastError + ")"
+			}
+		}
+		words = append(words, w)
+	}
+	switch {
+	case rep.Role == "primary":
+		rep.Planned = "this region is already the primary: there is nothing to promote"
+		rep.Forced = rep.Planned
+	default:
+		rep.Planned = "planned promotion: waits until this region has applied everything the primary committed, then switches roles; no write is lost (it fails if the primary cannot be reached)"
+		rep.Forced = fmt.Sprintf("FORCED promotion of region %s: %d committed entries of the old primary may be lost", rep.Region, rep.ForcedLoss)
+		if rep.Unknown {
+			rep.Forced += " at least"
+		}
+		if len(words) > 0 {
+			rep.Forced += " — " + strings.Join(words, "; ")
+		}
+		rep.Forced += ". The old primary writes what it loses to region-discarded-*.txt when it rejoins."
+	}
+	return rep
+}
+
+// promoteReport answers the loss report of a promotion (REGION INFO).
+func (h opsHandler) promoteReport(c *gin.Context) {
+	r, ok := h.d.query(c, "REGION", "INFO")
+	if !ok {
+		return
+	}
+	c.JSON(http.StatusOK, newLossReport(r))
+}
+
+type replicaReq struct {
+	Shard int `json:"shard"`
+	Node  int `json:"node"`
+}
+
+// addReplica sends CLUSTER ADDREPLICA shard node: the directory adds the
+// node to the shard's Raft group, and the new replica catches up by
+// snapshot (its progress shows on the shard page).
+func (h opsHandler) addReplica(c *gin.Context) { h.replica(c, "ADDREPLICA") }
+
+// removeReplica sends CLUSTER DELREPLICA shard node.
+func (h opsHandler) removeReplica(c *gin.Context) { h.replica(c, "DELREPLICA") }
+
+func (h opsHandler) replica(c *gin.Context, sub string) {
+	var req replicaReq
+	if err := c.ShouldBindJSON(&req); err != nil || req.Shard < 1 || req.Node < 1 {
+		c.JSON(http.StatusBadRequest, gin.H{"error": "body must be JSON {\"shard\":N, \"node\":M} (numbers from the directory, ≥ 1)"})
+		return
+	}
+	if v, ok := h.d.act(c, "CLUSTER", sub, strconv.Itoa(req.Shard), strconv.Itoa(req.Node)); ok {
+		c.JSON(http.StatusOK, gin.H{"reply": v, "text": fmt.Sprintf("%s: shard %d, node %d", str(v), req.Shard, req.Node)})
 	}
 }
 

@@ -38,7 +38,8 @@ var pageList = []pageDef{
 		"search": {"FT.SEARCH", "idx", "*"}}},
 	{Path: "/ops", API: "ops", Name: "Operations", Tmpl: "ops", Refresh: 5, Data: opsData, Can: map[string][]string{
 		"backup": {"BACKUP", "CREATE"}, "moveslots": {"CLUSTER", "MOVESLOTS", "1", "0", "0"},
-		"rebalance": {"CLUSTER", "REBALANCE"}, "promote": {"REGION", "PROMOTE"}}},
+		"rebalance": {"CLUSTER", "REBALANCE"}, "promote": {"REGION", "PROMOTE"},
+		"addreplica": {"CLUSTER", "ADDREPLICA", "1", "1"}, "delreplica": {"CLUSTER", "DELREPLICA", "1", "1"}}},
 	{Path: "/users", API: "users", Name: "Users", Tmpl: "users", Refresh: 10, Data: usersData},
 }
 

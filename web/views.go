@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -303,6 +304,60 @@ type shardView struct {
 	Raft    []kv
 	Shards  []kv
 	Cluster []shardRow
+	// Node is this node's figures that are not per shard: the fsync
+	// probe's latency quantiles and last value.
+	Node []kv
+	// Local are this node's shard replicas (INFO raft's raft_shard_<id>
+	// lines), each with every replica of the shard and its state.
+	Local []shardDetail
+}
+
+// shardDetail is one shard replica of this node.
+type shardDetail struct {
+	ID, Role, Leader, Term    string
+	CommitIndex, AppliedIndex uint64
+	SnapshotIndex             uint64
+	SnapshotAge               string
+	CommitP50, CommitP99      string
+	Halted                    bool
+	Replicas                  []replicaState
+}
+
+// replicaState is one replica of a shard as its own node reports it
+// (INFO raft on that node, as the signed-in user).
+type replicaState struct {
+	Node, Addr, Role, State string
+	Applied                 uint64
+	// Behind is how many entries it has yet to apply compared with this
+	// node's commit index of the shard (-1: unknown).
+	Behind int64
+	Self   bool
+}
+
+// raftShards reads INFO raft's raft_shard_<id>:k=v,... lines.
+func raftShards(in info) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for k, v := range in.Fields["raft"] {
+		id, ok := strings.CutPrefix(k, "raft_shard_")
+		if !ok || id == "id" {
+			continue
+		}
+		m := map[string]string{}
+		for _, part := range strings.Split(v, ",") {
+			if a, b, ok := strings.Cut(part, "="); ok {
+				m[a] = b
+			}
+		}
+		out[id] = m
+	}
+	return out
+}
+
+func usecText(v string) string {
+	if v == "" || v == "0" {
+		return "-"
+	}
+	return "≤ " + v + " µs"
 }
 
 func shardData(d *Dashboard, c *gin.Context) (any, error) {
@@ -314,16 +369,140 @@ func shardData(d *Dashboard, c *gin.Context) (any, error) {
 	}
 	in := parseInfo(str(r))
 	v := shardView{Raft: in.section("raft"), Shards: in.section("shards")}
+	v.Node = []kv{
+		{"Fsync p50 (since start)", usecText(in.get("raft_fsync_p50_usec"))},
+		{"Fsync p99 (since start)", usecText(in.get("raft_fsync_p99_usec"))},
+		{"Fsync probe (last)", in.get("raft_fsync_probe_usec") + " µs"},
+		{"Commit latency (last write)", in.get("raft_last_commit_latency_usec") + " µs"},
+	}
+	local := raftShards(in)
+	var t *topology
 	if in.get("cluster_enabled") == "1" {
 		v.Cluster, _, _ = clusterState(ctx, s.conn)
+		t, _ = readTopology(ctx, s.conn)
+	}
+	ids := make([]string, 0, len(local))
+	for id := range local {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return toInt(ids[i]) < toInt(ids[j]) })
+	peerInfo := d.peerRaft(ctx, s, t)
+	for _, id := range ids {
+		m := local[id]
+		sd := shardDetail{ID: id, Role: m["role"], Leader: m["leader"], Term: m["term"],
+			CommitIndex: uint64(toInt(m["commit_index"])), AppliedIndex: uint64(toInt(m["applied_index"])),
+			SnapshotIndex: uint64(toInt(m["snapshot_index"])),
+			CommitP50:     usecText(m["commit_p50_usec"]), CommitP99: usecText(m["commit_p99_usec"]), Halted: m["halted"] == "1"}
+		if age := toInt(m["snapshot_age_sec"]); m["snapshot_age_sec"] == "-1" {
+			sd.SnapshotAge = "none since start"
+		} else {
+			sd.SnapshotAge = humanDuration(age)
+		}
+		sd.Replicas = replicasOf(id, m, t, peerInfo)
+		v.Local = append(v.Local, sd)
 	}
 	return v, nil
 }
 
-// series is one chart: its samples drawn as an SVG polyline.
+// replicasOf lists shard id's replicas: outside cluster mode only this
+// node's; in cluster mode every node the directory names, with what
+// that node's INFO raft says of its replica.
+func replicasOf(id string, self map[string]string, t *topology, peers map[uint64]peerRaft) []replicaState {
+	commit := toInt(self["commit_index"])
+	state := func(m map[string]string) string {
+		switch {
+		case m["halted"] == "1":
+			return "halted"
+		case m["role"] == "leader":
+			return "leader"
+		}
+		return "following"
+	}
+	if t == nil {
+		return []replicaState{{Node: "this node", Role: self["role"], State: state(self),
+			Applied: uint64(toInt(self["applied_index"])), Behind: max(commit-toInt(self["applied_index"]), 0), Self: true}}
+	}
+	var out []replicaState
+	for _, sh := range t.Shards {
+		if strconv.FormatUint(sh.ID, 10) != id {
+			continue
+		}
+		for _, nid := range sh.Replicas {
+			rs := replicaState{Node: strconv.FormatUint(nid, 10), Behind: -1, Self: nid == t.Myself, State: "unreachable", Role: "?"}
+			p, ok := peers[nid]
+			rs.Addr = p.addr
+			if ok && p.err == "" {
+				if m, ok := p.shards[id]; ok {
+					rs.Role, rs.State = m["role"], state(m)
+					rs.Applied = uint64(toInt(m["applied_index"]))
+					rs.Behind = max(commit-toInt(m["applied_index"]), 0)
+				} else {
+					rs.State = "not started on its node"
+				}
+			} else if ok {
+				rs.State = "unreachable: " + p.err
+			}
+			out = append(out, rs)
+		}
+	}
+	return out
+}
+
+// peerRaft is one node's INFO raft shard lines.
+type peerRaft struct {
+	addr, err string
+	shards    map[string]map[string]string
+}
+
+// peerRaft asks every node of the directory for INFO raft, in parallel
+// with a short timeout, as the signed-in user.
+func (d *Dashboard) peerRaft(ctx context.Context, s *session, t *topology) map[uint64]peerRaft {
+	out := map[uint64]peerRaft{}
+	if t == nil {
+		return out
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, n := range t.Nodes {
+		wg.Add(1)
+		go func(id uint64, addr string, self bool) {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			defer cancel()
+			var conn Conn = s.conn
+			var err error
+			if !self {
+				conn, err = d.peer(ctx, s, addr)
+			}
+			var r any
+			if err == nil {
+				r, err = conn.Do(ctx, "INFO", "raft")
+			}
+			p := peerRaft{addr: addr}
+			if err != nil {
+				p.err = errText(err)
+			} else {
+				p.shards = raftShards(parseInfo(str(r)))
+			}
+			mu.Lock()
+			out[id] = p
+			mu.Unlock()
+		}(n.ID, n.Client, n.ID == t.Myself)
+	}
+	wg.Wait()
+	return out
+}
+
+// series is one chart: one or more lines of samples drawn as SVG
+// polylines on a common scale.
 type series struct {
 	Name, Unit, Last, Max string
-	Points                string
+	Lines                 []line
+}
+
+// line is one polyline of a chart; Class (l0, l1, l2) picks its colour.
+type line struct {
+	Label, Class, Points, Last string
 }
 
 type chartsView struct {
@@ -332,46 +511,73 @@ type chartsView struct {
 	Charts  []series
 }
 
+type lineDef struct {
+	label string
+	get   func(sample) float64
+}
+
 func chartsData(d *Dashboard, c *gin.Context) (any, error) {
 	pts := d.history.points()
 	v := chartsView{Samples: len(pts)}
 	if len(pts) > 1 {
 		v.Span = pts[len(pts)-1].T.Sub(pts[0].T).Round(time.Second).String()
 	}
-	add := func(name, unit string, get func(sample) float64, fmtv func(float64) string) {
+	add := func(name, unit string, fmtv func(float64) string, defs ...lineDef) {
 		sr := series{Name: name, Unit: unit}
 		var maxv float64
 		for _, p := range pts {
-			maxv = max(maxv, get(p))
-		}
-		var b strings.Builder
-		for i, p := range pts {
-			x := 0.0
-			if len(pts) > 1 {
-				x = float64(i) * 600 / float64(len(pts)-1)
+			for _, ld := range defs {
+				maxv = max(maxv, ld.get(p))
 			}
-			y := 100.0
-			if maxv > 0 {
-				y = 100 - get(p)/maxv*95
-			}
-			fmt.Fprintf(&b, "%.1f,%.1f ", x, y)
 		}
-		sr.Points = b.String()
-		if len(pts) > 0 {
-			sr.Last = fmtv(get(pts[len(pts)-1]))
+		for i, ld := range defs {
+			var b strings.Builder
+			for j, p := range pts {
+				x := 0.0
+				if len(pts) > 1 {
+					x = float64(j) * 600 / float64(len(pts)-1)
+				}
+				y := 100.0
+				if maxv > 0 {
+					y = 100 - ld.get(p)/maxv*95
+				}
+				fmt.Fprintf(&b, "%.1f,%.1f ", x, y)
+			}
+			ln := line{Label: ld.label, Class: fmt.Sprintf("l%d", i), Points: b.String()}
+			if len(pts) > 0 {
+				ln.Last = fmtv(ld.get(pts[len(pts)-1]))
+			}
+			sr.Lines = append(sr.Lines, ln)
+		}
+		if len(sr.Lines) == 1 {
+			sr.Last = sr.Lines[0].Last
 		}
 		sr.Max = fmtv(maxv)
 		v.Charts = append(v.Charts, sr)
 	}
 	num := func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
-	add("Operations", "ops/s", func(s sample) float64 { return s.OpsPerSec }, num)
-	add("Error replies", "errors/s", func(s sample) float64 { return s.ErrorsPerSec }, num)
-	add("Raft commit latency", "µs", func(s sample) float64 { return s.CommitLatency }, num)
-	add("Fsync probe", "µs", func(s sample) float64 { return s.FsyncUsec }, num)
-	add("Memory used", "", func(s sample) float64 { return s.MemoryBytes }, humanBytes)
-	add("Clients", "connections", func(s sample) float64 { return s.Clients }, num)
-	add("Keys", "keys", func(s sample) float64 { return s.Keys }, num)
-	add("Region lag", "s", func(s sample) float64 { return s.RegionLagSec }, num)
+	one := func(get func(sample) float64) lineDef { return lineDef{"", get} }
+	add("Operations by command class", "ops/s", num,
+		lineDef{"read", func(s sample) float64 { return s.ReadOps }},
+		lineDef{"write", func(s sample) float64 { return s.WriteOps }},
+		lineDef{"other", func(s sample) float64 { return s.OtherOps }})
+	add("Command latency, all commands", "µs", num,
+		lineDef{"p50", func(s sample) float64 { return s.P50Usec }},
+		lineDef{"p99", func(s sample) float64 { return s.P99Usec }})
+	add("Write latency", "µs", num,
+		lineDef{"p50", func(s sample) float64 { return s.WriteP50Usec }},
+		lineDef{"p99", func(s sample) float64 { return s.WriteP99Usec }})
+	add("Read latency", "µs", num,
+		lineDef{"p50", func(s sample) float64 { return s.ReadP50Usec }},
+		lineDef{"p99", func(s sample) float64 { return s.ReadP99Usec }})
+	add("Operations (total_commands_processed)", "ops/s", num, one(func(s sample) float64 { return s.OpsPerSec }))
+	add("Error replies", "errors/s", num, one(func(s sample) float64 { return s.ErrorsPerSec }))
+	add("Raft commit latency (last)", "µs", num, one(func(s sample) float64 { return s.CommitLatency }))
+	add("Fsync probe (last)", "µs", num, one(func(s sample) float64 { return s.FsyncUsec }))
+	add("Memory used", "", humanBytes, one(func(s sample) float64 { return s.MemoryBytes }))
+	add("Clients", "connections", num, one(func(s sample) float64 { return s.Clients }))
+	add("Keys", "keys", num, one(func(s sample) float64 { return s.Keys }))
+	add("Region lag", "s", num, one(func(s sample) float64 { return s.RegionLagSec }))
 	return v, nil
 }
 

@@ -53,6 +53,7 @@ type Dashboard struct {
 	pages    map[string]*template.Template
 	log      *slog.Logger
 	jobs     jobs // the operations started from the dashboard
+	classes  classifier
 
 	svcMu sync.Mutex
 	svc   Conn // the service connection, opened on first use
@@ -150,7 +151,17 @@ func (d *Dashboard) sample() {
 	if err != nil {
 		return
 	}
-	d.history.add(time.Now(), parseInfo(str(v)))
+	// The per-command histograms give the classes' rates and latency
+	// quantiles; a node that refuses LATENCY HISTOGRAM still gets the
+	// INFO figures.
+	var hists map[string]*cmdHist
+	if h, err := c.Do(ctx, "LATENCY", "HISTOGRAM"); err == nil {
+		hists = parseLatencyHistogram(h)
+		for name := range hists {
+			d.classes.class(ctx, c, name) // ask COMMAND INFO outside the history's lock
+		}
+	}
+	d.history.add(time.Now(), parseInfo(str(v)), hists, func(name string) string { return d.classes.class(ctx, c, name) })
 }
 
 // service returns the service connection (the node's own identity).
@@ -219,6 +230,9 @@ func (d *Dashboard) routes() *gin.Engine {
 	authed.POST("/ops/moveslots", ops.moveSlots)
 	authed.POST("/ops/rebalance", ops.rebalance)
 	authed.POST("/ops/promote", ops.promote)
+	authed.GET("/ops/promote/report", ops.promoteReport)
+	authed.POST("/ops/replica/add", ops.addReplica)
+	authed.POST("/ops/replica/remove", ops.removeReplica)
 	authed.GET("/ops/jobs", ops.jobs)
 	authed.GET("/metrics/history", d.apiHistory)
 

@@ -218,6 +218,9 @@ func TestCSRFForgery(t *testing.T) {
 		{"POST", "/api/ops/moveslots", map[string]any{"shard": 1, "start": 0, "end": 1}},
 		{"POST", "/api/ops/rebalance", map[string]any{}},
 		{"POST", "/api/ops/promote", map[string]any{}},
+		{"POST", "/api/ops/promote", map[string]any{"force": true, "max_loss": 0}},
+		{"POST", "/api/ops/replica/add", map[string]any{"shard": 1, "node": 2}},
+		{"POST", "/api/ops/replica/remove", map[string]any{"shard": 1, "node": 2}},
 		{"DELETE", "/api/session", nil},
 	} {
 		expect(t, c.do(r.method, r.path, r.body), 403, "CSRF")                         // no token
@@ -273,7 +276,7 @@ func TestViews(t *testing.T) {
 	if s, _ := h["samples"].([]any); len(s) < 2 {
 		t.Fatalf("history has %d samples", len(s))
 	}
-	expect(t, c.do("GET", "/api/charts", nil), 200, `"Operations"`)
+	expect(t, c.do("GET", "/api/charts", nil), 200, `"Operations by command class"`)
 	expect(t, c.do("GET", "/api/shard", nil), 200, "raft_commit_index")
 	expect(t, c.do("GET", "/api/users", nil), 200, "") // ACL errors shown in the view, not a failure
 	expect(t, c.do("GET", "/api/nope", nil), 404, "no such API route")
@@ -587,6 +590,9 @@ func TestPermissionDenied(t *testing.T) {
 		{"POST", "/api/ops/moveslots", map[string]any{"shard": 1, "start": 0, "end": 1}},
 		{"POST", "/api/ops/rebalance", map[string]any{}},
 		{"POST", "/api/ops/promote", map[string]any{}},
+		{"POST", "/api/ops/promote", map[string]any{"force": true, "max_loss": 0}},
+		{"POST", "/api/ops/replica/add", map[string]any{"shard": 1, "node": 2}},
+		{"POST", "/api/ops/replica/remove", map[string]any{"shard": 1, "node": 2}},
 	} {
 		expect(t, c.act(r.method, r.path, r.body), 403, "no permissions")
 	}
@@ -620,7 +626,7 @@ func TestHistoryRing(t *testing.T) {
 	h := newHistory(time.Minute, 10*time.Second) // 6 samples
 	t0 := time.Unix(1000, 0)
 	for i := 0; i < 10; i++ {
-		h.add(t0.Add(time.Duration(i)*10*time.Second), parseInfo(fmt.Sprintf("# Stats\r\ntotal_commands_processed:%d\r\n# Memory\r\nused_memory:%d\r\n", i*100, i)))
+		h.add(t0.Add(time.Duration(i)*10*time.Second), parseInfo(fmt.Sprintf("# Stats\r\ntotal_commands_processed:%d\r\n# Memory\r\nused_memory:%d\r\n", i*100, i)), nil, nil)
 	}
 	pts := h.points()
 	if len(pts) != 6 {

@@ -225,9 +225,21 @@ func (s *Server) writeSection(b *strings.Builder, sec string, st Status) {
 		kv(b, "raft_data_dir", st.DataDir)
 		kv(b, "raft_clock_ms", st.ClockMs)
 		kv(b, "raft_clock_clamped_entries", st.ClockClamped)
+		kv(b, "raft_fsync_p50_usec", st.FsyncP50.Microseconds())
+		kv(b, "raft_fsync_p99_usec", st.FsyncP99.Microseconds())
 		kv(b, "raft_halted_shards", len(st.Halted))
 		for i, h := range st.Halted {
 			kv(b, fmt.Sprint("raft_halted_", i), strings.ReplaceAll(h, "\r\n", " "))
+		}
+		now := time.Now().Unix()
+		for _, sh := range st.Shards {
+			age := int64(-1)
+			if sh.LastSnapshotUnix > 0 {
+				age = max(now-sh.LastSnapshotUnix, 0)
+			}
+			fmt.Fprintf(b, "raft_shard_%d:replica=%d,role=%s,leader=%d,term=%d,commit_index=%d,applied_index=%d,snapshot_index=%d,snapshot_age_sec=%d,commit_p50_usec=%d,commit_p99_usec=%d,halted=%d\r\n",
+				sh.ID, sh.ReplicaID, map[bool]string{true: "leader", false: "follower"}[sh.IsLeader], sh.LeaderID, sh.Term,
+				sh.CommitIndex, sh.AppliedIndex, sh.SnapshotIndex, age, sh.CommitP50.Microseconds(), sh.CommitP99.Microseconds(), boolInt(sh.Halted))
 		}
 	case "commandstats":
 		b.WriteString("# Commandstats\r\n")

@@ -119,6 +119,28 @@ type Status struct {
 	// ClockMs is the replicated clock (Unix ms); ClockClamped counts
 	// entries whose time apply bounded.
 	ClockMs, ClockClamped int64
+	// FsyncP50 and FsyncP99 are the fsync probe's quantiles since the
+	// node started (the histogram /metrics exports); Shards are this
+	// node's replicas, one INFO raft line each.
+	FsyncP50, FsyncP99 time.Duration
+	Shards             []ShardStatus
+}
+
+// ShardStatus is one local shard replica in INFO raft
+// (raft_shard_<id>:...).
+type ShardStatus struct {
+	ID, ReplicaID, LeaderID, Term uint64
+	IsLeader                      bool
+	CommitIndex, AppliedIndex     uint64
+	SnapshotIndex                 uint64
+	// LastSnapshotUnix is when this replica last wrote or installed a
+	// snapshot (0: not since the node started).
+	LastSnapshotUnix int64
+	// CommitP50 and CommitP99 are the propose-to-applied quantiles of
+	// this replica's proposals since the node started (the histogram
+	// /metrics exports as cairn.raft.commit.duration).
+	CommitP50, CommitP99 time.Duration
+	Halted               bool
 }
 
 // Config configures the listener. Defaults are noted per field.

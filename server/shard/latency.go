@@ -33,3 +33,29 @@ func (l *Latency) Snapshot() ([]uint64, time.Duration) {
 	}
 	return out, time.Duration(l.sum.Load())
 }
+
+// Quantile returns an upper bound of the q-quantile (0 < q ≤ 1) of a
+// histogram laid out as Latency's buckets: the upper edge of the bucket
+// that holds it (2^i µs), 0 when the histogram is empty.
+func Quantile(counts []uint64, q float64) time.Duration {
+	var total uint64
+	for _, n := range counts {
+		total += n
+	}
+	if total == 0 {
+		return 0
+	}
+	rank := uint64(q*float64(total) + 0.5)
+	rank = max(rank, 1)
+	var cum uint64
+	for i, n := range counts {
+		cum += n
+		if cum >= rank {
+			if i == 0 {
+				return time.Microsecond
+			}
+			return time.Duration(uint64(1)<<i) * time.Microsecond
+		}
+	}
+	return time.Duration(uint64(1)<<(len(counts)-1)) * time.Microsecond
+}

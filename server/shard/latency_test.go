@@ -35,3 +35,25 @@ func BenchmarkLatencyObserve(b *testing.B) {
 		}
 	})
 }
+
+// TestQuantile: the quantile is the upper edge of the bucket holding it.
+func TestQuantile(t *testing.T) {
+	var l Latency
+	for i := 0; i < 98; i++ {
+		l.Observe(3 * time.Microsecond) // bucket 2: [2, 4) µs
+	}
+	l.Observe(100 * time.Microsecond) // bucket 7: [64, 128) µs
+	l.Observe(100 * time.Microsecond)
+	c, _ := l.Snapshot()
+	for _, tc := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 4 * time.Microsecond}, {0.98, 4 * time.Microsecond}, {0.99, 128 * time.Microsecond}, {1, 128 * time.Microsecond}} {
+		if got := Quantile(c, tc.q); got != tc.want {
+			t.Errorf("Quantile(%v) = %v, want %v", tc.q, got, tc.want)
+		}
+	}
+	if got := Quantile(make([]uint64, LatencyBuckets), 0.5); got != 0 {
+		t.Errorf("empty: %v", got)
+	}
+}

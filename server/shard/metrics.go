@@ -118,3 +118,7 @@ func (w *leaderWatch) changes(shardID uint64) uint64 {
 	}
 	return 0
 }
+
+// CommitLatency returns the histogram of this replica's propose-to-applied
+// latencies (Metrics.Commit) without the rest of Metrics.
+func (s *Shard) CommitLatency() ([]uint64, time.Duration) { return s.commitLat.Snapshot() }

@@ -288,6 +288,26 @@ func (h *Holder) ServerConfig() *tls.Config {
 	}
 }
 
+// HTTPSConfig is the HTTP listener's configuration (the dashboard and
+// /metrics over HTTPS): this node's certificate and the protocol
+// settings, current at each handshake, with no client certificate asked
+// for (browsers sign in with an ACL user instead).
+func (h *Holder) HTTPSConfig() *tls.Config {
+	return &tls.Config{
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			l := h.cur.Load()
+			if l.cert == nil {
+				return nil, ErrNoCertificate
+			}
+			return &tls.Config{Certificates: []tls.Certificate{*l.cert}, MinVersion: l.min, MaxVersion: l.max,
+				CipherSuites: l.suites, NextProtos: []string{"http/1.1"}}, nil
+		},
+	}
+}
+
+// HasCertificate reports whether a certificate is loaded.
+func (h *Holder) HasCertificate() bool { return h.cur.Load().cert != nil }
+
 // Listen listens on addr and serves TLS over it with ServerConfig.
 func (h *Holder) Listen(addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)

@@ -78,6 +78,18 @@
     ev.preventDefault();
     if (form.dataset.confirm && !confirm(form.dataset.confirm)) return;
     const out = form.querySelector("output");
+    // A promotion first fetches the loss report and shows it in the
+    // confirmation; a forced one sends the loss the user accepted, and
+    // the node refuses it (409) if the report has grown since.
+    let extra = {};
+    if (form.dataset.report) {
+      show(out, true, "reading the loss report…");
+      const rr = await fetch("/api/ops/promote/report", { credentials: "same-origin" });
+      const rep = await rr.json().catch(() => ({ error: rr.statusText }));
+      if (!rr.ok) { show(out, false, (rr.status === 403 ? "403 forbidden: " : "") + (rep.error || rr.status)); return; }
+      if (!confirm(rep[form.dataset.report] + "\n\nContinue?")) { show(out, true, "cancelled"); return; }
+      if (form.dataset.report === "forced") extra.max_loss = rep.forced_loss_entries;
+    }
     const opts = { method: form.dataset.method || "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf } };
     if (form.dataset.multipart !== undefined) {
       const fd = new FormData(form);
@@ -85,7 +97,7 @@
       opts.body = fd;
     } else if (opts.method !== "DELETE") {
       opts.headers["Content-Type"] = "application/json";
-      opts.body = JSON.stringify(body(form));
+      opts.body = JSON.stringify(Object.assign(body(form), extra));
     }
     show(out, true, "…");
     // A form's <progress> runs while its action is in flight.

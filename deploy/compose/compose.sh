@@ -5,6 +5,7 @@
 #   deploy/compose/compose.sh up       build bin/cairn and bin/cairn-netns (static), the images
 #                                      cairn:dev and cairn-netns:dev (FROM scratch, nothing pulled),
 #                                      start, wait until every node serves, print the ports
+#   deploy/compose/compose.sh build    only build the binaries and the images
 #   deploy/compose/compose.sh down     remove the containers, networks and volumes
 #   deploy/compose/compose.sh status   the containers, and each node's INFO regions
 #   deploy/compose/compose.sh wait     wait until every running node serves
@@ -48,6 +49,7 @@ services() {
 
 build() {
   [[ "${SKIP_BUILD:-0}" == 1 ]] && return
+  command -v docker >/dev/null || die "docker is needed"
   (cd "$ROOT" && CGO_ENABLED=0 "$GO" build -trimpath -o bin/cairn . &&
     CGO_ENABLED=0 "$GO" build -trimpath -o bin/cairn-netns ./deploy/compose/netns)
   docker build -q -f "$ROOT/deploy/Dockerfile" -t cairn:dev "$ROOT" >/dev/null
@@ -103,6 +105,9 @@ up)
   done
   c=""; [[ "$NODES" == 3 ]] && c="-c "
   echo "try: redis-cli ${c}-p 7001 set k v; redis-cli ${c}-p 7101 get k; redis-cli -p 7101 info regions"
+  ;;
+build)
+  build
   ;;
 down)
   dc down -v --remove-orphans

@@ -225,6 +225,21 @@ func TestCompose_LinkCutAndForcedPromotion(t *testing.T) {
 		t.Fatalf("SET on the secondary region: %v, want READONLY", err)
 	}
 
+	// A secondary region describes its own nodes to cluster clients.
+	if nodes() == "3" {
+		slots, err := s.(*redis.ClusterClient).ClusterSlots(ctx).Result()
+		if err != nil {
+			t.Fatalf("CLUSTER SLOTS on region 2: %v", err)
+		}
+		for _, r := range slots {
+			for _, nd := range r.Nodes {
+				if !strings.HasPrefix(nd.Addr, "127.0.0.1:81") {
+					t.Fatalf("CLUSTER SLOTS on region 2 gives %s (slots %d-%d), not one of region 2's endpoints (127.0.0.1:81xx)", nd.Addr, r.Start, r.End)
+				}
+			}
+		}
+	}
+
 	// 2. Cut the link: region 2 says so and gets nothing more.
 	mustRun(ctx, t, nil, "docker", "network", "disconnect", linkNet, r2Holder)
 	eventually(t, 20*time.Second, "region 2 reports its link down", func() error {

@@ -342,12 +342,19 @@ func (m *Manager) promoteCluster(ctx context.Context) ([]ShardPosition, error) {
 	}
 	sortPositions(follow)
 	addrs := append([]string{m.selfAddr(links[0].c)}, m.peers()...)
-	var ferr error
-	for _, f := range links {
-		if err := sendFollow(f.c, f.br, strings.Join(addrs, ","), follow); err != nil && ferr == nil {
-			ferr = err
-		}
+	// All at once: each node waits until every shard's position is
+	// recorded, and each shard's leader (on one of them) records it.
+	ferrs := make([]error, len(links))
+	var wg sync.WaitGroup
+	for i, f := range links {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ferrs[i] = sendFollow(f.c, f.br, strings.Join(addrs, ","), follow)
+		}()
 	}
+	wg.Wait()
+	ferr := errors.Join(ferrs...)
 	out := make([]ShardPosition, 0, len(target))
 	for id, idx := range target {
 		out = append(out, ShardPosition{id, idx})

@@ -39,17 +39,22 @@ func freeAddrs(t *testing.T, n int) []string {
 	return out
 }
 
-// cutDialer dials region links until cut: then it refuses, and closes
-// the links it dialed.
+// cutDialer dials region links; once cut, it refuses links to the
+// other region (remote) and closes those it dialed. Links between the
+// nodes of one region stay.
 type cutDialer struct {
-	mu    sync.Mutex
-	cut   bool
-	conns []net.Conn
+	mu     sync.Mutex
+	cut    bool
+	remote map[string]bool
+	conns  []net.Conn
 }
 
 func (d *cutDialer) dial(addr string) (net.Conn, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if !d.remote[addr] {
+		return net.DialTimeout("tcp", addr, time.Second)
+	}
 	if d.cut {
 		return nil, errors.New("test: region link cut")
 	}
@@ -88,6 +93,13 @@ func startRegionPair(t *testing.T) *regionPair {
 	const nodes, shards = 3, 3
 	addrs := freeAddrs(t, 2*nodes)
 	rp := &regionPair{pAddr: addrs[:nodes], sAddr: addrs[nodes:], pDial: &cutDialer{}, sDial: &cutDialer{}, nodes: nodes, shards: []uint64{1, 2, 3}}
+	rp.pDial.remote, rp.sDial.remote = map[string]bool{}, map[string]bool{}
+	for _, a := range rp.sAddr {
+		rp.pDial.remote[a] = true
+	}
+	for _, a := range rp.pAddr {
+		rp.sDial.remote[a] = true
+	}
 	rp.p = clustertest.Start(t, clustertest.Options{Nodes: nodes, Shards: shards, Mod: func(i int, c *server.Config) {
 		c.Region, c.RegionRole, c.RegionSecret = "r1", "primary", secret
 		c.RegionAddr, c.RegionPeers, c.RegionDial = rp.pAddr[i-1], rp.pAddr, rp.pDial.dial
@@ -183,13 +195,20 @@ func TestRegionsCluster(t *testing.T) {
 			}
 		}
 	}
+	// Any node reports every shard's lag (as the shard's puller sees it).
 	for i := 1; i <= rp.nodes; i++ {
+		deadline := time.Now().Add(10 * time.Second)
+	retry:
 		info, err := rp.s.NodeClient(i).Info(ctx, "regions").Result()
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, want := range []string{"region_role:secondary", "region_lag_entries:0", "region_shard_1:", "region_shard_2:", "region_shard_3:", "link=up"} {
 			if !strings.Contains(info, want) {
+				if time.Now().Before(deadline) {
+					time.Sleep(50 * time.Millisecond)
+					goto retry
+				}
 				t.Fatalf("node %d INFO regions lacks %q:\n%s", i, want, info)
 			}
 		}

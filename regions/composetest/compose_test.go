@@ -31,12 +31,14 @@ const (
 	secondary = "127.0.0.1:7101"
 )
 
-// nodes is the number of nodes per region the test runs (compose.sh NODES).
+// nodes is the number of nodes per region the test runs (compose.sh
+// NODES): 3 (cluster mode), or 1 (single-node regions) with
+// CAIRN_COMPOSE_NODES=1.
 func nodes() string {
-	if v := os.Getenv("CAIRN_COMPOSE_NODES"); v != "" {
-		return v
+	if os.Getenv("CAIRN_COMPOSE_NODES") == "1" {
+		return "1"
 	}
-	return "1"
+	return "3"
 }
 
 func root(t *testing.T) string {

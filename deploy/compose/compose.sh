@@ -9,6 +9,10 @@
 #   deploy/compose/compose.sh down     remove the containers, networks and volumes
 #   deploy/compose/compose.sh status   the containers, and each node's INFO regions
 #   deploy/compose/compose.sh wait     wait until every running node serves
+#   deploy/compose/compose.sh cut R        disconnect region R (1 or 2) from the link between regions
+#   deploy/compose/compose.sh restore R    connect it again
+#   deploy/compose/compose.sh kill-region R   docker kill every node of region R
+#   deploy/compose/compose.sh promote R    REGION PROMOTE on region R (FORCE=1: REGION PROMOTE FORCE)
 #
 # Environment: NODES (3: three nodes per region in cluster mode; 1: one
 # node per region in single-node mode, the nodes rNn1 only), GO (go),
@@ -125,8 +129,20 @@ status)
 wait)
   wait_serving
   ;;
+cut | restore | kill-region | promote)
+  r=${2:-}
+  [[ "$r" == 1 || "$r" == 2 ]] || die "usage: $0 $cmd 1|2"
+  case "$cmd" in
+  cut) docker network disconnect cairn-regions-link "cairn-r$r" && echo "region $r cut off from the link" ;;
+  restore) docker network connect --alias "r$r" cairn-regions-link "cairn-r$r" && echo "region $r linked again" ;;
+  kill-region) docker kill $(for n in $(seq 1 "$NODES"); do echo "cairn-r${r}n$n"; done) ;;
+  promote)
+    if [[ "${FORCE:-0}" == 1 ]]; then rcli "$(port "$r" 1)" region promote force; else rcli "$(port "$r" 1)" region promote; fi
+    ;;
+  esac
+  ;;
 *)
-  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
   ;;
 esac

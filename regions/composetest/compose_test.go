@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -87,6 +88,17 @@ func skipWithoutDocker(t *testing.T) {
 	if out, err := exec.CommandContext(ctx, "docker", "info").CombinedOutput(); err != nil {
 		t.Skipf("compose test: the docker daemon does not answer (docker info: %v): %s", err, firstLine(string(out)))
 	}
+	// One compose topology per machine (fixed names and ports): another
+	// run of this test holds the lock.
+	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "cairn-composetest.lock"), os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		t.Fatalf("compose test lock: %v", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		t.Skip("compose test: another run of this test holds " + lock.Name() + " (one compose topology per machine)")
+	}
+	t.Cleanup(func() { lock.Close() })
 	if out, err := exec.CommandContext(ctx, "docker", "ps", "-a", "-q", "--filter", "name=^cairn-r[12]").Output(); err == nil && len(bytes.TrimSpace(out)) > 0 {
 		t.Skip("compose test: the compose topology is already up on this machine (its containers cairn-r1..., fixed host ports); make compose-down to run this test")
 	}

@@ -6,7 +6,7 @@
 // It needs docker, the docker-compose tool and redis-cli, and skips with a
 // message without them (or with -short, or when the topology is already up
 // on this machine: make compose-down). It uses the fixed host ports of the
-// compose file (7001-7003, 7101-7103, 8001-8023, 8101-8123, 9001-9103).
+// compose file (7001-7003, 7101-7103, 9001-9003, 9101-9103, 27001-27023, 27101-27123).
 package composetest
 
 import (
@@ -247,8 +247,8 @@ func TestCompose_LinkCutAndForcedPromotion(t *testing.T) {
 		}
 		for _, r := range slots {
 			for _, nd := range r.Nodes {
-				if !strings.HasPrefix(nd.Addr, "127.0.0.1:81") {
-					t.Fatalf("CLUSTER SLOTS on region 2 gives %s (slots %d-%d), not one of region 2's endpoints (127.0.0.1:81xx)", nd.Addr, r.Start, r.End)
+				if !strings.HasPrefix(nd.Addr, "127.0.0.1:271") {
+					t.Fatalf("CLUSTER SLOTS on region 2 gives %s (slots %d-%d), not one of region 2's endpoints (127.0.0.1:271xx)", nd.Addr, r.Start, r.End)
 				}
 			}
 		}

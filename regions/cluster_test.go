@@ -373,6 +373,20 @@ func TestRegionsCluster(t *testing.T) {
 		t.Fatalf("write after the forced promotion: %v", err)
 	}
 	t.Logf("forced promotion report: %v", rep)
+
+	// 5. A fresh region (empty data) as a secondary of the force-promoted
+	// one, whose logs hold entries shipped from the other region: it
+	// starts from a snapshot of each shard and converges.
+	fresh := freeAddrs(t, rp.nodes)
+	rp.s.Close()
+	rp.s = clustertest.Start(t, clustertest.Options{Nodes: rp.nodes, Shards: len(rp.shards), Mod: func(i int, c *server.Config) {
+		c.Region, c.RegionRole, c.RegionSecret = "r3", "secondary", secret
+		c.RegionAddr, c.RegionPeers, c.RegionPrimary = fresh[i-1], fresh, rp.pAddr
+	}})
+	rp.converged(t, 30*time.Second)
+	if v, err := rp.s.Client().Get(ctx, "forced").Result(); err != nil || v != "yes" {
+		t.Fatalf("the rebuilt region: forced=%q %v", v, err)
+	}
 }
 
 // slotLayout returns a region's slot ranges (CLUSTER TOPOLOGY).

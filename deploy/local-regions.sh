@@ -100,31 +100,60 @@ start_node() {
 
 rcli() { redis-cli -h "$BIND" -p "$@"; }
 
-# serving: the node answers INFO regions; a secondary's link is up.
+# serving: the node answers INFO regions (and, in cluster mode, every slot
+# is served); on a secondary every shard's link is up.
 serving() {
   local info
+  if ((NODES > 1)); then
+    rcli "$1" cluster info 2>/dev/null | grep -q 'cluster_state:ok' || return 1
+  fi
   info=$(rcli "$1" info regions 2>/dev/null | tr -d '\r') || return 1
   grep -q '^region_role:primary' <<<"$info" && return 0
-  grep -q '^region_role:secondary' <<<"$info" && grep -q 'link=up' <<<"$info"
+  grep -q '^region_role:secondary' <<<"$info" || return 1
+  grep -q '^region_shard_.*link=' <<<"$info" || return 1
+  ! grep '^region_shard_.*link=' <<<"$info" | grep -qv 'link=up'
 }
 
 wait_serving() {
-  local r deadline=$((SECONDS + 90))
+  local r n deadline=$((SECONDS + 120))
   for r in "$@"; do
-    until serving "$(port "$r" 1)"; do
-      running "$r" 1 || die "region $r exited; see $DIR/$(name "$r" 1).log"
-      ((SECONDS < deadline)) || die "region $r not serving after 90s; see $DIR/$(name "$r" 1).log"
-      sleep 0.2
+    for n in $(seq 1 "$NODES"); do
+      until serving "$(port "$r" "$n")"; do
+        running "$r" "$n" || die "region $r node $n exited; see $DIR/$(name "$r" "$n").log"
+        ((SECONDS < deadline)) || die "region $r node $n not serving after 120s; see $DIR/$(name "$r" "$n").log"
+        sleep 0.2
+      done
     done
   done
 }
 
 stop_region() {
-  local r=$1 sig=${2:-TERM}
-  if running "$r" 1; then kill "-$sig" "$(cat "$(pidfile "$r" 1)")"; fi
-  for _ in $(seq 1 100); do running "$r" 1 || break; sleep 0.1; done
-  rm -f "$(pidfile "$r" 1)"
+  local r=$1 sig=${2:-TERM} n
+  for n in $(seq 1 "$NODES"); do
+    if running "$r" "$n"; then kill "-$sig" "$(cat "$(pidfile "$r" "$n")")"; fi
+  done
+  for n in $(seq 1 "$NODES"); do
+    for _ in $(seq 1 100); do running "$r" "$n" || break; sleep 0.1; done
+    rm -f "$(pidfile "$r" "$n")"
+  done
 }
+
+start_region() {
+  local r=$1 bin=$2 n
+  for n in $(seq 1 "$NODES"); do start_node "$r" "$n" "$bin" "${3:-1}"; done
+}
+
+# primary_region: the region whose nodes report the primary role now.
+primary_region() {
+  local r
+  for r in $(seq 1 "$REGIONS"); do
+    if rcli "$(port "$r" 1)" info regions 2>/dev/null | tr -d '\r' | grep -q '^region_role:primary'; then echo "$r"; return; fi
+  done
+  return 1
+}
+
+C=()
+if ((NODES > 1)); then C=(-c); fi
 
 region_arg() {
   [[ "${1:-}" =~ ^[0-9]+$ ]] && (($1 >= 1 && $1 <= REGIONS)) || die "usage: $0 $cmd R (1..$REGIONS)"

@@ -173,7 +173,12 @@ func TestRegionsCluster(t *testing.T) {
 		}
 	}
 	rp.pCl.HSet(ctx, "h", "f", "v")
-	rp.pCl.ConfigSet(ctx, "maxmemory-policy", "allkeys-lru")
+	if err := rp.pCl.ConfigSet(ctx, "maxmemory-policy", "allkeys-lru").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rp.p.NodeClient(1).Do(ctx, "FT.CREATE", "idx", "ON", "HASH", "PREFIX", "1", "doc:", "SCHEMA", "f", "TEXT").Err(); err != nil {
+		t.Fatal(err)
+	}
 	rp.converged(t, 20*time.Second)
 	for i := range 150 {
 		if v, err := rp.sCl.Get(ctx, fmt.Sprintf("k%d", i)).Result(); err != nil || v != fmt.Sprint(i) {
@@ -305,6 +310,30 @@ func TestRegionsCluster(t *testing.T) {
 	}
 	rp.converged(t, 20*time.Second)
 	t.Logf("%d acknowledged writes all present after the switchover", n)
+	// The new primary's directory took the primary's configuration and
+	// FT definitions: its shards keep the index (its FT sync would drop
+	// an index its directory lacks) and a CONFIG SET reaches every shard.
+	if err := rp.s.NodeClient(1).ConfigSet(ctx, "maxmemory-policy", "volatile-lru").Err(); err != nil {
+		t.Fatalf("CONFIG SET on the new primary: %v", err)
+	}
+	time.Sleep(2500 * time.Millisecond) // past the FT sync's settle time
+	for _, c := range []*clustertest.Cluster{rp.s, rp.p} {
+		for i := 1; i <= rp.nodes; i++ {
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				v, _ := c.NodeClient(i).ConfigGet(ctx, "maxmemory-policy").Result()
+				l, _ := c.NodeClient(i).Do(ctx, "FT._LIST").Result()
+				if v["maxmemory-policy"] == "volatile-lru" && fmt.Sprint(l) == "[idx]" {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("node %d after the switchover: maxmemory-policy %v, FT._LIST %v", i, v, l)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	}
+	rp.converged(t, 20*time.Second)
 
 	// 4. Forced promotion of the old primary (now the secondary) after
 	// the link is cut: the writes the new primary acknowledged since
@@ -344,6 +373,20 @@ func TestRegionsCluster(t *testing.T) {
 		t.Fatalf("write after the forced promotion: %v", err)
 	}
 	t.Logf("forced promotion report: %v", rep)
+
+	// 5. A fresh region (empty data) as a secondary of the force-promoted
+	// one, whose logs hold entries shipped from the other region: it
+	// starts from a snapshot of each shard and converges.
+	fresh := freeAddrs(t, rp.nodes)
+	rp.s.Close()
+	rp.s = clustertest.Start(t, clustertest.Options{Nodes: rp.nodes, Shards: len(rp.shards), Mod: func(i int, c *server.Config) {
+		c.Region, c.RegionRole, c.RegionSecret = "r3", "secondary", secret
+		c.RegionAddr, c.RegionPeers, c.RegionPrimary = fresh[i-1], fresh, rp.pAddr
+	}})
+	rp.converged(t, 30*time.Second)
+	if v, err := rp.s.Client().Get(ctx, "forced").Result(); err != nil || v != "yes" {
+		t.Fatalf("the rebuilt region: forced=%q %v", v, err)
+	}
 }
 
 // slotLayout returns a region's slot ranges (CLUSTER TOPOLOGY).

@@ -146,9 +146,20 @@ func (l sourceLog) ReadCommitted(from uint64, max int) ([]regions.Entry, error) 
 		}
 		return nil, err
 	}
-	out := make([]regions.Entry, len(ents))
-	for i, e := range ents {
-		out[i] = regions.Entry{Index: e.Index, Data: e.Data}
+	out := make([]regions.Entry, 0, len(ents))
+	for _, e := range ents {
+		if len(e.Data) >= 2 && (entry.Kind(e.Data[1]) == entry.Shipped || entry.Kind(e.Data[1]) == entry.ShipSnapshot) {
+			// This log was itself fed by another region (it was a
+			// secondary before a promotion): those entries cannot be
+			// shipped on (a destination halts on them), so a
+			// destination this far behind gets a snapshot instead,
+			// as for a compacted log.
+			if len(out) == 0 {
+				return nil, fmt.Errorf("%w: entry %d was shipped from another region", regions.ErrCompacted, e.Index)
+			}
+			break
+		}
+		out = append(out, regions.Entry{Index: e.Index, Data: e.Data})
 	}
 	return out, nil
 }

@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -76,13 +77,37 @@ func (c *Plane) Layout() []byte {
 		b = binary.AppendUvarint(b, uint64(r.End))
 		b = binary.AppendUvarint(b, r.Shard)
 	}
-	return b
+	// Then, as JSON, the replicated configuration and FT definitions.
+	defs, _ := json.Marshal(regionDefs{topo.Config, topo.ConfigEpoch, topo.FTIndexes, topo.FTAliases, topo.FTEpoch})
+	return append(b, defs...)
 }
 
-// decodeLayout reverses Layout: the shard IDs and each slot's owner.
-func decodeLayout(b []byte) ([]uint64, []uint64, error) {
+// regionDefs is the part of the directory a secondary takes verbatim.
+type regionDefs struct {
+	Config      map[string]string   `json:"config,omitempty"`
+	ConfigEpoch uint64              `json:"config_epoch,omitempty"`
+	FTIndexes   map[string][][]byte `json:"ft_indexes,omitempty"`
+	FTAliases   map[string]string   `json:"ft_aliases,omitempty"`
+	FTEpoch     uint64              `json:"ft_epoch,omitempty"`
+}
+
+// decodeLayout reverses Layout: the shard IDs, each slot's owner and
+// the definitions.
+func decodeLayout(b []byte) ([]uint64, []uint64, *regionDefs, error) {
+	shards, owners, rest, err := decodeSlots(b)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var defs regionDefs
+	if err := json.Unmarshal(rest, &defs); err != nil {
+		return nil, nil, nil, fmt.Errorf("region layout: definitions: %w", err)
+	}
+	return shards, owners, &defs, nil
+}
+
+func decodeSlots(b []byte) ([]uint64, []uint64, []byte, error) {
 	if len(b) == 0 || b[0] != layoutVersion {
-		return nil, nil, errors.New("region layout: unknown version (a newer primary?)")
+		return nil, nil, nil, errors.New("region layout: unknown version (a newer primary?)")
 	}
 	b = b[1:]
 	next := func() (uint64, error) {
@@ -95,34 +120,34 @@ func decodeLayout(b []byte) ([]uint64, []uint64, error) {
 	}
 	ns, err := next()
 	if err != nil || ns > slot.Count {
-		return nil, nil, errors.New("region layout: bad shard count")
+		return nil, nil, nil, errors.New("region layout: bad shard count")
 	}
 	shards := make([]uint64, ns)
 	for i := range shards {
 		if shards[i], err = next(); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	nr, err := next()
 	if err != nil || nr > slot.Count {
-		return nil, nil, errors.New("region layout: bad range count")
+		return nil, nil, nil, errors.New("region layout: bad range count")
 	}
 	owners := make([]uint64, slot.Count)
 	for range nr {
 		var v [3]uint64
 		for i := range v {
 			if v[i], err = next(); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 		}
 		if v[0] > v[1] || v[1] >= slot.Count {
-			return nil, nil, errors.New("region layout: bad range")
+			return nil, nil, nil, errors.New("region layout: bad range")
 		}
 		for s := v[0]; s <= v[1]; s++ {
 			owners[s] = v[2]
 		}
 	}
-	return shards, owners, nil
+	return shards, owners, b, nil
 }
 
 // MirrorLayout makes this (secondary) region's directory follow the
@@ -136,7 +161,7 @@ func (c *Plane) MirrorLayout(b []byte) error {
 	if !c.regionRO.Load() || !c.meta.IsLeader() {
 		return nil
 	}
-	shards, owners, err := decodeLayout(b)
+	shards, owners, defs, err := decodeLayout(b)
 	if err != nil {
 		return err
 	}
@@ -180,6 +205,15 @@ func (c *Plane) MirrorLayout(b []byte) error {
 	}
 	if len(moves) > 0 {
 		c.poke()
+	}
+	topo = c.machine.Topology()
+	mine, _ := json.Marshal(regionDefs{topo.Config, topo.ConfigEpoch, topo.FTIndexes, topo.FTAliases, topo.FTEpoch})
+	theirs, _ := json.Marshal(defs)
+	if string(mine) != string(theirs) {
+		if _, err := c.propose(ctx, cluster.Op{Op: "region-mirror", Config: defs.Config, ConfigEpoch: defs.ConfigEpoch,
+			FTIndexes: defs.FTIndexes, FTAliases: defs.FTAliases, FTEpoch: defs.FTEpoch}); err != nil {
+			return fmt.Errorf("mirror the configuration and FT definitions: %w", err)
+		}
 	}
 	return nil
 }

@@ -13,6 +13,9 @@
 #   deploy/compose/compose.sh restore R    connect it again
 #   deploy/compose/compose.sh kill-region R   docker kill every node of region R
 #   deploy/compose/compose.sh promote R    REGION PROMOTE on region R (FORCE=1: REGION PROMOTE FORCE)
+#   deploy/compose/compose.sh rebuild-region R   after a forced promotion of the other region: remove
+#                                      region R's nodes and volumes, start them empty as a secondary
+#                                      of the other region, wait until they serve
 #
 # Environment: NODES (3: three nodes per region in cluster mode; 1: one
 # node per region in single-node mode, the nodes rNn1 only), GO (go),
@@ -129,6 +132,21 @@ status)
 wait)
   wait_serving
   ;;
+rebuild-region)
+  r=${2:-}
+  [[ "$r" == 1 || "$r" == 2 ]] || die "usage: $0 $cmd 1|2"
+  o=$((3 - r)) nodes=() vols=() links=()
+  for n in $(seq 1 "$NODES"); do
+    nodes+=("r${r}n$n") vols+=("${PROJECT}_r${r}n$n") links+=("r$o:$(($(port "$o" "$n") + 3000))")
+  done
+  dc rm -s -f "${nodes[@]}"
+  docker volume rm "${vols[@]}" >/dev/null
+  primary=$(IFS=,; echo "${links[*]}")
+  export "CAIRN_R${r}_ROLE=secondary" "CAIRN_R${r}_PRIMARY=$primary"
+  dc up -d --no-build "${nodes[@]}"
+  wait_serving
+  echo "region $r rebuilt as a secondary of region $o ($primary)"
+  ;;
 cut | restore | kill-region | promote)
   r=${2:-}
   [[ "$r" == 1 || "$r" == 2 ]] || die "usage: $0 $cmd 1|2"
@@ -142,7 +160,7 @@ cut | restore | kill-region | promote)
   esac
   ;;
 *)
-  sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
   ;;
 esac

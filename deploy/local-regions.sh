@@ -232,7 +232,7 @@ clean)
   echo "removed $DIR"
   ;;
 *)
-  sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
   ;;
 esac

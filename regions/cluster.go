@@ -217,6 +217,21 @@ func (m *Manager) askPeers(op byte) (lags [][]ShardLag, errs []error) {
 	return lags, errs
 }
 
+// peerCacheFor is how long the peers' shipping reports are reused for
+// Status.
+const peerCacheFor = 100 * time.Millisecond
+
+// peerLags returns the peers' shipping reports, at most peerCacheFor old.
+func (m *Manager) peerLags() [][]ShardLag {
+	m.peerMu.Lock()
+	defer m.peerMu.Unlock()
+	if time.Since(m.peerAt) > peerCacheFor {
+		m.peerCache, _ = m.askPeers(peerQuery)
+		m.peerAt = time.Now()
+	}
+	return m.peerCache
+}
+
 // regionLag merges this node's and its peers' shipping state: per shard
 // the leader's report (the puller's), else the most advanced one.
 func regionLag(all [][]ShardLag) []ShardLag {

@@ -253,9 +253,10 @@ func (m *Manager) Status() Status {
 		st.Shards = m.Lag()
 		if m.clustered() {
 			// Each shard as its leader (the puller, on whichever node of
-			// the region) reports it.
-			all, _ := m.askPeers(peerQuery)
-			st.Shards = regionLag(append(all, st.Shards))
+			// the region) reports it; the peers' reports are reused for
+			// peerCacheFor (a read checked against --max-staleness-ms
+			// does not cost a round trip each).
+			st.Shards = regionLag(append(m.peerLags(), st.Shards))
 		}
 		for _, l := range st.Shards {
 			st.LagMs = max(st.LagMs, l.Ms)

@@ -170,6 +170,11 @@ type Manager struct {
 	reclaim    []string
 	reclaimPos []ShardPosition
 	rebuild    map[uint64]bool
+
+	// peerMu guards the peers' cached shipping reports (cluster.go).
+	peerMu    sync.Mutex
+	peerAt    time.Time
+	peerCache [][]ShardLag
 }
 
 // pullState is one shard's puller status.

@@ -13,10 +13,12 @@ PKGS      := ./...
 #    without the race detector, so instrumenting the test process checks
 #    nothing of the server.
 #  - ./bench/...: benchmark tools without tests.
-RACE_PKGS := $(shell $(GO) list ./... | grep -v -e /server/clustertest -e /server/crashtest -e /bench/)
+#  - ./regions/composetest: it drives docker containers of a cairn built
+#    without the race detector (it skips without docker).
+RACE_PKGS := $(shell $(GO) list ./... | grep -v -e /server/clustertest -e /server/crashtest -e /bench/ -e /regions/composetest)
 FUZZTIME  ?= 10s
 
-.PHONY: dashboard-screenshots modules build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-metrics bench-modules bench-tls bench-atrest bench-floor bench-vector bench-vector-engine bench-regions bench-dashboard crash chaos docker lint fmt clean
+.PHONY: dashboard-screenshots modules build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-metrics bench-modules bench-tls bench-atrest bench-floor bench-vector bench-vector-engine bench-regions bench-dashboard crash chaos docker compose-up compose-down test-compose lint fmt clean
 
 build: ## Build bin/cairn (static, CGO disabled)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) .
@@ -91,6 +93,15 @@ bench-vector-engine: ## Vector engine: Cairn HNSW vs coder/hnsw vs hnswlib (pyth
 
 docker: build ## Image cairn:dev, FROM scratch with the static binary
 	docker build -f deploy/Dockerfile -t cairn:dev .
+
+compose-up: ## Two regions of three nodes as containers (deploy/compose): build the static binaries and images, start, wait until every node serves, print the ports
+	GO=$(GO) bash deploy/compose/compose.sh up
+
+compose-down: ## Remove the compose topology's containers, networks and volumes
+	bash deploy/compose/compose.sh down
+
+test-compose: ## Only the compose test (regions/composetest; also part of make test when docker is present): link cut, catch-up, forced promotion
+	$(GO) test -count=1 -timeout 5m -run TestCompose -v ./regions/composetest/
 
 dashboard-screenshots: ## Run the dashboard's browser test (chromium) and save its screenshots in docs/dashboard/
 	CAIRN_SCREENSHOTS=$(CURDIR)/docs/dashboard $(GO) test -count=1 -run TestBrowser -v ./web/

@@ -70,6 +70,7 @@ var settings = []setting{
 	{"region", "CAIRN_REGION", "multi-region: this node's region name (default " + server.DefaultRegion + ")", ""},
 	{"region-role", "CAIRN_REGION_ROLE", "multi-region: primary or secondary (a secondary serves reads, refuses writes and pulls the primary's log); empty runs no region link", ""},
 	{"region-primary", "CAIRN_REGION_PRIMARY", "multi-region secondary: region link addresses of the primary region's nodes, host:port,...", ""},
+	{"region-peers", "CAIRN_REGION_PEERS", "multi-region, cluster mode: region link addresses of this region's nodes, host:port,... (default: each node's client address, port+" + strconv.Itoa(server.RegionPortOffset) + ")", ""},
 	{"region-secret", "CAIRN_REGION_SECRET", "multi-region: shared secret region links authenticate with (default --requirepass)", ""},
 	{"region-addr", "CAIRN_REGION_ADDR", "multi-region: region link listen address (default bind:port+" + strconv.Itoa(server.RegionPortOffset) + ")", ""},
 	{"max-staleness-ms", "CAIRN_MAX_STALENESS_MS", "multi-region secondary: refuse reads while the region lag exceeds this many ms (0: always serve)", ""},
@@ -373,6 +374,13 @@ func buildConfig(get func(string) string) (server.Config, error) {
 		for _, a := range strings.Split(v, ",") {
 			if a = strings.TrimSpace(a); a != "" {
 				cfg.RegionPrimary = append(cfg.RegionPrimary, a)
+			}
+		}
+	}
+	if v := get("region-peers"); v != "" {
+		for _, a := range strings.Split(v, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				cfg.RegionPeers = append(cfg.RegionPeers, a)
 			}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -48,7 +49,9 @@ const promoting Role = "promoting"
 // stopPulls stops shipping into this region and waits until no puller
 // is left (none is in the middle of shipping a batch).
 func (m *Manager) stopPulls() {
+	m.mu.Lock()
 	m.role.Store(promoting)
+	m.mu.Unlock()
 	m.pullWG.Wait()
 }
 
@@ -65,6 +68,9 @@ func (m *Manager) setRole(r Role) {
 func (m *Manager) PromoteForce() ([]ShardPosition, error) {
 	if m.Role() != Secondary {
 		return nil, errors.New("ERR this region is already the primary")
+	}
+	if m.clustered() {
+		return m.promoteForceCluster()
 	}
 	m.stopPulls()
 	var out []ShardPosition
@@ -90,6 +96,9 @@ func (m *Manager) Promote(ctx context.Context) ([]ShardPosition, error) {
 	if m.Role() != Secondary {
 		return nil, errors.New("ERR this region is already the primary")
 	}
+	if m.clustered() {
+		return m.promoteCluster(ctx)
+	}
 	var lastErr error
 	for _, addr := range m.cfg.Primary {
 		out, err := m.promoteVia(ctx, addr)
@@ -102,28 +111,16 @@ func (m *Manager) Promote(ctx context.Context) ([]ShardPosition, error) {
 }
 
 func (m *Manager) promoteVia(ctx context.Context, addr string) ([]ShardPosition, error) {
-	c, err := m.cfg.Dial(addr)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	if err := clientHandshake(c, m.cfg.Secret); err != nil {
-		return nil, err
-	}
 	dl, ok := ctx.Deadline()
 	if !ok {
 		dl = time.Now().Add(30 * time.Second)
 	}
-	c.SetDeadline(dl)
-	br := bufio.NewReader(c)
 	// 1. Fence the primary; learn its final positions.
-	if _, err := c.Write(binary.AppendUvarint(nil, reqFence)); err != nil {
+	c, br, fence, err := m.fenceNode(addr, dl)
+	if err != nil {
 		return nil, err
 	}
-	fence, err := readPositions(br)
-	if err != nil {
-		return nil, fmt.Errorf("fence: %w", err)
-	}
+	defer c.Close()
 	// 2. Drain: the pullers run until this region holds every position.
 	for _, p := range fence {
 		d := m.cfg.Dest(p.Shard)
@@ -147,7 +144,47 @@ func (m *Manager) promoteVia(ctx context.Context, addr string) ([]ShardPosition,
 	// 3. Become the primary, then tell the old one where to follow from.
 	m.stopPulls()
 	m.setRole(Primary)
+	var follow []ShardPosition
+	for _, p := range fence {
+		follow = append(follow, ShardPosition{p.Shard, m.cfg.Dest(p.Shard).AppliedIndex()})
+	}
+	if err := sendFollow(c, br, m.selfAddr(c), follow); err != nil {
+		return fence, err
+	}
+	return fence, nil
+}
+
+// fenceNode dials a primary node and fences it (reqFence); the
+// connection stays open for the follow request.
+func (m *Manager) fenceNode(addr string, dl time.Time) (net.Conn, *bufio.Reader, []ShardPosition, error) {
+	c, err := m.cfg.Dial(addr)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := clientHandshake(c, m.cfg.Secret); err != nil {
+		c.Close()
+		return nil, nil, nil, err
+	}
+	c.SetDeadline(dl.Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	if _, err := c.Write(binary.AppendUvarint(nil, reqFence)); err != nil {
+		c.Close()
+		return nil, nil, nil, err
+	}
+	fence, err := readPositions(br)
+	if err != nil {
+		c.Close()
+		return nil, nil, nil, fmt.Errorf("fence: %w", err)
+	}
+	return c, br, fence, nil
+}
+
+// selfAddr is this node's link address as the other end of c reaches it.
+func (m *Manager) selfAddr(c net.Conn) string {
 	self := m.Addr()
+	if m.cfg.SelfAddr != "" {
+		self = m.cfg.SelfAddr
+	}
 	if h, port, err := net.SplitHostPort(self); err == nil {
 		if ip := net.ParseIP(h); ip == nil || ip.IsUnspecified() {
 			if la, ok := c.LocalAddr().(*net.TCPAddr); ok {
@@ -155,22 +192,25 @@ func (m *Manager) promoteVia(ctx context.Context, addr string) ([]ShardPosition,
 			}
 		}
 	}
+	return self
+}
+
+// sendFollow tells a fenced old primary node to follow addrs (comma
+// separated link addresses of the new primary) from the given positions
+// of the new primary's logs.
+func sendFollow(c net.Conn, br *bufio.Reader, addrs string, follow []ShardPosition) error {
 	req := binary.AppendUvarint(nil, reqFollow)
-	req = binary.AppendUvarint(req, uint64(len(self)))
-	req = append(req, self...)
-	var follow []ShardPosition
-	for _, p := range fence {
-		follow = append(follow, ShardPosition{p.Shard, m.cfg.Dest(p.Shard).AppliedIndex()})
-	}
+	req = binary.AppendUvarint(req, uint64(len(addrs)))
+	req = append(req, addrs...)
 	req = appendPositions(req, follow)
 	if _, err := c.Write(req); err != nil {
-		return fence, fmt.Errorf("promoted, but the old primary was not told to follow: %w", err)
+		return fmt.Errorf("promoted, but the old primary was not told to follow: %w", err)
 	}
 	ack, err := br.ReadByte()
 	if err != nil || ack != 1 {
-		return fence, fmt.Errorf("promoted, but the old primary did not start following (%v)", err)
+		return fmt.Errorf("promoted, but the old primary did not start following (%v)", err)
 	}
-	return fence, nil
+	return nil
 }
 
 func appendPositions(dst []byte, ps []ShardPosition) []byte {
@@ -241,23 +281,35 @@ func (m *Manager) serveFence(c net.Conn, br *bufio.Reader) error {
 		return err
 	}
 	// Record where to follow the new primary's log from, then follow it.
+	// In a region of several nodes each shard's leader records it and
+	// the other replicas see it applied.
 	for _, p := range follow {
 		d := m.cfg.Dest(p.Shard)
 		if d == nil {
 			continue
 		}
-		if err := d.Ship(p.Shard, []Entry{{Index: p.Index}}); err != nil {
-			c.Write([]byte{0})
-			return fmt.Errorf("record follow position of shard %d: %w", p.Shard, err)
+		if !m.clustered() || d.IsLeader() {
+			if err := d.Ship(p.Shard, []Entry{{Index: p.Index}}); err != nil {
+				c.Write([]byte{0})
+				return fmt.Errorf("record follow position of shard %d: %w", p.Shard, err)
+			}
 		}
-		if idx, _ := d.Position(p.Shard); idx != p.Index {
-			c.Write([]byte{0})
-			return fmt.Errorf("shard %d: ship position %d is past the new primary's %d (a log from an earlier promotion); rejoining needs a rebuild, not supported yet", p.Shard, idx, p.Index)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			idx, _ := d.Position(p.Shard)
+			if idx == p.Index {
+				break
+			}
+			if idx > p.Index || time.Now().After(deadline) {
+				c.Write([]byte{0})
+				return fmt.Errorf("shard %d: ship position %d is not the new primary's %d (a log from an earlier promotion, or no leader recorded it); rejoining needs a rebuild, not supported yet", p.Shard, idx, p.Index)
+			}
+			time.Sleep(2 * time.Millisecond)
 		}
 	}
 	m.cfg.Logger.Warn("region demoted to secondary by a planned promotion", "region", m.cfg.Name, "new_primary", string(addr))
 	m.mu.Lock()
-	m.cfg.Primary = []string{string(addr)}
+	m.cfg.Primary = splitAddrs(string(addr))
 	m.mu.Unlock()
 	m.setRole(Secondary)
 	m.startPulls()
@@ -274,4 +326,14 @@ func formatPositions(ps []ShardPosition) string {
 		s += strconv.FormatUint(p.Shard, 10) + ":" + strconv.FormatUint(p.Index, 10)
 	}
 	return s
+}
+
+func splitAddrs(v string) []string {
+	var out []string
+	for _, a := range strings.Split(v, ",") {
+		if a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
 }

@@ -8,19 +8,29 @@ import (
 	"time"
 )
 
-// startPulls starts one puller per shard this node holds.
+// startPulls starts one puller per shard this node holds that has none
+// (shards started later get theirs from watch).
 func (m *Manager) startPulls() {
 	for _, id := range m.cfg.Shards() {
 		m.mu.Lock()
+		if m.closed || m.Role() != Secondary {
+			m.mu.Unlock()
+			return
+		}
 		ps := m.pulls[id]
 		if ps == nil {
 			ps = &pullState{}
 			ps.since.Store(time.Now().UnixMilli())
 			m.pulls[id] = ps
 		}
-		m.mu.Unlock()
+		if ps.running {
+			m.mu.Unlock()
+			continue
+		}
+		ps.running = true
 		m.wg.Add(1)
 		m.pullWG.Add(1)
+		m.mu.Unlock()
 		go m.pull(id, ps)
 	}
 }
@@ -33,6 +43,11 @@ func (m *Manager) startPulls() {
 func (m *Manager) pull(id uint64, ps *pullState) {
 	defer m.wg.Done()
 	defer m.pullWG.Done()
+	defer func() {
+		m.mu.Lock()
+		ps.running = false
+		m.mu.Unlock()
+	}()
 	next := 0 // which primary address to try
 	backoff := 50 * time.Millisecond
 	for !m.stopping() && m.Role() == Secondary {
@@ -175,6 +190,8 @@ type ShardLag struct {
 	// Snapshots counts the source snapshots this replica installed since
 	// it started (snapshot catch-up, rebuilds).
 	Snapshots uint64
+	// LogApplied is this replica's applied index of its own shard log.
+	LogApplied uint64
 }
 
 // Lag returns the per-shard shipping state (a secondary's; a primary
@@ -191,7 +208,7 @@ func (m *Manager) Lag() []ShardLag {
 			continue
 		}
 		idx, t := dst.Position(id)
-		l := ShardLag{Shard: id, Applied: idx, SourceApplied: ps.srcApplied.Load(), Connected: ps.connected.Load(), Leader: dst.IsLeader(), Snapshots: dst.SnapshotsInstalled()}
+		l := ShardLag{Shard: id, Applied: idx, SourceApplied: ps.srcApplied.Load(), Connected: ps.connected.Load(), Leader: dst.IsLeader(), Snapshots: dst.SnapshotsInstalled(), LogApplied: dst.AppliedIndex()}
 		if l.SourceApplied > l.Applied {
 			l.Entries = l.SourceApplied - l.Applied
 		}
@@ -234,6 +251,13 @@ func (m *Manager) Status() Status {
 	st := Status{Name: m.cfg.Name, Role: m.Role()}
 	if st.Role == Secondary {
 		st.Shards = m.Lag()
+		if m.clustered() {
+			// Each shard as its leader (the puller, on whichever node of
+			// the region) reports it; the peers' reports are reused for
+			// peerCacheFor (a read checked against --max-staleness-ms
+			// does not cost a round trip each).
+			st.Shards = regionLag(append(m.peerLags(), st.Shards))
+		}
 		for _, l := range st.Shards {
 			st.LagMs = max(st.LagMs, l.Ms)
 			st.LagEntries = max(st.LagEntries, l.Entries)

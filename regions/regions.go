@@ -126,6 +126,22 @@ type Config struct {
 	// primary before following it (an old primary rejoining). From the
 	// node's saved state.
 	Rebuild []uint64
+	// Peers, in a region of several nodes (cluster mode), returns the
+	// region link addresses of the region's nodes (this one may be among
+	// them): lag, promotion and layout are coordinated over them
+	// (cluster.go). Nil for a single-node region.
+	Peers func() []string
+	// SelfAddr is this node's link address as its peers list it (to skip
+	// itself); the listener's address is skipped too.
+	SelfAddr string
+	// Layout, on a primary, returns the region's layout (slot owners and
+	// shards, opaque here) for secondaries to follow. Nil: none.
+	Layout func() []byte
+	// Mirror, on a secondary, is given the primary's layout; it makes
+	// the local region's layout follow it. MirrorDue tells whether this
+	// node should do so now (it leads the region's directory).
+	Mirror    func([]byte) error
+	MirrorDue func() bool
 	// Dial, for tests, replaces net.Dial (delay and loss injection).
 	Dial func(addr string) (net.Conn, error)
 	// Logger. Default slog.Default().
@@ -154,10 +170,16 @@ type Manager struct {
 	reclaim    []string
 	reclaimPos []ShardPosition
 	rebuild    map[uint64]bool
+
+	// peerMu guards the peers' cached shipping reports (cluster.go).
+	peerMu    sync.Mutex
+	peerAt    time.Time
+	peerCache [][]ShardLag
 }
 
 // pullState is one shard's puller status.
 type pullState struct {
+	running    bool // under Manager.mu: a puller runs for the shard
 	srcApplied atomic.Uint64
 	srcClock   atomic.Int64
 	connected  atomic.Bool
@@ -207,8 +229,9 @@ func New(cfg Config) (*Manager, error) {
 // Start serves links on ln and, on a secondary, starts pulling.
 func (m *Manager) Start(ln net.Listener) {
 	m.ln = ln
-	m.wg.Add(1)
+	m.wg.Add(2)
 	go m.serve()
+	go m.watch()
 	if m.Role() == Secondary {
 		m.startPulls()
 	} else {
@@ -337,6 +360,12 @@ func (m *Manager) serveLink(c net.Conn) error {
 	}
 	if kind == reqRejoin {
 		return m.serveRejoin(c, br)
+	}
+	if kind == reqPeer {
+		return m.servePeer(c, br)
+	}
+	if kind == reqLayout {
+		return m.serveLayout(c)
 	}
 	if kind != reqShip {
 		return fmt.Errorf("regions: unknown link request %d", kind)

@@ -156,19 +156,6 @@ func (m *Manager) askRejoin(addr string, pos []ShardPosition) error {
 	return nil
 }
 
-// selfAddr is this node's link address as the peer on c can reach it.
-func (m *Manager) selfAddr(c net.Conn) string {
-	self := m.Addr()
-	if h, port, err := net.SplitHostPort(self); err == nil {
-		if ip := net.ParseIP(h); ip == nil || ip.IsUnspecified() {
-			if la, ok := c.LocalAddr().(*net.TCPAddr); ok {
-				self = net.JoinHostPort(la.IP.String(), port)
-			}
-		}
-	}
-	return self
-}
-
 // serveRejoin runs the old primary's side (see above).
 func (m *Manager) serveRejoin(c net.Conn, br *bufio.Reader) error {
 	c.SetDeadline(time.Now().Add(60 * time.Second))

@@ -168,7 +168,7 @@ type Config struct {
 	// when empty) does when a certificate is configured, "yes" requires
 	// one, "no" keeps plain HTTP.
 	HTTPTLS string
-	// Multi-region (package regions; single-node mode only so far).
+	// Multi-region (package regions): single-node or cluster mode.
 
 	// Region is this node's region name. Default "default" when
 	// RegionRole is set.
@@ -180,6 +180,11 @@ type Config struct {
 	// RegionPrimary lists region link addresses (RegionAddr) of the
 	// primary region's nodes, for a secondary. Default none.
 	RegionPrimary []string
+	// RegionPeers lists the region link addresses of this region's
+	// nodes (cluster mode; this node may be among them): a region's nodes
+	// coordinate lag reports and promotions over them. Default: each
+	// node's announced client address with its port + RegionPortOffset.
+	RegionPeers []string
 	// RegionSecret authenticates region links; every region must share
 	// it. Default RequirePass; one of them is required with RegionRole.
 	RegionSecret string
@@ -459,6 +464,7 @@ func Start(cfg Config) (_ *Node, err error) {
 			Host: n.host, Table: table, Logger: n.log, Listener: n.ln,
 			Server: n.srvPtr.Load, Backend: (*backend)(n), OnChange: n.onChange, OnKeyMiss: n.onKeyMiss,
 			Dial: n.nodeDial(), WrapListener: n.wrapEndpoint(),
+			RegionSecondary: cfg.RegionRole == "secondary",
 		})
 		if err != nil {
 			n.closeListeners()

@@ -79,7 +79,7 @@ func (n *Node) fence() error {
 	b.fenceMu.Lock()
 	n.regionRO.Store(true)
 	b.fenceMu.Unlock()
-	n.shard.SetPassive(true)
+	n.setRegionPassive(true)
 	deadline := time.Now().Add(30 * time.Second)
 	for b.inflight.Load() > 0 {
 		if time.Now().After(deadline) {
@@ -88,6 +88,51 @@ func (n *Node) fence() error {
 		time.Sleep(time.Millisecond)
 	}
 	return nil
+}
+
+// setRegionPassive makes every local shard passive (a secondary or a
+// fenced primary: it proposes no expiry, eviction or clock entry of its
+// own) or active; in cluster mode the control plane also stops or
+// resumes proposing into the shards (control/region.go).
+func (n *Node) setRegionPassive(on bool) {
+	if n.cluster != nil {
+		n.cluster.SetRegionSecondary(on)
+		return
+	}
+	n.shard.SetPassive(on)
+}
+
+// regionShard returns this node's replica of shard id, or nil.
+func (n *Node) regionShard(id uint64) *shard.Shard {
+	if n.cluster != nil {
+		return n.host.Shard(id)
+	}
+	if id == n.shard.ID() {
+		return n.shard
+	}
+	return nil
+}
+
+// regionPeers lists the region link addresses of this region's nodes:
+// --region-peers, or else each node's client address with the port
+// moved by RegionPortOffset (the default --region-addr).
+func (n *Node) regionPeers() []string {
+	if len(n.cfg.RegionPeers) > 0 {
+		return n.cfg.RegionPeers
+	}
+	var out []string
+	for _, a := range n.cluster.NodeClientAddrs() {
+		h, p, err := net.SplitHostPort(a)
+		if err != nil {
+			continue
+		}
+		port, err := strconv.Atoi(p)
+		if err != nil {
+			continue
+		}
+		out = append(out, net.JoinHostPort(h, strconv.Itoa(port+RegionPortOffset)))
+	}
+	return out
 }
 
 // sourceLog adapts a shard to regions.SourceLog.
@@ -101,9 +146,20 @@ func (l sourceLog) ReadCommitted(from uint64, max int) ([]regions.Entry, error) 
 		}
 		return nil, err
 	}
-	out := make([]regions.Entry, len(ents))
-	for i, e := range ents {
-		out[i] = regions.Entry{Index: e.Index, Data: e.Data}
+	out := make([]regions.Entry, 0, len(ents))
+	for _, e := range ents {
+		if len(e.Data) >= 2 && (entry.Kind(e.Data[1]) == entry.Shipped || entry.Kind(e.Data[1]) == entry.ShipSnapshot) {
+			// This log was itself fed by another region (it was a
+			// secondary before a promotion): those entries cannot be
+			// shipped on (a destination halts on them), so a
+			// destination this far behind gets a snapshot instead,
+			// as for a compacted log.
+			if len(out) == 0 {
+				return nil, fmt.Errorf("%w: entry %d was shipped from another region", regions.ErrCompacted, e.Index)
+			}
+			break
+		}
+		out = append(out, regions.Entry{Index: e.Index, Data: e.Data})
 	}
 	return out, nil
 }
@@ -305,9 +361,6 @@ func flatten(cmds [][][]byte) [][]byte {
 // startRegions starts the region manager (Config.RegionRole set).
 func (n *Node) startRegions(table *command.Table) error {
 	cfg := n.cfg
-	if cfg.clusterMode() {
-		return errors.New("regions: cluster mode is not supported yet (single-node regions only)")
-	}
 	secret := cfg.RegionSecret
 	if secret == "" {
 		secret = cfg.RequirePass
@@ -328,25 +381,29 @@ func (n *Node) startRegions(table *command.Table) error {
 			dial = func(addr string) (net.Conn, error) { return n.tls.Dial(addr, 3*time.Second) }
 		}
 	}
-	sh := n.shard
-	m, err := regions.New(regions.Config{
+	rc := regions.Config{
 		Name: cfg.Region, Role: regions.Role(cfg.RegionRole), Primary: cfg.RegionPrimary, Secret: secret,
-		Shards: func() []uint64 { return []uint64{sh.ID()} },
-		Source: func(id uint64) regions.SourceLog {
-			if id != sh.ID() {
-				return nil
+		Shards: func() []uint64 {
+			if n.cluster != nil {
+				return n.cluster.LocalShards()
 			}
-			return sourceLog{sh}
+			return []uint64{n.shard.ID()}
+		},
+		Source: func(id uint64) regions.SourceLog {
+			if s := n.regionShard(id); s != nil {
+				return sourceLog{s}
+			}
+			return nil
 		},
 		Dest: func(id uint64) regions.DestLog {
-			if id != sh.ID() {
-				return nil
+			if s := n.regionShard(id); s != nil {
+				return destLog{s}
 			}
-			return destLog{sh}
+			return nil
 		},
 		OnRole: func(r regions.Role) {
 			n.regionRO.Store(r == regions.Secondary)
-			sh.SetPassive(r == regions.Secondary)
+			n.setRegionPassive(r == regions.Secondary)
 			if m := n.regions; m != nil {
 				n.saveRegionState(m, r)
 			}
@@ -359,7 +416,14 @@ func (n *Node) startRegions(table *command.Table) error {
 		Fence:      n.fence,
 		Dial:       dial,
 		Logger:     n.log,
-	})
+	}
+	if n.cluster != nil {
+		// A region of several nodes (regions/cluster.go): lag, promotion
+		// and the layout are coordinated over the region's nodes.
+		rc.Peers, rc.SelfAddr = n.regionPeers, cfg.RegionAddr
+		rc.Layout, rc.Mirror, rc.MirrorDue = n.cluster.Layout, n.cluster.MirrorLayout, n.cluster.IsMetaLeader
+	}
+	m, err := regions.New(rc)
 	if err != nil {
 		ln.Close()
 		return err
@@ -399,10 +463,13 @@ func (b *backend) RegionInfo() [][2]string {
 		{"region_lag_entries", strconv.FormatUint(st.LagEntries, 10)},
 	}
 	if st.Role != regions.Secondary {
-		// A primary's shards: what secondaries can pull.
-		// log_first: a secondary behind it is caught up by a snapshot.
-		out = append(out, [2]string{"region_shard_" + strconv.FormatUint(b.shard.ID(), 10),
-			fmt.Sprintf("applied=%d,log_first=%d", b.shard.AppliedIndex(), b.shard.LogFirstIndex())})
+		// A primary's shards (this node's replicas): what secondaries
+		// can pull. log_first: a secondary behind it is caught up by a
+		// snapshot.
+		for _, s := range b.shards() {
+			out = append(out, [2]string{"region_shard_" + strconv.FormatUint(s.ID(), 10),
+				fmt.Sprintf("applied=%d,log_first=%d,leader=%d", s.AppliedIndex(), s.LogFirstIndex(), boolInt(s.IsLeader()))})
+		}
 	}
 	for _, l := range st.Shards {
 		link := "down"

@@ -45,6 +45,14 @@ type Op struct {
 	Endpoints map[uint64]string `json:"endpoints,omitempty"`
 	// FT (op "ft") is an FT write command, name first (ft.go).
 	FT [][]byte `json:"ft,omitempty"`
+	// region-mirror: a secondary region's directory takes the primary's
+	// replicated configuration and FT definitions verbatim (with Config
+	// above), so that after a promotion it syncs its shards to what they
+	// already hold (control/region.go).
+	ConfigEpoch uint64              `json:"config_epoch,omitempty"`
+	FTIndexes   map[string][][]byte `json:"ft_indexes,omitempty"`
+	FTAliases   map[string]string   `json:"ft_aliases,omitempty"`
+	FTEpoch     uint64              `json:"ft_epoch,omitempty"`
 }
 
 // Result is what applying an Op returns.
@@ -355,6 +363,10 @@ func (t *Topology) apply(op *Op) (uint64, error) {
 			return 0, err
 		}
 		return t.FTEpoch, nil
+	case "region-mirror":
+		t.Config, t.ConfigEpoch = maps.Clone(op.Config), op.ConfigEpoch
+		t.FTIndexes, t.FTAliases, t.FTEpoch = maps.Clone(op.FTIndexes), maps.Clone(op.FTAliases), op.FTEpoch
+		return t.ConfigEpoch, nil
 	case "config-applied":
 		s := t.Shard(op.Shard)
 		if s == nil {

@@ -317,6 +317,10 @@ func (c *Cluster) ownAddr(addr string) bool {
 	return false
 }
 
+// OwnsAddr tells whether addr is a client port or shard endpoint of
+// one of this cluster's nodes.
+func (c *Cluster) OwnsAddr(addr string) bool { return c.ownAddr(addr) }
+
 // Write sets key through any live node, following MOVED as a cluster
 // client that refreshes its map on errors would; it returns nil once one
 // attempt succeeds or the last error at the deadline.

@@ -52,6 +52,13 @@ func parseShardRef(b []byte) (uint64, bool) {
 func (c *Plane) Cluster(args [][]byte) reply.Value {
 	sub := strings.ToLower(string(args[1]))
 	topo := c.machine.Topology()
+	if c.regionRO.Load() {
+		switch sub {
+		case "addshard", "delshard", "moveslots", "drain", "rebalance":
+			// A secondary region's layout follows the primary's (region.go).
+			return reply.Error("ERR this region is a secondary: its shards and slots follow the primary region's; change them there")
+		}
+	}
 	switch sub {
 	case "info":
 		return reply.BulkString(c.info(topo))

@@ -77,6 +77,8 @@ type Plane struct {
 	eps endpoints
 	// fwd carries pub/sub messages to other nodes (forward.go).
 	fwd forwarders
+	// regionRO: the node is in a secondary region (region.go).
+	regionRO atomic.Bool
 }
 
 // Config is what the control plane needs from the node that runs it.
@@ -129,6 +131,9 @@ type Config struct {
 	// WrapListener, if set, wraps each shard endpoint's listener (TLS
 	// when the node's client port is TLS). Default none.
 	WrapListener func(net.Listener) net.Listener
+	// RegionSecondary starts the plane as a secondary region's
+	// (region.go): passive shards, nothing proposed into them.
+	RegionSecondary bool
 }
 
 // NodeBackend is the node's session backend as a shard endpoint embeds
@@ -201,6 +206,7 @@ func Start(config Config) (*Plane, error) {
 		reporting: map[uint64]bool{}, memberOp: map[uint64]bool{}, leaving: map[uint64]time.Time{},
 		kick: make(chan struct{}, 1), quit: make(chan struct{}),
 	}
+	c.regionRO.Store(cfg.RegionSecondary)
 	c.machine.OnPanic = func(op string, v any, stack []byte) {
 		c.log.Error("directory op panicked; answered with an error, the directory is unchanged",
 			"op", op, "panic", fmt.Sprint(v), "stack", string(stack))
@@ -420,9 +426,13 @@ func (c *Plane) reconcile() {
 		c.mu.Unlock()
 		c.reportLeader(s, sh)
 		c.syncMembers(topo, s, sh)
-		c.syncSlots(topo, s)
-		c.syncConfig(topo, s, sh)
-		c.syncFT(topo, s)
+		if !c.regionRO.Load() {
+			// A secondary region's shards get all of these from the
+			// primary's shipped logs (region.go).
+			c.syncSlots(topo, s)
+			c.syncConfig(topo, s, sh)
+			c.syncFT(topo, s)
+		}
 		c.balanceLeader(s, sh)
 	}
 	// 3. As the meta leader: meta membership and slot migrations.
@@ -430,6 +440,9 @@ func (c *Plane) reconcile() {
 		c.syncMetaMembers(topo)
 		c.ensureSecret(topo)
 		for _, m := range topo.Migrations {
+			if c.regionRO.Load() {
+				break // a secondary region moves no data of its own
+			}
 			c.mu.Lock()
 			running := c.migrating[m.ID]
 			if !running {
@@ -509,6 +522,7 @@ func (c *Plane) startShard(topo *cluster.Topology, sh *cluster.Shard) error {
 		OnKeyMiss:       c.cfg.OnKeyMiss,
 		Logger:          c.log,
 		InitialConfig:   shardConfig(sh),
+		Passive:         c.regionRO.Load(),
 	}
 	for _, r := range sh.InitSlots {
 		for sl := int(r.Start); sl <= int(r.End); sl++ {

@@ -1,0 +1,405 @@
+package regions_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cairndb/cairn/server"
+	"github.com/cairndb/cairn/server/clustertest"
+	"github.com/cairndb/cairn/server/slot"
+)
+
+// Regions of several nodes: each region is a 3-node, 3-shard cluster.
+
+// freeAddrs picks n free loopback addresses for region link listeners.
+func freeAddrs(t *testing.T, n int) []string {
+	var out []string
+	var lns []net.Listener
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		out = append(out, ln.Addr().String())
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return out
+}
+
+// cutDialer dials region links; once cut, it refuses links to the
+// other region (remote) and closes those it dialed. Links between the
+// nodes of one region stay.
+type cutDialer struct {
+	mu     sync.Mutex
+	cut    bool
+	remote map[string]bool
+	conns  []net.Conn
+}
+
+func (d *cutDialer) dial(addr string) (net.Conn, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.remote[addr] {
+		return net.DialTimeout("tcp", addr, time.Second)
+	}
+	if d.cut {
+		return nil, errors.New("test: region link cut")
+	}
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err == nil {
+		d.conns = append(d.conns, c)
+	}
+	return c, err
+}
+
+func (d *cutDialer) setCut(on bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.cut = on
+	if on {
+		for _, c := range d.conns {
+			c.Close()
+		}
+		d.conns = nil
+	}
+}
+
+type regionPair struct {
+	p, s       *clustertest.Cluster
+	pAddr      []string // region link addresses
+	sAddr      []string
+	pDial      *cutDialer // links dialed by the primary region's nodes
+	sDial      *cutDialer // by the secondary region's nodes
+	nodes      int
+	shards     []uint64
+	pCl, sCl   *redis.ClusterClient
+	secondaryN int
+}
+
+func startRegionPair(t *testing.T) *regionPair {
+	const nodes, shards = 3, 3
+	addrs := freeAddrs(t, 2*nodes)
+	rp := &regionPair{pAddr: addrs[:nodes], sAddr: addrs[nodes:], pDial: &cutDialer{}, sDial: &cutDialer{}, nodes: nodes, shards: []uint64{1, 2, 3}}
+	rp.pDial.remote, rp.sDial.remote = map[string]bool{}, map[string]bool{}
+	for _, a := range rp.sAddr {
+		rp.pDial.remote[a] = true
+	}
+	for _, a := range rp.pAddr {
+		rp.sDial.remote[a] = true
+	}
+	rp.p = clustertest.Start(t, clustertest.Options{Nodes: nodes, Shards: shards, Mod: func(i int, c *server.Config) {
+		c.Region, c.RegionRole, c.RegionSecret = "r1", "primary", secret
+		c.RegionAddr, c.RegionPeers, c.RegionDial = rp.pAddr[i-1], rp.pAddr, rp.pDial.dial
+	}})
+	rp.s = clustertest.Start(t, clustertest.Options{Nodes: nodes, Shards: shards, Mod: func(i int, c *server.Config) {
+		c.Region, c.RegionRole, c.RegionSecret = "r2", "secondary", secret
+		c.RegionAddr, c.RegionPeers, c.RegionDial = rp.sAddr[i-1], rp.sAddr, rp.sDial.dial
+		c.RegionPrimary = rp.pAddr
+	}})
+	rp.pCl, rp.sCl = rp.p.Client(), rp.s.Client()
+	return rp
+}
+
+// converged waits until every node of both regions holds, per shard,
+// the same state digest (the secondary's shards applied the primary's
+// logs to the same state).
+func (rp *regionPair) converged(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		var bad string
+		want := rp.p.Node(1).StateDigests()
+		for _, c := range []*clustertest.Cluster{rp.p, rp.s} {
+			for i := 1; i <= rp.nodes && bad == ""; i++ {
+				got := c.Node(i).StateDigests()
+				for _, id := range rp.shards {
+					if got[id].Digest != want[id].Digest {
+						bad = fmt.Sprintf("shard %d: digest %x, want %x (node %d)", id, got[id].Digest, want[id].Digest, i)
+						break
+					}
+				}
+			}
+		}
+		if bad == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("regions did not converge: %s; secondary %+v", bad, rp.s.Node(1).RegionStatus())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// keyInSlots returns a key whose hash slot is in [lo, hi].
+func keyInSlots(prefix string, lo, hi uint16, n int) string {
+	for i := n; ; i++ {
+		k := fmt.Sprintf("%s:%d", prefix, i)
+		if s := slot.OfString(k); s >= lo && s <= hi {
+			return k
+		}
+	}
+}
+
+// TestRegionsCluster: two regions of 3 nodes and 3 shards. Writes on
+// the primary converge per shard on every node of the secondary, which
+// serves reads locally (its CLUSTER SLOTS name its own nodes), refuses
+// writes and reports its lag per shard from any node; a slot move in
+// the primary during shipping reaches the secondary (data and layout);
+// a planned promotion under write load loses no acknowledged write and
+// the old primary follows the new one; a forced promotion after a cut
+// link reports, per shard, the position it reached, and what was not
+// shipped is indeed absent.
+func TestRegionsCluster(t *testing.T) {
+	ctx := context.Background()
+	rp := startRegionPair(t)
+
+	// 1. Shipping on every shard; reads on the secondary.
+	for i := range 150 {
+		if err := rp.pCl.Set(ctx, fmt.Sprintf("k%d", i), fmt.Sprint(i), 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rp.pCl.HSet(ctx, "h", "f", "v")
+	if err := rp.pCl.ConfigSet(ctx, "maxmemory-policy", "allkeys-lru").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rp.p.NodeClient(1).Do(ctx, "FT.CREATE", "idx", "ON", "HASH", "PREFIX", "1", "doc:", "SCHEMA", "f", "TEXT").Err(); err != nil {
+		t.Fatal(err)
+	}
+	rp.converged(t, 20*time.Second)
+	for i := range 150 {
+		if v, err := rp.sCl.Get(ctx, fmt.Sprintf("k%d", i)).Result(); err != nil || v != fmt.Sprint(i) {
+			t.Fatalf("GET k%d on the secondary: %q %v", i, v, err)
+		}
+	}
+	const ro = "READONLY You can't write against a read only replica."
+	if err := rp.sCl.Set(ctx, "k1", "x", 0).Err(); err == nil || err.Error() != ro {
+		t.Fatalf("SET on the secondary: %v", err)
+	}
+	slots, err := rp.sCl.ClusterSlots(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sl := range slots {
+		for _, n := range sl.Nodes {
+			if !rp.s.OwnsAddr(n.Addr) {
+				t.Fatalf("the secondary's CLUSTER SLOTS names %s, not one of its nodes", n.Addr)
+			}
+		}
+	}
+	// Any node reports every shard's lag (as the shard's puller sees it).
+	for i := 1; i <= rp.nodes; i++ {
+		deadline := time.Now().Add(10 * time.Second)
+	retry:
+		info, err := rp.s.NodeClient(i).Info(ctx, "regions").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"region_role:secondary", "region_lag_entries:0", "region_shard_1:", "region_shard_2:", "region_shard_3:", "link=up"} {
+			if !strings.Contains(info, want) {
+				if time.Now().Before(deadline) {
+					time.Sleep(50 * time.Millisecond)
+					goto retry
+				}
+				t.Fatalf("node %d INFO regions lacks %q:\n%s", i, want, info)
+			}
+		}
+	}
+
+	// 2. A slot move in the primary while it writes.
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; !stop.Load(); i++ {
+			rp.pCl.Set(ctx, keyInSlots("mv", 0, 99, i*7), "w", 0)
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	moved := keyInSlots("moved", 0, 99, 0)
+	rp.pCl.Set(ctx, moved, "before-move", 0)
+	if err := rp.p.NodeClient(1).Do(ctx, "CLUSTER", "MOVESLOTS", "2", "0", "99").Err(); err != nil {
+		t.Fatal(err)
+	}
+	stop.Store(true)
+	wg.Wait()
+	rp.converged(t, 20*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pl, sl := slotLayout(rp.p), slotLayout(rp.s)
+		if pl == sl && strings.Contains(pl, "{0 99 2}") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the slot move did not reach the secondary's layout: primary %s, secondary %s", pl, sl)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if v, err := rp.s.Client().Get(ctx, moved).Result(); err != nil || v != "before-move" {
+		t.Fatalf("moved key on the secondary: %q %v", v, err)
+	}
+	if err := rp.s.NodeClient(1).Do(ctx, "CLUSTER", "MOVESLOTS", "1", "0", "99").Err(); err == nil || !strings.Contains(err.Error(), "secondary") {
+		t.Fatalf("MOVESLOTS on the secondary: %v", err)
+	}
+
+	// 3. Planned switchover under write load: no acknowledged write lost.
+	var acked sync.Map
+	stop.Store(false)
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; !stop.Load(); i++ {
+				k := fmt.Sprintf("sw%d:%d", w, i)
+				if rp.pCl.Set(ctx, k, "v", 0).Err() == nil {
+					acked.Store(k, true)
+				}
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	res, err := rp.s.NodeClient(2).Do(ctx, "REGION", "PROMOTE").Result()
+	took := time.Since(start)
+	stop.Store(true)
+	wg.Wait()
+	if err != nil {
+		t.Fatalf("REGION PROMOTE: %v", err)
+	}
+	t.Logf("planned switchover in %v: %v", took, res)
+	n := 0
+	acked.Range(func(k, _ any) bool {
+		n++
+		if v, err := rp.sCl.Get(ctx, k.(string)).Result(); err != nil || v != "v" {
+			t.Fatalf("acknowledged write %s lost by the switchover: %q %v", k, v, err)
+		}
+		return true
+	})
+	if n == 0 {
+		t.Fatal("no write acknowledged before the switchover")
+	}
+	for i := 1; i <= rp.nodes; i++ {
+		if st := rp.s.Node(i).RegionStatus(); st.Role != "primary" {
+			t.Fatalf("new primary node %d: role %s", i, st.Role)
+		}
+		if st := rp.p.Node(i).RegionStatus(); st.Role != "secondary" {
+			t.Fatalf("old primary node %d: role %s", i, st.Role)
+		}
+	}
+	if err := rp.pCl.Set(ctx, "k1", "x", 0).Err(); err == nil || err.Error() != ro {
+		t.Fatalf("SET on the old primary: %v", err)
+	}
+	for i := range 50 {
+		if err := rp.sCl.Set(ctx, fmt.Sprintf("after%d", i), "new", 0).Err(); err != nil {
+			t.Fatalf("write on the new primary: %v", err)
+		}
+	}
+	rp.converged(t, 20*time.Second)
+	t.Logf("%d acknowledged writes all present after the switchover", n)
+	// The new primary's directory took the primary's configuration and
+	// FT definitions: its shards keep the index (its FT sync would drop
+	// an index its directory lacks) and a CONFIG SET reaches every shard.
+	if err := rp.s.NodeClient(1).ConfigSet(ctx, "maxmemory-policy", "volatile-lru").Err(); err != nil {
+		t.Fatalf("CONFIG SET on the new primary: %v", err)
+	}
+	time.Sleep(2500 * time.Millisecond) // past the FT sync's settle time
+	for _, c := range []*clustertest.Cluster{rp.s, rp.p} {
+		for i := 1; i <= rp.nodes; i++ {
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				v, _ := c.NodeClient(i).ConfigGet(ctx, "maxmemory-policy").Result()
+				l, _ := c.NodeClient(i).Do(ctx, "FT._LIST").Result()
+				if v["maxmemory-policy"] == "volatile-lru" && fmt.Sprint(l) == "[idx]" {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("node %d after the switchover: maxmemory-policy %v, FT._LIST %v", i, v, l)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	}
+	rp.converged(t, 20*time.Second)
+
+	// 4. Forced promotion of the old primary (now the secondary) after
+	// the link is cut: the writes the new primary acknowledged since
+	// are not there, and the report says where each shard stopped.
+	pre := map[uint64]uint64{} // positions the old primary reached before the cut
+	for i := 1; i <= rp.nodes; i++ {
+		for _, l := range rp.p.Node(i).RegionStatus().Shards {
+			pre[l.Shard] = max(pre[l.Shard], l.Applied)
+		}
+	}
+	rp.pDial.setCut(true)
+	time.Sleep(200 * time.Millisecond)
+	lost := map[string]bool{}
+	for i := range 30 {
+		k := fmt.Sprintf("unshipped%d", i)
+		if err := rp.sCl.Set(ctx, k, "x", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		lost[k] = true
+	}
+	rep, err := rp.p.NodeClient(3).Do(ctx, "REGION", "PROMOTE", "FORCE").Slice()
+	if err != nil {
+		t.Fatalf("REGION PROMOTE FORCE: %v", err)
+	}
+	if len(rep) != len(rp.shards) {
+		t.Fatalf("loss report: %v", rep)
+	}
+	sd := rp.s.Node(1).StateDigests()
+	for _, e := range rep {
+		m := e.(map[any]any)
+		id, idx := uint64(m["shard"].(int64)), uint64(m["source_index"].(int64))
+		if idx < pre[id] || idx > sd[id].Applied {
+			t.Fatalf("shard %d reached %d: before the cut it was at %d, the new primary's log is at %d", id, idx, pre[id], sd[id].Applied)
+		}
+	}
+	pc := rp.p.Client()
+	for k := range lost {
+		if n, err := pc.Exists(ctx, k).Result(); err != nil || n != 0 {
+			t.Fatalf("unshipped key %s on the force-promoted region: %d %v", k, n, err)
+		}
+	}
+	if err := pc.Set(ctx, "forced", "yes", 0).Err(); err != nil {
+		t.Fatalf("write after the forced promotion: %v", err)
+	}
+	t.Logf("forced promotion report: %v", rep)
+
+	// 5. A fresh region (empty data) as a secondary of the force-promoted
+	// one, whose logs hold entries shipped from the other region: it
+	// starts from a snapshot of each shard and converges.
+	fresh := freeAddrs(t, rp.nodes)
+	rp.s.Close()
+	rp.s = clustertest.Start(t, clustertest.Options{Nodes: rp.nodes, Shards: len(rp.shards), Mod: func(i int, c *server.Config) {
+		c.Region, c.RegionRole, c.RegionSecret = "r3", "secondary", secret
+		c.RegionAddr, c.RegionPeers, c.RegionPrimary = fresh[i-1], fresh, rp.pAddr
+	}})
+	rp.converged(t, 30*time.Second)
+	if v, err := rp.s.Client().Get(ctx, "forced").Result(); err != nil || v != "yes" {
+		t.Fatalf("the rebuilt region: forced=%q %v", v, err)
+	}
+}
+
+// slotLayout returns a region's slot ranges (CLUSTER TOPOLOGY).
+func slotLayout(c *clustertest.Cluster) string {
+	var topo struct {
+		Slots []struct{ Start, End, Shard uint64 } `json:"slots"`
+	}
+	json.Unmarshal([]byte(c.Topology()), &topo)
+	return fmt.Sprint(topo.Slots)
+}

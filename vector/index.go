@@ -105,7 +105,7 @@ func New(cfg Config) (*Index, error) {
 	return &Index{
 		cfg:  cfg,
 		dist: distFunc(cfg.Metric),
-		gen:  1,
+		gen:  nextGen(),
 		keys: make(map[string]uint32),
 	}, nil
 }

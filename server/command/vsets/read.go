@@ -143,7 +143,9 @@ func vsim(c *command.Ctx, args [][]byte) (reply.Value, error) {
 		out = append(out, reply.BulkString(r.Key))
 		var score, attr reply.Value
 		if withScores {
-			score = double(1 - float64(r.Distance)/2)
+			// Quantized dot products may exceed 1 by a rounding
+			// step; the similarity is kept within [0, 1].
+			score = double(1 - float64(min(max(r.Distance, 0), 2))/2)
 			out = append(out, score)
 		}
 		if withAttribs {

@@ -94,6 +94,15 @@ func TestVSet_GoRedis(t *testing.T) {
 			if got := cmds[2].(*redis.Cmd).Val(); !reflect.DeepEqual(got, []any{"c"}) {
 				t.Errorf("VSIM in MULTI: %v", got)
 			}
+			// DUMP / RESTORE (Cairn's own module payload, graph included).
+			payload, err := c.Dump(ctx, "vs2").Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			do("OK", "RESTORE", "vs5", 0, payload)
+			do(c.Do(ctx, "VSIM", "vs2", "VALUES", 2, 1, 0, "WITHSCORES").Val(), "VSIM", "vs5", "VALUES", 2, 1, 0, "WITHSCORES")
+			do(c.Do(ctx, "VINFO", "vs2").Val(), "VINFO", "vs5")
+			do("error: ERR DUMP payload version or checksum are wrong", "RESTORE", "vs6", 0, payload[:len(payload)-1]+"x")
 			do(int64(1), "DEL", "vs2")
 			do(int64(0), "EXISTS", "vs2")
 			do(yes, "VADD", "vs3", "VALUES", 1, 1, "a")

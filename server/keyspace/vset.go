@@ -1,6 +1,7 @@
 package keyspace
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -324,13 +325,14 @@ func ParseAttr(attr string) map[string]any {
 	return m
 }
 
-// Add inserts name with stored vector vec (from Quantize) or, when name
-// exists, replaces its vector. attr, when not nil, sets the attribute ("" removes it);
+// Add inserts name with stored vector vec (from Quantize), searching
+// with a candidate list of ef while linking it, or, when name exists,
+// replaces its vector. attr, when not nil, sets the attribute ("" removes it);
 // when nil an existing element keeps its attribute. It reports whether
 // the element is new.
-func (s *VectorSet) Add(name string, vec []float32, norm, rng float32, attr *string) (bool, error) {
+func (s *VectorSet) Add(name string, vec []float32, norm, rng float32, attr *string, ef int) (bool, error) {
 	old, exists := s.elems.Get(name)
-	if err := s.ix.Set(name, vec); err != nil {
+	if err := s.ix.SetEF(name, vec, ef); err != nil {
 		return false, err
 	}
 	s.lastID++
@@ -440,6 +442,24 @@ func encodeVSet(dst []byte, o Object) []byte {
 		return true
 	})
 	return appendBytes(dst, s.ix.AppendTo(nil))
+}
+
+// AppendVectorSet appends s in the snapshot codec (a DUMP payload body).
+func AppendVectorSet(dst []byte, s *VectorSet) []byte { return encodeVSet(dst, s) }
+
+// DecodeVectorSet reads what AppendVectorSet wrote; the whole of b must be
+// used. Errors wrap ErrBadSnapshot.
+func DecodeVectorSet(b []byte) (*VectorSet, error) {
+	br := bytes.NewReader(b)
+	sr := &snapReader{r: bufio.NewReader(br)}
+	o := decodeVSet(sr)
+	if sr.err == nil && (br.Len() != 0 || sr.r.Buffered() != 0) {
+		sr.err = errors.New("trailing bytes")
+	}
+	if sr.err != nil || o == nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadSnapshot, sr.err)
+	}
+	return o.(*VectorSet), nil
 }
 
 func decodeVSet(r *SnapReader) Object {

@@ -478,3 +478,32 @@ func TestDeterministicAndSnapshot(t *testing.T) {
 		t.Errorf("used memory %d on the replica, %d after Load", a, b)
 	}
 }
+
+// TestDecodeCorrupt: a damaged vector-set body (a RESTORE payload or a
+// snapshot) is refused with an error, never a panic or a half-built set.
+func TestDecodeCorrupt(t *testing.T) {
+	h := harness(t)
+	r := rand.New(rand.NewPCG(5, 6))
+	for i, v := range randVecs(r, 200, 8, 4) {
+		h.Do(vaddArgs("v", "e"+strconv.Itoa(i), v, "SETATTR", `{"i": 1}`)...)
+	}
+	good := keyspace.AppendVectorSet(nil, vsetAt(t, h, "v"))
+	if _, err := keyspace.DecodeVectorSet(good); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 600; i++ {
+		b := append([]byte(nil), good...)
+		switch i % 3 {
+		case 0:
+			b = b[:r.IntN(len(b))]
+		default:
+			for range 1 + r.IntN(3) {
+				b[r.IntN(len(b))] ^= byte(1 + r.IntN(255))
+			}
+		}
+		s, err := keyspace.DecodeVectorSet(b)
+		if err == nil && s.Len() != 200 {
+			t.Fatalf("mutation %d decoded to %d elements", i, s.Len())
+		}
+	}
+}

@@ -62,7 +62,6 @@ func vadd(c *command.Ctx, args [][]byte) (reply.Value, error) {
 			return reply.Value{}, errVaddOption
 		}
 	}
-	_ = ef // the engine builds with its fixed EF_CONSTRUCTION (see DESIGN.md)
 	it, s, err := lookupWrite(c, args[1])
 	if err != nil {
 		return reply.Value{}, err
@@ -78,7 +77,7 @@ func vadd(c *command.Ctx, args [][]byte) (reply.Value, error) {
 			return reply.Value{}, errVectorSpec
 		}
 		q, norm, rng := s.Quantize(s.Project(vec))
-		if _, err := s.Add(name, q, norm, rng, nonEmpty(attr)); err != nil {
+		if _, err := s.Add(name, q, norm, rng, nonEmpty(attr), int(ef)); err != nil {
 			return reply.Value{}, err
 		}
 		c.DB.Put(args[1], nil, s, 0)
@@ -101,7 +100,7 @@ func vadd(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	}
 	s = c.DB.Mutable(it).Obj.(*keyspace.VectorSet)
 	q, norm, rng := s.Quantize(s.Project(vec))
-	added, err := s.Add(name, q, norm, rng, attr)
+	added, err := s.Add(name, q, norm, rng, attr, int(ef))
 	if err != nil {
 		return reply.Value{}, err
 	}

@@ -250,7 +250,7 @@ func vsetAt(t testing.TB, h *commandtest.Harness, key string) *keyspace.VectorSe
 // must equal brute force over the matching elements exactly; without,
 // recall must stay high at 50%, 10% and 2% selectivity.
 func TestVSimRecallAndFilter(t *testing.T) {
-	const n, dim, queries = 3000, 32, 100
+	const n, dim, queries = 2000, 32, 60
 	r := rand.New(rand.NewPCG(1, 2))
 	vecs := randVecs(r, n, dim, 20)
 	for _, quant := range []string{"NOQUANT", "Q8"} {

@@ -14,6 +14,7 @@ import (
 	"github.com/cairndb/cairn/server/command/sorts"
 	"github.com/cairndb/cairn/server/command/streams"
 	"github.com/cairndb/cairn/server/command/strs"
+	"github.com/cairndb/cairn/server/command/vsets"
 	"github.com/cairndb/cairn/server/command/zsets"
 	"github.com/cairndb/cairn/server/session"
 )
@@ -35,6 +36,7 @@ func Commands(extra ...[]*command.Spec) *command.Table {
 		streams.Specs,
 		sorts.Specs,
 		ft.Specs,
+		vsets.Specs,
 		function.Specs,
 	}, extra...)...)
 }

@@ -150,8 +150,9 @@ func sortCands(cs []cand) {
 	})
 }
 
-// insert links the new live node id into the graph.
-func (ix *Index) insert(id uint32) {
+// insert links the new live node id into the graph, searching each level
+// with a candidate list of ef.
+func (ix *Index) insert(id uint32, ef int) {
 	nd := ix.mut(id)
 	level := int(nd.level)
 	nd.up = nil
@@ -173,7 +174,7 @@ func (ix *Index) insert(id uint32) {
 	notSelf := func(x uint32, _ *node) bool { return x != id }
 	for l := min(level, ix.maxLevel); l >= 0; l-- {
 		vis.reset(ix.n)
-		res, best := ix.searchLayer(q, []cand{ep}, ix.cfg.EFConstruction, l, notSelf, vis)
+		res, best := ix.searchLayer(q, []cand{ep}, ef, l, notSelf, vis)
 		sel := ix.selectNeighbors(res, ix.cfg.M)
 		ix.mut(id)
 		ix.setList(id, l, sel)

@@ -105,7 +105,7 @@ func New(cfg Config) (*Index, error) {
 	return &Index{
 		cfg:  cfg,
 		dist: distFunc(cfg.Metric),
-		gen:  1,
+		gen:  nextGen(),
 		keys: make(map[string]uint32),
 	}, nil
 }
@@ -293,7 +293,12 @@ func (ix *Index) SetBlob(key string, blob []byte) error {
 
 // Set adds key with vector v, or replaces key's vector. Setting the vector
 // a key already has is a no-op.
-func (ix *Index) Set(key string, v []float32) error {
+func (ix *Index) Set(key string, v []float32) error { return ix.SetEF(key, v, 0) }
+
+// SetEF is Set with the insert's candidate-list size ef instead of
+// EF_CONSTRUCTION (0 means EF_CONSTRUCTION): VADD ... EF sets it per
+// element.
+func (ix *Index) SetEF(key string, v []float32, ef int) error {
 	vec, err := ix.prepare(v)
 	if err != nil {
 		return err
@@ -314,7 +319,10 @@ func (ix *Index) Set(key string, v []float32) error {
 	ix.live++
 	if ix.cfg.Algorithm == HNSW {
 		nd.level = uint8(ix.levelOf(key))
-		ix.insert(id)
+		if ef <= 0 {
+			ef = ix.cfg.EFConstruction
+		}
+		ix.insert(id, ef)
 	}
 	ix.maybeVacuum()
 	return nil

@@ -38,6 +38,9 @@ type SearchOptions struct {
 	// filtered graph traversal. 0 means the default, max(2000, 5% of the
 	// keys); a negative value never falls back (tests use it).
 	ExactBelow int
+	// Exact forces an exact scan of every live key (that passes Filter),
+	// as FLAT does: the ground truth (VSIM TRUTH).
+	Exact bool
 }
 
 // resultLess orders results by (distance, key).
@@ -65,7 +68,7 @@ func (ix *Index) Search(q []float32, k int, opt *SearchOptions) ([]Result, error
 	if opt.Keys != nil && (ix.cfg.Algorithm == FLAT || len(opt.Keys) <= ix.exactThreshold(opt)) {
 		return ix.exactKeys(qv, k, opt.Keys), nil
 	}
-	if ix.cfg.Algorithm == FLAT || ix.useExact(opt) {
+	if ix.cfg.Algorithm == FLAT || opt.Exact || ix.useExact(opt) {
 		return ix.exactKNN(qv, k, opt.Filter), nil
 	}
 	ef := max(k, opt.EF)

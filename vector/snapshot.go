@@ -49,7 +49,7 @@ func (ix *Index) Snapshot() *Snapshot {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	s := ix.view()
-	ix.gen++
+	ix.gen = nextGen()
 	ix.dirShared, ix.freeShr = true, true
 	return s
 }

@@ -28,6 +28,9 @@ import "errors"
 //	   of another region's log, package regions).
 //	5  same layout and clock rule as 4. Adds the kind ShipSnapshot (9,
 //	   chunks of another region's shard snapshot, package regions).
+//	6  same layout and clock rule as 5. Adds the Redis 8 vector-set
+//	   commands (VADD, VREM, VSETATTR, VSIM, ...; package
+//	   command/vsets), whose command.Spec.Format is 6.
 //
 // Kind numbers are never reused. New kinds start at 10.
 //

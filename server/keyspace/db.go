@@ -45,6 +45,8 @@ const (
 	TypeZSet
 	TypeHash
 	TypeStream
+	// TypeVectorSet is a Redis 8 vector set (vset.go).
+	TypeVectorSet
 )
 
 // String returns the name TYPE prints.
@@ -62,6 +64,8 @@ func (t Type) String() string {
 		return "hash"
 	case TypeStream:
 		return "stream"
+	case TypeVectorSet:
+		return "vectorset"
 	}
 	return "none"
 }

@@ -124,6 +124,8 @@ func objectMem(o Object, recount bool) int64 {
 			}
 		}
 		return n
+	case *VectorSet:
+		return n + o.memSize()
 	}
 	return n + int64(o.Len())*16
 }

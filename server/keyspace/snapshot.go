@@ -50,8 +50,10 @@ func (s *Snapshot) Len() int { return s.tree.Len() }
 // version. It covers every type's encoding, including the codecs other
 // files register (RegisterCodec): any change to any of them must raise the
 // digit, and a reader meets a higher digit with ErrSnapshotVersion (the
-// shard then stops rather than misread).
-const snapMagic = "CAIRNKS1"
+// shard then stops rather than misread). Version 2 added the vector-set
+// type (TypeVectorSet, vset.go); a version-1 snapshot is read as is (it
+// cannot hold one).
+const snapMagic = "CAIRNKS2"
 
 // ErrBadSnapshot is returned when a snapshot stream does not decode.
 var ErrBadSnapshot = errors.New("keyspace: bad snapshot")
@@ -233,7 +235,7 @@ func (sr *snapReader) bytes() []byte {
 func (db *DB) Load(r io.Reader) error {
 	sr := &snapReader{r: bufio.NewReaderSize(r, 1<<20)}
 	magic := make([]byte, len(snapMagic))
-	if _, err := io.ReadFull(sr.r, magic); err != nil || string(magic) != snapMagic {
+	if _, err := io.ReadFull(sr.r, magic); err != nil || !readableMagic(magic) {
 		if v := magic[len(magic)-1]; err == nil && string(magic[:len(magic)-1]) == snapMagic[:len(snapMagic)-1] && v > snapMagic[len(snapMagic)-1] && v <= '9' {
 			return fmt.Errorf("%w: %w: %q", ErrBadSnapshot, ErrSnapshotVersion, magic)
 		}
@@ -269,6 +271,13 @@ func (db *DB) Load(r io.Reader) error {
 			db.expires.Set(expiry{it.ExpireAt, it.order(), it.Key})
 		}
 	}
+}
+
+// readableMagic tells whether magic starts a snapshot of a version this
+// binary reads: 1 up to snapMagic's.
+func readableMagic(magic []byte) bool {
+	n := len(snapMagic) - 1
+	return len(magic) == len(snapMagic) && string(magic[:n]) == snapMagic[:n] && magic[n] >= '1' && magic[n] <= snapMagic[n]
 }
 
 // item decodes the rest of an item whose type byte was t.

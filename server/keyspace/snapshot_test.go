@@ -518,7 +518,7 @@ func TestLoadTruncated(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Bad magic and unknown types.
-	for _, bad := range []string{"", "CAIRNKS", "CAIRNKS2\x00", "XXXXXXXX\x00", snapMagic + "\x02\x01k\x00", snapMagic + "\x07\x01k\x00", snapMagic + "\xff"} {
+	for _, bad := range []string{"", "CAIRNKS", "CAIRNKS3\x00", "CAIRNKS0\x00", "XXXXXXXX\x00", snapMagic + "\x02\x01k\x00", snapMagic + "\x07\x01k\x00", snapMagic + "\xff"} {
 		if err := New().Load(strings.NewReader(bad)); !errors.Is(err, ErrBadSnapshot) {
 			t.Fatalf("%q: err %v", bad, err)
 		}
@@ -705,11 +705,15 @@ func FuzzLoad(f *testing.F) {
 // reported as such (the shard halts on it instead of failing).
 func TestLoadNewerFormat(t *testing.T) {
 	db := New()
-	if err := db.Load(bytes.NewReader([]byte("CAIRNKS2\x00"))); !errors.Is(err, ErrSnapshotVersion) || !errors.Is(err, ErrBadSnapshot) {
+	if err := db.Load(bytes.NewReader([]byte("CAIRNKS3\x00"))); !errors.Is(err, ErrSnapshotVersion) || !errors.Is(err, ErrBadSnapshot) {
 		t.Fatalf("newer magic: %v", err)
 	}
 	if err := db.Load(bytes.NewReader([]byte("CAIRNKS\xba\x00"))); errors.Is(err, ErrSnapshotVersion) || !errors.Is(err, ErrBadSnapshot) {
 		t.Fatalf("garbled magic: %v", err)
+	}
+	// Version 1 (before vector sets) is still read.
+	if err := db.Load(bytes.NewReader([]byte("CAIRNKS1\x00"))); err != nil {
+		t.Fatalf("version 1: %v", err)
 	}
 }
 

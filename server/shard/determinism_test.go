@@ -132,7 +132,7 @@ func TestSMDeterminismAllFamilies(t *testing.T) {
 			// The workload must exercise what it claims.
 			t.Logf("FT documents at the end: fti0 %d, fti1 %d", a.FTDocs("fti0"), a.FTDocs("fti1"))
 			t.Logf("%d keys; non-error replies of randomized/blocking commands: %v", a.DB().Len(), randomOK)
-			for _, name := range []string{"ft.create", "spop", "srandmember", "hrandfield", "zrandmember", "xadd", "blpop|brpop", "blmove", "bzpopmin|bzpopmax", "blmpop", "bzmpop", "brpoplpush", "xreadgroup", "slotop-items", "restore", "multi", "watchedmulti-nil", "expire"} {
+			for _, name := range []string{"ft.create", "vadd", "vrem", "vsetattr", "spop", "srandmember", "hrandfield", "zrandmember", "xadd", "blpop|brpop", "blmove", "bzpopmin|bzpopmax", "blmpop", "bzmpop", "brpoplpush", "xreadgroup", "slotop-items", "restore", "multi", "watchedmulti-nil", "expire"} {
 				if randomOK[name] == 0 {
 					t.Errorf("no successful %s in the workload", name)
 				}

@@ -256,7 +256,30 @@ func (w *workload) valid() []string {
 		}
 		return cmd
 	}
-	switch w.n(20) {
+	switch w.n(21) {
+	case 20:
+		// Vector sets: VADD (every quantization, REDUCE, attributes),
+		// VREM, VSETATTR, mistakes included.
+		k = "vs" + strconv.Itoa(w.n(3))
+		e := "e" + strconv.Itoa(w.n(12))
+		switch w.n(5) {
+		case 0:
+			return []string{"vrem", k, e}
+		case 1:
+			return []string{"vsetattr", k, e, w.pick([]string{`{"n": 3, "t": "a"}`, `{"n": -1}`, "", "bad"})}
+		}
+		cmd := []string{"vadd", k}
+		if k == "vs2" {
+			cmd = append(cmd, "REDUCE", "2")
+		}
+		cmd = append(cmd, "VALUES", "3", w.pick(wNumbers), strconv.Itoa(w.n(9)-4), strconv.Itoa(w.n(5)), e)
+		if k == "vs1" {
+			cmd = append(cmd, "BIN")
+		}
+		if w.n(3) == 0 {
+			cmd = append(cmd, "SETATTR", w.pick([]string{`{"n": 1, "t": "b"}`, `{"n": 5}`, ""}))
+		}
+		return cmd
 	case 18:
 		// FT indexes over the hashes case 4 and 16 write ("hk1"...).
 		name := "fti" + strconv.Itoa(w.n(2))
@@ -570,6 +593,10 @@ func (w *workload) read() []string {
 		return []string{w.pick([]string{"ft.search", "ft.aggregate"}), name, q, "PARAMS", "2", "q", "\x00\x00\x80\x3f\x00\x00\x00\x40"[:8],
 			w.pick([]string{"DIALECT", "LIMIT", "SORTBY", "RETURN"}), w.pick([]string{"2", "0", "n", "1"}), w.pick([]string{"1", "10", "d", "n"})}
 	case 0:
+		if w.n(3) == 0 {
+			k := "vs" + strconv.Itoa(w.n(3))
+			return []string{"vsim", k, "VALUES", "3", "1", "0", "2", "WITHSCORES", "COUNT", "3", "FILTER", w.pick([]string{".n > 0", `.t == "a"`, "not .n"})}
+		}
 		return []string{"dump", w.pick(wKeys)}
 	case 1:
 		if cmd := w.edge(); !table.Lookup([]byte(cmd[0])).IsWrite() {

@@ -18,6 +18,7 @@ import (
 	"github.com/cairndb/cairn/server/backup"
 	"github.com/cairndb/cairn/server/cluster"
 	"github.com/cairndb/cairn/server/durable"
+	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/shard"
 	"github.com/cairndb/cairn/server/slot"
 )
@@ -379,6 +380,26 @@ func restoreCluster(cfg RestoreConfig, m *backup.Manifest, bdir string, dirJSON 
 		}
 		seed.Seed.Config, seed.Seed.ConfigEpoch = topo.Config, topo.ConfigEpoch
 		seed.Seed.FTIndexes, seed.Seed.FTAliases, seed.Seed.FTEpoch = topo.FTIndexes, topo.FTAliases, topo.FTEpoch
+	} else {
+		// A single-node backup: its configuration (with the ACL users)
+		// lives in its state; the new directory records what differs
+		// from the defaults, at epoch 1, so CONFIG GET, ACL and the
+		// shards agree. Its FT indexes stay in the shards (see
+		// docs/backups.md).
+		cfgNow, _ := offs[0].Config()
+		def := keyspace.DefaultConfig()
+		for _, name := range keyspace.ConfigNames() {
+			v, _ := cfgNow.Get(name)
+			if d, _ := def.Get(name); v != d {
+				if seed.Seed.Config == nil {
+					seed.Seed.Config = map[string]string{}
+				}
+				seed.Seed.Config[name] = v
+			}
+		}
+		if seed.Seed.Config != nil {
+			seed.Seed.ConfigEpoch = 1
+		}
 	}
 	rdir := filepath.Join(cfg.Dir, RestoreDir)
 	if err := os.MkdirAll(rdir, 0o700); err != nil {

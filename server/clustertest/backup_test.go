@@ -212,3 +212,57 @@ func grepTree(t *testing.T, root string, needle []byte) []string {
 	})
 	return hits
 }
+
+// TestSingleBackupIntoCluster: a single node's backup restored into a new
+// 3-node cluster of 3 shards: every key is served from its slot's shard,
+// and the node's configuration and ACL users become the cluster's.
+func TestSingleBackupIntoCluster(t *testing.T) {
+	ctx := context.Background()
+	bdir := filepath.Join(t.TempDir(), "backups")
+	sn := servertest.Start(t, func(c *server.Config) { c.BackupDir = bdir })
+	sc := sn.Client(t)
+	const n = 200
+	for i := range n {
+		if err := sc.Set(ctx, fmt.Sprintf("s:%d", i), i, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, cmd := range [][]any{
+		{"ACL", "SETUSER", "bob", "on", ">bobpw", "~*", "+@all"},
+		{"CONFIG", "SET", "zset-max-listpack-entries", "33"},
+		{"BACKUP", "CREATE", "sb"},
+	} {
+		if err := sc.Do(ctx, cmd...).Err(); err != nil {
+			t.Fatalf("%v: %v", cmd, err)
+		}
+	}
+	from := filepath.Join(bdir, "sb")
+	c := Start(t, Options{Nodes: 3, Shards: 3, Replicas: 3, Mod: func(i int, cfg *server.Config) {
+		if _, err := server.Restore(server.RestoreConfig{From: from, Dir: cfg.Dir, NodeID: cfg.NodeID, Peers: cfg.Peers, Shards: 3, Logger: quietLog()}); err != nil {
+			t.Fatalf("restore node %d: %v", i, err)
+		}
+	}})
+	cl := c.Client()
+	for i := range n {
+		if v, err := cl.Get(ctx, fmt.Sprintf("s:%d", i)).Int(); err != nil || v != i {
+			t.Fatalf("s:%d = %d %v", i, v, err)
+		}
+	}
+	var size int64
+	if err := cl.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		s, err := m.DBSize(ctx).Result()
+		size += s
+		return err
+	}); err != nil || size != n {
+		t.Fatalf("DBSIZE over the masters %d %v", size, err)
+	}
+	for i := 1; i <= 3; i++ {
+		if v, err := c.NodeClient(i).ConfigGet(ctx, "zset-max-listpack-entries").Result(); err != nil || v["zset-max-listpack-entries"] != "33" {
+			t.Fatalf("node %d: CONFIG GET %v %v", i, v, err)
+		}
+		a := servertest.Client(t, c.Addr(i))
+		if err := a.Do(ctx, "AUTH", "bob", "bobpw").Err(); err != nil {
+			t.Fatalf("node %d: AUTH bob: %v", i, err)
+		}
+	}
+}

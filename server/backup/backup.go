@@ -188,6 +188,8 @@ type Store struct {
 
 	mu   sync.Mutex // one backup at a time
 	busy bool
+
+	stats stats // figures for metrics (stats.go)
 }
 
 func (s *Store) now() time.Time {
@@ -229,6 +231,7 @@ func (s *Store) Create(name string, srcs []Source, scheduled bool) (*Manifest, e
 
 	start := s.now()
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		s.stats.record(false, 0, 0, time.Time{})
 		return nil, fmt.Errorf("create backup dir: %w", err)
 	}
 	if name == "" {
@@ -240,6 +243,25 @@ func (s *Store) Create(name string, srcs []Source, scheduled bool) (*Manifest, e
 	if _, err := os.Stat(final); err == nil {
 		return nil, fmt.Errorf("%w: %s", ErrExists, name)
 	}
+	return s.create(name, final, start, srcs, scheduled)
+}
+
+// create takes the backup Create validated, and records its figures.
+func (s *Store) create(name, final string, start time.Time, srcs []Source, scheduled bool) (m *Manifest, err error) {
+	t0 := time.Now()
+	defer func() {
+		var size int64
+		if err == nil {
+			size = m.DirectorySize
+			for _, sh := range m.Shards {
+				size += sh.Size
+			}
+		}
+		s.stats.record(err == nil, time.Since(t0), size, time.Now())
+		if err != nil {
+			s.log().Error("backup failed", "backup", name, "err", err, "scheduled", scheduled)
+		}
+	}()
 	var rnd [6]byte
 	rand.Read(rnd[:])
 	tmp := filepath.Join(s.Dir, tmpPrefix+name+"-"+hex.EncodeToString(rnd[:]))
@@ -252,7 +274,7 @@ func (s *Store) Create(name string, srcs []Source, scheduled bool) (*Manifest, e
 			os.RemoveAll(tmp)
 		}
 	}()
-	m := &Manifest{Format: FormatVersion, Name: name, Created: start, Node: s.Node, RaftAddr: s.RaftAddr, Cluster: s.Cluster, Mode: s.Mode, SnapshotFormat: s.SnapshotFormat, Scheduled: scheduled}
+	m = &Manifest{Format: FormatVersion, Name: name, Created: start, Node: s.Node, RaftAddr: s.RaftAddr, Cluster: s.Cluster, Mode: s.Mode, SnapshotFormat: s.SnapshotFormat, Scheduled: scheduled}
 	if s.Keys != nil {
 		m.Encrypted, m.KeyID = true, s.Keys.Newest()
 	}

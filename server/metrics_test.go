@@ -552,9 +552,7 @@ func TestMetricsSearchAndFunctions(t *testing.T) {
 
 // TestMetricsBackups: BACKUP CREATE shows in the backup instruments (one
 // completed, its duration histogram, last success time and size); a failed
-// backup (a name already taken is refused before anything runs, so a
-// snapshot that cannot be written: the backup directory made read-only)
-// counts as failed. Without --backup-dir there is no backup family.
+// backup (the backup directory replaced by a file) counts as failed. Without --backup-dir there is no backup family.
 func TestMetricsBackups(t *testing.T) {
 	ctx := context.Background()
 	plain := servertest.Start(t, func(c *server.Config) { c.HTTPPort = -1 })

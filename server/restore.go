@@ -264,7 +264,7 @@ func Restore(cfg RestoreConfig) (_ *RestoreResult, err error) {
 	from := func(sl uint16) *shard.Offline { return owner[sl] }
 
 	if clusterTarget {
-		return restoreCluster(cfg, m, bdir, dirJSON, offs, from, want, load, res, progress, log)
+		return restoreCluster(cfg, m, dirJSON, offs, from, want, rt, res, progress, log)
 	}
 
 	// 6. A single node: one shard with every slot's keys.
@@ -364,8 +364,8 @@ func replayTo(root string, cfg RestoreConfig, sh backup.Shard, off *shard.Offlin
 // backed-up shard that owned each slot. The files are the same on every
 // node restored from the same backup with the same shard count, and the
 // directory records their checksums.
-func restoreCluster(cfg RestoreConfig, m *backup.Manifest, bdir string, dirJSON []byte, offs []*shard.Offline, from func(uint16) *shard.Offline,
-	want int, load func(backup.Shard) (*shard.Offline, error), res *RestoreResult, progress func(string, int64, int64), log *slog.Logger) (*RestoreResult, error) {
+func restoreCluster(cfg RestoreConfig, m *backup.Manifest, dirJSON []byte, offs []*shard.Offline, from func(uint16) *shard.Offline,
+	want int, rt *modules.Runtime, res *RestoreResult, progress func(string, int64, int64), log *slog.Logger) (*RestoreResult, error) {
 	n := cfg.Shards
 	if n == 0 {
 		n = len(m.Shards)
@@ -413,9 +413,16 @@ func restoreCluster(cfg RestoreConfig, m *backup.Manifest, bdir string, dirJSON 
 		for sl := lo; sl < hi; sl++ {
 			owned = append(owned, uint16(sl))
 		}
-		nj, err := load(m.Shards[0])
+		// A copy of the first shard as it stands (after a point-in-time
+		// replay, if any).
+		nj := shard.NewOffline(Commands(nil), rt, log)
+		pr, pw := io.Pipe()
+		go func() { pw.CloseWithError(offs[0].WriteSnapshot(pw)) }()
+		err := nj.Load(pr)
+		pr.Close()
 		if err != nil {
-			return nil, err
+			nj.Close()
+			return nil, fmt.Errorf("copy shard %d: %w", m.Shards[0].ID, err)
 		}
 		err = nj.Reslot(owned, func(sl uint16) *shard.Offline {
 			if o := from(sl); o != offs[0] {
@@ -435,7 +442,7 @@ func restoreCluster(cfg RestoreConfig, m *backup.Manifest, bdir string, dirJSON 
 			return nil, fmt.Errorf("write shard %d: %w", id, err)
 		}
 		// Read it back: it must load with the same digest.
-		chk := shard.NewOffline(Commands(nil), nil, log)
+		chk := shard.NewOffline(Commands(nil), rt, log)
 		r, err := backup.OpenFile(filepath.Join(rdir, RestoreShardFile(id)), cfg.Keys)
 		if err == nil {
 			err = chk.Load(r)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -137,7 +138,6 @@ func TestClusterBackupRestore(t *testing.T) {
 	if ttl, err := cl2.TTL(ctx, "ttl").Result(); err != nil || ttl < 50*time.Minute {
 		t.Fatalf("restored TTL %v %v", ttl, err)
 	}
-	var size int64
 	for i := 1; i <= 3; i++ {
 		nc := c2.NodeClient(i)
 		if topo := c2.Topology(); !strings.Contains(topo, `"init_state"`) {
@@ -152,18 +152,26 @@ func TestClusterBackupRestore(t *testing.T) {
 		}
 		a.Close()
 	}
-	err = cl2.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
-		s, err := m.DBSize(ctx).Result()
-		size += s
-		return err
-	})
-	if err != nil || size != int64(keys) {
+	if size, err := dbsizeSum(ctx, cl2); err != nil || size != int64(keys) {
 		t.Fatalf("DBSIZE over the masters: %d %v, want %d", size, err, keys)
 	}
 	resp2 := servertest.Client(t, c2.Addr(2), func(o *redis.Options) { o.Protocol = 2 })
 	res, err := resp2.Do(ctx, "FT.SEARCH", "idx", "@name:{t1}", "NOCONTENT").Slice()
 	if err != nil || len(res) == 0 || res[0] != int64(10) {
 		t.Fatalf("FT.SEARCH on the restored cluster: %v %v", res, err)
+	}
+	// A restarted node of the restored cluster comes back with the same
+	// keys (its replicas start from the restored state again, then
+	// recover their Raft snapshot and log).
+	c2.Restart(2)
+	c2.WaitServing(30 * time.Second)
+	for i := 0; i < n; i += 7 {
+		if v, err := cl2.Get(ctx, fmt.Sprintf("k:%d", i)).Result(); err != nil || v != fmt.Sprintf("%s-%d", secret, i) {
+			t.Fatalf("after a restart, k:%d = %q, %v", i, v, err)
+		}
+	}
+	if size, err := dbsizeSum(ctx, cl2); err != nil || size != int64(keys) {
+		t.Fatalf("after a restart, DBSIZE over the masters: %d %v, want %d", size, err, keys)
 	}
 	// The restored cluster's data directories are encrypted too.
 	if hits := grepTree(t, filepath.Dir(c2.cfgs[0].Dir), []byte(secret)); len(hits) > 0 {
@@ -189,6 +197,17 @@ func TestClusterBackupRestore(t *testing.T) {
 	if v, err := sc.Get(ctx, "k:7").Result(); err != nil || v != secret+"-7" {
 		t.Fatalf("single node k:7 = %q %v", v, err)
 	}
+}
+
+// dbsizeSum adds up DBSIZE over the masters (each counts its shard's keys).
+func dbsizeSum(ctx context.Context, cl *redis.ClusterClient) (int64, error) {
+	var size atomic.Int64
+	err := cl.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		s, err := m.DBSize(ctx).Result()
+		size.Add(s)
+		return err
+	})
+	return size.Load(), err
 }
 
 func quietLog() *slog.Logger {
@@ -248,12 +267,7 @@ func TestSingleBackupIntoCluster(t *testing.T) {
 			t.Fatalf("s:%d = %d %v", i, v, err)
 		}
 	}
-	var size int64
-	if err := cl.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
-		s, err := m.DBSize(ctx).Result()
-		size += s
-		return err
-	}); err != nil || size != n {
+	if size, err := dbsizeSum(ctx, cl); err != nil || size != n {
 		t.Fatalf("DBSIZE over the masters %d %v", size, err)
 	}
 	for i := 1; i <= 3; i++ {

@@ -280,3 +280,34 @@ func TestSingleBackupIntoCluster(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterScheduledBackup: a cluster node with a backup window holding
+// the present takes one scheduled backup of every shard and the directory.
+func TestClusterScheduledBackup(t *testing.T) {
+	bdir := filepath.Join(t.TempDir(), "backups")
+	now := time.Now().UTC()
+	window := now.Add(-time.Hour).Format("15:04") + "-" + now.Add(time.Hour).Format("15:04")
+	c := Start(t, Options{Nodes: 3, Shards: 3, Replicas: 3, Mod: func(i int, cfg *server.Config) {
+		if i == 1 {
+			cfg.BackupDir, cfg.BackupWindow, cfg.BackupRetentionDays = bdir, window, 1
+		}
+	}})
+	cl := c.Client()
+	for i := range 50 {
+		if err := cl.Set(context.Background(), fmt.Sprint("x", i), i, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The schedule checks at its start and every 30 s; two more checks
+	// now: the day's backup is taken once.
+	sc := c.Node(1).BackupSchedule()
+	sc.Tick()
+	sc.Tick()
+	all, err := (&backup.Store{Dir: bdir}).List()
+	if err != nil || len(all) != 1 {
+		t.Fatalf("%d scheduled backups, %v", len(all), err)
+	}
+	if m := all[0]; !m.Scheduled || m.Mode != "cluster" || len(m.Shards) != 3 || m.Directory == "" || !strings.HasPrefix(m.Name, "auto-") {
+		t.Fatalf("scheduled backup %+v", m)
+	}
+}

@@ -27,11 +27,13 @@ func runRestore(args []string, stdout, stderr io.Writer) int {
 	port := fs.Int("port", server.DefaultPort, "client port the restored node will run with (sets the default --raft-addr)")
 	bind := fs.String("bind", server.DefaultBind, "listen address the restored node will run with (sets the default --raft-addr)")
 	raftAddr := fs.String("raft-addr", "", "Raft address the restored node will run with (default bind:port+10000); it is recorded in the data directory")
-	nodeID := fs.String("node-id", "", "restore into a cluster node: not supported yet")
-	peers := fs.String("peers", "", "restore into a new cluster: not supported yet")
+	nodeID := fs.Uint64("node-id", 0, "restore one node of a new cluster: the --node-id it will start with (with --peers)")
+	peers := fs.String("peers", "", "restore one node of a new cluster: the --peers it will start with, ID=raft-addr,... (restore every node with the same --peers and --shards)")
+	shards := fs.Int("shards", 0, "number of shards of the new cluster (default: the backup's); keys are re-split by hash slot")
+	keyFile := fs.String("encryption-key-file", "", "key file of an encrypted backup, and the one the restored node will run with (its data is then encrypted)")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: cairn restore --from BACKUP --dir NEWDIR [--to-time 2026-12-06T10:15:00Z]\n\nBuilds the data directory of a new single node from a backup; then run cairn --dir NEWDIR.\n(docs/backups.md)\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: cairn restore --from BACKUP --dir NEWDIR [--to-time 2026-12-06T10:15:00Z] [--node-id N --peers 1=ADDR,... [--shards S]] [--encryption-key-file F]\n\nBuilds the data directory of a new single node (then run cairn --dir NEWDIR), or of one node of a\nnew cluster (run it on every node with the same --peers, then start each with its --node-id and --peers).\n(docs/backups.md)\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -44,12 +46,23 @@ func runRestore(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cairn restore: --from and --dir are required (and nothing else)\n")
 		return 2
 	}
-	if *nodeID != "" || *peers != "" {
-		fmt.Fprintf(stderr, "cairn restore: restoring into a cluster (--node-id, --peers) is not supported yet; restore a single node\n")
+	cfg := server.RestoreConfig{From: *from, Dir: *dir, RaftAddr: *raftAddr, KeyFile: *keyFile, NodeID: *nodeID, Shards: *shards}
+	if *peers != "" {
+		p, err := parsePeers(*peers)
+		if err != nil {
+			fmt.Fprintf(stderr, "cairn restore: --peers: %v\n", err)
+			return 2
+		}
+		if _, ok := p[*nodeID]; !ok {
+			fmt.Fprintf(stderr, "cairn restore: --peers does not list --node-id %d\n", *nodeID)
+			return 2
+		}
+		cfg.Peers = p
+	} else if *nodeID != 0 || *shards != 0 {
+		fmt.Fprintf(stderr, "cairn restore: --node-id and --shards restore a node of a new cluster: give --peers too\n")
 		return 2
 	}
-	cfg := server.RestoreConfig{From: *from, Dir: *dir, RaftAddr: *raftAddr}
-	if cfg.RaftAddr == "" {
+	if cfg.RaftAddr == "" && cfg.Peers == nil {
 		cfg.RaftAddr = net.JoinHostPort(*bind, strconv.Itoa(*port+server.RaftPortOffset))
 	}
 	if *toTime != "" {
@@ -83,6 +96,11 @@ func runRestore(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "cairn restore: %v\n", err)
 		return 1
+	}
+	if cfg.Peers != nil {
+		fmt.Fprintf(stdout, "restored backup %s into %s as node %d of a new cluster: %d keys in %d shards, in %s\nstart it with: cairn --dir %s --node-id %d --peers %s (restore every peer the same way first)\n",
+			res.Backup, *dir, *nodeID, res.Keys, res.Shards, time.Since(start).Round(time.Millisecond), *dir, *nodeID, *peers)
+		return 0
 	}
 	fmt.Fprintf(stdout, "restored backup %s into %s: %d keys at log index %d (%s), %d archived entries replayed, digest %016x, in %s\nstart it with: cairn --dir %s --raft-addr %s\n",
 		res.Backup, *dir, res.Keys, res.Index, time.UnixMilli(res.Time).UTC().Format(time.RFC3339Nano), res.Replayed, res.Digest,

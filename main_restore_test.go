@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/cairndb/cairn/server"
+	"github.com/cairndb/cairn/server/atrest"
 	"github.com/cairndb/cairn/server/servertest"
 )
 
@@ -41,8 +43,40 @@ func TestRestoreSubcommand(t *testing.T) {
 		t.Fatalf("restored HGET h f = %q", v)
 	}
 
+	// One node of a new 2-shard cluster.
+	cdir := filepath.Join(t.TempDir(), "c1")
+	out.Reset()
+	if code := run([]string{"restore", "--from", bdir, "--dir", cdir, "--node-id", "1", "--peers", "1=127.0.0.1:1,2=127.0.0.1:2", "--shards", "2", "--quiet"}, &out, &errb); code != 0 {
+		t.Fatalf("cluster restore exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "as node 1 of a new cluster: 2 keys in 2 shards") {
+		t.Errorf("cluster restore output %q", out.String())
+	}
+	for _, f := range []string{"node.id", "restore/seed.json", "restore/shard-1.snap", "restore/shard-2.snap"} {
+		if _, err := os.Stat(filepath.Join(cdir, f)); err != nil {
+			t.Errorf("cluster restore: %v", err)
+		}
+	}
+
+	// An encrypted backup: without the key a clear error (exit 1).
+	keyFile := filepath.Join(t.TempDir(), "keys")
+	os.WriteFile(keyFile, atrest.FormatKeys(map[uint32][]byte{1: bytes.Repeat([]byte{3}, atrest.KeySize)}), 0o600)
+	ebdir := filepath.Join(t.TempDir(), "ebackups")
+	esrc := servertest.Start(t, func(c *server.Config) { c.BackupDir = ebdir; c.EncryptionKeyFile = keyFile })
+	if err := esrc.Client(t).Do(ctx, "BACKUP", "CREATE", "e").Err(); err != nil {
+		t.Fatal(err)
+	}
+	errb.Reset()
+	if code := run([]string{"restore", "--from", ebdir, "--dir", filepath.Join(t.TempDir(), "e"), "--quiet"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "backup is encrypted") {
+		t.Errorf("encrypted backup without the key: exit %d, %q", code, errb.String())
+	}
+	errb.Reset()
+	if code := run([]string{"restore", "--from", ebdir, "--dir", filepath.Join(t.TempDir(), "e"), "--encryption-key-file", keyFile, "--raft-addr", "127.0.0.1:" + strconv.Itoa(servertest.FreePort(t)), "--quiet"}, &out, &errb); code != 0 {
+		t.Errorf("encrypted backup with the key: exit %d, %q", code, errb.String())
+	}
+
 	for _, args := range [][]string{{"restore"}, {"restore", "--from", bdir}, {"restore", "--from", bdir, "--dir", "x", "--to-time", "yesterday"},
-		{"restore", "--from", bdir, "--dir", "x", "--peers", "1=a:1"}} {
+		{"restore", "--from", bdir, "--dir", "x", "--peers", "1=a:1"}, {"restore", "--from", bdir, "--dir", "x", "--node-id", "1", "--shards", "2"}} {
 		if code := run(args, &out, &errb); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cairndb/cairn/server"
 	"github.com/cairndb/cairn/server/backup"
+	"github.com/cairndb/cairn/server/clustertest"
 	"github.com/cairndb/cairn/server/servertest"
 )
 
@@ -246,6 +247,24 @@ func TestRestore_PointInTime(t *testing.T) {
 	}
 	if e, _ := rc.Exists(ctx, "a", "later").Result(); e != 0 {
 		t.Fatalf("EXISTS a later = %d, want 0", e)
+	}
+
+	// The same moment into a new cluster of 2 shards.
+	cl := clustertest.Start(t, clustertest.Options{Nodes: 3, Shards: 2, Replicas: 3, Mod: func(i int, cfg *server.Config) {
+		if _, err := server.Restore(server.RestoreConfig{From: bdir, Dir: cfg.Dir, ToTime: target, NodeID: cfg.NodeID, Peers: cfg.Peers, Shards: 2, Logger: quietLog()}); err != nil {
+			t.Fatalf("PITR into cluster node %d: %v", i, err)
+		}
+	}}).Client()
+	if v, _ := cl.Get(ctx, "counter").Result(); v != "50" {
+		t.Fatalf("cluster: counter = %q, want 50", v)
+	}
+	if v, _ := cl.LLen(ctx, "list").Result(); v != 50 {
+		t.Fatalf("cluster: LLEN list = %d, want 50", v)
+	}
+	for _, k := range []string{"a", "later"} {
+		if e, _ := cl.Exists(ctx, k).Result(); e != 0 {
+			t.Fatalf("cluster: EXISTS %s = %d, want 0", k, e)
+		}
 	}
 
 	// Out of range: after the archive's end, before the first backup.

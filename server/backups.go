@@ -9,13 +9,19 @@ import (
 	"time"
 
 	"github.com/cairndb/cairn/server/backup"
+	"github.com/cairndb/cairn/server/cluster/control"
 	"github.com/cairndb/cairn/server/reply"
 	"github.com/cairndb/cairn/server/shard"
 )
 
 // Backups (package backup): the node's backup store, the daily schedule
-// and the log archive, wired to the node's shard. Single-node mode only
-// so far: a cluster node refuses --backup-dir at start (see Validate).
+// and the log archive, wired to the node's shard (single-node mode) or to
+// every shard of the cluster's directory (cluster mode: each shard from
+// this node's replica if it hosts one, else from its leader's node; the
+// directory is recorded next to them). The log archive is single-node
+// only so far (Validate refuses it with peers or join). With
+// --encryption-key-file every backup file and archived segment is
+// encrypted with the node's keys.
 
 // SnapshotFormat is the snapshot stream header backups record.
 const SnapshotFormat = "CAIRNSM6"
@@ -52,6 +58,35 @@ func (ss shardSource) FirstIndex() (uint64, error) {
 	return first, err
 }
 
+// clusterSource adapts one shard of the cluster directory to
+// backup.Source.
+type clusterSource struct {
+	c     *control.Plane
+	id    uint64
+	slots [][2]int
+}
+
+func (cs clusterSource) ID() uint64      { return cs.id }
+func (cs clusterSource) Slots() [][2]int { return cs.slots }
+
+func (cs clusterSource) WriteSnapshot(w io.Writer) (backup.Point, error) {
+	p, err := cs.c.WriteShardBackup(cs.id, w)
+	return backup.Point{Index: p.Index, Time: p.Time}, err
+}
+
+// backupSources are the shards a backup takes: the node's shard, or every
+// shard of the cluster's directory.
+func (n *Node) backupSources() []backup.Source {
+	if n.cluster == nil {
+		return []backup.Source{shardSource{n.shard}}
+	}
+	var out []backup.Source
+	for _, bs := range n.cluster.BackupShards() {
+		out = append(out, clusterSource{c: n.cluster, id: bs.ID, slots: bs.Slots})
+	}
+	return out
+}
+
 // loader returns a backup.Loader that loads a snapshot stream into a
 // scratch state machine with this node's command table and Wasm runtime.
 func (n *Node) loader() backup.Loader {
@@ -72,15 +107,18 @@ func (n *Node) startBackups() error {
 	if cfg.BackupDir == "" {
 		return nil
 	}
-	n.backups = &backup.Store{Dir: cfg.BackupDir, Load: n.loader(), Mode: "single", SnapshotFormat: SnapshotFormat, Log: n.log, RaftAddr: cfg.RaftAddr}
-	if cfg.LogArchive {
-		n.archiver = backup.StartArchiver(cfg.BackupDir, func() []backup.LogSource {
+	n.backups = &backup.Store{Dir: cfg.BackupDir, Load: n.loader(), Mode: "single", SnapshotFormat: SnapshotFormat, Log: n.log, RaftAddr: cfg.RaftAddr, Keys: n.keys}
+	if n.cluster != nil {
+		n.backups.Mode, n.backups.Node, n.backups.Directory = "cluster", n.cluster.NodeID(), n.cluster.DirectoryJSON
+	}
+	if cfg.LogArchive && n.cluster == nil {
+		n.archiver = backup.StartArchiver(cfg.BackupDir, n.keys, func() []backup.LogSource {
 			return []backup.LogSource{shardSource{n.shard}}
 		}, cfg.archiveInterval, n.log)
 	}
 	if cfg.BackupWindow != "" || cfg.BackupRetentionDays > 0 {
 		sc := &backup.Schedule{Store: n.backups, RetentionDays: cfg.BackupRetentionDays, Log: n.log, Interval: cfg.backupCheckInterval,
-			Sources: func() []backup.Source { return []backup.Source{shardSource{n.shard}} }}
+			Sources: n.backupSources}
 		if cfg.BackupWindow != "" {
 			w, err := backup.ParseWindow(cfg.BackupWindow)
 			if err != nil {
@@ -129,7 +167,7 @@ func (b *backend) Backup(args [][]byte) reply.Value {
 		if len(args) == 3 {
 			name = string(args[2])
 		}
-		m, err := st.Create(name, []backup.Source{shardSource{b.shard}}, false)
+		m, err := st.Create(name, (*Node)(b).backupSources(), false)
 		if err != nil {
 			return backupError(err, name)
 		}
@@ -195,6 +233,7 @@ func manifestReply(m *backup.Manifest, shards bool) reply.Value {
 		reply.BulkString("format"), reply.Int(int64(m.Format)),
 		reply.BulkString("mode"), reply.BulkString(m.Mode),
 		reply.BulkString("duration"), reply.BulkString(m.Duration),
+		reply.BulkString("encrypted"), reply.Int(boolInt(m.Encrypted)),
 	)
 	sh := make([]reply.Value, len(m.Shards))
 	for i, s := range m.Shards {

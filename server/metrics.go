@@ -184,6 +184,16 @@ func (m *metricsSource) Shards(fn func(telemetry.Shard)) {
 	}
 }
 
+// Backups implements telemetry.BackupSource.
+func (m *metricsSource) Backups() (telemetry.Backups, bool) {
+	if m.backups == nil {
+		return telemetry.Backups{}, false
+	}
+	st := m.backups.Stats()
+	return telemetry.Backups{Completed: st.Completed, Failed: st.Failed, LastSuccess: st.LastSuccess, LastSize: st.LastSize,
+		Duration: telemetry.Histogram{Counts: st.Durations, Sum: st.DurationSum}}, true
+}
+
 func (m *metricsSource) Fsync() telemetry.Histogram {
 	c, sum := m.host.FsyncLatency()
 	return telemetry.Histogram{Counts: c, Sum: sum}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/cairndb/cairn/modules/modulestest"
 	"github.com/cairndb/cairn/server"
+	"github.com/cairndb/cairn/server/backup"
 	"github.com/cairndb/cairn/server/clustertest"
 	"github.com/cairndb/cairn/server/servertest"
 )
@@ -544,5 +547,60 @@ func TestMetricsSearchAndFunctions(t *testing.T) {
 	}
 	if got := mustSample(t, fams, "cairn_functions_calls_total", "db_operation_name", "fcall_ro"); got != callsRO+1 {
 		t.Errorf("FCALL_RO calls after a trap = %v, want %d", got, callsRO+1)
+	}
+}
+
+// TestMetricsBackups: BACKUP CREATE shows in the backup instruments (one
+// completed, its duration histogram, last success time and size); a failed
+// backup (the backup directory replaced by a file) counts as failed. Without --backup-dir there is no backup family.
+func TestMetricsBackups(t *testing.T) {
+	ctx := context.Background()
+	plain := servertest.Start(t, func(c *server.Config) { c.HTTPPort = -1 })
+	if fams := scrape(t, plain.HTTPAddr()); fams["cairn_backup_completed_total"] != nil {
+		t.Fatal("backup instruments reported without --backup-dir")
+	}
+	dir := filepath.Join(t.TempDir(), "b")
+	n := servertest.Start(t, func(c *server.Config) { c.HTTPPort = -1; c.BackupDir = dir })
+	c := n.Client(t)
+	for i := range 100 {
+		c.Set(ctx, fmt.Sprint("k", i), "v", 0)
+	}
+	before := time.Now().Unix()
+	if err := c.Do(ctx, "BACKUP", "CREATE", "one").Err(); err != nil {
+		t.Fatal(err)
+	}
+	fams := scrape(t, n.HTTPAddr())
+	if v := mustSample(t, fams, "cairn_backup_completed_total"); v != 1 {
+		t.Fatalf("completed %v", v)
+	}
+	if v := mustSample(t, fams, "cairn_backup_duration_seconds"); v != 1 {
+		t.Fatalf("duration histogram count %v", v)
+	}
+	if v := mustSample(t, fams, "cairn_backup_last_success_time_seconds"); int64(v) < before {
+		t.Fatalf("last success %v, before %d", v, before)
+	}
+	m, err := backup.ReadManifest(filepath.Join(dir, "one"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := mustSample(t, fams, "cairn_backup_size_bytes"); int64(v) != m.Shards[0].Size {
+		t.Fatalf("size %v, manifest %d", v, m.Shards[0].Size)
+	}
+	// The backup directory replaced by a file: the next backup fails.
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Do(ctx, "BACKUP", "CREATE", "two").Err(); err == nil {
+		t.Fatal("a backup into a file succeeded")
+	}
+	fams = scrape(t, n.HTTPAddr())
+	if v := mustSample(t, fams, "cairn_backup_failed_total"); v != 1 {
+		t.Fatalf("failed %v", v)
+	}
+	if v := mustSample(t, fams, "cairn_backup_completed_total"); v != 1 {
+		t.Fatalf("completed %v after a failure", v)
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/cairndb/cairn/server/atrest"
 	"github.com/cairndb/cairn/server/audit"
 	"github.com/cairndb/cairn/server/backup"
+	"github.com/cairndb/cairn/server/cluster"
 	"github.com/cairndb/cairn/server/cluster/control"
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/entry"
@@ -215,7 +216,7 @@ type Config struct {
 	// (tls-cluster) puts Raft, node-to-node calls, shard endpoints and
 	// region links on mutual TLS. Default none.
 	TLS tlsconf.Settings
-	// Backups (package backup; single-node mode only so far).
+	// Backups (package backup; in cluster mode without the log archive).
 
 	// BackupDir is where backups (BACKUP CREATE, the schedule) and the
 	// log archive go. Default none: no backups.
@@ -275,8 +276,8 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
-	if c.BackupDir != "" && c.clusterMode() {
-		return errors.New("backups are not supported in cluster mode yet (docs/backups.md)")
+	if c.LogArchive && c.clusterMode() {
+		return errors.New("--log-archive (point-in-time restore) is not supported in cluster mode yet; cluster backups are (docs/backups.md)")
 	}
 	switch c.RegionRole {
 	case "", "primary":
@@ -325,6 +326,9 @@ type Node struct {
 	backups  *backup.Store
 	schedule *backup.Schedule
 	archiver *backup.Archiver
+	// keys is the encryption-at-rest keyring (nil: plaintext); backups
+	// and archived segments are encrypted with it too.
+	keys *atrest.Keyring
 	// fenceMu orders the write check (read side) before a fence; inflight
 	// counts accepted writes not yet waited for (regions.go).
 	fenceMu  sync.RWMutex
@@ -392,6 +396,7 @@ func Start(cfg Config) (_ *Node, err error) {
 			return nil, errors.New("encryption at rest needs the tan log DB (--logdb tan): Dragonboat's Pebble log DB takes no custom file system")
 		}
 	}
+	n.keys = keys
 	if cfg.FS == nil {
 		if err = atrest.CheckDir(dir, filepath.Join(dir, "raft"), keys); err != nil {
 			return nil, err
@@ -456,6 +461,20 @@ func Start(cfg Config) (_ *Node, err error) {
 			}
 			announce = net.JoinHostPort(host, strconv.Itoa(n.ln.Addr().(*net.TCPAddr).Port))
 		}
+		// A node cairn restore built: the cluster bootstraps from its seed.
+		seed, err := readRestoreSeed(dir, keys)
+		if err == nil && seed != nil {
+			err = seed.check(cfg.NodeID, cfg.Peers)
+		}
+		if err != nil {
+			n.closeListeners()
+			n.host.Close()
+			return nil, err
+		}
+		var cseed *cluster.Seed
+		if seed != nil {
+			cseed = &seed.Seed
+		}
 		n.cluster, err = control.Start(control.Config{
 			Dir: dir, NodeID: cfg.NodeID, Join: cfg.Join, Peers: cfg.Peers, Shards: cfg.Shards, Replicas: cfg.Replicas,
 			RaftAddr: cfg.RaftAddr, Announce: announce, RequirePass: cfg.RequirePass,
@@ -465,6 +484,7 @@ func Start(cfg Config) (_ *Node, err error) {
 			Server: n.srvPtr.Load, Backend: (*backend)(n), OnChange: n.onChange, OnKeyMiss: n.onKeyMiss,
 			Dial: n.nodeDial(), WrapListener: n.wrapEndpoint(),
 			RegionSecondary: cfg.RegionRole == "secondary",
+			Seed:            cseed, OpenInitState: openInitState(dir, keys),
 		})
 		if err != nil {
 			n.closeListeners()

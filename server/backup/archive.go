@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cairndb/cairn/server/atrest"
 	"github.com/cairndb/cairn/server/entry"
 )
 
@@ -121,8 +122,8 @@ func ShardLogDir(backupDir string, shard uint64) string {
 
 // readSegment calls fn for every record of a segment in order; a record
 // cut short at the end stops it without error.
-func readSegment(path string, fn func(Entry) error) error {
-	r, err := openFile(path)
+func readSegment(path string, keys *atrest.Keyring, fn func(Entry) error) error {
+	r, err := openFile(path, keys)
 	if err != nil {
 		return err
 	}
@@ -181,7 +182,7 @@ var errStop = errors.New("stop")
 // shard after index after, while fn returns true. The first entry must be
 // after+1 and the entries contiguous: a missing entry is ErrArchiveGap.
 // It returns the last index and time passed to fn (after and 0 when none).
-func ReplayArchive(backupDir string, shard, after uint64, fn func(Entry) (bool, error)) (last uint64, lastTime int64, err error) {
+func ReplayArchive(backupDir string, keys *atrest.Keyring, shard, after uint64, fn func(Entry) (bool, error)) (last uint64, lastTime int64, err error) {
 	segs, err := segments(ShardLogDir(backupDir, shard))
 	if err != nil {
 		return after, 0, err
@@ -191,7 +192,7 @@ func ReplayArchive(backupDir string, shard, after uint64, fn func(Entry) (bool, 
 		if i+1 < len(segs) && segs[i+1].first <= after+1 {
 			continue // wholly before what is needed
 		}
-		err := readSegment(sg.path, func(e Entry) error {
+		err := readSegment(sg.path, keys, func(e Entry) error {
 			if e.Index <= last {
 				return nil
 			}
@@ -220,7 +221,7 @@ func ReplayArchive(backupDir string, shard, after uint64, fn func(Entry) (bool, 
 
 // ArchiveEnd returns the last archived index and its time of a shard
 // (0, 0 when nothing is archived).
-func ArchiveEnd(backupDir string, shard uint64) (uint64, int64, error) {
+func ArchiveEnd(backupDir string, keys *atrest.Keyring, shard uint64) (uint64, int64, error) {
 	segs, err := segments(ShardLogDir(backupDir, shard))
 	if err != nil || len(segs) == 0 {
 		return 0, 0, err
@@ -228,7 +229,7 @@ func ArchiveEnd(backupDir string, shard uint64) (uint64, int64, error) {
 	var last uint64
 	var t int64
 	for i := len(segs) - 1; i >= 0; i-- {
-		err := readSegment(segs[i].path, func(e Entry) error {
+		err := readSegment(segs[i].path, keys, func(e Entry) error {
 			if e.Index > last {
 				last, t = e.Index, e.Time
 			}
@@ -248,6 +249,7 @@ func ArchiveEnd(backupDir string, shard uint64) (uint64, int64, error) {
 type segWriter struct {
 	dir      string
 	shard    uint64
+	keys     *atrest.Keyring
 	f        file
 	size     int64
 	last     uint64 // last index archived
@@ -257,16 +259,16 @@ type segWriter struct {
 
 // openSegWriter finds where a shard's archive ends; the next append opens
 // a new segment after it.
-func openSegWriter(backupDir string, shard uint64) (*segWriter, error) {
+func openSegWriter(backupDir string, keys *atrest.Keyring, shard uint64) (*segWriter, error) {
 	dir := ShardLogDir(backupDir, shard)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	last, t, err := ArchiveEnd(backupDir, shard)
+	last, t, err := ArchiveEnd(backupDir, keys, shard)
 	if err != nil {
 		return nil, err
 	}
-	return &segWriter{dir: dir, shard: shard, last: last, lastTime: t}, nil
+	return &segWriter{dir: dir, shard: shard, keys: keys, last: last, lastTime: t}, nil
 }
 
 // startSegment opens a new segment whose first index is first.
@@ -276,7 +278,7 @@ func (w *segWriter) startSegment(first uint64) error {
 		w.f = nil
 	}
 	path := filepath.Join(w.dir, fmt.Sprintf("%020d%s", first, segExt))
-	f, err := createFile(path)
+	f, err := createSegment(path, w.keys)
 	if err != nil {
 		return err
 	}
@@ -364,6 +366,7 @@ type ArchiveStatus struct {
 // appends it to the archive.
 type Archiver struct {
 	dir      string
+	keys     *atrest.Keyring
 	sources  func() []LogSource
 	log      *slog.Logger
 	interval time.Duration
@@ -376,15 +379,16 @@ type Archiver struct {
 }
 
 // StartArchiver starts archiving into backupDir/log every interval
-// (default 100ms) for the shards sources returns.
-func StartArchiver(backupDir string, sources func() []LogSource, interval time.Duration, log *slog.Logger) *Archiver {
+// (default 100ms) for the shards sources returns; new segments are
+// encrypted with keys when set.
+func StartArchiver(backupDir string, keys *atrest.Keyring, sources func() []LogSource, interval time.Duration, log *slog.Logger) *Archiver {
 	if interval <= 0 {
 		interval = 100 * time.Millisecond
 	}
 	if log == nil {
 		log = slog.Default()
 	}
-	a := &Archiver{dir: backupDir, sources: sources, log: log, interval: interval,
+	a := &Archiver{dir: backupDir, keys: keys, sources: sources, log: log, interval: interval,
 		writers: map[uint64]*segWriter{}, status: map[uint64]*ArchiveStatus{}, quit: make(chan struct{}), done: make(chan struct{})}
 	go a.loop()
 	return a
@@ -449,7 +453,7 @@ func (a *Archiver) follow(src LogSource) {
 	w := a.writers[id]
 	if w == nil {
 		var err error
-		if w, err = openSegWriter(a.dir, id); err != nil {
+		if w, err = openSegWriter(a.dir, a.keys, id); err != nil {
 			a.fail(st, fmt.Errorf("open the log archive: %w", err))
 			return
 		}

@@ -31,11 +31,20 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cairndb/cairn/server/atrest"
 )
 
 // FormatVersion is the manifest format this binary writes and the newest
-// it reads.
-const FormatVersion = 1
+// it reads. Format 2 adds cluster backups (the directory file, mode
+// "cluster") and encryption (Encrypted, KeyID); format 1 manifests are
+// read as before.
+const FormatVersion = 2
+
+// DirectoryFile is the name of a cluster backup's directory file: the
+// cluster directory (slot map, shards, nodes, replicated configuration
+// with the ACL users, FT definitions) as JSON, without the cluster secret.
+const DirectoryFile = "directory.json"
 
 // ManifestFile is the manifest's name inside a backup directory.
 const ManifestFile = "manifest.json"
@@ -85,6 +94,17 @@ type Manifest struct {
 	SnapshotFormat string `json:"snapshot_format"`
 	// Scheduled is set for a backup the schedule took.
 	Scheduled bool `json:"scheduled,omitempty"`
+	// Encrypted is set when the backup's files (not this manifest) are
+	// encrypted at rest (server/atrest's format); KeyID is the key's id
+	// in the key file.
+	Encrypted bool   `json:"encrypted,omitempty"`
+	KeyID     uint32 `json:"key_id,omitempty"`
+	// Directory, DirectorySize and DirectorySHA256 describe the
+	// directory file of a cluster backup (DirectoryFile; "" outside
+	// cluster mode): size and checksum of its plaintext.
+	Directory       string `json:"directory,omitempty"`
+	DirectorySize   int64  `json:"directory_size,omitempty"`
+	DirectorySHA256 string `json:"directory_sha256,omitempty"`
 	// Shards lists one entry per shard backed up, by shard ID.
 	Shards []Shard `json:"shards"`
 }
@@ -150,6 +170,13 @@ type Store struct {
 	Mode     string
 	// SnapshotFormat is recorded in manifests.
 	SnapshotFormat string
+	// Keys, if set, encrypts every backup file written (the node's
+	// --encryption-key-file) and decrypts the ones read.
+	Keys *atrest.Keyring
+	// Directory, if set (cluster mode), returns the cluster directory to
+	// record (DirectoryFile). It is called after every shard is written,
+	// so the configuration it records is at least as new as any shard's.
+	Directory func() ([]byte, error)
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Log receives what an operator wants to know. Default slog.Default().
@@ -161,6 +188,8 @@ type Store struct {
 
 	mu   sync.Mutex // one backup at a time
 	busy bool
+
+	stats stats // figures for metrics (stats.go)
 }
 
 func (s *Store) now() time.Time {
@@ -202,6 +231,7 @@ func (s *Store) Create(name string, srcs []Source, scheduled bool) (*Manifest, e
 
 	start := s.now()
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		s.stats.record(false, 0, 0, time.Time{})
 		return nil, fmt.Errorf("create backup dir: %w", err)
 	}
 	if name == "" {
@@ -213,6 +243,25 @@ func (s *Store) Create(name string, srcs []Source, scheduled bool) (*Manifest, e
 	if _, err := os.Stat(final); err == nil {
 		return nil, fmt.Errorf("%w: %s", ErrExists, name)
 	}
+	return s.create(name, final, start, srcs, scheduled)
+}
+
+// create takes the backup Create validated, and records its figures.
+func (s *Store) create(name, final string, start time.Time, srcs []Source, scheduled bool) (m *Manifest, err error) {
+	t0 := time.Now()
+	defer func() {
+		var size int64
+		if err == nil {
+			size = m.DirectorySize
+			for _, sh := range m.Shards {
+				size += sh.Size
+			}
+		}
+		s.stats.record(err == nil, time.Since(t0), size, time.Now())
+		if err != nil {
+			s.log().Error("backup failed", "backup", name, "err", err, "scheduled", scheduled)
+		}
+	}()
 	var rnd [6]byte
 	rand.Read(rnd[:])
 	tmp := filepath.Join(s.Dir, tmpPrefix+name+"-"+hex.EncodeToString(rnd[:]))
@@ -225,7 +274,13 @@ func (s *Store) Create(name string, srcs []Source, scheduled bool) (*Manifest, e
 			os.RemoveAll(tmp)
 		}
 	}()
-	m := &Manifest{Format: FormatVersion, Name: name, Created: start, Node: s.Node, RaftAddr: s.RaftAddr, Cluster: s.Cluster, Mode: s.Mode, SnapshotFormat: s.SnapshotFormat, Scheduled: scheduled}
+	m = &Manifest{Format: FormatVersion, Name: name, Created: start, Node: s.Node, RaftAddr: s.RaftAddr, Cluster: s.Cluster, Mode: s.Mode, SnapshotFormat: s.SnapshotFormat, Scheduled: scheduled}
+	if s.Keys != nil {
+		m.Encrypted, m.KeyID = true, s.Keys.Newest()
+	}
+	if len(srcs) == 0 {
+		return nil, errors.New("nothing to back up: no shard")
+	}
 	for _, src := range srcs {
 		sh, err := s.writeShard(tmp, src)
 		if err != nil {
@@ -233,13 +288,27 @@ func (s *Store) Create(name string, srcs []Source, scheduled bool) (*Manifest, e
 		}
 		m.Shards = append(m.Shards, sh)
 	}
+	if s.Directory != nil {
+		data, err := s.Directory()
+		if err != nil {
+			return nil, fmt.Errorf("directory: %w", err)
+		}
+		if err := writeFileSynced(filepath.Join(tmp, DirectoryFile), data, s.Keys); err != nil {
+			return nil, fmt.Errorf("write the directory: %w", err)
+		}
+		sum := sha256.Sum256(data)
+		m.Directory, m.DirectorySize, m.DirectorySHA256 = DirectoryFile, int64(len(data)), hex.EncodeToString(sum[:])
+		if _, err := ReadDirectory(tmp, m, s.Keys); err != nil {
+			return nil, err
+		}
+	}
 	slices.SortFunc(m.Shards, func(a, b Shard) int { return int(a.ID) - int(b.ID) })
 	m.Duration = s.now().Sub(start).Round(time.Millisecond).String()
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFileSynced(filepath.Join(tmp, ManifestFile), append(data, '\n')); err != nil {
+	if err := writeFileSynced(filepath.Join(tmp, ManifestFile), append(data, '\n'), nil); err != nil {
 		return nil, fmt.Errorf("write manifest: %w", err)
 	}
 	if _, err := os.Stat(final); err == nil {
@@ -297,7 +366,7 @@ func (c *countingHash) Write(p []byte) (int, error) {
 func (s *Store) writeShard(dir string, src Source) (Shard, error) {
 	sh := Shard{ID: src.ID(), Slots: src.Slots(), File: fmt.Sprintf("shard-%d.snap", src.ID())}
 	path := filepath.Join(dir, sh.File)
-	f, err := createFile(path)
+	f, err := createFile(path, s.Keys)
 	if err != nil {
 		return sh, err
 	}
@@ -335,19 +404,24 @@ func FormatDigest(d uint64) string { return fmt.Sprintf("%016x", d) }
 // verifyFile checks a snapshot file's size and SHA-256 against sh while
 // loading it with s.Load.
 func (s *Store) verifyFile(dir string, sh Shard) (Loaded, error) {
-	return VerifyFile(dir, sh, s.Load)
+	return VerifyFile(dir, sh, s.Load, s.Keys)
 }
 
 // VerifyFile checks the snapshot file of sh in the backup directory dir:
 // its size and SHA-256 must be the manifest's, and load (if not nil) must
 // read it. The checksum is checked before load's result is returned, so a
 // file that loads but differs by a byte is still refused.
-func VerifyFile(dir string, sh Shard, load Loader) (Loaded, error) {
+//
+// keys decrypts an encrypted file (nil: it must be plaintext).
+func VerifyFile(dir string, sh Shard, load Loader, keys *atrest.Keyring) (Loaded, error) {
 	if sh.File == "" || sh.File != filepath.Base(sh.File) || strings.HasPrefix(sh.File, ".") {
 		return Loaded{}, fmt.Errorf("%w: bad file name %q in manifest", ErrCorrupt, sh.File)
 	}
-	r, err := openFile(filepath.Join(dir, sh.File))
+	r, err := openFile(filepath.Join(dir, sh.File), keys)
 	if err != nil {
+		if errors.Is(err, ErrNeedKey) || errors.Is(err, atrest.ErrNoKey) || errors.Is(err, atrest.ErrWrongKey) {
+			return Loaded{}, err
+		}
 		return Loaded{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	defer r.Close()
@@ -390,7 +464,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // ReadManifest reads and checks the manifest of the backup directory dir.
 func ReadManifest(dir string) (*Manifest, error) {
-	data, err := readFile(filepath.Join(dir, ManifestFile))
+	data, err := readFile(filepath.Join(dir, ManifestFile), nil)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			if _, serr := os.Stat(dir); serr != nil {
@@ -462,11 +536,39 @@ func (s *Store) Info(name string, load bool) (*Manifest, error) {
 		ld = s.Load
 	}
 	for _, sh := range m.Shards {
-		if _, err := VerifyFile(dir, sh, ld); err != nil {
+		if _, err := VerifyFile(dir, sh, ld, s.Keys); err != nil {
+			return m, err
+		}
+	}
+	if m.Directory != "" {
+		if _, err := ReadDirectory(dir, m, s.Keys); err != nil {
 			return m, err
 		}
 	}
 	return m, nil
+}
+
+// ReadDirectory reads the directory file of the backup in dir (nil for a
+// backup without one), checking its size and SHA-256 against m.
+func ReadDirectory(dir string, m *Manifest, keys *atrest.Keyring) ([]byte, error) {
+	if m.Directory == "" {
+		return nil, nil
+	}
+	if m.Directory != DirectoryFile {
+		return nil, fmt.Errorf("%w: bad directory file name %q in manifest", ErrCorrupt, m.Directory)
+	}
+	data, err := readFile(filepath.Join(dir, m.Directory), keys)
+	if err != nil {
+		if errors.Is(err, ErrNeedKey) || errors.Is(err, atrest.ErrNoKey) || errors.Is(err, atrest.ErrWrongKey) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, m.Directory, err)
+	}
+	sum := sha256.Sum256(data)
+	if int64(len(data)) != m.DirectorySize || hex.EncodeToString(sum[:]) != m.DirectorySHA256 {
+		return nil, fmt.Errorf("%w: %s: checksum mismatch", ErrCorrupt, m.Directory)
+	}
+	return data, nil
 }
 
 // Delete removes a backup.

@@ -118,7 +118,7 @@ func TestStore_ListInfoDeletePrune(t *testing.T) {
 	// A manifest from a newer format is refused, not guessed at.
 	p := filepath.Join(s.Dir, "auto-20261209T100000Z", ManifestFile)
 	b, _ := os.ReadFile(p)
-	os.WriteFile(p, bytes.Replace(b, []byte(`"format": 1`), []byte(`"format": 9`), 1), 0o644)
+	os.WriteFile(p, bytes.Replace(b, []byte(fmt.Sprintf(`"format": %d`, FormatVersion)), []byte(`"format": 9`), 1), 0o644)
 	if _, err := s.Info("auto-20261209T100000Z", false); !errors.Is(err, ErrNewer) {
 		t.Fatalf("newer manifest: %v", err)
 	}
@@ -213,19 +213,19 @@ func TestArchive_ReplayGapCorrupt(t *testing.T) {
 	for i := uint64(1); i <= 10; i++ {
 		lg.ents = append(lg.ents, Entry{Index: i, Data: nil})
 	}
-	a := StartArchiver(dir, func() []LogSource { return []LogSource{lg} }, time.Hour, nil)
+	a := StartArchiver(dir, nil, func() []LogSource { return []LogSource{lg} }, time.Hour, nil)
 	a.Sync()
 	a.Close()
 	for i := uint64(11); i <= 20; i++ {
 		lg.ents = append(lg.ents, Entry{Index: i})
 	}
-	a = StartArchiver(dir, func() []LogSource { return []LogSource{lg} }, time.Hour, nil)
+	a = StartArchiver(dir, nil, func() []LogSource { return []LogSource{lg} }, time.Hour, nil)
 	a.Sync()
 	if st := a.Status(); len(st) != 1 || st[0].Last != 20 || st[0].Gaps != 0 {
 		t.Fatalf("status %+v", st)
 	}
 	var got []uint64
-	last, _, err := ReplayArchive(dir, 3, 4, func(e Entry) (bool, error) {
+	last, _, err := ReplayArchive(dir, nil, 3, 4, func(e Entry) (bool, error) {
 		got = append(got, e.Index)
 		return e.Index < 15, nil
 	})
@@ -242,13 +242,13 @@ func TestArchive_ReplayGapCorrupt(t *testing.T) {
 	if st := a.Status(); st[0].Last != 40 || st[0].Gaps != 1 {
 		t.Fatalf("status after gap %+v", st)
 	}
-	if _, _, err := ReplayArchive(dir, 3, 10, func(Entry) (bool, error) { return true, nil }); !errors.Is(err, ErrArchiveGap) {
+	if _, _, err := ReplayArchive(dir, nil, 3, 10, func(Entry) (bool, error) { return true, nil }); !errors.Is(err, ErrArchiveGap) {
 		t.Fatalf("replay across the gap: %v", err)
 	}
-	if n, _, err := ReplayArchive(dir, 3, 29, func(Entry) (bool, error) { return true, nil }); err != nil || n != 40 {
+	if n, _, err := ReplayArchive(dir, nil, 3, 29, func(Entry) (bool, error) { return true, nil }); err != nil || n != 40 {
 		t.Fatalf("replay after the gap: %d, %v", n, err)
 	}
-	if end, _, _ := ArchiveEnd(dir, 3); end != 40 {
+	if end, _, _ := ArchiveEnd(dir, nil, 3); end != 40 {
 		t.Fatalf("ArchiveEnd = %d", end)
 	}
 	// Corruption in a record.
@@ -256,7 +256,7 @@ func TestArchive_ReplayGapCorrupt(t *testing.T) {
 	b, _ := os.ReadFile(segs[0].path)
 	b[len(segMagic)+16+12] ^= 1
 	os.WriteFile(segs[0].path, b, 0o644)
-	if _, _, err := ReplayArchive(dir, 3, 0, func(Entry) (bool, error) { return true, nil }); !errors.Is(err, ErrArchiveCorrupt) {
+	if _, _, err := ReplayArchive(dir, nil, 3, 0, func(Entry) (bool, error) { return true, nil }); !errors.Is(err, ErrArchiveCorrupt) {
 		t.Fatalf("corrupt segment: %v", err)
 	}
 }
@@ -266,7 +266,7 @@ func TestArchive_ReplayGapCorrupt(t *testing.T) {
 // whole record.
 func TestArchive_TornTail(t *testing.T) {
 	dir := t.TempDir()
-	w, err := openSegWriter(dir, 1)
+	w, err := openSegWriter(dir, nil, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +277,7 @@ func TestArchive_TornTail(t *testing.T) {
 	segs, _ := segments(ShardLogDir(dir, 1))
 	b, _ := os.ReadFile(segs[0].path)
 	os.WriteFile(segs[0].path, b[:len(b)-3], 0o644)
-	w, err = openSegWriter(dir, 1)
+	w, err = openSegWriter(dir, nil, 1)
 	if err != nil || w.last != 1 {
 		t.Fatalf("resume at %d, %v", w.last, err)
 	}
@@ -286,7 +286,7 @@ func TestArchive_TornTail(t *testing.T) {
 	}
 	w.close()
 	var data []string
-	last, _, err := ReplayArchive(dir, 1, 0, func(e Entry) (bool, error) {
+	last, _, err := ReplayArchive(dir, nil, 1, 0, func(e Entry) (bool, error) {
 		data = append(data, string(e.Data))
 		return true, nil
 	})
@@ -299,7 +299,7 @@ func TestArchive_TornTail(t *testing.T) {
 // before the oldest backup's index; the one a replay needs stays.
 func TestPrune_Archive(t *testing.T) {
 	s := newStore(t)
-	w, err := openSegWriter(s.Dir, 1)
+	w, err := openSegWriter(s.Dir, nil, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +326,7 @@ func TestPrune_Archive(t *testing.T) {
 	if len(segs) != 1 || segs[0].first != 8 {
 		t.Fatalf("segments left: %+v", segs)
 	}
-	if last, _, err := ReplayArchive(s.Dir, 1, 7, func(Entry) (bool, error) { return true, nil }); err != nil || last != 10 {
+	if last, _, err := ReplayArchive(s.Dir, nil, 1, 7, func(Entry) (bool, error) { return true, nil }); err != nil || last != 10 {
 		t.Fatalf("replay after pruning: %d, %v", last, err)
 	}
 }

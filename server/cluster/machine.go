@@ -53,6 +53,25 @@ type Op struct {
 	FTIndexes   map[string][][]byte `json:"ft_indexes,omitempty"`
 	FTAliases   map[string]string   `json:"ft_aliases,omitempty"`
 	FTEpoch     uint64              `json:"ft_epoch,omitempty"`
+	// Seed (bootstrap, format 2) lays out a cluster restored from a
+	// backup (cairn restore): its configuration and FT definitions, and
+	// the initial state of each shard.
+	Seed *Seed `json:"seed,omitempty"`
+}
+
+// Seed is what a restored cluster starts from (cairn restore writes it
+// into each node's data directory; the bootstrapping node proposes it).
+type Seed struct {
+	// Config, ConfigEpoch, FTIndexes, FTAliases and FTEpoch are the
+	// backed-up directory's (Topology's fields of the same names).
+	Config      map[string]string   `json:"config,omitempty"`
+	ConfigEpoch uint64              `json:"config_epoch,omitempty"`
+	FTIndexes   map[string][][]byte `json:"ft_indexes,omitempty"`
+	FTAliases   map[string]string   `json:"ft_aliases,omitempty"`
+	FTEpoch     uint64              `json:"ft_epoch,omitempty"`
+	// InitState is, by shard ID (1..NShards), the SHA-256 of the
+	// snapshot stream the shard's replicas start from (Shard.InitState).
+	InitState map[uint64]string `json:"init_state"`
 }
 
 // Result is what applying an Op returns.
@@ -136,7 +155,7 @@ func (m *Machine) Save(w io.Writer) error {
 		return ErrHalted
 	}
 	t := *m.cur.Load()
-	t.Format = FormatVersion
+	t.Format = t.format()
 	return json.NewEncoder(w).Encode(&t)
 }
 
@@ -429,6 +448,19 @@ func (t *Topology) bootstrap(op *Op) error {
 	if len(op.Nodes) == 0 || op.NShards <= 0 || op.NShards > slot.Count {
 		return errors.New("bootstrap needs nodes and shards")
 	}
+	if sd := op.Seed; sd != nil {
+		if len(sd.InitState) != op.NShards {
+			return fmt.Errorf("bootstrap seed has the state of %d shards, the layout %d", len(sd.InitState), op.NShards)
+		}
+		for i := range op.NShards {
+			if sd.InitState[uint64(i+1)] == "" {
+				return fmt.Errorf("bootstrap seed has no state for shard %d", i+1)
+			}
+		}
+		// The configuration first: newShard gives it to the shards.
+		t.Config, t.ConfigEpoch = maps.Clone(sd.Config), sd.ConfigEpoch
+		t.FTIndexes, t.FTAliases, t.FTEpoch = maps.Clone(sd.FTIndexes), maps.Clone(sd.FTAliases), sd.FTEpoch
+	}
 	nodes := slices.Clone(op.Nodes)
 	slices.SortFunc(nodes, func(a, b Node) int { return cmpU(a.ID, b.ID) })
 	for i := range nodes {
@@ -454,6 +486,9 @@ func (t *Topology) bootstrap(op *Op) error {
 	t.rebuildRanges()
 	for i := range t.Shards {
 		t.Shards[i].InitSlots = t.ShardSlots(t.Shards[i].ID)
+		if op.Seed != nil {
+			t.Shards[i].InitState = op.Seed.InitState[t.Shards[i].ID]
+		}
 	}
 	t.Bootstrapped = true
 	return nil

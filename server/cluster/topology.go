@@ -72,6 +72,12 @@ type Shard struct {
 	// ConfigApplied is the latest ConfigEpoch the shard's leader reported
 	// applied.
 	ConfigApplied uint64 `json:"config_applied,omitempty"`
+	// InitState, for a shard of a cluster restored from a backup, is the
+	// SHA-256 of the snapshot stream every replica's state machine starts
+	// from (cairn restore writes it into each node's data directory), as
+	// InitSlots are for a new shard: the log replays identically on it
+	// everywhere. "" for a shard that starts empty. Directory format 2.
+	InitState string `json:"init_state,omitempty"`
 	// Gen counts, per node that ever held a replica, how many times it
 	// was added again after a removal: Raft never reuses a replica ID, so
 	// a re-added node gets a new one (see ReplicaID).

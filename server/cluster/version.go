@@ -30,7 +30,21 @@ import (
 // shard leaders write no entry version or kind the cluster version does
 // not allow (entry.WriteVersion), so a new feature turns on only once
 // every node has been upgraded.
-const FormatVersion = 1
+//
+// Format 2 adds the bootstrap op's Seed and Shard.InitState (a cluster
+// restored from a backup); a directory that uses neither is still written
+// as format 1 (format), so older binaries keep reading it.
+const FormatVersion = 2
+
+// format is the lowest directory format that holds t.
+func (t *Topology) format() uint8 {
+	for _, s := range t.Shards {
+		if s.InitState != "" {
+			return 2
+		}
+	}
+	return 1
+}
 
 // ErrHalted is returned by Save once the directory has stopped applying.
 var ErrHalted = errors.New("cluster: directory halted")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/lni/dragonboat/v4"
 	sm "github.com/lni/dragonboat/v4/statemachine"
@@ -13,6 +14,7 @@ import (
 	"github.com/cairndb/cairn/modules"
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/keyspace"
+	"github.com/cairndb/cairn/server/slot"
 )
 
 // Backups (package backup) and restores use the snapshot codec outside
@@ -86,6 +88,30 @@ func (s *Shard) ImportSnapshot(ctx context.Context, r io.Reader) (uint64, error)
 		return 0, fmt.Errorf("snapshot the imported state: %w", mapErr(err))
 	}
 	return d, nil
+}
+
+// CompactNow takes a Raft snapshot of the replica and compacts its whole
+// log behind it, so a replica that joins later is sent the snapshot
+// rather than the log from its first entry (a restored shard's log
+// starts from an initial state the joiner may not hold).
+func (s *Shard) CompactNow(ctx context.Context) error {
+	for {
+		if s.sm.applied.Load() > 0 {
+			s.sm.sinceSnap.Add(1) // a snapshot is due even with nothing new applied
+			_, err := s.host.nh.SyncRequestSnapshot(ctx, s.opts.ShardID, dragonboat.SnapshotOption{OverrideCompactionOverhead: true, CompactionOverhead: 0})
+			if err == nil {
+				return nil
+			}
+			if ctx.Err() != nil {
+				return mapErr(err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // Offline is a state machine outside any Raft group: it loads a snapshot
@@ -179,4 +205,66 @@ func (o *Offline) Close() {
 	if g := o.sm.libs.Load(); g != nil {
 		g.Flush(context.Background())
 	}
+}
+
+// Reslot re-splits state by hash slot (cairn restore into another
+// number of shards): afterwards o holds, of every slot in owned, the keys
+// of the Offline from(slot) names (o's own when it names o, none when
+// nil), and no key of any other slot; its slot state is owned (nil owned:
+// a single-node shard, which owns every slot and has no slot state).
+// Everything else — configuration, function libraries, FT definitions —
+// stays o's; the FT indexes are brought up to the keys it now holds.
+func (o *Offline) Reslot(owned []uint16, from func(sl uint16) *Offline) error {
+	var want slotSet
+	if owned == nil {
+		for i := range want {
+			want[i] = ^uint64(0)
+		}
+	}
+	for _, sl := range owned {
+		want.set(sl)
+	}
+	o.sm.mu.Lock()
+	defer o.sm.mu.Unlock()
+	var buf []byte
+	for i := 0; i < slot.Count; i++ {
+		sl := uint16(i)
+		src := from(sl)
+		if !want.has(sl) || src != o {
+			o.sm.db.DeleteSlot(sl)
+		}
+		if !want.has(sl) || src == nil || src == o {
+			continue
+		}
+		src.sm.mu.RLock()
+		buf = src.sm.db.ExportSlot(buf[:0], sl)
+		src.sm.mu.RUnlock()
+		if len(buf) == 0 {
+			continue
+		}
+		if _, err := o.sm.db.Import(buf); err != nil {
+			return fmt.Errorf("slot %d: %w", sl, err)
+		}
+	}
+	if owned == nil {
+		o.sm.slots = nil
+	} else {
+		o.sm.slots = initialSlots(owned)
+	}
+	o.sm.reindex(o.sm.lastTime)
+	return nil
+}
+
+// CountSlot returns the number of keys in hash slot sl.
+func (o *Offline) CountSlot(sl uint16) int {
+	o.sm.mu.RLock()
+	defer o.sm.mu.RUnlock()
+	return o.sm.db.CountSlot(sl)
+}
+
+// Config returns the applied replicated configuration and its epoch.
+func (o *Offline) Config() (keyspace.Config, uint64) {
+	o.sm.mu.RLock()
+	defer o.sm.mu.RUnlock()
+	return o.sm.db.Cfg, o.sm.cfgEpoch
 }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/cairndb/cairn/modules"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
@@ -308,6 +309,13 @@ type Options struct {
 	// InitialSlots are the slots a new cluster shard owns before its log's
 	// first entry (the same on every replica).
 	InitialSlots []uint16
+	// InitialState, if set, is a snapshot stream (the format backups and
+	// Raft snapshots use) the state machine starts from before its log's
+	// first entry, at applied index 0: a shard of a cluster restored from
+	// a backup, whose every replica reads the same stream (the directory
+	// records its checksum; the caller checks it). A Raft snapshot of the
+	// group, once there is one, replaces it as usual.
+	InitialState io.Reader
 	// OnChange, if set, is told what each applied batch changed (keys,
 	// keyspace notifications), in log order, on the apply goroutine: it
 	// must return quickly and must not call back into the shard.
@@ -412,6 +420,14 @@ func (h *Host) StartShard(opts Options, table *command.Table) (*Shard, error) {
 	s.sm.clk.host = &h.clk
 	if opts.Cluster {
 		s.sm.slots = initialSlots(opts.InitialSlots)
+	}
+	if opts.InitialState != nil {
+		if _, err := s.sm.recoverSnapshot(opts.InitialState, true); err != nil {
+			return nil, fmt.Errorf("shard %d: initial state: %w", opts.ShardID, err)
+		}
+		if h := s.sm.halted.Load(); h != nil {
+			return nil, fmt.Errorf("shard %d: initial state: %s", opts.ShardID, h.reason)
+		}
 	}
 	members := map[uint64]dragonboat.Target{}
 	for id, addr := range opts.Members {

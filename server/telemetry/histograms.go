@@ -78,6 +78,12 @@ func (h *histograms) Produce(context.Context) ([]metricdata.ScopeMetrics, error)
 		metric("cairn.raft.fsync.duration", "fsync time on the Raft log's file system (probe).",
 			[]metricdata.HistogramDataPoint[float64]{point(h.src.Fsync())}),
 	}
+	if bs, ok := h.src.(BackupSource); ok {
+		if b, ok := bs.Backups(); ok {
+			out = append(out, metric("cairn.backup.duration", "Time to take and verify a backup.",
+				[]metricdata.HistogramDataPoint[float64]{point(b.Duration)}))
+		}
+	}
 	return []metricdata.ScopeMetrics{{Scope: instrumentation.Scope{Name: ScopeName}, Metrics: out}}, nil
 }
 

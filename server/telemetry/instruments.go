@@ -68,6 +68,10 @@ func register(m metric.Meter, src Source) (metric.Registration, error) {
 		fnLibs     = updown("cairn.functions.libraries", "{library}", "Function libraries loaded in the shard.")
 		fnCalls    = counter("cairn.functions.calls", "{call}", "Function calls (FCALL, FCALL_RO) this replica ran.")
 		fnFuel     = counter("cairn.functions.fuel", "{fuel}", "Fuel consumed by this replica's function calls.")
+		bkDone     = counter("cairn.backup.completed", "{backup}", "Backups this node took and verified since it started (BACKUP CREATE, the schedule).")
+		bkFailed   = counter("cairn.backup.failed", "{backup}", "Backups this node failed to take since it started.")
+		bkLast     = gauge("cairn.backup.last_success.time", "s", "When the last backup completed (Unix time, seconds; absent before the first).")
+		bkSize     = gauge("cairn.backup.size", "By", "Size of the last completed backup (every file's plaintext).")
 	)
 	cpu, err := m.Float64ObservableCounter("process.cpu.time", metric.WithUnit("s"), metric.WithDescription("CPU time of the process, by mode (user, system)."))
 	errs = append(errs, err)
@@ -97,6 +101,16 @@ func register(m metric.Meter, src Source) (metric.Registration, error) {
 		o.ObserveInt64(maxMem, n.MaxMemory)
 		o.ObserveFloat64(cpu, n.CPUUser.Seconds(), cpuUser)
 		o.ObserveFloat64(cpu, n.CPUSystem.Seconds(), cpuSystem)
+		if bs, ok := src.(BackupSource); ok {
+			if b, ok := bs.Backups(); ok {
+				o.ObserveInt64(bkDone, b.Completed)
+				o.ObserveInt64(bkFailed, b.Failed)
+				if !b.LastSuccess.IsZero() {
+					o.ObserveInt64(bkLast, b.LastSuccess.Unix())
+					o.ObserveInt64(bkSize, b.LastSize)
+				}
+			}
+		}
 		src.Commands(func(c Command) {
 			op := metric.WithAttributes(attrOperation.String(c.Name))
 			o.ObserveInt64(cmdCalls, c.Calls, op)
@@ -128,5 +142,5 @@ func register(m metric.Meter, src Source) (metric.Registration, error) {
 		return nil
 	}, clients, received, rejected, processed, errReplies, netOut, hits, misses, expired, evicted,
 		keys, expires, memUsed, memRSS, maxMem, cpu, cmdCalls, cmdRej, cmdFail, isLeader, term, applied, leaderChg,
-		ftDocs, ftSize, ftFailures, fnLibs, fnCalls, fnFuel)
+		ftDocs, ftSize, ftFailures, fnLibs, fnCalls, fnFuel, bkDone, bkFailed, bkLast, bkSize)
 }

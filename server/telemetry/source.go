@@ -105,3 +105,24 @@ type Histogram struct {
 	Counts []uint64
 	Sum    time.Duration
 }
+
+// BackupSource is implemented by a Source whose node can take backups.
+type BackupSource interface {
+	// Backups returns the node's backup figures since it started; ok is
+	// false when the node has no backup directory (no instrument then
+	// reports a value).
+	Backups() (b Backups, ok bool)
+}
+
+// Backups holds a node's backup figures (BACKUP, the daily schedule).
+type Backups struct {
+	// Completed and Failed count the backups taken since the start.
+	Completed, Failed int64
+	// Duration is the completed backups' durations (writing, fsync and
+	// verification).
+	Duration Histogram
+	// LastSuccess is when the last completed backup finished (zero:
+	// none since the start); LastSize its size in bytes.
+	LastSuccess time.Time
+	LastSize    int64
+}

@@ -240,6 +240,8 @@ func (c *Plane) Cluster(args [][]byte) reply.Value {
 		return reply.Array(out...)
 	case "ftshard":
 		return c.ftShardCmd(args) // internal (ft.go)
+	case "backupshard":
+		return c.backupShardCmd(args) // internal (backup.go)
 	case "slotop":
 		// CLUSTER SLOTOP <shard> <op> <slots> <fence> [<arg> ...]
 		// (internal: only on a connection authenticated as a node)

@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -134,6 +135,16 @@ type Config struct {
 	// RegionSecondary starts the plane as a secondary region's
 	// (region.go): passive shards, nothing proposed into them.
 	RegionSecondary bool
+	// Seed, if set, is the layout of a cluster restored from a backup
+	// (cairn restore): the bootstrapping peer proposes it with the
+	// bootstrap, so the directory records its configuration, FT
+	// definitions and each shard's initial state (its shard count
+	// replaces Shards).
+	Seed *cluster.Seed
+	// OpenInitState opens the initial state of a restored shard, checking
+	// it is the one whose SHA-256 the directory records; (nil, nil) when
+	// this node's data directory does not hold it.
+	OpenInitState func(shard uint64, sha256 string) (io.ReadCloser, error)
 }
 
 // NodeBackend is the node's session backend as a shard endpoint embeds
@@ -243,7 +254,12 @@ func Start(config Config) (*Plane, error) {
 				nodes = append(nodes, cluster.Node{ID: pid, RaftAddr: addr})
 			}
 			pctx, pcancel := context.WithTimeout(ctx, 5*time.Second)
-			_, err := c.propose(pctx, cluster.Op{Op: "bootstrap", Nodes: nodes, NShards: cfg.Shards, NReplica: cfg.Replicas})
+			op := cluster.Op{Op: "bootstrap", Nodes: nodes, NShards: cfg.Shards, NReplica: cfg.Replicas}
+			if cfg.Seed != nil {
+				// A restored cluster (directory format 2).
+				op.Seed, op.NShards, op.V = cfg.Seed, len(cfg.Seed.InitState), 2
+			}
+			_, err := c.propose(pctx, op)
 			pcancel()
 			if err != nil && !strings.Contains(err.Error(), "already bootstrapped") {
 				c.log.Warn("bootstrap", "err", err)
@@ -541,11 +557,54 @@ func (c *Plane) startShard(topo *cluster.Topology, sh *cluster.Shard) error {
 	} else if !c.host.HasData(sh.ID, rid) {
 		opts.Join = true
 	}
-	_, err := c.host.StartShard(opts, c.table)
-	if err == nil {
-		c.log.Info("replica started", "shard", sh.ID, "join", opts.Join)
+	restored, fresh := false, !c.host.HasData(sh.ID, rid)
+	if sh.InitState != "" {
+		// A shard of a restored cluster: its replicas start from the
+		// state cairn restore wrote into each node's data directory.
+		var r io.ReadCloser
+		if c.cfg.OpenInitState != nil {
+			var err error
+			if r, err = c.cfg.OpenInitState(sh.ID, sh.InitState); err != nil {
+				return fmt.Errorf("shard %d: restored state: %w", sh.ID, err)
+			}
+		}
+		if r == nil && opts.Members != nil && !c.host.HasData(sh.ID, rid) {
+			return fmt.Errorf("shard %d starts from a restored state this node's data directory does not hold: build it with cairn restore", sh.ID)
+		}
+		if r != nil {
+			defer r.Close()
+			opts.InitialState, restored = r, true
+		}
 	}
-	return err
+	s, err := c.host.StartShard(opts, c.table)
+	if err != nil {
+		return err
+	}
+	c.log.Info("replica started", "shard", sh.ID, "join", opts.Join, "restored", restored)
+	if restored && fresh {
+		// Compact the log behind a snapshot at once: a replica added
+		// later (without the restored state) then gets the snapshot,
+		// never the log from its first entry.
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			go func() {
+				select {
+				case <-c.quit:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+			if err := s.CompactNow(ctx); err != nil {
+				c.log.Warn("restored shard: first snapshot failed; a replica added later could not catch up from the log", "shard", sh.ID, "err", err)
+				return
+			}
+			c.log.Info("restored shard: first snapshot taken, log compacted", "shard", sh.ID)
+		}()
+	}
+	return nil
 }
 
 // reportLeader records this node as the shard's leader in the directory,

@@ -10,6 +10,7 @@ import (
 	"github.com/cairndb/cairn/server/command/hll"
 	"github.com/cairndb/cairn/server/command/keys"
 	"github.com/cairndb/cairn/server/command/lists"
+	"github.com/cairndb/cairn/server/command/scripting"
 	"github.com/cairndb/cairn/server/command/sets"
 	"github.com/cairndb/cairn/server/command/sorts"
 	"github.com/cairndb/cairn/server/command/streams"
@@ -36,5 +37,6 @@ func Commands(extra ...[]*command.Spec) *command.Table {
 		sorts.Specs,
 		ft.Specs,
 		function.Specs,
+		scripting.Specs,
 	}, extra...)...)
 }

@@ -28,6 +28,10 @@ import "errors"
 //	   of another region's log, package regions).
 //	5  same layout and clock rule as 4. Adds the kind ShipSnapshot (9,
 //	   chunks of another region's shard snapshot, package regions).
+//	6  same layout and clock rule as 5. Adds the commands EVAL, EVALSHA,
+//	   EVAL_RO, EVALSHA_RO and SCRIPT (Lua scripts, package scripting;
+//	   their command.Spec.Format is 6): older binaries answered EVAL with
+//	   an error and would diverge.
 //
 // Kind numbers are never reused. New kinds start at 10.
 //

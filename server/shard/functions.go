@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/cairndb/cairn/modules"
+	"github.com/cairndb/cairn/modules/lua"
 	"github.com/cairndb/cairn/server/command"
 )
 
@@ -116,8 +117,15 @@ func runtimeOf(s *stateMachine) *modules.Runtime {
 // apply time — under the write lock, stalling the shard — finds the code
 // compiled (modules.Runtime.Precompile). The outcome does not change;
 // followers on other nodes still compile at apply.
+//
+// Likewise, the first EVAL, EVALSHA or SCRIPT loads the node's Lua
+// interpreter (package lua) here rather than under the write lock.
 func (s *Shard) precompile(cmds [][][]byte) {
 	for _, cmd := range cmds {
+		if len(cmd) > 0 && (command.EqualFold(cmd[0], "eval") || command.EqualFold(cmd[0], "evalsha") || command.EqualFold(cmd[0], "script")) {
+			_, _ = lua.Library(context.Background())
+			continue
+		}
 		if len(cmd) < 3 || len(cmd[0]) != len("function") || !command.EqualFold(cmd[0], "function") || !command.EqualFold(cmd[1], "load") {
 			continue
 		}

@@ -74,6 +74,7 @@ func TestSMEvalDeterminism(t *testing.T) {
 	res := make([]sm.Result, n)
 	var snap bytes.Buffer
 	fuel, noscript, ok := 0, 0, 0
+	var snapDigest uint64
 	for i, e := range log {
 		res[i] = apply(t, a, uint64(i+1), e)
 		res[i].Data = append([]byte(nil), res[i].Data...)
@@ -95,6 +96,7 @@ func TestSMEvalDeterminism(t *testing.T) {
 			if err := a.SM().SaveSnapshot(ctx, &snap, nil, nil); err != nil {
 				t.Fatal(err)
 			}
+			snapDigest = a.FunctionDigest()
 		}
 	}
 	if fuel == 0 || noscript == 0 || ok == 0 {
@@ -134,6 +136,9 @@ func TestSMEvalDeterminism(t *testing.T) {
 	d := shard.NewTestSM(table)
 	if err := d.SM().RecoverFromSnapshot(&snap, nil, nil); err != nil {
 		t.Fatal(err)
+	}
+	if d.FunctionDigest() != snapDigest {
+		t.Fatalf("the script cache restored from the snapshot differs (digest %x, want %x)", d.FunctionDigest(), snapDigest)
 	}
 	out, err = d.SM().Update(entries(n/2, n))
 	if err != nil {

@@ -13,11 +13,11 @@ import (
 	"github.com/cairndb/cairn/server/command"
 )
 
-// The shard's function libraries (FUNCTION LOAD, FCALL) are replicated
-// state like the keyspace: FUNCTION's writing subcommands and FCALL are
-// log entries applied on every replica, and the library set is a section
-// of the snapshot (modules.Registry.Dump's encoding, which carries its own
-// version).
+// The shard's function libraries (FUNCTION LOAD, FCALL) and EVAL script
+// cache are replicated state like the keyspace: FUNCTION's writing
+// subcommands, FCALL, EVAL and SCRIPT LOAD/FLUSH are log entries applied
+// on every replica, and both are a section of the snapshot
+// (modules.Registry.DumpState's encoding, which carries its own version).
 
 var (
 	sharedRuntimeOnce sync.Once
@@ -59,12 +59,12 @@ func (s *stateMachine) funcCtx(c *command.Ctx) {
 // OutOfMemory implements command.Ctx.Memory (apply time only).
 func (s *stateMachine) OutOfMemory() bool { return s.outOfMemory() }
 
-// appendFunctionSection appends the library set: a uvarint length and the
-// registry's encoding.
+// appendFunctionSection appends the library set and script cache: a
+// uvarint length and the registry's state encoding (DumpState).
 func appendFunctionSection(dst []byte, g *modules.Registry) []byte {
 	var d []byte
 	if g != nil {
-		d = g.Dump()
+		d = g.DumpState()
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(d)))
 	return append(dst, d...)
@@ -93,7 +93,7 @@ func (s *stateMachine) readFunctionSection(r byteReader) (*modules.Registry, err
 	if _, err := io.ReadFull(r, buf); err != nil {
 		return nil, err
 	}
-	if err := g.Restore(context.Background(), buf, modules.RestoreFlush); err != nil {
+	if err := g.RestoreState(context.Background(), buf); err != nil {
 		return nil, err
 	}
 	return g, nil

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairndb/cairn/modules"
 	"github.com/cairndb/cairn/modules/lua"
 	"github.com/cairndb/cairn/modules/lua/luatest"
 	"github.com/cairndb/cairn/server/command/commandtest"
@@ -235,5 +236,42 @@ func TestEvalFuel(t *testing.T) {
 	}
 	if v, _ := c.Do("PING"); string(v.Str) != "PONG" {
 		t.Fatalf("PING after = %s", v.String())
+	}
+}
+
+// TestEvalScriptCacheRestart: the script cache is replicated state, so a
+// script loaded before a snapshot (SAVE) and one cached after it (replayed
+// from the log) both answer EVALSHA after a restart.
+func TestEvalScriptCacheRestart(t *testing.T) {
+	loadLua(t)
+	n := servertest.Start(t)
+	c, err := commandtest.Dial(n.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sha1, _ := c.Do("SCRIPT", "LOAD", "return 'before the snapshot'")
+	if v, _ := c.Do("SAVE"); v.Kind == reply.KindError {
+		t.Fatalf("SAVE: %s", v.String())
+	}
+	if v, _ := c.Do("EVAL", "return 'after the snapshot'", "0"); string(v.Str) != "after the snapshot" {
+		t.Fatalf("EVAL: %s", v.String())
+	}
+	c.Close()
+	cfg := n.Cfg
+	n.Close()
+	n2 := servertest.Restart(t, cfg)
+	c2, err := commandtest.Dial(n2.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	sha2 := modules.ScriptSHA([]byte("return 'after the snapshot'"))
+	for sha, want := range map[string]string{string(sha1.Str): "before the snapshot", sha2: "after the snapshot"} {
+		if v, _ := c2.Do("SCRIPT", "EXISTS", sha); len(v.Elems) != 1 || v.Elems[0].Int != 1 {
+			t.Errorf("SCRIPT EXISTS %s after restart = %s", sha, v.String())
+		}
+		if v, _ := c2.Do("EVALSHA", sha, "0"); string(v.Str) != want {
+			t.Errorf("EVALSHA %s after restart = %s, want %q", sha, v.String(), want)
+		}
 	}
 }

@@ -3,9 +3,11 @@ package shard_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	sm "github.com/lni/dragonboat/v4/statemachine"
@@ -155,5 +157,25 @@ func TestSMEvalDeterminism(t *testing.T) {
 		if s.Halted() != "" || s.Panics() != 0 {
 			t.Fatalf("%s: halted %q, %d panics", name, s.Halted(), s.Panics())
 		}
+	}
+}
+
+// TestEvalGatedByClusterVersion: EVAL and SCRIPT came with entry format 6
+// (older binaries answered them with an error and would diverge); while
+// the cluster version is 5 a leader refuses them, then accepts them.
+func TestEvalGatedByClusterVersion(t *testing.T) {
+	luatest.Ensure(t)
+	var cv atomic.Int32
+	cv.Store(5)
+	s := startVersioned(t, table, &cv)
+	for _, cmd := range [][][]byte{args("EVAL", "return 1", "0"), args("SCRIPT", "LOAD", "return 1")} {
+		if _, err := s.Propose(entry.Commands, [][][]byte{cmd}).Wait(); !errors.Is(err, shard.ErrFeatureGated) {
+			t.Fatalf("%q at cluster version 5: %v, want ErrFeatureGated", cmd, err)
+		}
+	}
+	cv.Store(6)
+	out, err := s.Propose(entry.Commands, [][][]byte{args("EVAL", "return 7", "0")}).Wait()
+	if err != nil || len(out) != 1 || out[0].Int != 7 {
+		t.Fatalf("at cluster version 6: %v %v", out, err)
 	}
 }

@@ -18,10 +18,17 @@ PKGS      := ./...
 RACE_PKGS := $(shell $(GO) list ./... | grep -v -e /server/clustertest -e /server/crashtest -e /bench/ -e /regions/composetest)
 FUZZTIME  ?= 10s
 
-.PHONY: dashboard-screenshots modules build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-metrics bench-modules bench-tls bench-atrest bench-floor bench-vector bench-vector-engine bench-regions bench-dashboard crash chaos docker compose-up compose-down test-compose lint fmt clean
+.PHONY: dashboard-screenshots modules lua build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-metrics bench-modules bench-tls bench-atrest bench-floor bench-vector bench-vector-engine bench-regions bench-dashboard crash chaos docker compose-up compose-down test-compose lint fmt clean
 
-build: ## Build bin/cairn (static, CGO disabled)
+build: lua ## Build bin/cairn (static, CGO disabled)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) .
+
+# The Lua interpreter module (EVAL, SCRIPT), embedded by package
+# modules/lua: built before anything that compiles the binary or its tests.
+LUA_WASM := modules/lua/wasm/lua.wasm
+lua: $(LUA_WASM) ## Build the Lua interpreter Wasm module (modules/lua/guest) that the binary embeds
+$(LUA_WASM): $(wildcard modules/lua/guest/*.go) $(wildcard modules/sdk/go/cairn/*.go) go.mod go.sum
+	GOOS=wasip1 GOARCH=wasm $(GO) build -trimpath -buildmode=c-shared -o $@ ./modules/lua/guest
 
 run: build ## Start one durable node on 127.0.0.1:$(PORT) with data in $(DIR)
 	./$(BIN) --port $(PORT) --dir $(DIR)

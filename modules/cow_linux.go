@@ -3,6 +3,7 @@
 package modules
 
 import (
+	"encoding/binary"
 	"fmt"
 	"unsafe"
 
@@ -20,11 +21,20 @@ const cowSupported = true
 // madvise(MADV_DONTNEED) and the next access sees the snapshot again, so a
 // reset costs in proportion to the pages the call wrote, not to the size
 // of memory.
+//
+// When the kernel's page map (/proc/self/pagemap, readable by the process
+// itself) is available, reset is finer still: a page the call only read
+// stays mapped to the snapshot, and a page some call wrote (an anonymous
+// private copy) is restored by copying the snapshot's 4 KiB over it, so no
+// page faults back in on the next call. See reset.
 type cowMemory struct {
-	region []byte // the whole reservation
-	size   int    // current length of the Wasm memory
-	fd     int    // the snapshot memfd; -1 until sealed
-	sealed int    // bytes mapped from fd
+	region  []byte // the whole reservation
+	size    int    // current length of the Wasm memory
+	fd      int    // the snapshot memfd; -1 until sealed
+	sealed  int    // bytes mapped from fd
+	snap    []byte // read-only shared mapping of the snapshot (pagemap mode)
+	pagemap int    // /proc/self/pagemap, or -1 (reset by madvise)
+	entries []byte // reused buffer of page map entries
 }
 
 // newCOWMemory reserves max bytes (at least one OS page).
@@ -37,7 +47,7 @@ func newCOWMemory(max uint64) (*cowMemory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reserve linear memory: %w", err)
 	}
-	return &cowMemory{region: region, fd: -1}, nil
+	return &cowMemory{region: region, fd: -1, pagemap: -1}, nil
 }
 
 // Reallocate implements experimental.LinearMemory: growth stays in place.
@@ -51,6 +61,14 @@ func (m *cowMemory) Reallocate(size uint64) []byte {
 
 // Free implements experimental.LinearMemory.
 func (m *cowMemory) Free() {
+	if m.pagemap >= 0 {
+		_ = unix.Close(m.pagemap)
+		m.pagemap = -1
+	}
+	if m.snap != nil {
+		_ = unix.Munmap(m.snap)
+		m.snap = nil
+	}
 	if m.fd >= 0 {
 		_ = unix.Close(m.fd)
 		m.fd = -1
@@ -88,14 +106,87 @@ func (m *cowMemory) seal(n int) error {
 		return fail(fmt.Errorf("mmap snapshot: %w", err))
 	}
 	m.fd, m.sealed = fd, n
+	m.openPagemap()
 	return nil
+}
+
+// Page map entry bits (Documentation/admin-guide/mm/pagemap.rst).
+const (
+	pmPresent  = 1 << 63
+	pmSwapped  = 1 << 62
+	pmFilePage = 1 << 61 // file page or shared anonymous: still the snapshot's
+)
+
+// openPagemap switches reset to the page-map mode when the page map can be
+// read and reports the snapshot's pages as file pages; otherwise reset
+// stays with madvise.
+func (m *cowMemory) openPagemap() {
+	snap, err := unix.Mmap(m.fd, 0, m.sealed, unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return
+	}
+	fd, err := unix.Open("/proc/self/pagemap", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		_ = unix.Munmap(snap)
+		return
+	}
+	m.snap, m.pagemap = snap, fd
+	pageSink = m.region[0] // fault the first page in from the snapshot, then check it is seen as such
+	if e, ok := m.readEntries(); !ok || len(e) < 8 || binary.LittleEndian.Uint64(e)&(pmPresent|pmFilePage) != pmPresent|pmFilePage {
+		_ = unix.Close(fd)
+		_ = unix.Munmap(snap)
+		m.snap, m.pagemap = nil, -1
+	}
+}
+
+// pageSink keeps openPagemap's read of the first page from being optimized away.
+var pageSink byte
+
+// readEntries reads the page map entries of the sealed pages.
+func (m *cowMemory) readEntries() ([]byte, bool) {
+	ps := unix.Getpagesize()
+	n := (m.sealed + ps - 1) / ps * 8
+	if cap(m.entries) < n {
+		m.entries = make([]byte, n)
+	}
+	e := m.entries[:n]
+	off := int64(uintptr(unsafe.Pointer(&m.region[0])) / uintptr(ps) * 8)
+	for done := 0; done < n; {
+		r, err := unix.Pread(m.pagemap, e[done:], off+int64(done))
+		if err != nil || r <= 0 {
+			return nil, false
+		}
+		done += r
+	}
+	return e, true
 }
 
 // reset restores the sealed snapshot. It reports false when memory grew
 // past the snapshot (the caller then replaces the instance).
+//
+// In page-map mode, every page that is no longer the snapshot's file page
+// (present and anonymous: written by some call; or swapped out) gets the
+// snapshot copied over it. Such a page stays anonymous, so it is restored
+// after every later call too (whether or not that call wrote it): the
+// set copied is the pages any call ever wrote, typically a few dozen for a
+// Go guest, against refaulting every page a call touches after madvise.
 func (m *cowMemory) reset() bool {
 	if m.fd < 0 || m.size != m.sealed {
 		return false
+	}
+	if m.pagemap >= 0 {
+		if e, ok := m.readEntries(); ok {
+			ps := unix.Getpagesize()
+			for i := 0; i < len(e)/8; i++ {
+				v := binary.LittleEndian.Uint64(e[i*8:])
+				if v&pmSwapped != 0 || v&(pmPresent|pmFilePage) == pmPresent {
+					lo := i * ps
+					hi := min(lo+ps, m.sealed)
+					copy(m.region[lo:hi], m.snap[lo:hi])
+				}
+			}
+			return true
+		}
 	}
 	return unix.Madvise(m.region[:m.sealed], unix.MADV_DONTNEED) == nil
 }

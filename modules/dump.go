@@ -21,12 +21,19 @@ import (
 //	  MaxReplyBytes, uvarint MaxOutputBytes), uvarint-prefixed module code
 //	8 bytes little-endian CRC-64 (ECMA) of everything before
 //
+// Version 2 (written by DumpState only when the replica has cached
+// scripts, so a replica without any still writes version 1) appends,
+// before the checksum: uvarint script count, then each script's source,
+// uvarint-prefixed, in SHA1 order. It is the snapshot's encoding of the
+// EVAL script cache; FUNCTION DUMP stays version 1.
+//
 // A reader meeting a newer version digit refuses with ErrDumpVersion (a
 // replica restoring a snapshot halts on it); any other damage is
 // ErrBadDump.
 const (
-	dumpMagic   = "CAIRNFN"
-	dumpVersion = '1'
+	dumpMagic          = "CAIRNFN"
+	dumpVersion        = '1'
+	dumpVersionScripts = '2'
 )
 
 // Dump errors.
@@ -59,9 +66,24 @@ const (
 // Dump encodes the registry's libraries (code and limits), in name order.
 // The encoding depends only on the library set, so equal sets on two
 // replicas encode to equal bytes.
-func (g *Registry) Dump() []byte {
+func (g *Registry) Dump() []byte { return g.dump(false) }
+
+// DumpState encodes the replica's whole state: the libraries and the
+// EVAL script cache (version 2 when there are scripts). It is the
+// snapshot's function section; RestoreState reads it.
+func (g *Registry) DumpState() []byte { return g.dump(true) }
+
+func (g *Registry) dump(withScripts bool) []byte {
 	libs := g.List("")
-	b := append([]byte(dumpMagic), dumpVersion)
+	var scripts []string
+	if withScripts {
+		scripts = g.scriptSources()
+	}
+	v := byte(dumpVersion)
+	if len(scripts) > 0 {
+		v = dumpVersionScripts
+	}
+	b := append([]byte(dumpMagic), v)
 	b = binary.AppendUvarint(b, uint64(len(libs)))
 	for _, l := range libs {
 		b = appendBytes(b, []byte(l.Name))
@@ -76,13 +98,19 @@ func (g *Registry) Dump() []byte {
 		b = binary.AppendUvarint(b, uint64(lim.MaxOutputBytes))
 		b = appendBytes(b, l.Code)
 	}
+	if len(scripts) > 0 {
+		b = binary.AppendUvarint(b, uint64(len(scripts)))
+		for _, s := range scripts {
+			b = appendBytes(b, []byte(s))
+		}
+	}
 	return binary.LittleEndian.AppendUint64(b, crc64.Checksum(b, crcTable))
 }
 
-// Digest is a digest of the library set (names, code, limits), for
-// comparing replicas.
+// Digest is a digest of the library set (names, code, limits) and of the
+// script cache, for comparing replicas.
 func (g *Registry) Digest() uint64 {
-	d := g.Dump()
+	d := g.DumpState()
 	return binary.LittleEndian.Uint64(d[len(d)-8:])
 }
 
@@ -100,19 +128,27 @@ type dumpedLib struct {
 
 // decodeDump decodes a library-set encoding.
 func decodeDump(data []byte) ([]dumpedLib, error) {
+	libs, _, err := decodeState(data)
+	return libs, err
+}
+
+// decodeState decodes a library-set encoding and the scripts of a
+// version 2 one.
+func decodeState(data []byte) ([]dumpedLib, []string, error) {
 	n := len(dumpMagic) + 1
 	if len(data) < n+8 || !bytes.HasPrefix(data, []byte(dumpMagic)) {
-		return nil, ErrBadDump
+		return nil, nil, ErrBadDump
 	}
-	if v := data[n-1]; v != dumpVersion {
-		if v > dumpVersion && v <= '9' {
-			return nil, ErrDumpVersion
+	version := data[n-1]
+	if version != dumpVersion && version != dumpVersionScripts {
+		if version > dumpVersionScripts && version <= '9' {
+			return nil, nil, ErrDumpVersion
 		}
-		return nil, ErrBadDump
+		return nil, nil, ErrBadDump
 	}
 	body := data[:len(data)-8]
 	if crc64.Checksum(body, crcTable) != binary.LittleEndian.Uint64(data[len(data)-8:]) {
-		return nil, ErrBadDump
+		return nil, nil, ErrBadDump
 	}
 	r := bytes.NewReader(body[n:])
 	uv := func() uint64 {
@@ -139,6 +175,7 @@ func decodeDump(data []byte) ([]dumpedLib, error) {
 		return s
 	}
 	var out []dumpedLib
+	var scripts []string
 	var err error
 	func() {
 		defer func() {
@@ -160,11 +197,37 @@ func decodeDump(data []byte) ([]dumpedLib, error) {
 			d.code = str()
 			out = append(out, d)
 		}
+		if version == dumpVersionScripts {
+			count := uv()
+			if count > uint64(r.Len()) {
+				panic(ErrBadDump)
+			}
+			for range count {
+				scripts = append(scripts, string(str()))
+			}
+		}
 		if r.Len() != 0 {
 			panic(ErrBadDump)
 		}
 	}()
-	return out, err
+	return out, scripts, err
+}
+
+// RestoreState replaces the registry's libraries and script cache with a
+// DumpState encoding (a snapshot's function section).
+func (g *Registry) RestoreState(ctx context.Context, data []byte) error {
+	_, scripts, err := decodeState(data)
+	if err != nil {
+		return err
+	}
+	if err := g.Restore(ctx, data, RestoreFlush); err != nil {
+		return err
+	}
+	g.FlushScripts()
+	for _, s := range scripts {
+		g.AddScript([]byte(s))
+	}
+	return nil
 }
 
 // Restore loads the libraries of a Dump encoding with their stored limits,

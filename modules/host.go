@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -60,15 +61,46 @@ var hostFuncs = []hostFunc{
 	{wasiModule, "proc_exit", sig(i32, nil), wasiProcExit},
 }
 
+// deniedFuncs are WASI file-system functions that fail on every call
+// (EBADF: there is no open or preopened file). User modules may not import
+// them (importing one refuses the module); only Cairn's own internal
+// modules may (the Lua interpreter, whose Go standard library references
+// them), so that such a module instantiates yet reaches no file.
+var deniedFuncs = func() []hostFunc {
+	i := func(n int) []byte { return []byte(strings.Repeat(string(rune(valI32)), n)) }
+	deny := func(in *instance, mod api.Module, s []uint64) { s[0] = errnoBadf }
+	return []hostFunc{
+		{wasiModule, "fd_close", sig(i(1), i32), deny},
+		{wasiModule, "fd_read", sig(i(4), i32), deny},
+		{wasiModule, "fd_seek", sig([]byte{valI32, valI64, valI32, valI32}, i32), deny},
+		{wasiModule, "fd_filestat_get", sig(i(2), i32), deny},
+		{wasiModule, "fd_fdstat_get", sig(i(2), i32), deny},
+		{wasiModule, "fd_fdstat_set_flags", sig(i(2), i32), deny},
+		{wasiModule, "fd_prestat_get", sig(i(2), i32), deny},
+		{wasiModule, "fd_prestat_dir_name", sig(i(3), i32), deny},
+		{wasiModule, "path_filestat_get", sig(i(5), i32), deny},
+		{wasiModule, "path_remove_directory", sig(i(3), i32), deny},
+		{wasiModule, "path_rename", sig(i(6), i32), deny},
+		{wasiModule, "path_unlink_file", sig(i(3), i32), deny},
+		{wasiModule, "path_open", sig([]byte{valI32, valI32, valI32, valI32, valI32, valI64, valI64, valI32, valI32}, i32), deny},
+	}
+}()
+
 // allowedImports maps "module.name" to the signature a module must import
 // it with.
-var allowedImports = func() map[string]funcType {
+var allowedImports = importMap(hostFuncs)
+
+// internalImports is allowedImports plus deniedFuncs: what Cairn's own
+// modules may import.
+var internalImports = importMap(append(append([]hostFunc(nil), hostFuncs...), deniedFuncs...))
+
+func importMap(fs []hostFunc) map[string]funcType {
 	m := map[string]funcType{}
-	for _, h := range hostFuncs {
+	for _, h := range fs {
 		m[h.module+"."+h.name] = h.typ
 	}
 	return m
-}()
+}
 
 // apiTypes converts binary value types to wazero's.
 func apiTypes(v []byte) []api.ValueType {
@@ -83,7 +115,7 @@ func apiTypes(v []byte) []api.ValueType {
 func instantiateHost(ctx context.Context, rt wazero.Runtime) error {
 	for _, module := range []string{cairnModule, wasiModule} {
 		b := rt.NewHostModuleBuilder(module)
-		for _, h := range hostFuncs {
+		for _, h := range append(append([]hostFunc(nil), hostFuncs...), deniedFuncs...) {
 			if h.module != module {
 				continue
 			}

@@ -2,10 +2,13 @@ package modules
 
 import (
 	"context"
+	"crypto/sha1"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -45,6 +48,11 @@ type Registry struct {
 	mu    sync.RWMutex
 	libs  map[string]*Library
 	funcs map[string]*Library // function name -> library
+
+	// scripts is the EVAL script cache (SHA1 hex -> source), replicated
+	// like the libraries: SCRIPT LOAD, EVAL and SCRIPT FLUSH change it at
+	// apply time on every replica.
+	scripts map[string]string
 
 	// Node-local call counters for metrics (CountCall); not part of the
 	// replicated state (neither Dump nor Digest reads them).
@@ -191,5 +199,63 @@ func (g *Registry) List(pattern string) []*Library {
 		out = append(out, lib)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// ScriptSHA returns the SHA1 hex of a script source (its EVALSHA name).
+func ScriptSHA(src []byte) string {
+	h := sha1.Sum(src)
+	return hex.EncodeToString(h[:])
+}
+
+// AddScript caches a script (EVAL, SCRIPT LOAD) and returns its SHA1 hex.
+func (g *Registry) AddScript(src []byte) string {
+	sha := ScriptSHA(src)
+	g.mu.Lock()
+	if g.scripts == nil {
+		g.scripts = map[string]string{}
+	}
+	if _, ok := g.scripts[sha]; !ok {
+		g.scripts[sha] = string(src)
+	}
+	g.mu.Unlock()
+	return sha
+}
+
+// Script returns the cached script of a SHA1 (hex, any case).
+func (g *Registry) Script(sha string) ([]byte, bool) {
+	g.mu.RLock()
+	s, ok := g.scripts[strings.ToLower(sha)]
+	g.mu.RUnlock()
+	return []byte(s), ok
+}
+
+// FlushScripts empties the script cache (SCRIPT FLUSH).
+func (g *Registry) FlushScripts() {
+	g.mu.Lock()
+	g.scripts = nil
+	g.mu.Unlock()
+}
+
+// Scripts returns the number of cached scripts.
+func (g *Registry) Scripts() int {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return len(g.scripts)
+}
+
+// scriptSources returns the cached sources in SHA1 order.
+func (g *Registry) scriptSources() []string {
+	g.mu.RLock()
+	shas := make([]string, 0, len(g.scripts))
+	for sha := range g.scripts {
+		shas = append(shas, sha)
+	}
+	sort.Strings(shas)
+	out := make([]string, len(shas))
+	for i, sha := range shas {
+		out[i] = g.scripts[sha]
+	}
+	g.mu.RUnlock()
 	return out
 }

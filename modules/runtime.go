@@ -276,7 +276,7 @@ func (r *Runtime) Precompile(ctx context.Context, payload []byte, lim Limits) (e
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrNotWasm, err)
 	}
-	if err := checkImports(m); err != nil {
+	if err := checkImports(m, allowedImports); err != nil {
 		return err
 	}
 	if _, err := registrations(m); err != nil {
@@ -340,6 +340,18 @@ func (r *Runtime) LoadPayload(ctx context.Context, payload []byte) (*Library, er
 // instantiates it once to run its initialization. Zero fields of lim take
 // the runtime's defaults. Nothing is retained on error.
 func (r *Runtime) Load(ctx context.Context, name string, code []byte, lim Limits) (lib *Library, err error) {
+	return r.load(ctx, name, code, lim, allowedImports)
+}
+
+// LoadInternal is Load for Cairn's own modules, built into the binary
+// (the Lua interpreter): the same sandbox, except that the module may also
+// import the WASI file-system functions that always fail (deniedFuncs),
+// which Go's standard library references. Never use it for user bytes.
+func (r *Runtime) LoadInternal(ctx context.Context, name string, code []byte, lim Limits) (*Library, error) {
+	return r.load(ctx, name, code, lim, internalImports)
+}
+
+func (r *Runtime) load(ctx context.Context, name string, code []byte, lim Limits, imports map[string]funcType) (lib *Library, err error) {
 	defer func() {
 		// The decoder handles untrusted bytes: a bug there must refuse one
 		// module, not crash the replica.
@@ -358,7 +370,7 @@ func (r *Runtime) Load(ctx context.Context, name string, code []byte, lim Limits
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotWasm, err)
 	}
-	if err := checkImports(m); err != nil {
+	if err := checkImports(m, imports); err != nil {
 		return nil, err
 	}
 	if m.memory != nil && m.memory.min > lim.MaxMemoryPages {
@@ -496,7 +508,7 @@ func registrations(m *parsedModule) ([]Function, error) {
 
 // checkImports refuses any import outside the allowed host functions, or
 // with a signature other than the host's.
-func checkImports(m *parsedModule) error {
+func checkImports(m *parsedModule, allowedImports map[string]funcType) error {
 	for _, im := range m.imports {
 		if im.kind != 0 {
 			kinds := []string{"function", "table", "memory", "global"}
@@ -527,4 +539,23 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+var internal struct {
+	once sync.Once
+	rt   *Runtime
+	err  error
+}
+
+// InternalRuntime returns the process-wide runtime of Cairn's own modules
+// (the Lua interpreter): created on first use with the default
+// configuration and an in-memory compilation cache, never closed, so a
+// module built into the binary is compiled once per process however many
+// nodes or shards the process runs. Its libraries run in the same sandbox
+// as users' (LoadInternal).
+func InternalRuntime() (*Runtime, error) {
+	internal.once.Do(func() {
+		internal.rt, internal.err = NewRuntime(context.Background(), Config{})
+	})
+	return internal.rt, internal.err
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/cairndb/cairn/server/command/hll"
 	"github.com/cairndb/cairn/server/command/keys"
 	"github.com/cairndb/cairn/server/command/lists"
+	"github.com/cairndb/cairn/server/command/scripting"
 	"github.com/cairndb/cairn/server/command/sets"
 	"github.com/cairndb/cairn/server/command/sorts"
 	"github.com/cairndb/cairn/server/command/streams"
@@ -38,5 +39,6 @@ func Commands(extra ...[]*command.Spec) *command.Table {
 		ft.Specs,
 		vsets.Specs,
 		function.Specs,
+		scripting.Specs,
 	}, extra...)...)
 }

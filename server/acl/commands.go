@@ -58,9 +58,10 @@ func specMask(sp *command.Spec) uint32 {
 		m |= categoryBit(c)
 	}
 	f := sp.Flags
-	// FCALL and EVAL carry Write in Cairn because they go through the
-	// log; Redis's do not have the write flag, so not @write either.
-	scriptCall := m&categoryBit("scripting") != 0 && (sp.Name == "fcall" || sp.Name == "eval" || sp.Name == "evalsha")
+	// FCALL, EVAL and SCRIPT LOAD/FLUSH carry Write in Cairn because they
+	// go through the log; Redis's do not have the write flag, so not
+	// @write either.
+	scriptCall := m&categoryBit("scripting") != 0 && (sp.Name == "fcall" || sp.Name == "eval" || sp.Name == "evalsha" || sp.Name == "script|load" || sp.Name == "script|flush")
 	if f&command.Write != 0 && !scriptCall {
 		m |= categoryBit("write")
 	}

@@ -27,7 +27,7 @@ import (
 // Append writes Entry.Version, or Version when that is zero. Versions 2
 // to 6 have the same layout as version 1; see version.go for what each
 // changes.
-const Version = 6
+const Version = 7
 
 // Kind tells how the commands of an entry are applied.
 type Kind uint8

@@ -31,6 +31,10 @@ import "errors"
 //	6  same layout and clock rule as 5. Adds the Redis 8 vector-set
 //	   commands (VADD, VREM, VSETATTR, VSIM, ...; package
 //	   command/vsets), whose command.Spec.Format is 6.
+//	7  same layout and clock rule as 6. Adds the commands EVAL, EVALSHA,
+//	   EVAL_RO, EVALSHA_RO and SCRIPT (Lua scripts, package scripting;
+//	   their command.Spec.Format is 7): older binaries answered EVAL with
+//	   an error and would diverge.
 //
 // Kind numbers are never reused. New kinds start at 10.
 //

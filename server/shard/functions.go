@@ -9,14 +9,15 @@ import (
 	"sync"
 
 	"github.com/cairndb/cairn/modules"
+	"github.com/cairndb/cairn/modules/lua"
 	"github.com/cairndb/cairn/server/command"
 )
 
-// The shard's function libraries (FUNCTION LOAD, FCALL) are replicated
-// state like the keyspace: FUNCTION's writing subcommands and FCALL are
-// log entries applied on every replica, and the library set is a section
-// of the snapshot (modules.Registry.Dump's encoding, which carries its own
-// version).
+// The shard's function libraries (FUNCTION LOAD, FCALL) and EVAL script
+// cache are replicated state like the keyspace: FUNCTION's writing
+// subcommands, FCALL, EVAL and SCRIPT LOAD/FLUSH are log entries applied
+// on every replica, and both are a section of the snapshot
+// (modules.Registry.DumpState's encoding, which carries its own version).
 
 var (
 	sharedRuntimeOnce sync.Once
@@ -58,12 +59,12 @@ func (s *stateMachine) funcCtx(c *command.Ctx) {
 // OutOfMemory implements command.Ctx.Memory (apply time only).
 func (s *stateMachine) OutOfMemory() bool { return s.outOfMemory() }
 
-// appendFunctionSection appends the library set: a uvarint length and the
-// registry's encoding.
+// appendFunctionSection appends the library set and script cache: a
+// uvarint length and the registry's state encoding (DumpState).
 func appendFunctionSection(dst []byte, g *modules.Registry) []byte {
 	var d []byte
 	if g != nil {
-		d = g.Dump()
+		d = g.DumpState()
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(d)))
 	return append(dst, d...)
@@ -92,7 +93,7 @@ func (s *stateMachine) readFunctionSection(r byteReader) (*modules.Registry, err
 	if _, err := io.ReadFull(r, buf); err != nil {
 		return nil, err
 	}
-	if err := g.Restore(context.Background(), buf, modules.RestoreFlush); err != nil {
+	if err := g.RestoreState(context.Background(), buf); err != nil {
 		return nil, err
 	}
 	return g, nil
@@ -116,8 +117,15 @@ func runtimeOf(s *stateMachine) *modules.Runtime {
 // apply time — under the write lock, stalling the shard — finds the code
 // compiled (modules.Runtime.Precompile). The outcome does not change;
 // followers on other nodes still compile at apply.
+//
+// Likewise, the first EVAL, EVALSHA or SCRIPT loads the node's Lua
+// interpreter (package lua) here rather than under the write lock.
 func (s *Shard) precompile(cmds [][][]byte) {
 	for _, cmd := range cmds {
+		if len(cmd) > 0 && (command.EqualFold(cmd[0], "eval") || command.EqualFold(cmd[0], "evalsha") || command.EqualFold(cmd[0], "script")) {
+			_, _ = lua.Library(context.Background())
+			continue
+		}
 		if len(cmd) < 3 || len(cmd[0]) != len("function") || !command.EqualFold(cmd[0], "function") || !command.EqualFold(cmd[1], "load") {
 			continue
 		}

@@ -1,7 +1,6 @@
 // Package function holds Redis Functions' commands over Wasm libraries:
 // FUNCTION LOAD/LIST/DELETE/FLUSH/DUMP/RESTORE/STATS/KILL/HELP, FCALL and
-// FCALL_RO, and EVAL/EVALSHA/SCRIPT, which answer an error pointing to
-// FCALL. The library set is the shard's (command.Ctx.Funcs), replicated
+// FCALL_RO (EVAL and SCRIPT are in package scripting, on the same host). The library set is the shard's (command.Ctx.Funcs), replicated
 // like the keyspace: FUNCTION's writing subcommands and FCALL run at apply
 // time on every replica, FCALL_RO and the listings on the read path.
 package function
@@ -21,13 +20,13 @@ const Format = 3
 var Specs = withFormat([]*command.Spec{
 	{
 		Name: "fcall", Arity: -3, Flags: command.Write | command.NoScript | command.SkipMonitor | command.MayReplicate | command.Stale,
-		KeysFunc: numkeysKeys, ACL: []string{"slow", "scripting"}, Group: "scripting",
+		KeysFunc: NumkeysKeys, ACL: []string{"slow", "scripting"}, Group: "scripting",
 		Summary: "Invoke a function", Since: "7.0.0", Complexity: "Depends on the function that is executed.",
 		Run: FCall,
 	},
 	{
 		Name: "fcall_ro", Arity: -3, Flags: command.ReadOnly | command.NoScript | command.SkipMonitor | command.Stale,
-		KeysFunc: numkeysKeys, ACL: []string{"slow", "scripting"}, Group: "scripting",
+		KeysFunc: NumkeysKeys, ACL: []string{"slow", "scripting"}, Group: "scripting",
 		Summary: "Invoke a read-only function", Since: "7.0.0", Complexity: "Depends on the function that is executed.",
 		Run: FCallRO,
 	},
@@ -83,16 +82,9 @@ var Specs = withFormat([]*command.Spec{
 			},
 		},
 	},
-	unsupported("eval", -3, "Execute a Lua script server side", "2.6.0", true),
-	unsupported("evalsha", -3, "Execute a Lua script server side", "2.6.0", true),
-	unsupported("eval_ro", -3, "Execute a read-only Lua script server side", "7.0.0", true),
-	unsupported("evalsha_ro", -3, "Execute a read-only Lua script server side", "7.0.0", true),
-	unsupported("script", -2, "A container for Lua scripts management commands", "2.6.0", false),
 })
 
-// withFormat sets Format on every spec and subcommand of the family (EVAL
-// and SCRIPT too: inside MULTI they reach the log, and an older binary
-// does not know them).
+// withFormat sets Format on every spec and subcommand of the family.
 func withFormat(specs []*command.Spec) []*command.Spec {
 	for _, s := range specs {
 		s.Format = Format
@@ -103,10 +95,10 @@ func withFormat(specs []*command.Spec) []*command.Spec {
 	return specs
 }
 
-// numkeysKeys returns the key positions of FCALL/FCALL_RO (and EVAL):
+// NumkeysKeys returns the key positions of FCALL/FCALL_RO (and EVAL):
 // numkeys at args[2], the keys after it. A bad numkeys declares no key;
 // the handler answers the error.
-func numkeysKeys(args [][]byte) []int {
+func NumkeysKeys(args [][]byte) []int {
 	if len(args) < 3 {
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/cairndb/cairn/modules"
 	"github.com/cairndb/cairn/server/command"
@@ -71,7 +72,7 @@ func run(c *command.Ctx, args [][]byte, ro bool) (reply.Value, error) {
 		return reply.Value{}, errWriteRO
 	}
 	keys := args[3 : 3+numkeys]
-	h := &host{c: c, keys: keys, readOnly: !writes || ro, crossSlot: fn.Flags&modules.AllowCrossSlotKeys != 0, slot: -1}
+	h := &host{c: c, keys: keys, readOnly: !writes || ro, crossSlot: fn.Flags&modules.AllowCrossSlotKeys != 0, slot: -1, undeclared: errUndeclared}
 	noBlock, inFn := c.NoBlock, c.InFunction
 	c.NoBlock, c.InFunction = true, true
 	res, err := lib.Call(context.Background(), h, fn.Name, modules.Call{
@@ -98,6 +99,32 @@ type host struct {
 	readOnly  bool
 	crossSlot bool
 	slot      int
+	// undeclared is the error for a key outside keys; nil allows such
+	// keys (EVAL outside cluster mode, as Redis).
+	undeclared error
+	// resp2 encodes replies as RESP2 (Lua scripts see RESP2 replies, as
+	// in Redis; Wasm functions get RESP3).
+	resp2 bool
+}
+
+// NewHost returns the host of a Lua script call (package scripting): the
+// rules of FCALL's host, with readOnly for EVAL_RO/EVALSHA_RO, replies in
+// RESP2 (what a Redis script sees), and keys
+// outside the declared ones allowed outside cluster mode (as Redis
+// allows them) and refused in cluster mode.
+func NewHost(c *command.Ctx, keys [][]byte, readOnly bool) modules.Host {
+	h := &host{c: c, keys: keys, readOnly: readOnly, slot: -1, resp2: true}
+	if c.Cluster {
+		h.undeclared = errors.New("ERR Script attempted to access a non local key in a cluster node")
+	}
+	return h
+}
+
+// ParseReply decodes one RESP value a guest returned into a reply.Value;
+// false when b is not exactly one well-formed value.
+func ParseReply(b []byte) (reply.Value, bool) {
+	v, rest, ok := parseRESP(b, 0)
+	return v, ok && len(rest) == 0
 }
 
 // Call implements modules.Host.
@@ -111,7 +138,11 @@ func (h *host) Call(args [][]byte) ([]byte, error) {
 	}
 	spec, err := t.Resolve(args)
 	if err != nil {
-		return nil, errors.New(string(command.ErrorReply(err).Str))
+		msg := string(command.ErrorReply(err).Str)
+		if h.resp2 && strings.HasPrefix(msg, "ERR wrong number of arguments") {
+			msg = "ERR Wrong number of args calling Redis command from script" // Redis's wording for scripts
+		}
+		return nil, errors.New(msg)
 	}
 	if spec.Run == nil || spec.Flags&(command.NoScript|command.Conn|command.PubSub) != 0 {
 		return nil, errNotAllowed
@@ -120,8 +151,8 @@ func (h *host) Call(args [][]byte) ([]byte, error) {
 		return nil, errWriteFromRO
 	}
 	for _, i := range spec.Keys(args) {
-		if !h.declared(args[i]) {
-			return nil, errUndeclared
+		if h.undeclared != nil && !h.declared(args[i]) {
+			return nil, h.undeclared
 		}
 		if h.c.Cluster && !h.crossSlot {
 			s := int(slot.Of(args[i]))
@@ -140,6 +171,9 @@ func (h *host) Call(args [][]byte) ([]byte, error) {
 	}
 	if command.IsBlocked(v) { // NoBlock is set; never expected
 		return nil, errNotAllowed
+	}
+	if h.resp2 {
+		return resp.AppendValue(nil, v, 2), nil
 	}
 	return resp.AppendValue(nil, v, 3), nil
 }

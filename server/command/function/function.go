@@ -239,26 +239,3 @@ func Help(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	}
 	return reply.Array(out...), nil
 }
-
-// keysIf returns numkeysKeys for EVAL-like commands (COMMAND GETKEYS
-// reports their keys as Redis does), nil for SCRIPT.
-func keysIf(eval bool) func([][]byte) []int {
-	if eval {
-		return numkeysKeys
-	}
-	return nil
-}
-
-// unsupported is a Lua scripting command: Cairn runs server-side code as
-// Wasm functions instead, and says so.
-func unsupported(name string, arity int, summary, since string, eval bool) *command.Spec {
-	s := &command.Spec{
-		Name: name, Arity: arity, Flags: command.NoScript | command.Stale,
-		KeysFunc: keysIf(eval),
-		ACL:      []string{"slow", "scripting"}, Group: "scripting", Summary: summary, Since: since,
-		Complexity: "Depends on the script that is executed.",
-	}
-	msg := command.Msg("ERR Lua scripting is not supported by Cairn: load a WebAssembly library with FUNCTION LOAD and call it with FCALL")
-	s.Run = func(c *command.Ctx, args [][]byte) (reply.Value, error) { return reply.Value{}, msg }
-	return s
-}

@@ -275,13 +275,6 @@ func TestFCall(t *testing.T) {
 	}
 }
 
-func TestEvalPointsToFCall(t *testing.T) {
-	e := newEnv(t)
-	for _, cmd := range [][]string{{"EVAL", "return 1", "0"}, {"EVALSHA", "abc", "0"}, {"EVAL_RO", "return 1", "0"}, {"SCRIPT", "LOAD", "return 1"}, {"SCRIPT", "FLUSH"}} {
-		e.wantErr(e.do(cmd...), "ERR Lua scripting is not supported by Cairn: load a WebAssembly library with FUNCTION LOAD and call it with FCALL")
-	}
-}
-
 // TestFunctionBadInput: each bad payload is refused with a clear error,
 // nothing is half-loaded, and the loaded set keeps working.
 func TestFunctionBadInput(t *testing.T) {

@@ -207,7 +207,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	// The operations dashboard on the HTTP listener: a Redis client of
 	// this node, signed in as each dashboard user.
-	dash := web.New(web.Config{Dialer: web.RedisDialer(node.Addr()), ServicePass: cfg.RequirePass, Logger: log})
+	// The dashboard is a client of its own node: plaintext when the node has
+	// a plaintext port, else TLS trusting exactly the node's certificate.
+	dialer := web.RedisDialer(node.Addr())
+	if addr, tc := node.SelfDial(); tc != nil {
+		dialer = web.RedisTLSDialer(addr, tc)
+	}
+	dash := web.New(web.Config{Dialer: dialer, ServicePass: cfg.RequirePass, Logger: log})
 	if !node.HandleHTTP("/", dash) {
 		dash.Close()
 		dash = nil

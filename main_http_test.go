@@ -1,10 +1,14 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -13,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cairndb/cairn/server/servertest"
+	"github.com/cairndb/cairn/server/tlsconf/tlstest"
 )
 
 // TestHTTPPortSetting: the default HTTP port is port+2000 and best
@@ -116,5 +121,70 @@ func TestDashboardServed(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.Request.URL.Path != "/" || !strings.Contains(string(b), "Slot map") {
 		t.Fatalf("sign in: %s at %s\n%.300s", resp.Status, resp.Request.URL, b)
+	}
+}
+
+// TestDashboardTLSOnly: with the plaintext port off (--port 0) and a
+// certificate, the dashboard is served over HTTPS and signing in works:
+// the dashboard reaches its own node on the TLS port, presenting the
+// node's certificate (tls-auth-clients yes).
+func TestDashboardTLSOnly(t *testing.T) {
+	bin := servertest.Binary(t)
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t, dir, "ca")
+	cert, key := ca.Issue("node", tlstest.Options{})
+	httpPort, tlsPort := servertest.FreePort(t), servertest.FreePort(t)
+	cmd := exec.Command(bin, "--port", "0", "--tls-port", strconv.Itoa(tlsPort),
+		"--tls-cert-file", cert, "--tls-key-file", key, "--tls-ca-cert-file", ca.File,
+		"--http-port", strconv.Itoa(httpPort), "--dir", filepath.Join(dir, "data"),
+		"--raft-addr", "127.0.0.1:"+strconv.Itoa(servertest.FreePort(t)))
+	logf, err := os.Create(filepath.Join(dir, "node.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); logf.Close() })
+
+	pool := x509.NewCertPool()
+	pem, err := os.ReadFile(ca.File)
+	if err != nil || !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("CA file: %v", err)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	base := "https://127.0.0.1:" + strconv.Itoa(httpPort)
+	var resp *http.Response
+	var b []byte
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		resp, err = c.Get(base + "/")
+		if err == nil {
+			b, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(dir, "node.log"))
+			t.Fatalf("GET / over HTTPS: %v %v\n%s", resp, err, log)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no CSRF token in the sign-in form at %s:\n%.300s", resp.Request.URL, b)
+	}
+	resp, err = c.PostForm(base+"/login", url.Values{"user": {"default"}, "pass": {""}, "csrf": {string(m[1])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/" || !strings.Contains(string(b), "Slot map") {
+		t.Fatalf("sign in over a TLS-only node: %s at %s\n%.400s", resp.Status, resp.Request.URL, b)
 	}
 }

@@ -149,3 +149,14 @@ func (p tlsParams) Prepare(changes map[string]string) (func(), error) {
 	}
 	return p.h.Prepare(s)
 }
+
+// SelfDial is how a client inside this process (the dashboard) reaches
+// this node's client port: the plaintext address when there is one,
+// otherwise the TLS port with a configuration that trusts exactly this
+// node's certificate (tlsconf.SelfClientConfig).
+func (n *Node) SelfDial() (addr string, cfg *tls.Config) {
+	if a := n.plainAddr(); a != nil {
+		return a.String(), nil
+	}
+	return n.TLSAddr(), n.tls.SelfClientConfig()
+}

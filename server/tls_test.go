@@ -268,3 +268,45 @@ func TestTLS_ConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestTLS_SelfDial: a node without a plaintext port (--port 0) tells an
+// in-process client (the dashboard) to dial its TLS port with a
+// configuration that presents the node's certificate (tls-auth-clients
+// yes) and trusts exactly the node's own certificate; with a plaintext
+// port it is the plaintext address, without TLS.
+func TestTLS_SelfDial(t *testing.T) {
+	e := newTLSEnv(t)
+	ctx := context.Background()
+	n := servertest.Start(t, func(c *server.Config) { c.TLSPort = -1; c.PlainDisabled = true; c.TLS = e.settings() })
+	addr, tc := n.SelfDial()
+	if addr != n.TLSAddr() || tc == nil {
+		t.Fatalf("SelfDial with plaintext off: %q %v, want the TLS port %q with a TLS config", addr, tc, n.TLSAddr())
+	}
+	c := redis.NewClient(&redis.Options{Addr: addr, TLSConfig: tc, MaxRetries: -1, PoolSize: 1})
+	defer c.Close()
+	if err := c.Set(ctx, "self", "dial", 0).Err(); err != nil {
+		t.Fatalf("SET through SelfDial: %v", err)
+	}
+	if got, err := c.Get(ctx, "self").Result(); err != nil || got != "dial" {
+		t.Fatalf("GET through SelfDial: %q %v", got, err)
+	}
+	// The configuration trusts only this node's certificate: another
+	// server certificate of the same CA is refused.
+	other := servertest.Start(t, func(c *server.Config) {
+		c.TLSPort = -1
+		c.PlainDisabled = true
+		s := e.settings()
+		cert, key := e.ca.Issue("server-b", tlstest.Options{})
+		s = s.With("tls-cert-file", cert).With("tls-key-file", key)
+		c.TLS = s
+	})
+	c2 := redis.NewClient(&redis.Options{Addr: other.TLSAddr(), TLSConfig: tc, MaxRetries: -1, PoolSize: 1})
+	defer c2.Close()
+	if err := c2.Ping(ctx).Err(); err == nil || !strings.Contains(err.Error(), "another certificate") {
+		t.Fatalf("SelfDial's config against another node: %v, want a refusal", err)
+	}
+	plain := servertest.Start(t)
+	if addr, tc := plain.SelfDial(); addr != plain.Addr() || tc != nil {
+		t.Fatalf("SelfDial with a plaintext port: %q %v, want %q without TLS", addr, tc, plain.Addr())
+	}
+}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"strings"
 	"sync"
@@ -45,7 +46,14 @@ type AddrConn interface {
 // AUTH user pass when they open.
 func RedisDialer(addr string) Dialer { return redisDialer{addr: addr} }
 
-type redisDialer struct{ addr string }
+// RedisTLSDialer is RedisDialer over TLS with cfg (a node whose client
+// port is TLS only, --port 0, or whose main port is TLS, --tls-cluster).
+func RedisTLSDialer(addr string, cfg *tls.Config) Dialer { return redisDialer{addr: addr, tls: cfg} }
+
+type redisDialer struct {
+	addr string
+	tls  *tls.Config // nil: plaintext
+}
 
 func (d redisDialer) Dial(ctx context.Context, user, pass string) (Conn, error) {
 	return d.DialAddr(ctx, d.addr, user, pass)
@@ -54,6 +62,7 @@ func (d redisDialer) Dial(ctx context.Context, user, pass string) (Conn, error) 
 func (d redisDialer) DialAddr(ctx context.Context, addr, user, pass string) (Conn, error) {
 	c := redis.NewClient(&redis.Options{
 		Addr:            addr,
+		TLSConfig:       d.tls,
 		Protocol:        2,
 		PoolSize:        4,
 		MaxRetries:      -1,

@@ -157,10 +157,13 @@ func TestAuditLog(t *testing.T) {
 	// Rotation: rename, SIGHUP, the next record goes to a new file.
 	os.Rename(path, path+".1")
 	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	// The reopen happens on the signal goroutine: a FLUSHDB may still land
+	// in the old file just before the new one is created, so write until
+	// one is recorded in the new file.
 	deadline = time.Now().Add(5 * time.Second)
 	for {
 		c.Do(ctx, "FLUSHDB")
-		if _, err := os.Stat(path); err == nil || time.Now().After(deadline) {
+		if b, err := os.ReadFile(path); (err == nil && strings.Contains(string(b), `"flushdb"`)) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)

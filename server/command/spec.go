@@ -248,3 +248,15 @@ func (c *Ctx) Rand() *rand.Rand {
 	}
 	return c.rng
 }
+
+// WithFormat sets Format to format on every spec of a family and on its
+// subcommands, and returns the specs (for a family's Specs table).
+func WithFormat(format uint8, specs []*Spec) []*Spec {
+	for _, s := range specs {
+		s.Format = format
+		for _, sub := range s.Sub {
+			sub.Format = format
+		}
+	}
+	return specs
+}

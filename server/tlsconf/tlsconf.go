@@ -458,25 +458,14 @@ func parseCiphers(v string) ([]uint16, error) {
 // peer must present exactly this node's current certificate, so no CA is
 // needed to trust it.
 func (h *Holder) SelfClientConfig() *tls.Config {
-	l := h.cur.Load()
-	return &tls.Config{
-		MinVersion:         l.min,
-		MaxVersion:         l.max,
-		CipherSuites:       l.suites,
-		InsecureSkipVerify: true, // replaced by VerifyConnection below
-		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
-			if c := h.cur.Load().cert; c != nil {
-				return c, nil
-			}
-			return &tls.Certificate{}, nil
-		},
-		VerifyConnection: func(cs tls.ConnectionState) error {
-			own := h.cur.Load().cert
-			if own == nil || len(own.Certificate) == 0 || len(cs.PeerCertificates) == 0 ||
-				!bytes.Equal(cs.PeerCertificates[0].Raw, own.Certificate[0]) {
-				return errors.New("tls: the node's own port presented another certificate")
-			}
-			return nil
-		},
+	cfg := h.ClientConfig()
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		own := h.cur.Load().cert
+		if own == nil || len(own.Certificate) == 0 || len(cs.PeerCertificates) == 0 ||
+			!bytes.Equal(cs.PeerCertificates[0].Raw, own.Certificate[0]) {
+			return errors.New("tls: the node's own port presented another certificate")
+		}
+		return nil
 	}
+	return cfg
 }

@@ -17,7 +17,7 @@ import (
 const Format = 3
 
 // Specs is the family's spec table.
-var Specs = withFormat([]*command.Spec{
+var Specs = command.WithFormat(Format, []*command.Spec{
 	{
 		Name: "fcall", Arity: -3, Flags: command.Write | command.NoScript | command.SkipMonitor | command.MayReplicate | command.Stale,
 		KeysFunc: NumkeysKeys, ACL: []string{"slow", "scripting"}, Group: "scripting",
@@ -83,17 +83,6 @@ var Specs = withFormat([]*command.Spec{
 		},
 	},
 })
-
-// withFormat sets Format on every spec and subcommand of the family.
-func withFormat(specs []*command.Spec) []*command.Spec {
-	for _, s := range specs {
-		s.Format = Format
-		for _, sub := range s.Sub {
-			sub.Format = Format
-		}
-	}
-	return specs
-}
 
 // NumkeysKeys returns the key positions of FCALL/FCALL_RO (and EVAL):
 // numkeys at args[2], the keys after it. A bad numkeys declares no key;

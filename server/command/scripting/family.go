@@ -25,7 +25,7 @@ import (
 const Format = 7
 
 // Specs is the family's spec table.
-var Specs = withFormat([]*command.Spec{
+var Specs = command.WithFormat(Format, []*command.Spec{
 	{
 		Name: "eval", Arity: -3, Flags: command.Write | command.NoScript | command.SkipMonitor | command.MayReplicate | command.Stale,
 		KeysFunc: function.NumkeysKeys, ACL: []string{"slow", "scripting"}, Group: "scripting",
@@ -85,14 +85,3 @@ var Specs = withFormat([]*command.Spec{
 		},
 	},
 })
-
-// withFormat sets Format on every spec and subcommand of the family.
-func withFormat(specs []*command.Spec) []*command.Spec {
-	for _, s := range specs {
-		s.Format = Format
-		for _, sub := range s.Sub {
-			sub.Format = Format
-		}
-	}
-	return specs
-}

@@ -101,8 +101,4 @@ var Specs = []*command.Spec{
 	},
 }
 
-func init() {
-	for _, s := range Specs {
-		s.Format = Format
-	}
-}
+func init() { command.WithFormat(Format, Specs) }

@@ -166,11 +166,15 @@ func TestSlowlogMonitorLatency(t *testing.T) {
 		}
 	}
 	var line reply.Value
+	var seen []string
 	for !strings.Contains(string(line.Str), `"set"`) { // skip the client's handshake
 		var err error
 		if line, err = mon.Read(); err != nil {
-			t.Fatal(err)
+			// Say what the monitor did receive and how the server sees it.
+			list, lerr := c.ClientList(ctx).Result()
+			t.Fatalf("monitor read: %v; lines so far %q; CLIENT LIST (%v):\n%s", err, seen, lerr, list)
 		}
+		seen = append(seen, string(line.Str))
 	}
 	if m := regexpMust(`^\d+\.\d{6} \[0 127\.0\.0\.1:\d+\] "set" "a b" "x\\"y\\n"$`); !m.MatchString(string(line.Str)) {
 		t.Fatalf("monitor line %q", line.Str)

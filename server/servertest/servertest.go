@@ -4,6 +4,7 @@ package servertest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -42,18 +44,37 @@ type Node struct {
 
 // Start starts a node in-process with data under a fresh temp dir. mod may
 // adjust the configuration. The node is closed when the test ends.
+//
+// A port FreePort found free can be taken by another process (another
+// test binary's outgoing connection) before the node binds it; Start then
+// tries again on fresh ports rather than failing the test.
 func Start(t testing.TB, mod ...func(*server.Config)) *Node {
 	t.Helper()
-	cfg := server.Config{
-		Port:     FreePort(t),
-		Dir:      t.TempDir(),
-		RaftAddr: "127.0.0.1:" + strconv.Itoa(FreePort(t)),
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+	for attempt := 1; ; attempt++ {
+		cfg := server.Config{
+			Port:     FreePort(t),
+			Dir:      t.TempDir(),
+			RaftAddr: "127.0.0.1:" + strconv.Itoa(FreePort(t)),
+			Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		}
+		for _, m := range mod {
+			m(&cfg)
+		}
+		n, err := server.Start(cfg)
+		if err != nil && attempt < 5 && isAddrInUse(err) {
+			t.Logf("start node: %v; trying other ports", err)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("start node: %v", err)
+		}
+		t.Cleanup(n.Close)
+		return &Node{Node: n, Cfg: cfg}
 	}
-	for _, m := range mod {
-		m(&cfg)
-	}
-	return Restart(t, cfg)
+}
+
+func isAddrInUse(err error) bool {
+	return errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use")
 }
 
 // Restart starts a node with an explicit configuration (e.g. the Dir of a
@@ -133,11 +154,21 @@ type Process struct {
 func StartProcess(t testing.TB, bin, dir string, extra ...string) *Process {
 	t.Helper()
 	p := &Process{Bin: bin, Dir: dir, Port: FreePort(t), Raft: FreePort(t), Args: extra, t: t}
-	if err := p.Start(); err != nil {
+	t.Cleanup(func() { p.Kill() })
+	for attempt := 1; ; attempt++ {
+		err := p.Start()
+		if err == nil {
+			return p
+		}
+		// Ports taken between FreePort and the bind: fresh ones (see Start).
+		if log, _ := os.ReadFile(p.Dir + ".log"); attempt < 5 && strings.Contains(string(log), "address already in use") {
+			p.Kill()
+			os.Remove(p.Dir + ".log")
+			p.Port, p.Raft = FreePort(t), FreePort(t)
+			continue
+		}
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { p.Kill() })
-	return p
 }
 
 // Addr is the client address.

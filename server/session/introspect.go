@@ -407,21 +407,22 @@ func monitorCmd(s *Server, c *client, _ [][]byte) reply.Value {
 	if c.monitor {
 		return reply.OK
 	}
-	// Register before the client can see the OK, and queue the OK under
-	// the monitors' lock so no fed line can overtake it: a command sent by
-	// another client after this client read OK is always fed (Redis does
-	// both in one step too).
+	// Register (count included: dispatch reads the count without the
+	// lock to skip feeding when nobody monitors) before the OK is queued,
+	// and queue the OK under the monitors' lock so no fed line can
+	// overtake it: a command sent by another client after this client
+	// read OK is always fed (Redis does both in one step too).
 	c.reply(reply.OK)
 	c.enterPush()
 	c.monitor = true
 	c.monitorA.Store(true)
 	s.monitors.mu.Lock()
-	c.flush() // in push mode: queues the OK (never blocks on the socket)
 	if s.monitors.cs == nil {
 		s.monitors.cs = map[*client]struct{}{}
 	}
 	s.monitors.cs[c] = struct{}{}
 	s.monitors.n.Add(1)
+	c.flush() // in push mode: queues the OK (never blocks on the socket)
 	s.monitors.mu.Unlock()
 	return noReply
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/entry"
 	"github.com/cairndb/cairn/server/keyspace"
+	"github.com/cairndb/cairn/server/raftnet"
 	"github.com/cairndb/cairn/server/reply"
 	"github.com/cairndb/cairn/server/session"
 	"github.com/cairndb/cairn/server/shard"
@@ -437,7 +438,7 @@ func Start(cfg Config) (_ *Node, err error) {
 		return nil, fmt.Errorf("start the Wasm runtime: %w", err)
 	}
 	raftCA, raftCert, raftKey := cfg.raftTLS()
-	n.host, err = shard.NewHost(shard.HostConfig{Modules: n.modules, Dir: filepath.Join(dir, "raft"), RaftAddr: cfg.RaftAddr, RTTMillisecond: cfg.RTTMillisecond, FaultNet: cfg.FaultNet, FS: cfg.FS, MinFreeBytes: cfg.MinFreeDisk, MemoryGuard: cfg.MemoryGuard, PebbleLogDB: cfg.LogDB == "pebble", ExecShards: cfg.ExecShards, Logger: cfg.Logger, Clock: cfg.Clock,
+	n.host, err = shard.NewHost(shard.HostConfig{Modules: n.modules, Dir: filepath.Join(dir, "raft"), RaftAddr: cfg.RaftAddr, RTTMillisecond: cfg.RTTMillisecond, FaultNet: cfg.FaultNet, Transport: raftnet.Factory{Log: cfg.Logger}, FS: cfg.FS, MinFreeBytes: cfg.MinFreeDisk, MemoryGuard: cfg.MemoryGuard, PebbleLogDB: cfg.LogDB == "pebble", ExecShards: cfg.ExecShards, Logger: cfg.Logger, Clock: cfg.Clock,
 		TLSCAFile: raftCA, TLSCertFile: raftCert, TLSKeyFile: raftKey, Encryption: keys})
 	if err != nil {
 		return nil, err

@@ -62,6 +62,10 @@ type HostConfig struct {
 	// FaultNet, for tests, replaces TCP with an in-process network whose
 	// links can be cut.
 	FaultNet *FaultNet
+	// Transport carries Raft messages between hosts (the node passes
+	// package raftnet's). Default (nil): Dragonboat's own TCP transport.
+	// Ignored when FaultNet is set.
+	Transport config.TransportFactory
 	// FS is the file system the Raft log, snapshots and the fsync probe
 	// live on. Default (nil): the operating system's. Tests pass a
 	// strict in-memory FS (power loss) or a FaultFS (I/O errors).
@@ -229,6 +233,9 @@ func (cfg HostConfig) NodeHostConfig() config.NodeHostConfig {
 	}
 	if cfg.FS != nil {
 		nhc.Expert.FS = cfg.FS
+	}
+	if cfg.Transport != nil {
+		nhc.Expert.TransportFactory = cfg.Transport
 	}
 	if cfg.FaultNet != nil {
 		nhc.Expert.TransportFactory = &faultFactory{net: cfg.FaultNet}

@@ -89,6 +89,7 @@ var settings = []setting{
 	{"tls-auth-clients", "CAIRN_TLS_AUTH_CLIENTS", "TLS: yes (clients must present a certificate of the CA), optional or no", "yes"},
 	{"tls-protocols", "CAIRN_TLS_PROTOCOLS", "TLS versions accepted, e.g. \"TLSv1.2 TLSv1.3\"", "TLSv1.2 TLSv1.3"},
 	{"tls-ciphers", "CAIRN_TLS_CIPHERS", "TLS 1.2 cipher suites, colon separated (OpenSSL or IANA names; default Go's)", ""},
+	{"raft-secret", "CAIRN_RAFT_SECRET", "cluster mode: secret shared by every node (at least 16 bytes); the Raft transport runs mutual TLS with certificates derived from it, so only nodes that know it can send Raft messages (not needed with --tls-cluster yes)", ""},
 	{"tls-cluster", "CAIRN_TLS_CLUSTER", "yes: mutual TLS with the CA between nodes (Raft, internal calls, shard endpoints, region links)", "no"},
 	{"protected-mode", "CAIRN_PROTECTED_MODE", "yes: refuse to start on a non-loopback address without a password or TLS client authentication", "yes"},
 }
@@ -366,6 +367,7 @@ func buildConfig(get func(string) string) (server.Config, error) {
 	cfg.OTLPEndpoint = get("otlp-endpoint")
 	cfg.EncryptionKeyFile, cfg.AuditLog = get("encryption-key-file"), get("audit-log")
 	cfg.Region, cfg.RegionRole, cfg.RegionSecret, cfg.RegionAddr = get("region"), get("region-role"), get("region-secret"), get("region-addr")
+	cfg.RaftSecret = get("raft-secret")
 	switch cfg.RegionRole {
 	case "", "primary", "secondary":
 	default:

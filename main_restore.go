@@ -98,7 +98,7 @@ func runRestore(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if cfg.Peers != nil {
-		fmt.Fprintf(stdout, "restored backup %s into %s as node %d of a new cluster: %d keys in %d shards, in %s\nstart it with: cairn --dir %s --node-id %d --peers %s (restore every peer the same way first)\n",
+		fmt.Fprintf(stdout, "restored backup %s into %s as node %d of a new cluster: %d keys in %d shards, in %s\nstart it with: cairn --dir %s --node-id %d --peers %s --raft-secret SECRET (restore every peer the same way first)\n",
 			res.Backup, *dir, *nodeID, res.Keys, res.Shards, time.Since(start).Round(time.Millisecond), *dir, *nodeID, *peers)
 		return 0
 	}

@@ -14,7 +14,8 @@
 # shard N, and Raft on that +10000), DIR
 # (./local-cluster), BIN (cairn binary; built with `go build` if unset),
 # BIND (127.0.0.1), REQUIREPASS (none; needed when BIND is not loopback:
-# protected mode, docs/tls.md).
+# protected mode, docs/tls.md), RAFT_SECRET (the nodes' shared --raft-secret;
+# default: a random one made at the first start, kept in $DIR/raft-secret).
 set -euo pipefail
 
 NODES=${NODES:-3}
@@ -49,6 +50,18 @@ binary() {
   echo "$b"
 }
 
+# raft_secret is the nodes' shared --raft-secret (passed in the environment,
+# not on the command line).
+raft_secret() {
+  if [[ -n "${RAFT_SECRET:-}" ]]; then echo "$RAFT_SECRET"; return; fi
+  local f="$DIR/raft-secret"
+  if [[ ! -s "$f" ]]; then
+    mkdir -p "$DIR"
+    (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$f")
+  fi
+  cat "$f"
+}
+
 pidfile() { echo "$DIR/node$1.pid"; }
 
 running() {
@@ -60,7 +73,7 @@ start_node() {
   local i=$1 bin=$2
   if running "$i"; then echo "node $i already running (pid $(cat "$(pidfile "$i")"))"; return; fi
   mkdir -p "$DIR/node$i"
-  nohup "$bin" --node-id "$i" --peers "$(peers)" --shards "$SHARDS" --replicas "$REPLICAS" \
+  CAIRN_RAFT_SECRET="$(raft_secret)" nohup "$bin" --node-id "$i" --peers "$(peers)" --shards "$SHARDS" --replicas "$REPLICAS" \
     --bind "$BIND" --port "$(port "$i")" --raft-addr "$(raft "$i")" --dir "$DIR/node$i" \
     ${REQUIREPASS:+--requirepass "$REQUIREPASS"} \
     >>"$DIR/node$i.log" 2>&1 &

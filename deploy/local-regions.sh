@@ -92,7 +92,7 @@ start_node() {
   mkdir -p "$DIR/$(name "$r" "$n")"
   # --region-role and --region-primary are the first start's; a promotion's
   # outcome (region.state in the data directory) takes precedence.
-  nohup "$bin" --bind "$BIND" --port "$(port "$r" "$n")" --dir "$DIR/$(name "$r" "$n")" \
+  CAIRN_RAFT_SECRET="$REGION_SECRET-raft-r$r" nohup "$bin" --bind "$BIND" --port "$(port "$r" "$n")" --dir "$DIR/$(name "$r" "$n")" \
     --region "r$r" --region-role "$role" --region-secret "$REGION_SECRET" --region-addr "$(link "$r" "$n")" \
     "${extra[@]}" >>"$DIR/$(name "$r" "$n").log" 2>&1 &
   echo $! >"$(pidfile "$r" "$n")"

@@ -217,6 +217,13 @@ type Config struct {
 	// (tls-cluster) puts Raft, node-to-node calls, shard endpoints and
 	// region links on mutual TLS. Default none.
 	TLS tlsconf.Settings
+	// RaftSecret (raft-secret) is the secret every node of a cluster is
+	// started with: without TLS.Cluster, the Raft transport runs mutual
+	// TLS with certificates derived from it (package raftauth), so only
+	// nodes that know it can send Raft messages. Required in cluster mode
+	// without TLS.Cluster (at least 16 bytes). A single node uses a random
+	// one: its transport accepts no peer. Default none.
+	RaftSecret string
 	// Backups (package backup; in cluster mode without the log archive).
 
 	// BackupDir is where backups (BACKUP CREATE, the schedule) and the
@@ -438,7 +445,11 @@ func Start(cfg Config) (_ *Node, err error) {
 		return nil, fmt.Errorf("start the Wasm runtime: %w", err)
 	}
 	raftCA, raftCert, raftKey := cfg.raftTLS()
-	n.host, err = shard.NewHost(shard.HostConfig{Modules: n.modules, Dir: filepath.Join(dir, "raft"), RaftAddr: cfg.RaftAddr, RTTMillisecond: cfg.RTTMillisecond, FaultNet: cfg.FaultNet, Transport: raftnet.Factory{Log: cfg.Logger}, FS: cfg.FS, MinFreeBytes: cfg.MinFreeDisk, MemoryGuard: cfg.MemoryGuard, PebbleLogDB: cfg.LogDB == "pebble", ExecShards: cfg.ExecShards, Logger: cfg.Logger, Clock: cfg.Clock,
+	raftSecret, err := cfg.raftSecret()
+	if err != nil {
+		return nil, err
+	}
+	n.host, err = shard.NewHost(shard.HostConfig{RaftSecret: raftSecret, Modules: n.modules, Dir: filepath.Join(dir, "raft"), RaftAddr: cfg.RaftAddr, RTTMillisecond: cfg.RTTMillisecond, FaultNet: cfg.FaultNet, Transport: raftnet.Factory{Log: cfg.Logger}, FS: cfg.FS, MinFreeBytes: cfg.MinFreeDisk, MemoryGuard: cfg.MemoryGuard, PebbleLogDB: cfg.LogDB == "pebble", ExecShards: cfg.ExecShards, Logger: cfg.Logger, Clock: cfg.Clock,
 		TLSCAFile: raftCA, TLSCertFile: raftCert, TLSKeyFile: raftKey, Encryption: keys})
 	if err != nil {
 		return nil, err

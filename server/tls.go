@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cairndb/cairn/server/raftauth"
 	"github.com/cairndb/cairn/server/tlsconf"
 )
 
@@ -34,7 +35,15 @@ func (c *Config) validateTLS() error {
 	if c.TLS.Cluster && c.TLS.CAFile == "" {
 		return errors.New("--tls-cluster yes needs --tls-ca-cert-file (the cluster's CA)")
 	}
+	if c.RaftSecret != "" {
+		if err := raftauth.CheckSecret([]byte(c.RaftSecret)); err != nil {
+			return fmt.Errorf("--raft-secret: %w", err)
+		}
+	}
 	if c.clusterMode() {
+		if !c.TLS.Cluster && c.RaftSecret == "" && c.FaultNet == nil {
+			return errors.New("cluster mode needs --raft-secret (the same on every node; the Raft transport accepts only peers that know it) or --tls-cluster yes")
+		}
 		if c.TLS.Cluster && c.TLSPort == 0 {
 			return errors.New("--tls-cluster yes in cluster mode needs --tls-port (nodes call each other on it)")
 		}
@@ -122,6 +131,21 @@ func (c *Config) raftTLS() (ca, cert, key string) {
 		return "", "", ""
 	}
 	return c.TLS.CAFile, c.TLS.CertFile, c.TLS.KeyFile
+}
+
+// raftSecret returns the secret the Raft transport's certificates are
+// derived from: nil under tls-cluster (the operator's certificates), a
+// random one on a single node (no peer may connect), else RaftSecret.
+func (c *Config) raftSecret() ([]byte, error) {
+	switch {
+	case c.TLS.Cluster:
+		return nil, nil
+	case c.RaftSecret != "":
+		return []byte(c.RaftSecret), nil
+	case !c.clusterMode():
+		return raftauth.RandomSecret()
+	}
+	return nil, nil // FaultNet: the tests' in-process transport
 }
 
 // TLSAddr returns the TLS client address ("" without tls-port).

@@ -26,7 +26,7 @@ func startProcesses(t *testing.T, bin string, n int, mod func(i int, p *serverte
 		if mod != nil {
 			mod(i, p)
 		}
-		p.Args = []string{"--node-id", strconv.Itoa(i + 1), "--peers", strings.Join(peers, ",")}
+		p.Args = []string{"--node-id", strconv.Itoa(i + 1), "--peers", strings.Join(peers, ","), "--raft-secret", "processes-test-raft-secret"}
 		if err := p.Launch(); err != nil {
 			t.Fatal(err)
 		}

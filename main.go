@@ -91,7 +91,7 @@ var settings = []setting{
 	{"tls-ciphers", "CAIRN_TLS_CIPHERS", "TLS 1.2 cipher suites, colon separated (OpenSSL or IANA names; default Go's)", ""},
 	{"raft-secret", "CAIRN_RAFT_SECRET", "cluster mode: secret shared by every node (at least 16 bytes); the Raft transport runs mutual TLS with certificates derived from it, so only nodes that know it can send Raft messages (not needed with --tls-cluster yes)", ""},
 	{"tls-cluster", "CAIRN_TLS_CLUSTER", "yes: mutual TLS with the CA between nodes (Raft, internal calls, shard endpoints, region links)", "no"},
-	{"protected-mode", "CAIRN_PROTECTED_MODE", "yes: refuse to start on a non-loopback address without a password or TLS client authentication", "yes"},
+	{"protected-mode", "CAIRN_PROTECTED_MODE", "yes: refuse to start on a non-loopback address without a password or TLS client authentication, and, as Redis, refuse connections from other hosts while the default user has no password (CONFIG SET protected-mode changes it at run time)", "yes"},
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -183,6 +183,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cairn: %v\n", err)
 		return 2
 	}
+	// ... and at run time, for each new connection (session/protected.go).
+	cfg.ProtectedMode = strings.EqualFold(get("protected-mode"), "yes")
 
 	// Optional profiling endpoint for benchmarks (loopback only, opt-in).
 	if addr := os.Getenv("CAIRN_PPROF"); addr != "" {

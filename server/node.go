@@ -224,6 +224,11 @@ type Config struct {
 	// without TLS.Cluster (at least 16 bytes). A single node uses a random
 	// one: its transport accepts no peer. Default none.
 	RaftSecret string
+	// ProtectedMode (protected-mode) refuses client connections from
+	// other hosts while the default user has no password, as Redis does
+	// at run time (CONFIG SET protected-mode changes it). Default false;
+	// the cairn command's default is yes.
+	ProtectedMode bool
 	// Backups (package backup; in cluster mode without the log archive).
 
 	// BackupDir is where backups (BACKUP CREATE, the schedule) and the
@@ -589,6 +594,7 @@ func Start(cfg Config) (_ *Node, err error) {
 		TLS:             tlsParams{n.tls},
 		TLSPort:         tlsPort,
 		TLSCluster:      cfg.TLS.Cluster,
+		ProtectedMode:   cfg.ProtectedMode,
 	}, table, (*backend)(n))
 	n.srvPtr.Store(n.srv)
 	go func() {

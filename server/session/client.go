@@ -31,6 +31,9 @@ type client struct {
 	proto  int
 	authed bool
 	node   bool // authenticated as a cluster node (AUTH cairn-node <secret>)
+	// denied: protected mode refuses this connection unless it
+	// authenticates as a node first (protected.go).
+	denied bool
 	// user is the ACL user the connection runs as (nil once deleted),
 	// looked up in aclSet; userName (guarded by mu) is its name.
 	user    *acl.User

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cairndb/cairn/server/command/glob"
 	"github.com/cairndb/cairn/server/keyspace"
@@ -44,9 +45,10 @@ type params struct {
 	byName map[string]*param
 
 	// hot values, read on every request without the lock
-	pass     atomicString
-	maxBulk  atomicInt
-	maxConns atomicInt
+	pass      atomicString
+	protected atomic.Bool // protected-mode (protected.go)
+	maxBulk   atomicInt
+	maxConns  atomicInt
 
 	slowlogThreshold atomicInt // usec; -1 disables
 	slowlogMax       atomicInt
@@ -185,6 +187,7 @@ func newParams(s *Server) *params {
 
 	// Node-local parameters.
 	def("requirepass", cfg.RequirePass, anyString, func(s *Server, v string) { s.params.pass.Store(v) }).file = true
+	def("protected-mode", yesNo(cfg.ProtectedMode), parseBool, func(s *Server, v string) { s.params.protected.Store(v == "yes") }).file = true
 	def("maxclients", strconv.Itoa(cfg.MaxClients), parseIntParam(1, 1<<31-1), func(s *Server, v string) {
 		n, _ := strconv.ParseInt(v, 10, 64)
 		s.params.maxConns.Store(n)
@@ -236,6 +239,7 @@ func newParams(s *Server) *params {
 	defTLSParams(s, def)
 	s.trk.maxKeys.Store(defaultTrackingMaxKeys)
 	p.pass.Store(cfg.RequirePass)
+	p.protected.Store(cfg.ProtectedMode)
 	p.maxBulk.Store(cfg.ProtoMaxBulkLen)
 	p.maxConns.Store(int64(cfg.MaxClients))
 	p.slowlogThreshold.Store(10000)

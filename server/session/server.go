@@ -180,6 +180,10 @@ type Config struct {
 	TLS        TLS
 	TLSPort    int
 	TLSCluster bool
+	// ProtectedMode (protected-mode) refuses connections from other
+	// hosts while the default user has no password (protected.go);
+	// CONFIG SET changes it. Default false.
+	ProtectedMode bool
 	// Audit, if set, records security-relevant and administrative
 	// commands (audit.go). Default nil: none.
 	Audit Auditor
@@ -399,6 +403,18 @@ func (s *Server) serve(nc net.Conn, b Backend) {
 	}
 	s.clients[c.id] = c
 	s.mu.Unlock()
+	if s.protectedDenied(nc) {
+		if !s.clusterNodeAuth() {
+			s.stats.rejectedConns.Add(1)
+			s.mu.Lock()
+			delete(s.clients, c.id)
+			s.mu.Unlock()
+			nc.Write([]byte(deniedMsg))
+			nc.Close()
+			return
+		}
+		c.denied = true
+	}
 	defer func() {
 		s.mu.Lock()
 		delete(s.clients, c.id)
@@ -431,7 +447,24 @@ func (s *Server) serve(nc net.Conn, b Backend) {
 		if s.trk.n.Load() > 0 {
 			s.trackLimit()
 		}
+		if c.denied && !isNodeAuth(args) {
+			// Protected mode in cluster mode: only a node may go on.
+			s.stats.rejectedConns.Add(1)
+			s.flushBatch(c)
+			c.flush()
+			nc.Write([]byte(deniedMsg))
+			return
+		}
 		s.dispatchGuarded(c, args)
+		if c.denied {
+			if !c.node {
+				s.stats.rejectedConns.Add(1)
+				s.flushBatch(c)
+				c.flush()
+				return
+			}
+			c.denied = false
+		}
 		if c.trk.caching {
 			s.trackAfterCommand(c, args)
 		}

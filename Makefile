@@ -18,7 +18,7 @@ PKGS      := ./...
 RACE_PKGS := $(shell $(GO) list ./... | grep -v -e /server/clustertest -e /server/crashtest -e /bench/ -e /regions/composetest)
 FUZZTIME  ?= 10s
 
-.PHONY: dashboard-screenshots modules lua build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-metrics bench-modules bench-tls bench-atrest bench-floor bench-vector bench-vector-engine bench-regions bench-dashboard crash chaos docker compose-up compose-down test-compose lint fmt clean
+.PHONY: dashboard-screenshots modules lua build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-metrics bench-modules bench-tls bench-secpu bench-atrest bench-floor bench-vector bench-vector-engine bench-regions bench-dashboard crash chaos docker compose-up compose-down test-compose lint fmt clean
 
 build: lua ## Build bin/cairn (static, CGO disabled)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) .
@@ -60,6 +60,9 @@ bench: build ## Benchmarks against real redis-server: strings/hashes, data types
 
 bench-tls: build ## TLS cost: GET/SET through TLS vs plaintext on Cairn and on redis-server with TLS (bench/out/tls.md; TLS_N, TLS_P)
 	CAIRN_BIN=$(BIN) bash bench/tls.sh
+
+bench-secpu: build ## Server CPU per GET: ACL-checked user and TLS vs plaintext default user, interleaved rounds (bench/out/secpu.md; SECPU_N, SECPU_ROUNDS, SECPU_P)
+	CAIRN_BIN=$(BIN) bash bench/secpu.sh
 
 bench-modules: build ## Wasm functions: Cairn FCALL vs Cairn GET/SET and redis-server EVALSHA/FCALL of the same Lua; load times (bench/out/modules.md; MODULES_N)
 	bash bench/modules.sh

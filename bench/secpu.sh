@@ -54,7 +54,7 @@ redis-benchmark -p "$CP" -c 50 -n 100000 -P 16 -r 100000 -t set -q >/dev/null 2>
 
 # CPU nanoseconds of every thread of the server (schedstat: ns resolution,
 # where utime+stime counts 10 ms ticks). Go keeps its threads.
-cpu_ns() { cat /proc/"$PID"/task/*/schedstat | awk '{s += $1} END{printf "%d", s}'; }
+cpu_ns() { cat /proc/"$PID"/task/*/schedstat | awk '{s += $1} END{printf "%.0f", s}'; }
 # run CASE P: prints server CPU microseconds per GET.
 run() {
 	local c=$1 p=$2 n=$N args=()
@@ -68,7 +68,7 @@ run() {
 	t0=$(cpu_ns)
 	redis-benchmark "${args[@]}" -c 50 -n "$n" -P "$p" -r 100000 -t get -q >/dev/null 2>&1
 	t1=$(cpu_ns)
-	awk -v d=$((t1 - t0)) -v n="$n" 'BEGIN{printf "%.3f", d / 1e3 / n}'
+	awk -v t0="$t0" -v t1="$t1" -v n="$n" 'BEGIN{printf "%.3f", (t1 - t0) / 1e3 / n}'
 }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 declare -A R

@@ -92,6 +92,20 @@ func TestRaftSecret_Transport(t *testing.T) {
 		}
 	}
 
+	// A node started with the secret joins over the authenticated
+	// transport: Start returns once its meta replica holds the directory,
+	// which only Raft messages from the other nodes bring.
+	joinAddr := "127.0.0.1:" + strconv.Itoa(servertest.FreePort(t))
+	joined, err := server.Start(server.Config{Port: -1, ShardPorts: -1, Dir: t.TempDir(), Join: nodes[0].Addr(),
+		RaftAddr: joinAddr, Logger: quiet(), RaftSecret: secret})
+	if err != nil {
+		t.Fatalf("join with the cluster's secret: %v", err)
+	}
+	t.Cleanup(joined.Close)
+	if err := raftauthtest.TLS(joinAddr, "another-secret-0123456789"); err == nil {
+		t.Error("the joined node's Raft port accepted a peer of another secret")
+	}
+
 	// Cluster mode needs the secret (or tls-cluster).
 	if n, err := server.Start(server.Config{Port: -1, ShardPorts: -1, Dir: t.TempDir(), NodeID: 1, Peers: map[uint64]string{1: "127.0.0.1:" + strconv.Itoa(servertest.FreePort(t))}, Logger: quiet()}); err == nil {
 		n.Close()

@@ -54,11 +54,11 @@ type backupStreams struct {
 }
 
 type backupStream struct {
-	sid   uint64
-	pr    *io.PipeReader
-	off   int64
-	idle  *time.Timer
-	mu    sync.Mutex // one READ at a time
+	sid  uint64
+	pr   *io.PipeReader
+	off  int64
+	idle *time.Timer
+	mu   sync.Mutex // one READ at a time
 }
 
 // BackupChunksServed is the number of backup chunks this node has served.

@@ -107,7 +107,8 @@ func (n *Node) startBackups() error {
 	if cfg.BackupDir == "" {
 		return nil
 	}
-	n.backups = &backup.Store{Dir: cfg.BackupDir, Load: n.loader(), Mode: "single", SnapshotFormat: SnapshotFormat, Log: n.log, RaftAddr: cfg.RaftAddr, Keys: n.keys}
+	n.backups = &backup.Store{Dir: cfg.BackupDir, Load: n.loader(), Mode: "single", SnapshotFormat: SnapshotFormat, Log: n.log, RaftAddr: cfg.RaftAddr, Keys: n.keys,
+		CPUShare: cfg.BackupCPUShare}
 	if n.cluster != nil {
 		n.backups.Mode, n.backups.Node, n.backups.Directory = "cluster", n.cluster.NodeID(), n.cluster.DirectoryJSON
 	}

@@ -1,0 +1,128 @@
+package backup
+
+import (
+	"io"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Pacing. Taken flat out, a backup (encode and checksum the snapshot
+// view, then read it back and load it to verify) keeps one core busy for
+// its whole duration; on a small machine that takes CPU from the write
+// path, whose throughput drops by about half while backups run. Backups
+// have time to spare (the budget is ~10 s for 1M keys, flat out takes
+// ~2.5 s), so by default they are paced: after each slice of work (one
+// Write of the snapshot stream, one Read of the verifying load) the
+// backup goroutine sleeps long enough that the work takes at most its
+// share of the wall time. Sleeping yields the core to the write path;
+// the Go scheduler has no priorities, so this is how a background task
+// yields.
+//
+// Work is measured as the CPU time of the backup's thread between calls
+// (the backing-up goroutine is locked to its thread for the backup,
+// Store.create): the share is a share of one core. Measuring wall time
+// instead would count the time the goroutine waits for a core as work, so
+// on a busy machine the backup would sleep for the machine's load too and
+// take several times its budget. Where the thread's CPU clock cannot be
+// read, wall time is used.
+//
+// The encode phase runs at twice the verify phase's share (capped at
+// full speed): while the snapshot view is open every write copies what
+// it changes (copy-on-write), so that window is kept short; the verifying
+// load needs no view.
+
+// DefaultCPUShare is the share of wall time a backup works by default
+// (Store.CPUShare 0).
+const DefaultCPUShare = 0.35
+
+// pacer sleeps between slices of work so they take at most share of the
+// wall time.
+type pacer struct {
+	share float64
+	last  time.Duration // the clock when the previous slice ended
+	debt  time.Duration // sleep owed (negative: overslept)
+	slept time.Duration // total sleep
+}
+
+// minSleep batches short debts: sleeping costs a timer and two switches,
+// and the OS sleeps at least ~50 µs anyway.
+const minSleep = 2 * time.Millisecond
+
+func newPacer(share float64) *pacer {
+	if share <= 0 || share >= 1 {
+		return nil
+	}
+	return &pacer{share: share}
+}
+
+// step is called between slices of work.
+func (p *pacer) step() {
+	if p == nil {
+		return
+	}
+	now := workClock()
+	if p.last != 0 {
+		work := now - p.last
+		p.debt += time.Duration(float64(work) * (1/p.share - 1))
+	}
+	if p.debt >= minSleep {
+		t := time.Now()
+		time.Sleep(p.debt)
+		d := time.Since(t)
+		p.slept += d
+		p.debt -= d
+		// An oversleep pays for a little future work, not for a burst.
+		p.debt = max(p.debt, -minSleep)
+	}
+	p.last = workClock()
+}
+
+// start is when the process's wall clock for workClock began.
+var start = time.Now()
+
+// workClock is the calling thread's CPU time (the goroutine is locked to
+// it), or the wall time since start where that clock is missing.
+func workClock() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err == nil {
+		return time.Duration(ts.Nano()) + 1 // never 0 (pacer.last unset)
+	}
+	return time.Since(start) + 1
+}
+
+// pacedWriter paces the writes through it.
+type pacedWriter struct {
+	w io.Writer
+	p *pacer
+}
+
+func (pw pacedWriter) Write(b []byte) (int, error) {
+	pw.p.step()
+	return pw.w.Write(b)
+}
+
+// pacedReader paces the reads through it.
+type pacedReader struct {
+	r io.Reader
+	p *pacer
+}
+
+func (pr pacedReader) Read(b []byte) (int, error) {
+	pr.p.step()
+	return pr.r.Read(b)
+}
+
+// shares returns the encode and verify shares of s (0: flat out).
+func (s *Store) shares() (encode, verify float64) {
+	switch {
+	case s.CPUShare < 0 || s.CPUShare >= 1:
+		return 0, 0
+	case s.CPUShare == 0:
+		verify = DefaultCPUShare
+	default:
+		verify = s.CPUShare
+	}
+	encode = min(2*verify, 1)
+	return encode, verify
+}

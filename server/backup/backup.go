@@ -26,7 +26,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -288,11 +287,6 @@ func (s *Store) create(name, final string, start time.Time, srcs []Source, sched
 	}
 	encShare, verShare := s.shares()
 	enc, ver := newPacer(encShare), newPacer(verShare)
-	if enc != nil || ver != nil {
-		// The pacers read this thread's CPU clock (pace.go).
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-	}
 	s.log().Info("backup started", "backup", name, "node", s.Node, "shards", len(srcs), "scheduled", scheduled, "cpu_share", verShare)
 	for _, src := range srcs {
 		t := time.Now()

@@ -30,6 +30,18 @@ func TestPacer(t *testing.T) {
 	if p.slept-slept0 < want-minSleep {
 		t.Fatalf("slept %v for %v of work at share 0.25, want at least ~%v", p.slept-slept0, work, want)
 	}
+	// Past PaceLimit, no more sleep.
+	p.until = time.Now()
+	before := p.slept
+	for range 5 {
+		for range 40 {
+			sha256.Sum256(buf)
+		}
+		w.Write(buf)
+	}
+	if p.slept != before {
+		t.Fatalf("slept %v past the pacing limit", p.slept-before)
+	}
 	if newPacer(1) != nil || newPacer(0) != nil {
 		t.Fatal("a pacer for share 1 or 0")
 	}

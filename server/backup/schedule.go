@@ -83,6 +83,8 @@ type Schedule struct {
 	// the cluster is backed up once per window: only the node that leads
 	// the cluster directory takes it (it backs up every shard); the
 	// others skip the check (retention still runs on their own store).
+	// So every node of a cluster should carry the window: a leader
+	// without one takes no scheduled backup.
 	Elected func() bool
 	// Interval is how often the schedule is checked. Default 30s.
 	Interval time.Duration

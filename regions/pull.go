@@ -63,11 +63,17 @@ func (m *Manager) pull(id uint64, ps *pullState) {
 		addr := m.cfg.Primary[next%len(m.cfg.Primary)]
 		m.mu.Unlock()
 		err := m.pullFrom(addr, id, dst, ps)
-		ps.connected.Store(false)
+		wasUp := ps.connected.Swap(false)
 		if m.stopping() {
 			return
 		}
 		if err != nil {
+			pos, _ := dst.Position(id)
+			// Logged when the link goes down, and when the reason it
+			// stays down changes (not at every retry).
+			if prev, _ := ps.lastErr.Load().(string); wasUp || prev != err.Error() {
+				m.cfg.Logger.Warn("region link down", "region", m.cfg.Name, "shard", id, "primary", addr, "log_index", pos, "err", err)
+			}
 			ps.lastErr.Store(err.Error())
 			var le *linkError
 			if !errors.As(err, &le) || le.code != errCodeCompacted {
@@ -112,6 +118,9 @@ func (m *Manager) pullFrom(addr string, id uint64, dst DestLog, ps *pullState) e
 		return err
 	}
 	ps.connected.Store(true)
+	if prev, ok := ps.lastErr.Load().(string); !ok || prev != "" {
+		m.cfg.Logger.Info("region link up", "region", m.cfg.Name, "shard", id, "primary", addr, "log_index", pos, "rebuild", rebuild)
+	}
 	ps.lastErr.Store("")
 	br := bufio.NewReaderSize(c, 1<<20)
 	var b batch

@@ -107,7 +107,8 @@ func (n *Node) startBackups() error {
 	if cfg.BackupDir == "" {
 		return nil
 	}
-	n.backups = &backup.Store{Dir: cfg.BackupDir, Load: n.loader(), Mode: "single", SnapshotFormat: SnapshotFormat, Log: n.log, RaftAddr: cfg.RaftAddr, Keys: n.keys}
+	n.backups = &backup.Store{Dir: cfg.BackupDir, Load: n.loader(), Mode: "single", SnapshotFormat: SnapshotFormat, Log: n.log, RaftAddr: cfg.RaftAddr, Keys: n.keys,
+		CPUShare: cfg.BackupCPUShare}
 	if n.cluster != nil {
 		n.backups.Mode, n.backups.Node, n.backups.Directory = "cluster", n.cluster.NodeID(), n.cluster.DirectoryJSON
 	}
@@ -119,6 +120,10 @@ func (n *Node) startBackups() error {
 	if cfg.BackupWindow != "" || cfg.BackupRetentionDays > 0 {
 		sc := &backup.Schedule{Store: n.backups, RetentionDays: cfg.BackupRetentionDays, Log: n.log, Interval: cfg.backupCheckInterval,
 			Sources: n.backupSources}
+		if n.cluster != nil {
+			// One scheduled backup per window for the whole cluster.
+			sc.Elected = n.cluster.DirectoryLeader
+		}
 		if cfg.BackupWindow != "" {
 			w, err := backup.ParseWindow(cfg.BackupWindow)
 			if err != nil {
@@ -289,4 +294,17 @@ func (b *backend) BackupInfo() [][2]string {
 		out = append(out, [2]string{"log_archive_shard_" + strconv.FormatUint(st.Shard, 10), v})
 	}
 	return out
+}
+
+// DirectoryLeader tells whether this node leads the cluster directory
+// (false outside cluster mode), for tests.
+func (n *Node) DirectoryLeader() bool { return n.cluster != nil && n.cluster.DirectoryLeader() }
+
+// BackupChunksServed is the number of backup chunks this node has served
+// to other nodes (CLUSTER BACKUPSHARD READ), for tests.
+func (n *Node) BackupChunksServed() int64 {
+	if n.cluster == nil {
+		return 0
+	}
+	return n.cluster.BackupChunksServed()
 }

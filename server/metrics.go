@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cairndb/cairn/regions"
 	"github.com/cairndb/cairn/server/session"
 	"github.com/cairndb/cairn/server/telemetry"
 )
@@ -197,4 +198,25 @@ func (m *metricsSource) Backups() (telemetry.Backups, bool) {
 func (m *metricsSource) Fsync() telemetry.Histogram {
 	c, sum := m.host.FsyncLatency()
 	return telemetry.Histogram{Counts: c, Sum: sum}
+}
+
+// Region implements telemetry.RegionSource: the shards this node pulls
+// (a secondary's shards it leads), read locally (no round trip to the
+// region's other nodes while a scrape waits).
+func (m *metricsSource) Region() (telemetry.Region, bool) {
+	if m.regions == nil {
+		return telemetry.Region{}, false
+	}
+	r := telemetry.Region{Name: m.cfg.Region, Role: string(m.regions.Role())}
+	if m.regions.Role() != regions.Secondary {
+		return r, true
+	}
+	for _, l := range m.regions.Lag() {
+		if !l.Leader {
+			continue
+		}
+		r.Shards = append(r.Shards, telemetry.RegionShard{ID: l.Shard, Lag: time.Duration(l.Ms) * time.Millisecond,
+			LagEntries: l.Entries, LinkUp: l.Connected, Snapshots: l.Snapshots})
+	}
+	return r, true
 }

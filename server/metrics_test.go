@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net/http"
 	"os"
@@ -602,5 +603,87 @@ func TestMetricsBackups(t *testing.T) {
 	}
 	if v := mustSample(t, fams, "cairn_backup_completed_total"); v != 1 {
 		t.Fatalf("completed %v after a failure", v)
+	}
+}
+
+// TestMetricsRegions: a secondary region's node reports its role, each
+// shard's lag (time and entries) and link state; the primary reports its
+// role and no lag. With the primary gone the link goes down: link.up 0,
+// a lag that grows, and a structured "region link down" log line with
+// the region, shard and log index.
+func TestMetricsRegions(t *testing.T) {
+	ctx := context.Background()
+	const secret = "region-metrics-secret"
+	p := servertest.Start(t, func(c *server.Config) {
+		c.HTTPPort = -1
+		c.Region, c.RegionRole, c.RegionSecret, c.RegionAddr = "r1", "primary", secret, "127.0.0.1:0"
+	})
+	logs := &syncBuf{}
+	s := servertest.Start(t, func(c *server.Config) {
+		c.HTTPPort = -1
+		c.Region, c.RegionRole, c.RegionSecret, c.RegionAddr = "r2", "secondary", secret, "127.0.0.1:0"
+		c.RegionPrimary = []string{p.RegionAddr()}
+		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	})
+	pc := p.Client(t)
+	for i := range 20 {
+		if err := pc.Set(ctx, fmt.Sprint("k", i), "v", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		st := s.RegionStatus()
+		if len(st.Shards) == 1 && st.Shards[0].SourceApplied > 0 && st.LagEntries == 0 && st.Shards[0].Connected {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("secondary not caught up: %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	fams := scrape(t, s.HTTPAddr())
+	if v := mustSample(t, fams, "cairn_region_role", "cairn_region_name", "r2", "cairn_region_role", "secondary"); v != 1 {
+		t.Fatalf("role %v", v)
+	}
+	shard := []string{"cairn_region_name", "r2", "cairn_shard_id", "1"}
+	if v := mustSample(t, fams, "cairn_region_link_up", shard...); v != 1 {
+		t.Fatalf("link up %v", v)
+	}
+	if v := mustSample(t, fams, "cairn_region_lag_entries", shard...); v != 0 {
+		t.Fatalf("lag entries %v after catching up", v)
+	}
+	if v := mustSample(t, fams, "cairn_region_lag_seconds", shard...); v > 1 {
+		t.Fatalf("lag %v s after catching up", v)
+	}
+	mustSample(t, fams, "cairn_region_snapshots_total", shard...)
+	if !strings.Contains(logs.String(), `msg="region link up" region=r2 shard=1`) {
+		t.Fatalf("no region link up log:\n%s", logs.String())
+	}
+	pf := scrape(t, p.HTTPAddr())
+	if v := mustSample(t, pf, "cairn_region_role", "cairn_region_name", "r1", "cairn_region_role", "primary"); v != 1 {
+		t.Fatalf("primary role %v", v)
+	}
+	if _, ok := sample(pf, "cairn_region_lag_seconds"); ok {
+		t.Fatal("a primary reports region lag")
+	}
+
+	// The primary goes away: the link is down and the lag grows.
+	p.Close()
+	deadline = time.Now().Add(15 * time.Second)
+	for {
+		fams = scrape(t, s.HTTPAddr())
+		up, _ := sample(fams, "cairn_region_link_up", shard...)
+		lag, _ := sample(fams, "cairn_region_lag_seconds", shard...)
+		if up == 0 && lag >= 0.5 && strings.Contains(logs.String(), `msg="region link down" region=r2 shard=1`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("link still reported up (up %v, lag %v s); logs:\n%s", up, lag, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), "log_index=") {
+		t.Fatalf("region link log without log_index:\n%s", logs.String())
 	}
 }

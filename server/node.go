@@ -240,6 +240,10 @@ type Config struct {
 	// BackupRetentionDays deletes backups older than this many days (at
 	// most 35). Default 0: backups are kept.
 	BackupRetentionDays int
+	// BackupCPUShare paces backups: the share of wall time a backup's
+	// verifying load works, its encode twice that (backup/pace.go).
+	// Default 0: backup.DefaultCPUShare; 1: flat out.
+	BackupCPUShare float64
 	// LogArchive archives every committed log entry under
 	// BackupDir/log for point-in-time restore. Default false.
 	LogArchive bool

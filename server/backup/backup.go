@@ -181,6 +181,10 @@ type Store struct {
 	Now func() time.Time
 	// Log receives what an operator wants to know. Default slog.Default().
 	Log *slog.Logger
+	// CPUShare paces backups (pace.go): the share of wall time the
+	// verifying load works (the encode phase gets twice as much, up to
+	// all). 0: DefaultCPUShare; 1 or more (or negative): flat out.
+	CPUShare float64
 
 	// afterWrite, for tests, runs after each snapshot file is written and
 	// before it is verified (corruption injection).
@@ -259,7 +263,7 @@ func (s *Store) create(name, final string, start time.Time, srcs []Source, sched
 		}
 		s.stats.record(err == nil, time.Since(t0), size, time.Now())
 		if err != nil {
-			s.log().Error("backup failed", "backup", name, "err", err, "scheduled", scheduled)
+			s.log().Error("backup failed", "backup", name, "node", s.Node, "err", err, "scheduled", scheduled)
 		}
 	}()
 	var rnd [6]byte
@@ -281,11 +285,17 @@ func (s *Store) create(name, final string, start time.Time, srcs []Source, sched
 	if len(srcs) == 0 {
 		return nil, errors.New("nothing to back up: no shard")
 	}
+	encShare, verShare := s.shares()
+	enc, ver := newPacer(encShare), newPacer(verShare)
+	s.log().Info("backup started", "backup", name, "node", s.Node, "shards", len(srcs), "scheduled", scheduled, "cpu_share", verShare)
 	for _, src := range srcs {
-		sh, err := s.writeShard(tmp, src)
+		t := time.Now()
+		sh, err := s.writeShard(tmp, src, enc, ver)
 		if err != nil {
 			return nil, fmt.Errorf("shard %d: %w", src.ID(), err)
 		}
+		s.log().Info("backup: shard written and verified", "backup", name, "node", s.Node, "shard", sh.ID, "log_index", sh.Index,
+			"keys", sh.Keys, "size", sh.Size, "duration", time.Since(t).Round(time.Millisecond).String())
 		m.Shards = append(m.Shards, sh)
 	}
 	if s.Directory != nil {
@@ -321,7 +331,15 @@ func (s *Store) create(name, final string, start time.Time, srcs []Source, sched
 	if err := syncDir(s.Dir); err != nil {
 		return nil, fmt.Errorf("complete backup: %w", err)
 	}
-	s.log().Info("backup complete", "backup", name, "shards", len(m.Shards), "duration", m.Duration, "scheduled", scheduled)
+	var paused time.Duration
+	if enc != nil {
+		paused += enc.slept
+	}
+	if ver != nil {
+		paused += ver.slept
+	}
+	s.log().Info("backup complete", "backup", name, "node", s.Node, "shards", len(m.Shards), "duration", m.Duration, "scheduled", scheduled,
+		"paced_pause", paused.Round(time.Millisecond).String(), "cpu_share", verShare)
 	return m, nil
 }
 
@@ -363,7 +381,8 @@ func (c *countingHash) Write(p []byte) (int, error) {
 }
 
 // writeShard writes one shard's snapshot into dir and verifies it.
-func (s *Store) writeShard(dir string, src Source) (Shard, error) {
+// enc and ver (nil: flat out) pace writing and verifying.
+func (s *Store) writeShard(dir string, src Source, enc, ver *pacer) (Shard, error) {
 	sh := Shard{ID: src.ID(), Slots: src.Slots(), File: fmt.Sprintf("shard-%d.snap", src.ID())}
 	path := filepath.Join(dir, sh.File)
 	f, err := createFile(path, s.Keys)
@@ -371,7 +390,11 @@ func (s *Store) writeShard(dir string, src Source) (Shard, error) {
 		return sh, err
 	}
 	cw := &countingHash{w: f, h: sha256.New()}
-	p, err := src.WriteSnapshot(cw)
+	var w io.Writer = cw
+	if enc != nil {
+		w = pacedWriter{cw, enc}
+	}
+	p, err := src.WriteSnapshot(w)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -387,7 +410,7 @@ func (s *Store) writeShard(dir string, src Source) (Shard, error) {
 	}
 	// Read it back: the bytes on disk must be the bytes written, and they
 	// must load.
-	l, err := s.verifyFile(dir, sh)
+	l, err := verifyFile(dir, sh, s.Load, s.Keys, ver)
 	if err != nil {
 		return sh, err
 	}
@@ -401,12 +424,6 @@ func (s *Store) writeShard(dir string, src Source) (Shard, error) {
 // FormatDigest is how manifests write a state digest.
 func FormatDigest(d uint64) string { return fmt.Sprintf("%016x", d) }
 
-// verifyFile checks a snapshot file's size and SHA-256 against sh while
-// loading it with s.Load.
-func (s *Store) verifyFile(dir string, sh Shard) (Loaded, error) {
-	return VerifyFile(dir, sh, s.Load, s.Keys)
-}
-
 // VerifyFile checks the snapshot file of sh in the backup directory dir:
 // its size and SHA-256 must be the manifest's, and load (if not nil) must
 // read it. The checksum is checked before load's result is returned, so a
@@ -414,6 +431,11 @@ func (s *Store) verifyFile(dir string, sh Shard) (Loaded, error) {
 //
 // keys decrypts an encrypted file (nil: it must be plaintext).
 func VerifyFile(dir string, sh Shard, load Loader, keys *atrest.Keyring) (Loaded, error) {
+	return verifyFile(dir, sh, load, keys, nil)
+}
+
+// verifyFile is VerifyFile with the load paced by p (nil: flat out).
+func verifyFile(dir string, sh Shard, load Loader, keys *atrest.Keyring, p *pacer) (Loaded, error) {
 	if sh.File == "" || sh.File != filepath.Base(sh.File) || strings.HasPrefix(sh.File, ".") {
 		return Loaded{}, fmt.Errorf("%w: bad file name %q in manifest", ErrCorrupt, sh.File)
 	}
@@ -429,7 +451,11 @@ func VerifyFile(dir string, sh Shard, load Loader, keys *atrest.Keyring) (Loaded
 	tr := &countingReader{r: io.TeeReader(r, h)}
 	var l Loaded
 	if load != nil {
-		l, err = load(tr)
+		var lr io.Reader = tr
+		if p != nil {
+			lr = pacedReader{tr, p}
+		}
+		l, err = load(lr)
 		if err != nil {
 			// A checksum mismatch explains a load failure best.
 			io.Copy(io.Discard, tr)
@@ -587,6 +613,7 @@ func (s *Store) Delete(name string) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
+	s.log().Info("backup deleted", "backup", name, "node", s.Node)
 	return syncDir(s.Dir)
 }
 

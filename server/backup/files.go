@@ -45,9 +45,13 @@ type file interface {
 // createFile creates (truncating) the file at path for writing once,
 // front to back: Sync ends the stream (encrypted: seals the last chunk).
 func createFile(path string, keys *atrest.Keyring) (file, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil || keys == nil {
-		return f, err
+	of, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	f := &trickleFile{File: of} // writeback.go
+	if keys == nil {
+		return f, nil
 	}
 	w, err := atrest.NewWriter(f, keys)
 	if err != nil {
@@ -59,7 +63,7 @@ func createFile(path string, keys *atrest.Keyring) (file, error) {
 
 // encFile is an encrypted stream being written.
 type encFile struct {
-	f      *os.File
+	f      *trickleFile
 	w      *atrest.Writer
 	sealed bool
 }

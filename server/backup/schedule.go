@@ -78,6 +78,14 @@ type Schedule struct {
 	RetentionDays int
 	// Sources returns the shards to back up at that moment.
 	Sources func() []Source
+	// Elected, if set, tells whether this node takes the scheduled
+	// backup now. In a cluster every node may carry the same window, but
+	// the cluster is backed up once per window: only the node that leads
+	// the cluster directory takes it (it backs up every shard); the
+	// others skip the check (retention still runs on their own store).
+	// So every node of a cluster should carry the window: a leader
+	// without one takes no scheduled backup.
+	Elected func() bool
 	// Interval is how often the schedule is checked. Default 30s.
 	Interval time.Duration
 	// Log receives the schedule's logs. Default slog.Default().
@@ -85,6 +93,7 @@ type Schedule struct {
 
 	mu      sync.Mutex
 	lastDay string // the day whose window got its backup
+	skipped string // the day a skip was logged (not elected)
 	quit    chan struct{}
 	done    chan struct{}
 }
@@ -134,13 +143,29 @@ func (sc *Schedule) loop() {
 	}
 }
 
+// elected tells whether this node takes the day's backup (logging a
+// change of mind once per day).
+func (sc *Schedule) elected(day string) bool {
+	if sc.Elected == nil {
+		return true
+	}
+	if sc.Elected() {
+		return true
+	}
+	if sc.skipped != day {
+		sc.skipped = day
+		sc.Log.Info("scheduled backup left to the cluster directory's leader node", "window", sc.Window.String(), "day", day)
+	}
+	return false
+}
+
 // Tick runs one check: the day's backup if inside the window and not
 // taken yet, then retention.
 func (sc *Schedule) Tick() {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	if sc.Window != nil {
-		if in, day := sc.Window.Contains(sc.Store.now()); in && day != sc.lastDay {
+		if in, day := sc.Window.Contains(sc.Store.now()); in && day != sc.lastDay && sc.elected(day) {
 			if _, err := sc.Store.Create("", sc.Sources(), true); err != nil {
 				sc.Log.Error("scheduled backup failed; retried at the next check", "err", err, "window", sc.Window.String())
 			} else {

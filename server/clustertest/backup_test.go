@@ -20,6 +20,7 @@ import (
 	"github.com/cairndb/cairn/server"
 	"github.com/cairndb/cairn/server/atrest"
 	"github.com/cairndb/cairn/server/backup"
+	"github.com/cairndb/cairn/server/cluster/control"
 	"github.com/cairndb/cairn/server/servertest"
 )
 
@@ -281,16 +282,17 @@ func TestSingleBackupIntoCluster(t *testing.T) {
 	}
 }
 
-// TestClusterScheduledBackup: a cluster node with a backup window holding
-// the present takes one scheduled backup of every shard and the directory.
+// TestClusterScheduledBackup: every node of a cluster carries the same
+// backup window; the cluster is backed up once in it (by the node leading
+// the directory), with every shard and the directory, however often each
+// node's schedule checks.
 func TestClusterScheduledBackup(t *testing.T) {
-	bdir := filepath.Join(t.TempDir(), "backups")
+	root := t.TempDir()
+	bdir := func(i int) string { return filepath.Join(root, fmt.Sprintf("backups%d", i)) }
 	now := time.Now().UTC()
 	window := now.Add(-time.Hour).Format("15:04") + "-" + now.Add(time.Hour).Format("15:04")
 	c := Start(t, Options{Nodes: 3, Shards: 3, Replicas: 3, Mod: func(i int, cfg *server.Config) {
-		if i == 1 {
-			cfg.BackupDir, cfg.BackupWindow, cfg.BackupRetentionDays = bdir, window, 1
-		}
+		cfg.BackupDir, cfg.BackupWindow, cfg.BackupRetentionDays = bdir(i), window, 1
 	}})
 	cl := c.Client()
 	for i := range 50 {
@@ -298,16 +300,90 @@ func TestClusterScheduledBackup(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// The schedule checks at its start and every 30 s; two more checks
-	// now: the day's backup is taken once.
-	sc := c.Node(1).BackupSchedule()
-	sc.Tick()
-	sc.Tick()
-	all, err := (&backup.Store{Dir: bdir}).List()
-	if err != nil || len(all) != 1 {
-		t.Fatalf("%d scheduled backups, %v", len(all), err)
+	// The schedules checked at their start (perhaps before the directory
+	// had a leader) and check every 30 s; two more checks on every node
+	// now: the window's backup is taken once, by the directory leader's
+	// node.
+	for range 2 {
+		for i := 1; i <= 3; i++ {
+			c.Node(i).BackupSchedule().Tick()
+		}
 	}
-	if m := all[0]; !m.Scheduled || m.Mode != "cluster" || len(m.Shards) != 3 || m.Directory == "" || !strings.HasPrefix(m.Name, "auto-") {
+	var found []*backup.Manifest
+	leader := 0
+	for i := 1; i <= 3; i++ {
+		all, err := (&backup.Store{Dir: bdir(i)}).List()
+		if err != nil {
+			t.Fatal(err)
+		}
+		found = append(found, all...)
+		if len(all) > 0 {
+			leader = i
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d scheduled backups over the cluster, want 1", len(found))
+	}
+	if !c.Node(leader).DirectoryLeader() {
+		t.Fatalf("the backup was taken by node %d, which does not lead the directory", leader)
+	}
+	if m := found[0]; !m.Scheduled || m.Mode != "cluster" || len(m.Shards) != 3 || m.Directory == "" || !strings.HasPrefix(m.Name, "auto-") {
 		t.Fatalf("scheduled backup %+v", m)
+	}
+}
+
+// TestClusterBackupChunks: a shard the backing-up node does not host
+// comes from its leader's node in many small chunks (the chunk size is
+// lowered to 2 KiB), and the backup holds every key of every shard.
+func TestClusterBackupChunks(t *testing.T) {
+	defer func(n int) { control.BackupChunkSize = n }(control.BackupChunkSize)
+	control.BackupChunkSize = 2 << 10
+	ctx := context.Background()
+	bdir := filepath.Join(t.TempDir(), "backups")
+	c := Start(t, Options{Nodes: 3, Shards: 3, Replicas: 1, Mod: func(i int, cfg *server.Config) {
+		if i == 1 {
+			cfg.BackupDir = bdir
+		}
+	}})
+	cl := c.Client()
+	const n = 600
+	val := strings.Repeat("v", 200)
+	for i := range n {
+		if err := cl.Set(ctx, fmt.Sprintf("k:%d", i), fmt.Sprintf("%s-%d", val, i), 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if name, err := c.NodeClient(1).Do(ctx, "BACKUP", "CREATE", "chunks").Text(); err != nil || name != "chunks" {
+		t.Fatalf("BACKUP CREATE: %q %v", name, err)
+	}
+	m, err := backup.ReadManifest(filepath.Join(bdir, "chunks"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := 0
+	for _, sh := range m.Shards {
+		keys += sh.Keys
+	}
+	if len(m.Shards) != 3 || keys != n {
+		t.Fatalf("backup of %d shards with %d keys, want 3 and %d", len(m.Shards), keys, n)
+	}
+	// One replica per shard: node 1 hosts one shard and reads the two
+	// others (each well over 2 KiB) from nodes 2 and 3.
+	served := c.Node(2).BackupChunksServed() + c.Node(3).BackupChunksServed()
+	var total int64
+	for _, sh := range m.Shards {
+		total += sh.Size
+	}
+	if served < 10 {
+		t.Fatalf("%d chunks served by the other nodes, want many (backup of %d bytes)", served, total)
+	}
+	t.Logf("%d chunks of at most %d bytes served for a backup of %d bytes", served, control.BackupChunkSize, total)
+	if c.Node(1).BackupChunksServed() != 0 {
+		t.Fatalf("node 1 served %d chunks to itself", c.Node(1).BackupChunksServed())
+	}
+	// The remote shards load (the backup was verified) and a check again
+	// now reads every file back against its checksum.
+	if err := c.NodeClient(1).Do(ctx, "BACKUP", "INFO", "chunks").Err(); err != nil {
+		t.Fatal(err)
 	}
 }

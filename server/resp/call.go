@@ -114,6 +114,57 @@ func call(dial Dialer, addr string, timeout time.Duration, auth, args [][]byte) 
 			return nil, fmt.Errorf("auth: %w", err)
 		}
 	}
+	return readReply(br)
+}
+
+// NodeSession is one connection to a node, authenticated as a cluster
+// node (NodeAuth), for a sequence of internal requests (a backup's
+// chunks). It is not safe for concurrent use.
+type NodeSession struct {
+	conn net.Conn
+	br   *bufio.Reader
+}
+
+// DialNode opens a NodeSession to addr (dial nil: plain TCP).
+func DialNode(dial Dialer, addr string, timeout time.Duration, secret string) (*NodeSession, error) {
+	if dial == nil {
+		dial = func(addr string, timeout time.Duration) (net.Conn, error) {
+			return net.DialTimeout("tcp", addr, timeout)
+		}
+	}
+	conn, err := dial(addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	ns := &NodeSession{conn: conn, br: bufio.NewReaderSize(conn, 64<<10)}
+	conn.SetDeadline(time.Now().Add(timeout))
+	if _, err := conn.Write(AppendCommand(nil, NodeAuth(secret)...)); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if _, err := readOne(ns.br); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	return ns, nil
+}
+
+// Do sends one command and reads its reply (as CallMulti does), within
+// timeout.
+func (ns *NodeSession) Do(timeout time.Duration, args ...[]byte) ([][]byte, error) {
+	ns.conn.SetDeadline(time.Now().Add(timeout))
+	if _, err := ns.conn.Write(AppendCommand(nil, args...)); err != nil {
+		return nil, err
+	}
+	return readReply(ns.br)
+}
+
+// Close closes the connection.
+func (ns *NodeSession) Close() error { return ns.conn.Close() }
+
+// readReply reads one reply: an array of simple, integer or bulk
+// elements, or one of them.
+func readReply(br *bufio.Reader) ([][]byte, error) {
 	line, err := br.ReadString('\n')
 	if err != nil {
 		return nil, err

@@ -190,7 +190,7 @@ func clusterSubs() []*command.Spec {
 		// Internal: an FT.* command run on one shard this node leads,
 		// its reply encoded (cluster fan-out of FT.*).
 		sub("cluster", "ftshard", -6, admin, "admin", "slow"),
-		sub("cluster", "backupshard", 3, admin, "admin", "slow"),
+		sub("cluster", "backupshard", -3, admin, "admin", "slow"),
 	}
 	for _, s := range subs {
 		s.Group = "cluster"

@@ -37,20 +37,56 @@ type BackupPoint struct {
 // caller's goroutine while writes go on. It does not count as a Raft
 // snapshot (the log is not compacted, dirty counters are kept).
 func (s *Shard) WriteBackup(w io.Writer) (BackupPoint, error) {
+	v, err := s.OpenBackup()
+	if err != nil {
+		return BackupPoint{}, err
+	}
+	defer v.Release()
+	if err := v.Write(w); err != nil {
+		return BackupPoint{}, err
+	}
+	return v.Point(), nil
+}
+
+// BackupView is a point-in-time view of a replica's state machine taken
+// for a backup (OpenBackup): its position is known before its stream is
+// written, so a remote caller can be told it first and read the stream
+// in chunks. While it is open, writes copy the items they change; Release
+// it as soon as the stream is written.
+type BackupView struct {
+	sc   *snapshotCtx
+	once bool
+}
+
+// OpenBackup takes the view WriteBackup writes (the write lock is held for
+// the O(1) copy only).
+func (s *Shard) OpenBackup() (*BackupView, error) {
 	v, err := s.sm.PrepareSnapshot()
 	if err != nil {
 		if errors.Is(err, sm.ErrSnapshotAborted) {
-			return BackupPoint{}, fmt.Errorf("shard %d is halted: no backup of it can be taken", s.opts.ShardID)
+			return nil, fmt.Errorf("shard %d is halted: no backup of it can be taken", s.opts.ShardID)
 		}
-		return BackupPoint{}, err
+		return nil, err
 	}
-	sc := v.(*snapshotCtx)
-	defer sc.snap.Release()
-	if err := sc.writeTo(w); err != nil {
-		return BackupPoint{}, err
-	}
-	return BackupPoint{Index: sc.applied, Time: sc.lastTime}, nil
+	return &BackupView{sc: v.(*snapshotCtx)}, nil
 }
+
+// Point is where the view stands.
+func (v *BackupView) Point() BackupPoint {
+	return BackupPoint{Index: v.sc.applied, Time: v.sc.lastTime}
+}
+
+// Write writes the view's snapshot stream to w (once).
+func (v *BackupView) Write(w io.Writer) error {
+	if v.once {
+		return errors.New("shard: backup view written twice")
+	}
+	v.once = true
+	return v.sc.writeTo(w)
+}
+
+// Release ends the view (copy-on-write stops).
+func (v *BackupView) Release() { v.sc.snap.Release() }
 
 // LogRange returns the first and last index of the replica's Raft log
 // (what ReadCommitted can still return starts at first).

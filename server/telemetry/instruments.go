@@ -18,6 +18,8 @@ const (
 	attrDB        = attribute.Key("db")
 	attrCPUMode   = attribute.Key("cpu.mode")
 	attrIndex     = attribute.Key("cairn.search.index")
+	attrRegion    = attribute.Key("cairn.region.name")
+	attrRole      = attribute.Key("cairn.region.role")
 )
 
 // register creates the observable instruments and the one callback that
@@ -72,7 +74,14 @@ func register(m metric.Meter, src Source) (metric.Registration, error) {
 		bkFailed   = counter("cairn.backup.failed", "{backup}", "Backups this node failed to take since it started.")
 		bkLast     = gauge("cairn.backup.last_success.time", "s", "When the last backup completed (Unix time, seconds; absent before the first).")
 		bkSize     = gauge("cairn.backup.size", "By", "Size of the last completed backup (every file's plaintext).")
+		rgRole     = gauge("cairn.region.role", "", "1, with the region's name and role (primary, secondary) as attributes.")
+		rgLagN     = gauge("cairn.region.lag.entries", "{entry}", "Log entries a secondary region's shard is behind the primary (this node's pulled shards).")
+		rgLinkUp   = gauge("cairn.region.link.up", "", "1 if the shard's link to the primary region is up, else 0 (this node's pulled shards).")
+		rgSnaps    = counter("cairn.region.snapshots", "{snapshot}", "Primary snapshots the shard installed to catch up since the node started.")
 	)
+	rgLag, err := m.Float64ObservableGauge("cairn.region.lag", metric.WithUnit("s"),
+		metric.WithDescription("How far behind the primary region a secondary's shard is in time (REGION INFO lag_ms; this node's pulled shards)."))
+	errs = append(errs, err)
 	cpu, err := m.Float64ObservableCounter("process.cpu.time", metric.WithUnit("s"), metric.WithDescription("CPU time of the process, by mode (user, system)."))
 	errs = append(errs, err)
 	if err := errors.Join(errs...); err != nil {
@@ -111,6 +120,23 @@ func register(m metric.Meter, src Source) (metric.Registration, error) {
 				}
 			}
 		}
+		if rs, ok := src.(RegionSource); ok {
+			if r, ok := rs.Region(); ok {
+				region := attrRegion.String(r.Name)
+				o.ObserveInt64(rgRole, 1, metric.WithAttributes(region, attrRole.String(r.Role)))
+				for _, sh := range r.Shards {
+					at := metric.WithAttributes(region, attrShard.Int64(int64(sh.ID)))
+					o.ObserveFloat64(rgLag, sh.Lag.Seconds(), at)
+					o.ObserveInt64(rgLagN, int64(sh.LagEntries), at)
+					up := int64(0)
+					if sh.LinkUp {
+						up = 1
+					}
+					o.ObserveInt64(rgLinkUp, up, at)
+					o.ObserveInt64(rgSnaps, int64(sh.Snapshots), at)
+				}
+			}
+		}
 		src.Commands(func(c Command) {
 			op := metric.WithAttributes(attrOperation.String(c.Name))
 			o.ObserveInt64(cmdCalls, c.Calls, op)
@@ -142,5 +168,6 @@ func register(m metric.Meter, src Source) (metric.Registration, error) {
 		return nil
 	}, clients, received, rejected, processed, errReplies, netOut, hits, misses, expired, evicted,
 		keys, expires, memUsed, memRSS, maxMem, cpu, cmdCalls, cmdRej, cmdFail, isLeader, term, applied, leaderChg,
-		ftDocs, ftSize, ftFailures, fnLibs, fnCalls, fnFuel, bkDone, bkFailed, bkLast, bkSize)
+		ftDocs, ftSize, ftFailures, fnLibs, fnCalls, fnFuel, bkDone, bkFailed, bkLast, bkSize,
+		rgRole, rgLag, rgLagN, rgLinkUp, rgSnaps)
 }

@@ -126,3 +126,34 @@ type Backups struct {
 	LastSuccess time.Time
 	LastSize    int64
 }
+
+// RegionSource is implemented by a Source whose node is part of a
+// multi-region deployment.
+type RegionSource interface {
+	// Region returns the node's region figures; ok is false when the node
+	// is in no multi-region deployment (no instrument reports a value).
+	Region() (r Region, ok bool)
+}
+
+// Region holds a node's region figures (REGION INFO). Shards are only the
+// ones this node pulls (a secondary's shards it leads): each shard is
+// reported by one node, and the region's lag is the maximum over the
+// nodes' reports, as REGION INFO's lag_ms is over shards.
+type Region struct {
+	// Name is the region's name; Role "primary" or "secondary".
+	Name, Role string
+	Shards     []RegionShard
+}
+
+// RegionShard is one shard's shipping state in a secondary region.
+type RegionShard struct {
+	ID uint64
+	// Lag is how far behind the primary the shard is in time (lag_ms),
+	// LagEntries in entries (lag_entries).
+	Lag        time.Duration
+	LagEntries uint64
+	// LinkUp tells whether the link to the primary is up.
+	LinkUp bool
+	// Snapshots counts the primary's snapshots installed (catch-up).
+	Snapshots uint64
+}

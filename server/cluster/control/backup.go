@@ -1,17 +1,13 @@
 package control
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"time"
 
 	"github.com/cairndb/cairn/server/cluster"
-	"github.com/cairndb/cairn/server/reply"
-	"github.com/cairndb/cairn/server/resp"
 	"github.com/cairndb/cairn/server/shard"
 )
 
@@ -22,8 +18,8 @@ import (
 // backed up from its own replica (leader or follower: a follower's view
 // is an earlier state of the same log, as consistent as the leader's); a
 // shard it does not host is asked of its leader's node with the internal
-// CLUSTER BACKUPSHARD, whose reply carries the stream. Either way taking
-// the view holds the shard's write lock for the O(1) copy only.
+// CLUSTER BACKUPSHARD, read in chunks (backupstream.go). Either way
+// taking the view holds the shard's write lock for the O(1) copy only.
 
 // BackupShard is one shard of the directory as a backup records it.
 type BackupShard struct {
@@ -55,16 +51,16 @@ func (c *Plane) DirectoryJSON() ([]byte, error) {
 	return json.MarshalIndent(&topo, "", "  ")
 }
 
+// DirectoryLeader tells whether this node's replica leads the cluster
+// directory (the node that takes scheduled backups).
+func (c *Plane) DirectoryLeader() bool { return c.meta.IsLeader() }
+
 // NodeID is this node's ID.
 func (c *Plane) NodeID() uint64 { return c.id }
 
-// backupCallTimeout bounds a remote shard's backup (the whole stream comes
-// back in one reply).
-const backupCallTimeout = 10 * time.Minute
-
 // WriteShardBackup writes a snapshot stream of shard sid to w: this
 // node's replica's view if it hosts one, else the one its leader's node
-// takes.
+// takes, read in chunks (backupstream.go).
 func (c *Plane) WriteShardBackup(sid uint64, w io.Writer) (shard.BackupPoint, error) {
 	if s := c.host.Shard(sid); s != nil {
 		return s.WriteBackup(w)
@@ -84,45 +80,17 @@ func (c *Plane) WriteShardBackup(sid uint64, w io.Writer) (shard.BackupPoint, er
 			last = fmt.Errorf("shard %d has no known leader", sid)
 			continue
 		}
-		out, err := resp.CallNodeWith(c.cfg.Dial, addr, backupCallTimeout, topo.Secret,
-			[]byte("CLUSTER"), []byte("BACKUPSHARD"), []byte(strconv.FormatUint(sid, 10)))
-		if err != nil {
-			last = fmt.Errorf("shard %d from %s: %w", sid, addr, err)
-			continue
+		p, wrote, err := c.fetchShardBackup(addr, topo.Secret, sid, w)
+		if err == nil {
+			return p, nil
 		}
-		if len(out) != 3 {
-			return shard.BackupPoint{}, fmt.Errorf("shard %d from %s: bad reply", sid, addr)
+		last = fmt.Errorf("shard %d from %s: %w", sid, addr, err)
+		if wrote {
+			// Part of the stream is in w already: the caller starts over.
+			return shard.BackupPoint{}, last
 		}
-		idx, err1 := strconv.ParseUint(string(out[0]), 10, 64)
-		t, err2 := strconv.ParseInt(string(out[1]), 10, 64)
-		if err1 != nil || err2 != nil {
-			return shard.BackupPoint{}, fmt.Errorf("shard %d from %s: bad reply", sid, addr)
-		}
-		if _, err := w.Write(out[2]); err != nil {
-			return shard.BackupPoint{}, err
-		}
-		return shard.BackupPoint{Index: idx, Time: t}, nil
 	}
 	return shard.BackupPoint{}, last
-}
-
-// backupShardCmd serves CLUSTER BACKUPSHARD <shard> (internal): a snapshot
-// view of this node's replica of the shard, as [index, time ms, stream].
-func (c *Plane) backupShardCmd(args [][]byte) reply.Value {
-	if len(args) != 3 {
-		return reply.Error("ERR wrong number of arguments for 'cluster|backupshard' command")
-	}
-	sid, ok := parseShardRef(args[2])
-	s := c.host.Shard(sid)
-	if !ok || s == nil {
-		return reply.Error("ERR this node holds no replica of shard " + string(args[2]))
-	}
-	var buf bytes.Buffer
-	p, err := s.WriteBackup(&buf)
-	if err != nil {
-		return reply.Error("ERR " + err.Error())
-	}
-	return reply.Array(reply.BulkString(strconv.FormatUint(p.Index, 10)), reply.BulkString(strconv.FormatInt(p.Time, 10)), reply.Bulk(buf.Bytes()))
 }
 
 // Directory returns the directory this node's replica holds (read-only).

@@ -80,6 +80,8 @@ type Plane struct {
 	fwd forwarders
 	// regionRO: the node is in a secondary region (region.go).
 	regionRO atomic.Bool
+	// streams are the backup streams this node serves (backupstream.go).
+	streams backupStreams
 }
 
 // Config is what the control plane needs from the node that runs it.

@@ -331,7 +331,10 @@ type replicaState struct {
 	// Behind is how many entries it has yet to apply compared with this
 	// node's commit index of the shard (-1: unknown).
 	Behind int64
-	Self   bool
+	// Percent is Applied over this node's commit index (100 when in
+	// sync; meaningless when Behind is -1).
+	Percent int
+	Self    bool
 }
 
 // raftShards reads INFO raft's raft_shard_<id>:k=v,... lines.
@@ -407,7 +410,7 @@ func shardData(d *Dashboard, c *gin.Context) (any, error) {
 // replicasOf lists shard id's replicas: outside cluster mode only this
 // node's; in cluster mode every node the directory names, with what
 // that node's INFO raft says of its replica.
-func replicasOf(id string, self map[string]string, t *topology, peers map[uint64]peerRaft) []replicaState {
+func replicasOf(id string, self map[string]string, t *topology, peers map[uint64]peerRaft) (out []replicaState) {
 	commit := toInt(self["commit_index"])
 	state := func(m map[string]string) string {
 		switch {
@@ -418,11 +421,19 @@ func replicasOf(id string, self map[string]string, t *topology, peers map[uint64
 		}
 		return "following"
 	}
+	defer func() {
+		for i := range out {
+			if r := &out[i]; r.Behind >= 0 && commit > 0 {
+				r.Percent = int(min(int64(r.Applied)*100/commit, 100))
+			} else if r.Behind == 0 {
+				r.Percent = 100
+			}
+		}
+	}()
 	if t == nil {
 		return []replicaState{{Node: "this node", Role: self["role"], State: state(self),
 			Applied: uint64(toInt(self["applied_index"])), Behind: max(commit-toInt(self["applied_index"]), 0), Self: true}}
 	}
-	var out []replicaState
 	for _, sh := range t.Shards {
 		if strconv.FormatUint(sh.ID, 10) != id {
 			continue

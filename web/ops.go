@@ -272,7 +272,7 @@ func newLossReport(r any) *lossReport {
 			LastError: str(sm["last_error"])}
 		rep.Shards = append(rep.Shards, sh)
 		rep.ForcedLoss += max(sh.LagEntries, 0)
-		w := fmt.Sprintf("shard %d: %d entries (here %d, primary %d when last heard, %d ms behind)", sh.Shard, max(sh.LagEntries, 0), sh.Applied, sh.SourceApplied, sh.LagMs)
+		w := fmt.Sprintf("shard %d: %s (here %d, primary %d when last heard, %d ms behind)", sh.Shard, entries(max(sh.LagEntries, 0)), sh.Applied, sh.SourceApplied, sh.LagMs)
 		if !sh.Connected {
 			rep.Unknown = true
 			w += ", link DOWN: the primary may have committed more since"
@@ -288,7 +288,7 @@ func newLossReport(r any) *lossReport {
 		rep.Forced = rep.Planned
 	default:
 		rep.Planned = "planned promotion: waits until this region has applied everything the primary committed, then switches roles; no write is lost (it fails if the primary cannot be reached)"
-		rep.Forced = fmt.Sprintf("FORCED promotion of region %s: %d committed entries of the old primary may be lost", rep.Region, rep.ForcedLoss)
+		rep.Forced = fmt.Sprintf("FORCED promotion of region %s: %s of the old primary may be lost", rep.Region, entries(rep.ForcedLoss, "committed"))
 		if rep.Unknown {
 			rep.Forced += " at least"
 		}
@@ -298,6 +298,15 @@ func newLossReport(r any) *lossReport {
 		rep.Forced += ". The old primary writes what it loses to region-discarded-*.txt when it rejoins."
 	}
 	return rep
+}
+
+// entries is "1 entry" or "n entries", with adjectives before the noun.
+func entries(n int64, adj ...string) string {
+	noun := "entries"
+	if n == 1 {
+		noun = "entry"
+	}
+	return strings.Join(append(append([]string{strconv.FormatInt(n, 10)}, adj...), noun), " ")
 }
 
 // promoteReport answers the loss report of a promotion (REGION INFO).

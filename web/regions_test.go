@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cairndb/cairn/server"
+	"github.com/cairndb/cairn/server/clustertest"
 	"github.com/cairndb/cairn/server/servertest"
 )
 
@@ -195,5 +196,164 @@ func TestLossReportRealRegions(t *testing.T) {
 	}
 	if r := report(); r.Role != "primary" || !strings.Contains(r.Forced, "already the primary") {
 		t.Fatalf("report after promotion %+v", r)
+	}
+}
+
+// regionCut dials region links for the nodes of one region; once cut, it
+// refuses links to the other region and closes those it dialed (links
+// between the region's own nodes stay).
+type regionCut struct {
+	mu     sync.Mutex
+	cut    bool
+	remote map[string]bool
+	conns  []net.Conn
+}
+
+func (d *regionCut) dial(addr string) (net.Conn, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.remote[addr] {
+		return net.DialTimeout("tcp", addr, time.Second)
+	}
+	if d.cut {
+		return nil, fmt.Errorf("link cut by the test")
+	}
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err == nil {
+		d.conns = append(d.conns, c)
+	}
+	return c, err
+}
+
+func (d *regionCut) setCut() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.cut = true
+	for _, c := range d.conns {
+		c.Close()
+	}
+	d.conns = nil
+}
+
+// TestLossReportClusterRegions: two regions of 3 nodes × 3 shards. The
+// dashboard of a secondary node shows every shard's position (its node
+// asks the others); with the link cut while the primary region writes
+// to every shard, each shard's link shows down; a forced promotion
+// confirmed with that report reaches, per shard, the position it showed.
+func TestLossReportClusterRegions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("regions test skipped with -short")
+	}
+	const secret = "dashboard-region-secret"
+	var addrs []string
+	var lns []net.Listener
+	for range 6 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		addrs = append(addrs, ln.Addr().String())
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	pAddr, sAddr := addrs[:3], addrs[3:]
+	sDial := &regionCut{remote: map[string]bool{}}
+	for _, a := range pAddr {
+		sDial.remote[a] = true
+	}
+	p := clustertest.Start(t, clustertest.Options{Nodes: 3, Shards: 3, Mod: func(i int, c *server.Config) {
+		c.Region, c.RegionRole, c.RegionSecret = "r1", "primary", secret
+		c.RegionAddr, c.RegionPeers = pAddr[i-1], pAddr
+	}})
+	s := clustertest.Start(t, clustertest.Options{Nodes: 3, Shards: 3, Mod: func(i int, c *server.Config) {
+		c.Region, c.RegionRole, c.RegionSecret = "r2", "secondary", secret
+		c.RegionAddr, c.RegionPeers, c.RegionDial = sAddr[i-1], sAddr, sDial.dial
+		c.RegionPrimary = pAddr
+	}})
+	ctx := context.Background()
+	pc := p.Client()
+	write := func(prefix string, n int) {
+		t.Helper()
+		for i := range n {
+			if err := pc.Set(ctx, fmt.Sprint(prefix, i), i, 0).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	write("k", 60)
+	d := newDashboard(t, RedisDialer(s.Addr(1)), func(c *Config) { c.SampleEvery = -1 })
+	c := newTester(t, d)
+	c.signIn("default", "")
+	waitReport := func(what string, ok func(lossReport) bool) lossReport {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		var r lossReport
+		for {
+			w := c.do("GET", "/api/ops/promote/report", nil)
+			r = lossReport{}
+			if err := json.Unmarshal(w.Body.Bytes(), &r); err != nil || w.Code != 200 {
+				t.Fatalf("report: %d %s", w.Code, w.Body)
+			}
+			if ok(r) {
+				return r
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("report never %s: %+v", what, r)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	// Every shard in sync, its link up.
+	r := waitReport("in sync on 3 shards", func(r lossReport) bool {
+		if len(r.Shards) != 3 || r.ForcedLoss != 0 {
+			return false
+		}
+		for _, sh := range r.Shards {
+			if !sh.Connected || sh.Applied == 0 || sh.Applied != sh.SourceApplied {
+				return false
+			}
+		}
+		return true
+	})
+	if r.Region != "r2" || r.Role != "secondary" || r.Unknown {
+		t.Fatalf("in-sync report %+v", r)
+	}
+	expect(t, c.do("GET", "/ops", nil), 200, `id="loss-report"`)
+
+	// The link cut; the primary region writes to every shard.
+	sDial.setCut()
+	write("lost", 60)
+	r = waitReport("link down on 3 shards", func(r lossReport) bool {
+		if len(r.Shards) != 3 {
+			return false
+		}
+		for _, sh := range r.Shards {
+			if sh.Connected {
+				return false
+			}
+		}
+		return true
+	})
+	if !r.Unknown || strings.Count(r.Forced, "link DOWN") != 3 || !strings.Contains(r.Forced, "may be lost at least") {
+		t.Fatalf("cut-link report %+v", r)
+	}
+	t.Logf("cluster regions, link cut: %s", r.Forced)
+	page := c.do("GET", "/ops", nil)
+	if n := strings.Count(page.Body.String(), `<span class="bad">down</span>`); n != 3 {
+		t.Fatalf("ops page shows %d links down, want 3", n)
+	}
+
+	// Forced promotion confirmed with that report.
+	w := c.act("POST", "/api/ops/promote", map[string]any{"force": true, "max_loss": r.ForcedLoss})
+	expect(t, w, 200, "promoted; ")
+	for _, sh := range r.Shards {
+		if want := fmt.Sprintf("shard %d at source index %d", sh.Shard, sh.Applied); !strings.Contains(w.Body.String(), want) {
+			t.Errorf("promotion reply %s does not say %q (the report's position)", w.Body, want)
+		}
+	}
+	if err := s.Client().Set(ctx, "after", "promotion", 0).Err(); err != nil {
+		t.Fatalf("write on the promoted region: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"sort"
@@ -249,36 +250,75 @@ func (d *Dashboard) fillNodes(ctx context.Context, s *session, nodes []nodeRow) 
 }
 
 // peer returns the session's connection to another node of the cluster,
-// signed in as the same user.
+// signed in as the same user. A new connection is opened in the
+// background with its own timeout (peerDialTimeout): a caller whose
+// deadline is shorter (a page asking every node with a 250 ms budget)
+// gives up waiting, but the connection is kept for the next refresh
+// once open, so a slow handshake (TLS on a loaded node) does not make
+// the node look unreachable on every refresh.
 func (d *Dashboard) peer(ctx context.Context, s *session, addr string) (Conn, error) {
-	s.mu.Lock()
-	if s.peers == nil {
-		s.peers = map[string]Conn{}
-	}
-	c := s.peers[addr]
-	s.mu.Unlock()
-	if c != nil {
-		return c, nil
-	}
-	dialer := d.cfg.Dialer
-	pd, ok := dialer.(PeerDialer)
+	pd, ok := d.cfg.Dialer.(PeerDialer)
 	if !ok {
 		return nil, fmt.Errorf("no peer dialer")
 	}
-	c, err := pd.DialAddr(ctx, addr, s.user, s.pass)
-	if err != nil {
-		return nil, err
-	}
 	s.mu.Lock()
-	if old := s.peers[addr]; old != nil {
+	if s.closing {
 		s.mu.Unlock()
-		c.Close()
-		return old, nil
+		return nil, errSessionClosed
 	}
-	s.peers[addr] = c
+	if c := s.peers[addr]; c != nil {
+		s.mu.Unlock()
+		return c, nil
+	}
+	dl := s.dialing[addr]
+	if dl == nil {
+		dl = &peerDial{done: make(chan struct{})}
+		if s.dialing == nil {
+			s.dialing = map[string]*peerDial{}
+		}
+		s.dialing[addr] = dl
+		go func() {
+			dctx, cancel := context.WithTimeout(context.Background(), peerDialTimeout)
+			c, err := pd.DialAddr(dctx, addr, s.user, s.pass)
+			cancel()
+			s.mu.Lock()
+			delete(s.dialing, addr)
+			if err == nil && s.closing {
+				c.Close()
+				c, err = nil, errSessionClosed
+			}
+			if err == nil {
+				if s.peers == nil {
+					s.peers = map[string]Conn{}
+				}
+				s.peers[addr] = c
+			}
+			dl.c, dl.err = c, err
+			s.mu.Unlock()
+			close(dl.done)
+		}()
+	}
 	s.mu.Unlock()
-	return c, nil
+	select {
+	case <-dl.done:
+		return dl.c, dl.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("connecting to %s: %w", addr, ctx.Err())
+	}
 }
+
+// peerDialTimeout bounds opening a connection to another node.
+const peerDialTimeout = 5 * time.Second
+
+// peerDial is a peer connection being opened; done is closed with c or
+// err set.
+type peerDial struct {
+	done chan struct{}
+	c    Conn
+	err  error
+}
+
+var errSessionClosed = errors.New("the session has ended")
 
 // slotMap draws the 16384 slots as a 128×128 grid, each row of slots one
 // line of the SVG, coloured by the shard that owns them.

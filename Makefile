@@ -82,7 +82,7 @@ bench-atrest: build ## Encryption at rest: durable SET -P 1 and -P 16, plaintext
 bench-cluster: ## Cluster benchmark: 3-node cluster vs redis-server, failover RTO, resharding (bench/out/cluster.md)
 	bash bench/cluster.sh
 
-bench-dashboard: ## Dashboard: first render of every page under load on a 3-node cluster, throughput with/without an open page (stdout)
+bench-dashboard: ## Dashboard: first render of every page under load on a 3-node cluster (curl, and first contentful paint in chromium), throughput with/without an open page (stdout)
 	bash bench/dashboard.sh
 
 bench-floor: build ## Durable-write floor layer by layer: raw Dragonboat, Cairn shard, RESP server, Redis AOF-always (bench/out/floor.md; FLOOR_FLAGS adds flags)

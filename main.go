@@ -213,10 +213,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// this node, signed in as each dashboard user.
 	// The dashboard is a client of its own node: plaintext when the node has
 	// a plaintext port, else TLS trusting exactly the node's certificate.
-	dialer := web.RedisDialer(node.Addr())
-	if addr, tc := node.SelfDial(); tc != nil {
-		dialer = web.RedisTLSDialer(addr, tc)
-	}
+	// Other nodes of a TLS cluster over TLS trusting the cluster's CA.
+	selfAddr, selfTLS := node.SelfDial()
+	dialer := web.NodeDialer(selfAddr, selfTLS, node.PeerDial())
 	dash := web.New(web.Config{Dialer: dialer, ServicePass: cfg.RequirePass, Logger: log})
 	if !node.HandleHTTP("/", dash) {
 		dash.Close()

@@ -184,3 +184,19 @@ func (n *Node) SelfDial() (addr string, cfg *tls.Config) {
 	}
 	return n.TLSAddr(), n.tls.SelfClientConfig()
 }
+
+// PeerDial is the TLS configuration an in-process client (the dashboard)
+// uses to reach the other nodes of the cluster at the addresses the
+// directory and CLUSTER SHARDS announce, and the shard endpoints MOVED
+// points to: nil when those are plaintext; with TLS as the main address
+// (tls-cluster, or --port 0), the node-to-node configuration
+// (tlsconf.ClientConfig): the node's certificate is presented (for
+// tls-auth-clients yes) and the peer's must chain to tls-ca-cert-file.
+// Without a CA file peers cannot be verified and the dial fails with an
+// error saying so.
+func (n *Node) PeerDial() *tls.Config {
+	if !n.cfg.tlsMain() {
+		return nil
+	}
+	return n.tls.ClientConfig()
+}

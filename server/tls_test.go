@@ -273,7 +273,8 @@ func TestTLS_ConfigErrors(t *testing.T) {
 // in-process client (the dashboard) to dial its TLS port with a
 // configuration that presents the node's certificate (tls-auth-clients
 // yes) and trusts exactly the node's own certificate; with a plaintext
-// port it is the plaintext address, without TLS.
+// port it is the plaintext address, without TLS. PeerDial (the other
+// nodes) trusts the CA, and is nil when the cluster is plaintext.
 func TestTLS_SelfDial(t *testing.T) {
 	e := newTLSEnv(t)
 	ctx := context.Background()
@@ -305,8 +306,22 @@ func TestTLS_SelfDial(t *testing.T) {
 	if err := c2.Ping(ctx).Err(); err == nil || !strings.Contains(err.Error(), "another certificate") {
 		t.Fatalf("SelfDial's config against another node: %v, want a refusal", err)
 	}
+	// PeerDial, for the other nodes, trusts the CA: the other node's
+	// certificate is accepted.
+	pc := n.PeerDial()
+	if pc == nil {
+		t.Fatal("PeerDial of a node whose main address is TLS: nil")
+	}
+	c3 := redis.NewClient(&redis.Options{Addr: other.TLSAddr(), TLSConfig: pc, MaxRetries: -1, PoolSize: 1})
+	defer c3.Close()
+	if err := c3.Ping(ctx).Err(); err != nil {
+		t.Fatalf("PeerDial's config against another node of the CA: %v", err)
+	}
 	plain := servertest.Start(t)
 	if addr, tc := plain.SelfDial(); addr != plain.Addr() || tc != nil {
 		t.Fatalf("SelfDial with a plaintext port: %q %v, want %q without TLS", addr, tc, plain.Addr())
+	}
+	if plain.PeerDial() != nil {
+		t.Fatal("PeerDial of a plaintext node: a TLS config")
 	}
 }

@@ -43,16 +43,30 @@ type AddrConn interface {
 
 // RedisDialer returns a Dialer that connects to the Redis address addr
 // with go-redis: each Conn is a small pool whose connections all send
-// AUTH user pass when they open.
+// AUTH user pass when they open. Other endpoints (peers, MOVED targets)
+// are reached in plaintext too.
 func RedisDialer(addr string) Dialer { return redisDialer{addr: addr} }
 
-// RedisTLSDialer is RedisDialer over TLS with cfg (a node whose client
-// port is TLS only, --port 0, or whose main port is TLS, --tls-cluster).
-func RedisTLSDialer(addr string, cfg *tls.Config) Dialer { return redisDialer{addr: addr, tls: cfg} }
+// RedisTLSDialer is RedisDialer over TLS with cfg, for the node and for
+// every other endpoint.
+func RedisTLSDialer(addr string, cfg *tls.Config) Dialer {
+	return redisDialer{addr: addr, tls: cfg, peerTLS: cfg}
+}
+
+// NodeDialer is the dashboard's Dialer in the cairn binary: its own node
+// at addr with selfTLS (nil: plaintext), and every other endpoint of the
+// cluster (other nodes, shard endpoints named by MOVED/ASK) with peerTLS
+// (nil: plaintext). In a TLS cluster the node may be reached on its
+// plaintext port, or on its TLS port trusting only its own certificate,
+// while the other nodes are reached over TLS trusting the cluster's CA.
+func NodeDialer(addr string, selfTLS, peerTLS *tls.Config) Dialer {
+	return redisDialer{addr: addr, tls: selfTLS, peerTLS: peerTLS}
+}
 
 type redisDialer struct {
-	addr string
-	tls  *tls.Config // nil: plaintext
+	addr    string
+	tls     *tls.Config // to addr; nil: plaintext
+	peerTLS *tls.Config // to any other address; nil: plaintext
 }
 
 func (d redisDialer) Dial(ctx context.Context, user, pass string) (Conn, error) {
@@ -60,9 +74,13 @@ func (d redisDialer) Dial(ctx context.Context, user, pass string) (Conn, error) 
 }
 
 func (d redisDialer) DialAddr(ctx context.Context, addr, user, pass string) (Conn, error) {
+	cfg := d.peerTLS
+	if addr == d.addr {
+		cfg = d.tls
+	}
 	c := redis.NewClient(&redis.Options{
 		Addr:            addr,
-		TLSConfig:       d.tls,
+		TLSConfig:       cfg,
 		Protocol:        2,
 		PoolSize:        4,
 		MaxRetries:      -1,

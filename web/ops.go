@@ -27,6 +27,18 @@ type job struct {
 	// move is the slot range and target of a CLUSTER MOVESLOTS job, whose
 	// progress is the share of the range the target already owns.
 	move *moveReq
+	// catchUp is the shard and node of a CLUSTER ADDREPLICA job: the
+	// new replica catching up, polled until it is in sync
+	// (followCatchUp).
+	catchUp *replicaReq
+	// Applied is the new replica's applied index; Target the shard
+	// leader's commit index when the replica was added (in sync once
+	// Applied reaches it); LeaderCommit the leader's commit index now.
+	// Detail says the same in words, or what is awaited.
+	Applied      uint64 `json:"applied,omitempty"`
+	Target       uint64 `json:"target,omitempty"`
+	LeaderCommit uint64 `json:"leader_commit,omitempty"`
+	Detail       string `json:"detail,omitempty"`
 }
 
 type jobs struct {
@@ -260,7 +272,7 @@ func newLossReport(r any) *lossReport {
 			LastError: str(sm["last_error"])}
 		rep.Shards = append(rep.Shards, sh)
 		rep.ForcedLoss += max(sh.LagEntries, 0)
-		w := fmt.Sprintf("shard %d: %d entries (here %d, primary %d when last heard, %d ms behind)", sh.Shard, max(sh.LagEntries, 0), sh.Applied, sh.SourceApplied, sh.LagMs)
+		w := fmt.Sprintf("shard %d: %s (here %d, primary %d when last heard, %d ms behind)", sh.Shard, entries(max(sh.LagEntries, 0)), sh.Applied, sh.SourceApplied, sh.LagMs)
 		if !sh.Connected {
 			rep.Unknown = true
 			w += ", link DOWN: the primary may have committed more since"
@@ -276,7 +288,7 @@ func newLossReport(r any) *lossReport {
 		rep.Forced = rep.Planned
 	default:
 		rep.Planned = "planned promotion: waits until this region has applied everything the primary committed, then switches roles; no write is lost (it fails if the primary cannot be reached)"
-		rep.Forced = fmt.Sprintf("FORCED promotion of region %s: %d committed entries of the old primary may be lost", rep.Region, rep.ForcedLoss)
+		rep.Forced = fmt.Sprintf("FORCED promotion of region %s: %s of the old primary may be lost", rep.Region, entries(rep.ForcedLoss, "committed"))
 		if rep.Unknown {
 			rep.Forced += " at least"
 		}
@@ -286,6 +298,15 @@ func newLossReport(r any) *lossReport {
 		rep.Forced += ". The old primary writes what it loses to region-discarded-*.txt when it rejoins."
 	}
 	return rep
+}
+
+// entries is "1 entry" or "n entries", with adjectives before the noun.
+func entries(n int64, adj ...string) string {
+	noun := "entries"
+	if n == 1 {
+		noun = "entry"
+	}
+	return strings.Join(append(append([]string{strconv.FormatInt(n, 10)}, adj...), noun), " ")
 }
 
 // promoteReport answers the loss report of a promotion (REGION INFO).
@@ -304,7 +325,8 @@ type replicaReq struct {
 
 // addReplica sends CLUSTER ADDREPLICA shard node: the directory adds the
 // node to the shard's Raft group, and the new replica catches up by
-// snapshot (its progress shows on the shard page).
+// snapshot. The reply names a job whose progress is that catch-up
+// (followCatchUp), shown on the operations page.
 func (h opsHandler) addReplica(c *gin.Context) { h.replica(c, "ADDREPLICA") }
 
 // removeReplica sends CLUSTER DELREPLICA shard node.
@@ -316,9 +338,197 @@ func (h opsHandler) replica(c *gin.Context, sub string) {
 		c.JSON(http.StatusBadRequest, gin.H{"error": "body must be JSON {\"shard\":N, \"node\":M} (numbers from the directory, ≥ 1)"})
 		return
 	}
-	if v, ok := h.d.act(c, "CLUSTER", sub, strconv.Itoa(req.Shard), strconv.Itoa(req.Node)); ok {
-		c.JSON(http.StatusOK, gin.H{"reply": v, "text": fmt.Sprintf("%s: shard %d, node %d", str(v), req.Shard, req.Node)})
+	v, ok := h.d.act(c, "CLUSTER", sub, strconv.Itoa(req.Shard), strconv.Itoa(req.Node))
+	if !ok {
+		return
 	}
+	text := fmt.Sprintf("%s: shard %d, node %d", str(v), req.Shard, req.Node)
+	if sub != "ADDREPLICA" {
+		c.JSON(http.StatusOK, gin.H{"reply": v, "text": text})
+		return
+	}
+	s := sess(c)
+	j := h.d.jobs.add(&job{User: s.user, Command: fmt.Sprintf("CLUSTER ADDREPLICA %d %d", req.Shard, req.Node), Started: time.Now(),
+		State: "running", Result: str(v), Detail: "waiting for the new replica to start", catchUp: &req})
+	h.d.done.Add(1)
+	go h.d.followCatchUp(s, j, catchUpEvery, catchUpLimit)
+	c.JSON(http.StatusOK, gin.H{"reply": v, "job": j, "text": fmt.Sprintf("%s; job %d follows the new replica catching up", text, j.ID)})
+}
+
+// How often a new replica's catch-up is polled, and for how long at most.
+const (
+	catchUpEvery = 500 * time.Millisecond
+	catchUpLimit = 30 * time.Minute
+)
+
+// add appends j with the next ID and returns a copy of it.
+func (js *jobs) add(j *job) job {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	js.next++
+	j.ID = js.next
+	js.list = append(js.list, j)
+	if len(js.list) > 50 {
+		js.list = js.list[1:]
+	}
+	return *j
+}
+
+// update changes job id under the lock (nothing if it was dropped).
+func (js *jobs) update(id int, f func(*job)) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	for _, j := range js.list {
+		if j.ID == id {
+			f(j)
+			return
+		}
+	}
+}
+
+// followCatchUp polls a replica added by CLUSTER ADDREPLICA, as the user
+// who added it, until it has applied everything the shard's leader had
+// committed when it was added (the target): the percent is its applied
+// index over that target. It ends failed when the replica is removed,
+// the user's session ends, the dashboard closes, or limit passes.
+func (d *Dashboard) followCatchUp(s *session, snap job, every, limit time.Duration) {
+	defer d.done.Done()
+	req := *snap.catchUp
+	deadline := time.Now().Add(limit)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var target uint64
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		st, err := d.catchUpState(ctx, s, req.Shard, req.Node)
+		cancel()
+		state, detail := "running", ""
+		switch {
+		case err != nil:
+			detail = "waiting: " + errText(err)
+		case st.gone:
+			state, detail = "failed", fmt.Sprintf("node %d no longer holds a replica of shard %d", req.Node, req.Shard)
+		default:
+			if target == 0 {
+				target = st.leaderCommit
+			}
+			switch {
+			case !st.started:
+				detail = fmt.Sprintf("the replica has not started on node %d yet (leader commit %d)", req.Node, st.leaderCommit)
+			case st.applied >= target && st.following:
+				state = "done"
+				detail = fmt.Sprintf("in sync: applied %d, leader commit %d", st.applied, st.leaderCommit)
+			default:
+				detail = fmt.Sprintf("applied %d of %d (leader commit now %d, %d behind)", st.applied, target, st.leaderCommit,
+					int64(st.leaderCommit)-int64(min(st.applied, st.leaderCommit)))
+			}
+		}
+		if state == "running" && time.Now().After(deadline) {
+			state, detail = "failed", fmt.Sprintf("not in sync after %v: %s", limit, detail)
+		}
+		s.mu.Lock()
+		closing := s.closing
+		s.mu.Unlock()
+		if state == "running" && closing {
+			state, detail = "failed", "the session that added the replica ended: "+detail
+		}
+		d.jobs.update(snap.ID, func(j *job) {
+			j.Detail, j.Target, j.LeaderCommit = detail, target, st.leaderCommit
+			if st.started {
+				j.Applied = st.applied
+			}
+			if target > 0 {
+				j.Percent = int(min(j.Applied*100/target, 100))
+			}
+			if state != "running" {
+				j.State, j.Ended = state, time.Now()
+				if state == "done" {
+					j.Percent = 100
+				}
+			}
+		})
+		if state != "running" {
+			d.log.Info("dashboard replica catch-up", "user", s.user, "cmd", snap.Command, "job", snap.ID, "state", state, "detail", detail)
+			return
+		}
+		select {
+		case <-d.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// catchUp is what the cluster says of a new replica.
+type catchUp struct {
+	gone         bool // the directory no longer lists the node in the shard
+	started      bool // the node reports its replica (INFO raft)
+	following    bool // ... which knows a leader and is not halted
+	applied      uint64
+	leaderCommit uint64
+}
+
+// catchUpState reads the directory, then INFO raft of the shard's leader
+// and of the new replica's node, as the signed-in user.
+func (d *Dashboard) catchUpState(ctx context.Context, s *session, shard, node int) (catchUp, error) {
+	var st catchUp
+	t, err := readTopology(ctx, s.conn)
+	if err != nil {
+		return st, err
+	}
+	addr := map[uint64]string{}
+	for _, n := range t.Nodes {
+		addr[n.ID] = n.Client
+	}
+	var leader uint64
+	found, holds := false, false
+	for _, sh := range t.Shards {
+		if sh.ID != uint64(shard) {
+			continue
+		}
+		found, leader = true, sh.CurrentLeader
+		for _, r := range sh.Replicas {
+			holds = holds || r == uint64(node)
+		}
+	}
+	if !found || !holds {
+		st.gone = true
+		return st, nil
+	}
+	id := strconv.Itoa(shard)
+	raftOf := func(n uint64) (map[string]string, error) {
+		var conn Conn = s.conn
+		if n != t.Myself {
+			var err error
+			if conn, err = d.peer(ctx, s, addr[n]); err != nil {
+				return nil, fmt.Errorf("node %d (%s): %w", n, addr[n], err)
+			}
+		}
+		r, err := conn.Do(ctx, "INFO", "raft")
+		if err != nil {
+			return nil, fmt.Errorf("node %d (%s): %w", n, addr[n], err)
+		}
+		return raftShards(parseInfo(str(r)))[id], nil
+	}
+	if leader == 0 {
+		return st, fmt.Errorf("shard %d has no leader", shard)
+	}
+	lm, err := raftOf(leader)
+	if err != nil {
+		return st, err
+	}
+	if lm == nil {
+		return st, fmt.Errorf("the leader's node %d does not report shard %d", leader, shard)
+	}
+	st.leaderCommit = uint64(toInt(lm["commit_index"]))
+	nm, err := raftOf(uint64(node))
+	if err != nil || nm == nil {
+		return st, err // nm nil: not started yet
+	}
+	st.started = true
+	st.applied = uint64(toInt(nm["applied_index"]))
+	st.following = nm["halted"] != "1" && toInt(nm["leader"]) != 0
+	return st, nil
 }
 
 func (h opsHandler) jobs(c *gin.Context) {
@@ -366,15 +576,8 @@ func (h opsHandler) start(c *gin.Context, move *moveReq, args ...string) {
 		c.JSON(http.StatusForbidden, gin.H{"error": "NOPERM " + why})
 		return
 	}
-	h.d.jobs.mu.Lock()
-	h.d.jobs.next++
-	j := &job{ID: h.d.jobs.next, User: s.user, Command: auditCmd(args), Started: time.Now(), State: "running", move: move}
-	h.d.jobs.list = append(h.d.jobs.list, j)
-	if len(h.d.jobs.list) > 50 {
-		h.d.jobs.list = h.d.jobs.list[1:]
-	}
-	snap := *j
-	h.d.jobs.mu.Unlock()
+	j := &job{User: s.user, Command: auditCmd(args), Started: time.Now(), State: "running", move: move}
+	snap := h.d.jobs.add(j)
 	remote := c.ClientIP()
 	h.d.log.Info("dashboard action started", "user", s.user, "remote", remote, "cmd", j.Command, "job", j.ID)
 	anyArgs := make([]any, len(args))

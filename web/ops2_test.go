@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -276,9 +277,62 @@ func TestReplicaOpsCluster(t *testing.T) {
 	if !has["1"] {
 		t.Skipf("node 1 holds no replica of the shard (%v)", ops.View.ClusterShards[0].Nodes)
 	}
-	expect(t, c.act("POST", "/api/ops/replica/add", map[string]any{"shard": 1, "node": spare}), 200, "OK")
+	// Data to catch up with.
+	cc := cl.Client()
+	ctx := context.Background()
+	for i := range 300 {
+		if err := cc.Set(ctx, fmt.Sprint("catchup", i), i, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := c.act("POST", "/api/ops/replica/add", map[string]any{"shard": 1, "node": spare})
+	expect(t, w, 200, "follows the new replica catching up")
+	var added struct{ Job job }
+	json.Unmarshal(w.Body.Bytes(), &added)
+	if added.Job.ID == 0 || added.Job.State != "running" {
+		t.Fatalf("add replica reply %s", w.Body)
+	}
 	expect(t, c.act("POST", "/api/ops/replica/add", map[string]any{"shard": 1, "node": spare}), 400, "already holds a replica")
-	deadline := time.Now().Add(30 * time.Second)
+	// The job's progress: the new replica's applied index against the
+	// leader's commit index when it was added, until in sync.
+	var seen []int
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var js struct{ Jobs []job }
+		json.Unmarshal(c.do("GET", "/api/ops/jobs", nil).Body.Bytes(), &js)
+		var j *job
+		for i := range js.Jobs {
+			if js.Jobs[i].ID == added.Job.ID {
+				j = &js.Jobs[i]
+			}
+		}
+		if j == nil {
+			t.Fatalf("job %d not listed: %+v", added.Job.ID, js.Jobs)
+		}
+		if len(seen) == 0 || seen[len(seen)-1] != j.Percent {
+			seen = append(seen, j.Percent)
+		}
+		if j.State == "done" {
+			if j.Percent != 100 || j.Target < 300 || j.Applied < j.Target || !strings.Contains(j.Detail, "in sync") || j.Command != fmt.Sprintf("CLUSTER ADDREPLICA 1 %d", spare) {
+				t.Fatalf("catch-up job done as %+v", *j)
+			}
+			t.Logf("catch-up job: percents seen %v, %s", seen, j.Detail)
+			break
+		}
+		if j.State != "running" || time.Now().After(deadline) {
+			t.Fatalf("catch-up job %+v", *j)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for i := 1; i < len(seen); i++ {
+		if seen[i] < seen[i-1] {
+			t.Fatalf("progress went back: %v", seen)
+		}
+	}
+	page := c.do("GET", "/ops", nil)
+	expect(t, page, 200, fmt.Sprintf(`id="job-%d"`, added.Job.ID))
+	expect(t, page, 200, "in sync: applied")
+	deadline = time.Now().Add(30 * time.Second)
 	for {
 		var s shardAPI
 		json.Unmarshal(c.do("GET", "/api/shard", nil).Body.Bytes(), &s)
@@ -383,4 +437,131 @@ func TestHTTPS(t *testing.T) {
 		t.Fatalf("plain /metrics with --http-tls no: %v %v", r, err)
 	}
 	_ = slog.Default
+}
+
+// catchUpCluster fakes the two nodes a replica catch-up job asks: node 1
+// (this node, the shard's leader) and node 2 (the new replica).
+type catchUpCluster struct {
+	mu               sync.Mutex
+	holds, started   bool
+	commit, applied  int
+	newReplicaLeader int
+}
+
+type catchUpNode struct {
+	c  *catchUpCluster
+	id int
+}
+
+func (n catchUpNode) Close() error { return nil }
+func (n catchUpNode) Do(ctx context.Context, args ...any) (any, error) {
+	c := n.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cmd := strings.ToUpper(fmt.Sprint(args...))
+	switch {
+	case cmd == "PING":
+		return "PONG", nil
+	case strings.HasPrefix(cmd, "CLUSTER") && strings.HasSuffix(cmd, "TOPOLOGY"):
+		reps := "[1]"
+		if c.holds {
+			reps = "[1,2]"
+		}
+		return `{"nodes":[{"id":1,"client":"n1:1"},{"id":2,"client":"n2:2"}],"shards":[{"id":1,"replicas":` + reps +
+			`,"current_leader":1}],"myself":1}`, nil
+	case strings.HasPrefix(cmd, "INFO"):
+		if n.id == 1 {
+			return fmt.Sprintf("# Raft\r\nraft_shard_1:role=leader,leader=1,commit_index=%d,applied_index=%d,halted=0\r\n", c.commit, c.commit), nil
+		}
+		if !c.started {
+			return "# Raft\r\n", nil
+		}
+		return fmt.Sprintf("# Raft\r\nraft_shard_1:role=follower,leader=%d,commit_index=%d,applied_index=%d,halted=0\r\n", c.newReplicaLeader, c.applied, c.applied), nil
+	}
+	return nil, fakeErr("ERR unexpected " + cmd)
+}
+
+type catchUpDialer struct{ c *catchUpCluster }
+
+func (d catchUpDialer) Dial(ctx context.Context, user, pass string) (Conn, error) {
+	return catchUpNode{d.c, 1}, nil
+}
+func (d catchUpDialer) DialAddr(ctx context.Context, addr, user, pass string) (Conn, error) {
+	if addr != "n2:2" {
+		return nil, fmt.Errorf("unexpected address %s", addr)
+	}
+	return catchUpNode{d.c, 2}, nil
+}
+
+// TestReplicaCatchUpJob: the job an added replica gets goes through
+// "not started", a percent of the leader's commit index when it was
+// added (a leader committing more since does not move the target), and
+// in sync; it fails when the replica is removed meanwhile, or when it
+// is not in sync within the limit.
+func TestReplicaCatchUpJob(t *testing.T) {
+	cc := &catchUpCluster{holds: true, commit: 100}
+	d := newDashboard(t, catchUpDialer{cc}, func(c *Config) { c.SampleEvery = -1 })
+	s := &session{user: "op", conn: catchUpNode{cc, 1}}
+	start := func(limit time.Duration) int {
+		j := d.jobs.add(&job{User: "op", Command: "CLUSTER ADDREPLICA 1 2", State: "running", catchUp: &replicaReq{Shard: 1, Node: 2}})
+		d.done.Add(1)
+		go d.followCatchUp(s, j, 5*time.Millisecond, limit)
+		return j.ID
+	}
+	set := func(f func()) {
+		cc.mu.Lock()
+		f()
+		cc.mu.Unlock()
+	}
+	wait := func(id int, state, detail string, percent int) job {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			for _, j := range d.jobs.snapshot() {
+				if j.ID == id && j.State == state && strings.Contains(j.Detail, detail) && j.Percent == percent {
+					return j
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("job %d never %s with %q at %d%%: %+v", id, state, detail, percent, d.jobs.snapshot())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	id := start(time.Minute)
+	wait(id, "running", "has not started on node 2", 0)
+	set(func() { cc.started, cc.applied, cc.newReplicaLeader = true, 40, 1 })
+	wait(id, "running", "applied 40 of 100 (leader commit now 100, 60 behind)", 40)
+	set(func() { cc.applied, cc.commit = 90, 150 })
+	j := wait(id, "running", "applied 90 of 100 (leader commit now 150, 60 behind)", 90)
+	if j.Target != 100 || j.Applied != 90 || j.LeaderCommit != 150 {
+		t.Fatalf("job figures %+v", j)
+	}
+	// At the target but not yet knowing a leader: not in sync.
+	set(func() { cc.applied, cc.newReplicaLeader = 120, 0 })
+	wait(id, "running", "applied 120 of 100", 100)
+	set(func() { cc.newReplicaLeader = 1 })
+	j = wait(id, "done", "in sync: applied 120, leader commit 150", 100)
+	if j.Ended.IsZero() {
+		t.Fatalf("done job without an end: %+v", j)
+	}
+
+	// Removed while catching up.
+	set(func() { cc.started, cc.applied = false, 0 })
+	id = start(time.Minute)
+	wait(id, "running", "has not started", 0)
+	set(func() { cc.holds = false })
+	wait(id, "failed", "node 2 no longer holds a replica of shard 1", 0)
+
+	// Not in sync within the limit.
+	set(func() { cc.holds = true })
+	id = start(50 * time.Millisecond)
+	wait(id, "failed", "not in sync after 50ms", 0)
+
+	// The page shows the jobs with their bars and details.
+	c := newTester(t, d)
+	c.signIn("op", "pw")
+	page := c.do("GET", "/ops", nil)
+	expect(t, page, 200, `in sync: applied 120, leader commit 150`)
+	expect(t, page, 200, `no longer holds a replica`)
 }

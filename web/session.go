@@ -17,6 +17,8 @@ type session struct {
 	pass    string // kept to reach the other nodes of the cluster as the same user
 	conn    Conn
 	peers   map[string]Conn // connections to the other nodes, as the same user
+	// dialing are the peer connections being opened (peer).
+	dialing map[string]*peerDial
 	csrf    string
 	created time.Time
 
@@ -118,6 +120,7 @@ func (s *session) close() {
 	s.conn.Close()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.closing = true
 	for _, c := range s.peers {
 		c.Close()
 	}

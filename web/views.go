@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"sort"
@@ -249,36 +250,75 @@ func (d *Dashboard) fillNodes(ctx context.Context, s *session, nodes []nodeRow) 
 }
 
 // peer returns the session's connection to another node of the cluster,
-// signed in as the same user.
+// signed in as the same user. A new connection is opened in the
+// background with its own timeout (peerDialTimeout): a caller whose
+// deadline is shorter (a page asking every node with a 250 ms budget)
+// gives up waiting, but the connection is kept for the next refresh
+// once open, so a slow handshake (TLS on a loaded node) does not make
+// the node look unreachable on every refresh.
 func (d *Dashboard) peer(ctx context.Context, s *session, addr string) (Conn, error) {
-	s.mu.Lock()
-	if s.peers == nil {
-		s.peers = map[string]Conn{}
-	}
-	c := s.peers[addr]
-	s.mu.Unlock()
-	if c != nil {
-		return c, nil
-	}
-	dialer := d.cfg.Dialer
-	pd, ok := dialer.(PeerDialer)
+	pd, ok := d.cfg.Dialer.(PeerDialer)
 	if !ok {
 		return nil, fmt.Errorf("no peer dialer")
 	}
-	c, err := pd.DialAddr(ctx, addr, s.user, s.pass)
-	if err != nil {
-		return nil, err
-	}
 	s.mu.Lock()
-	if old := s.peers[addr]; old != nil {
+	if s.closing {
 		s.mu.Unlock()
-		c.Close()
-		return old, nil
+		return nil, errSessionClosed
 	}
-	s.peers[addr] = c
+	if c := s.peers[addr]; c != nil {
+		s.mu.Unlock()
+		return c, nil
+	}
+	dl := s.dialing[addr]
+	if dl == nil {
+		dl = &peerDial{done: make(chan struct{})}
+		if s.dialing == nil {
+			s.dialing = map[string]*peerDial{}
+		}
+		s.dialing[addr] = dl
+		go func() {
+			dctx, cancel := context.WithTimeout(context.Background(), peerDialTimeout)
+			c, err := pd.DialAddr(dctx, addr, s.user, s.pass)
+			cancel()
+			s.mu.Lock()
+			delete(s.dialing, addr)
+			if err == nil && s.closing {
+				c.Close()
+				c, err = nil, errSessionClosed
+			}
+			if err == nil {
+				if s.peers == nil {
+					s.peers = map[string]Conn{}
+				}
+				s.peers[addr] = c
+			}
+			dl.c, dl.err = c, err
+			s.mu.Unlock()
+			close(dl.done)
+		}()
+	}
 	s.mu.Unlock()
-	return c, nil
+	select {
+	case <-dl.done:
+		return dl.c, dl.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("connecting to %s: %w", addr, ctx.Err())
+	}
 }
+
+// peerDialTimeout bounds opening a connection to another node.
+const peerDialTimeout = 5 * time.Second
+
+// peerDial is a peer connection being opened; done is closed with c or
+// err set.
+type peerDial struct {
+	done chan struct{}
+	c    Conn
+	err  error
+}
+
+var errSessionClosed = errors.New("the session has ended")
 
 // slotMap draws the 16384 slots as a 128×128 grid, each row of slots one
 // line of the SVG, coloured by the shard that owns them.
@@ -331,7 +371,10 @@ type replicaState struct {
 	// Behind is how many entries it has yet to apply compared with this
 	// node's commit index of the shard (-1: unknown).
 	Behind int64
-	Self   bool
+	// Percent is Applied over this node's commit index (100 when in
+	// sync; meaningless when Behind is -1).
+	Percent int
+	Self    bool
 }
 
 // raftShards reads INFO raft's raft_shard_<id>:k=v,... lines.
@@ -407,7 +450,7 @@ func shardData(d *Dashboard, c *gin.Context) (any, error) {
 // replicasOf lists shard id's replicas: outside cluster mode only this
 // node's; in cluster mode every node the directory names, with what
 // that node's INFO raft says of its replica.
-func replicasOf(id string, self map[string]string, t *topology, peers map[uint64]peerRaft) []replicaState {
+func replicasOf(id string, self map[string]string, t *topology, peers map[uint64]peerRaft) (out []replicaState) {
 	commit := toInt(self["commit_index"])
 	state := func(m map[string]string) string {
 		switch {
@@ -418,11 +461,19 @@ func replicasOf(id string, self map[string]string, t *topology, peers map[uint64
 		}
 		return "following"
 	}
+	defer func() {
+		for i := range out {
+			if r := &out[i]; r.Behind >= 0 && commit > 0 {
+				r.Percent = int(min(int64(r.Applied)*100/commit, 100))
+			} else if r.Behind == 0 {
+				r.Percent = 100
+			}
+		}
+	}()
 	if t == nil {
 		return []replicaState{{Node: "this node", Role: self["role"], State: state(self),
 			Applied: uint64(toInt(self["applied_index"])), Behind: max(commit-toInt(self["applied_index"]), 0), Self: true}}
 	}
-	var out []replicaState
 	for _, sh := range t.Shards {
 		if strconv.FormatUint(sh.ID, 10) != id {
 			continue

@@ -13,6 +13,7 @@ import (
 	"embed"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/cairndb/cairn/modules"
 )
@@ -97,6 +98,24 @@ func Library(ctx context.Context) (*modules.Library, error) {
 	}
 	engine.lib = lib
 	return lib, nil
+}
+
+var preload sync.Once
+
+// Preload starts loading the process's interpreter (Library) in the
+// background, once per process, and calls done with the time it took and
+// its error. A call that needs the interpreter meanwhile waits for that
+// load instead of starting its own.
+func Preload(done func(time.Duration, error)) {
+	preload.Do(func() {
+		go func() {
+			start := time.Now()
+			_, err := Library(context.Background())
+			if done != nil {
+				done(time.Since(start), err)
+			}
+		}()
+	})
 }
 
 // Script is one script call.

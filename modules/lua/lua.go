@@ -66,6 +66,12 @@ func Module() ([]byte, error) {
 func Limits() modules.Limits {
 	l := modules.DefaultLimits()
 	l.InitFuel = 2_000_000_000
+	// Fuel charges a whole scope (a function body outside loops, or a
+	// loop body) on entry, and Go's wasm output makes most of a function
+	// one scope, so the interpreter's dispatch costs about 100,000 fuel
+	// per Lua instruction: 50,000,000 would stop scripts after a few
+	// hundred. 3,000,000,000 ends an infinite loop in about half a second.
+	l.Fuel = 3_000_000_000
 	return l
 }
 

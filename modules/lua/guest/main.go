@@ -19,6 +19,8 @@ import (
 	"crypto/sha1"
 	"encoding/binary"
 	"encoding/hex"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -48,6 +50,26 @@ func init() {
 	for _, name := range []string{"dofile", "loadfile", "require", "module"} {
 		L.SetGlobal(name, lua.LNil)
 	}
+	// tostring formats numbers as Lua 5.1 does ("%.14g": inf, -0, 1e+15),
+	// not as gopher-lua does.
+	baseToString := L.GetGlobal("tostring").(*lua.LFunction)
+	L.SetGlobal("tostring", L.NewFunction(func(L *lua.LState) int {
+		if n, ok := L.Get(1).(lua.LNumber); ok && L.GetTop() == 1 {
+			L.Push(lua.LString(fmtG14(float64(n))))
+			return 1
+		}
+		top := L.GetTop()
+		L.Push(baseToString)
+		for i := 1; i <= top; i++ {
+			L.Push(L.Get(i))
+		}
+		L.Call(top, 1)
+		return 1
+	}))
+	// The libraries Redis bundles for scripts.
+	openCJSON(L)
+	openCMsgpack(L)
+	openBit(L)
 	math := L.GetGlobal("math").(*lua.LTable)
 	L.SetField(math, "random", L.NewFunction(mathRandom))
 	L.SetField(math, "randomseed", L.NewFunction(mathRandomseed))
@@ -78,7 +100,24 @@ func init() {
 		return 0
 	}))
 	L.SetMetatable(L.G.Global, mt)
+	settleHeap()
 }
+
+// settleHeap collects the garbage of initialization and turns the
+// proportional GC off in favour of a memory limit, so that a call — which
+// starts from this state every time — does not pay for a collection of
+// the whole interpreter heap (millions of instructions, hence fuel) unless
+// it allocates enough to approach the limit. Collections stay
+// deterministic: they depend on the allocations only.
+func settleHeap() {
+	runtime.GC()
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(gcMemoryLimit)
+}
+
+// gcMemoryLimit is the heap size at which a call's allocations start
+// collections: well under the sandbox's memory limit (lua.Limits).
+const gcMemoryLimit = 20 << 20
 
 //go:wasmexport fcall:eval
 func eval() { run() }

@@ -171,6 +171,17 @@ var flagNames = []struct {
 	{"allow-cross-slot-keys", AllowCrossSlotKeys},
 }
 
+// ParseFlag returns the flag of a name in Redis's spelling (case
+// sensitive, as Redis's shebang parser).
+func ParseFlag(name string) (Flags, bool) {
+	for _, n := range flagNames {
+		if n.name == name {
+			return n.flag, true
+		}
+	}
+	return 0, false
+}
+
 // Strings returns the flag names, in a fixed order (the order FUNCTION
 // LIST shows them).
 func (f Flags) Strings() []string {

@@ -12,7 +12,7 @@ import (
 )
 
 // TestLibsBadInput feeds random and mutated bytes to cjson.decode,
-// cmsgpack.unpack and their round trips: every call ends in a reply (a
+// cmsgpack.unpack and their round trips, and as struct formats: every call ends in a reply (a
 // value or a script error), never a trap, and the same input gives the
 // same reply twice.
 func TestLibsBadInput(t *testing.T) {
@@ -41,6 +41,8 @@ func TestLibsBadInput(t *testing.T) {
 		"return cjson.encode(cjson.decode(ARGV[1]))",
 		"return cmsgpack.pack(cmsgpack.unpack(ARGV[1]))",
 		"return {cmsgpack.unpack_limit(ARGV[1], 2, 1)}",
+		"return {struct.unpack(ARGV[1], string.rep('abcdefgh\\0', 20))}",
+		"return struct.pack(ARGV[1], 1, 2, 3, 4, 5, 6, 7, 8)",
 	}
 	for _, src := range scripts {
 		for _, in := range inputs {

@@ -72,6 +72,7 @@ func init() {
 	openCJSON(L)
 	openCMsgpack(L)
 	openBit(L)
+	openStruct(L)
 	math := L.GetGlobal("math").(*lua.LTable)
 	L.SetField(math, "random", L.NewFunction(mathRandom))
 	L.SetField(math, "randomseed", L.NewFunction(mathRandomseed))

@@ -15,9 +15,9 @@ import (
 // them. EVAL and EVALSHA are routed by their declared keys to the shard
 // owning them and run there (through its log, on every replica); a node
 // that does not serve the keys' slot answers MOVED; declared keys of two
-// slots are CROSSSLOT; a script touching an undeclared key of another
-// slot fails unless it declares allow-cross-slot-keys... and in any case
-// cannot reach a key another shard owns; no-cluster scripts are refused.
+// slots are CROSSSLOT; a script touching an undeclared key is refused
+// (allow-cross-slot-keys does not change that: the declared keys decide
+// the route); no-cluster scripts are refused.
 func TestEvalInCluster(t *testing.T) {
 	luatest.Ensure(t)
 	if _, err := lua.Library(context.Background()); err != nil { // compile once, before the clients' timeouts run

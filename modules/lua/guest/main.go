@@ -532,7 +532,7 @@ func toRESP(dst []byte, v lua.LValue, depth int) []byte {
 		case bool(v):
 			return append(dst, ":1\r\n"...)
 		}
-		return append(dst, "_\r\n"...)
+		return append(dst, "$-1\r\n"...)
 	case *lua.LTable:
 		if e, ok := v.RawGetString("err").(lua.LString); ok {
 			return append(dst, errLine(strings.TrimPrefix(string(e), "-"))...)
@@ -600,7 +600,7 @@ func toRESP(dst []byte, v lua.LValue, depth int) []byte {
 		}
 		return dst
 	}
-	return append(dst, "_\r\n"...)
+	return append(dst, "$-1\r\n"...)
 }
 
 func appendBulk(dst []byte, s string) []byte {

@@ -64,6 +64,7 @@ var settings = []setting{
 	{"shard-ports", "CAIRN_SHARD_PORTS", "cluster mode: port of the endpoint of shard 1's replica on this node; shard N's is shard-ports+step*(N-1) (default port+100; 0 picks free ports)", ""},
 	{"memory-guard", "CAIRN_MEMORY_GUARD", "refuse growing writes while the process's RSS is above this many bytes (kb/mb/gb suffixes; 0 disables; default 80% of the machine's or cgroup's memory)", ""},
 	{"logdb", "CAIRN_LOGDB", "Raft log engine: tan or pebble", "tan"},
+	{"lua-preload", "CAIRN_LUA_PRELOAD", "yes: compile the Lua interpreter (EVAL) in the background at start, cached under the data directory, so the first EVAL does not wait for it; no: on first use", "yes"},
 	{"exec-shards", "CAIRN_EXEC_SHARDS", "Dragonboat engine worker goroutines of each kind (default Dragonboat's)", ""},
 	{"shard-port-step", "CAIRN_SHARD_PORT_STEP", "cluster mode: port distance between consecutive shards' endpoints", strconv.Itoa(server.DefaultShardPortStep)},
 	{"http-port", "CAIRN_HTTP_PORT", "HTTP listener port, bound like --bind: GET /metrics (Prometheus text) and the dashboard at /; 0 disables (default port+" + strconv.Itoa(server.HTTPPortOffset) + ")", ""},
@@ -407,6 +408,13 @@ func buildConfig(get func(string) string) (server.Config, error) {
 	case "no", "":
 	default:
 		return cfg, fmt.Errorf("bad log-archive %q (yes or no)", get("log-archive"))
+	}
+	switch strings.ToLower(get("lua-preload")) {
+	case "yes", "":
+		cfg.PreloadLua = true
+	case "no":
+	default:
+		return cfg, fmt.Errorf("bad lua-preload %q (yes or no)", get("lua-preload"))
 	}
 	if v := get("exec-shards"); v != "" {
 		if cfg.ExecShards, err = strconv.ParseUint(v, 10, 64); err != nil || cfg.ExecShards == 0 {

@@ -18,7 +18,9 @@
 #     and FCALL with one SET through the Go exec module (Go guests pay Go's
 #     runtime set-up per call); redis-server (no persistence, and
 #     AOF-always for the writes, as Cairn is durable) running EVALSHA of
-#     "return 1", GET and SET scripts and FCALL of the same as a Lua library.
+#     "return 1", GET and SET scripts and FCALL of the same as a Lua library;
+#     Cairn EVALSHA of the same three scripts (EVALSHA_RO for the GET) on its
+#     Lua interpreter, itself a Wasm module in the sandbox (-n N/5).
 #  2. Load time: FUNCTION LOAD of the WAT fixture, the C example and the Go
 #     ratelimit example on a fresh server (cold compilation cache), then the
 #     same Go module again under another name on a server whose cache holds it
@@ -126,6 +128,11 @@ SHA1=$(cli nopersist SCRIPT LOAD "return 1")
 SHA_GET=$(cli nopersist SCRIPT LOAD "return redis.call('GET', KEYS[1])")
 SHA_SET=$(cli nopersist SCRIPT LOAD "return redis.call('SET', KEYS[1], ARGV[1])")
 cli aof SCRIPT LOAD "return redis.call('SET', KEYS[1], ARGV[1])" >/dev/null
+# The same scripts on Cairn (the SHA1s are the same; SCRIPT LOAD goes
+# through Cairn's log and waits for its interpreter, compiled at start).
+cli cairn SCRIPT LOAD "return 1" >/dev/null
+cli cairn SCRIPT LOAD "return redis.call('GET', KEYS[1])" >/dev/null
+cli cairn SCRIPT LOAD "return redis.call('SET', KEYS[1], ARGV[1])" >/dev/null
 
 run cairn-get cairn "$N" GET k
 run cairn-set cairn "$N" SET k v
@@ -136,6 +143,9 @@ run cairn-c-incr cairn "$N" FCALL cincr 1 n
 run cairn-go-get cairn "$GON" FCALL_RO exec_ro 1 k GET k
 run cairn-go-set cairn "$GON" FCALL exec 1 k SET k v
 run cairn-go-ratelimit cairn "$GON" FCALL ratelimit 1 rl 1000000000 1000000000
+run cairn-evalsha-trivial cairn "$GON" EVALSHA "$SHA1" 0
+run cairn-evalsharo-get cairn "$GON" EVALSHA_RO "$SHA_GET" 1 k
+run cairn-evalsha-set cairn "$GON" EVALSHA "$SHA_SET" 1 k v
 run redis-get nopersist "$N" GET k
 run redis-set nopersist "$N" SET k v
 run redis-evalsha-trivial nopersist "$N" EVALSHA "$SHA1" 0
@@ -161,6 +171,8 @@ echo "redis-benchmark -P 1 -c $CLIENTS -n $N (Go-module rows -n $GON), $(nproc) 
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg). redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p'):"
 echo "no persistence unless marked AOF (appendfsync always; Cairn fsyncs every write through Raft)."
 echo
+echo "Rows marked (Go) and (Lua) ran -n $GON."
+echo
 echo "| test | Cairn rps | p50 ms | vs Cairn GET/SET | Redis rps | p50 ms |"
 echo "|---|---|---|---|---|---|"
 echo "| GET | $(rps cairn-get) | $(p50 cairn-get) | 1.00 | $(rps redis-get) | $(p50 redis-get) |"
@@ -172,6 +184,9 @@ echo "| FCALL one INCR (WAT) | $(rps cairn-fcall-incr) | $(p50 cairn-fcall-incr)
 echo "| FCALL one INCR (C) | $(rps cairn-c-incr) | $(p50 cairn-c-incr) | $(ratio cairn-c-incr cairn-set) of SET | | |"
 echo "| FCALL_RO one GET (Go) / Redis EVALSHA, FCALL_RO Lua | $(rps cairn-go-get) | $(p50 cairn-go-get) | $(ratio cairn-go-get cairn-get) of GET | $(rps redis-evalsha-get), $(rps redis-fcall-get) | $(p50 redis-evalsha-get) |"
 echo "| FCALL one SET (Go) / Redis EVALSHA, FCALL Lua | $(rps cairn-go-set) | $(p50 cairn-go-set) | $(ratio cairn-go-set cairn-set) of SET | $(rps redis-evalsha-set), $(rps redis-fcall-set) (AOF $(rps redis-aof-evalsha-set), $(rps redis-aof-fcall-set)) | $(p50 redis-evalsha-set) |"
+echo "| EVALSHA \"return 1\" (Lua) / Redis EVALSHA | $(rps cairn-evalsha-trivial) | $(p50 cairn-evalsha-trivial) | $(ratio cairn-evalsha-trivial cairn-set) of SET | $(rps redis-evalsha-trivial) | $(p50 redis-evalsha-trivial) |"
+echo "| EVALSHA_RO one GET (Lua) / Redis EVALSHA | $(rps cairn-evalsharo-get) | $(p50 cairn-evalsharo-get) | $(ratio cairn-evalsharo-get cairn-get) of GET | $(rps redis-evalsha-get) | $(p50 redis-evalsha-get) |"
+echo "| EVALSHA one SET (Lua) / Redis EVALSHA | $(rps cairn-evalsha-set) | $(p50 cairn-evalsha-set) | $(ratio cairn-evalsha-set cairn-set) of SET | $(rps redis-evalsha-set) (AOF $(rps redis-aof-evalsha-set)) | $(p50 redis-evalsha-set) |"
 echo "| FCALL ratelimit (Go: HMGET + HSET) | $(rps cairn-go-ratelimit) | $(p50 cairn-go-ratelimit) | $(ratio cairn-go-ratelimit cairn-set) of SET | | |"
 echo
 echo "FUNCTION LOAD (ms, one redis-cli round trip): WAT fixture ${L[wat]}, C example ${L[c]},"

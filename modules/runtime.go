@@ -171,6 +171,17 @@ var flagNames = []struct {
 	{"allow-cross-slot-keys", AllowCrossSlotKeys},
 }
 
+// ParseFlag returns the flag of a name in Redis's spelling (case
+// sensitive, as Redis's shebang parser).
+func ParseFlag(name string) (Flags, bool) {
+	for _, n := range flagNames {
+		if n.name == name {
+			return n.flag, true
+		}
+	}
+	return 0, false
+}
+
 // Strings returns the flag names, in a fixed order (the order FUNCTION
 // LIST shows them).
 func (f Flags) Strings() []string {
@@ -542,20 +553,39 @@ func firstLine(s string) string {
 }
 
 var internal struct {
-	once sync.Once
-	rt   *Runtime
-	err  error
+	mu    sync.Mutex
+	rt    *Runtime
+	err   error
+	cache wazero.CompilationCache
+}
+
+// SetInternalCache sets the compilation cache InternalRuntime will be
+// created with (for example wazero.NewCompilationCacheWithDir under a
+// node's data directory, so a restart does not recompile the Lua
+// interpreter). It must come before the first InternalRuntime; it reports
+// false, and changes nothing, once the runtime exists. The cache must stay
+// open for the life of the process.
+func SetInternalCache(c wazero.CompilationCache) bool {
+	internal.mu.Lock()
+	defer internal.mu.Unlock()
+	if internal.rt != nil || internal.cache != nil {
+		return false
+	}
+	internal.cache = c
+	return true
 }
 
 // InternalRuntime returns the process-wide runtime of Cairn's own modules
 // (the Lua interpreter): created on first use with the default
-// configuration and an in-memory compilation cache, never closed, so a
-// module built into the binary is compiled once per process however many
-// nodes or shards the process runs. Its libraries run in the same sandbox
-// as users' (LoadInternal).
+// configuration and the cache given to SetInternalCache (else an
+// in-memory one), never closed, so a module built into the binary is
+// compiled once per process however many nodes or shards the process
+// runs. Its libraries run in the same sandbox as users' (LoadInternal).
 func InternalRuntime() (*Runtime, error) {
-	internal.once.Do(func() {
-		internal.rt, internal.err = NewRuntime(context.Background(), Config{})
-	})
+	internal.mu.Lock()
+	defer internal.mu.Unlock()
+	if internal.rt == nil && internal.err == nil {
+		internal.rt, internal.err = NewRuntime(context.Background(), Config{Cache: internal.cache})
+	}
 	return internal.rt, internal.err
 }

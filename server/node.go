@@ -150,6 +150,13 @@ type Config struct {
 	MemoryGuard int64
 	// LogDB is the Raft log engine: "tan" (the default) or "pebble".
 	LogDB string
+	// PreloadLua compiles the Lua interpreter (the Wasm module EVAL runs
+	// on, package modules/lua) in the background as the node starts, with
+	// its compiled code cached under the data directory, so that the
+	// first EVAL on this node — a follower's apply included — does not
+	// wait seconds for the compilation. The binary sets it (--lua-preload);
+	// default false: the interpreter is loaded on first use.
+	PreloadLua bool
 	// ExecShards is the number of each kind of Dragonboat engine worker.
 	// Default 0: Dragonboat's own default.
 	ExecShards uint64
@@ -452,6 +459,9 @@ func Start(cfg Config) (_ *Node, err error) {
 	}
 	if n.modules, err = modules.NewRuntime(context.Background(), wasm); err != nil {
 		return nil, fmt.Errorf("start the Wasm runtime: %w", err)
+	}
+	if cfg.PreloadLua {
+		n.preloadLua(dir, cfg.FS == nil && keys == nil)
 	}
 	raftCA, raftCert, raftKey := cfg.raftTLS()
 	raftSecret, err := cfg.raftSecret()

@@ -13,6 +13,7 @@ import (
 	"embed"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/cairndb/cairn/modules"
 )
@@ -65,6 +66,12 @@ func Module() ([]byte, error) {
 func Limits() modules.Limits {
 	l := modules.DefaultLimits()
 	l.InitFuel = 2_000_000_000
+	// Fuel charges a whole scope (a function body outside loops, or a
+	// loop body) on entry, and Go's wasm output makes most of a function
+	// one scope, so the interpreter's dispatch costs about 100,000 fuel
+	// per Lua instruction: 50,000,000 would stop scripts after a few
+	// hundred. 3,000,000,000 ends an infinite loop in about half a second.
+	l.Fuel = 3_000_000_000
 	return l
 }
 
@@ -97,6 +104,24 @@ func Library(ctx context.Context) (*modules.Library, error) {
 	}
 	engine.lib = lib
 	return lib, nil
+}
+
+var preload sync.Once
+
+// Preload starts loading the process's interpreter (Library) in the
+// background, once per process, and calls done with the time it took and
+// its error. A call that needs the interpreter meanwhile waits for that
+// load instead of starting its own.
+func Preload(done func(time.Duration, error)) {
+	preload.Do(func() {
+		go func() {
+			start := time.Now()
+			_, err := Library(context.Background())
+			if done != nil {
+				done(time.Since(start), err)
+			}
+		}()
+	})
 }
 
 // Script is one script call.

@@ -23,7 +23,8 @@ import (
 // evalLog is a log of Lua script entries among plain writes: SCRIPT LOAD,
 // EVAL and EVALSHA that write (with math.random from the entry's seed),
 // EVALSHA of unknown scripts (NOSCRIPT), scripts that run out of fuel
-// after writing, a transaction with EVAL, and SCRIPT FLUSH.
+// after writing, a transaction with EVAL, SCRIPT FLUSH, and scripts whose
+// writes depend on table iteration order (cjson objects, cmsgpack maps).
 func evalLog(seed uint64) [][]byte {
 	r := rand.New(rand.NewPCG(seed, 21))
 	now := int64(1_700_000_000_000)
@@ -34,6 +35,9 @@ func evalLog(seed uint64) [][]byte {
 	}
 	const incr = "return redis.call('incrby', KEYS[1], math.random(10))"
 	const spin = "redis.call('set', KEYS[1], ARGV[1]) while true do end"
+	const json = "local t = {} for i = 1, 6 do t['k' .. math.random(100)] = {i, bit.bxor(i, 0x55)} end " +
+		"local j = cjson.encode(cjson.decode(cjson.encode(t))) redis.call('set', KEYS[1], j) " +
+		"redis.call('append', KEYS[1], cmsgpack.pack(cmsgpack.unpack(cmsgpack.pack(t)))) return #j"
 	incrSHA := modules.ScriptSHA([]byte(incr))
 	keys := []string{"a", "b", "c"}
 	add(entry.Commands, args("EVALSHA", incrSHA, "1", "a")) // NOSCRIPT: not loaded yet
@@ -48,7 +52,8 @@ func evalLog(seed uint64) [][]byte {
 		case n < 8:
 			add(entry.Commands, args("EVALSHA", incrSHA, "1", k)) // NOSCRIPT until loaded
 		case n < 11:
-			add(entry.Commands, args("EVAL", incr, "1", k), args("EVAL", "return {math.random(), redis.call('get', KEYS[1])}", "1", k))
+			add(entry.Commands, args("EVAL", incr, "1", k), args("EVAL", "return {math.random(), redis.call('get', KEYS[1])}", "1", k),
+				args("EVAL", json, "1", k+":json")) // object key order and cmsgpack maps
 		case n < 12:
 			add(entry.Commands, args("EVAL", spin, "1", k, fmt.Sprint("spun", i))) // out of fuel mid-write
 		case n < 13:

@@ -16,9 +16,13 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"encoding/binary"
 	"encoding/hex"
+	"math"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -48,6 +52,27 @@ func init() {
 	for _, name := range []string{"dofile", "loadfile", "require", "module"} {
 		L.SetGlobal(name, lua.LNil)
 	}
+	// tostring formats numbers as Lua 5.1 does ("%.14g": inf, -0, 1e+15),
+	// not as gopher-lua does.
+	baseToString := L.GetGlobal("tostring").(*lua.LFunction)
+	L.SetGlobal("tostring", L.NewFunction(func(L *lua.LState) int {
+		if n, ok := L.Get(1).(lua.LNumber); ok && L.GetTop() == 1 {
+			L.Push(lua.LString(fmtG14(float64(n))))
+			return 1
+		}
+		top := L.GetTop()
+		L.Push(baseToString)
+		for i := 1; i <= top; i++ {
+			L.Push(L.Get(i))
+		}
+		L.Call(top, 1)
+		return 1
+	}))
+	// The libraries Redis bundles for scripts.
+	openCJSON(L)
+	openCMsgpack(L)
+	openBit(L)
+	openStruct(L)
 	math := L.GetGlobal("math").(*lua.LTable)
 	L.SetField(math, "random", L.NewFunction(mathRandom))
 	L.SetField(math, "randomseed", L.NewFunction(mathRandomseed))
@@ -78,7 +103,24 @@ func init() {
 		return 0
 	}))
 	L.SetMetatable(L.G.Global, mt)
+	settleHeap()
 }
+
+// settleHeap collects the garbage of initialization and turns the
+// proportional GC off in favour of a memory limit, so that a call — which
+// starts from this state every time — does not pay for a collection of
+// the whole interpreter heap (millions of instructions, hence fuel) unless
+// it allocates enough to approach the limit. Collections stay
+// deterministic: they depend on the allocations only.
+func settleHeap() {
+	runtime.GC()
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(gcMemoryLimit)
+}
+
+// gcMemoryLimit is the heap size at which a call's allocations start
+// collections: well under the sandbox's memory limit (lua.Limits).
+const gcMemoryLimit = 20 << 20
 
 //go:wasmexport fcall:eval
 func eval() { run() }
@@ -219,6 +261,9 @@ func redisCall(L *lua.LState, raise bool) int {
 			return fail("ERR Lua redis lib command arguments must be strings or integers")
 		}
 	}
+	if len(args[0]) > 0 && args[0][0] == 0 {
+		return fail("ERR Unknown Redis command called from script")
+	}
 	r, err := cairn.PCall(args...)
 	if err != nil {
 		return fail(err.Error())
@@ -271,43 +316,99 @@ func sha1hex(L *lua.LState) int {
 	return 1
 }
 
+// resp is the protocol of the replies redis.call converts (redis.setresp):
+// 2 at the start of every call (it starts from the initialized state).
+var resp = 2
+
+// setrespCmd is the host's protocol switch (package function's
+// setrespCmd); scripts cannot send it (redisCall refuses NUL-led names).
+const setrespCmd = "\x00setresp"
+
 func setresp(L *lua.LState) int {
-	if v := L.CheckInt(1); v != 2 {
-		L.RaiseError("RESP version %d is not supported by Cairn's Lua scripts (only 2)", v)
+	if L.GetTop() != 1 {
+		raiseErr(L, "ERR redis.setresp() requires one argument.")
+	}
+	v := 0.0
+	switch n := L.Get(1).(type) {
+	case lua.LNumber:
+		v = float64(n)
+	case lua.LString:
+		if f, k := strtod(strings.TrimSpace(string(n))); k > 0 && k == len(strings.TrimSpace(string(n))) {
+			v = f
+		}
+	}
+	if v != 2 && v != 3 {
+		raiseErr(L, "ERR RESP version must be 2 or 3.")
+	}
+	if int(v) != resp {
+		if _, err := cairn.PCall([]byte(setrespCmd), []byte(strconv.Itoa(int(v)))); err != nil {
+			raiseErr(L, err.Error())
+		}
+		resp = int(v)
 	}
 	return 0
 }
 
-// fromRESP converts one reply the host sent (RESP3) into a Lua value with
-// Redis's rules for RESP2 scripts: integer -> number, bulk -> string,
-// null -> false, array (set, map flattened) -> table, status -> {ok=...},
-// error -> {err=...}, double and big number -> string, boolean -> 1 or 0.
+// raiseErr raises a Redis error (an error table, as redis.call's) at the
+// script's current line.
+func raiseErr(L *lua.LState, msg string) {
+	t := L.NewTable()
+	t.RawSetString("err", lua.LString(msg))
+	t.RawSetString("where", lua.LString(strings.TrimSuffix(L.Where(1), ":")))
+	L.Error(t, 0)
+}
+
+// fromRESP converts one reply the host sent into a Lua value with
+// Redis's rules. In RESP2 (the default): integer -> number, bulk ->
+// string, null -> false, array -> table, status -> {ok=...}, error ->
+// {err=...} (RESP3 types, which a RESP2 host does not send, as their RESP2
+// forms). After redis.setresp(3): null -> nil, boolean -> boolean, double
+// -> {double=n}, big number -> {big_number=s}, verbatim ->
+// {verbatim_string={format=f, string=s}}, map -> {map={k=v...}}, set ->
+// {set={e=true...}}; attributes are skipped.
 func fromRESP(L *lua.LState, b []byte, depth int) (lua.LValue, []byte, bool) {
-	i := strings.Index(string(b), "\r\n")
+	i := bytes.Index(b, []byte("\r\n"))
 	if len(b) == 0 || i < 0 || depth > 200 {
 		return nil, nil, false
 	}
 	typ, text, rest := b[0], string(b[1:i]), b[i+2:]
+	r3 := resp == 3
+	field := func(name string, v lua.LValue) *lua.LTable {
+		t := L.CreateTable(0, 1)
+		t.RawSetString(name, v)
+		return t
+	}
 	switch typ {
 	case '+':
-		t := L.NewTable()
-		t.RawSetString("ok", lua.LString(text))
-		return t, rest, true
+		return field("ok", lua.LString(text)), rest, true
 	case '-':
-		t := L.NewTable()
-		t.RawSetString("err", lua.LString(text))
-		return t, rest, true
+		return field("err", lua.LString(text)), rest, true
 	case ':':
 		n, err := strconv.ParseInt(text, 10, 64)
 		return lua.LNumber(n), rest, err == nil
-	case ',', '(':
+	case ',':
+		if r3 {
+			f, n := strtod(text)
+			return field("double", lua.LNumber(f)), rest, n == len(text)
+		}
+		return lua.LString(text), rest, true
+	case '(':
+		if r3 {
+			return field("big_number", lua.LString(text)), rest, true
+		}
 		return lua.LString(text), rest, true
 	case '#':
+		if r3 {
+			return lua.LBool(text == "t"), rest, true
+		}
 		if text == "t" {
 			return lua.LNumber(1), rest, true
 		}
 		return lua.LNumber(0), rest, true
 	case '_':
+		if r3 {
+			return lua.LNil, rest, true
+		}
 		return lua.LFalse, rest, true
 	case '$', '=', '!':
 		n, err := strconv.Atoi(text)
@@ -315,6 +416,9 @@ func fromRESP(L *lua.LState, b []byte, depth int) (lua.LValue, []byte, bool) {
 			return nil, nil, false
 		}
 		if n < 0 {
+			if r3 {
+				return lua.LNil, rest, true
+			}
 			return lua.LFalse, rest, true
 		}
 		if n+2 > len(rest) {
@@ -324,13 +428,18 @@ func fromRESP(L *lua.LState, b []byte, depth int) (lua.LValue, []byte, bool) {
 		rest = rest[n+2:]
 		switch typ {
 		case '=':
+			format := ""
 			if len(s) >= 4 {
-				s = s[4:]
+				format, s = s[:3], s[4:]
+			}
+			if r3 {
+				v := L.CreateTable(0, 2)
+				v.RawSetString("format", lua.LString(format))
+				v.RawSetString("string", lua.LString(s))
+				return field("verbatim_string", v), rest, true
 			}
 		case '!':
-			t := L.NewTable()
-			t.RawSetString("err", lua.LString(s))
-			return t, rest, true
+			return field("err", lua.LString(s)), rest, true
 		}
 		return lua.LString(s), rest, true
 	case '*', '~', '%', '>':
@@ -339,7 +448,35 @@ func fromRESP(L *lua.LState, b []byte, depth int) (lua.LValue, []byte, bool) {
 			return nil, nil, false
 		}
 		if n < 0 {
+			if r3 {
+				return lua.LNil, rest, true
+			}
 			return lua.LFalse, rest, true
+		}
+		if n > len(rest) {
+			return nil, nil, false
+		}
+		if r3 && (typ == '%' || typ == '~') {
+			t := L.CreateTable(0, n)
+			for j := 0; j < n; j++ {
+				var k, v lua.LValue = nil, lua.LTrue
+				var ok bool
+				if k, rest, ok = fromRESP(L, rest, depth+1); !ok {
+					return nil, nil, false
+				}
+				if typ == '%' {
+					if v, rest, ok = fromRESP(L, rest, depth+1); !ok {
+						return nil, nil, false
+					}
+				}
+				if k != lua.LNil {
+					t.RawSet(k, v)
+				}
+			}
+			if typ == '%' {
+				return field("map", t), rest, true
+			}
+			return field("set", t), rest, true
 		}
 		if typ == '%' {
 			n *= 2
@@ -370,24 +507,29 @@ func fromRESP(L *lua.LState, b []byte, depth int) (lua.LValue, []byte, bool) {
 	return nil, nil, false
 }
 
-// toRESP appends the RESP2 reply for a script's return value with Redis's
-// rules: number -> integer (truncated), string -> bulk, true -> 1,
-// false and nil -> null, {err=...} -> error, {ok=...} -> status, other
-// tables -> array up to the first nil.
+// toRESP appends the reply for a script's return value with Redis's
+// rules: number -> integer (truncated), string -> bulk, true -> 1
+// (RESP3 after redis.setresp(3): true), false -> null (RESP3: false), nil
+// -> null, {err=...} -> error, {ok=...} -> status, {double=n} -> double,
+// {big_number=s} -> big number, {map={...}} -> map, {set={...}} -> set,
+// {verbatim_string={format=f, string=s}} -> verbatim string, other tables
+// -> array up to the first nil. The RESP3 types reach a RESP2 client in
+// their RESP2 forms (the server downgrades them, as Redis does).
 func toRESP(dst []byte, v lua.LValue, depth int) []byte {
 	switch v := v.(type) {
 	case lua.LString:
-		dst = append(dst, '$')
-		dst = strconv.AppendInt(dst, int64(len(v)), 10)
-		dst = append(dst, "\r\n"...)
-		dst = append(dst, v...)
-		return append(dst, "\r\n"...)
+		return appendBulk(dst, string(v))
 	case lua.LNumber:
 		dst = append(dst, ':')
 		dst = strconv.AppendInt(dst, int64(float64(v)), 10)
 		return append(dst, "\r\n"...)
 	case lua.LBool:
-		if v {
+		switch {
+		case resp == 3 && bool(v):
+			return append(dst, "#t\r\n"...)
+		case resp == 3:
+			return append(dst, "#f\r\n"...)
+		case bool(v):
 			return append(dst, ":1\r\n"...)
 		}
 		return append(dst, "$-1\r\n"...)
@@ -398,8 +540,53 @@ func toRESP(dst []byte, v lua.LValue, depth int) []byte {
 		if s, ok := v.RawGetString("ok").(lua.LString); ok {
 			return append(dst, "+"+strings.NewReplacer("\r", " ", "\n", " ").Replace(string(s))+"\r\n"...)
 		}
+		if d, ok := v.RawGetString("double").(lua.LNumber); ok {
+			return append(dst, ","+fmtDouble(float64(d))+"\r\n"...)
+		}
+		if s, ok := v.RawGetString("big_number").(lua.LString); ok {
+			return append(dst, "("+strings.NewReplacer("\r", " ", "\n", " ").Replace(string(s))+"\r\n"...)
+		}
 		if depth > 100 {
 			return append(dst, "-ERR reached lua stack limit\r\n"...)
+		}
+		if m, ok := v.RawGetString("map").(*lua.LTable); ok {
+			n := 0
+			for k, _ := m.Next(lua.LNil); k != lua.LNil; k, _ = m.Next(k) {
+				n++
+			}
+			dst = append(dst, '%')
+			dst = strconv.AppendInt(dst, int64(n), 10)
+			dst = append(dst, "\r\n"...)
+			for k, e := m.Next(lua.LNil); k != lua.LNil; k, e = m.Next(k) {
+				dst = toRESP(dst, k, depth+1)
+				dst = toRESP(dst, e, depth+1)
+			}
+			return dst
+		}
+		if m, ok := v.RawGetString("set").(*lua.LTable); ok {
+			n := 0
+			for k, _ := m.Next(lua.LNil); k != lua.LNil; k, _ = m.Next(k) {
+				n++
+			}
+			dst = append(dst, '~')
+			dst = strconv.AppendInt(dst, int64(n), 10)
+			dst = append(dst, "\r\n"...)
+			for k, _ := m.Next(lua.LNil); k != lua.LNil; k, _ = m.Next(k) {
+				dst = toRESP(dst, k, depth+1)
+			}
+			return dst
+		}
+		if vs, ok := v.RawGetString("verbatim_string").(*lua.LTable); ok {
+			f, ok1 := vs.RawGetString("format").(lua.LString)
+			s, ok2 := vs.RawGetString("string").(lua.LString)
+			if ok1 && ok2 && len(f) == 3 {
+				payload := string(f) + ":" + string(s)
+				dst = append(dst, '=')
+				dst = strconv.AppendInt(dst, int64(len(payload)), 10)
+				dst = append(dst, "\r\n"...)
+				dst = append(dst, payload...)
+				return append(dst, "\r\n"...)
+			}
 		}
 		n := 0
 		for v.RawGetInt(n+1) != lua.LNil {
@@ -414,6 +601,28 @@ func toRESP(dst []byte, v lua.LValue, depth int) []byte {
 		return dst
 	}
 	return append(dst, "$-1\r\n"...)
+}
+
+func appendBulk(dst []byte, s string) []byte {
+	dst = append(dst, '$')
+	dst = strconv.AppendInt(dst, int64(len(s)), 10)
+	dst = append(dst, "\r\n"...)
+	dst = append(dst, s...)
+	return append(dst, "\r\n"...)
+}
+
+// fmtDouble formats a double reply as Redis 7.0 does ("%.17g"; inf, -inf,
+// nan).
+func fmtDouble(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	case math.IsNaN(f):
+		return "nan"
+	}
+	return strconv.FormatFloat(f, 'g', 17, 64)
 }
 
 // randomGet is WASI random_get: the host's stream seeded from the log

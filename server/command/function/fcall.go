@@ -103,17 +103,31 @@ type host struct {
 	// keys (EVAL outside cluster mode, as Redis).
 	undeclared error
 	// resp2 encodes replies as RESP2 (Lua scripts see RESP2 replies, as
-	// in Redis; Wasm functions get RESP3).
+	// in Redis, until redis.setresp(3); Wasm functions get RESP3).
 	resp2 bool
+	// lua marks the host of a Lua script: it also serves the
+	// interpreter's protocol switch (setrespCmd).
+	lua bool
 }
+
+// setrespCmd is the pseudo-command by which the Lua interpreter tells its
+// host the protocol of the replies a script's redis.call gets from now on
+// (redis.setresp): "\x00setresp" "2"|"3". The interpreter never sends a
+// script's own command starting with a NUL byte, so no script can forge
+// it; other hosts treat it as an unknown command.
+const setrespCmd = "\x00setresp"
 
 // NewHost returns the host of a Lua script call (package scripting): the
 // rules of FCALL's host, with readOnly for EVAL_RO/EVALSHA_RO, replies in
 // RESP2 (what a Redis script sees), and keys
 // outside the declared ones allowed outside cluster mode (as Redis
 // allows them) and refused in cluster mode.
-func NewHost(c *command.Ctx, keys [][]byte, readOnly bool) modules.Host {
-	h := &host{c: c, keys: keys, readOnly: readOnly, slot: -1, resp2: true}
+//
+// flags are the script's shebang flags: no-writes refuses writes,
+// allow-cross-slot-keys lets a cluster-mode script touch several slots.
+func NewHost(c *command.Ctx, keys [][]byte, readOnly bool, flags modules.Flags) modules.Host {
+	h := &host{c: c, keys: keys, readOnly: readOnly || flags&modules.NoWrites != 0, slot: -1, resp2: true,
+		crossSlot: flags&modules.AllowCrossSlotKeys != 0, lua: true}
 	if c.Cluster {
 		h.undeclared = errors.New("ERR Script attempted to access a non local key in a cluster node")
 	}
@@ -131,6 +145,10 @@ func ParseReply(b []byte) (reply.Value, bool) {
 func (h *host) Call(args [][]byte) ([]byte, error) {
 	if len(args) == 0 {
 		return nil, errUnknownCmd
+	}
+	if h.lua && len(args) == 2 && string(args[0]) == setrespCmd {
+		h.resp2 = string(args[1]) != "3"
+		return []byte("+OK\r\n"), nil
 	}
 	t := h.c.Table
 	if t == nil || t.Lookup(args[0]) == nil {

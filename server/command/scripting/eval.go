@@ -21,6 +21,9 @@ var (
 	errNumkeysNeg     = command.Msg("ERR Number of keys can't be negative")
 	errUnavailable    = command.Msg("ERR Lua scripting is unavailable: no Wasm runtime")
 	errBadReply       = command.Msg("ERR Script returned an invalid reply")
+	errNoCluster      = command.Msg("ERR Can not run script on cluster, 'no-cluster' flag is set.")
+	errWriteRO        = command.Msg("ERR Can not execute a script with write flag using *_ro command.")
+	errOOM            = command.Msg("OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'")
 )
 
 // Eval is EVAL script numkeys [key ...] [arg ...]: cache the script and
@@ -87,10 +90,25 @@ func eval(c *command.Ctx, args [][]byte, src []byte, ro, cache bool) (reply.Valu
 	}
 	sha := modules.ScriptSHA(src)
 	keys := args[3 : 3+numkeys]
+	sc, err := parseScript(src)
+	if err != nil {
+		return reply.Value{}, err
+	}
+	if err := checkFlags(c, sc, ro); err != nil {
+		// Redis creates (compiles and caches) the script before it checks
+		// the flags: a compilation error comes first.
+		if cerr := compileError(c, sha, sc.body); cerr != nil {
+			return reply.Value{}, cerr
+		}
+		if cache {
+			c.Funcs.AddScript(src)
+		}
+		return reply.Value{}, err
+	}
 	noBlock, inFn := c.NoBlock, c.InFunction
 	c.NoBlock, c.InFunction = true, true
-	out, fuel, err := lua.Run(context.Background(), function.NewHost(c, keys, ro), lua.Script{
-		SHA: sha, Source: src, Keys: keys, Args: args[3+numkeys:], ReadOnly: ro,
+	out, fuel, err := lua.Run(context.Background(), function.NewHost(c, keys, ro, sc.flags), lua.Script{
+		SHA: sha, Source: sc.body, Keys: keys, Args: args[3+numkeys:], ReadOnly: ro || sc.flags&modules.NoWrites != 0,
 		Time: c.Now * 1_000_000, Seed: c.Seed,
 	})
 	c.NoBlock, c.InFunction = noBlock, inFn
@@ -115,6 +133,43 @@ func eval(c *command.Ctx, args [][]byte, src []byte, ro, cache bool) (reply.Valu
 		c.Funcs.AddScript(src)
 	}
 	return v, nil
+}
+
+// checkFlags applies a script's shebang flags before it runs, as Redis
+// 7.0's scriptPrepareForRun (a script without a shebang has none of these
+// checks). allow-stale needs no check: every Cairn replica that runs a
+// script runs it at apply or on its read path, never while stale.
+func checkFlags(c *command.Ctx, sc script, ro bool) error {
+	if sc.compat {
+		return nil
+	}
+	if sc.flags&modules.NoCluster != 0 && c.Cluster {
+		return errNoCluster
+	}
+	if sc.flags&modules.NoWrites == 0 {
+		if ro {
+			return errWriteRO
+		}
+		if sc.flags&modules.AllowOOM == 0 && c.Memory != nil && c.Memory.OutOfMemory() {
+			return errOOM
+		}
+	}
+	return nil
+}
+
+// compileError is the error of a script body that does not compile
+// (SCRIPT LOAD's check), nil when it compiles.
+func compileError(c *command.Ctx, sha string, body []byte) error {
+	out, _, err := lua.Run(context.Background(), function.NewHost(c, nil, true, 0), lua.Script{
+		SHA: sha, Source: body, CompileOnly: true, Time: c.Now * 1_000_000, Seed: c.Seed,
+	})
+	if err != nil {
+		return command.Msg(err.Error())
+	}
+	if v, ok := function.ParseReply(out); ok && v.Kind == reply.KindError {
+		return command.Msg(string(v.Str))
+	}
+	return nil
 }
 
 // isCompileError tells a compilation failure reply.

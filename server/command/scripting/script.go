@@ -22,8 +22,12 @@ func Load(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	if _, ok := c.Funcs.Script(sha); ok {
 		return reply.BulkString(sha), nil
 	}
-	out, _, err := lua.Run(context.Background(), function.NewHost(c, nil, true), lua.Script{
-		SHA: sha, Source: src, CompileOnly: true, Time: c.Now * 1_000_000, Seed: c.Seed,
+	sc, err := parseScript(src)
+	if err != nil {
+		return reply.Value{}, err
+	}
+	out, _, err := lua.Run(context.Background(), function.NewHost(c, nil, true, 0), lua.Script{
+		SHA: sha, Source: sc.body, CompileOnly: true, Time: c.Now * 1_000_000, Seed: c.Seed,
 	})
 	if err != nil {
 		return reply.Value{}, command.Msg(err.Error())

@@ -93,17 +93,19 @@ func quantizeBin(v []float32, dst []uint64) {
 	}
 }
 
-// dotQ8 is the exact integer dot product of two int8 vectors (|sum| <=
-// 127²·MaxDim < 2^31).
-func dotQ8(a, b []int8) int32 {
+// dotQ8Go is the exact integer dot product of two int8 vectors (|sum| <=
+// 127²·MaxDim < 2^31; integer addition is exact, so the order of the
+// sums does not matter).
+func dotQ8Go(a, b []int8) int32 {
 	b = b[:len(a)]
 	var s0, s1 int32
-	i := 0
-	for ; i+3 < len(a); i += 4 {
-		s0 += int32(a[i])*int32(b[i]) + int32(a[i+1])*int32(b[i+1])
-		s1 += int32(a[i+2])*int32(b[i+2]) + int32(a[i+3])*int32(b[i+3])
+	for len(a) >= 8 && len(b) >= 8 {
+		x, y := a[:8:8], b[:8:8]
+		s0 += int32(x[0])*int32(y[0]) + int32(x[1])*int32(y[1]) + int32(x[2])*int32(y[2]) + int32(x[3])*int32(y[3])
+		s1 += int32(x[4])*int32(y[4]) + int32(x[5])*int32(y[5]) + int32(x[6])*int32(y[6]) + int32(x[7])*int32(y[7])
+		a, b = a[8:], b[8:]
 	}
-	for ; i < len(a); i++ {
+	for i := range a {
 		s0 += int32(a[i]) * int32(b[i])
 	}
 	return s0 + s1

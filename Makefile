@@ -89,9 +89,10 @@ bench-floor: build ## Durable-write floor layer by layer: raw Dragonboat, Cairn 
 	$(GO) build -o bench/out/floor-bin ./bench/floor
 	./bench/out/floor-bin -cairn $(BIN) -out bench/out/floor.md $(FLOOR_FLAGS)
 
-bench-vector: build ## FT.* end to end through RESP on a bin/cairn node vs hnswlib (python3-hnswlib) and coder/hnsw (bench/out/vector.md; VECTOR_FLAGS, e.g. -n 20000)
+bench-vector: build ## FT.* end to end through RESP on a bin/cairn node vs hnswlib (python3-hnswlib) and coder/hnsw (bench/out/vector.md; VECTOR_FLAGS, e.g. -n 20000), then Redis 8 vector sets, 10k x 64-d per quantization (bench/out/vset.md; VSET_FLAGS)
 	mkdir -p bench/out
 	$(GO) run ./bench/vector -cairn $(BIN) -out bench/out/vector.md -n 100000 -queries 1000 -ef 10,50,100,200 -dump bench/out/vector-e2e-data.bin -hnswlib bench/vector/hnswlib_bench.py -server-log bench/out/vector-cairn.log $(VECTOR_FLAGS)
+	$(GO) run ./bench/vector -vset -cairn $(BIN) -out bench/out/vset.md -n 10000 -dim 64 -queries 1000 -server-log bench/out/vset-cairn.log $(VSET_FLAGS)
 
 bench-regions: ## Regions: lag p50/p99/max at 10k writes/s over a 50 ms link, throughput with/without a secondary, catch-up after a 60 s cut, planned switchover (bench/out/regions.md; REGION_RATE, REGION_SECS, REGION_CUT_SECS, REGION_DELAY_MS)
 	mkdir -p bench/out

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"reflect"
 	"strconv"
 	"testing"
@@ -69,6 +70,30 @@ func TestVSet_GoRedis(t *testing.T) {
 				}
 			} else if l := info.([]any); len(l) != 18 || l[0] != "quant-type" || l[1] != "f32" {
 				t.Errorf("VINFO: %v", l)
+			}
+			// VLINKS and VRANGE through go-redis's typed methods (RESP2
+			// arrays and RESP3 maps both parse).
+			if links, err := c.VLinks(ctx, "vs", "a").Result(); err != nil || !reflect.DeepEqual(links, [][]string{{"b"}}) {
+				t.Errorf("VLinks: %v %v", links, err)
+			}
+			if ls, err := c.VLinksWithScores(ctx, "vs", "a").Result(); err != nil || len(ls) != 1 || len(ls[0]) != 1 || ls[0][0].Name != "b" || ls[0][0].Score != 0.5 {
+				t.Errorf("VLinksWithScores: %v %v", ls, err)
+			}
+			if r, err := c.VRange(ctx, "vs", "(a", "+", 10).Result(); err != nil || !reflect.DeepEqual(r, []string{"b"}) {
+				t.Errorf("VRange: %v %v", r, err)
+			}
+			// Q8 (the default) stored quantized: VEMB gives the dequantized
+			// vector back, VINFO says int8.
+			do(yes, "VADD", "q8", "VALUES", 2, 3, -4, "x")
+			emb, err := c.VEmb(ctx, "q8", "x", false).Result()
+			if err != nil || len(emb) != 2 {
+				t.Fatalf("VEmb q8: %v %v", emb, err)
+			}
+			for i, want := range []float64{3, -4} {
+				got, _ := strconv.ParseFloat(fmt.Sprint(emb[i]), 64)
+				if math.Abs(got-want) > 5.0/127 {
+					t.Errorf("VEmb q8[%d] = %v, want %v within a quantization step", i, emb[i], want)
+				}
 			}
 			// A key like any other.
 			do(int64(1), "EXPIRE", "vs", 100)

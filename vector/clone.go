@@ -57,3 +57,47 @@ func (w *appendWriter) Write(p []byte) (int, error) {
 	w.b = append(w.b, p...)
 	return len(p), nil
 }
+
+// Links returns key's HNSW neighbour lists from its top level down to
+// level 0, each neighbour with its distance to key; deleted nodes that
+// still route searches are left out. False when key is not in the index.
+func (ix *Index) Links(key string) ([][]Result, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	id, ok := ix.keys[key]
+	if !ok {
+		return nil, false
+	}
+	nd := ix.node(id)
+	out := make([][]Result, 0, int(nd.level)+1)
+	if ix.cfg.Algorithm != HNSW {
+		return append(out, nil), true
+	}
+	for l := int(nd.level); l >= 0; l-- {
+		var ls []Result
+		for _, x := range ix.list(id, l) {
+			if xn := ix.node(x); xn.state == slotLive {
+				ls = append(ls, Result{xn.key, ix.distIDs(id, x)})
+			}
+		}
+		out = append(out, ls)
+	}
+	return out, true
+}
+
+// DistanceTo returns the distance between key's stored vector and q,
+// computed exactly as a search of the index computes it (q is prepared as
+// a query: normalised for Cosine, quantized for Q8 and BIN).
+func (ix *Index) DistanceTo(key string, q []float32) (float32, bool) {
+	qv, err := ix.prepare(q)
+	if err != nil {
+		return 0, false
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	id, ok := ix.keys[key]
+	if !ok {
+		return 0, false
+	}
+	return ix.distTo(qv, id), true
+}

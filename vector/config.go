@@ -82,6 +82,10 @@ type Config struct {
 	// BlockSize is accepted for compatibility (storage grows in pages of
 	// 128 vectors). Default 1024.
 	BlockSize int
+	// Quant is how vectors are stored: QuantNone (float32, the default),
+	// QuantQ8 or QuantBin (see Quant). A quantized index requires the IP
+	// metric over unit vectors (the caller normalises them).
+	Quant Quant
 	// Seed is mixed into the hash that gives each key its HNSW level. The
 	// state machine passes a seed from the log entry that created the
 	// index. Default 0.
@@ -132,6 +136,10 @@ func (c Config) Validate() error {
 		return bad("EF_RUNTIME %d out of range 1..%d", c.EFRuntime, MaxEF)
 	case !(c.Epsilon > 0) || c.Epsilon > 1e6:
 		return bad("EPSILON %v must be positive", c.Epsilon)
+	case c.Quant > QuantBin:
+		return bad("quantization %d", c.Quant)
+	case c.Quant != QuantNone && c.Metric != IP:
+		return bad("quantization %s needs the IP metric", c.Quant)
 	case c.InitialCap < 0:
 		return bad("INITIAL_CAP %d is negative", c.InitialCap)
 	case c.BlockSize < 1:

@@ -23,6 +23,16 @@ func FuzzLoad(f *testing.F) {
 		ix.Snapshot().WriteTo(&buf)
 		f.Add(buf.Bytes())
 	}
+	for _, q := range []Quant{QuantQ8, QuantBin} {
+		ix, _ := New(Config{Algorithm: HNSW, Dim: 3, M: 2, EFConstruction: 4, Metric: IP, Quant: q})
+		for i, v := range [][]float32{{1, 2, 3}, {3, -2, 1}, {0, 0, 1}, {0, 0, 0}, {-1, 0, 0}} {
+			ix.Set(key(i), v)
+		}
+		ix.Delete(key(1))
+		var buf bytes.Buffer
+		ix.Snapshot().WriteTo(&buf)
+		f.Add(buf.Bytes())
+	}
 	f.Add([]byte("CAIRNVEC\x01\x00\x00\x00"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -25,11 +25,11 @@ func (ix *Index) getVisit() *visitSet {
 
 // greedy walks level l from ep towards q, one closest neighbour at a time,
 // until no neighbour is closer. Ties go to the lower id.
-func (ix *Index) greedy(q []float32, ep cand, l int) cand {
+func (ix *Index) greedy(q *qvec, ep cand, l int) cand {
 	for {
 		changed := false
 		for _, nb := range ix.list(ep.id, l) {
-			c := cand{ix.dist(q, ix.node(nb).vec), nb}
+			c := cand{ix.distTo(q, nb), nb}
 			if c.less(ep) {
 				ep, changed = c, true
 			}
@@ -46,7 +46,7 @@ func (ix *Index) greedy(q []float32, ep cand, l int) cand {
 // returns the results sorted by distance (equal distances in the heap's
 // deterministic order) and the closest node seen,
 // accepted or not (the entry point for the next level down).
-func (ix *Index) searchLayer(q []float32, eps []cand, ef, l int, accept func(uint32, *node) bool, vis *visitSet) ([]cand, cand) {
+func (ix *Index) searchLayer(q *qvec, eps []cand, ef, l int, accept func(uint32, *node) bool, vis *visitSet) ([]cand, cand) {
 	cands := candHeap{c: vis.cands[:0]}
 	res := maxHeap{candHeap{c: vis.res[:0]}}
 	defer func() { vis.cands, vis.res = cands.c[:0], res.c[:0] }()
@@ -89,7 +89,7 @@ func (ix *Index) searchLayer(q []float32, eps []cand, ef, l int, accept func(uin
 		vis.nbs, vis.nds = nbs, nds
 		for i, nb := range nbs {
 			nd := nds[i]
-			x := cand{ix.dist(q, nd.vec), nb}
+			x := cand{ix.distTo(q, nb), nb}
 			if res.len() < ef || x.d < res.top().d {
 				cands.push(x)
 				if x.less(best) {
@@ -122,10 +122,10 @@ func (ix *Index) selectNeighbors(cs []cand, m int) []uint32 {
 		if len(out) >= m {
 			break
 		}
-		v := ix.node(c.id).vec
+		v := ix.stored(c.id)
 		good := true
 		for _, s := range out {
-			if ix.dist(v, ix.node(s).vec) < c.d {
+			if ix.distTo(&v, s) < c.d {
 				good = false
 				break
 			}
@@ -160,12 +160,13 @@ func (ix *Index) insert(id uint32, ef int) {
 		nd.up = make([][]uint32, level)
 	}
 	ix.setList(id, 0, nil)
-	q := nd.vec
+	qs := ix.stored(id)
+	q := &qs
 	if !ix.hasEntry {
 		ix.entry, ix.hasEntry, ix.maxLevel = id, true, level
 		return
 	}
-	ep := cand{ix.dist(q, ix.node(ix.entry).vec), ix.entry}
+	ep := cand{ix.distTo(q, ix.entry), ix.entry}
 	for l := ix.maxLevel; l > level; l-- {
 		ep = ix.greedy(q, ep, l)
 	}
@@ -191,8 +192,9 @@ func (ix *Index) insert(id uint32, ef int) {
 // connect adds the link s -> id on level l, pruning s's list with the
 // heuristic when it overflows.
 func (ix *Index) connect(s, id uint32, l int) {
-	sn := ix.mut(s)
+	ix.mut(s)
 	ls := ix.list(s, l)
+	sv := ix.stored(s)
 	mmax := ix.maxLinks(l)
 	if len(ls) < mmax {
 		ix.appendList(s, l, id)
@@ -200,7 +202,7 @@ func (ix *Index) connect(s, id uint32, l int) {
 	}
 	cs := make([]cand, 0, len(ls)+1)
 	for _, x := range append(ls[:len(ls):len(ls)], id) {
-		cs = append(cs, cand{ix.dist(sn.vec, ix.node(x).vec), x})
+		cs = append(cs, cand{ix.distTo(&sv, x), x})
 	}
 	sortCands(cs)
 	ix.setList(s, l, ix.selectNeighbors(cs, mmax))
@@ -319,7 +321,7 @@ func (ix *Index) vacuum() {
 // so chains of deleted nodes do not cut u off). Filling by distance, not
 // by the full heuristic, keeps a repair to ~M distance computations.
 func (ix *Index) repair(u uint32, l int) {
-	un := ix.node(u)
+	uv := ix.stored(u)
 	var keep, gone []uint32
 	cur := ix.list(u, l)
 	for _, x := range cur {
@@ -343,7 +345,7 @@ func (ix *Index) repair(u uint32, l int) {
 			seen = append(seen, x)
 			switch xn := ix.node(x); xn.state {
 			case slotLive:
-				cs = append(cs, cand{ix.dist(un.vec, xn.vec), x})
+				cs = append(cs, cand{ix.distTo(&uv, x), x})
 			case slotTomb, slotDoomed:
 				if depth > 0 {
 					expand(x, depth-1)
@@ -367,7 +369,7 @@ func (ix *Index) repair(u uint32, l int) {
 // pruned at max(bound, the ef-th best distance seen), so it explores at
 // least what a KNN search of ef would and keeps going through every node
 // within bound. It returns the accepted live nodes within radius.
-func (ix *Index) searchRange(q []float32, ep cand, ef int, radius, bound float32, accept func(uint32, *node) bool, vis *visitSet) []Result {
+func (ix *Index) searchRange(q *qvec, ep cand, ef int, radius, bound float32, accept func(uint32, *node) bool, vis *visitSet) []Result {
 	cands := candHeap{}
 	top := maxHeap{} // the ef best seen, any state
 	var out []Result
@@ -393,7 +395,7 @@ func (ix *Index) searchRange(q []float32, ep cand, ef int, radius, bound float32
 			if !vis.visit(nb) {
 				continue
 			}
-			x := cand{ix.dist(q, ix.node(nb).vec), nb}
+			x := cand{ix.distTo(q, nb), nb}
 			if x.d <= bound || top.len() < ef || x.less(top.top()) {
 				consider(x)
 			}

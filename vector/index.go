@@ -3,6 +3,8 @@ package vector
 import (
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"sync"
 
 	"github.com/cespare/xxhash/v2"
@@ -32,13 +34,13 @@ const (
 // simple.
 const maxLevels = 16
 
-// node is one slot of the store. vec points into its page's vector block,
-// and its level-0 neighbour list lives in the page's l0 block; up holds
-// the lists of levels 1..level (deep-copied by a page clone because they
-// change in place). Use Index.list and Index.setList, not the fields.
+// node is one slot of the store. Its vector lives in its page's vector
+// block (see Index.stored), and its level-0 neighbour list in the page's
+// l0 block; up holds the lists of levels 1..level (deep-copied by a page
+// clone because they change in place). Use Index.list and Index.setList,
+// not the fields.
 type node struct {
 	key   string
-	vec   []float32
 	up    [][]uint32 // up[l-1] is the level-l list, l in 1..level (HNSW only)
 	state uint8
 	level uint8
@@ -56,9 +58,16 @@ type node struct {
 // For HNSW the level-0 neighbour lists of the page's slots live in one
 // block too (l0: per slot a count and 2*M ids), so a search hop reads one
 // place instead of chasing two slice headers; a clone copies it.
+//
+// A quantized index keeps, instead of vecs, q8 (pageSize*dim int8s) and
+// q8r (a range a slot) for Q8, or bin (pageSize*binWords(dim) words) for
+// BIN; vecsShared covers whichever blocks the page has.
 type page struct {
 	gen        uint64
 	vecs       []float32
+	q8         []int8
+	q8r        []float32
+	bin        []uint64
 	vecsShared bool
 	l0         []uint32
 	nodes      [pageSize]node
@@ -128,7 +137,9 @@ func (ix *Index) Has(key string) bool {
 	return ok
 }
 
-// Vector returns a copy of key's stored vector (normalised for Cosine).
+// Vector returns a copy of key's stored vector (normalised for Cosine);
+// for a quantized index the dequantized vector: q·r/127 for Q8, ±1 for
+// BIN.
 func (ix *Index) Vector(key string) ([]float32, bool) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
@@ -136,7 +147,67 @@ func (ix *Index) Vector(key string) ([]float32, bool) {
 	if !ok {
 		return nil, false
 	}
-	return append([]float32(nil), ix.node(id).vec...), true
+	v := ix.stored(id)
+	switch ix.cfg.Quant {
+	case QuantQ8:
+		return dequantQ8(v.q, v.r), true
+	case QuantBin:
+		return dequantBin(v.b, ix.cfg.Dim), true
+	}
+	return append([]float32(nil), v.f...), true
+}
+
+// Quantized returns key's vector as stored: the float32s (QuantNone), the
+// int8s as bytes and the range (Q8), or the bit words (BIN).
+func (ix *Index) Quantized(key string) (f []float32, q []int8, r float32, b []uint64, ok bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	id, ok := ix.keys[key]
+	if !ok {
+		return nil, nil, 0, nil, false
+	}
+	v := ix.stored(id)
+	return append([]float32(nil), v.f...), append([]int8(nil), v.q...), v.r, append([]uint64(nil), v.b...), true
+}
+
+// stored returns slot id's vector in stored form; the slices alias the
+// page (read only).
+func (ix *Index) stored(id uint32) qvec {
+	return pageVec(ix.pages[id>>pageBits], int(id&pageMask), &ix.cfg)
+}
+
+// pageVec returns slot i of page p in stored form.
+func pageVec(p *page, i int, cfg *Config) qvec {
+	d := cfg.Dim
+	switch cfg.Quant {
+	case QuantQ8:
+		return qvec{q: p.q8[i*d : (i+1)*d : (i+1)*d], r: p.q8r[i]}
+	case QuantBin:
+		w := binWords(d)
+		return qvec{b: p.bin[i*w : (i+1)*w : (i+1)*w]}
+	}
+	return qvec{f: p.vecs[i*d : (i+1)*d : (i+1)*d]}
+}
+
+// distTo returns the distance between q (in stored form) and slot id.
+func (ix *Index) distTo(q *qvec, id uint32) float32 {
+	p := ix.pages[id>>pageBits]
+	i := int(id & pageMask)
+	d := ix.cfg.Dim
+	switch ix.cfg.Quant {
+	case QuantQ8:
+		return distQ8(q.q, p.q8[i*d:(i+1)*d], q.r, p.q8r[i])
+	case QuantBin:
+		w := binWords(d)
+		return distBin(q.b, p.bin[i*w:(i+1)*w], d)
+	}
+	return ix.dist(q.f, p.vecs[i*d:(i+1)*d])
+}
+
+// distIDs returns the distance between slots a and b.
+func (ix *Index) distIDs(a, b uint32) float32 {
+	q := ix.stored(a)
+	return ix.distTo(&q, b)
 }
 
 // node returns slot id for reading.
@@ -153,7 +224,8 @@ func (ix *Index) mut(id uint32) *node {
 	}
 	p := ix.pages[id>>pageBits]
 	if p.gen != ix.gen {
-		c := &page{gen: ix.gen, vecs: p.vecs, vecsShared: p.vecs != nil, nodes: p.nodes}
+		c := &page{gen: ix.gen, vecs: p.vecs, q8: p.q8, q8r: p.q8r, bin: p.bin,
+			vecsShared: p.vecs != nil || p.q8 != nil || p.bin != nil, nodes: p.nodes}
 		if p.l0 != nil {
 			c.l0 = append([]uint32(nil), p.l0...)
 		}
@@ -220,26 +292,47 @@ func (ix *Index) appendList(id uint32, l int, x uint32) {
 	nd.up[l-1] = append(nd.up[l-1], x)
 }
 
-// setVec copies v into slot id's place in its page's vector block and
-// points the slot at it. The slot must have been returned by mut.
-func (ix *Index) setVec(id uint32, v []float32) {
+// setVec copies v (in stored form) into slot id's place in its page's
+// vector block. The slot must have been returned by mut.
+func (ix *Index) setVec(id uint32, v *qvec) {
 	p := ix.pages[id>>pageBits]
 	dim := ix.cfg.Dim
-	if p.vecs == nil {
-		p.vecs = make([]float32, pageSize*dim)
-	} else if p.vecsShared {
-		p.vecs = append([]float32(nil), p.vecs...)
+	i := int(id & pageMask)
+	if p.vecsShared {
+		p.vecs = slicesClone(p.vecs)
+		p.q8 = slicesClone(p.q8)
+		p.q8r = slicesClone(p.q8r)
+		p.bin = slicesClone(p.bin)
 		p.vecsShared = false
-		for i := range p.nodes {
-			if p.nodes[i].vec != nil {
-				p.nodes[i].vec = p.vecs[i*dim : (i+1)*dim : (i+1)*dim]
-			}
-		}
 	}
-	off := int(id&pageMask) * dim
-	v2 := p.vecs[off : off+dim : off+dim]
-	copy(v2, v)
-	p.nodes[id&pageMask].vec = v2
+	switch ix.cfg.Quant {
+	case QuantQ8:
+		if p.q8 == nil {
+			p.q8 = make([]int8, pageSize*dim)
+			p.q8r = make([]float32, pageSize)
+		}
+		copy(p.q8[i*dim:(i+1)*dim], v.q)
+		p.q8r[i] = v.r
+	case QuantBin:
+		w := binWords(dim)
+		if p.bin == nil {
+			p.bin = make([]uint64, pageSize*w)
+		}
+		copy(p.bin[i*w:(i+1)*w], v.b)
+	default:
+		if p.vecs == nil {
+			p.vecs = make([]float32, pageSize*dim)
+		}
+		copy(p.vecs[i*dim:(i+1)*dim], v.f)
+	}
+}
+
+// slicesClone copies s (nil stays nil).
+func slicesClone[T any](s []T) []T {
+	if s == nil {
+		return nil
+	}
+	return append([]T(nil), s...)
 }
 
 // alloc returns a free slot: the most recently freed one (the free list is
@@ -267,15 +360,25 @@ func (ix *Index) alloc() uint32 {
 }
 
 // prepare checks v's dimension and returns the vector as the index stores
-// it (a copy; normalised for Cosine).
-func (ix *Index) prepare(v []float32) ([]float32, error) {
+// it (a copy; normalised for Cosine; quantized for Q8 and BIN).
+func (ix *Index) prepare(v []float32) (*qvec, error) {
 	if len(v) != ix.cfg.Dim {
 		return nil, fmt.Errorf("%w: got %d, want %d", ErrDim, len(v), ix.cfg.Dim)
 	}
-	if ix.cfg.Metric == Cosine {
-		return normalize(v), nil
+	switch ix.cfg.Quant {
+	case QuantQ8:
+		q := &qvec{q: make([]int8, len(v))}
+		q.r = quantizeQ8(v, q.q)
+		return q, nil
+	case QuantBin:
+		q := &qvec{b: make([]uint64, binWords(len(v)))}
+		quantizeBin(v, q.b)
+		return q, nil
 	}
-	return append([]float32(nil), v...), nil
+	if ix.cfg.Metric == Cosine {
+		return &qvec{f: normalize(v)}, nil
+	}
+	return &qvec{f: append([]float32(nil), v...)}, nil
 }
 
 // SetBlob decodes blob with the index's element type and sets key to it.
@@ -306,7 +409,8 @@ func (ix *Index) SetEF(key string, v []float32, ef int) error {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	if id, ok := ix.keys[key]; ok {
-		if equalBits(ix.node(id).vec, vec) {
+		if cur := ix.stored(id); equalBits(cur.f, vec.f) && slices.Equal(cur.q, vec.q) &&
+			math.Float32bits(cur.r) == math.Float32bits(vec.r) && slices.Equal(cur.b, vec.b) {
 			return nil
 		}
 		ix.remove(id)
@@ -458,10 +562,11 @@ func (ix *Index) Digest() uint64 {
 func (ix *Index) MemSize() int64 {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	const nodeHdr = 16 + 24 + 24 + 8 // key, vec, up headers, state+level
+	const nodeHdr = 16 + 24 + 8 // key, up headers, state+level
 	size := int64(len(ix.pages)) * (pageSize*nodeHdr + 8)
 	for _, p := range ix.pages {
-		size += int64(cap(p.vecs))*4 + int64(cap(p.l0))*4
+		size += int64(cap(p.vecs))*4 + int64(cap(p.l0))*4 +
+			int64(cap(p.q8)) + int64(cap(p.q8r))*4 + int64(cap(p.bin))*8
 	}
 	for id := uint32(0); id < ix.n; id++ {
 		nd := ix.node(id)

@@ -360,9 +360,13 @@ func TestLoadErrors(t *testing.T) {
 	good := buf.Bytes()
 
 	bad := append([]byte(nil), good...)
-	bad[8] = 2 // version 2
+	bad[8] = 3 // version 3
 	if _, err := Load(bytes.NewReader(bad)); !errorsIs(err, ErrVersion) {
-		t.Errorf("version 2: got %v, want ErrVersion", err)
+		t.Errorf("version 3: got %v, want ErrVersion", err)
+	}
+	bad[8] = 2 // version 2 is for quantized indexes only
+	if _, err := Load(bytes.NewReader(bad)); !errorsIs(err, ErrCodec) {
+		t.Errorf("version 2 without quantization: got %v, want ErrCodec", err)
 	}
 	for i := range good {
 		if _, err := Load(bytes.NewReader(good[:i])); !errorsIs(err, ErrCodec) {

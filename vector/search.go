@@ -41,6 +41,14 @@ type SearchOptions struct {
 	// Exact forces an exact scan of every live key (that passes Filter),
 	// as FLAT does: the ground truth (VSIM TRUTH).
 	Exact bool
+	// MaxCandidates, when positive with a Filter on an HNSW index, bounds
+	// the effort of the search the way Redis's VSIM FILTER-EF does: the
+	// level-0 beam search (candidate list EF) walks through nodes whatever
+	// the filter says, admits only matching ones to the results, and stops
+	// after examining MaxCandidates candidates (the entry point counts as
+	// the first), even with fewer than k results. The query then never
+	// falls back to an exact scan (Keys and ExactBelow are ignored).
+	MaxCandidates int
 }
 
 // resultLess orders results by (distance, key).
@@ -65,6 +73,19 @@ func (ix *Index) Search(q []float32, k int, opt *SearchOptions) ([]Result, error
 	if ix.live == 0 {
 		return nil, nil
 	}
+	if ix.cfg.Algorithm == HNSW && opt.MaxCandidates > 0 && opt.Filter != nil && !opt.Exact {
+		ef := max(k, opt.EF)
+		if opt.EF == 0 {
+			ef = max(k, ix.cfg.EFRuntime)
+		}
+		vis := ix.getVisit()
+		defer ix.visited.Put(vis)
+		out := ix.results(ix.searchBudget(qv, ix.descend(qv), ef, opt.MaxCandidates, opt.Filter, vis))
+		if len(out) > k {
+			out = out[:k]
+		}
+		return out, nil
+	}
 	if opt.Keys != nil && (ix.cfg.Algorithm == FLAT || len(opt.Keys) <= ix.exactThreshold(opt)) {
 		return ix.exactKeys(qv, k, opt.Keys), nil
 	}
@@ -84,6 +105,60 @@ func (ix *Index) Search(q []float32, k int, opt *SearchOptions) ([]Result, error
 		out = out[:k]
 	}
 	return out, nil
+}
+
+// searchBudget is the level-0 filtered beam search with bounded effort
+// (SearchOptions.MaxCandidates = budget): every node may route, a
+// neighbour enters the candidate list when it is closer than the worst
+// result or the candidate list holds fewer than ef nodes, only live nodes
+// passing filter enter the result list (of ef), and the search stops when
+// the nearest candidate is farther than a full result list's worst, when
+// no candidate is left, or after budget candidates were examined. It
+// returns the results in ascending order.
+func (ix *Index) searchBudget(q *qvec, ep cand, ef, budget int, filter func(string) bool, vis *visitSet) []cand {
+	cands := candHeap{c: vis.cands[:0]}
+	res := maxHeap{candHeap{c: vis.res[:0]}}
+	defer func() { vis.cands, vis.res = cands.c[:0], res.c[:0] }()
+	ok := func(nd *node) bool { return nd.state == slotLive && filter(nd.key) }
+	furthest := func() float32 {
+		if res.len() == 0 {
+			return float32(math.Inf(1))
+		}
+		return res.top().d
+	}
+	vis.visit(ep.id)
+	cands.push(ep)
+	if ok(ix.node(ep.id)) {
+		res.push(ep)
+	}
+	examined := 1
+	for cands.len() > 0 && examined < budget {
+		c := cands.pop()
+		examined++
+		if res.len() >= ef && c.d > furthest() {
+			break
+		}
+		for _, nb := range ix.list(c.id, 0) {
+			if !vis.visit(nb) {
+				continue
+			}
+			x := cand{ix.distTo(q, nb), nb}
+			if x.d < furthest() || cands.len() < ef {
+				cands.push(x)
+			}
+			if ok(ix.node(nb)) && (res.len() < ef || x.d < furthest()) {
+				res.push(x)
+				if res.len() > ef {
+					res.pop()
+				}
+			}
+		}
+	}
+	out := make([]cand, res.len())
+	for i := len(out) - 1; i >= 0; i-- {
+		out[i] = res.pop()
+	}
+	return out
 }
 
 // results converts candidates to results sorted by (distance, key).
@@ -115,8 +190,8 @@ func (ix *Index) acceptor(f func(string) bool) func(uint32, *node) bool {
 
 // descend walks the upper levels greedily from the entry point and returns
 // the level-0 entry for q.
-func (ix *Index) descend(q []float32) cand {
-	ep := cand{ix.dist(q, ix.node(ix.entry).vec), ix.entry}
+func (ix *Index) descend(q *qvec) cand {
+	ep := cand{ix.distTo(q, ix.entry), ix.entry}
 	for l := ix.maxLevel; l > 0; l-- {
 		ep = ix.greedy(q, ep, l)
 	}
@@ -203,7 +278,7 @@ func (ix *Index) exactThreshold(opt *SearchOptions) int {
 
 // exactKeys returns the k nearest of keys (each counted once) by
 // (distance, key).
-func (ix *Index) exactKeys(q []float32, k int, keys []string) []Result {
+func (ix *Index) exactKeys(q *qvec, k int, keys []string) []Result {
 	h := resultHeap{}
 	seen := make(map[uint32]bool, len(keys))
 	for _, key := range keys {
@@ -212,21 +287,21 @@ func (ix *Index) exactKeys(q []float32, k int, keys []string) []Result {
 			continue
 		}
 		seen[id] = true
-		h.offer(Result{key, ix.dist(q, ix.node(id).vec)}, k)
+		h.offer(Result{key, ix.distTo(q, id)}, k)
 	}
 	return h.sorted()
 }
 
 // exactKNN scans every live slot (that passes filter) and returns the k
 // nearest by (distance, key).
-func (ix *Index) exactKNN(q []float32, k int, filter func(string) bool) []Result {
+func (ix *Index) exactKNN(q *qvec, k int, filter func(string) bool) []Result {
 	h := resultHeap{}
 	for id := uint32(0); id < ix.n; id++ {
 		nd := ix.node(id)
 		if nd.state != slotLive || (filter != nil && !filter(nd.key)) {
 			continue
 		}
-		h.offer(Result{nd.key, ix.dist(q, nd.vec)}, k)
+		h.offer(Result{nd.key, ix.distTo(q, id)}, k)
 	}
 	return h.sorted()
 }
@@ -256,7 +331,7 @@ func (ix *Index) Range(q []float32, radius float32, opt *SearchOptions) ([]Resul
 			if nd.state != slotLive || (opt.Filter != nil && !opt.Filter(nd.key)) {
 				continue
 			}
-			if d := ix.dist(qv, nd.vec); d <= radius {
+			if d := ix.distTo(qv, id); d <= radius {
 				out = append(out, Result{nd.key, d})
 			}
 		}

@@ -85,27 +85,80 @@ func (s *Snapshot) digest() uint64 {
 	return h.Sum64()
 }
 
-// Codec format, version 1 (all integers little endian):
+// Codec format, versions 1 and 2 (all integers little endian):
 //
 //	magic    "CAIRNVEC"
 //	version  uint32 (1)
-//	config   algorithm u8, metric u8, type u8, 0 u8, dim u32, M u32,
+//	config   algorithm u8, metric u8, type u8, quant u8 (0 in version 1),
+//	         dim u32, M u32,
 //	         efConstruction u32, efRuntime u32, epsilon f64 bits,
 //	         initialCap u32, blockSize u32, seed u64
 //	graph    n u32 (slots), hasEntry u8, entry u32, maxLevel u32,
 //	         sweeping u8, cursor u32
 //	slots    n times: state u8 (0 empty, 1 live, 2 tombstone, 3 doomed by
 //	         the running sweep); unless empty: level u8, key length uvarint,
-//	         key bytes, dim x f32 bits, and for HNSW per level 0..level:
+//	         key bytes, the vector (QuantNone: dim x f32 bits; Q8: range
+//	         f32 bits, dim x int8; BIN: binWords(dim) x u64), and for
+//	         HNSW per level 0..level:
 //	         count uvarint, count x neighbour id uvarint
 //	free     count uvarint, count x slot id uvarint
 //	checksum u64: xxhash64 of every byte before it
 //
-// A reader that meets another magic or version returns an error.
+// Version 2 is version 1 with a non-zero quant byte and quantized
+// vectors; an unquantized index is still written as version 1 (the same
+// bytes as before quantization existed), a quantized one as version 2.
+// A reader that meets another magic or a newer version returns an error.
 const (
 	codecMagic   = "CAIRNVEC"
-	codecVersion = 1
+	codecVersion = 2
 )
+
+// codecVersion is the version an index of config c is written as.
+func (c Config) codecVersion() uint32 {
+	if c.Quant == QuantNone {
+		return 1
+	}
+	return 2
+}
+
+// vector reads one stored vector of cfg's form.
+func (r *reader) vector(cfg *Config) *qvec {
+	switch cfg.Quant {
+	case QuantQ8:
+		v := &qvec{r: math.Float32frombits(r.u32())}
+		b := r.bytes(cfg.Dim)
+		if r.err != nil {
+			return nil
+		}
+		if !(v.r >= 0) || math.IsInf(float64(v.r), 0) {
+			r.fail("bad Q8 range")
+			return nil
+		}
+		v.q = make([]int8, cfg.Dim)
+		for i, x := range b {
+			v.q[i] = int8(x)
+		}
+		return v
+	case QuantBin:
+		v := &qvec{b: make([]uint64, binWords(cfg.Dim))}
+		for i := range v.b {
+			v.b[i] = r.u64()
+		}
+		if r.err == nil && cfg.Dim%64 != 0 && v.b[len(v.b)-1]>>(cfg.Dim%64) != 0 {
+			r.fail("BIN vector has bits past the dimension")
+		}
+		return v
+	}
+	vb := r.bytes(4 * cfg.Dim)
+	if r.err != nil {
+		return nil
+	}
+	v := &qvec{f: make([]float32, cfg.Dim)}
+	for i := range v.f {
+		v.f[i] = math.Float32frombits(binary.LittleEndian.Uint32(vb[4*i:]))
+	}
+	return v
+}
 
 // ErrCodec is wrapped by every error Load returns for bad input.
 var ErrCodec = errors.New("vector: bad index snapshot")
@@ -120,7 +173,7 @@ func (s *Snapshot) WriteTo(w io.Writer) (int64, error) {
 	h := xxhash.New()
 	bw := bufio.NewWriterSize(io.MultiWriter(cw, h), 64<<10)
 	bw.WriteString(codecMagic)
-	putU32(bw, codecVersion)
+	putU32(bw, s.cfg.codecVersion())
 	s.encodeBody(bw)
 	if err := bw.Flush(); err != nil {
 		return cw.n, fmt.Errorf("write index snapshot: %w", err)
@@ -167,7 +220,7 @@ func putUvarint(w *bufio.Writer, x uint64) {
 // free list. The digest hashes the same bytes.
 func (s *Snapshot) encodeBody(w *bufio.Writer) {
 	c := s.cfg
-	w.Write([]byte{byte(c.Algorithm), byte(c.Metric), byte(c.Type), 0})
+	w.Write([]byte{byte(c.Algorithm), byte(c.Metric), byte(c.Type), byte(c.Quant)})
 	putU32(w, uint32(c.Dim))
 	putU32(w, uint32(c.M))
 	putU32(w, uint32(c.EFConstruction))
@@ -199,8 +252,21 @@ func (s *Snapshot) encodeBody(w *bufio.Writer) {
 		w.WriteByte(nd.level)
 		putUvarint(w, uint64(len(nd.key)))
 		w.WriteString(nd.key)
-		for _, x := range nd.vec {
-			putU32(w, math.Float32bits(x))
+		v := pageVec(s.pages[id>>pageBits], int(id&pageMask), &s.cfg)
+		switch c.Quant {
+		case QuantQ8:
+			putU32(w, math.Float32bits(v.r))
+			for _, x := range v.q {
+				w.WriteByte(byte(x))
+			}
+		case QuantBin:
+			for _, x := range v.b {
+				putU64(w, x)
+			}
+		default:
+			for _, x := range v.f {
+				putU32(w, math.Float32bits(x))
+			}
 		}
 		if c.Algorithm == HNSW {
 			for l := 0; l <= int(nd.level); l++ {
@@ -319,8 +385,9 @@ func Load(src io.Reader) (*Index, error) {
 	if m := r.bytes(len(codecMagic)); r.err == nil && string(m) != codecMagic {
 		r.fail("bad magic %q", m)
 	}
-	if v := r.u32(); r.err == nil && v != codecVersion {
-		return nil, fmt.Errorf("%w: %d (this build reads %d)", ErrVersion, v, codecVersion)
+	version := r.u32()
+	if r.err == nil && (version < 1 || version > codecVersion) {
+		return nil, fmt.Errorf("%w: %d (this build reads 1 to %d)", ErrVersion, version, codecVersion)
 	}
 	var cfg Config
 	var hdr [4]byte
@@ -328,7 +395,7 @@ func Load(src io.Reader) (*Index, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	cfg.Algorithm, cfg.Metric, cfg.Type = Algorithm(hdr[0]), Metric(hdr[1]), ElemType(hdr[2])
+	cfg.Algorithm, cfg.Metric, cfg.Type, cfg.Quant = Algorithm(hdr[0]), Metric(hdr[1]), ElemType(hdr[2]), Quant(hdr[3])
 	cfg.Dim = int(r.u32())
 	cfg.M = int(r.u32())
 	cfg.EFConstruction = int(r.u32())
@@ -340,7 +407,7 @@ func Load(src io.Reader) (*Index, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	if hdr[3] != 0 || cfg.Validate() != nil || cfg.withDefaults() != cfg {
+	if (version == 1 && cfg.Quant != QuantNone) || (version > 1 && cfg.Quant == QuantNone) || cfg.Validate() != nil || cfg.withDefaults() != cfg {
 		return nil, fmt.Errorf("%w: bad config %+v", ErrCodec, cfg)
 	}
 	ix, _ := New(cfg)
@@ -370,13 +437,9 @@ func Load(src io.Reader) (*Index, error) {
 			break
 		}
 		nd.key = string(r.bytes(int(r.uvarint(maxKeyLen))))
-		vb := r.bytes(4 * cfg.Dim)
+		vec := r.vector(&cfg)
 		if r.err != nil {
 			break
-		}
-		vec := make([]float32, cfg.Dim)
-		for i := range vec {
-			vec[i] = math.Float32frombits(binary.LittleEndian.Uint32(vb[4*i:]))
 		}
 		ix.setVec(got, vec)
 		if cfg.Algorithm == HNSW {

@@ -58,8 +58,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	filteredQueries := fs.Int("filtered-queries", 200, "end-to-end: queries per filtered case")
 	outFile := fs.String("out", "", "end-to-end: also write the markdown report to this file")
 	serverLog := fs.String("server-log", "", "end-to-end: append the node's output to this file")
+	vsetMode := fs.Bool("vset", false, "with -cairn: measure Redis 8 vector sets (VADD ingest, VSIM QPS/p99/recall per quantization) instead of FT.*")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *vsetMode {
+		if *cairnBin == "" {
+			fmt.Fprintln(stderr, "-vset needs -cairn")
+			return 2
+		}
+		return runVSet(vsetConfig{bin: *cairnBin, log: *serverLog, out: *outFile, n: *n, dim: *dim, nq: *nq,
+			clusters: *clusters, rank: *rank, sigma: *sigma, seed: *seed, conns: *conns, batch: *pipeline}, stdout, stderr)
 	}
 	var efs []int
 	for _, s := range strings.Split(*efList, ",") {

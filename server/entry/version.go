@@ -35,6 +35,11 @@ import "errors"
 //	   EVAL_RO, EVALSHA_RO and SCRIPT (Lua scripts, package scripting;
 //	   their command.Spec.Format is 7): older binaries answered EVAL with
 //	   an error and would diverge.
+//	8  same layout and clock rule as 7. Vector sets store Q8 and BIN
+//	   vectors quantized and compute distances on the quantized form (int8
+//	   dot products, Hamming distance), which builds a different graph
+//	   than format 6's float32 arithmetic; and adds VLINKS and VRANGE. The
+//	   vector-set family's command.Spec.Format is 8.
 //
 // Kind numbers are never reused. New kinds start at 10.
 //

@@ -65,13 +65,10 @@ type VectorSet struct {
 }
 
 // VElem is one element's metadata. It is immutable once stored: a change
-// stores a new VElem.
+// stores a new VElem. (The vector itself, quantized, is in the graph.)
 type VElem struct {
 	// Norm is the L2 norm of the vector as given (after REDUCE).
 	Norm float32
-	// Range is the Q8 quantization range (the largest magnitude of the
-	// normalised vector), 0 for other quantizations.
-	Range float32
 	// Attr is the JSON attribute as given, "" for none.
 	Attr string
 	// Fields is Attr parsed (nil when Attr is not a JSON object).
@@ -104,7 +101,7 @@ func NewVectorSet(dim, projIn int, q Quant, m int, seed, uid uint64) (*VectorSet
 	}
 	ix, err := vector.New(vector.Config{
 		Algorithm: vector.HNSW, Dim: dim, Metric: vector.IP, M: m,
-		EFConstruction: 200, EFRuntime: 100, Seed: seed,
+		EFConstruction: 200, EFRuntime: 100, Seed: seed, Quant: vector.Quant(q),
 	})
 	if err != nil {
 		return nil, err
@@ -206,110 +203,116 @@ func (s *VectorSet) Project(v []float32) []float32 {
 	return out
 }
 
-// Quantize turns v (of the stored dimension) into what the graph stores:
-// v normalised to unit length, then quantized. It returns the stored
-// vector, v's L2 norm and the Q8 range. The arithmetic is plain Go with
-// explicit rounding (no fused multiply-add), so every replica gets the
-// same bits.
-func (s *VectorSet) Quantize(v []float32) (out []float32, norm, rng float32) {
+// Prepare turns v (of the stored dimension) into what the graph is given:
+// v normalised to unit length, and v's L2 norm (kept for VEMB). The graph
+// then stores the unit vector quantized (Q8: int8s and a range; BIN: sign
+// bits; NOQUANT: the floats). The arithmetic is plain Go with explicit
+// rounding (no fused multiply-add), so every replica gets the same bits.
+func (s *VectorSet) Prepare(v []float32) (unit []float32, norm float32) {
 	var ss float64
 	for _, x := range v {
 		ss = float64(ss + float64(float64(x)*float64(x)))
 	}
 	norm = float32(math.Sqrt(ss))
-	out = make([]float32, len(v))
+	unit = make([]float32, len(v))
 	if norm != 0 {
 		for i, x := range v {
-			out[i] = x / norm
+			unit[i] = x / norm
 		}
 	}
-	switch s.quant {
-	case QuantQ8:
-		for _, x := range out {
-			rng = max(rng, float32(math.Abs(float64(x))))
-		}
-		if rng == 0 {
-			return out, norm, 0
-		}
-		scale := 127 / rng
-		for i, x := range out {
-			q := float32(math.Round(float64(float32(x * scale))))
-			out[i] = float32(q*rng) / 127
-		}
-	case QuantBin:
-		one := float32(1 / math.Sqrt(float64(len(out))))
-		for i, x := range out {
-			if x > 0 {
-				out[i] = one
-			} else {
-				out[i] = -one
-			}
-		}
-	}
-	return out, norm, rng
+	return unit, norm
 }
 
-// Vector returns the element's stored vector (normalised and quantized).
+// Vector returns the element's stored vector, dequantized (q·range/127
+// for Q8, ±1 for BIN), still normalised.
 func (s *VectorSet) Vector(name string) ([]float32, bool) { return s.ix.Vector(name) }
 
-// Embedding returns the element's vector as VEMB prints it: dequantized
-// and scaled back by its norm (BIN gives ±1 components, unscaled).
+// Embedding returns the element's vector as Redis's VEMB prints it:
+// dequantized and scaled back by its norm (BIN gives ±1 components,
+// unscaled).
 func (s *VectorSet) Embedding(name string) ([]float32, bool) {
 	e, ok := s.elems.Get(name)
 	if !ok {
 		return nil, false
 	}
 	v, _ := s.ix.Vector(name)
-	for i, x := range v {
-		switch s.quant {
-		case QuantBin:
-			if x > 0 {
-				v[i] = 1
-			} else {
-				v[i] = -1
-			}
-		default:
+	if s.quant != QuantBin {
+		for i, x := range v {
 			v[i] = float32(x * e.Norm)
 		}
 	}
 	return v, true
 }
 
-// Raw returns VEMB RAW's quantized bytes: little-endian float32s of the
-// normalised vector (f32), one int8 a component (int8), or the sign bits
-// in little-endian 64-bit words (bin).
-func (s *VectorSet) Raw(name string) ([]byte, *VElem, bool) {
+// Raw returns VEMB RAW's quantized bytes (little-endian float32s of the
+// normalised vector for f32, one int8 a component for int8, the sign bits
+// in little-endian 64-bit words for bin) and the Q8 range (0 otherwise).
+func (s *VectorSet) Raw(name string) ([]byte, *VElem, float32, bool) {
 	e, ok := s.elems.Get(name)
 	if !ok {
-		return nil, nil, false
+		return nil, nil, 0, false
 	}
-	v, _ := s.ix.Vector(name)
+	f, q, rng, b, _ := s.ix.Quantized(name)
 	var out []byte
 	switch s.quant {
 	case QuantNone:
-		for _, x := range v {
+		for _, x := range f {
 			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(x))
 		}
 	case QuantQ8:
-		for _, x := range v {
-			q := 0.0
-			if e.Range != 0 {
-				q = math.Round(float64(x) * 127 / float64(e.Range))
-			}
-			out = append(out, byte(int8(q)))
+		for _, x := range q {
+			out = append(out, byte(x))
 		}
 	case QuantBin:
-		words := make([]uint64, (len(v)+63)/64)
-		for i, x := range v {
-			if x > 0 {
-				words[i/64] |= 1 << (i % 64)
-			}
-		}
-		for _, w := range words {
+		for _, w := range b {
 			out = binary.LittleEndian.AppendUint64(out, w)
 		}
 	}
-	return out, e, true
+	return out, e, rng, true
+}
+
+// Distance is the distance between the element and the unit query q
+// (from Prepare) as VSIM computes it; false when there is no such element.
+func (s *VectorSet) Distance(name string, q []float32) (float32, bool) {
+	return s.ix.DistanceTo(name, q)
+}
+
+// Links returns the element's neighbours on each level of the graph,
+// from its top level down to 0, each with its similarity to the element
+// (VLINKS); false when there is no such element.
+func (s *VectorSet) Links(name string) ([][]vector.Result, bool) {
+	return s.ix.Links(name)
+}
+
+// Range returns up to count element names in [start, end] by byte order
+// (VRANGE), each bound inclusive or exclusive, "" with min/max meaning
+// unbounded; count < 0 means all.
+func (s *VectorSet) Range(start, end string, startIncl, endIncl, fromMin, toMax bool, count int) []string {
+	var out []string
+	if count == 0 {
+		return out
+	}
+	iter := s.elems.Iter()
+	var ok bool
+	if fromMin {
+		ok = iter.First()
+	} else {
+		ok = iter.Seek(start)
+		if ok && !startIncl && iter.Key() == start {
+			ok = iter.Next()
+		}
+	}
+	for ; ok; ok = iter.Next() {
+		k := iter.Key()
+		if !toMax && (k > end || (!endIncl && k == end)) {
+			break
+		}
+		out = append(out, k)
+		if count > 0 && len(out) >= count {
+			break
+		}
+	}
+	return out
 }
 
 // ParseAttr parses a JSON attribute into its top-level fields (nil if it
@@ -325,18 +328,18 @@ func ParseAttr(attr string) map[string]any {
 	return m
 }
 
-// Add inserts name with stored vector vec (from Quantize), searching
+// Add inserts name with unit vector vec (from Prepare), searching
 // with a candidate list of ef while linking it, or, when name exists,
 // replaces its vector. attr, when not nil, sets the attribute ("" removes it);
 // when nil an existing element keeps its attribute. It reports whether
 // the element is new.
-func (s *VectorSet) Add(name string, vec []float32, norm, rng float32, attr *string, ef int) (bool, error) {
+func (s *VectorSet) Add(name string, vec []float32, norm float32, attr *string, ef int) (bool, error) {
 	old, exists := s.elems.Get(name)
 	if err := s.ix.SetEF(name, vec, ef); err != nil {
 		return false, err
 	}
 	s.lastID++
-	e := &VElem{Norm: norm, Range: rng}
+	e := &VElem{Norm: norm}
 	if exists {
 		e.Attr, e.Fields = old.Attr, old.Fields
 	}
@@ -391,8 +394,9 @@ func (s *VectorSet) Remove(name string) bool {
 	return true
 }
 
-// Search returns the k elements nearest to the stored-form query q
-// (from Quantize) by cosine distance, sorted by (distance, name).
+// Search returns the k elements nearest to the unit query q (from
+// Prepare; the graph quantizes it as it quantizes elements) by cosine
+// distance, sorted by (distance, name).
 func (s *VectorSet) Search(q []float32, k int, opt *vector.SearchOptions) ([]vector.Result, error) {
 	return s.ix.Search(q, k, opt)
 }
@@ -414,16 +418,20 @@ func (s *VectorSet) memSize() int64 {
 }
 
 // vsetCodecVersion versions the vector-set body inside a keyspace
-// snapshot (the keyspace snapshot format itself is CAIRNKS2).
-const vsetCodecVersion = 1
+// snapshot (the keyspace snapshot format itself is CAIRNKS2). Version 2
+// stores Q8 and BIN graphs quantized (the graph's own codec, CAIRNVEC
+// version 2) and no per-element Q8 range; version 1 (every graph in
+// float32, a range per element) is still read: its Q8/BIN graphs are
+// re-quantized on load (vector.Index.Requantize), keeping the graph.
+const vsetCodecVersion = 2
 
 func init() { RegisterCodec(TypeVectorSet, encodeVSet, decodeVSet) }
 
 // encodeVSet writes: version, quantization, M, dimension, projection
 // input dimension (the matrix is recomputed: it is a fixed function of the
 // two dimensions), seed, uid, last id, the elements in name order (name,
-// norm and range as float32 bits, attribute), then the graph in the
-// vector package's snapshot codec.
+// norm as float32 bits, attribute), then the graph in the vector
+// package's snapshot codec.
 func encodeVSet(dst []byte, o Object) []byte {
 	s := o.(*VectorSet)
 	dst = append(dst, vsetCodecVersion, byte(s.quant))
@@ -437,7 +445,6 @@ func encodeVSet(dst []byte, o Object) []byte {
 	s.elems.Scan(func(name string, e *VElem) bool {
 		dst = appendString(dst, name)
 		dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(e.Norm))
-		dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(e.Range))
 		dst = appendString(dst, e.Attr)
 		return true
 	})
@@ -467,8 +474,9 @@ func decodeVSet(r *SnapReader) Object {
 		r.Fail(fmt.Errorf("vector set: "+format, a...))
 		return nil
 	}
-	if v := r.Byte(); r.Err() == nil && v != vsetCodecVersion {
-		return fail("codec version %d, this binary reads %d", v, vsetCodecVersion)
+	version := r.Byte()
+	if r.Err() == nil && (version < 1 || version > vsetCodecVersion) {
+		return fail("codec version %d, this binary reads 1 to %d", version, vsetCodecVersion)
 	}
 	q := Quant(r.Byte())
 	m, dim, projIn := r.Uvarint(), r.Uvarint(), r.Uvarint()
@@ -495,7 +503,10 @@ func decodeVSet(r *SnapReader) Object {
 	prev := ""
 	for i := uint64(0); i < n && r.Err() == nil; i++ {
 		name := string(r.Bytes())
-		e := &VElem{Norm: u32(), Range: u32()}
+		e := &VElem{Norm: u32()}
+		if version == 1 {
+			u32() // the Q8 range, now kept by the graph
+		}
 		e.Attr = string(r.Bytes())
 		if r.Err() != nil {
 			return nil
@@ -515,8 +526,13 @@ func decodeVSet(r *SnapReader) Object {
 	if err != nil {
 		return fail("graph: %v", err)
 	}
+	if version == 1 && q != QuantNone && ix.Config().Quant == vector.QuantNone {
+		if ix, err = ix.Requantize(vector.Quant(q)); err != nil {
+			return fail("graph: %v", err)
+		}
+	}
 	c := ix.Config()
-	if c.Dim != int(dim) || c.M != int(m) || c.Metric != vector.IP || c.Algorithm != vector.HNSW || c.Seed != seed || ix.Len() != s.elems.Len() {
+	if c.Dim != int(dim) || c.M != int(m) || c.Quant != vector.Quant(q) || c.Metric != vector.IP || c.Algorithm != vector.HNSW || c.Seed != seed || ix.Len() != s.elems.Len() {
 		return fail("graph does not match the elements")
 	}
 	ok := true

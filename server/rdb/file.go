@@ -353,6 +353,9 @@ func (fw *FileWriter) WriteKey(key []byte, expireMs int64, payload []byte) error
 	if n < 1 {
 		return fmt.Errorf("key %q: %w", key, ErrChecksum)
 	}
+	if isVSetPayload(payload[:n]) {
+		return fmt.Errorf("key %q: %w", key, ErrVectorSetFile)
+	}
 	return fw.writeRecord(key, expireMs, payload[0], payload[1:n])
 }
 
@@ -361,6 +364,9 @@ func (fw *FileWriter) WriteKey(key []byte, expireMs int64, payload []byte) error
 func (fw *FileWriter) WriteObject(key []byte, expireMs int64, str []byte, obj keyspace.Object) error {
 	if fw.err != nil {
 		return fw.err
+	}
+	if _, ok := obj.(*keyspace.VectorSet); ok {
+		return fmt.Errorf("key %q: %w", key, ErrVectorSetFile)
 	}
 	val, err := EncodeValue(fw.val[:0], str, obj)
 	fw.val = val

@@ -353,3 +353,41 @@ func FuzzParseFile(f *testing.F) {
 		}
 	})
 }
+
+// TestFileWriterVectorSet checks that a vector set stops an RDB export
+// with ErrVectorSetFile naming the key, whether it comes as an object
+// (SYNC) or as a DUMP payload (cairn rdb export), and that nothing of it
+// is written.
+func TestFileWriterVectorSet(t *testing.T) {
+	s, err := keyspace.NewVectorSet(3, 0, keyspace.QuantQ8, 16, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, norm := s.Prepare([]float32{1, 2, 3})
+	if _, err := s.Add("a", u, norm, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	payload, err := Dump(nil, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	fw := NewFileWriter(&buf, nil, 1, 0)
+	n := buf.Len()
+	for _, err := range []error{
+		fw.WriteObject([]byte("vs"), 0, nil, s),
+		fw.WriteKey([]byte("vs"), 0, payload),
+	} {
+		if !errors.Is(err, ErrVectorSetFile) || !errors.Is(err, ErrUnsupported) ||
+			!strings.Contains(err.Error(), `key "vs"`) || !strings.Contains(err.Error(), "vector set") {
+			t.Errorf("got %v, want ErrVectorSetFile naming the key", err)
+		}
+	}
+	// The writer stays usable for other keys; the vector set left no bytes.
+	if err := fw.WriteObject([]byte("k"), 0, []byte("v"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if fw.Keys != 1 || buf.Len() != n {
+		t.Errorf("keys %d, %d bytes written after the header", fw.Keys, buf.Len()-n)
+	}
+}

@@ -1,6 +1,7 @@
 package rdb
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/cairndb/cairn/server/keyspace"
@@ -12,10 +13,33 @@ import (
 // named "cairnvset", encoding version 1, whose one field is a string: the
 // keyspace snapshot codec of the set (graph included, so RESTORE loads it
 // without rebuilding). Cairn RESTOREs it; Redis refuses it as a value of
-// a module it does not have. RDB files (SAVE to dump.rdb, the rdb tool)
-// refuse module values, so a vector set cannot be written to one.
+// a module it does not have.
+//
+// RDB files (SYNC / redis-cli --rdb, cairn rdb export) cannot hold a
+// vector set: the file is Redis 7.0's RDB version, which has no vector
+// sets, and Redis 8 stores them as values of its "vectorset" module,
+// whose layout is its own HNSW (node ids, per-node link lists, its
+// quantization ranges) and which Cairn does not produce; writing
+// "cairnvset" values would give a file no Redis loads. The writers
+// therefore stop with ErrVectorSetFile naming the key, rather than skip
+// it silently.
 func init() {
 	register(keyspace.TypeVectorSet, encodeVSet, decodeVSet, TypeModule2)
+}
+
+// ErrVectorSetFile is returned (wrapped with the key) by FileWriter for a
+// vector set. It wraps ErrUnsupported.
+var ErrVectorSetFile = fmt.Errorf("%w: a vector set cannot be written to an RDB file (Redis 7.0's RDB format has no vector sets, and Redis 8 stores them as values of its \"vectorset\" module, an encoding Cairn does not produce); copy it with DUMP/RESTORE between Cairn nodes, or delete it before exporting", ErrUnsupported)
+
+// isVSetPayload reports whether a DUMP payload body (type byte and value)
+// is a Cairn vector set.
+func isVSetPayload(p []byte) bool {
+	if len(p) < 2 || p[0] != TypeModule2 {
+		return false
+	}
+	r := NewReader(p[1:])
+	id, err := r.Len()
+	return err == nil && id == vsetModuleID
 }
 
 // Module opcodes of RDB type 7 values.

@@ -1,11 +1,14 @@
 package shard_test
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/cairndb/cairn/server/entry"
 	"github.com/cairndb/cairn/server/shard"
 )
 
@@ -81,5 +84,25 @@ func TestVSet_ReplicasIdentical(t *testing.T) {
 		if la2, _ := s.StateDigest(); la2 == la {
 			return
 		}
+	}
+}
+
+// TestVSetGatedByClusterVersion: vector-set commands carry entry format 8
+// (quantized storage builds a different graph than format 6's float32
+// arithmetic; VLINKS and VRANGE are new); while the cluster version is 7
+// a leader refuses them, then accepts them.
+func TestVSetGatedByClusterVersion(t *testing.T) {
+	var cv atomic.Int32
+	cv.Store(7)
+	s := startVersioned(t, table, &cv)
+	for _, cmd := range [][][]byte{args("VADD", "v", "VALUES", "1", "1", "a"), args("VRANGE", "v", "-", "+")} {
+		if _, err := s.Propose(entry.Commands, [][][]byte{cmd}).Wait(); !errors.Is(err, shard.ErrFeatureGated) {
+			t.Fatalf("%q at cluster version 7: %v, want ErrFeatureGated", cmd, err)
+		}
+	}
+	cv.Store(8)
+	out, err := s.Propose(entry.Commands, [][][]byte{args("VADD", "v", "VALUES", "1", "1", "a")}).Wait()
+	if err != nil || len(out) != 1 || out[0].Int != 1 {
+		t.Fatalf("at cluster version 8: %v %v", out, err)
 	}
 }

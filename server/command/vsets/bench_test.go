@@ -28,7 +28,7 @@ func BenchmarkVSim(b *testing.B) {
 				got := names(h.Do("VSIM", "v", "FP32", fp32(q...), "COUNT", "10"))
 				if i < len(qs) {
 					b.StopTimer()
-					stored, _, _ := s.Quantize(q)
+					stored, _ := s.Prepare(q)
 					rec += recall(got, bruteForce(s, stored, 10, nil))
 					b.StartTimer()
 				}

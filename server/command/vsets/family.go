@@ -1,6 +1,7 @@
 // Package vsets implements Redis 8 vector sets: VADD, VREM, VSETATTR
 // (writes, applied from the log on every replica) and VSIM, VEMB, VCARD,
-// VDIM, VINFO, VGETATTR, VRANDMEMBER, VISMEMBER (reads), with Redis 8's
+// VDIM, VINFO, VGETATTR, VRANDMEMBER, VISMEMBER, VLINKS, VRANGE (reads),
+// with Redis 8's
 // syntax, replies and error strings.
 //
 // Values are keyspace.VectorSet objects: named elements whose vectors are
@@ -15,10 +16,12 @@ package vsets
 
 import "github.com/cairndb/cairn/server/command"
 
-// Format is the log-entry format (entry.Version 6) that introduced the
-// family. Every vector-set command carries it, reads too: inside MULTI
-// they reach the log, and an older binary does not know them.
-const Format = 6
+// Format is the log-entry format of the family: 6 introduced it, 8
+// (quantized storage: a format-6 binary would build a different graph
+// for the same VADD; VLINKS and VRANGE) is what it carries now. Every
+// vector-set command carries it, reads too: inside MULTI they reach the
+// log, and an older binary does not know them.
+const Format = 8
 
 // Specs is the vector-set family's command table.
 var Specs = []*command.Spec{
@@ -70,6 +73,20 @@ var Specs = []*command.Spec{
 		Summary: "Return the dimension of vectors in the vector set", Since: "8.0.0",
 		Complexity: "O(1)",
 		Run:        vdim,
+	},
+	{
+		Name: "vlinks", Arity: -3, Flags: command.ReadOnly | command.Fast,
+		FirstKey: 1, LastKey: 1, Step: 1, ACL: []string{"read", "fast"}, Group: "vector_set",
+		Summary: "Return the neighbors of an element at each layer in the HNSW graph", Since: "8.0.0",
+		Complexity: "O(1)",
+		Run:        vlinks,
+	},
+	{
+		Name: "vrange", Arity: -4, Flags: command.ReadOnly,
+		FirstKey: 1, LastKey: 1, Step: 1, ACL: []string{"read", "slow"}, Group: "vector_set",
+		Summary: "Return elements in a lexicographical range", Since: "8.4.0",
+		Complexity: "O(log(K)+M) where K is the number of elements in the start prefix, and M is the number of elements returned. In practical terms, the command is just O(M)",
+		Run:        vrange,
 	},
 	{
 		Name: "vinfo", Arity: 2, Flags: command.ReadOnly | command.Fast,

@@ -21,12 +21,15 @@ import (
 // WITHATTRIBS the JSON attribute (null if none). RESP3 clients get a map
 // element -> score (or attribute, or [score, attribute]) when either is
 // asked, as Redis 8 replies. EF defaults to 100 and is at least COUNT;
-// TRUTH scans every element exactly. FILTER admits only elements whose
-// attribute matches the expression, evaluated during the traversal; when
-// few elements match, the engine scans the matches exactly, so a filtered
-// query is never less complete than Redis's effort-bounded one and
-// FILTER-EF (validated) does not bound it. NOTHREAD is accepted: reads
-// always run on the connection's goroutine.
+// TRUTH scans every element exactly (with FILTER: every matching one).
+// FILTER admits only elements whose attribute matches the expression,
+// evaluated during the traversal, with Redis's bounded effort: the graph
+// search walks through non-matching elements too and stops after
+// examining FILTER-EF candidates (default COUNT*100; Redis refuses 0 with
+// "invalid FILTER-EF" although its documentation calls 0 unlimited, and
+// so does Cairn), so a very selective filter may return fewer than COUNT
+// elements, as in Redis. NOTHREAD is accepted: reads always run on the
+// connection's goroutine.
 func vsim(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	s, err := readVSet(c, args[1])
 	if err != nil {
@@ -39,9 +42,13 @@ func vsim(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	used := 0
 	if command.EqualFold(args[2], "ele") {
 		name := string(args[3])
-		if q, _ = s.Vector(name); q == nil {
+		v, _ := s.Vector(name)
+		if v == nil {
 			return reply.Value{}, errNotFound
 		}
+		// As Redis: the element's dequantized vector, normalised again
+		// and quantized like any query.
+		q, _ = s.Prepare(v)
 		used = 2
 	} else {
 		v, _, n, ok := parseVector(args, 2, false)
@@ -60,7 +67,7 @@ func vsim(c *command.Ctx, args [][]byte) (reply.Value, error) {
 		if len(v) != s.Dim() {
 			return reply.Value{}, dimMismatch(len(v), s.Dim())
 		}
-		q, _, _ = s.Quantize(v)
+		q, _ = s.Prepare(v)
 		used = n
 	}
 	withScores, withAttribs, truth := false, false, false
@@ -117,14 +124,17 @@ func vsim(c *command.Ctx, args [][]byte) (reply.Value, error) {
 			return reply.Value{}, errVsimSyntax
 		}
 	}
-	_ = filterEF
 	if ef == 0 {
 		ef = defaultSearchEF
 	}
 	ef = max(ef, count)
+	if filterEF == 0 {
+		filterEF = min(count, math.MaxInt64/100) * 100
+	}
 	k := int(min(count, int64(s.Len())))
 	opt := &vector.SearchOptions{EF: int(min(ef, int64(s.Len()))), Exact: truth}
 	if filter != nil {
+		opt.MaxCandidates = int(min(filterEF, math.MaxInt32))
 		opt.Filter = func(name string) bool {
 			e, ok := s.Elem(name)
 			return ok && filter.Match(e.Fields)
@@ -186,13 +196,13 @@ func vemb(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	}
 	name := string(args[2])
 	if raw {
-		b, e, ok := s.Raw(name)
+		b, e, rng, ok := s.Raw(name)
 		if !ok {
 			return reply.Nil, nil
 		}
 		out := []reply.Value{reply.Status(s.Quant().String()), reply.Bulk(b), double(float64(e.Norm))}
 		if s.Quant() == keyspace.QuantQ8 {
-			out = append(out, double(float64(e.Range)))
+			out = append(out, double(float64(rng)))
 		}
 		return reply.Array(out...), nil
 	}
@@ -344,6 +354,109 @@ func vrandmember(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	for i := 0; i < n; i++ {
 		name, _ := s.ElemAt((start + i) % size)
 		out = append(out, reply.BulkString(name))
+	}
+	return reply.Array(out...), nil
+}
+
+// vlinks implements VLINKS key element [WITHSCORES]: the element's
+// neighbours on each level of the graph, from its top level down to 0
+// (deleted elements still routing searches are left out); WITHSCORES
+// gives each level as a map neighbour -> similarity (1 - distance/2,
+// rounded to float32 as Redis computes it). Null for a missing key or
+// element; any other fourth argument is an arity error, as in Redis.
+func vlinks(c *command.Ctx, args [][]byte) (reply.Value, error) {
+	if len(args) > 4 {
+		return reply.Value{}, command.ArityError("vlinks")
+	}
+	withScores := false
+	if len(args) == 4 {
+		if !command.EqualFold(args[3], "withscores") {
+			return reply.Value{}, command.ArityError("vlinks")
+		}
+		withScores = true
+	}
+	s, err := readVSet(c, args[1])
+	if err != nil || s == nil {
+		return reply.Nil, err
+	}
+	levels, ok := s.Links(string(args[2]))
+	if !ok {
+		return reply.Nil, nil
+	}
+	out := make([]reply.Value, len(levels))
+	for i, ls := range levels {
+		vals := make([]reply.Value, 0, len(ls)*2)
+		for _, r := range ls {
+			vals = append(vals, reply.BulkString(r.Key))
+			if withScores {
+				vals = append(vals, double(float64(float32(1-float64(r.Distance)/2))))
+			}
+		}
+		if withScores {
+			out[i] = reply.Map(vals...)
+		} else {
+			out[i] = reply.Array(vals...)
+		}
+	}
+	return reply.Array(out...), nil
+}
+
+// errRangeItem is the error for a VRANGE bound that is not -, + or
+// prefixed by [ or ( (the text ZRANGEBYLEX uses).
+var errRangeItem = command.Msg("ERR min or max not valid string range item")
+
+// lexBound parses a VRANGE bound: "-" (min), "+" (max), "[x" inclusive
+// or "(x" exclusive.
+func lexBound(b []byte) (s string, incl, isMin, isMax, ok bool) {
+	switch {
+	case len(b) == 1 && b[0] == '-':
+		return "", false, true, false, true
+	case len(b) == 1 && b[0] == '+':
+		return "", false, false, true, true
+	case len(b) >= 1 && b[0] == '[':
+		return string(b[1:]), true, false, false, true
+	case len(b) >= 1 && b[0] == '(':
+		return string(b[1:]), false, false, false, true
+	}
+	return "", false, false, false, false
+}
+
+// vrange implements VRANGE key start end [count] (Redis 8.4): up to count
+// element names in byte order within [start, end] (each bound "[x"
+// inclusive, "(x" exclusive, "-" the minimum, "+" the maximum); a
+// negative or absent count returns the whole range, 0 an empty array. An
+// empty array for no key.
+func vrange(c *command.Ctx, args [][]byte) (reply.Value, error) {
+	if len(args) > 5 {
+		return reply.Value{}, command.ArityError("vrange")
+	}
+	count := int64(-1)
+	if len(args) == 5 {
+		n, err := command.ParseInt(args[4])
+		if err != nil {
+			return reply.Value{}, command.Msg("ERR value is not an integer or out of range")
+		}
+		count = n
+	}
+	start, startIncl, startMin, startMax, ok1 := lexBound(args[2])
+	end, endIncl, endMin, endMax, ok2 := lexBound(args[3])
+	if !ok1 || !ok2 {
+		return reply.Value{}, errRangeItem
+	}
+	s, err := readVSet(c, args[1])
+	if err != nil {
+		return reply.Value{}, err
+	}
+	if s == nil || count == 0 || startMax || endMin {
+		return reply.EmptyArray, nil
+	}
+	if count < 0 || count > int64(s.Len()) {
+		count = int64(s.Len())
+	}
+	names := s.Range(start, end, startIncl, endIncl, startMin, endMax, int(count))
+	out := make([]reply.Value, len(names))
+	for i, n := range names {
+		out[i] = reply.BulkString(n)
 	}
 	return reply.Array(out...), nil
 }

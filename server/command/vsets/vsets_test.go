@@ -207,12 +207,8 @@ func bruteForce(s *keyspace.VectorSet, q []float32, k int, ok func(string) bool)
 		if ok != nil && !ok(name) {
 			continue
 		}
-		v, _ := s.Vector(name)
-		dot := 0.0
-		for j := range v {
-			dot += float64(v[j]) * float64(q[j])
-		}
-		hits = append(hits, hit{name, 1 - dot})
+		d, _ := s.Distance(name, q)
+		hits = append(hits, hit{name, float64(d)})
 	}
 	sort.SliceStable(hits, func(i, j int) bool {
 		return hits[i].d < hits[j].d || (hits[i].d == hits[j].d && hits[i].name < hits[j].name)
@@ -272,7 +268,7 @@ func TestVSimRecallAndFilter(t *testing.T) {
 		}
 		filtered := make([]float64, len(filters))
 		for _, q := range qs {
-			stored, _, _ := s.Quantize(q)
+			stored, _ := s.Prepare(q)
 			got := names(h.Do(append([]string{"VSIM", "v", "FP32", fp32(q...)}, "COUNT", "10")...))
 			plain += recall(got, bruteForce(s, stored, 10, nil))
 			for fi, f := range filters {

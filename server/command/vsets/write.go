@@ -76,8 +76,8 @@ func vadd(c *command.Ctx, args [][]byte) (reply.Value, error) {
 		if err != nil {
 			return reply.Value{}, errVectorSpec
 		}
-		q, norm, rng := s.Quantize(s.Project(vec))
-		if _, err := s.Add(name, q, norm, rng, nonEmpty(attr), int(ef)); err != nil {
+		u, norm := s.Prepare(s.Project(vec))
+		if _, err := s.Add(name, u, norm, nonEmpty(attr), int(ef)); err != nil {
 			return reply.Value{}, err
 		}
 		c.DB.Put(args[1], nil, s, 0)
@@ -99,8 +99,8 @@ func vadd(c *command.Ctx, args [][]byte) (reply.Value, error) {
 		return reply.Value{}, projMismatch(dim, s.ProjectionInput())
 	}
 	s = c.DB.Mutable(it).Obj.(*keyspace.VectorSet)
-	q, norm, rng := s.Quantize(s.Project(vec))
-	added, err := s.Add(name, q, norm, rng, attr, int(ef))
+	u, norm := s.Prepare(s.Project(vec))
+	added, err := s.Add(name, u, norm, attr, int(ef))
 	if err != nil {
 		return reply.Value{}, err
 	}

@@ -134,6 +134,12 @@ type Config struct {
 	// SelfAddr is this node's link address as its peers list it (to skip
 	// itself); the listener's address is skipped too.
 	SelfAddr string
+	// Announce is this node's link address as other regions reach it
+	// (--region-announce): given to the other region when it must dial
+	// this one (planned promotion: follow; forced: rejoin). Default: the
+	// listen address, a wildcard host replaced by the link's local
+	// address.
+	Announce string
 	// Layout, on a primary, returns the region's layout (slot owners and
 	// shards, opaque here) for secondaries to follow. Nil: none.
 	Layout func() []byte
@@ -170,6 +176,11 @@ type Manager struct {
 	reclaim    []string
 	reclaimPos []ShardPosition
 	rebuild    map[uint64]bool
+	// rebuildBase: for a shard marked by a rejoin in this process, its
+	// replica's installed snapshot count then; a later install (by
+	// whichever node of the region leads the shard) clears the mark
+	// (watch).
+	rebuildBase map[uint64]uint64
 
 	// peerMu guards the peers' cached shipping reports (cluster.go).
 	peerMu    sync.Mutex

@@ -414,6 +414,7 @@ func (n *Node) startRegions(table *command.Table) error {
 		ReclaimPos: saved.reclaimPos,
 		Rebuild:    saved.rebuild,
 		Fence:      n.fence,
+		Announce:   cfg.RegionAnnounce,
 		Dial:       dial,
 		Logger:     n.log,
 	}
@@ -461,6 +462,18 @@ func (b *backend) RegionInfo() [][2]string {
 		{"region_role", string(st.Role)},
 		{"region_lag_ms", strconv.FormatInt(st.LagMs, 10)},
 		{"region_lag_entries", strconv.FormatUint(st.LagEntries, 10)},
+	}
+	if st.Role == regions.Secondary {
+		// The primary region's link addresses this node pulls from (a
+		// promotion or a rejoin sets them).
+		out = append(out, [2]string{"region_primary", strings.Join(b.regions.Primaries(), ",")})
+		if rb := b.regions.Rebuilding(); len(rb) > 0 {
+			ids := make([]string, len(rb))
+			for i, id := range rb {
+				ids[i] = strconv.FormatUint(id, 10)
+			}
+			out = append(out, [2]string{"region_rebuilding", strings.Join(ids, ",")})
+		}
 	}
 	if st.Role != regions.Secondary {
 		// A primary's shards (this node's replicas): what secondaries

@@ -572,8 +572,17 @@ func (m *Manager) watch() {
 			m.cfg.Logger.Debug("region layout", "addr", addr, "err", err)
 			continue
 		}
-		if err := m.cfg.Mirror(b); err != nil {
-			m.cfg.Logger.Warn("region layout: could not follow the primary's", "err", err)
+		err = m.cfg.Mirror(b)
+		msg := ""
+		if err != nil {
+			msg = err.Error()
+		}
+		if old, _ := m.layoutErr.Swap(msg).(string); old != msg {
+			if msg != "" {
+				m.cfg.Logger.Error("region layout: could not follow the primary's (INFO regions region_layout_error)", "err", err)
+			} else if old != "" {
+				m.cfg.Logger.Info("region layout: follows the primary's again")
+			}
 		}
 	}
 }

@@ -499,11 +499,18 @@ func TestRegionsClusterRejoin(t *testing.T) {
 			t.Fatalf("write on the new primary: %v", err)
 		}
 	}
-	// Still cut off, the old primary does not know and accepts more.
+	// Still cut off, the old primary does not know and accepts more,
+	// and its directory uses shard ID 4 (added and removed).
 	if err := rp.pCl.Set(ctx, "late", "lost", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
 	tail = append(tail, "late")
+	if id, err := rp.p.NodeClient(1).Do(ctx, "CLUSTER", "ADDSHARD", "1", "2", "3").Int(); err != nil || id != 4 {
+		t.Fatalf("ADDSHARD on the old primary: %d %v", id, err)
+	}
+	if err := rp.p.NodeClient(1).Do(ctx, "CLUSTER", "DELSHARD", "4").Err(); err != nil {
+		t.Fatalf("DELSHARD on the old primary: %v", err)
+	}
 
 	// The link is back: the old primary region rejoins by itself.
 	start := time.Now()
@@ -574,5 +581,91 @@ func TestRegionsClusterRejoin(t *testing.T) {
 	}
 	if strings.Contains(all.String(), `"k5"`) {
 		t.Fatalf("a shipped write is listed as discarded:\n%s", all.String())
+	}
+
+	// The new primary adds shard 4, an ID the old primary's directory
+	// used while it was cut off: it cannot be mirrored there, and the
+	// old primary's directory leader says so in INFO regions.
+	if id, err := rp.s.NodeClient(1).Do(ctx, "CLUSTER", "ADDSHARD", "1", "2", "3").Int(); err != nil || id != 4 {
+		t.Fatalf("ADDSHARD on the new primary: %d %v", id, err)
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		var infos []string
+		found := false
+		for i := 1; i <= rp.nodes; i++ {
+			info, _ := rp.p.NodeClient(i).Info(ctx, "regions").Result()
+			infos = append(infos, info)
+			if strings.Contains(info, "region_layout_error:region layout diverged: the primary region has shard 4, an ID this region's directory used before") {
+				found = true
+			}
+		}
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no region_layout_error for shard 4 on the old primary:\n%s", strings.Join(infos, "\n"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestRegionsClusterShardIDs: the primary adds and removes a shard
+// while the secondary cannot see it, then adds another: the secondary
+// mirrors the new shard under the primary's ID (past the ID it never
+// saw), with the configuration the primary's shard started with, and
+// serves the keys moved to it.
+func TestRegionsClusterShardIDs(t *testing.T) {
+	ctx := context.Background()
+	rp := startRegionPair(t)
+	rp.sDial.setCut(true) // the secondary neither pulls nor sees the layout
+	pn := rp.p.NodeClient(1)
+	if id, err := pn.Do(ctx, "CLUSTER", "ADDSHARD", "1", "2", "3").Int(); err != nil || id != 4 {
+		t.Fatalf("ADDSHARD: %d %v", id, err)
+	}
+	if err := pn.Do(ctx, "CLUSTER", "DELSHARD", "4").Err(); err != nil {
+		t.Fatalf("DELSHARD: %v", err)
+	}
+	if err := pn.ConfigSet(ctx, "maxmemory-policy", "allkeys-lfu").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := pn.Do(ctx, "CLUSTER", "ADDSHARD", "1", "2", "3").Int(); err != nil || id != 5 {
+		t.Fatalf("ADDSHARD: %d %v", id, err)
+	}
+	if err := pn.Do(ctx, "CLUSTER", "MOVESLOTS", "5", "0", "99").Err(); err != nil {
+		t.Fatalf("MOVESLOTS: %v", err)
+	}
+	var keys []string
+	for i := range 30 {
+		k := keyInSlots("s5", 0, 99, i*13)
+		if err := rp.pCl.Set(ctx, k, "five", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	rp.sDial.setCut(false)
+	rp.shards = []uint64{1, 2, 3, 5}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		pl, sl := slotLayout(rp.p), slotLayout(rp.s)
+		if pl == sl && strings.Contains(pl, "{0 99 5}") {
+			break
+		}
+		if time.Now().After(deadline) {
+			info, _ := rp.s.NodeClient(1).Info(ctx, "regions").Result()
+			t.Fatalf("shard 5 not mirrored: primary %s, secondary %s\n%s", pl, sl, info)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	rp.converged(t, 30*time.Second)
+	for _, k := range keys {
+		if v, err := rp.sCl.Get(ctx, k).Result(); err != nil || v != "five" {
+			t.Fatalf("GET %s on the secondary: %q %v", k, v, err)
+		}
+	}
+	for i := 1; i <= rp.nodes; i++ {
+		if info, _ := rp.s.NodeClient(i).Info(ctx, "regions").Result(); strings.Contains(info, "region_layout_error") {
+			t.Fatalf("secondary node %d:\n%s", i, info)
+		}
 	}
 }

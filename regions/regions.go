@@ -182,6 +182,10 @@ type Manager struct {
 	// (watch).
 	rebuildBase map[uint64]uint64
 
+	// layoutErr is why the primary's layout could not be mirrored here
+	// the last time this node tried ("" when it could).
+	layoutErr atomic.Value // string
+
 	// peerMu guards the peers' cached shipping reports (cluster.go).
 	peerMu    sync.Mutex
 	peerAt    time.Time

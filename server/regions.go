@@ -467,6 +467,9 @@ func (b *backend) RegionInfo() [][2]string {
 		// The primary region's link addresses this node pulls from (a
 		// promotion or a rejoin sets them).
 		out = append(out, [2]string{"region_primary", strings.Join(b.regions.Primaries(), ",")})
+		if st.LayoutErr != "" {
+			out = append(out, [2]string{"region_layout_error", st.LayoutErr})
+		}
 		if rb := b.regions.Rebuilding(); len(rb) > 0 {
 			ids := make([]string, len(rb))
 			for i, id := range rb {

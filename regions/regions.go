@@ -113,6 +113,12 @@ type Config struct {
 	// Dir is where a rejoining old primary writes its discarded writes
 	// (rejoin.go). Default the system's temporary directory.
 	Dir string
+	// Ready, on an old primary node asked to rejoin, tells whether every
+	// shard replica it should hold is started and has applied its whole
+	// log (after a restart it replays it): only then is the divergent
+	// tail listed completely. An error refuses the rejoin, which the new
+	// primary asks again. Nil: always ready.
+	Ready func() error
 	// Describe renders one source log entry's writes for the discarded
 	// writes file: a line per write with its keys and command.
 	Describe func(data []byte) []string

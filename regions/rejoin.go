@@ -244,6 +244,21 @@ func (m *Manager) rejoinLocal(addrs string, pos []ShardPosition) error {
 	if err := m.cfg.Fence(); err != nil {
 		return fmt.Errorf("fence: %w", err)
 	}
+	// The tail is listed from this node's replicas: each must have
+	// applied its whole log first (a node just restarted replays it).
+	if m.cfg.Ready != nil {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			err := m.cfg.Ready()
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) || m.stopping() {
+				return fmt.Errorf("not ready to list the discarded writes: %w", err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	path, n, err := m.saveDiscarded(addrs, pos)
 	if err != nil {
 		// Keep the tail rather than lose it unrecorded: stay fenced.

@@ -135,6 +135,32 @@ func (n *Node) regionPeers() []string {
 	return out
 }
 
+// regionReady tells whether every shard replica this node should hold
+// is started and has applied every entry of its local log (a rejoining
+// old primary lists its divergent tail from them: regions/rejoin.go).
+func (n *Node) regionReady() error {
+	ids := []uint64{}
+	if n.cluster != nil {
+		ids = n.cluster.AssignedShards()
+	} else if n.shard != nil {
+		ids = append(ids, n.shard.ID())
+	}
+	for _, id := range ids {
+		s := n.regionShard(id)
+		if s == nil {
+			return fmt.Errorf("shard %d not started", id)
+		}
+		_, last, err := s.LogRange()
+		if err != nil {
+			return fmt.Errorf("shard %d: %w", id, err)
+		}
+		if a := s.AppliedIndex(); a < last {
+			return fmt.Errorf("shard %d applied %d of %d", id, a, last)
+		}
+	}
+	return nil
+}
+
 // sourceLog adapts a shard to regions.SourceLog.
 type sourceLog struct{ s *shard.Shard }
 
@@ -414,6 +440,7 @@ func (n *Node) startRegions(table *command.Table) error {
 		ReclaimPos: saved.reclaimPos,
 		Rebuild:    saved.rebuild,
 		Fence:      n.fence,
+		Ready:      n.regionReady,
 		Announce:   cfg.RegionAnnounce,
 		Dial:       dial,
 		Logger:     n.log,

@@ -42,6 +42,18 @@ func (c *Plane) SetRegionSecondary(on bool) {
 // RegionSecondary tells whether the plane runs as a secondary region's.
 func (c *Plane) RegionSecondary() bool { return c.regionRO.Load() }
 
+// AssignedShards lists the shards the directory places a replica of on
+// this node (started or not).
+func (c *Plane) AssignedShards() []uint64 {
+	var out []uint64
+	for _, sh := range c.machine.Topology().Shards {
+		if sh.HasReplica(c.id) {
+			out = append(out, sh.ID)
+		}
+	}
+	return out
+}
+
 // IsMetaLeader tells whether this node leads the directory.
 func (c *Plane) IsMetaLeader() bool { return c.meta.IsLeader() }
 

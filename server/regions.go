@@ -136,7 +136,7 @@ func (n *Node) regionPeers() []string {
 }
 
 // regionReady tells whether every shard replica this node should hold
-// is started and has applied every entry of its local log (a rejoining
+// is started and has applied every data entry of its local log (a rejoining
 // old primary lists its divergent tail from them: regions/rejoin.go).
 func (n *Node) regionReady() error {
 	ids := []uint64{}
@@ -150,12 +150,12 @@ func (n *Node) regionReady() error {
 		if s == nil {
 			return fmt.Errorf("shard %d not started", id)
 		}
-		_, last, err := s.LogRange()
+		n, err := s.PendingData()
 		if err != nil {
 			return fmt.Errorf("shard %d: %w", id, err)
 		}
-		if a := s.AppliedIndex(); a < last {
-			return fmt.Errorf("shard %d applied %d of %d", id, a, last)
+		if n > 0 {
+			return fmt.Errorf("shard %d: %d entries of its log not applied yet (applied %d)", id, n, s.AppliedIndex())
 		}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -267,7 +268,16 @@ func (m *Manager) regionAddrs(c net.Conn) string {
 		}()
 	}
 	wg.Wait()
-	return strings.Join(append([]string{m.selfAddr(c)}, out...), ",")
+	// Once each: a node may list itself among its peers under another
+	// address than its listener's (a wildcard listener, 127.0.0.1 in
+	// --region-peers), which then announces the same as this one.
+	addrs := []string{m.selfAddr(c)}
+	for _, a := range out {
+		if !slices.Contains(addrs, a) {
+			addrs = append(addrs, a)
+		}
+	}
+	return strings.Join(addrs, ",")
 }
 
 // askPeers sends op to every peer at once; errs lists the failures.

@@ -179,6 +179,7 @@ func (m *Manager) servePeer(c net.Conn, br *bufio.Reader) error {
 			if err := m.cfg.Fence(); err != nil {
 				return fail("fence: " + err.Error())
 			}
+			m.noteFenceBase()
 		default:
 			return fail("a promotion is in progress here")
 		}

@@ -187,6 +187,12 @@ type Manager struct {
 	// whichever node of the region leads the shard) clears the mark
 	// (watch).
 	rebuildBase map[uint64]uint64
+	// fenceBase: each local replica's installed snapshot count when this
+	// node was first fenced for a rejoin (rejoin.go): every node of the
+	// region is fenced before any starts pulling, so no rebuild snapshot
+	// is installed before it, while the rejoin itself may reach this
+	// node after another node's puller rebuilt a shard.
+	fenceBase map[uint64]uint64
 
 	// layoutErr is why the primary's layout could not be mirrored here
 	// the last time this node tried ("" when it could).

@@ -205,6 +205,7 @@ func (m *Manager) rejoinCluster(addr string, pos []ShardPosition) error {
 		if err := m.cfg.Fence(); err != nil {
 			return fmt.Errorf("fence: %w", err)
 		}
+		m.noteFenceBase()
 	case Secondary:
 	default:
 		return errors.New("a promotion is in progress here")
@@ -294,7 +295,9 @@ func (m *Manager) rejoinLocal(addrs string, pos []ShardPosition) error {
 	}
 	for id := range ids {
 		m.rebuild[id] = true
-		if d := m.cfg.Dest(id); d != nil {
+		if b, ok := m.fenceBase[id]; ok {
+			m.rebuildBase[id] = b
+		} else if d := m.cfg.Dest(id); d != nil {
 			m.rebuildBase[id] = d.SnapshotsInstalled()
 		}
 	}
@@ -302,6 +305,24 @@ func (m *Manager) rejoinLocal(addrs string, pos []ShardPosition) error {
 	m.setRole(Secondary)
 	m.startPulls()
 	return nil
+}
+
+// noteFenceBase records, once, each local replica's installed snapshot
+// count as this node is fenced for a rejoin (see Manager.fenceBase).
+func (m *Manager) noteFenceBase() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fenceBase == nil {
+		m.fenceBase = map[uint64]uint64{}
+	}
+	for _, id := range m.cfg.Shards() {
+		if _, ok := m.fenceBase[id]; ok {
+			continue
+		}
+		if d := m.cfg.Dest(id); d != nil {
+			m.fenceBase[id] = d.SnapshotsInstalled()
+		}
+	}
 }
 
 // checkRebuilt clears the rebuild mark of a shard whose replica here

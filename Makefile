@@ -112,7 +112,7 @@ compose-down: ## Remove the compose topology's containers, networks and volumes
 	bash deploy/compose/compose.sh down
 
 test-compose: ## Only the compose test (regions/composetest; also part of make test when docker is present): link cut, catch-up, forced promotion
-	$(GO) test -count=1 -timeout 5m -run TestCompose -v ./regions/composetest/
+	$(GO) test -count=1 -timeout 10m -run TestCompose -v ./regions/composetest/
 
 dashboard-screenshots: ## Run the dashboard's browser test (chromium) and save its screenshots in docs/dashboard/
 	CAIRN_SCREENSHOTS=$(CURDIR)/docs/dashboard $(GO) test -count=1 -run TestBrowser -v ./web/

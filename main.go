@@ -73,6 +73,7 @@ var settings = []setting{
 	{"region-primary", "CAIRN_REGION_PRIMARY", "multi-region secondary: region link addresses of the primary region's nodes, host:port,...", ""},
 	{"region-peers", "CAIRN_REGION_PEERS", "multi-region, cluster mode: region link addresses of this region's nodes, host:port,... (default: each node's client address, port+" + strconv.Itoa(server.RegionPortOffset) + ")", ""},
 	{"region-secret", "CAIRN_REGION_SECRET", "multi-region: shared secret region links authenticate with (default --requirepass)", ""},
+	{"region-announce", "CAIRN_REGION_ANNOUNCE", "multi-region: region link address (host:port) given to other regions, when it is not --region-addr as they reach it (NAT, containers)", ""},
 	{"region-addr", "CAIRN_REGION_ADDR", "multi-region: region link listen address (default bind:port+" + strconv.Itoa(server.RegionPortOffset) + ")", ""},
 	{"max-staleness-ms", "CAIRN_MAX_STALENESS_MS", "multi-region secondary: refuse reads while the region lag exceeds this many ms (0: always serve)", ""},
 	{"encryption-key-file", "CAIRN_ENCRYPTION_KEY_FILE", "encrypt the Raft log, snapshots and user data under --dir at rest with the keys of this file (docs/encryption.md)", ""},
@@ -371,6 +372,12 @@ func buildConfig(get func(string) string) (server.Config, error) {
 	cfg.EncryptionKeyFile, cfg.AuditLog = get("encryption-key-file"), get("audit-log")
 	cfg.Region, cfg.RegionRole, cfg.RegionSecret, cfg.RegionAddr = get("region"), get("region-role"), get("region-secret"), get("region-addr")
 	cfg.RaftSecret = get("raft-secret")
+	if v := get("region-announce"); v != "" {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return cfg, fmt.Errorf("bad region-announce %q (host:port)", v)
+		}
+		cfg.RegionAnnounce = v
+	}
 	switch cfg.RegionRole {
 	case "", "primary", "secondary":
 	default:

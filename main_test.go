@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/cairndb/cairn/server"
 	"github.com/cairndb/cairn/server/servertest"
 )
 
@@ -109,5 +110,30 @@ func TestSigtermAndEnv(t *testing.T) {
 	}
 	if c.Ping(ctx).Err() == nil {
 		t.Fatal("still serving after SHUTDOWN")
+	}
+}
+
+// TestRegionAnnounceFlag: --region-announce (CAIRN_REGION_ANNOUNCE) is
+// taken as host:port; anything else is refused at start.
+func TestRegionAnnounceFlag(t *testing.T) {
+	cfgWith := func(v string) (server.Config, error) {
+		return buildConfig(func(name string) string {
+			if name == "region-announce" {
+				return v
+			}
+			for _, s := range settings {
+				if s.name == name {
+					return s.def
+				}
+			}
+			return ""
+		})
+	}
+	cfg, err := cfgWith("r1.example:10001")
+	if err != nil || cfg.RegionAnnounce != "r1.example:10001" {
+		t.Fatalf("--region-announce r1.example:10001: %q %v", cfg.RegionAnnounce, err)
+	}
+	if _, err := cfgWith("no-port"); err == nil || !strings.Contains(err.Error(), "bad region-announce") {
+		t.Fatalf("--region-announce no-port: %v", err)
 	}
 }

@@ -7,13 +7,15 @@
 #   deploy/local-regions.sh stop              stop every node (SIGTERM)
 #   deploy/local-regions.sh status            each node, and its INFO regions (role, lag per shard)
 #   deploy/local-regions.sh kill-region R     SIGKILL every node of region R (1-based)
-#   deploy/local-regions.sh restart-region R  start region R again (after kill-region or stop)
+#   deploy/local-regions.sh restart-region R  start region R again (after kill-region or stop; an old
+#                                             primary region replaced by a forced promotion rejoins
+#                                             as a secondary by itself, its unshipped writes listed in
+#                                             each node's region-discarded-*.txt)
 #   deploy/local-regions.sh promote R         REGION PROMOTE on region R (planned switchover);
 #                                             FORCE=1 for REGION PROMOTE FORCE (primary region lost)
 #   deploy/local-regions.sh rebuild-region R  wipe region R's data and start it again as a secondary
-#                                             of the region that is primary now (after a forced
-#                                             promotion took its place: cluster-mode regions do not
-#                                             rejoin by themselves)
+#                                             of the region that is primary now (a region lost with its
+#                                             data; after a forced promotion restart-region is enough)
 #   deploy/local-regions.sh clean             stop and delete all data and logs
 #
 # Environment: REGIONS (2), NODES (3), SHARDS (3), BASE_PORT (7001): region r
@@ -232,7 +234,7 @@ clean)
   echo "removed $DIR"
   ;;
 *)
-  sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
   ;;
 esac

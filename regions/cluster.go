@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +42,14 @@ const (
 	peerStop    = 1 // stop pulling (a promotion), then report
 	peerPrimary = 2 // become the primary (after peerStop)
 	peerResume  = 3 // a promotion failed before the flip: pull again
+	// peerAnnounce: the node's link address for other regions
+	// (Config.Announce), "" when it announces none.
+	peerAnnounce = 4
+	// peerFence, peerRejoin: an old primary region rejoining after a
+	// forced promotion (rejoin.go): fence, then list the divergent tail
+	// and follow the new primary (payload: addresses, positions).
+	peerFence  = 5
+	peerRejoin = 6
 )
 
 // peerTimeout bounds one peer request.
@@ -157,6 +166,35 @@ func (m *Manager) servePeer(c net.Conn, br *bufio.Reader) error {
 			m.setRole(Secondary)
 			m.startPulls()
 		}
+	case peerAnnounce:
+		_, err := c.Write(append(binary.AppendUvarint([]byte{1}, uint64(len(m.cfg.Announce))), m.cfg.Announce...))
+		return err
+	case peerFence:
+		switch m.Role() {
+		case Secondary:
+		case Primary:
+			if m.cfg.Fence == nil {
+				return fail("this node cannot fence")
+			}
+			if err := m.cfg.Fence(); err != nil {
+				return fail("fence: " + err.Error())
+			}
+			m.noteFenceBase()
+		default:
+			return fail("a promotion is in progress here")
+		}
+	case peerRejoin:
+		addr, err := readBytes(br)
+		if err != nil {
+			return err
+		}
+		pos, err := readPositions(br)
+		if err != nil {
+			return err
+		}
+		if err := m.rejoinLocal(string(addr), pos); err != nil {
+			return fail(err.Error())
+		}
 	default:
 		return fail(fmt.Sprintf("unknown peer request %d", op))
 	}
@@ -165,38 +203,91 @@ func (m *Manager) servePeer(c net.Conn, br *bufio.Reader) error {
 }
 
 // askPeer sends one peer request and returns the peer's shipping state.
-func (m *Manager) askPeer(addr string, op byte) ([]ShardLag, error) {
+func (m *Manager) askPeer(addr string, op byte, payload []byte) ([]ShardLag, error) {
+	var out []ShardLag
+	err := m.peerCall(addr, op, payload, func(br *bufio.Reader) (err error) {
+		out, err = readLags(br)
+		return err
+	})
+	return out, err
+}
+
+// peerCall sends one peer request (op, then payload) and reads a
+// successful answer with read.
+func (m *Manager) peerCall(addr string, op byte, payload []byte, read func(*bufio.Reader) error) error {
 	c, err := m.cfg.Dial(addr)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer c.Close()
 	if err := clientHandshake(c, m.cfg.Secret); err != nil {
-		return nil, err
+		return err
 	}
 	d := peerTimeout
-	if op != peerQuery {
-		d = 35 * time.Second // a stop waits for a batch in flight
+	if op != peerQuery && op != peerAnnounce {
+		d = 35 * time.Second // a stop waits for a batch in flight, a fence for writes
 	}
 	c.SetDeadline(time.Now().Add(d))
 	req := binary.AppendUvarint(nil, reqPeer)
-	if _, err := c.Write(append(req, op)); err != nil {
-		return nil, err
+	req = append(req, op)
+	if _, err := c.Write(append(req, payload...)); err != nil {
+		return err
 	}
 	br := bufio.NewReader(c)
 	ok, err := br.ReadByte()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if ok != 1 {
 		msg, _ := readBytes(br)
-		return nil, fmt.Errorf("region peer %s: %s", addr, msg)
+		return fmt.Errorf("region peer %s: %s", addr, msg)
 	}
-	return readLags(br)
+	return read(br)
+}
+
+// regionAddrs returns the link addresses other regions reach this
+// region's nodes at, as a comma-separated list: this node's as the
+// other end of c reaches it (selfAddr), then each peer's announced one
+// (peerAnnounce), or the peer's address as listed when it announces
+// none or does not answer.
+func (m *Manager) regionAddrs(c net.Conn) string {
+	ps := m.peers()
+	out := make([]string, len(ps))
+	var wg sync.WaitGroup
+	for i, a := range ps {
+		out[i] = a
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.peerCall(a, peerAnnounce, nil, func(br *bufio.Reader) error {
+				b, err := readBytes(br)
+				if err == nil && len(b) > 0 {
+					out[i] = string(b)
+				}
+				return err
+			})
+		}()
+	}
+	wg.Wait()
+	// Once each: a node may list itself among its peers under another
+	// address than its listener's (a wildcard listener, 127.0.0.1 in
+	// --region-peers), which then announces the same as this one.
+	addrs := []string{m.selfAddr(c)}
+	for _, a := range out {
+		if !slices.Contains(addrs, a) {
+			addrs = append(addrs, a)
+		}
+	}
+	return strings.Join(addrs, ",")
 }
 
 // askPeers sends op to every peer at once; errs lists the failures.
 func (m *Manager) askPeers(op byte) (lags [][]ShardLag, errs []error) {
+	return m.askPeersWith(op, nil)
+}
+
+// askPeersWith sends op and its payload to every peer at once.
+func (m *Manager) askPeersWith(op byte, payload []byte) (lags [][]ShardLag, errs []error) {
 	ps := m.peers()
 	lags = make([][]ShardLag, len(ps))
 	es := make([]error, len(ps))
@@ -205,7 +296,7 @@ func (m *Manager) askPeers(op byte) (lags [][]ShardLag, errs []error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lags[i], es[i] = m.askPeer(a, op)
+			lags[i], es[i] = m.askPeer(a, op, payload)
 		}()
 	}
 	wg.Wait()
@@ -356,7 +447,7 @@ func (m *Manager) promoteCluster(ctx context.Context) ([]ShardPosition, error) {
 		follow = append(follow, ShardPosition{id, logAt[id]})
 	}
 	sortPositions(follow)
-	addrs := append([]string{m.selfAddr(links[0].c)}, m.peers()...)
+	addrs := m.regionAddrs(links[0].c)
 	// All at once: each node waits until every shard's position is
 	// recorded, and each shard's leader (on one of them) records it.
 	ferrs := make([]error, len(links))
@@ -365,7 +456,7 @@ func (m *Manager) promoteCluster(ctx context.Context) ([]ShardPosition, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ferrs[i] = sendFollow(f.c, f.br, strings.Join(addrs, ","), follow)
+			ferrs[i] = sendFollow(f.c, f.br, addrs, follow)
 		}()
 	}
 	wg.Wait()
@@ -407,13 +498,21 @@ func (m *Manager) promoteForceCluster() ([]ShardPosition, error) {
 		out = append(out, ShardPosition{id, idx})
 	}
 	sortPositions(out)
+	// The old primary region, when it is back, is told to rejoin as a
+	// secondary and to discard what it wrote after these positions
+	// (rejoin.go); this node asks it, and keeps asking after a restart
+	// (region.state).
+	m.mu.Lock()
+	m.reclaim, m.reclaimPos = append([]string(nil), m.cfg.Primary...), out
+	m.mu.Unlock()
 	m.setRole(Primary)
 	if _, errs := m.askPeers(peerPrimary); len(errs) > 0 {
 		m.cfg.Logger.Error("forced promotion: a node of this region did not take the primary role", "err", errs[0])
 	}
 	m.cfg.Logger.Warn("region promoted by force: the old primary's writes after these positions are not here; "+
-		"an old primary region of several nodes is not told to rejoin (rebuild it as a secondary from empty data directories)",
+		"the old primary region is told to rejoin as a secondary when it is reachable",
 		"region", m.cfg.Name, "positions", formatPositions(out))
+	m.startReclaim()
 	return out, nil
 }
 
@@ -469,6 +568,7 @@ func (m *Manager) watch() {
 			continue
 		}
 		m.startPulls()
+		m.checkRebuilt()
 		if m.cfg.Mirror == nil || (m.cfg.MirrorDue != nil && !m.cfg.MirrorDue()) {
 			continue
 		}
@@ -483,8 +583,17 @@ func (m *Manager) watch() {
 			m.cfg.Logger.Debug("region layout", "addr", addr, "err", err)
 			continue
 		}
-		if err := m.cfg.Mirror(b); err != nil {
-			m.cfg.Logger.Warn("region layout: could not follow the primary's", "err", err)
+		err = m.cfg.Mirror(b)
+		msg := ""
+		if err != nil {
+			msg = err.Error()
+		}
+		if old, _ := m.layoutErr.Swap(msg).(string); old != msg {
+			if msg != "" {
+				m.cfg.Logger.Error("region layout: could not follow the primary's (INFO regions region_layout_error)", "err", err)
+			} else if old != "" {
+				m.cfg.Logger.Info("region layout: follows the primary's again")
+			}
 		}
 	}
 }

@@ -1,11 +1,16 @@
 package regions_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,9 +44,14 @@ func freeAddrs(t *testing.T, n int) []string {
 	return out
 }
 
-// cutDialer dials region links; once cut, it refuses links to the
-// other region (remote) and closes those it dialed. Links between the
-// nodes of one region stay.
+// cutDialer dials region links as the nodes of one region would in a
+// deployment where the other region's nodes are reached only at the
+// addresses they announce (--region-announce), as in deploy/compose:
+// a listed address of the other region (remote) is refused, and an
+// announced one (host "rN.invalid", the port of the node's listener) is
+// dialed on loopback. Once cut, links to the other region are refused
+// and those dialed are closed. Links between the nodes of one region
+// stay.
 type cutDialer struct {
 	mu     sync.Mutex
 	cut    bool
@@ -49,16 +59,27 @@ type cutDialer struct {
 	conns  []net.Conn
 }
 
+// announced is the address a node listening on addr announces to the
+// other region in these tests.
+func announced(region int, addr string) string {
+	_, port, _ := net.SplitHostPort(addr)
+	return net.JoinHostPort(fmt.Sprintf("r%d.invalid", region), port)
+}
+
 func (d *cutDialer) dial(addr string) (net.Conn, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.remote[addr] {
+	if d.remote[addr] {
+		return nil, fmt.Errorf("test: %s is the other region's listen address, not reachable from here (only its announced address is)", addr)
+	}
+	h, port, err := net.SplitHostPort(addr)
+	if err != nil || !strings.HasSuffix(h, ".invalid") {
 		return net.DialTimeout("tcp", addr, time.Second)
 	}
 	if d.cut {
 		return nil, errors.New("test: region link cut")
 	}
-	c, err := net.DialTimeout("tcp", addr, time.Second)
+	c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", port), time.Second)
 	if err == nil {
 		d.conns = append(d.conns, c)
 	}
@@ -87,6 +108,7 @@ type regionPair struct {
 	shards     []uint64
 	pCl, sCl   *redis.ClusterClient
 	secondaryN int
+	dirs       []string // the primary region's nodes' data directories
 }
 
 func startRegionPair(t *testing.T) *regionPair {
@@ -100,14 +122,26 @@ func startRegionPair(t *testing.T) *regionPair {
 	for _, a := range rp.pAddr {
 		rp.sDial.remote[a] = true
 	}
+	// Each node announces rN.invalid:port to the other region, which
+	// reaches it only there (cutDialer); the secondary is given the
+	// primary's announced addresses, and the old primary learns the new
+	// one's at a promotion from what its nodes announce.
+	var pAnn []string
+	for _, a := range rp.pAddr {
+		pAnn = append(pAnn, announced(1, a))
+	}
+	rp.dirs = make([]string, nodes)
 	rp.p = clustertest.Start(t, clustertest.Options{Nodes: nodes, Shards: shards, Mod: func(i int, c *server.Config) {
 		c.Region, c.RegionRole, c.RegionSecret = "r1", "primary", secret
 		c.RegionAddr, c.RegionPeers, c.RegionDial = rp.pAddr[i-1], rp.pAddr, rp.pDial.dial
+		c.RegionAnnounce = announced(1, rp.pAddr[i-1])
+		rp.dirs[i-1] = c.Dir
 	}})
 	rp.s = clustertest.Start(t, clustertest.Options{Nodes: nodes, Shards: shards, Mod: func(i int, c *server.Config) {
 		c.Region, c.RegionRole, c.RegionSecret = "r2", "secondary", secret
 		c.RegionAddr, c.RegionPeers, c.RegionDial = rp.sAddr[i-1], rp.sAddr, rp.sDial.dial
-		c.RegionPrimary = rp.pAddr
+		c.RegionAnnounce = announced(2, rp.sAddr[i-1])
+		c.RegionPrimary = pAnn
 	}})
 	rp.pCl, rp.sCl = rp.p.Client(), rp.s.Client()
 	return rp
@@ -303,6 +337,19 @@ func TestRegionsCluster(t *testing.T) {
 	if err := rp.pCl.Set(ctx, "k1", "x", 0).Err(); err == nil || err.Error() != ro {
 		t.Fatalf("SET on the old primary: %v", err)
 	}
+	// The old primary was told the new primary's announced link
+	// addresses (its listen addresses are not reachable from it).
+	var sAnn []string
+	for _, a := range rp.sAddr {
+		sAnn = append(sAnn, announced(2, a))
+	}
+	for i := 1; i <= rp.nodes; i++ {
+		info, _ := rp.p.NodeClient(i).Info(ctx, "regions").Result()
+		got := regexp.MustCompile(`region_primary:(\S*)`).FindStringSubmatch(info)
+		if got == nil || !sameSet(strings.Split(got[1], ","), sAnn) {
+			t.Fatalf("old primary node %d follows %v, want the announced %v:\n%s", i, got, sAnn, info)
+		}
+	}
 	for i := range 50 {
 		if err := rp.sCl.Set(ctx, fmt.Sprintf("after%d", i), "new", 0).Err(); err != nil {
 			t.Fatalf("write on the new primary: %v", err)
@@ -402,4 +449,233 @@ func slotLayout(c *clustertest.Cluster) string {
 	}
 	json.Unmarshal([]byte(c.Topology()), &topo)
 	return fmt.Sprint(topo.Slots)
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+// TestRegionsClusterRejoin: after a forced promotion, the old primary
+// region of several nodes, once the link is back, rejoins as a secondary
+// of the new primary by itself: every node of it fences, lists the
+// writes it accepted that were never shipped (its divergent tail) in a
+// file in its data directory, and its shards are rebuilt from the new
+// primary's snapshots, so the tail is gone and the regions converge.
+func TestRegionsClusterRejoin(t *testing.T) {
+	ctx := context.Background()
+	rp := startRegionPair(t)
+	for i := range 100 {
+		if err := rp.pCl.Set(ctx, fmt.Sprintf("k%d", i), fmt.Sprint(i), 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rp.converged(t, 20*time.Second)
+
+	// The link between the regions goes down; the primary goes on
+	// accepting writes that never reach the secondary.
+	rp.sDial.setCut(true)
+	rp.pDial.setCut(true)
+	time.Sleep(200 * time.Millisecond)
+	var tail []string
+	for i := range 40 {
+		k := fmt.Sprintf("tail%d", i)
+		if err := rp.pCl.Set(ctx, k, "lost", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		tail = append(tail, k)
+	}
+	if err := rp.pCl.Del(ctx, "k0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := rp.s.NodeClient(2).Do(ctx, "REGION", "PROMOTE", "FORCE").Slice()
+	if err != nil || len(rep) != len(rp.shards) {
+		t.Fatalf("REGION PROMOTE FORCE: %v %v", rep, err)
+	}
+	for i := range 40 {
+		if err := rp.sCl.Set(ctx, fmt.Sprintf("new%d", i), "v", 0).Err(); err != nil {
+			t.Fatalf("write on the new primary: %v", err)
+		}
+	}
+	// Still cut off, the old primary does not know and accepts more,
+	// and its directory uses shard ID 4 (added and removed).
+	if err := rp.pCl.Set(ctx, "late", "lost", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	tail = append(tail, "late")
+	if id, err := rp.p.NodeClient(1).Do(ctx, "CLUSTER", "ADDSHARD", "1", "2", "3").Int(); err != nil || id != 4 {
+		t.Fatalf("ADDSHARD on the old primary: %d %v", id, err)
+	}
+	if err := rp.p.NodeClient(1).Do(ctx, "CLUSTER", "DELSHARD", "4").Err(); err != nil {
+		t.Fatalf("DELSHARD on the old primary: %v", err)
+	}
+
+	// The whole old primary region restarts, still cut off: when asked
+	// to rejoin, its nodes are replaying their logs (a node lists its
+	// tail only once its replicas applied every data entry they hold).
+	for i := 1; i <= rp.nodes; i++ {
+		rp.p.Stop(i)
+	}
+	for i := 1; i <= rp.nodes; i++ {
+		rp.p.Restart(i)
+	}
+
+	// The link is back: the old primary region rejoins by itself.
+	start := time.Now()
+	rp.sDial.setCut(false)
+	rp.pDial.setCut(false)
+	deadline := time.Now().Add(60 * time.Second)
+	for i := 1; i <= rp.nodes; i++ {
+		for {
+			info, err := rp.p.NodeClient(i).Info(ctx, "regions").Result()
+			if strings.Contains(info, "region_role:secondary") && !strings.Contains(info, "region_rebuilding") && strings.Contains(info, "link=up") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("old primary node %d did not rejoin and rebuild (%v):\n%s", i, err, info)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	rp.converged(t, 30*time.Second)
+	t.Logf("old primary region rejoined and rebuilt %v after the link came back", time.Since(start).Round(time.Millisecond))
+
+	const ro = "READONLY You can't write against a read only replica."
+	if err := rp.pCl.Set(ctx, "x", "x", 0).Err(); err == nil || err.Error() != ro {
+		t.Fatalf("SET on the rejoined old primary: %v", err)
+	}
+	for _, k := range tail {
+		if n, err := rp.pCl.Exists(ctx, k).Result(); err != nil || n != 0 {
+			t.Fatalf("discarded key %s still on the old primary: %d %v", k, n, err)
+		}
+	}
+	if v, err := rp.pCl.Get(ctx, "k0").Result(); err != nil || v != "0" {
+		t.Fatalf("k0 (its DEL was discarded) on the old primary: %q %v", v, err)
+	}
+	if v, err := rp.pCl.Get(ctx, "new7").Result(); err != nil || v != "v" {
+		t.Fatalf("the new primary's write on the old primary: %q %v", v, err)
+	}
+	// Writes on the new primary keep reaching the old one.
+	if err := rp.sCl.Set(ctx, "after-rejoin", "yes", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	rp.converged(t, 20*time.Second)
+	if v, err := rp.pCl.Get(ctx, "after-rejoin").Result(); err != nil || v != "yes" {
+		t.Fatalf("after the rejoin: %q %v", v, err)
+	}
+
+	// Every old primary node listed the tail of the shards it holds in
+	// a file of its data directory: every discarded write with its
+	// command, nothing that had been shipped.
+	var all strings.Builder
+	for i, dir := range rp.dirs {
+		files, _ := filepath.Glob(filepath.Join(dir, "region-discarded-*.txt"))
+		if len(files) != 1 {
+			t.Fatalf("node %d: discarded-writes files %v", i+1, files)
+		}
+		b, err := os.ReadFile(files[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Write(bytes.ToLower(b)) // go-redis sends commands in lower case
+	}
+	for _, k := range tail {
+		if !strings.Contains(all.String(), fmt.Sprintf(`keys=["%s"] command="set" "%s" "lost"`, k, k)) {
+			t.Fatalf("discarded write SET %s not listed:\n%s", k, all.String())
+		}
+	}
+	if !strings.Contains(all.String(), `keys=["k0"] command="del" "k0"`) {
+		t.Fatalf("discarded DEL k0 not listed:\n%s", all.String())
+	}
+	if strings.Contains(all.String(), `"k5"`) {
+		t.Fatalf("a shipped write is listed as discarded:\n%s", all.String())
+	}
+
+	// The new primary adds shard 4, an ID the old primary's directory
+	// used while it was cut off: it cannot be mirrored there, and the
+	// old primary's directory leader says so in INFO regions.
+	if id, err := rp.s.NodeClient(1).Do(ctx, "CLUSTER", "ADDSHARD", "1", "2", "3").Int(); err != nil || id != 4 {
+		t.Fatalf("ADDSHARD on the new primary: %d %v", id, err)
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		var infos []string
+		found := false
+		for i := 1; i <= rp.nodes; i++ {
+			info, _ := rp.p.NodeClient(i).Info(ctx, "regions").Result()
+			infos = append(infos, info)
+			if strings.Contains(info, "region_layout_error:region layout diverged: the primary region has shard 4, an ID this region's directory used before") {
+				found = true
+			}
+		}
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no region_layout_error for shard 4 on the old primary:\n%s", strings.Join(infos, "\n"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestRegionsClusterShardIDs: the primary adds and removes a shard
+// while the secondary cannot see it, then adds another: the secondary
+// mirrors the new shard under the primary's ID (past the ID it never
+// saw), with the configuration the primary's shard started with, and
+// serves the keys moved to it.
+func TestRegionsClusterShardIDs(t *testing.T) {
+	ctx := context.Background()
+	rp := startRegionPair(t)
+	rp.sDial.setCut(true) // the secondary neither pulls nor sees the layout
+	pn := rp.p.NodeClient(1)
+	if id, err := pn.Do(ctx, "CLUSTER", "ADDSHARD", "1", "2", "3").Int(); err != nil || id != 4 {
+		t.Fatalf("ADDSHARD: %d %v", id, err)
+	}
+	if err := pn.Do(ctx, "CLUSTER", "DELSHARD", "4").Err(); err != nil {
+		t.Fatalf("DELSHARD: %v", err)
+	}
+	if err := pn.ConfigSet(ctx, "maxmemory-policy", "allkeys-lfu").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := pn.Do(ctx, "CLUSTER", "ADDSHARD", "1", "2", "3").Int(); err != nil || id != 5 {
+		t.Fatalf("ADDSHARD: %d %v", id, err)
+	}
+	if err := pn.Do(ctx, "CLUSTER", "MOVESLOTS", "5", "0", "99").Err(); err != nil {
+		t.Fatalf("MOVESLOTS: %v", err)
+	}
+	var keys []string
+	for i := range 30 {
+		k := keyInSlots("s5", 0, 99, i*13)
+		if err := rp.pCl.Set(ctx, k, "five", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	rp.sDial.setCut(false)
+	rp.shards = []uint64{1, 2, 3, 5}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		pl, sl := slotLayout(rp.p), slotLayout(rp.s)
+		if pl == sl && strings.Contains(pl, "{0 99 5}") {
+			break
+		}
+		if time.Now().After(deadline) {
+			info, _ := rp.s.NodeClient(1).Info(ctx, "regions").Result()
+			t.Fatalf("shard 5 not mirrored: primary %s, secondary %s\n%s", pl, sl, info)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	rp.converged(t, 30*time.Second)
+	for _, k := range keys {
+		if v, err := rp.sCl.Get(ctx, k).Result(); err != nil || v != "five" {
+			t.Fatalf("GET %s on the secondary: %q %v", k, v, err)
+		}
+	}
+	for i := 1; i <= rp.nodes; i++ {
+		if info, _ := rp.s.NodeClient(i).Info(ctx, "regions").Result(); strings.Contains(info, "region_layout_error") {
+			t.Fatalf("secondary node %d:\n%s", i, info)
+		}
+	}
 }

@@ -181,6 +181,9 @@ func (m *Manager) fenceNode(addr string, dl time.Time) (net.Conn, *bufio.Reader,
 
 // selfAddr is this node's link address as the other end of c reaches it.
 func (m *Manager) selfAddr(c net.Conn) string {
+	if m.cfg.Announce != "" {
+		return m.cfg.Announce
+	}
 	self := m.Addr()
 	if m.cfg.SelfAddr != "" {
 		self = m.cfg.SelfAddr

@@ -253,12 +253,17 @@ type Status struct {
 	LagMs      int64
 	LagEntries uint64
 	Shards     []ShardLag
+	// LayoutErr, on a secondary's node that mirrors the primary's layout
+	// (its directory leader), is why the last attempt failed ("" if it
+	// did not).
+	LayoutErr string
 }
 
 // Status returns the region status.
 func (m *Manager) Status() Status {
 	st := Status{Name: m.cfg.Name, Role: m.Role()}
 	if st.Role == Secondary {
+		st.LayoutErr, _ = m.layoutErr.Load().(string)
 		st.Shards = m.Lag()
 		if m.clustered() {
 			// Each shard as its leader (the puller, on whichever node of

@@ -113,6 +113,12 @@ type Config struct {
 	// Dir is where a rejoining old primary writes its discarded writes
 	// (rejoin.go). Default the system's temporary directory.
 	Dir string
+	// Ready, on an old primary node asked to rejoin, tells whether every
+	// shard replica it should hold is started and has applied its whole
+	// log (after a restart it replays it): only then is the divergent
+	// tail listed completely. An error refuses the rejoin, which the new
+	// primary asks again. Nil: always ready.
+	Ready func() error
 	// Describe renders one source log entry's writes for the discarded
 	// writes file: a line per write with its keys and command.
 	Describe func(data []byte) []string
@@ -134,6 +140,12 @@ type Config struct {
 	// SelfAddr is this node's link address as its peers list it (to skip
 	// itself); the listener's address is skipped too.
 	SelfAddr string
+	// Announce is this node's link address as other regions reach it
+	// (--region-announce): given to the other region when it must dial
+	// this one (planned promotion: follow; forced: rejoin). Default: the
+	// listen address, a wildcard host replaced by the link's local
+	// address.
+	Announce string
 	// Layout, on a primary, returns the region's layout (slot owners and
 	// shards, opaque here) for secondaries to follow. Nil: none.
 	Layout func() []byte
@@ -170,6 +182,21 @@ type Manager struct {
 	reclaim    []string
 	reclaimPos []ShardPosition
 	rebuild    map[uint64]bool
+	// rebuildBase: for a shard marked by a rejoin in this process, its
+	// replica's installed snapshot count then; a later install (by
+	// whichever node of the region leads the shard) clears the mark
+	// (watch).
+	rebuildBase map[uint64]uint64
+	// fenceBase: each local replica's installed snapshot count when this
+	// node was first fenced for a rejoin (rejoin.go): every node of the
+	// region is fenced before any starts pulling, so no rebuild snapshot
+	// is installed before it, while the rejoin itself may reach this
+	// node after another node's puller rebuilt a shard.
+	fenceBase map[uint64]uint64
+
+	// layoutErr is why the primary's layout could not be mirrored here
+	// the last time this node tried ("" when it could).
+	layoutErr atomic.Value // string
 
 	// peerMu guards the peers' cached shipping reports (cluster.go).
 	peerMu    sync.Mutex

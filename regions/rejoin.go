@@ -60,7 +60,7 @@ func (m *Manager) Rebuilding() []uint64 {
 	for id := range m.rebuild {
 		out = append(out, id)
 	}
-	return out
+	return sortIDs(out)
 }
 
 func (m *Manager) rebuilding(id uint64) bool {
@@ -72,8 +72,13 @@ func (m *Manager) rebuilding(id uint64) bool {
 // rebuilt clears a shard's rebuild mark and saves the node's state.
 func (m *Manager) rebuilt(id uint64) {
 	m.mu.Lock()
+	was := m.rebuild[id]
 	delete(m.rebuild, id)
+	delete(m.rebuildBase, id)
 	m.mu.Unlock()
+	if !was {
+		return
+	}
 	m.cfg.Logger.Warn("region rejoin: shard rebuilt from the primary's snapshot", "region", m.cfg.Name, "shard", id)
 	m.stateChanged()
 }
@@ -136,7 +141,7 @@ func (m *Manager) askRejoin(addr string, pos []ShardPosition) error {
 		return err
 	}
 	c.SetDeadline(time.Now().Add(60 * time.Second))
-	self := m.selfAddr(c)
+	self := m.regionAddrs(c) // every node of this region, as the old primary reaches it
 	req := binary.AppendUvarint(nil, reqRejoin)
 	req = binary.AppendUvarint(req, uint64(len(self)))
 	req = append(req, self...)
@@ -171,46 +176,178 @@ func (m *Manager) serveRejoin(c net.Conn, br *bufio.Reader) error {
 		c.Write(append(binary.AppendUvarint([]byte{0}, uint64(len(msg))), msg...))
 		return errors.New(msg)
 	}
+	if m.clustered() {
+		if err := m.rejoinCluster(string(addr), pos); err != nil {
+			return refuse(err.Error())
+		}
+	} else if err := m.rejoinLocal(string(addr), pos); err != nil {
+		return refuse(err.Error())
+	}
+	_, err = c.Write([]byte{1})
+	return err
+}
+
+// rejoinCluster runs the rejoin of an old primary region of several
+// nodes, asked of any one of them: first every node fences (so no node
+// accepts a write while another already lists its tail), then every
+// node lists the divergent tail of the shards it holds in its own file
+// and follows the new primary, its shards marked for a rebuild. Every
+// node must answer; a node that does not fails the rejoin, which the new
+// primary asks again (the nodes fenced so far stay read-only meanwhile:
+// the region was replaced, and a write accepted now would only be
+// discarded later). Nodes that rejoined already answer at once.
+func (m *Manager) rejoinCluster(addr string, pos []ShardPosition) error {
+	switch m.Role() {
+	case Primary:
+		if m.cfg.Fence == nil {
+			return errors.New("this node cannot fence")
+		}
+		if err := m.cfg.Fence(); err != nil {
+			return fmt.Errorf("fence: %w", err)
+		}
+		m.noteFenceBase()
+	case Secondary:
+	default:
+		return errors.New("a promotion is in progress here")
+	}
+	if _, errs := m.askPeersWith(peerFence, nil); len(errs) > 0 {
+		return fmt.Errorf("every node of this region must answer a rejoin; fence: %v", errors.Join(errs...))
+	}
+	if err := m.rejoinLocal(addr, pos); err != nil {
+		return err
+	}
+	payload := binary.AppendUvarint(nil, uint64(len(addr)))
+	payload = append(payload, addr...)
+	payload = appendPositions(payload, pos)
+	if _, errs := m.askPeersWith(peerRejoin, payload); len(errs) > 0 {
+		return fmt.Errorf("every node of this region must answer a rejoin: %v", errors.Join(errs...))
+	}
+	m.cfg.Logger.Warn("region rejoin: every node of this region follows the new primary", "region", m.cfg.Name, "new_primary", addr)
+	return nil
+}
+
+// rejoinLocal makes this node, fenced if it was the primary, list its
+// divergent tail to a file and follow the new primary at addrs (a
+// comma-separated list), its shards marked for a rebuild. A node that is
+// a secondary already (rejoined earlier: an answer lost on the way)
+// does nothing.
+func (m *Manager) rejoinLocal(addrs string, pos []ShardPosition) error {
 	switch m.Role() {
 	case Secondary:
-		// Rejoined already (an ack lost on the way), or following.
-		_, err := c.Write([]byte{1})
-		return err
+		return nil
 	case Primary:
 	default:
-		return refuse("a promotion is in progress here")
+		return errors.New("a promotion is in progress here")
 	}
 	if m.cfg.Fence == nil {
-		return refuse("this node cannot fence")
+		return errors.New("this node cannot fence")
 	}
 	if err := m.cfg.Fence(); err != nil {
-		return refuse("fence: " + err.Error())
+		return fmt.Errorf("fence: %w", err)
 	}
-	path, n, err := m.saveDiscarded(string(addr), pos)
+	// The tail is listed from this node's replicas: each must have
+	// applied its whole log first (a node just restarted replays it).
+	if m.cfg.Ready != nil {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			err := m.cfg.Ready()
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) || m.stopping() {
+				return fmt.Errorf("not ready to list the discarded writes: %w", err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	path, n, err := m.saveDiscarded(addrs, pos)
 	if err != nil {
 		// Keep the tail rather than lose it unrecorded: stay fenced.
 		m.cfg.Logger.Error("region rejoin: could not save the discarded writes; staying fenced (read-only) as the primary", "err", err)
-		return refuse("saving the discarded writes: " + err.Error())
+		return fmt.Errorf("saving the discarded writes: %w", err)
 	}
 	if n > 0 {
 		m.cfg.Logger.Warn("region rejoin: writes this region accepted after the new primary's forced promotion were never shipped; they are discarded and saved for the operator",
-			"file", path, "entries", n, "new_primary", string(addr))
+			"file", path, "entries", n, "new_primary", addrs)
 	} else {
-		m.cfg.Logger.Warn("region rejoin: nothing to discard", "new_primary", string(addr))
+		m.cfg.Logger.Warn("region rejoin: nothing to discard", "file", path, "new_primary", addrs)
+	}
+	// Every shard this node holds is rebuilt from the new primary's
+	// snapshot: those the new primary reached (their tails) and, in a
+	// region of several nodes, any other (a shard added here since would
+	// otherwise be fed the new primary's log over its own state).
+	ids := map[uint64]bool{}
+	for _, p := range pos {
+		ids[p.Shard] = true
+	}
+	if m.clustered() {
+		for _, id := range m.cfg.Shards() {
+			ids[id] = true
+		}
 	}
 	m.mu.Lock()
-	m.cfg.Primary = []string{string(addr)}
+	m.cfg.Primary = splitAddrs(addrs)
 	if m.rebuild == nil {
 		m.rebuild = map[uint64]bool{}
 	}
-	for _, p := range pos {
-		m.rebuild[p.Shard] = true
+	if m.rebuildBase == nil {
+		m.rebuildBase = map[uint64]uint64{}
+	}
+	for id := range ids {
+		m.rebuild[id] = true
+		if b, ok := m.fenceBase[id]; ok {
+			m.rebuildBase[id] = b
+		} else if d := m.cfg.Dest(id); d != nil {
+			m.rebuildBase[id] = d.SnapshotsInstalled()
+		}
 	}
 	m.mu.Unlock()
 	m.setRole(Secondary)
 	m.startPulls()
-	_, err = c.Write([]byte{1})
-	return err
+	return nil
+}
+
+// noteFenceBase records, once, each local replica's installed snapshot
+// count as this node is fenced for a rejoin (see Manager.fenceBase).
+func (m *Manager) noteFenceBase() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fenceBase == nil {
+		m.fenceBase = map[uint64]uint64{}
+	}
+	for _, id := range m.cfg.Shards() {
+		if _, ok := m.fenceBase[id]; ok {
+			continue
+		}
+		if d := m.cfg.Dest(id); d != nil {
+			m.fenceBase[id] = d.SnapshotsInstalled()
+		}
+	}
+}
+
+// checkRebuilt clears the rebuild mark of a shard whose replica here
+// installed a snapshot since the mark was set in this process: in a
+// region of several nodes the shard's leader (on any node) rebuilds it
+// through the shard's log, so every replica installs it. A mark taken
+// from the saved state (no baseline) is cleared only by this node's own
+// puller (a redundant rebuild is harmless: the snapshot is the
+// primary's state at or past the shard's position).
+func (m *Manager) checkRebuilt() {
+	m.mu.Lock()
+	var done []uint64
+	for id, base := range m.rebuildBase {
+		if !m.rebuild[id] {
+			delete(m.rebuildBase, id)
+			continue
+		}
+		if d := m.cfg.Dest(id); d != nil && d.SnapshotsInstalled() > base {
+			done = append(done, id)
+		}
+	}
+	m.mu.Unlock()
+	for _, id := range done {
+		m.rebuilt(id)
+	}
 }
 
 // saveDiscarded writes what this node's log holds after each position

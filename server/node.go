@@ -200,6 +200,14 @@ type Config struct {
 	// RegionAddr is the region link listen address. Default
 	// Bind:Port+3000 (RegionPortOffset); port 0 picks a free one.
 	RegionAddr string
+	// RegionAnnounce is the region link address this node gives other
+	// regions (host:port as they reach it: a planned promotion tells the
+	// old primary region where to follow, a forced one tells it where to
+	// rejoin). Default: RegionAddr, its wildcard host replaced by the
+	// local address of the link the other region opened or answered.
+	// Needed when the listen address is not what the other region
+	// dials (NAT, containers: deploy/compose).
+	RegionAnnounce string
 	// RegionMaxStalenessMs, on a secondary, refuses reads while the
 	// region lag (INFO regions region_lag_ms) exceeds it. Default 0: reads
 	// are always served.

@@ -135,6 +135,32 @@ func (n *Node) regionPeers() []string {
 	return out
 }
 
+// regionReady tells whether every shard replica this node should hold
+// is started and has applied every data entry of its local log (a rejoining
+// old primary lists its divergent tail from them: regions/rejoin.go).
+func (n *Node) regionReady() error {
+	ids := []uint64{}
+	if n.cluster != nil {
+		ids = n.cluster.AssignedShards()
+	} else if n.shard != nil {
+		ids = append(ids, n.shard.ID())
+	}
+	for _, id := range ids {
+		s := n.regionShard(id)
+		if s == nil {
+			return fmt.Errorf("shard %d not started", id)
+		}
+		n, err := s.PendingData()
+		if err != nil {
+			return fmt.Errorf("shard %d: %w", id, err)
+		}
+		if n > 0 {
+			return fmt.Errorf("shard %d: %d entries of its log not applied yet (applied %d)", id, n, s.AppliedIndex())
+		}
+	}
+	return nil
+}
+
 // sourceLog adapts a shard to regions.SourceLog.
 type sourceLog struct{ s *shard.Shard }
 
@@ -414,6 +440,8 @@ func (n *Node) startRegions(table *command.Table) error {
 		ReclaimPos: saved.reclaimPos,
 		Rebuild:    saved.rebuild,
 		Fence:      n.fence,
+		Ready:      n.regionReady,
+		Announce:   cfg.RegionAnnounce,
 		Dial:       dial,
 		Logger:     n.log,
 	}
@@ -461,6 +489,21 @@ func (b *backend) RegionInfo() [][2]string {
 		{"region_role", string(st.Role)},
 		{"region_lag_ms", strconv.FormatInt(st.LagMs, 10)},
 		{"region_lag_entries", strconv.FormatUint(st.LagEntries, 10)},
+	}
+	if st.Role == regions.Secondary {
+		// The primary region's link addresses this node pulls from (a
+		// promotion or a rejoin sets them).
+		out = append(out, [2]string{"region_primary", strings.Join(b.regions.Primaries(), ",")})
+		if st.LayoutErr != "" {
+			out = append(out, [2]string{"region_layout_error", st.LayoutErr})
+		}
+		if rb := b.regions.Rebuilding(); len(rb) > 0 {
+			ids := make([]string, len(rb))
+			for i, id := range rb {
+				ids[i] = strconv.FormatUint(id, 10)
+			}
+			out = append(out, [2]string{"region_rebuilding", strings.Join(ids, ",")})
+		}
 	}
 	if st.Role != regions.Secondary {
 		// A primary's shards (this node's replicas): what secondaries

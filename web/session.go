@@ -12,11 +12,11 @@ import (
 // CSRF token their pages send back, and the permission answers cached
 // for the page buttons. Sessions live only in the node's memory.
 type session struct {
-	id      string
-	user    string
-	pass    string // kept to reach the other nodes of the cluster as the same user
-	conn    Conn
-	peers   map[string]Conn // connections to the other nodes, as the same user
+	id    string
+	user  string
+	pass  string // kept to reach the other nodes of the cluster as the same user
+	conn  Conn
+	peers map[string]Conn // connections to the other nodes, as the same user
 	// dialing are the peer connections being opened (peer).
 	dialing map[string]*peerDial
 	csrf    string

@@ -12,10 +12,14 @@
 #   deploy/compose/compose.sh cut R        disconnect region R (1 or 2) from the link between regions
 #   deploy/compose/compose.sh restore R    connect it again
 #   deploy/compose/compose.sh kill-region R   docker kill every node of region R
+#   deploy/compose/compose.sh start-region R  docker start region R's nodes again (after kill-region; an old
+#                                      primary region rejoins a force-promoted one by itself as a secondary,
+#                                      its unshipped writes saved in /data/region-discarded-*.txt of each node)
 #   deploy/compose/compose.sh promote R    REGION PROMOTE on region R (FORCE=1: REGION PROMOTE FORCE)
-#   deploy/compose/compose.sh rebuild-region R   after a forced promotion of the other region: remove
-#                                      region R's nodes and volumes, start them empty as a secondary
-#                                      of the other region, wait until they serve
+#   deploy/compose/compose.sh rebuild-region R   remove region R's nodes and volumes, start them empty as
+#                                      a secondary of the other region, wait until they serve (not
+#                                      needed after a forced promotion: start-region; for a region lost
+#                                      with its data)
 #
 # Environment: NODES (3: three nodes per region in cluster mode; 1: one
 # node per region in single-node mode, the nodes rNn1 only), GO (go),
@@ -147,20 +151,21 @@ rebuild-region)
   wait_serving
   echo "region $r rebuilt as a secondary of region $o ($primary)"
   ;;
-cut | restore | kill-region | promote)
+cut | restore | kill-region | start-region | promote)
   r=${2:-}
   [[ "$r" == 1 || "$r" == 2 ]] || die "usage: $0 $cmd 1|2"
   case "$cmd" in
   cut) docker network disconnect cairn-regions-link "cairn-r$r" && echo "region $r cut off from the link" ;;
   restore) docker network connect --alias "r$r" cairn-regions-link "cairn-r$r" && echo "region $r linked again" ;;
   kill-region) docker kill $(for n in $(seq 1 "$NODES"); do echo "cairn-r${r}n$n"; done) ;;
+  start-region) docker start $(for n in $(seq 1 "$NODES"); do echo "cairn-r${r}n$n"; done) && wait_serving ;;
   promote)
     if [[ "${FORCE:-0}" == 1 ]]; then rcli "$(port "$r" 1)" region promote force; else rcli "$(port "$r" 1)" region promote; fi
     ;;
   esac
   ;;
 *)
-  sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
   ;;
 esac

@@ -248,6 +248,29 @@ func (t *Topology) apply(op *Op) (uint64, error) {
 		t.NextShardID++
 		t.Shards = append(t.Shards, t.newShard(id, op.Replicas))
 		return id, nil
+	case "region-add-shard":
+		// A secondary region's directory mirrors a shard of the primary
+		// region's under the primary's ID (control/region.go), with the
+		// initial configuration the primary's shard was created with, so
+		// both start in the same state. IDs only grow: one this
+		// directory used before cannot be taken.
+		if op.Shard == 0 {
+			return 0, errors.New("region-add-shard needs a shard ID")
+		}
+		if t.Shard(op.Shard) != nil {
+			return op.Shard, nil // mirrored already (a retried op)
+		}
+		if op.Shard < t.NextShardID {
+			return 0, fmt.Errorf("shard ID %d was used in this cluster before (next is %d)", op.Shard, t.NextShardID)
+		}
+		if err := t.checkReplicas(op.Replicas); err != nil {
+			return 0, err
+		}
+		t.NextShardID = op.Shard + 1
+		s := t.newShard(op.Shard, op.Replicas)
+		s.InitConfig, s.InitConfigEpoch = maps.Clone(op.Config), op.ConfigEpoch
+		t.Shards = append(t.Shards, s)
+		return op.Shard, nil
 	case "set-replicas":
 		s := t.Shard(op.Shard)
 		if s == nil {

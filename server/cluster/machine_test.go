@@ -261,3 +261,40 @@ func TestApplyPanicContained(t *testing.T) {
 		t.Fatalf("epoch %d after a later op, want %d", a.Topology().Epoch, before+1)
 	}
 }
+
+// TestRegionAddShard: a secondary region's directory takes a shard of
+// the primary's under the primary's ID, past IDs it never saw, with the
+// primary shard's initial configuration; an ID it used before is
+// refused and changes nothing.
+func TestRegionAddShard(t *testing.T) {
+	m := bootstrapped(t)
+	if id := mustApply(t, m, Op{Op: "region-add-shard", Shard: 6, Replicas: []uint64{1, 2}, Config: map[string]string{"maxmemory-policy": "allkeys-lru"}, ConfigEpoch: 4}); id != 6 {
+		t.Fatalf("region-add-shard: id %d", id)
+	}
+	topo := m.Topology()
+	sh := topo.Shard(6)
+	if sh == nil || topo.NextShardID != 7 || sh.InitConfig["maxmemory-policy"] != "allkeys-lru" || sh.InitConfigEpoch != 4 || len(sh.Replicas) != 2 {
+		t.Fatalf("after region-add-shard: next %d, shard %+v", topo.NextShardID, sh)
+	}
+	// Retried: the same shard, nothing changes.
+	if id := mustApply(t, m, Op{Op: "region-add-shard", Shard: 6, Replicas: []uint64{1, 2}}); id != 6 || m.Topology().NextShardID != 7 {
+		t.Fatalf("retried region-add-shard: %d, next %d", id, m.Topology().NextShardID)
+	}
+	// IDs 4 and 5 were skipped: never to be used here.
+	before := m.Topology()
+	for _, op := range []Op{
+		{Op: "region-add-shard", Shard: 4, Replicas: []uint64{1}},
+		{Op: "region-add-shard", Shard: 0, Replicas: []uint64{1}},
+		{Op: "region-add-shard", Shard: 9, Replicas: []uint64{42}},
+	} {
+		if _, err := apply(t, m, op); err == nil {
+			t.Fatalf("%+v accepted", op)
+		}
+	}
+	if after := m.Topology(); after.NextShardID != before.NextShardID || len(after.Shards) != len(before.Shards) {
+		t.Fatalf("a refused op changed the directory: %+v", after)
+	}
+	if id := mustApply(t, m, Op{Op: "add-shard", Replicas: []uint64{3}}); id != 7 {
+		t.Fatalf("add-shard after region-add-shard: %d", id)
+	}
+}

@@ -105,6 +105,45 @@ func (s *Shard) ReadCommitted(from uint64, max int) ([]CommittedEntry, error) {
 	return out, nil
 }
 
+// PendingData counts the entries of this replica's log past its applied
+// index that carry data (Raft's own no-ops and membership changes do
+// not): entries a restarted replica has still to replay, or a tail not
+// committed yet. A rejoining old primary region lists its divergent
+// tail once it is 0 (regions/rejoin.go).
+func (s *Shard) PendingData() (int, error) {
+	applied := s.sm.applied.Load()
+	lr, err := s.host.nh.GetLogReader(s.opts.ShardID)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	_, last := lr.GetRange()
+	n := 0
+	for from := applied + 1; from <= last; {
+		ents, err := lr.Entries(from, last+1, readBudget)
+		if err != nil {
+			return 0, err
+		}
+		if len(ents) == 0 {
+			break
+		}
+		for i := range ents {
+			e := &ents[i]
+			switch e.Type {
+			case pb.ApplicationEntry:
+				if len(e.Cmd) > 0 {
+					n++
+				}
+			case pb.EncodedEntry:
+				if len(e.Cmd) > 1 {
+					n++
+				}
+			}
+		}
+		from = ents[len(ents)-1].Index + 1
+	}
+	return n, nil
+}
+
 // LogFirstIndex returns the first index this replica's log still holds
 // (entries before it were compacted into a snapshot), 0 if unknown.
 func (s *Shard) LogFirstIndex() uint64 {

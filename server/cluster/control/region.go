@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/cairndb/cairn/server/cluster"
@@ -40,6 +42,18 @@ func (c *Plane) SetRegionSecondary(on bool) {
 // RegionSecondary tells whether the plane runs as a secondary region's.
 func (c *Plane) RegionSecondary() bool { return c.regionRO.Load() }
 
+// AssignedShards lists the shards the directory places a replica of on
+// this node (started or not).
+func (c *Plane) AssignedShards() []uint64 {
+	var out []uint64
+	for _, sh := range c.machine.Topology().Shards {
+		if sh.HasReplica(c.id) {
+			out = append(out, sh.ID)
+		}
+	}
+	return out
+}
+
 // IsMetaLeader tells whether this node leads the directory.
 func (c *Plane) IsMetaLeader() bool { return c.meta.IsLeader() }
 
@@ -53,6 +67,10 @@ func (c *Plane) NodeClientAddrs() []string {
 	}
 	return out
 }
+
+// ErrLayoutDiverged: the primary region's layout cannot be mirrored
+// here (MirrorLayout).
+var ErrLayoutDiverged = errors.New("region layout diverged")
 
 // layoutVersion is the region layout encoding's version.
 const layoutVersion = 1
@@ -77,9 +95,32 @@ func (c *Plane) Layout() []byte {
 		b = binary.AppendUvarint(b, uint64(r.End))
 		b = binary.AppendUvarint(b, r.Shard)
 	}
-	// Then, as JSON, the replicated configuration and FT definitions.
-	defs, _ := json.Marshal(regionDefs{topo.Config, topo.ConfigEpoch, topo.FTIndexes, topo.FTAliases, topo.FTEpoch})
+	// Then, as JSON, the replicated configuration and FT definitions,
+	// and each shard's initial configuration (a mirrored shard starts
+	// with it).
+	ext := layoutJSON{regionDefs: regionDefs{topo.Config, topo.ConfigEpoch, topo.FTIndexes, topo.FTAliases, topo.FTEpoch}}
+	for _, sh := range topo.Shards {
+		if ext.ShardInit == nil {
+			ext.ShardInit = map[uint64]shardInit{}
+		}
+		ext.ShardInit[sh.ID] = shardInit{sh.InitConfig, sh.InitConfigEpoch}
+	}
+	defs, _ := json.Marshal(ext)
 	return append(b, defs...)
+}
+
+// layoutJSON is the JSON part of the layout: the definitions a secondary
+// takes verbatim and, per shard, the initial configuration (absent in a
+// layout from an older primary: a mirrored shard then starts with the
+// secondary directory's configuration).
+type layoutJSON struct {
+	regionDefs
+	ShardInit map[uint64]shardInit `json:"shard_init,omitempty"`
+}
+
+type shardInit struct {
+	Config map[string]string `json:"config,omitempty"`
+	Epoch  uint64            `json:"epoch,omitempty"`
 }
 
 // regionDefs is the part of the directory a secondary takes verbatim.
@@ -93,12 +134,12 @@ type regionDefs struct {
 
 // decodeLayout reverses Layout: the shard IDs, each slot's owner and
 // the definitions.
-func decodeLayout(b []byte) ([]uint64, []uint64, *regionDefs, error) {
+func decodeLayout(b []byte) ([]uint64, []uint64, *layoutJSON, error) {
 	shards, owners, rest, err := decodeSlots(b)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	var defs regionDefs
+	var defs layoutJSON
 	if err := json.Unmarshal(rest, &defs); err != nil {
 		return nil, nil, nil, fmt.Errorf("region layout: definitions: %w", err)
 	}
@@ -168,12 +209,16 @@ func (c *Plane) MirrorLayout(b []byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	topo := c.machine.Topology()
-	for _, id := range shards {
+	for _, id := range slices.Sorted(slices.Values(shards)) {
 		if topo.Shard(id) != nil {
 			continue
 		}
-		if topo.NextShardID != id {
-			return fmt.Errorf("the primary has shard %d, this region's next shard ID is %d: the layouts cannot be mirrored", id, topo.NextShardID)
+		if id < topo.NextShardID {
+			// This directory gave the ID to a shard of its own (added
+			// while this region was a primary, then removed): the
+			// primary's shard cannot take it here.
+			return fmt.Errorf("%w: the primary region has shard %d, an ID this region's directory used before (its next shard ID is %d); "+
+				"the shard's data is not mirrored: rebuild this region as a secondary from empty data directories", ErrLayoutDiverged, id, topo.NextShardID)
 		}
 		var reps []uint64
 		n := c.cfg.Replicas
@@ -184,7 +229,16 @@ func (c *Plane) MirrorLayout(b []byte) error {
 		for i := range n {
 			reps = append(reps, topo.Nodes[(int(id)-1+i)%len(topo.Nodes)].ID)
 		}
-		got, err := c.propose(ctx, cluster.Op{Op: "add-shard", Replicas: reps})
+		op := cluster.Op{Op: "add-shard", Replicas: reps}
+		in, ok := defs.ShardInit[id]
+		if id != topo.NextShardID || (ok && (in.Epoch != topo.ConfigEpoch || !maps.Equal(in.Config, topo.Config))) {
+			// The primary's ID (past IDs the primary used and removed
+			// before this region saw them) and its initial
+			// configuration. An op older binaries do not know: their
+			// directory halts on it rather than diverge.
+			op = cluster.Op{Op: "region-add-shard", Shard: id, Replicas: reps, Config: in.Config, ConfigEpoch: in.Epoch}
+		}
+		got, err := c.propose(ctx, op)
 		if err != nil {
 			return fmt.Errorf("add shard %d: %w", id, err)
 		}
@@ -208,7 +262,7 @@ func (c *Plane) MirrorLayout(b []byte) error {
 	}
 	topo = c.machine.Topology()
 	mine, _ := json.Marshal(regionDefs{topo.Config, topo.ConfigEpoch, topo.FTIndexes, topo.FTAliases, topo.FTEpoch})
-	theirs, _ := json.Marshal(defs)
+	theirs, _ := json.Marshal(defs.regionDefs)
 	if string(mine) != string(theirs) {
 		if _, err := c.propose(ctx, cluster.Op{Op: "region-mirror", Config: defs.Config, ConfigEpoch: defs.ConfigEpoch,
 			FTIndexes: defs.FTIndexes, FTAliases: defs.FTAliases, FTEpoch: defs.FTEpoch}); err != nil {

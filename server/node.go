@@ -33,6 +33,7 @@ import (
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/entry"
 	"github.com/cairndb/cairn/server/keyspace"
+	"github.com/cairndb/cairn/server/raftauth"
 	"github.com/cairndb/cairn/server/raftnet"
 	"github.com/cairndb/cairn/server/reply"
 	"github.com/cairndb/cairn/server/session"
@@ -476,7 +477,17 @@ func Start(cfg Config) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
-	n.host, err = shard.NewHost(shard.HostConfig{RaftSecret: raftSecret, Modules: n.modules, Dir: filepath.Join(dir, "raft"), RaftAddr: cfg.RaftAddr, RTTMillisecond: cfg.RTTMillisecond, FaultNet: cfg.FaultNet, Transport: raftnet.Factory{Log: cfg.Logger}, FS: cfg.FS, MinFreeBytes: cfg.MinFreeDisk, MemoryGuard: cfg.MemoryGuard, PebbleLogDB: cfg.LogDB == "pebble", ExecShards: cfg.ExecShards, Logger: cfg.Logger, Clock: cfg.Clock,
+	transport := raftnet.Factory{Log: cfg.Logger}
+	if len(raftSecret) > 0 && raftCA == "" && cfg.FaultNet == nil {
+		// Mutual TLS with certificates derived from the Raft secret,
+		// held in memory only.
+		srv, cli, err := raftauth.TLSConfigs(raftSecret, cfg.RaftAddr)
+		if err != nil {
+			return nil, fmt.Errorf("raft transport credentials: %w", err)
+		}
+		transport.TLS = &raftnet.TLS{Server: srv, Client: cli}
+	}
+	n.host, err = shard.NewHost(shard.HostConfig{Modules: n.modules, Dir: filepath.Join(dir, "raft"), RaftAddr: cfg.RaftAddr, RTTMillisecond: cfg.RTTMillisecond, FaultNet: cfg.FaultNet, Transport: transport, FS: cfg.FS, MinFreeBytes: cfg.MinFreeDisk, MemoryGuard: cfg.MemoryGuard, PebbleLogDB: cfg.LogDB == "pebble", ExecShards: cfg.ExecShards, Logger: cfg.Logger, Clock: cfg.Clock,
 		TLSCAFile: raftCA, TLSCertFile: raftCert, TLSKeyFile: raftKey, Encryption: keys})
 	if err != nil {
 		return nil, err

@@ -23,6 +23,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -30,8 +31,6 @@ import (
 	"fmt"
 	"math/big"
 	"net"
-	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -41,10 +40,6 @@ const Label = "cairn raft transport CA v1"
 
 // MinSecretLen is the shortest secret accepted.
 const MinSecretLen = 16
-
-// Files are the PEM files Dragonboat's MutualTLS reads (NodeHostConfig's
-// CAFile, CertFile, KeyFile).
-type Files struct{ CA, Cert, Key string }
 
 // CheckSecret tells whether secret is usable.
 func CheckSecret(secret []byte) error {
@@ -132,47 +127,42 @@ func Issue(secret []byte, host string, now time.Time) (caPEM, certPEM, keyPEM []
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), nil
 }
 
-// Write issues a leaf for the host of raftAddr (host:port) and writes the
-// three files into dir (created 0700 if missing; the files are 0600).
-func Write(dir string, secret []byte, raftAddr string) (Files, error) {
+// TLSConfigs issues a leaf for the host of raftAddr (host:port) and
+// returns the transport's TLS settings, all in memory (nothing is
+// written: a container without a writable temporary directory works,
+// and no key is left behind): the server asks every peer for a
+// certificate of secret's CA, the client presents its own and checks
+// the peer's against the same CA and the host it dials.
+func TLSConfigs(secret []byte, raftAddr string) (server *tls.Config, client func(target string) (*tls.Config, error), err error) {
+	if err := CheckSecret(secret); err != nil {
+		return nil, nil, err
+	}
 	host, _, err := net.SplitHostPort(raftAddr)
 	if err != nil {
-		return Files{}, fmt.Errorf("raft address %q: %w", raftAddr, err)
+		return nil, nil, fmt.Errorf("raft address %q: %w", raftAddr, err)
 	}
 	caPEM, certPEM, keyPEM, err := Issue(secret, host, time.Now())
 	if err != nil {
-		return Files{}, err
+		return nil, nil, err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return Files{}, err
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, nil, err
 	}
-	f := Files{CA: filepath.Join(dir, "ca.pem"), Cert: filepath.Join(dir, "node.pem"), Key: filepath.Join(dir, "node.key")}
-	for _, w := range []struct {
-		path string
-		b    []byte
-	}{{f.CA, caPEM}, {f.Cert, certPEM}, {f.Key, keyPEM}} {
-		if err := os.WriteFile(w.path, w.b, 0o600); err != nil {
-			return Files{}, err
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, nil, errors.New("raftauth: CA certificate not usable")
+	}
+	server = &tls.Config{Certificates: []tls.Certificate{pair}, ClientCAs: pool,
+		ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}
+	client = func(target string) (*tls.Config, error) {
+		h, _, err := net.SplitHostPort(target)
+		if err != nil {
+			return nil, err
 		}
+		return &tls.Config{Certificates: []tls.Certificate{pair}, RootCAs: pool, ServerName: h, MinVersion: tls.VersionTLS12}, nil
 	}
-	return f, nil
-}
-
-// TempFiles writes the files into a new private temporary directory; the
-// caller removes it (os.RemoveAll) once the transport has stopped.
-// Dragonboat reads the files at start and again at every dial.
-func TempFiles(secret []byte, raftAddr string) (dir string, f Files, err error) {
-	if err := CheckSecret(secret); err != nil {
-		return "", Files{}, err
-	}
-	if dir, err = os.MkdirTemp("", "cairn-raft-tls-"); err != nil {
-		return "", Files{}, err
-	}
-	if f, err = Write(dir, secret, raftAddr); err != nil {
-		os.RemoveAll(dir)
-		return "", Files{}, err
-	}
-	return dir, f, nil
+	return server, client, nil
 }
 
 // RandomSecret returns a secret no other process knows: a single node's

@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"net"
-	"os"
 	"testing"
 	"time"
 )
@@ -70,30 +69,17 @@ func TestDerivation(t *testing.T) {
 	}
 }
 
-// TestHandshake: a TLS server configured as Dragonboat's MutualTLS is
-// (RequireAndVerifyClientCert, the files of TempFiles) completes a
-// handshake with a client of the same secret and refuses one of another
-// secret or without a certificate.
+// TestHandshake: a TLS server with TLSConfigs' server settings completes
+// a handshake with a client of the same secret (TLSConfigs' client
+// settings too) and refuses one of another secret or without a
+// certificate.
 func TestHandshake(t *testing.T) {
 	const secret = "0123456789abcdef-handshake"
-	dir, f, err := TempFiles([]byte(secret), "127.0.0.1:1")
+	server, client, err := TLSConfigs([]byte(secret), "127.0.0.1:1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.RemoveAll(dir)
-	for _, p := range []string{f.CA, f.Cert, f.Key} {
-		if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o600 {
-			t.Fatalf("%s: %v %v", p, st.Mode(), err)
-		}
-	}
-	pair, err := tls.LoadX509KeyPair(f.Cert, f.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caPEM, _ := os.ReadFile(f.CA)
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(caPEM)
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, Certificates: []tls.Certificate{pair}, ClientCAs: pool})
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", server)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,6 +98,28 @@ func TestHandshake(t *testing.T) {
 			}()
 		}
 	}()
+	own, err := client(ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", ln.Addr().String(), own); err != nil {
+		t.Errorf("TLSConfigs' own client: %v", err)
+	} else {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Read(make([]byte, 2)); err != nil {
+			t.Errorf("TLSConfigs' own client: %v", err)
+		}
+		c.Close()
+	}
+	_, otherClient, err := TLSConfigs([]byte("another-secret-of-16-bytes"), "127.0.0.1:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := otherClient(ln.Addr().String())
+	if c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", ln.Addr().String(), other); err == nil {
+		c.Close()
+		t.Error("a client of another secret trusted this server")
+	}
 	try := func(certs []tls.Certificate, roots *x509.CertPool) error {
 		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", ln.Addr().String(),
 			&tls.Config{ServerName: "127.0.0.1", Certificates: certs, RootCAs: roots})

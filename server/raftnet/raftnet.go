@@ -68,6 +68,16 @@ const (
 // config.NodeHostConfig.Expert.TransportFactory). Log may be nil.
 type Factory struct {
 	Log *slog.Logger
+	// TLS, when set, puts the transport on mutual TLS with these
+	// settings (certificates derived from the cluster's Raft secret);
+	// else the NodeHost's MutualTLS files are used when it has them.
+	TLS *TLS
+}
+
+// TLS holds a transport's own TLS settings.
+type TLS struct {
+	Server *tls.Config
+	Client func(target string) (*tls.Config, error)
 }
 
 var _ config.TransportFactory = Factory{}
@@ -80,8 +90,14 @@ func (f Factory) Create(cfg config.NodeHostConfig, onBatch raftio.MessageHandler
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Transport{cfg: cfg, onBatch: onBatch, onChunk: onChunk, encrypted: cfg.MutualTLS,
-		log: log, conns: map[net.Conn]struct{}{}}
+	t := &Transport{cfg: cfg, onBatch: onBatch, onChunk: onChunk, encrypted: cfg.MutualTLS,
+		log: log, conns: map[net.Conn]struct{}{}, serverTLS: cfg.GetServerTLSConfig, clientTLS: cfg.GetClientTLSConfig}
+	if f.TLS != nil {
+		t.encrypted = true
+		t.serverTLS = func() (*tls.Config, error) { return f.TLS.Server, nil }
+		t.clientTLS = f.TLS.Client
+	}
+	return t
 }
 
 // Validate accepts host:port addresses, as Dragonboat's transport does.
@@ -97,6 +113,8 @@ type Transport struct {
 	onChunk   raftio.ChunkHandler
 	encrypted bool // mutual TLS: no payload CRC, as in Dragonboat
 	log       *slog.Logger
+	serverTLS func() (*tls.Config, error)
+	clientTLS func(target string) (*tls.Config, error)
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -112,7 +130,7 @@ func (t *Transport) Name() string { return Name }
 
 // Start listens on the NodeHost's listen address.
 func (t *Transport) Start() error {
-	tlsCfg, err := t.cfg.GetServerTLSConfig()
+	tlsCfg, err := t.serverTLS()
 	if err != nil {
 		return err
 	}
@@ -303,7 +321,7 @@ func (t *Transport) dial(ctx context.Context, target string) (net.Conn, error) {
 	if tc, ok := conn.(*net.TCPConn); ok {
 		tc.SetLinger(0)
 	}
-	tlsCfg, err := t.cfg.GetClientTLSConfig(target)
+	tlsCfg, err := t.clientTLS(target)
 	if err != nil {
 		conn.Close()
 		return nil, err

@@ -16,6 +16,8 @@ import (
 	"github.com/lni/dragonboat/v4/raftio"
 	pb "github.com/lni/dragonboat/v4/raftpb"
 	sm "github.com/lni/dragonboat/v4/statemachine"
+
+	"github.com/cairndb/cairn/server/raftauth"
 )
 
 func freeAddr(t *testing.T) string {
@@ -344,5 +346,45 @@ func TestInteropWithDragonboatTransport(t *testing.T) {
 			t.Fatalf("the new replica holds %v (%v), want 160 updates", v, err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestTLS: transports with certificates derived from the same secret
+// exchange messages over mutual TLS; a peer of another secret delivers
+// nothing.
+func TestTLS(t *testing.T) {
+	startTLS := func(s *sink, secret string) (*Transport, string) {
+		addr := freeAddr(t)
+		srv, cli, err := raftauth.TLSConfigs([]byte(secret), addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := Factory{TLS: &TLS{Server: srv, Client: cli}}.Create(config.NodeHostConfig{RaftAddress: addr}, s.batch, s.chunk).(*Transport)
+		if err := tr.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tr.Close() })
+		return tr, addr
+	}
+	sa, sb, sc := newSink(), newSink(), newSink()
+	a, _ := startTLS(sa, "0123456789abcdef-one")
+	_, addrB := startTLS(sb, "0123456789abcdef-one")
+	c, _ := startTLS(sc, "0123456789abcdef-two")
+	conn, err := a.GetConnection(context.Background(), addrB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.SendMessageBatch(pb.MessageBatch{SourceAddress: "a", Requests: []pb.Message{{Type: pb.Heartbeat, ShardID: 5}}}); err != nil {
+		t.Fatal(err)
+	}
+	sb.wait(t, 1)
+	if _, err := c.GetConnection(context.Background(), addrB); err == nil {
+		t.Fatal("a transport of another secret connected")
+	}
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	if len(sb.batches) != 1 || sb.batches[0].Requests[0].ShardID != 5 {
+		t.Fatalf("delivered %+v", sb.batches)
 	}
 }

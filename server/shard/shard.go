@@ -16,7 +16,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -34,7 +33,6 @@ import (
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/entry"
 	"github.com/cairndb/cairn/server/keyspace"
-	"github.com/cairndb/cairn/server/raftauth"
 	"github.com/cairndb/cairn/server/reply"
 )
 
@@ -101,12 +99,6 @@ type HostConfig struct {
 	// present a certificate of that CA, valid for the host they are
 	// dialled at. Default: plain TCP. The files are read at start.
 	TLSCAFile, TLSCertFile, TLSKeyFile string
-	// RaftSecret, when set and the TLS files are not, puts the Raft
-	// transport on mutual TLS with certificates derived from it
-	// (package raftauth): only peers started with the same secret can
-	// connect. The files live in a private temporary directory removed
-	// at Close. Ignored with FaultNet.
-	RaftSecret []byte
 	// Encryption, if set, encrypts every file the host writes (the Raft
 	// log, snapshots, the fsync probe) with these keys: FS (or the
 	// operating system's) is wrapped in an atrest.FS. Default nil.
@@ -145,9 +137,6 @@ type Host struct {
 	clk     hostClock // the host's newest applied time (clock.go)
 	// memGuard is HostConfig.MemoryGuard (memguard.go).
 	memGuard int64
-	// tlsDir holds the Raft transport's derived certificates
-	// (HostConfig.RaftSecret), removed at Close; "" if none.
-	tlsDir string
 }
 
 func init() {
@@ -189,20 +178,6 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		}
 		cfg.FS = atrest.NewFS(inner, cfg.Encryption)
 	}
-	var tlsDir string
-	if len(cfg.RaftSecret) > 0 && cfg.FaultNet == nil && cfg.TLSCAFile == "" {
-		dir, files, err := raftauth.TempFiles(cfg.RaftSecret, cfg.RaftAddr)
-		if err != nil {
-			return nil, fmt.Errorf("raft transport credentials: %w", err)
-		}
-		tlsDir = dir
-		cfg.TLSCAFile, cfg.TLSCertFile, cfg.TLSKeyFile = files.CA, files.Cert, files.Key
-		defer func() {
-			if tlsDir != "" {
-				os.RemoveAll(tlsDir)
-			}
-		}()
-	}
 	nhc := cfg.NodeHostConfig()
 	leaders := &leaderWatch{log: cfg.Logger}
 	nhc.RaftEventListener = leaders
@@ -231,8 +206,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	h := &Host{nh: nh, rtt: cfg.RTTMillisecond, shards: map[uint64]*Shard{}, modules: cfg.Modules,
 		probe:   startFsyncProbe(fs, cfg.Dir, 5*time.Second),
 		disk:    startDiskGuard(fs, cfg.Dir, cfg.MinFreeBytes, cfg.DiskCheckInterval),
-		adopted: adopted, log: cfg.Logger, clock: cfg.Clock, memGuard: cfg.MemoryGuard, leaders: leaders, tlsDir: tlsDir}
-	tlsDir = "" // the host owns it now
+		adopted: adopted, log: cfg.Logger, clock: cfg.Clock, memGuard: cfg.MemoryGuard, leaders: leaders}
 	return h, nil
 }
 
@@ -298,9 +272,6 @@ func (h *Host) Close() {
 	h.nh.Close()
 	h.probe.close()
 	h.disk.close()
-	if h.tlsDir != "" {
-		os.RemoveAll(h.tlsDir)
-	}
 }
 
 // LastFsync returns the latest fsync latency measured on the log's file

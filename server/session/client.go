@@ -101,6 +101,8 @@ type client struct {
 	libVer  string
 	noEvict bool
 	killed  bool
+	// gone is set by close: serveRaw stops reading.
+	gone atomic.Bool
 	// userName is the ACL user the connection runs as.
 	userName string
 }

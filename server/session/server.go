@@ -371,7 +371,7 @@ func (s *Server) Close() {
 		ln.Close()
 	}
 	for _, c := range s.clients {
-		c.nc.Close()
+		c.close()
 	}
 	s.mu.Unlock()
 }
@@ -410,43 +410,62 @@ func (s *Server) serve(nc net.Conn, b Backend) {
 		c.closePush()
 		nc.Close()
 	}()
+	if rc := rawConn(nc); rc != nil {
+		s.serveRaw(c, rc)
+		return
+	}
 	for {
-		c.rd.MaxBulkLen = s.params.protoMaxBulkLen()
-		c.rd.Unauthenticated = !c.authed && s.authRequired()
+		s.prepareRead(c)
 		args, err := c.rd.ReadCommand()
-		if err != nil {
-			s.flushBatch(c)
-			var pe resp.ProtocolError
-			if errors.As(err, &pe) {
-				c.out = resp.AppendValue(c.out, reply.Error("ERR "+pe.Error()), c.proto)
-			}
-			c.flush()
+		if !s.handle(c, args, err) {
 			return
-		}
-		if !c.rd.Buffered() {
-			// Once per burst of pipelined commands, not per command.
-			c.lastInteraction.Store(time.Now().UnixMilli())
-			c.rbs.Store(int64(c.rd.BufSize()))
-		}
-		if s.trk.n.Load() > 0 {
-			s.trackLimit()
-		}
-		s.dispatchGuarded(c, args)
-		if c.trk.caching {
-			s.trackAfterCommand(c, args)
-		}
-		if c.closing {
-			s.flushBatch(c)
-			c.flush()
-			return
-		}
-		if !c.rd.Buffered() {
-			s.flushBatch(c)
-			if err := c.flush(); err != nil {
-				return
-			}
 		}
 	}
+}
+
+// prepareRead sets the reader's limits for the next command.
+func (s *Server) prepareRead(c *client) {
+	c.rd.MaxBulkLen = s.params.protoMaxBulkLen()
+	c.rd.Unauthenticated = !c.authed && s.authRequired()
+}
+
+// handle runs one command read from the connection (or handles the read
+// error) and flushes replies once the input holds no more commands. It
+// returns false when the connection is to be closed.
+func (s *Server) handle(c *client, args [][]byte, err error) bool {
+	if err != nil {
+		s.flushBatch(c)
+		var pe resp.ProtocolError
+		if errors.As(err, &pe) {
+			c.out = resp.AppendValue(c.out, reply.Error("ERR "+pe.Error()), c.proto)
+		}
+		c.flush()
+		return false
+	}
+	if !c.rd.Buffered() {
+		// Once per burst of pipelined commands, not per command.
+		c.lastInteraction.Store(time.Now().UnixMilli())
+		c.rbs.Store(int64(c.rd.BufSize()))
+	}
+	if s.trk.n.Load() > 0 {
+		s.trackLimit()
+	}
+	s.dispatchGuarded(c, args)
+	if c.trk.caching {
+		s.trackAfterCommand(c, args)
+	}
+	if c.closing {
+		s.flushBatch(c)
+		c.flush()
+		return false
+	}
+	if !c.rd.Buffered() {
+		s.flushBatch(c)
+		if err := c.flush(); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // dispatch runs one command: checks, then a write joins the batch, a read

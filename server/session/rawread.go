@@ -6,6 +6,8 @@ import (
 	"net"
 	"os"
 	"syscall"
+
+	"github.com/cairndb/cairn/server/command"
 )
 
 // Reading requests without the EAGAIN read.
@@ -131,7 +133,23 @@ func (s *Server) serveRaw(c *client, rc syscall.RawConn) {
 }
 
 // mayBlock tells whether args name a command that can block the client.
+// Most commands are ruled out by their first letter, without a table
+// lookup.
 func (s *Server) mayBlock(args [][]byte) bool {
+	if len(args[0]) == 0 || !s.blockInitial[args[0][0]|0x20] {
+		return false
+	}
 	spec := s.table.Lookup(args[0]) // blocking commands are top-level
 	return spec != nil && spec.Block != nil
+}
+
+// blockInitials marks the lower-case first letters of the table's
+// blocking commands.
+func blockInitials(t *command.Table) (m [256]bool) {
+	for _, sp := range t.All() {
+		if sp.Block != nil && sp.Name != "" {
+			m[sp.Name[0]|0x20] = true
+		}
+	}
+	return m
 }

@@ -215,6 +215,8 @@ type Server struct {
 	stop     chan struct{}
 	cmdStats map[*command.Spec]*cmdStat
 	conn     map[string]connHandler
+	// blockInitial: first letters of blocking commands (mayBlock).
+	blockInitial [256]bool
 
 	watches  watchRegistry
 	blocked  blockRegistry
@@ -287,6 +289,7 @@ func New(cfg Config, table *command.Table, backend Backend) *Server {
 		}
 	}
 	s.conn = connHandlers()
+	s.blockInitial = blockInitials(table)
 	s.hub = pubsub.NewHub()
 	s.stop = make(chan struct{})
 	go s.sampleOps(s.stop)

@@ -103,6 +103,8 @@ func (s *Server) serveRaw(c *client, rc syscall.RawConn) {
 		err := rc.Read(func(fd uintptr) bool {
 			// Entered or woken: the socket may hold input.
 			src.fd, src.drained = int(fd), false
+			c.inRaw = true
+			defer func() { c.inRaw = false }()
 			for {
 				s.prepareRead(c)
 				args, err := c.rd.ReadCommand()

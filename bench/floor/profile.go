@@ -19,7 +19,7 @@ var categories = []struct {
 }{
 	{"fsync (log sync)", []string{"Fdatasync", "Fsync", ").Sync"}},
 	{"log write syscalls", []string{"syscall.Pwrite", "syscall.Write(", "os.(*File).Write"}},
-	{"network syscalls (read/write on sockets)", []string{"net.(*conn).Read", "net.(*conn).Write", "net.(*netFD)", "internal/poll.(*FD).Read", "internal/poll.(*FD).Write", "internal/poll.(*FD).Accept"}},
+	{"network syscalls (read/write on sockets)", []string{"net.(*conn).Read", "session.(*rawSource).Read", "net.(*conn).Write", "net.(*netFD)", "internal/poll.(*FD).Read", "internal/poll.(*FD).Write", "internal/poll.(*FD).Accept"}},
 	{"GC (background mark, assists, sweep)", []string{"runtime.gcBgMarkWorker", "runtime.gcAssistAlloc", "runtime.bgsweep", "runtime.gcStart", "runtime.markroot", "runtime.sweepone"}},
 	{"allocation (mallocgc)", []string{"runtime.mallocgc", "runtime.newobject", "runtime.makeslice", "runtime.growslice"}},
 	{"scheduler: wake/park/steal/netpoll (incl. futex)", []string{"runtime.schedule", "runtime.findRunnable", "runtime.park_m", "runtime.ready", "runtime.goready", "runtime.wakep", "runtime.futex", "runtime.netpoll", "runtime.stopm", "runtime.startm", "runtime.notesleep", "runtime.notewakeup", "runtime.mcall", "runtime.gopark", "runtime.selectgo", "runtime.chansend", "runtime.chanrecv", "runtime.lock2", "runtime.unlock2", "runtime.usleep", "runtime.osyield", "runtime.runqgrab", "runtime.nanotime", "runtime.sysmon"}},

@@ -52,6 +52,11 @@ func NewReader(rd io.Reader, maxBulk int64) *Reader {
 	return &Reader{rd: rd, buf: make([]byte, readChunk), MaxBulkLen: maxBulk}
 }
 
+// SetSource replaces the input the reader reads from; buffered input is
+// kept. A source's Read that returns no bytes and an error leaves the
+// reader's state as it was, so ReadCommand can be called again later.
+func (r *Reader) SetSource(rd io.Reader) { r.rd = rd }
+
 // Buffered tells whether unparsed input is already in the buffer, i.e. the
 // client pipelined more commands.
 func (r *Reader) Buffered() bool { return r.end > r.start }

@@ -157,7 +157,7 @@ func (s *Server) refreshACL(self *client) {
 		if c == self {
 			c.closing = true
 		} else {
-			c.nc.Close()
+			c.close()
 		}
 	}
 }

@@ -218,7 +218,10 @@ func copyArgs(args [][]byte) [][]byte {
 func watchClosed(c *client) (<-chan struct{}, func()) {
 	closed := make(chan struct{})
 	sc, ok := c.nc.(syscall.Conn)
-	if !ok || c.rd.Buffered() {
+	if !ok || c.rd.Buffered() || c.inRaw {
+		// inRaw: serveRaw runs blocking commands outside its callback
+		// (mayBlock); should one get here inside it, the block goes
+		// unwatched rather than waiting for the read lock forever.
 		return closed, func() {}
 	}
 	rc, err := sc.SyscallConn()

@@ -104,6 +104,11 @@ type client struct {
 	libVer  string
 	noEvict bool
 	killed  bool
+	// gone is set by close: serveRaw stops reading.
+	gone atomic.Bool
+	// inRaw: the command loop runs inside serveRaw's callback, which
+	// holds the socket's read lock (watchClosed must not wait for it).
+	inRaw bool
 	// userName is the ACL user the connection runs as.
 	userName string
 }

@@ -482,6 +482,13 @@ func (c *client) kill() {
 	c.mu.Lock()
 	c.killed = true
 	c.mu.Unlock()
+	c.close()
+}
+
+// close closes the connection from any goroutine: its command loop reads
+// no further command.
+func (c *client) close() {
+	c.gone.Store(true)
 	c.nc.Close()
 }
 

@@ -72,7 +72,7 @@ func (c *client) enqueue(b []byte) {
 		q.closed = true
 		q.mu.Unlock()
 		c.srv.log.Warn("client closed for overcoming of output buffer limits", "addr", c.addr)
-		c.nc.Close()
+		c.close()
 		return
 	}
 	q.buf = append(q.buf, b...)
@@ -102,7 +102,7 @@ func (c *client) pushWriter(q *pushQueue) {
 				q.mu.Lock()
 				q.closed = true
 				q.mu.Unlock()
-				c.nc.Close()
+				c.close()
 				return
 			}
 		}

@@ -219,6 +219,8 @@ type Server struct {
 	stop     chan struct{}
 	cmdStats map[*command.Spec]*cmdStat
 	conn     map[string]connHandler
+	// blockInitial: first letters of blocking commands (mayBlock).
+	blockInitial [256]bool
 
 	watches  watchRegistry
 	blocked  blockRegistry
@@ -291,6 +293,7 @@ func New(cfg Config, table *command.Table, backend Backend) *Server {
 		}
 	}
 	s.conn = connHandlers()
+	s.blockInitial = blockInitials(table)
 	s.hub = pubsub.NewHub()
 	s.stop = make(chan struct{})
 	go s.sampleOps(s.stop)
@@ -375,7 +378,7 @@ func (s *Server) Close() {
 		ln.Close()
 	}
 	for _, c := range s.clients {
-		c.nc.Close()
+		c.close()
 	}
 	s.mu.Unlock()
 }
@@ -426,60 +429,79 @@ func (s *Server) serve(nc net.Conn, b Backend) {
 		c.closePush()
 		nc.Close()
 	}()
+	if rc := rawConn(nc); rc != nil {
+		s.serveRaw(c, rc)
+		return
+	}
 	for {
-		c.rd.MaxBulkLen = s.params.protoMaxBulkLen()
-		c.rd.Unauthenticated = !c.authed && s.authRequired()
+		s.prepareRead(c)
 		args, err := c.rd.ReadCommand()
-		if err != nil {
-			s.flushBatch(c)
-			var pe resp.ProtocolError
-			if errors.As(err, &pe) {
-				c.out = resp.AppendValue(c.out, reply.Error("ERR "+pe.Error()), c.proto)
-			}
-			c.flush()
+		if !s.handle(c, args, err) {
 			return
 		}
-		if !c.rd.Buffered() {
-			// Once per burst of pipelined commands, not per command.
-			c.lastInteraction.Store(time.Now().UnixMilli())
-			c.rbs.Store(int64(c.rd.BufSize()))
+	}
+}
+
+// prepareRead sets the reader's limits for the next command.
+func (s *Server) prepareRead(c *client) {
+	c.rd.MaxBulkLen = s.params.protoMaxBulkLen()
+	c.rd.Unauthenticated = !c.authed && s.authRequired()
+}
+
+// handle runs one command read from the connection (or handles the read
+// error) and flushes replies once the input holds no more commands. It
+// returns false when the connection is to be closed.
+func (s *Server) handle(c *client, args [][]byte, err error) bool {
+	if err != nil {
+		s.flushBatch(c)
+		var pe resp.ProtocolError
+		if errors.As(err, &pe) {
+			c.out = resp.AppendValue(c.out, reply.Error("ERR "+pe.Error()), c.proto)
 		}
-		if s.trk.n.Load() > 0 {
-			s.trackLimit()
-		}
-		if c.denied && !isNodeAuth(args) {
-			// Protected mode in cluster mode: only a node may go on.
+		c.flush()
+		return false
+	}
+	if !c.rd.Buffered() {
+		// Once per burst of pipelined commands, not per command.
+		c.lastInteraction.Store(time.Now().UnixMilli())
+		c.rbs.Store(int64(c.rd.BufSize()))
+	}
+	if s.trk.n.Load() > 0 {
+		s.trackLimit()
+	}
+	if c.denied && !isNodeAuth(args) {
+		// Protected mode in cluster mode: only a node may go on.
+		s.stats.rejectedConns.Add(1)
+		s.flushBatch(c)
+		c.flush()
+		c.nc.Write([]byte(deniedMsg))
+		return false
+	}
+	s.dispatchGuarded(c, args)
+	if c.denied {
+		if !c.node {
 			s.stats.rejectedConns.Add(1)
 			s.flushBatch(c)
 			c.flush()
-			nc.Write([]byte(deniedMsg))
-			return
+			return false
 		}
-		s.dispatchGuarded(c, args)
-		if c.denied {
-			if !c.node {
-				s.stats.rejectedConns.Add(1)
-				s.flushBatch(c)
-				c.flush()
-				return
-			}
-			c.denied = false
-		}
-		if c.trk.caching {
-			s.trackAfterCommand(c, args)
-		}
-		if c.closing {
-			s.flushBatch(c)
-			c.flush()
-			return
-		}
-		if !c.rd.Buffered() {
-			s.flushBatch(c)
-			if err := c.flush(); err != nil {
-				return
-			}
+		c.denied = false
+	}
+	if c.trk.caching {
+		s.trackAfterCommand(c, args)
+	}
+	if c.closing {
+		s.flushBatch(c)
+		c.flush()
+		return false
+	}
+	if !c.rd.Buffered() {
+		s.flushBatch(c)
+		if err := c.flush(); err != nil {
+			return false
 		}
 	}
+	return true
 }
 
 // dispatch runs one command: checks, then a write joins the batch, a read

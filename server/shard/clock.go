@@ -183,6 +183,18 @@ func (s *Shard) Now() int64 {
 	return t
 }
 
+// nowAt is Now read at t, a time.Now reading the caller took just before
+// (the session layer's command start), so a read costs no clock reads of
+// its own. The applied time still bounds it from below, as in Now.
+func (s *Shard) nowAt(t time.Time) int64 {
+	if s.opts.Clock != nil || t.IsZero() {
+		return s.Now()
+	}
+	st := s.sm.clk.stamp(t.UnixMilli(), int64(t.Sub(monoBase)), s.single)
+	eff, _ := boundTime(s.sm.clk.last.Load(), st)
+	return eff
+}
+
 // ClockStats reports the applied time and how many entries had their time
 // bounded by apply.
 func (s *Shard) ClockStats() (applied int64, clamped int64) {

@@ -692,18 +692,22 @@ func (s *Shard) Read(spec *command.Spec, args [][]byte) reply.Value {
 	return s.ReadAt(time.Now(), spec, args)
 }
 
-// ReadAt is Read for a command that started at now. The command runs at
-// the replicated clock (Shard.Now: the time the next write would be
-// applied at, never before the applied time), not at now, so a read and
-// the next write agree on what has expired.
+// ReadAt is Read for a command that started at now (a fresh time.Now
+// reading). The command runs at the replicated clock as read at now
+// (Shard.Now: the time the next write would be applied at, never before
+// the applied time), so a read and the next write agree on what has
+// expired.
 func (s *Shard) ReadAt(now time.Time, spec *command.Spec, args [][]byte) reply.Value {
-	c := command.Ctx{Now: s.Now(), Seed: rand.Uint64()}
+	// The context comes from a pool: a read would otherwise allocate one
+	// (it escapes into the handler), the only allocation of a GET.
+	c := readCtxPool.Get().(*command.Ctx)
+	*c = command.Ctx{Now: s.nowAt(now), Seed: rand.Uint64()}
 	s.sm.mu.RLock()
 	c.ProtoMaxBulkLen = s.sm.db.Cfg.ProtoMaxBulkLen
 	c.DB = s.sm.db
 	c.Search = s.sm.ft
-	s.sm.funcCtx(&c)
-	v := s.sm.readGuarded(&c, spec, args) // slot check, then the handler
+	s.sm.funcCtx(c)
+	v := s.sm.readGuarded(c, spec, args) // slot check, then the handler
 	s.sm.mu.RUnlock()
 	if c.BlockArgs != nil && command.IsBlocked(v) {
 		// The arguments to run when the client is woken travel in the
@@ -713,8 +717,12 @@ func (s *Shard) ReadAt(now time.Time, spec *command.Spec, args [][]byte) reply.V
 			v.Elems[i] = reply.Bulk(a)
 		}
 	}
+	*c = command.Ctx{} // drop references before pooling
+	readCtxPool.Put(c)
 	return v
 }
+
+var readCtxPool = sync.Pool{New: func() any { return new(command.Ctx) }}
 
 // KeyDigests returns the digest of each key's live value at now (0 for a
 // missing key), for WATCH.

@@ -165,7 +165,7 @@ func (m *metricsSource) Commands(fn func(telemetry.Command)) {
 			kind = "read"
 		}
 		fn(telemetry.Command{Name: c.Name, Kind: kind, Calls: c.Calls, Rejected: c.Rejected, Failed: c.Failed,
-			Latency: telemetry.Histogram{Counts: c.Latency, Sum: time.Duration(c.Usec) * time.Microsecond}})
+			Latency: telemetry.Histogram{Counts: c.Latency, Sum: time.Duration(c.Nsec)}})
 	})
 }
 

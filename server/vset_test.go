@@ -73,10 +73,14 @@ func TestVSet_GoRedis(t *testing.T) {
 			}
 			// VLINKS and VRANGE through go-redis's typed methods (RESP2
 			// arrays and RESP3 maps both parse).
-			if links, err := c.VLinks(ctx, "vs", "a").Result(); err != nil || !reflect.DeepEqual(links, [][]string{{"b"}}) {
+			// One list per level of a's, top level first: a's level comes
+			// from the entry's seed, so the count varies; with two
+			// elements, b is a's neighbour on level 0 only when a has
+			// more levels than b, and on every level they share otherwise.
+			if links, err := c.VLinks(ctx, "vs", "a").Result(); err != nil || len(links) == 0 || !reflect.DeepEqual(links[len(links)-1], []string{"b"}) {
 				t.Errorf("VLinks: %v %v", links, err)
 			}
-			if ls, err := c.VLinksWithScores(ctx, "vs", "a").Result(); err != nil || len(ls) != 1 || len(ls[0]) != 1 || ls[0][0].Name != "b" || ls[0][0].Score != 0.5 {
+			if ls, err := c.VLinksWithScores(ctx, "vs", "a").Result(); err != nil || len(ls) == 0 || len(ls[len(ls)-1]) != 1 || ls[len(ls)-1][0].Name != "b" || ls[len(ls)-1][0].Score != 0.5 {
 				t.Errorf("VLinksWithScores: %v %v", ls, err)
 			}
 			if r, err := c.VRange(ctx, "vs", "(a", "+", 10).Result(); err != nil || !reflect.DeepEqual(r, []string{"b"}) {

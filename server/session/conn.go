@@ -582,6 +582,7 @@ func configResetStat(s *Server, _ *client, _ [][]byte) reply.Value {
 	for _, st := range s.cmdStats {
 		st.calls.Store(0)
 		st.usec.Store(0)
+		st.nsec.Store(0)
 		st.rejected.Store(0)
 		st.failed.Store(0)
 		for i := range st.hist {

@@ -39,8 +39,9 @@ type CommandStat struct {
 	// from one the connection layer serves (PING, CLIENT, CONFIG ...).
 	Write, Data bool
 	// Calls, Rejected and Failed are INFO's calls, rejected_calls and
-	// failed_calls; Usec is the total time of the calls in µs.
-	Calls, Rejected, Failed, Usec int64
+	// failed_calls; Usec is the total time of the calls in µs (INFO's
+	// usec) and Nsec the same in ns (calls under 1µs count there).
+	Calls, Rejected, Failed, Usec, Nsec int64
 	// Latency counts calls by duration: bucket i holds the calls whose
 	// whole microseconds have bit length i (0: under 1µs; i: [2^(i-1),
 	// 2^i) µs), the last bucket also everything longer — the layout of
@@ -59,7 +60,7 @@ func (s *Server) CommandStats(fn func(CommandStat)) {
 			continue
 		}
 		st := CommandStat{Name: sp.Name, Write: sp.IsWrite(), Data: sp.Flags&command.Conn == 0, Calls: calls, Rejected: rejected,
-			Failed: c.failed.Load(), Usec: c.usec.Load(), Latency: make([]uint64, len(c.hist))}
+			Failed: c.failed.Load(), Usec: c.usec.Load(), Nsec: c.nsec.Load(), Latency: make([]uint64, len(c.hist))}
 		for i := range c.hist {
 			st.Latency[i] = uint64(c.hist[i].Load())
 		}

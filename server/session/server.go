@@ -262,7 +262,10 @@ type stats struct {
 
 type cmdStat struct {
 	calls, usec, rejected, failed atomic.Int64
-	hist                          [40]atomic.Int64 // calls by bits.Len(usec)
+	// nsec is the calls' total time in nanoseconds: the metrics'
+	// histogram sum (usec truncates calls under 1µs to 0, as INFO does).
+	nsec atomic.Int64
+	hist [40]atomic.Int64 // calls by bits.Len(usec)
 }
 
 // DefaultMaxClients is Redis's default maxclients, the connection cap
@@ -618,9 +621,11 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	} else {
 		v = c.be.Read(target, start, spec, args)
 	}
-	usec := time.Since(start).Microseconds()
+	took := time.Since(start)
+	usec := took.Microseconds()
 	st.calls.Add(1)
 	st.usec.Add(usec)
+	st.nsec.Add(int64(took))
 	if spec.Block == nil { // a blocked command's time is mostly waiting
 		s.observe(c, spec, st, args, usec)
 	}
@@ -643,11 +648,13 @@ func (s *Server) flushBatch(c *client) {
 	}
 	start := time.Now()
 	replies, err := c.be.Propose(c.batchRoute, c.batch).Wait()
-	usec := time.Since(start).Microseconds() / int64(len(c.batch))
+	took := time.Since(start) / time.Duration(len(c.batch))
+	usec := took.Microseconds()
 	for i, spec := range c.batchSpecs {
 		st := s.cmdStats[spec]
 		st.calls.Add(1)
 		st.usec.Add(usec)
+		st.nsec.Add(int64(took))
 		s.observe(c, spec, st, c.batch[i], usec)
 		var v reply.Value
 		if err != nil || i >= len(replies) {

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -558,18 +559,37 @@ func (d *Dashboard) actAll(c *gin.Context, args ...any) (any, bool) {
 	// Compiling a large module on every leader takes a while.
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 6*cmdTimeout)
 	defer cancel()
-	r, err := s.conn.Do(ctx, "CLUSTER", "SHARDS")
-	if err != nil {
-		return d.act(c, args...) // not in cluster mode
-	}
-	var leaders []string
-	for _, sh := range list(r) {
-		for _, n := range list(pairs(sh)["nodes"]) {
-			nm := pairs(n)
-			if str(nm["role"]) == "master" {
-				leaders = append(leaders, str(nm["ip"])+":"+str(nm["port"]))
+	// leadersOf maps each shard (named by its nodes' IDs, which a
+	// leader change does not alter) to its leader's endpoint.
+	leadersOf := func() (map[string]string, []string, error) {
+		r, err := s.conn.Do(ctx, "CLUSTER", "SHARDS")
+		if err != nil {
+			return nil, nil, err
+		}
+		m := map[string]string{}
+		var order []string
+		for _, sh := range list(r) {
+			var ids []string
+			for _, n := range list(pairs(sh)["nodes"]) {
+				ids = append(ids, str(pairs(n)["id"]))
+			}
+			slices.Sort(ids)
+			key := strings.Join(ids, ",")
+			for _, n := range list(pairs(sh)["nodes"]) {
+				nm := pairs(n)
+				if str(nm["role"]) == "master" {
+					if _, seen := m[key]; !seen {
+						order = append(order, key)
+					}
+					m[key] = str(nm["ip"]) + ":" + str(nm["port"])
+				}
 			}
 		}
+		return m, order, nil
+	}
+	leaders, order, err := leadersOf()
+	if err != nil {
+		return d.act(c, args...) // not in cluster mode
 	}
 	strs := make([]string, len(args))
 	for i, a := range args {
@@ -582,8 +602,18 @@ func (d *Dashboard) actAll(c *gin.Context, args ...any) (any, bool) {
 	}
 	var first any
 	var done []string
-	for i, addr := range leaders {
+	for i, key := range order {
+		addr := leaders[key]
 		v, err := ac.DoAt(ctx, addr, args...)
+		// A leader that moved since CLUSTER SHARDS answers READONLY (or
+		// the shard is between leaders): ask again who leads the shard.
+		for tries := 0; err != nil && retryElsewhere(err) && tries < 20 && ctx.Err() == nil; tries++ {
+			time.Sleep(250 * time.Millisecond)
+			if m, _, lerr := leadersOf(); lerr == nil && m[key] != "" {
+				addr = m[key]
+			}
+			v, err = ac.DoAt(ctx, addr, args...)
+		}
 		if err != nil {
 			d.log.Info("dashboard action", "user", s.user, "remote", c.ClientIP(), "cmd", auditCmd(strs), "at", addr, "err", errText(err))
 			if len(done) > 0 && isRedisError(err) {
@@ -602,6 +632,18 @@ func (d *Dashboard) actAll(c *gin.Context, args ...any) (any, bool) {
 	}
 	d.log.Info("dashboard action", "user", s.user, "remote", c.ClientIP(), "cmd", auditCmd(strs), "leaders", len(done), "ok", true)
 	return first, true
+}
+
+// retryElsewhere tells whether a command failed only because the node
+// it reached no longer (or not yet) leads the shard.
+func retryElsewhere(err error) bool {
+	t := errText(err)
+	for _, p := range []string{"READONLY ", "MOVED ", "CLUSTERDOWN ", "TRYAGAIN "} {
+		if strings.HasPrefix(t, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // query runs one read command for the signed-in user.

@@ -57,7 +57,8 @@ raft_secret() {
   local f="$DIR/raft-secret"
   if [[ ! -s "$f" ]]; then
     mkdir -p "$DIR"
-    (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$f")
+    # Written aside and renamed: a reader never sees it half written.
+    (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$f.$$" && mv "$f.$$" "$f")
   fi
   cat "$f"
 }
@@ -73,7 +74,10 @@ start_node() {
   local i=$1 bin=$2
   if running "$i"; then echo "node $i already running (pid $(cat "$(pidfile "$i")"))"; return; fi
   mkdir -p "$DIR/node$i"
-  CAIRN_RAFT_SECRET="$(raft_secret)" nohup "$bin" --node-id "$i" --peers "$(peers)" --shards "$SHARDS" --replicas "$REPLICAS" \
+  # Read before the background job: an expansion on the job's own line
+  # runs inside it, so nodes started in a row would race to create it.
+  local secret; secret=$(raft_secret)
+  CAIRN_RAFT_SECRET="$secret" nohup "$bin" --node-id "$i" --peers "$(peers)" --shards "$SHARDS" --replicas "$REPLICAS" \
     --bind "$BIND" --port "$(port "$i")" --raft-addr "$(raft "$i")" --dir "$DIR/node$i" \
     ${REQUIREPASS:+--requirepass "$REQUIREPASS"} \
     >>"$DIR/node$i.log" 2>&1 &

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cairndb/cairn/server/acl"
@@ -257,7 +258,9 @@ func (s *Server) checkACL(c *client, spec *command.Spec, args [][]byte) bool {
 	if u.Open() {
 		return true
 	}
-	r, idx := u.Check(s.aclCmds, spec, args, aclKeys(spec, args))
+	c.aclK.spec, c.aclK.args = spec, args
+	r, idx := u.Check(s.aclCmds, spec, args, c.aclKeysFn)
+	c.aclK.args = nil
 	if r == acl.Allowed {
 		return true
 	}
@@ -339,6 +342,60 @@ func (s *Server) recheckACL(c *client) []string {
 
 // aclKeys returns the key positions of a command and the access each
 // needs (from the key specs COMMAND GETKEYSANDFLAGS reports).
+// aclKeyScratch computes a command's keys and their permissions for the
+// ACL check on a connection's hot path without allocating: the buffers
+// are the connection's, the permissions of a command's key positions are
+// computed once per command (aclStaticPerms), and the KeysFunc given to
+// acl.Check is bound once per connection (client.aclKeysFn).
+type aclKeyScratch struct {
+	spec *command.Spec
+	args [][]byte
+	pos  []int
+	perm []acl.Perm
+}
+
+func (k *aclKeyScratch) keys() ([]int, []acl.Perm) {
+	sp, args := k.spec, k.args
+	if sp.KeysFunc != nil || keyFlagsFunc[sp.Name] != nil {
+		return aclKeys(sp, args)()
+	}
+	k.pos = k.pos[:0]
+	if sp.FirstKey > 0 && sp.FirstKey < len(args) {
+		last := sp.LastKey
+		if last < 0 {
+			last = len(args) + last
+		}
+		last = min(last, len(args)-1)
+		for i := sp.FirstKey; i <= last; i += max(sp.Step, 1) {
+			k.pos = append(k.pos, i)
+		}
+	}
+	static := aclStaticPerms(sp)
+	k.perm = k.perm[:0]
+	for i := range k.pos {
+		k.perm = append(k.perm, static[min(i, len(static)-1)])
+	}
+	return k.pos, k.perm
+}
+
+// aclPermCache holds, per command, the permission each key position
+// needs (keyFlagsOf's answer, which for these commands does not depend
+// on the arguments).
+var aclPermCache sync.Map // *command.Spec -> []acl.Perm
+
+func aclStaticPerms(sp *command.Spec) []acl.Perm {
+	if v, ok := aclPermCache.Load(sp); ok {
+		return v.([]acl.Perm)
+	}
+	n := max(len(keyFlags[sp.Name]), 1)
+	perms := make([]acl.Perm, n)
+	for i := range perms {
+		perms[i] = acl.PermOf(keyFlagsOf(sp, nil, i))
+	}
+	aclPermCache.Store(sp, perms)
+	return perms
+}
+
 func aclKeys(spec *command.Spec, args [][]byte) acl.KeysFunc {
 	return func() ([]int, []acl.Perm) {
 		pos := spec.Keys(args)

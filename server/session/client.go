@@ -36,11 +36,15 @@ type client struct {
 	denied bool
 	// user is the ACL user the connection runs as (nil once deleted),
 	// looked up in aclSet; userName (guarded by mu) is its name.
-	user    *acl.User
-	aclSet  *acl.Set
-	closing bool
-	replica bool // sent REPLCONF listening-port: a Redis replica (SYNC refuses it)
-	created time.Time
+	user   *acl.User
+	aclSet *acl.Set
+	// aclK and aclKeysFn (bound to it once) give the ACL check a
+	// command's keys without allocating (acl.go).
+	aclK      aclKeyScratch
+	aclKeysFn acl.KeysFunc
+	closing   bool
+	replica   bool // sent REPLCONF listening-port: a Redis replica (SYNC refuses it)
+	created   time.Time
 
 	// be serves the connection's data and CLUSTER commands: the server's
 	// backend, or the one of the listener it came in on (ServeBackend).
@@ -138,6 +142,7 @@ func newClient(s *Server, nc net.Conn) *client {
 	c.lastInteraction.Store(time.Now().UnixMilli())
 	null := "NULL"
 	c.lastCmd.Store(&null)
+	c.aclKeysFn = c.aclK.keys
 	return c
 }
 

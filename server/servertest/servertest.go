@@ -222,7 +222,13 @@ func (p *Process) WaitReady(timeout time.Duration) error {
 	for time.Now().Before(deadline) {
 		select {
 		case <-p.exited:
-			return fmt.Errorf("cairn exited during start-up; see %s.log", p.Dir)
+			// The log is under the test's temporary directory, gone once
+			// the test ends: say its end here.
+			log, _ := os.ReadFile(p.Dir + ".log")
+			if len(log) > 2000 {
+				log = log[len(log)-2000:]
+			}
+			return fmt.Errorf("cairn exited during start-up; %s.log ends:\n%s", p.Dir, log)
 		default:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -106,8 +106,14 @@ func (s *Spec) Keys(args [][]byte) []int {
 	if s.KeysFunc != nil {
 		return s.KeysFunc(args)
 	}
+	return s.AppendKeys(nil, args)
+}
+
+// AppendKeys appends the key positions of a command without a KeysFunc
+// (FirstKey, LastKey, Step) to dst: Keys into a caller's buffer.
+func (s *Spec) AppendKeys(dst []int, args [][]byte) []int {
 	if s.FirstKey <= 0 || s.FirstKey >= len(args) {
-		return nil
+		return dst
 	}
 	last := s.LastKey
 	if last < 0 {
@@ -117,11 +123,10 @@ func (s *Spec) Keys(args [][]byte) []int {
 		last = len(args) - 1
 	}
 	step := max(s.Step, 1)
-	var idx []int
 	for i := s.FirstKey; i <= last; i += step {
-		idx = append(idx, i)
+		dst = append(dst, i)
 	}
-	return idx
+	return dst
 }
 
 // Ctx is what a handler may use.

@@ -359,17 +359,7 @@ func (k *aclKeyScratch) keys() ([]int, []acl.Perm) {
 	if sp.KeysFunc != nil || keyFlagsFunc[sp.Name] != nil {
 		return aclKeys(sp, args)()
 	}
-	k.pos = k.pos[:0]
-	if sp.FirstKey > 0 && sp.FirstKey < len(args) {
-		last := sp.LastKey
-		if last < 0 {
-			last = len(args) + last
-		}
-		last = min(last, len(args)-1)
-		for i := sp.FirstKey; i <= last; i += max(sp.Step, 1) {
-			k.pos = append(k.pos, i)
-		}
-	}
+	k.pos = sp.AppendKeys(k.pos[:0], args)
 	static := aclStaticPerms(sp)
 	k.perm = k.perm[:0]
 	for i := range k.pos {

@@ -50,6 +50,11 @@ const (
 	// and follow the new primary (payload: addresses, positions).
 	peerFence  = 5
 	peerRejoin = 6
+	// peerReclaim: after a forced promotion, the old primary's addresses
+	// and the positions reached (payload), so that every node of the new
+	// primary region, not only the one that ran the promotion, asks the
+	// old primary to rejoin (rejoin.go) and keeps asking after a restart.
+	peerReclaim = 7
 )
 
 // peerTimeout bounds one peer request.
@@ -182,6 +187,26 @@ func (m *Manager) servePeer(c net.Conn, br *bufio.Reader) error {
 			m.noteFenceBase()
 		default:
 			return fail("a promotion is in progress here")
+		}
+	case peerReclaim:
+		addrs, err := readBytes(br)
+		if err != nil {
+			return err
+		}
+		pos, err := readPositions(br)
+		if err != nil {
+			return err
+		}
+		if m.Role() != Primary {
+			return fail("this node is not the primary (role " + string(m.Role()) + ")")
+		}
+		m.mu.Lock()
+		had := len(m.reclaim) > 0
+		m.reclaim, m.reclaimPos = splitAddrs(string(addrs)), pos
+		m.mu.Unlock()
+		m.stateChanged()
+		if !had {
+			m.startReclaim()
 		}
 	case peerRejoin:
 		addr, err := readBytes(br)
@@ -504,10 +529,19 @@ func (m *Manager) promoteForceCluster() ([]ShardPosition, error) {
 	// (region.state).
 	m.mu.Lock()
 	m.reclaim, m.reclaimPos = append([]string(nil), m.cfg.Primary...), out
+	old := strings.Join(m.reclaim, ",")
 	m.mu.Unlock()
 	m.setRole(Primary)
 	if _, errs := m.askPeers(peerPrimary); len(errs) > 0 {
 		m.cfg.Logger.Error("forced promotion: a node of this region did not take the primary role", "err", errs[0])
+	}
+	// Every node asks the old primary to rejoin, so it is asked even if
+	// this node is down when the old primary comes back.
+	payload := binary.AppendUvarint(nil, uint64(len(old)))
+	payload = append(payload, old...)
+	payload = appendPositions(payload, out)
+	if _, errs := m.askPeersWith(peerReclaim, payload); len(errs) > 0 {
+		m.cfg.Logger.Warn("forced promotion: a node of this region will not ask the old primary to rejoin; this node does", "err", errs[0])
 	}
 	m.cfg.Logger.Warn("region promoted by force: the old primary's writes after these positions are not here; "+
 		"the old primary region is told to rejoin as a secondary when it is reachable",

@@ -463,7 +463,9 @@ func sameSet(a, b []string) bool {
 // of the new primary by itself: every node of it fences, lists the
 // writes it accepted that were never shipped (its divergent tail) in a
 // file in its data directory, and its shards are rebuilt from the new
-// primary's snapshots, so the tail is gone and the regions converge.
+// primary's snapshots, so the tail is gone and the regions converge. The
+// node that ran the promotion is down by then: every node of the new
+// primary asks.
 func TestRegionsClusterRejoin(t *testing.T) {
 	ctx := context.Background()
 	rp := startRegionPair(t)
@@ -522,6 +524,10 @@ func TestRegionsClusterRejoin(t *testing.T) {
 		rp.p.Restart(i)
 	}
 
+	// The node that ran the forced promotion is down when the link comes
+	// back: the other nodes of the new primary ask the old one to rejoin.
+	rp.s.Stop(2)
+
 	// The link is back: the old primary region rejoins by itself.
 	start := time.Now()
 	rp.sDial.setCut(false)
@@ -539,8 +545,9 @@ func TestRegionsClusterRejoin(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	rp.converged(t, 30*time.Second)
 	t.Logf("old primary region rejoined and rebuilt %v after the link came back", time.Since(start).Round(time.Millisecond))
+	rp.s.Restart(2)
+	rp.converged(t, 30*time.Second)
 
 	const ro = "READONLY You can't write against a read only replica."
 	if err := rp.pCl.Set(ctx, "x", "x", 0).Err(); err == nil || err.Error() != ro {

@@ -172,6 +172,9 @@ type Manager struct {
 	// pullWG counts the running pullers (a promotion waits for them).
 	pullWG sync.WaitGroup
 
+	// rejoinMu serializes rejoinLocal (rejoin.go).
+	rejoinMu sync.Mutex
+
 	mu     sync.Mutex
 	pulls  map[uint64]*pullState
 	conns  map[net.Conn]struct{}

@@ -232,6 +232,10 @@ func (m *Manager) rejoinCluster(addr string, pos []ShardPosition) error {
 // a secondary already (rejoined earlier: an answer lost on the way)
 // does nothing.
 func (m *Manager) rejoinLocal(addrs string, pos []ShardPosition) error {
+	// Every node of a new primary region asks (peerReclaim), possibly at
+	// once: one rejoin at a time, so the tail is listed once.
+	m.rejoinMu.Lock()
+	defer m.rejoinMu.Unlock()
 	switch m.Role() {
 	case Secondary:
 		return nil

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -186,5 +187,124 @@ func TestDashboardTLSOnly(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.Request.URL.Path != "/" || !strings.Contains(string(b), "Slot map") {
 		t.Fatalf("sign in over a TLS-only node: %s at %s\n%.400s", resp.Status, resp.Request.URL, b)
+	}
+}
+
+// TestDashboardTLSClusterProcesses: the binary wires the dashboard of a
+// --tls-cluster node to its peers. Two cairn processes whose nodes ask
+// every client for a certificate (tls-auth-clients yes), node 2 without a
+// plaintext port: node 1's HTTPS dashboard signs in and its overview
+// shows node 2 online with its version, which it can only learn over
+// node-to-node TLS with the node's certificate.
+func TestDashboardTLSClusterProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster test skipped with -short")
+	}
+	bin := servertest.Binary(t)
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t, dir, "ca")
+	procs := make([]*servertest.Process, 2)
+	tlsPorts := make([]int, 2)
+	var peers []string
+	for i := range procs {
+		procs[i] = servertest.NewProcess(t, bin, filepath.Join(dir, "node"+strconv.Itoa(i+1)))
+		tlsPorts[i] = servertest.FreePort(t)
+		peers = append(peers, strconv.Itoa(i+1)+"=127.0.0.1:"+strconv.Itoa(procs[i].Raft))
+	}
+	httpPort := servertest.FreePort(t)
+	for i, p := range procs {
+		cert, key := ca.Issue("node"+strconv.Itoa(i+1), tlstest.Options{})
+		p.Args = []string{"--node-id", strconv.Itoa(i + 1), "--peers", strings.Join(peers, ","),
+			"--shards", "2", "--replicas", "2", "--tls-cluster", "yes", "--tls-auth-clients", "yes",
+			"--tls-port", strconv.Itoa(tlsPorts[i]), "--tls-cert-file", cert, "--tls-key-file", key,
+			"--tls-ca-cert-file", ca.File, "--http-port", "0"}
+		if i == 0 {
+			p.Args[len(p.Args)-1] = strconv.Itoa(httpPort)
+		} else {
+			p.Args = append(p.Args, "--port", "0") // after Launch's --port: the last one counts
+		}
+		if err := p.Launch(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logs := func() string {
+		var b strings.Builder
+		for _, p := range procs {
+			l, _ := os.ReadFile(p.Dir + ".log")
+			if len(l) > 1500 {
+				l = l[len(l)-1500:]
+			}
+			b.WriteString(p.Dir + ".log:\n" + string(l) + "\n")
+		}
+		return b.String()
+	}
+
+	pool := x509.NewCertPool()
+	pem, err := os.ReadFile(ca.File)
+	if err != nil || !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("CA file: %v", err)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	base := "https://127.0.0.1:" + strconv.Itoa(httpPort)
+	var b []byte
+	var resp *http.Response
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		resp, err = c.Get(base + "/")
+		if err == nil {
+			b, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET / over HTTPS: %v %v\n%s", resp, err, logs())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no CSRF token in the sign-in form at %s:\n%.300s", resp.Request.URL, b)
+	}
+	resp, err = c.PostForm(base+"/login", url.Values{"user": {"default"}, "pass": {""}, "csrf": {string(m[1])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/" {
+		t.Fatalf("sign in: %s at %s", resp.Status, resp.Request.URL)
+	}
+
+	other := "127.0.0.1:" + strconv.Itoa(tlsPorts[1])
+	var ov struct {
+		View struct {
+			Nodes []struct{ Addr, Health, Version string }
+		}
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		resp, err := c.Get(base + "/api/overview")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || json.Unmarshal(b, &ov) != nil {
+			t.Fatalf("overview: %s %.300s", resp.Status, b)
+		}
+		found := false
+		for _, n := range ov.View.Nodes {
+			if n.Addr == other && n.Health == "online" && n.Version != "" && n.Version != "?" {
+				found = true
+			}
+		}
+		if found && len(ov.View.Nodes) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node 1's dashboard does not show node 2 (%s) online: %s\n%s", other, b, logs())
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -76,7 +76,8 @@ func TestRestoreSubcommand(t *testing.T) {
 	}
 
 	for _, args := range [][]string{{"restore"}, {"restore", "--from", bdir}, {"restore", "--from", bdir, "--dir", "x", "--to-time", "yesterday"},
-		{"restore", "--from", bdir, "--dir", "x", "--peers", "1=a:1"}, {"restore", "--from", bdir, "--dir", "x", "--node-id", "1", "--shards", "2"}} {
+		{"restore", "--from", bdir, "--dir", "x", "--peers", "1=a:1"}, {"restore", "--from", bdir, "--dir", "x", "--node-id", "1", "--shards", "2"},
+		{"restore", "--from", bdir, "--dir", "x", "--archive", bdir}} {
 		if code := run(args, &out, &errb); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}

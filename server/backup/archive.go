@@ -65,8 +65,10 @@ type Entry struct {
 // LogSource is one shard whose committed log the archiver follows.
 type LogSource interface {
 	ID() uint64
-	// Leader tells whether this node should archive the shard.
-	Leader() bool
+	// Archive tells whether this node should archive the shard now (a
+	// single node: while it leads it; in a cluster: every replica the
+	// node hosts, see Archiver).
+	Archive() bool
 	// ReadCommitted returns up to max committed entries from index from
 	// on (Data set, Time ignored); ErrCompacted (wrapped) when from is
 	// no longer in the log.
@@ -475,8 +477,14 @@ type ArchiveStatus struct {
 	Err      string // the last error, "" if the last round succeeded
 }
 
-// Archiver follows the committed log of the shards this node leads and
-// appends it to the archive.
+// Archiver follows the committed log of the shards its sources name and
+// appends it to the archive. In a cluster every node archives every shard
+// it hosts a replica of, from that replica's log, into its own backup
+// directory: committed entries are the same on every replica, so the
+// nodes need no coordination, and the archive of a shard has no gap
+// while some node hosts it and archives. A restore reads the archives of
+// all the nodes (ReplayArchives) and takes each index from whichever
+// holds it.
 type Archiver struct {
 	dir      string
 	keys     *atrest.Keyring
@@ -533,7 +541,7 @@ func (a *Archiver) Status() []ArchiveStatus {
 // Sync archives everything committed so far (tests; a final round).
 func (a *Archiver) Sync() {
 	for _, src := range a.sources() {
-		if src.Leader() {
+		if src.Archive() {
 			a.follow(src)
 		}
 	}
@@ -587,8 +595,10 @@ func (a *Archiver) follow(src LogSource) {
 			if w.last > 0 {
 				// Entries were compacted before they could be saved: a
 				// restore cannot replay across them.
+				// In a cluster another node's archive may hold them
+				// (its replica was there all along).
 				st.Gaps++
-				a.log.Error("log archive gap: entries were compacted before they were archived; point-in-time restore into this range is not possible", "shard", id, "from", w.last+1, "to", first-1)
+				a.log.Error("log archive gap: entries were compacted before they were archived here; point-in-time restore into this range needs another node's archive that holds them", "shard", id, "from", w.last+1, "to", first-1)
 			}
 			ents, err = src.ReadCommitted(first, 1024)
 		}

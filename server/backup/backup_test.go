@@ -185,8 +185,8 @@ type memLog struct {
 	first uint64
 }
 
-func (m *memLog) ID() uint64   { return 3 }
-func (m *memLog) Leader() bool { return true }
+func (m *memLog) ID() uint64    { return 3 }
+func (m *memLog) Archive() bool { return true }
 func (m *memLog) FirstIndex() (uint64, error) {
 	return m.first, nil
 }

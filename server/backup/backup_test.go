@@ -398,6 +398,20 @@ func TestArchive_ReplaySeveralDirs(t *testing.T) {
 	if _, _, err := replay([]string{c, a}, 2); !errors.Is(err, ErrArchiveGap) || !strings.Contains(err.Error(), "entries 11 to 19") {
 		t.Fatalf("replay across a gap: %v", err)
 	}
+	// A segment of a newer format stops the replay (and ArchivesEnd)
+	// with an error naming it; it is never skipped.
+	segs, _ := segments(ShardLogDir(c, 7))
+	raw, _ := os.ReadFile(segs[0].path)
+	raw[len(segMagic)-1] = '9'
+	os.WriteFile(segs[0].path, raw, 0o644)
+	if _, _, err := replay([]string{a, b, c}, 0); err == nil || !strings.Contains(err.Error(), `segment format "CAIRNLG9" is newer than this binary's "CAIRNLG1"`) {
+		t.Fatalf("replay of a newer segment: %v", err)
+	}
+	if _, _, err := ArchivesEnd([]string{a, c}, nil, 7); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Fatalf("ArchivesEnd over a newer segment: %v", err)
+	}
+	raw[len(segMagic)-1] = '1'
+	os.WriteFile(segs[0].path, raw, 0o644)
 	// A replay that stops early (fn returns false) is no error.
 	var n int
 	if last, _, err := ReplayArchives([]string{c, b, a}, nil, 7, 0, func(e Entry) (bool, error) { n++; return e.Index < 28, nil }); err != nil || last != 27 || n != 28 {

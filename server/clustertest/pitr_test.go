@@ -73,6 +73,16 @@ func TestClusterPointInTimeRestore(t *testing.T) {
 			cl.Incr(ctx, "counter")
 		}
 	}
+	// The configuration and an ACL user change after the backup.
+	n1 := c.NodeClient(1)
+	for _, cmd := range [][]any{
+		{"CONFIG", "SET", "hash-max-listpack-entries", "77"},
+		{"ACL", "SETUSER", "alice", "on", ">pw-at-T", "~*", "+@all"},
+	} {
+		if err := n1.Do(ctx, cmd...).Err(); err != nil {
+			t.Fatalf("%v: %v", cmd, err)
+		}
+	}
 	// Slots 0-999 move from shard 1 to shard 2, and their keys change
 	// there.
 	if err := c.NodeClient(1).Do(ctx, "CLUSTER", "MOVESLOTS", "2", "0", "999").Err(); err != nil {
@@ -126,6 +136,14 @@ func TestClusterPointInTimeRestore(t *testing.T) {
 		}
 	}
 	cl.Incr(ctx, "counter")
+	for _, cmd := range [][]any{
+		{"CONFIG", "SET", "hash-max-listpack-entries", "99"},
+		{"ACL", "SETUSER", "alice", "resetpass", ">pw-after-T"},
+	} {
+		if err := n1.Do(ctx, cmd...).Err(); err != nil {
+			t.Fatalf("%v: %v", cmd, err)
+		}
+	}
 	if err := c.NodeClient(1).Do(ctx, "CLUSTER", "MOVESLOTS", "1", "0", "499").Err(); err != nil {
 		t.Fatalf("MOVESLOTS back: %v", err)
 	}
@@ -164,6 +182,7 @@ func TestClusterPointInTimeRestore(t *testing.T) {
 	if size, err := sc.DBSize(ctx).Result(); err != nil || size != int64(len(want)) {
 		t.Fatalf("single node: DBSIZE %d %v, want %d", size, err, len(want))
 	}
+	checkConfigAtT(t, ctx, "single node", sn.Addr())
 
 	// Into a new cluster of 3 nodes and 2 shards.
 	c2 := Start(t, Options{Nodes: 3, Shards: 2, Replicas: 3, Mod: func(i int, cfg *server.Config) {
@@ -176,6 +195,9 @@ func TestClusterPointInTimeRestore(t *testing.T) {
 	diffState(t, "new cluster", want, got)
 	if size, err := dbsizeSum(ctx, cl2); err != nil || size != int64(len(want)) {
 		t.Fatalf("new cluster: DBSIZE over the masters %d %v, want %d", size, err, len(want))
+	}
+	for i := 1; i <= 3; i++ {
+		checkConfigAtT(t, ctx, fmt.Sprintf("new cluster node %d", i), c2.Addr(i))
 	}
 
 	// Errors. Node 3's archive alone, without the segments it wrote
@@ -214,6 +236,20 @@ func TestClusterPointInTimeRestore(t *testing.T) {
 	}
 	if _, err := server.Restore(server.RestoreConfig{From: from, Dir: bad, ToTime: time.Now().Add(time.Hour), Archives: all, RaftAddr: raft, Logger: quietLog()}); err == nil || !strings.Contains(err.Error(), "after the end of the log archive of shard") {
 		t.Fatalf("restore to after the archives' end: %v", err)
+	}
+}
+
+// checkConfigAtT checks that the node at addr has the configuration and
+// ACL user of the moment T (set after the backup, changed after T).
+func checkConfigAtT(t *testing.T, ctx context.Context, what, addr string) {
+	t.Helper()
+	cl := servertest.Client(t, addr)
+	if v, err := cl.ConfigGet(ctx, "hash-max-listpack-entries").Result(); err != nil || v["hash-max-listpack-entries"] != "77" {
+		t.Fatalf("%s: CONFIG GET hash-max-listpack-entries = %v %v, want 77 (its value at T)", what, v, err)
+	}
+	a := servertest.Client(t, addr)
+	if err := a.Do(ctx, "AUTH", "alice", "pw-at-T").Err(); err != nil {
+		t.Fatalf("%s: AUTH alice with her password at T: %v", what, err)
 	}
 }
 

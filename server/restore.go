@@ -405,10 +405,21 @@ func ownersOf(m *backup.Manifest, offs []*shard.Offline, owner []*shard.Offline)
 // owns the slot. During a move both shards can own a slot (the target
 // after IMPORT, the source until DROP, frozen): their keys are the same
 // then (writes to a frozen slot are refused), and the unfrozen one is
-// taken. A slot no shard owns is left out unless some shard holds keys
-// in it: that happens only when a move ran across ToTime and the shards'
-// leader clocks disagree about the order of its steps, and is an error.
+// taken. A slot the backup's slot map assigns, or whose keys some shard
+// holds, must have an owner at ToTime: else its keys are in a shard the
+// backup does not have (one added after it) or in a move's step the
+// replay did not reach (a move ran across ToTime and the shards' leader
+// clocks disagree on the order of its steps), and restoring without them
+// would be a silent partial restore.
 func ownersAt(m *backup.Manifest, offs []*shard.Offline, owner []*shard.Offline, at time.Time) error {
+	var mapped [slot.Count]bool
+	for _, sh := range m.Shards {
+		for _, r := range sh.Slots {
+			for sl := max(r[0], 0); sl <= r[1] && sl < slot.Count; sl++ {
+				mapped[sl] = true
+			}
+		}
+	}
 	for i := range slot.Count {
 		sl := uint16(i)
 		var pick, frozenPick *shard.Offline
@@ -429,10 +440,12 @@ func ownersAt(m *backup.Manifest, offs []*shard.Offline, owner []*shard.Offline,
 			pick = frozenPick
 		}
 		if pick == nil {
-			for j, o := range offs {
-				if o.CountSlot(sl) > 0 {
-					return fmt.Errorf("slot %d is owned by no shard at %s (shard %d holds keys of it): a slot move ran across that moment and the shards' clocks disagree on the order of its steps; choose a moment a few seconds earlier or later", sl, at.UTC().Format(time.RFC3339Nano), m.Shards[j].ID)
-				}
+			held := mapped[sl]
+			for _, o := range offs {
+				held = held || o.CountSlot(sl) > 0
+			}
+			if held {
+				return fmt.Errorf("slot %d is owned by none of backup %s's shards at %s: it moved to a shard added after the backup (restore from a later backup), or a slot move ran across that moment and the shards' clocks disagree on the order of its steps (choose a moment a few seconds earlier or later)", sl, m.Name, at.UTC().Format(time.RFC3339Nano))
 			}
 		}
 		owner[sl] = pick

@@ -31,8 +31,8 @@ import (
 // and into a new 3-node cluster of 2 shards — every key has exactly its
 // value at T. Errors: node 3's archive alone with its first segments
 // gone is a gap naming the shard and the range (and nothing is left
-// behind); a moment before the backup, or after the archives' end, is
-// refused clearly.
+// behind); a moment before the backup, or after the archives' end, or
+// after a slot moved to a shard the backup lacks, is refused clearly.
 func TestClusterPointInTimeRestore(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
@@ -236,6 +236,29 @@ func TestClusterPointInTimeRestore(t *testing.T) {
 	}
 	if _, err := server.Restore(server.RestoreConfig{From: from, Dir: bad, ToTime: time.Now().Add(time.Hour), Archives: all, RaftAddr: raft, Logger: quietLog()}); err == nil || !strings.Contains(err.Error(), "after the end of the log archive of shard") {
 		t.Fatalf("restore to after the archives' end: %v", err)
+	}
+
+	// A shard added after the backup takes a slot with a key: a moment
+	// after that is refused (the backup lacks the slot's keys), not
+	// restored without them.
+	id, err := n1.Do(ctx, "CLUSTER", "ADDSHARD", "1", "2", "3").Int()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sl := strconv.Itoa(int(slot.OfString(key(3))))
+	if err := n1.Do(ctx, "CLUSTER", "MOVESLOTS", strconv.Itoa(id), sl, sl).Err(); err != nil {
+		t.Fatalf("MOVESLOTS to the new shard: %v", err)
+	}
+	at2 := time.Now()
+	time.Sleep(20 * time.Millisecond)
+	for i := range n {
+		set(key(i), "v5")
+	}
+	for i := 1; i <= 3; i++ {
+		c.Node(i).ArchiveSync()
+	}
+	if _, err := server.Restore(server.RestoreConfig{From: from, Dir: bad, ToTime: at2, Archives: all, RaftAddr: raft, Logger: quietLog()}); err == nil || !strings.Contains(err.Error(), "slot "+sl+" is owned by none of backup base's shards") {
+		t.Fatalf("restore to after a slot moved to a shard added after the backup: %v", err)
 	}
 }
 

@@ -358,13 +358,16 @@ func replayTo(dirs []string, cfg RestoreConfig, sh backup.Shard, off *shard.Offl
 		return p, fmt.Errorf("--to-time %s is after the end of the log archive of shard %d: %s", cfg.ToTime.UTC().Format(time.RFC3339Nano), sh.ID, at)
 	}
 	total := int64(end) - int64(sh.Index)
-	last, lastTime, err := backup.ReplayArchives(dirs, cfg.Keys, sh.ID, sh.Index, func(e backup.Entry) (bool, error) {
+	last, _, err := backup.ReplayArchives(dirs, cfg.Keys, sh.ID, sh.Index, func(e backup.Entry) (bool, error) {
 		if e.Time > target {
 			return false, nil
 		}
 		if err := off.Apply(e.Index, e.Data); err != nil {
 			return false, err
 		}
+		// Raft's own (empty) entries carry the time of the entry before
+		// them in the segment, or 0 at the start of a node's archive.
+		p.Time = max(p.Time, e.Time)
 		p.Replayed++
 		if p.Replayed%1024 == 0 {
 			progress("replay", int64(p.Replayed), total)
@@ -376,9 +379,6 @@ func replayTo(dirs []string, cfg RestoreConfig, sh backup.Shard, off *shard.Offl
 	}
 	progress("replay", int64(p.Replayed), int64(p.Replayed))
 	p.Index = last
-	if p.Replayed > 0 {
-		p.Time = lastTime
-	}
 	log.Info("restore: log replayed", "shard", sh.ID, "entries", p.Replayed, "log_index", p.Index, "time", time.UnixMilli(p.Time).UTC())
 	return p, nil
 }

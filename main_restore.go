@@ -24,6 +24,8 @@ func runRestore(args []string, stdout, stderr io.Writer) int {
 	from := fs.String("from", "", "a backup (<backup-dir>/<name>) or the backup directory (its newest backup, at or before --to-time)")
 	dir := fs.String("dir", "", "data directory of the new node (must not exist or be empty)")
 	toTime := fs.String("to-time", "", "point-in-time restore: the state as of this moment (RFC 3339, e.g. 2026-12-06T10:15:00Z), from the nearest earlier backup plus the log archive")
+	var archives stringList
+	fs.Var(&archives, "archive", "point-in-time restore: another backup directory whose log archive (DIR/log) to read besides the backup's own; repeat it to give every cluster node's --backup-dir")
 	port := fs.Int("port", server.DefaultPort, "client port the restored node will run with (sets the default --raft-addr)")
 	bind := fs.String("bind", server.DefaultBind, "listen address the restored node will run with (sets the default --raft-addr)")
 	raftAddr := fs.String("raft-addr", "", "Raft address the restored node will run with (default bind:port+10000); it is recorded in the data directory")
@@ -33,7 +35,7 @@ func runRestore(args []string, stdout, stderr io.Writer) int {
 	keyFile := fs.String("encryption-key-file", "", "key file of an encrypted backup, and the one the restored node will run with (its data is then encrypted)")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: cairn restore --from BACKUP --dir NEWDIR [--to-time 2026-12-06T10:15:00Z] [--node-id N --peers 1=ADDR,... [--shards S]] [--encryption-key-file F]\n\nBuilds the data directory of a new single node (then run cairn --dir NEWDIR), or of one node of a\nnew cluster (run it on every node with the same --peers, then start each with its --node-id and --peers).\n(docs/backups.md)\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: cairn restore --from BACKUP --dir NEWDIR [--to-time 2026-12-06T10:15:00Z [--archive DIR ...]] [--node-id N --peers 1=ADDR,... [--shards S]] [--encryption-key-file F]\n\nBuilds the data directory of a new single node (then run cairn --dir NEWDIR), or of one node of a\nnew cluster (run it on every node with the same --peers, then start each with its --node-id and --peers).\n(docs/backups.md)\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -46,7 +48,11 @@ func runRestore(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cairn restore: --from and --dir are required (and nothing else)\n")
 		return 2
 	}
-	cfg := server.RestoreConfig{From: *from, Dir: *dir, RaftAddr: *raftAddr, KeyFile: *keyFile, NodeID: *nodeID, Shards: *shards}
+	cfg := server.RestoreConfig{From: *from, Dir: *dir, RaftAddr: *raftAddr, KeyFile: *keyFile, NodeID: *nodeID, Shards: *shards, Archives: archives}
+	if len(archives) > 0 && *toTime == "" {
+		fmt.Fprintf(stderr, "cairn restore: --archive is for a point-in-time restore: give --to-time too\n")
+		return 2
+	}
 	if *peers != "" {
 		p, err := parsePeers(*peers)
 		if err != nil {
@@ -97,6 +103,9 @@ func runRestore(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cairn restore: %v\n", err)
 		return 1
 	}
+	for _, p := range res.Points {
+		fmt.Fprintf(stdout, "shard %d: log index %d (%s), %d archived entries replayed\n", p.Shard, p.Index, time.UnixMilli(p.Time).UTC().Format(time.RFC3339Nano), p.Replayed)
+	}
 	if cfg.Peers != nil {
 		fmt.Fprintf(stdout, "restored backup %s into %s as node %d of a new cluster: %d keys in %d shards, in %s\nstart it with: cairn --dir %s --node-id %d --peers %s --raft-secret SECRET (restore every peer the same way first)\n",
 			res.Backup, *dir, *nodeID, res.Keys, res.Shards, time.Since(start).Round(time.Millisecond), *dir, *nodeID, *peers)
@@ -136,4 +145,17 @@ func newRestoreProgress(w io.Writer, term bool) func(phase string, done, total i
 		fill = max(0, min(width, fill))
 		fmt.Fprintf(w, "\r\x1b[Krestore: %-6s [%s%s] %3.0f%%", phase, strings.Repeat("#", fill), strings.Repeat(".", width-fill), pct)
 	}
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+func (l *stringList) Set(v string) error {
+	if v == "" {
+		return errors.New("empty")
+	}
+	*l = append(*l, v)
+	return nil
 }

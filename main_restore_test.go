@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cairndb/cairn/server"
 	"github.com/cairndb/cairn/server/atrest"
@@ -76,7 +77,8 @@ func TestRestoreSubcommand(t *testing.T) {
 	}
 
 	for _, args := range [][]string{{"restore"}, {"restore", "--from", bdir}, {"restore", "--from", bdir, "--dir", "x", "--to-time", "yesterday"},
-		{"restore", "--from", bdir, "--dir", "x", "--peers", "1=a:1"}, {"restore", "--from", bdir, "--dir", "x", "--node-id", "1", "--shards", "2"}} {
+		{"restore", "--from", bdir, "--dir", "x", "--peers", "1=a:1"}, {"restore", "--from", bdir, "--dir", "x", "--node-id", "1", "--shards", "2"},
+		{"restore", "--from", bdir, "--dir", "x", "--archive", bdir}} {
 		if code := run(args, &out, &errb); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
 		}
@@ -84,5 +86,41 @@ func TestRestoreSubcommand(t *testing.T) {
 	errb.Reset()
 	if code := run([]string{"restore", "--from", bdir, "--dir", dir, "--quiet"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "not empty") {
 		t.Errorf("restore into a used dir: exit %d, %q", code, errb.String())
+	}
+}
+
+// TestRestoreSubcommandToTime: `cairn restore --to-time T --archive DIR`
+// as a user runs it: the state at T (a key written before it, not the one
+// after), a line per shard with where it stands, and the archive of the
+// other directory read too (here an empty one: nothing to add).
+func TestRestoreSubcommandToTime(t *testing.T) {
+	ctx := context.Background()
+	bdir := filepath.Join(t.TempDir(), "backups")
+	src := servertest.Start(t, func(c *server.Config) { c.BackupDir = bdir; c.LogArchive = true })
+	c := src.Client(t)
+	c.Set(ctx, "a", "1", 0)
+	if err := c.Do(ctx, "BACKUP", "CREATE", "b").Err(); err != nil {
+		t.Fatal(err)
+	}
+	c.Set(ctx, "before", "1", 0)
+	time.Sleep(10 * time.Millisecond)
+	at := time.Now().UTC()
+	time.Sleep(10 * time.Millisecond)
+	c.Set(ctx, "after", "1", 0)
+	src.ArchiveSync()
+
+	dir := filepath.Join(t.TempDir(), "new")
+	raft := "127.0.0.1:" + strconv.Itoa(servertest.FreePort(t))
+	other := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := run([]string{"restore", "--from", bdir, "--dir", dir, "--raft-addr", raft, "--to-time", at.Format(time.RFC3339Nano), "--archive", other, "--quiet"}, &out, &errb); code != 0 {
+		t.Fatalf("restore exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "shard 1: log index ") || !strings.Contains(out.String(), ": 2 keys at log index") {
+		t.Errorf("restore output %q", out.String())
+	}
+	n := servertest.Restart(t, server.Config{Port: servertest.FreePort(t), Dir: dir, RaftAddr: raft})
+	if e, _ := n.Client(t).Exists(ctx, "a", "before", "after").Result(); e != 2 {
+		t.Fatalf("EXISTS a before after = %d, want 2", e)
 	}
 }

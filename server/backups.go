@@ -18,20 +18,27 @@ import (
 // and the log archive, wired to the node's shard (single-node mode) or to
 // every shard of the cluster's directory (cluster mode: each shard from
 // this node's replica if it hosts one, else from its leader's node; the
-// directory is recorded next to them). The log archive is single-node
-// only so far (Validate refuses it with peers or join). With
+// directory is recorded next to them). The log archive follows the
+// node's shard while it leads it (single-node mode), or every shard this
+// node hosts a replica of (cluster mode: from the replica's own committed
+// log, so every node archives every shard it hosts and a restore merges
+// the nodes' archives, see backup.ReplayArchives). With
 // --encryption-key-file every backup file and archived segment is
 // encrypted with the node's keys.
 
 // SnapshotFormat is the snapshot stream header backups record.
 const SnapshotFormat = "CAIRNSM6"
 
-// shardSource adapts a shard to backup.Source and backup.LogSource.
-type shardSource struct{ s *shard.Shard }
+// shardSource adapts a shard to backup.Source and backup.LogSource; a
+// replica (cluster mode) is archived whether it leads or not.
+type shardSource struct {
+	s       *shard.Shard
+	replica bool
+}
 
 func (ss shardSource) ID() uint64      { return ss.s.ID() }
 func (ss shardSource) Slots() [][2]int { return [][2]int{{0, 16383}} } // single-node: every slot
-func (ss shardSource) Leader() bool    { return ss.s.IsLeader() }
+func (ss shardSource) Archive() bool   { return ss.replica || ss.s.IsLeader() }
 
 func (ss shardSource) WriteSnapshot(w io.Writer) (backup.Point, error) {
 	p, err := ss.s.WriteBackup(w)
@@ -74,11 +81,24 @@ func (cs clusterSource) WriteSnapshot(w io.Writer) (backup.Point, error) {
 	return backup.Point{Index: p.Index, Time: p.Time}, err
 }
 
+// logSources are the shards the log archive follows: the node's shard,
+// or every shard replica this node hosts.
+func (n *Node) logSources() []backup.LogSource {
+	if n.cluster == nil {
+		return []backup.LogSource{shardSource{s: n.shard}}
+	}
+	var out []backup.LogSource
+	for _, s := range n.cluster.LocalReplicas() {
+		out = append(out, shardSource{s: s, replica: true})
+	}
+	return out
+}
+
 // backupSources are the shards a backup takes: the node's shard, or every
 // shard of the cluster's directory.
 func (n *Node) backupSources() []backup.Source {
 	if n.cluster == nil {
-		return []backup.Source{shardSource{n.shard}}
+		return []backup.Source{shardSource{s: n.shard}}
 	}
 	var out []backup.Source
 	for _, bs := range n.cluster.BackupShards() {
@@ -112,10 +132,8 @@ func (n *Node) startBackups() error {
 	if n.cluster != nil {
 		n.backups.Mode, n.backups.Node, n.backups.Directory = "cluster", n.cluster.NodeID(), n.cluster.DirectoryJSON
 	}
-	if cfg.LogArchive && n.cluster == nil {
-		n.archiver = backup.StartArchiver(cfg.BackupDir, n.keys, func() []backup.LogSource {
-			return []backup.LogSource{shardSource{n.shard}}
-		}, cfg.archiveInterval, n.log)
+	if cfg.LogArchive {
+		n.archiver = backup.StartArchiver(cfg.BackupDir, n.keys, n.logSources, cfg.archiveInterval, n.log)
 	}
 	if cfg.BackupWindow != "" || cfg.BackupRetentionDays > 0 {
 		sc := &backup.Schedule{Store: n.backups, RetentionDays: cfg.BackupRetentionDays, Log: n.log, Interval: cfg.backupCheckInterval,

@@ -245,7 +245,7 @@ type Config struct {
 	// at run time (CONFIG SET protected-mode changes it). Default false;
 	// the cairn command's default is yes.
 	ProtectedMode bool
-	// Backups (package backup; in cluster mode without the log archive).
+	// Backups (package backup).
 
 	// BackupDir is where backups (BACKUP CREATE, the schedule) and the
 	// log archive go. Default none: no backups.
@@ -261,7 +261,8 @@ type Config struct {
 	// Default 0: backup.DefaultCPUShare; 1: flat out.
 	BackupCPUShare float64
 	// LogArchive archives every committed log entry under
-	// BackupDir/log for point-in-time restore. Default false.
+	// BackupDir/log for point-in-time restore (in cluster mode, of every
+	// shard this node hosts a replica of). Default false.
 	LogArchive bool
 
 	// passive starts the shard passive (no expiry, eviction or clock
@@ -308,9 +309,6 @@ func (c *Config) Validate() error {
 		if _, err := backup.ParseWindow(c.BackupWindow); err != nil {
 			return err
 		}
-	}
-	if c.LogArchive && c.clusterMode() {
-		return errors.New("--log-archive (point-in-time restore) is not supported in cluster mode yet; cluster backups are (docs/backups.md)")
 	}
 	switch c.RegionRole {
 	case "", "primary":

@@ -33,9 +33,15 @@ type RestoreConfig struct {
 	// empty. Required.
 	Dir string
 	// ToTime, if set, restores the state as of that moment: the backup
-	// plus the archived log entries whose leader time is at or before it
-	// (a backup of one shard only).
+	// plus, for every shard, the archived log entries whose leader time
+	// is at or before it.
 	ToTime time.Time
+	// Archives are more backup directories whose log archives (DIR/log)
+	// a point-in-time restore reads, besides the one of From's backup
+	// directory: in a cluster each node archives the shards it hosts into
+	// its own --backup-dir, so give every node's. Each entry is taken from
+	// whichever archive holds it.
+	Archives []string
 	// RaftAddr is the Raft address the restored node will run with (it
 	// is recorded in the data directory). Default 127.0.0.1:16379, the
 	// default of a node on port 6379; in cluster mode the address Peers
@@ -72,14 +78,27 @@ type RestoreResult struct {
 	Index  uint64
 	Time   int64
 	// Replayed is how many archived entries were applied on top of the
-	// backup.
+	// backup (all shards).
 	Replayed int
+	// Points are, per backed-up shard, where its restored state stands
+	// (a point-in-time restore).
+	Points []RestorePoint
 	// Digest is the restored state digest (single node); Keys the key
 	// count (all shards).
 	Digest uint64
 	Keys   int
 	// Shards is the number of shards restored into (1: a single node).
 	Shards int
+}
+
+// RestorePoint is where one backed-up shard's state stands after a
+// point-in-time replay: its log index and that entry's leader time (Unix
+// ms), and the archived entries applied.
+type RestorePoint struct {
+	Shard    uint64
+	Index    uint64
+	Time     int64
+	Replayed int
 }
 
 // Restore directory layout of a restored cluster node: RestoreDir holds
@@ -163,9 +182,6 @@ func Restore(cfg RestoreConfig) (_ *RestoreResult, err error) {
 	if m.Encrypted && cfg.Keys == nil {
 		return nil, fmt.Errorf("backup %s: %w", m.Name, backup.ErrNeedKey)
 	}
-	if !cfg.ToTime.IsZero() && len(m.Shards) != 1 {
-		return nil, fmt.Errorf("backup %s has %d shards: point-in-time restore (--to-time) needs a backup of one shard", m.Name, len(m.Shards))
-	}
 	bdir := filepath.Join(root, m.Name)
 	dirJSON, err := backup.ReadDirectory(bdir, m, cfg.Keys)
 	if err != nil {
@@ -232,28 +248,38 @@ func Restore(cfg RestoreConfig) (_ *RestoreResult, err error) {
 	}
 	sh0 := m.Shards[0]
 
-	// 4. Point in time: replay the archived entries up to ToTime.
+	// 4. Point in time: replay every shard's archived entries up to
+	// ToTime, from the archive next to the backup and the others given.
 	res := &RestoreResult{Backup: m.Name, Index: sh0.Index, Time: sh0.Time}
 	if !cfg.ToTime.IsZero() {
-		if err := replayTo(root, cfg, sh0, offs[0], res, progress, log); err != nil {
-			return nil, err
+		dirs := []string{root}
+		for _, d := range cfg.Archives {
+			if filepath.Clean(d) != filepath.Clean(root) {
+				dirs = append(dirs, d)
+			}
 		}
+		for i, sh := range m.Shards {
+			p, err := replayTo(dirs, cfg, sh, offs[i], progress, log)
+			if err != nil {
+				return nil, err
+			}
+			res.Points = append(res.Points, p)
+			res.Replayed += p.Replayed
+		}
+		res.Index, res.Time = res.Points[0].Index, res.Points[0].Time
 	}
 
-	// 5. Who owns each slot: the shard the backup's slot map gives it.
+	// 5. Who owns each slot: the shard the backup's slot map gives it;
+	// after a point-in-time replay of a cluster backup, the shard whose
+	// replayed slot state owns it (slot moves are steps in the shards'
+	// logs, so that is where the slot's keys were at ToTime).
 	owner := make([]*shard.Offline, slot.Count)
-	for i, sh := range m.Shards {
-		for _, r := range sh.Slots {
-			if r[0] < 0 || r[1] >= slot.Count || r[0] > r[1] {
-				return nil, fmt.Errorf("%w: shard %d: bad slot range %v", backup.ErrCorrupt, sh.ID, r)
-			}
-			for sl := r[0]; sl <= r[1]; sl++ {
-				if owner[sl] != nil {
-					return nil, fmt.Errorf("%w: slot %d belongs to two shards", backup.ErrCorrupt, sl)
-				}
-				owner[sl] = offs[i]
-			}
+	if !cfg.ToTime.IsZero() && m.Mode == "cluster" {
+		if err := ownersAt(m, offs, owner, cfg.ToTime); err != nil {
+			return nil, err
 		}
+	} else if err := ownersOf(m, offs, owner); err != nil {
+		return nil, err
 	}
 	want := 0
 	for sl, o := range owner {
@@ -316,43 +342,114 @@ func Restore(cfg RestoreConfig) (_ *RestoreResult, err error) {
 }
 
 // replayTo applies the archived entries of shard sh after the backup up
-// to cfg.ToTime on off.
-func replayTo(root string, cfg RestoreConfig, sh backup.Shard, off *shard.Offline, res *RestoreResult, progress func(string, int64, int64), log *slog.Logger) error {
+// to cfg.ToTime on off, reading the archives in dirs.
+func replayTo(dirs []string, cfg RestoreConfig, sh backup.Shard, off *shard.Offline, progress func(string, int64, int64), log *slog.Logger) (RestorePoint, error) {
+	p := RestorePoint{Shard: sh.ID, Index: sh.Index, Time: sh.Time}
 	target := cfg.ToTime.UnixMilli()
-	end, endTime, err := backup.ArchiveEnd(root, cfg.Keys, sh.ID)
+	end, endTime, err := backup.ArchivesEnd(dirs, cfg.Keys, sh.ID)
 	if err != nil {
-		return err
+		return p, err
 	}
 	if endTime < target {
 		at := "nothing is archived"
 		if end > 0 {
 			at = fmt.Sprintf("it ends at %s (index %d)", time.UnixMilli(endTime).UTC().Format(time.RFC3339Nano), end)
 		}
-		return fmt.Errorf("--to-time %s is after the end of the log archive: %s", cfg.ToTime.UTC().Format(time.RFC3339), at)
+		return p, fmt.Errorf("--to-time %s is after the end of the log archive of shard %d: %s", cfg.ToTime.UTC().Format(time.RFC3339Nano), sh.ID, at)
 	}
 	total := int64(end) - int64(sh.Index)
-	last, lastTime, err := backup.ReplayArchive(root, cfg.Keys, sh.ID, sh.Index, func(e backup.Entry) (bool, error) {
+	last, _, err := backup.ReplayArchives(dirs, cfg.Keys, sh.ID, sh.Index, func(e backup.Entry) (bool, error) {
 		if e.Time > target {
 			return false, nil
 		}
 		if err := off.Apply(e.Index, e.Data); err != nil {
 			return false, err
 		}
-		res.Replayed++
-		if res.Replayed%1024 == 0 {
-			progress("replay", int64(res.Replayed), total)
+		// Raft's own (empty) entries carry the time of the entry before
+		// them in the segment, or 0 at the start of a node's archive.
+		p.Time = max(p.Time, e.Time)
+		p.Replayed++
+		if p.Replayed%1024 == 0 {
+			progress("replay", int64(p.Replayed), total)
 		}
 		return true, nil
 	})
 	if err != nil {
-		return fmt.Errorf("replay the log archive: %w", err)
+		return p, fmt.Errorf("replay the log archive: %w", err)
 	}
-	progress("replay", int64(res.Replayed), int64(res.Replayed))
-	res.Index = last
-	if res.Replayed > 0 {
-		res.Time = lastTime
+	progress("replay", int64(p.Replayed), int64(p.Replayed))
+	p.Index = last
+	log.Info("restore: log replayed", "shard", sh.ID, "entries", p.Replayed, "log_index", p.Index, "time", time.UnixMilli(p.Time).UTC())
+	return p, nil
+}
+
+// ownersOf sets owner[slot] to the shard the backup's slot map gives it.
+func ownersOf(m *backup.Manifest, offs []*shard.Offline, owner []*shard.Offline) error {
+	for i, sh := range m.Shards {
+		for _, r := range sh.Slots {
+			if r[0] < 0 || r[1] >= slot.Count || r[0] > r[1] {
+				return fmt.Errorf("%w: shard %d: bad slot range %v", backup.ErrCorrupt, sh.ID, r)
+			}
+			for sl := r[0]; sl <= r[1]; sl++ {
+				if owner[sl] != nil {
+					return fmt.Errorf("%w: slot %d belongs to two shards", backup.ErrCorrupt, sl)
+				}
+				owner[sl] = offs[i]
+			}
+		}
 	}
-	log.Info("restore: log replayed", "entries", res.Replayed, "log_index", res.Index, "time", time.UnixMilli(res.Time).UTC())
+	return nil
+}
+
+// ownersAt sets owner[slot] to the shard whose state, replayed to ToTime,
+// owns the slot. During a move both shards can own a slot (the target
+// after IMPORT, the source until DROP, frozen): their keys are the same
+// then (writes to a frozen slot are refused), and the unfrozen one is
+// taken. A slot the backup's slot map assigns, or whose keys some shard
+// holds, must have an owner at ToTime: else its keys are in a shard the
+// backup does not have (one added after it) or in a move's step the
+// replay did not reach (a move ran across ToTime and the shards' leader
+// clocks disagree on the order of its steps), and restoring without them
+// would be a silent partial restore.
+func ownersAt(m *backup.Manifest, offs []*shard.Offline, owner []*shard.Offline, at time.Time) error {
+	var mapped [slot.Count]bool
+	for _, sh := range m.Shards {
+		for _, r := range sh.Slots {
+			for sl := max(r[0], 0); sl <= r[1] && sl < slot.Count; sl++ {
+				mapped[sl] = true
+			}
+		}
+	}
+	for i := range slot.Count {
+		sl := uint16(i)
+		var pick, frozenPick *shard.Offline
+		var pickID uint64
+		for j, o := range offs {
+			owned, frozen := o.SlotOwned(sl)
+			switch {
+			case !owned:
+			case frozen:
+				frozenPick = o
+			case pick != nil:
+				return fmt.Errorf("%w: slot %d is owned by shards %d and %d at %s", backup.ErrCorrupt, sl, pickID, m.Shards[j].ID, at.UTC().Format(time.RFC3339Nano))
+			default:
+				pick, pickID = o, m.Shards[j].ID
+			}
+		}
+		if pick == nil {
+			pick = frozenPick
+		}
+		if pick == nil {
+			held := mapped[sl]
+			for _, o := range offs {
+				held = held || o.CountSlot(sl) > 0
+			}
+			if held {
+				return fmt.Errorf("slot %d is owned by none of backup %s's shards at %s: it moved to a shard added after the backup (restore from a later backup), or a slot move ran across that moment and the shards' clocks disagree on the order of its steps (choose a moment a few seconds earlier or later)", sl, m.Name, at.UTC().Format(time.RFC3339Nano))
+			}
+		}
+		owner[sl] = pick
+	}
 	return nil
 }
 
@@ -380,23 +477,27 @@ func restoreCluster(cfg RestoreConfig, m *backup.Manifest, dirJSON []byte, offs 
 		}
 		seed.Seed.Config, seed.Seed.ConfigEpoch = topo.Config, topo.ConfigEpoch
 		seed.Seed.FTIndexes, seed.Seed.FTAliases, seed.Seed.FTEpoch = topo.FTIndexes, topo.FTAliases, topo.FTEpoch
+		if !cfg.ToTime.IsZero() {
+			// The configuration (with the ACL users) as of ToTime: the
+			// newest any shard had applied by then (each shard applies
+			// the directory's through its own log, recording the
+			// directory epoch), not the backup's.
+			var newest *shard.Offline
+			var epoch uint64
+			for _, o := range offs {
+				if _, e := o.Config(); newest == nil || e > epoch {
+					newest, epoch = o, e
+				}
+			}
+			seed.Seed.Config, seed.Seed.ConfigEpoch = configChanges(newest), epoch
+		}
 	} else {
 		// A single-node backup: its configuration (with the ACL users)
 		// lives in its state; the new directory records what differs
 		// from the defaults, at epoch 1, so CONFIG GET, ACL and the
 		// shards agree. Its FT indexes stay in the shards (see
 		// docs/backups.md).
-		cfgNow, _ := offs[0].Config()
-		def := keyspace.DefaultConfig()
-		for _, name := range keyspace.ConfigNames() {
-			v, _ := cfgNow.Get(name)
-			if d, _ := def.Get(name); v != d {
-				if seed.Seed.Config == nil {
-					seed.Seed.Config = map[string]string{}
-				}
-				seed.Seed.Config[name] = v
-			}
-		}
+		seed.Seed.Config = configChanges(offs[0])
 		if seed.Seed.Config != nil {
 			seed.Seed.ConfigEpoch = 1
 		}
@@ -479,6 +580,24 @@ func restoreCluster(cfg RestoreConfig, m *backup.Manifest, dirJSON []byte, offs 
 	return res, nil
 }
 
+// configChanges returns the replicated parameters of o's configuration
+// that differ from the defaults (nil when none do).
+func configChanges(o *shard.Offline) map[string]string {
+	cfgNow, _ := o.Config()
+	def := keyspace.DefaultConfig()
+	var out map[string]string
+	for _, name := range keyspace.ConfigNames() {
+		v, _ := cfgNow.Get(name)
+		if d, _ := def.Get(name); v != d {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[name] = v
+		}
+	}
+	return out
+}
+
 // readRestoreSeed reads the seed cairn restore wrote into dir (nil when
 // there is none).
 func readRestoreSeed(dir string, keys *atrest.Keyring) (*restoreSeed, error) {
@@ -534,15 +653,20 @@ func openInitState(dir string, keys *atrest.Keyring) func(uint64, string) (io.Re
 
 // pickBackup returns the backup directory root and the manifest of the
 // backup to restore: from itself, or the newest in from at or before
-// toTime.
+// toTime. A backup of several shards is at or before toTime when every
+// shard's view is.
 func pickBackup(from string, toTime time.Time) (string, *backup.Manifest, error) {
 	if _, err := os.Stat(filepath.Join(from, backup.ManifestFile)); err == nil {
 		m, err := backup.ReadManifest(from)
 		if err != nil {
 			return "", nil, err
 		}
-		if !toTime.IsZero() && len(m.Shards) > 0 && m.Shards[0].Time > toTime.UnixMilli() {
-			return "", nil, fmt.Errorf("backup %s was taken at %s, after --to-time %s", m.Name, time.UnixMilli(m.Shards[0].Time).UTC().Format(time.RFC3339Nano), toTime.UTC().Format(time.RFC3339))
+		if !toTime.IsZero() {
+			for _, sh := range m.Shards {
+				if sh.Time > toTime.UnixMilli() {
+					return "", nil, fmt.Errorf("backup %s was taken after --to-time %s (shard %d's view is at %s): restore from an earlier backup", m.Name, toTime.UTC().Format(time.RFC3339Nano), sh.ID, time.UnixMilli(sh.Time).UTC().Format(time.RFC3339Nano))
+				}
+			}
 		}
 		return filepath.Dir(filepath.Clean(from)), m, nil
 	}
@@ -556,16 +680,35 @@ func pickBackup(from string, toTime time.Time) (string, *backup.Manifest, error)
 	}
 	var pick *backup.Manifest
 	for _, m := range all {
-		if toTime.IsZero() || (len(m.Shards) > 0 && m.Shards[0].Time <= toTime.UnixMilli()) {
-			if pick == nil || m.Shards[0].Time >= pick.Shards[0].Time {
+		if len(m.Shards) == 0 {
+			continue
+		}
+		if toTime.IsZero() || backupTime(m) <= toTime.UnixMilli() {
+			if pick == nil || backupTime(m) >= backupTime(pick) {
 				pick = m
 			}
 		}
 	}
 	if pick == nil {
-		return "", nil, fmt.Errorf("no backup in %s at or before %s (the earliest was taken at %s)", from, toTime.UTC().Format(time.RFC3339), time.UnixMilli(all[0].Shards[0].Time).UTC().Format(time.RFC3339))
+		earliest := all[0]
+		for _, m := range all {
+			if backupTime(m) < backupTime(earliest) {
+				earliest = m
+			}
+		}
+		return "", nil, fmt.Errorf("no backup in %s at or before --to-time %s (the earliest, %s, was taken at %s)", from, toTime.UTC().Format(time.RFC3339Nano), earliest.Name, time.UnixMilli(backupTime(earliest)).UTC().Format(time.RFC3339Nano))
 	}
 	return from, pick, nil
+}
+
+// backupTime is when a backup stands: its latest shard view's leader
+// time (Unix ms).
+func backupTime(m *backup.Manifest) int64 {
+	var t int64
+	for _, sh := range m.Shards {
+		t = max(t, sh.Time)
+	}
+	return t
 }
 
 // progressReader reports the bytes read through it.

@@ -65,8 +65,10 @@ type Entry struct {
 // LogSource is one shard whose committed log the archiver follows.
 type LogSource interface {
 	ID() uint64
-	// Leader tells whether this node should archive the shard.
-	Leader() bool
+	// Archive tells whether this node should archive the shard now (a
+	// single node: while it leads it; in a cluster: every replica the
+	// node hosts, see Archiver).
+	Archive() bool
 	// ReadCommitted returns up to max committed entries from index from
 	// on (Data set, Time ignored); ErrCompacted (wrapped) when from is
 	// no longer in the log.
@@ -183,21 +185,114 @@ var errStop = errors.New("stop")
 // after+1 and the entries contiguous: a missing entry is ErrArchiveGap.
 // It returns the last index and time passed to fn (after and 0 when none).
 func ReplayArchive(backupDir string, keys *atrest.Keyring, shard, after uint64, fn func(Entry) (bool, error)) (last uint64, lastTime int64, err error) {
-	segs, err := segments(ShardLogDir(backupDir, shard))
+	return ReplayArchives([]string{backupDir}, keys, shard, after, fn)
+}
+
+// archSeg is one segment of a shard's archive in one of several archive
+// directories.
+type archSeg struct {
+	segment
+	dir  int    // index of its directory
+	next uint64 // first index of the next segment in that directory (max: none)
+}
+
+// shardSegments lists the segments of a shard in every directory, by
+// first index (then directory order).
+func shardSegments(dirs []string, shard uint64) ([]archSeg, error) {
+	var out []archSeg
+	for i, d := range dirs {
+		segs, err := segments(ShardLogDir(d, shard))
+		if err != nil {
+			return nil, err
+		}
+		for j, s := range segs {
+			next := ^uint64(0)
+			if j+1 < len(segs) {
+				next = segs[j+1].first
+			}
+			out = append(out, archSeg{segment: s, dir: i, next: next})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b archSeg) int { return cmpU64(a.first, b.first) })
+	return out, nil
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// ReplayArchives is ReplayArchive over the archives of several
+// directories (in a cluster every node archives every shard it hosts, each
+// into its own backup directory): the committed entries are the same on
+// every replica, so any directory's copy of an index will do, and the
+// replay takes each index from whichever directory holds it. An index no
+// directory holds is ErrArchiveGap, naming the shard and the missing
+// range.
+//
+// A segment holds a contiguous run of indexes from its first on (a writer
+// starts a new segment after a gap), so the replay repeatedly reads, of
+// the segments not read yet that start at or before the next index
+// needed, the one starting last (it skips the least); each segment is
+// read at most once.
+func ReplayArchives(dirs []string, keys *atrest.Keyring, shard, after uint64, fn func(Entry) (bool, error)) (last uint64, lastTime int64, err error) {
+	segs, err := shardSegments(dirs, shard)
 	if err != nil {
 		return after, 0, err
 	}
 	last = after
-	for i, sg := range segs {
-		if i+1 < len(segs) && segs[i+1].first <= after+1 {
-			continue // wholly before what is needed
+	used := make([]bool, len(segs))
+	// hold[i] is, for a segment whose reading stopped at a hole inside it
+	// (a writer never leaves one), the index past the hole: it is read
+	// again once the replay gets there from another segment.
+	hold := make([]uint64, len(segs))
+	for {
+		pick := -1
+		for i, sg := range segs {
+			if sg.first > last+1 {
+				break
+			}
+			if used[i] || hold[i] > last+1 {
+				continue
+			}
+			if sg.next <= last+1 {
+				used[i] = true // wholly before what is needed
+				continue
+			}
+			pick = i
 		}
-		err := readSegment(sg.path, keys, func(e Entry) error {
+		if pick < 0 {
+			// Nothing left that holds the next index: a segment starting
+			// after it, or one past a hole, means the archive misses
+			// entries.
+			var end uint64
+			for i, sg := range segs {
+				at := hold[i]
+				if at == 0 {
+					at = sg.first
+				}
+				if !used[i] && at > last+1 && (end == 0 || at < end) {
+					end = at
+				}
+			}
+			if end > last+1 {
+				return last, lastTime, fmt.Errorf("%w: shard %d: entries %d to %d were not archived (in %s)", ErrArchiveGap, shard, last+1, end-1, strings.Join(dirs, ", "))
+			}
+			return last, lastTime, nil
+		}
+		used[pick], hold[pick] = true, 0
+		err := readSegment(segs[pick].path, keys, func(e Entry) error {
 			if e.Index <= last {
 				return nil
 			}
 			if e.Index != last+1 {
-				return fmt.Errorf("%w: shard %d: entries %d to %d were not archived", ErrArchiveGap, shard, last+1, e.Index-1)
+				used[pick], hold[pick] = false, e.Index
+				return errSkip
 			}
 			more, err := fn(e)
 			if err != nil {
@@ -209,14 +304,34 @@ func ReplayArchive(backupDir string, keys *atrest.Keyring, shard, after uint64, 
 			last, lastTime = e.Index, e.Time
 			return nil
 		})
-		if errors.Is(err, errStop) {
+		switch {
+		case errors.Is(err, errStop):
 			return last, lastTime, nil
-		}
-		if err != nil {
+		case errors.Is(err, errSkip):
+		case err != nil:
 			return last, lastTime, err
 		}
 	}
-	return last, lastTime, nil
+}
+
+// errSkip ends reading one segment of a replay.
+var errSkip = errors.New("skip")
+
+// ArchivesEnd is ArchiveEnd over several archive directories: the
+// highest index any of them holds, and its time.
+func ArchivesEnd(dirs []string, keys *atrest.Keyring, shard uint64) (uint64, int64, error) {
+	var last uint64
+	var t int64
+	for _, d := range dirs {
+		l, lt, err := ArchiveEnd(d, keys, shard)
+		if err != nil {
+			return 0, 0, err
+		}
+		if l > last {
+			last, t = l, lt
+		}
+	}
+	return last, t, nil
 }
 
 // ArchiveEnd returns the last archived index and its time of a shard
@@ -362,8 +477,14 @@ type ArchiveStatus struct {
 	Err      string // the last error, "" if the last round succeeded
 }
 
-// Archiver follows the committed log of the shards this node leads and
-// appends it to the archive.
+// Archiver follows the committed log of the shards its sources name and
+// appends it to the archive. In a cluster every node archives every shard
+// it hosts a replica of, from that replica's log, into its own backup
+// directory: committed entries are the same on every replica, so the
+// nodes need no coordination, and the archive of a shard has no gap
+// while some node hosts it and archives. A restore reads the archives of
+// all the nodes (ReplayArchives) and takes each index from whichever
+// holds it.
 type Archiver struct {
 	dir      string
 	keys     *atrest.Keyring
@@ -420,7 +541,7 @@ func (a *Archiver) Status() []ArchiveStatus {
 // Sync archives everything committed so far (tests; a final round).
 func (a *Archiver) Sync() {
 	for _, src := range a.sources() {
-		if src.Leader() {
+		if src.Archive() {
 			a.follow(src)
 		}
 	}
@@ -474,8 +595,10 @@ func (a *Archiver) follow(src LogSource) {
 			if w.last > 0 {
 				// Entries were compacted before they could be saved: a
 				// restore cannot replay across them.
+				// In a cluster another node's archive may hold them
+				// (its replica was there all along).
 				st.Gaps++
-				a.log.Error("log archive gap: entries were compacted before they were archived; point-in-time restore into this range is not possible", "shard", id, "from", w.last+1, "to", first-1)
+				a.log.Error("log archive gap: entries were compacted before they were archived here; point-in-time restore into this range needs another node's archive that holds them", "shard", id, "from", w.last+1, "to", first-1)
 			}
 			ents, err = src.ReadCommitted(first, 1024)
 		}

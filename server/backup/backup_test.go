@@ -185,8 +185,8 @@ type memLog struct {
 	first uint64
 }
 
-func (m *memLog) ID() uint64   { return 3 }
-func (m *memLog) Leader() bool { return true }
+func (m *memLog) ID() uint64    { return 3 }
+func (m *memLog) Archive() bool { return true }
 func (m *memLog) FirstIndex() (uint64, error) {
 	return m.first, nil
 }
@@ -328,5 +328,93 @@ func TestPrune_Archive(t *testing.T) {
 	}
 	if last, _, err := ReplayArchive(s.Dir, nil, 1, 7, func(Entry) (bool, error) { return true, nil }); err != nil || last != 10 {
 		t.Fatalf("replay after pruning: %d, %v", last, err)
+	}
+}
+
+// writeSegs writes, into dir's archive of shard 7, one segment per run of
+// indexes (each run contiguous), entry i holding "e<i>".
+func writeSegs(t *testing.T, dir string, runs ...[2]uint64) {
+	t.Helper()
+	for _, r := range runs {
+		w, err := openSegWriter(dir, nil, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.last = r[0] - 1 // as after a restart there
+		var ents []Entry
+		for i := r[0]; i <= r[1]; i++ {
+			ents = append(ents, Entry{Index: i, Data: fmt.Appendf(nil, "e%d", i)})
+		}
+		w.f = nil
+		if err := w.append(ents); err != nil {
+			t.Fatal(err)
+		}
+		w.close()
+	}
+}
+
+// TestArchive_ReplaySeveralDirs: the archives of several nodes make one
+// log: each index is taken from whichever directory holds it (a node
+// that missed a range while its replica was away is covered by another),
+// every entry once and in order; a range no directory holds is a gap
+// naming the shard and the range; ArchivesEnd is the furthest any
+// directory reaches.
+func TestArchive_ReplaySeveralDirs(t *testing.T) {
+	a, b, c := t.TempDir(), t.TempDir(), t.TempDir()
+	writeSegs(t, a, [2]uint64{1, 10}, [2]uint64{31, 40}) // away for 11..30
+	writeSegs(t, b, [2]uint64{5, 12}, [2]uint64{13, 25}) // joined at 5, left after 25
+	writeSegs(t, c, [2]uint64{20, 35})                   // joined at 20
+	replay := func(dirs []string, after uint64) ([]uint64, uint64, error) {
+		var got []uint64
+		last, _, err := ReplayArchives(dirs, nil, 7, after, func(e Entry) (bool, error) {
+			if string(e.Data) != fmt.Sprintf("e%d", e.Index) {
+				return false, fmt.Errorf("entry %d holds %q", e.Index, e.Data)
+			}
+			got = append(got, e.Index)
+			return true, nil
+		})
+		return got, last, err
+	}
+	for _, after := range []uint64{0, 3, 11, 24, 33} {
+		got, last, err := replay([]string{a, b, c}, after)
+		if err != nil || last != 40 || len(got) != int(40-after) {
+			t.Fatalf("after %d: last %d, %d entries, %v", after, last, len(got), err)
+		}
+		for i, x := range got {
+			if x != after+1+uint64(i) {
+				t.Fatalf("after %d: entry %d is index %d", after, i, x)
+			}
+		}
+	}
+	if end, _, err := ArchivesEnd([]string{b, c}, nil, 7); err != nil || end != 35 {
+		t.Fatalf("ArchivesEnd = %d, %v", end, err)
+	}
+	// Without c, 26..30 are in no directory.
+	_, last, err := replay([]string{a, b}, 0)
+	if !errors.Is(err, ErrArchiveGap) || last != 25 || !strings.Contains(err.Error(), "shard 7: entries 26 to 30 were not archived") {
+		t.Fatalf("replay across a gap: last %d, %v", last, err)
+	}
+	// Without b, nothing holds 11..19.
+	if _, _, err := replay([]string{c, a}, 2); !errors.Is(err, ErrArchiveGap) || !strings.Contains(err.Error(), "entries 11 to 19") {
+		t.Fatalf("replay across a gap: %v", err)
+	}
+	// A segment of a newer format stops the replay (and ArchivesEnd)
+	// with an error naming it; it is never skipped.
+	segs, _ := segments(ShardLogDir(c, 7))
+	raw, _ := os.ReadFile(segs[0].path)
+	raw[len(segMagic)-1] = '9'
+	os.WriteFile(segs[0].path, raw, 0o644)
+	if _, _, err := replay([]string{a, b, c}, 0); err == nil || !strings.Contains(err.Error(), `segment format "CAIRNLG9" is newer than this binary's "CAIRNLG1"`) {
+		t.Fatalf("replay of a newer segment: %v", err)
+	}
+	if _, _, err := ArchivesEnd([]string{a, c}, nil, 7); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Fatalf("ArchivesEnd over a newer segment: %v", err)
+	}
+	raw[len(segMagic)-1] = '1'
+	os.WriteFile(segs[0].path, raw, 0o644)
+	// A replay that stops early (fn returns false) is no error.
+	var n int
+	if last, _, err := ReplayArchives([]string{c, b, a}, nil, 7, 0, func(e Entry) (bool, error) { n++; return e.Index < 28, nil }); err != nil || last != 27 || n != 28 {
+		t.Fatalf("stopped replay: last %d, n %d, %v", last, n, err)
 	}
 }

@@ -304,3 +304,25 @@ func (o *Offline) Config() (keyspace.Config, uint64) {
 	defer o.sm.mu.RUnlock()
 	return o.sm.db.Cfg, o.sm.cfgEpoch
 }
+
+// HasSlotState tells whether the state has a cluster shard's slot state
+// (false for a single-node shard, which owns every slot).
+func (o *Offline) HasSlotState() bool {
+	o.sm.mu.RLock()
+	defer o.sm.mu.RUnlock()
+	return o.sm.slots != nil
+}
+
+// SlotOwned tells whether the state owns hash slot sl and whether a
+// migration has it frozen (a single-node shard owns every slot). A point-
+// in-time restore of a cluster places each slot's keys by it: the slot
+// state is replicated through the shard's log, so after a replay it is
+// where the slot's keys were at that moment.
+func (o *Offline) SlotOwned(sl uint16) (owned, frozen bool) {
+	o.sm.mu.RLock()
+	defer o.sm.mu.RUnlock()
+	if o.sm.slots == nil {
+		return true, false
+	}
+	return o.sm.slots.owned.has(sl), o.sm.slots.frozen.has(sl)
+}

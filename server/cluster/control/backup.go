@@ -93,5 +93,17 @@ func (c *Plane) WriteShardBackup(sid uint64, w io.Writer) (shard.BackupPoint, er
 	return shard.BackupPoint{}, last
 }
 
+// LocalReplicas returns the shard replicas this node hosts, by shard ID
+// (the log archive follows each of them).
+func (c *Plane) LocalReplicas() []*shard.Shard {
+	var out []*shard.Shard
+	for _, id := range c.LocalShards() {
+		if s := c.host.Shard(id); s != nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Directory returns the directory this node's replica holds (read-only).
 func (c *Plane) Directory() *cluster.Topology { return c.machine.Topology() }

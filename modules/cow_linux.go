@@ -110,6 +110,28 @@ func (m *cowMemory) seal(n int) error {
 	return nil
 }
 
+// reseal makes the current memory (all of its size, which may have grown
+// since seal) the snapshot in place of the sealed one. On error the
+// memory and the previous snapshot are unchanged.
+func (m *cowMemory) reseal() error {
+	old := *m
+	m.fd, m.snap, m.pagemap, m.sealed = -1, nil, -1, 0
+	if err := m.seal(m.size); err != nil {
+		m.fd, m.snap, m.pagemap, m.sealed = old.fd, old.snap, old.pagemap, old.sealed
+		return err
+	}
+	if old.pagemap >= 0 {
+		_ = unix.Close(old.pagemap)
+	}
+	if old.snap != nil {
+		_ = unix.Munmap(old.snap)
+	}
+	if old.fd >= 0 {
+		_ = unix.Close(old.fd)
+	}
+	return nil
+}
+
 // Page map entry bits (Documentation/admin-guide/mm/pagemap.rst).
 const (
 	pmPresent  = 1 << 63

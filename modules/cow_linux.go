@@ -94,12 +94,26 @@ func (m *cowMemory) seal(n int) error {
 	if err := unix.Ftruncate(fd, int64(n)); err != nil {
 		return fail(fmt.Errorf("ftruncate: %w", err))
 	}
-	for off := 0; off < n; {
-		w, err := unix.Pwrite(fd, m.region[off:n], int64(off))
-		if err != nil {
-			return fail(fmt.Errorf("pwrite: %w", err))
+	// Pages of zeros stay holes of the file (they read as zeros), so the
+	// snapshot holds only the pages initialization wrote.
+	ps := unix.Getpagesize()
+	for lo := 0; lo < n; {
+		for lo < n && allZero(m.region[lo:min(lo+ps, n)]) {
+			lo += ps
 		}
-		off += w
+		hi := lo
+		for hi < n && !allZero(m.region[hi:min(hi+ps, n)]) {
+			hi += ps
+		}
+		hi = min(hi, n)
+		for off := lo; off < hi; {
+			w, err := unix.Pwrite(fd, m.region[off:hi], int64(off))
+			if err != nil {
+				return fail(fmt.Errorf("pwrite: %w", err))
+			}
+			off += w
+		}
+		lo = hi
 	}
 	addr := unsafe.Pointer(&m.region[0])
 	if _, err := unix.MmapPtr(fd, 0, addr, uintptr(n), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_FIXED); err != nil {
@@ -130,6 +144,22 @@ func (m *cowMemory) reseal() error {
 		_ = unix.Close(old.fd)
 	}
 	return nil
+}
+
+// allZero reports whether b holds only zeros.
+func allZero(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b) != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Page map entry bits (Documentation/admin-guide/mm/pagemap.rst).

@@ -27,6 +27,12 @@ type Prepared struct {
 	closed bool
 }
 
+// maxPreparedIdle bounds the idle instances a Prepared keeps (the apply
+// path needs one; concurrent read-only calls more): each holds its own
+// copy of the prepared memory image. Beyond it, a released instance is
+// closed.
+const maxPreparedIdle = 4
+
 // ErrPrepareFailed is returned by Prepare when the preparation traps,
 // runs out of fuel or replies with an error: an outcome of the guest,
 // the same on every replica. The error wraps the call's error or carries
@@ -129,7 +135,7 @@ func (p *Prepared) acquire(ctx context.Context) (*instance, error) {
 func (p *Prepared) release(ctx context.Context, in *instance) {
 	in.dirty = true
 	p.mu.Lock()
-	if !p.closed {
+	if !p.closed && len(p.free) < maxPreparedIdle {
 		p.free = append(p.free, in)
 		in = nil
 	}

@@ -35,7 +35,29 @@ type cowMemory struct {
 	snap    []byte // read-only shared mapping of the snapshot (pagemap mode)
 	pagemap int    // /proc/self/pagemap, or -1 (reset by madvise)
 	entries []byte // reused buffer of page map entries
+	scan    bool   // the kernel answers PAGEMAP_SCAN (Linux 6.7+)
+	regions [64]pageRegion
 }
+
+// pmScanArg is the kernel's struct pm_scan_arg (linux/fs.h): the argument
+// of the PAGEMAP_SCAN ioctl on the page map.
+type pmScanArg struct {
+	size, flags, start, end, walkEnd, vec, vecLen, maxPages uint64
+	categoryInverted, categoryMask, categoryAnyofMask, returnMask uint64
+}
+
+// pageRegion is the kernel's struct page_region: a run of pages in the
+// categories asked for.
+type pageRegion struct{ start, end, categories uint64 }
+
+// PAGEMAP_SCAN: _IOWR('f', 16, struct pm_scan_arg), and its page
+// categories.
+const (
+	pagemapScan   = 3<<30 | uint64(unsafe.Sizeof(pmScanArg{}))<<16 | 'f'<<8 | 16
+	pageIsFile    = 1 << 2
+	pageIsPresent = 1 << 3
+	pageIsSwapped = 1 << 4
+)
 
 // newCOWMemory reserves max bytes (at least one OS page).
 func newCOWMemory(max uint64) (*cowMemory, error) {
@@ -131,7 +153,7 @@ func (m *cowMemory) reseal() error {
 	old := *m
 	m.fd, m.snap, m.pagemap, m.sealed = -1, nil, -1, 0
 	if err := m.seal(m.size); err != nil {
-		m.fd, m.snap, m.pagemap, m.sealed = old.fd, old.snap, old.pagemap, old.sealed
+		*m = old
 		return err
 	}
 	if old.pagemap >= 0 {
@@ -188,7 +210,52 @@ func (m *cowMemory) openPagemap() {
 		_ = unix.Close(fd)
 		_ = unix.Munmap(snap)
 		m.snap, m.pagemap = nil, -1
+		return
 	}
+	// The scan must agree: the first page is the snapshot's, so no page is
+	// reported before a write.
+	m.scan = true
+	if n, ok := m.scanWritten(); !ok || n != 0 {
+		m.scan = false
+	}
+}
+
+// scanWritten asks the kernel (PAGEMAP_SCAN) for the runs of sealed pages
+// that are no longer the snapshot's file pages — present and anonymous, or
+// swapped out — and restores each from the snapshot. It returns the pages
+// restored; false when the ioctl failed (nothing was restored reliably:
+// the caller falls back to reading the page map).
+func (m *cowMemory) scanWritten() (int, bool) {
+	base := uint64(uintptr(unsafe.Pointer(&m.region[0])))
+	ps := uint64(unix.Getpagesize())
+	arg := pmScanArg{
+		start:             base,
+		end:               base + uint64(m.sealed+int(ps)-1)/ps*ps,
+		vec:               uint64(uintptr(unsafe.Pointer(&m.regions[0]))),
+		vecLen:            uint64(len(m.regions)),
+		categoryInverted:  pageIsFile,
+		categoryMask:      pageIsFile,
+		categoryAnyofMask: pageIsPresent | pageIsSwapped,
+		returnMask:        pageIsPresent | pageIsSwapped,
+	}
+	arg.size = uint64(unsafe.Sizeof(arg))
+	pages := 0
+	for arg.start < arg.end {
+		n, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(m.pagemap), uintptr(pagemapScan), uintptr(unsafe.Pointer(&arg)))
+		if errno != 0 {
+			return pages, false
+		}
+		for _, r := range m.regions[:n] {
+			lo, hi := int(r.start-base), min(int(r.end-base), m.sealed)
+			copy(m.region[lo:hi], m.snap[lo:hi])
+			pages += (hi - lo + int(ps) - 1) / int(ps)
+		}
+		if arg.walkEnd <= arg.start {
+			return pages, false
+		}
+		arg.start = arg.walkEnd
+	}
+	return pages, true
 }
 
 // pageSink keeps openPagemap's read of the first page from being optimized away.
@@ -225,6 +292,12 @@ func (m *cowMemory) readEntries() ([]byte, bool) {
 func (m *cowMemory) reset() bool {
 	if m.fd < 0 || m.size != m.sealed {
 		return false
+	}
+	if m.scan {
+		if _, ok := m.scanWritten(); ok {
+			return true
+		}
+		m.scan = false
 	}
 	if m.pagemap >= 0 {
 		if e, ok := m.readEntries(); ok {

@@ -42,7 +42,7 @@ type cowMemory struct {
 // pmScanArg is the kernel's struct pm_scan_arg (linux/fs.h): the argument
 // of the PAGEMAP_SCAN ioctl on the page map.
 type pmScanArg struct {
-	size, flags, start, end, walkEnd, vec, vecLen, maxPages uint64
+	size, flags, start, end, walkEnd, vec, vecLen, maxPages       uint64
 	categoryInverted, categoryMask, categoryAnyofMask, returnMask uint64
 }
 

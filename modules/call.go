@@ -174,10 +174,14 @@ func (l *Library) instantiate(ctx context.Context) (*instance, error) {
 	in.fuel = mod.ExportedGlobal(exportFuel).(api.MutableGlobal)
 	in.depth = mod.ExportedGlobal(exportDepth).(api.MutableGlobal)
 	// The start function (moved to an export by the rewriter), then a WASI
-	// reactor's _initialize, on the initialization budget.
-	for _, name := range []string{exportStart, "_initialize"} {
+	// reactor's _initialize, then the module's own settle export (ABI.md),
+	// on the initialization budget.
+	for _, name := range []string{exportStart, "_initialize", exportSettle} {
 		f := mod.ExportedFunction(name)
 		if f == nil {
+			continue
+		}
+		if d := f.Definition(); name == exportSettle && (len(d.ParamTypes()) != 0 || len(d.ResultTypes()) != 0) {
 			continue
 		}
 		if _, err := f.Call(in.ctx); err != nil {

@@ -116,15 +116,17 @@ func settleHeap() {
 	runtime.GC()
 	debug.SetGCPercent(-1)
 	debug.SetMemoryLimit(gcMemoryLimit)
-	warmAllocator()
+	// The SDK's cairn.settle export warms the allocator after this.
 }
 
 // warmAllocator allocates one pointer-free and one pointer-holding object
-// of every small size, so that the allocator holds a span with free room
-// for each small size class in the state calls start from. Otherwise the
-// first allocation of a size class in every call — which starts from that
-// state again — takes a span from the heap's central lists, the larger
-// part of a short script's cost. The objects are garbage at once.
+// of every small size after a script is compiled (as the SDK's
+// cairn.settle does after initialization), so that the allocator holds a
+// span with free room for each small size class in the state calls start
+// from. Otherwise the first allocation of a size class in every call —
+// which starts from that state again — takes a span from the heap's
+// central lists, the larger part of a short script's cost. The objects
+// are garbage at once.
 func warmAllocator() {
 	for size := 8; size <= 2048; size += 8 {
 		warmSink = make([]byte, size)

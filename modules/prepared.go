@@ -31,7 +31,7 @@ type Prepared struct {
 // path needs one; concurrent read-only calls more): each holds its own
 // copy of the prepared memory image. Beyond it, a released instance is
 // closed.
-const maxPreparedIdle = 4
+const maxPreparedIdle = 8
 
 // ErrPrepareFailed is returned by Prepare when the preparation traps,
 // runs out of fuel or replies with an error: an outcome of the guest,

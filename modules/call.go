@@ -73,9 +73,21 @@ func (l *Library) Call(ctx context.Context, host Host, fn string, c Call) (Resul
 	if err != nil {
 		return Result{}, err
 	}
+	res, err, keep := in.run(ctx, host, f, c)
+	if keep {
+		l.release(in)
+	}
+	return res, err
+}
+
+// run runs f on in with input c against host. keep reports whether the
+// instance may be reused (after a reset); when it is false the instance
+// has been closed (a trap discards it).
+func (in *instance) run(ctx context.Context, host Host, f Function, c Call) (res Result, err error, keep bool) {
+	l := in.lib
 	in.begin(host, c, l.Limits.Fuel)
 	callErr := in.call(f.export)
-	res := Result{FuelUsed: l.Limits.Fuel - int64(in.fuel.Get())}
+	res = Result{FuelUsed: l.Limits.Fuel - int64(in.fuel.Get())}
 	if in.abort == nil && callErr != nil {
 		in.abort = in.classify(callErr)
 	}
@@ -89,7 +101,7 @@ func (l *Library) Call(ctx context.Context, host Host, fn string, c Call) (Resul
 		if res.FuelUsed > l.Limits.Fuel {
 			res.FuelUsed = l.Limits.Fuel
 		}
-		return res, err
+		return res, err, false
 	}
 	if in.hasResult {
 		res.Reply = append([]byte(nil), in.result...)
@@ -97,8 +109,7 @@ func (l *Library) Call(ctx context.Context, host Host, fn string, c Call) (Resul
 		res.Reply = nullReply
 	}
 	in.end()
-	l.release(in)
-	return res, nil
+	return res, nil, true
 }
 
 // instance is one instantiation of a library with its post-initialization
@@ -163,10 +174,14 @@ func (l *Library) instantiate(ctx context.Context) (*instance, error) {
 	in.fuel = mod.ExportedGlobal(exportFuel).(api.MutableGlobal)
 	in.depth = mod.ExportedGlobal(exportDepth).(api.MutableGlobal)
 	// The start function (moved to an export by the rewriter), then a WASI
-	// reactor's _initialize, on the initialization budget.
-	for _, name := range []string{exportStart, "_initialize"} {
+	// reactor's _initialize, then the module's own settle export (ABI.md),
+	// on the initialization budget.
+	for _, name := range []string{exportStart, "_initialize", exportSettle} {
 		f := mod.ExportedFunction(name)
 		if f == nil {
+			continue
+		}
+		if d := f.Definition(); name == exportSettle && (len(d.ParamTypes()) != 0 || len(d.ResultTypes()) != 0) {
 			continue
 		}
 		if _, err := f.Call(in.ctx); err != nil {
@@ -286,6 +301,25 @@ func (in *instance) reset() bool {
 	}
 	in.dirty = false
 	return true
+}
+
+// resnapshot makes the instance's current memory and globals its
+// snapshot: later resets return to this state. Memory resets by copy when
+// the copy-on-write snapshot cannot be remade (the contents are the same
+// either way).
+func (in *instance) resnapshot() {
+	for i, g := range in.globals {
+		in.snapGlobals[i] = g.Get()
+	}
+	in.dirty = false
+	if in.mem == nil {
+		return
+	}
+	if in.cow != nil && in.snapMem == nil && in.cow.reseal() == nil {
+		return
+	}
+	buf, _ := in.mem.Read(0, in.mem.Size())
+	in.snapMem = append([]byte(nil), buf...)
 }
 
 // begin sets up the per-call state.

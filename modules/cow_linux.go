@@ -35,7 +35,29 @@ type cowMemory struct {
 	snap    []byte // read-only shared mapping of the snapshot (pagemap mode)
 	pagemap int    // /proc/self/pagemap, or -1 (reset by madvise)
 	entries []byte // reused buffer of page map entries
+	scan    bool   // the kernel answers PAGEMAP_SCAN (Linux 6.7+)
+	regions [64]pageRegion
 }
+
+// pmScanArg is the kernel's struct pm_scan_arg (linux/fs.h): the argument
+// of the PAGEMAP_SCAN ioctl on the page map.
+type pmScanArg struct {
+	size, flags, start, end, walkEnd, vec, vecLen, maxPages       uint64
+	categoryInverted, categoryMask, categoryAnyofMask, returnMask uint64
+}
+
+// pageRegion is the kernel's struct page_region: a run of pages in the
+// categories asked for.
+type pageRegion struct{ start, end, categories uint64 }
+
+// PAGEMAP_SCAN: _IOWR('f', 16, struct pm_scan_arg), and its page
+// categories.
+const (
+	pagemapScan   = 3<<30 | uint64(unsafe.Sizeof(pmScanArg{}))<<16 | 'f'<<8 | 16
+	pageIsFile    = 1 << 2
+	pageIsPresent = 1 << 3
+	pageIsSwapped = 1 << 4
+)
 
 // newCOWMemory reserves max bytes (at least one OS page).
 func newCOWMemory(max uint64) (*cowMemory, error) {
@@ -94,12 +116,26 @@ func (m *cowMemory) seal(n int) error {
 	if err := unix.Ftruncate(fd, int64(n)); err != nil {
 		return fail(fmt.Errorf("ftruncate: %w", err))
 	}
-	for off := 0; off < n; {
-		w, err := unix.Pwrite(fd, m.region[off:n], int64(off))
-		if err != nil {
-			return fail(fmt.Errorf("pwrite: %w", err))
+	// Pages of zeros stay holes of the file (they read as zeros), so the
+	// snapshot holds only the pages initialization wrote.
+	ps := unix.Getpagesize()
+	for lo := 0; lo < n; {
+		for lo < n && allZero(m.region[lo:min(lo+ps, n)]) {
+			lo += ps
 		}
-		off += w
+		hi := lo
+		for hi < n && !allZero(m.region[hi:min(hi+ps, n)]) {
+			hi += ps
+		}
+		hi = min(hi, n)
+		for off := lo; off < hi; {
+			w, err := unix.Pwrite(fd, m.region[off:hi], int64(off))
+			if err != nil {
+				return fail(fmt.Errorf("pwrite: %w", err))
+			}
+			off += w
+		}
+		lo = hi
 	}
 	addr := unsafe.Pointer(&m.region[0])
 	if _, err := unix.MmapPtr(fd, 0, addr, uintptr(n), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_FIXED); err != nil {
@@ -108,6 +144,44 @@ func (m *cowMemory) seal(n int) error {
 	m.fd, m.sealed = fd, n
 	m.openPagemap()
 	return nil
+}
+
+// reseal makes the current memory (all of its size, which may have grown
+// since seal) the snapshot in place of the sealed one. On error the
+// memory and the previous snapshot are unchanged.
+func (m *cowMemory) reseal() error {
+	old := *m
+	m.fd, m.snap, m.pagemap, m.sealed = -1, nil, -1, 0
+	if err := m.seal(m.size); err != nil {
+		*m = old
+		return err
+	}
+	if old.pagemap >= 0 {
+		_ = unix.Close(old.pagemap)
+	}
+	if old.snap != nil {
+		_ = unix.Munmap(old.snap)
+	}
+	if old.fd >= 0 {
+		_ = unix.Close(old.fd)
+	}
+	return nil
+}
+
+// allZero reports whether b holds only zeros.
+func allZero(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b) != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Page map entry bits (Documentation/admin-guide/mm/pagemap.rst).
@@ -136,7 +210,52 @@ func (m *cowMemory) openPagemap() {
 		_ = unix.Close(fd)
 		_ = unix.Munmap(snap)
 		m.snap, m.pagemap = nil, -1
+		return
 	}
+	// The scan must agree: the first page is the snapshot's, so no page is
+	// reported before a write.
+	m.scan = true
+	if n, ok := m.scanWritten(); !ok || n != 0 {
+		m.scan = false
+	}
+}
+
+// scanWritten asks the kernel (PAGEMAP_SCAN) for the runs of sealed pages
+// that are no longer the snapshot's file pages — present and anonymous, or
+// swapped out — and restores each from the snapshot. It returns the pages
+// restored; false when the ioctl failed (nothing was restored reliably:
+// the caller falls back to reading the page map).
+func (m *cowMemory) scanWritten() (int, bool) {
+	base := uint64(uintptr(unsafe.Pointer(&m.region[0])))
+	ps := uint64(unix.Getpagesize())
+	arg := pmScanArg{
+		start:             base,
+		end:               base + uint64(m.sealed+int(ps)-1)/ps*ps,
+		vec:               uint64(uintptr(unsafe.Pointer(&m.regions[0]))),
+		vecLen:            uint64(len(m.regions)),
+		categoryInverted:  pageIsFile,
+		categoryMask:      pageIsFile,
+		categoryAnyofMask: pageIsPresent | pageIsSwapped,
+		returnMask:        pageIsPresent | pageIsSwapped,
+	}
+	arg.size = uint64(unsafe.Sizeof(arg))
+	pages := 0
+	for arg.start < arg.end {
+		n, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(m.pagemap), uintptr(pagemapScan), uintptr(unsafe.Pointer(&arg)))
+		if errno != 0 {
+			return pages, false
+		}
+		for _, r := range m.regions[:n] {
+			lo, hi := int(r.start-base), min(int(r.end-base), m.sealed)
+			copy(m.region[lo:hi], m.snap[lo:hi])
+			pages += (hi - lo + int(ps) - 1) / int(ps)
+		}
+		if arg.walkEnd <= arg.start {
+			return pages, false
+		}
+		arg.start = arg.walkEnd
+	}
+	return pages, true
 }
 
 // pageSink keeps openPagemap's read of the first page from being optimized away.
@@ -173,6 +292,12 @@ func (m *cowMemory) readEntries() ([]byte, bool) {
 func (m *cowMemory) reset() bool {
 	if m.fd < 0 || m.size != m.sealed {
 		return false
+	}
+	if m.scan {
+		if _, ok := m.scanWritten(); ok {
+			return true
+		}
+		m.scan = false
 	}
 	if m.pagemap >= 0 {
 		if e, ok := m.readEntries(); ok {

@@ -10,8 +10,14 @@ import (
 
 // TestCOWMemoryPagemapReset checks the page-map reset restores every page
 // any call wrote, across calls writing different pages, and leaves pages
-// that were only read mapped to the snapshot.
+// that were only read mapped to the snapshot: with the page map read
+// entry by entry, and with the kernel's PAGEMAP_SCAN where it has one.
 func TestCOWMemoryPagemapReset(t *testing.T) {
+	t.Run("read", func(t *testing.T) { testCOWMemoryPagemapReset(t, false) })
+	t.Run("scan", func(t *testing.T) { testCOWMemoryPagemapReset(t, true) })
+}
+
+func testCOWMemoryPagemapReset(t *testing.T, scan bool) {
 	const size = 1 << 20
 	m, err := newCOWMemory(4 << 20)
 	if err != nil {
@@ -29,6 +35,10 @@ func TestCOWMemoryPagemapReset(t *testing.T) {
 	if m.pagemap < 0 {
 		t.Skip("/proc/self/pagemap not readable: reset uses madvise (covered by TestReset)")
 	}
+	if scan && !m.scan {
+		t.Skip("the kernel has no PAGEMAP_SCAN (Linux 6.7+)")
+	}
+	m.scan = scan
 	var sum byte
 	for round, pages := range [][]int{{0, 3, 255}, {1, 3}, {}, {100, 101, 102, 200}} {
 		for i := range buf {

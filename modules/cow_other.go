@@ -24,3 +24,6 @@ func (m *cowMemory) seal(int) error { return errors.New("not supported") }
 
 // reset always fails off Linux.
 func (m *cowMemory) reset() bool { return false }
+
+// reseal always fails off Linux.
+func (m *cowMemory) reseal() error { return errors.New("not supported") }

@@ -12,6 +12,9 @@ const (
 	exportDepth  = "cairn.depth"
 	exportGlobal = "cairn.global." // followed by the global's index
 	exportStart  = "cairn.start"   // the module's start function
+	// exportSettle is not added by the rewriter: a module may export it
+	// (type () -> ()) to run once after _initialize, before the snapshot.
+	exportSettle = "cairn.settle"
 )
 
 // Opcodes the rewriter looks at.

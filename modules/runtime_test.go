@@ -518,3 +518,18 @@ func TestInitFuelAndMemoryLimit(t *testing.T) {
 		t.Errorf("grow at the memory limit = %q, want :0 (memory.grow returned -1)", got)
 	}
 }
+
+// TestSettle checks a module's cairn.settle export runs once, after
+// _initialize, in the state every call starts from.
+func TestSettle(t *testing.T) {
+	r := newRuntime(t, Config{})
+	lib, err := r.Load(context.Background(), "settle", fixture(t, "settle"), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if got := string(call(t, lib, &fakeHost{}, "get", Call{}).Reply); got != ":2\r\n" {
+			t.Fatalf("call %d = %q, want :2 (_initialize, then settle, once)", i, got)
+		}
+	}
+}

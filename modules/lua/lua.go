@@ -9,6 +9,7 @@
 package lua
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"errors"
@@ -146,24 +147,136 @@ type Script struct {
 // RESP2 reply (a script error is an error reply, not an error), and the
 // fuel used. An error is a failure of the call: fuel, trap, or no
 // interpreter.
+//
+// A script runs from a state where it is already compiled (see prepared),
+// so a call pays for running it only; a script that does not compile runs
+// from the interpreter's post-initialization state, which compiles it
+// again and replies with the compilation error.
 func Run(ctx context.Context, host modules.Host, s Script) (reply []byte, fuel int64, err error) {
 	lib, err := Library(ctx)
 	if err != nil {
 		return nil, 0, err
 	}
+	var p *modules.Prepared
+	if !s.CompileOnly {
+		if p, err = prepared(ctx, lib, s.SHA, s.Source); err != nil {
+			return nil, 0, err
+		}
+	}
 	fn := "eval"
 	switch {
 	case s.CompileOnly:
 		fn = "compile"
+	case p != nil && s.ReadOnly:
+		fn = "run_prepared_ro"
+	case p != nil:
+		fn = "run_prepared"
 	case s.ReadOnly:
 		fn = "eval_ro"
 	}
 	args := make([][]byte, 0, 2+len(s.Args))
-	args = append(args, []byte(s.SHA), s.Source)
+	src := s.Source
+	if p != nil {
+		src = nil // compiled already
+	}
+	args = append(args, []byte(s.SHA), src)
 	args = append(args, s.Args...)
-	res, err := lib.Call(ctx, host, fn, modules.Call{Keys: s.Keys, Args: args, Time: s.Time, Seed: s.Seed})
+	c := modules.Call{Keys: s.Keys, Args: args, Time: s.Time, Seed: s.Seed}
+	var res modules.Result
+	if p != nil {
+		res, err = p.Call(ctx, host, fn, c)
+	} else {
+		res, err = lib.Call(ctx, host, fn, c)
+	}
 	if errors.Is(err, modules.ErrFuelExhausted) {
 		return nil, res.FuelUsed, ErrFuel
 	}
 	return res.Reply, res.FuelUsed, err
+}
+
+// maxPrepared bounds the scripts kept compiled (each holds at least one
+// instance of the interpreter); the least recently used is dropped, and
+// compiled again when it runs next.
+const maxPrepared = 32
+
+// prepareTime is the clock of a preparation (Unix ns): fixed, as the
+// preparation's outcome must not depend on when it ran; not zero, which
+// Go's runtime refuses.
+const prepareTime = 1_000_000_000
+
+// scripts holds the prepared scripts by SHA1.
+var scripts struct {
+	mu    sync.Mutex
+	m     map[string]*preparedScript
+	clock uint64
+}
+
+// preparedScript is one script's prepared interpreter, or the failure to
+// prepare it.
+type preparedScript struct {
+	source []byte
+	ready  chan struct{} // closed once p and err are set
+	p      *modules.Prepared
+	err    error
+	used   uint64
+}
+
+// prepared returns the interpreter with the script already compiled — a
+// state that depends only on the interpreter and the script, so every
+// replica starts a call of the script from the same state whichever
+// scripts or read-only calls ran on it before — or nil when the script
+// does not compile (or its compilation traps or runs out of fuel: the same
+// on every replica), in which case the call compiles it as before. An
+// error is a failure to get an instance at all.
+func prepared(ctx context.Context, lib *modules.Library, sha string, source []byte) (*modules.Prepared, error) {
+	scripts.mu.Lock()
+	if scripts.m == nil {
+		scripts.m = map[string]*preparedScript{}
+	}
+	scripts.clock++
+	e := scripts.m[sha]
+	if e != nil && !bytes.Equal(e.source, source) {
+		scripts.mu.Unlock()
+		return nil, nil // a different source under the same SHA1: compile it
+	}
+	if e != nil {
+		e.used = scripts.clock
+		scripts.mu.Unlock()
+		<-e.ready
+		return e.p, e.err
+	}
+	e = &preparedScript{source: append([]byte(nil), source...), ready: make(chan struct{}), used: scripts.clock}
+	scripts.m[sha] = e
+	var evict *preparedScript
+	if len(scripts.m) > maxPrepared {
+		var key string
+		for k, o := range scripts.m {
+			if o != e && (evict == nil || o.used < evict.used) {
+				key, evict = k, o
+			}
+		}
+		delete(scripts.m, key)
+	}
+	scripts.mu.Unlock()
+	if evict != nil {
+		go func() {
+			<-evict.ready
+			if evict.p != nil {
+				evict.p.Close(context.Background())
+			}
+		}()
+	}
+	e.p, e.err = lib.Prepare(ctx, "prepare", modules.Call{Args: [][]byte{[]byte(sha), source}, Time: prepareTime})
+	if errors.Is(e.err, modules.ErrPrepareFailed) {
+		e.p, e.err = nil, nil // the call compiles it, with the same outcome everywhere
+	}
+	close(e.ready)
+	if e.err != nil {
+		scripts.mu.Lock()
+		if scripts.m[sha] == e {
+			delete(scripts.m, sha)
+		}
+		scripts.mu.Unlock()
+	}
+	return e.p, e.err
 }

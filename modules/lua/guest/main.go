@@ -116,7 +116,29 @@ func settleHeap() {
 	runtime.GC()
 	debug.SetGCPercent(-1)
 	debug.SetMemoryLimit(gcMemoryLimit)
+	// The SDK's cairn.settle export warms the allocator after this.
 }
+
+// warmAllocator allocates one pointer-free and one pointer-holding object
+// of every small size after a script is compiled (as the SDK's
+// cairn.settle does after initialization), so that the allocator holds a
+// span with free room for each small size class in the state calls start
+// from. Otherwise the first allocation of a size class in every call —
+// which starts from that state again — takes a span from the heap's
+// central lists, the larger part of a short script's cost. The objects
+// are garbage at once.
+func warmAllocator() {
+	for size := 8; size <= 2048; size += 8 {
+		warmSink = make([]byte, size)
+		warmPtrSink = make([]*byte, size/8)
+	}
+	warmSink, warmPtrSink = nil, nil
+}
+
+var (
+	warmSink    []byte
+	warmPtrSink []*byte
+)
 
 // gcMemoryLimit is the heap size at which a call's allocations start
 // collections: well under the sandbox's memory limit (lua.Limits).
@@ -152,6 +174,43 @@ func compileError(err error) []byte {
 	return errLine("ERR Error compiling script (new function): " + msg)
 }
 
+// prepared is the script compiled by prepare: nil in the
+// post-initialization state.
+var prepared *lua.LFunction
+
+// prepare compiles the script (arguments: SHA1, source) and keeps it in
+// prepared; the host makes the resulting state the one every call of the
+// script (run_prepared) starts from. The reply is null, or the
+// compilation error.
+//
+//go:wasmexport fcall:prepare:no-writes
+func prepare() {
+	_, args := cairn.Input()
+	if len(args) < 2 {
+		cairn.Reply(cairn.ErrorReply("ERR bad Lua call input"))
+		return
+	}
+	fn, err := L.Load(strings.NewReader(string(args[1])), "user_script")
+	if err != nil {
+		cairn.Reply(compileError(err))
+		return
+	}
+	prepared = fn
+	warmAllocator()
+}
+
+//go:wasmexport fcall:run_prepared
+func runPrepared() {
+	keys, args := cairn.Input()
+	runScript(nil, keys, args)
+}
+
+//go:wasmexport fcall:run_prepared_ro:no-writes
+func runPreparedRO() {
+	keys, args := cairn.Input()
+	runScript(nil, keys, args)
+}
+
 // run compiles and runs the script of the call and sets the reply.
 func run() {
 	keys, args := cairn.Input()
@@ -159,13 +218,28 @@ func run() {
 		cairn.Reply(cairn.ErrorReply("ERR bad Lua call input"))
 		return
 	}
-	sha = string(args[0])
-	src := string(args[1])
-	fn, err := L.Load(strings.NewReader(src), "user_script")
+	fn, err := L.Load(strings.NewReader(string(args[1])), "user_script")
 	if err != nil {
 		cairn.Reply(compileError(err))
 		return
 	}
+	runScript(fn, keys, args)
+}
+
+// runScript runs fn, or the prepared script when fn is nil, with the
+// call's KEYS and ARGV, and sets the reply.
+func runScript(fn *lua.LFunction, keys, args [][]byte) {
+	if len(args) < 2 {
+		cairn.Reply(cairn.ErrorReply("ERR bad Lua call input"))
+		return
+	}
+	if fn == nil {
+		if fn = prepared; fn == nil {
+			cairn.Reply(cairn.ErrorReply("ERR no prepared script"))
+			return
+		}
+	}
+	sha = string(args[0])
 	// math.random's sequence starts from the log entry's seed (WASI
 	// random_get is seeded with it), so every replica draws the same
 	// numbers.

@@ -133,7 +133,7 @@ func (s *Server) checkNode(secret []byte) bool {
 // other, on a connection authenticated as resp.NodeUser); on any other
 // connection they do not exist.
 var internal = map[string]map[string]bool{
-	"cluster": {"slotop": true, "members": true, "ftshard": true, "backupshard": true},
+	"cluster": {"slotop": true, "members": true, "ftshard": true, "backupshard": true, "replstate": true},
 	"pubsub":  {"localpublish": true, "localspublish": true},
 }
 

@@ -107,11 +107,14 @@ func (n *Node) backupSources() []backup.Source {
 	return out
 }
 
-// loader returns a backup.Loader that loads a snapshot stream into a
-// scratch state machine with this node's command table and Wasm runtime.
+// loader returns a backup.Loader that decodes a snapshot stream with a
+// digester (shard.NewDigester: every section decoded as a load would, the
+// keyspace's items digested one by one rather than built into a scratch
+// keyspace) with this node's command table and Wasm runtime, and reports
+// the index, state digest and key count a full load would.
 func (n *Node) loader() backup.Loader {
 	return func(r io.Reader) (backup.Loaded, error) {
-		off := shard.NewOffline(Commands(n.cfg.ExtraCommands), n.modules, n.log)
+		off := shard.NewDigester(Commands(n.cfg.ExtraCommands), n.modules, n.log)
 		defer off.Close()
 		if err := off.Load(r); err != nil {
 			return backup.Loaded{}, err

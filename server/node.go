@@ -339,6 +339,11 @@ type Node struct {
 	tlsLn   net.Listener
 	extraLn net.Listener
 	log     *slog.Logger
+
+	// joinCred is the credential a joining node authenticates with
+	// (backend.JoinSecret; cluster mode without tls-cluster).
+	joinCred string
+
 	// The HTTP listener (metrics.go): its server, the mux features mount
 	// on, and the metrics provider behind GET /metrics.
 	httpLn  net.Listener
@@ -523,9 +528,15 @@ func Start(cfg Config) (_ *Node, err error) {
 		if seed != nil {
 			cseed = &seed.Seed
 		}
+		if !cfg.TLS.Cluster {
+			// The credential a joining node sends CLUSTER ADDNODE with
+			// (raftSecret is empty only on the tests' in-process
+			// transport, FaultNet, whose nodes then share the empty one).
+			n.joinCred = raftauth.JoinCredential(raftSecret)
+		}
 		n.cluster, err = control.Start(control.Config{
 			Dir: dir, NodeID: cfg.NodeID, Join: cfg.Join, Peers: cfg.Peers, Shards: cfg.Shards, Replicas: cfg.Replicas,
-			RaftAddr: cfg.RaftAddr, Announce: announce, RequirePass: cfg.RequirePass,
+			RaftAddr: cfg.RaftAddr, Announce: announce, RequirePass: cfg.RequirePass, JoinCredential: n.joinCred,
 			Bind: cfg.Bind, Port: cfg.Port, ShardPorts: cfg.ShardPorts, ShardPortStep: cfg.ShardPortStep,
 			RTTMillisecond: cfg.RTTMillisecond, ElectionRTT: cfg.ElectionRTT, SnapshotEntries: cfg.SnapshotEntries,
 			Host: n.host, Table: table, Logger: n.log, Listener: n.ln,
@@ -786,6 +797,11 @@ func (b *backend) NodeSecret() string {
 	}
 	return b.cluster.Secret()
 }
+
+// JoinSecret is the credential a node that is not yet a member
+// authenticates with as a node to join (raftauth.JoinCredential); ""
+// outside cluster mode and under tls-cluster.
+func (b *backend) JoinSecret() string { return b.joinCred }
 
 // ClusterSecret returns the secret nodes authenticate to each other with
 // ("" before the meta leader has set it, or outside cluster mode).

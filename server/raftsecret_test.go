@@ -106,6 +106,25 @@ func TestRaftSecret_Transport(t *testing.T) {
 		t.Error("the joined node's Raft port accepted a peer of another secret")
 	}
 
+	// CLUSTER ADDNODE is node-only: a plain client is refused, and so is a
+	// node started with another secret (its join credential is wrong),
+	// which therefore never enters the directory.
+	pc := redis.NewClient(&redis.Options{Addr: nodes[0].Addr(), MaxRetries: -1})
+	defer pc.Close()
+	if err := pc.Do(ctx, "CLUSTER", "ADDNODE", "127.0.0.1:1", "127.0.0.1:2").Err(); err == nil || !strings.HasPrefix(err.Error(), "NOPERM") {
+		t.Errorf("a client's CLUSTER ADDNODE: %v, want NOPERM", err)
+	}
+	if n, err := server.Start(server.Config{Port: -1, ShardPorts: -1, Dir: t.TempDir(), Join: nodes[0].Addr(),
+		RaftAddr: "127.0.0.1:" + strconv.Itoa(servertest.FreePort(t)), Logger: quiet(), RaftSecret: "another-secret-0123456789"}); err == nil {
+		n.Close()
+		t.Error("a node with another Raft secret joined")
+	} else if !strings.Contains(err.Error(), "WRONGPASS") {
+		t.Errorf("join with another secret: %v", err)
+	}
+	if topo, err := pc.Do(ctx, "CLUSTER", "TOPOLOGY").Text(); err != nil || strings.Count(topo, `"raft":`) != 3 {
+		t.Errorf("the directory after the refused join: %v %s", err, topo)
+	}
+
 	// Cluster mode needs the secret (or tls-cluster).
 	if n, err := server.Start(server.Config{Port: -1, ShardPorts: -1, Dir: t.TempDir(), NodeID: 1, Peers: map[uint64]string{1: "127.0.0.1:" + strconv.Itoa(servertest.FreePort(t))}, Logger: quiet()}); err == nil {
 		n.Close()

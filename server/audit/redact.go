@@ -36,7 +36,7 @@ var clusterReadOnly = map[string]bool{
 	"info": true, "myid": true, "myshardid": true, "nodes": true, "slots": true, "shards": true,
 	"links": true, "keyslot": true, "countkeysinslot": true, "getkeysinslot": true, "replicas": true,
 	"slaves": true, "help": true, "topology": true, "count-failure-reports": true,
-	"slotop": true, "ftshard": true, "members": true,
+	"slotop": true, "ftshard": true, "members": true, "replstate": true,
 }
 
 // audited reports whether a command-table name is recorded.

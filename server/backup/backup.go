@@ -3,8 +3,9 @@
 // (the format Raft snapshots use, header CAIRNSM6) and a versioned
 // manifest (manifest.json) that records where each shard stood, its state
 // digest and every file's size and SHA-256. A backup is written under a
-// temporary name, fsynced, verified by reading every file back (checksum
-// and a full load that yields the recorded digest), and only then renamed
+// temporary name, fsynced, verified by reading every file back (checksum,
+// and a decode of every part that yields the recorded digest: the server's
+// Loader digests the keyspace item by item), and only then renamed
 // to its name: a directory under its own name is a complete backup.
 //
 // The package also archives committed log entries (archive.go) for

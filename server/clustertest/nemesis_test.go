@@ -19,6 +19,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/cairndb/cairn/server/cluster/control"
 	"github.com/cairndb/cairn/server/slot"
 )
 
@@ -373,10 +374,21 @@ func (n *nemesis) membership() {
 		node = sh.CurrentLeader
 	}
 	n.faults.Add(1)
-	n.logf("CLUSTER DELREPLICA %d %d", sh.ID, node)
-	if _, err := n.anyAdmin(15*time.Second, "CLUSTER", "DELREPLICA", sh.ID, node); err != nil {
+	// The guard refuses a removal that would leave the shard without a
+	// live, caught-up quorum (a replica down, behind, or a previous change
+	// still in flight): a legitimate outcome, tried again a little later,
+	// a few times, then given up.
+	for try := 1; ; try++ {
+		n.logf("CLUSTER DELREPLICA %d %d", sh.ID, node)
+		_, err := n.anyAdmin(15*time.Second, "CLUSTER", "DELREPLICA", sh.ID, node)
+		if err == nil {
+			break
+		}
 		n.logf("DELREPLICA %d %d: %v", sh.ID, node, err)
-		return
+		if !strings.Contains(err.Error(), control.RemovalRefused) || try == 5 {
+			return
+		}
+		time.Sleep(n.dur(300*time.Millisecond, time.Second))
 	}
 	if n.avoid {
 		// Known bug: re-adding a node before the group has removed its old

@@ -26,6 +26,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -173,4 +174,20 @@ func RandomSecret() ([]byte, error) {
 		return nil, errors.New("raftauth: no randomness for the Raft secret")
 	}
 	return b, nil
+}
+
+// JoinLabel versions the join credential's derivation (part of the wire
+// format of CLUSTER ADDNODE: nodes that derive under different labels
+// cannot join each other).
+const JoinLabel = "cairn join credential v1"
+
+// JoinCredential is the credential a node that is not yet a member of a
+// cluster authenticates with on another node's client port (AUTH
+// cairn-node <credential>) to ask to join it (CLUSTER ADDNODE): hex of
+// HMAC-SHA256(secret, JoinLabel). Only holders of the Raft secret can
+// compute it, and it reveals nothing about the secret or the CA key.
+func JoinCredential(secret []byte) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(JoinLabel))
+	return hex.EncodeToString(m.Sum(nil))
 }

@@ -119,21 +119,51 @@ func selectDB(_ *Server, _ *client, args [][]byte) reply.Value {
 // authenticate to each other with ("" while there is none).
 type nodeSecret interface{ NodeSecret() string }
 
-// checkNode tells whether secret is the cluster's node secret.
+// joinSecret is the optional backend interface giving the credential a
+// node that is not yet a member authenticates with to join (derived from
+// the Raft secret every node of the cluster is started with).
+type joinSecret interface{ JoinSecret() string }
+
+// checkNode tells whether secret is the cluster's node secret or the join
+// credential. A joining node is as trusted as a member: the Raft secret
+// that gives the credential also lets it into the Raft transport.
 func (s *Server) checkNode(secret []byte) bool {
-	ns, ok := s.backend.(nodeSecret)
-	if !ok {
+	ok := false
+	if ns, has := s.backend.(nodeSecret); has {
+		want := ns.NodeSecret()
+		ok = want != "" && subtle.ConstantTimeCompare(secret, []byte(want)) == 1
+	}
+	if js, has := s.backend.(joinSecret); has {
+		want := js.JoinSecret()
+		ok = (want != "" && subtle.ConstantTimeCompare(secret, []byte(want)) == 1) || ok
+	}
+	return ok
+}
+
+// nodeOnly lists the documented commands only a node may send: a
+// connection authenticated as a node, or one whose TLS client certificate
+// chained to the cluster's CA under tls-cluster (how a node joining such a
+// cluster authenticates). Anyone else is told errNodeOnly.
+var nodeOnly = map[string]bool{"addnode": true}
+
+const errNodeOnly = "NOPERM this command is accepted only from a cluster node " +
+	"(a connection authenticated as a node, or with the cluster's TLS certificate): " +
+	"a new node joins with --join and the cluster's --raft-secret"
+
+// isNodeOnly tells whether args is one of the nodeOnly commands; like
+// isInternal it allocates nothing.
+func isNodeOnly(args [][]byte) bool {
+	if len(args) < 2 || len(args[1]) != len("addnode") || !command.EqualFold(args[0], "cluster") {
 		return false
 	}
-	want := ns.NodeSecret()
-	return want != "" && subtle.ConstantTimeCompare(secret, []byte(want)) == 1
+	return command.EqualFold(args[1], "addnode")
 }
 
 // internal lists the commands only cluster nodes may send (to each
 // other, on a connection authenticated as resp.NodeUser); on any other
 // connection they do not exist.
 var internal = map[string]map[string]bool{
-	"cluster": {"slotop": true, "members": true, "ftshard": true, "backupshard": true},
+	"cluster": {"slotop": true, "members": true, "ftshard": true, "backupshard": true, "replstate": true},
 	"pubsub":  {"localpublish": true, "localspublish": true},
 }
 

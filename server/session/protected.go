@@ -72,8 +72,11 @@ func isLocalPeer(a net.Addr) bool {
 // clusterNodeAuth tells whether nodes may authenticate on this server
 // (cluster mode: the backend has a node secret).
 func (s *Server) clusterNodeAuth() bool {
-	ns, ok := s.backend.(nodeSecret)
-	return ok && ns.NodeSecret() != ""
+	if ns, ok := s.backend.(nodeSecret); ok && ns.NodeSecret() != "" {
+		return true
+	}
+	js, ok := s.backend.(joinSecret)
+	return ok && js.JoinSecret() != ""
 }
 
 // isNodeAuth tells whether args is AUTH cairn-node <secret>.

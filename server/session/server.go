@@ -526,6 +526,15 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		c.reply(command.ErrorReply(command.UnknownSubcommand(args[0], args[1])))
 		return
 	}
+	if !c.node && isNodeOnly(args) && (c.authed || !s.authRequired()) && !(s.cfg.TLSCluster && s.nodeCertOK(c)) {
+		s.flushBatch(c)
+		s.stats.errors.Add(1)
+		if c.tx.in {
+			c.tx.abort = true
+		}
+		c.reply(reply.Error(errNodeOnly))
+		return
+	}
 	spec, err := s.table.Resolve(args)
 	if err != nil || !spec.IsWrite() {
 		// Anything answered right away must wait for the writes pipelined

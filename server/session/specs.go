@@ -175,7 +175,7 @@ func clusterSubs() []*command.Spec {
 		sub("cluster", "addshard", -3, admin, "admin", "slow", "dangerous"),
 		sub("cluster", "delshard", 3, admin, "admin", "slow", "dangerous"),
 		sub("cluster", "addreplica", 4, admin, "admin", "slow", "dangerous"),
-		sub("cluster", "delreplica", 4, admin, "admin", "slow", "dangerous"),
+		sub("cluster", "delreplica", -4, admin, "admin", "slow", "dangerous"),
 		sub("cluster", "replacenode", 4, admin, "admin", "slow", "dangerous"),
 		sub("cluster", "moveslots", -5, admin, "admin", "slow", "dangerous"),
 		sub("cluster", "drain", 3, admin, "admin", "slow", "dangerous"),
@@ -191,6 +191,10 @@ func clusterSubs() []*command.Spec {
 		// its reply encoded (cluster fan-out of FT.*).
 		sub("cluster", "ftshard", -6, admin, "admin", "slow"),
 		sub("cluster", "backupshard", -3, admin, "admin", "slow"),
+		// Internal: this node's replica of a shard as it sees itself
+		// (replica ID, applied index, known leader), for the membership
+		// guard of CLUSTER DELREPLICA.
+		sub("cluster", "replstate", 3, admin, "admin", "slow"),
 	}
 	for _, s := range subs {
 		s.Group = "cluster"

@@ -160,6 +160,9 @@ func (s *Shard) StateDigest() (applied, digest uint64) {
 // stateDigest is StateDigest's digest; the caller holds the lock.
 func (s *stateMachine) stateDigest() uint64 {
 	d := s.db.StateDigest()
+	if s.digestOnly {
+		d = s.dbDigest
+	}
 	if s.ft.Len() > 0 {
 		d = xxhash.Sum64(binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, d), s.ft.Digest()))
 	}

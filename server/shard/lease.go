@@ -208,6 +208,9 @@ func (s *Shard) ID() uint64 { return s.opts.ShardID }
 // ReplicaID returns this replica's ID.
 func (s *Shard) ReplicaID() uint64 { return s.opts.ReplicaID }
 
+// Applied returns the index of the last log entry this replica applied.
+func (s *Shard) Applied() uint64 { return s.sm.applied.Load() }
+
 // Members returns the group's voting members (replica ID → Raft address).
 func (s *Shard) Members(ctx context.Context) (map[uint64]string, error) {
 	m, err := s.host.nh.SyncGetShardMembership(ctx, s.opts.ShardID)

@@ -27,6 +27,13 @@ import (
 // the read lock. PrepareSnapshot takes an O(1) copy-on-write view under the
 // write lock and SaveSnapshot serializes it while updates continue.
 type stateMachine struct {
+	// digestOnly (an Offline from NewDigester): a snapshot's keyspace is
+	// decoded and digested, not built; dbDigest and dbKeys are what the
+	// keyspace's StateDigest and Len would have been.
+	digestOnly bool
+	dbDigest   uint64
+	dbKeys     int
+
 	mu    sync.RWMutex
 	db    *keyspace.DB
 	table *command.Table
@@ -516,7 +523,16 @@ func (s *stateMachine) recoverFrom(br *bufio.Reader, inApply bool) (string, erro
 	s.db.Cfg, s.cfgEpoch = cfg, epoch
 	s.configChanged()
 	s.db.SetClock(t)
-	if err := s.db.Load(br); err != nil {
+	if s.digestOnly {
+		d, n, err := keyspace.DigestSnapshot(br, &s.db.Cfg)
+		if err != nil {
+			if errors.Is(err, keyspace.ErrSnapshotVersion) {
+				return err.Error(), nil
+			}
+			return "", fmt.Errorf("recover snapshot: %w", err)
+		}
+		s.dbDigest, s.dbKeys = d, n
+	} else if err := s.db.Load(br); err != nil {
 		if errors.Is(err, keyspace.ErrSnapshotVersion) {
 			return err.Error(), nil
 		}

@@ -162,6 +162,14 @@ func (c *Plane) Cluster(args [][]byte) reply.Value {
 		}
 		return c.op(cluster.Op{Op: "remove-shard", Shard: id})
 	case "addreplica", "delreplica":
+		// DELREPLICA <shard> <node> [FORCE]: FORCE skips the membership
+		// guard (memberguard.go), for an operator who knows better.
+		force := false
+		if sub == "delreplica" && len(args) == 5 && strings.EqualFold(string(args[4]), "force") {
+			force = true
+		} else if len(args) != 4 {
+			return reply.Error("ERR syntax error")
+		}
 		sid, ok1 := parseShardRef(args[2])
 		nid, ok2 := parseNodeRef(args[3])
 		sh := topo.Shard(sid)
@@ -185,6 +193,11 @@ func (c *Plane) Cluster(args [][]byte) reply.Value {
 				return reply.Error("ERR cannot remove a shard's last replica")
 			}
 			reps = slices.DeleteFunc(reps, func(x uint64) bool { return x == nid })
+			if !force {
+				if err := c.checkRemoval(topo, sh, nid, reps); err != nil {
+					return reply.Error(err.Error())
+				}
+			}
 		}
 		return c.op(cluster.Op{Op: "set-replicas", Shard: sid, Replicas: reps})
 	case "replacenode":
@@ -203,6 +216,9 @@ func (c *Plane) Cluster(args [][]byte) reply.Value {
 			reps := slices.Clone(sh.Replicas)
 			if sh.HasReplica(nw) {
 				reps = slices.DeleteFunc(reps, func(x uint64) bool { return x == old })
+				if err := c.checkRemoval(topo, &sh, old, reps); err != nil {
+					return reply.Error(err.Error())
+				}
 			} else {
 				reps[slices.Index(reps, old)] = nw
 			}
@@ -240,6 +256,8 @@ func (c *Plane) Cluster(args [][]byte) reply.Value {
 		return reply.Array(out...)
 	case "ftshard":
 		return c.ftShardCmd(args) // internal (ft.go)
+	case "replstate":
+		return c.replStateCmd(args) // internal (memberguard.go)
 	case "backupshard":
 		return c.backupShardCmd(args) // internal (backup.go)
 	case "slotop":
@@ -634,8 +652,11 @@ func clusterHelp() reply.Value {
 		"    Create a shard (Raft group) replicated on the given nodes; returns its number.",
 		"DELSHARD <shard>",
 		"    Remove a shard that owns no slots.",
-		"ADDREPLICA <shard> <node> | DELREPLICA <shard> <node>",
+		"ADDREPLICA <shard> <node> | DELREPLICA <shard> <node> [FORCE]",
 		"    Add or remove a replica of a shard; a new replica catches up by snapshot.",
+		"    A removal is refused while the shard's group has a membership change in",
+		"    progress, has no leader, or would keep fewer live, caught-up replicas",
+		"    than a quorum of its new membership (FORCE skips these checks).",
 		"REPLACENODE <old-node> <new-node>",
 		"    Move every replica held by <old-node> to <new-node>.",
 		"MOVESLOTS <shard> <start> <end> [<start> <end> ...]",

@@ -99,8 +99,15 @@ type Config struct {
 	RaftAddr string
 	// Announce is the client address this node announces.
 	Announce string
-	// RequirePass is sent with AUTH when joining and probing peers.
+	// RequirePass is sent with AUTH when probing peers (and when joining
+	// without JoinCredential).
 	RequirePass string
+	// JoinCredential (raftauth.JoinCredential of the Raft secret) is what
+	// this node authenticates with as a node (AUTH cairn-node) to send
+	// CLUSTER ADDNODE when it joins, and what it accepts from a joining
+	// node. "" under tls-cluster: there a joining node's certificate,
+	// chained to the cluster's CA, is its credential.
+	JoinCredential string
 	// Bind, Port, ShardPorts and ShardPortStep place the shard
 	// endpoints (endpoints.go); they are server.Config's with its
 	// defaults applied: ShardPorts < 0 picks free ports, ShardPortStep
@@ -193,7 +200,21 @@ func Start(config Config) (*Plane, error) {
 	}
 	if id == 0 && cfg.Join != "" {
 		// Ask the cluster for an ID; it also adds this node to the directory.
-		v, err := resp.CallWith(cfg.Dial, cfg.Join, 30*time.Second, cfg.RequirePass, "CLUSTER", "ADDNODE", cfg.RaftAddr, announce)
+		// CLUSTER ADDNODE is a node-only command: authenticate as a node
+		// with the credential the Raft secret gives (under tls-cluster the
+		// certificate the dialer presents does).
+		var v string
+		if cfg.JoinCredential != "" {
+			var out [][]byte
+			out, err = resp.CallNodeWith(cfg.Dial, cfg.Join, 30*time.Second, cfg.JoinCredential, []byte("CLUSTER"), []byte("ADDNODE"), []byte(cfg.RaftAddr), []byte(announce))
+			if err == nil && len(out) == 1 {
+				v = string(out[0])
+			} else if err == nil {
+				err = fmt.Errorf("bad CLUSTER ADDNODE reply %q", out)
+			}
+		} else {
+			v, err = resp.CallWith(cfg.Dial, cfg.Join, 30*time.Second, cfg.RequirePass, "CLUSTER", "ADDNODE", cfg.RaftAddr, announce)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("join %s: %w", cfg.Join, err)
 		}

@@ -528,10 +528,11 @@ func Start(cfg Config) (_ *Node, err error) {
 		if seed != nil {
 			cseed = &seed.Seed
 		}
-		if !cfg.TLS.Cluster {
+		if !cfg.TLS.Cluster && (len(raftSecret) > 0 || cfg.FaultNet != nil) {
 			// The credential a joining node sends CLUSTER ADDNODE with
 			// (raftSecret is empty only on the tests' in-process
-			// transport, FaultNet, whose nodes then share the empty one).
+			// transport, FaultNet, whose nodes then share the empty one;
+			// Validate requires a secret everywhere else).
 			n.joinCred = raftauth.JoinCredential(raftSecret)
 		}
 		n.cluster, err = control.Start(control.Config{

@@ -158,6 +158,15 @@ func TestClusterPointInTimeRestore(t *testing.T) {
 			}
 		}
 	}
+	// INFO backups shows each archived shard, on every node.
+	for i := 1; i <= 3; i++ {
+		inf, err := c.NodeClient(i).Info(ctx, "backups").Result()
+		for sh := 1; sh <= 3; sh++ {
+			if err != nil || !strings.Contains(inf, "log_archive:yes") || !strings.Contains(inf, fmt.Sprintf("log_archive_shard_%d:last_index=", sh)) {
+				t.Fatalf("node %d: INFO backups lacks shard %d: %q %v", i, sh, inf, err)
+			}
+		}
+	}
 	from := filepath.Join(bdir(3), "base")
 	all := []string{bdir(1), bdir(2)}
 

@@ -5,8 +5,10 @@ import (
 	"crypto/ed25519"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -141,5 +143,23 @@ func TestHandshake(t *testing.T) {
 	}
 	if err := try(nil, ca); err == nil {
 		t.Error("a client without a certificate completed the handshake")
+	}
+}
+
+// TestJoinCredential: the join credential is the same for every holder of
+// a secret, differs between secrets, and is not the CA's key seed.
+func TestJoinCredential(t *testing.T) {
+	a, b := []byte("join-secret-0123456789"), []byte("join-secret-0123456789x")
+	if JoinCredential(a) != JoinCredential(append([]byte(nil), a...)) {
+		t.Fatal("not deterministic")
+	}
+	if JoinCredential(a) == JoinCredential(b) {
+		t.Fatal("two secrets give the same credential")
+	}
+	if len(JoinCredential(a)) != 64 {
+		t.Fatalf("credential %q: want 64 hex digits", JoinCredential(a))
+	}
+	if strings.Contains(JoinCredential(a), hex.EncodeToString(caKey(a).Seed())) {
+		t.Fatal("the credential reveals the CA's key seed")
 	}
 }

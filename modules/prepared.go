@@ -49,16 +49,17 @@ func (refusingHost) Call([][]byte) ([]byte, error) {
 // Prepare runs fn with input c (on the call budget, without a host: a
 // command fails) on a clean instance and returns a Prepared whose calls
 // start from the state it left. It fails with ErrPrepareFailed when the
-// guest traps, runs out of fuel or replies with a RESP error; with another
-// error when no instance can be had (as Call would) or the library cannot
-// reset to a new state (it mutates tables).
+// guest traps, runs out of fuel or replies with a RESP error, or when the
+// module cannot be reset to a new state (it mutates tables): properties of
+// the module and input, the same on every replica. It fails with another
+// error when no instance can be had (as Call would).
 func (l *Library) Prepare(ctx context.Context, fn string, c Call) (*Prepared, error) {
 	f, ok := l.Function(fn)
 	if !ok {
 		return nil, ErrUnknownFunction
 	}
 	if l.reinstantiate {
-		return nil, errors.New("ERR library cannot be prepared: it mutates tables or drops data segments")
+		return nil, fmt.Errorf("%w: the module mutates tables or drops data segments, so its instances cannot be reset to a new state", ErrPrepareFailed)
 	}
 	p := &Prepared{lib: l, prep: f, in: c}
 	in, err := p.instantiate(ctx)

@@ -138,6 +138,13 @@ type Script struct {
 	// CompileOnly only compiles it (SCRIPT LOAD): the reply is a null or
 	// the compilation error.
 	CompileOnly bool
+	// Prepared runs it from a state where it is compiled already (see
+	// prepared): for scripts called repeatedly (EVALSHA). Preparing costs a
+	// clean interpreter instance, tens of milliseconds when none is idle,
+	// so a source that may be new every time (EVAL) compiles in the call
+	// instead. The choice must be the same on every replica: the fuel a
+	// call uses differs between the two.
+	Prepared bool
 	// Time and Seed are the log entry's (Unix ns) and seed.
 	Time int64
 	Seed uint64
@@ -148,17 +155,17 @@ type Script struct {
 // fuel used. An error is a failure of the call: fuel, trap, or no
 // interpreter.
 //
-// A script runs from a state where it is already compiled (see prepared),
-// so a call pays for running it only; a script that does not compile runs
-// from the interpreter's post-initialization state, which compiles it
-// again and replies with the compilation error.
+// With Prepared, a script runs from a state where it is already compiled
+// (see prepared), so a call pays for running it only; a script that does
+// not compile runs from the interpreter's post-initialization state, which
+// compiles it again and replies with the compilation error.
 func Run(ctx context.Context, host modules.Host, s Script) (reply []byte, fuel int64, err error) {
 	lib, err := Library(ctx)
 	if err != nil {
 		return nil, 0, err
 	}
 	var p *modules.Prepared
-	if !s.CompileOnly {
+	if s.Prepared && !s.CompileOnly {
 		if p, err = prepared(ctx, lib, s.SHA, s.Source); err != nil {
 			return nil, 0, err
 		}
@@ -195,9 +202,12 @@ func Run(ctx context.Context, host modules.Host, s Script) (reply []byte, fuel i
 }
 
 // maxPrepared bounds the scripts kept compiled (each holds at least one
-// instance of the interpreter); the least recently used is dropped, and
-// compiled again when it runs next.
-const maxPrepared = 32
+// instance of the interpreter: ~1.5 MB resident, the pages its snapshot and
+// calls wrote); the least recently used is dropped, and prepared again —
+// on a new interpreter instance, tens of milliseconds — when it runs next,
+// so an application cycling through more EVALSHA scripts than this pays
+// that on every call.
+const maxPrepared = 64
 
 // prepareTime is the clock of a preparation (Unix ns): fixed, as the
 // preparation's outcome must not depend on when it ran; not zero, which

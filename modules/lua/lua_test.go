@@ -48,7 +48,7 @@ func itoa(n int) string {
 
 func run(t testing.TB, h modules.Host, src string, keys, args []string) string {
 	t.Helper()
-	s := lua.Script{SHA: modules.ScriptSHA([]byte(src)), Source: []byte(src)}
+	s := lua.Script{SHA: modules.ScriptSHA([]byte(src)), Source: []byte(src), Prepared: true}
 	for _, k := range keys {
 		s.Keys = append(s.Keys, []byte(k))
 	}

@@ -46,7 +46,7 @@ func TestPreparedMatchesCompile(t *testing.T) {
 				t.Fatalf("%q: compiled call: %v", src, err)
 			}
 			hp := &kvHost{}
-			got, _, err := lua.Run(ctx, hp, lua.Script{SHA: string(in.Args[0]), Source: []byte(src), Keys: in.Keys, Args: in.Args[2:], Time: in.Time, Seed: seed})
+			got, _, err := lua.Run(ctx, hp, lua.Script{SHA: string(in.Args[0]), Source: []byte(src), Keys: in.Keys, Args: in.Args[2:], Prepared: true, Time: in.Time, Seed: seed})
 			if err != nil {
 				t.Fatalf("%q: prepared call: %v", src, err)
 			}

@@ -29,7 +29,7 @@ var (
 // Eval is EVAL script numkeys [key ...] [arg ...]: cache the script and
 // run it, at apply time on every replica.
 func Eval(c *command.Ctx, args [][]byte) (reply.Value, error) {
-	return eval(c, args, args[1], false, true)
+	return eval(c, args, args[1], false, true, false)
 }
 
 // EvalSHA is EVALSHA sha1 numkeys [key ...] [arg ...]: run a cached
@@ -40,13 +40,13 @@ func EvalSHA(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	if err != nil {
 		return reply.Value{}, err
 	}
-	return eval(c, args, src, false, false)
+	return eval(c, args, src, false, false, true)
 }
 
 // EvalRO is EVAL_RO script numkeys [key ...] [arg ...] on the read path:
 // writes are refused; the script is not cached.
 func EvalRO(c *command.Ctx, args [][]byte) (reply.Value, error) {
-	return eval(c, args, args[1], true, false)
+	return eval(c, args, args[1], true, false, false)
 }
 
 // EvalSHARO is EVALSHA_RO sha1 numkeys [key ...] [arg ...] on the read
@@ -56,7 +56,7 @@ func EvalSHARO(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	if err != nil {
 		return reply.Value{}, err
 	}
-	return eval(c, args, src, true, false)
+	return eval(c, args, src, true, false, true)
 }
 
 // cached returns the cached source of a SHA1, or NOSCRIPT.
@@ -74,7 +74,12 @@ func cached(c *command.Ctx, sha []byte) ([]byte, error) {
 	return src, nil
 }
 
-func eval(c *command.Ctx, args [][]byte, src []byte, ro, cache bool) (reply.Value, error) {
+// eval runs a script. prepared (EVALSHA, EVALSHA_RO: a script of the
+// replicated cache, typically called again and again) runs it from a state
+// where it is compiled already; EVAL and EVAL_RO, whose source may be new on
+// every call, compile it in the call. The choice depends only on the
+// command, so every replica makes the same one.
+func eval(c *command.Ctx, args [][]byte, src []byte, ro, cache, prepared bool) (reply.Value, error) {
 	if c.Funcs == nil {
 		return reply.Value{}, errUnavailable
 	}
@@ -109,7 +114,7 @@ func eval(c *command.Ctx, args [][]byte, src []byte, ro, cache bool) (reply.Valu
 	c.NoBlock, c.InFunction = true, true
 	out, fuel, err := lua.Run(context.Background(), function.NewHost(c, keys, ro, sc.flags), lua.Script{
 		SHA: sha, Source: sc.body, Keys: keys, Args: args[3+numkeys:], ReadOnly: ro || sc.flags&modules.NoWrites != 0,
-		Time: c.Now * 1_000_000, Seed: c.Seed,
+		Prepared: prepared, Time: c.Now * 1_000_000, Seed: c.Seed,
 	})
 	c.NoBlock, c.InFunction = noBlock, inFn
 	c.Funcs.CountCall(ro, fuel)

@@ -40,6 +40,14 @@ import "errors"
 //	   dot products, Hamming distance), which builds a different graph
 //	   than format 6's float32 arithmetic; and adds VLINKS and VRANGE. The
 //	   vector-set family's command.Spec.Format is 8.
+//	9  same layout and clock rule as 8. Lua scripts and Wasm functions
+//	   spend other fuel for the same call: EVALSHA runs a script already
+//	   compiled into a prepared interpreter state, the embedded Lua
+//	   guest changed, and a module's cairn.settle export runs after its
+//	   initialization. A script or function that runs out of fuel would
+//	   stop at another point (with other writes made) on a format-8
+//	   binary, so the scripting and function families' command.Spec.Format
+//	   is 9: a mixed cluster refuses them until every node runs format 9.
 //
 // Kind numbers are never reused. New kinds start at 10.
 //

@@ -166,21 +166,22 @@ func TestSMEvalDeterminism(t *testing.T) {
 }
 
 // TestEvalGatedByClusterVersion: EVAL and SCRIPT came with entry format 7
-// (older binaries answered them with an error and would diverge); while
-// the cluster version is 6 a leader refuses them, then accepts them.
+// (older binaries answered them with an error and would diverge) and
+// carry format 9 since scripts spend other fuel; while the cluster
+// version is 8 a leader refuses them, then accepts them.
 func TestEvalGatedByClusterVersion(t *testing.T) {
 	luatest.Ensure(t)
 	var cv atomic.Int32
-	cv.Store(6)
+	cv.Store(8)
 	s := startVersioned(t, table, &cv)
 	for _, cmd := range [][][]byte{args("EVAL", "return 1", "0"), args("SCRIPT", "LOAD", "return 1")} {
 		if _, err := s.Propose(entry.Commands, [][][]byte{cmd}).Wait(); !errors.Is(err, shard.ErrFeatureGated) {
-			t.Fatalf("%q at cluster version 6: %v, want ErrFeatureGated", cmd, err)
+			t.Fatalf("%q at cluster version 8: %v, want ErrFeatureGated", cmd, err)
 		}
 	}
-	cv.Store(7)
+	cv.Store(9)
 	out, err := s.Propose(entry.Commands, [][][]byte{args("EVAL", "return 7", "0")}).Wait()
 	if err != nil || len(out) != 1 || out[0].Int != 7 {
-		t.Fatalf("at cluster version 7: %v %v", out, err)
+		t.Fatalf("at cluster version 9: %v %v", out, err)
 	}
 }

@@ -207,11 +207,12 @@ func TestSMFunctionSnapshot(t *testing.T) {
 }
 
 // TestFunctionsGatedByClusterVersion: FUNCTION and FCALL came with entry
-// format 3; while the cluster version is 2 a leader refuses them (an older
-// node would halt on them) without reaching the log, then accepts them.
+// format 3 and carry format 9 since calls spend other fuel; while the
+// cluster version is 8 a leader refuses them (an older node would halt on
+// them, or spend other fuel) without reaching the log, then accepts them.
 func TestFunctionsGatedByClusterVersion(t *testing.T) {
 	var cv atomic.Int32
-	cv.Store(2)
+	cv.Store(8)
 	s := startVersioned(t, table, &cv)
 	load := [][]byte{[]byte("FUNCTION"), []byte("LOAD"), modulestest.Payload("c", modulestest.Fixture(t, "c_incr"))}
 	for _, p := range []*shard.Pending{
@@ -220,12 +221,12 @@ func TestFunctionsGatedByClusterVersion(t *testing.T) {
 		s.Propose(entry.Multi, [][][]byte{args("set", "a", "1"), args("EVAL", "return 1", "0")}),
 	} {
 		if _, err := p.Wait(); !errors.Is(err, shard.ErrFeatureGated) {
-			t.Fatalf("at cluster version 2: %v, want ErrFeatureGated", err)
+			t.Fatalf("at cluster version 8: %v, want ErrFeatureGated", err)
 		}
 	}
-	cv.Store(3)
+	cv.Store(9)
 	out, err := s.Propose(entry.Commands, [][][]byte{load, args("fcall", "cincr", "1", "k")}).Wait()
 	if err != nil || len(out) != 2 || string(out[0].Str) != "c" || out[1].Int != 1 {
-		t.Fatalf("at cluster version 3: %v %v", out, err)
+		t.Fatalf("at cluster version 9: %v %v", out, err)
 	}
 }

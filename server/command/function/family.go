@@ -11,10 +11,12 @@ import (
 	"github.com/cairndb/cairn/server/command"
 )
 
-// Format is the log-entry format that introduced the family's commands: a
-// leader refuses to propose them while some node of the cluster is older
-// (it would halt on them).
-const Format = 3
+// Format is the log-entry format of the family's commands: 3 introduced
+// them, 9 (a call's fuel: cairn.settle runs after a module's
+// initialization) is what they carry now. A leader refuses to propose
+// them while some node of the cluster is older (it would halt on them,
+// or spend other fuel).
+const Format = 9
 
 // Specs is the family's spec table.
 var Specs = command.WithFormat(Format, []*command.Spec{

@@ -19,10 +19,12 @@ import (
 	"github.com/cairndb/cairn/server/command/function"
 )
 
-// Format is the log-entry format that introduced the family: a leader
-// refuses to propose its commands while some node of the cluster is older
-// (an older binary answered EVAL with an error and would diverge).
-const Format = 7
+// Format is the log-entry format of the family: 7 introduced it (an
+// older binary answered EVAL with an error and would diverge), 9 (a
+// script's fuel: prepared scripts, the guest's allocator warmed in its
+// snapshot) is what it carries now. A leader refuses to propose its
+// commands while some node of the cluster is older.
+const Format = 9
 
 // Specs is the family's spec table.
 var Specs = command.WithFormat(Format, []*command.Spec{

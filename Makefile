@@ -96,7 +96,7 @@ bench-vector: build ## FT.* end to end through RESP on a bin/cairn node vs hnswl
 
 bench-regions: ## Regions: lag p50/p99/max at 10k writes/s over a 50 ms link, throughput with/without a secondary, catch-up after a 60 s cut, planned switchover (bench/out/regions.md; REGION_RATE, REGION_SECS, REGION_CUT_SECS, REGION_DELAY_MS)
 	mkdir -p bench/out
-	CAIRN_BENCH_REGIONS=$(CURDIR)/bench/out/regions.md $(GO) test -count=1 -timeout 30m -run TestBenchRegions -v ./regions/
+	CAIRN_BENCH_REGIONS=$(CURDIR)/bench/out/regions.md CAIRN_BENCH_REGIONS_CLUSTER=$(CURDIR)/bench/out/regions-cluster.md $(GO) test -count=1 -timeout 30m -run TestBenchRegions -v ./regions/
 
 bench-vector-engine: ## Vector engine: Cairn HNSW vs coder/hnsw vs hnswlib (python3-hnswlib) on a clustered set (bench/out/vector-engine.md; VECTOR_FLAGS, e.g. -n 100000)
 	mkdir -p bench/out

@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/cairndb/cairn/regions"
 	"github.com/cairndb/cairn/server"
 	"github.com/cairndb/cairn/server/servertest"
 )
@@ -162,7 +163,7 @@ func loadavg() string {
 
 // closedLoop runs 32 clients sending pipelines of 16 SETs for d and
 // returns the acknowledged writes per second.
-func closedLoop(t *testing.T, c *redis.Client, d time.Duration) float64 {
+func closedLoop(t *testing.T, c redis.UniversalClient, d time.Duration) float64 {
 	ctx := context.Background()
 	var n atomic.Int64
 	end := time.Now().Add(d)
@@ -189,7 +190,7 @@ func closedLoop(t *testing.T, c *redis.Client, d time.Duration) float64 {
 }
 
 // paced writes at rate SETs per second (batches every 10 ms) until stop.
-func paced(c *redis.Client, rate int, stop chan struct{}, wrote *atomic.Int64) {
+func paced(c redis.UniversalClient, rate int, stop chan struct{}, wrote *atomic.Int64) {
 	ctx := context.Background()
 	per := max(rate/100, 1)
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -273,4 +274,125 @@ func (c *delayConn) Read(b []byte) (int, error) {
 	n := copy(b, c.cur)
 	c.cur = c.cur[n:]
 	return n, nil
+}
+
+// TestBenchRegionsCluster is the cluster-topology part of `make
+// bench-regions`: skipped unless CAIRN_BENCH_REGIONS_CLUSTER is set (an
+// output file). Two regions of 3 nodes, 3 shards x 3 replicas each, all
+// in this process (so both regions share the machine's cores), the
+// secondary's links delayed by REGION_DELAY_MS (50) primary → secondary.
+// It measures what TestBenchRegions does, through a cluster client: the
+// primary's closed-loop throughput with the link cut (the secondary
+// absent: its nodes idle) and attached; lag p50/p99/max at REGION_RATE
+// for REGION_SECS; catch-up after a REGION_CUT_SECS cut under the paced
+// load; a planned switchover under that load.
+func TestBenchRegionsCluster(t *testing.T) {
+	out := os.Getenv("CAIRN_BENCH_REGIONS_CLUSTER")
+	if out == "" {
+		t.Skip("benchmark: set CAIRN_BENCH_REGIONS_CLUSTER=<output file> (make bench-regions)")
+	}
+	delay := time.Duration(envInt("REGION_DELAY_MS", 50)) * time.Millisecond
+	rate := envInt("REGION_RATE", 10000)
+	secs := envInt("REGION_SECS", 10)
+	cutSecs := envInt("REGION_CUT_SECS", 60)
+	ctx := context.Background()
+	var rep strings.Builder
+	fmt.Fprintf(&rep, "# Regions benchmark, cluster topology\n\n%s; two regions of 3 nodes, 3 shards x 3 replicas each, all 6 nodes in one process (sharing the CPUs); link delay %v primary → secondary (delayConn); paced rate %d/s for %d s; cut %d s; load average before: %s\n\n",
+		time.Now().UTC().Format(time.RFC3339), delay, rate, secs, cutSecs, loadavg())
+	rep.WriteString("| measure | value |\n|---|---|\n")
+	row := func(k, v string) {
+		fmt.Fprintf(&rep, "| %s | %s |\n", k, v)
+		t.Logf("%s: %s", k, v)
+	}
+	rp := startRegionPairDelay(t, delay)
+	pc := rp.pCl
+	status := func() regions.Status { return rp.s.Node(1).RegionStatus() }
+	caughtUp := func(st regions.Status) bool {
+		if len(st.Shards) != len(rp.shards) || st.LagMs >= 200+delay.Milliseconds() || st.LagEntries >= 1000 {
+			return false
+		}
+		for _, sh := range st.Shards {
+			if !sh.Connected {
+				return false
+			}
+		}
+		return true
+	}
+	waitCaughtUp := func(limit time.Duration) time.Duration {
+		t0 := time.Now()
+		for !caughtUp(status()) {
+			if time.Since(t0) > limit {
+				t.Fatalf("secondary not caught up in %v: %+v", limit, status())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		return time.Since(t0)
+	}
+	pc.Set(ctx, "warm", "1", 0)
+	waitCaughtUp(time.Minute)
+
+	// Throughput with the link cut (the secondary idle), then attached,
+	// alternately twice.
+	var alone, with []float64
+	for range 2 {
+		rp.sDial.setCut(true)
+		alone = append(alone, closedLoop(t, pc, 5*time.Second))
+		rp.sDial.setCut(false)
+		waitCaughtUp(2 * time.Minute)
+		with = append(with, closedLoop(t, pc, 5*time.Second))
+		waitCaughtUp(2 * time.Minute)
+	}
+	slices.Sort(alone)
+	slices.Sort(with)
+	row("primary SET throughput, secondary cut off (closed loop, 32 clients × pipeline 16; 2 rounds)", fmt.Sprintf("%.0f / %.0f ops/s", alone[0], alone[1]))
+	row("same, secondary attached (2 rounds, alternating)", fmt.Sprintf("%.0f / %.0f ops/s (%.2f× without, means)", with[0], with[1], (with[0]+with[1])/(alone[0]+alone[1])))
+
+	// Lag at a paced rate.
+	stop := make(chan struct{})
+	var wrote atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); paced(pc, rate, stop, &wrote) }()
+	var lags []int64
+	tick := time.NewTicker(10 * time.Millisecond)
+	end := time.Now().Add(time.Duration(secs) * time.Second)
+	for now := range tick.C {
+		if now.After(end) {
+			break
+		}
+		lags = append(lags, status().LagMs)
+	}
+	tick.Stop()
+	achieved := float64(wrote.Load()) / float64(secs)
+	slices.Sort(lags)
+	pct := func(q float64) int64 { return lags[min(len(lags)-1, int(q*float64(len(lags))))] }
+	row(fmt.Sprintf("lag at %d writes/s asked (%.0f achieved), %d s, sampled every 10 ms (largest over shards)", rate, achieved, secs),
+		fmt.Sprintf("p50 %d ms, p99 %d ms, max %d ms", pct(0.50), pct(0.99), lags[len(lags)-1]))
+
+	// Catch-up after a cut, the paced load going on.
+	rp.sDial.setCut(true)
+	time.Sleep(time.Duration(cutSecs) * time.Second)
+	rp.sDial.setCut(false)
+	took := waitCaughtUp(5 * time.Minute)
+	snaps := uint64(0)
+	for _, sh := range status().Shards {
+		snaps += sh.Snapshots
+	}
+	row(fmt.Sprintf("catch-up after a %d s link cut under the paced load", cutSecs),
+		fmt.Sprintf("%v until lag < %d ms on every shard (snapshots installed: %d)",
+			took.Round(time.Millisecond), 200+delay.Milliseconds(), snaps))
+
+	// Planned switchover under the paced load.
+	t1 := time.Now()
+	if _, err := rp.s.NodeClient(1).Do(ctx, "REGION", "PROMOTE").Result(); err != nil {
+		t.Fatalf("REGION PROMOTE: %v", err)
+	}
+	row("planned switchover (REGION PROMOTE) under the paced load", time.Since(t1).Round(time.Millisecond).String())
+	close(stop)
+	wg.Wait()
+	fmt.Fprintf(&rep, "\nLoad average after: %s\n", loadavg())
+	if err := os.WriteFile(out, []byte(rep.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + rep.String())
 }

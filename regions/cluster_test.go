@@ -57,6 +57,9 @@ type cutDialer struct {
 	cut    bool
 	remote map[string]bool
 	conns  []net.Conn
+	// delay, if set, delivers what a link dialed here reads that much
+	// later (delayConn: the benchmark's long link).
+	delay time.Duration
 }
 
 // announced is the address a node listening on addr announces to the
@@ -80,10 +83,14 @@ func (d *cutDialer) dial(addr string) (net.Conn, error) {
 		return nil, errors.New("test: region link cut")
 	}
 	c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", port), time.Second)
-	if err == nil {
-		d.conns = append(d.conns, c)
+	if err != nil {
+		return nil, err
 	}
-	return c, err
+	d.conns = append(d.conns, c)
+	if d.delay > 0 {
+		return newDelayConn(c, d.delay), nil
+	}
+	return c, nil
 }
 
 func (d *cutDialer) setCut(on bool) {
@@ -111,10 +118,14 @@ type regionPair struct {
 	dirs       []string // the primary region's nodes' data directories
 }
 
-func startRegionPair(t *testing.T) *regionPair {
+func startRegionPair(t *testing.T) *regionPair { return startRegionPairDelay(t, 0) }
+
+// startRegionPairDelay is startRegionPair with the secondary's links
+// delayed by delay (primary → secondary).
+func startRegionPairDelay(t *testing.T, delay time.Duration) *regionPair {
 	const nodes, shards = 3, 3
 	addrs := freeAddrs(t, 2*nodes)
-	rp := &regionPair{pAddr: addrs[:nodes], sAddr: addrs[nodes:], pDial: &cutDialer{}, sDial: &cutDialer{}, nodes: nodes, shards: []uint64{1, 2, 3}}
+	rp := &regionPair{pAddr: addrs[:nodes], sAddr: addrs[nodes:], pDial: &cutDialer{}, sDial: &cutDialer{delay: delay}, nodes: nodes, shards: []uint64{1, 2, 3}}
 	rp.pDial.remote, rp.sDial.remote = map[string]bool{}, map[string]bool{}
 	for _, a := range rp.sAddr {
 		rp.pDial.remote[a] = true

@@ -532,7 +532,11 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		if c.tx.in {
 			c.tx.abort = true
 		}
-		c.reply(reply.Error(errNodeOnly))
+		v := reply.Error(errNodeOnly)
+		if spec, err := s.table.Resolve(args); err == nil {
+			s.audit(c, spec, args, v) // a refused administrative command is audited too
+		}
+		c.reply(v)
 		return
 	}
 	spec, err := s.table.Resolve(args)

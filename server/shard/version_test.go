@@ -25,18 +25,18 @@ func encodeV(v uint8, kind entry.Kind, t int64, cmds ...[][]byte) []byte {
 // applied, the applied index stays before it, no snapshot is taken.
 func TestSMHaltsOnUnknown(t *testing.T) {
 	for name, bad := range map[string][]byte{
-		"empty":        nil,
-		"short":        {1},
-		"garbage":      []byte("garbage garbage"),
-		"truncated":    encode(entry.Commands, 1000, 1, args("set", "a", "1"))[:8],
-		"version 9":    {9, 1, 0, 0, 0},
-		"kind 9":       encode(entry.Kind(9), 1000, 1, args("set", "a", "1")),
-		"config at v1": entry.Append(nil, &entry.Entry{Version: 1, Kind: entry.Config, Time: 1000, Cmds: [][][]byte{args("maxmemory", "1")}}),
-		"command":      encode(entry.Commands, 1000, 1, args("set", "z", "1"), args("nosuchcmd", "a")),
-		"in multi":     encode(entry.Multi, 1000, 1, args("set", "z", "1"), args("nosuchcmd", "a")),
-		"subcommand":   encode(entry.Commands, 1000, 1, args("xgroup", "nosuchsub", "s", "g")),
-		"slot op v1":   encode(entry.SlotOp, 1000, 1, args("NOSUCHOP", "\x00\x00")),
-		"slot op v2":   encode(entry.SlotOp, 1000, 1, args("@2", "NOSUCHOP", "\x00\x00", "")),
+		"empty":         nil,
+		"short":         {1},
+		"garbage":       []byte("garbage garbage"),
+		"truncated":     encode(entry.Commands, 1000, 1, args("set", "a", "1"))[:8],
+		"newer version": {entry.Version + 1, 1, 0, 0, 0},
+		"kind 9":        encode(entry.Kind(9), 1000, 1, args("set", "a", "1")),
+		"config at v1":  entry.Append(nil, &entry.Entry{Version: 1, Kind: entry.Config, Time: 1000, Cmds: [][][]byte{args("maxmemory", "1")}}),
+		"command":       encode(entry.Commands, 1000, 1, args("set", "z", "1"), args("nosuchcmd", "a")),
+		"in multi":      encode(entry.Multi, 1000, 1, args("set", "z", "1"), args("nosuchcmd", "a")),
+		"subcommand":    encode(entry.Commands, 1000, 1, args("xgroup", "nosuchsub", "s", "g")),
+		"slot op v1":    encode(entry.SlotOp, 1000, 1, args("NOSUCHOP", "\x00\x00")),
+		"slot op v2":    encode(entry.SlotOp, 1000, 1, args("@2", "NOSUCHOP", "\x00\x00", "")),
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := shard.NewTestSM(table)

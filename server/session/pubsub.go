@@ -51,12 +51,16 @@ func (s *Server) subscribeWith(c *client, fn func() []reply.Value) reply.Value {
 	for _, v := range confs {
 		b = encodePush(b, v, c.proto)
 	}
-	c.releasePush(mark, b)
+	// The counts CLIENT LIST shows change before the confirmations go
+	// out: a client that read them and then asks another connection's
+	// CLIENT LIST sees them (a CI run saw ssub=0 after SSUBSCRIBE's
+	// confirmation).
 	ch, pat, shard := s.hub.Counts(c)
 	c.subs, c.ssubs = ch+pat, shard
 	c.subCount.Store(int32(ch))
 	c.psubCount.Store(int32(pat))
 	c.ssubCount.Store(int32(shard))
+	c.releasePush(mark, b)
 	return noReply
 }
 

@@ -31,23 +31,9 @@ import (
 // REGION PROMOTE under load. It writes a Markdown table to
 // CAIRN_BENCH_REGIONS (a file path) and logs it.
 func TestBenchRegions(t *testing.T) {
-	out := os.Getenv("CAIRN_BENCH_REGIONS")
-	if out == "" {
-		t.Skip("benchmark: set CAIRN_BENCH_REGIONS=<output file> (make bench-regions)")
-	}
-	delay := time.Duration(envInt("REGION_DELAY_MS", 50)) * time.Millisecond
-	rate := envInt("REGION_RATE", 10000)
-	secs := envInt("REGION_SECS", 10)
-	cutSecs := envInt("REGION_CUT_SECS", 60)
+	b := startBench(t, "CAIRN_BENCH_REGIONS", "Regions benchmark", "single-node regions (primary and secondary nodes in one process, sharing the CPUs)")
+	delay, cutSecs, row := b.delay, b.cutSecs, b.row
 	ctx := context.Background()
-	var rep strings.Builder
-	fmt.Fprintf(&rep, "# Regions benchmark\n\n%s; single-node regions (primary and secondary nodes in one process, sharing the CPUs); link delay %v primary → secondary (delayConn); paced rate %d/s for %d s; cut %d s; load average before: %s\n\n",
-		time.Now().UTC().Format(time.RFC3339), delay, rate, secs, cutSecs, loadavg())
-	rep.WriteString("| measure | value |\n|---|---|\n")
-	row := func(k, v string) {
-		fmt.Fprintf(&rep, "| %s | %s |\n", k, v)
-		t.Logf("%s: %s", k, v)
-	}
 
 	// Throughput without a secondary.
 	p0 := primary(t)
@@ -78,26 +64,7 @@ func TestBenchRegions(t *testing.T) {
 	converge(t, p, s)
 
 	// Lag at a paced rate.
-	stop := make(chan struct{})
-	var wrote atomic.Int64
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); paced(pc, rate, stop, &wrote) }()
-	var lags []int64
-	tick := time.NewTicker(10 * time.Millisecond)
-	end := time.Now().Add(time.Duration(secs) * time.Second)
-	for now := range tick.C {
-		if now.After(end) {
-			break
-		}
-		lags = append(lags, s.RegionStatus().LagMs)
-	}
-	tick.Stop()
-	achieved := float64(wrote.Load()) / float64(secs)
-	slices.Sort(lags)
-	pct := func(q float64) int64 { return lags[min(len(lags)-1, int(q*float64(len(lags))))] }
-	row(fmt.Sprintf("lag at %d writes/s asked (%.0f achieved), %d s, sampled every 10 ms", rate, achieved, secs),
-		fmt.Sprintf("p50 %d ms, p99 %d ms, max %d ms", pct(0.50), pct(0.99), lags[len(lags)-1]))
+	stop := b.pacedLag(pc, func() int64 { return s.RegionStatus().LagMs }, "")
 
 	// Catch-up after a cut, the paced load going on.
 	cut.Store(true)
@@ -125,13 +92,75 @@ func TestBenchRegions(t *testing.T) {
 		t.Fatalf("REGION PROMOTE: %v", err)
 	}
 	row("planned switchover (REGION PROMOTE) under the paced load", time.Since(t1).Round(time.Millisecond).String())
-	close(stop)
-	wg.Wait()
-	fmt.Fprintf(&rep, "\nLoad average after: %s\n", loadavg())
-	if err := os.WriteFile(out, []byte(rep.String()), 0o644); err != nil {
-		t.Fatal(err)
+	stop()
+	b.finish()
+}
+
+// benchRun is one regions benchmark's report (TestBenchRegions and
+// TestBenchRegionsCluster): its knobs from the environment and the
+// Markdown table it writes to out.
+type benchRun struct {
+	t                   *testing.T
+	out                 string
+	delay               time.Duration
+	rate, secs, cutSecs int
+	rep                 strings.Builder
+}
+
+// startBench skips the test unless env names an output file, reads the
+// knobs and writes the report's header (what describes the topology).
+func startBench(t *testing.T, env, title, what string) *benchRun {
+	b := &benchRun{t: t, out: os.Getenv(env)}
+	if b.out == "" {
+		t.Skip("benchmark: set " + env + "=<output file> (make bench-regions)")
 	}
-	t.Log("\n" + rep.String())
+	b.delay = time.Duration(envInt("REGION_DELAY_MS", 50)) * time.Millisecond
+	b.rate, b.secs, b.cutSecs = envInt("REGION_RATE", 10000), envInt("REGION_SECS", 10), envInt("REGION_CUT_SECS", 60)
+	fmt.Fprintf(&b.rep, "# %s\n\n%s; %s; link delay %v primary → secondary (delayConn); paced rate %d/s for %d s; cut %d s; load average before: %s\n\n",
+		title, time.Now().UTC().Format(time.RFC3339), what, b.delay, b.rate, b.secs, b.cutSecs, loadavg())
+	b.rep.WriteString("| measure | value |\n|---|---|\n")
+	return b
+}
+
+func (b *benchRun) row(k, v string) {
+	fmt.Fprintf(&b.rep, "| %s | %s |\n", k, v)
+	b.t.Logf("%s: %s", k, v)
+}
+
+// pacedLag starts the paced load on c, samples the lag (lagMs) every
+// 10 ms for secs, reports its percentiles and returns the function that
+// stops the load (it keeps running for what follows).
+func (b *benchRun) pacedLag(c redis.UniversalClient, lagMs func() int64, what string) (stop func()) {
+	quit := make(chan struct{})
+	var wrote atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); paced(c, b.rate, quit, &wrote) }()
+	var lags []int64
+	tick := time.NewTicker(10 * time.Millisecond)
+	end := time.Now().Add(time.Duration(b.secs) * time.Second)
+	for now := range tick.C {
+		if now.After(end) {
+			break
+		}
+		lags = append(lags, lagMs())
+	}
+	tick.Stop()
+	achieved := float64(wrote.Load()) / float64(b.secs)
+	slices.Sort(lags)
+	pct := func(q float64) int64 { return lags[min(len(lags)-1, int(q*float64(len(lags))))] }
+	b.row(fmt.Sprintf("lag at %d writes/s asked (%.0f achieved), %d s, sampled every 10 ms%s", b.rate, achieved, b.secs, what),
+		fmt.Sprintf("p50 %d ms, p99 %d ms, max %d ms", pct(0.50), pct(0.99), lags[len(lags)-1]))
+	return func() { close(quit); wg.Wait() }
+}
+
+// finish writes the report.
+func (b *benchRun) finish() {
+	fmt.Fprintf(&b.rep, "\nLoad average after: %s\n", loadavg())
+	if err := os.WriteFile(b.out, []byte(b.rep.String()), 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Log("\n" + b.rep.String())
 }
 
 // primaryApplied reads the primary's applied index from INFO regions.
@@ -287,23 +316,10 @@ func (c *delayConn) Read(b []byte) (int, error) {
 // for REGION_SECS; catch-up after a REGION_CUT_SECS cut under the paced
 // load; a planned switchover under that load.
 func TestBenchRegionsCluster(t *testing.T) {
-	out := os.Getenv("CAIRN_BENCH_REGIONS_CLUSTER")
-	if out == "" {
-		t.Skip("benchmark: set CAIRN_BENCH_REGIONS_CLUSTER=<output file> (make bench-regions)")
-	}
-	delay := time.Duration(envInt("REGION_DELAY_MS", 50)) * time.Millisecond
-	rate := envInt("REGION_RATE", 10000)
-	secs := envInt("REGION_SECS", 10)
-	cutSecs := envInt("REGION_CUT_SECS", 60)
+	b := startBench(t, "CAIRN_BENCH_REGIONS_CLUSTER", "Regions benchmark, cluster topology",
+		"two regions of 3 nodes, 3 shards x 3 replicas each, all 6 nodes in one process (sharing the CPUs)")
+	delay, cutSecs, row := b.delay, b.cutSecs, b.row
 	ctx := context.Background()
-	var rep strings.Builder
-	fmt.Fprintf(&rep, "# Regions benchmark, cluster topology\n\n%s; two regions of 3 nodes, 3 shards x 3 replicas each, all 6 nodes in one process (sharing the CPUs); link delay %v primary → secondary (delayConn); paced rate %d/s for %d s; cut %d s; load average before: %s\n\n",
-		time.Now().UTC().Format(time.RFC3339), delay, rate, secs, cutSecs, loadavg())
-	rep.WriteString("| measure | value |\n|---|---|\n")
-	row := func(k, v string) {
-		fmt.Fprintf(&rep, "| %s | %s |\n", k, v)
-		t.Logf("%s: %s", k, v)
-	}
 	rp := startRegionPairDelay(t, delay)
 	pc := rp.pCl
 	status := func() regions.Status { return rp.s.Node(1).RegionStatus() }
@@ -348,26 +364,7 @@ func TestBenchRegionsCluster(t *testing.T) {
 	row("same, secondary attached (2 rounds, alternating)", fmt.Sprintf("%.0f / %.0f ops/s (%.2f× without, means)", with[0], with[1], (with[0]+with[1])/(alone[0]+alone[1])))
 
 	// Lag at a paced rate.
-	stop := make(chan struct{})
-	var wrote atomic.Int64
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); paced(pc, rate, stop, &wrote) }()
-	var lags []int64
-	tick := time.NewTicker(10 * time.Millisecond)
-	end := time.Now().Add(time.Duration(secs) * time.Second)
-	for now := range tick.C {
-		if now.After(end) {
-			break
-		}
-		lags = append(lags, status().LagMs)
-	}
-	tick.Stop()
-	achieved := float64(wrote.Load()) / float64(secs)
-	slices.Sort(lags)
-	pct := func(q float64) int64 { return lags[min(len(lags)-1, int(q*float64(len(lags))))] }
-	row(fmt.Sprintf("lag at %d writes/s asked (%.0f achieved), %d s, sampled every 10 ms (largest over shards)", rate, achieved, secs),
-		fmt.Sprintf("p50 %d ms, p99 %d ms, max %d ms", pct(0.50), pct(0.99), lags[len(lags)-1]))
+	stop := b.pacedLag(pc, func() int64 { return status().LagMs }, " (largest over shards)")
 
 	// Catch-up after a cut, the paced load going on.
 	rp.sDial.setCut(true)
@@ -388,11 +385,6 @@ func TestBenchRegionsCluster(t *testing.T) {
 		t.Fatalf("REGION PROMOTE: %v", err)
 	}
 	row("planned switchover (REGION PROMOTE) under the paced load", time.Since(t1).Round(time.Millisecond).String())
-	close(stop)
-	wg.Wait()
-	fmt.Fprintf(&rep, "\nLoad average after: %s\n", loadavg())
-	if err := os.WriteFile(out, []byte(rep.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Log("\n" + rep.String())
+	stop()
+	b.finish()
 }

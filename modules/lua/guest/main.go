@@ -186,27 +186,20 @@ var prepared *lua.LFunction
 //go:wasmexport fcall:prepare:no-writes
 func prepare() {
 	_, args := cairn.Input()
-	if len(args) < 2 {
-		cairn.Reply(cairn.ErrorReply("ERR bad Lua call input"))
-		return
+	if fn := compileScript(args); fn != nil {
+		prepared = fn
+		warmAllocator()
 	}
-	fn, err := L.Load(strings.NewReader(string(args[1])), "user_script")
-	if err != nil {
-		cairn.Reply(compileError(err))
-		return
-	}
-	prepared = fn
-	warmAllocator()
 }
 
 //go:wasmexport fcall:run_prepared
-func runPrepared() {
-	keys, args := cairn.Input()
-	runScript(nil, keys, args)
-}
+func runPrepared() { runPreparedCall() }
 
 //go:wasmexport fcall:run_prepared_ro:no-writes
-func runPreparedRO() {
+func runPreparedRO() { runPreparedCall() }
+
+// runPreparedCall runs the prepared script with the call's KEYS and ARGV.
+func runPreparedCall() {
 	keys, args := cairn.Input()
 	runScript(nil, keys, args)
 }
@@ -214,16 +207,24 @@ func runPreparedRO() {
 // run compiles and runs the script of the call and sets the reply.
 func run() {
 	keys, args := cairn.Input()
+	if fn := compileScript(args); fn != nil {
+		runScript(fn, keys, args)
+	}
+}
+
+// compileScript compiles the call's script (args: SHA1, source); on failure it
+// sets the error reply and returns nil.
+func compileScript(args [][]byte) *lua.LFunction {
 	if len(args) < 2 {
 		cairn.Reply(cairn.ErrorReply("ERR bad Lua call input"))
-		return
+		return nil
 	}
 	fn, err := L.Load(strings.NewReader(string(args[1])), "user_script")
 	if err != nil {
 		cairn.Reply(compileError(err))
-		return
+		return nil
 	}
-	runScript(fn, keys, args)
+	return fn
 }
 
 // runScript runs fn, or the prepared script when fn is nil, with the

@@ -149,45 +149,10 @@ func TestDashboardTLSOnly(t *testing.T) {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); logf.Close() })
 
-	pool := x509.NewCertPool()
-	pem, err := os.ReadFile(ca.File)
-	if err != nil || !pool.AppendCertsFromPEM(pem) {
-		t.Fatalf("CA file: %v", err)
-	}
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, Timeout: 10 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	base := "https://127.0.0.1:" + strconv.Itoa(httpPort)
-	var resp *http.Response
-	var b []byte
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		resp, err = c.Get(base + "/")
-		if err == nil {
-			b, _ = io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "node.log"))
-			t.Fatalf("GET / over HTTPS: %v %v\n%s", resp, err, log)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(b)
-	if m == nil {
-		t.Fatalf("no CSRF token in the sign-in form at %s:\n%.300s", resp.Request.URL, b)
-	}
-	resp, err = c.PostForm(base+"/login", url.Values{"user": {"default"}, "pass": {""}, "csrf": {string(m[1])}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Request.URL.Path != "/" || !strings.Contains(string(b), "Slot map") {
-		t.Fatalf("sign in over a TLS-only node: %s at %s\n%.400s", resp.Status, resp.Request.URL, b)
-	}
+	httpsSignIn(t, ca.File, "https://127.0.0.1:"+strconv.Itoa(httpPort), func() string {
+		log, _ := os.ReadFile(filepath.Join(dir, "node.log"))
+		return string(log)
+	})
 }
 
 // TestDashboardTLSClusterProcesses: the binary wires the dashboard of a
@@ -239,17 +204,57 @@ func TestDashboardTLSClusterProcesses(t *testing.T) {
 		return b.String()
 	}
 
+	base := "https://127.0.0.1:" + strconv.Itoa(httpPort)
+	c := httpsSignIn(t, ca.File, base, logs)
+
+	other := "127.0.0.1:" + strconv.Itoa(tlsPorts[1])
+	var ov struct {
+		View struct {
+			Nodes []struct{ Addr, Health, Version string }
+		}
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		resp, err := c.Get(base + "/api/overview")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || json.Unmarshal(b, &ov) != nil {
+			t.Fatalf("overview: %s %.300s", resp.Status, b)
+		}
+		found := false
+		for _, n := range ov.View.Nodes {
+			if n.Addr == other && n.Health == "online" && n.Version != "" && n.Version != "?" {
+				found = true
+			}
+		}
+		if found && len(ov.View.Nodes) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node 1's dashboard does not show node 2 (%s) online: %s\n%s", other, b, logs())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// httpsSignIn waits (up to 60 s) until the dashboard at base answers over
+// HTTPS with a certificate of the CA in caFile, signs in as default and
+// checks the overview is shown; it returns the signed-in client. logs
+// says what the node(s) logged, for a failure.
+func httpsSignIn(t *testing.T, caFile, base string, logs func() string) *http.Client {
+	t.Helper()
 	pool := x509.NewCertPool()
-	pem, err := os.ReadFile(ca.File)
+	pem, err := os.ReadFile(caFile)
 	if err != nil || !pool.AppendCertsFromPEM(pem) {
 		t.Fatalf("CA file: %v", err)
 	}
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 10 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	base := "https://127.0.0.1:" + strconv.Itoa(httpPort)
-	var b []byte
 	var resp *http.Response
+	var b []byte
 	for deadline := time.Now().Add(60 * time.Second); ; {
 		resp, err = c.Get(base + "/")
 		if err == nil {
@@ -272,39 +277,10 @@ func TestDashboardTLSClusterProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	b, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Request.URL.Path != "/" {
-		t.Fatalf("sign in: %s at %s", resp.Status, resp.Request.URL)
+	if resp.StatusCode != 200 || resp.Request.URL.Path != "/" || !strings.Contains(string(b), "Slot map") {
+		t.Fatalf("sign in over HTTPS: %s at %s\n%.400s", resp.Status, resp.Request.URL, b)
 	}
-
-	other := "127.0.0.1:" + strconv.Itoa(tlsPorts[1])
-	var ov struct {
-		View struct {
-			Nodes []struct{ Addr, Health, Version string }
-		}
-	}
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		resp, err := c.Get(base + "/api/overview")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || json.Unmarshal(b, &ov) != nil {
-			t.Fatalf("overview: %s %.300s", resp.Status, b)
-		}
-		found := false
-		for _, n := range ov.View.Nodes {
-			if n.Addr == other && n.Health == "online" && n.Version != "" && n.Version != "?" {
-				found = true
-			}
-		}
-		if found && len(ov.View.Nodes) == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node 1's dashboard does not show node 2 (%s) online: %s\n%s", other, b, logs())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	return c
 }

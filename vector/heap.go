@@ -101,6 +101,9 @@ func (v *visitSet) reset(n uint32) {
 	}
 }
 
+// seen reports whether id is marked.
+func (v *visitSet) seen(id uint32) bool { return v.marks[id] == v.cur }
+
 // visit marks id and reports whether it was unmarked.
 func (v *visitSet) visit(id uint32) bool {
 	if v.marks[id] == v.cur {

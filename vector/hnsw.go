@@ -3,6 +3,7 @@ package vector
 import (
 	"math"
 	"slices"
+	"unsafe"
 )
 
 // maxLinks returns the out-degree bound of level l: 2*M on level 0, M above.
@@ -28,7 +29,11 @@ func (ix *Index) getVisit() *visitSet {
 func (ix *Index) greedy(q *qvec, ep cand, l int) cand {
 	for {
 		changed := false
-		for _, nb := range ix.list(ep.id, l) {
+		nbs := ix.list(ep.id, l)
+		for _, nb := range nbs {
+			ix.prefetch(nb)
+		}
+		for _, nb := range nbs {
 			c := cand{ix.distTo(q, nb), nb}
 			if c.less(ep) {
 				ep, changed = c, true
@@ -75,15 +80,19 @@ func (ix *Index) searchLayer(q *qvec, eps []cand, ef, l int, accept func(uint32,
 		if res.len() >= ef && res.top().d < c.d {
 			break
 		}
-		// Two passes over the neighbours: first the unvisited ones' slots
-		// (independent loads, so their cache misses overlap), then the
-		// distances. The order of processing is unchanged.
+		// Two passes over the neighbours: first the unvisited ones' slots,
+		// with a prefetch of each one's vector (independent loads, so
+		// their cache misses overlap), then the distances. The order of
+		// processing is unchanged.
 		nbs := vis.nbs[:0]
 		nds := vis.nds[:0]
 		for _, nb := range ix.list(c.id, l) {
 			if vis.visit(nb) {
+				ix.prefetch(nb)
+				nd := ix.node(nb)
+				prefetchLines(unsafe.Pointer(nd), 1)
 				nbs = append(nbs, nb)
-				nds = append(nds, ix.node(nb))
+				nds = append(nds, nd)
 			}
 		}
 		vis.nbs, vis.nds = nbs, nds

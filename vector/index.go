@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -202,6 +203,23 @@ func (ix *Index) distTo(q *qvec, id uint32) float32 {
 		return distBin(q.b, p.bin[i*w:(i+1)*w], d)
 	}
 	return ix.dist(q.f, p.vecs[i*d:(i+1)*d])
+}
+
+// prefetch hints the CPU to start loading slot id's stored vector, so
+// that a distance computed soon after finds it in cache. A hint only.
+func (ix *Index) prefetch(id uint32) {
+	p := ix.pages[id>>pageBits]
+	i := int(id & pageMask)
+	d := ix.cfg.Dim
+	switch ix.cfg.Quant {
+	case QuantQ8:
+		prefetchLines(unsafe.Pointer(unsafe.SliceData(p.q8[i*d:])), (d+127)/64)
+	case QuantBin:
+		w := binWords(d)
+		prefetchLines(unsafe.Pointer(unsafe.SliceData(p.bin[i*w:])), (8*w+127)/64)
+	default:
+		prefetchLines(unsafe.Pointer(unsafe.SliceData(p.vecs[i*d:])), (4*d+127)/64)
+	}
 }
 
 // distIDs returns the distance between slots a and b.

@@ -138,7 +138,13 @@ func (ix *Index) searchBudget(q *qvec, ep cand, ef, budget int, filter func(stri
 		if res.len() >= ef && c.d > furthest() {
 			break
 		}
-		for _, nb := range ix.list(c.id, 0) {
+		nbs := ix.list(c.id, 0)
+		for _, nb := range nbs {
+			if !vis.seen(nb) {
+				ix.prefetch(nb)
+			}
+		}
+		for _, nb := range nbs {
 			if !vis.visit(nb) {
 				continue
 			}

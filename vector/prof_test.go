@@ -1,0 +1,42 @@
+package vector
+
+import (
+	"bufio"
+	"os"
+	"testing"
+
+	"github.com/cairndb/cairn/vector/vectortest"
+)
+
+// BenchmarkSearch100kEF50 is the bench-vector operating point (100k ×
+// 128-d, 100 clusters, σ 0.3, ef 50) in-process; the built index is kept
+// in $CAIRN_VECTOR_CACHE when set so repeated profiles skip the build.
+func BenchmarkSearch100kEF50(b *testing.B) {
+	all := vectortest.Clustered(101000, 128, 100, 0.3, 1)
+	data, queries := all[:100000], all[100000:]
+	var ix *Index
+	cache := os.Getenv("CAIRN_VECTOR_CACHE")
+	if cache != "" {
+		if f, err := os.Open(cache); err == nil {
+			ix, err = Load(bufio.NewReader(f))
+			f.Close()
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if ix == nil {
+		ix = build(b, Config{Algorithm: HNSW, Dim: 128, M: 16, EFConstruction: 200}, data)
+		if cache != "" {
+			f, _ := os.Create(cache)
+			w := bufio.NewWriter(f)
+			ix.Snapshot().WriteTo(w)
+			w.Flush()
+			f.Close()
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ix.Search(queries[i%len(queries)], 10, &SearchOptions{EF: 50})
+	}
+}

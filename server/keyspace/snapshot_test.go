@@ -662,6 +662,14 @@ func checkLoad(b []byte) error {
 		}
 		return nil
 	}
+	// What loads, DigestSnapshot (a backup's verification, which decodes
+	// strings through its own allocation-free path) digests alike — or
+	// refuses for items out of key order, which Load tolerates and an
+	// encoder never writes.
+	if d, keys, err := DigestSnapshot(bytes.NewReader(b), &db.Cfg); (err != nil && !strings.Contains(err.Error(), "not in key order")) ||
+		(err == nil && (d != db.StateDigest() || keys != db.Len())) {
+		return fmt.Errorf("DigestSnapshot = %x, %d keys, %v; Load gives %x, %d keys", d, keys, err, db.StateDigest(), db.Len())
+	}
 	n, exp := 0, 0
 	db.Scan(0, func(it *Item) bool {
 		n++

@@ -163,6 +163,9 @@ func (c *Plane) ftShardCmd(args [][]byte) reply.Value {
 	ns, err := strconv.ParseInt(string(args[4]), 10, 64)
 	spec := c.table.Lookup(args[5])
 	kind := ftKind(spec)
+	if strings.EqualFold(string(args[5]), aggRowsName) {
+		spec, kind = ft.AggRowsSpec, ftAggregate // internal, not in the table
+	}
 	if !ok || err != nil || kind == ftNone {
 		return reply.Error("ERR bad CLUSTER FTSHARD request")
 	}

@@ -22,16 +22,16 @@ import (
 // ("bad CLUSTER FTSHARD request").
 const aggRowsName = "FT._AGGROWS"
 
-func (c *Plane) ftAggregateAll(now time.Time, spec *command.Spec, args [][]byte) reply.Value {
+func (c *Plane) ftAggregateAll(now time.Time, spec *command.Spec, args [][]byte, replicas bool) reply.Value {
 	sids := c.ftShards()
 	switch len(sids) {
 	case 0:
 		return errDown
 	case 1:
-		return c.ftOnShard(sids[0], false, now, spec, args)
+		return c.ftOnShard(sids[0], false, replicas, now, spec, args)
 	}
 	rargs := append([][]byte{[]byte(aggRowsName)}, args[1:]...)
-	vs := c.ftAll(false, now, ft.AggRowsSpec, rargs)
+	vs := c.ftAll(false, replicas, now, ft.AggRowsSpec, rargs)
 	if e, bad := firstError(vs); bad {
 		if strings.Contains(string(e.Str), "bad CLUSTER FTSHARD request") {
 			return reply.Error("ERR FT.AGGREGATE over several shards needs every node upgraded: a shard's node does not serve " + aggRowsName + " (" + string(e.Str) + ")")

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cairndb/cairn/server/servertest"
+	"github.com/cairndb/cairn/server/shard"
 	"github.com/cairndb/cairn/server/slot"
 )
 
@@ -141,11 +142,11 @@ func TestFTShardsMergeEqualsOneShard(t *testing.T) {
 		{"FT.AGGREGATE", "idx", "*=>[KNN 3 @v $q]", "PARAMS", "2", "q", "abc", "DIALECT", "2"},
 	}
 	// ask runs a query, again after a shard read that timed out
-	// (UNCERTAIN) on the loaded machine or right after a failover: a
-	// read changes nothing.
+	// (TRYAGAIN read not confirmed...) on the loaded machine or right
+	// after a failover: a read changes nothing.
 	ask := func(cl *redis.Client, qa []any) (any, error) {
 		got, err := cl.Do(ctx, qa...).Result()
-		for try := 0; try < 5 && err != nil && strings.HasPrefix(err.Error(), "UNCERTAIN"); try++ {
+		for try := 0; try < 5 && err != nil && err.Error() == shard.ReadTimeoutReply; try++ {
 			time.Sleep(200 * time.Millisecond)
 			got, err = cl.Do(ctx, qa...).Result()
 		}

@@ -103,7 +103,8 @@ func (c *Plane) ftOnShard(sid uint64, write, replicas bool, now time.Time, spec 
 
 // ftTry makes one attempt; retry is true only when the command certainly
 // did not run (no leader, not the leader any more, connection refused),
-// so retrying a write cannot apply it twice.
+// so retrying a write cannot apply it twice, or when a read timed out (a
+// read changes nothing).
 func (c *Plane) ftTry(sid uint64, write, replicas bool, now time.Time, spec *command.Spec, args [][]byte) (reply.Value, bool) {
 	if s := c.host.Shard(sid); s != nil {
 		if replicas && !write {
@@ -140,7 +141,7 @@ func (c *Plane) ftTry(sid uint64, write, replicas bool, now time.Time, spec *com
 	if err != nil {
 		return reply.Error("ERR shard " + strconv.FormatUint(sid, 10) + ": " + err.Error()), false
 	}
-	return v, false
+	return v, !write && isReadTimeout(v)
 }
 
 // ftLocal runs an FT command on a shard this node leads.
@@ -163,7 +164,7 @@ func (c *Plane) ftLocal(s *shard.Shard, write bool, now time.Time, spec *command
 		return errDown, true
 	}
 	if err != nil {
-		return shard.ErrorReply(err), false
+		return shard.ErrorReply(err), errors.Is(err, shard.ErrReadTimeout)
 	}
 	return v, false
 }
@@ -195,10 +196,17 @@ func (c *Plane) ftShardCmd(args [][]byte) reply.Value {
 		return reply.Error("TRYAGAIN this node does not lead shard " + strconv.FormatUint(sid, 10))
 	}
 	v, retry := c.ftLocal(s, write, time.Unix(0, ns), spec, args[5:])
-	if retry {
+	if retry && !isReadTimeout(v) {
 		return reply.Error("TRYAGAIN this node does not lead shard " + strconv.FormatUint(sid, 10))
 	}
+	// A read that timed out travels as its reply; the coordinator
+	// retries it (ftTry).
 	return reply.Bulk(reply.Append(nil, v))
+}
+
+// isReadTimeout tells whether v is shard.ErrReadTimeout's reply.
+func isReadTimeout(v reply.Value) bool {
+	return v.Kind == reply.KindError && string(v.Str) == shard.ReadTimeoutReply
 }
 
 // ftAll runs the command on every shard at once; replies are in shard

@@ -19,7 +19,8 @@ import (
 // leaders. A node cut off from every other keeps answering them from the
 // state it has — the answers one node holding only the earlier writes
 // gives, although the leaders have moved on — and catches up once
-// healed. Without READONLY the same node answers from the leaders.
+// healed; on its shard endpoints too. Without READONLY the same node
+// answers from the leaders.
 func TestFTReadOnlyReplicas(t *testing.T) {
 	c := Start(t, Options{Shards: 2})
 	ref := servertest.Start(t)
@@ -92,14 +93,15 @@ func TestFTReadOnlyReplicas(t *testing.T) {
 		}
 		return append(out, fmt.Sprint("err: ", err))
 	}
-	readonly := func(i int, proto int) *redis.Client {
+	readonlyAt := func(addr string, proto int) *redis.Client {
 		cl := redis.NewClient(&redis.Options{
-			Addr: c.Addr(i), Protocol: proto, MaxRetries: -1, ReadTimeout: 10 * time.Second,
+			Addr: addr, Protocol: proto, MaxRetries: -1, ReadTimeout: 10 * time.Second,
 			OnConnect: func(ctx context.Context, cn *redis.Conn) error { return cn.ReadOnly(ctx).Err() },
 		})
 		t.Cleanup(func() { cl.Close() })
 		return cl
 	}
+	readonly := func(i int, proto int) *redis.Client { return readonlyAt(c.Addr(i), proto) }
 	refAt := func(proto int) []any {
 		r := ref.Client(t, func(o *redis.Options) { o.Protocol = proto })
 		defer r.Close()
@@ -163,6 +165,17 @@ func TestFTReadOnlyReplicas(t *testing.T) {
 			if got := answers(ro); !reflect.DeepEqual(got, wantA[p]) {
 				t.Fatalf("READONLY RESP%d on the cut-off node %d:\n got %v\nwant %v (the state before the cut)", p, iso, got, wantA[p])
 			}
+		}
+	}
+	// So does a READONLY connection to one of its shard endpoints, where
+	// a cluster client sends keyless commands.
+	eps := shardEndpoints(t, c, uint64(iso))
+	if len(eps) == 0 {
+		t.Fatalf("node %d announces no shard endpoint", iso)
+	}
+	for _, addr := range eps {
+		if got := answers(readonlyAt(addr, 2)); !reflect.DeepEqual(got, wantA[2]) {
+			t.Fatalf("READONLY on the cut-off node's endpoint %s:\n got %v\nwant %v (the state before the cut)", addr, got, wantA[2])
 		}
 	}
 	// Without READONLY it asks the leaders (over the client port, which

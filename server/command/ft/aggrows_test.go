@@ -78,3 +78,18 @@ func TestAggMergeRun(t *testing.T) {
 		t.Fatalf("filter merge %v, want %v", keys, want)
 	}
 }
+
+// TestAggNeed: a shard sends the fields the pipeline reads from documents:
+// LOAD'ed ones wherever LOAD stands, and the @names read before the first
+// GROUPBY (its own keys and reducer arguments included); after it rows
+// have no document.
+func TestAggNeed(t *testing.T) {
+	p, err := ParseAggregate(split("FT.AGGREGATE idx * APPLY @a+@b AS x FILTER @x>@c SORTBY 2 @d DESC " +
+		"GROUPBY 2 @x @e REDUCE SUM 1 @f REDUCE COUNT 0 APPLY @g AS h SORTBY 1 @k LOAD 1 @l"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"a", "b", "x", "c", "d", "e", "f", "l"}; !reflect.DeepEqual(p.need, want) {
+		t.Fatalf("need %v, want %v", p.need, want)
+	}
+}

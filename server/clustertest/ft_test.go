@@ -193,6 +193,24 @@ func TestFTShardsMergeEqualsOneShard(t *testing.T) {
 		}
 	}
 	check("initial")
+	// Random pipelines (seeded): over several shards they answer as on the
+	// single node, whatever the steps and their order.
+	nonEmpty := 0
+	for k, qa := range randomAggregates(rand.New(rand.NewSource(5)), 150, q) {
+		for _, p := range []int{2, 3} {
+			want, werr := refc[p].Do(ctx, qa...).Result()
+			got, gerr := ask(node(k%3+1, p), qa)
+			if fmt.Sprint(gerr) != fmt.Sprint(werr) || !reflect.DeepEqual(got, want) {
+				t.Fatalf("random pipeline %q (RESP%d) on node %d:\n got %v (err %v)\nwant %v (err %v)", qa, p, k%3+1, got, gerr, want, werr)
+			}
+			if r, ok := want.([]any); ok && len(r) > 1 {
+				nonEmpty++
+			}
+		}
+	}
+	if nonEmpty < 100 {
+		t.Fatalf("only %d random pipelines answered rows", nonEmpty)
+	}
 	// A shard's leader changes: stop the node leading shard 1.
 	leader := 0
 	for _, sh := range c.opsTopo(t).Shards {
@@ -320,4 +338,60 @@ func ftInfoField(info []any, name string) any {
 		}
 	}
 	return nil
+}
+
+// randomAggregates returns n FT.AGGREGATE commands over idx (fields v, tag,
+// n) with random queries (filters, KNN over vecs) and random pipelines:
+// LOAD, APPLY, FILTER, GROUPBY with every reducer, SORTBY [MAX], LIMIT,
+// in any order and number.
+func randomAggregates(rng *rand.Rand, n int, vecs []string) [][]any {
+	props := []string{"@n", "@tag", "@x", "@y", "@__v_score", "@d", "@nosuch"}
+	pick := func(a []string) string { return a[rng.Intn(len(a))] }
+	queries := []string{"*", "@tag:{t1|t2}", "@n:[10 150]", "-@tag:{t0}", "*=>[KNN 10 @v $q]",
+		"(@tag:{t0|t3})=>[KNN 25 @v $q]", "@n:[0 200]=>[KNN 40 @v $q AS d]"}
+	var out [][]any
+	for len(out) < n {
+		qa := []any{"FT.AGGREGATE", "idx", pick(queries)}
+		for k := rng.Intn(6); k > 0; k-- {
+			switch rng.Intn(6) {
+			case 0:
+				if rng.Intn(4) == 0 {
+					qa = append(qa, "LOAD", "*")
+				} else {
+					qa = append(qa, "LOAD", "2", pick(props), pick(props))
+				}
+			case 1:
+				qa = append(qa, "APPLY", pick([]string{"@n * 2", "@n % 7", "@n > 100", "@x + 1", "@tag", "@nosuch + 1"}), "AS", pick([]string{"x", "y"}))
+			case 2:
+				qa = append(qa, "FILTER", pick([]string{"@n > 40", "@n < 250", "@x > 10", "@tag != 't2'", "@y"}))
+			case 3:
+				g := []any{"GROUPBY", "1", pick(props)}
+				if rng.Intn(2) == 0 {
+					g = []any{"GROUPBY", "2", pick(props), pick(props)}
+				}
+				for r := rng.Intn(4); r > 0; r-- {
+					if fn := pick([]string{"COUNT", "SUM", "AVG", "MIN", "MAX", "COUNT_DISTINCT"}); fn == "COUNT" {
+						g = append(g, "REDUCE", "COUNT", "0")
+					} else {
+						g = append(g, "REDUCE", fn, "1", pick(props))
+					}
+					if rng.Intn(2) == 0 {
+						g = append(g, "AS", pick([]string{"x", "y", "c"}))
+					}
+				}
+				qa = append(qa, g...)
+			case 4:
+				sb := []any{"SORTBY", "4", pick(props), pick([]string{"ASC", "DESC"}), pick(props), pick([]string{"ASC", "DESC"})}
+				if rng.Intn(3) == 0 {
+					sb = append(sb, "MAX", fmt.Sprint(rng.Intn(8)))
+				}
+				qa = append(qa, sb...)
+			case 5:
+				qa = append(qa, "LIMIT", fmt.Sprint(rng.Intn(6)), fmt.Sprint(rng.Intn(12)))
+			}
+		}
+		qa = append(qa, "PARAMS", "2", "q", vecs[rng.Intn(len(vecs))], "DIALECT", "2")
+		out = append(out, qa)
+	}
+	return out
 }

@@ -24,7 +24,9 @@ const (
 	// leader: reads are linearizable, writes are proposed there.
 	RouteLeader
 	// RouteReplica runs a read on this node's replica of Shard, which
-	// need not lead it (READONLY connections: reads may be stale).
+	// need not lead it (READONLY connections: reads may be stale). With
+	// Shard 0 (ClusterReplicaRoute) it is a keyless read over every
+	// shard of the cluster that any replica may serve.
 	RouteReplica
 )
 
@@ -37,6 +39,11 @@ func LeaderRoute(sid uint64) Route { return Route{Kind: RouteLeader, Shard: sid}
 // ReplicaRoute routes a read to this node's replica of shard sid.
 func ReplicaRoute(sid uint64) Route { return Route{Kind: RouteReplica, Shard: sid} }
 
+// ClusterReplicaRoute routes a keyless read over every shard of the
+// cluster (cluster-mode FT.SEARCH, FT.AGGREGATE, FT.INFO...) on a READONLY
+// connection: each shard may answer from any replica, this node's first.
+var ClusterReplicaRoute = Route{Kind: RouteReplica}
+
 // String names the route for logs and test failures.
 func (r Route) String() string {
 	switch r.Kind {
@@ -45,6 +52,9 @@ func (r Route) String() string {
 	case RouteLeader:
 		return "leader of shard " + itoa(int64(r.Shard))
 	case RouteReplica:
+		if r.Shard == 0 {
+			return "replicas of every shard"
+		}
 		return "replica of shard " + itoa(int64(r.Shard))
 	}
 	return "route kind " + itoa(int64(r.Kind))

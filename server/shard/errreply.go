@@ -6,6 +6,10 @@ import (
 	"github.com/cairndb/cairn/server/reply"
 )
 
+// ReadTimeoutReply is the reply to a read whose linearizability barrier
+// timed out (ErrReadTimeout).
+const ReadTimeoutReply = "TRYAGAIN read not confirmed by the Raft log in time; retry"
+
 // ErrorReply turns an error of this package (timeout, no leader, closed,
 // out of space, halted, feature gated) into the Redis error reply a client
 // gets; other errors become "ERR <text>". The session layer and the
@@ -16,6 +20,10 @@ func ErrorReply(err error) reply.Value {
 		// Not TRYAGAIN: cluster clients retry that automatically, and a
 		// retried write whose first attempt did apply would apply twice.
 		return reply.Error("UNCERTAIN write not confirmed by the Raft log in time; it may or may not have been applied")
+	case errors.Is(err, ErrReadTimeout):
+		// A read changed nothing: TRYAGAIN, which cluster clients
+		// (go-redis, redis-py) retry by themselves.
+		return reply.Error(ReadTimeoutReply)
 	case errors.Is(err, ErrNotLeader):
 		return reply.Error("CLUSTERDOWN no Raft leader for this shard, try again")
 	case errors.Is(err, ErrClosed):

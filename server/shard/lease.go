@@ -120,8 +120,22 @@ func (s *Shard) renew() error {
 // Barrier returns nil when a read served now from this replica's applied
 // state is linearizable: this replica is the leader and either holds a
 // lease or has just completed a ReadIndex round. Otherwise it returns
-// ErrNotLeader, ErrTimeout or ErrClosed.
+// ErrNotLeader, ErrReadTimeout, ErrClosed or the halt.
 func (s *Shard) Barrier() error {
+	return readErr(s.barrier())
+}
+
+// readErr is a barrier's error as reads report it: a timeout is
+// ErrReadTimeout, not the write's ErrTimeout ("may or may not have been
+// applied"), since a read that timed out changed nothing.
+func readErr(err error) error {
+	if errors.Is(err, ErrTimeout) {
+		return ErrReadTimeout
+	}
+	return err
+}
+
+func (s *Shard) barrier() error {
 	if s.sm.halted.Load() != nil {
 		return s.Halted()
 	}

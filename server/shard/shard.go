@@ -41,6 +41,11 @@ import (
 var (
 	// ErrTimeout is returned when an entry was not applied in time.
 	ErrTimeout = errors.New("shard: proposal timed out")
+	// ErrReadTimeout is returned by Barrier (and LinearRead) when this
+	// replica could not confirm in time that a read here would be
+	// linearizable (a ReadIndex round timed out). Nothing ran, nothing
+	// changed: unlike ErrTimeout for a write, the read can be retried.
+	ErrReadTimeout = errors.New("shard: read not confirmed in time")
 	// ErrNotLeader is returned when this replica cannot accept writes.
 	ErrNotLeader = errors.New("shard: not the leader")
 	// ErrClosed is returned after the shard has stopped.

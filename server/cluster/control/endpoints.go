@@ -282,6 +282,9 @@ func (e *epBackend) Route(spec *command.Spec, args [][]byte, readOnly, asking bo
 		// per shard and recorded in the directory: a write or read on
 		// this shard alone would leave the others without it, or answer
 		// for a third of the keys.
+		if readOnly && ftReadKind(spec) {
+			return session.ClusterReplicaRoute, reply.Value{}, true
+		}
 		return session.NodeRoute, reply.Value{}, true
 	}
 	keys := spec.Keys(args)

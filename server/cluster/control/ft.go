@@ -58,6 +58,15 @@ func ftKind(spec *command.Spec) int {
 	return ftNone
 }
 
+// ftReadKind tells whether spec is an FT read that spans the cluster.
+func ftReadKind(spec *command.Spec) bool {
+	switch ftKind(spec) {
+	case ftSearch, ftAggregate, ftInfo, ftAny:
+		return true
+	}
+	return false
+}
+
 // ftRetry is how long a fan-out keeps retrying a shard without a
 // reachable leader (an election, a node restarting).
 const ftRetry = 5 * time.Second
@@ -73,11 +82,14 @@ func (c *Plane) ftShards() []uint64 {
 }
 
 // ftOnShard runs one FT command on shard sid's leader and returns its
-// reply, retrying while the shard has no reachable leader.
-func (c *Plane) ftOnShard(sid uint64, write bool, now time.Time, spec *command.Spec, args [][]byte) reply.Value {
+// reply, retrying while the shard has no reachable leader. A read with
+// replicas set (a READONLY connection) runs on this node's replica of the
+// shard when there is one, without a barrier: stale reads allowed, as
+// for a READONLY read of a key.
+func (c *Plane) ftOnShard(sid uint64, write, replicas bool, now time.Time, spec *command.Spec, args [][]byte) reply.Value {
 	deadline := time.Now().Add(ftRetry)
 	for {
-		v, retry := c.ftTry(sid, write, now, spec, args)
+		v, retry := c.ftTry(sid, write, replicas, now, spec, args)
 		if !retry || time.Now().After(deadline) {
 			return v
 		}
@@ -91,10 +103,16 @@ func (c *Plane) ftOnShard(sid uint64, write bool, now time.Time, spec *command.S
 
 // ftTry makes one attempt; retry is true only when the command certainly
 // did not run (no leader, not the leader any more, connection refused),
-// so retrying a write cannot apply it twice.
-func (c *Plane) ftTry(sid uint64, write bool, now time.Time, spec *command.Spec, args [][]byte) (reply.Value, bool) {
-	if s := c.host.Shard(sid); s != nil && s.IsLeader() {
-		return c.ftLocal(s, write, now, spec, args)
+// so retrying a write cannot apply it twice, or when a read timed out (a
+// read changes nothing).
+func (c *Plane) ftTry(sid uint64, write, replicas bool, now time.Time, spec *command.Spec, args [][]byte) (reply.Value, bool) {
+	if s := c.host.Shard(sid); s != nil {
+		if replicas && !write {
+			return s.ReadAt(now, spec, args), false
+		}
+		if s.IsLeader() {
+			return c.ftLocal(s, write, now, spec, args)
+		}
 	}
 	topo := c.machine.Topology()
 	ln := c.leaderNode(topo, sid)
@@ -123,7 +141,7 @@ func (c *Plane) ftTry(sid uint64, write bool, now time.Time, spec *command.Spec,
 	if err != nil {
 		return reply.Error("ERR shard " + strconv.FormatUint(sid, 10) + ": " + err.Error()), false
 	}
-	return v, false
+	return v, !write && isReadTimeout(v)
 }
 
 // ftLocal runs an FT command on a shard this node leads.
@@ -146,7 +164,7 @@ func (c *Plane) ftLocal(s *shard.Shard, write bool, now time.Time, spec *command
 		return errDown, true
 	}
 	if err != nil {
-		return shard.ErrorReply(err), false
+		return shard.ErrorReply(err), errors.Is(err, shard.ErrReadTimeout)
 	}
 	return v, false
 }
@@ -163,6 +181,9 @@ func (c *Plane) ftShardCmd(args [][]byte) reply.Value {
 	ns, err := strconv.ParseInt(string(args[4]), 10, 64)
 	spec := c.table.Lookup(args[5])
 	kind := ftKind(spec)
+	if strings.EqualFold(string(args[5]), aggRowsName) {
+		spec, kind = ft.AggRowsSpec, ftAggregate // internal, not in the table
+	}
 	if !ok || err != nil || kind == ftNone {
 		return reply.Error("ERR bad CLUSTER FTSHARD request")
 	}
@@ -175,15 +196,22 @@ func (c *Plane) ftShardCmd(args [][]byte) reply.Value {
 		return reply.Error("TRYAGAIN this node does not lead shard " + strconv.FormatUint(sid, 10))
 	}
 	v, retry := c.ftLocal(s, write, time.Unix(0, ns), spec, args[5:])
-	if retry {
+	if retry && !isReadTimeout(v) {
 		return reply.Error("TRYAGAIN this node does not lead shard " + strconv.FormatUint(sid, 10))
 	}
+	// A read that timed out travels as its reply; the coordinator
+	// retries it (ftTry).
 	return reply.Bulk(reply.Append(nil, v))
+}
+
+// isReadTimeout tells whether v is shard.ErrReadTimeout's reply.
+func isReadTimeout(v reply.Value) bool {
+	return v.Kind == reply.KindError && string(v.Str) == shard.ReadTimeoutReply
 }
 
 // ftAll runs the command on every shard at once; replies are in shard
 // order.
-func (c *Plane) ftAll(write bool, now time.Time, spec *command.Spec, args [][]byte) []reply.Value {
+func (c *Plane) ftAll(write, replicas bool, now time.Time, spec *command.Spec, args [][]byte) []reply.Value {
 	sids := c.ftShards()
 	out := make([]reply.Value, len(sids))
 	var wg sync.WaitGroup
@@ -191,7 +219,7 @@ func (c *Plane) ftAll(write bool, now time.Time, spec *command.Spec, args [][]by
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i] = c.ftOnShard(sid, write, now, spec, args)
+			out[i] = c.ftOnShard(sid, write, replicas, now, spec, args)
 		}()
 	}
 	wg.Wait()
@@ -260,7 +288,7 @@ func (c *Plane) ftWriteAll(spec *command.Spec, args [][]byte) reply.Value {
 		return command.ErrorReply(command.Msg(err.Error()))
 	}
 	c.poke()
-	vs := c.ftAll(true, time.Now(), spec, args)
+	vs := c.ftAll(true, false, time.Now(), spec, args)
 	if len(vs) == 0 {
 		return errFTPending(spec.Name)
 	}
@@ -410,18 +438,19 @@ func (c *Plane) ftPropose(cmds [][][]byte) (session.Pending, bool) {
 	return ftPending{c: c, spec: spec, args: cmds[0]}, true
 }
 
-// ftRead answers an FT read over every shard; ok is false for other
+// ftRead answers an FT read over every shard (from replicas when
+// replicas is set: a READONLY connection); ok is false for other
 // commands.
-func (c *Plane) ftRead(now time.Time, spec *command.Spec, args [][]byte) (reply.Value, bool) {
+func (c *Plane) ftRead(now time.Time, spec *command.Spec, args [][]byte, replicas bool) (reply.Value, bool) {
 	switch ftKind(spec) {
 	case ftAny:
 		sids := c.ftShards()
 		if len(sids) == 0 {
 			return errDown, true
 		}
-		return c.ftOnShard(sids[0], false, now, spec, args), true
+		return c.ftOnShard(sids[0], false, replicas, now, spec, args), true
 	case ftInfo:
-		vs := c.ftAll(false, now, spec, args)
+		vs := c.ftAll(false, replicas, now, spec, args)
 		if e, ok := firstError(vs); ok {
 			return e, true
 		}
@@ -430,9 +459,9 @@ func (c *Plane) ftRead(now time.Time, spec *command.Spec, args [][]byte) (reply.
 		}
 		return mergeInfo(vs), true
 	case ftSearch:
-		return c.ftSearchAll(now, spec, args), true
+		return c.ftSearchAll(now, spec, args, replicas), true
 	case ftAggregate:
-		return c.ftAggregateAll(now, spec, args), true
+		return c.ftAggregateAll(now, spec, args, replicas), true
 	}
 	return reply.Value{}, false
 }
@@ -696,10 +725,10 @@ type ftHit struct {
 // (distance, key), cut to K; then SORTBY (ties keep the distance order,
 // or go by key); without either, by key. LIMIT applies to the merge;
 // total_results is the sum (at most K for KNN).
-func (c *Plane) ftSearchAll(now time.Time, spec *command.Spec, args [][]byte) reply.Value {
+func (c *Plane) ftSearchAll(now time.Time, spec *command.Spec, args [][]byte, replicas bool) reply.Value {
 	p, ok := planSearch(args)
 	if !ok {
-		vs := c.ftAll(false, now, spec, args)
+		vs := c.ftAll(false, replicas, now, spec, args)
 		if e, ok := firstError(vs); ok {
 			return e
 		}
@@ -708,7 +737,7 @@ func (c *Plane) ftSearchAll(now time.Time, spec *command.Spec, args [][]byte) re
 		}
 		return vs[0]
 	}
-	vs := c.ftAll(false, now, spec, p.shardArgs)
+	vs := c.ftAll(false, replicas, now, spec, p.shardArgs)
 	if e, ok := firstError(vs); ok {
 		return e
 	}

@@ -31,6 +31,9 @@ var (
 func (c *Plane) Route(spec *command.Spec, args [][]byte, readOnly, asking bool) (session.Route, reply.Value, bool) {
 	keys := spec.Keys(args)
 	if len(keys) == 0 {
+		if readOnly && ftReadKind(spec) {
+			return session.ClusterReplicaRoute, reply.Value{}, true // ft.go
+		}
 		return session.NodeRoute, reply.Value{}, true
 	}
 	sl := slot.Of(args[keys[0]])
@@ -388,8 +391,14 @@ func (c *Plane) KeyDigests(r session.Route, now time.Time, keys [][]byte) ([]uin
 // Read implements session.Backend.Read for cluster mode.
 func (c *Plane) Read(r session.Route, now time.Time, spec *command.Spec, args [][]byte) reply.Value {
 	if r.Kind == session.RouteNode {
-		if v, ok := c.ftRead(now, spec, args); ok {
+		if v, ok := c.ftRead(now, spec, args, false); ok {
 			return v // FT.SEARCH and friends: every shard (ft.go)
+		}
+		return c.readNode(now, spec, args)
+	}
+	if r == session.ClusterReplicaRoute {
+		if v, ok := c.ftRead(now, spec, args, true); ok {
+			return v // the same on a READONLY connection: replicas
 		}
 		return c.readNode(now, spec, args)
 	}

@@ -44,3 +44,16 @@ func TestMultiPendingPartialFailure(t *testing.T) {
 		t.Fatalf("every shard failed: %v", err)
 	}
 }
+
+// TestFTReadTimeoutRetried: a shard read that timed out is recognised
+// (ftTry retries it, a remote node passes it through), nothing else is.
+func TestFTReadTimeoutRetried(t *testing.T) {
+	if !isReadTimeout(shard.ErrorReply(shard.ErrReadTimeout)) {
+		t.Fatal("the read timeout reply is not recognised")
+	}
+	for _, v := range []reply.Value{errDown, shard.ErrorReply(shard.ErrTimeout), reply.BulkString(shard.ReadTimeoutReply)} {
+		if isReadTimeout(v) {
+			t.Fatalf("%v taken for a read timeout", v)
+		}
+	}
+}

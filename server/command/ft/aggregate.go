@@ -12,12 +12,39 @@ import (
 	"github.com/cairndb/cairn/vector/query"
 )
 
+// FT.AGGREGATE runs in two stages:
+//
+//  1. Docs: on the keyspace that holds the documents, the query picks
+//     the matching documents (AggDoc), each with its distances and the
+//     document fields the pipeline reads (LOAD'ed ones, @names of APPLY,
+//     FILTER, GROUPBY, REDUCE and SORTBY up to the first GROUPBY).
+//  2. Run: the pipeline (AggPlan) over those documents, without the
+//     keyspace.
+//
+// A single node runs both; in cluster mode every shard runs stage 1
+// (FT._AGGROWS, an internal read), the coordinator merges the shards'
+// documents (AggPlan.Merge) and runs stage 2 itself, so one code path
+// gives both answers.
+
+// AggDoc is one matching document as the pipeline starts from it.
+type AggDoc struct {
+	Key string
+	// Dist holds the distances the query yields (KNN, $YIELD_DISTANCE_AS).
+	Dist map[string]float32
+	// All is every field of the hash in its order (LOAD * only).
+	All [][2]string
+	// Fields are the values of the fields the pipeline reads (AggPlan.need)
+	// that the document has, by the name the pipeline uses.
+	Fields map[string]string
+}
+
 // aggRow is one row of the aggregation pipeline: named values in output
 // order, and the document it came from (until GROUPBY).
 type aggRow struct {
 	names []string
 	vals  map[string]query.Value
 	key   string
+	doc   map[string]string
 }
 
 func (r *aggRow) set(name string, v query.Value) {
@@ -27,7 +54,21 @@ func (r *aggRow) set(name string, v query.Value) {
 	r.vals[name] = v
 }
 
-type aggStep func(rows []aggRow) ([]aggRow, error)
+// get returns a row's property: a value of the row, else (before GROUPBY)
+// the document's field, else null.
+func (r *aggRow) get(name string) query.Value {
+	if v, ok := r.vals[name]; ok {
+		return v
+	}
+	if r.key != "" {
+		if v, ok := r.doc[name]; ok {
+			return query.Value{Str: v}
+		}
+	}
+	return query.Value{Null: true}
+}
+
+type aggStep func(rows []aggRow) []aggRow
 
 func formatNum(f float64) string {
 	switch {
@@ -46,45 +87,44 @@ func valString(v query.Value) string {
 	return v.Str
 }
 
-// ftAggregate implements
+// AggPlan is a parsed FT.AGGREGATE: its query and its pipeline.
+type AggPlan struct {
+	q       *query.Query
+	loads   []string
+	loadAll bool
+	steps   []aggStep
+	// need are the document fields the pipeline reads, in first-use
+	// order: LOAD'ed fields and the @names read before the first
+	// GROUPBY's rows replace the documents.
+	need []string
+}
+
+// KNN returns the query's KNN clause (nil without one).
+func (p *AggPlan) KNN() *query.KNN { return p.q.KNN }
+
+// ParseAggregate parses a whole FT.AGGREGATE command
 //
 //	FT.AGGREGATE index query [LOAD n @f ... | LOAD *] [GROUPBY n @p ...
 //	  [REDUCE COUNT|SUM|AVG|MIN|MAX|COUNT_DISTINCT nargs arg ... [AS name]] ...]
 //	  [APPLY expr AS name] [FILTER expr] [SORTBY n @p [ASC|DESC] ... [MAX m]]
 //	  [LIMIT offset num] [PARAMS n k v ...] [TIMEOUT ms] [DIALECT d]
 //
-// The steps run in the order given.
-func ftAggregate(c *command.Ctx, args [][]byte) (reply.Value, error) {
-	ix, err := lookup(c, args[1], string(args[1])+": no such index")
-	if err != nil {
-		return reply.Value{}, err
-	}
+// (the steps run in the order given), with the errors RediSearch gives:
+// the pipeline's first, then the query's. The index is not looked up.
+func ParseAggregate(args [][]byte) (*AggPlan, error) {
+	p := &AggPlan{}
 	params := map[string][]byte{}
-	var steps []aggStep
-	var loads []string
-	loadAll := false
-	hashVal := func(r *aggRow, name string) (query.Value, bool) {
-		if r.key == "" {
-			return query.Value{}, false
+	grouped := false
+	seen := map[string]bool{}
+	need := func(names ...string) {
+		if grouped {
+			return // rows after a GROUPBY have no document
 		}
-		id := name
-		if f := ix.Def.Field(name); f != nil {
-			id = f.Identifier
-		}
-		if v, ok := hashField(c, r.key, id); ok {
-			return query.Value{Str: string(v)}, true
-		}
-		return query.Value{}, false
-	}
-	get := func(r *aggRow) func(string) query.Value {
-		return func(name string) query.Value {
-			if v, ok := r.vals[name]; ok {
-				return v
+		for _, n := range names {
+			if !seen[n] {
+				seen[n] = true
+				p.need = append(p.need, n)
 			}
-			if v, ok := hashVal(r, name); ok {
-				return v
-			}
-			return query.Value{Null: true}
 		}
 	}
 	prop := func(b []byte) (string, error) {
@@ -102,91 +142,97 @@ func ftAggregate(c *command.Ctx, args [][]byte) (reply.Value, error) {
 		case "VERBATIM":
 		case "TIMEOUT", "DIALECT":
 			if i+1 >= len(args) {
-				return reply.Value{}, bad(w)
+				return nil, bad(w)
 			}
 			i++
 		case "PARAMS":
 			n, err := parseParams(args, i, params)
 			if err != nil {
-				return reply.Value{}, err
+				return nil, err
 			}
 			i += n
 		case "LOAD":
 			if i+1 >= len(args) {
-				return reply.Value{}, bad(w)
+				return nil, bad(w)
 			}
 			if string(args[i+1]) == "*" {
-				loadAll = true
+				p.loadAll = true
 				i++
 				continue
 			}
 			n, err := strconv.Atoi(string(args[i+1]))
 			if err != nil || n < 0 || i+2+n > len(args) {
-				return reply.Value{}, command.Msg("Bad arguments for LOAD: Value is outside acceptable bounds")
+				return nil, command.Msg("Bad arguments for LOAD: Value is outside acceptable bounds")
 			}
 			for j := i + 2; j < i+2+n; j++ {
 				name := strings.TrimPrefix(string(args[j]), "@")
 				if j+2 < i+2+n && upper(args[j+1]) == "AS" {
 					j += 2 // the alias is accepted; the field keeps its name
 				}
-				loads = append(loads, name)
+				p.loads = append(p.loads, name)
+				if !seen[name] {
+					// LOAD reads the document wherever it stands.
+					seen[name] = true
+					p.need = append(p.need, name)
+				}
 			}
 			i += 1 + n
 		case "APPLY", "FILTER":
 			if i+1 >= len(args) {
-				return reply.Value{}, bad(w)
+				return nil, bad(w)
 			}
 			e, err := query.ParseExpr(string(args[i+1]))
 			if err != nil {
-				return reply.Value{}, command.Msg(err.Error())
+				return nil, command.Msg(err.Error())
 			}
 			i++
+			need(e.Props()...)
 			if w == "FILTER" {
-				steps = append(steps, func(rows []aggRow) ([]aggRow, error) {
+				p.steps = append(p.steps, func(rows []aggRow) []aggRow {
 					out := rows[:0]
-					for _, r := range rows {
-						if v := e.Eval(get(&r)); !v.Null && (v.IsNum && v.Num != 0 || !v.IsNum && v.Str != "") {
-							out = append(out, r)
+					for k := range rows {
+						if v := e.Eval(rows[k].get); !v.Null && (v.IsNum && v.Num != 0 || !v.IsNum && v.Str != "") {
+							out = append(out, rows[k])
 						}
 					}
-					return out, nil
+					return out
 				})
 				continue
 			}
 			if i+2 >= len(args) || upper(args[i+1]) != "AS" {
-				return reply.Value{}, command.Msg("Bad arguments for APPLY: AS is required")
+				return nil, command.Msg("Bad arguments for APPLY: AS is required")
 			}
 			name := string(args[i+2])
 			i += 2
-			steps = append(steps, func(rows []aggRow) ([]aggRow, error) {
+			p.steps = append(p.steps, func(rows []aggRow) []aggRow {
 				for k := range rows {
-					rows[k].set(name, e.Eval(get(&rows[k])))
+					rows[k].set(name, e.Eval(rows[k].get))
 				}
-				return rows, nil
+				return rows
 			})
 		case "LIMIT":
 			if i+2 >= len(args) {
-				return reply.Value{}, bad(w)
+				return nil, bad(w)
 			}
 			off, err1 := strconv.Atoi(string(args[i+1]))
 			num, err2 := strconv.Atoi(string(args[i+2]))
 			if err1 != nil || err2 != nil || off < 0 || num < 0 {
-				return reply.Value{}, command.Msg("Bad arguments for LIMIT: Value is outside acceptable bounds")
+				return nil, command.Msg("Bad arguments for LIMIT: Value is outside acceptable bounds")
 			}
 			i += 2
-			steps = append(steps, func(rows []aggRow) ([]aggRow, error) {
+			p.steps = append(p.steps, func(rows []aggRow) []aggRow {
 				if off >= len(rows) {
-					return nil, nil
+					return nil
 				}
-				return rows[off:min(len(rows), off+num)], nil
+				return rows[off:min(len(rows), off+num)]
 			})
 		case "SORTBY":
 			if i+1 >= len(args) {
-				return reply.Value{}, bad(w)
+				return nil, bad(w)
 			}
 			n, err := strconv.Atoi(string(args[i+1]))
 			if err != nil || n < 0 || i+2+n > len(args) {
-				return reply.Value{}, command.Msg("Bad arguments for SORTBY: Value is outside acceptable bounds")
+				return nil, command.Msg("Bad arguments for SORTBY: Value is outside acceptable bounds")
 			}
 			type key struct {
 				name string
@@ -205,22 +251,23 @@ func ftAggregate(c *command.Ctx, args [][]byte) (reply.Value, error) {
 				}
 				p, err := prop(args[j])
 				if err != nil {
-					return reply.Value{}, err
+					return nil, err
 				}
 				keys = append(keys, key{name: p})
+				need(p)
 			}
 			i += 1 + n
 			maxN := 0
 			if i+2 < len(args) && upper(args[i+1]) == "MAX" {
 				if maxN, err = strconv.Atoi(string(args[i+2])); err != nil || maxN < 0 {
-					return reply.Value{}, command.Msg("Bad arguments for MAX: Value is outside acceptable bounds")
+					return nil, command.Msg("Bad arguments for MAX: Value is outside acceptable bounds")
 				}
 				i += 2
 			}
-			steps = append(steps, func(rows []aggRow) ([]aggRow, error) {
+			p.steps = append(p.steps, func(rows []aggRow) []aggRow {
 				slices.SortStableFunc(rows, func(a, b aggRow) int {
 					for _, k := range keys {
-						av, bv := get(&a)(k.name), get(&b)(k.name)
+						av, bv := a.get(k.name), b.get(k.name)
 						var r int
 						an, aok := av.ToNumber()
 						bn, bok := bv.ToNumber()
@@ -247,83 +294,140 @@ func ftAggregate(c *command.Ctx, args [][]byte) (reply.Value, error) {
 				if maxN > 0 && len(rows) > maxN {
 					rows = rows[:maxN]
 				}
-				return rows, nil
+				return rows
 			})
 		case "GROUPBY":
 			if i+1 >= len(args) {
-				return reply.Value{}, bad(w)
+				return nil, bad(w)
 			}
 			n, err := strconv.Atoi(string(args[i+1]))
 			if err != nil || n < 0 || i+2+n > len(args) {
-				return reply.Value{}, command.Msg("Bad arguments for GROUPBY: Value is outside acceptable bounds")
+				return nil, command.Msg("Bad arguments for GROUPBY: Value is outside acceptable bounds")
 			}
 			var by []string
 			for _, a := range args[i+2 : i+2+n] {
 				p, err := prop(a)
 				if err != nil {
-					return reply.Value{}, err
+					return nil, err
 				}
 				by = append(by, p)
 			}
+			need(by...)
 			i += 1 + n
 			var reds []reducer
 			for i+1 < len(args) && upper(args[i+1]) == "REDUCE" {
 				r, used, err := parseReducer(args[i+2:])
 				if err != nil {
-					return reply.Value{}, err
+					return nil, err
+				}
+				if r.arg != "" {
+					need(r.arg)
 				}
 				reds = append(reds, r)
 				i += 1 + used
 			}
-			steps = append(steps, func(rows []aggRow) ([]aggRow, error) {
-				return groupBy(rows, by, reds, get), nil
+			p.steps = append(p.steps, func(rows []aggRow) []aggRow {
+				return groupBy(rows, by, reds)
 			})
+			grouped = true
 		default:
-			return reply.Value{}, command.Msg("Unknown argument `" + string(args[i]) + "`")
+			return nil, command.Msg("Unknown argument `" + string(args[i]) + "`")
 		}
 	}
 	q, err := query.Parse(string(args[2]), params)
 	if err != nil {
-		return reply.Value{}, command.Msg(err.Error())
+		return nil, command.Msg(err.Error())
 	}
-	res, err := ix.Run(c.DB, c.Now, q)
+	p.q = q
+	return p, nil
+}
+
+// ftAggregate implements FT.AGGREGATE (ParseAggregate) on one keyspace.
+func ftAggregate(c *command.Ctx, args [][]byte) (reply.Value, error) {
+	p, docs, _, err := aggDocs(c, args)
 	if err != nil {
-		return reply.Value{}, command.Msg(err.Error())
+		return reply.Value{}, err
 	}
-	rows := make([]aggRow, 0, len(res.Hits))
+	return p.Run(docs), nil
+}
+
+// aggDocs looks up the index, parses the command and runs its query:
+// the matching documents in the index's order, and the KNN score name.
+func aggDocs(c *command.Ctx, args [][]byte) (*AggPlan, []AggDoc, string, error) {
+	ix, err := lookup(c, args[1], string(args[1])+": no such index")
+	if err != nil {
+		return nil, nil, "", err
+	}
+	p, err := ParseAggregate(args)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	res, err := ix.Run(c.DB, c.Now, p.q)
+	if err != nil {
+		return nil, nil, "", command.Msg(err.Error())
+	}
+	ids := make([]string, len(p.need))
+	for k, n := range p.need {
+		ids[k] = n
+		if f := ix.Def.Field(n); f != nil {
+			ids[k] = f.Identifier
+		}
+	}
+	docs := make([]AggDoc, 0, len(res.Hits))
 	for _, h := range res.Hits {
-		r := aggRow{vals: map[string]query.Value{}, key: h.Key}
-		names := make([]string, 0, len(h.Dist))
-		for n := range h.Dist {
+		d := AggDoc{Key: h.Key, Dist: h.Dist}
+		if hh := liveHash(c, h.Key); hh != nil {
+			if p.loadAll {
+				d.All = make([][2]string, 0, hh.Len())
+				hh.Each(func(name string, value []byte) bool {
+					d.All = append(d.All, [2]string{name, string(value)})
+					return true
+				})
+			}
+			for k, n := range p.need {
+				if v, ok := hh.Get([]byte(ids[k])); ok {
+					if d.Fields == nil {
+						d.Fields = make(map[string]string, len(p.need))
+					}
+					d.Fields[n] = string(v)
+				}
+			}
+		}
+		docs = append(docs, d)
+	}
+	return p, docs, res.ScoreField, nil
+}
+
+// Run runs the pipeline over docs (in the order the index gives them)
+// and builds FT.AGGREGATE's reply.
+func (p *AggPlan) Run(docs []AggDoc) reply.Value {
+	rows := make([]aggRow, 0, len(docs))
+	for _, d := range docs {
+		r := aggRow{vals: map[string]query.Value{}, key: d.Key, doc: d.Fields}
+		names := make([]string, 0, len(d.Dist))
+		for n := range d.Dist {
 			names = append(names, n)
 		}
 		slices.Sort(names)
 		for _, n := range names {
-			r.set(n, query.Value{Num: float64(h.Dist[n]), IsNum: true})
+			r.set(n, query.Value{Num: float64(d.Dist[n]), IsNum: true})
 		}
-		if loadAll {
-			if hh := liveHash(c, h.Key); hh != nil {
-				hh.Each(func(name string, value []byte) bool {
-					r.set(name, query.Value{Str: string(value)})
-					return true
-				})
-			}
+		for _, kv := range d.All {
+			r.set(kv[0], query.Value{Str: kv[1]})
 		}
-		for _, l := range loads {
-			if v, ok := hashVal(&r, l); ok {
-				r.set(l, v)
+		for _, l := range p.loads {
+			if v, ok := d.Fields[l]; ok {
+				r.set(l, query.Value{Str: v})
 			}
 		}
 		rows = append(rows, r)
 	}
 	total := len(rows)
-	for _, st := range steps {
-		if rows, err = st(rows); err != nil {
-			return reply.Value{}, err
-		}
+	for _, st := range p.steps {
+		rows = st(rows)
 		total = len(rows)
 	}
-	return aggReply(rows, total), nil
+	return aggReply(rows, total)
 }
 
 // reducer is one REDUCE clause.
@@ -364,7 +468,7 @@ func parseReducer(args [][]byte) (reducer, int, error) {
 
 // groupBy groups rows by the values of by (in first-seen order) and
 // computes the reducers of each group.
-func groupBy(rows []aggRow, by []string, reds []reducer, get func(*aggRow) func(string) query.Value) []aggRow {
+func groupBy(rows []aggRow, by []string, reds []reducer) []aggRow {
 	type group struct {
 		row  aggRow
 		rows []*aggRow
@@ -372,11 +476,10 @@ func groupBy(rows []aggRow, by []string, reds []reducer, get func(*aggRow) func(
 	var order []string
 	groups := map[string]*group{}
 	for k := range rows {
-		g := get(&rows[k])
 		var id strings.Builder
 		vals := make([]query.Value, len(by))
 		for j, b := range by {
-			vals[j] = g(b)
+			vals[j] = rows[k].get(b)
 			id.WriteString(strconv.Quote(valString(vals[j])))
 			if vals[j].Null {
 				id.WriteString("\x00null")
@@ -398,14 +501,14 @@ func groupBy(rows []aggRow, by []string, reds []reducer, get func(*aggRow) func(
 	for _, id := range order {
 		gr := groups[id]
 		for _, r := range reds {
-			gr.row.set(r.as, reduce(r, gr.rows, get))
+			gr.row.set(r.as, reduce(r, gr.rows))
 		}
 		out = append(out, gr.row)
 	}
 	return out
 }
 
-func reduce(r reducer, rows []*aggRow, get func(*aggRow) func(string) query.Value) query.Value {
+func reduce(r reducer, rows []*aggRow) query.Value {
 	num := func(f float64) query.Value { return query.Value{Num: f, IsNum: true} }
 	switch r.fn {
 	case "COUNT":
@@ -413,7 +516,7 @@ func reduce(r reducer, rows []*aggRow, get func(*aggRow) func(string) query.Valu
 	case "COUNT_DISTINCT":
 		seen := map[string]bool{}
 		for _, x := range rows {
-			if v := get(x)(r.arg); !v.Null {
+			if v := x.get(r.arg); !v.Null {
 				seen[valString(v)] = true
 			}
 		}
@@ -422,7 +525,7 @@ func reduce(r reducer, rows []*aggRow, get func(*aggRow) func(string) query.Valu
 	sum, n := 0.0, 0
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, x := range rows {
-		f, ok := get(x)(r.arg).ToNumber()
+		f, ok := x.get(r.arg).ToNumber()
 		if !ok {
 			continue
 		}

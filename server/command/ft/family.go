@@ -1,7 +1,8 @@
 // Package ft implements the RediSearch FT.* commands over HASH documents:
 // FT.CREATE, FT.DROPINDEX, FT.ALIASADD/ALIASDEL/ALIASUPDATE (writes,
-// applied in log order on every replica) and FT.SEARCH, FT.INFO, FT._LIST,
-// FT.EXPLAIN (reads). The index registry is search.Registry (Ctx.Search);
+// applied in log order on every replica) and FT.SEARCH, FT.AGGREGATE,
+// FT.INFO, FT._LIST, FT.EXPLAIN (reads; AggRowsSpec is FT.AGGREGATE's
+// query stage for the cluster coordinator, aggregate.go). The index registry is search.Registry (Ctx.Search);
 // the query grammar is vector/query.
 package ft
 

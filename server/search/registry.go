@@ -60,6 +60,9 @@ type Field struct {
 	// Separator (TAG, default ',') and CaseSensitive.
 	Separator     byte
 	CaseSensitive bool
+	// Weight is a TEXT field's WEIGHT: each occurrence of a term adds
+	// max(1, int(Weight)) to its frequency. 0 means the default, 1.
+	Weight float64
 	// Vec configures a VECTOR field (Seed comes from the definition).
 	Vec vector.Config
 }
@@ -73,6 +76,10 @@ type Definition struct {
 	// Seed is the seed of the log entry that created the index; it
 	// derives the HNSW levels.
 	Seed uint64
+	// CustomStopWords: StopWords replace the default stop-word list
+	// (FT.CREATE STOPWORDS n w ...; n 0 means no stop words).
+	CustomStopWords bool
+	StopWords       []string
 }
 
 // Field returns the field whose attribute is name, or nil.

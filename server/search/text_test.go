@@ -1,0 +1,195 @@
+package search
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/cairndb/cairn/server/keyspace"
+	"github.com/cairndb/cairn/vector/query"
+)
+
+// textCorpus is a small TEXT index whose scores are computed by hand in
+// TestScorers. title has WEIGHT 2; "there" is a default stop word.
+func textCorpus(t *testing.T) (*Index, *keyspace.DB) {
+	t.Helper()
+	db := keyspace.New()
+	r := NewRegistry()
+	def := Definition{Name: "t", Fields: []Field{
+		{Identifier: "title", Attribute: "title", Type: Text, Weight: 2},
+		{Identifier: "body", Attribute: "body", Type: Text},
+		{Identifier: "tag", Attribute: "tag", Type: Tag, Separator: ','},
+		{Identifier: "n", Attribute: "n", Type: Numeric},
+	}}
+	if err := r.Create(def, db, 0); err != nil {
+		t.Fatal(err)
+	}
+	// Indexed in this order: document ids 1..6.
+	for _, d := range [][]string{
+		{"d1", "title", "Hello world", "body", "hello there, friend", "tag", "x", "n", "1"},
+		{"d2", "title", "Goodbye", "body", "hello HELLO hello", "tag", "y", "n", "2"},
+		{"d3", "title", "other", "body", "world peace", "n", "3"},
+		{"d4", "body", "nothing here", "n", "4"},
+		{"d5", "tag", "x", "n", "5"},
+		{"d6", "body", "alpha beta gamma delta", "n", "6"},
+	} {
+		putHash(db, d[0], d[1:]...)
+		r.Touched(db, d[0], 0)
+	}
+	return r.Get("t"), db
+}
+
+func searchScores(t *testing.T, ix *Index, db *keyspace.DB, q string, opt SearchOptions) string {
+	t.Helper()
+	pq, err := query.Parse(q, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := ix.Search(db, 0, pq, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	SortByScore(res.Hits)
+	var out []string
+	for _, h := range res.Hits {
+		out = append(out, fmt.Sprintf("%s=%.6g", h.Key, h.Score))
+	}
+	return strings.Join(out, " ")
+}
+
+// TestScorers checks each scorer against the formulas computed by hand.
+// Six documents, so RediSearch's totalDocs (its doc table size, from 1) is
+// 7: idf(hello) = idf(world) = logb(1+7/2) = 2, idf(friend) = idf(peace)
+// = idf(alpha) = logb(1+7/1) = 3. Frequencies: d1 hello 2(title)+1 = 3, world 2,
+// friend 1, maxFreq 3, length 6; d2 goodbye 2, hello 3, maxFreq 3,
+// length 5; d3 other 2, world 1, peace 1, maxFreq 2, length 4; d4 maxFreq
+// 1; d5 has no text; d6 maxFreq 1. Distinct terms 3+2+3+2+0+4 = 14, so
+// BM25's average length is 14/6.
+func TestScorers(t *testing.T) {
+	ix, db := textCorpus(t)
+	k1 := float64(float32(1.2))
+	avg := 14.0 / 6
+	bm := func(idf, f float64) float64 { return idf * f / (f + k1*(0.5+0.5*avg)) }
+	g := func(x float64) string { return fmt.Sprintf("%.6g", x) }
+	for _, tc := range []struct {
+		q, scorer, want string
+	}{
+		// TFIDF: freq*idf/maxFreq.
+		{"hello", "", "d1=2 d2=2"},                // 3*2/3 each; tie by id
+		{"world", "", "d1=" + g(4.0/3) + " d3=1"}, // 2*2/3, 1*2/2
+		{"hello world", "", "d1=" + g(10.0/3)},    // (6+4)/3, adjacent: slop 1
+		{"hello friend", "", "d1=3"},              // (6+3)/3; positions 1,3 vs 4: slop 1
+		{"alpha delta", "", "d6=2"},               // (3+3)/1, positions 1 and 4: slop sqrt(9)=3
+		{"@title:world", "", "d1=" + g(4.0/3)},    // d3 has world in body only
+		{"@body:hello", "", "d1=2 d2=2"},          // TF counts every field
+		{"hel*", "", "d1=2 d2=2"},                 // prefix: union of expansions
+		{"the hello", "", "d1=2 d2=2"},            // stop words are dropped
+		{"the", "", ""},                           // ... and match nothing alone
+		{"@n:[1 6]", "", "d4=1 d6=1 d3=0.5 d1=" + g(1.0/3) + " d2=" + g(1.0/3) + " d5=0"},
+		{"*", "", "d4=1 d6=1 d3=0.5 d1=" + g(1.0/3) + " d2=" + g(1.0/3) + " d5=0"},
+		{"@tag:{x}", "", "d1=0 d5=0"},                  // tags have no IDF
+		{"hello @tag:{x}", "", "d1=1"},                 // 6/3, slop 2 (the tag union meets the end marker)
+		{"hello -world", "", "d2=0.2"},                 // 6/3; the NOT child has no positions: slop sqrt(100)
+		{"world | peace", "", "d3=2.5 d1=" + g(4.0/3)}, // d3: (1*2+1*3)/2
+		{"world", "TFIDF.DOCNORM", "d1=" + g(4.0/6) + " d3=0.5"},
+		{"world", "BM25", "d1=" + g(bm(2, 2)) + " d3=" + g(bm(2, 1))},
+		{"hello world", "BM25", "d1=" + g(bm(2, 3)+bm(2, 2))},
+		{"hello | world", "DISMAX", "d1=3 d2=3 d3=1"},
+		{"hello world", "DISMAX", "d1=5"},
+		{"@tag:{x}", "DISMAX", "d1=1 d5=1"},
+		{"hello", "DOCSCORE", "d1=1 d2=1"},
+		{"hello", "HAMMING", "d1=0 d2=0"},
+	} {
+		if got := searchScores(t, ix, db, tc.q, SearchOptions{Scorer: tc.scorer}); got != tc.want {
+			t.Errorf("%q %s:\n got %s\nwant %s", tc.q, tc.scorer, got, tc.want)
+		}
+	}
+}
+
+func TestExplainScore(t *testing.T) {
+	ix, db := textCorpus(t)
+	pq, _ := query.Parse("hello world", nil)
+	res, err := ix.Search(db, 0, pq, SearchOptions{Explain: true})
+	if err != nil || len(res.Hits) != 1 {
+		t.Fatal(res, err)
+	}
+	var b strings.Builder
+	var walk func(e *Explain, depth int)
+	walk = func(e *Explain, depth int) {
+		fmt.Fprintf(&b, "%s%s\n", strings.Repeat(" ", depth), e.Text)
+		for _, c := range e.Children {
+			walk(c, depth+1)
+		}
+	}
+	walk(res.Hits[0].Explain, 0)
+	want := `Final TFIDF : words TFIDF 10.00 * document score 1.00 / norm 3 / slop 1
+ (Weight 1.00 * total children TFIDF 10.00)
+  (TFIDF 6.00 = Weight 1.00 * TF 3 * IDF 2.00)
+  (TFIDF 4.00 = Weight 1.00 * TF 2 * IDF 2.00)
+`
+	if b.String() != want {
+		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+func TestMinOffsetDelta(t *testing.T) {
+	term := func(pos ...uint32) *result { return &result{kind: rTerm, term: "t", freq: 1, pos: pos} }
+	for _, tc := range []struct {
+		r    *result
+		want int
+	}{
+		{term(1), 1},
+		{aggregate(rIntersect, []*result{term(1, 9), term(2)}), 1},
+		{aggregate(rIntersect, []*result{term(1), term(5)}), 4},
+		{aggregate(rIntersect, []*result{term(1), term(3), term(6)}), 3},                   // sqrt(4+9)
+		{aggregate(rIntersect, []*result{term(1), {kind: rNumeric, freq: 1}}), 10},         // one child with positions: 100
+		{aggregate(rIntersect, []*result{{kind: rVirtual}, {kind: rNumeric, freq: 1}}), 1}, // none: children-1
+	} {
+		if got := tc.r.minOffsetDelta(); got != tc.want {
+			t.Errorf("%+v: %d, want %d", tc.r, got, tc.want)
+		}
+	}
+	if got := math.Logb(1 + 7.0/2); got != 2 {
+		t.Fatal(got)
+	}
+}
+
+// TestTextWeightsSnapshot: weights and stop words survive a snapshot
+// (format 2); a registry without them is still written as format 1.
+func TestTextWeightsSnapshot(t *testing.T) {
+	ix, db := textCorpus(t)
+	_ = db
+	r := NewRegistry()
+	r.byName["t"], r.names = ix, []string{"t"}
+	got := roundTrip(t, r)
+	if w := got.Get("t").Def.Fields[0].Weight; w != 2 {
+		t.Fatalf("weight %v", w)
+	}
+	ix.Def.Fields[0].Weight = 1
+	ix.Def.CustomStopWords, ix.Def.StopWords = true, []string{"foo"}
+	got = roundTrip(t, r)
+	if d := got.Get("t").Def; !d.CustomStopWords || len(d.StopWords) != 1 || d.StopWords[0] != "foo" {
+		t.Fatalf("stop words %+v", d)
+	}
+	ix.Def.CustomStopWords, ix.Def.StopWords = false, nil
+	var b strings.Builder
+	if _, err := r.Snapshot().WriteTo(&b); err != nil || !strings.HasPrefix(b.String(), "CAIRNFT1") {
+		t.Fatalf("plain registry not written as version 1: %q %v", b.String()[:8], err)
+	}
+}
+
+func roundTrip(t *testing.T, r *Registry) *Registry {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := r.Snapshot().WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(bufio.NewReader(&buf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}

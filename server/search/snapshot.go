@@ -367,7 +367,7 @@ func Load(br *bufio.Reader) (*Registry, error) {
 			f.CaseSensitive = r.bool()
 			if v2 {
 				f.Weight = math.Float64frombits(r.uvarint(math.MaxUint64))
-				if f.Weight < 0 || f.Weight != f.Weight || math.IsInf(f.Weight, 0) {
+				if f.Weight != f.Weight {
 					r.fail("field weight %v", f.Weight)
 				}
 			}

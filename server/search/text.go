@@ -25,8 +25,9 @@ type termStat struct {
 }
 
 // textDoc is a document's TEXT fields as RediSearch's forward index sees
-// them. maxFreq is the largest term frequency, length the weighted number
-// of terms (TFIDF.DOCNORM's norm).
+// them. maxFreq is the largest term frequency (TFIDF's norm), length
+// TFIDF.DOCNORM's norm: the sum, over the occurrences, of the term's
+// frequency so far (RediSearch 2.x's "total weighted frequency").
 type textDoc struct {
 	terms           map[string]*termStat
 	maxFreq, length uint32
@@ -94,7 +95,9 @@ func (ix *Index) analyze(h *keyspace.Hash) *textDoc {
 			if n := len(ts.fields); n == 0 || ts.fields[n-1] != uint16(i) {
 				ts.fields = append(ts.fields, uint16(i))
 			}
-			td.length += inc
+			// RediSearch 2.x adds the term's running frequency, not the
+			// occurrence's weight, to the document length.
+			td.length += ts.freq
 			td.maxFreq = max(td.maxFreq, ts.freq)
 		}
 	}

@@ -47,6 +47,10 @@ type evaluator struct {
 	now   int64
 	rng   map[*query.Node]map[string]float32 // VECTOR_RANGE results
 	yield map[string]*query.Node
+	// cand and ord: term clauses' matches from the TEXT postings, and
+	// TEXT field ordinals (collectCached).
+	cand map[*query.Node]map[string]uint64
+	ord  []int
 }
 
 // Run evaluates q over ix with db's current state at now. MaxResults caps

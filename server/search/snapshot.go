@@ -392,7 +392,7 @@ func Load(br *bufio.Reader) (*Registry, error) {
 			r.fail("duplicate index %q", d.Name)
 			break
 		}
-		ix := &Index{Def: d, vecs: make([]*vector.Index, len(d.Fields)), tags: &tagCache{}}
+		ix := &Index{Def: d, vecs: make([]*vector.Index, len(d.Fields)), tags: &tagCache{}, text: &textCache{}}
 		ix.keys, ix.ids = newTrees()
 		ix.MaxDocID = r.uvarint(math.MaxUint64)
 		ix.Failures = int64(r.uvarint(math.MaxInt64))

@@ -603,6 +603,12 @@ func (ev *evaluator) collect(root *query.Node, opt SearchOptions, keep map[strin
 	terms := map[string]bool{}
 	var prefixes []string
 	queryTerms(root, terms, &prefixes)
+	if text {
+		if c := ix.text.acquire(ix, ev.db); c != nil {
+			defer c.release()
+			return ev.collectCached(c, root, stats, keep), stats
+		}
+	}
 	var out []scoredMatch
 	ix.ids.Scan(func(d doc) bool {
 		it := ev.db.Peek([]byte(d.key))
@@ -637,6 +643,75 @@ func (ev *evaluator) collect(root *query.Node, opt SearchOptions, keep map[strin
 		return true
 	})
 	return out, stats
+}
+
+// collectCached is collect with the node's TEXT postings: statistics
+// from the cache, term clauses matched by posting lookups, and only the
+// matches of a text query analysed (for their frequencies and positions).
+func (ev *evaluator) collectCached(c *textCache, root *query.Node, stats *textStats, keep map[string]bool) []scoredMatch {
+	ix := ev.ix
+	stats.numRecords = c.records
+	ev.ord, _ = textOrdinals(ix)
+	ev.cand = map[*query.Node]map[string]uint64{}
+	var walk func(n *query.Node)
+	walk = func(n *query.Node) {
+		if n.Kind == query.Term {
+			v := n.Values[0]
+			if !n.Prefix[0] {
+				ev.cand[n] = c.post[v]
+				stats.df[v] = len(c.post[v])
+			} else {
+				u := map[string]uint64{}
+				for t, ks := range c.post {
+					if !strings.HasPrefix(t, v) {
+						continue
+					}
+					stats.df[t] = len(ks)
+					for k, b := range ks {
+						u[k] |= b
+					}
+				}
+				ev.cand[n] = u
+			}
+		}
+		for _, ch := range n.Children {
+			walk(ch)
+		}
+	}
+	walk(root)
+	termQ := hasTerm(root)
+	var out []scoredMatch
+	ix.ids.Scan(func(d doc) bool {
+		if keep != nil && !keep[d.key] {
+			return true
+		}
+		it := ev.db.Peek([]byte(d.key))
+		if it == nil || it.Expired(ev.now) {
+			return true
+		}
+		h, ok := it.Obj.(*keyspace.Hash)
+		if !ok {
+			return true
+		}
+		r := ev.resultOf(root, d.key, h, nil)
+		if r == nil {
+			return true
+		}
+		var td *textDoc
+		if termQ {
+			td = ix.analyze(h)
+			if r = ev.resultOf(root, d.key, h, td); r == nil {
+				return true // the cache disagrees: cannot happen
+			}
+		} else {
+			n := c.docs[d.key]
+			td = &textDoc{maxFreq: n.maxFreq, length: n.length}
+		}
+		out = append(out, scoredMatch{hit: Hit{Key: d.key}, r: r, td: td})
+		return true
+	})
+	ev.cand = nil
+	return out
 }
 
 // textField returns the position of the TEXT field a term names (-1: any).
@@ -685,10 +760,15 @@ func (ev *evaluator) resultOf(n *query.Node, key string, h *keyspace.Hash, td *t
 		}
 		return &result{kind: rVirtual}
 	case query.Term:
-		if td == nil {
-			return nil
-		}
 		fi := ev.textField(n.Field)
+		if td == nil {
+			// Matching by the cached postings (collectCached).
+			bits, ok := ev.cand[n][key]
+			if !ok || fi == -2 || (fi >= 0 && bits&(1<<uint(ev.ord[fi])) == 0) {
+				return nil
+			}
+			return &result{kind: rTerm, term: n.Values[0], freq: 1}
+		}
 		v := n.Values[0]
 		if !n.Prefix[0] {
 			ts := td.terms[v]

@@ -104,8 +104,46 @@ func TestScorers(t *testing.T) {
 		{"hello", "DOCSCORE", "d1=1 d2=1"},
 		{"hello", "HAMMING", "d1=0 d2=0"},
 	} {
-		if got := searchScores(t, ix, db, tc.q, SearchOptions{Scorer: tc.scorer}); got != tc.want {
-			t.Errorf("%q %s:\n got %s\nwant %s", tc.q, tc.scorer, got, tc.want)
+		// With the node's TEXT postings (built by the first query) and
+		// without them (every document analysed per query).
+		for _, cached := range []bool{true, false} {
+			saved := ix.text
+			if !cached {
+				ix.text = nil
+			}
+			if got := searchScores(t, ix, db, tc.q, SearchOptions{Scorer: tc.scorer}); got != tc.want {
+				t.Errorf("%q %s (cached %v):\n got %s\nwant %s", tc.q, tc.scorer, cached, got, tc.want)
+			}
+			ix.text = saved
+		}
+	}
+}
+
+// TestTextCacheFollowsWrites: once built, the TEXT postings follow every
+// write at apply time; answers equal those of a cold index.
+func TestTextCacheFollowsWrites(t *testing.T) {
+	ix, db := textCorpus(t)
+	r := NewRegistry()
+	r.byName["t"], r.names = ix, []string{"t"}
+	q := "hello | world | peac* | @title:other"
+	searchScores(t, ix, db, q, SearchOptions{}) // builds the cache
+	if !ix.text.built {
+		t.Fatal("cache not built")
+	}
+	putHash(db, "d3", "title", "hello", "body", "world world peaceful")
+	r.Touched(db, "d3", 0)
+	db.Delete([]byte("d2"))
+	r.Touched(db, "d2", 0)
+	putHash(db, "d7", "title", "other hello")
+	r.Touched(db, "d7", 0)
+	for _, sc := range []string{"", "BM25", "TFIDF.DOCNORM"} {
+		warm := searchScores(t, ix, db, q, SearchOptions{Scorer: sc})
+		saved := ix.text
+		ix.text = &textCache{}
+		cold := searchScores(t, ix, db, q, SearchOptions{Scorer: sc})
+		ix.text = saved
+		if warm != cold || !strings.Contains(warm, "d7=") || strings.Contains(warm, "d2=") {
+			t.Fatalf("%s: warm %s, cold %s", sc, warm, cold)
 		}
 	}
 }
@@ -271,5 +309,48 @@ func TestRediSearchScores(t *testing.T) {
 			len(kid.Children) != 2 || kid.Children[1].Text != "(TFIDF 10.00 = Weight 1.00 * TF 10 * IDF 1.00)" {
 			t.Errorf("%s: %+v", h.Key, h.Explain)
 		}
+	}
+}
+
+// BenchmarkTextSearch: a scored term query over 10k documents of 20
+// words (the statistics are gathered from every document per query).
+func BenchmarkTextSearch(b *testing.B) {
+	words := strings.Fields("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua enim minim veniam quis nostrud exercitation ullamco laboris nisi aliquip commodo consequat")
+	db := keyspace.New()
+	r := NewRegistry()
+	if err := r.Create(Definition{Name: "t", Fields: []Field{{Identifier: "body", Attribute: "body", Type: Text}}}, db, 0); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 10000 {
+		var sb strings.Builder
+		for j := range 20 {
+			sb.WriteString(words[(i*7+j*j)%len(words)] + " ")
+		}
+		key := fmt.Sprintf("d%d", i)
+		putHash(db, key, "body", sb.String())
+		r.Touched(db, key, 0)
+	}
+	ix := r.Get("t")
+	for _, q := range []string{"magna", "lab*", "magna -dolor", "*"} {
+		pq, err := query.Parse(q, nil)
+		if err != nil {
+			continue
+		}
+		b.Run(q, func(b *testing.B) {
+			for range b.N {
+				res, err := ix.Search(db, 0, pq, SearchOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				SortByScore(res.Hits)
+			}
+		})
+		b.Run(q+"/unscored", func(b *testing.B) {
+			for range b.N {
+				if _, err := ix.Run(db, 0, pq); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

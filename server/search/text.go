@@ -567,6 +567,11 @@ func (ix *Index) Search(db *keyspace.DB, now int64, q *query.Query, opt SearchOp
 		}
 		return res, nil
 	}
+	if !ix.hasText() && !opt.Explain && (opt.Scorer == ScorerTFIDF || opt.Scorer == ScorerDocNorm) {
+		// Without TEXT fields every document's norm is 0: all score 0,
+		// so the unscored evaluation (id order) is the answer.
+		return ix.Run(db, now, q)
+	}
 	ev := &evaluator{ix: ix, db: db, now: now, rng: map[*query.Node]map[string]float32{}}
 	if err := ev.prepare(q.Root); err != nil {
 		return nil, err

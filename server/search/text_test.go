@@ -354,3 +354,48 @@ func BenchmarkTextSearch(b *testing.B) {
 		})
 	}
 }
+
+// TestCustomStopWords: STOPWORDS 0 indexes and searches every word; a
+// custom list replaces the default one.
+func TestCustomStopWords(t *testing.T) {
+	for _, tc := range []struct {
+		stop       []string
+		q, matches string
+	}{
+		{[]string{}, "the", "a b"},
+		{[]string{}, "the cat", "a"},
+		{[]string{"cat"}, "the cat", "a b"},
+		{[]string{"cat"}, "cat", ""},
+	} {
+		db := keyspace.New()
+		r := NewRegistry()
+		if err := r.Create(Definition{Name: "t", CustomStopWords: true, StopWords: tc.stop,
+			Fields: []Field{{Identifier: "body", Attribute: "body", Type: Text}}}, db, 0); err != nil {
+			t.Fatal(err)
+		}
+		putHash(db, "a", "body", "the cat")
+		r.Touched(db, "a", 0)
+		putHash(db, "b", "body", "the dog")
+		r.Touched(db, "b", 0)
+		pq, _ := query.Parse(tc.q, nil)
+		for _, scored := range []bool{false, true} {
+			var res *Result
+			var err error
+			if scored {
+				res, err = r.Get("t").Search(db, 0, pq, SearchOptions{})
+			} else {
+				res, err = r.Get("t").Run(db, 0, pq)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var keys []string
+			for _, h := range res.Hits {
+				keys = append(keys, h.Key)
+			}
+			if got := strings.Join(keys, " "); got != tc.matches {
+				t.Errorf("stop %v %q (scored %v): %q, want %q", tc.stop, tc.q, scored, got, tc.matches)
+			}
+		}
+	}
+}

@@ -20,8 +20,8 @@ const maxResults = 1000000
 // searchArgs are FT.SEARCH's options.
 type searchArgs struct {
 	noContent, withScores bool
-	explain               bool   // EXPLAINSCORE
-	scorer                string // SCORER ("": TFIDF)
+	explain               bool       // EXPLAINSCORE
+	scorer                string     // SCORER ("": TFIDF)
 	ret                   []retField // nil: every field
 	retGiven              bool
 	sortBy                string

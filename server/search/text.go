@@ -536,12 +536,20 @@ func (ix *Index) Search(db *keyspace.DB, now int64, q *query.Query, opt SearchOp
 		}
 		root := ix.pruneStopWords(q.Root)
 		if root == nil || root.Kind == query.All {
-			// The vector hit alone carries no frequency: it scores 0.
+			// The vector hit alone is a metric record with no frequency:
+			// 0 with every scorer but DOCSCORE.
+			sc := &scorer{name: opt.Scorer, stats: &textStats{}, explain: opt.Explain}
 			for i := range res.Hits {
-				res.Hits[i].Score = 0
+				h := &res.Hits[i]
+				var td *textDoc
 				if opt.Explain {
-					res.Hits[i].Explain = &Explain{Text: "(TFIDF 0.00 = Weight 1.00 * Frequency 0)"}
+					if it := db.Peek([]byte(h.Key)); it != nil {
+						if hh, ok := it.Obj.(*keyspace.Hash); ok {
+							td = ix.analyze(hh)
+						}
+					}
 				}
+				h.Score, h.Explain = sc.score(&result{kind: rMetric}, td)
 			}
 			return res, nil
 		}

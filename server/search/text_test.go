@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/cairndb/cairn/server/keyspace"
+	"github.com/cairndb/cairn/vector"
 	"github.com/cairndb/cairn/vector/query"
 )
 
@@ -396,6 +397,52 @@ func TestCustomStopWords(t *testing.T) {
 			if got := strings.Join(keys, " "); got != tc.matches {
 				t.Errorf("stop %v %q (scored %v): %q, want %q", tc.stop, tc.q, scored, got, tc.matches)
 			}
+		}
+	}
+}
+
+// TestKNNScores: a KNN hit scores its filter clause; under `*` it is a
+// metric record alone: 0, or the document score under DOCSCORE.
+func TestKNNScores(t *testing.T) {
+	db := keyspace.New()
+	r := NewRegistry()
+	if err := r.Create(Definition{Name: "t", Fields: []Field{
+		{Identifier: "body", Attribute: "body", Type: Text},
+		{Identifier: "v", Attribute: "v", Type: Vector, Vec: vector.Config{Algorithm: vector.FLAT, Dim: 2}},
+	}}, db, 0); err != nil {
+		t.Fatal(err)
+	}
+	for i, body := range []string{"hello world", "hello hello", "other"} {
+		key := fmt.Sprintf("k%d", i)
+		putHash(db, key, "body", body, "v", string(blob(float32(i), 0)))
+		r.Touched(db, key, 0)
+	}
+	ix := r.Get("t")
+	params := map[string][]byte{"q": blob(0, 0)}
+	for _, tc := range []struct{ q, scorer, want string }{
+		{"*=>[KNN 2 @v $q]", "", "k0=0 k1=0"},
+		{"*=>[KNN 2 @v $q]", "DOCSCORE", "k0=1 k1=1"},
+		{"*=>[KNN 2 @v $q]", "BM25", "k0=0 k1=0"},
+		// hello: idf logb(1+4/2) = 1; k0 1/1, k1 2/2.
+		{"(hello)=>[KNN 3 @v $q]", "", "k0=1 k1=1"},
+	} {
+		pq, err := query.Parse(tc.q, params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := ix.Search(db, 0, pq, SearchOptions{Scorer: tc.scorer, KNNScores: true, Explain: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, h := range res.Hits {
+			if h.Explain == nil {
+				t.Fatalf("%q: no explanation", tc.q)
+			}
+			out = append(out, fmt.Sprintf("%s=%.6g", h.Key, h.Score))
+		}
+		if got := strings.Join(out, " "); got != tc.want {
+			t.Errorf("%q %s: %s, want %s", tc.q, tc.scorer, got, tc.want)
 		}
 	}
 }

@@ -174,7 +174,13 @@ func ftSearch(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	if err != nil {
 		return reply.Value{}, command.Msg(err.Error())
 	}
-	res, err := ix.Search(c.DB, c.Now, q, search.SearchOptions{Scorer: a.scorer, Explain: a.explain, KNNScores: a.withScores})
+	var res *search.Result
+	if a.num == 0 {
+		// LIMIT 0 0 (a count): no document is returned, none needs a score.
+		res, err = ix.Run(c.DB, c.Now, q)
+	} else {
+		res, err = ix.Search(c.DB, c.Now, q, search.SearchOptions{Scorer: a.scorer, Explain: a.explain, KNNScores: a.withScores})
+	}
 	if err != nil {
 		return reply.Value{}, command.Msg(err.Error())
 	}

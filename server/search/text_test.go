@@ -446,3 +446,33 @@ func TestKNNScores(t *testing.T) {
 		}
 	}
 }
+
+// TestTextCacheConcurrentReaders: concurrent queries (the state machine's
+// read lock admits many) build and read the TEXT postings safely.
+func TestTextCacheConcurrentReaders(t *testing.T) {
+	ix, db := textCorpus(t)
+	want := searchScores(t, ix, db, "hello | wor*", SearchOptions{})
+	ix.text = &textCache{}
+	done := make(chan string, 8)
+	for range 8 {
+		go func() {
+			pq, _ := query.Parse("hello | wor*", nil)
+			res, err := ix.Search(db, 0, pq, SearchOptions{})
+			if err != nil {
+				done <- err.Error()
+				return
+			}
+			SortByScore(res.Hits)
+			var out []string
+			for _, h := range res.Hits {
+				out = append(out, fmt.Sprintf("%s=%.6g", h.Key, h.Score))
+			}
+			done <- strings.Join(out, " ")
+		}()
+	}
+	for range 8 {
+		if got := <-done; got != want {
+			t.Fatalf("concurrent: %s, want %s", got, want)
+		}
+	}
+}

@@ -37,6 +37,21 @@ ft.aliasadd("pyal")
 assert r.ft("pyal").search(Query("*").paging(0, 0)).total == 10
 ft.dropindex(delete_documents=True)
 assert r.exists("py:1") == 0
+# Text relevance: TFIDF by default (title WEIGHT 2: world counts 2 in
+# pyt:1, whose max term frequency is 3; idf(world) = logb(1+4/2) = 1),
+# WITHSCORES and SCORER.
+ft2 = r.ft("pyt")
+ft2.create_index([TextField("title", weight=2.0), TextField("body")],
+    definition=IndexDefinition(prefix=["pyt:"], index_type=IndexType.HASH))
+r.hset("pyt:1", mapping={"title": "hello world", "body": "hello there, friend"})
+r.hset("pyt:2", mapping={"title": "goodbye", "body": "hello hello hello"})
+r.hset("pyt:3", mapping={"title": "other", "body": "world peace"})
+res = ft2.search(Query("world").with_scores())
+got = [(d.id, round(float(d.score), 4)) for d in res.docs]
+assert got == [("pyt:1", 0.6667), ("pyt:3", 0.5)], got
+res = ft2.search(Query("world").scorer("BM25").with_scores())
+assert [d.id for d in res.docs] == ["pyt:1", "pyt:3"] and res.docs[0].score > res.docs[1].score, res
+ft2.dropindex(delete_documents=True)
 print("ok")
 `
 

@@ -17,6 +17,10 @@ type Hit struct {
 	// Dist holds distances yielded by the query (KNN AS name, or
 	// $YIELD_DISTANCE_AS), by name.
 	Dist map[string]float32
+	// Score is the relevance score (Search only) and Explain its
+	// explanation (SearchOptions.Explain).
+	Score   float64
+	Explain *Explain
 }
 
 // Result is a query's answer before SORTBY/LIMIT.
@@ -43,6 +47,10 @@ type evaluator struct {
 	now   int64
 	rng   map[*query.Node]map[string]float32 // VECTOR_RANGE results
 	yield map[string]*query.Node
+	// cand and ord: term clauses' matches from the TEXT postings, and
+	// TEXT field ordinals (collectCached).
+	cand map[*query.Node]map[string]uint64
+	ord  []int
 }
 
 // Run evaluates q over ix with db's current state at now. MaxResults caps
@@ -52,6 +60,12 @@ func (ix *Index) Run(db *keyspace.DB, now int64, q *query.Query) (*Result, error
 	if err := ev.prepare(q.Root); err != nil {
 		return nil, err
 	}
+	root := ix.pruneStopWords(q.Root)
+	if root == nil {
+		// Only stop words: nothing matches (the KNN clause neither).
+		return &Result{ScoreField: knnScoreField(ix, q)}, nil
+	}
+	q = &query.Query{Root: root, KNN: q.KNN}
 	res := &Result{}
 	if q.KNN != nil {
 		f := ix.Def.Field(q.KNN.Field)
@@ -296,7 +310,7 @@ func (ev *evaluator) match(n *query.Node, key string, h *keyspace.Hash) bool {
 			if !ok {
 				continue
 			}
-			for _, w := range query.Tokenize(string(v)) {
+			for _, w := range query.Tokens(string(v), ev.ix.isStop) {
 				if w == n.Values[0] || (n.Prefix[0] && strings.HasPrefix(w, n.Values[0])) {
 					return true
 				}
@@ -305,6 +319,20 @@ func (ev *evaluator) match(n *query.Node, key string, h *keyspace.Hash) bool {
 		return false
 	}
 	return false
+}
+
+// knnScoreField is the name of q's KNN distance ("" without KNN).
+func knnScoreField(ix *Index, q *query.Query) string {
+	if q.KNN == nil {
+		return ""
+	}
+	if q.KNN.As != "" {
+		return q.KNN.As
+	}
+	if f := ix.Def.Field(q.KNN.Field); f != nil {
+		return "__" + f.Attribute + "_score"
+	}
+	return "__" + q.KNN.Field + "_score"
 }
 
 func tagMatch(have, want string, prefix, cs bool) bool {

@@ -60,6 +60,9 @@ type Field struct {
 	// Separator (TAG, default ',') and CaseSensitive.
 	Separator     byte
 	CaseSensitive bool
+	// Weight is a TEXT field's WEIGHT: each occurrence of a term adds
+	// max(1, int(Weight)) to its frequency. 0 means the default, 1.
+	Weight float64
 	// Vec configures a VECTOR field (Seed comes from the definition).
 	Vec vector.Config
 }
@@ -73,6 +76,10 @@ type Definition struct {
 	// Seed is the seed of the log entry that created the index; it
 	// derives the HNSW levels.
 	Seed uint64
+	// CustomStopWords: StopWords replace the default stop-word list
+	// (FT.CREATE STOPWORDS n w ...; n 0 means no stop words).
+	CustomStopWords bool
+	StopWords       []string
 }
 
 // Field returns the field whose attribute is name, or nil.
@@ -119,6 +126,7 @@ type Index struct {
 	LastErrorKey string
 	vecs         []*vector.Index // per field; nil for non-vector fields
 	tags         *tagCache       // node-local TAG postings (tagcache.go)
+	text         *textCache      // node-local TEXT postings (textcache.go)
 	// Backfill: while Scanning, the hashes that existed at FT.CREATE are
 	// indexed in batches (Registry.Backfill, one log entry each) from
 	// Cursor (a keyspace scan cursor); Scanned of ScanTotal keys are done.
@@ -235,7 +243,7 @@ func (r *Registry) Create(def Definition, db *keyspace.DB, now int64) error {
 	if _, ok := r.aliases[def.Name]; ok {
 		return ErrExists
 	}
-	ix := &Index{Def: def, vecs: make([]*vector.Index, len(def.Fields)), tags: &tagCache{}}
+	ix := &Index{Def: def, vecs: make([]*vector.Index, len(def.Fields)), tags: &tagCache{}, text: &textCache{}}
 	ix.keys, ix.ids = newTrees()
 	for i := range def.Fields {
 		f := &ix.Def.Fields[i]
@@ -382,6 +390,7 @@ func (r *Registry) Flushed() {
 		ix := r.byName[n]
 		ix.keys, ix.ids = newTrees()
 		ix.tags = &tagCache{}
+		ix.text = &textCache{}
 		for i, v := range ix.vecs {
 			if v != nil {
 				nv, err := vector.New(v.Config())
@@ -434,6 +443,7 @@ func (ix *Index) reindex(key string, it *keyspace.Item, now int64) {
 	ix.keys.Set(d)
 	ix.ids.Set(d)
 	ix.tags.update(ix, key, h)
+	ix.text.update(ix, key, h)
 }
 
 // fail records an indexing failure and takes key out of the index.
@@ -448,6 +458,7 @@ func (ix *Index) remove(key string) {
 		ix.ids.Delete(d)
 	}
 	ix.tags.update(ix, key, nil)
+	ix.text.update(ix, key, nil)
 	for _, v := range ix.vecs {
 		if v != nil {
 			v.Delete(key)

@@ -80,8 +80,29 @@ func (r *Registry) view(cow bool) *Snapshot {
 }
 
 // snapMagic starts the registry's snapshot section; its last byte is the
-// format version. A reader meets a higher digit with ErrVersion.
-const snapMagic = "CAIRNFT1"
+// format version. A reader meets a higher digit with ErrVersion. Version 2
+// adds TEXT field weights and custom stop-word lists; a registry that uses
+// neither is written as version 1, byte for byte as before, so binaries
+// that only know version 1 keep reading it.
+const (
+	snapMagic   = "CAIRNFT2"
+	snapMagicV1 = "CAIRNFT1"
+)
+
+// needsV2 tells whether the snapshot holds anything version 1 cannot.
+func (s *Snapshot) needsV2() bool {
+	for _, si := range s.indexes {
+		if si.def.CustomStopWords {
+			return true
+		}
+		for _, f := range si.def.Fields {
+			if f.Weight != 0 && f.Weight != 1 {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // ErrVersion is returned by Load for a section written by a newer format.
 var ErrVersion = errors.New("search: snapshot format newer than this binary")
@@ -135,7 +156,12 @@ func putBool(w *bufio.Writer, b bool) {
 }
 
 func (s *Snapshot) encode(w *bufio.Writer, digest bool) error {
-	w.WriteString(snapMagic)
+	v2 := s.needsV2()
+	if v2 {
+		w.WriteString(snapMagic)
+	} else {
+		w.WriteString(snapMagicV1)
+	}
 	putUvarint(w, uint64(len(s.indexes)))
 	for _, si := range s.indexes {
 		d := &si.def
@@ -146,6 +172,13 @@ func (s *Snapshot) encode(w *bufio.Writer, digest bool) error {
 		}
 		putBool(w, d.SkipInitialScan)
 		putUvarint(w, d.Seed)
+		if v2 {
+			putBool(w, d.CustomStopWords)
+			putUvarint(w, uint64(len(d.StopWords)))
+			for _, sw := range d.StopWords {
+				putString(w, sw)
+			}
+		}
 		putUvarint(w, uint64(len(d.Fields)))
 		for _, f := range d.Fields {
 			putString(w, f.Identifier)
@@ -154,6 +187,9 @@ func (s *Snapshot) encode(w *bufio.Writer, digest bool) error {
 			putBool(w, f.Sortable)
 			w.WriteByte(f.Separator)
 			putBool(w, f.CaseSensitive)
+			if v2 {
+				putUvarint(w, math.Float64bits(f.Weight))
+			}
 			c := f.Vec
 			w.WriteByte(byte(c.Algorithm))
 			w.WriteByte(byte(c.Type))
@@ -290,12 +326,14 @@ func Load(br *bufio.Reader) (*Registry, error) {
 	if string(magic[:len(magic)-1]) != snapMagic[:len(snapMagic)-1] {
 		return nil, fmt.Errorf("%w: magic %q", ErrCodec, magic)
 	}
-	if v := magic[len(magic)-1]; v != snapMagic[len(snapMagic)-1] {
+	v := magic[len(magic)-1]
+	if v != snapMagic[len(snapMagic)-1] && v != snapMagicV1[len(snapMagicV1)-1] {
 		if v > snapMagic[len(snapMagic)-1] && v <= '9' {
 			return nil, fmt.Errorf("%w: %q", ErrVersion, magic)
 		}
 		return nil, fmt.Errorf("%w: magic %q", ErrCodec, magic)
 	}
+	v2 := v == snapMagic[len(snapMagic)-1]
 	r := &reader{r: br}
 	reg := NewRegistry()
 	n := r.uvarint(1 << 20)
@@ -308,6 +346,13 @@ func Load(br *bufio.Reader) (*Registry, error) {
 		}
 		d.SkipInitialScan = r.bool()
 		d.Seed = r.uvarint(math.MaxUint64)
+		if v2 {
+			d.CustomStopWords = r.bool()
+			ns := r.uvarint(1 << 20)
+			for j := uint64(0); j < ns && r.err == nil; j++ {
+				d.StopWords = append(d.StopWords, r.string())
+			}
+		}
 		nf := r.uvarint(1 << 16)
 		for j := uint64(0); j < nf && r.err == nil; j++ {
 			var f Field
@@ -320,6 +365,12 @@ func Load(br *bufio.Reader) (*Registry, error) {
 			f.Sortable = r.bool()
 			f.Separator = r.byte()
 			f.CaseSensitive = r.bool()
+			if v2 {
+				f.Weight = math.Float64frombits(r.uvarint(math.MaxUint64))
+				if f.Weight != f.Weight {
+					r.fail("field weight %v", f.Weight)
+				}
+			}
 			c := &f.Vec
 			c.Algorithm = vector.Algorithm(r.byte())
 			c.Type = vector.ElemType(r.byte())
@@ -341,7 +392,7 @@ func Load(br *bufio.Reader) (*Registry, error) {
 			r.fail("duplicate index %q", d.Name)
 			break
 		}
-		ix := &Index{Def: d, vecs: make([]*vector.Index, len(d.Fields)), tags: &tagCache{}}
+		ix := &Index{Def: d, vecs: make([]*vector.Index, len(d.Fields)), tags: &tagCache{}, text: &textCache{}}
 		ix.keys, ix.ids = newTrees()
 		ix.MaxDocID = r.uvarint(math.MaxUint64)
 		ix.Failures = int64(r.uvarint(math.MaxInt64))

@@ -13,8 +13,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 )
 
 // Kind is the kind of a Node.
@@ -227,7 +225,7 @@ func (p *parser) atom() (*Node, error) {
 		if end < 0 {
 			return nil, p.syntax(start)
 		}
-		words := Tokenize(p.s[p.pos : p.pos+end])
+		words := Tokens(p.s[p.pos:p.pos+end], nil)
 		p.pos += end + 1
 		if len(words) == 0 {
 			return nil, p.syntax(start)
@@ -531,28 +529,6 @@ func (p *parser) parseKNN(at int) (*KNN, error) {
 		}
 	}
 	return k, nil
-}
-
-// Tokenize splits text into lower-case terms as a TEXT field is indexed:
-// runs of letters, digits and '_'.
-func Tokenize(s string) []string {
-	var out []string
-	start := -1
-	for i, r := range s {
-		word := r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)
-		if word && start < 0 {
-			start = i
-		}
-		if !word && start >= 0 {
-			out = append(out, strings.ToLower(s[start:i]))
-			start = -1
-		}
-		_ = utf8.RuneLen(r)
-	}
-	if start >= 0 {
-		out = append(out, strings.ToLower(s[start:]))
-	}
-	return out
 }
 
 // Explain renders the tree as FT.EXPLAIN does (an indented outline).

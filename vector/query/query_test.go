@@ -67,7 +67,20 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestTokenize(t *testing.T) {
-	if got := strings.Join(Tokenize("Hello, World-wide_web 42!"), "|"); got != "hello|world|wide_web|42" {
+	for in, want := range map[string]string{
+		"Hello, World-wide_web 42!":        "hello|world|wide_web|42",
+		"The cat and THE hat":              "cat|hat",
+		`a\-b c\,d`:                        "a-b|c,d",
+		"über ÉCOLE\nline":                 "über|écoleline",
+		"tab\tsep new\nline":               "tab|sep|newline",
+		"x.y/z(w)[v]{u}:t;s~r!q@p#o$n%m^l": "x|y|z|w|v|u|t|s|r|q|p|o|n|m|l",
+		"is a to":                          "",
+	} {
+		if got := strings.Join(Tokenize(in), "|"); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+	if got := strings.Join(Tokens("the cat", nil), "|"); got != "the|cat" {
 		t.Fatal(got)
 	}
 }

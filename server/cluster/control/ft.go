@@ -543,6 +543,7 @@ type ftSearchPlan struct {
 	knn         *query.KNN
 	score       string // the KNN distance's name
 	withScores  bool
+	byScore     bool // no SORTBY nor KNN: merged by relevance score
 	noContent   bool // as asked by the client
 	shardNoCont bool // as asked of the shards
 	shardArgs   [][]byte
@@ -570,6 +571,7 @@ func planSearch(args [][]byte) (*ftSearchPlan, bool) {
 			continue
 		case "WITHSCORES":
 			p.withScores = true
+			continue
 		case "VERBATIM", "NOSTOPWORDS", "INORDER", "EXPLAINSCORE", "WITHPAYLOADS", "WITHSORTKEYS":
 		case "SLOP", "LANGUAGE", "EXPANDER", "SCORER", "PAYLOAD", "TIMEOUT", "DIALECT":
 			if i+1 >= len(args) {
@@ -672,6 +674,11 @@ func planSearch(args [][]byte) (*ftSearchPlan, bool) {
 	for _, f := range need {
 		p.out[f] = f
 	}
+	p.byScore = q.KNN == nil && p.sortBy == ""
+	if p.withScores || p.byScore {
+		// The shards send their scores; the merge orders by them.
+		rest = append(rest, []byte("WITHSCORES"))
+	}
 	p.shardNoCont = p.noContent && len(need) == 0
 	if len(need) > 0 && (p.noContent || retGiven) {
 		if p.noContent {
@@ -716,6 +723,7 @@ func planSearch(args [][]byte) (*ftSearchPlan, bool) {
 // ftHit is one document of one shard's FT.SEARCH reply.
 type ftHit struct {
 	key    string
+	score  float64
 	r2     []reply.Value // score and fields after the key (RESP2)
 	r3     reply.Value   // the result map (RESP3)
 	fields map[string]string
@@ -745,7 +753,7 @@ func (c *Plane) ftSearchAll(now time.Time, spec *command.Spec, args [][]byte, re
 		return errDown
 	}
 	stride := 1
-	if p.withScores {
+	if p.withScores || p.byScore {
 		stride++
 	}
 	if !p.shardNoCont {
@@ -768,6 +776,13 @@ func (c *Plane) ftSearchAll(now time.Time, spec *command.Spec, args [][]byte, re
 		for j, n := 0, (len(r2.Elems)-1)/stride; j < n; j++ {
 			e := r2.Elems[1+j*stride : 1+(j+1)*stride]
 			h := ftHit{key: string(e[0].Str), r2: e[1:], r3: elem(res, j), fields: map[string]string{}}
+			if stride > 1 && (p.withScores || p.byScore) {
+				sc := e[1]
+				if sc.Kind == reply.KindArray && len(sc.Elems) > 0 {
+					sc = sc.Elems[0] // EXPLAINSCORE: [score, explanation]
+				}
+				h.score, _ = strconv.ParseFloat(string(sc.Str), 64)
+			}
 			if !p.shardNoCont {
 				fs := e[stride-1].Elems
 				for k := 0; k+1 < len(fs); k += 2 {
@@ -788,6 +803,18 @@ func (c *Plane) ftSearchAll(now time.Time, spec *command.Spec, args [][]byte, re
 		})
 		hits = hits[:min(len(hits), p.knn.K)]
 		total = min(total, int64(p.knn.K))
+	} else if p.byScore {
+		// Each shard scores with its own term statistics, as RediSearch's
+		// coordinator merges them: by score, ties by key.
+		slices.SortFunc(hits, func(a, b ftHit) int {
+			switch {
+			case a.score > b.score:
+				return -1
+			case a.score < b.score:
+				return 1
+			}
+			return byKey(a, b)
+		})
 	} else {
 		slices.SortFunc(hits, byKey)
 	}
@@ -814,6 +841,9 @@ func (c *Plane) ftSearchAll(now time.Time, spec *command.Spec, args [][]byte, re
 		doc.Elems = nil
 		for k := 0; k+1 < len(h.r3.Elems); k += 2 {
 			name := string(h.r3.Elems[k].Str)
+			if name == "score" && !p.withScores {
+				continue
+			}
 			if name == "extra_attributes" {
 				if p.noContent {
 					continue

@@ -81,6 +81,10 @@ func ParseCreate(args [][]byte) (search.Definition, error) {
 			if err != nil || n < 0 || i+1+n >= len(args) {
 				return d, command.Msg("Bad arguments for STOPWORDS: Value is outside acceptable bounds")
 			}
+			d.CustomStopWords, d.StopWords = true, []string{}
+			for _, w := range args[i+2 : i+2+n] {
+				d.StopWords = append(d.StopWords, strings.ToLower(string(w)))
+			}
 			i += 1 + n
 		case "FILTER":
 			return d, command.Msg("FILTER expressions are not supported")
@@ -162,7 +166,17 @@ func parseSchema(d *search.Definition, args [][]byte) error {
 				}
 				f.Separator = args[i+1][0]
 				i++
-			case "WEIGHT", "PHONETIC":
+			case "WEIGHT":
+				if f.Type != search.Text || i+1 >= len(args) {
+					break opts
+				}
+				w, err := strconv.ParseFloat(string(args[i+1]), 64)
+				if err != nil || w != w {
+					return command.Msg("Bad arguments for weight: Could not convert argument to expected type")
+				}
+				f.Weight = w
+				i++
+			case "PHONETIC":
 				if f.Type != search.Text || i+1 >= len(args) {
 					break opts
 				}

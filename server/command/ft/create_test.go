@@ -47,10 +47,27 @@ func TestParseCreate(t *testing.T) {
 		"i SCHEMA v VECTOR FLAT 4 TYPE FLOAT32 DIM 4":                        "Bad arguments for vector similarity FLAT index type: Missing mandatory parameter: cannot create FLAT index without specifying DISTANCE_METRIC argument",
 		"i SCHEMA v VECTOR FLAT 8 TYPE FLOAT32 DIM 4 DISTANCE_METRIC L2 M 4": "Bad arguments for vector similarity FLAT index type: Unknown argument `M`",
 		"i SCHEMA v VECTOR HNSW 3 TYPE FLOAT32 DIM":                          "Bad arguments for vector similarity number of parameters: Value is outside acceptable bounds",
+		"i SCHEMA t TEXT WEIGHT abc":                                         "Bad arguments for weight: Could not convert argument to expected type",
 	} {
 		if _, err := ParseCreate(split(args)); err == nil || err.Error() != msg {
 			t.Errorf("%q: %v, want %q", args, err, msg)
 		}
+	}
+}
+
+func TestParseCreateText(t *testing.T) {
+	d, err := ParseCreate(split("i STOPWORDS 2 Foo bar SCHEMA t TEXT WEIGHT 2.5 SORTABLE b TEXT NOSTEM"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !d.CustomStopWords || strings.Join(d.StopWords, ",") != "foo,bar" {
+		t.Fatalf("stop words %+v", d)
+	}
+	if f := d.Fields[0]; f.Weight != 2.5 || !f.Sortable || d.Fields[1].Weight != 0 {
+		t.Fatalf("fields %+v", d.Fields)
+	}
+	if d, err = ParseCreate(split("i STOPWORDS 0 SCHEMA t TEXT")); err != nil || !d.CustomStopWords || len(d.StopWords) != 0 {
+		t.Fatalf("STOPWORDS 0: %+v %v", d, err)
 	}
 }
 

@@ -121,7 +121,11 @@ func attribute(f *search.Field) reply.Value {
 	}
 	switch f.Type {
 	case search.Text:
-		out = append(out, bs("WEIGHT"), bs("1"))
+		w := f.Weight
+		if w == 0 {
+			w = 1
+		}
+		out = append(out, bs("WEIGHT"), bs(strconv.FormatFloat(w, 'g', -1, 64)))
 	case search.Tag:
 		out = append(out, bs("SEPARATOR"), bs(string(f.Separator)))
 	case search.Vector:

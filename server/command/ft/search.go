@@ -20,6 +20,8 @@ const maxResults = 1000000
 // searchArgs are FT.SEARCH's options.
 type searchArgs struct {
 	noContent, withScores bool
+	explain               bool       // EXPLAINSCORE
+	scorer                string     // SCORER ("": TFIDF)
 	ret                   []retField // nil: every field
 	retGiven              bool
 	sortBy                string
@@ -44,8 +46,16 @@ func parseSearchArgs(args [][]byte) (*searchArgs, error) {
 			a.noContent = true
 		case "WITHSCORES":
 			a.withScores = true
-		case "VERBATIM", "NOSTOPWORDS", "INORDER", "EXPLAINSCORE", "WITHPAYLOADS", "WITHSORTKEYS":
-		case "SLOP", "LANGUAGE", "EXPANDER", "SCORER", "PAYLOAD":
+		case "EXPLAINSCORE":
+			a.explain = true
+		case "SCORER":
+			if err := need(i, 1, w); err != nil {
+				return nil, err
+			}
+			a.scorer = string(args[i+1])
+			i++
+		case "VERBATIM", "NOSTOPWORDS", "INORDER", "WITHPAYLOADS", "WITHSORTKEYS":
+		case "SLOP", "LANGUAGE", "EXPANDER", "PAYLOAD":
 			if err := need(i, 1, w); err != nil {
 				return nil, err
 			}
@@ -134,14 +144,23 @@ func parseSearchArgs(args [][]byte) (*searchArgs, error) {
 			return nil, command.Msg("Unknown argument `" + string(args[i]) + "` at position " + strconv.Itoa(i-1) + " for <main>")
 		}
 	}
+	if a.explain && !a.withScores {
+		return nil, command.Msg("EXPLAINSCORE must be accompanied with WITHSCORES")
+	}
+	if a.scorer != "" && !search.ValidScorer(a.scorer) {
+		return nil, command.Msg("No such scorer " + a.scorer)
+	}
 	return a, nil
 }
 
 // ftSearch implements
 //
-//	FT.SEARCH index query [NOCONTENT] [WITHSCORES] [RETURN n f [AS a] ...]
-//	  [SORTBY f [ASC|DESC]] [LIMIT offset num] [PARAMS n k v ...]
-//	  [TIMEOUT ms] [DIALECT d]
+//	FT.SEARCH index query [NOCONTENT] [WITHSCORES] [EXPLAINSCORE]
+//	  [SCORER name] [RETURN n f [AS a] ...] [SORTBY f [ASC|DESC]]
+//	  [LIMIT offset num] [PARAMS n k v ...] [TIMEOUT ms] [DIALECT d]
+//
+// Results are ordered by relevance score (highest first, ties by document
+// id), by SORTBY when given, and a KNN query's by distance.
 func ftSearch(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	ix, err := lookup(c, args[1], string(args[1])+": no such index")
 	if err != nil {
@@ -155,15 +174,24 @@ func ftSearch(c *command.Ctx, args [][]byte) (reply.Value, error) {
 	if err != nil {
 		return reply.Value{}, command.Msg(err.Error())
 	}
-	res, err := ix.Run(c.DB, c.Now, q)
+	var res *search.Result
+	if a.num == 0 {
+		// LIMIT 0 0 (a count): no document is returned, none needs a score.
+		res, err = ix.Run(c.DB, c.Now, q)
+	} else {
+		res, err = ix.Search(c.DB, c.Now, q, search.SearchOptions{Scorer: a.scorer, Explain: a.explain, KNNScores: a.withScores})
+	}
 	if err != nil {
 		return reply.Value{}, command.Msg(err.Error())
 	}
 	hits := res.Hits
-	if a.sortBy != "" {
+	switch {
+	case a.sortBy != "":
 		if err := sortHits(c, ix, hits, a.sortBy, a.sortDesc); err != nil {
 			return reply.Value{}, err
 		}
+	case q.KNN == nil:
+		search.SortByScore(hits)
 	}
 	if a.offset >= len(hits) {
 		hits = nil
@@ -320,8 +348,12 @@ func searchReply(c *command.Ctx, ix *search.Index, res *search.Result, hits []se
 		r2 = append(r2, reply.BulkString(h.Key))
 		doc := []reply.Value{reply.BulkString("id"), reply.BulkString(h.Key)}
 		if a.withScores {
-			r2 = append(r2, reply.BulkString("1"))
-			doc = append(doc, reply.BulkString("score"), reply.Double("1"))
+			sc := reply.Double(formatScore(h.Score))
+			if a.explain {
+				sc = reply.Array(sc, explainReply(h.Explain))
+			}
+			r2 = append(r2, sc)
+			doc = append(doc, reply.BulkString("score"), sc)
 		}
 		if !a.noContent {
 			fields := docFields(c, ix, res, h, a)
@@ -339,4 +371,34 @@ func searchReply(c *command.Ctx, ix *search.Index, res *search.Result, hits []se
 		reply.BulkString("warning"), reply.EmptyArray,
 	)
 	return reply.ByProto(reply.Array(r2...), resp3)
+}
+
+// formatScore prints a relevance score as Redis prints a double reply
+// (shortest round-trip form; inf, -inf, nan).
+func formatScore(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	case math.IsNaN(f):
+		return "nan"
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
+
+// explainReply renders an EXPLAINSCORE tree as RediSearch does: a line
+// alone, or [line, [children...]].
+func explainReply(e *search.Explain) reply.Value {
+	if e == nil {
+		return reply.Status("")
+	}
+	if len(e.Children) == 0 {
+		return reply.Status(e.Text)
+	}
+	kids := make([]reply.Value, len(e.Children))
+	for i, c := range e.Children {
+		kids[i] = explainReply(c)
+	}
+	return reply.Array(reply.Status(e.Text), reply.Array(kids...))
 }

@@ -81,7 +81,7 @@ var settings = []setting{
 	{"backup-dir", "CAIRN_BACKUP_DIR", "directory of backups (BACKUP CREATE, the daily window) and of the log archive; empty disables backups", ""},
 	{"backup-window", "CAIRN_BACKUP_WINDOW", "daily backup window HH:MM-HH:MM in UTC (one backup a day in it); empty: no scheduled backup", ""},
 	{"backup-retention-days", "CAIRN_BACKUP_RETENTION_DAYS", "delete backups older than this many days (at most 35; 0 keeps them)", "0"},
-	{"backup-cpu-share", "CAIRN_BACKUP_CPU_SHARE", "pace backups so their verifying load works this share of the time (its encode twice that), yielding the CPU to writes; 1: flat out", "0.35"},
+	{"backup-cpu-share", "CAIRN_BACKUP_CPU_SHARE", "pace backups so their verifying load works this share of the time (its encode twice that), yielding the CPU to writes; 1: flat out", "0.15"},
 	{"log-archive", "CAIRN_LOG_ARCHIVE", "yes: archive every committed log entry under backup-dir/log for point-in-time restore (cairn restore --to-time)", "no"},
 	{"otlp-endpoint", "CAIRN_OTLP_ENDPOINT", "also push metrics over OTLP/HTTP to this collector (URL such as http://host:4318, or host:port)", ""},
 	{"http-tls", "CAIRN_HTTP_TLS", "HTTPS on the HTTP listener (dashboard, /metrics) with --tls-cert-file: auto (when a certificate is set), yes or no", "auto"},

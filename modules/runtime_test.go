@@ -533,3 +533,30 @@ func TestSettle(t *testing.T) {
 		}
 	}
 }
+
+// benchCIncr calls the C example's cincr (5 pages of memory), resetting
+// by copy, or by copy-on-write when cow.
+func benchCIncr(b *testing.B, cow bool) {
+	if cow {
+		saved := cowMinBytes
+		cowMinBytes = 0
+		defer func() { cowMinBytes = saved }()
+	}
+	r := newRuntime(b, Config{})
+	lib, err := r.LoadPayload(context.Background(), payload("cincr", fixture(b, "c_incr")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := &fakeHost{}
+	ctx := context.Background()
+	c := Call{Keys: [][]byte{[]byte("k")}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := lib.Call(ctx, h, "cincr", c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCallCIncr(b *testing.B)    { benchCIncr(b, false) }
+func BenchmarkCallCIncrCOW(b *testing.B) { benchCIncr(b, true) }

@@ -25,9 +25,9 @@ import (
 
 // Version is the newest codec version this binary reads and writes;
 // Append writes Entry.Version, or Version when that is zero. Versions 2
-// to 9 have the same layout as version 1; see version.go for what each
+// to 10 have the same layout as version 1; see version.go for what each
 // changes.
-const Version = 9
+const Version = 10
 
 // Kind tells how the commands of an entry are applied.
 type Kind uint8

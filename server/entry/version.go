@@ -48,6 +48,11 @@ import "errors"
 //	   stop at another point (with other writes made) on a format-8
 //	   binary, so the scripting and function families' command.Spec.Format
 //	   is 9: a mixed cluster refuses them until every node runs format 9.
+//	10 same layout and clock rule as 9. FT.CREATE keeps TEXT WEIGHT and
+//	   STOPWORDS in the index definition (format 9 skipped both, and
+//	   accepted weights this format refuses), so its command.Spec.Format
+//	   is 10: a mixed cluster refuses FT.CREATE until every node runs
+//	   format 10.
 //
 // Kind numbers are never reused. New kinds start at 10.
 //

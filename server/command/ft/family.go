@@ -106,9 +106,19 @@ func registry(c *command.Ctx) (*search.Registry, error) {
 // the log, and an older binary does not know them.
 const Format = 3
 
+// CreateFormat is FT.CREATE's log-entry format (entry.Version 10): TEXT
+// WEIGHT and STOPWORDS became part of the definition (a format-9 binary
+// skips both and accepts a WEIGHT this one refuses, so it would build
+// another index from the same entry). A leader refuses FT.CREATE while
+// some node of the cluster is older.
+const CreateFormat = 10
+
 func init() {
 	for _, s := range Specs {
 		s.Format = Format
+		if s.Name == "ft.create" {
+			s.Format = CreateFormat
+		}
 		for _, sub := range s.Sub {
 			sub.Format = Format
 		}

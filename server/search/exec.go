@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unsafe"
 
 	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/vector"
@@ -288,7 +289,12 @@ func (ev *evaluator) match(n *query.Node, key string, h *keyspace.Hash) bool {
 		if !ok {
 			return false
 		}
-		for _, t := range strings.Split(string(v), string(f.Separator)) {
+		// Read under the state machine's read lock (no apply runs), so
+		// v can be viewed as a string without a copy.
+		rest := unsafe.String(unsafe.SliceData(v), len(v))
+		for rest != "" {
+			var t string
+			t, rest, _ = strings.Cut(rest, string(f.Separator))
 			t = strings.TrimSpace(t)
 			if t == "" {
 				continue

@@ -18,7 +18,7 @@ import (
 // supersets of the matches (expiry and the rest of the query are checked
 // per candidate), so a stale build could only cost time, never results.
 type tagCache struct {
-	mu     sync.Mutex
+	mu     sync.RWMutex
 	built  bool
 	fields map[int]*tagPostings // by field position in Def.Fields
 }
@@ -105,11 +105,20 @@ func (c *tagCache) build(ix *Index, db *keyspace.DB) {
 // postings bound it by at most limit keys, and ok false otherwise (n is
 // not narrowed by a TAG clause, or too many documents may match).
 func (c *tagCache) candidates(ix *Index, db *keyspace.DB, n *query.Node, limit int) (keys map[string]struct{}, ok bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	// Queries share the postings (read lock); only the first builds them.
+	// Apply-time updates need no lock: the caller holds the state
+	// machine's read lock, so no apply runs meanwhile.
+	c.mu.RLock()
 	if !c.built {
-		c.build(ix, db)
+		c.mu.RUnlock()
+		c.mu.Lock()
+		if !c.built {
+			c.build(ix, db)
+		}
+		c.mu.Unlock()
+		c.mu.RLock()
 	}
+	defer c.mu.RUnlock()
 	if bound(c, ix, n) > limit {
 		return nil, false
 	}

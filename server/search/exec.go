@@ -87,10 +87,19 @@ func (ix *Index) Run(db *keyspace.DB, now int64, q *query.Query) (*Result, error
 		}
 		opt := &vector.SearchOptions{EF: q.KNN.EFRuntime}
 		if q.Root.Kind != query.All {
-			// A small match set is scanned exactly; the predicate is then
-			// only a fallback (and spares the engine building a key set).
-			opt.Keys = ev.smallMatchSet(q.Root, v.ExactThreshold(opt))
-			opt.Filter = func(key string) bool { return ev.matchKey(q.Root, key) }
+			if sets, ok := ev.exactPostings(q.Root); ok {
+				// The TAG postings are the match set itself: a small one
+				// is scanned exactly, a large one filters the graph walk
+				// by membership instead of reading each visited hash.
+				opt.Keys = postingKeys(sets, v.ExactThreshold(opt))
+				opt.Filter = func(key string) bool { return inPostings(sets, key) }
+			} else {
+				// A small match set is scanned exactly; the predicate is
+				// then only a fallback (and spares the engine building a
+				// key set).
+				opt.Keys = ev.smallMatchSet(q.Root, v.ExactThreshold(opt))
+				opt.Filter = func(key string) bool { return ev.matchKey(q.Root, key) }
+			}
 		}
 		rs, err := v.Search(vec, min(q.KNN.K, max(v.Len(), 1)), opt)
 		if err != nil {
@@ -140,6 +149,66 @@ func (ev *evaluator) smallMatchSet(n *query.Node, limit int) []string {
 		}
 	}
 	return keys
+}
+
+// exactPostings returns the TAG postings whose union is exactly the set
+// of documents matching n, when there is one: n is a TAG clause or an OR
+// of them (postings are split, trimmed and case-folded as the clause
+// compares), and no key of the keyspace has a TTL (an expired key is
+// still in the postings until its deletion is applied). The postings
+// change only at apply time, which the caller's read lock excludes.
+func (ev *evaluator) exactPostings(n *query.Node) ([]map[string]struct{}, bool) {
+	if ev.ix.tags == nil || ev.db.Expiring() > 0 || !tagsOnly(n) {
+		return nil, false
+	}
+	return ev.ix.tags.postings(ev.ix, ev.db, n), true
+}
+
+// tagsOnly reports whether n is a TAG clause or an OR of such clauses.
+func tagsOnly(n *query.Node) bool {
+	switch n.Kind {
+	case query.Tag:
+		return true
+	case query.Or:
+		for _, ch := range n.Children {
+			if !tagsOnly(ch) {
+				return false
+			}
+		}
+		return len(n.Children) > 0
+	}
+	return false
+}
+
+// postingKeys returns the keys of the union of sets, or nil when they hold
+// more than limit keys in all.
+func postingKeys(sets []map[string]struct{}, limit int) []string {
+	n := 0
+	for _, ks := range sets {
+		n += len(ks)
+	}
+	if limit < 0 || n > limit {
+		return nil
+	}
+	keys := make([]string, 0, n)
+	for i, ks := range sets {
+		for k := range ks {
+			if i == 0 || !inPostings(sets[:i], k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys
+}
+
+// inPostings reports whether key is in one of sets.
+func inPostings(sets []map[string]struct{}, key string) bool {
+	for _, ks := range sets {
+		if _, ok := ks[key]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 func (ev *evaluator) addYields(h *Hit) {

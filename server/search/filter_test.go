@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cairndb/cairn/server/keyspace"
@@ -244,4 +245,80 @@ func TestTagCacheFollowsWrites(t *testing.T) {
 		t.Fatalf("after flush: %v", got)
 	}
 	_ = ix
+}
+
+// TestExactPostingsMatchHashes: for TAG clauses and ORs of them, the
+// postings exactPostings answers with are exactly the documents whose
+// hash the clause matches (tags with blanks, mixed case, prefixes, several
+// values, OR); other queries, and any key with a TTL, are not answered
+// from postings.
+func TestExactPostingsMatchHashes(t *testing.T) {
+	db := keyspace.New()
+	rnd := rand.New(rand.NewSource(11))
+	words := []string{"red", "Red", " blue ", "BLUE", "green", "gr", "grey", "Über", "über", ""}
+	for i := range 400 {
+		var tags []string
+		for range rnd.Intn(4) {
+			tags = append(tags, words[rnd.Intn(len(words))])
+		}
+		putHash(db, fmt.Sprintf("d:%d", i), "tag", strings.Join(tags, ","), "n", fmt.Sprint(i), "v", string(blob(1, 2, 3, 4)))
+	}
+	r := NewRegistry()
+	def := Definition{Name: "f", Prefixes: []string{"d:"}, Seed: 1, Fields: []Field{
+		{Identifier: "tag", Attribute: "tag", Type: Tag, Separator: ','},
+		{Identifier: "n", Attribute: "n", Type: Numeric},
+		{Identifier: "v", Attribute: "v", Type: Vector, Vec: vector.Config{Algorithm: vector.FLAT, Dim: 4}},
+	}}
+	if err := r.Create(def, db, 0); err != nil {
+		t.Fatal(err)
+	}
+	for r.Backfill(db, "f", 0, BackfillBatch) {
+	}
+	ix := r.Get("f")
+	for _, qs := range []string{"@tag:{red}", "@tag:{RED}", "@tag:{blue}", "@tag:{gr*}", "@tag:{über}", "@tag:{red|green}",
+		"@tag:{red} | @tag:{grey}", "@tag:{nosuch}", "(@tag:{blue} | @tag:{gr*})"} {
+		pq, err := query.Parse(qs, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := &evaluator{ix: ix, db: db}
+		if err := ev.prepare(pq.Root); err != nil {
+			t.Fatal(err)
+		}
+		sets, ok := ev.exactPostings(pq.Root)
+		if !ok {
+			t.Fatalf("%s: not answered from postings", qs)
+		}
+		got := postingKeys(sets, 1<<20)
+		slices.Sort(got)
+		var want []string
+		for i := range 400 {
+			if k := fmt.Sprintf("d:%d", i); ev.matchKey(pq.Root, k) {
+				want = append(want, k)
+			}
+		}
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s: postings %v, hashes %v", qs, got, want)
+		}
+		for _, k := range want {
+			if !inPostings(sets, k) {
+				t.Fatalf("%s: %s not a member", qs, k)
+			}
+		}
+	}
+	for _, qs := range []string{"@tag:{red} @n:[0 100]", "-@tag:{red}", "@n:[0 10]", "*"} {
+		pq, err := query.Parse(qs, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := (&evaluator{ix: ix, db: db}).exactPostings(pq.Root); ok {
+			t.Fatalf("%s answered from postings", qs)
+		}
+	}
+	pq, _ := query.Parse("@tag:{red}", nil)
+	db.Put([]byte("other"), []byte("x"), nil, 1<<40) // any TTL in the keyspace
+	if _, ok := (&evaluator{ix: ix, db: db}).exactPostings(pq.Root); ok {
+		t.Fatal("answered from postings with a key that has a TTL")
+	}
 }

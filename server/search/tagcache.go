@@ -1,6 +1,7 @@
 package search
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -101,23 +102,29 @@ func (c *tagCache) build(ix *Index, db *keyspace.DB) {
 	})
 }
 
+// rlock read-locks the postings, building them first if needed: queries
+// share them, only the first builds them. Apply-time updates need no
+// lock: the caller holds the state machine's read lock, so no apply runs
+// meanwhile.
+func (c *tagCache) rlock(ix *Index, db *keyspace.DB) {
+	c.mu.RLock()
+	if c.built {
+		return
+	}
+	c.mu.RUnlock()
+	c.mu.Lock()
+	if !c.built {
+		c.build(ix, db)
+	}
+	c.mu.Unlock()
+	c.mu.RLock()
+}
+
 // candidates returns a superset of the documents matching n when the tag
 // postings bound it by at most limit keys, and ok false otherwise (n is
 // not narrowed by a TAG clause, or too many documents may match).
 func (c *tagCache) candidates(ix *Index, db *keyspace.DB, n *query.Node, limit int) (keys map[string]struct{}, ok bool) {
-	// Queries share the postings (read lock); only the first builds them.
-	// Apply-time updates need no lock: the caller holds the state
-	// machine's read lock, so no apply runs meanwhile.
-	c.mu.RLock()
-	if !c.built {
-		c.mu.RUnlock()
-		c.mu.Lock()
-		if !c.built {
-			c.build(ix, db)
-		}
-		c.mu.Unlock()
-		c.mu.RLock()
-	}
+	c.rlock(ix, db)
 	defer c.mu.RUnlock()
 	if bound(c, ix, n) > limit {
 		return nil, false
@@ -125,6 +132,38 @@ func (c *tagCache) candidates(ix *Index, db *keyspace.DB, n *query.Node, limit i
 	out := map[string]struct{}{}
 	c.collect(ix, n, out)
 	return out, true
+}
+
+// postings returns the postings of every tag the TAG clauses of n match
+// (n: TAG clauses joined by OR), each once.
+func (c *tagCache) postings(ix *Index, db *keyspace.DB, n *query.Node) []map[string]struct{} {
+	c.rlock(ix, db)
+	defer c.mu.RUnlock()
+	var sets []map[string]struct{}
+	var walk func(n *query.Node)
+	walk = func(n *query.Node) {
+		if n.Kind == query.Or {
+			for _, ch := range n.Children {
+				walk(ch)
+			}
+			return
+		}
+		c.eachPosting(ix, n, func(ks map[string]struct{}) {
+			for _, s := range sets {
+				if sameMap(s, ks) {
+					return
+				}
+			}
+			sets = append(sets, ks)
+		})
+	}
+	walk(n)
+	return sets
+}
+
+// sameMap reports whether a and b are the same map.
+func sameMap(a, b map[string]struct{}) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
 // noBound is the bound of a clause the postings do not narrow.

@@ -5,6 +5,7 @@ package modules
 import (
 	"encoding/binary"
 	"fmt"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -205,7 +206,7 @@ func (m *cowMemory) openPagemap() {
 		return
 	}
 	m.snap, m.pagemap = snap, fd
-	pageSink = m.region[0] // fault the first page in from the snapshot, then check it is seen as such
+	pageSink.Store(uint32(m.region[0])) // fault the first page in from the snapshot, then check it is seen as such
 	if e, ok := m.readEntries(); !ok || len(e) < 8 || binary.LittleEndian.Uint64(e)&(pmPresent|pmFilePage) != pmPresent|pmFilePage {
 		_ = unix.Close(fd)
 		_ = unix.Munmap(snap)
@@ -258,8 +259,9 @@ func (m *cowMemory) scanWritten() (int, bool) {
 	return pages, true
 }
 
-// pageSink keeps openPagemap's read of the first page from being optimized away.
-var pageSink byte
+// pageSink keeps openPagemap's read of the first page from being
+// optimized away (atomic: libraries load on several shards at once).
+var pageSink atomic.Uint32
 
 // readEntries reads the page map entries of the sealed pages.
 func (m *cowMemory) readEntries() ([]byte, bool) {

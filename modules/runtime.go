@@ -98,6 +98,20 @@ type Config struct {
 // runtimes may share.
 func NewCompilationCache() wazero.CompilationCache { return wazero.NewCompilationCache() }
 
+// cacheDirMu serializes NewCompilationCacheWithDir: wazero's first call
+// fills a package-level version string without synchronization, a data
+// race when several nodes of one process start at once.
+var cacheDirMu sync.Mutex
+
+// NewCompilationCacheWithDir returns a compilation cache kept in dir, so a
+// restart does not recompile (wazero.NewCompilationCacheWithDir, safe to
+// call concurrently).
+func NewCompilationCacheWithDir(dir string) (wazero.CompilationCache, error) {
+	cacheDirMu.Lock()
+	defer cacheDirMu.Unlock()
+	return wazero.NewCompilationCacheWithDir(dir)
+}
+
 // Runtime compiles and runs libraries. It is safe for concurrent use.
 type Runtime struct {
 	rt     wazero.Runtime

@@ -8,7 +8,6 @@ import (
 
 	"github.com/cairndb/cairn/modules"
 	"github.com/cairndb/cairn/modules/lua"
-	"github.com/tetratelabs/wazero"
 )
 
 // preloadLua starts compiling the process's Lua interpreter in the
@@ -26,7 +25,7 @@ func (n *Node) preloadLua(dir string, diskCache bool) {
 		return // a binary built without it answers EVAL with ErrNotBuilt
 	}
 	if diskCache {
-		if c, err := wazero.NewCompilationCacheWithDir(filepath.Join(dir, "wasm-cache")); err != nil {
+		if c, err := modules.NewCompilationCacheWithDir(filepath.Join(dir, "wasm-cache")); err != nil {
 			n.log.Warn("Lua interpreter: no compilation cache; it is compiled at every start", "err", err)
 		} else if !modules.SetInternalCache(c) {
 			_ = c.Close(context.Background()) // the interpreter's runtime already exists

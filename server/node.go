@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/cairndb/cairn/modules"
-	"github.com/tetratelabs/wazero"
 	"log/slog"
 	"net"
 	"net/http"
@@ -464,7 +463,7 @@ func Start(cfg Config) (_ *Node, err error) {
 	// latest snapshot plus the log tail).
 	var wasm modules.Config
 	if cfg.FS == nil && keys == nil {
-		if wasm.Cache, err = wazero.NewCompilationCacheWithDir(filepath.Join(dir, "wasm-cache")); err != nil {
+		if wasm.Cache, err = modules.NewCompilationCacheWithDir(filepath.Join(dir, "wasm-cache")); err != nil {
 			n.log.Warn("Wasm compilation cache unavailable; libraries are compiled at every start", "err", err)
 			wasm.Cache = nil
 		}

@@ -207,7 +207,12 @@ func String2d(b []byte) (float64, bool) {
 
 // G17 formats f as printf's "%.17g" ("inf", "-inf", "nan" for the special
 // values): Redis 7.0's addReplyDouble.
-func G17(f float64) string {
+func G17(f float64) string { return FormatG(f, 17) }
+
+// FormatG formats f as strconv's 'g' with precision prec (-1: the
+// shortest form that reads back exactly), and the special values as
+// Redis prints them: "inf", "-inf", "nan".
+func FormatG(f float64, prec int) string {
 	switch {
 	case math.IsInf(f, 1):
 		return "inf"
@@ -216,7 +221,7 @@ func G17(f float64) string {
 	case f != f:
 		return "nan"
 	}
-	return strconv.FormatFloat(f, 'g', 17, 64)
+	return strconv.FormatFloat(f, 'g', prec, 64)
 }
 
 // AppendG17 appends G17(f) to dst.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/cairndb/cairn/server/command"
+	"github.com/cairndb/cairn/server/command/cfloat"
 	"github.com/cairndb/cairn/server/keyspace"
 	"github.com/cairndb/cairn/server/reply"
 	"github.com/cairndb/cairn/server/search"
@@ -375,17 +376,7 @@ func searchReply(c *command.Ctx, ix *search.Index, res *search.Result, hits []se
 
 // formatScore prints a relevance score as Redis prints a double reply
 // (shortest round-trip form; inf, -inf, nan).
-func formatScore(f float64) string {
-	switch {
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	case math.IsNaN(f):
-		return "nan"
-	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
-}
+func formatScore(f float64) string { return cfloat.FormatG(f, -1) }
 
 // explainReply renders an EXPLAINSCORE tree as RediSearch does: a line
 // alone, or [line, [children...]].

@@ -28,11 +28,20 @@ func BenchmarkSearch100kEF50(b *testing.B) {
 	if ix == nil {
 		ix = build(b, Config{Algorithm: HNSW, Dim: 128, M: 16, EFConstruction: 200}, data)
 		if cache != "" {
-			f, _ := os.Create(cache)
+			f, err := os.Create(cache)
+			if err != nil {
+				b.Fatal(err)
+			}
 			w := bufio.NewWriter(f)
-			ix.Snapshot().WriteTo(w)
-			w.Flush()
-			f.Close()
+			if _, err := ix.Snapshot().WriteTo(w); err != nil {
+				b.Fatal(err)
+			}
+			if err := w.Flush(); err != nil {
+				b.Fatal(err)
+			}
+			if err := f.Close(); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 	b.ResetTimer()

@@ -80,11 +80,7 @@ func (ix *Index) Search(q []float32, k int, opt *SearchOptions) ([]Result, error
 		}
 		vis := ix.getVisit()
 		defer ix.visited.Put(vis)
-		out := ix.results(ix.searchBudget(qv, ix.descend(qv), ef, opt.MaxCandidates, opt.Filter, vis))
-		if len(out) > k {
-			out = out[:k]
-		}
-		return out, nil
+		return ix.results(ix.searchBudget(qv, ix.descend(qv), ef, opt.MaxCandidates, opt.Filter, vis), k), nil
 	}
 	if opt.Keys != nil && (ix.cfg.Algorithm == FLAT || len(opt.Keys) <= ix.exactThreshold(opt)) {
 		return ix.exactKeys(qv, k, opt.Keys), nil
@@ -100,11 +96,7 @@ func (ix *Index) Search(q []float32, k int, opt *SearchOptions) ([]Result, error
 	vis := ix.getVisit()
 	defer ix.visited.Put(vis)
 	res, _ := ix.searchLayer(qv, []cand{ep}, ef, 0, ix.acceptor(opt.Filter), vis)
-	out := ix.results(res)
-	if len(out) > k {
-		out = out[:k]
-	}
-	return out, nil
+	return ix.results(res, k), nil
 }
 
 // searchBudget is the level-0 filtered beam search with bounded effort
@@ -167,13 +159,26 @@ func (ix *Index) searchBudget(q *qvec, ep cand, ef, budget int, filter func(stri
 	return out
 }
 
-// results converts candidates to results sorted by (distance, key).
-func (ix *Index) results(cs []cand) []Result {
-	out := make([]Result, len(cs))
-	for i, c := range cs {
+// results converts the k first candidates, sorted by distance, to
+// results sorted by (distance, key). Candidates tied with the k-th's
+// distance take part in the sort, so ties are broken by key whatever
+// their order in cs.
+func (ix *Index) results(cs []cand, k int) []Result {
+	n := len(cs)
+	if k < n { // k > 0 (Search)
+		n = k
+		for n < len(cs) && cs[n].d == cs[k-1].d {
+			n++
+		}
+	}
+	out := make([]Result, n)
+	for i, c := range cs[:n] {
 		out[i] = Result{ix.node(c.id).key, c.d}
 	}
 	sortResults(out)
+	if len(out) > k {
+		out = out[:k]
+	}
 	return out
 }
 

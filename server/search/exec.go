@@ -17,7 +17,7 @@ type Hit struct {
 	Key string
 	// Dist holds distances yielded by the query (KNN AS name, or
 	// $YIELD_DISTANCE_AS), by name.
-	Dist map[string]float32
+	Dist Dists
 	// Score is the relevance score (Search only) and Explain its
 	// explanation (SearchOptions.Explain).
 	Score   float64
@@ -105,11 +105,20 @@ func (ix *Index) Run(db *keyspace.DB, now int64, q *query.Query) (*Result, error
 		if err != nil {
 			return nil, qerr("Error parsing vector similarity query: %v", err)
 		}
-		for _, r := range rs {
-			if q.Root.Kind == query.All && !ev.matchKey(q.Root, r.Key) {
+		// Every key in the vector index is a hash of the index at apply
+		// time; with no key expiring, none can be expired now, so `*`
+		// needs no look-up of each hit's hash.
+		recheck := q.Root.Kind == query.All && ev.db.Expiring() > 0
+		// One backing array for the hits' distances: a query yields one
+		// per hit (two or more only with $YIELD_DISTANCE_AS).
+		dists := make([]NamedDist, len(rs))
+		res.Hits = make([]Hit, 0, len(rs))
+		for i, r := range rs {
+			if recheck && !ev.matchKey(q.Root, r.Key) {
 				continue // expired, not yet deleted
 			}
-			h := Hit{Key: r.Key, Dist: map[string]float32{res.ScoreField: r.Distance}}
+			dists[i] = NamedDist{res.ScoreField, r.Distance}
+			h := Hit{Key: r.Key, Dist: dists[i : i+1 : i+1]}
 			ev.addYields(&h)
 			res.Hits = append(res.Hits, h)
 		}
@@ -214,10 +223,7 @@ func inPostings(sets []map[string]struct{}, key string) bool {
 func (ev *evaluator) addYields(h *Hit) {
 	for name, n := range ev.yield {
 		if d, ok := ev.rng[n][h.Key]; ok {
-			if h.Dist == nil {
-				h.Dist = map[string]float32{}
-			}
-			h.Dist[name] = d
+			h.Dist.Set(name, d)
 		}
 	}
 }

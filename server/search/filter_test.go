@@ -132,7 +132,7 @@ func TestFilteredKNNBruteForce(t *testing.T) {
 				want := bruteKNN(vecs, qv, k, c.match)
 				var got []scored
 				for _, h := range res.Hits {
-					got = append(got, scored{h.Key, h.Dist[res.ScoreField]})
+					got = append(got, scored{h.Key, dist(h, res.ScoreField)})
 				}
 				if !slices.Equal(got, want) || res.Total != len(want) {
 					t.Fatalf("%v %s %v: got %v (total %d), want %v", alg, c.name, qv, got, res.Total, want)
@@ -196,7 +196,7 @@ func TestTagCacheFollowsWrites(t *testing.T) {
 		}
 		var got []scored
 		for _, h := range res.Hits {
-			got = append(got, scored{h.Key, h.Dist[res.ScoreField]})
+			got = append(got, scored{h.Key, dist(h, res.ScoreField)})
 		}
 		return got
 	}
@@ -321,4 +321,9 @@ func TestExactPostingsMatchHashes(t *testing.T) {
 	if _, ok := (&evaluator{ix: ix, db: db}).exactPostings(pq.Root); ok {
 		t.Fatal("answered from postings with a key that has a TTL")
 	}
+}
+
+func dist(h Hit, name string) float32 {
+	d, _ := h.Dist.Get(name)
+	return d
 }

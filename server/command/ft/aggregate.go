@@ -9,6 +9,7 @@ import (
 
 	"github.com/cairndb/cairn/server/command"
 	"github.com/cairndb/cairn/server/reply"
+	"github.com/cairndb/cairn/server/search"
 	"github.com/cairndb/cairn/vector/query"
 )
 
@@ -30,7 +31,7 @@ import (
 type AggDoc struct {
 	Key string
 	// Dist holds the distances the query yields (KNN, $YIELD_DISTANCE_AS).
-	Dist map[string]float32
+	Dist search.Dists
 	// All is every field of the hash in its order (LOAD * only).
 	All [][2]string
 	// Fields are the values of the fields the pipeline reads (AggPlan.need)
@@ -404,13 +405,8 @@ func (p *AggPlan) Run(docs []AggDoc) reply.Value {
 	rows := make([]aggRow, 0, len(docs))
 	for _, d := range docs {
 		r := aggRow{vals: map[string]query.Value{}, key: d.Key, doc: d.Fields}
-		names := make([]string, 0, len(d.Dist))
-		for n := range d.Dist {
-			names = append(names, n)
-		}
-		slices.Sort(names)
-		for _, n := range names {
-			r.set(n, query.Value{Num: float64(d.Dist[n]), IsNum: true})
+		for _, x := range d.Dist { // sorted by name
+			r.set(x.Name, query.Value{Num: float64(x.D), IsNum: true})
 		}
 		for _, kv := range d.All {
 			r.set(kv[0], query.Value{Str: kv[1]})

@@ -40,8 +40,8 @@ func encodeDocs(score string, docs []AggDoc) reply.Value {
 	out := make([]reply.Value, len(docs))
 	for i, d := range docs {
 		dist := make([]reply.Value, 0, 2*len(d.Dist))
-		for _, n := range slices.Sorted(maps.Keys(d.Dist)) {
-			dist = append(dist, reply.BulkString(n), reply.BulkString(strconv.FormatFloat(float64(d.Dist[n]), 'g', -1, 32)))
+		for _, x := range d.Dist { // sorted by name
+			dist = append(dist, reply.BulkString(x.Name), reply.BulkString(strconv.FormatFloat(float64(x.D), 'g', -1, 32)))
 		}
 		all := make([]reply.Value, 0, 2*len(d.All))
 		for _, kv := range d.All {
@@ -83,10 +83,7 @@ func DecodeAggDocs(v reply.Value) (score string, docs []AggDoc, err error) {
 			if err != nil {
 				return "", nil, errBadDocs
 			}
-			if d.Dist == nil {
-				d.Dist = map[string]float32{}
-			}
-			d.Dist[string(dist[k].Str)] = float32(f)
+			d.Dist.Set(string(dist[k].Str), float32(f))
 		}
 		for k := 0; k < len(all); k += 2 {
 			d.All = append(d.All, [2]string{string(all[k].Str), string(all[k+1].Str)})
@@ -114,7 +111,8 @@ func (p *AggPlan) Merge(score string, parts [][]AggDoc) []AggDoc {
 	}
 	if knn := p.q.KNN; knn != nil {
 		slices.SortFunc(all, func(a, b AggDoc) int {
-			x, y := a.Dist[score], b.Dist[score]
+			x, _ := a.Dist.Get(score)
+			y, _ := b.Dist.Get(score)
 			switch {
 			case x < y:
 				return -1

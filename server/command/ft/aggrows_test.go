@@ -6,14 +6,15 @@ import (
 	"testing"
 
 	"github.com/cairndb/cairn/server/reply"
+	"github.com/cairndb/cairn/server/search"
 )
 
 // TestAggDocsWire: FT._AGGROWS's documents survive the wire exactly
 // (distances bit for bit, the LOAD * hash in order, fields by name).
 func TestAggDocsWire(t *testing.T) {
 	docs := []AggDoc{
-		{Key: "a", Dist: map[string]float32{"__v_score": 1.1, "r": math.SmallestNonzeroFloat32}, Fields: map[string]string{"n": "3", "tag": ""}},
-		{Key: "b", Dist: map[string]float32{"__v_score": math.MaxFloat32}, All: [][2]string{{"z", "1"}, {"a", "\x00\xff"}}},
+		{Key: "a", Dist: search.Dists{{Name: "__v_score", D: 1.1}, {Name: "r", D: math.SmallestNonzeroFloat32}}, Fields: map[string]string{"n": "3", "tag": ""}},
+		{Key: "b", Dist: search.Dists{{Name: "__v_score", D: math.MaxFloat32}}, All: [][2]string{{"z", "1"}, {"a", "\x00\xff"}}},
 		{Key: "c"},
 	}
 	enc := reply.Append(nil, encodeDocs("__v_score", docs))
@@ -44,7 +45,7 @@ func TestAggMergeRun(t *testing.T) {
 		t.Fatalf("need %v, want %v", knn.need, want)
 	}
 	d := func(key string, dist float32, tag, n string) AggDoc {
-		return AggDoc{Key: key, Dist: map[string]float32{"__v_score": dist}, Fields: map[string]string{"t": tag, "n": n}}
+		return AggDoc{Key: key, Dist: search.Dists{{Name: "__v_score", D: dist}}, Fields: map[string]string{"t": tag, "n": n}}
 	}
 	parts := [][]AggDoc{
 		{d("k2", 0.5, "x", "1"), d("k9", 2, "y", "100")},

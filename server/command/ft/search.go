@@ -215,7 +215,7 @@ func sortHits(c *command.Ctx, ix *search.Index, hits []search.Hit, by string, de
 	keys := make(map[string]sortValue, len(hits))
 	for _, h := range hits {
 		var v sortValue
-		if d, ok := h.Dist[by]; ok {
+		if d, ok := h.Dist.Get(by); ok {
 			v = sortValue{num: float64(d), isNum: true}
 		} else if f == nil {
 			v.missing = true
@@ -232,7 +232,7 @@ func sortHits(c *command.Ctx, ix *search.Index, hits []search.Hit, by string, de
 	if f == nil {
 		found := false
 		for _, h := range hits {
-			if _, ok := h.Dist[by]; ok {
+			if _, ok := h.Dist.Get(by); ok {
 				found = true
 				break
 			}
@@ -298,7 +298,7 @@ func docFields(c *command.Ctx, ix *search.Index, res *search.Result, h search.Hi
 	hash := liveHash(c, h.Key)
 	if a.retGiven {
 		for _, r := range a.ret {
-			if d, ok := h.Dist[r.name]; ok {
+			if d, ok := h.Dist.Get(r.name); ok {
 				out = append(out, reply.BulkString(r.as), reply.BulkString(formatDistance(d)))
 				continue
 			}
@@ -316,19 +316,14 @@ func docFields(c *command.Ctx, ix *search.Index, res *search.Result, h search.Hi
 		return out
 	}
 	if res.ScoreField != "" {
-		if d, ok := h.Dist[res.ScoreField]; ok {
+		if d, ok := h.Dist.Get(res.ScoreField); ok {
 			out = append(out, reply.BulkString(res.ScoreField), reply.BulkString(formatDistance(d)))
 		}
 	}
-	names := make([]string, 0, len(h.Dist))
-	for n := range h.Dist {
-		if n != res.ScoreField {
-			names = append(names, n)
+	for _, d := range h.Dist { // sorted by name
+		if d.Name != res.ScoreField {
+			out = append(out, reply.BulkString(d.Name), reply.BulkString(formatDistance(d.D)))
 		}
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		out = append(out, reply.BulkString(n), reply.BulkString(formatDistance(h.Dist[n])))
 	}
 	if hash != nil {
 		hash.Each(func(name string, value []byte) bool {
@@ -343,26 +338,41 @@ func docFields(c *command.Ctx, ix *search.Index, res *search.Result, h search.Hi
 // ...]`, RESP3 a map of attributes, format, results, total_results and
 // warning, as RediSearch sends them.
 func searchReply(c *command.Ctx, ix *search.Index, res *search.Result, hits []search.Hit, a *searchArgs) reply.Value {
-	r2 := []reply.Value{reply.Int(int64(res.Total))}
-	var r3 []reply.Value
+	// Both shapes are built (the connection's protocol picks one); they
+	// share the key strings, and each document's map is a window of one
+	// backing array, so a reply costs a few allocations, not several per
+	// hit.
+	per2, per3 := 1, 4 // key; id, key, values, []
+	if a.withScores {
+		per2, per3 = per2+1, per3+2
+	}
+	if !a.noContent {
+		per2, per3 = per2+1, per3+2
+	}
+	r2 := make([]reply.Value, 1, 1+per2*len(hits))
+	r2[0] = reply.Int(int64(res.Total))
+	r3 := make([]reply.Value, 0, len(hits))
+	docs := make([]reply.Value, 0, per3*len(hits))
 	for _, h := range hits {
-		r2 = append(r2, reply.BulkString(h.Key))
-		doc := []reply.Value{reply.BulkString("id"), reply.BulkString(h.Key)}
+		key := reply.BulkString(h.Key)
+		r2 = append(r2, key)
+		start := len(docs)
+		docs = append(docs, replyID, key)
 		if a.withScores {
 			sc := reply.Double(formatScore(h.Score))
 			if a.explain {
 				sc = reply.Array(sc, explainReply(h.Explain))
 			}
 			r2 = append(r2, sc)
-			doc = append(doc, reply.BulkString("score"), sc)
+			docs = append(docs, replyScore, sc)
 		}
 		if !a.noContent {
 			fields := docFields(c, ix, res, h, a)
 			r2 = append(r2, reply.Array(fields...))
-			doc = append(doc, reply.BulkString("extra_attributes"), reply.Map(fields...))
+			docs = append(docs, replyExtra, reply.Map(fields...))
 		}
-		doc = append(doc, reply.BulkString("values"), reply.EmptyArray)
-		r3 = append(r3, reply.Map(doc...))
+		docs = append(docs, replyValues, reply.EmptyArray)
+		r3 = append(r3, reply.Map(docs[start:len(docs):len(docs)]...))
 	}
 	resp3 := reply.Map(
 		reply.BulkString("attributes"), reply.EmptyArray,
@@ -373,6 +383,15 @@ func searchReply(c *command.Ctx, ix *search.Index, res *search.Result, hits []se
 	)
 	return reply.ByProto(reply.Array(r2...), resp3)
 }
+
+// The constant names of FT.SEARCH's RESP3 documents (a reply is only
+// read once built, so they are shared).
+var (
+	replyID     = reply.BulkString("id")
+	replyScore  = reply.BulkString("score")
+	replyExtra  = reply.BulkString("extra_attributes")
+	replyValues = reply.BulkString("values")
+)
 
 // formatScore prints a relevance score as Redis prints a double reply
 // (shortest round-trip form; inf, -inf, nan).

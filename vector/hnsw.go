@@ -80,6 +80,11 @@ func (ix *Index) searchLayer(q *qvec, eps []cand, ef, l int, accept func(uint32,
 		if res.len() >= ef && res.top().d < c.d {
 			break
 		}
+		if l == 0 && cands.len() > 0 {
+			// The next candidate is most often the next expanded: start
+			// loading its neighbour list while this one's are computed.
+			ix.prefetchList0(cands.top().id)
+		}
 		// Two passes over the neighbours: first the unvisited ones' slots,
 		// with a prefetch of each one's vector (independent loads, so
 		// their cache misses overlap), then the distances. The order of
@@ -411,4 +416,12 @@ func (ix *Index) searchRange(q *qvec, ep cand, ef int, radius, bound float32, ac
 		}
 	}
 	return out
+}
+
+// prefetchList0 hints the CPU to start loading slot id's level-0
+// neighbour list. A hint only.
+func (ix *Index) prefetchList0(id uint32) {
+	p := ix.pages[id>>pageBits]
+	off := int(id&pageMask) * ix.l0Stride()
+	prefetchLines(unsafe.Pointer(&p.l0[off]), (4*ix.l0Stride()+127)/64)
 }

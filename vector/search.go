@@ -130,6 +130,9 @@ func (ix *Index) searchBudget(q *qvec, ep cand, ef, budget int, filter func(stri
 		if res.len() >= ef && c.d > furthest() {
 			break
 		}
+		if cands.len() > 0 {
+			ix.prefetchList0(cands.top().id)
+		}
 		nbs := ix.list(c.id, 0)
 		for _, nb := range nbs {
 			if !vis.seen(nb) {

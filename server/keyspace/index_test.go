@@ -37,3 +37,31 @@ func TestIndexAgainstMap(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkIndexGet looks up random keys of redis-benchmark's shape
+// ("key:" and 12 digits) among 1M items, present (hit) and absent (miss).
+func BenchmarkIndexGet(b *testing.B) {
+	const n = 1 << 20
+	var x index
+	keys := make([][]byte, n)
+	for i := range keys {
+		k := "key:" + strconv.FormatInt(int64(1e12+i), 10)[1:]
+		keys[i] = []byte(k)
+		x.set(&Item{Key: k})
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	b.Run("hit", func(b *testing.B) {
+		for b.Loop() {
+			if x.get(keys[rng.IntN(n)]) == nil {
+				b.Fatal("missing")
+			}
+		}
+	})
+	miss := []byte("key:999999999999")
+	b.Run("miss", func(b *testing.B) {
+		for b.Loop() {
+			miss[4+rng.IntN(12)] = byte('0' + rng.IntN(10))
+			x.get(miss)
+		}
+	})
+}

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# bench/regions-procs.sh — what shipping costs the primary region's write
+# path, with the two regions as separate processes (make bench-regions-procs).
+#
+# One primary node and one secondary node (single-node regions, real
+# region link over loopback), redis-benchmark SET closed loop on the
+# primary, rounds alternating between:
+#   alone     the secondary is stopped (the primary ships nothing);
+#   attached  the secondary runs and pulls, at normal priority: on this
+#             machine it takes its CPU (its own Raft log, fsync and apply
+#             of every write) from the same two cores as the primary;
+#   idle      the secondary runs and pulls under SCHED_IDLE (chrt --idle):
+#             it gets only CPU the primary and the load generator leave,
+#             which stands in for a secondary on machines of its own — the
+#             primary still serves every pull (reads its log, encodes and
+#             sends the entries), so that cost stays in the measurement.
+# Per round: throughput, the primary's CPU per write (/proc, user+system),
+# the secondary's, and the time the secondary then takes to drain its lag
+# to 0 entries after the load stops.
+#
+# Usage:   make bench-regions-procs          (REGIONS_N, REGIONS_ROUNDS)
+# Output:  markdown on stdout and in bench/out/regions-procs.md.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$HERE")
+OUT=$HERE/out
+N=${REGIONS_N:-2000000}
+ROUNDS=${REGIONS_ROUNDS:-2}
+CAIRN=${CAIRN_BIN:-$ROOT/bin/cairn}
+SECRET=bench-regions-secret
+mkdir -p "$OUT"
+TMP=$(mktemp -d)
+
+for tool in redis-benchmark redis-cli python3 chrt awk; do
+    command -v "$tool" >/dev/null || { echo "regions-procs bench: $tool not found" >&2; exit 1; }
+done
+[[ -x $CAIRN ]] || { echo "regions-procs bench: $CAIRN not built (make build)" >&2; exit 1; }
+
+log() { printf '[regions-procs %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+
+PP=$(free_port) PL=$(free_port) PR=$(free_port)
+SP=$(free_port) SL=$(free_port) SR=$(free_port)
+PPID_=0 SPID=0
+cleanup() {
+    local p
+    for p in "$PPID_" "$SPID"; do ((p)) && kill -9 "$p" 2>/dev/null; done
+    true
+    wait 2>/dev/null || true
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+cpu_s() { awk '{printf "%.3f", ($14 + $15) / 100}' "/proc/$1/stat"; } # user+system seconds
+info() { redis-cli -h 127.0.0.1 -p "$1" info regions 2>/dev/null | tr -d '\r'; }
+field() { sed -n "s/^$2://p" <<<"$1" | head -1; }
+
+start_primary() {
+    mkdir -p "$TMP/p"
+    "$CAIRN" --bind 127.0.0.1 --port "$PP" --dir "$TMP/p" --raft-addr "127.0.0.1:$PR" --loglevel warn \
+        --region r1 --region-role primary --region-secret "$SECRET" --region-addr "127.0.0.1:$PL" >>"$TMP/p.log" 2>&1 &
+    PPID_=$!
+}
+start_secondary() { # start_secondary [idle]
+    mkdir -p "$TMP/s"
+    local pre=()
+    [[ ${1:-} == idle ]] && pre=(chrt --idle 0)
+    "${pre[@]}" "$CAIRN" --bind 127.0.0.1 --port "$SP" --dir "$TMP/s" --raft-addr "127.0.0.1:$SR" --loglevel warn \
+        --region r2 --region-role secondary --region-secret "$SECRET" --region-addr "127.0.0.1:$SL" \
+        --region-primary "127.0.0.1:$PL" >>"$TMP/s.log" 2>&1 &
+    SPID=$!
+}
+stop_secondary() {
+    ((SPID)) || return 0
+    kill -TERM "$SPID" 2>/dev/null || true
+    wait "$SPID" 2>/dev/null || true
+    SPID=0
+}
+# wait_drained TIMEOUT_S: until the secondary's link is up and its lag is 0
+# entries; prints the seconds it took.
+wait_drained() {
+    local t0 i st lag
+    t0=$(date +%s.%N)
+    for i in $(seq $(($1 * 20))); do
+        st=$(info "$SP")
+        lag=$(field "$st" region_lag_entries)
+        if [[ $lag == 0 ]] && grep -q 'link=up' <<<"$st"; then
+            python3 -c "import sys;print(f'{float(sys.argv[2])-float(sys.argv[1]):.2f}')" "$t0" "$(date +%s.%N)"
+            return 0
+        fi
+        sleep 0.05
+    done
+    die "secondary did not drain within $1 s: $(tr '\n' ' ' <<<"$st")"
+}
+wait_pong() {
+    local i
+    for i in $(seq 600); do
+        [[ $(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null) == PONG ]] && return 0
+        sleep 0.05
+    done
+    die "port $1 did not answer PING"
+}
+
+start_primary
+wait_pong "$PP"
+start_secondary
+wait_pong "$SP"
+wait_drained 60 >/dev/null
+# Warm-up: the key space of the runs exists on both sides before timing.
+redis-benchmark -h 127.0.0.1 -p "$PP" -t set -c 32 -P 16 -n 200000 -r 100000 -q >/dev/null 2>&1
+wait_drained 120 >/dev/null
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+
+declare -a ROWS=()
+run() { # run MODE
+    local mode=$1 pc0 pc1 sc0=0 sc1=0 rps drain=-
+    case $mode in
+    alone) stop_secondary ;;
+    attached | idle)
+        stop_secondary
+        start_secondary "$([[ $mode == idle ]] && echo idle)"
+        wait_pong "$SP"
+        wait_drained 300 >/dev/null
+        ;;
+    esac
+    pc0=$(cpu_s "$PPID_")
+    ((SPID)) && sc0=$(cpu_s "$SPID")
+    rps=$(redis-benchmark -h 127.0.0.1 -p "$PP" -t set -c 32 -P 16 -n "$N" -r 100000 --csv 2>/dev/null |
+        tr -d '"\r' | awk -F, 'NR == 2 {print $2}')
+    pc1=$(cpu_s "$PPID_")
+    if ((SPID)); then
+        sc1=$(cpu_s "$SPID")
+        drain=$(wait_drained 600)
+    fi
+    ROWS+=("$mode|$rps|$(awk -v a="$pc0" -v b="$pc1" -v n="$N" 'BEGIN{printf "%.2f", (b-a)*1e6/n}')|$(awk -v a="$sc0" -v b="$sc1" -v n="$N" 'BEGIN{printf "%.2f", (b-a)*1e6/n}')|$drain")
+    log "$mode: ${ROWS[-1]}"
+}
+for r in $(seq "$ROUNDS"); do
+    run alone
+    run attached
+    run idle
+done
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
+
+{
+    echo "## Regions as separate processes: the primary's write path with and without a secondary (bench/regions-procs.sh, $(date -u +%F' '%H:%MZ))"
+    echo
+    echo "One primary and one secondary node (single-node regions, region link over loopback, no added delay), \`redis-benchmark -t set -c 32 -P 16 -n $N -r 100000\` on the primary; rounds in the order shown. Load average before: $load0; after: $load1. Cairn $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)."
+    echo
+    echo "| round | secondary | SET ops/s | primary CPU µs/write | secondary CPU µs/write | secondary drain after the run (s) |"
+    echo "|---|---|---:|---:|---:|---:|"
+    i=0
+    for row in "${ROWS[@]}"; do
+        i=$((i + 1))
+        IFS='|' read -r mode rps pc sc drain <<<"$row"
+        case $mode in
+        alone) what="stopped" ;;
+        attached) what="pulling, normal priority" ;;
+        idle) what="pulling, SCHED_IDLE" ;;
+        esac
+        [[ $mode == alone ]] && sc=-
+        echo "| $i | $what | $rps | $pc | $sc | $drain |"
+    done
+    echo
+    python3 - "${ROWS[@]}" <<'EOF'
+import sys
+rows = [r.split('|') for r in sys.argv[1:]]
+def mean(mode, i):
+    v = [float(r[i]) for r in rows if r[0] == mode]
+    return sum(v) / len(v)
+a, t, d = mean('alone', 1), mean('attached', 1), mean('idle', 1)
+ca, ct, cd = mean('alone', 2), mean('attached', 2), mean('idle', 2)
+print(f"Means: throughput with the secondary pulling at normal priority {t/a:.2f}× of alone, under SCHED_IDLE {d/a:.2f}×; "
+      f"the primary's CPU per write {ct/ca:.2f}× and {cd/ca:.2f}× of alone.")
+EOF
+} | tee "$OUT/regions-procs.md"

@@ -419,7 +419,7 @@ func (r *Runtime) load(ctx context.Context, name string, code []byte, lim Limits
 		Name: name, Functions: fns, Code: append([]byte(nil), code...), Limits: lim,
 		rt: r, compiled: compiled, globalExports: ins.globalExports, reinstantiate: ins.mutatesTables,
 		hasMemory: m.memory != nil,
-		cow:       cowSupported && m.memory != nil && int(m.memory.min)*65536 >= cowMinBytes,
+		cow:       cowSupported && m.memory != nil && int(m.memory.min)*65536 >= cowThreshold(),
 	}
 	inst, err := lib.instantiate(ctx)
 	if err != nil {

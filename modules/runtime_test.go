@@ -289,14 +289,7 @@ func TestResetBetweenCalls(t *testing.T) {
 // testReset checks that no call sees another's memory or globals, with the
 // snapshot restored by copy or by copy-on-write.
 func testReset(t *testing.T, cow bool) {
-	if cow {
-		if !cowSupported {
-			t.Skip("copy-on-write reset needs Linux")
-		}
-		saved := cowMinBytes
-		cowMinBytes = 0
-		t.Cleanup(func() { cowMinBytes = saved })
-	}
+	forceReset(t, cow)
 	r := newRuntime(t, Config{})
 	lib := loadTest(t, r)
 	if lib.cow != cow {
@@ -319,6 +312,20 @@ func testReset(t *testing.T, cow bool) {
 	if got := string(call(t, lib, &fakeHost{}, "counter", Call{}).Reply); got != ":1\r\n" {
 		t.Fatalf("counter after trap = %q", got)
 	}
+}
+
+// forceReset makes libraries loaded during the test reset memory by
+// copy-on-write (skipping the test where there is none) or by copy.
+func forceReset(t testing.TB, cow bool) {
+	if cow && !cowSupported {
+		t.Skip("copy-on-write reset needs Linux")
+	}
+	saved := cowMinBytes
+	cowMinBytes = 1 << 40
+	if cow {
+		cowMinBytes = 0
+	}
+	t.Cleanup(func() { cowMinBytes = saved })
 }
 
 // bulk8 decodes the 8-byte bulk reply of time and random.
@@ -438,9 +445,7 @@ func BenchmarkCallTrivial(b *testing.B) {
 }
 
 func BenchmarkCallTrivialCOW(b *testing.B) {
-	saved := cowMinBytes
-	cowMinBytes = 0
-	defer func() { cowMinBytes = saved }()
+	forceReset(b, true)
 	r := newRuntime(b, Config{})
 	lib := loadTest(b, r)
 	h := &fakeHost{}
@@ -453,7 +458,29 @@ func BenchmarkCallTrivialCOW(b *testing.B) {
 	}
 }
 
-func BenchmarkCallIncr(b *testing.B) {
+func BenchmarkCallTrivialCopy(b *testing.B) {
+	forceReset(b, false)
+	r := newRuntime(b, Config{})
+	lib := loadTest(b, r)
+	h := &fakeHost{}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := lib.Call(ctx, h, "ping", Call{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCallIncr(b *testing.B) { benchIncr(b) }
+
+// BenchmarkCallIncrCopy is BenchmarkCallIncr resetting memory by copy.
+func BenchmarkCallIncrCopy(b *testing.B) {
+	forceReset(b, false)
+	benchIncr(b)
+}
+
+func benchIncr(b *testing.B) {
 	r := newRuntime(b, Config{})
 	lib := loadTest(b, r)
 	h := &fakeHost{}
@@ -538,9 +565,7 @@ func TestSettle(t *testing.T) {
 // by copy, or by copy-on-write when cow.
 func benchCIncr(b *testing.B, cow bool) {
 	if cow {
-		saved := cowMinBytes
-		cowMinBytes = 0
-		defer func() { cowMinBytes = saved }()
+		forceReset(b, true)
 	}
 	r := newRuntime(b, Config{})
 	lib, err := r.LoadPayload(context.Background(), payload("cincr", fixture(b, "c_incr")))

@@ -35,7 +35,7 @@ type cowMemory struct {
 	fd      int    // the snapshot memfd; -1 until sealed
 	sealed  int    // bytes mapped from fd
 	snap    []byte // read-only shared mapping of the snapshot (pagemap mode)
-	pagemap int    // /proc/self/pagemap, or -1 (reset by madvise)
+	pagemap int    // the process's page map (processPagemap), or -1 (reset by madvise)
 	entries []byte // reused buffer of page map entries
 	scan    bool   // the kernel answers PAGEMAP_SCAN (Linux 6.7+)
 	regions [64]pageRegion
@@ -92,10 +92,7 @@ func (m *cowMemory) Reallocate(size uint64) []byte {
 
 // Free implements experimental.LinearMemory.
 func (m *cowMemory) Free() {
-	if m.pagemap >= 0 {
-		_ = unix.Close(m.pagemap)
-		m.pagemap = -1
-	}
+	m.pagemap = -1
 	if m.snap != nil {
 		_ = unix.Munmap(m.snap)
 		m.snap = nil
@@ -166,9 +163,6 @@ func (m *cowMemory) reseal() error {
 		*m = old
 		return err
 	}
-	if old.pagemap >= 0 {
-		_ = unix.Close(old.pagemap)
-	}
 	if old.snap != nil {
 		_ = unix.Munmap(old.snap)
 	}
@@ -209,15 +203,14 @@ func (m *cowMemory) openPagemap() {
 	if err != nil {
 		return
 	}
-	fd, err := unix.Open("/proc/self/pagemap", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
+	fd := processPagemap()
+	if fd < 0 {
 		_ = unix.Munmap(snap)
 		return
 	}
 	m.snap, m.pagemap = snap, fd
 	pageSink.Store(uint32(m.region[0])) // fault the first page in from the snapshot, then check it is seen as such
 	if e, ok := m.readEntries(); !ok || len(e) < 8 || binary.LittleEndian.Uint64(e)&(pmPresent|pmFilePage) != pmPresent|pmFilePage {
-		_ = unix.Close(fd)
 		_ = unix.Munmap(snap)
 		m.snap, m.pagemap = nil, -1
 		return
@@ -267,6 +260,27 @@ func (m *cowMemory) scanWritten() (int, bool) {
 		arg.start = arg.walkEnd
 	}
 	return pages, true
+}
+
+// pagemapFD is the process's page map, opened by the first memory that
+// needs it and kept open: one descriptor for every copy-on-write memory
+// (each read and scan names its own range, so they may run at once).
+var (
+	pagemapMu sync.Mutex
+	pagemapFD = -1
+)
+
+// processPagemap returns the descriptor of /proc/self/pagemap, or -1 when
+// it cannot be opened (tried again next time).
+func processPagemap() int {
+	pagemapMu.Lock()
+	defer pagemapMu.Unlock()
+	if pagemapFD < 0 {
+		if fd, err := unix.Open("/proc/self/pagemap", unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+			pagemapFD = fd
+		}
+	}
+	return pagemapFD
 }
 
 // pageSink keeps openPagemap's read of the first page from being

@@ -26,7 +26,8 @@ import (
 // caller's checks for declared keys, write flags and so on) and returns the
 // RESP-encoded reply, or an error whose Error() is the Redis error line
 // (for example "WRONGTYPE Operation against a key holding the wrong kind of
-// value"). args is freshly allocated and may be retained.
+// value"). args is freshly allocated and may be retained. The reply is
+// copied before the next Call, so a Host may reuse its buffer.
 type Host interface {
 	Call(args [][]byte) (reply []byte, err error)
 }

@@ -280,12 +280,12 @@ var cowMinBytes = -1
 // page. Where the kernel answers PAGEMAP_SCAN, copy-on-write costs a
 // page-map scan after a call that took a page fault and otherwise two
 // getrusage calls (cowMemory.reset), plus the pages written, so it wins
-// from one page on (BenchmarkCallIncr, one page: 2.2 µs a call by copy,
-// 1.4 by copy-on-write). Reading the page map entry by entry costs about
-// 2.2 µs of system calls and page faults, so without the scan it wins from
-// three pages on (BenchmarkCallCIncr: the C example's five pages, 5.8 µs
-// a call by copy, 4.3 µs by copy-on-write; BenchmarkCallTrivial: one
-// page, 1.0 and 2.4).
+// from one page on (BenchmarkCallIncr, one page: 2.4 µs a call by copy,
+// 1.3 by copy-on-write, load ~4). Reading the page map entry by entry
+// costs about 2.2 µs of system calls and page faults, so without the scan
+// it wins from three pages on (measured before the fault check:
+// BenchmarkCallCIncr, the C example's five pages, 5.8 µs a call by copy,
+// 4.3 µs by copy-on-write; BenchmarkCallTrivial, one page, 1.0 and 2.4).
 func cowThreshold() int {
 	if cowMinBytes >= 0 {
 		return cowMinBytes

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"github.com/tetratelabs/wazero"
@@ -128,6 +129,9 @@ type instance struct {
 	cow         *cowMemory // copy-on-write memory, or nil
 	snapGlobals []uint64
 	dirty       bool
+	// noFault: the last call ran on one thread that took no page fault
+	// (copy-on-write memory only; see cowMemory.reset).
+	noFault bool
 
 	// Per-call state, valid between begin and end.
 	host      Host
@@ -265,13 +269,32 @@ func (m *sliceMemory) Reallocate(size uint64) []byte {
 // Free implements experimental.LinearMemory.
 func (m *sliceMemory) Free() { m.buf = nil }
 
-// cowMinBytes is the initial memory size from which instances reset by
-// copy-on-write rather than by copying the snapshot. Copying costs about
-// 1 µs per 64 KiB Wasm page, copy-on-write about 2.2 µs of system calls
-// and page faults plus the pages written, so from three pages on it wins
-// (BenchmarkCallCIncr: the C example's five pages, 5.8 µs a call by copy,
-// 4.3 µs by copy-on-write; BenchmarkCallTrivial: one page, 1.0 and 2.4).
-var cowMinBytes = 3 << 16
+// cowMinBytes, when not negative, is the initial memory size from which
+// instances reset by copy-on-write rather than by copying the snapshot
+// (tests set it to force one way). Negative (the default) chooses by what
+// the kernel offers, see cowThreshold.
+var cowMinBytes = -1
+
+// cowThreshold is the initial memory size from which instances reset by
+// copy-on-write. Copying the snapshot costs about 1 µs per 64 KiB Wasm
+// page. Where the kernel answers PAGEMAP_SCAN, copy-on-write costs a
+// page-map scan after a call that took a page fault and otherwise two
+// getrusage calls (cowMemory.reset), plus the pages written, so it wins
+// from one page on (BenchmarkCallIncr, one page: 2.4 µs a call by copy,
+// 1.3 by copy-on-write, load ~4). Reading the page map entry by entry
+// costs about 2.2 µs of system calls and page faults, so without the scan
+// it wins from three pages on (measured before the fault check:
+// BenchmarkCallCIncr, the C example's five pages, 5.8 µs a call by copy,
+// 4.3 µs by copy-on-write; BenchmarkCallTrivial, one page, 1.0 and 2.4).
+func cowThreshold() int {
+	if cowMinBytes >= 0 {
+		return cowMinBytes
+	}
+	if pagemapScanWorks() {
+		return 0
+	}
+	return 3 << 16
+}
 
 // release returns an instance to the pool, to be reset before reuse.
 func (l *Library) release(in *instance) {
@@ -289,7 +312,9 @@ func (in *instance) reset() bool {
 		return false
 	}
 	if in.snapMem == nil && in.cow != nil {
-		if !in.cow.reset() {
+		ok := in.cow.reset(in.noFault)
+		in.noFault = false
+		if !ok {
 			return false
 		}
 	} else if in.mem != nil {
@@ -355,9 +380,23 @@ func (in *instance) begin(host Host, c Call, fuel int64) {
 // end clears references the instance must not keep between calls.
 func (in *instance) end() { in.host = nil }
 
-// call invokes the export.
+// call invokes the export. With a copy-on-write memory it runs on one
+// locked thread and records whether that thread took a page fault: every
+// write to the memory happens during the call, on this goroutine (the
+// guest's code and the host functions it calls), so without a fault no
+// page stopped being the snapshot's and the next reset needs no page-map
+// read (cowMemory.reset).
 func (in *instance) call(export string) error {
-	_, err := in.fns[export].Call(in.ctx)
+	fn := in.fns[export]
+	if in.cow == nil || in.snapMem != nil {
+		_, err := fn.Call(in.ctx)
+		return err
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	f0 := threadFaults()
+	_, err := fn.Call(in.ctx)
+	in.noFault = f0 >= 0 && threadFaults() == f0
 	return err
 }
 

@@ -5,6 +5,7 @@ package modules
 import (
 	"encoding/binary"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -34,10 +35,17 @@ type cowMemory struct {
 	fd      int    // the snapshot memfd; -1 until sealed
 	sealed  int    // bytes mapped from fd
 	snap    []byte // read-only shared mapping of the snapshot (pagemap mode)
-	pagemap int    // /proc/self/pagemap, or -1 (reset by madvise)
+	pagemap int    // the process's page map (processPagemap), or -1 (reset by madvise)
 	entries []byte // reused buffer of page map entries
 	scan    bool   // the kernel answers PAGEMAP_SCAN (Linux 6.7+)
 	regions [64]pageRegion
+
+	// written are the byte ranges [start, end) of the sealed pages that
+	// the last page-map read found no longer the snapshot's (the pages any
+	// call wrote), when knownOK. A reset after a call during which the
+	// thread running it took no page fault copies just these (see reset).
+	written []pageRegion
+	knownOK bool
 }
 
 // pmScanArg is the kernel's struct pm_scan_arg (linux/fs.h): the argument
@@ -84,10 +92,7 @@ func (m *cowMemory) Reallocate(size uint64) []byte {
 
 // Free implements experimental.LinearMemory.
 func (m *cowMemory) Free() {
-	if m.pagemap >= 0 {
-		_ = unix.Close(m.pagemap)
-		m.pagemap = -1
-	}
+	m.pagemap = -1
 	if m.snap != nil {
 		_ = unix.Munmap(m.snap)
 		m.snap = nil
@@ -143,6 +148,7 @@ func (m *cowMemory) seal(n int) error {
 		return fail(fmt.Errorf("mmap snapshot: %w", err))
 	}
 	m.fd, m.sealed = fd, n
+	m.written, m.knownOK = m.written[:0], false
 	m.openPagemap()
 	return nil
 }
@@ -156,9 +162,6 @@ func (m *cowMemory) reseal() error {
 	if err := m.seal(m.size); err != nil {
 		*m = old
 		return err
-	}
-	if old.pagemap >= 0 {
-		_ = unix.Close(old.pagemap)
 	}
 	if old.snap != nil {
 		_ = unix.Munmap(old.snap)
@@ -200,15 +203,14 @@ func (m *cowMemory) openPagemap() {
 	if err != nil {
 		return
 	}
-	fd, err := unix.Open("/proc/self/pagemap", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
+	fd := processPagemap()
+	if fd < 0 {
 		_ = unix.Munmap(snap)
 		return
 	}
 	m.snap, m.pagemap = snap, fd
 	pageSink.Store(uint32(m.region[0])) // fault the first page in from the snapshot, then check it is seen as such
 	if e, ok := m.readEntries(); !ok || len(e) < 8 || binary.LittleEndian.Uint64(e)&(pmPresent|pmFilePage) != pmPresent|pmFilePage {
-		_ = unix.Close(fd)
 		_ = unix.Munmap(snap)
 		m.snap, m.pagemap = nil, -1
 		return
@@ -249,6 +251,7 @@ func (m *cowMemory) scanWritten() (int, bool) {
 		for _, r := range m.regions[:n] {
 			lo, hi := int(r.start-base), min(int(r.end-base), m.sealed)
 			copy(m.region[lo:hi], m.snap[lo:hi])
+			m.written = append(m.written, pageRegion{start: uint64(lo), end: uint64(hi)})
 			pages += (hi - lo + int(ps) - 1) / int(ps)
 		}
 		if arg.walkEnd <= arg.start {
@@ -257,6 +260,27 @@ func (m *cowMemory) scanWritten() (int, bool) {
 		arg.start = arg.walkEnd
 	}
 	return pages, true
+}
+
+// pagemapFD is the process's page map, opened by the first memory that
+// needs it and kept open: one descriptor for every copy-on-write memory
+// (each read and scan names its own range, so they may run at once).
+var (
+	pagemapMu sync.Mutex
+	pagemapFD = -1
+)
+
+// processPagemap returns the descriptor of /proc/self/pagemap, or -1 when
+// it cannot be opened (tried again next time).
+func processPagemap() int {
+	pagemapMu.Lock()
+	defer pagemapMu.Unlock()
+	if pagemapFD < 0 {
+		if fd, err := unix.Open("/proc/self/pagemap", unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+			pagemapFD = fd
+		}
+	}
+	return pagemapFD
 }
 
 // pageSink keeps openPagemap's read of the first page from being
@@ -291,15 +315,32 @@ func (m *cowMemory) readEntries() ([]byte, bool) {
 // after every later call too (whether or not that call wrote it): the
 // set copied is the pages any call ever wrote, typically a few dozen for a
 // Go guest, against refaulting every page a call touches after madvise.
-func (m *cowMemory) reset() bool {
+//
+// noFault tells that every write to the memory since the last reset was
+// made by one thread that took no page fault meanwhile (see
+// threadFaults). A page stops being the snapshot's file page only through
+// a write fault, counted to the thread that took it, so the set of such
+// pages is then the one the last page-map read found: the reset copies
+// those ranges without asking the kernel again. The contents after a
+// reset are the snapshot's either way.
+func (m *cowMemory) reset(noFault bool) bool {
 	if m.fd < 0 || m.size != m.sealed {
 		return false
 	}
+	if noFault && m.knownOK {
+		for _, r := range m.written {
+			copy(m.region[r.start:r.end], m.snap[r.start:r.end])
+		}
+		return true
+	}
+	m.written, m.knownOK = m.written[:0], false
 	if m.scan {
 		if _, ok := m.scanWritten(); ok {
+			m.knownOK = true
 			return true
 		}
 		m.scan = false
+		m.written = m.written[:0]
 	}
 	if m.pagemap >= 0 {
 		if e, ok := m.readEntries(); ok {
@@ -310,10 +351,40 @@ func (m *cowMemory) reset() bool {
 					lo := i * ps
 					hi := min(lo+ps, m.sealed)
 					copy(m.region[lo:hi], m.snap[lo:hi])
+					if n := len(m.written); n > 0 && m.written[n-1].end == uint64(lo) {
+						m.written[n-1].end = uint64(hi)
+					} else {
+						m.written = append(m.written, pageRegion{start: uint64(lo), end: uint64(hi)})
+					}
 				}
 			}
+			m.knownOK = true
 			return true
 		}
 	}
 	return unix.Madvise(m.region[:m.sealed], unix.MADV_DONTNEED) == nil
+}
+
+// pagemapScanWorks reports whether a sealed copy-on-write memory resets
+// through PAGEMAP_SCAN on this kernel (checked once, on a one-page memory).
+var pagemapScanWorks = sync.OnceValue(func() bool {
+	const size = 1 << 16
+	m, err := newCOWMemory(size)
+	if err != nil {
+		return false
+	}
+	defer m.Free()
+	m.Reallocate(size)
+	return m.seal(size) == nil && m.scan
+})
+
+// threadFaults returns the page faults (minor and major) the calling
+// thread has taken, or -1 when the kernel does not say. The caller keeps
+// the goroutine on its thread (runtime.LockOSThread) between two readings.
+func threadFaults() int64 {
+	var ru unix.Rusage
+	if unix.Getrusage(unix.RUSAGE_THREAD, &ru) != nil {
+		return -1
+	}
+	return int64(ru.Minflt) + int64(ru.Majflt)
 }

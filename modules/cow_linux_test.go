@@ -5,6 +5,7 @@ package modules
 import (
 	"bytes"
 	"encoding/binary"
+	"runtime"
 	"testing"
 )
 
@@ -12,6 +13,9 @@ import (
 // any call wrote, across calls writing different pages, and leaves pages
 // that were only read mapped to the snapshot: with the page map read
 // entry by entry, and with the kernel's PAGEMAP_SCAN where it has one.
+// Rounds that write only pages written before take no page fault and
+// reset from the ranges the last page-map read found; a round writing a
+// new page faults and reads the page map again.
 func TestCOWMemoryPagemapReset(t *testing.T) {
 	t.Run("read", func(t *testing.T) { testCOWMemoryPagemapReset(t, false) })
 	t.Run("scan", func(t *testing.T) { testCOWMemoryPagemapReset(t, true) })
@@ -40,16 +44,27 @@ func testCOWMemoryPagemapReset(t *testing.T, scan bool) {
 	}
 	m.scan = scan
 	var sum byte
-	for round, pages := range [][]int{{0, 3, 255}, {1, 3}, {}, {100, 101, 102, 200}} {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	rounds := [][]int{{0, 3, 255}, {1, 3}, {}, {0, 1, 255}, {100, 101, 102, 200}, {3, 102}}
+	// Whether each round writes only pages earlier rounds wrote (so it
+	// faults on none of them).
+	old := []bool{false, false, true, true, false, true}
+	for round, pages := range rounds {
 		for i := range buf {
 			sum += buf[i] // read every page: these must stay the snapshot's
 		}
+		f0 := threadFaults()
 		for _, p := range pages {
 			for j := 0; j < 4096; j += 512 {
 				buf[p*4096+j] ^= 0xff
 			}
 		}
-		if !m.reset() {
+		noFault := f0 >= 0 && threadFaults() == f0
+		if f0 >= 0 && !old[round] && noFault {
+			t.Fatalf("round %d wrote a new page without a page fault", round)
+		}
+		if !m.reset(noFault) {
 			t.Fatalf("round %d: reset failed", round)
 		}
 		if !bytes.Equal(buf, want) {

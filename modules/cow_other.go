@@ -23,7 +23,13 @@ func (m *cowMemory) Free() {}
 func (m *cowMemory) seal(int) error { return errors.New("not supported") }
 
 // reset always fails off Linux.
-func (m *cowMemory) reset() bool { return false }
+func (m *cowMemory) reset(bool) bool { return false }
+
+// threadFaults is never called off Linux.
+func threadFaults() int64 { return -1 }
 
 // reseal always fails off Linux.
 func (m *cowMemory) reseal() error { return errors.New("not supported") }
+
+// pagemapScanWorks is false off Linux.
+func pagemapScanWorks() bool { return false }

@@ -201,9 +201,7 @@ func BenchmarkGoRatelimitCopyReset(b *testing.B) { benchGoRatelimit(b, true) }
 // included.
 func benchGoRatelimit(b *testing.B, copyReset bool) {
 	if copyReset {
-		saved := cowMinBytes
-		cowMinBytes = 1 << 40
-		defer func() { cowMinBytes = saved }()
+		forceReset(b, false)
 	}
 	code := buildExample(b, "ratelimit")
 	r := newRuntime(b, Config{})
@@ -238,5 +236,30 @@ func TestCompilationCacheShared(t *testing.T) {
 	t.Logf("load of a %d-byte Go module: %v cold, %v with the shared cache", len(code), took[0], took[1])
 	if took[1] > took[0] {
 		t.Errorf("cached load (%v) slower than cold load (%v)", took[1], took[0])
+	}
+}
+
+// okHost answers every command with +OK.
+type okHost struct{}
+
+// Call implements Host.
+func (okHost) Call([][]byte) ([]byte, error) { return []byte("+OK\r\n"), nil }
+
+// BenchmarkGoExecSet measures the exec test module's exec function (the
+// bench-modules row "FCALL one SET (Go)") running SET k v against a host
+// that answers +OK, reset included.
+func BenchmarkGoExecSet(b *testing.B) {
+	code := buildExample(b, "testdata/exec")
+	r := newRuntime(b, Config{})
+	lib, err := r.LoadPayload(context.Background(), payload("exec", code))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := Call{Keys: [][]byte{[]byte("k")}, Args: [][]byte{[]byte("SET"), []byte("k"), []byte("v")}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := lib.Call(context.Background(), okHost{}, "exec", c); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

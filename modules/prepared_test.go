@@ -17,14 +17,7 @@ func TestPrepared(t *testing.T) {
 }
 
 func testPrepared(t *testing.T, cow bool) {
-	if cow {
-		if !cowSupported {
-			t.Skip("copy-on-write reset needs Linux")
-		}
-		saved := cowMinBytes
-		cowMinBytes = 0
-		t.Cleanup(func() { cowMinBytes = saved })
-	}
+	forceReset(t, cow)
 	ctx := context.Background()
 	r := newRuntime(t, Config{})
 	lib := loadTest(t, r)

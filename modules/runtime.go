@@ -26,7 +26,8 @@ import (
 // caller's checks for declared keys, write flags and so on) and returns the
 // RESP-encoded reply, or an error whose Error() is the Redis error line
 // (for example "WRONGTYPE Operation against a key holding the wrong kind of
-// value"). args is freshly allocated and may be retained.
+// value"). args is freshly allocated and may be retained. The reply is
+// copied before the next Call, so a Host may reuse its buffer.
 type Host interface {
 	Call(args [][]byte) (reply []byte, err error)
 }
@@ -419,7 +420,7 @@ func (r *Runtime) load(ctx context.Context, name string, code []byte, lim Limits
 		Name: name, Functions: fns, Code: append([]byte(nil), code...), Limits: lim,
 		rt: r, compiled: compiled, globalExports: ins.globalExports, reinstantiate: ins.mutatesTables,
 		hasMemory: m.memory != nil,
-		cow:       cowSupported && m.memory != nil && int(m.memory.min)*65536 >= cowMinBytes,
+		cow:       cowSupported && m.memory != nil && int(m.memory.min)*65536 >= cowThreshold(),
 	}
 	inst, err := lib.instantiate(ctx)
 	if err != nil {

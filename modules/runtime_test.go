@@ -289,14 +289,7 @@ func TestResetBetweenCalls(t *testing.T) {
 // testReset checks that no call sees another's memory or globals, with the
 // snapshot restored by copy or by copy-on-write.
 func testReset(t *testing.T, cow bool) {
-	if cow {
-		if !cowSupported {
-			t.Skip("copy-on-write reset needs Linux")
-		}
-		saved := cowMinBytes
-		cowMinBytes = 0
-		t.Cleanup(func() { cowMinBytes = saved })
-	}
+	forceReset(t, cow)
 	r := newRuntime(t, Config{})
 	lib := loadTest(t, r)
 	if lib.cow != cow {
@@ -319,6 +312,54 @@ func testReset(t *testing.T, cow bool) {
 	if got := string(call(t, lib, &fakeHost{}, "counter", Call{}).Reply); got != ":1\r\n" {
 		t.Fatalf("counter after trap = %q", got)
 	}
+}
+
+// TestResetNewPages checks that every call starts from the snapshot when
+// calls write pages no call wrote before, rewrite pages written before, or
+// only read a page: with copy-on-write, the reset after a call that took
+// no page fault copies the pages already known to be written, and one
+// after a call that wrote a new page (a fault) reads the page map again.
+func TestResetNewPages(t *testing.T) {
+	t.Run("copy", func(t *testing.T) { testResetNewPages(t, false) })
+	t.Run("copy-on-write", func(t *testing.T) { testResetNewPages(t, true) })
+}
+
+func testResetNewPages(t *testing.T, cow bool) {
+	forceReset(t, cow)
+	r := newRuntime(t, Config{})
+	lib, err := r.LoadPayload(context.Background(), payload("pages", fixture(t, "pages")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lib.cow != cow {
+		t.Fatalf("lib.cow = %v, want %v", lib.cow, cow)
+	}
+	shortcuts := 0
+	for i, fn := range []string{"r25", "w3", "w3", "w9", "w3", "r25", "w20", "w9", "w31", "w31", "w3", "w20", "r25"} {
+		if got := string(call(t, lib, &fakeHost{}, fn, Call{}).Reply); got != ":0\r\n" {
+			t.Fatalf("call %d (%s) = %q, want :0 (an earlier call's write leaked)", i, fn, got)
+		}
+		lib.mu.Lock()
+		if len(lib.free) == 1 && lib.free[0].noFault {
+			shortcuts++
+		}
+		lib.mu.Unlock()
+	}
+	t.Logf("%d of 13 resets without a page-map read", shortcuts)
+}
+
+// forceReset makes libraries loaded during the test reset memory by
+// copy-on-write (skipping the test where there is none) or by copy.
+func forceReset(t testing.TB, cow bool) {
+	if cow && !cowSupported {
+		t.Skip("copy-on-write reset needs Linux")
+	}
+	saved := cowMinBytes
+	cowMinBytes = 1 << 40
+	if cow {
+		cowMinBytes = 0
+	}
+	t.Cleanup(func() { cowMinBytes = saved })
 }
 
 // bulk8 decodes the 8-byte bulk reply of time and random.
@@ -438,9 +479,7 @@ func BenchmarkCallTrivial(b *testing.B) {
 }
 
 func BenchmarkCallTrivialCOW(b *testing.B) {
-	saved := cowMinBytes
-	cowMinBytes = 0
-	defer func() { cowMinBytes = saved }()
+	forceReset(b, true)
 	r := newRuntime(b, Config{})
 	lib := loadTest(b, r)
 	h := &fakeHost{}
@@ -453,7 +492,29 @@ func BenchmarkCallTrivialCOW(b *testing.B) {
 	}
 }
 
-func BenchmarkCallIncr(b *testing.B) {
+func BenchmarkCallTrivialCopy(b *testing.B) {
+	forceReset(b, false)
+	r := newRuntime(b, Config{})
+	lib := loadTest(b, r)
+	h := &fakeHost{}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := lib.Call(ctx, h, "ping", Call{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCallIncr(b *testing.B) { benchIncr(b) }
+
+// BenchmarkCallIncrCopy is BenchmarkCallIncr resetting memory by copy.
+func BenchmarkCallIncrCopy(b *testing.B) {
+	forceReset(b, false)
+	benchIncr(b)
+}
+
+func benchIncr(b *testing.B) {
 	r := newRuntime(b, Config{})
 	lib := loadTest(b, r)
 	h := &fakeHost{}
@@ -538,9 +599,7 @@ func TestSettle(t *testing.T) {
 // by copy, or by copy-on-write when cow.
 func benchCIncr(b *testing.B, cow bool) {
 	if cow {
-		saved := cowMinBytes
-		cowMinBytes = 0
-		defer func() { cowMinBytes = saved }()
+		forceReset(b, true)
 	}
 	r := newRuntime(b, Config{})
 	lib, err := r.LoadPayload(context.Background(), payload("cincr", fixture(b, "c_incr")))

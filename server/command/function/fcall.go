@@ -108,6 +108,10 @@ type host struct {
 	// lua marks the host of a Lua script: it also serves the
 	// interpreter's protocol switch (setrespCmd).
 	lua bool
+	// buf holds the last reply (modules.Host: read before the next Call),
+	// in small while it fits.
+	buf   []byte
+	small [64]byte
 }
 
 // setrespCmd is the pseudo-command by which the Lua interpreter tells its
@@ -151,11 +155,14 @@ func (h *host) Call(args [][]byte) ([]byte, error) {
 		return []byte("+OK\r\n"), nil
 	}
 	t := h.c.Table
-	if t == nil || t.Lookup(args[0]) == nil {
+	if t == nil {
 		return nil, errUnknownCmd
 	}
 	spec, err := t.Resolve(args)
 	if err != nil {
+		if t.Lookup(args[0]) == nil {
+			return nil, errUnknownCmd
+		}
 		msg := string(command.ErrorReply(err).Str)
 		if h.resp2 && strings.HasPrefix(msg, "ERR wrong number of arguments") {
 			msg = "ERR Wrong number of args calling Redis command from script" // Redis's wording for scripts
@@ -168,7 +175,14 @@ func (h *host) Call(args [][]byte) ([]byte, error) {
 	if spec.IsWrite() && h.readOnly {
 		return nil, errWriteFromRO
 	}
-	for _, i := range spec.Keys(args) {
+	var keys []int
+	if spec.KeysFunc != nil {
+		keys = spec.KeysFunc(args)
+	} else {
+		var buf [8]int
+		keys = spec.AppendKeys(buf[:0], args)
+	}
+	for _, i := range keys {
 		if h.undeclared != nil && !h.declared(args[i]) {
 			return nil, h.undeclared
 		}
@@ -190,10 +204,15 @@ func (h *host) Call(args [][]byte) ([]byte, error) {
 	if command.IsBlocked(v) { // NoBlock is set; never expected
 		return nil, errNotAllowed
 	}
+	proto := 3
 	if h.resp2 {
-		return resp.AppendValue(nil, v, 2), nil
+		proto = 2
 	}
-	return resp.AppendValue(nil, v, 3), nil
+	if h.buf == nil {
+		h.buf = h.small[:0]
+	}
+	h.buf = resp.AppendValue(h.buf[:0], v, proto)
+	return h.buf, nil
 }
 
 func (h *host) declared(k []byte) bool {

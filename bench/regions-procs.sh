@@ -10,10 +10,14 @@
 #             machine it takes its CPU (its own Raft log, fsync and apply
 #             of every write) from the same two cores as the primary;
 #   idle      the secondary runs and pulls under SCHED_IDLE (chrt --idle):
-#             it gets only CPU the primary and the load generator leave,
-#             which stands in for a secondary on machines of its own — the
-#             primary still serves every pull (reads its log, encodes and
-#             sends the entries), so that cost stays in the measurement.
+#             it gets only CPU the primary and the load generator leave
+#             (but on a 2-CPU machine it still shares caches and cores);
+#   sink      a null secondary (bench/regionsink) pulls over the real
+#             region link and discards the entries: the primary serves
+#             every pull (reads its log, encodes and sends the entries)
+#             exactly as for a real secondary, whose own log and apply
+#             would run on machines of its own. This is the primary's
+#             cost of shipping, apart from the secondary's work.
 # Per round: throughput, the primary's CPU per write (/proc, user+system),
 # the secondary's, and the time the secondary then takes to drain its lag
 # to 0 entries after the load stops.
@@ -36,6 +40,7 @@ for tool in redis-benchmark redis-cli python3 chrt awk; do
     command -v "$tool" >/dev/null || { echo "regions-procs bench: $tool not found" >&2; exit 1; }
 done
 [[ -x $CAIRN ]] || { echo "regions-procs bench: $CAIRN not built (make build)" >&2; exit 1; }
+(cd "$ROOT" && go build -o "$TMP/regionsink" ./bench/regionsink) || { echo "regions-procs bench: building bench/regionsink failed" >&2; exit 1; }
 
 log() { printf '[regions-procs %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -43,10 +48,11 @@ free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0)
 
 PP=$(free_port) PL=$(free_port) PR=$(free_port)
 SP=$(free_port) SL=$(free_port) SR=$(free_port)
-PPID_=0 SPID=0
+PPID_=0 SPID=0 KPID=0
+SINK=$TMP/regionsink
 cleanup() {
     local p
-    for p in "$PPID_" "$SPID"; do ((p)) && kill -9 "$p" 2>/dev/null; done
+    for p in "$PPID_" "$SPID" "$KPID"; do ((p)) && kill -9 "$p" 2>/dev/null; done
     true
     wait 2>/dev/null || true
     rm -rf "$TMP"
@@ -77,6 +83,33 @@ stop_secondary() {
     kill -TERM "$SPID" 2>/dev/null || true
     wait "$SPID" 2>/dev/null || true
     SPID=0
+}
+start_sink() {
+    "$SINK" -primary "127.0.0.1:$PL" -secret "$SECRET" -status "$TMP/sink.status" >>"$TMP/sink.log" 2>&1 &
+    KPID=$!
+}
+stop_sink() {
+    ((KPID)) || return 0
+    kill -TERM "$KPID" 2>/dev/null || true
+    wait "$KPID" 2>/dev/null || true
+    KPID=0
+    rm -f "$TMP/sink.status"
+}
+# wait_sink TIMEOUT_S: until the null secondary holds the primary's applied
+# index; prints the seconds it took.
+wait_sink() {
+    local t0 i want got
+    t0=$(date +%s.%N)
+    for i in $(seq $(($1 * 20))); do
+        want=$(info "$PP" | sed -n 's/^region_shard_1:applied=\([0-9]*\).*/\1/p')
+        got=$(sed -n 's/.*index=\([0-9]*\).*/\1/p' "$TMP/sink.status" 2>/dev/null || true)
+        if [[ -n $want && $got == "$want" ]]; then
+            python3 -c "import sys;print(f'{float(sys.argv[2])-float(sys.argv[1]):.2f}')" "$t0" "$(date +%s.%N)"
+            return 0
+        fi
+        sleep 0.05
+    done
+    die "the null secondary did not reach the primary's applied index within $1 s"
 }
 # wait_drained TIMEOUT_S: until the secondary's link is up and its lag is 0
 # entries; prints the seconds it took.
@@ -115,9 +148,15 @@ load0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 declare -a ROWS=()
 run() { # run MODE
-    local mode=$1 pc0 pc1 sc0=0 sc1=0 rps drain=-
+    local mode=$1 pc0 pc1 sc0=0 sc1=0 rps drain=- opid=0
+    stop_sink
     case $mode in
     alone) stop_secondary ;;
+    sink)
+        stop_secondary
+        start_sink
+        wait_sink 60 >/dev/null
+        ;;
     attached | idle)
         stop_secondary
         start_secondary "$([[ $mode == idle ]] && echo idle)"
@@ -126,22 +165,29 @@ run() { # run MODE
         ;;
     esac
     pc0=$(cpu_s "$PPID_")
-    ((SPID)) && sc0=$(cpu_s "$SPID")
+    ((SPID)) && opid=$SPID
+    ((KPID)) && opid=$KPID
+    ((opid)) && sc0=$(cpu_s "$opid")
     rps=$(redis-benchmark -h 127.0.0.1 -p "$PP" -t set -c 32 -P 16 -n "$N" -r 100000 --csv 2>/dev/null |
         tr -d '"\r' | awk -F, 'NR == 2 {print $2}')
     pc1=$(cpu_s "$PPID_")
     if ((SPID)); then
         sc1=$(cpu_s "$SPID")
         drain=$(wait_drained 600)
+    elif ((KPID)); then
+        sc1=$(cpu_s "$KPID")
+        drain=$(wait_sink 600)
     fi
     ROWS+=("$mode|$rps|$(awk -v a="$pc0" -v b="$pc1" -v n="$N" 'BEGIN{printf "%.2f", (b-a)*1e6/n}')|$(awk -v a="$sc0" -v b="$sc1" -v n="$N" 'BEGIN{printf "%.2f", (b-a)*1e6/n}')|$drain")
     log "$mode: ${ROWS[-1]}"
 }
 for r in $(seq "$ROUNDS"); do
     run alone
+    run sink
     run attached
     run idle
 done
+stop_sink
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 {
@@ -159,6 +205,7 @@ load1=$(cut -d' ' -f1-3 /proc/loadavg)
         alone) what="stopped" ;;
         attached) what="pulling, normal priority" ;;
         idle) what="pulling, SCHED_IDLE" ;;
+        sink) what="null secondary pulling (entries discarded)" ;;
         esac
         [[ $mode == alone ]] && sc=-
         echo "| $i | $what | $rps | $pc | $sc | $drain |"
@@ -170,9 +217,9 @@ rows = [r.split('|') for r in sys.argv[1:]]
 def mean(mode, i):
     v = [float(r[i]) for r in rows if r[0] == mode]
     return sum(v) / len(v)
-a, t, d = mean('alone', 1), mean('attached', 1), mean('idle', 1)
-ca, ct, cd = mean('alone', 2), mean('attached', 2), mean('idle', 2)
-print(f"Means: throughput with the secondary pulling at normal priority {t/a:.2f}× of alone, under SCHED_IDLE {d/a:.2f}×; "
-      f"the primary's CPU per write {ct/ca:.2f}× and {cd/ca:.2f}× of alone.")
+a, k, t, d = mean('alone', 1), mean('sink', 1), mean('attached', 1), mean('idle', 1)
+ca, ck, ct, cd = mean('alone', 2), mean('sink', 2), mean('attached', 2), mean('idle', 2)
+print(f"Means: throughput with the null secondary pulling {k/a:.2f}× of alone (the primary's CPU per write {ck/ca:.2f}×); "
+      f"with the real secondary at normal priority {t/a:.2f}× ({ct/ca:.2f}×), under SCHED_IDLE {d/a:.2f}× ({cd/ca:.2f}×).")
 EOF
 } | tee "$OUT/regions-procs.md"

@@ -256,6 +256,11 @@ func New(cfg Config) (*Manager, error) {
 	return m, nil
 }
 
+// readRetries is how many times in a row the link server reads the source
+// log again after a read error before it reports the error to the
+// secondary (which then reconnects).
+const readRetries = 5
+
 // Start serves links on ln and, on a secondary, starts pulling.
 func (m *Manager) Start(ln net.Listener) {
 	m.ln = ln
@@ -428,12 +433,26 @@ func (m *Manager) serveLink(c net.Conn) error {
 		from = idx + 1
 	}
 	lastBeat := time.Now()
+	readFails := 0
 	for !m.stopping() {
 		src := m.cfg.Source(shardID)
 		if src == nil {
 			return fail(errCodeNoShard, fmt.Sprintf("no replica of shard %d here", shardID))
 		}
 		ents, err := src.ReadCommitted(from, m.cfg.BatchEntries)
+		if err != nil && !errors.Is(err, ErrCompacted) && readFails < readRetries {
+			// Reading the log store can fail transiently while the same
+			// file is being appended to (Dragonboat's tan log reports an
+			// invalid chunk under heavy writes); the entries asked for are
+			// committed and stay readable, so read again shortly rather
+			// than drop the link. A failure that persists is reported.
+			readFails++
+			if !m.sleep(m.cfg.Poll) {
+				return nil
+			}
+			continue
+		}
+		readFails = 0
 		if err != nil {
 			if errors.Is(err, ErrCompacted) {
 				// Snapshot catch-up: ship the state, then the entries

@@ -139,3 +139,10 @@ func (t *TestSM) WriteSnapshot(w io.Writer) (uint64, error) {
 	defer sc.snap.Release()
 	return sc.applied, sc.writeTo(w)
 }
+
+// ReadLog is ReadCommitted from the log store only (never the tail kept
+// in memory for region links): entries [from, high).
+func (s *Shard) ReadLog(from, high uint64) ([]CommittedEntry, error) { return s.readLog(from, high) }
+
+// TailHolds tells whether the in-memory tail for region links holds index.
+func (s *Shard) TailHolds(index uint64) bool { _, ok := s.sm.tail.read(index, index); return ok }

@@ -50,11 +50,30 @@ func (s *Shard) ReadCommitted(from uint64, max int) ([]CommittedEntry, error) {
 	if from == 0 {
 		from = 1
 	}
+	s.sm.tail.use()
 	applied := s.sm.applied.Load()
 	if from > applied || max <= 0 {
 		return nil, nil
 	}
 	high := min(applied+1, from+uint64(max))
+	lr, err := s.host.nh.GetLogReader(s.opts.ShardID)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	first, _ := lr.GetRange()
+	if from < first {
+		// Even if the tail still holds it: the log's compaction decides,
+		// as for any reader of the log.
+		return nil, fmt.Errorf("%w: first index held is %d, asked for %d", ErrCompacted, first, from)
+	}
+	if out, ok := s.sm.tail.read(from, high-1); ok {
+		return out, nil
+	}
+	return s.readLog(from, high)
+}
+
+// readLog is ReadCommitted from the log store: entries [from, high).
+func (s *Shard) readLog(from, high uint64) ([]CommittedEntry, error) {
 	lr, err := s.host.nh.GetLogReader(s.opts.ShardID)
 	if err != nil {
 		return nil, mapErr(err)

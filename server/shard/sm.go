@@ -27,6 +27,9 @@ import (
 // the read lock. PrepareSnapshot takes an O(1) copy-on-write view under the
 // write lock and SaveSnapshot serializes it while updates continue.
 type stateMachine struct {
+	// tail: the last applied entries' data while a region link reads
+	// this shard's log (shiptail.go); node-local, never read by apply.
+	tail shipTail
 	// digestOnly (an Offline from NewDigester): a snapshot's keyspace is
 	// decoded and digested, not built; dbDigest and dbKeys are what the
 	// keyspace's StateDigest and Len would have been.
@@ -196,6 +199,7 @@ func (s *stateMachine) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	var e entry.Entry
 	for i := range entries {
 		ent := &entries[i]
+		s.tail.record(ent.Index, ent.Cmd) // read by region links (shiptail.go)
 		if s.halted.Load() != nil {
 			ent.Result = s.haltedResult()
 			continue
@@ -415,6 +419,7 @@ func (sc *snapshotCtx) writeTo(w io.Writer) error {
 }
 
 func (s *stateMachine) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, done <-chan struct{}) error {
+	s.tail.clear() // the indexes the snapshot covers are not in the tail
 	why, err := s.recoverFrom(bufio.NewReaderSize(r, 1<<20), false)
 	if why != "" {
 		// A format from a newer binary: stop, do not guess.

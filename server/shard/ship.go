@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 
+	dragonboat "github.com/lni/dragonboat/v4"
 	pb "github.com/lni/dragonboat/v4/raftpb"
 	sm "github.com/lni/dragonboat/v4/statemachine"
 
@@ -56,31 +57,38 @@ func (s *Shard) ReadCommitted(from uint64, max int) ([]CommittedEntry, error) {
 		return nil, nil
 	}
 	high := min(applied+1, from+uint64(max))
-	lr, err := s.host.nh.GetLogReader(s.opts.ShardID)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	first, _ := lr.GetRange()
-	if from < first {
-		// Even if the tail still holds it: the log's compaction decides,
-		// as for any reader of the log.
-		return nil, fmt.Errorf("%w: first index held is %d, asked for %d", ErrCompacted, first, from)
-	}
-	if out, ok := s.sm.tail.read(from, high-1); ok {
-		return out, nil
+	if s.sm.tail.has(from) {
+		// Only if the log still holds from: its compaction decides, as
+		// for any reader of the log.
+		if _, _, err := s.logFrom(from); err != nil {
+			return nil, err
+		}
+		if out, ok := s.sm.tail.read(from, high-1); ok {
+			return out, nil
+		}
 	}
 	return s.readLog(from, high)
 }
 
-// readLog is ReadCommitted from the log store: entries [from, high).
-func (s *Shard) readLog(from, high uint64) ([]CommittedEntry, error) {
+// logFrom returns the replica's log reader and the last index it holds,
+// or ErrCompacted if it no longer holds from.
+func (s *Shard) logFrom(from uint64) (dragonboat.ReadonlyLogReader, uint64, error) {
 	lr, err := s.host.nh.GetLogReader(s.opts.ShardID)
 	if err != nil {
-		return nil, mapErr(err)
+		return nil, 0, mapErr(err)
 	}
 	first, last := lr.GetRange()
 	if from < first {
-		return nil, fmt.Errorf("%w: first index held is %d, asked for %d", ErrCompacted, first, from)
+		return nil, 0, fmt.Errorf("%w: first index held is %d, asked for %d", ErrCompacted, first, from)
+	}
+	return lr, last, nil
+}
+
+// readLog is ReadCommitted from the log store: entries [from, high).
+func (s *Shard) readLog(from, high uint64) ([]CommittedEntry, error) {
+	lr, last, err := s.logFrom(from)
+	if err != nil {
+		return nil, err
 	}
 	high = min(high, last+1)
 	if high <= from {

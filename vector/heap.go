@@ -86,6 +86,7 @@ type visitSet struct {
 	res   []cand
 	nbs   []uint32
 	nds   []*node
+	keys  []string // exactKeys' keys, cleared after use
 }
 
 // reset prepares v for a search over n slots.

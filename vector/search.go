@@ -293,16 +293,30 @@ func (ix *Index) exactThreshold(opt *SearchOptions) int {
 // exactKeys returns the k nearest of keys (each counted once) by
 // (distance, key).
 func (ix *Index) exactKeys(q *qvec, k int, keys []string) []Result {
-	h := resultHeap{}
-	seen := make(map[uint32]bool, len(keys))
+	// First the slots (a visit set dedupes them without a map), then the
+	// distances, with the vectors a few keys ahead prefetched so their
+	// cache misses overlap. The order of the offers is unchanged.
+	vis := ix.getVisit()
+	defer ix.visited.Put(vis)
+	ids, ks := vis.nbs[:0], vis.keys[:0]
 	for _, key := range keys {
-		id, ok := ix.keys[key]
-		if !ok || seen[id] {
-			continue
+		if id, ok := ix.keys[key]; ok && vis.visit(id) {
+			ids, ks = append(ids, id), append(ks, key)
 		}
-		seen[id] = true
-		h.offer(Result{key, ix.distTo(q, id)}, k)
 	}
+	const ahead = 8
+	for _, id := range ids[:min(ahead, len(ids))] {
+		ix.prefetch(id)
+	}
+	h := resultHeap{}
+	for i, id := range ids {
+		if i+ahead < len(ids) {
+			ix.prefetch(ids[i+ahead])
+		}
+		h.offer(Result{ks[i], ix.distTo(q, id)}, k)
+	}
+	clear(ks) // no key kept alive by the pool
+	vis.nbs, vis.keys = ids[:0], ks[:0]
 	return h.sorted()
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -28,13 +29,29 @@ import (
 
 // freeAddrs picks n free loopback addresses for region link listeners.
 func freeAddrs(t *testing.T, n int) []string {
+	// The ports come from below Linux's ephemeral range (32768 and up by
+	// default): a port picked there by listening on :0 and closed again
+	// could be taken, before the node binds it, by any outgoing
+	// connection of the tests running in parallel (seen in CI: "bind:
+	// address already in use"). Each is checked free, and never handed
+	// out twice in this process.
 	var out []string
 	var lns []net.Listener
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for tries := 0; len(out) < n; tries++ {
+		if tries > 10000 {
+			t.Fatal("no free port below the ephemeral range")
 		}
+		port := 20000 + rand.IntN(12000)
+		if portsUsed[port] {
+			continue
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		portsUsed[port] = true
 		lns = append(lns, ln)
 		out = append(out, ln.Addr().String())
 	}
@@ -43,6 +60,11 @@ func freeAddrs(t *testing.T, n int) []string {
 	}
 	return out
 }
+
+var (
+	portsMu   sync.Mutex
+	portsUsed = map[int]bool{}
+)
 
 // cutDialer dials region links as the nodes of one region would in a
 // deployment where the other region's nodes are reached only at the

@@ -78,10 +78,14 @@ start_secondary() { # start_secondary [idle]
         --region-primary "127.0.0.1:$PL" >>"$TMP/s.log" 2>&1 &
     SPID=$!
 }
+# term PID: SIGTERM the process (none if 0) and wait for it.
+term() {
+    (($1)) || return 0
+    kill -TERM "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
 stop_secondary() {
-    ((SPID)) || return 0
-    kill -TERM "$SPID" 2>/dev/null || true
-    wait "$SPID" 2>/dev/null || true
+    term "$SPID"
     SPID=0
 }
 start_sink() {
@@ -89,43 +93,43 @@ start_sink() {
     KPID=$!
 }
 stop_sink() {
-    ((KPID)) || return 0
-    kill -TERM "$KPID" 2>/dev/null || true
-    wait "$KPID" 2>/dev/null || true
+    term "$KPID"
     KPID=0
     rm -f "$TMP/sink.status"
 }
-# wait_sink TIMEOUT_S: until the null secondary holds the primary's applied
-# index; prints the seconds it took.
-wait_sink() {
-    local t0 i want got
+# seconds_until TIMEOUT_S CHECK...: runs CHECK every 50 ms until it
+# succeeds and prints the seconds that took; fails after TIMEOUT_S.
+seconds_until() {
+    local limit=$1 t0 i
+    shift
     t0=$(date +%s.%N)
-    for i in $(seq $(($1 * 20))); do
-        want=$(info "$PP" | sed -n 's/^region_shard_1:applied=\([0-9]*\).*/\1/p')
-        got=$(sed -n 's/.*index=\([0-9]*\).*/\1/p' "$TMP/sink.status" 2>/dev/null || true)
-        if [[ -n $want && $got == "$want" ]]; then
+    for i in $(seq $((limit * 20))); do
+        if "$@"; then
             python3 -c "import sys;print(f'{float(sys.argv[2])-float(sys.argv[1]):.2f}')" "$t0" "$(date +%s.%N)"
             return 0
         fi
         sleep 0.05
     done
-    die "the null secondary did not reach the primary's applied index within $1 s"
+    return 1
 }
-# wait_drained TIMEOUT_S: until the secondary's link is up and its lag is 0
-# entries; prints the seconds it took.
-wait_drained() {
-    local t0 i st lag
-    t0=$(date +%s.%N)
-    for i in $(seq $(($1 * 20))); do
-        st=$(info "$SP")
-        lag=$(field "$st" region_lag_entries)
-        if [[ $lag == 0 ]] && grep -q 'link=up' <<<"$st"; then
-            python3 -c "import sys;print(f'{float(sys.argv[2])-float(sys.argv[1]):.2f}')" "$t0" "$(date +%s.%N)"
-            return 0
-        fi
-        sleep 0.05
-    done
-    die "secondary did not drain within $1 s: $(tr '\n' ' ' <<<"$st")"
+# sink_caught_up: the null secondary holds the primary's applied index.
+sink_caught_up() {
+    local want got
+    want=$(info "$PP" | sed -n 's/^region_shard_1:applied=\([0-9]*\).*/\1/p')
+    got=$(sed -n 's/.*index=\([0-9]*\).*/\1/p' "$TMP/sink.status" 2>/dev/null || true)
+    [[ -n $want && $got == "$want" ]]
+}
+# drained: the secondary's link is up and its lag is 0 entries.
+drained() {
+    local st
+    st=$(info "$SP")
+    [[ $(field "$st" region_lag_entries) == 0 ]] && grep -q 'link=up' <<<"$st"
+}
+wait_sink() { # wait_sink TIMEOUT_S: prints the seconds it took
+    seconds_until "$1" sink_caught_up || die "the null secondary did not reach the primary's applied index within $1 s"
+}
+wait_drained() { # wait_drained TIMEOUT_S: prints the seconds it took
+    seconds_until "$1" drained || die "secondary did not drain within $1 s: $(info "$SP" | tr '\n' ' ')"
 }
 wait_pong() {
     local i

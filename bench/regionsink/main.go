@@ -26,13 +26,10 @@ import (
 )
 
 // sink is a DestLog that keeps only the position.
-type sink struct {
-	pos, entries atomic.Uint64
-	at           atomic.Int64
-}
+type sink struct{ pos, entries atomic.Uint64 }
 
 func (s *sink) IsLeader() bool                  { return true }
-func (s *sink) Position(uint64) (uint64, int64) { return s.pos.Load(), s.at.Load() }
+func (s *sink) Position(uint64) (uint64, int64) { return s.pos.Load(), 0 }
 func (s *sink) AppliedIndex() uint64            { return s.pos.Load() }
 func (s *sink) SnapshotsInstalled() uint64      { return 0 }
 

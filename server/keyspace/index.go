@@ -49,11 +49,13 @@ func (x *index) set(it *Item) {
 	if (x.n+1)*4 > len(x.slots)*3 {
 		x.grow()
 	}
-	x.put(it, hashKey(it.Key))
+	x.put(it)
 }
 
-func (x *index) put(it *Item, h uint64) {
+// put is set without the load check (grow reinserts with it).
+func (x *index) put(it *Item) {
 	m := x.mask()
+	h := hashKey(it.Key)
 	tag := tagOf(h)
 	for i := h & m; ; i = (i + 1) & m {
 		cur := x.slots[i]
@@ -76,7 +78,7 @@ func (x *index) grow() {
 	x.n = 0
 	for _, it := range old {
 		if it != nil {
-			x.put(it, hashKey(it.Key))
+			x.put(it)
 		}
 	}
 }

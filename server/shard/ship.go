@@ -57,15 +57,13 @@ func (s *Shard) ReadCommitted(from uint64, max int) ([]CommittedEntry, error) {
 		return nil, nil
 	}
 	high := min(applied+1, from+uint64(max))
-	if s.sm.tail.has(from) {
+	if out, ok := s.sm.tail.read(from, high-1); ok {
 		// Only if the log still holds from: its compaction decides, as
 		// for any reader of the log.
 		if _, _, err := s.logFrom(from); err != nil {
 			return nil, err
 		}
-		if out, ok := s.sm.tail.read(from, high-1); ok {
-			return out, nil
-		}
+		return out, nil
 	}
 	return s.readLog(from, high)
 }

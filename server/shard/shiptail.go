@@ -88,13 +88,6 @@ func (t *shipTail) clearLocked() {
 	t.ents, t.bytes = nil, 0
 }
 
-// has tells whether the tail holds index.
-func (t *shipTail) has(index uint64) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.ents) > 0 && t.ents[0].Index <= index && index <= t.ents[len(t.ents)-1].Index
-}
-
 // read returns the held entries from index from up to hi (fewer if the
 // tail ends before hi, or past readBudget bytes as a log read would stop;
 // at least one), or false if it does not hold from.

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 )
 
@@ -122,14 +123,27 @@ func (m *Manager) pullFrom(addr string, id uint64, dst DestLog, ps *pullState) e
 		m.cfg.Logger.Info("region link up", "region", m.cfg.Name, "shard", id, "primary", addr, "log_index", pos, "rebuild", rebuild)
 	}
 	ps.lastErr.Store("")
-	br := bufio.NewReaderSize(c, 1<<20)
-	var b batch
+	frames := make(chan frame, 64)
+	done := make(chan struct{})
+	defer close(done)
+	go readFrames(c, frames, done)
+	var lastShip time.Time
+	var held *frame // read ahead by coalesce, not mergeable
 	for !m.stopping() && m.Role() == Secondary {
-		// A primary sends at least a heartbeat every 100 ms.
-		c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if err := readFrame(br, &b); err != nil {
-			return err
+		var f frame
+		if held != nil {
+			f, held = *held, nil
+		} else {
+			select {
+			case f = <-frames:
+			case <-m.quit:
+				return nil
+			}
 		}
+		if f.err != nil {
+			return f.err
+		}
+		b := &f.b
 		if m.Role() != Secondary {
 			return nil // promoted meanwhile: ship nothing more
 		}
@@ -169,12 +183,98 @@ func (m *Manager) pullFrom(addr string, id uint64, dst DestLog, ps *pullState) e
 		if b.ents[0].Index > pos+1 {
 			return errors.New("regions: link skipped entries")
 		}
-		if err := dst.Ship(id, b.ents); err != nil {
+		if wait := m.cfg.ShipEvery - time.Since(lastShip); wait > 0 {
+			if !m.sleep(wait) {
+				return nil
+			}
+		}
+		ents, next, err := coalesce(b.ents, frames, ps)
+		if err != nil {
+			return err
+		}
+		held = next
+		lastShip = time.Now()
+		if err := dst.Ship(id, ents); err != nil {
 			return err // e.g. no longer the leader: the next one resumes
 		}
-		pos = b.ents[len(b.ents)-1].Index
+		pos = ents[len(ents)-1].Index
 	}
 	return nil
+}
+
+// frame is one link frame as readFrames passes it on, or the error that
+// ended the link.
+type frame struct {
+	b   batch
+	err error
+}
+
+// readFrames reads c's frames into out until a read fails (the failure is
+// the last thing sent) or done closes. The reads go on while the
+// previous entries are being proposed, so what arrives meanwhile is there
+// to coalesce. A primary sends at least a heartbeat every 100 ms: a
+// silence of 5 s ends the link.
+func readFrames(c net.Conn, out chan<- frame, done <-chan struct{}) {
+	br := bufio.NewReaderSize(c, 1<<20)
+	for {
+		var f frame
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		f.err = readFrame(br, &f.b)
+		select {
+		case out <- f:
+		case <-done:
+			return
+		}
+		if f.err != nil {
+			return
+		}
+	}
+}
+
+// Bounds of what coalesce gathers into one proposal.
+const (
+	coalesceEntries = 4096
+	coalesceBytes   = 1 << 20
+)
+
+// coalesce returns ents followed by those of the batch frames already
+// received behind them, so that one proposal into the shard's log (one
+// Raft round, one fsync on each destination replica) carries what
+// arrived while the previous one was in flight, not one proposal per
+// frame. It stops when nothing more has arrived, at the bounds above, and
+// at a frame that is not entries or a heartbeat (a snapshot chunk, an
+// error), which it returns for the caller to handle next. Heartbeats
+// update the source's position as the loop does.
+func coalesce(ents []Entry, frames <-chan frame, ps *pullState) ([]Entry, *frame, error) {
+	size := 0
+	for _, e := range ents {
+		size += len(e.Data)
+	}
+	for len(ents) < coalesceEntries && size < coalesceBytes {
+		var f frame
+		select {
+		case f = <-frames:
+		default:
+			return ents, nil, nil
+		}
+		if f.err != nil || f.b.snap != nil {
+			return ents, &f, nil
+		}
+		ps.srcApplied.Store(f.b.applied)
+		ps.srcClock.Store(f.b.clock)
+		ps.heard.Store(time.Now().UnixMilli())
+		if len(f.b.ents) == 0 {
+			continue
+		}
+		if f.b.ents[0].Index != ents[len(ents)-1].Index+1 {
+			return nil, nil, errors.New("regions: link skipped entries")
+		}
+		for _, e := range f.b.ents {
+			size += len(e.Data)
+		}
+		ents = append(ents, f.b.ents...)
+	}
+	return ents, nil, nil
 }
 
 // ShardLag is one shard's shipping state on a secondary.

@@ -133,6 +133,16 @@ type instance struct {
 	// (copy-on-write memory only; see cowMemory.reset).
 	noFault bool
 
+	// The write tracker (instrument.go, trackShift), when the library has
+	// it: its globals, the ranges host functions wrote in this call, and
+	// whether the last reset found more pages than the tracker holds.
+	tracked            bool
+	trackLast, trackN  api.MutableGlobal
+	trackPages         []api.MutableGlobal
+	hostWrites         []memRange
+	hostWritesOverflow bool
+	trackOverflowed    bool
+
 	// Per-call state, valid between begin and end.
 	host      Host
 	input     []byte
@@ -144,6 +154,9 @@ type instance struct {
 	rng       uint64
 	abort     error
 }
+
+// memRange is a byte range [start, end) of guest memory.
+type memRange struct{ start, end uint64 }
 
 // initTime is the clock during instantiation, in Unix nanoseconds: a
 // fixed non-zero value (Go's runtime refuses a zero monotonic clock).
@@ -208,6 +221,15 @@ func (l *Library) instantiate(ctx context.Context) (*instance, error) {
 		g := mod.ExportedGlobal(name).(api.MutableGlobal)
 		in.globals = append(in.globals, g)
 		in.snapGlobals = append(in.snapGlobals, g.Get())
+	}
+	if l.tracked {
+		in.trackLast = mod.ExportedGlobal(exportTrackLast).(api.MutableGlobal)
+		in.trackN = mod.ExportedGlobal(exportTrackN).(api.MutableGlobal)
+		for i := range trackSlots {
+			in.trackPages = append(in.trackPages, mod.ExportedGlobal(fmt.Sprintf("%s%d", exportTrackPage, i)).(api.MutableGlobal))
+		}
+		in.tracked = true
+		in.clearTrack()
 	}
 	if l.hasMemory { // mod.Memory() is a non-nil interface even without one
 		in.mem = mod.Memory()
@@ -311,6 +333,14 @@ func (in *instance) reset() bool {
 	if in.lib.reinstantiate {
 		return false
 	}
+	if in.tracked && in.resetTracked() {
+		for i, g := range in.globals {
+			g.Set(in.snapGlobals[i])
+		}
+		in.dirty = false
+		return true
+	}
+	in.clearTrack()
 	if in.snapMem == nil && in.cow != nil {
 		ok := in.cow.reset(in.noFault)
 		in.noFault = false
@@ -331,6 +361,63 @@ func (in *instance) reset() bool {
 	return true
 }
 
+// resetTracked restores the pages the write tracker recorded, from the
+// snapshot, and reports true; or reports false, changing nothing, when
+// the tracker overflowed or the memory grew (the caller then resets the
+// whole memory).
+func (in *instance) resetTracked() bool {
+	n := uint32(in.trackN.Get())
+	in.trackOverflowed = n > trackSlots || in.hostWritesOverflow
+	if in.trackOverflowed || in.mem == nil {
+		return false
+	}
+	var snap, buf []byte
+	if in.snapMem != nil {
+		snap = in.snapMem
+		b, ok := in.mem.Read(0, in.mem.Size())
+		if !ok || len(b) != len(snap) {
+			return false
+		}
+		buf = b
+	} else if in.cow != nil {
+		var ok bool
+		if snap, buf, ok = in.cow.views(); !ok {
+			return false
+		}
+		// Pages may have become private since the last page-map read:
+		// the next fault-checked reset must read it again.
+		in.cow.forget()
+	} else {
+		return false
+	}
+	size := uint64(len(buf))
+	for i := range n {
+		lo := uint64(uint32(in.trackPages[i].Get())) << trackShift
+		if lo < size {
+			hi := min(lo+1<<trackShift+trackSlack, size)
+			copy(buf[lo:hi], snap[lo:hi])
+		}
+	}
+	for _, r := range in.hostWrites {
+		if lo, hi := r.start, min(r.end, size); lo < hi {
+			copy(buf[lo:hi], snap[lo:hi])
+		}
+	}
+	in.clearTrack()
+	return true
+}
+
+// clearTrack empties the write tracker: no page recorded, none last.
+func (in *instance) clearTrack() {
+	if !in.tracked {
+		return
+	}
+	in.trackN.Set(0)
+	in.trackLast.Set(api.EncodeI32(-1))
+	in.hostWrites = in.hostWrites[:0]
+	in.hostWritesOverflow = false
+}
+
 // resnapshot makes the instance's current memory and globals its
 // snapshot: later resets return to this state. Memory resets by copy when
 // the copy-on-write snapshot cannot be remade (the contents are the same
@@ -340,6 +427,7 @@ func (in *instance) resnapshot() {
 		in.snapGlobals[i] = g.Get()
 	}
 	in.dirty = false
+	in.clearTrack()
 	if in.mem == nil {
 		return
 	}
@@ -388,7 +476,10 @@ func (in *instance) end() { in.host = nil }
 // read (cowMemory.reset).
 func (in *instance) call(export string) error {
 	fn := in.fns[export]
-	if in.cow == nil || in.snapMem != nil {
+	if in.cow == nil || in.snapMem != nil || (in.tracked && !in.trackOverflowed) {
+		// Without a copy-on-write memory, or with the write tracker (the
+		// fault check is only worth its two system calls when the last
+		// call wrote more pages than the tracker holds).
 		_, err := fn.Call(in.ctx)
 		return err
 	}

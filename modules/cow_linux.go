@@ -365,6 +365,20 @@ func (m *cowMemory) reset(noFault bool) bool {
 	return unix.Madvise(m.region[:m.sealed], unix.MADV_DONTNEED) == nil
 }
 
+// views returns the snapshot and the memory, as long as each other, for a
+// reset that copies chosen ranges itself; false when the memory grew past
+// the snapshot or the snapshot is not mapped (madvise mode).
+func (m *cowMemory) views() (snap, mem []byte, ok bool) {
+	if m.fd < 0 || m.size != m.sealed || m.snap == nil {
+		return nil, nil, false
+	}
+	return m.snap[:m.sealed], m.region[:m.sealed], true
+}
+
+// forget drops what the last page-map read found, for a reset that did not
+// read it: pages may have become private since.
+func (m *cowMemory) forget() { m.knownOK = false }
+
 // pagemapScanWorks reports whether a sealed copy-on-write memory resets
 // through PAGEMAP_SCAN on this kernel (checked once, on a one-page memory).
 var pagemapScanWorks = sync.OnceValue(func() bool {

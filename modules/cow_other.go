@@ -33,3 +33,9 @@ func (m *cowMemory) reseal() error { return errors.New("not supported") }
 
 // pagemapScanWorks is false off Linux.
 func pagemapScanWorks() bool { return false }
+
+// views is never reached off Linux (no copy-on-write memory).
+func (m *cowMemory) views() (snap, mem []byte, ok bool) { return nil, nil, false }
+
+// forget is never reached off Linux.
+func (m *cowMemory) forget() {}

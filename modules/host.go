@@ -169,6 +169,30 @@ func (in *instance) read(mod api.Module, ptr, n uint32) []byte {
 	return b
 }
 
+// write returns guest memory [ptr, ptr+n) for the host to write, or
+// traps; the write tracker's reset restores the range (instance.reset).
+func (in *instance) write(mod api.Module, ptr, n uint32) []byte {
+	b := in.read(mod, ptr, n)
+	in.hostWrote(ptr, n)
+	return b
+}
+
+// hostWrote records that a host function wrote [ptr, ptr+n).
+func (in *instance) hostWrote(ptr, n uint32) {
+	if !in.tracked || n == 0 {
+		return
+	}
+	if len(in.hostWrites) >= maxHostWrites {
+		in.hostWritesOverflow = true
+		return
+	}
+	in.hostWrites = append(in.hostWrites, memRange{uint64(ptr), uint64(ptr) + uint64(n)})
+}
+
+// maxHostWrites bounds the host writes recorded for one call; past it the
+// reset restores the whole memory.
+const maxHostWrites = 64
+
 // hostInputSize returns the size of the encoded input.
 func hostInputSize(in *instance, mod api.Module, s []uint64) {
 	in.charge(mod, in.lib.Limits.HostCallFuel)
@@ -181,7 +205,7 @@ func hostInputRead(in *instance, mod api.Module, s []uint64) {
 	ptr, n := uint32(s[0]), uint32(s[1])
 	n = min(n, uint32(len(in.input)))
 	in.charge(mod, in.lib.Limits.HostCallFuel+int64(n))
-	copy(in.read(mod, ptr, n), in.input)
+	copy(in.write(mod, ptr, n), in.input)
 	s[0] = uint64(n)
 }
 
@@ -191,7 +215,7 @@ func hostReplyRead(in *instance, mod api.Module, s []uint64) {
 	ptr, n := uint32(s[0]), uint32(s[1])
 	n = min(n, uint32(len(in.reply)))
 	in.charge(mod, in.lib.Limits.HostCallFuel+int64(n))
-	copy(in.read(mod, ptr, n), in.reply)
+	copy(in.write(mod, ptr, n), in.reply)
 	s[0] = uint64(n)
 }
 
@@ -280,6 +304,7 @@ func (in *instance) putU32(mod api.Module, ptr, v uint32) {
 	if !in.memory(mod).WriteUint32Le(ptr, v) {
 		in.fail(fmt.Errorf("%w: out of bounds memory access in host call", ErrTrap))
 	}
+	in.hostWrote(ptr, 4)
 }
 
 // putU64 writes v at ptr in guest memory or traps.
@@ -287,6 +312,7 @@ func (in *instance) putU64(mod api.Module, ptr uint32, v uint64) {
 	if !in.memory(mod).WriteUint64Le(ptr, v) {
 		in.fail(fmt.Errorf("%w: out of bounds memory access in host call", ErrTrap))
 	}
+	in.hostWrote(ptr, 8)
 }
 
 // wasiZeroSizes answers args_sizes_get and environ_sizes_get: no
@@ -337,7 +363,7 @@ func splitmix64(state *uint64) uint64 {
 func wasiRandom(in *instance, mod api.Module, s []uint64) {
 	ptr, n := uint32(s[0]), uint32(s[1])
 	in.charge(mod, in.lib.Limits.HostCallFuel+int64(n))
-	b := in.read(mod, ptr, n)
+	b := in.write(mod, ptr, n)
 	for i := 0; i < len(b); i += 8 {
 		var w [8]byte
 		binary.LittleEndian.PutUint64(w[:], splitmix64(&in.rng))
@@ -387,7 +413,7 @@ func wasiPollOneoff(in *instance, mod api.Module, s []uint64) {
 		return
 	}
 	sub := in.read(mod, subs, n*48)
-	ev := in.read(mod, events, n*32)
+	ev := in.write(mod, events, n*32)
 	for i := uint32(0); i < n; i++ {
 		si, ei := sub[i*48:i*48+48], ev[i*32:i*32+32]
 		clear(ei)

@@ -12,6 +12,12 @@ const (
 	exportDepth  = "cairn.depth"
 	exportGlobal = "cairn.global." // followed by the global's index
 	exportStart  = "cairn.start"   // the module's start function
+	// The write tracker's globals (see trackPages), when the rewriter adds
+	// it: the page of the last store, the count of pages recorded (or
+	// trackOverflow), and the recorded pages.
+	exportTrackLast = "cairn.track.last"
+	exportTrackN    = "cairn.track.n"
+	exportTrackPage = "cairn.track.page." // followed by the slot's index
 	// exportSettle is not added by the rewriter: a module may export it
 	// (type () -> ()) to run once after _initialize, before the snapshot.
 	exportSettle = "cairn.settle"
@@ -27,11 +33,26 @@ const (
 	opEnd         = 0x0B
 	opBr          = 0x0C
 	opReturn      = 0x0F
+	opLocalGet    = 0x20
+	opLocalSet    = 0x21
+	opLocalTee    = 0x22
 	opGlobalGet   = 0x23
 	opGlobalSet   = 0x24
 	opI32Const    = 0x41
 	opI64Const    = 0x42
+	opBrIf        = 0x0D
+	opCall        = 0x10
+	opI32Eqz      = 0x45
+	opI32Eq       = 0x46
+	opI32Ne       = 0x47
 	opI32GtU      = 0x4B
+	opI32GeU      = 0x4F
+	opI32And      = 0x71
+	opI32ShrU     = 0x76
+	opI32WrapI64  = 0xA7
+	opI64ExtendU  = 0xAD
+	opI64Add      = 0x7C
+	opI64ShrU     = 0x88
 	opI64LtS      = 0x53
 	opI32Add      = 0x6A
 	opI32Sub      = 0x6B
@@ -204,6 +225,8 @@ type instrumentOptions struct {
 	initFuel int64  // the fuel global's initial value (instantiation budget)
 	maxDepth uint32 // deepest allowed call nesting
 	maxPages uint32 // memory maximum written into the memory section
+	// trackWrites adds the write tracker (trackPages).
+	trackWrites bool
 }
 
 // instrumented is the result of rewriting a module.
@@ -211,6 +234,33 @@ type instrumented struct {
 	code          []byte   // the rewritten module
 	globalExports []string // export names of the module's mutable globals
 	mutatesTables bool     // code mutates tables or drops data segments
+	tracked       bool     // the write tracker was added
+}
+
+// The write tracker. With instrumentOptions.trackWrites, every store and
+// every bulk memory write (memory.fill, memory.copy, memory.init) records
+// the 4 KiB pages it writes in globals, so the reset after a call copies
+// those pages from the snapshot and nothing else, without asking the
+// kernel (instance.reset). A store first compares its page with the last
+// page recorded (one global, the common case: the same stack page again)
+// and only otherwise calls the added function $mark, which records the
+// page in one of trackSlots slot globals, or sets the count to
+// trackOverflow when they are full: the reset then falls back to the
+// whole-memory ways. A store that straddles a page boundary writes at
+// most 15 bytes past its page; the reset copies trackSlack bytes more than
+// each page for that. The tracking does not charge fuel and does not
+// change what the guest computes: only which bytes the reset copies.
+const (
+	trackShift    = 12 // 4 KiB pages
+	trackSlots    = 8
+	trackOverflow = trackSlots + 1
+	trackSlack    = 16
+)
+
+// trackIndexes are the indexes the tracking code refers to.
+type trackIndexes struct {
+	last, n, slot0  uint32 // globals
+	mark, markRange uint32 // functions
 }
 
 // instrument rewrites a parsed module for metering:
@@ -230,6 +280,16 @@ func instrument(m *parsedModule, opt instrumentOptions) (*instrumented, error) {
 	out := &instrumented{}
 	nGlobals := uint32(len(m.globals)) // no global imports are allowed
 	fuelIdx, depthIdx := nGlobals, nGlobals+1
+	var track *trackIndexes
+	if opt.trackWrites && m.memory != nil && len(m.codeBodies) > 0 {
+		nf := uint32(m.importFuncs + len(m.funcs))
+		track = &trackIndexes{last: nGlobals + 2, n: nGlobals + 3, slot0: nGlobals + 4, mark: nf, markRange: nf + 1}
+		out.tracked = true
+	}
+	addedGlobals := uint32(2)
+	if track != nil {
+		addedGlobals += 2 + trackSlots
+	}
 
 	// Wrapper block types for multi-value results need a [] -> results type.
 	types := m.types
@@ -249,6 +309,20 @@ func instrument(m *parsedModule, opt instrumentOptions) (*instrumented, error) {
 		types = append(types, want)
 		return appendS64(nil, int64(len(types)-1))
 	}
+	typeIndex := func(want funcType) uint32 {
+		for i, t := range types {
+			if t.equal(want) {
+				return uint32(i)
+			}
+		}
+		types = append(types, want)
+		return uint32(len(types) - 1)
+	}
+	var markType, markRangeType uint32
+	if track != nil {
+		markType = typeIndex(funcType{params: []byte{valI32}})
+		markRangeType = typeIndex(funcType{params: []byte{valI32, valI32}})
+	}
 
 	bodies := make([][]byte, len(m.codeBodies))
 	for i, body := range m.codeBodies {
@@ -256,7 +330,8 @@ func instrument(m *parsedModule, opt instrumentOptions) (*instrumented, error) {
 		if int(ti) >= len(m.types) {
 			return nil, fmt.Errorf("function %d: type index out of range", i)
 		}
-		nb, flags, err := instrumentBody(body, blockTypeFor(m.types[ti]), fuelIdx, depthIdx, opt.maxDepth)
+		nb, flags, err := instrumentBody(body, blockTypeFor(m.types[ti]), fuelIdx, depthIdx, opt.maxDepth,
+			track, uint32(len(m.types[ti].params)))
 		if err != nil {
 			return nil, fmt.Errorf("function %d: %w", m.importFuncs+i, err)
 		}
@@ -326,7 +401,7 @@ func instrument(m *parsedModule, opt instrumentOptions) (*instrumented, error) {
 			emit(secMemory, b)
 		case secGlobal:
 			var b []byte
-			b = appendU32(b, nGlobals+2)
+			b = appendU32(b, nGlobals+addedGlobals)
 			for _, g := range m.globals {
 				b = append(b, g.valType)
 				if g.mutable {
@@ -340,10 +415,16 @@ func instrument(m *parsedModule, opt instrumentOptions) (*instrumented, error) {
 			b = appendS64(b, opt.initFuel)
 			b = append(b, opEnd)
 			b = append(b, valI32, 1, opI32Const, 0, opEnd)
+			if track != nil {
+				b = append(b, valI32, 1, opI32Const, 0x7F, opEnd) // last: -1, no page
+				for range 1 + trackSlots {                        // n, the slots
+					b = append(b, valI32, 1, opI32Const, 0, opEnd)
+				}
+			}
 			emit(secGlobal, b)
 		case secExport:
 			var b []byte
-			n := len(m.exports) + 2
+			n := len(m.exports) + int(addedGlobals)
 			if m.start >= 0 {
 				n++
 			}
@@ -378,9 +459,37 @@ func instrument(m *parsedModule, opt instrumentOptions) (*instrumented, error) {
 			b = appendName(b, exportDepth)
 			b = append(b, 3)
 			b = appendU32(b, depthIdx)
+			if track != nil {
+				b = appendName(b, exportTrackLast)
+				b = append(b, 3)
+				b = appendU32(b, track.last)
+				b = appendName(b, exportTrackN)
+				b = append(b, 3)
+				b = appendU32(b, track.n)
+				for i := range uint32(trackSlots) {
+					b = appendName(b, fmt.Sprintf("%s%d", exportTrackPage, i))
+					b = append(b, 3)
+					b = appendU32(b, track.slot0+i)
+				}
+			}
 			emit(secExport, b)
+		case secFunction:
+			if track == nil {
+				emit(secFunction, s.body)
+				continue
+			}
+			b := appendU32(nil, uint32(len(m.funcs)+2))
+			for _, ti := range m.funcs {
+				b = appendU32(b, ti)
+			}
+			b = appendU32(b, markType)
+			b = appendU32(b, markRangeType)
+			emit(secFunction, b)
 		case secCode:
 			var b []byte
+			if track != nil {
+				bodies = append(bodies, markBody(track), markRangeBody(track))
+			}
 			b = appendU32(b, uint32(len(bodies)))
 			for _, body := range bodies {
 				b = appendU32(b, uint32(len(body)))
@@ -419,22 +528,108 @@ func appendCharge(b []byte, fuelIdx uint32, cost int64) []byte {
 	return b
 }
 
+// markBody is $mark (param $p i32): it makes $p the last page, and
+// records it in the first free slot unless a slot holds it already; with
+// every slot taken it sets the count to trackOverflow.
+func markBody(t *trackIndexes) []byte {
+	b := []byte{0} // no locals
+	b = append(b, opLocalGet, 0, opGlobalSet)
+	b = appendU32(b, t.last)
+	b = append(b, opGlobalGet)
+	b = appendU32(b, t.n)
+	b = append(b, opI32Const, trackSlots, opI32GtU, opIf, 0x40, opReturn, opEnd)
+	for i := range uint32(trackSlots) {
+		// n > i && slot[i] == p: recorded already.
+		b = append(b, opGlobalGet)
+		b = appendU32(b, t.n)
+		b = append(b, opI32Const, byte(i), opI32GtU, opLocalGet, 0, opGlobalGet)
+		b = appendU32(b, t.slot0+i)
+		b = append(b, opI32Eq, opI32And, opIf, 0x40, opReturn, opEnd)
+	}
+	for i := range uint32(trackSlots) {
+		// n == i: slot[i] = p, n = i+1.
+		b = append(b, opGlobalGet)
+		b = appendU32(b, t.n)
+		b = append(b, opI32Const, byte(i), opI32Eq, opIf, 0x40, opLocalGet, 0, opGlobalSet)
+		b = appendU32(b, t.slot0+i)
+		b = append(b, opI32Const, byte(i+1), opGlobalSet)
+		b = appendU32(b, t.n)
+		b = append(b, opReturn, opEnd)
+	}
+	b = append(b, opI32Const, trackOverflow, opGlobalSet)
+	b = appendU32(b, t.n)
+	b = append(b, opEnd)
+	return b
+}
+
+// markRangeBody is $markRange (param $d i32) (param $len i32): it records
+// the pages of [d, d+len) through $mark, or overflows when they are more
+// than the slots.
+func markRangeBody(t *trackIndexes) []byte {
+	const d, n, p, e = 0, 1, 2, 3
+	b := []byte{1, 2, valI32} // locals $p, $e
+	b = append(b, opLocalGet, n, opI32Eqz, opIf, 0x40, opReturn, opEnd)
+	b = append(b, opLocalGet, d, opI32Const, trackShift, opI32ShrU, opLocalSet, p)
+	// e = (d + len - 1) >> shift, computed in 64 bits.
+	b = append(b, opLocalGet, d, opI64ExtendU, opLocalGet, n, opI64ExtendU, opI64Add,
+		opI64Const, 1, opI64Sub, opI64Const, trackShift, opI64ShrU, opI32WrapI64, opLocalSet, e)
+	b = append(b, opLocalGet, e, opLocalGet, p, opI32Sub, opI32Const, trackSlots, opI32GeU,
+		opIf, 0x40, opI32Const, trackOverflow, opGlobalSet)
+	b = appendU32(b, t.n)
+	b = append(b, opReturn, opEnd)
+	b = append(b, opBlock, 0x40, opLoop, 0x40,
+		opLocalGet, p, opCall)
+	b = appendU32(b, t.mark)
+	b = append(b, opLocalGet, p, opLocalGet, e, opI32Eq, opBrIf, 1,
+		opLocalGet, p, opI32Const, 1, opI32Add, opLocalSet, p, opBr, 0, opEnd, opEnd, opEnd)
+	return b
+}
+
+// storeValType is the type of the value a store instruction writes, or 0
+// when op (with SIMD sub-opcode sub) is not a store.
+func storeValType(op byte, sub uint32) byte {
+	switch op {
+	case 0x36, 0x3A, 0x3B: // i32.store, i32.store8, i32.store16
+		return valI32
+	case 0x37, 0x3C, 0x3D, 0x3E: // i64.store, i64.store8/16/32
+		return valI64
+	case 0x38:
+		return valF32
+	case 0x39:
+		return valF64
+	case 0xFD:
+		if sub == 11 || (sub >= 88 && sub <= 91) { // v128.store, v128.storeN_lane
+			return valV128
+		}
+	}
+	return 0
+}
+
 // instrumentBody rewrites one function body (locals + expression). It
 // decodes the expression twice: the first pass counts the instructions in
 // each metering scope (the function body outside loops, and each loop's
 // body outside nested loops); the second copies the instructions, inserting
 // the charges and the depth bookkeeping and turning `return` into a branch
 // to the wrapper block.
-func instrumentBody(body []byte, blockType []byte, fuelIdx, depthIdx, maxDepth uint32) ([]byte, opFlags, error) {
+//
+// With track, stores and bulk memory writes also record the pages they
+// write (see trackPages): the values are parked in added locals while the
+// address's page is computed. nParams is the function's parameter count
+// (the added locals come after the parameters and the declared locals).
+func instrumentBody(body []byte, blockType []byte, fuelIdx, depthIdx, maxDepth uint32, track *trackIndexes, nParams uint32) ([]byte, opFlags, error) {
 	r := &reader{b: body}
 	nLocalDecls, err := r.u32()
 	if err != nil {
 		return nil, 0, err
 	}
+	declStart := r.pos
+	nLocals := uint64(nParams)
 	for i := uint32(0); i < nLocalDecls; i++ {
-		if _, err := r.u32(); err != nil {
+		n, err := r.u32()
+		if err != nil {
 			return nil, 0, err
 		}
+		nLocals += uint64(n)
 		if _, err := r.byte1(); err != nil {
 			return nil, 0, err
 		}
@@ -488,7 +683,25 @@ func instrumentBody(body []byte, blockType []byte, fuelIdx, depthIdx, maxDepth u
 
 	// Pass 2: emit.
 	out := make([]byte, 0, len(body)+len(body)/4+64)
-	out = append(out, body[:exprStart]...)
+	// The tracker's locals: the address, its page, an i32 value (or the
+	// second operand of a bulk write) and the length of a bulk write, then
+	// one each for an i64, f32, f64 and v128 value.
+	var lAddr, lPage, lI32, lLen uint32
+	lVal := map[byte]uint32{}
+	if track != nil {
+		if nLocals+8 > 50000 {
+			return nil, 0, errors.New("too many locals")
+		}
+		base := uint32(nLocals)
+		lAddr, lPage, lI32, lLen = base, base+1, base+2, base+3
+		lVal[valI32] = lI32
+		lVal[valI64], lVal[valF32], lVal[valF64], lVal[valV128] = base+4, base+5, base+6, base+7
+		out = appendU32(out, nLocalDecls+5)
+		out = append(out, body[declStart:exprStart]...)
+		out = append(out, 4, valI32, 1, valI64, 1, valF32, 1, valF64, 1, valV128)
+	} else {
+		out = append(out, body[:exprStart]...)
+	}
 	out = appendCharge(out, fuelIdx, costs[0]+costCall)
 	out = append(out, opGlobalGet)
 	out = appendU32(out, depthIdx)
@@ -521,6 +734,70 @@ func instrumentBody(body []byte, blockType []byte, fuelIdx, depthIdx, maxDepth u
 			out = append(out, body[start:r.pos]...)
 			out = appendCharge(out, fuelIdx, costs[nextScope])
 			nextScope++
+			continue
+		case 0x36, 0x37, 0x38, 0x39, 0x3A, 0x3B, 0x3C, 0x3D, 0x3E, 0xFD, 0xFC:
+			if track == nil {
+				break
+			}
+			ir := &reader{b: body, pos: start + 1}
+			var sub uint32
+			if op == 0xFD || op == 0xFC {
+				sub, _ = ir.u32()
+			}
+			if op == 0xFC {
+				if sub != 8 && sub != 10 && sub != 11 { // memory.init, copy, fill
+					break
+				}
+				// [dst, src or value, len]: record [dst, dst+len).
+				out = append(out, opLocalSet)
+				out = appendU32(out, lLen)
+				out = append(out, opLocalSet)
+				out = appendU32(out, lI32)
+				out = append(out, opLocalTee)
+				out = appendU32(out, lAddr)
+				out = append(out, opLocalGet)
+				out = appendU32(out, lLen)
+				out = append(out, opCall)
+				out = appendU32(out, track.markRange)
+				out = append(out, opLocalGet)
+				out = appendU32(out, lAddr)
+				out = append(out, opLocalGet)
+				out = appendU32(out, lI32)
+				out = append(out, opLocalGet)
+				out = appendU32(out, lLen)
+				out = append(out, body[start:r.pos]...)
+				continue
+			}
+			vt := storeValType(op, sub)
+			if vt == 0 {
+				break
+			}
+			ir.u32() // alignment
+			offset, _ := ir.u32()
+			// [addr, value]: record the page of addr+offset. A sum past
+			// 4 GiB wraps here, but then the store itself traps.
+			out = append(out, opLocalSet)
+			out = appendU32(out, lVal[vt])
+			out = append(out, opLocalTee)
+			out = appendU32(out, lAddr)
+			if offset != 0 {
+				out = append(out, opI32Const)
+				out = appendS64(out, int64(int32(offset)))
+				out = append(out, opI32Add)
+			}
+			out = append(out, opI32Const, trackShift, opI32ShrU, opLocalTee)
+			out = appendU32(out, lPage)
+			out = append(out, opGlobalGet)
+			out = appendU32(out, track.last)
+			out = append(out, opI32Ne, opIf, 0x40, opLocalGet)
+			out = appendU32(out, lPage)
+			out = append(out, opCall)
+			out = appendU32(out, track.mark)
+			out = append(out, opEnd, opLocalGet)
+			out = appendU32(out, lAddr)
+			out = append(out, opLocalGet)
+			out = appendU32(out, lVal[vt])
+			out = append(out, body[start:r.pos]...)
 			continue
 		case opEnd:
 			if depth == 0 {

@@ -237,6 +237,7 @@ type Library struct {
 	globalExports []string
 	reinstantiate bool // the reset cannot restore tables/data segments
 	cow           bool // instances reset memory by copy-on-write
+	tracked       bool // the code records the pages it writes (trackMaxPages)
 	hasMemory     bool // the module defines a linear memory
 
 	mu   sync.Mutex
@@ -308,7 +309,7 @@ func (r *Runtime) Precompile(ctx context.Context, payload []byte, lim Limits) (e
 	if _, err := registrations(m); err != nil {
 		return err
 	}
-	ins, err := instrument(m, instrumentOptions{initFuel: lim.InitFuel, maxDepth: lim.MaxDepth, maxPages: lim.MaxMemoryPages})
+	ins, err := instrumentFor(m, lim)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrNotWasm, err)
 	}
@@ -406,7 +407,7 @@ func (r *Runtime) load(ctx context.Context, name string, code []byte, lim Limits
 	if err != nil {
 		return nil, err
 	}
-	ins, err := instrument(m, instrumentOptions{initFuel: lim.InitFuel, maxDepth: lim.MaxDepth, maxPages: lim.MaxMemoryPages})
+	ins, err := instrumentFor(m, lim)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotWasm, err)
 	}
@@ -419,8 +420,8 @@ func (r *Runtime) load(ctx context.Context, name string, code []byte, lim Limits
 	lib = &Library{
 		Name: name, Functions: fns, Code: append([]byte(nil), code...), Limits: lim,
 		rt: r, compiled: compiled, globalExports: ins.globalExports, reinstantiate: ins.mutatesTables,
-		hasMemory: m.memory != nil,
-		cow:       cowSupported && m.memory != nil && int(m.memory.min)*65536 >= cowThreshold(),
+		hasMemory: m.memory != nil, tracked: ins.tracked,
+		cow: cowSupported && m.memory != nil && int(m.memory.min)*65536 >= cowThreshold(),
 	}
 	inst, err := lib.instantiate(ctx)
 	if err != nil {
@@ -429,6 +430,21 @@ func (r *Runtime) load(ctx context.Context, name string, code []byte, lim Limits
 	}
 	lib.free = append(lib.free, inst)
 	return lib, nil
+}
+
+// trackMaxPages is the largest initial memory, in Wasm pages, for which
+// the rewriter adds the write tracker (instrument.go, trackShift). A small
+// module's call writes a few pages, which the reset then copies without a
+// system call; a larger one (a Go guest's runtime, 2 MiB and more) writes
+// more pages than the tracker holds and resets through the page map.
+const trackMaxPages = 16
+
+// instrumentFor rewrites m with lim's limits, and the write tracker when
+// its memory is small enough (Precompile and load must agree: the
+// precompiled code is found by the rewritten module's hash).
+func instrumentFor(m *parsedModule, lim Limits) (*instrumented, error) {
+	return instrument(m, instrumentOptions{initFuel: lim.InitFuel, maxDepth: lim.MaxDepth, maxPages: lim.MaxMemoryPages,
+		trackWrites: m.memory != nil && m.memory.min <= trackMaxPages})
 }
 
 // fillLimits fills zero fields of l from d.

@@ -10,6 +10,7 @@
 #   MODULES_N        requests per redis-benchmark test (Go-module tests run N/5) [100000]
 #   MODULES_CLIENTS  connections (-c)                                          [50]
 #   CAIRN_BIN        binary to test                                            [bin/cairn]
+#   MODULES_ROUNDS   interleaved rounds of the targets' pairs                  [3]
 #
 # What is measured:
 #  1. Throughput (redis-benchmark -P 1, rps and p50 latency): Cairn GET and
@@ -146,6 +147,19 @@ run cairn-go-ratelimit cairn "$GON" FCALL ratelimit 1 rl 1000000000 1000000000
 run cairn-evalsha-trivial cairn "$GON" EVALSHA "$SHA1" 0
 run cairn-evalsharo-get cairn "$GON" EVALSHA_RO "$SHA_GET" 1 k
 run cairn-evalsha-set cairn "$GON" EVALSHA "$SHA_SET" 1 k v
+# The targets' pairs again, interleaved, MODULES_ROUNDS times: a ratio of
+# two rows measured a minute apart moves with the machine (SET's own rate
+# moved 27k-31k between runs on a quiet machine), so each ratio below also
+# comes from rows run back to back, and the median of the rounds is given.
+ROUNDS=${MODULES_ROUNDS:-3}
+for ((i = 1; i <= ROUNDS; i++)); do
+    run "r$i-get" cairn "$N" GET k
+    run "r$i-fcallro-trivial" cairn "$N" FCALL_RO ping 0
+    run "r$i-set" cairn "$N" SET k v
+    run "r$i-fcall-incr" cairn "$N" FCALL incr 1 n
+    run "r$i-c-incr" cairn "$N" FCALL cincr 1 n
+    run "r$i-fcall-trivial" cairn "$N" FCALL ping 0
+done
 run redis-get nopersist "$N" GET k
 run redis-set nopersist "$N" SET k v
 run redis-evalsha-trivial nopersist "$N" EVALSHA "$SHA1" 0
@@ -188,6 +202,20 @@ echo "| EVALSHA \"return 1\" (Lua) / Redis EVALSHA | $(rps cairn-evalsha-trivial
 echo "| EVALSHA_RO one GET (Lua) / Redis EVALSHA | $(rps cairn-evalsharo-get) | $(p50 cairn-evalsharo-get) | $(ratio cairn-evalsharo-get cairn-get) of GET | $(rps redis-evalsha-get) | $(p50 redis-evalsha-get) |"
 echo "| EVALSHA one SET (Lua) / Redis EVALSHA | $(rps cairn-evalsha-set) | $(p50 cairn-evalsha-set) | $(ratio cairn-evalsha-set cairn-set) of SET | $(rps redis-evalsha-set) (AOF $(rps redis-aof-evalsha-set)) | $(p50 redis-evalsha-set) |"
 echo "| FCALL ratelimit (Go: HMGET + HSET) | $(rps cairn-go-ratelimit) | $(p50 cairn-go-ratelimit) | $(ratio cairn-go-ratelimit cairn-set) of SET | | |"
+echo
+echo "Interleaved rounds (MODULES_ROUNDS=$ROUNDS; each round runs GET, FCALL_RO trivial, SET, FCALL incr (WAT), FCALL cincr (C), FCALL trivial, -n $N each):"
+echo
+echo "| ratio | $(for ((i = 1; i <= ROUNDS; i++)); do printf 'round %d | ' $i; done)median | target |"
+echo "|---|$(for ((i = 1; i <= ROUNDS; i++)); do printf -- '---|'; done)---|---|"
+pair() { # pair LABEL A B TARGET: per-round ratios of rows rI-A / rI-B, and their median
+    local rs=() i
+    for ((i = 1; i <= ROUNDS; i++)); do rs+=("$(ratio "r$i-$2" "r$i-$3")"); done
+    echo "| $1 | $(printf '%s | ' "${rs[@]}")$(printf '%s\n' "${rs[@]}" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : sprintf("%.2f", (a[NR/2]+a[NR/2+1])/2)}') | $4 |"
+}
+pair "FCALL_RO trivial (WAT) / GET" fcallro-trivial get "≥ 0.8"
+pair "FCALL one INCR (WAT) / SET" fcall-incr set "≥ 0.9"
+pair "FCALL one INCR (C) / SET" c-incr set "≥ 0.9"
+pair "FCALL trivial (WAT) / SET" fcall-trivial set ""
 echo
 echo "FUNCTION LOAD (ms, one redis-cli round trip): WAT fixture ${L[wat]}, C example ${L[c]},"
 echo "Go ratelimit (1.9 MB) cold ${L[go]}, Go module with a warm compilation cache ${L[gowarm]},"

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -22,49 +21,21 @@ import (
 
 	"github.com/cairndb/cairn/server"
 	"github.com/cairndb/cairn/server/clustertest"
+	"github.com/cairndb/cairn/server/servertest"
 	"github.com/cairndb/cairn/server/slot"
 )
 
 // Regions of several nodes: each region is a 3-node, 3-shard cluster.
 
-// freeAddrs picks n free loopback addresses for region link listeners.
+// freeAddrs picks n free loopback addresses for region link listeners
+// (below the ephemeral range: see servertest.FreePort).
 func freeAddrs(t *testing.T, n int) []string {
-	// The ports come from below Linux's ephemeral range (32768 and up by
-	// default): a port picked there by listening on :0 and closed again
-	// could be taken, before the node binds it, by any outgoing
-	// connection of the tests running in parallel (seen in CI: "bind:
-	// address already in use"). Each is checked free, and never handed
-	// out twice in this process.
 	var out []string
-	var lns []net.Listener
-	portsMu.Lock()
-	defer portsMu.Unlock()
-	for tries := 0; len(out) < n; tries++ {
-		if tries > 10000 {
-			t.Fatal("no free port below the ephemeral range")
-		}
-		port := 20000 + rand.IntN(12000)
-		if portsUsed[port] {
-			continue
-		}
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			continue
-		}
-		portsUsed[port] = true
-		lns = append(lns, ln)
-		out = append(out, ln.Addr().String())
-	}
-	for _, ln := range lns {
-		ln.Close()
+	for range n {
+		out = append(out, fmt.Sprintf("127.0.0.1:%d", servertest.FreePort(t)))
 	}
 	return out
 }
-
-var (
-	portsMu   sync.Mutex
-	portsUsed = map[int]bool{}
-)
 
 // cutDialer dials region links as the nodes of one region would in a
 // deployment where the other region's nodes are reached only at the

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -26,15 +27,38 @@ import (
 )
 
 // FreePort returns a loopback TCP port that was free a moment ago.
+//
+// The port comes from below Linux's ephemeral range (32768 and up by
+// default): a port picked there by listening on :0 and closing again can
+// be taken, before the node binds it, by any outgoing connection of the
+// tests running in parallel (seen in CI: "bind: address already in use").
+// Below the range only another listener can take it; each port is checked
+// free and never handed out twice in this process.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for tries := 0; tries < 10000; tries++ {
+		port := 20000 + rand.IntN(12000)
+		if portsUsed[port] {
+			continue
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		portsUsed[port] = true
+		return port
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port below the ephemeral range")
+	return 0
 }
+
+var (
+	portsMu   sync.Mutex
+	portsUsed = map[int]bool{}
+)
 
 // Node is an in-process node.
 type Node struct {
@@ -160,11 +184,19 @@ func StartProcess(t testing.TB, bin, dir string, extra ...string) *Process {
 		if err == nil {
 			return p
 		}
-		// Ports taken between FreePort and the bind: fresh ones (see Start).
+		// Ports taken between FreePort and the bind: fresh ones (see
+		// Start). The Raft address is kept unless it was the one taken:
+		// the node may have recorded it in its data dir already, which
+		// then refuses another (a node's Raft address cannot change); when
+		// it was, the node never ran Raft and its dir starts over.
 		if log, _ := os.ReadFile(p.Dir + ".log"); attempt < 5 && strings.Contains(string(log), "address already in use") {
 			p.Kill()
 			os.Remove(p.Dir + ".log")
-			p.Port, p.Raft = FreePort(t), FreePort(t)
+			if strings.Contains(string(log), "127.0.0.1:"+strconv.Itoa(p.Raft)+": bind") {
+				os.RemoveAll(p.Dir)
+				p.Raft = FreePort(t)
+			}
+			p.Port = FreePort(t)
 			continue
 		}
 		t.Fatal(err)

@@ -533,33 +533,29 @@ func appendCharge(b []byte, fuelIdx uint32, cost int64) []byte {
 // every slot taken it sets the count to trackOverflow.
 func markBody(t *trackIndexes) []byte {
 	b := []byte{0} // no locals
-	b = append(b, opLocalGet, 0, opGlobalSet)
-	b = appendU32(b, t.last)
-	b = append(b, opGlobalGet)
-	b = appendU32(b, t.n)
+	b = append(b, opLocalGet, 0)
+	b = appendIdx(b, opGlobalSet, t.last)
+	b = appendIdx(b, opGlobalGet, t.n)
 	b = append(b, opI32Const, trackSlots, opI32GtU, opIf, 0x40, opReturn, opEnd)
 	for i := range uint32(trackSlots) {
 		// n > i && slot[i] == p: recorded already.
-		b = append(b, opGlobalGet)
-		b = appendU32(b, t.n)
-		b = append(b, opI32Const, byte(i), opI32GtU, opLocalGet, 0, opGlobalGet)
-		b = appendU32(b, t.slot0+i)
+		b = appendIdx(b, opGlobalGet, t.n)
+		b = append(b, opI32Const, byte(i), opI32GtU, opLocalGet, 0)
+		b = appendIdx(b, opGlobalGet, t.slot0+i)
 		b = append(b, opI32Eq, opI32And, opIf, 0x40, opReturn, opEnd)
 	}
 	for i := range uint32(trackSlots) {
 		// n == i: slot[i] = p, n = i+1.
-		b = append(b, opGlobalGet)
-		b = appendU32(b, t.n)
-		b = append(b, opI32Const, byte(i), opI32Eq, opIf, 0x40, opLocalGet, 0, opGlobalSet)
-		b = appendU32(b, t.slot0+i)
-		b = append(b, opI32Const, byte(i+1), opGlobalSet)
-		b = appendU32(b, t.n)
+		b = appendIdx(b, opGlobalGet, t.n)
+		b = append(b, opI32Const, byte(i), opI32Eq, opIf, 0x40, opLocalGet, 0)
+		b = appendIdx(b, opGlobalSet, t.slot0+i)
+		b = append(b, opI32Const, byte(i+1))
+		b = appendIdx(b, opGlobalSet, t.n)
 		b = append(b, opReturn, opEnd)
 	}
-	b = append(b, opI32Const, trackOverflow, opGlobalSet)
-	b = appendU32(b, t.n)
-	b = append(b, opEnd)
-	return b
+	b = append(b, opI32Const, trackOverflow)
+	b = appendIdx(b, opGlobalSet, t.n)
+	return append(b, opEnd)
 }
 
 // markRangeBody is $markRange (param $d i32) (param $len i32): it records
@@ -573,16 +569,23 @@ func markRangeBody(t *trackIndexes) []byte {
 	// e = (d + len - 1) >> shift, computed in 64 bits.
 	b = append(b, opLocalGet, d, opI64ExtendU, opLocalGet, n, opI64ExtendU, opI64Add,
 		opI64Const, 1, opI64Sub, opI64Const, trackShift, opI64ShrU, opI32WrapI64, opLocalSet, e)
+	// More pages than slots: overflow.
 	b = append(b, opLocalGet, e, opLocalGet, p, opI32Sub, opI32Const, trackSlots, opI32GeU,
-		opIf, 0x40, opI32Const, trackOverflow, opGlobalSet)
-	b = appendU32(b, t.n)
+		opIf, 0x40, opI32Const, trackOverflow)
+	b = appendIdx(b, opGlobalSet, t.n)
 	b = append(b, opReturn, opEnd)
-	b = append(b, opBlock, 0x40, opLoop, 0x40,
-		opLocalGet, p, opCall)
-	b = appendU32(b, t.mark)
+	// for { mark(p); if p == e { break }; p++ }
+	b = append(b, opBlock, 0x40, opLoop, 0x40, opLocalGet, p)
+	b = appendIdx(b, opCall, t.mark)
 	b = append(b, opLocalGet, p, opLocalGet, e, opI32Eq, opBrIf, 1,
 		opLocalGet, p, opI32Const, 1, opI32Add, opLocalSet, p, opBr, 0, opEnd, opEnd, opEnd)
 	return b
+}
+
+// appendIdx appends op and its one index immediate (a local, global or
+// function index).
+func appendIdx(b []byte, op byte, idx uint32) []byte {
+	return appendU32(append(b, op), idx)
 }
 
 // storeValType is the type of the value a store instruction writes, or 0
@@ -749,22 +752,14 @@ func instrumentBody(body []byte, blockType []byte, fuelIdx, depthIdx, maxDepth u
 					break
 				}
 				// [dst, src or value, len]: record [dst, dst+len).
-				out = append(out, opLocalSet)
-				out = appendU32(out, lLen)
-				out = append(out, opLocalSet)
-				out = appendU32(out, lI32)
-				out = append(out, opLocalTee)
-				out = appendU32(out, lAddr)
-				out = append(out, opLocalGet)
-				out = appendU32(out, lLen)
-				out = append(out, opCall)
-				out = appendU32(out, track.markRange)
-				out = append(out, opLocalGet)
-				out = appendU32(out, lAddr)
-				out = append(out, opLocalGet)
-				out = appendU32(out, lI32)
-				out = append(out, opLocalGet)
-				out = appendU32(out, lLen)
+				out = appendIdx(out, opLocalSet, lLen)
+				out = appendIdx(out, opLocalSet, lI32)
+				out = appendIdx(out, opLocalTee, lAddr)
+				out = appendIdx(out, opLocalGet, lLen)
+				out = appendIdx(out, opCall, track.markRange)
+				out = appendIdx(out, opLocalGet, lAddr)
+				out = appendIdx(out, opLocalGet, lI32)
+				out = appendIdx(out, opLocalGet, lLen)
 				out = append(out, body[start:r.pos]...)
 				continue
 			}
@@ -776,27 +771,22 @@ func instrumentBody(body []byte, blockType []byte, fuelIdx, depthIdx, maxDepth u
 			offset, _ := ir.u32()
 			// [addr, value]: record the page of addr+offset. A sum past
 			// 4 GiB wraps here, but then the store itself traps.
-			out = append(out, opLocalSet)
-			out = appendU32(out, lVal[vt])
-			out = append(out, opLocalTee)
-			out = appendU32(out, lAddr)
+			out = appendIdx(out, opLocalSet, lVal[vt])
+			out = appendIdx(out, opLocalTee, lAddr)
 			if offset != 0 {
 				out = append(out, opI32Const)
 				out = appendS64(out, int64(int32(offset)))
 				out = append(out, opI32Add)
 			}
-			out = append(out, opI32Const, trackShift, opI32ShrU, opLocalTee)
-			out = appendU32(out, lPage)
-			out = append(out, opGlobalGet)
-			out = appendU32(out, track.last)
-			out = append(out, opI32Ne, opIf, 0x40, opLocalGet)
-			out = appendU32(out, lPage)
-			out = append(out, opCall)
-			out = appendU32(out, track.mark)
-			out = append(out, opEnd, opLocalGet)
-			out = appendU32(out, lAddr)
-			out = append(out, opLocalGet)
-			out = appendU32(out, lVal[vt])
+			out = append(out, opI32Const, trackShift, opI32ShrU)
+			out = appendIdx(out, opLocalTee, lPage)
+			out = appendIdx(out, opGlobalGet, track.last)
+			out = append(out, opI32Ne, opIf, 0x40)
+			out = appendIdx(out, opLocalGet, lPage)
+			out = appendIdx(out, opCall, track.mark)
+			out = append(out, opEnd)
+			out = appendIdx(out, opLocalGet, lAddr)
+			out = appendIdx(out, opLocalGet, lVal[vt])
 			out = append(out, body[start:r.pos]...)
 			continue
 		case opEnd:

@@ -656,6 +656,15 @@ func instrumentBody(body []byte, blockType []byte, fuelIdx, depthIdx, maxDepth u
 		if err != nil {
 			return nil, 0, err
 		}
+		if op == opGlobalGet || op == opGlobalSet {
+			// The module's own globals only: the indexes from fuelIdx on
+			// are the rewriter's (fuel, depth, the write tracker), which
+			// the module's code must not reach (wazero validates the
+			// rewritten module, where they exist).
+			if idx, err := (&reader{b: r.b, pos: r.pos}).u32(); err == nil && idx >= fuelIdx {
+				return nil, 0, fmt.Errorf("global index %d out of range", idx)
+			}
+		}
 		f, err := skipImmediates(r, op)
 		if err != nil {
 			return nil, 0, err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -122,4 +123,22 @@ func FuzzWriteTracker(f *testing.F) {
 	f.Fuzz(func(t *testing.T, kind, a, v, n uint32) {
 		call(t, kind%17, a, v, n)
 	})
+}
+
+// TestInjectedGlobalsUnreachable: a module whose code names a global it
+// does not define (here index 0 of none, which the rewritten module gives
+// to the fuel counter, before the write tracker's) is refused at load, so
+// no guest can refill its fuel or clear the tracker.
+func TestInjectedGlobalsUnreachable(t *testing.T) {
+	code := []byte("\x00asm\x01\x00\x00\x00" +
+		"\x01\x04\x01\x60\x00\x00" + // type: () -> ()
+		"\x03\x02\x01\x00" + // function 0 of type 0
+		"\x05\x03\x01\x00\x01" + // memory: 1 page (tracked)
+		"\x07\x0b\x01\x07fcall:x\x00\x00" + // export fcall:x
+		"\x0a\x08\x01\x06\x00\x42\x00\x24\x00\x0b") // i64.const 0; global.set 0
+	r := newRuntime(t, Config{})
+	_, err := r.Load(context.Background(), "g", code, Limits{})
+	if err == nil || !strings.Contains(err.Error(), "global index 0 out of range") {
+		t.Fatalf("load = %v, want the global index refused", err)
+	}
 }

@@ -147,9 +147,7 @@ func (m *Manager) pullFrom(addr string, id uint64, dst DestLog, ps *pullState) e
 		if m.Role() != Secondary {
 			return nil // promoted meanwhile: ship nothing more
 		}
-		ps.srcApplied.Store(b.applied)
-		ps.srcClock.Store(b.clock)
-		ps.heard.Store(time.Now().UnixMilli())
+		ps.heardFrom(b)
 		if b.snap != nil {
 			// Snapshot catch-up: the chunks go through this shard's log;
 			// the last one installs the snapshot (DestLog.ShipSnapshot).
@@ -231,6 +229,14 @@ func readFrames(c net.Conn, out chan<- frame, done <-chan struct{}) {
 	}
 }
 
+// heardFrom records the source's position a frame carries, and when it
+// arrived.
+func (ps *pullState) heardFrom(b *batch) {
+	ps.srcApplied.Store(b.applied)
+	ps.srcClock.Store(b.clock)
+	ps.heard.Store(time.Now().UnixMilli())
+}
+
 // Bounds of what coalesce gathers into one proposal.
 const (
 	coalesceEntries = 4096
@@ -260,9 +266,7 @@ func coalesce(ents []Entry, frames <-chan frame, ps *pullState) ([]Entry, *frame
 		if f.err != nil || f.b.snap != nil {
 			return ents, &f, nil
 		}
-		ps.srcApplied.Store(f.b.applied)
-		ps.srcClock.Store(f.b.clock)
-		ps.heard.Store(time.Now().UnixMilli())
+		ps.heardFrom(&f.b)
 		if len(f.b.ents) == 0 {
 			continue
 		}

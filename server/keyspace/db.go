@@ -19,6 +19,7 @@ package keyspace
 import (
 	"errors"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/cairndb/cairn/server/slot"
 	"github.com/cespare/xxhash/v2"
@@ -334,8 +335,9 @@ func (db *DB) put(key []byte, str []byte, obj Object, expireAt int64, raw bool) 
 		db.access(prev)
 		return prev
 	}
-	k := string(key)
-	it := &Item{Key: k, Str: str, Obj: obj, Raw: raw, gen: db.gen}
+	it := newItem(unsafe.String(unsafe.SliceData(key), len(key)))
+	k := it.Key
+	it.Str, it.Obj, it.Raw, it.gen = str, obj, raw, db.gen
 	db.initAccess(it)
 	db.markMem(it)
 	if prev, ok := db.tree.Set(it); ok {
@@ -400,7 +402,8 @@ func (db *DB) Mutable(it *Item) *Item {
 		db.markMem(it)
 		return it
 	}
-	c := &Item{Key: it.Key, ExpireAt: it.ExpireAt, Raw: it.Raw, gen: db.gen}
+	c := newItem(it.Key) // not sharing it.Key, which would keep it alive
+	c.ExpireAt, c.Raw, c.gen = it.ExpireAt, it.Raw, db.gen
 	db.unaccount(it)
 	db.markMem(c)
 	if it.Obj != nil {

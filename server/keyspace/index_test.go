@@ -47,7 +47,7 @@ func BenchmarkIndexGet(b *testing.B) {
 	for i := range keys {
 		k := "key:" + strconv.FormatInt(int64(1e12+i), 10)[1:]
 		keys[i] = []byte(k)
-		x.set(&Item{Key: k})
+		x.set(newItem(k))
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	b.Run("hit", func(b *testing.B) {

@@ -223,6 +223,7 @@ func (sr *snapReader) Fail(err error) {
 type snapReader struct {
 	r   *bufio.Reader
 	buf []byte
+	key []byte // scratch for item keys (newItem copies)
 	err error
 }
 
@@ -371,7 +372,9 @@ func (sr *snapReader) appendBytes(dst []byte) []byte {
 }
 
 func (sr *snapReader) item(t Type) (*Item, error) {
-	it := &Item{Key: string(sr.bytes()), ExpireAt: sr.varint()}
+	sr.key = sr.appendBytes(sr.key[:0])
+	it := newItem(unsafe.String(unsafe.SliceData(sr.key), len(sr.key)))
+	it.ExpireAt = sr.varint()
 	switch t {
 	case TypeString:
 		it.Raw = sr.byte() == 1

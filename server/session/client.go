@@ -26,6 +26,9 @@ type client struct {
 	nc     net.Conn
 	rd     *resp.Reader
 	out    []byte
+	// stat holds command statistics not yet added to the server's
+	// shared counters (flushStats).
+	stat statPend
 	addr   string
 	laddr  string
 	proto  int
@@ -163,6 +166,7 @@ func (c *client) reply(v reply.Value) {
 
 // flush writes queued replies to the socket.
 func (c *client) flush() error {
+	c.flushStats()
 	if len(c.out) == 0 {
 		return nil
 	}

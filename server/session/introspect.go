@@ -1,7 +1,6 @@
 package session
 
 import (
-	"math/bits"
 	"sort"
 	"strconv"
 	"strings"
@@ -88,11 +87,8 @@ func redact(args [][]byte) [][]byte {
 }
 
 // observe records a finished command in SLOWLOG and the latency monitor
-// and in the command's latency histogram.
-func (s *Server) observe(c *client, spec *command.Spec, st *cmdStat, args [][]byte, usec int64) {
-	if st != nil {
-		st.hist[min(bits.Len64(uint64(max(usec, 0))), len(st.hist)-1)].Add(1)
-	}
+// (its counters and histogram: client.countCall).
+func (s *Server) observe(c *client, spec *command.Spec, args [][]byte, usec int64) {
 	if spec.Flags&command.SkipSlowlog == 0 {
 		if th := s.params.slowlogThreshold.Load(); th >= 0 && usec >= th {
 			maxLen := s.params.slowlogMax.Load()

@@ -510,7 +510,7 @@ func (s *Server) handle(c *client, args [][]byte, err error) bool {
 // dispatch runs one command: checks, then a write joins the batch, a read
 // or connection command runs after the batch is flushed.
 func (s *Server) dispatch(c *client, args [][]byte) {
-	s.stats.commands.Add(1)
+	c.stat.commands++
 	if isSecurityAttack(args[0]) {
 		s.log.Warn("possible SECURITY ATTACK detected: HTTP-like request on the Redis port; connection closed", "addr", c.addr)
 		c.closing = true
@@ -625,6 +625,9 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 		}
 		v = s.runBlocking(c, spec, target, args)
 	} else if spec.Flags&command.Conn != 0 {
+		// INFO, LATENCY, CONFIG RESETSTAT and the like see (or reset)
+		// this connection's earlier commands too.
+		c.flushStats()
 		h := s.conn[spec.Name]
 		if h == nil {
 			v = reply.Error("ERR command '" + spec.Name + "' is not available")
@@ -636,11 +639,11 @@ func (s *Server) dispatch(c *client, args [][]byte) {
 	}
 	took := time.Since(start)
 	usec := took.Microseconds()
-	st.calls.Add(1)
-	st.usec.Add(usec)
-	st.nsec.Add(int64(took))
-	if spec.Block == nil { // a blocked command's time is mostly waiting
-		s.observe(c, spec, st, args, usec)
+	// A blocked command's time is mostly waiting: not in the histogram,
+	// the slow log or the latency monitor.
+	c.countCall(st, took, spec.Block == nil)
+	if spec.Block == nil {
+		s.observe(c, spec, args, usec)
 	}
 	if v.Kind == reply.KindError {
 		st.failed.Add(1)
@@ -665,10 +668,8 @@ func (s *Server) flushBatch(c *client) {
 	usec := took.Microseconds()
 	for i, spec := range c.batchSpecs {
 		st := s.cmdStats[spec]
-		st.calls.Add(1)
-		st.usec.Add(usec)
-		st.nsec.Add(int64(took))
-		s.observe(c, spec, st, c.batch[i], usec)
+		c.countCall(st, took, true)
+		s.observe(c, spec, c.batch[i], usec)
 		var v reply.Value
 		if err != nil || i >= len(replies) {
 			if err == nil {

@@ -21,14 +21,14 @@ const (
 
 // client is one connection's state.
 type client struct {
-	id     int64
-	srv    *Server
-	nc     net.Conn
-	rd     *resp.Reader
-	out    []byte
+	id  int64
+	srv *Server
+	nc  net.Conn
+	rd  *resp.Reader
+	out []byte
 	// stat holds command statistics not yet added to the server's
 	// shared counters (flushStats).
-	stat statPend
+	stat   statPend
 	addr   string
 	laddr  string
 	proto  int

@@ -43,6 +43,7 @@ set -euo pipefail
 unset DIR NODES SHARDS REPLICAS BASE_PORT BIN BIND
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$HERE/idle.sh"
 ROOT=$(dirname "$HERE")
 OUT=$HERE/out
 RAW=$OUT/cluster-raw
@@ -259,6 +260,8 @@ cluster_start() {
         SPREAD_NOTE+=" WARNING: only $n of 3 nodes led slots."
     fi
     redis-cli -p "$BASE_PORT" cluster nodes >&2
+    # shellcheck disable=SC2046
+    wait_idle $(cat "$DIR"/node*.pid)
 }
 
 save_node_logs() { # save_node_logs SUBDIR

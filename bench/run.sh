@@ -128,6 +128,8 @@ run_fg() {
     return "$rc"
 }
 
+. "$HERE/idle.sh"
+
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 now_ns() { date +%s%N; }
@@ -189,7 +191,7 @@ spawn_cairn() { # spawn_cairn NAME [pprof]
         --raft-addr "127.0.0.1:${RAFTPORT[$name]}" >>"$TMP/$name.log" 2>&1 &
     PID[$name]=$!
 }
-start_cairn() { spawn_cairn "$@"; wait_ping "$1" 120; }
+start_cairn() { spawn_cairn "$@"; wait_ping "$1" 120; wait_idle "${PID[$1]}"; }
 
 kill9() { # kill9 NAME — SIGKILL and reap
     local name=$1

@@ -8,6 +8,8 @@
 #                                    STOP_CLEANS is set
 #   cli NAME args...                 redis-cli against it
 
+. "$(dirname "${BASH_SOURCE[0]}")/idle.sh"
+
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 cli() { local n=$1; shift; redis-cli -h 127.0.0.1 -p "${PORT[$n]}" "$@"; }
 wait_ping() {
@@ -33,6 +35,8 @@ start() { # start NAME cairn|aof|nopersist
     esac
     PID[$n]=$!
     wait_ping "$n"
+    [[ $kind == cairn ]] && wait_idle "${PID[$n]}"
+    return 0
 }
 stop() {
     local n=$1

@@ -42,6 +42,8 @@ done
 [[ -x $CAIRN ]] || { echo "regions-procs bench: $CAIRN not built (make build)" >&2; exit 1; }
 (cd "$ROOT" && go build -o "$TMP/regionsink" ./bench/regionsink) || { echo "regions-procs bench: building bench/regionsink failed" >&2; exit 1; }
 
+. "$HERE/idle.sh"
+
 log() { printf '[regions-procs %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
@@ -148,6 +150,7 @@ wait_drained 60 >/dev/null
 # Warm-up: the key space of the runs exists on both sides before timing.
 redis-benchmark -h 127.0.0.1 -p "$PP" -t set -c 32 -P 16 -n 200000 -r 100000 -q >/dev/null 2>&1
 wait_drained 120 >/dev/null
+wait_idle "$PPID_" "$SPID" # a fresh node's background Lua compile (bench/idle.sh)
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 declare -a ROWS=()

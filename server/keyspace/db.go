@@ -236,6 +236,16 @@ func New() *DB {
 // find returns the item stored under key, or nil.
 func (db *DB) find(key []byte) *Item { return db.tree.lookup(key) }
 
+// Prefetch brings the index entries and items of up to PrefetchMax keys
+// into the cache, so that commands about to look them up one by one find
+// them there: the apply of a batch of writes calls it ahead of each group
+// of commands, and the memory waits of different keys overlap. It changes
+// nothing and returns nothing of use (the sum keeps the reads).
+func (db *DB) Prefetch(keys [][]byte) uintptr { return db.tree.m.prefetch(keys) }
+
+// PrefetchMax is the most keys one Prefetch reads.
+const PrefetchMax = prefetchMax
+
 // SetClock tells the DB the time of the entry being applied; items it
 // creates record it as their last access.
 func (db *DB) SetClock(now int64) { db.clock = now }

@@ -65,3 +65,72 @@ func BenchmarkIndexGet(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkIndexPrefetch looks up batches of 32 random keys among 1M
+// items one by one, with and without a prefetch of the batch first (as a
+// batch of writes is applied): the per-key time is what a command's
+// look-up costs.
+func BenchmarkIndexPrefetch(b *testing.B) {
+	const n = 1 << 20
+	var x index
+	keys := make([][]byte, n)
+	for i := range keys {
+		k := "key:" + strconv.FormatInt(int64(1e12+i), 10)[1:]
+		keys[i] = []byte(k)
+		x.set(newItem(k))
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	batch := make([][]byte, prefetchMax)
+	for _, pre := range []bool{false, true} {
+		name := "lookups"
+		if pre {
+			name = "prefetch+lookups"
+		}
+		b.Run(name, func(b *testing.B) {
+			var sink uintptr
+			for b.Loop() {
+				for i := range batch {
+					batch[i] = keys[rng.IntN(n)]
+				}
+				if pre {
+					sink += x.prefetch(batch)
+				}
+				for _, k := range batch {
+					if x.get(k) == nil {
+						b.Fatal("missing")
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch)), "ns/key")
+			_ = sink
+		})
+	}
+}
+
+func TestIndexPrefetchChangesNothing(t *testing.T) {
+	var x index
+	if x.prefetch([][]byte{[]byte("a")}) != 0 {
+		t.Fatal("prefetch on an empty index read something")
+	}
+	want := map[string]*Item{}
+	for i := range 100 {
+		k := "k" + strconv.Itoa(i)
+		it := newItem(k)
+		want[k] = it
+		x.set(it)
+	}
+	var keys [][]byte
+	for i := range 3 * prefetchMax { // more than one prefetch takes
+		keys = append(keys, []byte("k"+strconv.Itoa(i*7)))
+	}
+	x.prefetch(keys)
+	x.prefetch(nil)
+	if x.n != 100 {
+		t.Fatalf("n = %d after prefetch, want 100", x.n)
+	}
+	for k, it := range want {
+		if got := x.get([]byte(k)); got != it {
+			t.Fatalf("get(%s) = %p after prefetch, want %p", k, got, it)
+		}
+	}
+}

@@ -146,3 +146,11 @@ func (s *Shard) ReadLog(from, high uint64) ([]CommittedEntry, error) { return s.
 
 // TailHolds tells whether the in-memory tail for region links holds index.
 func (s *Shard) TailHolds(index uint64) bool { _, ok := s.sm.tail.read(index, index); return ok }
+
+// SetPrefetching turns the apply's read-ahead of keys on or off; it
+// returns the previous setting.
+func SetPrefetching(on bool) bool {
+	old := prefetching
+	prefetching = on
+	return old
+}

@@ -38,17 +38,24 @@ func TestIndexAgainstMap(t *testing.T) {
 	}
 }
 
-// BenchmarkIndexGet looks up random keys of redis-benchmark's shape
-// ("key:" and 12 digits) among 1M items, present (hit) and absent (miss).
-func BenchmarkIndexGet(b *testing.B) {
-	const n = 1 << 20
-	var x index
+// benchIndex returns an index of n items under keys of redis-benchmark's
+// shape ("key:" and 12 digits), and the keys.
+func benchIndex(n int) (*index, [][]byte) {
+	x := &index{}
 	keys := make([][]byte, n)
 	for i := range keys {
 		k := "key:" + strconv.FormatInt(int64(1e12+i), 10)[1:]
 		keys[i] = []byte(k)
 		x.set(newItem(k))
 	}
+	return x, keys
+}
+
+// BenchmarkIndexGet looks up random keys of redis-benchmark's shape
+// ("key:" and 12 digits) among 1M items, present (hit) and absent (miss).
+func BenchmarkIndexGet(b *testing.B) {
+	const n = 1 << 20
+	x, keys := benchIndex(n)
 	rng := rand.New(rand.NewPCG(1, 2))
 	b.Run("hit", func(b *testing.B) {
 		for b.Loop() {
@@ -72,13 +79,7 @@ func BenchmarkIndexGet(b *testing.B) {
 // look-up costs.
 func BenchmarkIndexPrefetch(b *testing.B) {
 	const n = 1 << 20
-	var x index
-	keys := make([][]byte, n)
-	for i := range keys {
-		k := "key:" + strconv.FormatInt(int64(1e12+i), 10)[1:]
-		keys[i] = []byte(k)
-		x.set(newItem(k))
-	}
+	x, keys := benchIndex(n)
 	rng := rand.New(rand.NewPCG(3, 4))
 	batch := make([][]byte, prefetchMax)
 	for _, pre := range []bool{false, true} {

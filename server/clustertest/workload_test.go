@@ -81,7 +81,7 @@ func (writeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 			return err
 		}
 		switch strings.ToLower(cmd.Name()) {
-		case "set", "append":
+		case "set", "append", "hset":
 			amb := &ambiguousError{msg: err.Error()}
 			cmd.SetErr(amb)
 			return amb

@@ -267,10 +267,22 @@ func (c *Plane) step(name string, ops slotOpFunc, op string, f shard.Fence, slot
 	return status, items, nil
 }
 
+// copyFunctionsFor bounds the retries of a failed copy of function
+// libraries before a slot move goes on without it.
+const copyFunctionsFor = 5 * time.Second
+
 // moveSlots moves one group of slots from one shard to another (steps 1-5
 // above) under fence f.
 func (c *Plane) moveSlots(from, to uint64, slots []uint16, f shard.Fence) error {
-	if err := c.copyFunctions(from, to); err != nil {
+	// A shard just added may have no leader endpoint yet, or answer
+	// slowly under load: try the copy (safe to repeat) for a few seconds
+	// before the slots move without it.
+	err := c.copyFunctions(from, to)
+	for deadline := time.Now().Add(copyFunctionsFor); err != nil && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		err = c.copyFunctions(from, to)
+	}
+	if err != nil {
 		c.log.Warn("function libraries not copied to the shard taking slots", "from", from, "to", to, "err", err)
 	}
 	src, dst := c.slotOps(from), c.slotOps(to)

@@ -1,6 +1,9 @@
 package keyspace
 
-import "unsafe"
+import (
+	"strings"
+	"unsafe"
+)
 
 // Items with short keys are allocated together with their key's bytes, so
 // a look-up that reads an item (a cache miss) finds the key on the same or
@@ -41,7 +44,7 @@ func newItem(key string) *Item {
 		p := new(itemKey48)
 		it, buf = &p.Item, p.k[:n]
 	default:
-		return &Item{Key: string([]byte(key))}
+		return &Item{Key: strings.Clone(key)} // one copy (key may alias a buffer)
 	}
 	copy(buf, key)
 	it.Key = unsafe.String(unsafe.SliceData(buf), n)

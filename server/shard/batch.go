@@ -239,6 +239,7 @@ func (s *Shard) proposeEntry(bt *batch) error {
 	if err != nil {
 		return err
 	}
+	s.hold.wait()
 	if s.closed.Load() {
 		return ErrClosed
 	}

@@ -402,6 +402,7 @@ type Shard struct {
 	snapErr snapErrs
 	ev      evictor
 	bat     batcher
+	hold    proposalHold // handoff.go
 	// commitLat is the propose-to-applied latency of this replica's
 	// proposals (metrics.go).
 	commitLat Latency
@@ -597,6 +598,7 @@ func (s *Shard) propose(kind entry.Kind, cmds [][][]byte, timeout time.Duration)
 		p.err = err
 		return p
 	}
+	s.hold.wait()
 	e := entry.Entry{Version: v, Kind: kind, Time: s.stampTime(), Seed: rand.Uint64(), Cmds: cmds}
 	buf := entry.Append(make([]byte, 0, entry.Size(&e)), &e)
 	var est int64

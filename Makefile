@@ -18,7 +18,7 @@ PKGS      := ./...
 RACE_PKGS := $(shell $(GO) list ./... | grep -v -e /server/clustertest -e /server/crashtest -e /bench/ -e /regions/composetest)
 FUZZTIME  ?= 10s
 
-.PHONY: dashboard-screenshots modules lua build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-metrics bench-modules bench-tls bench-secpu bench-atrest bench-floor bench-vector bench-vector-engine bench-regions bench-regions-procs bench-dashboard crash chaos docker compose-up compose-down test-compose lint fmt clean
+.PHONY: dashboard-screenshots modules lua build run test test-race fuzz fuzz-diff bench bench-types bench-cluster bench-metrics bench-modules bench-tls bench-secpu bench-atrest bench-floor bench-vector bench-vector-engine bench-regions bench-regions-procs bench-regions-cluster-procs bench-dashboard crash chaos docker compose-up compose-down test-compose lint fmt clean
 
 build: lua ## Build bin/cairn (static, CGO disabled)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) .
@@ -100,6 +100,9 @@ bench-regions: ## Regions: lag p50/p99/max at 10k writes/s over a 50 ms link, th
 
 bench-regions-procs: build ## Regions as two processes: SET throughput and the primary's CPU per write with the secondary stopped, pulling, and pulling under SCHED_IDLE (bench/out/regions-procs.md; REGIONS_N, REGIONS_ROUNDS)
 	bash bench/regions-procs.sh
+
+bench-regions-cluster-procs: build ## Two regions of three node processes (local-regions.sh): cluster SET throughput and region 1's CPU per write with region 2 stopped, pulling, and pulling under SCHED_IDLE (bench/out/regions-cluster-procs.md; REGIONS_N, REGIONS_ROUNDS, REGIONS_P)
+	bash bench/regions-cluster-procs.sh
 
 bench-vector-engine: ## Vector engine: Cairn HNSW vs coder/hnsw vs hnswlib (python3-hnswlib) on a clustered set (bench/out/vector-engine.md; VECTOR_FLAGS, e.g. -n 100000)
 	mkdir -p bench/out

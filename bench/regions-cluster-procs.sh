@@ -185,30 +185,6 @@ load1=$(cut -d' ' -f1-3 /proc/loadavg)
     echo
     echo "deploy/local-regions.sh topology (each region 3 nodes, 3 shards × 3 replicas; region link over loopback, no added delay), \`redis-benchmark --cluster -t set -c 50 -P $P -n $N -r 100000\` on region 1; rounds in the order shown. Load average before: $load0; after: $load1. Cairn $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)."
     echo
-    echo "| round | region 2 | SET ops/s | region 1 CPU µs/write | region 2 CPU µs/write | region 2 drain after the run (s) |"
-    echo "|---|---|---:|---:|---:|---:|"
-    i=0
-    for row in "${ROWS[@]}"; do
-        i=$((i + 1))
-        IFS='|' read -r mode rps pc sc drain <<<"$row"
-        case $mode in
-        alone) what="stopped" ;;
-        attached) what="pulling, normal priority" ;;
-        idle) what="pulling, SCHED_IDLE" ;;
-        esac
-        [[ $mode == alone ]] && sc=-
-        echo "| $i | $what | $rps | $pc | $sc | $drain |"
-    done
-    echo
-    python3 - "${ROWS[@]}" <<'EOF'
-import sys
-rows = [r.split('|') for r in sys.argv[1:]]
-def mean(mode, i):
-    v = [float(r[i]) for r in rows if r[0] == mode]
-    return sum(v) / len(v)
-a, t, d = mean('alone', 1), mean('attached', 1), mean('idle', 1)
-ca, ct, cd = mean('alone', 2), mean('attached', 2), mean('idle', 2)
-print(f"Means: throughput with region 2 pulling at normal priority {t/a:.2f}× of alone (region 1's CPU per write {ct/ca:.2f}×), "
-      f"under SCHED_IDLE {d/a:.2f}× ({cd/ca:.2f}×).")
-EOF
+    python3 "$HERE/regions_rounds.py" "region 1" "region 2" alone=stopped \
+        attached="pulling, normal priority" idle="pulling, SCHED_IDLE" -- "${ROWS[@]}"
 } | tee "$OUT/regions-cluster-procs.md"

@@ -202,31 +202,7 @@ load1=$(cut -d' ' -f1-3 /proc/loadavg)
     echo
     echo "One primary and one secondary node (single-node regions, region link over loopback, no added delay), \`redis-benchmark -t set -c 32 -P 16 -n $N -r 100000\` on the primary; rounds in the order shown. Load average before: $load0; after: $load1. Cairn $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)."
     echo
-    echo "| round | secondary | SET ops/s | primary CPU µs/write | secondary CPU µs/write | secondary drain after the run (s) |"
-    echo "|---|---|---:|---:|---:|---:|"
-    i=0
-    for row in "${ROWS[@]}"; do
-        i=$((i + 1))
-        IFS='|' read -r mode rps pc sc drain <<<"$row"
-        case $mode in
-        alone) what="stopped" ;;
-        attached) what="pulling, normal priority" ;;
-        idle) what="pulling, SCHED_IDLE" ;;
-        sink) what="null secondary pulling (entries discarded)" ;;
-        esac
-        [[ $mode == alone ]] && sc=-
-        echo "| $i | $what | $rps | $pc | $sc | $drain |"
-    done
-    echo
-    python3 - "${ROWS[@]}" <<'EOF'
-import sys
-rows = [r.split('|') for r in sys.argv[1:]]
-def mean(mode, i):
-    v = [float(r[i]) for r in rows if r[0] == mode]
-    return sum(v) / len(v)
-a, k, t, d = mean('alone', 1), mean('sink', 1), mean('attached', 1), mean('idle', 1)
-ca, ck, ct, cd = mean('alone', 2), mean('sink', 2), mean('attached', 2), mean('idle', 2)
-print(f"Means: throughput with the null secondary pulling {k/a:.2f}× of alone (the primary's CPU per write {ck/ca:.2f}×); "
-      f"with the real secondary at normal priority {t/a:.2f}× ({ct/ca:.2f}×), under SCHED_IDLE {d/a:.2f}× ({cd/ca:.2f}×).")
-EOF
+    python3 "$HERE/regions_rounds.py" primary secondary alone=stopped \
+        sink="null secondary pulling (entries discarded)" attached="pulling, normal priority" \
+        idle="pulling, SCHED_IDLE" -- "${ROWS[@]}"
 } | tee "$OUT/regions-procs.md"

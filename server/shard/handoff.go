@@ -48,9 +48,11 @@ func (h *Host) handOff(shardID, self uint64, targets []uint64, timeout time.Dura
 	}
 	rtt := time.Duration(h.rtt) * time.Millisecond
 	deadline := time.Now().Add(timeout)
-	// Each target gets a few tries' worth before the next is asked; a try
-	// is aborted by Raft after an election timeout (20 RTTs by default).
-	per := 3 * 24 * rtt
+	// Each target gets two tries' worth before the next is asked (a try
+	// is aborted by Raft after an election timeout, 20 RTTs by default):
+	// a declined first try is retried, and a target that does not answer
+	// (down but not yet known to be) holds writes for under half a second.
+	per := 2 * 24 * rtt
 	again := 3 * rtt
 	var last error
 	for i := 0; time.Now().Before(deadline); i++ {

@@ -140,13 +140,12 @@ func (s *Shard) settle(quiet, max time.Duration) {
 // leads. It returns the new leader, or at once if this replica does not
 // lead.
 func (s *Shard) HandOff(targets []uint64, timeout time.Duration) (uint64, error) {
-	if !s.IsLeader() {
-		return s.host.handOff(s.opts.ShardID, s.opts.ReplicaID, targets, timeout, s.TransferLeader)
+	if s.IsLeader() {
+		release := s.hold.start()
+		defer release()
+		rtt := time.Duration(s.host.rtt) * time.Millisecond
+		s.settle(rtt/2, 10*rtt)
 	}
-	release := s.hold.start()
-	defer release()
-	rtt := time.Duration(s.host.rtt) * time.Millisecond
-	s.settle(rtt/2, 10*rtt)
 	return s.host.handOff(s.opts.ShardID, s.opts.ReplicaID, targets, timeout, s.TransferLeader)
 }
 

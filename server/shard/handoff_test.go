@@ -1,6 +1,7 @@
 package shard_test
 
 import (
+	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -50,7 +51,9 @@ func TestHandOffUnderWrites(t *testing.T) {
 				rs, err := leader().Propose(entry.Commands, [][][]byte{args("incr", "c")}).Wait()
 				if err != nil || len(rs) != 1 || rs[0].IsError() {
 					failed.Add(1)
-					lastErr.Store(err)
+					// A string: atomic.Value takes neither nil nor
+					// values of changing types.
+					lastErr.Store(fmt.Sprintf("err %v, replies %+v", err, rs))
 					continue
 				}
 				ok.Add(1)

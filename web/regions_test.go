@@ -92,9 +92,7 @@ func TestLossReportRealRegions(t *testing.T) {
 		}
 		return r
 	}
-	// within bounds each wait; the slow-link one gets longer (below).
-	within := 20 * time.Second
-	waitReport := func(what string, ok func(lossReport) bool) lossReport {
+	waitReport := func(what string, within time.Duration, ok func(lossReport) bool) lossReport {
 		t.Helper()
 		deadline := time.Now().Add(within)
 		for {
@@ -116,7 +114,7 @@ func TestLossReportRealRegions(t *testing.T) {
 		}
 	}
 	target := primaryApplied()
-	r := waitReport("in sync", func(r lossReport) bool {
+	r := waitReport("in sync", 20*time.Second, func(r lossReport) bool {
 		return len(r.Shards) == 1 && r.Shards[0].Applied >= target && r.Shards[0].Connected
 	})
 	if r.Region != "r2" || r.Role != "secondary" || r.ForcedLoss != 0 || r.Unknown || r.Shards[0].SourceApplied != r.Shards[0].Applied ||
@@ -149,11 +147,9 @@ func TestLossReportRealRegions(t *testing.T) {
 	// read (one Raft round of every 150 ms read): a poll must land in
 	// that window, and under a loaded CI machine each poll of the
 	// dashboard is slow, so this wait is allowed longer.
-	within = time.Minute
-	r = waitReport("behind over a slow link", func(r lossReport) bool {
+	r = waitReport("behind over a slow link", time.Minute, func(r lossReport) bool {
 		return len(r.Shards) == 1 && r.ForcedLoss > 0 && r.Shards[0].Connected
 	})
-	within = 20 * time.Second
 	close(stop)
 	wg.Wait()
 	sh := r.Shards[0]
@@ -165,7 +161,7 @@ func TestLossReportRealRegions(t *testing.T) {
 	t.Logf("over a slow link: %s", r.Forced)
 	delay.Store(0)
 	target = primaryApplied()
-	waitReport("caught up", func(r lossReport) bool {
+	waitReport("caught up", 20*time.Second, func(r lossReport) bool {
 		return len(r.Shards) == 1 && r.Shards[0].Applied >= target && r.ForcedLoss == 0 && r.Shards[0].Connected
 	})
 
@@ -177,7 +173,7 @@ func TestLossReportRealRegions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r = waitReport("link down", func(r lossReport) bool { return len(r.Shards) == 1 && !r.Shards[0].Connected })
+	r = waitReport("link down", 20*time.Second, func(r lossReport) bool { return len(r.Shards) == 1 && !r.Shards[0].Connected })
 	sh = r.Shards[0]
 	if !r.Unknown || !strings.Contains(r.Forced, "link DOWN") || !strings.Contains(r.Forced, "may be lost at least") ||
 		sh.SourceApplied >= primaryApplied() {
